@@ -1,0 +1,230 @@
+//! Carrying out one host's plan: run its apply script (lock, stale check, steps, handlers) on the
+//! host's transport and turn the script's report lines into a `HostReport`. The only module that
+//! sends writes to hosts.
+
+use std::sync::atomic::AtomicBool;
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use crate::facts::Fact;
+use crate::probe::PlannedHost;
+use crate::script::header;
+use crate::transport::{Stats, Transport};
+
+/// What happened to one step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum StepStatus {
+    Changed,
+    /// A guard turned true during the apply: nothing was needed after all.
+    Ok,
+    Failed,
+    /// A step it depends on failed.
+    Skipped,
+    /// Ctrl-C came before it started.
+    Interrupted,
+    /// The script ended before reaching it (connection lost).
+    Unknown,
+}
+
+/// One step's result, with the tail of its output.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct StepResult {
+    pub(crate) id: usize,
+    pub(crate) status: StepStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub(crate) output: String,
+}
+
+/// How a host's apply ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", content = "message", rename_all = "lowercase")]
+pub(crate) enum Outcome {
+    Ok,
+    Failed(String),
+    Unreachable(String),
+    Interrupted,
+}
+
+/// One host's apply, for the recap and `--json`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct HostReport {
+    pub(crate) host: String,
+    pub(crate) play: String,
+    pub(crate) outcome: Outcome,
+    pub(crate) unchanged: usize,
+    pub(crate) steps: Vec<StepResult>,
+    pub(crate) stats: Stats,
+}
+
+impl HostReport {
+    pub(crate) fn count(&self, status: StepStatus) -> usize {
+        self.steps.iter().filter(|s| s.status == status).count()
+    }
+}
+
+/// Settings of one apply run.
+pub(crate) struct ApplyOptions<'a> {
+    /// Shown to a concurrent applier that finds the lock taken.
+    pub(crate) who: &'a str,
+    pub(crate) lock_wait_secs: u64,
+    pub(crate) stop: &'a AtomicBool,
+}
+
+/// Applies `planned` through `transport`.
+pub(crate) fn apply_host(
+    planned: &PlannedHost,
+    transport: &mut dyn Transport,
+    options: &ApplyOptions<'_>,
+) -> HostReport {
+    let mut report = HostReport {
+        host: planned.plan.host.clone(),
+        play: planned.plan.play.clone(),
+        outcome: Outcome::Ok,
+        unchanged: planned.plan.unchanged,
+        steps: Vec::new(),
+        stats: Stats::default(),
+    };
+    if let Some(error) = &planned.plan.error {
+        report.outcome = if planned.unreachable {
+            Outcome::Unreachable(error.clone())
+        } else {
+            Outcome::Failed(error.clone())
+        };
+        return report;
+    }
+    let Some(script) = &planned.script else {
+        return report;
+    };
+    let full = format!("{}{script}", header(options.who, options.lock_wait_secs));
+    let output = match transport.run_script(full.as_bytes(), planned.become_, options.stop) {
+        Ok(o) => o,
+        Err(e) => {
+            report.outcome = Outcome::Unreachable(e.message);
+            report.stats = transport.stats();
+            return report;
+        }
+    };
+    report.stats = transport.stats();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut done = false;
+    let mut lines = stdout.lines();
+    while let Some(line) = lines.next() {
+        if let Some(rest) = line.strip_prefix("@@step ") {
+            if let Some(result) = parse_step(rest) {
+                report.steps.push(result);
+            }
+        } else if let Some(holder) = line.strip_prefix("@@locked") {
+            let holder = decode(holder.trim());
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another recon apply".to_owned()
+            } else {
+                holder.to_owned()
+            };
+            report.outcome = Outcome::Failed(format!(
+                "host is locked by {who}; waited {}s (see --lock-timeout)",
+                options.lock_wait_secs
+            ));
+            return report;
+        } else if line == "@@stale" {
+            let rest: Vec<&str> = lines.by_ref().collect();
+            report.outcome = Outcome::Failed(stale_message(planned, &rest.join("\n")));
+            return report;
+        } else if let Some(message) = line.strip_prefix("@@error ") {
+            report.outcome = Outcome::Failed(message.to_owned());
+            return report;
+        } else if line == "@@done" {
+            done = true;
+        }
+    }
+    for step in &planned.plan.steps {
+        if !report.steps.iter().any(|r| r.id == step.id) && !step.handler {
+            report.steps.push(StepResult {
+                id: step.id,
+                status: StepStatus::Unknown,
+                exit_code: None,
+                output: String::new(),
+            });
+        }
+    }
+    report.steps.sort_by_key(|s| s.id);
+    report.outcome = if report.count(StepStatus::Interrupted) > 0 {
+        Outcome::Interrupted
+    } else if !done {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Outcome::Failed(format!(
+            "the apply script ended early (exit {}): {}",
+            output.status,
+            stderr.trim()
+        ))
+    } else if report.count(StepStatus::Failed) > 0 {
+        Outcome::Failed(format!(
+            "{} failed",
+            crate::render::count(report.count(StepStatus::Failed), "step")
+        ))
+    } else {
+        Outcome::Ok
+    };
+    report
+}
+
+fn parse_step(rest: &str) -> Option<StepResult> {
+    let mut words = rest.split(' ');
+    let id = words.next()?.parse().ok()?;
+    let status = match words.next()? {
+        "changed" => StepStatus::Changed,
+        "ok" => StepStatus::Ok,
+        "failed" => StepStatus::Failed,
+        "skipped" => StepStatus::Skipped,
+        "interrupted" => StepStatus::Interrupted,
+        _ => return None,
+    };
+    let (exit_code, output) = match status {
+        StepStatus::Changed | StepStatus::Ok | StepStatus::Failed => (
+            words.next().and_then(|c| c.parse().ok()),
+            decode(words.next().unwrap_or("")),
+        ),
+        _ => (None, String::new()),
+    };
+    Some(StepResult {
+        id,
+        status,
+        exit_code,
+        output,
+    })
+}
+
+fn decode(b64: &str) -> String {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap_or_default();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Names what changed on the host since the plan was made.
+fn stale_message(planned: &PlannedHost, reply: &str) -> String {
+    let now = planned.facts.parse(&format!("@@probe\n{reply}"));
+    let mut drifted = Vec::new();
+    if let Ok(now) = now {
+        for ((fact, before), after) in planned.facts.facts.iter().zip(&planned.observed).zip(&now) {
+            if before != after {
+                drifted.push(match fact {
+                    Fact::Path { path, .. } => format!("`{path}`"),
+                    Fact::Guard { .. } => "a guard command's result".to_owned(),
+                });
+            }
+        }
+    }
+    let what = if drifted.is_empty() {
+        "the host".to_owned()
+    } else {
+        drifted.join(", ")
+    };
+    format!(
+        "plan is stale: {what} changed since the plan was made; nothing was applied (plan again)"
+    )
+}

@@ -1,0 +1,124 @@
+//! Command-line syntax (clap). Validation and meaning live in `run.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// recon: declarative deploys over SSH. Plans exactly, applies atomically.
+#[derive(Debug, Parser)]
+#[command(name = "recon", version, about, max_term_width = 100)]
+pub(crate) struct Arguments {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Show what apply would change on each host (reads hosts, never writes)
+    Plan(PlanArgs),
+    /// Converge hosts: plan, then apply (a playbook, or a plan saved with `plan -o`)
+    Apply(ApplyArgs),
+    /// Validate a playbook and inventory without contacting any host
+    Check(Selection),
+    /// Print one host's resource graph as Graphviz DOT
+    Graph(GraphArgs),
+    /// List hosts, groups and their resolved variables
+    Inventory(InventoryArgs),
+}
+
+/// Which playbook, inventory, hosts and tasks.
+#[derive(Debug, Args)]
+pub(crate) struct Selection {
+    /// The playbook (YAML)
+    pub(crate) playbook: PathBuf,
+    /// Inventory file or folder [default: ./inventory]
+    #[arg(short, long)]
+    pub(crate) inventory: Option<PathBuf>,
+    /// Only hosts matching this pattern (`web`, `web*`, `a:&b`, `all:!db`)
+    #[arg(short, long)]
+    pub(crate) limit: Option<String>,
+    /// Extra variables, highest precedence: `key=value` or `@file.yml` (repeatable)
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub(crate) extra_vars: Vec<String>,
+    /// Only tasks with one of these tags (comma-separated)
+    #[arg(short, long, value_delimiter = ',')]
+    pub(crate) tags: Vec<String>,
+    /// Skip tasks with one of these tags (comma-separated)
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) skip_tags: Vec<String>,
+}
+
+/// How hosts are contacted.
+#[derive(Debug, Args)]
+pub(crate) struct Connection {
+    /// Hosts worked on in parallel
+    #[arg(short, long, default_value_t = 20)]
+    pub(crate) forks: usize,
+}
+
+/// `recon plan`.
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    #[command(flatten)]
+    pub(crate) connection: Connection,
+    /// Print the plan as JSON (same data as the human view)
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Exit 2 when changes are pending (0 none, 1 error)
+    #[arg(long)]
+    pub(crate) detailed_exitcode: bool,
+    /// Save the plan; `recon apply FILE` applies exactly it, or refuses if hosts changed
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    /// Also list hosts without changes
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+/// `recon apply`.
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    #[command(flatten)]
+    pub(crate) connection: Connection,
+    /// Print the report as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Print connections, channels and bytes per host
+    #[arg(long)]
+    pub(crate) stats: bool,
+    /// Seconds to wait for another apply's lock on a host
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub(crate) lock_timeout: u64,
+    /// Also list hosts without changes
+    #[arg(short, long)]
+    pub(crate) verbose: bool,
+}
+
+/// `recon graph`.
+#[derive(Debug, Args)]
+pub(crate) struct GraphArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    /// The host whose graph to print
+    #[arg(long)]
+    pub(crate) host: String,
+}
+
+/// `recon inventory`.
+#[derive(Debug, Args)]
+pub(crate) struct InventoryArgs {
+    /// Inventory file or folder [default: ./inventory]
+    #[arg(short, long)]
+    pub(crate) inventory: Option<PathBuf>,
+    /// Extra variables: `key=value` or `@file.yml`
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub(crate) extra_vars: Vec<String>,
+    /// Print as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}

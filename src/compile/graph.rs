@@ -1,0 +1,290 @@
+//! A host's resource graph: implicit edges (a path after whatever manages its parent directory, a
+//! symlink after the resource that makes its target), explicit `after:`, notify → handlers;
+//! duplicate claims and cycles are errors; order is topological, file order where no edge decides.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::playbook::TaskSpec;
+use crate::resource::{parent_dirs, Resource};
+use crate::transport::Target;
+
+/// A task after rendering, before names are resolved.
+pub(crate) struct Expanded {
+    pub(crate) name: String,
+    pub(crate) resource: Resource,
+    pub(crate) spec: TaskSpec,
+    pub(crate) become_: bool,
+}
+
+/// A compiled task (or handler).
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    pub(crate) name: String,
+    pub(crate) resource: Resource,
+    pub(crate) become_: bool,
+    /// Handlers (indices into `HostGraph::handlers`) notified when this task changes something.
+    pub(crate) notify: Vec<usize>,
+    /// For handlers: topics (besides the name) that `notify` may use.
+    pub(crate) listen: Vec<String>,
+}
+
+/// Why one task must follow another (shown by `recon graph`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EdgeKind {
+    Path,
+    After,
+}
+
+/// One play compiled for one host.
+#[derive(Debug)]
+pub(crate) struct HostGraph {
+    pub(crate) host: String,
+    pub(crate) play: String,
+    pub(crate) target: Target,
+    /// In execution order.
+    pub(crate) tasks: Vec<Task>,
+    /// Direct predecessors of each task (indices into `tasks`, always smaller).
+    pub(crate) deps: Vec<Vec<usize>>,
+    pub(crate) edges: Vec<(usize, usize, EdgeKind)>,
+    pub(crate) handlers: Vec<Task>,
+}
+
+pub(super) fn build(
+    host: &str,
+    play: &str,
+    target: Target,
+    tasks: Vec<Expanded>,
+    handlers: Vec<Expanded>,
+) -> Result<HostGraph> {
+    let edges = edges(host, &tasks)?;
+    let order = stable_toposort(&tasks, &edges)?;
+    let mut position = vec![0; tasks.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        position[i] = pos;
+    }
+    let handler_tasks = resolve_handlers(handlers);
+    let mut compiled: Vec<Option<Task>> = tasks
+        .into_iter()
+        .map(|t| {
+            let notify = resolve_notify(&t.spec, &handler_tasks)?;
+            Ok(Some(Task {
+                name: t.name,
+                resource: t.resource,
+                become_: t.become_,
+                notify,
+                listen: Vec::new(),
+            }))
+        })
+        .collect::<Result<_>>()?;
+    let tasks: Vec<Task> = order.iter().filter_map(|&i| compiled[i].take()).collect();
+    let edges: Vec<(usize, usize, EdgeKind)> = edges
+        .into_iter()
+        .map(|(a, b, k)| (position[a], position[b], k))
+        .collect();
+    let mut deps = vec![Vec::new(); tasks.len()];
+    for &(a, b, _) in &edges {
+        if !deps[b].contains(&a) {
+            deps[b].push(a);
+        }
+    }
+    Ok(HostGraph {
+        host: host.to_owned(),
+        play: play.to_owned(),
+        target,
+        tasks,
+        deps,
+        edges,
+        handlers: handler_tasks,
+    })
+}
+
+fn edges(host: &str, tasks: &[Expanded]) -> Result<Vec<(usize, usize, EdgeKind)>> {
+    let mut claims: BTreeMap<String, usize> = BTreeMap::new();
+    let mut edges = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
+        for path in task.resource.kind().claims() {
+            match claims.get(&path) {
+                // Several `line`s may edit one file; they apply in file order.
+                Some(&j)
+                    if matches!(
+                        (&tasks[j].resource, &task.resource),
+                        (Resource::Line(_), Resource::Line(_))
+                    ) =>
+                {
+                    edges.push((j, i, EdgeKind::Path));
+                    claims.insert(path, i);
+                }
+                Some(&j) => return Err(duplicate(host, &path, &tasks[j], task)),
+                None => {
+                    claims.insert(path, i);
+                }
+            }
+        }
+    }
+    for (i, task) in tasks.iter().enumerate() {
+        let kind = task.resource.kind();
+        let mut required: Vec<String> = kind.claims().iter().flat_map(|c| parent_dirs(c)).collect();
+        for need in kind.needs() {
+            required.extend(parent_dirs(&need));
+            required.push(need);
+        }
+        for path in required {
+            if let Some(&j) = claims.get(&path) {
+                if j != i && !edges.iter().any(|&(a, b, _)| a == j && b == i) {
+                    edges.push((j, i, EdgeKind::Path));
+                }
+            }
+        }
+        for (name, span) in &task.spec.after {
+            let found: Vec<usize> = tasks
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| t.name == *name)
+                .map(|(j, _)| j)
+                .collect();
+            if found.is_empty() {
+                return Err(
+                    Error::at(ErrorKind::UnknownTask { name: name.clone() }, span)
+                        .with_label("no task has this name")
+                        .suggest(name, tasks.iter().map(|t| t.name.as_str())),
+                );
+            }
+            edges.extend(found.into_iter().map(|j| (j, i, EdgeKind::After)));
+        }
+    }
+    Ok(edges)
+}
+
+fn duplicate(host: &str, path: &str, first: &Expanded, second: &Expanded) -> Error {
+    let other = Error::invalid(
+        format!("`{path}` is first managed by task `{}`", first.name),
+        &first.spec.span,
+    )
+    .with_label("first task");
+    Error::at(
+        ErrorKind::Duplicate {
+            what: "path".into(),
+            value: path.to_owned(),
+            host: host.to_owned(),
+        },
+        &second.spec.span,
+    )
+    .with_label(format!("task `{}` also manages it", second.name))
+    .with_related(other)
+}
+
+/// Kahn's algorithm, always taking the lowest file position that is ready: deterministic, and
+/// file order wherever no edge decides.
+fn stable_toposort(tasks: &[Expanded], edges: &[(usize, usize, EdgeKind)]) -> Result<Vec<usize>> {
+    let n = tasks.len();
+    let mut indegree = vec![0usize; n];
+    let mut successors = vec![Vec::new(); n];
+    for &(a, b, _) in edges {
+        indegree[b] += 1;
+        successors[a].push(b);
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> =
+        (0..n).filter(|&i| indegree[i] == 0).map(Reverse).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(Reverse(i)) = ready.pop() {
+        order.push(i);
+        for &s in &successors[i] {
+            indegree[s] -= 1;
+            if indegree[s] == 0 {
+                ready.push(Reverse(s));
+            }
+        }
+    }
+    if order.len() == n {
+        return Ok(order);
+    }
+    Err(cycle_error(tasks, edges))
+}
+
+/// Finds one cycle with petgraph's strongly connected components and names every task in it.
+fn cycle_error(tasks: &[Expanded], edges: &[(usize, usize, EdgeKind)]) -> Error {
+    let mut graph: DiGraph<usize, ()> = DiGraph::new();
+    let nodes: Vec<NodeIndex> = (0..tasks.len()).map(|i| graph.add_node(i)).collect();
+    for &(a, b, _) in edges {
+        graph.add_edge(nodes[a], nodes[b], ());
+    }
+    let scc = petgraph::algo::tarjan_scc(&graph)
+        .into_iter()
+        .find(|c| c.len() > 1 || c.iter().any(|&n| graph.contains_edge(n, n)))
+        .unwrap_or_default();
+    let members: Vec<usize> = scc.iter().map(|n| graph[*n]).collect();
+    // Walk successors inside the component until a task repeats: that walk is the circle.
+    let mut walk: Vec<usize> = members.iter().copied().min().into_iter().collect();
+    while let Some(&last) = walk.last() {
+        let Some(next) = edges
+            .iter()
+            .filter(|e| e.0 == last && members.contains(&e.1))
+            .map(|e| e.1)
+            .min()
+        else {
+            break;
+        };
+        if let Some(pos) = walk.iter().position(|&w| w == next) {
+            walk.drain(..pos);
+            break;
+        }
+        walk.push(next);
+    }
+    let names: Vec<String> = walk.iter().map(|&i| tasks[i].name.clone()).collect();
+    let mut err = Error::new(ErrorKind::Cycle { names });
+    if let Some((&first, rest)) = walk.split_first() {
+        err = err
+            .with_span(&tasks[first].spec.span)
+            .with_label(format!("`{}` is part of the cycle", tasks[first].name));
+        for &i in rest {
+            err = err.with_related(
+                Error::invalid(
+                    format!("`{}` is part of the cycle", tasks[i].name),
+                    &tasks[i].spec.span,
+                )
+                .with_label("here"),
+            );
+        }
+    }
+    err.with_help("remove one `after:` (or a path dependency) to break the cycle")
+}
+
+fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
+    handlers
+        .into_iter()
+        .map(|h| Task {
+            name: h.name,
+            resource: h.resource,
+            become_: h.become_,
+            notify: Vec::new(),
+            listen: h.spec.listen,
+        })
+        .collect()
+}
+
+fn resolve_notify(spec: &TaskSpec, handlers: &[Task]) -> Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for (name, span) in &spec.notify {
+        let found: Vec<usize> = handlers
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.name == *name || h.listen.contains(name))
+            .map(|(i, _)| i)
+            .collect();
+        if found.is_empty() {
+            return Err(
+                Error::at(ErrorKind::UnknownHandler { name: name.clone() }, span)
+                    .with_label("no handler has this name")
+                    .suggest(name, handlers.iter().map(|h| h.name.as_str())),
+            );
+        }
+        out.extend(found);
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}

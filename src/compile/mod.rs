@@ -1,0 +1,254 @@
+//! Playbook × inventory → one resource graph per (play, host). Names are resolved here, once:
+//! after compile, tasks refer to each other by index. Everything that can be checked without a
+//! host is checked here, so a bad playbook never touches any host.
+
+mod graph;
+mod host;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::Value as JValue;
+use rayon::prelude::*;
+
+pub(crate) use graph::{EdgeKind, HostGraph, Task};
+
+use crate::error::{Error, Result};
+use crate::fields::wrong_type;
+use crate::inventory::{self, Inventory};
+use crate::playbook::{Play, Playbook};
+use crate::source::Span;
+use crate::template::{Context, Templar, Var};
+use crate::vars::Scopes;
+use crate::yaml::{self, Node};
+
+/// What to compile: filters from the command line.
+#[derive(Debug, Default)]
+pub(crate) struct Options {
+    pub(crate) limit: Option<String>,
+    pub(crate) extra_vars: Vec<(String, Node)>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) skip_tags: Vec<String>,
+}
+
+/// One play, compiled for each of its hosts.
+#[derive(Debug)]
+pub(crate) struct PlayRun {
+    pub(crate) name: String,
+    /// Rolling batch size (`serial:`), resolved against the play's host count.
+    pub(crate) batch: usize,
+    pub(crate) hosts: Vec<HostGraph>,
+}
+
+/// The compiler's shared, read-only state.
+pub(crate) struct Compiler<'a> {
+    pub(crate) playbook: &'a Playbook,
+    pub(crate) inventory: &'a Inventory,
+    pub(crate) templar: Arc<Templar>,
+    pub(crate) options: &'a Options,
+    groups: JValue,
+    hostvars: JValue,
+}
+
+impl<'a> Compiler<'a> {
+    /// Compiles every play for every selected host; the first error stops everything.
+    pub(crate) fn compile(
+        playbook: &'a Playbook,
+        inventory: &'a Inventory,
+        options: &'a Options,
+    ) -> Result<Vec<PlayRun>> {
+        let templar = Arc::new(Templar::new());
+        let groups: JValue = inventory
+            .groups
+            .keys()
+            .map(|g| {
+                (
+                    g.clone(),
+                    inventory
+                        .group_members(g)
+                        .into_iter()
+                        .map(JValue::from)
+                        .collect::<JValue>(),
+                )
+            })
+            .collect();
+        let compiler = Compiler {
+            playbook,
+            inventory,
+            templar,
+            options,
+            groups,
+            hostvars: JValue::UNDEFINED,
+        };
+        let hostvars: JValue = inventory
+            .hosts
+            .iter()
+            .map(|h| {
+                let vars = Scopes {
+                    inventory: Some(&h.vars),
+                    builtins: compiler.builtins(&h.name, None),
+                    extra: &options.extra_vars,
+                    ..Scopes::default()
+                };
+                (
+                    h.name.clone(),
+                    Context::new(&compiler.templar, vars.flatten()).value(),
+                )
+            })
+            .collect();
+        let compiler = Compiler {
+            hostvars,
+            ..compiler
+        };
+        let limited = match &options.limit {
+            Some(pattern) => Some(inventory::select(inventory, pattern)?),
+            None => None,
+        };
+        let mut runs = Vec::new();
+        for play in &playbook.plays {
+            let mut hosts = inventory::select(inventory, &play.hosts)
+                .map_err(|e| e.with_span(&play.hosts_span))?;
+            if let Some(limit) = &limited {
+                hosts.retain(|h| limit.contains(h));
+            }
+            let vars_files = compiler.vars_files(play)?;
+            let graphs = hosts
+                .par_iter()
+                .map(|host| compiler.compile_host(play, host, &vars_files))
+                .collect::<Result<Vec<_>>>()?;
+            let batch = batch_size(play.serial.as_ref(), graphs.len())?;
+            runs.push(PlayRun {
+                name: play.name.clone(),
+                batch,
+                hosts: graphs,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// Built-in variables for `host`; `role` adds `role_path`.
+    fn builtins(&self, host: &str, role: Option<&PathBuf>) -> Vec<(&'static str, JValue)> {
+        let mut out = vec![
+            ("inventory_hostname", JValue::from(host)),
+            ("groups", self.groups.clone()),
+            (
+                "playbook_dir",
+                JValue::from(self.playbook.dir.display().to_string()),
+            ),
+        ];
+        if !self.hostvars.is_undefined() {
+            out.push(("hostvars", self.hostvars.clone()));
+        }
+        if let Some(dir) = role {
+            out.push(("role_path", JValue::from(dir.display().to_string())));
+        }
+        out
+    }
+
+    fn vars_files(&self, play: &Play) -> Result<Vec<(String, Node)>> {
+        let mut out = Vec::new();
+        for file in &play.vars_files {
+            let name = file
+                .scalar_text()
+                .ok_or_else(|| wrong_type(file, "a file name", "`vars_files` items"))?;
+            let path = self.playbook.dir.join(name);
+            if !path.is_file() {
+                return Err(
+                    Error::invalid(format!("vars file `{name}` not found"), &file.span)
+                        .with_label("not found"),
+                );
+            }
+            let node = yaml::load_file(&path)?;
+            if node.is_null() {
+                continue;
+            }
+            let entries = node
+                .as_map()
+                .ok_or_else(|| wrong_type(&node, "a mapping of variables", "a vars file"))?;
+            out.extend(entries.iter().map(|(k, v)| (k.key().to_owned(), v.clone())));
+        }
+        Ok(out)
+    }
+}
+
+/// `serial: 2` or `serial: "30%"`; none = all hosts at once.
+fn batch_size(serial: Option<&Node>, hosts: usize) -> Result<usize> {
+    let Some(node) = serial else {
+        return Ok(hosts.max(1));
+    };
+    let text = node.scalar_text().unwrap_or_default().trim();
+    let bad = || {
+        Error::invalid(
+            format!("`serial` must be a number or a percentage, not `{text}`"),
+            &node.span,
+        )
+    };
+    let size = if let Some(pct) = text.strip_suffix('%') {
+        let pct: usize = pct.trim().parse().map_err(|_| bad())?;
+        (hosts * pct).div_ceil(100)
+    } else {
+        text.parse().map_err(|_| bad())?
+    };
+    Ok(size.max(1))
+}
+
+/// `-e key=value` or `-e @file.yml` → variables (values are YAML scalars, like Ansible).
+pub(crate) fn parse_extra_vars(args: &[String]) -> Result<Vec<(String, Node)>> {
+    let mut out = Vec::new();
+    for arg in args {
+        if let Some(path) = arg.strip_prefix('@') {
+            let node = yaml::load_file(std::path::Path::new(path))?;
+            let entries = node
+                .as_map()
+                .ok_or_else(|| wrong_type(&node, "a mapping of variables", "an extra-vars file"))?;
+            out.extend(entries.iter().map(|(k, v)| (k.key().to_owned(), v.clone())));
+        } else {
+            let (k, v) = arg.split_once('=').ok_or_else(|| {
+                Error::usage(format!("`-e {arg}`: expected key=value or @file.yml"))
+            })?;
+            let file = crate::source::SourceFile::new(format!("-e {k}"), v.to_owned());
+            let span = Span {
+                start: 0,
+                end: v.len(),
+                file,
+            };
+            out.push((
+                k.to_owned(),
+                Node {
+                    value: yaml::Value::Scalar {
+                        text: v.to_owned(),
+                        plain: true,
+                    },
+                    span,
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Variables as a plain map for `recon inventory`: every variable rendered.
+pub(crate) fn resolved_host_vars(
+    inventory: &Inventory,
+    host: &str,
+    extra: &[(String, Node)],
+) -> Result<BTreeMap<String, JValue>> {
+    let templar = Arc::new(Templar::new());
+    let Some(h) = inventory.host(host) else {
+        return Ok(BTreeMap::new());
+    };
+    let scopes = Scopes {
+        inventory: Some(&h.vars),
+        extra,
+        builtins: vec![("inventory_hostname", JValue::from(host))],
+        ..Scopes::default()
+    };
+    let vars: BTreeMap<String, Var> = scopes.flatten();
+    let ctx = Context::new(&templar, vars);
+    let names: Vec<String> = ctx.names().map(str::to_owned).collect();
+    names
+        .into_iter()
+        .map(|n| Ok((n.clone(), ctx.resolve(&n)?.unwrap_or_default())))
+        .collect()
+}

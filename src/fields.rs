@@ -1,0 +1,124 @@
+//! Typed, located access to a YAML mapping: the one place that turns "wrong shape" into an error
+//! pointing at the offending key or value, with "did you mean" for typos.
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::yaml::{Node, Resolved};
+
+/// A mapping whose keys were checked against a known list.
+pub(crate) struct Fields<'a> {
+    pub(crate) node: &'a Node,
+    context: String,
+}
+
+impl<'a> Fields<'a> {
+    /// Checks that `node` is a mapping whose keys are all in `allowed`.
+    pub(crate) fn new(
+        node: &'a Node,
+        context: impl Into<String>,
+        allowed: &[&str],
+    ) -> Result<Self> {
+        let context = context.into();
+        let Some(entries) = node.as_map() else {
+            return Err(wrong_type(node, "a mapping", &context));
+        };
+        for (key, _) in entries {
+            if !allowed.contains(&key.key()) {
+                return Err(Error::at(
+                    ErrorKind::UnknownKey {
+                        key: key.key().to_owned(),
+                        context: context.clone(),
+                    },
+                    &key.span,
+                )
+                .with_label("unknown key")
+                .suggest(key.key(), allowed.iter().copied()));
+            }
+        }
+        Ok(Self { node, context })
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Node> {
+        self.node.get(key).filter(|n| !n.is_null())
+    }
+
+    pub(crate) fn require(&self, key: &str) -> Result<&'a Node> {
+        self.get(key).ok_or_else(|| self.missing(key))
+    }
+
+    pub(crate) fn missing(&self, key: &str) -> Error {
+        Error::at(
+            ErrorKind::MissingKey {
+                key: key.to_owned(),
+                context: self.context.clone(),
+            },
+            &self.node.span,
+        )
+        .with_label(format!("`{key}` is missing here"))
+    }
+
+    /// A scalar as text (numbers and booleans keep the text the user wrote).
+    pub(crate) fn string(&self, key: &str) -> Result<Option<String>> {
+        self.get(key)
+            .map(|n| scalar(n, &format!("`{key}`")))
+            .transpose()
+    }
+
+    pub(crate) fn required_string(&self, key: &str) -> Result<String> {
+        scalar(self.require(key)?, &format!("`{key}`"))
+    }
+
+    pub(crate) fn boolean(&self, key: &str) -> Result<Option<bool>> {
+        self.get(key)
+            .map(|n| boolean(n, &format!("`{key}`")))
+            .transpose()
+    }
+
+    /// A string or a list of strings (Ansible accepts both for `notify`, `tags`, ...).
+    pub(crate) fn string_list(&self, key: &str) -> Result<Vec<(String, &'a Node)>> {
+        let Some(node) = self.get(key) else {
+            return Ok(Vec::new());
+        };
+        match node.as_seq() {
+            Some(items) => items
+                .iter()
+                .map(|n| Ok((scalar(n, &format!("items of `{key}`"))?, n)))
+                .collect(),
+            None => Ok(vec![(scalar(node, &format!("`{key}`"))?, node)]),
+        }
+    }
+
+    /// A mapping value (e.g. `vars:`, `env:`), or none.
+    pub(crate) fn mapping(&self, key: &str) -> Result<Option<&'a Node>> {
+        match self.get(key) {
+            Some(n) if n.as_map().is_some() => Ok(Some(n)),
+            Some(n) => Err(wrong_type(n, "a mapping", &format!("`{key}`"))),
+            None => Ok(None),
+        }
+    }
+}
+
+pub(crate) fn scalar(node: &Node, context: &str) -> Result<String> {
+    node.scalar_text()
+        .map(str::to_owned)
+        .ok_or_else(|| wrong_type(node, "a string", context))
+}
+
+pub(crate) fn boolean(node: &Node, context: &str) -> Result<bool> {
+    match node.resolve() {
+        Some(Resolved::Bool(b)) => Ok(b),
+        Some(Resolved::Str("true" | "yes" | "True")) => Ok(true),
+        Some(Resolved::Str("false" | "no" | "False")) => Ok(false),
+        _ => Err(wrong_type(node, "a boolean", context)),
+    }
+}
+
+pub(crate) fn wrong_type(node: &Node, expected: &str, context: &str) -> Error {
+    Error::at(
+        ErrorKind::WrongType {
+            expected: expected.to_owned(),
+            context: context.to_owned(),
+        },
+        &node.span,
+    )
+    .with_label(format!("this is {}", node.kind_name()))
+}

@@ -1,0 +1,131 @@
+//! Host patterns, as in Ansible: `all`, a group, a host, globs, `a:b` (union), `a:&b`
+//! (intersection), `a:!b` (exclusion); `,` separates like `:`.
+
+use super::Inventory;
+use crate::error::{Error, ErrorKind, Result};
+
+/// The hosts matching `pattern`, in inventory order. A term that matches nothing is an error, so a
+/// typo in `--limit` never silently deploys to nobody (or everybody).
+pub(crate) fn select<'a>(inventory: &'a Inventory, pattern: &str) -> Result<Vec<&'a str>> {
+    let mut selected: Vec<bool> = vec![false; inventory.hosts.len()];
+    let mut first = true;
+    for term in pattern
+        .split([':', ','])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let (op, name) = match term.as_bytes()[0] {
+            b'&' => ('&', &term[1..]),
+            b'!' => ('!', &term[1..]),
+            _ => ('|', term),
+        };
+        let matched = matches(inventory, name);
+        if !matched.iter().any(|m| *m) {
+            return Err(Error::new(ErrorKind::NoHostsMatched {
+                pattern: name.to_owned(),
+            })
+            .suggest(
+                name,
+                inventory
+                    .groups
+                    .keys()
+                    .map(String::as_str)
+                    .chain(inventory.hosts.iter().map(|h| h.name.as_str())),
+            ));
+        }
+        for (sel, m) in selected.iter_mut().zip(matched) {
+            *sel = match op {
+                '&' => *sel && m,
+                '!' => *sel && !m,
+                _ => *sel || m,
+            };
+        }
+        if first && op != '|' {
+            return Err(Error::usage(format!(
+                "host pattern `{pattern}` must start with a group or host, not `{op}`"
+            )));
+        }
+        first = false;
+    }
+    Ok(inventory
+        .hosts
+        .iter()
+        .zip(selected)
+        .filter(|(_, s)| *s)
+        .map(|(h, _)| h.name.as_str())
+        .collect())
+}
+
+fn matches(inventory: &Inventory, name: &str) -> Vec<bool> {
+    inventory
+        .hosts
+        .iter()
+        .map(|h| {
+            name == "all"
+                || name == "*"
+                || glob(name, &h.name)
+                || h.groups.iter().any(|g| glob(name, g))
+        })
+        .collect()
+}
+
+/// `*` and `?` wildcards; everything else literal.
+pub(crate) fn glob(pattern: &str, text: &str) -> bool {
+    fn go(p: &[char], t: &[char]) -> bool {
+        match p.split_first() {
+            None => t.is_empty(),
+            Some(('*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
+            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
+            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
+        }
+    }
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    go(&p, &t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Group, Host};
+
+    fn inventory() -> Inventory {
+        let host = |name: &str, groups: &[&str]| Host {
+            name: name.into(),
+            vars: std::collections::BTreeMap::default(),
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+        };
+        let mut inv = Inventory {
+            hosts: vec![
+                host("web1", &["all", "web"]),
+                host("web2", &["all", "web", "eu"]),
+                host("db1", &["all", "db", "eu"]),
+            ],
+            ..Default::default()
+        };
+        for g in ["all", "web", "db", "eu"] {
+            inv.groups.insert(g.into(), Group::default());
+        }
+        inv
+    }
+
+    #[test]
+    fn patterns_follow_ansible_semantics() {
+        let inv = inventory();
+        let sel = |p: &str| select(&inv, p).expect("pattern").join(" ");
+        assert_eq!(sel("all"), "web1 web2 db1");
+        assert_eq!(sel("web"), "web1 web2");
+        assert_eq!(sel("web:db"), "web1 web2 db1");
+        assert_eq!(sel("web:&eu"), "web2");
+        assert_eq!(sel("all:!eu"), "web1");
+        assert_eq!(sel("web*"), "web1 web2");
+        assert_eq!(sel("db1,web1"), "web1 db1");
+    }
+
+    #[test]
+    fn a_term_matching_nothing_is_an_error_with_a_suggestion() {
+        let inv = inventory();
+        let err = select(&inv, "wbe").expect_err("no match");
+        assert_eq!(err.to_string(), "no hosts match `wbe`");
+        assert_eq!(err.help.as_deref(), Some("did you mean `web`?"));
+    }
+}

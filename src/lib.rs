@@ -1,0 +1,30 @@
+//! recon: a declarative infrastructure reconciler.
+//!
+//! The pipeline, one module per stage: `yaml`/`playbook`/`inventory` load files with spans →
+//! `compile` resolves variables, renders templates and builds one resource graph per host →
+//! `probe` asks each host for every fact in one script and diffs (pure) → `plan` data →
+//! `apply` runs one script per host (lock, stale check, atomic steps, handlers) → `render`.
+
+mod apply;
+mod cli;
+mod compile;
+mod error;
+mod exit;
+mod facts;
+mod fields;
+mod inventory;
+mod plan;
+mod playbook;
+mod probe;
+mod render;
+mod resource;
+mod run;
+mod script;
+mod shell;
+mod source;
+mod template;
+mod transport;
+mod vars;
+mod yaml;
+
+pub use run::run;

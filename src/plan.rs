@@ -1,0 +1,139 @@
+//! Plain data for plans: what will change on each host and why. The human renderer and `--json`
+//! read the same structs; saved plans serialize them with the scripts that carry them out.
+
+use serde::{Deserialize, Serialize};
+
+/// What a step does to its object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Action {
+    Create,
+    Update,
+    Delete,
+    Run,
+}
+
+impl Action {
+    pub(crate) fn symbol(self) -> char {
+        match self {
+            Action::Create => '+',
+            Action::Update => '~',
+            Action::Delete => '-',
+            Action::Run => '!',
+        }
+    }
+}
+
+/// The attributes a change can touch; closed, so probe, diff and apply cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Field {
+    Content,
+    Mode,
+    Owner,
+    Group,
+    Target,
+    Kind,
+}
+
+/// One attribute's before and after (`None` = absent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FieldDiff {
+    pub(crate) field: Field,
+    pub(crate) before: Option<String>,
+    pub(crate) after: Option<String>,
+}
+
+/// A planned change to one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Change {
+    pub(crate) action: Action,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) fields: Vec<FieldDiff>,
+    /// Unified diff of the content, when both sides are text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) diff: Option<String>,
+    /// Why it happens (a guard that failed, a changed notifier, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reason: Option<String>,
+}
+
+impl Change {
+    pub(crate) fn new(action: Action) -> Self {
+        Self {
+            action,
+            fields: Vec::new(),
+            diff: None,
+            reason: None,
+        }
+    }
+
+    pub(crate) fn field(
+        mut self,
+        field: Field,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> Self {
+        self.fields.push(FieldDiff {
+            field,
+            before,
+            after,
+        });
+        self
+    }
+
+    pub(crate) fn reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+}
+
+/// One step of a host's plan: a task or a handler with its change.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Step {
+    /// Position in the host's graph order; handlers come after tasks.
+    pub(crate) id: usize,
+    pub(crate) task: String,
+    pub(crate) kind: String,
+    pub(crate) resource: String,
+    pub(crate) change: Change,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) handler: bool,
+    /// For handlers: the steps whose change triggers it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) triggered_by: Vec<usize>,
+    /// Steps of this plan this one depends on (directly or through unchanged resources); when one
+    /// of them fails, this step is skipped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) depends_on: Vec<usize>,
+}
+
+/// The plan for one host.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct HostPlan {
+    pub(crate) host: String,
+    pub(crate) play: String,
+    pub(crate) steps: Vec<Step>,
+    /// Resources already in their desired state.
+    pub(crate) unchanged: usize,
+    /// Why this host cannot be planned (unreachable, a conflict on the host); no steps then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+impl HostPlan {
+    pub(crate) fn count(&self, action: Action) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| !s.handler && s.change.action == action)
+            .count()
+    }
+
+    pub(crate) fn handlers(&self) -> usize {
+        self.steps.iter().filter(|s| s.handler).count()
+    }
+
+    pub(crate) fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+}

@@ -1,0 +1,76 @@
+//! Playbooks and roles as written: names are still names, arguments are still unrendered YAML.
+//! `compile` resolves them, once.
+
+mod parse;
+mod role;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub(crate) use parse::load;
+pub(crate) use role::{Role, RoleCache};
+
+use crate::source::Span;
+use crate::yaml::Node;
+
+/// The resource types a task may use; the key of a task that is not a keyword must be one.
+pub(crate) const RESOURCE_KINDS: &[&str] = &[
+    "directory",
+    "file",
+    "template",
+    "symlink",
+    "line",
+    "command",
+];
+
+/// Task keywords other than the resource key.
+pub(crate) const TASK_KEYWORDS: &[&str] = &[
+    "name", "notify", "when", "loop", "tags", "after", "vars", "become", "listen",
+];
+
+/// A loaded playbook file.
+#[derive(Debug)]
+pub(crate) struct Playbook {
+    pub(crate) path: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) plays: Vec<Play>,
+}
+
+/// One play: a host pattern and the tasks to converge on it.
+#[derive(Debug)]
+pub(crate) struct Play {
+    pub(crate) name: String,
+    pub(crate) hosts: String,
+    pub(crate) hosts_span: Span,
+    pub(crate) vars: Vec<(String, Node)>,
+    pub(crate) vars_files: Vec<Node>,
+    pub(crate) roles: Vec<RoleUse>,
+    pub(crate) tasks: Vec<TaskSpec>,
+    pub(crate) handlers: Vec<TaskSpec>,
+    pub(crate) serial: Option<Node>,
+    pub(crate) become_: bool,
+}
+
+/// A role applied in a play, with its parameters.
+#[derive(Debug)]
+pub(crate) struct RoleUse {
+    pub(crate) role: Arc<Role>,
+    pub(crate) params: Vec<(String, Node)>,
+}
+
+/// A task as written. `role` is set for tasks that come from a role (template lookup, role vars).
+#[derive(Debug, Clone)]
+pub(crate) struct TaskSpec {
+    pub(crate) name: Option<Node>,
+    pub(crate) kind: String,
+    pub(crate) args: Node,
+    pub(crate) notify: Vec<(String, Span)>,
+    pub(crate) listen: Vec<String>,
+    pub(crate) when: Option<Node>,
+    pub(crate) loop_items: Option<Node>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) after: Vec<(String, Span)>,
+    pub(crate) vars: Vec<(String, Node)>,
+    pub(crate) become_: Option<bool>,
+    pub(crate) span: Span,
+}

@@ -1,0 +1,204 @@
+//! Spanned YAML → `Playbook`. Unknown keys, wrong types and unknown resources are located errors.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::role::RoleCache;
+use super::{Play, Playbook, RoleUse, TaskSpec, RESOURCE_KINDS, TASK_KEYWORDS};
+use crate::error::{Error, ErrorKind, Result};
+use crate::fields::{scalar, wrong_type, Fields};
+use crate::yaml::{self, Node};
+
+/// Loads a playbook and every role it uses.
+pub(crate) fn load(path: &Path, roles: &mut RoleCache) -> Result<Playbook> {
+    let root = yaml::load_file(path)?;
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let Some(items) = root.as_seq() else {
+        return Err(wrong_type(&root, "a list of plays", "a playbook"));
+    };
+    let plays = items
+        .iter()
+        .map(|p| parse_play(p, &dir, roles))
+        .collect::<Result<_>>()?;
+    Ok(Playbook {
+        path: path.to_path_buf(),
+        dir,
+        plays,
+    })
+}
+
+const PLAY_KEYS: &[&str] = &[
+    "name",
+    "hosts",
+    "vars",
+    "vars_files",
+    "roles",
+    "tasks",
+    "handlers",
+    "serial",
+    "become",
+];
+
+fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
+    let f = Fields::new(node, "a play", PLAY_KEYS)?;
+    let hosts_node = f.require("hosts")?;
+    let hosts = scalar(hosts_node, "`hosts`")?;
+    let name = f.string("name")?.unwrap_or_else(|| hosts.clone());
+    let vars = variables(f.mapping("vars")?)?;
+    let vars_files = match f.get("vars_files") {
+        Some(n) => n
+            .as_seq()
+            .ok_or_else(|| wrong_type(n, "a list of files", "`vars_files`"))?
+            .to_vec(),
+        None => Vec::new(),
+    };
+    let mut role_uses = Vec::new();
+    if let Some(list) = f.get("roles") {
+        let items = list
+            .as_seq()
+            .ok_or_else(|| wrong_type(list, "a list of roles", "`roles`"))?;
+        for item in items {
+            role_uses.push(role_use(item, dir, roles)?);
+        }
+    }
+    Ok(Play {
+        name,
+        hosts,
+        hosts_span: hosts_node.span.clone(),
+        vars,
+        vars_files,
+        roles: role_uses,
+        tasks: task_list(f.get("tasks"), "`tasks`")?,
+        handlers: task_list(f.get("handlers"), "`handlers`")?,
+        serial: f.get("serial").cloned(),
+        become_: f.boolean("become")?.unwrap_or(false),
+    })
+}
+
+/// `- nginx_site` or `- { role: nginx_site, port: 52209 }`.
+fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result<RoleUse> {
+    if let Some(name) = item.scalar_text() {
+        return Ok(RoleUse {
+            role: roles.get(name, &item.span, dir)?,
+            params: Vec::new(),
+        });
+    }
+    let entries = item
+        .as_map()
+        .ok_or_else(|| wrong_type(item, "a role name or mapping", "a role"))?;
+    let name_node = item.get("role").ok_or_else(|| {
+        Error::at(
+            ErrorKind::MissingKey {
+                key: "role".into(),
+                context: "a role".into(),
+            },
+            &item.span,
+        )
+    })?;
+    let name = scalar(name_node, "`role`")?;
+    let role: Arc<_> = roles.get(&name, &name_node.span, dir)?;
+    let params = entries
+        .iter()
+        .filter(|(k, _)| k.key() != "role")
+        .map(|(k, v)| (k.key().to_owned(), v.clone()))
+        .collect();
+    Ok(RoleUse { role, params })
+}
+
+pub(super) fn variables(node: Option<&Node>) -> Result<Vec<(String, Node)>> {
+    let Some(node) = node else {
+        return Ok(Vec::new());
+    };
+    if node.is_null() {
+        return Ok(Vec::new());
+    }
+    let entries = node
+        .as_map()
+        .ok_or_else(|| wrong_type(node, "a mapping of variables", "variables"))?;
+    Ok(entries
+        .iter()
+        .map(|(k, v)| (k.key().to_owned(), v.clone()))
+        .collect())
+}
+
+pub(super) fn task_list(node: Option<&Node>, context: &str) -> Result<Vec<TaskSpec>> {
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let items = node
+        .as_seq()
+        .ok_or_else(|| wrong_type(node, "a list of tasks", context))?;
+    items.iter().map(parse_task).collect()
+}
+
+fn parse_task(node: &Node) -> Result<TaskSpec> {
+    let entries = node
+        .as_map()
+        .ok_or_else(|| wrong_type(node, "a mapping", "a task"))?;
+    let mut resources = Vec::new();
+    for (key, _) in entries {
+        let k = key.key();
+        if TASK_KEYWORDS.contains(&k) {
+            continue;
+        }
+        if RESOURCE_KINDS.contains(&k) {
+            resources.push(key);
+        } else {
+            let candidates = RESOURCE_KINDS.iter().chain(TASK_KEYWORDS).copied();
+            return Err(
+                Error::at(ErrorKind::UnknownResource { name: k.to_owned() }, &key.span)
+                    .with_label("not a resource type or task keyword")
+                    .suggest(k, candidates),
+            );
+        }
+    }
+    let kind_key = match resources.as_slice() {
+        [one] => *one,
+        [] => return Err(Error::at(ErrorKind::NoResource, &node.span).with_label("this task")),
+        [_, second, ..] => {
+            let names = resources.iter().map(|k| k.key().to_owned()).collect();
+            return Err(
+                Error::at(ErrorKind::SeveralResources { names }, &second.span)
+                    .with_label("second resource"),
+            );
+        }
+    };
+    let allowed: Vec<&str> = TASK_KEYWORDS
+        .iter()
+        .copied()
+        .chain([kind_key.key()])
+        .collect();
+    let f = Fields::new(node, "a task", &allowed)?;
+    let args = node
+        .get(kind_key.key())
+        .cloned()
+        .unwrap_or_else(|| Node::string(String::new(), kind_key.span.clone()));
+    Ok(TaskSpec {
+        name: f.get("name").cloned(),
+        kind: kind_key.key().to_owned(),
+        args,
+        notify: f
+            .string_list("notify")?
+            .into_iter()
+            .map(|(s, n)| (s, n.span.clone()))
+            .collect(),
+        listen: f
+            .string_list("listen")?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect(),
+        when: f.get("when").cloned(),
+        loop_items: f.get("loop").cloned(),
+        tags: f.string_list("tags")?.into_iter().map(|(s, _)| s).collect(),
+        after: f
+            .string_list("after")?
+            .into_iter()
+            .map(|(s, n)| (s, n.span.clone()))
+            .collect(),
+        vars: variables(f.mapping("vars")?)?,
+        become_: f.boolean("become")?,
+        span: node.span.clone(),
+    })
+}

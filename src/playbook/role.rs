@@ -1,0 +1,87 @@
+//! Roles: `roles/<name>/` with tasks, handlers, defaults, vars, templates/ and files/.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::parse::{task_list, variables};
+use super::TaskSpec;
+use crate::error::{Error, ErrorKind, Result};
+use crate::source::Span;
+use crate::yaml::{self, Node};
+
+/// A loaded role. Loaded once per run, however many plays use it.
+#[derive(Debug)]
+pub(crate) struct Role {
+    pub(crate) name: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) defaults: Vec<(String, Node)>,
+    pub(crate) vars: Vec<(String, Node)>,
+    pub(crate) tasks: Vec<TaskSpec>,
+    pub(crate) handlers: Vec<TaskSpec>,
+}
+
+/// Roles by name, and where to look for them.
+#[derive(Debug, Default)]
+pub(crate) struct RoleCache {
+    pub(crate) roles: Vec<Arc<Role>>,
+}
+
+impl RoleCache {
+    /// Finds `name` in `roles/` beside the playbook, in `../roles/` above it, or in `./roles/`.
+    pub(crate) fn get(
+        &mut self,
+        name: &str,
+        span: &Span,
+        playbook_dir: &Path,
+    ) -> Result<Arc<Role>> {
+        if let Some(role) = self.roles.iter().find(|r| r.name == name) {
+            return Ok(Arc::clone(role));
+        }
+        let candidates = [
+            playbook_dir.join("roles"),
+            playbook_dir.join("../roles"),
+            PathBuf::from("roles"),
+        ];
+        let Some(dir) = candidates.iter().map(|d| d.join(name)).find(|d| d.is_dir()) else {
+            let known: Vec<String> = candidates
+                .iter()
+                .filter_map(|d| std::fs::read_dir(d).ok())
+                .flatten()
+                .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+                .collect();
+            return Err(Error::at(
+                ErrorKind::UnknownRole {
+                    name: name.to_owned(),
+                },
+                span,
+            )
+            .with_label("no such folder under roles/")
+            .suggest(name, known.iter().map(String::as_str)));
+        };
+        let part = |what: &str| -> Result<Option<Node>> {
+            let options = [
+                format!("{what}.yml"),
+                format!("{what}.yaml"),
+                format!("{what}/main.yml"),
+                format!("{what}/main.yaml"),
+            ];
+            options
+                .iter()
+                .map(|o| dir.join(o))
+                .find(|p| p.is_file())
+                .map(|p| yaml::load_file(&p))
+                .transpose()
+        };
+        let role = Role {
+            name: name.to_owned(),
+            defaults: variables(part("defaults")?.as_ref())?,
+            vars: variables(part("vars")?.as_ref())?,
+            tasks: task_list(part("tasks")?.as_ref(), "role tasks")?,
+            handlers: task_list(part("handlers")?.as_ref(), "role handlers")?,
+            dir,
+        };
+        let role = Arc::new(role);
+        self.roles.push(Arc::clone(&role));
+        Ok(role)
+    }
+}

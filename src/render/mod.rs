@@ -1,0 +1,49 @@
+//! Everything recon prints to the terminal is built here; workers only return data.
+
+mod dot;
+mod plan;
+mod report;
+
+pub(crate) use dot::dot;
+pub(crate) use plan::render_plan;
+pub(crate) use report::render_report;
+
+/// `1 host`, `2 hosts`.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// ANSI styling, off unless stdout is a terminal (and `NO_COLOR` is unset).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Style {
+    pub(crate) color: bool,
+}
+
+impl Style {
+    pub(crate) fn detect() -> Self {
+        use std::io::IsTerminal;
+        Self {
+            color: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+
+    pub(crate) fn paint(self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub(crate) fn bold(self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    pub(crate) fn dim(self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}

@@ -1,0 +1,179 @@
+//! The human plan: per host, each change with its symbol, the attributes it touches, content
+//! diffs and the handlers it triggers; then one summary line (Terraform's layout).
+
+use std::fmt::Write as _;
+
+use super::{count, Style};
+use crate::plan::{Action, HostPlan, Step};
+
+/// Renders plans for every host; `verbose` also lists hosts with no changes.
+pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, verbose: bool) -> String {
+    let mut out = String::new();
+    let actions: Vec<Action> = plans
+        .iter()
+        .flat_map(|p| p.steps.iter().map(|s| s.change.action))
+        .collect();
+    if !actions.is_empty() {
+        let legend: Vec<String> = [Action::Create, Action::Update, Action::Delete, Action::Run]
+            .into_iter()
+            .filter(|a| actions.contains(a))
+            .map(|a| format!("{} {}", symbol(a, style), legend_word(a)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "recon will make these changes:   {}\n",
+            legend.join("   ")
+        );
+    }
+    let multiple_plays = plans.iter().any(|p| p.play != plans[0].play);
+    for plan in plans {
+        if plan.error.is_none() && plan.steps.is_empty() && !verbose {
+            continue;
+        }
+        let play = if multiple_plays {
+            format!(" (play `{}`)", plan.play)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "{}{play}", style.bold(&plan.host));
+        if let Some(error) = &plan.error {
+            let _ = writeln!(out, "  {} {error}\n", style.paint("31;1", "error:"));
+            continue;
+        }
+        if plan.steps.is_empty() {
+            let _ = writeln!(
+                out,
+                "  no changes ({})\n",
+                count(plan.unchanged, "resource")
+            );
+            continue;
+        }
+        for step in &plan.steps {
+            render_step(&mut out, step, plan, style);
+        }
+        let _ = writeln!(
+            out,
+            "  {}\n",
+            style.dim(&format!("{}: {}", plan.host, summary(&[plan])))
+        );
+    }
+    out.push_str(&total(plans));
+    out
+}
+
+fn legend_word(action: Action) -> &'static str {
+    match action {
+        Action::Create => "create",
+        Action::Update => "update",
+        Action::Delete => "remove",
+        Action::Run => "run",
+    }
+}
+
+fn symbol(action: Action, style: Style) -> String {
+    let code = match action {
+        Action::Create => "32",
+        Action::Update => "33",
+        Action::Delete => "31;1",
+        Action::Run => "36",
+    };
+    style.paint(code, &action.symbol().to_string())
+}
+
+fn render_step(out: &mut String, step: &Step, plan: &HostPlan, style: Style) {
+    let default_name = format!("{} {}", step.kind, step.resource);
+    if step.handler {
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.dim(&format!("# handler `{}` will run", step.task))
+        );
+    } else if step.task != default_name {
+        let _ = writeln!(out, "  {}", style.dim(&format!("# {}", step.task)));
+    }
+    let _ = writeln!(
+        out,
+        "  {} {} {}",
+        symbol(step.change.action, style),
+        step.kind,
+        step.resource
+    );
+    if let Some(reason) = &step.change.reason {
+        let _ = writeln!(out, "      {}", style.dim(&format!("# because {reason}")));
+    }
+    for field in &step.change.fields {
+        let name = serde_json::to_value(field.field)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let line = match (&field.before, &field.after) {
+            (Some(b), Some(a)) => format!("{name}: {b} -> {a}"),
+            (None, Some(a)) => format!("{name}: {a}"),
+            (Some(b), None) => format!("{name}: {b} -> (none)"),
+            (None, None) => name,
+        };
+        let _ = writeln!(out, "      {line}");
+    }
+    if let Some(diff) = &step.change.diff {
+        for line in diff.lines() {
+            let painted = match line.as_bytes().first() {
+                Some(b'+') => style.paint("32", line),
+                Some(b'-') => style.paint("31", line),
+                Some(b'@') => style.paint("36", line),
+                _ => line.to_owned(),
+            };
+            let _ = writeln!(out, "        {painted}");
+        }
+    }
+    if step.handler {
+        let causes: Vec<String> = step
+            .triggered_by
+            .iter()
+            .filter_map(|id| plan.steps.iter().find(|s| s.id == *id))
+            .map(|s| format!("{} {} {}", s.change.action.symbol(), s.kind, s.resource))
+            .collect();
+        let _ = writeln!(
+            out,
+            "      {}",
+            style.dim(&format!("# triggered by: {}", causes.join(", ")))
+        );
+    }
+}
+
+/// `2 to add, 1 to change, 0 to remove, 1 to run`.
+fn summary(plans: &[&HostPlan]) -> String {
+    let sum = |a: Action| plans.iter().map(|p| p.count(a)).sum::<usize>();
+    let handlers: usize = plans.iter().map(|p| p.handlers()).sum();
+    let mut s = format!(
+        "{} to add, {} to change, {} to remove, {} to run",
+        sum(Action::Create),
+        sum(Action::Update),
+        sum(Action::Delete),
+        sum(Action::Run)
+    );
+    if handlers > 0 {
+        let _ = write!(s, ", {}", count(handlers, "handler"));
+    }
+    s
+}
+
+fn total(plans: &[&HostPlan]) -> String {
+    let failed = plans.iter().filter(|p| p.error.is_some()).count();
+    let unchanged = plans
+        .iter()
+        .filter(|p| p.error.is_none() && p.steps.is_empty())
+        .count();
+    if failed == 0 && unchanged == plans.len() {
+        return format!("No changes. {} converged.\n", count(plans.len(), "host"));
+    }
+    let mut extra = vec![format!("{unchanged} unchanged")];
+    if failed > 0 {
+        extra.insert(0, format!("{failed} failed"));
+    }
+    format!(
+        "Plan: {}, on {} ({}).\n",
+        summary(plans),
+        count(plans.len(), "host"),
+        extra.join(", ")
+    )
+}

@@ -1,0 +1,455 @@
+//! The front door: arguments → pipeline stages → rendered output and an exit code.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use clap::Parser;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::apply::{apply_host, ApplyOptions, HostReport, Outcome};
+use crate::cli::{ApplyArgs, Arguments, Command, GraphArgs, InventoryArgs, PlanArgs, Selection};
+use crate::compile::{self, Compiler, HostGraph, PlayRun};
+use crate::error::{Error, ErrorKind, Result};
+use crate::exit;
+use crate::inventory::{self, Inventory};
+use crate::playbook::{self, Playbook, RoleCache};
+use crate::probe::{plan_host, PlannedHost};
+use crate::render::{count, render_plan, render_report, Style};
+use crate::transport::{Pool, TransportErrorKind};
+
+/// Parses `args`, runs the subcommand, prints its output and returns the process exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let arguments = match Arguments::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                exit::ERROR
+            } else {
+                exit::OK
+            };
+        }
+    };
+    install_error_style();
+    let stop = Arc::new(AtomicBool::new(false));
+    // First Ctrl-C: stop dispatching steps, let those in flight finish. Second: exit at once.
+    let _ = signal_hook::flag::register_conditional_shutdown(
+        signal_hook::consts::SIGINT,
+        130,
+        Arc::clone(&stop),
+    );
+    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&stop));
+    match execute(arguments.command, &stop) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{:?}", miette::Report::new(err));
+            exit::ERROR
+        }
+    }
+}
+
+fn install_error_style() {
+    let _ = miette::set_hook(Box::new(|_| {
+        use std::io::IsTerminal;
+        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let theme = if color {
+            miette::GraphicalTheme::unicode()
+        } else {
+            miette::GraphicalTheme::unicode_nocolor()
+        };
+        Box::new(
+            miette::GraphicalReportHandler::new_themed(theme)
+                .with_width(100)
+                .with_links(false),
+        )
+    }));
+}
+
+fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
+    match command {
+        Command::Check(selection) => check(&selection),
+        Command::Plan(args) => plan(&args),
+        Command::Apply(args) => apply(&args, stop),
+        Command::Graph(args) => graph(&args),
+        Command::Inventory(args) => list_inventory(&args),
+    }
+}
+
+/// Everything loaded and compiled: nothing has touched a host yet.
+struct Loaded {
+    playbook: Playbook,
+    runs: Vec<PlayRun>,
+}
+
+fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
+    let default = PathBuf::from("inventory");
+    inventory::load(path.unwrap_or(&default))
+}
+
+fn load(selection: &Selection) -> Result<Loaded> {
+    let inventory = load_inventory(selection.inventory.as_deref())?;
+    let mut roles = RoleCache::default();
+    let playbook = playbook::load(&selection.playbook, &mut roles)?;
+    let options = compile::Options {
+        limit: selection.limit.clone(),
+        extra_vars: compile::parse_extra_vars(&selection.extra_vars)?,
+        tags: selection.tags.clone(),
+        skip_tags: selection.skip_tags.clone(),
+    };
+    let runs = Compiler::compile(&playbook, &inventory, &options)?;
+    Ok(Loaded { playbook, runs })
+}
+
+fn check(selection: &Selection) -> Result<i32> {
+    let loaded = load(selection)?;
+    let hosts: usize = loaded.runs.iter().map(|r| r.hosts.len()).sum();
+    let tasks: usize = loaded
+        .runs
+        .iter()
+        .flat_map(|r| &r.hosts)
+        .map(|h| h.tasks.len())
+        .sum();
+    println!(
+        "{} is valid: {}, {} compiled for {}.",
+        crate::source::display_path(&loaded.playbook.path),
+        count(loaded.runs.len(), "play"),
+        count(tasks, "task"),
+        count(hosts, "host")
+    );
+    Ok(exit::OK)
+}
+
+/// A plan for every play, as saved by `plan -o` and read back by `apply FILE`.
+#[derive(Serialize, Deserialize)]
+struct SavedPlan {
+    format: String,
+    plays: Vec<SavedPlay>,
+}
+
+const PLAN_FORMAT: &str = "recon-plan/1";
+
+#[derive(Serialize, Deserialize)]
+struct SavedPlay {
+    name: String,
+    batch: usize,
+    hosts: Vec<PlannedHost>,
+}
+
+fn thread_pool(forks: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(forks.max(1))
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start {forks} workers: {e}")))
+}
+
+fn plan_all(runs: &[PlayRun], workers: &rayon::ThreadPool, connections: &Pool) -> Vec<SavedPlay> {
+    runs.iter()
+        .map(|run| SavedPlay {
+            name: run.name.clone(),
+            batch: run.batch,
+            hosts: workers.install(|| {
+                run.hosts
+                    .par_iter()
+                    .map(|g| plan_one(g, connections))
+                    .collect()
+            }),
+        })
+        .collect()
+}
+
+fn plan_one(graph: &HostGraph, connections: &Pool) -> PlannedHost {
+    match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
+        Ok(planned) => planned,
+        Err(err) => PlannedHost::failed(
+            graph,
+            &err.message,
+            err.kind == TransportErrorKind::Unreachable,
+        ),
+    }
+}
+
+fn host_plans(plays: &[SavedPlay]) -> Vec<&crate::plan::HostPlan> {
+    plays
+        .iter()
+        .flat_map(|p| p.hosts.iter().map(|h| &h.plan))
+        .collect()
+}
+
+fn plan(args: &PlanArgs) -> Result<i32> {
+    let loaded = load(&args.selection)?;
+    let workers = thread_pool(args.connection.forks)?;
+    let connections = Pool::default();
+    let plays = plan_all(&loaded.runs, &workers, &connections);
+    let host_plan_list = host_plans(&plays);
+    if args.json {
+        println!("{}", plan_json(&host_plan_list));
+    } else {
+        print!(
+            "{}",
+            render_plan(&host_plan_list, Style::detect(), args.verbose)
+        );
+    }
+    if let Some(path) = &args.out {
+        let saved = SavedPlan {
+            format: PLAN_FORMAT.to_owned(),
+            plays,
+        };
+        let text = serde_json::to_string(&saved)
+            .map_err(|e| Error::usage(format!("cannot encode the plan: {e}")))?;
+        std::fs::write(path, text).map_err(|e| Error::io(path, &e))?;
+        if !args.json {
+            println!(
+                "Saved the plan to {}; apply it with: recon apply {}",
+                path.display(),
+                path.display()
+            );
+        }
+        return Ok(plan_exit(&host_plans(&saved.plays), args.detailed_exitcode));
+    }
+    Ok(plan_exit(&host_plan_list, args.detailed_exitcode))
+}
+
+fn plan_exit(plans: &[&crate::plan::HostPlan], detailed: bool) -> i32 {
+    if plans.iter().any(|p| p.error.is_some()) {
+        exit::ERROR
+    } else if detailed && plans.iter().any(|p| p.has_changes()) {
+        exit::CHANGES
+    } else {
+        exit::OK
+    }
+}
+
+/// `--json` for plans: a stable, documented shape.
+fn plan_json(plans: &[&crate::plan::HostPlan]) -> String {
+    let value = serde_json::json!({ "format": "recon-plan-view/1", "hosts": plans });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+fn is_saved_plan(path: &Path) -> bool {
+    let mut head = [0u8; 32];
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let n = std::io::Read::read(&mut file, &mut head).unwrap_or(0);
+    String::from_utf8_lossy(&head[..n]).starts_with("{\"format\":\"recon-plan/")
+}
+
+fn load_saved_plan(path: &Path) -> Result<Vec<SavedPlay>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+        Error::new(ErrorKind::SavedPlan {
+            message: format!("`{}` is not a valid saved plan: {e}", path.display()),
+        })
+    })?;
+    if saved.format != PLAN_FORMAT {
+        return Err(Error::new(ErrorKind::SavedPlan {
+            message: format!(
+                "`{}` has format `{}`; this recon reads `{PLAN_FORMAT}`",
+                path.display(),
+                saved.format
+            ),
+        }));
+    }
+    Ok(saved.plays)
+}
+
+fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
+    let workers = thread_pool(args.connection.forks)?;
+    let connections = Pool::default();
+    let plays = if is_saved_plan(&args.selection.playbook) {
+        load_saved_plan(&args.selection.playbook)?
+    } else {
+        let loaded = load(&args.selection)?;
+        plan_all(&loaded.runs, &workers, &connections)
+    };
+    let style = Style::detect();
+    let host_plan_list = host_plans(&plays);
+    if !args.json {
+        print!("{}", render_plan(&host_plan_list, style, args.verbose));
+    }
+    let who = who();
+    let options = ApplyOptions {
+        who: &who,
+        lock_wait_secs: args.lock_timeout,
+        stop,
+    };
+    let mut reports: Vec<HostReport> = Vec::new();
+    for play in &plays {
+        let mut halted = false;
+        for batch in play.hosts.chunks(play.batch.max(1)) {
+            if halted || stop.load(Ordering::SeqCst) {
+                reports.extend(batch.iter().map(|h| not_attempted(h, halted)));
+                continue;
+            }
+            let batch_reports: Vec<HostReport> = workers.install(|| {
+                batch
+                    .par_iter()
+                    .map(|planned| {
+                        connections
+                            .with(&planned.plan.host, &planned.target, |t| {
+                                apply_host(planned, t, &options)
+                            })
+                            .unwrap_or_else(|e| unreachable_report(planned, &e.message))
+                    })
+                    .collect()
+            });
+            let failed = batch_reports.iter().any(|r| r.outcome != Outcome::Ok);
+            reports.extend(batch_reports);
+            if failed && play.batch < play.hosts.len() {
+                halted = true;
+            }
+        }
+    }
+    if args.json {
+        let value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+    } else {
+        print!("{}", render_report(&reports, &host_plan_list, style));
+        if stop.load(Ordering::SeqCst) {
+            println!("Interrupted: steps in flight finished; no further steps were started.");
+        }
+        if args.stats {
+            print!("{}", render_stats(&connections));
+        }
+    }
+    Ok(if reports.iter().all(|r| r.outcome == Outcome::Ok) {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
+}
+
+fn not_attempted(planned: &PlannedHost, halted: bool) -> HostReport {
+    let why = if halted {
+        "not attempted: an earlier batch failed"
+    } else {
+        "not attempted: interrupted"
+    };
+    HostReport {
+        host: planned.plan.host.clone(),
+        play: planned.plan.play.clone(),
+        outcome: if halted {
+            Outcome::Failed(why.to_owned())
+        } else {
+            Outcome::Interrupted
+        },
+        unchanged: 0,
+        steps: Vec::new(),
+        stats: crate::transport::Stats::default(),
+    }
+}
+
+fn unreachable_report(planned: &PlannedHost, message: &str) -> HostReport {
+    HostReport {
+        outcome: Outcome::Unreachable(message.to_owned()),
+        ..not_attempted(planned, true)
+    }
+}
+
+fn render_stats(connections: &Pool) -> String {
+    let stats = connections.stats();
+    let width = stats.iter().map(|(h, _)| h.len()).max().unwrap_or(4).max(4);
+    let mut out = format!(
+        "\n{:width$}  {:>11}  {:>8}  {:>10}  {:>10}\n",
+        "HOST", "CONNECTIONS", "CHANNELS", "SENT", "RECEIVED"
+    );
+    for (host, s) in stats {
+        let _ = writeln!(
+            out,
+            "{host:width$}  {:>11}  {:>8}  {:>10}  {:>10}",
+            s.connections, s.channels, s.bytes_sent, s.bytes_received
+        );
+    }
+    out
+}
+
+/// `user@machine pid N`: shown to whoever finds a host locked by this run.
+fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("recon {user}@{} pid {}", machine.trim(), std::process::id())
+}
+
+fn graph(args: &GraphArgs) -> Result<i32> {
+    let loaded = load(&args.selection)?;
+    let graphs: Vec<&HostGraph> = loaded
+        .runs
+        .iter()
+        .flat_map(|r| &r.hosts)
+        .filter(|g| g.host == args.host)
+        .collect();
+    if graphs.is_empty() {
+        return Err(Error::usage(format!(
+            "host `{}` is not targeted by this playbook",
+            args.host
+        )));
+    }
+    for g in graphs {
+        print!("{}", crate::render::dot(g));
+    }
+    Ok(exit::OK)
+}
+
+fn list_inventory(args: &InventoryArgs) -> Result<i32> {
+    let inventory = load_inventory(args.inventory.as_deref())?;
+    let extra = compile::parse_extra_vars(&args.extra_vars)?;
+    let mut hosts = Vec::new();
+    for host in &inventory.hosts {
+        let vars = compile::resolved_host_vars(&inventory, &host.name, &extra)?;
+        hosts.push((host, vars));
+    }
+    if args.json {
+        let groups: serde_json::Map<String, serde_json::Value> = inventory
+            .groups
+            .keys()
+            .map(|g| (g.clone(), serde_json::json!(inventory.group_members(g))))
+            .collect();
+        let host_map: serde_json::Map<String, serde_json::Value> = hosts
+            .iter()
+            .map(|(h, vars)| {
+                (
+                    h.name.clone(),
+                    serde_json::to_value(vars).unwrap_or_default(),
+                )
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &serde_json::json!({ "groups": groups, "hosts": host_map })
+            )
+            .unwrap_or_default()
+        );
+        return Ok(exit::OK);
+    }
+    let mut out = String::from("groups:\n");
+    for group in inventory.groups.keys() {
+        let _ = writeln!(
+            out,
+            "  {group}: {}",
+            inventory.group_members(group).join(", ")
+        );
+    }
+    out.push_str("hosts:\n");
+    for (host, vars) in &hosts {
+        let _ = writeln!(out, "  {}", host.name);
+        for (k, v) in vars {
+            let _ = writeln!(
+                out,
+                "    {k}: {}",
+                serde_json::to_string(v).unwrap_or_default()
+            );
+        }
+    }
+    print!("{out}");
+    Ok(exit::OK)
+}

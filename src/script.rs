@@ -1,0 +1,104 @@
+//! The apply script: one POSIX sh program per host that takes the host's lock, refuses a stale
+//! plan before the first write, runs the steps in graph order (skipping dependents of failures)
+//! and then the triggered handlers. It is built at plan time, so a saved plan carries exactly
+//! what will run.
+
+use std::fmt::Write as _;
+
+use crate::facts::{probe_functions, script_prelude, FactSet};
+use crate::plan::Step;
+
+/// Shell helpers for writes (always temp + rename in the same directory) and step bookkeeping.
+const APPLY_FUNCTIONS: &str = r#"_o="${TMPDIR:-/tmp}/.recon-out.$$"
+trap 'rm -f "$_o"' EXIT
+_stop=
+trap '_stop=1' INT TERM HUP
+_attrs() {
+  if [ "$2" != - ]; then chmod -- "$2" "$1" || return 1; fi
+  if [ "$3" != - ]; then chown -- "$3" "$1" || return 1; fi
+  if [ "$4" != - ]; then chgrp -- "$4" "$1" || return 1; fi
+}
+_tmpname() { printf '%s/.recon-%s-%s' "$(dirname -- "$1")" "$$" "$(basename -- "$1")"; }
+_put() {
+  _t=$(_tmpname "$1")
+  if ! base64 -d > "$_t"; then rm -f -- "$_t"; return 1; fi
+  if ! _attrs "$_t" "$2" "$3" "$4"; then rm -f -- "$_t"; return 1; fi
+  if [ -n "${5:-}" ] && ! sh -c "$5" recon-validate "$_t"; then
+    rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; return 1
+  fi
+  if ! mv -fT -- "$_t" "$1"; then rm -f -- "$_t"; return 1; fi
+}
+_link() {
+  _t=$(_tmpname "$2")
+  if ! ln -sfn -- "$1" "$_t"; then return 1; fi
+  if ! mv -fT -- "$_t" "$2"; then rm -f -- "$_t"; return 1; fi
+}
+_run() {
+  _id=$1; shift
+  for _d in "$@"; do
+    eval "_s=\${_st_$_d:-}"
+    case $_s in failed|skipped|interrupted)
+      eval "_st_$_id=skipped"; printf '@@step %s skipped %s\n' "$_id" "$_d"; return 0;;
+    esac
+  done
+  if [ -n "$_stop" ]; then eval "_st_$_id=interrupted"; printf '@@step %s interrupted\n' "$_id"; return 0; fi
+  "_s$_id" >"$_o" 2>&1 </dev/null
+  _rc=$?
+  case $_rc in 0) _r=changed;; 100) _r=ok;; *) _r=failed;; esac
+  eval "_st_$_id=$_r"
+  printf '@@step %s %s %s ' "$_id" "$_r" "$_rc"; tail -c 65536 "$_o" | base64 -w0; echo
+}
+_changed() {
+  for _d in "$@"; do eval "_s=\${_st_$_d:-}"; if [ "$_s" = changed ]; then return 0; fi; done
+  return 1
+}
+"#;
+
+/// Takes the per-account lock; `_who` and `_lock_wait` are set by the header added at apply time.
+const LOCK: &str = r#"_lockf="$HOME/.recon.lock"
+if ! exec 9>>"$_lockf"; then printf '@@error cannot open the lock file %s\n' "$_lockf"; exit 0; fi
+if ! flock -w "$_lock_wait" 9; then printf '@@locked '; base64 -w0 < "$_lockf.info" 2>/dev/null; echo; exit 0; fi
+printf '%s since %s\n' "$_who" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$_lockf.info"
+"#;
+
+/// Builds the apply script for one host from its planned steps and their shell bodies.
+pub(crate) fn apply_script(facts: &FactSet, fingerprint: &str, steps: &[(Step, String)]) -> String {
+    let mut s = String::new();
+    s.push_str(script_prelude());
+    s.push_str(&probe_functions());
+    s.push_str(&facts.probe_function());
+    s.push_str(APPLY_FUNCTIONS);
+    s.push_str(LOCK);
+    let _ = writeln!(
+        s,
+        "_fp=$(_probe | sha256sum); _fp=${{_fp%% *}}\nif [ \"$_fp\" != '{fingerprint}' ]; then printf '@@stale\\n'; _probe; exit 0; fi"
+    );
+    for (step, body) in steps {
+        let _ = write!(s, "_s{}() (\n{body})\n", step.id);
+        let deps = ids(&step.depends_on);
+        if step.handler {
+            let triggers = ids(&step.triggered_by);
+            let _ = writeln!(s, "if _changed{triggers}; then _run {}{deps}; fi", step.id);
+        } else {
+            let _ = writeln!(s, "_run {}{deps}", step.id);
+        }
+    }
+    s.push_str(": > \"$_lockf.info\"\nprintf '@@done\\n'\n");
+    s
+}
+
+/// The per-run header: who holds the lock (shown to a second applier) and how long to wait.
+pub(crate) fn header(who: &str, lock_wait_secs: u64) -> String {
+    format!(
+        "_who={}\n_lock_wait={lock_wait_secs}\n",
+        crate::shell::quote(who)
+    )
+}
+
+/// ` 1 2 3`: step ids as shell arguments.
+fn ids(ids: &[usize]) -> String {
+    ids.iter().fold(String::new(), |mut s, id| {
+        let _ = write!(s, " {id}");
+        s
+    })
+}

@@ -1,0 +1,506 @@
+//! The shared minijinja environment and everything that renders: playbook scalars (with their
+//! spans), `when:` expressions and template files. Undefined variables are errors (strict mode),
+//! and every error points at the file and the expression that failed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
+use minijinja::{AutoEscape, Environment, ErrorKind as JErrorKind, UndefinedBehavior};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::source::{SourceFile, Span};
+use crate::yaml::{Node, Resolved, Value};
+
+/// One strict environment for the whole run, built once and shared by reference.
+pub(crate) struct Templar {
+    env: Environment<'static>,
+}
+
+impl Default for Templar {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Templar {
+    /// Ansible's template settings (`trim_blocks`, trailing newline kept), so the same template
+    /// renders the same bytes under recon and Ansible.
+    pub(crate) fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_debug(true);
+        env.set_trim_blocks(true);
+        env.set_keep_trailing_newline(true);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        Self { env }
+    }
+
+    pub(crate) fn has_template(text: &str) -> bool {
+        text.contains("{{") || text.contains("{%")
+    }
+
+    /// Renders every string leaf of `node`. A scalar that is exactly one `{{ expr }}` keeps the
+    /// expression's type (a list stays a list), as in Ansible.
+    pub(crate) fn render_node(&self, node: &Node, ctx: &Context) -> Result<Node> {
+        let value = match &node.value {
+            Value::Scalar { text, .. } if Self::has_template(text) => {
+                let out = self.render_scalar(node, text, ctx)?;
+                return Ok(from_jinja(&out, &node.span));
+            }
+            Value::Scalar { .. } => node.value.clone(),
+            Value::Seq(items) => Value::Seq(
+                items
+                    .iter()
+                    .map(|n| self.render_node(n, ctx))
+                    .collect::<Result<_>>()?,
+            ),
+            Value::Map(entries) => Value::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), self.render_node(v, ctx)?)))
+                    .collect::<Result<_>>()?,
+            ),
+        };
+        Ok(Node {
+            value,
+            span: node.span.clone(),
+        })
+    }
+
+    /// Renders a string scalar to a string (for names, paths, commands).
+    pub(crate) fn render_string(&self, node: &Node, ctx: &Context) -> Result<String> {
+        let text = node.scalar_text().unwrap_or_default();
+        if !Self::has_template(text) {
+            return Ok(text.to_owned());
+        }
+        let out = self.render_scalar(node, text, ctx)?;
+        Ok(if out.is_none() {
+            String::new()
+        } else {
+            out.to_string()
+        })
+    }
+
+    fn render_scalar(&self, node: &Node, text: &str, ctx: &Context) -> Result<JValue> {
+        let result = match single_expression(text) {
+            Some(expr) => self
+                .env
+                .compile_expression(expr)
+                .and_then(|e| e.eval(ctx.value())),
+            None => self.env.render_str(text, ctx.value()).map(JValue::from),
+        };
+        let value = settle(result, ctx, |e| scalar_error(e, node, text))?;
+        if value.is_undefined() {
+            let what = single_expression(text).unwrap_or(text).trim();
+            return Err(Error::at(
+                ErrorKind::UndefinedVariable {
+                    message: format!("undefined variable `{what}`"),
+                },
+                &node.span,
+            )
+            .with_label("not defined"));
+        }
+        Ok(value)
+    }
+
+    /// Evaluates a `when:` condition (a bare Jinja expression, as in Ansible).
+    pub(crate) fn condition(&self, node: &Node, ctx: &Context) -> Result<bool> {
+        if let Some(Resolved::Bool(b)) = node.resolve() {
+            return Ok(b);
+        }
+        let text = node.scalar_text().unwrap_or_default();
+        let expr = single_expression(text).unwrap_or(text);
+        let result = self
+            .env
+            .compile_expression(expr)
+            .and_then(|e| e.eval(ctx.value()))
+            .map(|v| v.is_true());
+        settle(result, ctx, |e| scalar_error(e, node, text))
+    }
+
+    /// Renders a template file; errors point into that file.
+    pub(crate) fn render_file(&self, file: &Arc<SourceFile>, ctx: &Context) -> Result<String> {
+        let name = file.name();
+        let rendered = self
+            .env
+            .template_from_named_str(&name, &file.text)
+            .and_then(|t| t.render(ctx.value()));
+        rendered.map_err(|e| {
+            ctx.take_inner_error()
+                .unwrap_or_else(|| file_error(&e, file))
+        })
+    }
+}
+
+/// A failure while rendering a variable this render used is the real cause, even when the outer
+/// render went on with an undefined value; otherwise the render's own error counts.
+fn settle<T>(
+    result: Result<T, minijinja::Error>,
+    ctx: &Context,
+    locate: impl FnOnce(&minijinja::Error) -> Error,
+) -> Result<T> {
+    if let Some(inner) = ctx.take_inner_error() {
+        return Err(inner);
+    }
+    result.map_err(|e| locate(&e))
+}
+
+/// `{{ expr }}` and nothing else: the expression inside.
+fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
+}
+
+fn kind_of(err: &minijinja::Error, snippet: &str) -> ErrorKind {
+    if err.kind() == JErrorKind::UndefinedError {
+        let what = snippet.trim();
+        let message = if what.is_empty() || what.len() > 60 {
+            "undefined variable".to_owned()
+        } else {
+            format!("undefined variable `{what}`")
+        };
+        ErrorKind::UndefinedVariable { message }
+    } else {
+        ErrorKind::Template {
+            message: format!(
+                "template error: {}",
+                err.detail().unwrap_or(&err.kind().to_string())
+            ),
+        }
+    }
+}
+
+fn scalar_error(err: &minijinja::Error, node: &Node, text: &str) -> Error {
+    let source =
+        &node.span.file.text[node.span.start..node.span.end.min(node.span.file.text.len())];
+    // Where the template text starts inside the scalar's source (after a quote, say).
+    let base = single_expression(text)
+        .and_then(|expr| source.find(expr))
+        .or_else(|| source.find(text))
+        .filter(|_| err.range().is_some());
+    let (span, snippet) = match (base, err.range()) {
+        (Some(base), Some(r)) => {
+            let expr_text = single_expression(text)
+                .filter(|_| source.find(text) != Some(base))
+                .unwrap_or(text);
+            let snippet = expr_text.get(r.clone()).unwrap_or_default().to_owned();
+            (node.span.narrow(base + r.start, base + r.end), snippet)
+        }
+        _ => (node.span.clone(), String::new()),
+    };
+    let label = if err.kind() == JErrorKind::UndefinedError {
+        "not defined"
+    } else {
+        "here"
+    };
+    Error::at(kind_of(err, &snippet), &span).with_label(label)
+}
+
+fn file_error(err: &minijinja::Error, file: &Arc<SourceFile>) -> Error {
+    let text = &file.text;
+    let (start, end) = match (err.range(), err.line()) {
+        (Some(r), _) if r.end <= text.len() => (r.start, r.end),
+        (_, Some(line)) => {
+            let start = text
+                .split_inclusive('\n')
+                .take(line.saturating_sub(1))
+                .map(str::len)
+                .sum::<usize>();
+            let len = text[start..].find('\n').unwrap_or(text.len() - start);
+            (start, start + len)
+        }
+        _ => (0, 0),
+    };
+    let snippet = text.get(start..end).unwrap_or_default();
+    let span = Span {
+        file: Arc::clone(file),
+        start,
+        end,
+    };
+    let label = if err.kind() == JErrorKind::UndefinedError {
+        "not defined"
+    } else {
+        "here"
+    };
+    Error::at(kind_of(err, snippet), &span).with_label(label)
+}
+
+/// Converts a YAML node into a template value (core schema).
+pub(crate) fn to_jinja(node: &Node) -> JValue {
+    match &node.value {
+        Value::Scalar { .. } => match node.resolve() {
+            Some(Resolved::Bool(b)) => JValue::from(b),
+            Some(Resolved::Int(i)) => JValue::from(i),
+            Some(Resolved::Float(f)) => JValue::from(f),
+            Some(Resolved::Str(s)) => JValue::from(s),
+            Some(Resolved::Null) | None => JValue::from(()),
+        },
+        Value::Seq(items) => items.iter().map(to_jinja).collect(),
+        Value::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| (k.key().to_owned(), to_jinja(v)))
+            .collect(),
+    }
+}
+
+/// Converts a rendered value back into a node that keeps the span of the scalar it came from.
+pub(crate) fn from_jinja(value: &JValue, span: &Span) -> Node {
+    use minijinja::value::ValueKind;
+    let node_value = if matches!(value.kind(), ValueKind::Seq | ValueKind::Iterable) {
+        let items: Vec<JValue> = value.try_iter().map(Iterator::collect).unwrap_or_default();
+        Value::Seq(items.iter().map(|v| from_jinja(v, span)).collect())
+    } else if value.kind() == ValueKind::Map {
+        let entries = value
+            .try_iter()
+            .map(|keys| {
+                keys.map(|k| {
+                    let v = value.get_item(&k).unwrap_or_default();
+                    (
+                        Node::string(k.to_string(), span.clone()),
+                        from_jinja(&v, span),
+                    )
+                })
+                .collect()
+            })
+            .unwrap_or_default();
+        Value::Map(entries)
+    } else if value.is_none() || value.is_undefined() {
+        Value::Scalar {
+            text: String::new(),
+            plain: true,
+        }
+    } else {
+        let plain = matches!(value.kind(), ValueKind::Bool | ValueKind::Number);
+        Value::Scalar {
+            text: value.to_string(),
+            plain,
+        }
+    };
+    Node {
+        value: node_value,
+        span: span.clone(),
+    }
+}
+
+/// A variable before rendering: raw YAML (rendered lazily, in the final context, like Ansible)
+/// or a value that is already final (`item`, `groups`, ...).
+#[derive(Debug, Clone)]
+pub(crate) enum Var {
+    Raw(Node),
+    Ready(JValue),
+}
+
+/// A flattened variable map plus the environment that renders its templated entries on demand.
+#[derive(Clone)]
+pub(crate) struct Context {
+    inner: Arc<LazyVars>,
+}
+
+impl Context {
+    pub(crate) fn new(templar: &Arc<Templar>, vars: BTreeMap<String, Var>) -> Self {
+        Self {
+            inner: Arc::new(LazyVars {
+                templar: Arc::clone(templar),
+                vars,
+                cache: Mutex::default(),
+                active: Mutex::default(),
+                inner_error: Mutex::default(),
+            }),
+        }
+    }
+
+    pub(crate) fn value(&self) -> JValue {
+        JValue::from_dyn_object(Arc::clone(&self.inner))
+    }
+
+    /// The error raised while rendering a variable this render used, if any: it is the real cause.
+    fn take_inner_error(&self) -> Option<Error> {
+        self.inner
+            .inner_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Fully renders one variable (for `recon inventory` and connection settings).
+    pub(crate) fn resolve(&self, name: &str) -> Result<Option<JValue>> {
+        let value = self.inner.lookup(name);
+        match self.take_inner_error() {
+            Some(err) => Err(err),
+            None => Ok(value),
+        }
+    }
+
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
+        self.inner.vars.keys().map(String::as_str)
+    }
+}
+
+struct LazyVars {
+    templar: Arc<Templar>,
+    vars: BTreeMap<String, Var>,
+    cache: Mutex<BTreeMap<String, JValue>>,
+    active: Mutex<Vec<String>>,
+    inner_error: Mutex<Option<Error>>,
+}
+
+impl fmt::Debug for LazyVars {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LazyVars")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl LazyVars {
+    fn lookup(self: &Arc<Self>, name: &str) -> Option<JValue> {
+        if let Some(v) = self
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
+            return Some(v.clone());
+        }
+        let value = match self.vars.get(name)? {
+            Var::Ready(v) => v.clone(),
+            Var::Raw(node) => {
+                {
+                    let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
+                    if active.iter().any(|a| a == name) {
+                        let chain = active.join("` -> `");
+                        drop(active);
+                        self.record(Error::invalid(
+                            format!("variable `{name}` refers to itself (`{chain}` -> `{name}`)"),
+                            &node.span,
+                        ));
+                        return None;
+                    }
+                    active.push(name.to_owned());
+                }
+                let ctx = Context {
+                    inner: Arc::clone(self),
+                };
+                let rendered = self.templar.render_node(node, &ctx);
+                self.active
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|a| a != name);
+                match rendered {
+                    Ok(node) => to_jinja(&node),
+                    Err(err) => {
+                        self.record(err);
+                        return None;
+                    }
+                }
+            }
+        };
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), value.clone());
+        Some(value)
+    }
+
+    fn record(&self, err: Error) {
+        let mut slot = self
+            .inner_error
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none() {
+            *slot = Some(err);
+        }
+    }
+}
+
+impl Object for LazyVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &JValue) -> Option<JValue> {
+        self.lookup(key.as_str()?)
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.vars.keys().map(|k| JValue::from(k.as_str())).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::yaml;
+
+    fn ctx(yaml_text: &str) -> (Arc<Templar>, Context, Node) {
+        let templar = Arc::new(Templar::new());
+        let node = yaml::parse(&SourceFile::new("vars.yml", yaml_text)).expect("yaml");
+        let vars = node
+            .as_map()
+            .expect("map")
+            .iter()
+            .map(|(k, v)| (k.key().to_owned(), Var::Raw(v.clone())))
+            .collect();
+        (Arc::clone(&templar), Context::new(&templar, vars), node)
+    }
+
+    #[test]
+    fn variables_render_lazily_in_the_final_context() {
+        let (templar, ctx, node) =
+            ctx("home: /home/a\nroot: \"{{ home }}/digicam\"\nports: [1, 2]\nall: '{{ ports }}'\n");
+        let root = node.get("root").expect("root");
+        assert_eq!(
+            templar.render_string(root, &ctx).expect("render"),
+            "/home/a/digicam"
+        );
+        let all = templar
+            .render_node(node.get("all").expect("all"), &ctx)
+            .expect("render");
+        assert_eq!(all.as_seq().map(<[Node]>::len), Some(2));
+    }
+
+    #[test]
+    fn undefined_variable_names_the_variable_and_points_at_it() {
+        let (templar, ctx, node) = ctx("path: \"/srv/{{ sqaud }}/x\"\n");
+        let err = templar
+            .render_string(node.get("path").expect("path"), &ctx)
+            .expect_err("undefined");
+        assert_eq!(err.to_string(), "undefined variable `sqaud`");
+        let span = err.span().expect("span");
+        assert_eq!(&span.file.text[span.start..span.end], "sqaud");
+    }
+
+    #[test]
+    fn error_inside_a_variable_points_at_that_variable() {
+        let (templar, ctx, node) = ctx("a: '{{ b }}'\nb: '{{ nope }}'\nc: 'x{{ a }}'\n");
+        let err = templar
+            .render_string(node.get("c").expect("c"), &ctx)
+            .expect_err("undefined");
+        assert_eq!(err.to_string(), "undefined variable `nope`");
+        assert_eq!(err.span().expect("span").line_col().0, 2);
+    }
+
+    #[test]
+    fn self_reference_is_an_error_not_a_hang() {
+        let (templar, ctx, node) = ctx("a: '{{ a }}x'\n");
+        let err = templar
+            .render_string(node.get("a").expect("a"), &ctx)
+            .expect_err("cycle");
+        assert!(err.to_string().contains("refers to itself"), "{err}");
+    }
+
+    #[test]
+    fn files_render_like_ansible() {
+        let (templar, ctx, _) = ctx("name: web\n");
+        let file = SourceFile::new("t.j2", "{% if true %}\nserver {{ name }};\n{% endif %}\n");
+        assert_eq!(
+            templar.render_file(&file, &ctx).expect("render"),
+            "server web;\n"
+        );
+        let bad = SourceFile::new("t.j2", "a\nb {{ missing }}\n");
+        let err = templar.render_file(&bad, &ctx).expect_err("undefined");
+        assert_eq!(err.span().expect("span").line_col().0, 2);
+    }
+}

@@ -1,0 +1,83 @@
+//! How recon reaches a host. Everything recon does on a host is a POSIX sh script fed to `sh -s`
+//! on one channel, so a transport only has to run scripts: `local` runs them here, `ssh` on one
+//! SSH session per target.
+
+mod local;
+mod pool;
+mod target;
+
+use std::sync::atomic::AtomicBool;
+
+pub(crate) use local::Local;
+pub(crate) use pool::Pool;
+pub(crate) use target::{ConnectionKind, Target};
+
+/// What a script printed and how it ended.
+#[derive(Debug, Default)]
+pub(crate) struct Output {
+    pub(crate) status: i32,
+    pub(crate) stdout: Vec<u8>,
+    pub(crate) stderr: Vec<u8>,
+}
+
+/// Connection counters, for `--stats` (the one-connection, one-round-trip promise is checkable).
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub(crate) struct Stats {
+    pub(crate) connections: u32,
+    pub(crate) channels: u32,
+    pub(crate) bytes_sent: u64,
+    pub(crate) bytes_received: u64,
+}
+
+/// A failure to reach or talk to a host (never a failing step: those are script results).
+#[derive(Debug, Clone)]
+pub(crate) struct TransportError {
+    pub(crate) kind: TransportErrorKind,
+    pub(crate) message: String,
+}
+
+/// Why a host could not be used; decides the recap column (`unreachable` vs `failed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TransportErrorKind {
+    Unreachable,
+    Io,
+}
+
+impl TransportError {
+    pub(crate) fn new(kind: TransportErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// One live connection to one target, owned by that target's worker.
+pub(crate) trait Transport: Send {
+    /// Runs `script` with `sh -s` (under `sudo -n` when `become_`). When `stop` turns true while
+    /// the script runs, the script is sent SIGINT, which apply scripts trap to stop between steps.
+    fn run_script(
+        &mut self,
+        script: &[u8],
+        become_: bool,
+        stop: &AtomicBool,
+    ) -> Result<Output, TransportError>;
+    fn stats(&self) -> Stats;
+}
+
+/// Opens a transport for `target`.
+pub(crate) fn connect(target: &Target) -> Result<Box<dyn Transport>, TransportError> {
+    match target.connection {
+        ConnectionKind::Local => Ok(Box::new(Local::default())),
+        ConnectionKind::Ssh => Err(TransportError::new(
+            TransportErrorKind::Unreachable,
+            "ssh connections are not supported yet",
+        )),
+    }
+}

@@ -1,0 +1,379 @@
+//! The only YAML entry point: a tree of nodes that remember their byte span in the source file.
+//!
+//! Scalars keep their source text and style; types are decided by the reader that asks for them
+//! (`mode: 0644` stays the octal text the user wrote, while a variable's `port: 8080` becomes an
+//! integer when converted to a template value). This is the YAML 1.2 core schema plus the YAML 1.1
+//! booleans Ansible users write (`yes`/`no`).
+
+use std::sync::Arc;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::source::{SourceFile, Span};
+
+/// One YAML node with its span.
+#[derive(Debug, Clone)]
+pub(crate) struct Node {
+    pub(crate) value: Value,
+    pub(crate) span: Span,
+}
+
+/// The shape of a node. Mapping entries keep file order.
+#[derive(Debug, Clone)]
+pub(crate) enum Value {
+    Scalar { text: String, plain: bool },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+/// A scalar after applying the core schema; only plain scalars can be anything but a string.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Resolved<'a> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(&'a str),
+}
+
+impl Node {
+    pub(crate) fn kind_name(&self) -> &'static str {
+        match &self.value {
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+            Value::Scalar { .. } => match self.resolve() {
+                Some(Resolved::Null) => "null",
+                Some(Resolved::Bool(_)) => "a boolean",
+                Some(Resolved::Int(_) | Resolved::Float(_)) => "a number",
+                _ => "a string",
+            },
+        }
+    }
+
+    /// The core-schema interpretation of a scalar; `None` for collections.
+    pub(crate) fn resolve(&self) -> Option<Resolved<'_>> {
+        let Value::Scalar { text, plain } = &self.value else {
+            return None;
+        };
+        if !plain {
+            return Some(Resolved::Str(text));
+        }
+        Some(match text.as_str() {
+            "" | "~" | "null" | "Null" | "NULL" => Resolved::Null,
+            "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" => Resolved::Bool(true),
+            "false" | "False" | "FALSE" | "no" | "No" | "NO" => Resolved::Bool(false),
+            t => parse_int(t)
+                .map(Resolved::Int)
+                .or_else(|| parse_float(t).map(Resolved::Float))
+                .unwrap_or(Resolved::Str(t)),
+        })
+    }
+
+    pub(crate) fn is_null(&self) -> bool {
+        matches!(self.resolve(), Some(Resolved::Null))
+    }
+
+    pub(crate) fn as_map(&self) -> Option<&[(Node, Node)]> {
+        match &self.value {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_seq(&self) -> Option<&[Node]> {
+        match &self.value {
+            Value::Seq(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The scalar's text whatever its type (`8080`, `true` and `"x"` all have text).
+    pub(crate) fn scalar_text(&self) -> Option<&str> {
+        match &self.value {
+            Value::Scalar { text, .. } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A mapping key's text; keys are always scalars in recon's files.
+    pub(crate) fn key(&self) -> &str {
+        self.scalar_text().unwrap_or("")
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<&Node> {
+        self.as_map()?
+            .iter()
+            .find(|(k, _)| k.key() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// A new string scalar carrying this node's span (used when templating produces a value).
+    pub(crate) fn string(text: String, span: Span) -> Node {
+        Node {
+            value: Value::Scalar { text, plain: false },
+            span,
+        }
+    }
+}
+
+fn parse_int(t: &str) -> Option<i64> {
+    let (neg, digits) = match t.as_bytes().first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let value = if let Some(hex) = digits.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()?
+    } else if let Some(oct) = digits.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()?
+    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -value } else { value })
+}
+
+fn parse_float(t: &str) -> Option<f64> {
+    let looks_numeric = t.bytes().any(|b| b.is_ascii_digit())
+        && t.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'));
+    match t {
+        ".inf" | "+.inf" | ".Inf" => Some(f64::INFINITY),
+        "-.inf" | "-.Inf" => Some(f64::NEG_INFINITY),
+        ".nan" | ".NaN" => Some(f64::NAN),
+        _ if looks_numeric => t.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Reads and parses a YAML file.
+pub(crate) fn load_file(path: &std::path::Path) -> Result<Node> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    parse(&SourceFile::new(path, text))
+}
+
+/// Parses the first document of `file`; an empty file is a null node.
+pub(crate) fn parse(file: &Arc<SourceFile>) -> Result<Node> {
+    let offsets = CharOffsets::new(&file.text);
+    let mut builder = Builder {
+        file,
+        offsets: &offsets,
+        stack: Vec::new(),
+        anchors: Vec::new(),
+        root: None,
+    };
+    let mut parser = Parser::new_from_str(&file.text);
+    while let Some(event) = parser.next_event() {
+        match event {
+            Ok((event, span)) => {
+                if builder.event(event, span)? {
+                    break;
+                }
+            }
+            Err(err) => {
+                let at = offsets.byte(err.marker().index());
+                let span = Span {
+                    file: Arc::clone(file),
+                    start: at,
+                    end: at,
+                };
+                return Err(Error::at(
+                    ErrorKind::YamlSyntax {
+                        message: err.info().to_owned(),
+                    },
+                    &span,
+                )
+                .with_label("here"));
+            }
+        }
+    }
+    let end = file.text.len();
+    Ok(builder.root.unwrap_or_else(|| Node {
+        value: Value::Scalar {
+            text: String::new(),
+            plain: true,
+        },
+        span: Span {
+            file: Arc::clone(file),
+            start: 0,
+            end,
+        },
+    }))
+}
+
+/// saphyr counts characters; miette wants bytes.
+struct CharOffsets {
+    table: Option<Vec<usize>>,
+    len: usize,
+}
+
+impl CharOffsets {
+    fn new(text: &str) -> Self {
+        let table = (!text.is_ascii()).then(|| text.char_indices().map(|(b, _)| b).collect());
+        Self {
+            table,
+            len: text.len(),
+        }
+    }
+
+    fn byte(&self, char_index: usize) -> usize {
+        match &self.table {
+            None => char_index.min(self.len),
+            Some(t) => t.get(char_index).copied().unwrap_or(self.len),
+        }
+    }
+}
+
+enum Open {
+    Seq(Vec<Node>, usize, usize),
+    Map(Vec<(Node, Node)>, Option<Node>, usize, usize),
+}
+
+struct Builder<'a> {
+    file: &'a Arc<SourceFile>,
+    offsets: &'a CharOffsets,
+    stack: Vec<Open>,
+    anchors: Vec<(usize, Node)>,
+    root: Option<Node>,
+}
+
+impl Builder<'_> {
+    fn span(&self, span: YamlSpan) -> Span {
+        Span {
+            file: Arc::clone(self.file),
+            start: self.offsets.byte(span.start.index()),
+            end: self.offsets.byte(span.end.index()),
+        }
+    }
+
+    /// Returns true once the first document is complete.
+    fn event(&mut self, event: Event<'_>, yspan: YamlSpan) -> Result<bool> {
+        let span = self.span(yspan);
+        match event {
+            Event::Scalar(text, style, anchor, _) => {
+                let node = Node {
+                    value: Value::Scalar {
+                        text: text.into_owned(),
+                        plain: style == ScalarStyle::Plain,
+                    },
+                    span,
+                };
+                self.push(node, anchor);
+            }
+            Event::Alias(id) => {
+                let Some(node) = self
+                    .anchors
+                    .iter()
+                    .rev()
+                    .find(|(a, _)| *a == id)
+                    .map(|(_, n)| n.clone())
+                else {
+                    return Err(Error::at(
+                        ErrorKind::YamlSyntax {
+                            message: "unknown alias".into(),
+                        },
+                        &span,
+                    ));
+                };
+                self.push(Node { span, ..node }, 0);
+            }
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Open::Seq(Vec::new(), anchor, span.start));
+            }
+            Event::MappingStart(anchor, _) => {
+                self.stack
+                    .push(Open::Map(Vec::new(), None, anchor, span.start));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (value, anchor, start) = match self.stack.pop() {
+                    Some(Open::Seq(items, anchor, start)) => (Value::Seq(items), anchor, start),
+                    Some(Open::Map(entries, _, anchor, start)) => {
+                        (Value::Map(entries), anchor, start)
+                    }
+                    None => return Ok(false),
+                };
+                let node = Node {
+                    value,
+                    span: Span {
+                        file: Arc::clone(self.file),
+                        start,
+                        end: span.end.max(start),
+                    },
+                };
+                self.push(node, anchor);
+            }
+            Event::DocumentEnd => return Ok(self.root.is_some()),
+            _ => {}
+        }
+        Ok(false)
+    }
+
+    fn push(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.push((anchor, node.clone()));
+        }
+        match self.stack.last_mut() {
+            None => self.root = Some(node),
+            Some(Open::Seq(items, ..)) => items.push(node),
+            Some(Open::Map(entries, pending, ..)) => match pending.take() {
+                None => *pending = Some(node),
+                Some(key) => entries.push((key, node)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Node {
+        parse(&SourceFile::new("t.yml", text)).expect("valid yaml")
+    }
+
+    #[test]
+    fn spans_point_at_scalars() {
+        let node = load("a:\n  b: héllo\n  c: [1, 2]\n");
+        let b = node.get("a").and_then(|a| a.get("b")).expect("b");
+        assert_eq!(&b.span.file.text[b.span.start..b.span.end], "héllo");
+        let c = node.get("a").and_then(|a| a.get("c")).expect("c");
+        assert_eq!(c.as_seq().map(<[Node]>::len), Some(2));
+        assert_eq!(c.span.line_col(), (3, 6));
+    }
+
+    #[test]
+    fn scalars_resolve_by_core_schema() {
+        let node = load("a: 0644\nb: '0644'\nc: yes\nd: ~\ne: 1.5\nf: 0x1F\n");
+        let r = |k: &str| {
+            node.get(k)
+                .and_then(|n| n.resolve().map(|r| format!("{r:?}")))
+        };
+        assert_eq!(r("a").as_deref(), Some("Int(644)"));
+        assert_eq!(r("b").as_deref(), Some("Str(\"0644\")"));
+        assert_eq!(r("c").as_deref(), Some("Bool(true)"));
+        assert_eq!(r("d").as_deref(), Some("Null"));
+        assert_eq!(r("e").as_deref(), Some("Float(1.5)"));
+        assert_eq!(r("f").as_deref(), Some("Int(31)"));
+        assert_eq!(node.get("a").and_then(Node::scalar_text), Some("0644"));
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let err = parse(&SourceFile::new("t.yml", "a: [1, 2\nb: 3\n")).expect_err("invalid");
+        assert!(matches!(err.kind, ErrorKind::YamlSyntax { .. }));
+        assert!(err.span().is_some());
+    }
+
+    #[test]
+    fn aliases_copy_the_anchored_node() {
+        let node = load("base: &b {x: 1}\nother: *b\n");
+        assert_eq!(
+            node.get("other")
+                .and_then(|o| o.get("x"))
+                .and_then(Node::scalar_text),
+            Some("1")
+        );
+    }
+}
