@@ -207,7 +207,7 @@ fn decode(b64: &str) -> String {
 
 /// Names what changed on the host since the plan was made.
 fn stale_message(planned: &PlannedHost, reply: &str) -> String {
-    let now = planned.facts.parse(&format!("@@probe\n{reply}"));
+    let now = planned.facts.parse(reply);
     let mut drifted = Vec::new();
     if let Ok(now) = now {
         for ((fact, before), after) in planned.facts.facts.iter().zip(&planned.observed).zip(&now) {

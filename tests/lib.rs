@@ -1,1 +1,11 @@
-//! Integration tests: one binary, one file per feature.
+//! Integration tests: one binary, one file per feature. Each test runs the real `recon`
+//! executable in a temporary project and checks what it printed and what it left on the host.
+
+mod harness;
+
+mod apply;
+mod commands;
+mod errors;
+mod handlers;
+mod plan;
+mod saved_plan;

@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs what recon's tests and demo need on a fresh Debian machine: OpenSSH's server (the tests
+# start their own sshd on a loopback port), nginx and supervisor (started unprivileged by the
+# tests), flock and python3. Does nothing when everything is already there.
+set -eu
+
+need=""
+command -v /usr/sbin/sshd >/dev/null 2>&1 || need="$need openssh-server"
+command -v ssh-keygen >/dev/null 2>&1 || need="$need openssh-client"
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-light"
+command -v supervisord >/dev/null 2>&1 || need="$need supervisor"
+command -v flock >/dev/null 2>&1 || need="$need util-linux"
+command -v python3 >/dev/null 2>&1 || need="$need python3"
+command -v curl >/dev/null 2>&1 || need="$need curl"
+command -v sudo >/dev/null 2>&1 || need="$need sudo"
+
+if [ -z "$need" ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing:$need (run as root, or install them)" >&2
+  exit 1
+fi
+echo "install-deps: installing$need" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $need >/dev/null
+# The packages start system services; the tests run their own instances on loopback ports.
+for service in ssh nginx supervisor; do
+  if command -v service >/dev/null 2>&1; then service "$service" stop >/dev/null 2>&1 || true; fi
+done

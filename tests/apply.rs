@@ -1,0 +1,181 @@
+//! `recon apply` on the local connection: creation, idempotence, atomic writes, failures.
+
+use std::os::unix::process::CommandExt;
+
+use crate::harness::{mode, Project};
+
+const SITE: &str = r#"- name: app
+  hosts: all
+  vars:
+    app: "{{ root }}/app"
+  tasks:
+    - name: app config
+      template: { src: app.conf.j2, dest: "{{ app }}/conf/app.conf", mode: "0640" }
+    - name: app dir
+      directory: { path: "{{ app }}", mode: "0750" }
+    - directory: { path: "{{ app }}/conf" }
+    - symlink: { path: "{{ app }}/current", target: conf }
+    - line: { path: "{{ app }}/profile", line: "export A=1" }
+    - line: { path: "{{ app }}/profile", line: "export B=2" }
+    - file: { path: "{{ app }}/motd", content: "hello {{ inventory_hostname }}\n" }
+    - command: { cmd: "echo ran >> {{ app }}/ran.log", creates: "{{ app }}/ran.log" }
+"#;
+
+fn project() -> Project {
+    let p = Project::new();
+    p.file("site.yml", SITE).file(
+        "templates/app.conf.j2",
+        "listen {{ port | default(8080) }};\nroot {{ app }};\n",
+    );
+    p
+}
+
+#[test]
+fn first_apply_creates_everything_and_second_changes_nothing() {
+    let p = project();
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("Plan: 6 to add, 1 to change, 0 to remove, 1 to run");
+    assert_eq!(mode(&p.host("app")), 0o750);
+    assert_eq!(mode(&p.host("app/conf/app.conf")), 0o640);
+    assert_eq!(
+        p.read_host("app/conf/app.conf"),
+        format!("listen 8080;\nroot {}/app;\n", p.host_root().display())
+    );
+    assert_eq!(
+        std::fs::read_link(p.host("app/current"))
+            .expect("link")
+            .to_str(),
+        Some("conf")
+    );
+    assert_eq!(p.read_host("app/profile"), "export A=1\nexport B=2\n");
+    assert_eq!(p.read_host("app/motd"), "hello box\n");
+    assert_eq!(p.read_host("app/ran.log"), "ran\n");
+
+    let second = p.recon(&["apply", "site.yml"]);
+    second
+        .expect_code(0)
+        .stdout_has("No changes. 1 host converged.");
+    assert_eq!(
+        p.read_host("app/ran.log"),
+        "ran\n",
+        "creates guard kept the command from running twice"
+    );
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+#[test]
+fn no_temporary_files_are_left_behind() {
+    let p = project();
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    let leftovers: Vec<String> = p
+        .host_listing()
+        .into_iter()
+        .filter(|f| f.contains(".recon-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn a_failed_step_skips_only_its_dependents() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - name: broken dir
+      command: { cmd: "exit 3", creates: "{{ root }}/never" }
+    - name: dependent
+      command: { cmd: "touch {{ root }}/dependent", chdir: "{{ root }}/never" }
+      after: [broken dir]
+    - name: independent
+      file: { path: "{{ root }}/independent", content: "x" }
+"#,
+    );
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(1)
+        .stdout_has("failed: command exit 3 (broken dir) (exit 3)");
+    assert!(p.host("independent").exists(), "independent step still ran");
+    assert!(!p.host("dependent").exists(), "dependent step was skipped");
+    assert!(
+        run.stdout.contains("box      0        1       1        1"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_replaced_file_keeps_its_mode_unless_one_is_given() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    std::fs::write(p.host("script"), "old").expect("write");
+    std::fs::set_permissions(
+        p.host("script"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - file: { path: \"{{ root }}/script\", content: new }\n",
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("script"), "new");
+    assert_eq!(mode(&p.host("script")), 0o755);
+}
+
+#[test]
+fn validate_failure_leaves_the_live_file_untouched() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    std::fs::write(p.host("site.conf"), "good\n").expect("write");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - template: { src: site.conf.j2, dest: "{{ root }}/site.conf", validate: "grep -q good %s" }
+"#,
+    )
+    .file("templates/site.conf.j2", "bad\n");
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(1)
+        .stdout_has("validation failed; the live file was not touched");
+    assert_eq!(p.read_host("site.conf"), "good\n");
+    assert!(
+        p.host_listing().iter().all(|f| !f.contains(".recon-")),
+        "candidate removed"
+    );
+
+    p.file("templates/site.conf.j2", "good and new\n");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("site.conf"), "good and new\n");
+}
+
+#[test]
+fn a_second_apply_waits_for_the_lock_then_names_its_holder() {
+    let p = project();
+    std::fs::write(
+        p.dir().join(".recon.lock.info"),
+        "recon someone@elsewhere pid 42 since 2026-01-01T00:00:00Z\n",
+    )
+    .expect("info");
+    // Hold the lock from outside, as a concurrent apply would.
+    let mut holder = std::process::Command::new("flock")
+        .arg(p.dir().join(".recon.lock"))
+        .args(["sleep", "30"])
+        .process_group(0)
+        .spawn()
+        .expect("flock");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let run = p.recon(&["apply", "site.yml", "--lock-timeout", "1"]);
+    // flock's `sleep` child holds the lock too: end the whole group.
+    let _ = std::process::Command::new("kill")
+        .args(["--", &format!("-{}", holder.id())])
+        .status();
+    let _ = holder.wait();
+    run.expect_code(1)
+        .stdout_has("host is locked by recon someone@elsewhere pid 42");
+    assert!(!p.host("app").exists(), "nothing written while locked");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+}

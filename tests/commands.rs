@@ -1,0 +1,114 @@
+//! `recon check`, `recon graph`, `recon inventory`, roles and variable precedence.
+
+use crate::harness::Project;
+
+#[test]
+fn check_validates_without_touching_hosts() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - directory: { path: \"{{ root }}\" }\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("site.yml is valid: 1 play, 1 task compiled for 1 host.");
+    assert!(!p.host_root().exists());
+}
+
+#[test]
+fn graph_prints_dot_with_implicit_and_notify_edges() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - file: { path: "{{ root }}/d/f", content: x }
+      notify: h
+    - directory: { path: "{{ root }}/d" }
+  handlers:
+    - name: h
+      command: "true"
+"#,
+    );
+    let run = p.recon(&["graph", "site.yml", "--host", "box"]);
+    run.expect_code(0)
+        .stdout_has("digraph")
+        .stdout_has("t0 -> t1 [label=\"path\"];")
+        .stdout_has("t1 -> h0 [style=dashed, label=\"notify\"];");
+    assert!(
+        run.stdout.contains("0. directory"),
+        "the directory sorts before the file inside it:\n{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn inventory_lists_groups_hosts_and_resolved_vars_with_precedence() {
+    let p = Project::new();
+    p.file(
+        "inventory/hosts.yml",
+        "all:\n  vars:\n    level: all\n    port: 1\n  children:\n    web:\n      vars: { level: web }\n      hosts:\n        web[01:02]:\n          ansible_host: 127.0.0.1\n",
+    )
+    .file("inventory/group_vars/web.yml", "port: 2\nurl: \"http://{{ ansible_host }}:{{ port }}\"\n")
+    .file("inventory/host_vars/web02.yml", "port: 3\n");
+    let run = p.recon(&["inventory", "--json"]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(json["groups"]["web"], serde_json::json!(["web01", "web02"]));
+    assert_eq!(json["hosts"]["web01"]["level"], "web");
+    assert_eq!(json["hosts"]["web01"]["url"], "http://127.0.0.1:2");
+    assert_eq!(json["hosts"]["web02"]["url"], "http://127.0.0.1:3");
+    let run = p.recon(&["inventory", "-e", "port=9"]);
+    run.expect_code(0)
+        .stdout_has("  web01\n")
+        .stdout_has("    port: 9\n");
+}
+
+#[test]
+fn roles_bring_tasks_handlers_defaults_templates_and_params() {
+    let p = Project::new();
+    p.file(
+        "playbooks/site.yml",
+        "- hosts: all\n  roles:\n    - { role: site, port: 7 }\n    - site_b\n",
+    )
+    .file("roles/site/defaults/main.yml", "port: 1\nname: def\n")
+    .file(
+        "roles/site/tasks/main.yml",
+        "- template: { src: s.j2, dest: \"{{ root }}/s\" }\n  notify: done\n",
+    )
+    .file(
+        "roles/site/handlers.yml",
+        "- name: done\n  command: \"touch {{ root }}/done\"\n",
+    )
+    .file("roles/site/templates/s.j2", "{{ name }}:{{ port }}\n")
+    .file(
+        "roles/site_b/tasks.yml",
+        "- directory: { path: \"{{ root }}\" }\n",
+    );
+    p.recon(&["apply", "playbooks/site.yml"]).expect_code(0);
+    assert_eq!(
+        p.read_host("s"),
+        "def:7\n",
+        "role params beat role defaults"
+    );
+    assert!(p.host("done").exists());
+}
+
+#[test]
+fn loop_and_when() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  vars:
+    squads: [a, b, c]
+  tasks:
+    - directory: { path: "{{ root }}" }
+    - file: { path: "{{ root }}/{{ item }}", content: "{{ item }}" }
+      loop: "{{ squads }}"
+      when: item != 'b'
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.host_listing(), ["a", "c"]);
+}

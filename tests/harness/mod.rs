@@ -1,0 +1,150 @@
+//! A throwaway recon project: files in a temp dir, a `local` inventory whose `root` variable
+//! points at a per-test "host" folder, and a runner for the real binary.
+
+#![allow(dead_code, clippy::missing_panics_doc)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// What one recon run did.
+#[derive(Debug)]
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// Panics with both streams when the exit code differs.
+    pub(crate) fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub(crate) fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub(crate) fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stderr\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A temp project directory with a `host/` folder standing in for the managed machine.
+pub(crate) struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    /// An empty project with a one-host local inventory (`box`, variable `root` = `host/`).
+    pub(crate) fn new() -> Self {
+        let project = Self {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        let root = project.host_root();
+        project.file(
+            "inventory/hosts.yml",
+            &format!(
+                "all:\n  hosts:\n    box:\n      connection: local\n      root: {}\n",
+                root.display()
+            ),
+        );
+        project
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The folder the playbooks manage (everything under `{{ root }}`).
+    pub(crate) fn host_root(&self) -> PathBuf {
+        self.dir.path().join("host")
+    }
+
+    pub(crate) fn host(&self, rel: &str) -> PathBuf {
+        self.host_root().join(rel)
+    }
+
+    pub(crate) fn file(&self, rel: &str, content: &str) -> &Self {
+        let path = self.dir.path().join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, content).expect("write");
+        self
+    }
+
+    pub(crate) fn read_host(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.host(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+    }
+
+    /// Runs `recon ARGS` in the project folder, with HOME there too (the apply lock lives in HOME).
+    pub(crate) fn recon(&self, args: &[&str]) -> Run {
+        self.recon_with(args, |_| {})
+    }
+
+    pub(crate) fn recon_with(&self, args: &[&str], tweak: impl FnOnce(&mut Command)) -> Run {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_recon"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null());
+        tweak(&mut command);
+        let out = command.output().expect("recon runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Every path under the host root (relative, sorted), to prove "nothing was written".
+    pub(crate) fn host_listing(&self) -> Vec<String> {
+        fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                out.push(
+                    p.strip_prefix(base)
+                        .expect("under base")
+                        .display()
+                        .to_string(),
+                );
+                if p.is_dir() && !p.is_symlink() {
+                    walk(base, &p, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.host_root(), &self.host_root(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+/// Mode bits of a path on the host.
+pub(crate) fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .expect("stat")
+        .permissions()
+        .mode()
+        & 0o7777
+}
