@@ -53,8 +53,18 @@ pub(crate) struct Selection {
 #[derive(Debug, Args)]
 pub(crate) struct Connection {
     /// Hosts worked on in parallel
-    #[arg(short, long, default_value_t = 20)]
+    #[arg(short, long, default_value_t = 32)]
     pub(crate) forks: usize,
+    /// Connections opened at once to one node (targets sharing an address and port); keep it
+    /// below sshd's MaxStartups (10)
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub(crate) node_forks: usize,
+    /// Record unknown SSH host keys in known_hosts (changed keys are always refused)
+    #[arg(long)]
+    pub(crate) accept_new_host_keys: bool,
+    /// Seconds to wait for a TCP connection and the SSH handshake
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub(crate) connect_timeout: u64,
 }
 
 /// `recon plan`.

@@ -19,7 +19,7 @@ use crate::inventory::{self, Inventory};
 use crate::playbook::{self, Playbook, RoleCache};
 use crate::probe::{plan_host, PlannedHost};
 use crate::render::{count, render_plan, render_report, Style};
-use crate::transport::{Pool, TransportErrorKind};
+use crate::transport::{ConnectOptions, Pool, TransportErrorKind};
 
 /// Parses `args`, runs the subcommand, prints its output and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
@@ -146,6 +146,14 @@ fn thread_pool(forks: usize) -> Result<rayon::ThreadPool> {
         .map_err(|e| Error::usage(format!("cannot start {forks} workers: {e}")))
 }
 
+fn pool(connection: &crate::cli::Connection) -> Pool {
+    let options = ConnectOptions {
+        accept_new_host_keys: connection.accept_new_host_keys,
+        connect_timeout: std::time::Duration::from_secs(connection.connect_timeout.max(1)),
+    };
+    Pool::new(options, connection.node_forks)
+}
+
 fn plan_all(runs: &[PlayRun], workers: &rayon::ThreadPool, connections: &Pool) -> Vec<SavedPlay> {
     runs.iter()
         .map(|run| SavedPlay {
@@ -182,7 +190,7 @@ fn host_plans(plays: &[SavedPlay]) -> Vec<&crate::plan::HostPlan> {
 fn plan(args: &PlanArgs) -> Result<i32> {
     let loaded = load(&args.selection)?;
     let workers = thread_pool(args.connection.forks)?;
-    let connections = Pool::default();
+    let connections = pool(&args.connection);
     let plays = plan_all(&loaded.runs, &workers, &connections);
     let host_plan_list = host_plans(&plays);
     if args.json {
@@ -259,7 +267,7 @@ fn load_saved_plan(path: &Path) -> Result<Vec<SavedPlay>> {
 
 fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
-    let connections = Pool::default();
+    let connections = pool(&args.connection);
     let plays = if is_saved_plan(&args.selection.playbook) {
         load_saved_plan(&args.selection.playbook)?
     } else {

@@ -90,7 +90,7 @@ pub(crate) fn apply_script(facts: &FactSet, fingerprint: &str, steps: &[(Step, S
 /// The per-run header: who holds the lock (shown to a second applier) and how long to wait.
 pub(crate) fn header(who: &str, lock_wait_secs: u64) -> String {
     format!(
-        "_who={}\n_lock_wait={lock_wait_secs}\n",
+        "printf '@@pid %s\\n' \"$$\"\n_who={}\n_lock_wait={lock_wait_secs}\n",
         crate::shell::quote(who)
     )
 }

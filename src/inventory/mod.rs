@@ -6,7 +6,7 @@ mod pattern;
 use std::collections::BTreeMap;
 
 pub(crate) use load::load;
-pub(crate) use pattern::select;
+pub(crate) use pattern::{glob, select};
 
 use crate::template::Var;
 

@@ -4,12 +4,15 @@
 
 mod local;
 mod pool;
+mod ssh;
+mod ssh_config;
 mod target;
 
 use std::sync::atomic::AtomicBool;
 
 pub(crate) use local::Local;
 pub(crate) use pool::Pool;
+pub(crate) use ssh::ConnectOptions;
 pub(crate) use target::{ConnectionKind, Target};
 
 /// What a script printed and how it ended.
@@ -40,6 +43,8 @@ pub(crate) struct TransportError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TransportErrorKind {
     Unreachable,
+    Auth,
+    HostKey,
     Io,
 }
 
@@ -72,12 +77,12 @@ pub(crate) trait Transport: Send {
 }
 
 /// Opens a transport for `target`.
-pub(crate) fn connect(target: &Target) -> Result<Box<dyn Transport>, TransportError> {
+pub(crate) fn connect(
+    target: &Target,
+    options: &ConnectOptions,
+) -> Result<Box<dyn Transport>, TransportError> {
     match target.connection {
         ConnectionKind::Local => Ok(Box::new(Local::default())),
-        ConnectionKind::Ssh => Err(TransportError::new(
-            TransportErrorKind::Unreachable,
-            "ssh connections are not supported yet",
-        )),
+        ConnectionKind::Ssh => Ok(Box::new(ssh::Ssh::connect(target, options)?)),
     }
 }

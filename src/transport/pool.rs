@@ -1,18 +1,33 @@
 //! One connection per target for the whole run: each host worker takes its transport out, uses
-//! it, and puts it back, so a second play (or the apply after the plan) reuses the session.
+//! it, and puts it back, so the apply after the plan (and a second play) reuses the session.
+//! Targets on one node (same sshd) open at most `node_forks` connections at a time, so thirty
+//! squads on one droplet stay under sshd's `MaxStartups`.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Condvar, Mutex, PoisonError};
 
-use super::{connect, Stats, Target, Transport, TransportError};
+use super::{connect, ConnectOptions, Stats, Target, Transport, TransportError};
 
-/// Open transports by host name.
-#[derive(Default)]
+/// Open transports by host name, and the per-node connection gate.
 pub(crate) struct Pool {
+    options: ConnectOptions,
+    node_forks: usize,
     slots: Mutex<HashMap<String, Box<dyn Transport>>>,
+    connecting: Mutex<HashMap<String, usize>>,
+    released: Condvar,
 }
 
 impl Pool {
+    pub(crate) fn new(options: ConnectOptions, node_forks: usize) -> Self {
+        Self {
+            options,
+            node_forks: node_forks.max(1),
+            slots: Mutex::default(),
+            connecting: Mutex::default(),
+            released: Condvar::new(),
+        }
+    }
+
     /// Runs `f` with `host`'s transport, connecting first if needed.
     pub(crate) fn with<R>(
         &self,
@@ -27,7 +42,7 @@ impl Pool {
             .remove(host);
         let mut transport = match existing {
             Some(t) => t,
-            None => connect(target)?,
+            None => self.connect_gated(target)?,
         };
         let result = f(transport.as_mut());
         self.slots
@@ -37,7 +52,34 @@ impl Pool {
         Ok(result)
     }
 
-    /// Counters of every host's transport.
+    fn connect_gated(&self, target: &Target) -> Result<Box<dyn Transport>, TransportError> {
+        let node = target.node();
+        {
+            let mut connecting = self
+                .connecting
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            while connecting.get(&node).copied().unwrap_or(0) >= self.node_forks {
+                connecting = self
+                    .released
+                    .wait(connecting)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            *connecting.entry(node.clone()).or_default() += 1;
+        }
+        let result = connect(target, &self.options);
+        let mut connecting = self
+            .connecting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = connecting.get_mut(&node) {
+            *n -= 1;
+        }
+        self.released.notify_all();
+        result
+    }
+
+    /// Counters of every host's transport, by host name.
     pub(crate) fn stats(&self) -> Vec<(String, Stats)> {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         let mut out: Vec<(String, Stats)> =

@@ -18,7 +18,8 @@ pub(crate) enum ConnectionKind {
 pub(crate) struct Target {
     pub(crate) connection: ConnectionKind,
     pub(crate) address: String,
-    pub(crate) port: u16,
+    /// `None`: from `~/.ssh/config`, else 22.
+    pub(crate) port: Option<u16>,
     pub(crate) user: Option<String>,
     pub(crate) identity_file: Option<String>,
     pub(crate) known_hosts_file: Option<String>,
@@ -49,12 +50,12 @@ impl Target {
             }
         };
         let port = match get(&["port", "ansible_port", "ansible_ssh_port"])? {
-            None => 22,
-            Some(p) => p.parse().map_err(|_| {
+            None => None,
+            Some(p) => Some(p.parse().map_err(|_| {
                 Error::usage(format!(
                     "host `{host}`: port `{p}` is not a TCP port number"
                 ))
-            })?,
+            })?),
         };
         Ok(Self {
             connection,
@@ -65,5 +66,13 @@ impl Target {
             identity_file: get(&["identity_file", "ansible_ssh_private_key_file"])?,
             known_hosts_file: get(&["known_hosts_file"])?,
         })
+    }
+
+    /// The physical node: targets with the same address and port share one sshd.
+    pub(crate) fn node(&self) -> String {
+        match self.connection {
+            ConnectionKind::Local => "local".to_owned(),
+            ConnectionKind::Ssh => format!("{}:{}", self.address, self.port.unwrap_or(22)),
+        }
     }
 }
