@@ -25,6 +25,8 @@ pub(crate) enum Command {
     Graph(GraphArgs),
     /// List hosts, groups and their resolved variables
     Inventory(InventoryArgs),
+    /// Run one command on every host matching a pattern (ad hoc, like `ansible -a`)
+    Run(RunArgs),
 }
 
 /// Which playbook, inventory, hosts and tasks.
@@ -107,6 +109,9 @@ pub(crate) struct ApplyArgs {
     /// Also list hosts without changes
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    /// Stop starting new batches (`serial:`) once more than this percentage of a play's hosts failed
+    #[arg(long, value_name = "PERCENT")]
+    pub(crate) max_fail_percent: Option<u8>,
 }
 
 /// `recon graph`.
@@ -131,4 +136,28 @@ pub(crate) struct InventoryArgs {
     /// Print as JSON
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// `recon run`.
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// Host pattern (`all`, a group, `web*`, `a:&b`, `a:!b`)
+    pub(crate) pattern: String,
+    /// Inventory file or folder [default: ./inventory]
+    #[arg(short, long)]
+    pub(crate) inventory: Option<PathBuf>,
+    /// Extra variables: `key=value` or `@file.yml`
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub(crate) extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub(crate) connection: Connection,
+    /// Run under `sudo -n`
+    #[arg(short, long = "become")]
+    pub(crate) become_: bool,
+    /// Print results as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// One argument: a POSIX sh command line. Several: a program and its arguments, no shell
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub(crate) command: Vec<String>,
 }

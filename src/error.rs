@@ -69,6 +69,13 @@ pub(crate) enum ErrorKind {
     NoHostsMatched {
         pattern: String,
     },
+    NodeConflict {
+        kind: String,
+        value: String,
+        node: String,
+        first: String,
+        second: String,
+    },
     SavedPlan {
         message: String,
     },
@@ -222,6 +229,10 @@ impl fmt::Display for Error {
                 write!(f, "two tasks manage {what} `{value}` on host `{host}`")
             }
             K::NoHostsMatched { pattern } => write!(f, "no hosts match `{pattern}`"),
+            K::NodeConflict { kind, value, node, first, second } => write!(
+                f,
+                "hosts `{first}` and `{second}` both claim {kind} `{value}` on node {node}"
+            ),
         }
     }
 }

@@ -11,7 +11,9 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::apply::{apply_host, ApplyOptions, HostReport, Outcome};
-use crate::cli::{ApplyArgs, Arguments, Command, GraphArgs, InventoryArgs, PlanArgs, Selection};
+use crate::cli::{
+    ApplyArgs, Arguments, Command, GraphArgs, InventoryArgs, PlanArgs, RunArgs, Selection,
+};
 use crate::compile::{self, Compiler, HostGraph, PlayRun};
 use crate::error::{Error, ErrorKind, Result};
 use crate::exit;
@@ -76,6 +78,7 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Apply(args) => apply(&args, stop),
         Command::Graph(args) => graph(&args),
         Command::Inventory(args) => list_inventory(&args),
+        Command::Run(args) => adhoc(&args),
     }
 }
 
@@ -287,30 +290,13 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
     };
     let mut reports: Vec<HostReport> = Vec::new();
     for play in &plays {
-        let mut halted = false;
-        for batch in play.hosts.chunks(play.batch.max(1)) {
-            if halted || stop.load(Ordering::SeqCst) {
-                reports.extend(batch.iter().map(|h| not_attempted(h, halted)));
-                continue;
-            }
-            let batch_reports: Vec<HostReport> = workers.install(|| {
-                batch
-                    .par_iter()
-                    .map(|planned| {
-                        connections
-                            .with(&planned.plan.host, &planned.target, |t| {
-                                apply_host(planned, t, &options)
-                            })
-                            .unwrap_or_else(|e| unreachable_report(planned, &e.message))
-                    })
-                    .collect()
-            });
-            let failed = batch_reports.iter().any(|r| r.outcome != Outcome::Ok);
-            reports.extend(batch_reports);
-            if failed && play.batch < play.hosts.len() {
-                halted = true;
-            }
-        }
+        reports.extend(apply_play(
+            play,
+            args.max_fail_percent,
+            &workers,
+            &connections,
+            &options,
+        ));
     }
     if args.json {
         let value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
@@ -334,19 +320,73 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
     })
 }
 
-fn not_attempted(planned: &PlannedHost, halted: bool) -> HostReport {
-    let why = if halted {
-        "not attempted: an earlier batch failed"
-    } else {
-        "not attempted: interrupted"
+/// Applies one play batch by batch (`serial:`). Without `--max-fail-percent`, a failure in a
+/// rolling batch stops the batches after it; with it, no new host starts once more than that
+/// share of the play's hosts failed.
+fn apply_play(
+    play: &SavedPlay,
+    max_fail_percent: Option<u8>,
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    options: &ApplyOptions<'_>,
+) -> Vec<HostReport> {
+    let total = play.hosts.len().max(1);
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let too_many = || {
+        max_fail_percent
+            .is_some_and(|pct| failed.load(Ordering::SeqCst) * 100 > usize::from(pct) * total)
     };
+    let mut reports = Vec::new();
+    let mut halted = false;
+    for batch in play.hosts.chunks(play.batch.max(1)) {
+        if halted || too_many() || options.stop.load(Ordering::SeqCst) {
+            let why = if options.stop.load(Ordering::SeqCst) {
+                None
+            } else {
+                Some("an earlier batch failed")
+            };
+            reports.extend(batch.iter().map(|h| not_attempted(h, why)));
+            continue;
+        }
+        let batch_reports: Vec<HostReport> = workers.install(|| {
+            batch
+                .par_iter()
+                .map(|planned| {
+                    if too_many() {
+                        return not_attempted(
+                            planned,
+                            Some("too many hosts failed (--max-fail-percent)"),
+                        );
+                    }
+                    let report = connections
+                        .with(&planned.plan.host, &planned.target, |t| {
+                            apply_host(planned, t, options)
+                        })
+                        .unwrap_or_else(|e| unreachable_report(planned, &e.message));
+                    if report.outcome != Outcome::Ok {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    report
+                })
+                .collect()
+        });
+        let any_failed = batch_reports.iter().any(|r| r.outcome != Outcome::Ok);
+        reports.extend(batch_reports);
+        if any_failed && max_fail_percent.is_none() && play.batch < play.hosts.len() {
+            halted = true;
+        }
+    }
+    reports
+}
+
+/// A host left alone: `why` it was skipped, or `None` when Ctrl-C stopped the run.
+fn not_attempted(planned: &PlannedHost, why: Option<&str>) -> HostReport {
     HostReport {
         host: planned.plan.host.clone(),
         play: planned.plan.play.clone(),
-        outcome: if halted {
-            Outcome::Failed(why.to_owned())
-        } else {
-            Outcome::Interrupted
+        outcome: match why {
+            Some(why) => Outcome::Failed(format!("not attempted: {why}")),
+            None => Outcome::Interrupted,
         },
         unchanged: 0,
         steps: Vec::new(),
@@ -357,7 +397,7 @@ fn not_attempted(planned: &PlannedHost, halted: bool) -> HostReport {
 fn unreachable_report(planned: &PlannedHost, message: &str) -> HostReport {
     HostReport {
         outcome: Outcome::Unreachable(message.to_owned()),
-        ..not_attempted(planned, true)
+        ..not_attempted(planned, None)
     }
 }
 
@@ -460,4 +500,32 @@ fn list_inventory(args: &InventoryArgs) -> Result<i32> {
     }
     print!("{out}");
     Ok(exit::OK)
+}
+
+fn adhoc(args: &RunArgs) -> Result<i32> {
+    let inventory = load_inventory(args.inventory.as_deref())?;
+    let workers = thread_pool(args.connection.forks)?;
+    let connections = pool(&args.connection);
+    let outputs = crate::adhoc::run(
+        &inventory,
+        &args.pattern,
+        &args.extra_vars,
+        &args.command,
+        args.become_,
+        &connections,
+        &workers,
+    )?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&outputs).unwrap_or_default()
+        );
+    } else {
+        print!("{}", crate::adhoc::render(&outputs));
+    }
+    Ok(if outputs.iter().all(|o| o.exit_code == Some(0)) {
+        exit::OK
+    } else {
+        exit::ERROR
+    })
 }

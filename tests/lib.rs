@@ -9,3 +9,4 @@ mod errors;
 mod handlers;
 mod plan;
 mod saved_plan;
+mod ssh;

@@ -10,11 +10,13 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::TaskSpec;
 use crate::resource::{parent_dirs, Resource};
+use crate::source::Span;
 use crate::transport::Target;
 
 /// A task after rendering, before names are resolved.
 pub(crate) struct Expanded {
     pub(crate) name: String,
+    pub(crate) claims: Vec<(String, String)>,
     pub(crate) resource: Resource,
     pub(crate) spec: TaskSpec,
     pub(crate) become_: bool,
@@ -25,6 +27,9 @@ pub(crate) struct Expanded {
 pub(crate) struct Task {
     pub(crate) name: String,
     pub(crate) resource: Resource,
+    pub(crate) span: Span,
+    /// Rendered `claims:` (kind, value), checked per node.
+    pub(crate) claims: Vec<(String, String)>,
     pub(crate) become_: bool,
     /// Handlers (indices into `HostGraph::handlers`) notified when this task changes something.
     pub(crate) notify: Vec<usize>,
@@ -74,6 +79,8 @@ pub(super) fn build(
             Ok(Some(Task {
                 name: t.name,
                 resource: t.resource,
+                span: t.spec.span,
+                claims: t.claims,
                 become_: t.become_,
                 notify,
                 listen: Vec::new(),
@@ -259,6 +266,8 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
         .map(|h| Task {
             name: h.name,
             resource: h.resource,
+            span: h.spec.span,
+            claims: h.claims,
             become_: h.become_,
             notify: Vec::new(),
             listen: h.spec.listen,

@@ -142,8 +142,13 @@ impl Compiler<'_> {
                 Some(node) => self.templar.render_string(node, &ctx)?,
                 None => format!("{} {}", resource.kind().kind_name(), resource.kind().id()),
             };
+            let claims = match &spec.claims {
+                Some(node) => claims(&self.templar.render_node(node, &ctx)?)?,
+                None => Vec::new(),
+            };
             out.push(Expanded {
                 name,
+                claims,
                 resource,
                 spec: spec.clone(),
                 become_: spec.become_.unwrap_or(play_become),
@@ -159,6 +164,22 @@ impl Compiler<'_> {
         dirs.push(self.playbook.dir.clone());
         dirs
     }
+}
+
+/// `claims: { port: 8001, server_name: [a, b] }` → (kind, value) pairs.
+fn claims(node: &Node) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (kind, value) in node.as_map().unwrap_or_default() {
+        let values: Vec<&Node> = match value.as_seq() {
+            Some(items) => items.iter().collect(),
+            None => vec![value],
+        };
+        for v in values {
+            let text = crate::fields::scalar(v, &format!("`claims.{}`", kind.key()))?;
+            out.push((kind.key().to_owned(), text));
+        }
+    }
+    Ok(out)
 }
 
 /// Says which task and host an error came from, unless it already explains itself.

@@ -4,6 +4,7 @@
 
 mod graph;
 mod host;
+mod nodes;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -124,6 +125,7 @@ impl<'a> Compiler<'a> {
                 hosts: graphs,
             });
         }
+        nodes::check(&runs)?;
         Ok(runs)
     }
 

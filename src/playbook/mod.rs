@@ -25,7 +25,7 @@ pub(crate) const RESOURCE_KINDS: &[&str] = &[
 
 /// Task keywords other than the resource key.
 pub(crate) const TASK_KEYWORDS: &[&str] = &[
-    "name", "notify", "when", "loop", "tags", "after", "vars", "become", "listen",
+    "name", "notify", "when", "loop", "tags", "after", "vars", "become", "listen", "claims",
 ];
 
 /// A loaded playbook file.
@@ -70,6 +70,9 @@ pub(crate) struct TaskSpec {
     pub(crate) loop_items: Option<Node>,
     pub(crate) tags: Vec<String>,
     pub(crate) after: Vec<(String, Span)>,
+    /// Node-wide resources this task takes (`port`, `server_name`, `program`, ...), checked
+    /// across every target on the same node.
+    pub(crate) claims: Option<Node>,
     pub(crate) vars: Vec<(String, Node)>,
     pub(crate) become_: Option<bool>,
     pub(crate) span: Span,

@@ -192,6 +192,7 @@ fn parse_task(node: &Node) -> Result<TaskSpec> {
         when: f.get("when").cloned(),
         loop_items: f.get("loop").cloned(),
         tags: f.string_list("tags")?.into_iter().map(|(s, _)| s).collect(),
+        claims: f.mapping("claims")?.cloned(),
         after: f
             .string_list("after")?
             .into_iter()

@@ -3,6 +3,9 @@
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub(crate) mod agent;
+pub(crate) mod sshd;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

@@ -1,0 +1,429 @@
+//! A real, throwaway OpenSSH server on 127.0.0.1 for one test: its own host key, config,
+//! `authorized_keys` folder and log file, so SSH tests run against the daemon users will meet
+//! rather than a mock, and can count from its log what recon actually did on the wire.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// Absolute, so a `PATH` without `sbin` (a non-login root shell, CI) still finds it.
+const SSHD: &str = "/usr/sbin/sshd";
+
+/// How long `start` waits for "Server listening"; sshd is up in well under a second, the rest
+/// is slack for a loaded 2-core machine.
+const STARTUP: Duration = Duration::from_secs(15);
+
+/// Free-port races (another test binding the port between our probe and sshd's bind) are rare
+/// but possible; a few fresh ports make them harmless.
+const PORT_ATTEMPTS: usize = 3;
+
+/// One sshd listening on `127.0.0.1:port`, killed when dropped.
+pub(crate) struct Sshd {
+    pub(crate) port: u16,
+    /// Private ed25519 key without passphrase, mode 0600 (ssh refuses looser keys).
+    pub(crate) client_key: PathBuf,
+    /// A `known_hosts` file holding exactly `host_key_line()`.
+    pub(crate) known_hosts: PathBuf,
+    dir: tempfile::TempDir,
+    child: Child,
+}
+
+impl Sshd {
+    /// Starts sshd on 127.0.0.1:<free port> and waits (bounded) until it listens; panics with
+    /// the sshd log when it does not.
+    pub(crate) fn start() -> Self {
+        ensure_privsep_dir();
+        let dir = tempfile::tempdir().expect("sshd temp dir");
+        // sshd reads authorized_keys *as the target user* (temporarily_use_uid), so non-root
+        // accounts must be able to traverse the temp dir, which tempfile creates as 0700.
+        chmod(dir.path(), 0o755);
+        keygen(&dir.path().join("host_ed25519"));
+        let client_key = dir.path().join("client_ed25519");
+        keygen(&client_key);
+        let keys = dir.path().join("authorized_keys");
+        fs::create_dir(&keys).expect("create authorized_keys dir");
+        chmod(&keys, 0o755);
+
+        let config = dir.path().join("sshd_config");
+        let log = dir.path().join("sshd.log");
+        let stderr = dir.path().join("sshd.stderr");
+        let mut failures = String::new();
+        for attempt in 1..=PORT_ATTEMPTS {
+            let port = free_port();
+            fs::write(&config, config_text(dir.path(), port)).expect("write sshd_config");
+            // Each attempt gets a fresh log so "Server listening" cannot come from a previous one.
+            File::create(&log).expect("truncate sshd log");
+            // `-E` redirects all logging (also the re-exec'd per-connection children) into the
+            // file; `-e` would send it to stderr instead, but sshd applies `-E` last, so stderr
+            // only ever sees what happens before option parsing. It is kept for the panic message.
+            let child = Command::new(SSHD)
+                .arg("-D")
+                .arg("-e")
+                .arg("-f")
+                .arg(&config)
+                .arg("-E")
+                .arg(&log)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(File::create(&stderr).expect("create sshd stderr file"))
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawn {SSHD} (run scripts/install-deps.sh?): {e}"));
+            match wait_listening(child, &log, port) {
+                Ok(child) => {
+                    let sshd = Self {
+                        port,
+                        client_key,
+                        known_hosts: dir.path().join("known_hosts"),
+                        dir,
+                        child,
+                    };
+                    fs::write(&sshd.known_hosts, format!("{}\n", sshd.host_key_line()))
+                        .expect("write known_hosts");
+                    return sshd;
+                }
+                Err(why) => {
+                    let text = fs::read_to_string(&log).unwrap_or_default();
+                    let err = fs::read_to_string(&stderr).unwrap_or_default();
+                    let _ = write!(
+                        failures,
+                        "--- attempt {attempt}, port {port}: {why}\n--- sshd log\n{text}--- sshd stderr\n{err}"
+                    );
+                    if !text.contains("Address already in use") {
+                        break;
+                    }
+                }
+            }
+        }
+        panic!("sshd did not start\n{failures}");
+    }
+
+    /// Lets Unix account `user` log in with `client_key` by writing
+    /// `<dir>/authorized_keys/<user>` (the config says `AuthorizedKeysFile <dir>/authorized_keys/%u`).
+    /// World-readable because sshd opens it with the user's uid; `StrictModes no` allows that.
+    pub(crate) fn authorize(&self, user: &str) {
+        let public = fs::read_to_string(self.client_key.with_extension("pub"))
+            .expect("read client public key");
+        let path = self.dir.path().join("authorized_keys").join(user);
+        fs::write(&path, public).expect("write authorized_keys");
+        chmod(&path, 0o644);
+    }
+
+    /// The `known_hosts` line for this server: `[127.0.0.1]:PORT ssh-ed25519 AAAA...`.
+    pub(crate) fn host_key_line(&self) -> String {
+        self.known_hosts_line(&self.dir.path().join("host_ed25519.pub"))
+    }
+
+    /// A `known_hosts` line for the same `[127.0.0.1]:PORT` but a freshly generated, different
+    /// ed25519 key: what a client remembers after the server was reinstalled (or impersonated).
+    pub(crate) fn other_host_key_line(&self) -> String {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let key = self.dir.path().join(format!(
+            "other_host_{}",
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        keygen(&key);
+        self.known_hosts_line(&key.with_extension("pub"))
+    }
+
+    /// The whole sshd log (LogLevel VERBOSE).
+    pub(crate) fn log(&self) -> String {
+        fs::read_to_string(self.dir.path().join("sshd.log")).expect("read sshd log")
+    }
+
+    /// Successful logins so far: the monitor logs `Accepted publickey for USER from ...` once
+    /// per authenticated connection (the similar `Accepted key ... found at` lines are per
+    /// key check and not counted).
+    pub(crate) fn logins(&self) -> usize {
+        self.log().matches("Accepted publickey for ").count()
+    }
+
+    /// Exec, shell and subsystem requests started so far, across all connections.
+    ///
+    /// Counts `Starting session: ` lines: OpenSSH's `do_exec` logs
+    /// `Starting session: {command|shell|subsystem 'sftp'|forced-command ...} for USER from ...`
+    /// at VERBOSE once per session channel whose exec/shell/subsystem request it carries out
+    /// (checked on OpenSSH 9.2). VERBOSE has no line for the request itself
+    /// (`server_input_channel_req` is DEBUG1, and DEBUG1 also logs env/pty requests), so this
+    /// is the precise per-request line. Not counted: channels that never get such a request,
+    /// env/pty requests, and rejected requests such as an unknown subsystem.
+    pub(crate) fn sessions(&self) -> usize {
+        self.log().matches("Starting session: ").count()
+    }
+
+    /// The system `ssh` client pointed at this server as `user` with `client_key`, strict host
+    /// key checking against `known_hosts`, no config files, agent or prompts; append the remote
+    /// command with `.arg(...)`.
+    pub(crate) fn ssh(&self, user: &str) -> Command {
+        let mut command = Command::new("ssh");
+        command
+            .args(["-F", "/dev/null", "-i"])
+            .arg(&self.client_key)
+            .args(["-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"])
+            .arg("-o")
+            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
+            .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
+            .arg("-p")
+            .arg(self.port.to_string())
+            .arg(format!("{user}@127.0.0.1"))
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn known_hosts_line(&self, public_key: &Path) -> String {
+        let text = fs::read_to_string(public_key).expect("read public key");
+        let mut fields = text.split_whitespace();
+        let kind = fields.next().expect("public key type");
+        let blob = fields.next().expect("public key blob");
+        format!("[127.0.0.1]:{} {kind} {blob}", self.port)
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        // Kills the listener only; per-connection children end with their clients.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            // The failing test's captured output is where someone will look first.
+            eprintln!(
+                "--- sshd log ({})\n{}",
+                self.port,
+                fs::read_to_string(self.dir.path().join("sshd.log")).unwrap_or_default()
+            );
+        }
+    }
+}
+
+/// Creates Unix account `name` (home under /home, shell /bin/sh) unless it exists; returns its
+/// home. Safe to call concurrently: a global lock serialises this binary's calls, and useradd's
+/// "already exists" or lock contention with other processes is retried by re-reading passwd.
+///
+/// The password field is `*`, not useradd's default `!`: with `UsePAM no`, sshd rejects
+/// accounts whose password starts with `!` as locked, even for public-key logins.
+pub(crate) fn ensure_user(name: &str) -> PathBuf {
+    static USERS: Mutex<()> = Mutex::new(());
+    let _guard = USERS.lock().unwrap_or_else(PoisonError::into_inner);
+    let deadline = Instant::now() + STARTUP;
+    loop {
+        if let Some(home) = home_of(name) {
+            return home;
+        }
+        let out = Command::new("/usr/sbin/useradd")
+            .args(["-m", "-s", "/bin/sh", "-p", "*", name])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run /usr/sbin/useradd");
+        // Exit 9: name taken meanwhile (another process); the next passwd read finds it.
+        if !out.status.success() && out.status.code() != Some(9) {
+            assert!(
+                Instant::now() < deadline,
+                "useradd {name} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            // Most likely /etc/passwd is locked by a concurrent useradd.
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Generates an ed25519 key pair at `path` / `path.pub`, no passphrase, no comment.
+pub(crate) fn keygen(path: &Path) {
+    let out = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "", "-f"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run ssh-keygen (run scripts/install-deps.sh?)");
+    assert!(
+        out.status.success(),
+        "ssh-keygen {}: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // ssh-keygen already writes 0600; make it explicit since ssh and sshd refuse looser keys.
+    chmod(path, 0o600);
+}
+
+/// The home folder of `name` from the passwd database, or `None` when there is no such user.
+fn home_of(name: &str) -> Option<PathBuf> {
+    let out = Command::new("getent")
+        .args(["passwd", name])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run getent");
+    if !out.status.success() {
+        return None;
+    }
+    let line = String::from_utf8_lossy(&out.stdout);
+    let home = line
+        .trim_end()
+        .split(':')
+        .nth(5)
+        .expect("passwd home field");
+    Some(PathBuf::from(home))
+}
+
+/// sshd refuses to start without its privilege-separation directory, which only the packaged
+/// service normally creates.
+fn ensure_privsep_dir() {
+    let dir = Path::new("/run/sshd");
+    fs::create_dir_all(dir).expect("create /run/sshd");
+    chmod(dir, 0o755);
+}
+
+/// A port nothing listens on right now (the kernel's pick for port 0), released for sshd.
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("local address")
+        .port()
+}
+
+fn config_text(dir: &Path, port: u16) -> String {
+    let dir = dir.display();
+    format!(
+        "Port {port}
+ListenAddress 127.0.0.1
+HostKey {dir}/host_ed25519
+PidFile {dir}/sshd.pid
+AuthorizedKeysFile {dir}/authorized_keys/%u
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+PermitRootLogin prohibit-password
+MaxStartups 100:30:200
+MaxSessions 100
+Subsystem sftp internal-sftp
+PrintMotd no
+LogLevel VERBOSE
+"
+    )
+}
+
+/// Waits until the log says sshd listens (it logs that right after `listen()`), so tests never
+/// see a refused connection; polling the log rather than connecting keeps probes out of it.
+fn wait_listening(mut child: Child, log: &Path, port: u16) -> Result<Child, String> {
+    let ready = format!("Server listening on 127.0.0.1 port {port}.");
+    let deadline = Instant::now() + STARTUP;
+    loop {
+        if fs::read_to_string(log).is_ok_and(|text| text.contains(&ready)) {
+            return Ok(child);
+        }
+        if let Some(status) = child.try_wait().expect("poll sshd") {
+            return Err(format!("sshd exited with {status}"));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("not listening after {STARTUP:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn chmod(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
+}
+
+mod tests {
+    use std::process::Output;
+
+    use super::{ensure_user, Sshd};
+
+    fn stdout_of(out: &Output) -> String {
+        assert!(
+            out.status.success(),
+            "ssh failed ({})\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn root_runs_a_command_and_the_log_counts_it() {
+        let sshd = Sshd::start();
+        sshd.authorize("root");
+        assert_eq!((sshd.logins(), sshd.sessions()), (0, 0));
+
+        let out = sshd
+            .ssh("root")
+            .args(["echo", "hi"])
+            .output()
+            .expect("run ssh");
+        assert_eq!(stdout_of(&out), "hi\n");
+        assert_eq!((sshd.logins(), sshd.sessions()), (1, 1), "{}", sshd.log());
+
+        // A subsystem request counts as a session too.
+        let out = sshd
+            .ssh("root")
+            .args(["-s", "sftp"])
+            .output()
+            .expect("run ssh -s sftp");
+        assert!(out.status.success(), "{out:?}");
+        assert_eq!((sshd.logins(), sshd.sessions()), (2, 2), "{}", sshd.log());
+    }
+
+    #[test]
+    fn unprivileged_user_logs_in_with_its_own_identity() {
+        let home = ensure_user("recontest1");
+        assert!(home.is_dir(), "{} missing", home.display());
+        let sshd = Sshd::start();
+        sshd.authorize("recontest1");
+        let out = sshd
+            .ssh("recontest1")
+            .args(["id", "-un"])
+            .output()
+            .expect("run ssh");
+        assert_eq!(stdout_of(&out), "recontest1\n");
+        assert_eq!(sshd.logins(), 1);
+    }
+
+    #[test]
+    fn unauthorized_user_is_refused() {
+        let sshd = Sshd::start();
+        let out = sshd.ssh("root").arg("true").output().expect("run ssh");
+        assert!(!out.status.success());
+        assert_eq!(sshd.logins(), 0);
+    }
+
+    #[test]
+    fn changed_host_key_is_refused() {
+        let sshd = Sshd::start();
+        sshd.authorize("root");
+        let other = sshd.other_host_key_line();
+        assert_ne!(other, sshd.host_key_line());
+        assert!(other.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 AAAA", sshd.port)));
+        std::fs::write(&sshd.known_hosts, format!("{other}\n")).expect("write known_hosts");
+        let out = sshd.ssh("root").arg("true").output().expect("run ssh");
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("HOST IDENTIFICATION HAS CHANGED"),
+            "{stderr}"
+        );
+        assert_eq!(sshd.logins(), 0);
+    }
+
+    #[test]
+    fn ensure_user_is_idempotent_under_concurrency() {
+        let threads: Vec<_> = (0..4)
+            .map(|_| std::thread::spawn(|| ensure_user("recontest1")))
+            .collect();
+        let homes: Vec<_> = threads
+            .into_iter()
+            .map(|t| t.join().expect("ensure_user thread"))
+            .collect();
+        assert!(homes.windows(2).all(|w| w[0] == w[1]), "{homes:?}");
+    }
+}

@@ -1,0 +1,344 @@
+//! SSH against a real OpenSSH server on a loopback port (see harness/sshd.rs).
+
+use std::path::Path;
+
+use crate::harness::agent::Agent;
+use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::Project;
+
+/// One inventory entry for the fixture's sshd.
+fn host_entry(sshd: &Sshd, name: &str, user: &str, known_hosts: &Path, extra: &str) -> String {
+    format!(
+        "    {name}: {{ host: 127.0.0.1, port: {}, user: {user}, identity_file: {}, known_hosts_file: {}{extra} }}\n",
+        sshd.port,
+        sshd.client_key.display(),
+        known_hosts.display()
+    )
+}
+
+fn inventory(p: &Project, hosts: &str) {
+    p.file("inventory/hosts.yml", &format!("all:\n  hosts:\n{hosts}"));
+}
+
+/// A project whose one host `sq` is root on the fixture, managing `root` = the project's host dir.
+fn root_project(sshd: &Sshd) -> Project {
+    sshd.authorize("root");
+    let p = Project::new();
+    let extra = format!(", root: {}", p.host_root().display());
+    inventory(
+        &p,
+        &host_entry(sshd, "sq", "root", &sshd.known_hosts, &extra),
+    );
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - directory: { path: "{{ root }}/app" }
+    - template: { src: conf.j2, dest: "{{ root }}/app/app.conf", mode: "0600" }
+    - symlink: { path: "{{ root }}/app/current", target: app.conf }
+    - line: { path: "{{ root }}/app/profile", line: "export X=1" }
+    - command: { cmd: "touch {{ root }}/app/ran", creates: "{{ root }}/app/ran" }
+"#,
+    )
+    .file("templates/conf.j2", "host={{ inventory_hostname }}\n");
+    p
+}
+
+/// `HOST CONNECTIONS CHANNELS ...` row of `--stats`.
+fn stats_row(stdout: &str, host: &str) -> (u32, u32) {
+    let line = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("HOST  CONNECTIONS"))
+        .find(|l| l.split_whitespace().next() == Some(host))
+        .unwrap_or_else(|| panic!("no stats row for {host} in\n{stdout}"));
+    let cols: Vec<u32> = line
+        .split_whitespace()
+        .skip(1)
+        .map(|c| c.parse().expect("number"))
+        .collect();
+    (cols[0], cols[1])
+}
+
+#[test]
+fn key_file_auth_converges_and_a_converged_host_costs_one_connection_and_one_channel() {
+    let sshd = Sshd::start();
+    let p = root_project(&sshd);
+    let first = p.recon(&["apply", "site.yml", "--stats"]);
+    first
+        .expect_code(0)
+        .stdout_has("Plan: 4 to add, 0 to change, 0 to remove, 1 to run");
+    assert_eq!(
+        stats_row(&first.stdout, "sq"),
+        (1, 2),
+        "cold: one connection, probe + apply channels"
+    );
+    assert_eq!(p.read_host("app/app.conf"), "host=sq\n");
+    assert_eq!(crate::harness::mode(&p.host("app/app.conf")), 0o600);
+
+    let (logins, sessions) = (sshd.logins(), sshd.sessions());
+    let second = p.recon(&["apply", "site.yml", "--stats"]);
+    second
+        .expect_code(0)
+        .stdout_has("No changes. 1 host converged.");
+    assert_eq!(
+        stats_row(&second.stdout, "sq"),
+        (1, 1),
+        "converged: one connection, one channel"
+    );
+    assert_eq!(sshd.logins() - logins, 1, "sshd saw exactly one login");
+    assert_eq!(
+        sshd.sessions() - sessions,
+        1,
+        "sshd saw exactly one session channel"
+    );
+}
+
+#[test]
+fn agent_auth_works_without_any_key_file() {
+    let sshd = Sshd::start();
+    sshd.authorize("root");
+    let agent = Agent::start(&sshd.client_key);
+    let p = Project::new();
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  hosts:\n    sq: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: root, known_hosts_file: {} }}\n",
+            sshd.port,
+            sshd.known_hosts.display()
+        ),
+    )
+    .file("site.yml", &format!("- hosts: all\n  tasks:\n    - file: {{ path: {}/f, content: agent }}\n", p.host_root().display()));
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.recon_with(&["apply", "site.yml"], |c| {
+        c.env("SSH_AUTH_SOCK", &agent.socket);
+    })
+    .expect_code(0);
+    assert_eq!(p.read_host("f"), "agent");
+    // Without the agent and without keys, authentication fails clearly.
+    p.recon_with(&["plan", "site.yml"], |c| {
+        c.env_remove("SSH_AUTH_SOCK");
+    })
+    .expect_code(1)
+    .stdout_has("authentication failed for root@127.0.0.1");
+}
+
+#[test]
+fn an_unknown_host_key_is_refused_unless_accepted_and_then_recorded() {
+    let sshd = Sshd::start();
+    sshd.authorize("root");
+    let p = root_project(&sshd);
+    let known = p.dir().join("known_hosts");
+    let extra = format!(", root: {}", p.host_root().display());
+    inventory(&p, &host_entry(&sshd, "sq", "root", &known, &extra));
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(1)
+        .stdout_has("host key for [127.0.0.1]:")
+        .stdout_has("is unknown (ED25519 SHA256:");
+    assert!(!p.host_root().exists(), "nothing written");
+
+    p.recon(&["apply", "site.yml", "--accept-new-host-keys"])
+        .expect_code(0);
+    let recorded = std::fs::read_to_string(&known).expect("recorded");
+    assert_eq!(recorded.trim(), sshd.host_key_line());
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_changed_host_key_is_refused_even_with_accept_new() {
+    let sshd = Sshd::start();
+    let p = root_project(&sshd);
+    let known = p.dir().join("known_hosts");
+    std::fs::write(&known, format!("{}\n", sshd.other_host_key_line())).expect("write");
+    let extra = format!(", root: {}", p.host_root().display());
+    inventory(&p, &host_entry(&sshd, "sq", "root", &known, &extra));
+    p.recon(&["apply", "site.yml", "--accept-new-host-keys"])
+        .expect_code(1)
+        .stdout_has("has CHANGED: the server offers ED25519 SHA256:")
+        .stdout_has("man-in-the-middle");
+    assert!(!p.host_root().exists());
+}
+
+#[test]
+fn an_unreachable_host_fails_alone_while_the_others_converge() {
+    let sshd = Sshd::start();
+    sshd.authorize("root");
+    let p = Project::new();
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let good = host_entry(
+        &sshd,
+        "good",
+        "root",
+        &sshd.known_hosts,
+        &format!(", root: {}/good", p.host_root().display()),
+    );
+    let dead = format!(
+        "    dead: {{ host: 127.0.0.1, port: {dead_port}, user: root, root: {}/dead }}\n",
+        p.host_root().display()
+    );
+    inventory(&p, &format!("{good}{dead}"));
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - directory: { path: \"{{ root }}\" }\n",
+    );
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(1)
+        .stdout_has("dead\n  error: cannot connect to 127.0.0.1:");
+    assert!(p.host("good").is_dir());
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["dead", "0", "0", "0", "0", "1"]),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["good", "0", "1", "0", "0", "0"]),
+        "{}",
+        run.stdout
+    );
+}
+
+const SQUADS: [&str; 3] = ["recontest1", "recontest2", "recontest3"];
+
+/// Three squads as three Unix accounts on one sshd, each with its own app port.
+fn squads_project(sshd: &Sshd, dir: &str, ports: [u16; 3]) -> Project {
+    let p = Project::new();
+    let mut hosts = String::new();
+    for (user, port) in SQUADS.iter().zip(ports) {
+        let home = ensure_user(user);
+        let _ = std::fs::remove_dir_all(home.join(dir));
+        sshd.authorize(user);
+        hosts.push_str(&host_entry(
+            sshd,
+            user,
+            user,
+            &sshd.known_hosts,
+            &format!(", app_port: {port}"),
+        ));
+    }
+    p.file("inventory/hosts.yml", &format!("all:\n  children:\n    squads:\n      hosts:\n{}", hosts.replace("\n    ", "\n        ").replacen("    ", "        ", 1)))
+        .file(
+            "site.yml",
+            &format!(
+                r#"- hosts: squads
+  tasks:
+    - directory: {{ path: "~/{dir}", mode: "0750" }}
+    - file: {{ path: "~/{dir}/.env", content: "SQUAD={{{{ inventory_hostname }}}}\nPORT={{{{ app_port }}}}\n", mode: "0640" }}
+      claims: {{ port: "{{{{ app_port }}}}" }}
+    - line: {{ path: "~/.profile", line: "export {dir}_HOME=$HOME/{dir}" }}
+"#
+            ),
+        );
+    p
+}
+
+#[test]
+fn three_squads_converge_in_parallel_then_plan_no_changes() {
+    let sshd = Sshd::start();
+    let p = squads_project(&sshd, "recon_squads", [19101, 19102, 19103]);
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("on 3 hosts");
+    for (user, port) in SQUADS.iter().zip([19101, 19102, 19103]) {
+        let home = ensure_user(user);
+        let env = std::fs::read_to_string(home.join("recon_squads/.env")).expect("env");
+        assert_eq!(env, format!("SQUAD={user}\nPORT={port}\n"));
+        let owner = std::process::Command::new("stat")
+            .args(["-c", "%U %a"])
+            .arg(home.join("recon_squads/.env"))
+            .output()
+            .expect("stat");
+        assert_eq!(
+            String::from_utf8_lossy(&owner.stdout).trim(),
+            format!("{user} 640"),
+            "written as the squad's own account"
+        );
+    }
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0)
+        .stdout_has("No changes. 3 hosts converged.");
+}
+
+#[test]
+fn a_port_clash_between_squads_on_one_node_is_refused_before_connecting() {
+    let sshd = Sshd::start();
+    let p = squads_project(&sshd, "recon_clash", [19201, 19202, 19201]);
+    let logins = sshd.logins();
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stderr_has(
+            "hosts `recontest1` and `recontest3` both claim port `19201` on node 127.0.0.1:",
+        )
+        .stderr_has("site.yml:4:7");
+    assert_eq!(sshd.logins(), logins, "no host was contacted");
+}
+
+#[test]
+fn hostile_strings_round_trip_exactly_over_ssh_and_run_nothing() {
+    let sshd = Sshd::start();
+    let p = root_project(&sshd);
+    let hostile = "it's \"$(touch /tmp/recon-ssh-pwned)\" `id` ; *  \\ ünï\nline2";
+    let run = p.recon(&["run", "all", "--json", "--", "printf", "%s", hostile]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(json[0]["stdout"], hostile);
+    assert!(!Path::new("/tmp/recon-ssh-pwned").exists());
+
+    let name = "we ird$(id);'x'*";
+    p.file("site.yml", &format!("- hosts: all\n  tasks:\n    - directory: {{ path: \"{{{{ root }}}}\" }}\n    - file: {{ path: \"{{{{ root }}}}/{name}\", content: {} }}\n", serde_json::to_string(hostile).expect("json string")));
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host(name), hostile);
+    assert!(!Path::new("/tmp/recon-ssh-pwned").exists());
+}
+
+#[test]
+fn megabytes_on_stderr_and_stdout_do_not_hang() {
+    let sshd = Sshd::start();
+    let p = root_project(&sshd);
+    let run = p.recon(&[
+        "run",
+        "all",
+        "--json",
+        "--",
+        "head -c 3000000 /dev/zero | tr '\\0' e >&2; head -c 2500000 /dev/zero | tr '\\0' o",
+    ]);
+    run.expect_code(0);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    assert_eq!(json[0]["stderr"].as_str().map(str::len), Some(3_000_000));
+    assert_eq!(json[0]["stdout"].as_str().map(str::len), Some(2_500_000));
+}
+
+#[test]
+fn a_concurrent_apply_is_refused_by_the_lock_and_a_killed_apply_does_not_block_the_next() {
+    let sshd = Sshd::start();
+    let p = root_project(&sshd);
+    p.file(
+        "slow.yml",
+        "- hosts: all\n  tasks:\n    - command: \"sleep 3\"\n",
+    );
+    let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_recon"))
+        .args(["apply", "slow.yml"])
+        .current_dir(p.dir())
+        .env("HOME", p.dir())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("first apply");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    p.recon(&["apply", "site.yml", "--lock-timeout", "1"])
+        .expect_code(1)
+        .stdout_has("host is locked by recon ");
+    assert!(!p.host("app").exists());
+    // Kill the first apply outright: its remote lock dies with its remote script.
+    let _ = first.kill();
+    let _ = first.wait();
+    p.recon(&["apply", "site.yml", "--lock-timeout", "20"])
+        .expect_code(0);
+    assert!(p.host("app/app.conf").exists());
+}
