@@ -20,7 +20,7 @@ use crate::exit;
 use crate::inventory::{self, Inventory};
 use crate::playbook::{self, Playbook, RoleCache};
 use crate::probe::{plan_host, PlannedHost};
-use crate::render::{count, render_plan, render_report, Style};
+use crate::render::{count, render_plan, render_report, Progress, Style};
 use crate::transport::{ConnectOptions, Pool, TransportErrorKind};
 
 /// Parses `args`, runs the subcommand, prints its output and returns the process exit code.
@@ -157,7 +157,12 @@ fn pool(connection: &crate::cli::Connection) -> Pool {
     Pool::new(options, connection.node_forks)
 }
 
-fn plan_all(runs: &[PlayRun], workers: &rayon::ThreadPool, connections: &Pool) -> Vec<SavedPlay> {
+fn plan_all(
+    runs: &[PlayRun],
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    progress: &Progress,
+) -> Vec<SavedPlay> {
     runs.iter()
         .map(|run| SavedPlay {
             name: run.name.clone(),
@@ -165,22 +170,27 @@ fn plan_all(runs: &[PlayRun], workers: &rayon::ThreadPool, connections: &Pool) -
             hosts: workers.install(|| {
                 run.hosts
                     .par_iter()
-                    .map(|g| plan_one(g, connections))
+                    .map(|g| plan_one(g, connections, progress))
                     .collect()
             }),
         })
         .collect()
 }
 
-fn plan_one(graph: &HostGraph, connections: &Pool) -> PlannedHost {
-    match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
+fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> PlannedHost {
+    progress.update(&graph.host, "connecting and probing");
+    let planned = match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
         Ok(planned) => planned,
-        Err(err) => PlannedHost::failed(
-            graph,
-            &err.message,
-            err.kind == TransportErrorKind::Unreachable,
-        ),
-    }
+        // Host key and authentication failures count as unreachable, as in Ansible's recap.
+        Err(err) => PlannedHost::failed(graph, &err.message, err.kind != TransportErrorKind::Io),
+    };
+    let what = match &planned.plan.error {
+        Some(_) => "failed".to_owned(),
+        None if planned.plan.steps.is_empty() => "no changes".to_owned(),
+        None => format!("planned {}", count(planned.plan.steps.len(), "change")),
+    };
+    progress.finish(&graph.host, &what);
+    planned
 }
 
 fn host_plans(plays: &[SavedPlay]) -> Vec<&crate::plan::HostPlan> {
@@ -194,7 +204,9 @@ fn plan(args: &PlanArgs) -> Result<i32> {
     let loaded = load(&args.selection)?;
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
-    let plays = plan_all(&loaded.runs, &workers, &connections);
+    let progress = Progress::new(args.json);
+    let plays = plan_all(&loaded.runs, &workers, &connections, &progress);
+    progress.clear();
     let host_plan_list = host_plans(&plays);
     if args.json {
         println!("{}", plan_json(&host_plan_list));
@@ -275,7 +287,10 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
         load_saved_plan(&args.selection.playbook)?
     } else {
         let loaded = load(&args.selection)?;
-        plan_all(&loaded.runs, &workers, &connections)
+        let progress = Progress::new(args.json);
+        let plays = plan_all(&loaded.runs, &workers, &connections, &progress);
+        progress.clear();
+        plays
     };
     let style = Style::detect();
     let host_plan_list = host_plans(&plays);
@@ -288,6 +303,7 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
         lock_wait_secs: args.lock_timeout,
         stop,
     };
+    let progress = Progress::new(args.json);
     let mut reports: Vec<HostReport> = Vec::new();
     for play in &plays {
         reports.extend(apply_play(
@@ -296,8 +312,10 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
             &workers,
             &connections,
             &options,
+            &progress,
         ));
     }
+    progress.clear();
     if args.json {
         let value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
         println!(
@@ -329,6 +347,7 @@ fn apply_play(
     workers: &rayon::ThreadPool,
     connections: &Pool,
     options: &ApplyOptions<'_>,
+    progress: &Progress,
 ) -> Vec<HostReport> {
     let total = play.hosts.len().max(1);
     let failed = std::sync::atomic::AtomicUsize::new(0);
@@ -358,11 +377,19 @@ fn apply_play(
                             Some("too many hosts failed (--max-fail-percent)"),
                         );
                     }
+                    let host = &planned.plan.host;
+                    if !planned.plan.steps.is_empty() {
+                        progress.update(
+                            host,
+                            &format!("applying {}", count(planned.plan.steps.len(), "step")),
+                        );
+                    }
                     let report = connections
-                        .with(&planned.plan.host, &planned.target, |t| {
-                            apply_host(planned, t, options)
-                        })
+                        .with(host, &planned.target, |t| apply_host(planned, t, options))
                         .unwrap_or_else(|e| unreachable_report(planned, &e.message));
+                    if !planned.plan.steps.is_empty() {
+                        progress.finish(host, &outcome_word(&report));
+                    }
                     if report.outcome != Outcome::Ok {
                         failed.fetch_add(1, Ordering::SeqCst);
                     }
@@ -377,6 +404,18 @@ fn apply_play(
         }
     }
     reports
+}
+
+fn outcome_word(report: &HostReport) -> String {
+    match &report.outcome {
+        Outcome::Ok => format!(
+            "done, {} changed",
+            report.count(crate::apply::StepStatus::Changed)
+        ),
+        Outcome::Failed(_) => "failed".to_owned(),
+        Outcome::Unreachable(_) => "unreachable".to_owned(),
+        Outcome::Interrupted => "interrupted".to_owned(),
+    }
 }
 
 /// A host left alone: `why` it was skipped, or `None` when Ctrl-C stopped the run.

@@ -342,3 +342,46 @@ fn a_concurrent_apply_is_refused_by_the_lock_and_a_killed_apply_does_not_block_t
         .expect_code(0);
     assert!(p.host("app/app.conf").exists());
 }
+
+#[test]
+fn become_runs_the_host_script_under_sudo() {
+    let sshd = Sshd::start();
+    let user = "recontestsudo";
+    ensure_user(user);
+    sshd.authorize(user);
+    std::fs::write(
+        format!("/etc/sudoers.d/{user}"),
+        format!("{user} ALL=(ALL) NOPASSWD: ALL\n"),
+    )
+    .expect("sudoers");
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root-owned dir");
+    inventory(
+        &p,
+        &host_entry(
+            &sshd,
+            "sq",
+            user,
+            &sshd.known_hosts,
+            &format!(", root: {}", p.host_root().display()),
+        ),
+    );
+    let play = |become_: bool| {
+        format!("- hosts: all\n  become: {become_}\n  tasks:\n    - file: {{ path: \"{{{{ root }}}}/owned\", content: x }}\n")
+    };
+    p.file("site.yml", &play(false));
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("Permission denied");
+    p.file("site.yml", &play(true));
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(0)
+        .stderr_has("sq: connecting and probing\n")
+        .stderr_has("sq: planned 1 change\n");
+    let owner = std::process::Command::new("stat")
+        .args(["-c", "%U"])
+        .arg(p.host("owned"))
+        .output()
+        .expect("stat");
+    assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "root");
+}

@@ -2,10 +2,12 @@
 
 mod dot;
 mod plan;
+mod progress;
 mod report;
 
 pub(crate) use dot::dot;
 pub(crate) use plan::render_plan;
+pub(crate) use progress::Progress;
 pub(crate) use report::render_report;
 
 /// `1 host`, `2 hosts`.
