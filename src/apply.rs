@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::facts::Fact;
+use crate::facts::{Fact, FactValue};
 use crate::probe::PlannedHost;
 use crate::script::header;
 use crate::transport::{Stats, Transport};
@@ -212,9 +212,22 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
     if let Ok(now) = now {
         for ((fact, before), after) in planned.facts.facts.iter().zip(&planned.observed).zip(&now) {
             if before != after {
-                drifted.push(match fact {
-                    Fact::Path { path, .. } => format!("`{path}`"),
-                    Fact::Guard { .. } => "a guard command's result".to_owned(),
+                drifted.push(match (fact, before, after) {
+                    (Fact::Path { path, .. }, _, _) => format!("`{path}`"),
+                    (
+                        Fact::Output { script },
+                        FactValue::Output { stdout: was, .. },
+                        FactValue::Output { stdout: now, .. },
+                    ) => format!(
+                        "the output of `{}` (was {:?}, now {:?})",
+                        script.trim(),
+                        clip(was),
+                        clip(now)
+                    ),
+                    (Fact::Guard { script } | Fact::Output { script }, _, _) => {
+                        format!("the result of `{}`", script.trim())
+                    }
+                    (Fact::Releases { root, .. }, _, _) => format!("the releases under `{root}`"),
                 });
             }
         }
@@ -227,4 +240,10 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
     format!(
         "plan is stale: {what} changed since the plan was made; nothing was applied (plan again)"
     )
+}
+
+fn clip(text: &str) -> &str {
+    let text = text.trim();
+    text.get(..text.char_indices().nth(120).map_or(text.len(), |(i, _)| i))
+        .unwrap_or(text)
 }

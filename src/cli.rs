@@ -27,6 +27,10 @@ pub(crate) enum Command {
     Inventory(InventoryArgs),
     /// Run one command on every host matching a pattern (ad hoc, like `ansible -a`)
     Run(RunArgs),
+    /// List each target's releases (current, good, failed)
+    Releases(ReleasesArgs),
+    /// Switch targets back to the previous good release (or --to VERSION), restart and re-check
+    Rollback(RollbackArgs),
 }
 
 /// Which playbook, inventory, hosts and tasks.
@@ -160,4 +164,26 @@ pub(crate) struct RunArgs {
     /// One argument: a POSIX sh command line. Several: a program and its arguments, no shell
     #[arg(last = true, required = true, value_name = "COMMAND")]
     pub(crate) command: Vec<String>,
+}
+
+/// `recon releases`.
+#[derive(Debug, Args)]
+pub(crate) struct ReleasesArgs {
+    #[command(flatten)]
+    pub(crate) selection: Selection,
+    #[command(flatten)]
+    pub(crate) connection: Connection,
+    /// Print as JSON
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `recon rollback`.
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    #[command(flatten)]
+    pub(crate) apply: ApplyArgs,
+    /// The release to switch to [default: the newest good release older than the current one]
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) to: Option<String>,
 }

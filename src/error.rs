@@ -217,7 +217,7 @@ impl fmt::Display for Error {
             | K::SavedPlan { message }
             | K::Usage { message } => f.write_str(message),
             K::UnknownResource { name } => write!(f, "unknown resource type `{name}`"),
-            K::NoResource => f.write_str("task has no resource (one of `directory`, `file`, `template`, `symlink`, `line`, `command`)"),
+            K::NoResource => f.write_str("task has no resource (one of `directory`, `file`, `template`, `symlink`, `line`, `command`, `release`, `supervisor`, `http_check`)"),
             K::SeveralResources { names } => {
                 write!(f, "task has several resources ({}); a task manages exactly one", ticked(names))
             }

@@ -20,6 +20,10 @@ pub(crate) enum Fact {
     Path { path: String, content: Want },
     /// The exit status of a read-only check command (`unless:`), a shell snippet.
     Guard { script: String },
+    /// Exit status and standard output of a read-only command (`supervisorctl status x`).
+    Output { script: String },
+    /// The release folders under `root`, recon's markers for them, and where `root/link` points.
+    Releases { root: String, link: String },
 }
 
 /// When a probe should send a file's bytes back.
@@ -36,6 +40,19 @@ pub(crate) enum Want {
 pub(crate) enum FactValue {
     Path(PathState),
     Guard(i32),
+    Output { status: i32, stdout: String },
+    Releases(ReleaseState),
+}
+
+/// What is deployed under a release root.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct ReleaseState {
+    /// The `current` link's target, if the link exists.
+    pub(crate) link: Option<String>,
+    /// Sub-directories (not links), by name.
+    pub(crate) dirs: Vec<String>,
+    /// `.recon-releases/<version>` marker files: version → content.
+    pub(crate) markers: std::collections::BTreeMap<String, String>,
 }
 
 /// The observable state of one path.
@@ -104,6 +121,18 @@ pub(crate) const PROBE_FUNCTIONS: &str = r#"_p() {
     printf 'P %s absent\n' "$1"
   fi
 }
+_rel() {
+  printf 'R %s\n' "$1"
+  if [ -L "$2/$3" ]; then printf 'RL %s ' "$1"; readlink -- "$2/$3" | base64 -w0; echo; fi
+  for _e in "$2"/*; do
+    if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RD %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
+  done
+  for _e in "$2"/.recon-releases/*; do
+    if [ -f "$_e" ]; then
+      printf 'RM %s %s ' "$1" "$(basename -- "$_e" | base64 -w0)"; base64 -w0 < "$_e"; echo
+    fi
+  done
+}
 "#;
 
 impl FactSet {
@@ -134,6 +163,15 @@ impl FactSet {
                         s,
                         "  ( {script}\n  ) </dev/null >/dev/null 2>&1; printf 'G {i} %s\\n' $?"
                     );
+                }
+                Fact::Output { script } => {
+                    let _ = writeln!(
+                        s,
+                        "  _out=$( ( {script}\n  ) </dev/null 2>&1); printf 'O {i} %s ' $?; printf %s \"$_out\" | base64 -w0; echo"
+                    );
+                }
+                Fact::Releases { root, link } => {
+                    let _ = writeln!(s, "  _rel {i} {} {}", quote_path(root), quote(link));
                 }
             }
         }
@@ -196,6 +234,36 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
         .ok_or("bad index")?;
     let slot = values.get_mut(index).ok_or("index out of range")?;
     match tag {
+        "O" => {
+            let status = words
+                .next()
+                .and_then(|w| w.parse().ok())
+                .ok_or("bad status")?;
+            let stdout = String::from_utf8_lossy(&decode(words.next().unwrap_or(""))?).into_owned();
+            *slot = Some(FactValue::Output { status, stdout });
+        }
+        "R" => *slot = Some(FactValue::Releases(ReleaseState::default())),
+        "RL" | "RD" | "RM" => {
+            let Some(FactValue::Releases(state)) = slot else {
+                return Err("release line before `R`");
+            };
+            let text = |w: Option<&str>| {
+                decode(w.unwrap_or("")).map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .trim_end_matches('\n')
+                        .to_owned()
+                })
+            };
+            match tag {
+                "RL" => state.link = Some(text(words.next())?),
+                "RD" => state.dirs.push(text(words.next())?),
+                _ => {
+                    let name = text(words.next())?;
+                    let content = text(words.next())?;
+                    state.markers.insert(name, content);
+                }
+            }
+        }
         "G" => {
             let status = words
                 .next()

@@ -17,6 +17,7 @@ mod inventory;
 mod plan;
 mod playbook;
 mod probe;
+mod releases;
 mod render;
 mod resource;
 mod run;

@@ -34,6 +34,8 @@ pub(crate) enum Field {
     Group,
     Target,
     Kind,
+    /// Releases a `release` resource removes (`keep:`).
+    Prune,
 }
 
 /// One attribute's before and after (`None` = absent).

@@ -69,7 +69,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
         .collect();
     let mut planned = PlannedHost::failed(graph, "", false);
     planned.plan.error = None;
-    planned.become_ = all.iter().any(|t| t.become_);
+    planned.become_ = graph.become_;
     planned.facts = facts.clone();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let reply = match transport.run_script(facts.probe_script().as_bytes(), planned.become_, &stop)
@@ -130,16 +130,20 @@ fn diff_all(
     let mut steps: Vec<(Step, String)> = Vec::new();
     let mut changed: Vec<Option<usize>> = vec![None; graph.tasks.len()];
     for (i, task) in graph.tasks.iter().enumerate() {
+        if graph.selected.as_ref().is_some_and(|s| !s[i]) {
+            continue;
+        }
         let mine: Vec<&FactValue> = indices[i].iter().map(|&f| &values[f]).collect();
+        let triggered = task.notified_by.iter().any(|&n| changed[n].is_some());
         let Some(change) = task
             .resource
             .kind()
-            .diff(&mine)
+            .diff_triggered(&mine, triggered)
             .map_err(|e| format!("task `{}`: {e}", task.name))?
         else {
             continue;
         };
-        let body = task.resource.kind().script(&mine);
+        let body = wrap_become(task, graph, task.resource.kind().script(&mine, &change));
         let id = steps.len();
         changed[i] = Some(id);
         let depends_on = changed_ancestors(graph, i, &changed);
@@ -159,15 +163,20 @@ fn diff_all(
             continue;
         }
         let mine: Vec<&FactValue> = indices[offset + h].iter().map(|&f| &values[f]).collect();
+        // A handler is only considered when notified: it is triggered by definition.
         let Some(change) = handler
             .resource
             .kind()
-            .diff(&mine)
+            .diff_triggered(&mine, true)
             .map_err(|e| format!("handler `{}`: {e}", handler.name))?
         else {
             continue;
         };
-        let body = handler.resource.kind().script(&mine);
+        let body = wrap_become(
+            handler,
+            graph,
+            handler.resource.kind().script(&mine, &change),
+        );
         let id = steps.len();
         steps.push((
             step(id, handler, change, true, triggered_by, Vec::new()),
@@ -261,11 +270,31 @@ fn predict(resource: &Resource, facts: &FactSet, values: &mut [FactValue], own: 
             };
             (l.path.clone(), state)
         }
-        Resource::Command(_) => return,
+        Resource::Release(r) => (
+            format!("{}/{}", r.root, r.version),
+            PathState {
+                kind: PathKind::Dir,
+                ..PathState::default()
+            },
+        ),
+        Resource::Command(_) | Resource::Supervisor(_) | Resource::HttpCheck(_) => return,
     };
     for (i, fact) in facts.facts.iter().enumerate() {
         if matches!(fact, Fact::Path { path: p, .. } if *p == path) {
             values[i] = FactValue::Path(state.clone());
         }
     }
+}
+
+/// A task with `become: true` in a play without it runs its step under `sudo -n`, with the
+/// write helpers it may need; the rest of the script stays the connecting user's.
+fn wrap_become(task: &Task, graph: &HostGraph, body: String) -> String {
+    if !task.become_ || graph.become_ {
+        return body;
+    }
+    format!(
+        "sudo -n sh -s <<'RECON_BECOME'\n{}{}{body}RECON_BECOME\n",
+        crate::facts::script_prelude(),
+        crate::script::WRITE_FUNCTIONS
+    )
 }

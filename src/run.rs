@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::apply::{apply_host, ApplyOptions, HostReport, Outcome};
 use crate::cli::{
-    ApplyArgs, Arguments, Command, GraphArgs, InventoryArgs, PlanArgs, RunArgs, Selection,
+    ApplyArgs, Arguments, Command, GraphArgs, InventoryArgs, PlanArgs, RollbackArgs, RunArgs,
+    Selection,
 };
 use crate::compile::{self, Compiler, HostGraph, PlayRun};
 use crate::error::{Error, ErrorKind, Result};
@@ -79,6 +80,8 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Graph(args) => graph(&args),
         Command::Inventory(args) => list_inventory(&args),
         Command::Run(args) => adhoc(&args),
+        Command::Releases(args) => list_releases(&args),
+        Command::Rollback(args) => rollback(&args, stop),
     }
 }
 
@@ -287,13 +290,114 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
         load_saved_plan(&args.selection.playbook)?
     } else {
         let loaded = load(&args.selection)?;
-        let progress = Progress::new(args.json);
-        let plays = plan_all(&loaded.runs, &workers, &connections, &progress);
-        progress.clear();
-        plays
+        plan_with_progress(&loaded.runs, &workers, &connections, args.json)
     };
+    Ok(carry_out(&plays, args, &workers, &connections, stop))
+}
+
+fn plan_with_progress(
+    runs: &[PlayRun],
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    quiet: bool,
+) -> Vec<SavedPlay> {
+    let progress = Progress::new(quiet);
+    let plays = plan_all(runs, workers, connections, &progress);
+    progress.clear();
+    plays
+}
+
+fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
+    let apply = &args.apply;
+    let workers = thread_pool(apply.connection.forks)?;
+    let connections = pool(&apply.connection);
+    let mut loaded = load(&apply.selection)?;
+    for run in &mut loaded.runs {
+        let problems: Vec<String> = workers.install(|| {
+            run.hosts
+                .par_iter_mut()
+                .filter_map(|graph| {
+                    let target = graph.target.clone();
+                    let host = graph.host.clone();
+                    let states = connections
+                        .with(&host, &target, |t| crate::releases::read_states(graph, t));
+                    let result = states
+                        .map_err(|e| e.message)
+                        .and_then(|s| s)
+                        .and_then(|states| {
+                            crate::releases::prepare_rollback(graph, &states, args.to.as_deref())
+                        });
+                    match result {
+                        Ok(selected) => {
+                            graph.selected = Some(selected);
+                            None
+                        }
+                        Err(e) => Some(format!("{host}: {e}")),
+                    }
+                })
+                .collect()
+        });
+        if !problems.is_empty() {
+            return Err(Error::usage(format!(
+                "cannot roll back:\n  {}",
+                problems.join("\n  ")
+            )));
+        }
+    }
+    let plays = plan_with_progress(&loaded.runs, &workers, &connections, apply.json);
+    Ok(carry_out(&plays, apply, &workers, &connections, stop))
+}
+
+fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
+    let workers = thread_pool(args.connection.forks)?;
+    let connections = pool(&args.connection);
+    let loaded = load(&args.selection)?;
+    let graphs: Vec<&HostGraph> = loaded.runs.iter().flat_map(|r| &r.hosts).collect();
+    let listings: Vec<crate::releases::Listing> = workers.install(|| {
+        graphs
+            .par_iter()
+            .flat_map(|graph| {
+                let states = connections.with(&graph.host, &graph.target, |t| {
+                    crate::releases::read_states(graph, t)
+                });
+                match states.map_err(|e| e.message).and_then(|s| s) {
+                    Ok(states) => crate::releases::listing(graph, &states),
+                    Err(e) => vec![crate::releases::Listing {
+                        host: graph.host.clone(),
+                        root: String::new(),
+                        current: None,
+                        releases: Vec::new(),
+                        error: Some(e),
+                    }],
+                }
+            })
+            .collect()
+    });
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&listings).unwrap_or_default()
+        );
+    } else {
+        print!("{}", crate::releases::render(&listings));
+    }
+    Ok(if listings.iter().any(|l| l.error.is_some()) {
+        exit::ERROR
+    } else {
+        exit::OK
+    })
+}
+
+/// Prints the plan, applies it play by play, prints the report.
+fn carry_out(
+    plays: &[SavedPlay],
+    args: &ApplyArgs,
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    stop: &AtomicBool,
+) -> i32 {
     let style = Style::detect();
-    let host_plan_list = host_plans(&plays);
+    let host_plan_list = host_plans(plays);
     if !args.json {
         print!("{}", render_plan(&host_plan_list, style, args.verbose));
     }
@@ -305,12 +409,12 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
     };
     let progress = Progress::new(args.json);
     let mut reports: Vec<HostReport> = Vec::new();
-    for play in &plays {
+    for play in plays {
         reports.extend(apply_play(
             play,
             args.max_fail_percent,
-            &workers,
-            &connections,
+            workers,
+            connections,
             &options,
             &progress,
         ));
@@ -328,14 +432,14 @@ fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
             println!("Interrupted: steps in flight finished; no further steps were started.");
         }
         if args.stats {
-            print!("{}", render_stats(&connections));
+            print!("{}", render_stats(connections));
         }
     }
-    Ok(if reports.iter().all(|r| r.outcome == Outcome::Ok) {
+    if reports.iter().all(|r| r.outcome == Outcome::Ok) {
         exit::OK
     } else {
         exit::ERROR
-    })
+    }
 }
 
 /// Applies one play batch by batch (`serial:`). Without `--max-fail-percent`, a failure in a

@@ -8,12 +8,8 @@ use std::fmt::Write as _;
 use crate::facts::{probe_functions, script_prelude, FactSet};
 use crate::plan::Step;
 
-/// Shell helpers for writes (always temp + rename in the same directory) and step bookkeeping.
-const APPLY_FUNCTIONS: &str = r#"_o="${TMPDIR:-/tmp}/.recon-out.$$"
-trap 'rm -f "$_o"' EXIT
-_stop=
-trap '_stop=1' INT TERM HUP
-_attrs() {
+/// Shell helpers for writes: always temp + rename in the same directory.
+pub(crate) const WRITE_FUNCTIONS: &str = r#"_attrs() {
   if [ "$2" != - ]; then chmod -- "$2" "$1" || return 1; fi
   if [ "$3" != - ]; then chown -- "$3" "$1" || return 1; fi
   if [ "$4" != - ]; then chgrp -- "$4" "$1" || return 1; fi
@@ -33,6 +29,17 @@ _link() {
   if ! ln -sfn -- "$1" "$_t"; then return 1; fi
   if ! mv -fT -- "$_t" "$2"; then rm -f -- "$_t"; return 1; fi
 }
+_serialize() {
+  if ! [ -e "$1" ]; then : >> "$1" && chmod 666 "$1" 2>/dev/null; fi
+  exec 8<"$1" && flock -w 120 8
+}
+"#;
+
+/// Step bookkeeping: statuses, dependency skipping, Ctrl-C (SIGINT) between steps.
+const RUN_FUNCTIONS: &str = r#"_o="${TMPDIR:-/tmp}/.recon-out.$$"
+trap 'rm -f "$_o"' EXIT
+_stop=
+trap '_stop=1' INT TERM HUP
 _run() {
   _id=$1; shift
   for _d in "$@"; do
@@ -67,7 +74,8 @@ pub(crate) fn apply_script(facts: &FactSet, fingerprint: &str, steps: &[(Step, S
     s.push_str(script_prelude());
     s.push_str(&probe_functions());
     s.push_str(&facts.probe_function());
-    s.push_str(APPLY_FUNCTIONS);
+    s.push_str(WRITE_FUNCTIONS);
+    s.push_str(RUN_FUNCTIONS);
     s.push_str(LOCK);
     let _ = writeln!(
         s,

@@ -5,6 +5,7 @@ mod harness;
 
 mod apply;
 mod commands;
+mod digicam;
 mod errors;
 mod handlers;
 mod plan;

@@ -33,6 +33,8 @@ pub(crate) struct Task {
     pub(crate) become_: bool,
     /// Handlers (indices into `HostGraph::handlers`) notified when this task changes something.
     pub(crate) notify: Vec<usize>,
+    /// Tasks (indices into `HostGraph::tasks`) whose change this task reacts to.
+    pub(crate) notified_by: Vec<usize>,
     /// For handlers: topics (besides the name) that `notify` may use.
     pub(crate) listen: Vec<String>,
 }
@@ -42,6 +44,8 @@ pub(crate) struct Task {
 pub(crate) enum EdgeKind {
     Path,
     After,
+    /// A task notifies a later task (not a handler): that task reacts to the change.
+    Notify,
 }
 
 /// One play compiled for one host.
@@ -50,32 +54,42 @@ pub(crate) struct HostGraph {
     pub(crate) host: String,
     pub(crate) play: String,
     pub(crate) target: Target,
+    /// The whole play runs under sudo (`become: true` on the play).
+    pub(crate) become_: bool,
     /// In execution order.
     pub(crate) tasks: Vec<Task>,
     /// Direct predecessors of each task (indices into `tasks`, always smaller).
     pub(crate) deps: Vec<Vec<usize>>,
     pub(crate) edges: Vec<(usize, usize, EdgeKind)>,
     pub(crate) handlers: Vec<Task>,
+    /// When set (by `recon rollback`), only these tasks are planned; the rest count as unchanged.
+    pub(crate) selected: Option<Vec<bool>>,
 }
 
 pub(super) fn build(
     host: &str,
     play: &str,
+    play_become: bool,
     target: Target,
     tasks: Vec<Expanded>,
     handlers: Vec<Expanded>,
 ) -> Result<HostGraph> {
-    let edges = edges(host, &tasks)?;
+    let handler_tasks = resolve_handlers(handlers);
+    let mut edges = edges(host, &tasks)?;
+    edges.extend(notify_edges(&tasks, &handler_tasks));
     let order = stable_toposort(&tasks, &edges)?;
     let mut position = vec![0; tasks.len()];
     for (pos, &i) in order.iter().enumerate() {
         position[i] = pos;
     }
-    let handler_tasks = resolve_handlers(handlers);
+    let notifies: Vec<Vec<usize>> = tasks
+        .iter()
+        .map(|t| resolve_notify(&t.spec, &handler_tasks, &tasks))
+        .collect::<Result<_>>()?;
     let mut compiled: Vec<Option<Task>> = tasks
         .into_iter()
-        .map(|t| {
-            let notify = resolve_notify(&t.spec, &handler_tasks)?;
+        .zip(notifies)
+        .map(|(t, notify)| {
             Ok(Some(Task {
                 name: t.name,
                 resource: t.resource,
@@ -83,29 +97,35 @@ pub(super) fn build(
                 claims: t.claims,
                 become_: t.become_,
                 notify,
+                notified_by: Vec::new(),
                 listen: Vec::new(),
             }))
         })
         .collect::<Result<_>>()?;
-    let tasks: Vec<Task> = order.iter().filter_map(|&i| compiled[i].take()).collect();
+    let mut tasks: Vec<Task> = order.iter().filter_map(|&i| compiled[i].take()).collect();
     let edges: Vec<(usize, usize, EdgeKind)> = edges
         .into_iter()
         .map(|(a, b, k)| (position[a], position[b], k))
         .collect();
     let mut deps = vec![Vec::new(); tasks.len()];
-    for &(a, b, _) in &edges {
+    for &(a, b, kind) in &edges {
         if !deps[b].contains(&a) {
             deps[b].push(a);
+        }
+        if kind == EdgeKind::Notify {
+            tasks[b].notified_by.push(a);
         }
     }
     Ok(HostGraph {
         host: host.to_owned(),
         play: play.to_owned(),
+        become_: play_become,
         target,
         tasks,
         deps,
         edges,
         handlers: handler_tasks,
+        selected: None,
     })
 }
 
@@ -270,14 +290,45 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
             claims: h.claims,
             become_: h.become_,
             notify: Vec::new(),
+            notified_by: Vec::new(),
             listen: h.spec.listen,
         })
         .collect()
 }
 
-fn resolve_notify(spec: &TaskSpec, handlers: &[Task]) -> Result<Vec<usize>> {
+/// `notify:` naming a task (not a handler) orders the notified task after the notifier and lets
+/// it react to the notifier's change.
+fn notify_edges(tasks: &[Expanded], handlers: &[Task]) -> Vec<(usize, usize, EdgeKind)> {
+    let mut edges = Vec::new();
+    for (i, task) in tasks.iter().enumerate() {
+        for (name, _) in &task.spec.notify {
+            if is_handler(handlers, name) {
+                continue;
+            }
+            edges.extend(
+                tasks
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, t)| *j != i && t.name == *name)
+                    .map(|(j, _)| (i, j, EdgeKind::Notify)),
+            );
+        }
+    }
+    edges
+}
+
+fn is_handler(handlers: &[Task], name: &str) -> bool {
+    handlers
+        .iter()
+        .any(|h| h.name == name || h.listen.iter().any(|l| l == name))
+}
+
+fn resolve_notify(spec: &TaskSpec, handlers: &[Task], tasks: &[Expanded]) -> Result<Vec<usize>> {
     let mut out = Vec::new();
     for (name, span) in &spec.notify {
+        if !is_handler(handlers, name) && tasks.iter().any(|t| t.name == *name) {
+            continue;
+        }
         let found: Vec<usize> = handlers
             .iter()
             .enumerate()
@@ -288,7 +339,13 @@ fn resolve_notify(spec: &TaskSpec, handlers: &[Task]) -> Result<Vec<usize>> {
             return Err(
                 Error::at(ErrorKind::UnknownHandler { name: name.clone() }, span)
                     .with_label("no handler has this name")
-                    .suggest(name, handlers.iter().map(|h| h.name.as_str())),
+                    .suggest(
+                        name,
+                        handlers
+                            .iter()
+                            .map(|h| h.name.as_str())
+                            .chain(tasks.iter().map(|t| t.name.as_str())),
+                    ),
             );
         }
         out.extend(found);

@@ -59,7 +59,7 @@ impl Compiler<'_> {
             )
             .map_err(|e| in_task(e, spec, host))?;
         }
-        graph::build(host, &play.name, target, tasks, handlers)
+        graph::build(host, &play.name, play.become_, target, tasks, handlers)
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).

@@ -21,6 +21,9 @@ pub(crate) const RESOURCE_KINDS: &[&str] = &[
     "symlink",
     "line",
     "command",
+    "release",
+    "supervisor",
+    "http_check",
 ];
 
 /// Task keywords other than the resource key.

@@ -32,6 +32,7 @@ pub(crate) fn dot(graph: &HostGraph) -> String {
         let label = match kind {
             EdgeKind::Path => "path",
             EdgeKind::After => "after",
+            EdgeKind::Notify => "notify",
         };
         let _ = writeln!(out, "  t{a} -> t{b} [label=\"{label}\"];");
     }

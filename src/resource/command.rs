@@ -22,6 +22,8 @@ pub(crate) struct Command {
     pub(crate) creates: Option<String>,
     pub(crate) removes: Option<String>,
     pub(crate) unless: Option<String>,
+    /// A node-wide lock file held while the command runs (`nginx -s reload` for shared nginx).
+    pub(crate) serialize: Option<String>,
 }
 
 /// What to run.
@@ -32,7 +34,14 @@ pub(crate) enum Program {
 }
 
 const KEYS: &[&str] = &[
-    "cmd", "argv", "chdir", "env", "creates", "removes", "unless",
+    "cmd",
+    "argv",
+    "chdir",
+    "env",
+    "creates",
+    "removes",
+    "unless",
+    "serialize",
 ];
 
 impl Command {
@@ -49,6 +58,7 @@ impl Command {
                 creates: None,
                 removes: None,
                 unless: None,
+                serialize: None,
             });
         }
         let f = Fields::new(args, "`command`", KEYS)?;
@@ -101,6 +111,7 @@ impl Command {
             creates: guard_path("creates")?,
             removes: guard_path("removes")?,
             unless: f.string("unless")?,
+            serialize: f.string("serialize")?,
         })
     }
 
@@ -172,7 +183,7 @@ impl Kind for Command {
         }))
     }
 
-    fn script(&self, _facts: &[&FactValue]) -> String {
+    fn script(&self, _facts: &[&FactValue], _change: &Change) -> String {
         let mut s = String::new();
         // Guards are checked again: an earlier step of this apply may have satisfied them.
         if let Some(p) = &self.creates {
@@ -183,6 +194,13 @@ impl Kind for Command {
             let q = quote_path(p);
             let _ = writeln!(s, "if ! [ -e {q} ] && ! [ -L {q} ]; then exit 100; fi");
         }
+        if let Some(lock) = &self.serialize {
+            let _ = writeln!(
+                s,
+                "_serialize {} || {{ echo 'cannot take the lock {lock}'; exit 1; }}",
+                quote_path(lock)
+            );
+        }
         if let Some(dir) = &self.chdir {
             let _ = writeln!(s, "cd -- {} || exit 1", quote_path(dir));
         }
@@ -191,10 +209,10 @@ impl Kind for Command {
         }
         match &self.program {
             Program::Shell(cmd) => {
-                let _ = writeln!(s, "sh -c {}", quote(cmd));
+                let _ = writeln!(s, "sh -c {} </dev/null", quote(cmd));
             }
             Program::Argv(_) => {
-                let _ = writeln!(s, "{}", self.command_line());
+                let _ = writeln!(s, "{} </dev/null", self.command_line());
             }
         }
         s
@@ -214,6 +232,7 @@ mod tests {
             creates: creates.map(Into::into),
             removes: None,
             unless: unless.map(Into::into),
+            serialize: None,
         }
     }
 

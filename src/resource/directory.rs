@@ -64,7 +64,7 @@ impl Kind for Directory {
         }
     }
 
-    fn script(&self, facts: &[&FactValue]) -> String {
+    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
         let exists = matches!(facts, [FactValue::Path(s)] if s.kind == PathKind::Dir);
         let mkdir = if exists {
             String::new()

@@ -2,6 +2,7 @@
 //! `template: { src, dest, mode, owner, group, validate }`: a file with exactly these bytes.
 //! Both compile to the same resource; a template's bytes are rendered on the control machine.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -26,12 +27,35 @@ pub(crate) struct File {
     pub(crate) attrs: Attrs,
     /// A check command run on the candidate (`%s`) before it replaces the live file.
     pub(crate) validate: Option<String>,
+    /// A check run with the new file in place (`nginx -t` on the whole config); on failure the
+    /// previous file is put back.
+    pub(crate) check: Option<String>,
+    /// A node-wide lock file held while the file is replaced and checked, so targets sharing a
+    /// service never see each other's candidates.
+    pub(crate) serialize: Option<String>,
 }
 
 const FILE_KEYS: &[&str] = &[
-    "path", "content", "src", "mode", "owner", "group", "validate",
+    "path",
+    "content",
+    "src",
+    "mode",
+    "owner",
+    "group",
+    "validate",
+    "check",
+    "serialize",
 ];
-const TEMPLATE_KEYS: &[&str] = &["src", "dest", "mode", "owner", "group", "validate"];
+const TEMPLATE_KEYS: &[&str] = &[
+    "src",
+    "dest",
+    "mode",
+    "owner",
+    "group",
+    "validate",
+    "check",
+    "serialize",
+];
 
 impl File {
     pub(crate) fn build_file(args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
@@ -88,6 +112,8 @@ impl File {
             content: Arc::new(content),
             attrs: Attrs::read(f)?,
             validate,
+            check: f.string("check")?,
+            serialize: f.string("serialize")?,
         })
     }
 }
@@ -186,7 +212,7 @@ impl Kind for File {
         }
     }
 
-    fn script(&self, facts: &[&FactValue]) -> String {
+    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
         let state = match facts {
             [FactValue::Path(s)] => s.clone(),
             _ => PathState::default(),
@@ -204,11 +230,28 @@ impl Kind for File {
             .as_ref()
             .map(|v| format!(" {}", quote(&v.replace("%s", "\"$1\""))))
             .unwrap_or_default();
-        format!(
-            "_put {} {args}{validate} <<'RECON_DATA'\n{}RECON_DATA\n",
-            quote_path(&self.path),
-            heredoc_base64(&self.content)
-        )
+        let path = quote_path(&self.path);
+        let put = format!("_put {path} {args}{validate} <<'RECON_DATA' || {{ rm -f -- \"$_b\"; exit 1; }}\n{}RECON_DATA\n", heredoc_base64(&self.content));
+        let mut s = String::new();
+        if let Some(lock) = &self.serialize {
+            let _ = writeln!(
+                s,
+                "_serialize {} || {{ echo 'cannot take the lock {lock}'; exit 1; }}",
+                quote_path(lock)
+            );
+        }
+        let Some(check) = &self.check else {
+            s.push_str(&put.replace(" || { rm -f -- \"$_b\"; exit 1; }", ""));
+            return s;
+        };
+        let _ = write!(
+            s,
+            "_b=\nif [ -f {path} ]; then _b=\"$(_tmpname {path}).prev\"; cp -p -- {path} \"$_b\" || exit 1; fi\n{put}\
+             if ! sh -c {} </dev/null; then\n  if [ -n \"$_b\" ]; then mv -fT -- \"$_b\" {path}; else rm -f -- {path}; fi\n  \
+             echo 'check failed; the previous file was restored'\n  exit 1\nfi\nrm -f -- \"$_b\"\n",
+            quote(check)
+        );
+        s
     }
 }
 
@@ -227,6 +270,8 @@ mod tests {
                 ..Attrs::default()
             },
             validate: None,
+            check: None,
+            serialize: None,
         }
     }
 

@@ -173,7 +173,7 @@ impl Kind for Line {
         Ok(Some(change))
     }
 
-    fn script(&self, facts: &[&FactValue]) -> String {
+    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
         let [FactValue::Path(state)] = facts else {
             return "exit 1\n".into();
         };

@@ -1,11 +1,15 @@
 //! Resources: the kinds of things recon manages. Each kind lives in its own file and implements
 //! `Kind`: it declares the facts it needs, diffs them (pure) and writes the shell for its change.
 
+pub(crate) mod archive;
 mod args;
 mod command;
 mod directory;
 mod file;
+mod http_check;
 mod line;
+pub(crate) mod release;
+mod supervisor;
 mod symlink;
 
 use std::path::PathBuf;
@@ -14,7 +18,10 @@ pub(crate) use args::parent_dirs;
 pub(crate) use command::Command;
 pub(crate) use directory::Directory;
 pub(crate) use file::File;
+pub(crate) use http_check::HttpCheck;
 pub(crate) use line::Line;
+pub(crate) use release::Release;
+pub(crate) use supervisor::Supervisor;
 pub(crate) use symlink::Symlink;
 
 use crate::error::Result;
@@ -38,9 +45,19 @@ pub(crate) trait Kind {
     fn facts(&self) -> Vec<Fact>;
     /// `Ok(None)`: already converged. `Err`: the host's state makes the change unsafe.
     fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String>;
+    /// Like `diff`, knowing whether a task that notifies this one changes in the same plan (a
+    /// program restarts when its release changed). Most kinds ignore it.
+    fn diff_triggered(
+        &self,
+        facts: &[&FactValue],
+        triggered: bool,
+    ) -> Result<Option<Change>, String> {
+        let _ = triggered;
+        self.diff(facts)
+    }
     /// POSIX sh that performs the change; runs in a subshell, exit 0 = changed, 100 = nothing to
     /// do after all (a guard became true), anything else = failed.
-    fn script(&self, facts: &[&FactValue]) -> String;
+    fn script(&self, facts: &[&FactValue], change: &Change) -> String;
 }
 
 /// A compiled resource: one variant per kind (the serde-style registry: one YAML key, one file).
@@ -51,6 +68,9 @@ pub(crate) enum Resource {
     Symlink(Symlink),
     Line(Line),
     Command(Command),
+    Release(Release),
+    Supervisor(Supervisor),
+    HttpCheck(HttpCheck),
 }
 
 /// What building a resource from its rendered arguments may need.
@@ -72,6 +92,9 @@ impl Resource {
             "template" => Resource::File(File::build_template(args, cx)?),
             "symlink" => Resource::Symlink(Symlink::build(args)?),
             "line" => Resource::Line(Line::build(args)?),
+            "release" => Resource::Release(Release::build(args, cx)?),
+            "supervisor" => Resource::Supervisor(Supervisor::build(args)?),
+            "http_check" => Resource::HttpCheck(HttpCheck::build(args)?),
             _ => Resource::Command(Command::build(args)?),
         })
     }
@@ -84,6 +107,9 @@ impl Resource {
             Resource::Symlink(r) => r,
             Resource::Line(r) => r,
             Resource::Command(r) => r,
+            Resource::Release(r) => r,
+            Resource::Supervisor(r) => r,
+            Resource::HttpCheck(r) => r,
         }
     }
 }

@@ -95,7 +95,7 @@ impl Kind for Symlink {
         }
     }
 
-    fn script(&self, _facts: &[&FactValue]) -> String {
+    fn script(&self, _facts: &[&FactValue], _change: &Change) -> String {
         format!("_link {} {}\n", quote(&self.target), quote_path(&self.path))
     }
 }

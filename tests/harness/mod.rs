@@ -5,6 +5,7 @@
 
 pub(crate) mod agent;
 pub(crate) mod sshd;
+pub(crate) mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

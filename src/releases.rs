@@ -1,0 +1,169 @@
+//! `recon releases` and `recon rollback`: what each target has deployed, and switching back.
+//! Both read release state with one probe script per target. Rollback rewrites each `release`
+//! task to switch to the chosen version (never unpack) and keeps only the tasks that react to it
+//! (`notify`: the program restart, the health check), so it runs the same restart and checks.
+
+use std::fmt::Write as _;
+use std::sync::atomic::AtomicBool;
+
+use serde::Serialize;
+
+use crate::compile::HostGraph;
+use crate::facts::{Fact, FactSet, FactValue, ReleaseState};
+use crate::resource::release::{compare_versions, last_good, Marker, Status};
+use crate::resource::Resource;
+use crate::transport::Transport;
+
+/// One release root on one target.
+#[derive(Debug, Serialize)]
+pub(crate) struct Listing {
+    pub(crate) host: String,
+    pub(crate) root: String,
+    pub(crate) current: Option<String>,
+    pub(crate) releases: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+/// Reads the state of every `release` task of `graph` in one script.
+pub(crate) fn read_states(
+    graph: &HostGraph,
+    transport: &mut dyn Transport,
+) -> Result<Vec<(usize, ReleaseState)>, String> {
+    let mut facts = FactSet::default();
+    let mut wanted = Vec::new();
+    for (i, task) in graph.tasks.iter().enumerate() {
+        if let Resource::Release(r) = &task.resource {
+            wanted.push((
+                i,
+                facts.add(Fact::Releases {
+                    root: r.root.clone(),
+                    link: r.link.clone(),
+                }),
+            ));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stop = AtomicBool::new(false);
+    let out = transport
+        .run_script(facts.probe_script().as_bytes(), graph.become_, &stop)
+        .map_err(|e| e.message)?;
+    let values = facts.parse(&String::from_utf8_lossy(&out.stdout))?;
+    Ok(wanted
+        .into_iter()
+        .filter_map(|(task, fact)| match &values[fact] {
+            FactValue::Releases(state) => Some((task, state.clone())),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Lists releases newest first with their status.
+pub(crate) fn listing(graph: &HostGraph, states: &[(usize, ReleaseState)]) -> Vec<Listing> {
+    states
+        .iter()
+        .filter_map(|(task, state)| {
+            let Resource::Release(r) = &graph.tasks[*task].resource else {
+                return None;
+            };
+            let mut releases: Vec<(String, String)> = state
+                .dirs
+                .iter()
+                .map(|d| {
+                    let word = match state.markers.get(d).map(|m| Marker::parse(m).status) {
+                        Some(Status::Good) => "good",
+                        Some(Status::Failed) => "failed",
+                        Some(Status::Deployed) => "deployed",
+                        None => "unknown",
+                    };
+                    (d.clone(), word.to_owned())
+                })
+                .collect();
+            releases.sort_by(|a, b| compare_versions(&b.0, &a.0));
+            Some(Listing {
+                host: graph.host.clone(),
+                root: r.root.clone(),
+                current: state.link.clone(),
+                releases,
+                error: None,
+            })
+        })
+        .collect()
+}
+
+pub(crate) fn render(listings: &[Listing]) -> String {
+    let mut out = String::new();
+    for l in listings {
+        let _ = writeln!(out, "{}  {}", l.host, l.root);
+        if let Some(e) = &l.error {
+            let _ = writeln!(out, "  error: {e}");
+        }
+        for (version, status) in &l.releases {
+            let current = if l.current.as_deref() == Some(version.as_str()) {
+                "  <- current"
+            } else {
+                ""
+            };
+            let _ = writeln!(out, "  {version:<12} {status}{current}");
+        }
+    }
+    out
+}
+
+/// Rewrites `graph` for a rollback: each release switches to `to` (or the newest good release
+/// older than the current one), and only tasks reacting to it stay selected.
+pub(crate) fn prepare_rollback(
+    graph: &mut HostGraph,
+    states: &[(usize, ReleaseState)],
+    to: Option<&str>,
+) -> Result<Vec<bool>, String> {
+    let mut selected = vec![false; graph.tasks.len()];
+    for (task, state) in states {
+        let Resource::Release(r) = &mut graph.tasks[*task].resource else {
+            continue;
+        };
+        let current = state.link.clone();
+        let target = if let Some(v) = to {
+            v.to_owned()
+        } else {
+            let older = ReleaseState {
+                markers: state
+                    .markers
+                    .iter()
+                    .filter(|(v, _)| {
+                        current
+                            .as_deref()
+                            .is_none_or(|c| compare_versions(v, c).is_lt())
+                    })
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                ..state.clone()
+            };
+            last_good(&older, current.as_deref()).ok_or_else(|| {
+                format!(
+                    "no good release older than `{}` under `{}`",
+                    current.as_deref().unwrap_or("?"),
+                    r.root
+                )
+            })?
+        };
+        if !state.dirs.contains(&target) {
+            return Err(format!(
+                "release `{target}` is not on the host under `{}`",
+                r.root
+            ));
+        }
+        r.version = target;
+        r.switch_only = true;
+        selected[*task] = true;
+    }
+    // Everything downstream of a selected task through notify edges reacts to the switch.
+    for i in 0..graph.tasks.len() {
+        if graph.tasks[i].notified_by.iter().any(|&n| selected[n]) {
+            selected[i] = true;
+        }
+    }
+    Ok(selected)
+}

@@ -1,0 +1,785 @@
+//! The control-machine side of `release`: where a release's bytes come from (a local tarball, a
+//! git reference, a URL) and whether they are safe to unpack. Every member of the archive is
+//! checked here, before a single byte reaches a host, so a hostile or broken tarball can never
+//! write outside its release folder.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
+
+use tar::EntryType;
+
+use crate::error::{Error, Result};
+use crate::facts::sha256_hex;
+use crate::source::{display_path, Span};
+
+/// Where a release comes from (one of these per `release` task).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    /// A local `.tar.gz`/`.tgz` (or plain `.tar`), already found in the search dirs.
+    Tarball(PathBuf),
+    /// `git archive` of `reference` in the repository at `repo`, run on the control machine.
+    Git { repo: PathBuf, reference: String },
+    /// An `http://` or `https://` URL, fetched once by `curl` on the control machine.
+    Url(String),
+}
+
+impl Source {
+    /// The cache key: one entry per distinct source, so equal sources load once per process.
+    fn key(&self) -> String {
+        match self {
+            Source::Tarball(path) => format!("tarball:{}", path.display()),
+            Source::Git { repo, reference } => format!("git:{}\0{reference}", repo.display()),
+            Source::Url(url) => format!("url:{url}"),
+        }
+    }
+
+    /// How plans and errors name the release: the tarball's file name, the git ref or the URL.
+    fn description(&self) -> String {
+        match self {
+            Source::Tarball(path) => path.file_name().map_or_else(
+                || display_path(path),
+                |name| name.to_string_lossy().into_owned(),
+            ),
+            Source::Git { repo, reference } => {
+                format!("git {reference} of {}", display_path(repo))
+            }
+            Source::Url(url) => url.clone(),
+        }
+    }
+}
+
+/// A release archive, loaded and checked once on the control machine.
+#[derive(Debug)]
+pub(crate) struct Archive {
+    /// The archive exactly as loaded (gzip-compressed, or a plain tar), shipped to hosts as is.
+    pub(crate) bytes: Arc<Vec<u8>>,
+    /// Hex SHA-256 of `bytes`: the release marker that tells "same version, same content".
+    pub(crate) sha256: String,
+    /// Regular files in the archive, for the plan line.
+    pub(crate) files: usize,
+    /// E.g. "digicam-v1.0.1.tar.gz", "git v1.0.1 of /path" or the URL.
+    pub(crate) description: String,
+}
+
+/// Loaded archives by `Source::key`, so 32 squads deploying one tarball read and check it once.
+static CACHE: LazyLock<Mutex<HashMap<String, Arc<Archive>>>> = LazyLock::new(Mutex::default);
+
+/// Loads and checks `source`; `span` is the YAML location of the task's source argument, for
+/// errors. The lock is held while loading so that concurrent tasks naming one source wait for the
+/// first load instead of repeating it; failures are not cached (the run stops on them anyway).
+pub(crate) fn load(source: &Source, span: &Span) -> Result<Arc<Archive>> {
+    let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+    let key = source.key();
+    if let Some(archive) = cache.get(&key) {
+        return Ok(Arc::clone(archive));
+    }
+    let archive = Arc::new(load_uncached(source, span)?);
+    cache.insert(key, Arc::clone(&archive));
+    Ok(archive)
+}
+
+/// Fetches and checks `source` without the cache (tests use it to prove git output is stable).
+fn load_uncached(source: &Source, span: &Span) -> Result<Archive> {
+    let description = source.description();
+    let bytes = fetch(source, span)?;
+    let files = check(&bytes, &description, span)?;
+    Ok(Archive {
+        sha256: sha256_hex(&bytes),
+        bytes: Arc::new(bytes),
+        files,
+        description,
+    })
+}
+
+/// The raw bytes of the archive, from wherever `source` says.
+fn fetch(source: &Source, span: &Span) -> Result<Vec<u8>> {
+    match source {
+        Source::Tarball(path) => {
+            std::fs::read(path).map_err(|e| Error::io(path, &e).with_span(span))
+        }
+        Source::Git { repo, reference } => {
+            // A reference like `--output=/x` would be taken as an option by `git archive`.
+            if reference.is_empty() || reference.starts_with('-') {
+                return Err(Error::invalid(
+                    format!("git reference `{reference}` is not a valid reference"),
+                    span,
+                )
+                .with_help("name a tag, branch or commit, e.g. `v1.0.1`"));
+            }
+            let mut cmd = Command::new("git");
+            cmd.arg("-C")
+                .arg(repo)
+                .args(["archive", "--format=tar.gz", reference.as_str()]);
+            run(cmd, "git", &source.description(), span)
+        }
+        Source::Url(url) => {
+            let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
+                url.get(..scheme.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(scheme))
+            });
+            if !scheme_ok {
+                return Err(Error::invalid(
+                    format!("release url `{url}` is not an `http://` or `https://` URL"),
+                    span,
+                )
+                .with_label("unsupported scheme"));
+            }
+            let mut cmd = Command::new("curl");
+            // `--globoff`: `[1-3]` or `{a,b}` in a URL is text, not a curl pattern; redirects may
+            // not switch to `file://` or other schemes.
+            cmd.args([
+                "-fsSL",
+                "--globoff",
+                "--proto",
+                "=http,https",
+                "--proto-redir",
+                "=http,https",
+                "--max-time",
+                "60",
+                url.as_str(),
+            ]);
+            run(cmd, "curl", url, span)
+        }
+    }
+}
+
+/// Runs `cmd` (`git` or `curl`) and returns its stdout; a failure quotes the tool's stderr.
+fn run(mut cmd: Command, tool: &str, description: &str, span: &Span) -> Result<Vec<u8>> {
+    let output = cmd.output().map_err(|e| {
+        Error::invalid(
+            format!("cannot run `{tool}` to fetch `{description}`: {e}"),
+            span,
+        )
+        .with_help(format!("`{tool}` must be installed on the control machine"))
+    })?;
+    if output.status.success() {
+        return Ok(output.stdout);
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr.trim();
+    let why = if stderr.is_empty() {
+        output.status.to_string()
+    } else {
+        stderr.to_owned()
+    };
+    Err(Error::invalid(
+        format!("`{tool}` failed to fetch release `{description}`: {why}"),
+        span,
+    )
+    .with_label("fetch failed"))
+}
+
+/// One member of the archive, as much of it as the safety checks need.
+struct Member {
+    /// The path as written in the archive, for messages.
+    raw: String,
+    /// The path's normal components (`.` and `..` dropped); empty for the release root itself.
+    path: Vec<OsString>,
+    /// The path starts at `/`.
+    absolute: bool,
+    /// The path has only normal and `.` components: no root, no `..`.
+    plain: bool,
+    kind: EntryType,
+    /// The link target of a symlink or hard link.
+    target: Option<PathBuf>,
+}
+
+/// Walks every member of `bytes` (gzip-compressed or plain tar) and refuses anything that could
+/// write outside the release folder or create something other than files, directories and links.
+/// Returns the number of regular files.
+fn check(bytes: &[u8], description: &str, span: &Span) -> Result<usize> {
+    let unsafe_member = |why: String| {
+        Error::invalid(
+            format!("release archive `{description}` is unsafe: {why}"),
+            span,
+        )
+        .with_label("unsafe archive")
+    };
+    let members = members(bytes).map_err(|e| {
+        Error::invalid(
+            format!("release archive `{description}` is not a valid (gzipped) tar archive: {e}"),
+            span,
+        )
+    })?;
+    let mut seen: HashSet<&[OsString]> = HashSet::new();
+    let mut regular: HashSet<&[OsString]> = HashSet::new();
+    let mut symlinks: HashMap<&[OsString], &Path> = HashMap::new();
+    let mut files = 0;
+    for m in &members {
+        if let Some(why) = member_path_problem(m) {
+            return Err(unsafe_member(why));
+        }
+        if !seen.insert(&m.path) && m.kind != EntryType::Directory {
+            return Err(unsafe_member(format!("member `{}` appears twice", m.raw)));
+        }
+        match m.kind {
+            EntryType::Regular | EntryType::Continuous => {
+                files += 1;
+                regular.insert(&m.path);
+            }
+            EntryType::Directory => {}
+            EntryType::Symlink => {
+                let target = m.target.as_deref().unwrap_or_else(|| Path::new(""));
+                if target.has_root() {
+                    return Err(unsafe_member(format!(
+                        "symlink `{}` points to absolute path `{}`",
+                        m.raw,
+                        target.display()
+                    )));
+                }
+                symlinks.insert(&m.path, target);
+            }
+            EntryType::Link => {
+                let target = m.target.as_deref().unwrap_or_else(|| Path::new(""));
+                let shown = target.display();
+                if target.has_root() {
+                    return Err(unsafe_member(format!(
+                        "hard link `{}` points to absolute path `{shown}`",
+                        m.raw
+                    )));
+                }
+                let Some(normal) = normal_components(target) else {
+                    return Err(unsafe_member(format!(
+                        "hard link `{}` -> `{shown}` escapes the release directory",
+                        m.raw
+                    )));
+                };
+                // A target that is not an earlier file would link to whatever the host has there.
+                if !regular.contains(normal.as_slice()) {
+                    return Err(unsafe_member(format!(
+                        "hard link `{}` -> `{shown}` does not name an earlier file of the archive",
+                        m.raw
+                    )));
+                }
+            }
+            other => {
+                return Err(unsafe_member(format!(
+                    "member `{}` is {}; only files, directories and links are allowed",
+                    m.raw,
+                    type_name(other)
+                )));
+            }
+        }
+    }
+    // Second pass, now that every symlink is known: nothing may be written through a symlink,
+    // and no symlink may lead out of the release, even by way of other symlinks.
+    for m in &members {
+        for end in 1..m.path.len() {
+            if symlinks.contains_key(&m.path[..end]) {
+                return Err(unsafe_member(format!(
+                    "member `{}` is inside symlink `{}`",
+                    m.raw,
+                    join(&m.path[..end])
+                )));
+            }
+        }
+        if m.kind == EntryType::Symlink {
+            let target = m.target.as_deref().unwrap_or_else(|| Path::new(""));
+            let dir = &m.path[..m.path.len().saturating_sub(1)];
+            let mut hops = 0;
+            if let Err(escape) = resolve(dir, target, &symlinks, false, &mut hops) {
+                let why = match escape {
+                    Escape::Outside => "escapes the release directory",
+                    Escape::Absolute => "leads through a symlink to an absolute path",
+                    Escape::Loop => "is part of a symlink loop",
+                };
+                return Err(unsafe_member(format!(
+                    "symlink `{}` -> `{}` {why}",
+                    m.raw,
+                    target.display()
+                )));
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Reads the member list of a tar, gunzipping first when `bytes` starts with the gzip magic.
+/// Every gzip stream is read, as `gzip -d` on the host would: a hostile member hidden in a
+/// second, concatenated stream must be seen too. Extension headers (GNU long names, pax) are
+/// folded into their member by the `tar` crate.
+fn members(bytes: &[u8]) -> std::io::Result<Vec<Member>> {
+    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(bytes))
+    } else {
+        Box::new(bytes)
+    };
+    let mut archive = tar::Archive::new(reader);
+    let mut members = Vec::new();
+    for entry in archive.entries()? {
+        let entry = entry?;
+        let kind = entry.header().entry_type();
+        // A pax global header (git archive writes one with the commit id) is metadata, not a file.
+        if kind == EntryType::XGlobalHeader {
+            continue;
+        }
+        let raw_path = entry.path()?;
+        let target = entry.link_name()?.map(std::borrow::Cow::into_owned);
+        members.push(Member {
+            raw: raw_path.display().to_string(),
+            absolute: raw_path.has_root(),
+            plain: raw_path
+                .components()
+                .all(|c| matches!(c, Component::Normal(_) | Component::CurDir)),
+            path: raw_path
+                .components()
+                .filter_map(|c| match c {
+                    Component::Normal(name) => Some(name.to_os_string()),
+                    _ => None,
+                })
+                .collect(),
+            kind,
+            target,
+        });
+    }
+    Ok(members)
+}
+
+/// Why a member's own path is unsafe: absolute, climbing with `..`, or empty for a non-directory.
+fn member_path_problem(m: &Member) -> Option<String> {
+    if m.absolute {
+        return Some(format!("member `{}` has an absolute path", m.raw));
+    }
+    if !m.plain {
+        return Some(format!("member `{}` escapes the release directory", m.raw));
+    }
+    if m.path.is_empty() && m.kind != EntryType::Directory {
+        return Some(format!("member `{}` has an empty path", m.raw));
+    }
+    None
+}
+
+/// The normal components of a relative path without `..`; `None` when it has `..` or a root.
+fn normal_components(path: &Path) -> Option<Vec<OsString>> {
+    let mut out = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(name) => out.push(name.to_os_string()),
+            Component::CurDir => {}
+            Component::ParentDir | Component::RootDir | Component::Prefix(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// Why a symlink target is refused.
+#[derive(Debug)]
+enum Escape {
+    /// The walk climbed above the release root.
+    Outside,
+    /// A symlink on the way points to an absolute path.
+    Absolute,
+    /// More hops than a kernel would follow (40): a loop.
+    Loop,
+}
+
+/// Resolves `target` as the kernel would from directory `dir` inside the release, following the
+/// archive's own symlinks on the way (and the last component too when `follow_last`), and fails
+/// when the walk leaves the release root. `hops` counts followed links across the whole walk.
+fn resolve(
+    dir: &[OsString],
+    target: &Path,
+    symlinks: &HashMap<&[OsString], &Path>,
+    follow_last: bool,
+    hops: &mut usize,
+) -> Result<Vec<OsString>, Escape> {
+    const MAX_HOPS: usize = 40;
+    let mut at = dir.to_vec();
+    let components: Vec<Component<'_>> = target.components().collect();
+    for (i, c) in components.iter().enumerate() {
+        match c {
+            Component::RootDir | Component::Prefix(_) => return Err(Escape::Absolute),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if at.pop().is_none() {
+                    return Err(Escape::Outside);
+                }
+            }
+            Component::Normal(name) => {
+                at.push(name.to_os_string());
+                let last = i + 1 == components.len();
+                if let Some(next) = symlinks.get(at.as_slice()).filter(|_| follow_last || !last) {
+                    *hops += 1;
+                    if *hops > MAX_HOPS {
+                        return Err(Escape::Loop);
+                    }
+                    at.pop();
+                    at = resolve(&at, next, symlinks, true, hops)?;
+                }
+            }
+        }
+    }
+    Ok(at)
+}
+
+/// Path components joined with `/`, for messages.
+fn join(components: &[OsString]) -> String {
+    components
+        .iter()
+        .map(|c| c.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A refused entry type in words.
+fn type_name(kind: EntryType) -> String {
+    match kind {
+        EntryType::Char => "a character device".to_owned(),
+        EntryType::Block => "a block device".to_owned(),
+        EntryType::Fifo => "a fifo".to_owned(),
+        EntryType::GNUSparse => "a sparse file".to_owned(),
+        other => format!("an entry of type `{}`", char::from(other.as_byte())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use tar::{Builder, Header};
+
+    use super::*;
+    use crate::source::SourceFile;
+
+    /// A span standing for the task's `src:` argument.
+    fn span() -> Span {
+        Span {
+            file: SourceFile::new("play.yml", "src: app.tar.gz\n"),
+            start: 5,
+            end: 15,
+        }
+    }
+
+    /// One member to put in a test tarball.
+    enum M<'a> {
+        Dir(&'a str),
+        File(&'a str, &'a [u8]),
+        Symlink(&'a str, &'a str),
+        HardLink(&'a str, &'a str),
+        /// A header of any type, name and link written as raw bytes (no safety checks).
+        Raw(&'a str, EntryType, &'a str),
+    }
+
+    /// A plain tar holding `members` in order.
+    fn tar(members: &[M<'_>]) -> Vec<u8> {
+        let mut b = Builder::new(Vec::new());
+        for m in members {
+            let mut h = Header::new_gnu();
+            h.set_mode(0o644);
+            h.set_mtime(1);
+            h.set_size(0);
+            match *m {
+                M::Dir(path) => {
+                    h.set_entry_type(EntryType::Directory);
+                    h.set_mode(0o755);
+                    b.append_data(&mut h, path, std::io::empty())
+                }
+                M::File(path, data) => {
+                    h.set_size(data.len() as u64);
+                    b.append_data(&mut h, path, data)
+                }
+                M::Symlink(path, target) => {
+                    h.set_entry_type(EntryType::Symlink);
+                    b.append_link(&mut h, path, target)
+                }
+                M::HardLink(path, target) => {
+                    h.set_entry_type(EntryType::Link);
+                    b.append_link(&mut h, path, target)
+                }
+                M::Raw(path, kind, link) => {
+                    h.set_entry_type(kind);
+                    h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
+                    h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
+                    h.set_cksum();
+                    b.append(&h, std::io::empty())
+                }
+            }
+            .expect("writing to a Vec cannot fail");
+        }
+        b.into_inner().expect("writing to a Vec cannot fail")
+    }
+
+    /// `bytes` as one gzip stream.
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(bytes).expect("writing to a Vec cannot fail");
+        gz.finish().expect("writing to a Vec cannot fail")
+    }
+
+    /// Writes `bytes` as `name` in a fresh temp dir and loads it as a tarball.
+    fn load_bytes(name: &str, bytes: &[u8]) -> (tempfile::TempDir, Result<Arc<Archive>>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).expect("write tarball");
+        let result = load(&Source::Tarball(path), &span());
+        (dir, result)
+    }
+
+    /// Loads `members` (gzipped) and returns the refusal message.
+    fn refused(members: &[M<'_>]) -> String {
+        let (_dir, result) = load_bytes("bad.tar.gz", &gzip(&tar(members)));
+        let err = result.expect_err("hostile archive must be refused");
+        assert!(err.span().is_some(), "error points at the task");
+        let message = err.to_string();
+        assert!(
+            message.starts_with("release archive `bad.tar.gz` is unsafe: "),
+            "{message}"
+        );
+        message
+    }
+
+    #[test]
+    fn good_archive_loads_with_checksum_and_file_count() {
+        let bytes = gzip(&tar(&[
+            M::Dir("./"),
+            M::Dir("bin/"),
+            M::File("bin/app", b"#!/bin/sh\n"),
+            M::File("./README", b"hi\n"),
+            M::Symlink("current", "bin"),
+            M::Symlink("bin/readme", "../README"),
+            M::Symlink("bin/self", "../current/app"),
+            M::HardLink("bin/app2", "bin/app"),
+        ]));
+        let (dir, result) = load_bytes("digicam-v1.0.1.tar.gz", &bytes);
+        let archive = result.expect("good archive loads");
+        assert_eq!(archive.sha256, sha256_hex(&bytes));
+        assert_eq!(*archive.bytes, bytes);
+        assert_eq!(archive.files, 2);
+        assert_eq!(archive.description, "digicam-v1.0.1.tar.gz");
+        let again = load(
+            &Source::Tarball(dir.path().join("digicam-v1.0.1.tar.gz")),
+            &span(),
+        )
+        .expect("cached");
+        assert!(Arc::ptr_eq(&archive, &again), "second load hits the cache");
+    }
+
+    #[test]
+    fn plain_tar_is_accepted() {
+        let bytes = tar(&[M::File("a", b"1"), M::File("b/c", b"2")]);
+        let (_dir, result) = load_bytes("app.tar", &bytes);
+        let archive = result.expect("plain tar loads");
+        assert_eq!(archive.files, 2);
+        assert_eq!(archive.sha256, sha256_hex(&bytes));
+    }
+
+    #[test]
+    fn absolute_member_is_refused() {
+        let m = refused(&[M::Raw("/etc/passwd", EntryType::Regular, "")]);
+        assert!(
+            m.contains("member `/etc/passwd` has an absolute path"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn parent_member_is_refused() {
+        let m = refused(&[
+            M::File("ok", b""),
+            M::Raw("../etc/passwd", EntryType::Regular, ""),
+        ]);
+        assert!(
+            m.contains("member `../etc/passwd` escapes the release directory"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn symlink_to_absolute_path_is_refused() {
+        let m = refused(&[M::Raw("etc", EntryType::Symlink, "/etc")]);
+        assert!(
+            m.contains("symlink `etc` points to absolute path `/etc`"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn escaping_symlink_is_refused() {
+        let m = refused(&[M::Dir("a"), M::Raw("a/b", EntryType::Symlink, "../../x")]);
+        assert!(
+            m.contains("symlink `a/b` -> `../../x` escapes the release directory"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn symlink_escaping_through_another_symlink_is_refused() {
+        // `a/up -> ..` is the root itself; `b -> a/up/..` looks like `a` but is the parent of
+        // the release once `a/up` is followed.
+        let m = refused(&[
+            M::Raw("a/up", EntryType::Symlink, ".."),
+            M::Raw("b", EntryType::Symlink, "a/up/.."),
+        ]);
+        assert!(m.contains("symlink `b` -> `a/up/..` escapes"), "{m}");
+    }
+
+    #[test]
+    fn symlink_loop_is_refused() {
+        let m = refused(&[
+            M::Raw("a", EntryType::Symlink, "b"),
+            M::Raw("b", EntryType::Symlink, "a"),
+            M::Raw("c", EntryType::Symlink, "a/x"),
+        ]);
+        assert!(
+            m.contains("symlink `c` -> `a/x` is part of a symlink loop"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn member_inside_symlink_is_refused() {
+        let m = refused(&[
+            M::Dir("data"),
+            M::Symlink("lib", "data"),
+            M::File("lib/evil", b"x"),
+        ]);
+        assert!(
+            m.contains("member `lib/evil` is inside symlink `lib`"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn escaping_hard_link_is_refused() {
+        let m = refused(&[M::Raw("h", EntryType::Link, "../x")]);
+        assert!(
+            m.contains("hard link `h` -> `../x` escapes the release directory"),
+            "{m}"
+        );
+        let m = refused(&[M::Raw("h", EntryType::Link, "/etc/shadow")]);
+        assert!(
+            m.contains("hard link `h` points to absolute path `/etc/shadow`"),
+            "{m}"
+        );
+        let m = refused(&[M::Raw("h", EntryType::Link, "etc/shadow")]);
+        assert!(
+            m.contains("hard link `h` -> `etc/shadow` does not name an earlier file"),
+            "{m}"
+        );
+    }
+
+    #[test]
+    fn special_files_are_refused() {
+        let m = refused(&[M::Raw("pipe", EntryType::Fifo, "")]);
+        assert!(m.contains("member `pipe` is a fifo"), "{m}");
+        let m = refused(&[M::File("a", b""), M::Raw("dev/null", EntryType::Char, "")]);
+        assert!(m.contains("member `dev/null` is a character device"), "{m}");
+        let m = refused(&[M::Raw("sda", EntryType::Block, "")]);
+        assert!(m.contains("member `sda` is a block device"), "{m}");
+    }
+
+    #[test]
+    fn member_in_second_gzip_stream_is_seen() {
+        // `gzip -d` on the host decompresses concatenated streams as one: tar's end-of-archive
+        // blocks are stripped from the first part so the second part's members follow.
+        let first = tar(&[M::File("ok", b"1")]);
+        let end = first.len() - 1024;
+        let mut bytes = gzip(&first[..end]);
+        bytes.extend(gzip(&tar(&[M::Raw("../evil", EntryType::Regular, "")])));
+        let (_dir, result) = load_bytes("bad.tar.gz", &bytes);
+        let message = result.expect_err("hidden member refused").to_string();
+        assert!(message.contains("member `../evil` escapes"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_member_is_refused() {
+        let m = refused(&[M::File("x", b"1"), M::Symlink("x", "y")]);
+        assert!(m.contains("member `x` appears twice"), "{m}");
+    }
+
+    #[test]
+    fn garbage_is_not_an_archive() {
+        let (_dir, result) = load_bytes("junk.tar.gz", &gzip(b"not a tar at all"));
+        let message = result.expect_err("garbage refused").to_string();
+        assert!(
+            message.contains("is not a valid (gzipped) tar archive"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn git_reference_loads_deterministically() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = dir.path();
+        let git = |args: &[&str]| {
+            let out = Command::new("git")
+                .arg("-C")
+                .arg(repo)
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(["-c", "commit.gpgsign=false", "-c", "tag.gpgsign=false"])
+                .args(args)
+                .output()
+                .expect("git runs");
+            assert!(out.status.success(), "git {args:?}: {out:?}");
+        };
+        git(&["init", "-q"]);
+        std::fs::create_dir(repo.join("bin")).expect("mkdir");
+        std::fs::write(repo.join("bin/app"), "echo hi\n").expect("write");
+        git(&["add", "."]);
+        git(&["commit", "-q", "-m", "first"]);
+        git(&["tag", "v1"]);
+        let source = Source::Git {
+            repo: repo.to_path_buf(),
+            reference: "v1".to_owned(),
+        };
+        let first = load_uncached(&source, &span()).expect("git archive loads");
+        let second = load_uncached(&source, &span()).expect("git archive loads again");
+        assert_eq!(first.sha256, second.sha256, "git archive is deterministic");
+        assert_eq!(first.bytes, second.bytes);
+        assert_eq!(first.files, 1);
+        assert!(
+            first.description.starts_with("git v1 of "),
+            "{}",
+            first.description
+        );
+        let names: Vec<String> = members(&first.bytes)
+            .expect("readable")
+            .into_iter()
+            .filter(|m| m.kind == EntryType::Regular)
+            .map(|m| m.raw)
+            .collect();
+        assert_eq!(names, ["bin/app"]);
+        let cached = load(&source, &span()).expect("loads");
+        assert!(Arc::ptr_eq(
+            &cached,
+            &load(&source, &span()).expect("loads")
+        ));
+        assert_eq!(cached.sha256, first.sha256);
+
+        let missing = Source::Git {
+            repo: repo.to_path_buf(),
+            reference: "v9".to_owned(),
+        };
+        let message = load(&missing, &span())
+            .expect_err("no such ref")
+            .to_string();
+        assert!(
+            message.starts_with("`git` failed to fetch release `git v9 of "),
+            "{message}"
+        );
+        let option = Source::Git {
+            repo: repo.to_path_buf(),
+            reference: "--output=/tmp/x".to_owned(),
+        };
+        let message = load(&option, &span())
+            .expect_err("option refused")
+            .to_string();
+        assert!(message.contains("is not a valid reference"), "{message}");
+    }
+
+    #[test]
+    fn unsupported_url_scheme_is_refused() {
+        let source = Source::Url("ftp://example.com/app.tar.gz".to_owned());
+        let message = load(&source, &span()).expect_err("ftp refused").to_string();
+        assert_eq!(
+            message,
+            "release url `ftp://example.com/app.tar.gz` is not an `http://` or `https://` URL"
+        );
+        let source = Source::Url("file:///etc/passwd".to_owned());
+        assert!(load(&source, &span()).is_err());
+    }
+}

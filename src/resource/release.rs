@@ -1,0 +1,484 @@
+//! `release: { root, version, src | git | url, link, keep, force }`: an immutable release folder
+//! `{root}/{version}`, unpacked through a temp folder + rename (never half there), recorded by a
+//! checksum marker, and the `{root}/{link}` symlink switched to it atomically. Old releases are
+//! pruned by semantic version, never the current one, the one it replaces, or the last good one.
+//!
+//! Markers live in `{root}/.recon-releases/{version}`: `sha256=…` and `status=deployed|good|failed`.
+//! `http_check` marks a release good, or failed (and rolls back) when the health gate fails.
+
+use std::cmp::Ordering;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::archive::{self, Archive, Source};
+use super::args::{checked_path, heredoc_base64};
+use super::{BuildContext, Kind};
+use crate::error::{Error, Result};
+use crate::facts::{Fact, FactValue, ReleaseState};
+use crate::fields::{wrong_type, Fields};
+use crate::plan::{Action, Change, Field};
+use crate::shell::{quote, quote_path};
+use crate::yaml::Node;
+
+/// A deployed release and the link that makes it current.
+#[derive(Debug, Clone)]
+pub(crate) struct Release {
+    pub(crate) root: String,
+    pub(crate) version: String,
+    pub(crate) archive: Arc<Archive>,
+    pub(crate) link: String,
+    pub(crate) keep: Option<usize>,
+    pub(crate) force: bool,
+    /// Set by `recon rollback`: switch to an existing release, never unpack.
+    pub(crate) switch_only: bool,
+}
+
+/// A marker's recorded status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Status {
+    Deployed,
+    Good,
+    Failed,
+}
+
+/// One parsed marker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Marker {
+    pub(crate) sha256: String,
+    pub(crate) status: Status,
+}
+
+impl Marker {
+    pub(crate) fn parse(text: &str) -> Self {
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k))
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        };
+        let status = match field("status=").as_str() {
+            "good" => Status::Good,
+            "failed" => Status::Failed,
+            _ => Status::Deployed,
+        };
+        Self {
+            sha256: field("sha256="),
+            status,
+        }
+    }
+}
+
+const KEYS: &[&str] = &[
+    "root", "version", "src", "git", "url", "link", "keep", "force",
+];
+
+impl Release {
+    pub(crate) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
+        let f = Fields::new(args, "`release`", KEYS)?;
+        let root_node = f.require("root")?;
+        let root = checked_path(&f.required_string("root")?, root_node)?;
+        let version_node = f.require("version")?;
+        let version = f.required_string("version")?;
+        if version.is_empty() || version.contains('/') || version.starts_with('.') {
+            return Err(Error::invalid(
+                format!("`version` `{version}` must be a plain folder name"),
+                &version_node.span,
+            ));
+        }
+        let (source, span) = match (f.get("src"), f.get("git"), f.get("url")) {
+            (Some(node), None, None) => {
+                let src = f.required_string("src")?;
+                let found = cx
+                    .file_dirs
+                    .iter()
+                    .map(|d| d.join(&src))
+                    .chain(std::iter::once(PathBuf::from(&src)))
+                    .find(|p| p.is_file())
+                    .ok_or_else(|| {
+                        Error::invalid(format!("release archive `{src}` not found"), &node.span)
+                            .with_label("not found")
+                    })?;
+                (Source::Tarball(found), node.span.clone())
+            }
+            (None, Some(node), None) => {
+                let g = Fields::new(node, "`git`", &["repo", "ref"])?;
+                let repo = g.required_string("repo")?;
+                let repo = cx
+                    .file_dirs
+                    .last()
+                    .map_or_else(|| PathBuf::from(&repo), |dir| dir.join(&repo));
+                (
+                    Source::Git {
+                        repo,
+                        reference: g.string("ref")?.unwrap_or_else(|| version.clone()),
+                    },
+                    node.span.clone(),
+                )
+            }
+            (None, None, Some(node)) => (Source::Url(f.required_string("url")?), node.span.clone()),
+            (None, None, None) => return Err(f.missing("src` (or `git`, or `url")),
+            _ => {
+                return Err(Error::invalid(
+                    "`release` takes one of `src`, `git` or `url`",
+                    &args.span,
+                ))
+            }
+        };
+        let keep = match f.get("keep") {
+            Some(node) => Some(
+                node.scalar_text()
+                    .and_then(|t| t.parse::<usize>().ok())
+                    .filter(|k| *k >= 1)
+                    .ok_or_else(|| {
+                        wrong_type(node, "a number of releases (1 or more)", "`keep`")
+                    })?,
+            ),
+            None => None,
+        };
+        Ok(Self {
+            archive: archive::load(&source, &span)?,
+            root,
+            version,
+            link: f.string("link")?.unwrap_or_else(|| "current".to_owned()),
+            keep,
+            force: f.boolean("force")?.unwrap_or(false),
+            switch_only: false,
+        })
+    }
+
+    pub(crate) fn dir(&self) -> String {
+        format!("{}/{}", self.root, self.version)
+    }
+
+    fn link_path(&self) -> String {
+        format!("{}/{}", self.root, self.link)
+    }
+
+    /// What has to happen, decided from the host's release state (pure).
+    pub(crate) fn decide(&self, state: &ReleaseState) -> Result<Decision, String> {
+        let marker = state.markers.get(&self.version).map(|m| Marker::parse(m));
+        let exists = state.dirs.contains(&self.version);
+        let mut unpack = !exists;
+        match (&marker, exists) {
+            (None, true) => {
+                return Err(format!("`{}` exists but was not deployed by recon (no marker); remove it or deploy another version", self.dir()))
+            }
+            (Some(m), true) if m.sha256 != self.archive.sha256 && !self.switch_only => {
+                if !self.force {
+                    return Err(format!(
+                        "release `{}` on the host has other content (sha256 {}) than {} ({}); bump the version, or set `force: true`",
+                        self.version,
+                        short(&m.sha256),
+                        self.archive.description,
+                        short(&self.archive.sha256)
+                    ));
+                }
+                unpack = true;
+            }
+            (Some(m), true) if m.status == Status::Failed && !self.force => {
+                return Err(format!(
+                    "release `{}` failed its health check before; deploy another version, or set `force: true`",
+                    self.version
+                ))
+            }
+            _ => {}
+        }
+        if self.switch_only && !exists {
+            return Err(format!("release `{}` is not on the host", self.version));
+        }
+        let switch = state.link.as_deref() != Some(self.version.as_str());
+        let prune = self.prune_list(state);
+        Ok(Decision {
+            unpack,
+            switch,
+            previous: state.link.clone(),
+            prune,
+        })
+    }
+
+    /// Oldest first beyond `keep`, never the new current, the one it replaces, or the last good.
+    fn prune_list(&self, state: &ReleaseState) -> Vec<String> {
+        let Some(keep) = self.keep else {
+            return Vec::new();
+        };
+        let mut versions: Vec<&String> = state
+            .dirs
+            .iter()
+            .filter(|d| state.markers.contains_key(*d))
+            .collect();
+        if !versions.contains(&&self.version) {
+            versions.push(&self.version);
+        }
+        versions.sort_by(|a, b| compare_versions(b, a));
+        let last_good = last_good(state, None);
+        versions
+            .into_iter()
+            .skip(keep)
+            .filter(|v| {
+                **v != self.version
+                    && Some(v.as_str()) != state.link.as_deref()
+                    && Some(v.as_str()) != last_good.as_deref()
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The outcome of comparing a release with the host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decision {
+    pub(crate) unpack: bool,
+    pub(crate) switch: bool,
+    pub(crate) previous: Option<String>,
+    pub(crate) prune: Vec<String>,
+}
+
+fn short(sha: &str) -> &str {
+    sha.get(..12).unwrap_or(sha)
+}
+
+/// The newest release marked good (else deployed, never failed), other than `except`.
+pub(crate) fn last_good(state: &ReleaseState, except: Option<&str>) -> Option<String> {
+    let mut candidates: Vec<(&String, Status)> = state
+        .markers
+        .iter()
+        .filter(|(v, _)| state.dirs.contains(v) && Some(v.as_str()) != except)
+        .map(|(v, m)| (v, Marker::parse(m).status))
+        .filter(|(_, s)| *s != Status::Failed)
+        .collect();
+    candidates.sort_by(|a, b| {
+        (a.1 == Status::Good)
+            .cmp(&(b.1 == Status::Good))
+            .then_with(|| compare_versions(a.0, b.0))
+    });
+    candidates.last().map(|(v, _)| (*v).clone())
+}
+
+/// Semantic-version order (`v1.10.0` > `v1.9.2`), falling back to text for other names.
+pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
+    let parts = |s: &str| -> Option<Vec<u64>> {
+        s.trim_start_matches('v')
+            .split(['.', '-', '+'])
+            .take(3)
+            .map(|p| p.parse().ok())
+            .collect()
+    };
+    match (parts(a), parts(b)) {
+        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
+        _ => a.cmp(b),
+    }
+}
+
+/// Shell that (re)writes a release marker atomically.
+pub(crate) fn marker_script(root: &str, version: &str, sha: &str, status: &str) -> String {
+    let dir = format!("{}/.recon-releases", quote_path(root));
+    format!(
+        "mkdir -p -- {dir} && printf 'sha256=%s\\nstatus=%s\\n' {} {} > {dir}/.{v}.tmp && mv -f -- {dir}/.{v}.tmp {dir}/{v}\n",
+        quote(sha),
+        quote(status),
+        v = quote(version)
+    )
+}
+
+impl Kind for Release {
+    fn id(&self) -> String {
+        format!("{} ({})", self.dir(), self.archive.description)
+    }
+
+    fn kind_name(&self) -> &'static str {
+        "release"
+    }
+
+    fn claims(&self) -> Vec<String> {
+        vec![self.dir(), self.link_path()]
+    }
+
+    fn facts(&self) -> Vec<Fact> {
+        vec![Fact::Releases {
+            root: self.root.clone(),
+            link: self.link.clone(),
+        }]
+    }
+
+    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
+        let [FactValue::Releases(state)] = facts else {
+            return Err("missing facts".into());
+        };
+        let d = self.decide(state)?;
+        if !d.unpack && !d.switch && d.prune.is_empty() {
+            return Ok(None);
+        }
+        let mut change = Change::new(if d.unpack {
+            Action::Create
+        } else {
+            Action::Update
+        });
+        if d.unpack {
+            change = change.field(
+                Field::Content,
+                None,
+                Some(format!(
+                    "{} files, sha256 {}",
+                    self.archive.files,
+                    short(&self.archive.sha256)
+                )),
+            );
+        }
+        if d.switch {
+            change = change.field(
+                Field::Target,
+                d.previous.clone(),
+                Some(self.version.clone()),
+            );
+        }
+        if !d.prune.is_empty() {
+            change = change.field(Field::Prune, Some(d.prune.join(", ")), None);
+        }
+        Ok(Some(change))
+    }
+
+    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
+        let [FactValue::Releases(state)] = facts else {
+            return "exit 1\n".into();
+        };
+        let Ok(d) = self.decide(state) else {
+            return "exit 1\n".into();
+        };
+        let root = quote_path(&self.root);
+        let v = quote(&self.version);
+        let mut s = String::new();
+        if d.unpack {
+            let gzip = self.archive.bytes.starts_with(&[0x1f, 0x8b]);
+            let _ = write!(
+                s,
+                "_t={root}/.{v}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\n\
+                 if ! base64 -d <<'RECON_DATA' | tar -x{z}f - -C \"$_t\" --no-same-owner; then rm -rf -- \"$_t\"; exit 1; fi\n{data}RECON_DATA\n\
+                 if [ -e {root}/{v} ]; then rm -rf -- {root}/.{v}.old-$$ && mv -T -- {root}/{v} {root}/.{v}.old-$$ || exit 1; fi\n\
+                 mv -T -- \"$_t\" {root}/{v} || {{ rm -rf -- \"$_t\"; exit 1; }}\nrm -rf -- {root}/.{v}.old-$$\n{marker}",
+                z = if gzip { "z" } else { "" },
+                data = heredoc_base64(&self.archive.bytes),
+                marker = marker_script(&self.root, &self.version, &self.archive.sha256, "deployed"),
+            );
+        }
+        if d.switch {
+            let _ = writeln!(s, "_link {v} {root}/{} || exit 1", quote(&self.link));
+        }
+        for old in &d.prune {
+            let _ = writeln!(
+                s,
+                "rm -rf -- {root}/{o} {root}/.recon-releases/{o}",
+                o = quote(old)
+            );
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release(version: &str, keep: Option<usize>) -> Release {
+        Release {
+            root: "~/app".into(),
+            version: version.into(),
+            archive: Arc::new(Archive {
+                bytes: Arc::new(Vec::new()),
+                sha256: "aaa".into(),
+                files: 1,
+                description: "t.tar.gz".into(),
+            }),
+            link: "current".into(),
+            keep,
+            force: false,
+            switch_only: false,
+        }
+    }
+
+    fn state(link: &str, releases: &[(&str, &str, &str)]) -> ReleaseState {
+        ReleaseState {
+            link: Some(link.into()),
+            dirs: releases.iter().map(|r| r.0.to_owned()).collect(),
+            markers: releases
+                .iter()
+                .map(|(v, sha, st)| ((*v).to_owned(), format!("sha256={sha}\nstatus={st}\n")))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn new_version_unpacks_and_switches() {
+        let d = release("v1.0.1", None)
+            .decide(&state("v1.0.0", &[("v1.0.0", "x", "good")]))
+            .expect("ok");
+        assert_eq!(
+            d,
+            Decision {
+                unpack: true,
+                switch: true,
+                previous: Some("v1.0.0".into()),
+                prune: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn same_version_same_content_is_converged() {
+        let r = release("v1.0.1", None);
+        let d = r
+            .decide(&state("v1.0.1", &[("v1.0.1", "aaa", "good")]))
+            .expect("ok");
+        assert!(!d.unpack && !d.switch && d.prune.is_empty());
+    }
+
+    #[test]
+    fn same_version_other_content_is_refused_unless_forced() {
+        let st = state("v1.0.1", &[("v1.0.1", "bbb", "good")]);
+        assert!(release("v1.0.1", None)
+            .decide(&st)
+            .expect_err("refused")
+            .contains("other content"));
+        let mut forced = release("v1.0.1", None);
+        forced.force = true;
+        assert!(forced.decide(&st).expect("forced").unpack);
+    }
+
+    #[test]
+    fn a_failed_release_is_refused_and_never_a_rollback_target() {
+        let st = state(
+            "v1.0.1",
+            &[("v1.0.1", "x", "good"), ("v1.0.2", "aaa", "failed")],
+        );
+        assert!(release("v1.0.2", None)
+            .decide(&st)
+            .expect_err("refused")
+            .contains("failed its health check"));
+        assert_eq!(last_good(&st, None).as_deref(), Some("v1.0.1"));
+        assert_eq!(last_good(&st, Some("v1.0.1")), None);
+    }
+
+    #[test]
+    fn pruning_keeps_current_previous_and_last_good() {
+        let st = state(
+            "v1.0.3",
+            &[
+                ("v1.0.0", "x", "good"),
+                ("v1.0.1", "x", "failed"),
+                ("v1.0.2", "x", "deployed"),
+                ("v1.0.3", "x", "failed"),
+                ("v1.0.10", "x", "deployed"),
+            ],
+        );
+        // Keeping 2: v1.0.11 (new) and v1.0.10; v1.0.3 is current (kept), v1.0.0 is the last good (kept).
+        let d = release("v1.0.11", Some(2)).decide(&st).expect("ok");
+        assert_eq!(d.prune, ["v1.0.2", "v1.0.1"]);
+    }
+
+    #[test]
+    fn semver_order() {
+        assert_eq!(compare_versions("v1.10.0", "v1.9.9"), Ordering::Greater);
+        assert_eq!(compare_versions("v2", "v10"), Ordering::Less);
+    }
+}

@@ -1,0 +1,241 @@
+//! The digicam deploy end to end, with the shipped playbook and roles, on real components: one
+//! sshd, one nginx and one supervisord (started by the test on loopback ports), three squads as
+//! three Unix accounts deploying in parallel.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::web::{Nginx, Supervisord};
+use crate::harness::Project;
+
+const SQUADS: [&str; 3] = ["recontest1", "recontest2", "recontest3"];
+const APP_DIR: &str = "e2e_digicam";
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// Everything a run needs; dropped in reverse order (services stop, then sshd).
+struct Stage {
+    project: Project,
+    nginx: Nginx,
+    supervisord: Supervisord,
+    _sshd: Sshd,
+    site_port: u16,
+}
+
+impl Stage {
+    fn new() -> Self {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        // Clear the previous run's squad folders before supervisord reads the include glob.
+        let homes: Vec<_> = SQUADS.iter().map(|user| ensure_user(user)).collect();
+        for home in &homes {
+            let _ = std::fs::remove_dir_all(home.join(APP_DIR));
+        }
+        let sshd = Sshd::start();
+        let glob = |file: &str| format!("/home/recontest*/{APP_DIR}/conf/{file}");
+        let nginx = Nginx::start(&glob("nginx.conf"));
+        let supervisord = Supervisord::start(&glob("supervisor.conf"));
+        nginx.allow_reload(&SQUADS);
+        let project = Project::new();
+        copy_tree(&repo.join("playbooks"), &project.dir().join("playbooks"));
+        copy_tree(&repo.join("roles"), &project.dir().join("roles"));
+        let releases = project.dir().join("releases");
+        let built = std::process::Command::new("bash")
+            .arg(repo.join("scripts/make-releases.sh"))
+            .arg(&releases)
+            .output()
+            .expect("make-releases");
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let site_port = free_port();
+        let mut hosts = String::new();
+        for (i, user) in SQUADS.iter().enumerate() {
+            let home = &homes[i];
+            sshd.authorize(user);
+            let _ = writeln!(
+                hosts,
+                "        {user}: {{ user: {user}, home: {}, app_port: {}, domain: api.digicam.{user}.test }}",
+                home.display(),
+                free_port()
+            );
+        }
+        project.file(
+            "inventory/squads.yml",
+            &format!(
+                "all:\n  children:\n    squads:\n      vars:\n        host: 127.0.0.1\n        port: {}\n        identity_file: {}\n        known_hosts_file: {}\n        nginx_port: {site_port}\n        nginx_conf: {}\n        supervisorctl: supervisorctl -c {}\n        app_dir: {APP_DIR}\n        release_dir: {}\n        health_timeout: 6\n      hosts:\n{hosts}",
+                sshd.port,
+                sshd.client_key.display(),
+                sshd.known_hosts.display(),
+                nginx.config.display(),
+                supervisord.config.display(),
+                releases.display(),
+            ),
+        );
+        Self {
+            project,
+            nginx,
+            supervisord,
+            _sshd: sshd,
+            site_port,
+        }
+    }
+
+    fn apply(&self, version: &str) -> crate::harness::Run {
+        self.project.recon(&[
+            "apply",
+            "playbooks/digicam.yml",
+            "-i",
+            "inventory/squads.yml",
+            "-e",
+            &format!("version={version}"),
+        ])
+    }
+
+    /// What each squad's subdomain answers through nginx.
+    fn versions(&self) -> Vec<String> {
+        SQUADS
+            .iter()
+            .map(|user| {
+                match Nginx::get(
+                    self.site_port,
+                    &format!("api.digicam.{user}.test"),
+                    "/health",
+                ) {
+                    Some((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
+                        .expect("json")["version"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_owned(),
+                    other => format!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
+    fn spawns(&self) -> usize {
+        self.supervisord.log().matches("spawned: 'digicam-").count()
+    }
+}
+
+#[test]
+fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
+    let stage = Stage::new();
+
+    // v1.0.0 to three squads in parallel: each subdomain answers through nginx.
+    stage
+        .apply("v1.0.0")
+        .expect_code(0)
+        .stdout_has("on 3 hosts");
+    assert_eq!(stage.versions(), ["1.0.0"; 3]);
+
+    // v1.0.1: every program restarted exactly once.
+    let spawns = stage.spawns();
+    let run = stage.apply("v1.0.1");
+    run.expect_code(0)
+        .stdout_has("# because a task it watches changed: restart once");
+    assert_eq!(stage.versions(), ["1.0.1"; 3]);
+    assert_eq!(
+        stage.spawns() - spawns,
+        3,
+        "one restart per squad\n{}",
+        stage.supervisord.log()
+    );
+
+    // v1.0.2 is broken: the health gate fails, recon rolls back to v1.0.1 and marks v1.0.2 failed.
+    let run = stage.apply("v1.0.2");
+    run.expect_code(1)
+        .stdout_has("health check failed")
+        .stdout_has("rolled back to v1.0.1, which answers");
+    assert_eq!(stage.versions(), ["1.0.1"; 3]);
+    let listing = stage.project.recon(&[
+        "releases",
+        "playbooks/digicam.yml",
+        "-i",
+        "inventory/squads.yml",
+    ]);
+    listing
+        .expect_code(0)
+        .stdout_has("v1.0.2       failed\n")
+        .stdout_has("v1.0.1       good  <- current\n");
+    // A failed release is not deployed again by accident.
+    stage
+        .apply("v1.0.2")
+        .expect_code(1)
+        .stdout_has("failed its health check before");
+
+    // Manual rollback to v1.0.0 runs the same restart and checks.
+    stage
+        .project
+        .recon(&[
+            "rollback",
+            "playbooks/digicam.yml",
+            "-i",
+            "inventory/squads.yml",
+            "--to",
+            "v1.0.0",
+        ])
+        .expect_code(0);
+    assert_eq!(stage.versions(), ["1.0.0"; 3]);
+    stage
+        .apply("v1.0.0")
+        .expect_code(0)
+        .stdout_has("No changes. 3 hosts converged.");
+
+    // One squad's broken nginx site: that squad fails with nginx's own message, its previous
+    // site file is back, and nginx keeps serving every squad.
+    let inventory = stage.project.dir().join("inventory/squads.yml");
+    let text = std::fs::read_to_string(&inventory).expect("inventory");
+    let broken = text.replace(
+        "recontest2: { user: recontest2,",
+        "recontest2: { nginx_extra: 'bogus_directive on;', user: recontest2,",
+    );
+    std::fs::write(&inventory, broken).expect("write");
+    let run = stage.apply("v1.0.0");
+    run.expect_code(1)
+        .stdout_has("unknown directive \"bogus_directive\"")
+        .stdout_has("check failed; the previous file was restored");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>()
+                == ["recontest2", "5", "0", "1", "0", "0"]),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(stage.versions(), ["1.0.0"; 3]);
+    let site = std::fs::read_to_string(
+        ensure_user("recontest2")
+            .join(APP_DIR)
+            .join("conf/nginx.conf"),
+    )
+    .expect("site");
+    assert!(
+        !site.contains("bogus_directive"),
+        "the previous site file was restored:\n{site}"
+    );
+    assert!(
+        stage.nginx.error_log().is_empty() || !stage.nginx.error_log().contains("[emerg]"),
+        "nginx never loaded the broken file"
+    );
+}
