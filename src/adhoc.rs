@@ -57,7 +57,13 @@ pub(crate) fn run(
             let scopes = Scopes {
                 inventory: vars,
                 extra: &extra,
-                builtins: vec![("inventory_hostname", JValue::from(*name))],
+                builtins: vec![
+                    ("inventory_hostname", JValue::from(*name)),
+                    (
+                        "inventory_dir",
+                        JValue::from(inventory.dir.display().to_string()),
+                    ),
+                ],
                 ..Scopes::default()
             };
             Ok((

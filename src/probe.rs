@@ -31,24 +31,32 @@ pub(crate) struct PlannedHost {
 }
 
 impl PlannedHost {
-    /// A host that could not be planned (`error` says why).
-    pub(crate) fn failed(graph: &HostGraph, error: &str, unreachable: bool) -> Self {
+    /// A host about to be planned: no steps, no error yet.
+    fn new(graph: &HostGraph) -> Self {
         Self {
             plan: HostPlan {
                 host: graph.host.clone(),
                 play: graph.play.clone(),
                 steps: Vec::new(),
                 unchanged: 0,
-                error: Some(error.to_owned()),
+                error: None,
             },
             target: graph.target.clone(),
-            become_: false,
+            become_: graph.become_,
             script: None,
             fingerprint: String::new(),
-            unreachable,
+            unreachable: false,
             facts: FactSet::default(),
             observed: Vec::new(),
         }
+    }
+
+    /// A host that could not be planned (`error` says why).
+    pub(crate) fn failed(graph: &HostGraph, error: &str, unreachable: bool) -> Self {
+        let mut planned = Self::new(graph);
+        planned.plan.error = Some(error.to_owned());
+        planned.unreachable = unreachable;
+        planned
     }
 }
 
@@ -67,9 +75,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                 .collect()
         })
         .collect();
-    let mut planned = PlannedHost::failed(graph, "", false);
-    planned.plan.error = None;
-    planned.become_ = graph.become_;
+    let mut planned = PlannedHost::new(graph);
     planned.facts = facts.clone();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let reply = match transport.run_script(facts.probe_script().as_bytes(), planned.become_, &stop)
@@ -82,14 +88,13 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
         }
     };
     let stdout = String::from_utf8_lossy(&reply.stdout);
-    let values = match facts.parse(&stdout) {
-        Ok(v) if reply.status == 0 => v,
-        Ok(_) | Err(_) => {
-            let stderr = String::from_utf8_lossy(&reply.stderr);
-            let why = facts
-                .parse(&stdout)
+    let values = match (facts.parse(&stdout), reply.status) {
+        (Ok(values), 0) => values,
+        (parsed, status) => {
+            let why = parsed
                 .err()
-                .unwrap_or_else(|| format!("exit status {}", reply.status));
+                .unwrap_or_else(|| format!("exit status {status}"));
+            let stderr = String::from_utf8_lossy(&reply.stderr);
             planned.plan.error = Some(format!("probe failed: {why}{}", tail(&stderr)));
             return planned;
         }

@@ -207,9 +207,7 @@ fn plan(args: &PlanArgs) -> Result<i32> {
     let loaded = load(&args.selection)?;
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
-    let progress = Progress::new(args.json);
-    let plays = plan_all(&loaded.runs, &workers, &connections, &progress);
-    progress.clear();
+    let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
     let host_plan_list = host_plans(&plays);
     if args.json {
         println!("{}", plan_json(&host_plan_list));

@@ -1,5 +1,6 @@
 //! `recon apply` on the local connection: creation, idempotence, atomic writes, failures.
 
+use std::fmt::Write as _;
 use std::os::unix::process::CommandExt;
 
 use crate::harness::{mode, Project};
@@ -178,4 +179,178 @@ fn a_second_apply_waits_for_the_lock_then_names_its_holder() {
         .stdout_has("host is locked by recon someone@elsewhere pid 42");
     assert!(!p.host("app").exists(), "nothing written while locked");
     p.recon(&["apply", "site.yml"]).expect_code(0);
+}
+
+#[test]
+fn ctrl_c_lets_the_step_in_flight_finish_and_starts_no_more() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - name: slow
+      command: "sleep 2 && touch {{ root }}/slow-done"
+    - name: next
+      file: { path: "{{ root }}/next", content: x }
+      after: [slow]
+"#,
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_recon"))
+        .args(["apply", "site.yml"])
+        .current_dir(p.dir())
+        .env("HOME", p.dir())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("apply");
+    // Wait until the slow step is running, then press Ctrl-C once.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !std::process::Command::new("pgrep")
+        .args(["-f", "sleep 2 && touch"])
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the slow step never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let out = child.wait_with_output().expect("wait");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(p.host("slow-done").exists(), "the step in flight finished");
+    assert!(!p.host("next").exists(), "no step started after Ctrl-C");
+    assert!(
+        stdout.contains("Interrupted: steps in flight finished; no further steps were started."),
+        "{stdout}"
+    );
+}
+
+/// Four local hosts; tasks fail on the hosts listed in `fail`.
+fn fleet(serial: &str, fail: &str) -> Project {
+    let p = Project::new();
+    let mut hosts = String::new();
+    for i in 1..=4 {
+        let _ = writeln!(
+            hosts,
+            "    h{i}: {{ root: {}/h{i} }}",
+            p.host_root().display()
+        );
+    }
+    p.file("inventory/hosts.yml", &format!("all:\n  vars: {{ connection: local }}\n  hosts:\n{hosts}"))
+        .file(
+            "site.yml",
+            &format!(
+                "- hosts: all\n  serial: {serial}\n  tasks:\n    - directory: {{ path: \"{{{{ root }}}}\" }}\n    - command: \"exit 1\"\n      when: inventory_hostname in {fail}\n"
+            ),
+        );
+    p
+}
+
+#[test]
+fn a_failing_serial_batch_stops_the_batches_after_it() {
+    let p = fleet("2", "['h2']");
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(1)
+        .stdout_has("h3: error: not attempted: an earlier batch failed");
+    assert!(
+        p.host("h1").is_dir() && p.host("h2").is_dir(),
+        "the first batch ran"
+    );
+    assert!(
+        !p.host("h3").exists() && !p.host("h4").exists(),
+        "the second batch did not"
+    );
+}
+
+#[test]
+fn max_fail_percent_decides_when_rolling_batches_stop() {
+    let p = fleet("1", "['h2', 'h3']");
+    let run = p.recon(&["apply", "site.yml", "--max-fail-percent", "40"]);
+    run.expect_code(1)
+        .stdout_has("h4: error: not attempted: an earlier batch failed");
+    assert!(
+        p.host("h3").is_dir(),
+        "one failure of four (25%) is under 40%: h3 still ran"
+    );
+    assert!(
+        !p.host("h4").exists(),
+        "two of four (50%) is over 40%: h4 did not"
+    );
+}
+
+#[test]
+fn a_failed_check_puts_the_previous_file_back() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    std::fs::write(p.host("site.conf"), "good old\n").expect("write");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - template: { src: site.conf.j2, dest: "{{ root }}/site.conf", check: "grep -q good {{ root }}/site.conf", serialize: "{{ root }}/lock" }
+"#,
+    )
+    .file("templates/site.conf.j2", "bad new\n");
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("check failed; the previous file was restored");
+    assert_eq!(p.read_host("site.conf"), "good old\n");
+    p.file("templates/site.conf.j2", "good new\n");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("site.conf"), "good new\n");
+    assert!(
+        !p.host_listing().iter().any(|f| f.contains(".recon-")),
+        "no backup left behind"
+    );
+}
+
+#[test]
+fn a_stamped_command_is_skipped_when_another_run_already_did_it_since_the_change() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    std::fs::write(p.host("site.conf"), "x").expect("site");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - command: { cmd: "echo reload >> {{ root }}/events", stamp: "{{ root }}/reloaded", since: "{{ root }}/site.conf" }
+"#,
+    );
+    let touch = |path: &std::path::Path, when: &str| {
+        assert!(std::process::Command::new("touch")
+            .args(["-d", when])
+            .arg(path)
+            .status()
+            .expect("touch")
+            .success());
+    };
+    // Another target reloaded after this site file changed: nothing to do.
+    touch(&p.host("site.conf"), "2026-01-01 10:00:00");
+    std::fs::write(p.host("reloaded"), "").expect("stamp");
+    touch(&p.host("reloaded"), "2026-01-01 10:00:05");
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(0)
+        .stdout_has("box      1        0       0        0            0");
+    assert!(!p.host("events").exists(), "skipped");
+    // The site file changed after the last reload: run, and stamp.
+    touch(&p.host("site.conf"), "2026-01-01 10:00:09");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("events"), "reload\n");
+    assert!(
+        std::fs::metadata(p.host("reloaded"))
+            .expect("stamp")
+            .modified()
+            .expect("mtime")
+            > std::fs::metadata(p.host("site.conf"))
+                .expect("site")
+                .modified()
+                .expect("mtime")
+    );
 }

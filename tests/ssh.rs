@@ -349,11 +349,7 @@ fn become_runs_the_host_script_under_sudo() {
     let user = "recontestsudo";
     ensure_user(user);
     sshd.authorize(user);
-    std::fs::write(
-        format!("/etc/sudoers.d/{user}"),
-        format!("{user} ALL=(ALL) NOPASSWD: ALL\n"),
-    )
-    .expect("sudoers");
+    let _sudoers = SudoersRule::grant(user);
     let p = Project::new();
     std::fs::create_dir_all(p.host_root()).expect("root-owned dir");
     inventory(
@@ -384,4 +380,21 @@ fn become_runs_the_host_script_under_sudo() {
         .output()
         .expect("stat");
     assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "root");
+}
+
+/// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
+struct SudoersRule(std::path::PathBuf);
+
+impl SudoersRule {
+    fn grant(user: &str) -> Self {
+        let path = std::path::PathBuf::from(format!("/etc/sudoers.d/{user}"));
+        std::fs::write(&path, format!("{user} ALL=(ALL) NOPASSWD: ALL\n")).expect("sudoers");
+        Self(path)
+    }
+}
+
+impl Drop for SudoersRule {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

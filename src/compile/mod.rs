@@ -138,6 +138,10 @@ impl<'a> Compiler<'a> {
                 "playbook_dir",
                 JValue::from(self.playbook.dir.display().to_string()),
             ),
+            (
+                "inventory_dir",
+                JValue::from(self.inventory.dir.display().to_string()),
+            ),
         ];
         if !self.hostvars.is_undefined() {
             out.push(("hostvars", self.hostvars.clone()));
@@ -243,7 +247,13 @@ pub(crate) fn resolved_host_vars(
     let scopes = Scopes {
         inventory: Some(&h.vars),
         extra,
-        builtins: vec![("inventory_hostname", JValue::from(host))],
+        builtins: vec![
+            ("inventory_hostname", JValue::from(host)),
+            (
+                "inventory_dir",
+                JValue::from(inventory.dir.display().to_string()),
+            ),
+        ],
         ..Scopes::default()
     };
     let vars: BTreeMap<String, Var> = scopes.flatten();

@@ -139,9 +139,11 @@ impl Builder {
                 self.host_vars.entry(host.clone()).or_default().extend(vars);
             }
         }
+        let dir = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
         let mut inventory = Inventory {
             groups: self.groups,
             hosts: Vec::new(),
+            dir,
         };
         for name in &self.hosts {
             let mut member_of: Vec<&str> = vec!["all"];

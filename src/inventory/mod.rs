@@ -33,6 +33,8 @@ pub(crate) struct Group {
 pub(crate) struct Inventory {
     pub(crate) hosts: Vec<Host>,
     pub(crate) groups: BTreeMap<String, Group>,
+    /// The folder the inventory was read from (`inventory_dir`), for paths relative to it.
+    pub(crate) dir: std::path::PathBuf,
 }
 
 impl Inventory {

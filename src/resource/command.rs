@@ -24,6 +24,11 @@ pub(crate) struct Command {
     pub(crate) unless: Option<String>,
     /// A node-wide lock file held while the command runs (`nginx -s reload` for shared nginx).
     pub(crate) serialize: Option<String>,
+    /// Node-wide "done" marker, touched after the command succeeds; with `since`, the command
+    /// is skipped when the stamp is newer than every `since` path (another target on the node
+    /// already ran it after those files changed): a reload runs once per node, not per squad.
+    pub(crate) stamp: Option<String>,
+    pub(crate) since: Vec<String>,
 }
 
 /// What to run.
@@ -42,6 +47,8 @@ const KEYS: &[&str] = &[
     "removes",
     "unless",
     "serialize",
+    "stamp",
+    "since",
 ];
 
 impl Command {
@@ -59,6 +66,8 @@ impl Command {
                 removes: None,
                 unless: None,
                 serialize: None,
+                stamp: None,
+                since: Vec::new(),
             });
         }
         let f = Fields::new(args, "`command`", KEYS)?;
@@ -112,6 +121,12 @@ impl Command {
             removes: guard_path("removes")?,
             unless: f.string("unless")?,
             serialize: f.string("serialize")?,
+            stamp: guard_path("stamp")?,
+            since: f
+                .string_list("since")?
+                .into_iter()
+                .map(|(p, node)| checked_path(&p, node))
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -201,18 +216,38 @@ impl Kind for Command {
                 quote_path(lock)
             );
         }
+        if let Some(stamp) = &self.stamp {
+            // Skip when another run touched the stamp after every `since` file changed.
+            let newer: Vec<String> = self
+                .since
+                .iter()
+                .map(|p| format!("[ {} -nt {} ]", quote_path(stamp), quote_path(p)))
+                .collect();
+            if !newer.is_empty() {
+                let _ = writeln!(
+                    s,
+                    "if {}; then echo 'already done on this node since the change'; exit 100; fi",
+                    newer.join(" && ")
+                );
+            }
+        }
         if let Some(dir) = &self.chdir {
             let _ = writeln!(s, "cd -- {} || exit 1", quote_path(dir));
         }
         for (k, v) in &self.env {
             let _ = writeln!(s, "export {k}={}", quote(v));
         }
-        match &self.program {
-            Program::Shell(cmd) => {
-                let _ = writeln!(s, "sh -c {} </dev/null", quote(cmd));
+        let run = match &self.program {
+            Program::Shell(cmd) => format!("sh -c {} </dev/null", quote(cmd)),
+            Program::Argv(_) => format!("{} </dev/null", self.command_line()),
+        };
+        match &self.stamp {
+            Some(stamp) => {
+                let q = quote_path(stamp);
+                let _ = writeln!(s, "{run} || exit $?\nif ! [ -e {q} ]; then : >> {q} && chmod 666 {q} 2>/dev/null; fi\ntouch -- {q}");
             }
-            Program::Argv(_) => {
-                let _ = writeln!(s, "{} </dev/null", self.command_line());
+            None => {
+                let _ = writeln!(s, "{run}");
             }
         }
         s
@@ -233,6 +268,8 @@ mod tests {
             removes: None,
             unless: unless.map(Into::into),
             serialize: None,
+            stamp: None,
+            since: Vec::new(),
         }
     }
 

@@ -100,6 +100,10 @@ pub(crate) fn parse_status(output: &str, name: &str) -> ProgramState {
     }
 }
 
+/// The reasons a `Run` change carries; `script` reads back which one it planned.
+const RESTART: &str = "a task it watches changed: restart once";
+const START: &str = "the program is not running: start";
+
 const KEYS: &[&str] = &[
     "name",
     "conf",
@@ -285,7 +289,7 @@ impl Kind for Supervisor {
         let Some(decision) = decide(changed, triggered, state) else {
             return Ok(None);
         };
-        let mut change = match decision {
+        let change = match decision {
             Decision::Update => {
                 let mut c = Change::new(if old.is_none() && state == ProgramState::Unknown {
                     Action::Create
@@ -302,12 +306,9 @@ impl Kind for Supervisor {
                 }
                 c.reason("the program section changed: reread + update (restarts it once)")
             }
-            Decision::Restart => {
-                Change::new(Action::Run).reason("a task it watches changed: restart once")
-            }
-            Decision::Start => Change::new(Action::Run).reason("the program is not running: start"),
+            Decision::Restart => Change::new(Action::Run).reason(RESTART),
+            Decision::Start => Change::new(Action::Run).reason(START),
         };
-        change.fields.retain(|f| f.field != Field::Kind);
         Ok(Some(change))
     }
 
@@ -325,12 +326,10 @@ impl Kind for Supervisor {
             );
         }
         let action = if change.action != Action::Run || section_changed {
-            format!("{ctl} reread >/dev/null && {ctl} update {name}")
-        } else if change
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("restart"))
-        {
+            // `start` after `update` is a no-op for a running program (no second restart) and
+            // brings up one with `autostart=false`.
+            format!("{ctl} reread >/dev/null && {ctl} update {name}; {ctl} start {name} >/dev/null 2>&1")
+        } else if change.reason.as_deref() == Some(RESTART) {
             format!("{ctl} restart {name}")
         } else {
             format!("{ctl} start {name}")
