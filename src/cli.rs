@@ -33,20 +33,27 @@ pub(crate) enum Command {
     Rollback(RollbackArgs),
 }
 
+/// Where hosts and their variables come from (every command that reads an inventory).
+#[derive(Debug, Args)]
+pub(crate) struct InventorySource {
+    /// Inventory file or folder [default: ./inventory]
+    #[arg(short, long)]
+    pub(crate) inventory: Option<PathBuf>,
+    /// Extra variables, highest precedence: `key=value` or `@file.yml` (repeatable)
+    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
+    pub(crate) extra_vars: Vec<String>,
+}
+
 /// Which playbook, inventory, hosts and tasks.
 #[derive(Debug, Args)]
 pub(crate) struct Selection {
     /// The playbook (YAML)
     pub(crate) playbook: PathBuf,
-    /// Inventory file or folder [default: ./inventory]
-    #[arg(short, long)]
-    pub(crate) inventory: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) source: InventorySource,
     /// Only hosts matching this pattern (`web`, `web*`, `a:&b`, `all:!db`)
     #[arg(short, long)]
     pub(crate) limit: Option<String>,
-    /// Extra variables, highest precedence: `key=value` or `@file.yml` (repeatable)
-    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
-    pub(crate) extra_vars: Vec<String>,
     /// Only tasks with one of these tags (comma-separated)
     #[arg(short, long, value_delimiter = ',')]
     pub(crate) tags: Vec<String>,
@@ -131,12 +138,8 @@ pub(crate) struct GraphArgs {
 /// `recon inventory`.
 #[derive(Debug, Args)]
 pub(crate) struct InventoryArgs {
-    /// Inventory file or folder [default: ./inventory]
-    #[arg(short, long)]
-    pub(crate) inventory: Option<PathBuf>,
-    /// Extra variables: `key=value` or `@file.yml`
-    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
-    pub(crate) extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub(crate) source: InventorySource,
     /// Print as JSON
     #[arg(long)]
     pub(crate) json: bool,
@@ -147,12 +150,8 @@ pub(crate) struct InventoryArgs {
 pub(crate) struct RunArgs {
     /// Host pattern (`all`, a group, `web*`, `a:&b`, `a:!b`)
     pub(crate) pattern: String,
-    /// Inventory file or folder [default: ./inventory]
-    #[arg(short, long)]
-    pub(crate) inventory: Option<PathBuf>,
-    /// Extra variables: `key=value` or `@file.yml`
-    #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
-    pub(crate) extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub(crate) source: InventorySource,
     #[command(flatten)]
     pub(crate) connection: Connection,
     /// Run under `sudo -n`

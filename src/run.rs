@@ -97,12 +97,12 @@ fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
 }
 
 fn load(selection: &Selection) -> Result<Loaded> {
-    let inventory = load_inventory(selection.inventory.as_deref())?;
+    let inventory = load_inventory(selection.source.inventory.as_deref())?;
     let mut roles = RoleCache::default();
     let playbook = playbook::load(&selection.playbook, &mut roles)?;
     let options = compile::Options {
         limit: selection.limit.clone(),
-        extra_vars: compile::parse_extra_vars(&selection.extra_vars)?,
+        extra_vars: compile::parse_extra_vars(&selection.source.extra_vars)?,
         tags: selection.tags.clone(),
         skip_tags: selection.skip_tags.clone(),
     };
@@ -589,8 +589,8 @@ fn graph(args: &GraphArgs) -> Result<i32> {
 }
 
 fn list_inventory(args: &InventoryArgs) -> Result<i32> {
-    let inventory = load_inventory(args.inventory.as_deref())?;
-    let extra = compile::parse_extra_vars(&args.extra_vars)?;
+    let inventory = load_inventory(args.source.inventory.as_deref())?;
+    let extra = compile::parse_extra_vars(&args.source.extra_vars)?;
     let mut hosts = Vec::new();
     for host in &inventory.hosts {
         let vars = compile::resolved_host_vars(&inventory, &host.name, &extra)?;
@@ -644,13 +644,13 @@ fn list_inventory(args: &InventoryArgs) -> Result<i32> {
 }
 
 fn adhoc(args: &RunArgs) -> Result<i32> {
-    let inventory = load_inventory(args.inventory.as_deref())?;
+    let inventory = load_inventory(args.source.inventory.as_deref())?;
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
     let outputs = crate::adhoc::run(
         &inventory,
         &args.pattern,
-        &args.extra_vars,
+        &args.source.extra_vars,
         &args.command,
         args.become_,
         &connections,
