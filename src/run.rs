@@ -315,22 +315,15 @@ fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
             run.hosts
                 .par_iter_mut()
                 .filter_map(|graph| {
-                    let target = graph.target.clone();
-                    let host = graph.host.clone();
-                    let states = connections
-                        .with(&host, &target, |t| crate::releases::read_states(graph, t));
-                    let result = states
-                        .map_err(|e| e.message)
-                        .and_then(|s| s)
-                        .and_then(|states| {
-                            crate::releases::prepare_rollback(graph, &states, args.to.as_deref())
-                        });
+                    let result = release_states(graph, &connections).and_then(|states| {
+                        crate::releases::prepare_rollback(graph, &states, args.to.as_deref())
+                    });
                     match result {
                         Ok(selected) => {
                             graph.selected = Some(selected);
                             None
                         }
-                        Err(e) => Some(format!("{host}: {e}")),
+                        Err(e) => Some(format!("{}: {e}", graph.host)),
                     }
                 })
                 .collect()
@@ -346,6 +339,19 @@ fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
     Ok(carry_out(&plays, apply, &workers, &connections, stop))
 }
 
+/// The release states of `graph`'s host, read over its pooled connection.
+fn release_states(
+    graph: &HostGraph,
+    connections: &Pool,
+) -> std::result::Result<Vec<(usize, crate::facts::ReleaseState)>, String> {
+    connections
+        .with(&graph.host, &graph.target, |t| {
+            crate::releases::read_states(graph, t)
+        })
+        .map_err(|e| e.message)
+        .and_then(|states| states)
+}
+
 fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
@@ -354,20 +360,15 @@ fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
     let listings: Vec<crate::releases::Listing> = workers.install(|| {
         graphs
             .par_iter()
-            .flat_map(|graph| {
-                let states = connections.with(&graph.host, &graph.target, |t| {
-                    crate::releases::read_states(graph, t)
-                });
-                match states.map_err(|e| e.message).and_then(|s| s) {
-                    Ok(states) => crate::releases::listing(graph, &states),
-                    Err(e) => vec![crate::releases::Listing {
-                        host: graph.host.clone(),
-                        root: String::new(),
-                        current: None,
-                        releases: Vec::new(),
-                        error: Some(e),
-                    }],
-                }
+            .flat_map(|graph| match release_states(graph, &connections) {
+                Ok(states) => crate::releases::listing(graph, &states),
+                Err(e) => vec![crate::releases::Listing {
+                    host: graph.host.clone(),
+                    root: String::new(),
+                    current: None,
+                    releases: Vec::new(),
+                    error: Some(e),
+                }],
             })
             .collect()
     });
