@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::compile::parse_extra_vars;
 use crate::error::Result;
 use crate::inventory::{self, Inventory};
-use crate::shell::quote;
+use crate::script::{Script, BECOME_PRELUDE};
 use crate::template::{Context, Templar};
 use crate::transport::{Pool, Target};
 use crate::vars::Scopes;
@@ -28,13 +28,16 @@ pub(crate) struct HostOutput {
     pub(crate) error: Option<String>,
 }
 
-/// The script for `command`: a shell line as is, several words quoted as argv.
-pub(crate) fn script(command: &[String]) -> String {
-    let line = match command {
-        [one] => one.clone(),
-        words => words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" "),
+/// The script for `command`: one argument is a `sh` command line, several are argv (a program
+/// and its arguments, no shell).
+pub(crate) fn script(command: &[String]) -> Script {
+    let mut s = Script::of(BECOME_PRELUDE);
+    match command {
+        [one] => s.user_command(one),
+        words => s.code("command --").words(words.iter().map(String::as_str)),
     };
-    format!("{}{line}\n", crate::facts::script_prelude())
+    s.code("\n");
+    s
 }
 
 /// Runs `command` on every host matching `pattern`.

@@ -7,7 +7,7 @@ use std::sync::atomic::AtomicBool;
 use base64::Engine as _;
 use serde::Serialize;
 
-use crate::facts::{Fact, FactValue};
+use crate::facts::{CommandOutput, Fact, FactValue};
 use crate::probe::PlannedHost;
 use crate::script::header;
 use crate::transport::{Stats, Transport};
@@ -99,7 +99,8 @@ pub(crate) fn apply_host(
     let Some(script) = &planned.script else {
         return report;
     };
-    let full = format!("{}{script}", header(options.who, options.lock_wait_secs));
+    let mut full = header(options.who, options.lock_wait_secs);
+    full.script(script);
     let output = match transport.run_script(full.as_bytes(), planned.become_, options.stop) {
         Ok(o) => o,
         Err(e) => {
@@ -210,22 +211,28 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
     let now = planned.facts.parse(reply);
     let mut drifted = Vec::new();
     if let Ok(now) = now {
-        for ((fact, before), after) in planned.facts.facts.iter().zip(&planned.observed).zip(&now) {
+        for ((fact, before), after) in planned
+            .facts
+            .facts
+            .iter()
+            .zip(&planned.observed)
+            .zip(now.values())
+        {
             if before != after {
                 drifted.push(match (fact, before, after) {
                     (Fact::Path { path, .. }, _, _) => format!("`{path}`"),
                     (
                         Fact::Output { script },
-                        FactValue::Output { stdout: was, .. },
-                        FactValue::Output { stdout: now, .. },
+                        FactValue::Output(CommandOutput { stdout: was, .. }),
+                        FactValue::Output(CommandOutput { stdout: now, .. }),
                     ) => format!(
                         "the output of `{}` (was {:?}, now {:?})",
-                        script.trim(),
+                        clip(script.as_str()),
                         clip(was),
                         clip(now)
                     ),
                     (Fact::Guard { script } | Fact::Output { script }, _, _) => {
-                        format!("the result of `{}`", script.trim())
+                        format!("the result of `{}`", clip(script.as_str()))
                     }
                     (Fact::Releases { root, .. }, _, _) => format!("the releases under `{root}`"),
                 });

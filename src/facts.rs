@@ -8,22 +8,141 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::shell::{quote, quote_path};
+use std::marker::PhantomData;
 
-/// Files up to this size come back whole when their content is wanted, so plans can show diffs.
-pub(crate) const CONTENT_LIMIT: u64 = 1024 * 1024;
+use crate::script::{n, p, w, Piece, Script};
+
+/// Files up to this size come back whole when their content is wanted, so plans can show diffs
+/// (the probe's `_p` function holds the same number).
+#[cfg(test)]
+const CONTENT_LIMIT: u64 = 1024 * 1024;
 
 /// One question about a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Fact {
     /// stat, readlink and sha256 of a path, plus its content as asked.
     Path { path: String, content: Want },
-    /// The exit status of a read-only check command (`unless:`), a shell snippet.
-    Guard { script: String },
+    /// The exit status of a read-only check command (`unless:`).
+    Guard { script: Script },
     /// Exit status and standard output of a read-only command (`supervisorctl status x`).
-    Output { script: String },
+    Output { script: Script },
     /// The release folders under `root`, recon's markers for them, and where `root/link` points.
     Releases { root: String, link: String },
+}
+
+/// A typed reference to one answer: what `FactSet`'s builder methods return and `Facts::get`
+/// takes, so a resource can never read an answer of the wrong kind or position.
+#[derive(Debug)]
+pub(crate) struct Handle<T> {
+    index: usize,
+    answer: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Handle<T> {}
+
+impl<T> Handle<T> {
+    fn new(index: usize) -> Self {
+        Self {
+            index,
+            answer: PhantomData,
+        }
+    }
+}
+
+/// The exit status of a guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Exit(pub(crate) i32);
+
+/// What a read-only command printed, and its status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CommandOutput {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+}
+
+/// An answer type a `Handle` can point at.
+pub(crate) trait Answer: Sized {
+    fn of(value: &FactValue) -> Option<&Self>;
+}
+
+impl Answer for PathState {
+    fn of(value: &FactValue) -> Option<&Self> {
+        match value {
+            FactValue::Path(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Answer for Exit {
+    fn of(value: &FactValue) -> Option<&Self> {
+        match value {
+            FactValue::Guard(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Answer for CommandOutput {
+    fn of(value: &FactValue) -> Option<&Self> {
+        match value {
+            FactValue::Output(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Answer for ReleaseState {
+    fn of(value: &FactValue) -> Option<&Self> {
+        match value {
+            FactValue::Releases(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// A host's answers, one per fact of its `FactSet`, each of the fact's own kind (checked when
+/// the reply is parsed), plus what the plan predicts earlier steps leave behind.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Facts {
+    values: Vec<FactValue>,
+}
+
+impl Facts {
+    /// The answer `handle` points at. Total: `FactSet::parse` proved every answer has the kind
+    /// of its fact, and handles only come from the same set.
+    pub(crate) fn get<T: Answer>(&self, handle: Handle<T>) -> &T {
+        self.values
+            .get(handle.index)
+            .and_then(T::of)
+            .expect("answers are checked against their facts when the reply is parsed")
+    }
+
+    /// Records that a planned step leaves `path` in `state`, for the steps after it.
+    pub(crate) fn predict_path(&mut self, set: &FactSet, path: &str, state: &PathState) {
+        for (i, fact) in set.facts.iter().enumerate() {
+            if matches!(fact, Fact::Path { path: p, .. } if p == path) {
+                self.values[i] = FactValue::Path(state.clone());
+            }
+        }
+    }
+
+    /// Answers given by hand, for unit tests of resources.
+    #[cfg(test)]
+    pub(crate) fn answered(values: Vec<FactValue>) -> Self {
+        Self { values }
+    }
+
+    /// The raw answers, for saved plans and stale-plan messages.
+    pub(crate) fn values(&self) -> &[FactValue] {
+        &self.values
+    }
 }
 
 /// When a probe should send a file's bytes back.
@@ -39,8 +158,8 @@ pub(crate) enum Want {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum FactValue {
     Path(PathState),
-    Guard(i32),
-    Output { status: i32, stdout: String },
+    Guard(Exit),
+    Output(CommandOutput),
     Releases(ReleaseState),
 }
 
@@ -113,7 +232,7 @@ pub(crate) const PROBE_FUNCTIONS: &str = r#"_p() {
     _s=${_s%% *}
     stat -c "P $1 file %a %U %G %s $_s" -- "$2"
     case $3 in always) ;; -|"$_s") return ;; esac
-    [ "$(stat -c %s -- "$2")" -le __LIMIT__ ] || return 0
+    [ "$(stat -c %s -- "$2")" -le 1048576 ] || return 0
     printf 'C %s ' "$1"; base64 -w0 < "$2"; echo
   elif [ -e "$2" ]; then
     printf 'P %s other\n' "$1"
@@ -136,8 +255,34 @@ _rel() {
 "#;
 
 impl FactSet {
+    /// Asks for a path's state (and its bytes, as `content` says).
+    pub(crate) fn path(&mut self, path: &str, content: Want) -> Handle<PathState> {
+        Handle::new(self.add(Fact::Path {
+            path: path.to_owned(),
+            content,
+        }))
+    }
+
+    /// Asks for the exit status of a read-only check.
+    pub(crate) fn guard(&mut self, script: Script) -> Handle<Exit> {
+        Handle::new(self.add(Fact::Guard { script }))
+    }
+
+    /// Asks for what a read-only command prints.
+    pub(crate) fn output(&mut self, script: Script) -> Handle<CommandOutput> {
+        Handle::new(self.add(Fact::Output { script }))
+    }
+
+    /// Asks for the releases under `root` and where `root/link` points.
+    pub(crate) fn releases(&mut self, root: &str, link: &str) -> Handle<ReleaseState> {
+        Handle::new(self.add(Fact::Releases {
+            root: root.to_owned(),
+            link: link.to_owned(),
+        }))
+    }
+
     /// Adds `fact` (or finds the identical one) and returns its index.
-    pub(crate) fn add(&mut self, fact: Fact) -> usize {
+    fn add(&mut self, fact: Fact) -> usize {
         if let Some(i) = self.facts.iter().position(|f| *f == fact) {
             return i;
         }
@@ -146,51 +291,52 @@ impl FactSet {
     }
 
     /// The body of the probe: one line per fact. Call `_probe` after `PROBE_FUNCTIONS`.
-    pub(crate) fn probe_function(&self) -> String {
-        let mut s = String::from("_probe() {\n  printf '@@probe\\n'\n");
+    pub(crate) fn probe_function(&self) -> Script {
+        let mut s = Script::new();
+        s.code(PRELUDE)
+            .code(PROBE_FUNCTIONS)
+            .code("_probe() {\n  printf '@@probe\\n'\n");
         for (i, fact) in self.facts.iter().enumerate() {
+            let i = n(u64::try_from(i).unwrap_or(u64::MAX));
             match fact {
                 Fact::Path { path, content } => {
                     let want = match content {
-                        Want::Never => "-".to_owned(),
-                        Want::Always => "always".to_owned(),
-                        Want::UnlessSha(sha) => sha.clone(),
+                        Want::Never => "-",
+                        Want::Always => "always",
+                        Want::UnlessSha(sha) => sha.as_str(),
                     };
-                    let _ = writeln!(s, "  _p {i} {} {want}", quote_path(path));
+                    s.fill("  _p {} {} {}\n", [i, p(path), w(want)]);
                 }
                 Fact::Guard { script } => {
-                    let _ = writeln!(
-                        s,
-                        "  ( {script}\n  ) </dev/null >/dev/null 2>&1; printf 'G {i} %s\\n' $?"
+                    s.fill(
+                        "  ( {}\n  ) </dev/null >/dev/null 2>&1; printf 'G {} %s\\n' $?\n",
+                        [Piece::Code(script), i],
                     );
                 }
                 Fact::Output { script } => {
-                    let _ = writeln!(
-                        s,
-                        "  _out=$( ( {script}\n  ) </dev/null 2>&1); printf 'O {i} %s ' $?; printf %s \"$_out\" | base64 -w0; echo"
+                    s.fill(
+                        "  _out=$( ( {}\n  ) </dev/null 2>&1); printf 'O {} %s ' $?; printf %s \"$_out\" | base64 -w0; echo\n",
+                        [Piece::Code(script), i],
                     );
                 }
                 Fact::Releases { root, link } => {
-                    let _ = writeln!(s, "  _rel {i} {} {}", quote_path(root), quote(link));
+                    s.fill("  _rel {} {} {}\n", [i, p(root), w(link)]);
                 }
             }
         }
-        s.push_str("  printf '@@end\\n'\n}\n");
+        s.code("  printf '@@end\\n'\n}\n");
         s
     }
 
     /// The complete read-only probe script.
-    pub(crate) fn probe_script(&self) -> String {
-        format!(
-            "{}{}{}_probe\n",
-            script_prelude(),
-            probe_functions(),
-            self.probe_function()
-        )
+    pub(crate) fn probe_script(&self) -> Script {
+        let mut s = self.probe_function();
+        s.code("_probe\n");
+        s
     }
 
     /// Parses a probe reply into one value per fact.
-    pub(crate) fn parse(&self, reply: &str) -> Result<Vec<FactValue>, String> {
+    pub(crate) fn parse(&self, reply: &str) -> Result<Facts, String> {
         let mut values: Vec<Option<FactValue>> = vec![None; self.facts.len()];
         let mut lines = reply.lines().skip_while(|l| *l != "@@probe");
         if lines.next().is_none() {
@@ -208,21 +354,34 @@ impl FactSet {
         if !ended {
             return Err("the probe reply was cut short".to_owned());
         }
-        values
+        let values = values
             .into_iter()
+            .zip(&self.facts)
             .enumerate()
-            .map(|(i, v)| v.ok_or_else(|| format!("the probe did not answer fact {i}")))
-            .collect()
+            .map(|(i, (v, fact))| match v {
+                Some(v) if v.answers(fact) => Ok(v),
+                Some(_) => Err(format!("the probe answered fact {i} with the wrong kind")),
+                None => Err(format!("the probe did not answer fact {i}")),
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Facts { values })
     }
 }
 
 /// Settings every recon script starts with: predictable output, no surprises from the login shell.
-pub(crate) fn script_prelude() -> &'static str {
-    "export LC_ALL=C\numask 022\n"
-}
+const PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 
-pub(crate) fn probe_functions() -> String {
-    PROBE_FUNCTIONS.replace("__LIMIT__", &CONTENT_LIMIT.to_string())
+impl FactValue {
+    /// Whether this answer has the kind `fact` asks for.
+    fn answers(&self, fact: &Fact) -> bool {
+        matches!(
+            (fact, self),
+            (Fact::Path { .. }, FactValue::Path(_))
+                | (Fact::Guard { .. }, FactValue::Guard(_))
+                | (Fact::Output { .. }, FactValue::Output(_))
+                | (Fact::Releases { .. }, FactValue::Releases(_))
+        )
+    }
 }
 
 fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'static str> {
@@ -240,7 +399,7 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
                 .and_then(|w| w.parse().ok())
                 .ok_or("bad status")?;
             let stdout = String::from_utf8_lossy(&decode(words.next().unwrap_or(""))?).into_owned();
-            *slot = Some(FactValue::Output { status, stdout });
+            *slot = Some(FactValue::Output(CommandOutput { status, stdout }));
         }
         "R" => *slot = Some(FactValue::Releases(ReleaseState::default())),
         "RL" | "RD" | "RM" => {
@@ -269,7 +428,7 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
                 .next()
                 .and_then(|w| w.parse().ok())
                 .ok_or("bad status")?;
-            *slot = Some(FactValue::Guard(status));
+            *slot = Some(FactValue::Guard(Exit(status)));
         }
         "C" => {
             let data = decode(words.next().unwrap_or(""))?;
@@ -366,16 +525,20 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// Quotes a guard command for the probe: run `cmd` with `sh -c` in `chdir`.
-pub(crate) fn guard_script(cmd: &str, chdir: Option<&str>, env: &[(String, String)]) -> String {
-    let mut s = String::new();
+/// A guard command for the probe: run `cmd` with `sh -c` in `chdir`, with `env` set.
+pub(crate) fn guard_script(cmd: &str, chdir: Option<&str>, env: &[(String, String)]) -> Script {
+    let mut s = Script::new();
     if let Some(dir) = chdir {
-        let _ = write!(s, "cd {} && ", quote_path(dir));
+        s.fill("cd {} && ", [p(dir)]);
     }
-    for (k, v) in env {
-        let _ = write!(s, "{k}={} ", quote(v));
+    if !env.is_empty() {
+        s.code("env");
+        for (k, v) in env {
+            s.words([format!("{k}={v}").as_str()]);
+        }
+        s.code(" ");
     }
-    let _ = write!(s, "sh -c {}", quote(cmd));
+    s.user_command(cmd);
     s
 }
 
@@ -383,9 +546,9 @@ pub(crate) fn guard_script(cmd: &str, chdir: Option<&str>, env: &[(String, Strin
 mod tests {
     use super::*;
 
-    fn run_probe(set: &FactSet) -> Vec<FactValue> {
+    fn run_probe(set: &FactSet) -> Facts {
         let out = std::process::Command::new("sh")
-            .args(["-c", &set.probe_script()])
+            .args(["-c", set.probe_script().as_str()])
             .output()
             .expect("sh runs");
         set.parse(&String::from_utf8_lossy(&out.stdout))
@@ -399,47 +562,27 @@ mod tests {
         std::fs::write(&file, "hello\n").expect("write");
         std::os::unix::fs::symlink("some target", dir.path().join("link")).expect("link");
         let mut set = FactSet::default();
-        let p = |p: &std::path::Path| p.to_str().expect("utf8").to_owned();
-        set.add(Fact::Path {
-            path: p(&file),
-            content: Want::Always,
-        });
-        set.add(Fact::Path {
-            path: p(dir.path()),
-            content: Want::Never,
-        });
-        set.add(Fact::Path {
-            path: p(&dir.path().join("link")),
-            content: Want::Never,
-        });
-        set.add(Fact::Path {
-            path: p(&dir.path().join("nope")),
-            content: Want::Never,
-        });
-        set.add(Fact::Guard {
-            script: guard_script("exit 3", None, &[]),
-        });
+        let text = |p: &std::path::Path| p.to_str().expect("utf8").to_owned();
+        let file_h = set.path(&text(&file), Want::Always);
+        let dir_h = set.path(&text(dir.path()), Want::Never);
+        let link_h = set.path(&text(&dir.path().join("link")), Want::Never);
+        let absent_h = set.path(&text(&dir.path().join("nope")), Want::Never);
+        let guard_h = set.guard(guard_script("exit 3", None, &[]));
+        let again = set.path(&text(&file), Want::Always);
+        assert_eq!(set.facts.len(), 5, "deduplicated");
+        let facts = run_probe(&set);
+        let file_state = facts.get(file_h);
+        assert_eq!(file_state.kind, PathKind::File);
         assert_eq!(
-            set.add(Fact::Path {
-                path: p(&file),
-                content: Want::Always
-            }),
-            0,
-            "deduplicated"
+            file_state.sha256.as_deref(),
+            Some(sha256_hex(b"hello\n").as_str())
         );
-        let values = run_probe(&set);
-        let FactValue::Path(f) = &values[0] else {
-            panic!("path")
-        };
-        assert_eq!(f.kind, PathKind::File);
-        assert_eq!(f.sha256.as_deref(), Some(sha256_hex(b"hello\n").as_str()));
-        assert_eq!(f.content.as_deref(), Some(&b"hello\n"[..]));
-        assert!(matches!(&values[1], FactValue::Path(d) if d.kind == PathKind::Dir));
-        assert!(
-            matches!(&values[2], FactValue::Path(l) if l.target.as_deref() == Some("some target"))
-        );
-        assert!(matches!(&values[3], FactValue::Path(a) if a.kind == PathKind::Absent));
-        assert_eq!(values[4], FactValue::Guard(3));
+        assert_eq!(file_state.content.as_deref(), Some(&b"hello\n"[..]));
+        assert_eq!(facts.get(again), file_state);
+        assert_eq!(facts.get(dir_h).kind, PathKind::Dir);
+        assert_eq!(facts.get(link_h).target.as_deref(), Some("some target"));
+        assert_eq!(facts.get(absent_h).kind, PathKind::Absent);
+        assert_eq!(*facts.get(guard_h), Exit(3));
     }
 
     #[test]
@@ -448,25 +591,41 @@ mod tests {
         let file = dir.path().join("f");
         std::fs::write(&file, "same").expect("write");
         let mut set = FactSet::default();
-        let path = file.to_str().expect("utf8").to_owned();
-        set.add(Fact::Path {
-            path,
-            content: Want::UnlessSha(sha256_hex(b"same")),
-        });
-        let FactValue::Path(f) = &run_probe(&set)[0] else {
-            panic!("path")
-        };
-        assert_eq!(f.content, None);
+        let h = set.path(
+            file.to_str().expect("utf8"),
+            Want::UnlessSha(sha256_hex(b"same")),
+        );
+        assert_eq!(run_probe(&set).get(h).content, None);
     }
 
     #[test]
-    fn truncated_reply_is_an_error() {
+    fn the_probe_sends_content_up_to_the_limit() {
+        assert!(PROBE_FUNCTIONS.contains(&CONTENT_LIMIT.to_string()));
+    }
+
+    #[test]
+    fn truncated_or_mismatched_reply_is_an_error() {
         let mut set = FactSet::default();
-        set.add(Fact::Path {
-            path: "/".into(),
-            content: Want::Never,
-        });
+        set.path("/", Want::Never);
         assert!(set.parse("@@probe\nP 0 absent\n").is_err());
         assert!(set.parse("@@probe\n@@end\n").is_err());
+        assert!(set.parse("@@probe\nG 0 1\n@@end\n").is_err(), "wrong kind");
+        assert!(set.parse("@@probe\nP 0 absent\n@@end\n").is_ok());
+    }
+
+    #[test]
+    fn guard_env_and_chdir_values_arrive_exactly_and_run_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hostile = "$(touch pwned) `touch pwned2` ' \" ; & \\ \r\n end";
+        let mut set = FactSet::default();
+        let h = set.output(guard_script(
+            "printf %s \"$V\"",
+            Some(dir.path().to_str().expect("utf8")),
+            &[("V".to_owned(), hostile.to_owned())],
+        ));
+        let facts = run_probe(&set);
+        assert_eq!(facts.get(h).stdout, hostile);
+        assert!(!dir.path().join("pwned").exists());
+        assert!(!dir.path().join("pwned2").exists());
     }
 }

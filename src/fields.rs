@@ -97,10 +97,24 @@ impl<'a> Fields<'a> {
     }
 }
 
+/// A scalar as text. NUL bytes are refused here, for every argument at once: no shell word and no
+/// path can hold one, and a host would silently use the text before it.
 pub(crate) fn scalar(node: &Node, context: &str) -> Result<String> {
-    node.scalar_text()
-        .map(str::to_owned)
-        .ok_or_else(|| wrong_type(node, "a string", context))
+    let text = node
+        .scalar_text()
+        .ok_or_else(|| wrong_type(node, "a string", context))?;
+    if text.contains('\0') {
+        return Err(Error::at(
+            ErrorKind::InvalidValue {
+                message: format!(
+                    "{context} contains a NUL byte, which no path or command can hold"
+                ),
+            },
+            &node.span,
+        )
+        .with_label("NUL byte in here"));
+    }
+    Ok(text.to_owned())
 }
 
 pub(crate) fn boolean(node: &Node, context: &str) -> Result<bool> {

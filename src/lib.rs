@@ -22,7 +22,6 @@ mod render;
 mod resource;
 mod run;
 mod script;
-mod shell;
 mod source;
 mod template;
 mod transport;

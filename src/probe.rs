@@ -3,11 +3,13 @@
 
 use std::collections::BTreeSet;
 
+use std::any::Any;
+
 use crate::compile::{HostGraph, Task};
-use crate::facts::{sha256_hex, Fact, FactSet, FactValue, PathKind, PathState};
-use crate::plan::{Change, HostPlan, Step};
-use crate::resource::Resource;
-use crate::script::apply_script;
+use crate::facts::{sha256_hex, FactSet, FactValue, Facts};
+use crate::plan::{HostPlan, Step};
+use crate::resource::{Decided, Situation};
+use crate::script::{apply_script, Script, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS};
 use crate::transport::{Target, Transport};
 
 /// A host's plan plus what it takes to carry it out.
@@ -20,7 +22,7 @@ pub(crate) struct PlannedHost {
     pub(crate) become_: bool,
     /// The apply script (absent when there is nothing to do or the host failed planning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) script: Option<String>,
+    pub(crate) script: Option<Script>,
     /// The probe reply the plan was computed from: what `apply` compares against.
     pub(crate) fingerprint: String,
     /// Set when the host could not be reached at all (recap column `unreachable`).
@@ -63,20 +65,13 @@ impl PlannedHost {
 /// Probes `graph`'s host through `transport` and computes its plan.
 pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> PlannedHost {
     let mut facts = FactSet::default();
-    let all: Vec<&Task> = graph.tasks.iter().chain(&graph.handlers).collect();
-    let indices: Vec<Vec<usize>> = all
+    let asked: Vec<Box<dyn Any + Send + Sync>> = graph
+        .tasks
         .iter()
-        .map(|t| {
-            t.resource
-                .kind()
-                .facts()
-                .into_iter()
-                .map(|f| facts.add(f))
-                .collect()
-        })
+        .chain(&graph.handlers)
+        .map(|t| t.resource.ask(&mut facts))
         .collect();
     let mut planned = PlannedHost::new(graph);
-    planned.facts = facts.clone();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let reply = match transport.run_script(facts.probe_script().as_bytes(), planned.become_, &stop)
     {
@@ -84,34 +79,51 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
         Err(e) => {
             planned.unreachable = true;
             planned.plan.error = Some(e.message);
+            planned.facts = facts;
             return planned;
         }
     };
     let stdout = String::from_utf8_lossy(&reply.stdout);
-    let values = match (facts.parse(&stdout), reply.status) {
-        (Ok(values), 0) => values,
+    let answers = match (facts.parse(&stdout), reply.status) {
+        (Ok(answers), 0) => answers,
         (parsed, status) => {
             let why = parsed
                 .err()
                 .unwrap_or_else(|| format!("exit status {status}"));
             let stderr = String::from_utf8_lossy(&reply.stderr);
             planned.plan.error = Some(format!("probe failed: {why}{}", tail(&stderr)));
+            planned.facts = facts;
             return planned;
         }
     };
     planned.fingerprint = sha256_hex(&reply.stdout);
-    planned.observed.clone_from(&values);
-    match diff_all(graph, &facts, &indices, values) {
+    planned.observed = answers.values().to_vec();
+    match decide_all(graph, &facts, &asked, answers) {
         Ok(steps) => {
             planned.plan.unchanged =
                 graph.tasks.len() - steps.iter().filter(|(s, _)| !s.handler).count();
             if !steps.is_empty() {
-                planned.script = Some(apply_script(&facts, &planned.fingerprint, &steps));
+                let script_steps: Vec<ScriptStep<'_>> = steps
+                    .iter()
+                    .map(|(step, body)| ScriptStep {
+                        id: step.id,
+                        handler: step.handler,
+                        depends_on: &step.depends_on,
+                        triggered_by: &step.triggered_by,
+                        body,
+                    })
+                    .collect();
+                planned.script = Some(apply_script(
+                    &facts.probe_function(),
+                    &planned.fingerprint,
+                    &script_steps,
+                ));
             }
             planned.plan.steps = steps.into_iter().map(|(s, _)| s).collect();
         }
         Err(problem) => planned.plan.error = Some(problem),
     }
+    planned.facts = facts;
     planned
 }
 
@@ -125,35 +137,33 @@ fn tail(stderr: &str) -> String {
     }
 }
 
-/// Diffs tasks in order, predicting the state earlier steps leave behind, then handlers.
-fn diff_all(
+/// Decides tasks in order, predicting the state earlier steps leave behind, then handlers.
+fn decide_all(
     graph: &HostGraph,
-    facts: &FactSet,
-    indices: &[Vec<usize>],
-    mut values: Vec<FactValue>,
-) -> Result<Vec<(Step, String)>, String> {
-    let mut steps: Vec<(Step, String)> = Vec::new();
+    set: &FactSet,
+    asked: &[Box<dyn Any + Send + Sync>],
+    mut facts: Facts,
+) -> Result<Vec<(Step, Script)>, String> {
+    let mut steps: Vec<(Step, Script)> = Vec::new();
     let mut changed: Vec<Option<usize>> = vec![None; graph.tasks.len()];
     for (i, task) in graph.tasks.iter().enumerate() {
         if graph.selected.as_ref().is_some_and(|s| !s[i]) {
             continue;
         }
-        let mine: Vec<&FactValue> = indices[i].iter().map(|&f| &values[f]).collect();
         let triggered = task.notified_by.iter().any(|&n| changed[n].is_some());
-        let Some(change) = task
+        let Some(decided) = task
             .resource
-            .kind()
-            .diff_triggered(&mine, triggered)
+            .decide(asked[i].as_ref(), &facts, Situation { triggered })
             .map_err(|e| format!("task `{}`: {e}", task.name))?
         else {
             continue;
         };
-        let body = wrap_become(task, graph, task.resource.kind().script(&mine, &change));
+        let body = wrap_become(task, graph, task.resource.script(&decided));
         let id = steps.len();
         changed[i] = Some(id);
         let depends_on = changed_ancestors(graph, i, &changed);
-        predict(&task.resource, facts, &mut values, &indices[i]);
-        steps.push((step(id, task, change, false, Vec::new(), depends_on), body));
+        task.resource.predict(&decided, set, &mut facts);
+        steps.push((step(id, task, decided, false, Vec::new(), depends_on), body));
     }
     let offset = graph.tasks.len();
     for (h, handler) in graph.handlers.iter().enumerate() {
@@ -167,24 +177,22 @@ fn diff_all(
         if triggered_by.is_empty() {
             continue;
         }
-        let mine: Vec<&FactValue> = indices[offset + h].iter().map(|&f| &values[f]).collect();
         // A handler is only considered when notified: it is triggered by definition.
-        let Some(change) = handler
+        let Some(decided) = handler
             .resource
-            .kind()
-            .diff_triggered(&mine, true)
+            .decide(
+                asked[offset + h].as_ref(),
+                &facts,
+                Situation { triggered: true },
+            )
             .map_err(|e| format!("handler `{}`: {e}", handler.name))?
         else {
             continue;
         };
-        let body = wrap_become(
-            handler,
-            graph,
-            handler.resource.kind().script(&mine, &change),
-        );
+        let body = wrap_become(handler, graph, handler.resource.script(&decided));
         let id = steps.len();
         steps.push((
-            step(id, handler, change, true, triggered_by, Vec::new()),
+            step(id, handler, decided, true, triggered_by, Vec::new()),
             body,
         ));
     }
@@ -194,18 +202,17 @@ fn diff_all(
 fn step(
     id: usize,
     task: &Task,
-    change: Change,
+    decided: Decided,
     handler: bool,
     triggered_by: Vec<usize>,
     depends_on: Vec<usize>,
 ) -> Step {
-    let kind = task.resource.kind();
     Step {
         id,
         task: task.name.clone(),
-        kind: kind.kind_name().to_owned(),
-        resource: kind.id(),
-        change,
+        kind: task.resource.kind().to_owned(),
+        resource: task.resource.id(),
+        change: decided.change,
         handler,
         triggered_by,
         depends_on,
@@ -229,77 +236,17 @@ fn changed_ancestors(graph: &HostGraph, i: usize, changed: &[Option<usize>]) -> 
     out.into_iter().collect()
 }
 
-/// Records what a change leaves on the host, so later resources are planned against it (a file
-/// in a directory this plan creates, a second `line` in the same file).
-fn predict(resource: &Resource, facts: &FactSet, values: &mut [FactValue], own: &[usize]) {
-    let (path, state) = match resource {
-        Resource::Directory(d) => (
-            d.path.clone(),
-            PathState {
-                kind: PathKind::Dir,
-                ..PathState::default()
-            },
-        ),
-        Resource::File(f) => (
-            f.path.clone(),
-            PathState {
-                kind: PathKind::File,
-                sha256: Some(f.sha256.clone()),
-                ..PathState::default()
-            },
-        ),
-        Resource::Symlink(s) => (
-            s.path.clone(),
-            PathState {
-                kind: PathKind::Link,
-                target: Some(s.target.clone()),
-                ..PathState::default()
-            },
-        ),
-        Resource::Line(l) => {
-            let Some(FactValue::Path(old)) = own.first().map(|&i| &values[i]) else {
-                return;
-            };
-            let Some(new) = l.after(old) else { return };
-            let state = PathState {
-                kind: PathKind::File,
-                mode: if old.kind == PathKind::File {
-                    old.mode
-                } else {
-                    l.mode.unwrap_or(0o644)
-                },
-                size: new.len() as u64,
-                sha256: Some(sha256_hex(new.as_bytes())),
-                content: Some(new.into_bytes()),
-                ..old.clone()
-            };
-            (l.path.clone(), state)
-        }
-        Resource::Release(r) => (
-            format!("{}/{}", r.root, r.version),
-            PathState {
-                kind: PathKind::Dir,
-                ..PathState::default()
-            },
-        ),
-        Resource::Command(_) | Resource::Supervisor(_) | Resource::HttpCheck(_) => return,
-    };
-    for (i, fact) in facts.facts.iter().enumerate() {
-        if matches!(fact, Fact::Path { path: p, .. } if *p == path) {
-            values[i] = FactValue::Path(state.clone());
-        }
-    }
-}
-
 /// A task with `become: true` in a play without it runs its step under `sudo -n`, with the
-/// write helpers it may need; the rest of the script stays the connecting user's.
-fn wrap_become(task: &Task, graph: &HostGraph, body: String) -> String {
+/// write helpers it may need; the rest of the script stays the connecting user's. The body
+/// travels base64-encoded, so no value inside it can end the here-document early.
+fn wrap_become(task: &Task, graph: &HostGraph, body: Script) -> Script {
     if !task.become_ || graph.become_ {
         return body;
     }
-    format!(
-        "sudo -n sh -s <<'RECON_BECOME'\n{}{}{body}RECON_BECOME\n",
-        crate::facts::script_prelude(),
-        crate::script::WRITE_FUNCTIONS
-    )
+    let mut inner = Script::of(BECOME_PRELUDE);
+    inner.code(WRITE_FUNCTIONS).script(&body);
+    let mut s = Script::new();
+    s.code("base64 -d")
+        .base64_heredoc_then(inner.as_bytes(), " | sudo -n sh -s");
+    s
 }

@@ -9,9 +9,9 @@ use std::sync::atomic::AtomicBool;
 use serde::Serialize;
 
 use crate::compile::HostGraph;
-use crate::facts::{Fact, FactSet, FactValue, ReleaseState};
+use crate::facts::{FactSet, ReleaseState};
 use crate::resource::release::{compare_versions, last_good, Marker, Status};
-use crate::resource::Resource;
+use crate::resource::Release;
 use crate::transport::Transport;
 
 /// One release root on one target.
@@ -33,14 +33,8 @@ pub(crate) fn read_states(
     let mut facts = FactSet::default();
     let mut wanted = Vec::new();
     for (i, task) in graph.tasks.iter().enumerate() {
-        if let Resource::Release(r) = &task.resource {
-            wanted.push((
-                i,
-                facts.add(Fact::Releases {
-                    root: r.root.clone(),
-                    link: r.link.clone(),
-                }),
-            ));
+        if let Some(r) = release_of(task) {
+            wanted.push((i, facts.releases(&r.root, &r.link)));
         }
     }
     if wanted.is_empty() {
@@ -53,11 +47,13 @@ pub(crate) fn read_states(
     let values = facts.parse(&String::from_utf8_lossy(&out.stdout))?;
     Ok(wanted
         .into_iter()
-        .filter_map(|(task, fact)| match &values[fact] {
-            FactValue::Releases(state) => Some((task, state.clone())),
-            _ => None,
-        })
+        .map(|(task, handle)| (task, values.get(handle).clone()))
         .collect())
+}
+
+/// The task's resource when it is a release.
+fn release_of(task: &crate::compile::Task) -> Option<&Release> {
+    task.resource.as_any().downcast_ref::<Release>()
 }
 
 /// Lists releases newest first with their status.
@@ -65,9 +61,7 @@ pub(crate) fn listing(graph: &HostGraph, states: &[(usize, ReleaseState)]) -> Ve
     states
         .iter()
         .filter_map(|(task, state)| {
-            let Resource::Release(r) = &graph.tasks[*task].resource else {
-                return None;
-            };
+            let r = release_of(&graph.tasks[*task])?;
             let mut releases: Vec<(String, String)> = state
                 .dirs
                 .iter()
@@ -121,9 +115,10 @@ pub(crate) fn prepare_rollback(
 ) -> Result<Vec<bool>, String> {
     let mut selected = vec![false; graph.tasks.len()];
     for (task, state) in states {
-        let Resource::Release(r) = &mut graph.tasks[*task].resource else {
+        let Some(release) = release_of(&graph.tasks[*task]) else {
             continue;
         };
+        let mut r = release.clone();
         let current = state.link.clone();
         let target = if let Some(v) = to {
             v.to_owned()
@@ -157,6 +152,7 @@ pub(crate) fn prepare_rollback(
         }
         r.version = target;
         r.switch_only = true;
+        graph.tasks[*task].resource = std::sync::Arc::new(r);
         selected[*task] = true;
     }
     // Everything downstream of a selected task through notify edges reacts to the switch.

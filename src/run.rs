@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -26,7 +26,14 @@ use crate::transport::{ConnectOptions, Pool, TransportErrorKind};
 
 /// Parses `args`, runs the subcommand, prints its output and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let arguments = match Arguments::try_parse_from(args) {
+    let command = Arguments::command().after_long_help(format!(
+        "Resources (the key of a task):\n{}",
+        crate::resource::help()
+    ));
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|m| Arguments::from_arg_matches(&m));
+    let arguments = match parsed {
         Ok(a) => a,
         Err(e) => {
             let _ = e.print();

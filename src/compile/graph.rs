@@ -9,7 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::TaskSpec;
-use crate::resource::{parent_dirs, Resource};
+use crate::resource::{parent_dirs, ClaimKind, Compiled};
 use crate::source::Span;
 use crate::transport::Target;
 
@@ -17,7 +17,7 @@ use crate::transport::Target;
 pub(crate) struct Expanded {
     pub(crate) name: String,
     pub(crate) claims: Vec<(String, String)>,
-    pub(crate) resource: Resource,
+    pub(crate) resource: Compiled,
     pub(crate) spec: TaskSpec,
     pub(crate) become_: bool,
 }
@@ -26,7 +26,7 @@ pub(crate) struct Expanded {
 #[derive(Debug, Clone)]
 pub(crate) struct Task {
     pub(crate) name: String,
-    pub(crate) resource: Resource,
+    pub(crate) resource: Compiled,
     pub(crate) span: Span,
     /// Rendered `claims:` (kind, value), checked per node.
     pub(crate) claims: Vec<(String, String)>,
@@ -133,14 +133,19 @@ fn edges(host: &str, tasks: &[Expanded]) -> Result<Vec<(usize, usize, EdgeKind)>
     let mut claims: BTreeMap<String, usize> = BTreeMap::new();
     let mut edges = Vec::new();
     for (i, task) in tasks.iter().enumerate() {
-        for path in task.resource.kind().claims() {
+        for claim in task.resource.claims() {
+            if claim.kind != ClaimKind::Path {
+                continue;
+            }
+            let path = claim.value.clone();
             match claims.get(&path) {
-                // Several `line`s may edit one file; they apply in file order.
+                // Ordered edits (several `line`s in one file) apply in file order.
                 Some(&j)
-                    if matches!(
-                        (&tasks[j].resource, &task.resource),
-                        (Resource::Line(_), Resource::Line(_))
-                    ) =>
+                    if tasks[j]
+                        .resource
+                        .claims()
+                        .iter()
+                        .any(|c| c.value == path && c.shares_on_host(&claim)) =>
                 {
                     edges.push((j, i, EdgeKind::Path));
                     claims.insert(path, i);
@@ -153,9 +158,14 @@ fn edges(host: &str, tasks: &[Expanded]) -> Result<Vec<(usize, usize, EdgeKind)>
         }
     }
     for (i, task) in tasks.iter().enumerate() {
-        let kind = task.resource.kind();
-        let mut required: Vec<String> = kind.claims().iter().flat_map(|c| parent_dirs(c)).collect();
-        for need in kind.needs() {
+        let resource = &task.resource;
+        let mut required: Vec<String> = resource
+            .claims()
+            .iter()
+            .filter(|c| c.kind == ClaimKind::Path)
+            .flat_map(|c| parent_dirs(&c.value))
+            .collect();
+        for need in resource.needs() {
             required.extend(parent_dirs(&need));
             required.push(need);
         }

@@ -8,7 +8,7 @@ use super::graph::{self, Expanded, HostGraph};
 use super::Compiler;
 use crate::error::{Error, Result};
 use crate::playbook::{Play, RoleUse, TaskSpec};
-use crate::resource::{BuildContext, Resource};
+use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context};
 use crate::transport::Target;
 use crate::vars::Scopes;
@@ -137,10 +137,10 @@ impl Compiler<'_> {
                 template_dirs: self.search_dirs(role, "templates"),
                 file_dirs: self.search_dirs(role, "files"),
             };
-            let resource = Resource::build(&spec.kind, &args, &cx)?;
+            let resource = crate::resource::build(&spec.kind, &args, &cx)?;
             let name = match &spec.name {
                 Some(node) => self.templar.render_string(node, &ctx)?,
-                None => format!("{} {}", resource.kind().kind_name(), resource.kind().id()),
+                None => format!("{} {}", resource.kind(), resource.id()),
             };
             let claims = match &spec.claims {
                 Some(node) => claims(&self.templar.render_node(node, &ctx)?)?,

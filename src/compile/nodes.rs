@@ -6,14 +6,14 @@ use std::collections::BTreeMap;
 
 use super::{HostGraph, PlayRun, Task};
 use crate::error::{Error, ErrorKind, Result};
-use crate::resource::Resource;
+use crate::resource::{Claim, ClaimKind, Sharing};
 
 /// Who claimed what first on a node.
 struct Holder<'a> {
     host: &'a str,
     task: &'a Task,
-    /// For directories: the wanted attributes; a directory may be shared when they agree.
-    shareable: Option<String>,
+    /// The claim itself: its sharing policy decides whether a second one may coexist.
+    claim: Claim,
 }
 
 /// Checks every claim of every compiled host against the other targets on its node.
@@ -22,14 +22,25 @@ pub(crate) fn check(runs: &[PlayRun]) -> Result<()> {
     for graph in runs.iter().flat_map(|r| &r.hosts) {
         let node = graph.target.node();
         for task in graph.tasks.iter().chain(&graph.handlers) {
-            for (kind, value, shareable) in claims_of(graph, task) {
-                let key = (node.clone(), kind.clone(), value.clone());
+            for claim in claims_of(graph, task) {
+                let key = (
+                    node.clone(),
+                    claim.kind.name().to_owned(),
+                    claim.value.clone(),
+                );
                 match seen.get(&key) {
                     Some(first) if first.host != graph.host => {
-                        if shareable.is_some() && shareable == first.shareable {
+                        if first.claim.shares_on_node(&claim) {
                             continue;
                         }
-                        return Err(conflict(&node, &kind, &value, first, &graph.host, task));
+                        return Err(conflict(
+                            &node,
+                            claim.kind.name(),
+                            &claim.value,
+                            first,
+                            &graph.host,
+                            task,
+                        ));
                     }
                     Some(_) => {}
                     None => {
@@ -38,7 +49,7 @@ pub(crate) fn check(runs: &[PlayRun]) -> Result<()> {
                             Holder {
                                 host: &graph.host,
                                 task,
-                                shareable,
+                                claim,
                             },
                         );
                     }
@@ -49,27 +60,25 @@ pub(crate) fn check(runs: &[PlayRun]) -> Result<()> {
     Ok(())
 }
 
-/// Explicit `claims:` plus the paths the task's resource manages. `~/` paths belong to the
-/// target's account, so they only clash between targets logging in as the same user.
-fn claims_of(graph: &HostGraph, task: &Task) -> Vec<(String, String, Option<String>)> {
-    let mut out: Vec<(String, String, Option<String>)> = task
+/// Explicit `claims:` plus what the task's resource claims. `~/` paths belong to the target's
+/// account, so they only clash between targets logging in as the same user.
+fn claims_of(graph: &HostGraph, task: &Task) -> Vec<Claim> {
+    let mut out: Vec<Claim> = task
         .claims
         .iter()
-        .map(|(k, v)| (k.clone(), v.clone(), None))
+        .map(|(k, v)| Claim {
+            kind: ClaimKind::named(k),
+            value: v.clone(),
+            sharing: Sharing::Exclusive,
+        })
         .collect();
-    let shareable = match &task.resource {
-        Resource::Directory(d) => Some(format!(
-            "{:?}",
-            (d.attrs.mode, &d.attrs.owner, &d.attrs.group)
-        )),
-        _ => None,
-    };
-    for path in task.resource.kind().claims() {
-        let key = match path.strip_prefix("~/") {
-            Some(rest) => format!("~{}/{rest}", graph.target.user.as_deref().unwrap_or("")),
-            None => path,
-        };
-        out.push(("path".to_owned(), key, shareable.clone()));
+    for mut claim in task.resource.claims() {
+        if claim.kind == ClaimKind::Path {
+            if let Some(rest) = claim.value.strip_prefix("~/") {
+                claim.value = format!("~{}/{rest}", graph.target.user.as_deref().unwrap_or(""));
+            }
+        }
+        out.push(claim);
     }
     out
 }

@@ -13,19 +13,6 @@ pub(crate) use role::{Role, RoleCache};
 use crate::source::Span;
 use crate::yaml::Node;
 
-/// The resource types a task may use; the key of a task that is not a keyword must be one.
-pub(crate) const RESOURCE_KINDS: &[&str] = &[
-    "directory",
-    "file",
-    "template",
-    "symlink",
-    "line",
-    "command",
-    "release",
-    "supervisor",
-    "http_check",
-];
-
 /// Task keywords other than the resource key.
 pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "name", "notify", "when", "loop", "tags", "after", "vars", "become", "listen", "claims",

@@ -4,9 +4,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::role::RoleCache;
-use super::{Play, Playbook, RoleUse, TaskSpec, RESOURCE_KINDS, TASK_KEYWORDS};
+use super::{Play, Playbook, RoleUse, TaskSpec, TASK_KEYWORDS};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fields::{scalar, wrong_type, Fields};
+use crate::resource::{is_kind, KINDS};
 use crate::yaml::{self, Node};
 
 /// Loads a playbook and every role it uses.
@@ -143,10 +144,13 @@ fn parse_task(node: &Node) -> Result<TaskSpec> {
         if TASK_KEYWORDS.contains(&k) {
             continue;
         }
-        if RESOURCE_KINDS.contains(&k) {
+        if is_kind(k) {
             resources.push(key);
         } else {
-            let candidates = RESOURCE_KINDS.iter().chain(TASK_KEYWORDS).copied();
+            let candidates = KINDS
+                .iter()
+                .map(|kind| kind.name)
+                .chain(TASK_KEYWORDS.iter().copied());
             return Err(
                 Error::at(ErrorKind::UnknownResource { name: k.to_owned() }, &key.span)
                     .with_label("not a resource type or task keyword")

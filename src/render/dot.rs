@@ -17,8 +17,8 @@ pub(crate) fn dot(graph: &HostGraph) -> String {
         escape(&format!("{} / {}", graph.host, graph.play))
     );
     for (i, task) in graph.tasks.iter().enumerate() {
-        let kind = task.resource.kind();
-        let label = format!("{i}. {} {}\n{}", kind.kind_name(), kind.id(), task.name);
+        let resource = &task.resource;
+        let label = format!("{i}. {} {}\n{}", resource.kind(), resource.id(), task.name);
         let _ = writeln!(out, "  t{i} [label=\"{}\"];", escape(&label));
     }
     for (h, handler) in graph.handlers.iter().enumerate() {

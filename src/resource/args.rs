@@ -1,12 +1,10 @@
 //! Argument helpers shared by resource kinds: modes, paths, owner/group attributes.
 
-use std::fmt::Write as _;
-
 use crate::error::{Error, Result};
 use crate::facts::PathState;
 use crate::fields::Fields;
 use crate::plan::{Change, Field};
-use crate::shell::{quote, quote_path};
+use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
 /// `0644`, `644` or `0o644` (quoted or not: YAML would read a bare 0644 as decimal 644, so the
@@ -37,6 +35,13 @@ pub(crate) fn path(f: &Fields<'_>, key: &str) -> Result<String> {
 pub(crate) fn checked_path(text: &str, node: &Node) -> Result<String> {
     if text.trim().is_empty() {
         return Err(Error::invalid("path is empty", &node.span).with_label("empty path"));
+    }
+    if text.contains('\0') {
+        return Err(Error::invalid(
+            format!("path {text:?} contains a NUL byte, which no path can hold"),
+            &node.span,
+        )
+        .with_label("NUL byte in this path"));
     }
     if !(text.starts_with('/') || text == "~" || text.starts_with("~/")) {
         return Err(Error::invalid(
@@ -134,39 +139,35 @@ impl Attrs {
         change
     }
 
-    /// `MODE OWNER GROUP` arguments for the `_attrs`/`_put` shell helpers (`-` = leave).
-    pub(crate) fn shell_args(&self, mode_fallback: Option<u32>) -> String {
-        let mode = self
-            .mode
-            .or(mode_fallback)
-            .map_or_else(|| "-".to_owned(), fmt_mode);
-        let owner = self.owner.as_deref().map_or_else(|| "-".to_owned(), quote);
-        let group = self.group.as_deref().map_or_else(|| "-".to_owned(), quote);
-        format!("{mode} {owner} {group}")
+    /// `MODE OWNER GROUP` arguments for the `_attrs`/`_put` shell helpers (`-` = leave), each
+    /// preceded by a space; `mode_fallback` stands in for an unmanaged mode.
+    pub(crate) fn shell_args(&self, mode_fallback: Option<u32>, out: &mut Script) {
+        let mode = self.mode.or(mode_fallback).map(fmt_mode);
+        for value in [
+            mode.as_deref(),
+            self.owner.as_deref(),
+            self.group.as_deref(),
+        ] {
+            match value {
+                Some(v) => out.fill(" {}", [w(v)]),
+                None => out.code(" -"),
+            };
+        }
     }
 
-    /// Shell that sets the attributes of an existing path.
-    pub(crate) fn apply_script(&self, path: &str) -> String {
-        let mut s = String::new();
-        let _ = writeln!(s, "_attrs {} {}", quote_path(path), self.shell_args(None));
-        s
+    /// Shell that sets the attributes of an existing path (nothing when none is managed).
+    pub(crate) fn apply_script(&self, path: &str, out: &mut Script) {
+        if self.mode.is_none() && self.owner.is_none() && self.group.is_none() {
+            return;
+        }
+        out.fill("_attrs {}", [p(path)]);
+        self.shell_args(None, out);
+        out.code(" || exit 1\n");
     }
 }
 
 pub(crate) fn fmt_mode(mode: u32) -> String {
     format!("{mode:04o}")
-}
-
-/// Encodes bytes for a here-document: base64 in 76-column lines.
-pub(crate) fn heredoc_base64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-    let mut s = String::with_capacity(encoded.len() + encoded.len() / 76 + 32);
-    for chunk in encoded.as_bytes().chunks(76) {
-        s.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-        s.push('\n');
-    }
-    s
 }
 
 #[cfg(test)]

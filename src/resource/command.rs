@@ -2,15 +2,13 @@
 //! says it is done. `cmd` is a POSIX sh command line (pipes, `&&`, redirections work, as in
 //! Ansible's `shell`); `argv` runs a program with no shell at all.
 
-use std::fmt::Write as _;
-
 use super::args::checked_path;
-use super::Kind;
+use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{guard_script, Fact, FactValue, PathKind, Want};
+use crate::facts::{guard_script, Exit, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::{scalar, wrong_type, Fields};
 use crate::plan::{Action, Change};
-use crate::shell::{is_identifier, quote, quote_path};
+use crate::script::{is_identifier, p, Piece, Script};
 use crate::yaml::Node;
 
 /// A guarded command.
@@ -51,8 +49,13 @@ const KEYS: &[&str] = &[
     "since",
 ];
 
+/// Builds a `command` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Command> {
+    Command::build(args)
+}
+
 impl Command {
-    pub(crate) fn build(args: &Node) -> Result<Self> {
+    fn build(args: &Node) -> Result<Self> {
         // `command: some text` is shorthand for `command: { cmd: some text }`.
         if let Some(text) = args.scalar_text() {
             if text.trim().is_empty() {
@@ -130,134 +133,163 @@ impl Command {
         })
     }
 
+    /// The command as shown in plans.
     fn command_line(&self) -> String {
         match &self.program {
             Program::Shell(cmd) => cmd.clone(),
-            Program::Argv(argv) => argv.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" "),
+            Program::Argv(argv) => argv
+                .iter()
+                .map(|a| {
+                    if a.is_empty() || a.contains(|c: char| c.is_whitespace() || c == '\'') {
+                        format!("{a:?}")
+                    } else {
+                        a.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
 }
 
-impl Kind for Command {
-    fn id(&self) -> String {
-        self.command_line()
-    }
+/// The facts a command's guards asked for.
+#[derive(Debug)]
+pub(crate) struct Guards {
+    creates: Option<Handle<PathState>>,
+    removes: Option<Handle<PathState>>,
+    unless: Option<Handle<Exit>>,
+}
 
-    fn kind_name(&self) -> &'static str {
+impl Resource for Command {
+    type Asked = Guards;
+    /// A command has nothing to decide beyond running.
+    type Decision = ();
+
+    fn kind(&self) -> &'static str {
         "command"
     }
 
-    fn claims(&self) -> Vec<String> {
-        Vec::new()
+    fn id(&self) -> String {
+        self.command_line()
     }
 
     fn needs(&self) -> Vec<String> {
         self.chdir.iter().cloned().collect()
     }
 
-    fn facts(&self) -> Vec<Fact> {
-        let path = |p: &String| Fact::Path {
-            path: p.clone(),
-            content: Want::Never,
-        };
-        let mut facts: Vec<Fact> = self.creates.iter().chain(&self.removes).map(path).collect();
-        if let Some(check) = &self.unless {
-            facts.push(Fact::Guard {
-                script: guard_script(check, self.chdir.as_deref(), &self.env),
-            });
+    fn ask(&self, facts: &mut FactSet) -> Guards {
+        Guards {
+            creates: self.creates.as_ref().map(|p| facts.path(p, Want::Never)),
+            removes: self.removes.as_ref().map(|p| facts.path(p, Want::Never)),
+            unless: self
+                .unless
+                .as_ref()
+                .map(|check| facts.guard(guard_script(check, self.chdir.as_deref(), &self.env))),
         }
-        facts
     }
 
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        let mut facts = facts.iter();
+    fn decide(
+        &self,
+        asked: &Guards,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, ())>, Problem> {
         let mut reasons = Vec::new();
-        if let Some(creates) = &self.creates {
-            if matches!(facts.next(), Some(FactValue::Path(s)) if s.kind != PathKind::Absent) {
+        if let (Some(h), Some(path)) = (asked.creates, &self.creates) {
+            if facts.get(h).kind != PathKind::Absent {
                 return Ok(None);
             }
-            reasons.push(format!("`{creates}` does not exist"));
+            reasons.push(format!("`{path}` does not exist"));
         }
-        if let Some(removes) = &self.removes {
-            if matches!(facts.next(), Some(FactValue::Path(s)) if s.kind == PathKind::Absent) {
+        if let (Some(h), Some(path)) = (asked.removes, &self.removes) {
+            if facts.get(h).kind == PathKind::Absent {
                 return Ok(None);
             }
-            reasons.push(format!("`{removes}` exists"));
+            reasons.push(format!("`{path}` exists"));
         }
-        if let Some(check) = &self.unless {
-            if matches!(facts.next(), Some(FactValue::Guard(0))) {
+        if let (Some(h), Some(check)) = (asked.unless, &self.unless) {
+            let Exit(status) = *facts.get(h);
+            if status == 0 {
                 return Ok(None);
             }
-            reasons.push(format!("`{check}` failed"));
+            reasons.push(format!("`{check}` exited {status}"));
         }
         let change = Change::new(Action::Run);
-        Ok(Some(if reasons.is_empty() {
-            change
-        } else {
-            change.reason(reasons.join(", "))
-        }))
+        Ok(Some((
+            if reasons.is_empty() {
+                change
+            } else {
+                change.reason(reasons.join(", "))
+            },
+            (),
+        )))
     }
 
-    fn script(&self, _facts: &[&FactValue], _change: &Change) -> String {
-        let mut s = String::new();
+    fn script(&self, (): &(), s: &mut Script) {
         // Guards are checked again: an earlier step of this apply may have satisfied them.
-        if let Some(p) = &self.creates {
-            let q = quote_path(p);
-            let _ = writeln!(s, "if [ -e {q} ] || [ -L {q} ]; then exit 100; fi");
+        if let Some(path) = &self.creates {
+            s.fill(
+                "if [ -e {} ] || [ -L {} ]; then exit 100; fi\n",
+                [p(path), p(path)],
+            );
         }
-        if let Some(p) = &self.removes {
-            let q = quote_path(p);
-            let _ = writeln!(s, "if ! [ -e {q} ] && ! [ -L {q} ]; then exit 100; fi");
+        if let Some(path) = &self.removes {
+            s.fill(
+                "if ! [ -e {} ] && ! [ -L {} ]; then exit 100; fi\n",
+                [p(path), p(path)],
+            );
+        }
+        if let Some(check) = &self.unless {
+            let guard = guard_script(check, self.chdir.as_deref(), &self.env);
+            s.fill(
+                "if ( {}\n) </dev/null >/dev/null 2>&1; then exit 100; fi\n",
+                [Piece::Code(&guard)],
+            );
         }
         if let Some(lock) = &self.serialize {
-            let _ = writeln!(
-                s,
-                "_serialize {} || {{ echo 'cannot take the lock {lock}'; exit 1; }}",
-                quote_path(lock)
-            );
+            s.fill("_serialize {} || exit 1\n", [p(lock)]);
         }
         if let Some(stamp) = &self.stamp {
             // Skip when another run touched the stamp after every `since` file changed.
-            let newer: Vec<String> = self
-                .since
-                .iter()
-                .map(|p| format!("[ {} -nt {} ]", quote_path(stamp), quote_path(p)))
-                .collect();
-            if !newer.is_empty() {
-                let _ = writeln!(
-                    s,
-                    "if {}; then echo 'already done on this node since the change'; exit 100; fi",
-                    newer.join(" && ")
-                );
+            if !self.since.is_empty() {
+                s.code("if true");
+                for since in &self.since {
+                    s.fill(" && [ {} -nt {} ]", [p(stamp), p(since)]);
+                }
+                s.code("; then echo 'already done on this node since the change'; exit 100; fi\n");
             }
         }
         if let Some(dir) = &self.chdir {
-            let _ = writeln!(s, "cd -- {} || exit 1", quote_path(dir));
+            s.fill("cd -- {} || exit 1\n", [p(dir)]);
         }
         for (k, v) in &self.env {
-            let _ = writeln!(s, "export {k}={}", quote(v));
+            s.export(k, v);
         }
-        let run = match &self.program {
-            Program::Shell(cmd) => format!("sh -c {} </dev/null", quote(cmd)),
-            Program::Argv(_) => format!("{} </dev/null", self.command_line()),
+        match &self.program {
+            Program::Shell(cmd) => s.user_command(cmd),
+            // `command --` runs a program, never one of the script's own functions.
+            Program::Argv(argv) => s.code("command --").words(argv.iter().map(String::as_str)),
         };
+        s.code(" </dev/null");
         match &self.stamp {
             Some(stamp) => {
-                let q = quote_path(stamp);
-                let _ = writeln!(s, "{run} || exit $?\nif ! [ -e {q} ]; then : >> {q} && chmod 666 {q} 2>/dev/null; fi\ntouch -- {q}");
+                s.fill(
+                    " || exit $?\nif ! [ -e {} ]; then : >> {} && chmod 666 {} 2>/dev/null; fi\ntouch -- {}\n",
+                    [p(stamp), p(stamp), p(stamp), p(stamp)],
+                );
             }
             None => {
-                let _ = writeln!(s, "{run}");
+                s.code("\n");
             }
         }
-        s
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::PathState;
+    use crate::facts::FactValue;
+    use crate::resource::testing::{decide, script_of};
 
     fn command(creates: Option<&str>, unless: Option<&str>) -> Command {
         Command {
@@ -280,26 +312,55 @@ mod tests {
             ..PathState::default()
         });
         let absent = FactValue::Path(PathState::default());
-        assert_eq!(command(Some("/opt/x"), None).diff(&[&exists]), Ok(None));
-        let run = command(Some("/opt/x"), None)
-            .diff(&[&absent])
+        assert!(decide(&command(Some("/opt/x"), None), vec![exists])
+            .expect("ok")
+            .is_none());
+        let (run, ()) = decide(&command(Some("/opt/x"), None), vec![absent])
             .expect("ok")
             .expect("change");
         assert_eq!(
             (run.action, run.reason.as_deref()),
             (Action::Run, Some("`/opt/x` does not exist"))
         );
-        assert_eq!(
-            command(None, Some("test -f x")).diff(&[&FactValue::Guard(0)]),
-            Ok(None)
-        );
-        assert!(command(None, Some("test -f x"))
-            .diff(&[&FactValue::Guard(1)])
+        let unless = command(None, Some("test -f x"));
+        assert!(decide(&unless, vec![FactValue::Guard(Exit(0))])
             .expect("ok")
-            .is_some());
-        assert_eq!(
-            command(None, None).diff(&[]).expect("ok").map(|c| c.action),
-            Some(Action::Run)
-        );
+            .is_none());
+        let (run, ()) = decide(&unless, vec![FactValue::Guard(Exit(1))])
+            .expect("ok")
+            .expect("change");
+        assert_eq!(run.reason.as_deref(), Some("`test -f x` exited 1"));
+        let (run, ()) = decide(&command(None, None), vec![])
+            .expect("ok")
+            .expect("change");
+        assert_eq!(run.action, Action::Run);
+    }
+
+    #[test]
+    fn argv_runs_a_program_never_a_script_function_and_passes_words_exactly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out");
+        let hostile = "$(touch pwned) `id` ' \" ; & \\ \r\n";
+        let c = Command {
+            program: Program::Argv(vec![
+                "sh".into(),
+                "-c".into(),
+                "printf %s \"$1\" > \"$2\"".into(),
+                "x".into(),
+                hostile.into(),
+                out.to_str().expect("utf8").into(),
+            ]),
+            ..command(None, None)
+        };
+        let mut s = Script::of("sh() { echo hijacked; }\n");
+        s.script(&script_of(&c, &()));
+        let run = std::process::Command::new("dash")
+            .args(["-c", s.as_str()])
+            .current_dir(dir.path())
+            .output()
+            .expect("dash runs");
+        assert!(run.status.success(), "{run:?}");
+        assert_eq!(std::fs::read_to_string(&out).expect("written"), hostile);
+        assert!(!dir.path().join("pwned").exists());
     }
 }

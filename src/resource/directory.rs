@@ -1,89 +1,137 @@
 //! `directory: { path, mode, owner, group }`: a directory exists with these attributes.
 
-use super::args::{path, Attrs};
-use super::Kind;
+use super::args::{fmt_mode, path, Attrs};
+use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::Result;
-use crate::facts::{Fact, FactValue, PathKind, Want};
+use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::Fields;
 use crate::plan::{Action, Change};
-use crate::shell::quote_path;
+use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
-/// A directory (parents are created as needed, with default modes).
+/// A managed directory.
 #[derive(Debug, Clone)]
 pub(crate) struct Directory {
     pub(crate) path: String,
     pub(crate) attrs: Attrs,
 }
 
-impl Directory {
-    pub(crate) fn build(args: &Node) -> Result<Self> {
-        let f = Fields::new(args, "`directory`", &["path", "mode", "owner", "group"])?;
-        Ok(Self {
-            path: path(&f, "path")?,
-            attrs: Attrs::read(&f)?,
-        })
-    }
+/// Builds a `directory` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Directory> {
+    let f = Fields::new(args, "`directory`", &["path", "mode", "owner", "group"])?;
+    Ok(Directory {
+        path: path(&f, "path")?,
+        attrs: Attrs::read(&f)?,
+    })
 }
 
-impl Kind for Directory {
+/// Whether the directory must be made, and the attributes to set.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    create: bool,
+    attrs: Attrs,
+}
+
+impl Resource for Directory {
+    type Asked = Handle<PathState>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "directory"
+    }
+
     fn id(&self) -> String {
         self.path.clone()
     }
 
-    fn kind_name(&self) -> &'static str {
-        "directory"
-    }
-
-    fn claims(&self) -> Vec<String> {
-        vec![self.path.clone()]
-    }
-
-    fn facts(&self) -> Vec<Fact> {
-        vec![Fact::Path {
-            path: self.path.clone(),
-            content: Want::Never,
+    fn claims(&self) -> Vec<Claim> {
+        // Targets of one node may share a directory when they want it the same way.
+        let attrs = format!(
+            "{:?}",
+            (self.attrs.mode, &self.attrs.owner, &self.attrs.group)
+        );
+        vec![Claim {
+            sharing: Sharing::SameAttributes(attrs),
+            ..Claim::path(&self.path)
         }]
     }
 
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        let [FactValue::Path(state)] = facts else {
-            return Err("missing facts".into());
-        };
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        facts.path(&self.path, Want::Never)
+    }
+
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let state = facts.get(*asked);
         match state.kind {
-            PathKind::Absent => Ok(Some(self.attrs.create(0o755, Change::new(Action::Create)))),
+            PathKind::Absent => {
+                let attrs = Attrs {
+                    mode: Some(self.attrs.mode.unwrap_or(0o755)),
+                    ..self.attrs.clone()
+                };
+                let change = self.attrs.create(0o755, Change::new(Action::Create));
+                Ok(Some((
+                    change,
+                    Decision {
+                        create: true,
+                        attrs,
+                    },
+                )))
+            }
             PathKind::Dir => {
                 let change = self.attrs.diff(state, Change::new(Action::Update));
-                Ok((!change.fields.is_empty()).then_some(change))
+                Ok((!change.fields.is_empty()).then(|| {
+                    let attrs = self.attrs.clone();
+                    (
+                        change,
+                        Decision {
+                            create: false,
+                            attrs,
+                        },
+                    )
+                }))
             }
-            other => Err(format!(
+            other => Err(Problem::new(format!(
                 "`{}` exists and is {}, not a directory",
                 self.path,
                 other.describe()
-            )),
+            ))),
         }
     }
 
-    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
-        let exists = matches!(facts, [FactValue::Path(s)] if s.kind == PathKind::Dir);
-        let mkdir = if exists {
-            String::new()
-        } else {
-            format!("mkdir -p -- {}\n", quote_path(&self.path))
+    fn script(&self, decision: &Decision, out: &mut Script) {
+        if decision.create {
+            // `-m` gives the new directory its final mode at creation: never wider, not even
+            // for a moment.
+            let mode = fmt_mode(decision.attrs.mode.unwrap_or(0o755));
+            out.fill(
+                "mkdir -m {} -p -- {} || exit 1\n",
+                [w(&mode), p(&self.path)],
+            );
+        }
+        decision.attrs.apply_script(&self.path, out);
+    }
+
+    fn predict(&self, _: &Decision, set: &FactSet, facts: &mut Facts) {
+        let state = PathState {
+            kind: PathKind::Dir,
+            mode: self.attrs.mode.unwrap_or(0o755),
+            ..PathState::default()
         };
-        let attrs = Attrs {
-            mode: self.attrs.mode.or((!exists).then_some(0o755)),
-            ..self.attrs.clone()
-        };
-        format!("{mkdir}{}", attrs.apply_script(&self.path))
+        facts.predict_path(set, &self.path, &state);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::PathState;
+    use crate::facts::FactValue;
     use crate::plan::Field;
+    use crate::resource::testing::decide;
 
     fn dir(mode: Option<u32>) -> Directory {
         Directory {
@@ -104,22 +152,23 @@ mod tests {
     }
 
     #[test]
-    fn diff_table() {
-        let absent = state(PathKind::Absent, 0);
-        let change = dir(Some(0o750))
-            .diff(&[&absent])
+    fn decision_table() {
+        let (change, _) = decide(&dir(Some(0o750)), vec![state(PathKind::Absent, 0)])
             .expect("ok")
             .expect("change");
         assert_eq!(change.action, Action::Create);
         assert_eq!(change.fields[0].after.as_deref(), Some("0750"));
 
         let same = state(PathKind::Dir, 0o750);
-        assert_eq!(dir(Some(0o750)).diff(&[&same]), Ok(None));
-        assert_eq!(dir(None).diff(&[&same]), Ok(None), "mode not managed");
+        assert!(decide(&dir(Some(0o750)), vec![same.clone()])
+            .expect("ok")
+            .is_none());
+        assert!(
+            decide(&dir(None), vec![same]).expect("ok").is_none(),
+            "mode not managed"
+        );
 
-        let other_mode = state(PathKind::Dir, 0o755);
-        let change = dir(Some(0o750))
-            .diff(&[&other_mode])
+        let (change, _) = decide(&dir(Some(0o750)), vec![state(PathKind::Dir, 0o755)])
             .expect("ok")
             .expect("change");
         assert_eq!(
@@ -128,10 +177,7 @@ mod tests {
         );
         assert_eq!(change.fields[0].before.as_deref(), Some("0755"));
 
-        let file = state(PathKind::File, 0o644);
-        assert!(dir(None)
-            .diff(&[&file])
-            .expect_err("conflict")
-            .contains("not a directory"));
+        let problem = decide(&dir(None), vec![state(PathKind::File, 0o644)]).expect_err("conflict");
+        assert!(problem.0.contains("not a directory"));
     }
 }

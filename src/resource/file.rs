@@ -2,18 +2,16 @@
 //! `template: { src, dest, mode, owner, group, validate }`: a file with exactly these bytes.
 //! Both compile to the same resource; a template's bytes are rendered on the control machine.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::args::{heredoc_base64, path, Attrs};
-use super::{BuildContext, Kind};
+use super::args::{path, Attrs};
+use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{sha256_hex, Fact, FactValue, PathKind, PathState, Want};
+use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
-use crate::shell::{quote, quote_path};
-use crate::source::SourceFile;
+use crate::script::{p, w, Piece, Script};
 use crate::yaml::Node;
 
 /// A managed regular file.
@@ -46,7 +44,8 @@ const FILE_KEYS: &[&str] = &[
     "check",
     "serialize",
 ];
-const TEMPLATE_KEYS: &[&str] = &[
+/// The arguments of `template`, which shares everything after rendering with `file`.
+pub(super) const TEMPLATE_KEYS: &[&str] = &[
     "src",
     "dest",
     "mode",
@@ -57,44 +56,41 @@ const TEMPLATE_KEYS: &[&str] = &[
     "serialize",
 ];
 
+/// Builds a `file` from its arguments.
+pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
+    let f = Fields::new(args, "`file`", FILE_KEYS)?;
+    let content = match (f.get("content"), f.get("src")) {
+        (Some(_), Some(src)) => {
+            return Err(
+                Error::invalid("`file` takes `content` or `src`, not both", &src.span)
+                    .with_label("second source"),
+            )
+        }
+        // Content is data (it travels as base64), so unlike other strings it may hold NUL.
+        (Some(node), None) => node
+            .scalar_text()
+            .ok_or_else(|| crate::fields::wrong_type(node, "a string", "`content`"))?
+            .as_bytes()
+            .to_vec(),
+        (None, Some(src_node)) => {
+            let src = f.required_string("src")?;
+            let found = find(&src, &cx.file_dirs)
+                .ok_or_else(|| not_found(&src, src_node, &cx.file_dirs))?;
+            std::fs::read(&found).map_err(|e| Error::io(&found, &e).with_span(&src_node.span))?
+        }
+        (None, None) => return Err(f.missing("content` or `src")),
+    };
+    File::new("file", path(&f, "path")?, content, &f)
+}
+
 impl File {
-    pub(crate) fn build_file(args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
-        let f = Fields::new(args, "`file`", FILE_KEYS)?;
-        let content = match (f.get("content"), f.get("src")) {
-            (Some(_), Some(src)) => {
-                return Err(
-                    Error::invalid("`file` takes `content` or `src`, not both", &src.span)
-                        .with_label("second source"),
-                )
-            }
-            (Some(_), None) => f.string("content")?.unwrap_or_default().into_bytes(),
-            (None, Some(src_node)) => {
-                let src = f.required_string("src")?;
-                let found = find(&src, &cx.file_dirs)
-                    .ok_or_else(|| not_found(&src, src_node, &cx.file_dirs))?;
-                std::fs::read(&found)
-                    .map_err(|e| Error::io(&found, &e).with_span(&src_node.span))?
-            }
-            (None, None) => return Err(f.missing("content` or `src")),
-        };
-        Self::new("file", path(&f, "path")?, content, &f)
-    }
-
-    pub(crate) fn build_template(args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
-        let f = Fields::new(args, "`template`", TEMPLATE_KEYS)?;
-        let src_node = f.require("src")?;
-        let src = f.required_string("src")?;
-        let found = find(&src, &cx.template_dirs)
-            .ok_or_else(|| not_found(&src, src_node, &cx.template_dirs))?;
-        let text = std::fs::read_to_string(&found)
-            .map_err(|e| Error::io(&found, &e).with_span(&src_node.span))?;
-        let rendered = cx
-            .templar
-            .render_file(&SourceFile::new(found, text), cx.vars)?;
-        Self::new("template", path(&f, "dest")?, rendered.into_bytes(), &f)
-    }
-
-    fn new(label: &'static str, path: String, content: Vec<u8>, f: &Fields<'_>) -> Result<Self> {
+    /// A file resource from its final bytes (`template` renders them first).
+    pub(super) fn new(
+        label: &'static str,
+        path: String,
+        content: Vec<u8>,
+        f: &Fields<'_>,
+    ) -> Result<Self> {
         let validate = f.string("validate")?;
         if let (Some(cmd), Some(node)) = (&validate, f.get("validate")) {
             if !cmd.contains("%s") {
@@ -105,6 +101,13 @@ impl File {
                 .with_label("no %s here"));
             }
         }
+        let serialize = match f.get("serialize") {
+            Some(node) => Some(super::args::checked_path(
+                &f.required_string("serialize")?,
+                node,
+            )?),
+            None => None,
+        };
         Ok(Self {
             label,
             path,
@@ -113,19 +116,21 @@ impl File {
             attrs: Attrs::read(f)?,
             validate,
             check: f.string("check")?,
-            serialize: f.string("serialize")?,
+            serialize,
         })
     }
 }
 
-fn find(src: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+/// The first existing `src` in `dirs` (or `src` itself when absolute).
+pub(super) fn find(src: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
     if Path::new(src).is_absolute() {
         return Some(PathBuf::from(src)).filter(|p| p.is_file());
     }
     dirs.iter().map(|d| d.join(src)).find(|p| p.is_file())
 }
 
-fn not_found(src: &str, node: &Node, dirs: &[PathBuf]) -> Error {
+/// A located "not found" naming where recon looked.
+pub(super) fn not_found(src: &str, node: &Node, dirs: &[PathBuf]) -> Error {
     let looked: Vec<String> = dirs
         .iter()
         .map(|d| crate::source::display_path(d))
@@ -158,30 +163,42 @@ fn size(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
-impl Kind for File {
+/// What a planned file change does.
+#[derive(Debug)]
+pub(crate) enum Decision {
+    /// Write the bytes; `mode` is the final mode (given, kept, or the 0644 default).
+    Write { mode: u32 },
+    /// Same bytes: only set the managed attributes.
+    Attributes,
+}
+
+impl Resource for File {
+    type Asked = Handle<PathState>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        self.label
+    }
+
     fn id(&self) -> String {
         self.path.clone()
     }
 
-    fn kind_name(&self) -> &'static str {
-        self.label
+    fn claims(&self) -> Vec<Claim> {
+        vec![Claim::path(&self.path)]
     }
 
-    fn claims(&self) -> Vec<String> {
-        vec![self.path.clone()]
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        facts.path(&self.path, Want::UnlessSha(self.sha256.clone()))
     }
 
-    fn facts(&self) -> Vec<Fact> {
-        vec![Fact::Path {
-            path: self.path.clone(),
-            content: Want::UnlessSha(self.sha256.clone()),
-        }]
-    }
-
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        let [FactValue::Path(state)] = facts else {
-            return Err("missing facts".into());
-        };
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let state = facts.get(*asked);
         let new_size = self.content.len() as u64;
         match state.kind {
             PathKind::Absent => {
@@ -189,11 +206,13 @@ impl Kind for File {
                     Change::new(Action::Create).field(Field::Content, None, Some(size(new_size)));
                 change = self.attrs.create(0o644, change);
                 change.diff = text_diff(b"", &self.content);
-                Ok(Some(change))
+                let mode = self.attrs.mode.unwrap_or(0o644);
+                Ok(Some((change, Decision::Write { mode })))
             }
             PathKind::File => {
                 let mut change = Change::new(Action::Update);
-                if state.sha256.as_deref() != Some(self.sha256.as_str()) {
+                let differs = state.sha256.as_deref() != Some(self.sha256.as_str());
+                if differs {
                     change =
                         change.field(Field::Content, Some(size(state.size)), Some(size(new_size)));
                     change.diff = state
@@ -202,62 +221,84 @@ impl Kind for File {
                         .and_then(|old| text_diff(old, &self.content));
                 }
                 change = self.attrs.diff(state, change);
-                Ok((!change.fields.is_empty()).then_some(change))
+                if change.fields.is_empty() {
+                    return Ok(None);
+                }
+                // A replaced file keeps its current mode unless one is given.
+                let decision = if differs {
+                    Decision::Write {
+                        mode: self.attrs.mode.unwrap_or(state.mode),
+                    }
+                } else {
+                    Decision::Attributes
+                };
+                Ok(Some((change, decision)))
             }
-            other => Err(format!(
+            other => Err(Problem::new(format!(
                 "`{}` exists and is {}, not a regular file",
                 self.path,
                 other.describe()
-            )),
+            ))),
         }
     }
 
-    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
-        let state = match facts {
-            [FactValue::Path(s)] => s.clone(),
-            _ => PathState::default(),
+    fn script(&self, decision: &Decision, out: &mut Script) {
+        let Decision::Write { mode } = decision else {
+            self.attrs.apply_script(&self.path, out);
+            return;
         };
-        let content_differs =
-            state.kind != PathKind::File || state.sha256.as_deref() != Some(self.sha256.as_str());
-        if !content_differs {
-            return self.attrs.apply_script(&self.path);
-        }
-        // A replaced file keeps its current mode unless one is given; a new one gets 0644.
-        let existing = (state.kind == PathKind::File).then_some(state.mode);
-        let args = self.attrs.shell_args(existing.or(Some(0o644)));
-        let validate = self
-            .validate
-            .as_ref()
-            .map(|v| format!(" {}", quote(&v.replace("%s", "\"$1\""))))
-            .unwrap_or_default();
-        let path = quote_path(&self.path);
-        let put = format!("_put {path} {args}{validate} <<'RECON_DATA' || {{ rm -f -- \"$_b\"; exit 1; }}\n{}RECON_DATA\n", heredoc_base64(&self.content));
-        let mut s = String::new();
         if let Some(lock) = &self.serialize {
-            let _ = writeln!(
-                s,
-                "_serialize {} || {{ echo 'cannot take the lock {lock}'; exit 1; }}",
-                quote_path(lock)
+            out.fill("_serialize {} || exit 1\n", [p(lock)]);
+        }
+        if self.check.is_some() {
+            out.fill(
+                "_b=\nif [ -f {} ]; then _b=\"$(_tmpname {}).prev\"; cp -p -- {} \"$_b\" || exit 1; fi\n",
+                [p(&self.path), p(&self.path), p(&self.path)],
             );
         }
-        let Some(check) = &self.check else {
-            s.push_str(&put.replace(" || { rm -f -- \"$_b\"; exit 1; }", ""));
-            return s;
-        };
-        let _ = write!(
-            s,
-            "_b=\nif [ -f {path} ]; then _b=\"$(_tmpname {path}).prev\"; cp -p -- {path} \"$_b\" || exit 1; fi\n{put}\
-             if ! sh -c {} </dev/null; then\n  if [ -n \"$_b\" ]; then mv -fT -- \"$_b\" {path}; else rm -f -- {path}; fi\n  \
-             echo 'check failed; the previous file was restored'\n  exit 1\nfi\nrm -f -- \"$_b\"\n",
-            quote(check)
-        );
-        s
+        out.fill("_put {}", [p(&self.path)]);
+        self.attrs.shell_args(Some(*mode), out);
+        if let Some(validate) = &self.validate {
+            out.fill(" {}", [w(&validate.replace("%s", "\"$1\""))]);
+        }
+        out.base64_heredoc(&self.content);
+        match &self.check {
+            None => {
+                out.code("[ $? -eq 0 ] || exit 1\n");
+            }
+            Some(check) => {
+                out.code("[ $? -eq 0 ] || { rm -f -- \"$_b\"; exit 1; }\n");
+                out.fill(
+                    "if ! {} </dev/null; then\n  if [ -n \"$_b\" ]; then mv -fT -- \"$_b\" {}; else rm -f -- {}; fi\n  echo 'check failed; the previous file was restored'\n  exit 1\nfi\nrm -f -- \"$_b\"\n",
+                    [Piece::Code(&user(check)), p(&self.path), p(&self.path)],
+                );
+            }
+        }
     }
+
+    fn predict(&self, _: &Decision, set: &FactSet, facts: &mut Facts) {
+        let state = PathState {
+            kind: PathKind::File,
+            sha256: Some(self.sha256.clone()),
+            size: self.content.len() as u64,
+            ..PathState::default()
+        };
+        facts.predict_path(set, &self.path, &state);
+    }
+}
+
+/// A user's command line as a script (`sh -c WORD`).
+fn user(command: &str) -> Script {
+    let mut s = Script::new();
+    s.user_command(command);
+    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::FactValue;
+    use crate::resource::testing::{decide, script_of};
 
     fn file(content: &str, mode: Option<u32>) -> File {
         File {
@@ -286,55 +327,87 @@ mod tests {
         })
     }
 
-    #[test]
-    fn converged_file_has_no_change() {
-        assert_eq!(
-            file("a\n", Some(0o644)).diff(&[&on_host("a\n", 0o644, false)]),
-            Ok(None)
-        );
+    fn changed(f: &File, host: FactValue) -> (Change, Decision) {
+        decide(f, vec![host]).expect("ok").expect("change")
     }
 
     #[test]
-    fn content_change_carries_a_unified_diff() {
-        let change = file("a\nB\nc\n", None)
-            .diff(&[&on_host("a\nb\nc\n", 0o600, true)])
-            .expect("ok")
-            .expect("change");
+    fn converged_file_has_no_change() {
+        assert!(decide(
+            &file("a\n", Some(0o644)),
+            vec![on_host("a\n", 0o644, false)]
+        )
+        .expect("ok")
+        .is_none());
+    }
+
+    #[test]
+    fn content_change_carries_a_unified_diff_and_keeps_the_mode() {
+        let (change, decision) =
+            changed(&file("a\nB\nc\n", None), on_host("a\nb\nc\n", 0o600, true));
         assert_eq!(change.action, Action::Update);
         assert_eq!(change.fields.len(), 1, "mode is not managed");
         assert_eq!(
             change.diff.as_deref(),
             Some("@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n")
         );
+        assert!(matches!(decision, Decision::Write { mode: 0o600 }));
     }
 
     #[test]
     fn mode_only_change() {
-        let change = file("a\n", Some(0o640))
-            .diff(&[&on_host("a\n", 0o644, false)])
-            .expect("ok")
-            .expect("change");
+        let (change, decision) = changed(&file("a\n", Some(0o640)), on_host("a\n", 0o644, false));
         assert_eq!(change.fields[0].field, Field::Mode);
         assert_eq!(change.diff, None);
+        assert!(matches!(decision, Decision::Attributes));
     }
 
     #[test]
     fn absent_file_is_created_and_directory_is_refused() {
         let absent = FactValue::Path(PathState::default());
-        assert_eq!(
-            file("x", None)
-                .diff(&[&absent])
-                .expect("ok")
-                .expect("change")
-                .action,
-            Action::Create
-        );
+        let (change, decision) = changed(&file("x", None), absent);
+        assert_eq!(change.action, Action::Create);
+        assert!(matches!(decision, Decision::Write { mode: 0o644 }));
         let dir = FactValue::Path(PathState {
             kind: PathKind::Dir,
             ..PathState::default()
         });
-        assert!(file("x", None).diff(&[&dir]).is_err());
+        assert!(decide(&file("x", None), vec![dir]).is_err());
     }
+
+    #[test]
+    fn a_new_file_is_never_readable_beyond_its_final_mode() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("secret");
+        let mut f = file("s3cret\n", Some(0o600));
+        f.path = target.to_str().expect("utf8").to_owned();
+        let (_, decision) = changed(&f, FactValue::Path(PathState::default()));
+        let mut script = Script::of(crate::script::WRITE_FUNCTIONS);
+        // Watch every file the write creates: none may ever be group- or world-readable.
+        script.code("umask 022\n");
+        script.script(&script_of(&f, &decision));
+        let out = std::process::Command::new("sh")
+            .args(["-c", script.as_str()])
+            .output()
+            .expect("sh runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta = std::fs::metadata(&target).expect("written");
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o777,
+            0o600
+        );
+        assert_eq!(std::fs::read(&target).expect("read"), b"s3cret\n");
+        assert!(WRITE_TEMP_IS_PRIVATE
+            .iter()
+            .all(|c| crate::script::WRITE_FUNCTIONS.contains(c)));
+    }
+
+    /// The temp file of `_put` is created under umask 077, so it is private until `_attrs`.
+    const WRITE_TEMP_IS_PRIVATE: &[&str] = &["(umask 077 && base64 -d > \"$_t\")"];
 
     #[test]
     fn binary_content_has_no_text_diff() {

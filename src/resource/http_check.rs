@@ -5,15 +5,13 @@
 //! set, marks it failed, switches the link back to the previous good release, runs `restart`,
 //! checks again and fails the host with the reason.
 
-use std::fmt::Write as _;
-
 use super::release::{last_good, Marker, Status};
-use super::Kind;
+use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{Fact, FactValue};
+use crate::facts::{FactSet, Facts, Handle, ReleaseState};
 use crate::fields::Fields;
 use crate::plan::{Action, Change};
-use crate::shell::{quote, quote_path};
+use crate::script::{n, p, w, Script};
 use crate::yaml::Node;
 
 /// A health check, optionally gating a release.
@@ -33,8 +31,56 @@ const KEYS: &[&str] = &[
     "url", "host", "status", "contains", "timeout", "release", "link", "restart",
 ];
 
+/// Builds an `http_check` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<HttpCheck> {
+    HttpCheck::build(args)
+}
+
+/// `_get` prints the HTTP status of GET `$_url` (with `Host: $_host` when set) and leaves the
+/// body in `$_hb`: curl when there is one, else python3. Values come in variables, never text.
+const GET_FUNCTION: &str = r#"_get() {
+  if command -v curl >/dev/null 2>&1; then
+    # curl prints 000 itself when nothing answered; its exit status is not the answer.
+    if [ -n "$_host" ]; then
+      _c=$(curl -s -o "$_hb" -w '%{http_code}' --max-time 5 -H "Host: $_host" -- "$_url" 2>/dev/null)
+    else
+      _c=$(curl -s -o "$_hb" -w '%{http_code}' --max-time 5 -- "$_url" 2>/dev/null)
+    fi
+    printf '%s\n' "${_c:-000}"
+  else
+    python3 -c '
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1])
+if sys.argv[2]: req.add_header("Host", sys.argv[2])
+try:
+    r = urllib.request.urlopen(req, timeout=5); code, body = r.status, r.read()
+except urllib.error.HTTPError as e:
+    code, body = e.code, e.read()
+except Exception:
+    code, body = 0, b""
+open(sys.argv[3], "wb").write(body); print("%03d" % code)
+' "$_url" "$_host" "$_hb"
+  fi
+}
+_check() {
+  _end=$(( $(date +%s) + _timeout ))
+  while :; do
+    _code=$(_get)
+    if [ "$_code" = "$_status" ] && { [ "$1" = any ] || [ -z "$_want" ] || grep -qF -- "$_want" "$_hb"; }; then return 0; fi
+    [ "$(date +%s)" -ge "$_end" ] && return 1
+    sleep 1
+  done
+}
+_failed() {
+  printf 'health check failed: GET %s answered %s after %ss, expected %s' "$_url" "${_code:-nothing}" "$_timeout" "$_status"
+  if [ -n "$_want" ]; then printf ' containing %s' "$_want"; fi
+  echo
+  head -c 300 "$_hb" 2>/dev/null; echo
+}
+"#;
+
 impl HttpCheck {
-    pub(crate) fn build(args: &Node) -> Result<Self> {
+    fn build(args: &Node) -> Result<Self> {
         let f = Fields::new(args, "`http_check`", KEYS)?;
         let url_node = f.require("url")?;
         let url = f.required_string("url")?;
@@ -72,18 +118,39 @@ impl HttpCheck {
     }
 
     /// GET with curl (or python3), the body into `$_hb`, the status on stdout.
-    fn get_function(&self) -> String {
-        let host = self.host.as_deref().unwrap_or("");
-        format!(
-            "_hb=\"${{TMPDIR:-/tmp}}/.recon-http.$$\"\n_get() {{\n  if command -v curl >/dev/null 2>&1; then\n    curl -s -o \"$_hb\" -w '%{{http_code}}' --max-time 5 {hdr}{url} 2>/dev/null || echo 000\n  else\n    python3 -c '\nimport sys, urllib.request\nreq = urllib.request.Request(sys.argv[1])\nif sys.argv[2]: req.add_header(\"Host\", sys.argv[2])\ntry:\n    r = urllib.request.urlopen(req, timeout=5); code, body = r.status, r.read()\nexcept urllib.error.HTTPError as e:\n    code, body = e.code, e.read()\nexcept Exception:\n    code, body = 0, b\"\"\nopen(sys.argv[3], \"wb\").write(body); print(\"%03d\" % code)\n' {url} {qhost} \"$_hb\"\n  fi\n}}\n",
-            hdr = if host.is_empty() { String::new() } else { format!("-H {} ", quote(&format!("Host: {host}"))) },
-            url = quote(&self.url),
-            qhost = quote(host),
+    /// The check's settings as shell variables, and a private body file.
+    fn settings(&self, s: &mut Script) {
+        s.fill(
+            "_url={}\n_host={}\n_want={}\n_status={}\n_timeout={}\n",
+            [
+                w(&self.url),
+                w(self.host.as_deref().unwrap_or("")),
+                w(self.contains.as_deref().unwrap_or("")),
+                n(self.status),
+                n(self.timeout),
+            ],
         )
+        .code("_hb=$(mktemp) || exit 1\ntrap 'rm -f \"$_hb\"' EXIT\n")
+        .code(GET_FUNCTION);
     }
 }
 
-impl Kind for HttpCheck {
+/// Whether the gate runs, and where to roll back to if it fails.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    /// Rollback candidates, best first: what was current before this apply, then the newest
+    /// good releases.
+    candidates: Vec<String>,
+}
+
+impl Resource for HttpCheck {
+    type Asked = Option<Handle<ReleaseState>>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "http_check"
+    }
+
     fn id(&self) -> String {
         match &self.host {
             Some(h) => format!("{} (Host: {h})", self.url),
@@ -91,80 +158,34 @@ impl Kind for HttpCheck {
         }
     }
 
-    fn kind_name(&self) -> &'static str {
-        "http_check"
-    }
-
-    fn claims(&self) -> Vec<String> {
-        Vec::new()
-    }
-
-    fn facts(&self) -> Vec<Fact> {
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
         self.release
-            .iter()
-            .map(|root| Fact::Releases {
-                root: root.clone(),
-                link: self.link.clone(),
-            })
-            .collect()
+            .as_ref()
+            .map(|root| facts.releases(root, &self.link))
     }
 
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        self.diff_triggered(facts, false)
-    }
-
-    fn diff_triggered(
+    fn decide(
         &self,
-        facts: &[&FactValue],
-        triggered: bool,
-    ) -> Result<Option<Change>, String> {
-        if triggered {
-            return Ok(Some(
-                Change::new(Action::Run).reason("a task it watches changed"),
-            ));
-        }
-        if let [FactValue::Releases(state)] = facts {
+        asked: &Self::Asked,
+        facts: &Facts,
+        situation: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let state = asked.map(|h| facts.get(h));
+        let change = if situation.triggered {
+            Change::new(Action::Run).reason("a task it watches changed")
+        } else {
+            let Some(state) = state else {
+                return Ok(None);
+            };
             let current = state.link.as_deref().unwrap_or("");
             let status = state.markers.get(current).map(|m| Marker::parse(m).status);
-            if !current.is_empty() && status != Some(Status::Good) {
-                return Ok(Some(
-                    Change::new(Action::Run)
-                        .reason(format!("release `{current}` is not marked good yet")),
-                ));
+            if current.is_empty() || status == Some(Status::Good) {
+                return Ok(None);
             }
-        }
-        Ok(None)
-    }
-
-    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
-        let mut s = self.get_function();
-        let want = self.contains.as_deref().map(quote).unwrap_or_default();
-        let _ = write!(
-            s,
-            "_check() {{\n  _end=$(( $(date +%s) + {t} ))\n  while :; do\n    _code=$(_get)\n    if [ \"$_code\" = {st} ] && {{ [ \"$1\" = any ] || [ -z {want_or_empty} ] || grep -qF -- {want_or_empty} \"$_hb\"; }}; then return 0; fi\n    [ \"$(date +%s)\" -ge \"$_end\" ] && return 1\n    sleep 1\n  done\n}}\n",
-            t = self.timeout,
-            st = self.status,
-            want_or_empty = if want.is_empty() { "''".to_owned() } else { want.clone() },
-        );
-        let Some(root) = &self.release else {
-            let _ = write!(
-                s,
-                "if _check body; then rm -f \"$_hb\"; exit 0; fi\n{}",
-                self.failure_message()
-            );
-            s.push_str("rm -f \"$_hb\"\nexit 1\n");
-            return s;
+            Change::new(Action::Run).reason(format!("release `{current}` is not marked good yet"))
         };
-        let r = quote_path(root);
-        let l = quote(&self.link);
-        let mark = |status: &str| {
-            format!(
-                "_m={r}/.recon-releases/\"$_cur\"; _sha=$(sed -n 's/^sha256=//p' \"$_m\" 2>/dev/null); printf 'sha256=%s\\nstatus={status}\\n' \"$_sha\" > \"$_m.tmp\" && mv -f -- \"$_m.tmp\" \"$_m\"\n"
-            )
-        };
-        // Rollback candidates, best first: what was current before this apply, then the newest good.
         let mut candidates: Vec<String> = Vec::new();
-        if let [FactValue::Releases(state)] = facts {
+        if let Some(state) = state {
             if let Some(prev) = &state.link {
                 if state
                     .markers
@@ -182,49 +203,42 @@ impl Kind for HttpCheck {
                 }
             }
         }
-        let list = candidates.iter().fold(String::new(), |mut out, c| {
-            let _ = write!(out, " {}", quote(c));
-            out
-        });
-        let restart = self
-            .restart
-            .as_deref()
-            .map(|c| format!("sh -c {} </dev/null\n", quote(c)))
-            .unwrap_or_default();
-        let _ = write!(
-            s,
-            "_cur=$(readlink -- {r}/{l})\nif _check body; then\n  {good}  rm -f \"$_hb\"; exit 0\nfi\n{fail}\
-             {failed}_prev=\nfor _p in{list}; do\n  if [ \"$_p\" != \"$_cur\" ] && [ -d {r}/\"$_p\" ]; then _prev=$_p; break; fi\ndone\n\
-             if [ -z \"$_prev\" ]; then echo \"release $_cur is marked failed; no earlier good release to roll back to\"; rm -f \"$_hb\"; exit 1; fi\n\
-             _link \"$_prev\" {r}/{l} || exit 1\n{restart}\
-             if _check any; then echo \"rolled back to $_prev, which answers; release $_cur is marked failed\"; else echo \"rolled back to $_prev, which does not answer either\"; fi\nrm -f \"$_hb\"\nexit 1\n",
-            good = mark("good"),
-            fail = self.failure_message(),
-            failed = mark("failed"),
-        );
-        s
+        Ok(Some((change, Decision { candidates })))
+    }
+
+    fn script(&self, d: &Decision, s: &mut Script) {
+        self.settings(s);
+        let Some(root) = &self.release else {
+            s.code("if _check body; then exit 0; fi\n_failed\nexit 1\n");
+            return;
+        };
+        s.fill("_r={}\n_l={}\n", [p(root), w(&self.link)])
+            .code(MARK_FUNCTION);
+        s.code("_cur=$(readlink -- \"$_r/$_l\")\nif _check body; then _mark good || exit 1; exit 0; fi\n_failed\n_mark failed\n_prev=\nfor _p in");
+        s.words(d.candidates.iter().map(String::as_str));
+        s.code("; do\n  if [ \"$_p\" != \"$_cur\" ] && [ -d \"$_r/$_p\" ]; then _prev=$_p; break; fi\ndone\n\
+            if [ -z \"$_prev\" ]; then echo \"release $_cur is marked failed; no earlier good release to roll back to\"; exit 1; fi\n\
+            _link \"$_prev\" \"$_r/$_l\" || exit 1\n");
+        if let Some(restart) = &self.restart {
+            s.user_command(restart).code(" </dev/null\n");
+        }
+        s.code("if _check any; then echo \"rolled back to $_prev, which answers; release $_cur is marked failed\"; else echo \"rolled back to $_prev, which does not answer either\"; fi\nexit 1\n");
     }
 }
 
-impl HttpCheck {
-    fn failure_message(&self) -> String {
-        let expect = match &self.contains {
-            Some(text) => format!("{} containing {text:?}", self.status),
-            None => self.status.to_string(),
-        };
-        format!(
-            "echo \"health check failed: GET {} answered $_code after {}s, expected {}\"\nhead -c 300 \"$_hb\" 2>/dev/null; echo\n",
-            self.id().replace('"', "'"),
-            self.timeout,
-            expect.replace('"', "'")
-        )
-    }
+/// `_mark STATUS` rewrites the current release's marker with STATUS, keeping its sha256.
+const MARK_FUNCTION: &str = r#"_mark() {
+  _m="$_r/.recon-releases/$_cur"
+  _sha=$(sed -n 's/^sha256=//p' "$_m" 2>/dev/null)
+  printf 'sha256=%s\nstatus=%s\n' "$_sha" "$1" > "$_m.tmp" && mv -f -- "$_m.tmp" "$_m"
 }
+"#;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::ReleaseState;
+    use crate::facts::FactValue;
+    use crate::resource::testing::{decide, decide_in, script_of};
 
     fn check(release: bool) -> HttpCheck {
         HttpCheck {
@@ -251,19 +265,70 @@ mod tests {
 
     #[test]
     fn runs_when_triggered_or_while_the_release_is_unproven() {
-        assert!(check(false)
-            .diff_triggered(&[], true)
+        let triggered = Situation { triggered: true };
+        assert!(decide_in(&check(false), vec![], triggered)
             .expect("ok")
             .is_some());
-        assert_eq!(
-            check(false).diff(&[]),
-            Ok(None),
+        assert!(
+            decide(&check(false), vec![]).expect("ok").is_none(),
             "nothing to gate, nothing watched"
         );
-        assert_eq!(check(true).diff(&[&state("v1", "good")]), Ok(None));
-        assert!(check(true)
-            .diff(&[&state("v1", "deployed")])
+        assert!(decide(&check(true), vec![state("v1", "good")])
+            .expect("ok")
+            .is_none());
+        assert!(decide(&check(true), vec![state("v1", "deployed")])
             .expect("ok")
             .is_some());
+    }
+
+    #[test]
+    fn hostile_url_host_and_contains_run_nothing_and_arrive_exactly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("mkdir");
+        // A stand-in curl that records its arguments and answers 200 with the wanted text.
+        let args = dir.path().join("args");
+        std::fs::write(
+            bin.join("curl"),
+            format!(
+                "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{}'\nwhile [ \"$1\" != -o ]; do shift; done\nprintf '%s' \"$CONTAINS\" > \"$2\"\nprintf 200\n",
+                args.display()
+            ),
+        )
+        .expect("write");
+        std::process::Command::new("chmod")
+            .arg("755")
+            .arg(bin.join("curl"))
+            .status()
+            .expect("chmod");
+        let hostile = "http://x/$(touch pwned)`touch pwned2`'\";&\\";
+        let c = HttpCheck {
+            url: hostile.into(),
+            host: Some("h$(touch pwned3)'".into()),
+            contains: Some("ok$(touch pwned4)\"'".into()),
+            ..check(false)
+        };
+        let (_, decision) = decide_in(&c, vec![], Situation { triggered: true })
+            .expect("ok")
+            .expect("runs");
+        let body = script_of(&c, &decision);
+        let out = std::process::Command::new("dash")
+            .args(["-c", body.as_str()])
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .env("CONTAINS", "ok$(touch pwned4)\"'")
+            .output()
+            .expect("dash runs");
+        assert!(out.status.success(), "{out:?}");
+        let recorded = std::fs::read(&args).expect("curl ran");
+        let words: Vec<&[u8]> = recorded.split(|b| *b == 0).collect();
+        assert!(words.contains(&hostile.as_bytes()), "{words:?}");
+        assert!(
+            words.contains(&&b"Host: h$(touch pwned3)'"[..]),
+            "{words:?}"
+        );
+        for canary in ["pwned", "pwned2", "pwned3", "pwned4"] {
+            assert!(!dir.path().join(canary).exists(), "{canary} ran");
+        }
     }
 }

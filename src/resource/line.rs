@@ -4,14 +4,14 @@
 
 use regex::Regex;
 
-use super::args::{heredoc_base64, mode, path};
+use super::args::{fmt_mode, mode, path};
 use super::file::text_diff;
-use super::Kind;
+use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{Fact, FactValue, PathKind, PathState, Want};
+use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
-use crate::shell::quote_path;
+use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
 /// A managed line.
@@ -25,8 +25,13 @@ pub(crate) struct Line {
     pub(crate) mode: Option<u32>,
 }
 
+/// Builds a `line` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Line> {
+    Line::build(args)
+}
+
 impl Line {
-    pub(crate) fn build(args: &Node) -> Result<Self> {
+    fn build(args: &Node) -> Result<Self> {
         let f = Fields::new(args, "`line`", &["path", "line", "regexp", "state", "mode"])?;
         let present = match f.string("state")?.as_deref() {
             None | Some("present") => true,
@@ -102,11 +107,6 @@ impl Line {
         Some(text)
     }
 
-    /// The content this line leaves in the file, or `None` when nothing changes.
-    pub(crate) fn after(&self, state: &PathState) -> Option<String> {
-        self.planned(state).ok().flatten()
-    }
-
     fn planned(&self, state: &PathState) -> Result<Option<String>, String> {
         match state.kind {
             PathKind::Absent if self.present => Ok(Some(format!("{}\n", self.line))),
@@ -131,68 +131,101 @@ impl Line {
     }
 }
 
-impl Kind for Line {
+/// The file's new bytes and the mode it is written with.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    content: String,
+    mode: u32,
+    /// The file as it was, for the prediction of the next `line` on the same file.
+    before: PathState,
+}
+
+impl Resource for Line {
+    type Asked = Handle<PathState>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "line"
+    }
+
     fn id(&self) -> String {
         format!("{}: {}", self.path, self.line)
     }
 
-    fn kind_name(&self) -> &'static str {
-        "line"
-    }
-
-    fn claims(&self) -> Vec<String> {
-        vec![self.path.clone()]
-    }
-
-    fn facts(&self) -> Vec<Fact> {
-        vec![Fact::Path {
-            path: self.path.clone(),
-            content: Want::Always,
+    fn claims(&self) -> Vec<Claim> {
+        // Several `line`s may edit one file; the graph chains them in file order.
+        vec![Claim {
+            sharing: Sharing::Ordered,
+            ..Claim::path(&self.path)
         }]
     }
 
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        let [FactValue::Path(state)] = facts else {
-            return Err("missing facts".into());
-        };
-        let Some(new) = self.planned(state)? else {
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        facts.path(&self.path, Want::Always)
+    }
+
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let state = facts.get(*asked);
+        let Some(new) = self.planned(state).map_err(Problem)? else {
             return Ok(None);
         };
         let old = state.content.clone().unwrap_or_default();
-        let action = if state.kind == PathKind::Absent {
-            Action::Create
-        } else {
+        let exists = state.kind == PathKind::File;
+        let action = if exists {
             Action::Update
+        } else {
+            Action::Create
         };
         let mut change = Change::new(action).field(
             Field::Content,
-            (state.kind != PathKind::Absent).then(|| format!("{} bytes", state.size)),
+            exists.then(|| format!("{} bytes", state.size)),
             Some(format!("{} bytes", new.len())),
         );
         change.diff = text_diff(&old, new.as_bytes());
-        Ok(Some(change))
+        let mode = self.mode.or(exists.then_some(state.mode)).unwrap_or(0o644);
+        Ok(Some((
+            change,
+            Decision {
+                content: new,
+                mode,
+                before: state.clone(),
+            },
+        )))
     }
 
-    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
-        let [FactValue::Path(state)] = facts else {
-            return "exit 1\n".into();
-        };
-        let Ok(Some(new)) = self.planned(state) else {
-            return "exit 100\n".into();
-        };
-        let existing = (state.kind == PathKind::File).then_some(state.mode);
-        let mode = self.mode.or(existing).unwrap_or(0o644);
-        format!(
-            "_put {} {mode:04o} - - <<'RECON_DATA'\n{}RECON_DATA\n",
-            quote_path(&self.path),
-            heredoc_base64(new.as_bytes())
+    fn script(&self, decision: &Decision, out: &mut Script) {
+        out.fill(
+            "_put {} {} - -",
+            [p(&self.path), w(&fmt_mode(decision.mode))],
         )
+        .base64_heredoc(decision.content.as_bytes())
+        .code("[ $? -eq 0 ] || exit 1\n");
+    }
+
+    fn predict(&self, decision: &Decision, set: &FactSet, facts: &mut Facts) {
+        let new = decision.content.as_bytes();
+        let state = PathState {
+            kind: PathKind::File,
+            mode: decision.mode,
+            size: new.len() as u64,
+            sha256: Some(sha256_hex(new)),
+            content: Some(new.to_vec()),
+            ..decision.before.clone()
+        };
+        facts.predict_path(set, &self.path, &state);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::FactValue;
+    use crate::resource::testing::decide;
 
     fn line(line: &str, regexp: Option<&str>, present: bool) -> Line {
         Line {
@@ -228,8 +261,7 @@ mod tests {
     #[test]
     fn absent_file_is_created_with_the_line() {
         let absent = FactValue::Path(PathState::default());
-        let change = line("a", None, true)
-            .diff(&[&absent])
+        let (change, _) = decide(&line("a", None, true), vec![absent])
             .expect("ok")
             .expect("change");
         assert_eq!(change.action, Action::Create);

@@ -1,77 +1,180 @@
-//! Resources: the kinds of things recon manages. Each kind lives in its own file and implements
-//! `Kind`: it declares the facts it needs, diffs them (pure) and writes the shell for its change.
+//! Resources: the kinds of things recon manages. Each kind is one file implementing `Resource`:
+//! it asks for the facts it needs (typed handles), decides from their answers (pure) and writes
+//! the shell for exactly what it decided. `registry.rs` holds one line per kind; nothing else in
+//! recon names a kind.
 
 pub(crate) mod archive;
 mod args;
+mod claim;
 mod command;
 mod directory;
 mod file;
 mod http_check;
 mod line;
+mod registry;
 pub(crate) mod release;
 mod supervisor;
 mod symlink;
+mod template;
 
+use std::any::Any;
+use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub(crate) use args::parent_dirs;
-pub(crate) use command::Command;
-pub(crate) use directory::Directory;
-pub(crate) use file::File;
-pub(crate) use http_check::HttpCheck;
-pub(crate) use line::Line;
+pub(crate) use claim::{Claim, ClaimKind, Sharing};
+pub(crate) use registry::{build, help, is_kind, KINDS};
 pub(crate) use release::Release;
-pub(crate) use supervisor::Supervisor;
-pub(crate) use symlink::Symlink;
 
-use crate::error::Result;
-use crate::facts::{Fact, FactValue};
+use crate::facts::{FactSet, Facts};
 use crate::plan::Change;
+use crate::script::Script;
 use crate::template::{Context, Templar};
-use crate::yaml::Node;
 
-/// What a resource kind must answer. `diff` and `script` see only the facts the resource declared.
-pub(crate) trait Kind {
-    /// The managed object as shown in plans: a path or a command.
+/// Why a host's state makes a resource's change unsafe or impossible (a file where a directory
+/// should be, a release that failed before). Shown located at the task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Problem(pub(crate) String);
+
+impl Problem {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What else the plan knows when a resource decides.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Situation {
+    /// A task that notifies this one changes in the same plan (a program restarts because its
+    /// release changed; a health check runs).
+    pub(crate) triggered: bool,
+}
+
+/// What a resource kind must answer. Implement this; `AnyResource` is derived.
+pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
+    /// The handles of the facts this resource asked for.
+    type Asked: Send + Sync + 'static;
+    /// What `decide` concluded, consumed by `script`: nothing is decided twice.
+    type Decision: Send + Sync + 'static;
+
+    /// The kind as the user wrote it (`template` compiles to a file but says `template`).
+    fn kind(&self) -> &'static str;
+    /// The managed object as shown in plans: a path, a command, a program.
     fn id(&self) -> String;
-    /// The resource type as the user wrote it (`template` compiles to a file but says `template`).
-    fn kind_name(&self) -> &'static str;
-    /// Paths this resource creates or owns; two resources claiming one path is a compile error.
-    fn claims(&self) -> Vec<String>;
-    /// Paths that must exist first (besides the parents of its claims): link targets, `chdir`, ...
+    /// Things this resource takes on its host or node (paths, ports, programs ...).
+    fn claims(&self) -> Vec<Claim> {
+        Vec::new()
+    }
+    /// Paths that must exist first besides the parents of its path claims (link targets, chdir).
     fn needs(&self) -> Vec<String> {
         Vec::new()
     }
-    fn facts(&self) -> Vec<Fact>;
-    /// `Ok(None)`: already converged. `Err`: the host's state makes the change unsafe.
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String>;
-    /// Like `diff`, knowing whether a task that notifies this one changes in the same plan (a
-    /// program restarts when its release changed). Most kinds ignore it.
-    fn diff_triggered(
+    /// Asks for the facts it needs; the probe answers them all in one round trip.
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked;
+    /// `Ok(None)`: converged. `Ok(Some)`: what the plan shows and what the script will do.
+    fn decide(
         &self,
-        facts: &[&FactValue],
-        triggered: bool,
-    ) -> Result<Option<Change>, String> {
-        let _ = triggered;
-        self.diff(facts)
+        asked: &Self::Asked,
+        facts: &Facts,
+        situation: Situation,
+    ) -> Result<Option<(Change, Self::Decision)>, Problem>;
+    /// POSIX sh (a subshell body) that carries out `decision`: exit 0 = changed, 100 = nothing
+    /// to do after all (a guard became true), anything else = failed.
+    fn script(&self, decision: &Self::Decision, out: &mut Script);
+    /// Records what the change leaves behind, so later resources are planned against it (a file
+    /// in a directory this plan creates). Most kinds leave nothing others ask about.
+    fn predict(&self, decision: &Self::Decision, set: &FactSet, facts: &mut Facts) {
+        let _ = (decision, set, facts);
     }
-    /// POSIX sh that performs the change; runs in a subshell, exit 0 = changed, 100 = nothing to
-    /// do after all (a guard became true), anything else = failed.
-    fn script(&self, facts: &[&FactValue], change: &Change) -> String;
 }
 
-/// A compiled resource: one variant per kind (the serde-style registry: one YAML key, one file).
-#[derive(Debug, Clone)]
-pub(crate) enum Resource {
-    Directory(Directory),
-    File(File),
-    Symlink(Symlink),
-    Line(Line),
-    Command(Command),
-    Release(Release),
-    Supervisor(Supervisor),
-    HttpCheck(HttpCheck),
+/// A decision with its change, type-erased for the planner.
+pub(crate) struct Decided {
+    pub(crate) change: Change,
+    decision: Box<dyn Any + Send + Sync>,
 }
+
+/// The object-safe face of `Resource`, implemented for every resource by the blanket impl below:
+/// the planner holds `Arc<dyn AnyResource>` and never names a kind.
+pub(crate) trait AnyResource: fmt::Debug + Send + Sync {
+    fn kind(&self) -> &'static str;
+    fn id(&self) -> String;
+    fn claims(&self) -> Vec<Claim>;
+    fn needs(&self) -> Vec<String>;
+    fn ask(&self, facts: &mut FactSet) -> Box<dyn Any + Send + Sync>;
+    fn decide(
+        &self,
+        asked: &(dyn Any + Send + Sync),
+        facts: &Facts,
+        situation: Situation,
+    ) -> Result<Option<Decided>, Problem>;
+    fn script(&self, decided: &Decided) -> Script;
+    fn predict(&self, decided: &Decided, set: &FactSet, facts: &mut Facts);
+    /// For the few commands that work on one kind (`releases`, `rollback`).
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<R: Resource> AnyResource for R {
+    fn kind(&self) -> &'static str {
+        Resource::kind(self)
+    }
+    fn id(&self) -> String {
+        Resource::id(self)
+    }
+    fn claims(&self) -> Vec<Claim> {
+        Resource::claims(self)
+    }
+    fn needs(&self) -> Vec<String> {
+        Resource::needs(self)
+    }
+    fn ask(&self, facts: &mut FactSet) -> Box<dyn Any + Send + Sync> {
+        Box::new(Resource::ask(self, facts))
+    }
+    fn decide(
+        &self,
+        asked: &(dyn Any + Send + Sync),
+        facts: &Facts,
+        situation: Situation,
+    ) -> Result<Option<Decided>, Problem> {
+        let asked = asked
+            .downcast_ref::<R::Asked>()
+            .ok_or_else(|| Problem::new("internal error: facts asked by another resource"))?;
+        Ok(
+            Resource::decide(self, asked, facts, situation)?.map(|(change, decision)| Decided {
+                change,
+                decision: Box::new(decision),
+            }),
+        )
+    }
+    fn script(&self, decided: &Decided) -> Script {
+        let mut out = Script::new();
+        match decided.decision.downcast_ref::<R::Decision>() {
+            Some(decision) => Resource::script(self, decision, &mut out),
+            None => {
+                out.code("echo 'internal error: decision of another resource' >&2\nexit 1\n");
+            }
+        }
+        out
+    }
+    fn predict(&self, decided: &Decided, set: &FactSet, facts: &mut Facts) {
+        if let Some(decision) = decided.decision.downcast_ref::<R::Decision>() {
+            Resource::predict(self, decision, set, facts);
+        }
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A compiled resource, shared between the graph, the planner and the commands.
+pub(crate) type Compiled = Arc<dyn AnyResource>;
 
 /// What building a resource from its rendered arguments may need.
 pub(crate) struct BuildContext<'a> {
@@ -83,33 +186,39 @@ pub(crate) struct BuildContext<'a> {
     pub(crate) file_dirs: Vec<PathBuf>,
 }
 
-impl Resource {
-    /// Validates rendered arguments and builds the resource; `kind` is a key of `RESOURCE_KINDS`.
-    pub(crate) fn build(kind: &str, args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
-        Ok(match kind {
-            "directory" => Resource::Directory(Directory::build(args)?),
-            "file" => Resource::File(File::build_file(args, cx)?),
-            "template" => Resource::File(File::build_template(args, cx)?),
-            "symlink" => Resource::Symlink(Symlink::build(args)?),
-            "line" => Resource::Line(Line::build(args)?),
-            "release" => Resource::Release(Release::build(args, cx)?),
-            "supervisor" => Resource::Supervisor(Supervisor::build(args)?),
-            "http_check" => Resource::HttpCheck(HttpCheck::build(args)?),
-            _ => Resource::Command(Command::build(args)?),
-        })
+/// Running a resource's decision against hand-written answers, for the unit tests of each kind.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::{Problem, Resource, Situation};
+    use crate::facts::{FactSet, FactValue, Facts};
+    use crate::plan::Change;
+    use crate::script::Script;
+
+    /// Asks `resource` for its facts, answers them with `answers` (in the order asked) and
+    /// returns its decision.
+    pub(crate) fn decide_in<R: Resource>(
+        resource: &R,
+        answers: Vec<FactValue>,
+        situation: Situation,
+    ) -> Result<Option<(Change, R::Decision)>, Problem> {
+        let mut set = FactSet::default();
+        let asked = resource.ask(&mut set);
+        let facts = Facts::answered(answers);
+        resource.decide(&asked, &facts, situation)
     }
 
-    /// The one dispatch point: everything else goes through `Kind`.
-    pub(crate) fn kind(&self) -> &dyn Kind {
-        match self {
-            Resource::Directory(r) => r,
-            Resource::File(r) => r,
-            Resource::Symlink(r) => r,
-            Resource::Line(r) => r,
-            Resource::Command(r) => r,
-            Resource::Release(r) => r,
-            Resource::Supervisor(r) => r,
-            Resource::HttpCheck(r) => r,
-        }
+    /// `decide_in` when nothing notifies the resource.
+    pub(crate) fn decide<R: Resource>(
+        resource: &R,
+        answers: Vec<FactValue>,
+    ) -> Result<Option<(Change, R::Decision)>, Problem> {
+        decide_in(resource, answers, Situation::default())
+    }
+
+    /// The script for a decision.
+    pub(crate) fn script_of<R: Resource>(resource: &R, decision: &R::Decision) -> Script {
+        let mut out = Script::new();
+        resource.script(decision, &mut out);
+        out
     }
 }

@@ -7,18 +7,17 @@
 //! `http_check` marks a release good, or failed (and rolls back) when the health gate fails.
 
 use std::cmp::Ordering;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::archive::{self, Archive, Source};
-use super::args::{checked_path, heredoc_base64};
-use super::{BuildContext, Kind};
+use super::args::checked_path;
+use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{Fact, FactValue, ReleaseState};
+use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, ReleaseState};
 use crate::fields::{wrong_type, Fields};
 use crate::plan::{Action, Change, Field};
-use crate::shell::{quote, quote_path};
+use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
 /// A deployed release and the link that makes it current.
@@ -74,8 +73,13 @@ const KEYS: &[&str] = &[
     "root", "version", "src", "git", "url", "link", "keep", "force",
 ];
 
+/// Builds a `release` from its arguments (loading and checking its archive once per run).
+pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Release> {
+    Release::build(args, cx)
+}
+
 impl Release {
-    pub(crate) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
+    fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
         let f = Fields::new(args, "`release`", KEYS)?;
         let root_node = f.require("root")?;
         let root = checked_path(&f.required_string("root")?, root_node)?;
@@ -157,7 +161,8 @@ impl Release {
     }
 
     /// What has to happen, decided from the host's release state (pure).
-    pub(crate) fn decide(&self, state: &ReleaseState) -> Result<Decision, String> {
+    /// What to do about this release on a host with `state`.
+    pub(crate) fn plan(&self, state: &ReleaseState) -> Result<Decision, String> {
         let marker = state.markers.get(&self.version).map(|m| Marker::parse(m));
         let exists = state.dirs.contains(&self.version);
         let mut unpack = !exists;
@@ -272,41 +277,42 @@ pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
 }
 
 /// Shell that (re)writes a release marker atomically.
-pub(crate) fn marker_script(root: &str, version: &str, sha: &str, status: &str) -> String {
-    let dir = format!("{}/.recon-releases", quote_path(root));
-    format!(
-        "mkdir -p -- {dir} && printf 'sha256=%s\\nstatus=%s\\n' {} {} > {dir}/.{v}.tmp && mv -f -- {dir}/.{v}.tmp {dir}/{v}\n",
-        quote(sha),
-        quote(status),
-        v = quote(version)
-    )
+/// Shell that writes `{root}/.recon-releases/{version}` atomically (temp + rename) and fails
+/// the step when any part of the write fails.
+pub(crate) fn marker_script(root: &str, version: &str, sha: &str, status: &str, out: &mut Script) {
+    out.fill(
+        "_md={}/.recon-releases\nmkdir -p -- \"$_md\" && printf 'sha256=%s\\nstatus=%s\\n' {} {} > \"$_md\"/.{}.tmp && mv -f -- \"$_md\"/.{}.tmp \"$_md\"/{} || exit 1\n",
+        [p(root), w(sha), w(status), w(version), w(version), w(version)],
+    );
 }
 
-impl Kind for Release {
+impl Resource for Release {
+    type Asked = Handle<ReleaseState>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "release"
+    }
+
     fn id(&self) -> String {
         format!("{} ({})", self.dir(), self.archive.description)
     }
 
-    fn kind_name(&self) -> &'static str {
-        "release"
+    fn claims(&self) -> Vec<Claim> {
+        vec![Claim::path(&self.dir()), Claim::path(&self.link_path())]
     }
 
-    fn claims(&self) -> Vec<String> {
-        vec![self.dir(), self.link_path()]
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        facts.releases(&self.root, &self.link)
     }
 
-    fn facts(&self) -> Vec<Fact> {
-        vec![Fact::Releases {
-            root: self.root.clone(),
-            link: self.link.clone(),
-        }]
-    }
-
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        let [FactValue::Releases(state)] = facts else {
-            return Err("missing facts".into());
-        };
-        let d = self.decide(state)?;
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let d = self.plan(facts.get(*asked)).map_err(Problem)?;
         if !d.unpack && !d.switch && d.prune.is_empty() {
             return Ok(None);
         }
@@ -336,43 +342,58 @@ impl Kind for Release {
         if !d.prune.is_empty() {
             change = change.field(Field::Prune, Some(d.prune.join(", ")), None);
         }
-        Ok(Some(change))
+        Ok(Some((change, d)))
     }
 
-    fn script(&self, facts: &[&FactValue], _change: &Change) -> String {
-        let [FactValue::Releases(state)] = facts else {
-            return "exit 1\n".into();
-        };
-        let Ok(d) = self.decide(state) else {
-            return "exit 1\n".into();
-        };
-        let root = quote_path(&self.root);
-        let v = quote(&self.version);
-        let mut s = String::new();
+    fn script(&self, d: &Decision, s: &mut Script) {
+        let (root, v) = (&self.root, &self.version);
+        s.fill("_r={}\n", [p(root)]);
         if d.unpack {
-            let gzip = self.archive.bytes.starts_with(&[0x1f, 0x8b]);
-            let _ = write!(
-                s,
-                "_t={root}/.{v}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\n\
-                 if ! base64 -d <<'RECON_DATA' | tar -x{z}f - -C \"$_t\" --no-same-owner; then rm -rf -- \"$_t\"; exit 1; fi\n{data}RECON_DATA\n\
-                 if [ -e {root}/{v} ]; then rm -rf -- {root}/.{v}.old-$$ && mv -T -- {root}/{v} {root}/.{v}.old-$$ || exit 1; fi\n\
-                 mv -T -- \"$_t\" {root}/{v} || {{ rm -rf -- \"$_t\"; exit 1; }}\nrm -rf -- {root}/.{v}.old-$$\n{marker}",
-                z = if gzip { "z" } else { "" },
-                data = heredoc_base64(&self.archive.bytes),
-                marker = marker_script(&self.root, &self.version, &self.archive.sha256, "deployed"),
+            let z = if self.archive.bytes.starts_with(&[0x1f, 0x8b]) {
+                "-xzf"
+            } else {
+                "-xf"
+            };
+            // Unpack into a temp folder, then rename: never a half-written release. Every
+            // write is checked before the next one starts; the marker is written before the
+            // link moves, so a release is only ever current once it is recorded.
+            s.fill(
+                "_t=\"$_r\"/.{}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\nbase64 -d > \"$_t.archive\"",
+                [w(v)],
+            )
+            .base64_heredoc(&self.archive.bytes)
+            .fill(
+                "[ $? -eq 0 ] && tar {} \"$_t.archive\" -C \"$_t\" --no-same-owner; _rc=$?; rm -f -- \"$_t.archive\"\n\
+                 if [ \"$_rc\" -ne 0 ]; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n\
+                 if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
+                 mv -T -- \"$_t\" \"$_r\"/{} || { rm -rf -- \"$_t\"; exit 1; }\nrm -rf -- \"$_r\"/.{}.old-$$\n",
+                [w(z), w(v), w(v), w(v), w(v), w(v), w(v)],
             );
+            marker_script(root, v, &self.archive.sha256, "deployed", s);
         }
         if d.switch {
-            let _ = writeln!(s, "_link {v} {root}/{} || exit 1", quote(&self.link));
+            s.fill("_link {} \"$_r\"/{} || exit 1\n", [w(v), w(&self.link)]);
         }
         for old in &d.prune {
-            let _ = writeln!(
-                s,
-                "rm -rf -- {root}/{o} {root}/.recon-releases/{o}",
-                o = quote(old)
+            s.fill(
+                "rm -rf -- \"$_r\"/{} \"$_r\"/.recon-releases/{} || exit 1\n",
+                [w(old), w(old)],
             );
         }
-        s
+    }
+
+    fn predict(&self, _: &Decision, set: &FactSet, facts: &mut Facts) {
+        let dir = PathState {
+            kind: PathKind::Dir,
+            ..PathState::default()
+        };
+        facts.predict_path(set, &self.dir(), &dir);
+        let link = PathState {
+            kind: PathKind::Link,
+            target: Some(self.version.clone()),
+            ..PathState::default()
+        };
+        facts.predict_path(set, &self.link_path(), &link);
     }
 }
 
@@ -411,7 +432,7 @@ mod tests {
     #[test]
     fn new_version_unpacks_and_switches() {
         let d = release("v1.0.1", None)
-            .decide(&state("v1.0.0", &[("v1.0.0", "x", "good")]))
+            .plan(&state("v1.0.0", &[("v1.0.0", "x", "good")]))
             .expect("ok");
         assert_eq!(
             d,
@@ -428,7 +449,7 @@ mod tests {
     fn same_version_same_content_is_converged() {
         let r = release("v1.0.1", None);
         let d = r
-            .decide(&state("v1.0.1", &[("v1.0.1", "aaa", "good")]))
+            .plan(&state("v1.0.1", &[("v1.0.1", "aaa", "good")]))
             .expect("ok");
         assert!(!d.unpack && !d.switch && d.prune.is_empty());
     }
@@ -437,12 +458,12 @@ mod tests {
     fn same_version_other_content_is_refused_unless_forced() {
         let st = state("v1.0.1", &[("v1.0.1", "bbb", "good")]);
         assert!(release("v1.0.1", None)
-            .decide(&st)
+            .plan(&st)
             .expect_err("refused")
             .contains("other content"));
         let mut forced = release("v1.0.1", None);
         forced.force = true;
-        assert!(forced.decide(&st).expect("forced").unpack);
+        assert!(forced.plan(&st).expect("forced").unpack);
     }
 
     #[test]
@@ -452,7 +473,7 @@ mod tests {
             &[("v1.0.1", "x", "good"), ("v1.0.2", "aaa", "failed")],
         );
         assert!(release("v1.0.2", None)
-            .decide(&st)
+            .plan(&st)
             .expect_err("refused")
             .contains("failed its health check"));
         assert_eq!(last_good(&st, None).as_deref(), Some("v1.0.1"));
@@ -472,7 +493,7 @@ mod tests {
             ],
         );
         // Keeping 2: v1.0.11 (new) and v1.0.10; v1.0.3 is current (kept), v1.0.0 is the last good (kept).
-        let d = release("v1.0.11", Some(2)).decide(&st).expect("ok");
+        let d = release("v1.0.11", Some(2)).plan(&st).expect("ok");
         assert_eq!(d.prune, ["v1.0.2", "v1.0.1"]);
     }
 

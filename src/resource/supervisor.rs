@@ -8,14 +8,14 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::args::{checked_path, heredoc_base64};
+use super::args::checked_path;
 use super::file::text_diff;
-use super::Kind;
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{sha256_hex, Fact, FactValue, PathKind, Want};
+use crate::facts::{sha256_hex, CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::{scalar, Fields};
 use crate::plan::{Action, Change, Field};
-use crate::shell::{quote, quote_path};
+use crate::script::{n, p, w, Script};
 use crate::yaml::Node;
 
 /// A supervised program.
@@ -45,7 +45,7 @@ pub(crate) enum ProgramState {
 
 /// The one action to take, from the decision table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Decision {
+pub(crate) enum Bounce {
     /// Section changed: `reread` + `update name` (which restarts it once).
     Update,
     /// Only the code changed: `restart name`.
@@ -59,13 +59,13 @@ pub(crate) fn decide(
     section_changed: bool,
     code_changed: bool,
     state: ProgramState,
-) -> Option<Decision> {
+) -> Option<Bounce> {
     if section_changed || state == ProgramState::Unknown {
-        Some(Decision::Update)
+        Some(Bounce::Update)
     } else if code_changed {
-        Some(Decision::Restart)
+        Some(Bounce::Restart)
     } else if matches!(state, ProgramState::Stopped | ProgramState::Failed) {
-        Some(Decision::Start)
+        Some(Bounce::Start)
     } else {
         None
     }
@@ -120,8 +120,16 @@ const KEYS: &[&str] = &[
     "stderr_logfile",
 ];
 
+/// Builds a `supervisor` program from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Supervisor> {
+    Supervisor::build(args)
+}
+
+/// `_ctl ARGS…` runs the user's `ctl` command line with ARGS appended as separate words.
+const CTL_FUNCTION: &str = "_ctl() { sh -c \"$_ctl_cmd\"' \"$@\"' recon-ctl \"$@\"; }\n";
+
 impl Supervisor {
-    pub(crate) fn build(args: &Node) -> Result<Self> {
+    fn build(args: &Node) -> Result<Self> {
         let f = Fields::new(args, "`supervisor`", KEYS)?;
         let name_node = f.require("name")?;
         let name = f.required_string("name")?;
@@ -218,134 +226,148 @@ impl Supervisor {
     /// The status line without its pid and uptime, and STARTING reported as RUNNING (both
     /// mean "up, nothing to start"): the probe's answer must stay the same while nothing
     /// changes, or every apply would find its plan stale.
-    fn status_script(&self) -> String {
-        format!(
-            "{} status {} | sed -e 's/ *pid [0-9]*, uptime .*//' -e 's/ STARTING *$/ RUNNING/'",
-            self.ctl,
-            quote(&self.name)
-        )
-    }
-
-    /// Section facts, then program state.
-    fn read(&self, facts: &[&FactValue]) -> Result<(bool, Option<Vec<u8>>, ProgramState), String> {
-        let [FactValue::Path(conf), FactValue::Output { stdout, .. }] = facts else {
-            return Err("missing facts".into());
-        };
-        if !matches!(conf.kind, PathKind::Absent | PathKind::File) {
-            return Err(format!(
-                "`{}` exists and is {}, not a regular file",
-                self.conf,
-                conf.kind.describe()
-            ));
-        }
-        let changed = conf.sha256.as_deref() != Some(self.sha256.as_str());
-        let state = parse_status(stdout, &self.name);
-        if state == ProgramState::Unreachable {
-            return Err(format!(
-                "supervisord is not reachable with `{}`: {}",
-                self.status_script(),
-                stdout.trim()
-            ));
-        }
-        Ok((changed, conf.content.clone(), state))
+    fn status_script(&self) -> Script {
+        let mut s = Script::new();
+        s.fill("_ctl_cmd={}\n", [w(&self.ctl)])
+            .code(CTL_FUNCTION)
+            .fill(
+            "_ctl status {} | sed -e 's/ *pid [0-9]*, uptime .*//' -e 's/ STARTING *$/ RUNNING/'",
+            [w(&self.name)],
+        );
+        s
     }
 }
 
-impl Kind for Supervisor {
+/// The facts a program needs: its section file and its state.
+#[derive(Debug)]
+pub(crate) struct Asked {
+    conf: Handle<PathState>,
+    status: Handle<CommandOutput>,
+}
+
+/// What the step does: write the section (when it changed), then exactly one of update,
+/// restart or start.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    restart: Bounce,
+    write_section: bool,
+}
+
+impl Resource for Supervisor {
+    type Asked = Asked;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "supervisor"
+    }
+
     fn id(&self) -> String {
         self.name.clone()
     }
 
-    fn kind_name(&self) -> &'static str {
-        "supervisor"
-    }
-
-    fn claims(&self) -> Vec<String> {
-        vec![self.conf.clone()]
-    }
-
-    fn facts(&self) -> Vec<Fact> {
+    fn claims(&self) -> Vec<Claim> {
         vec![
-            Fact::Path {
-                path: self.conf.clone(),
-                content: Want::UnlessSha(self.sha256.clone()),
-            },
-            Fact::Output {
-                script: self.status_script(),
+            Claim::path(&self.conf),
+            Claim {
+                kind: ClaimKind::Program,
+                value: self.name.clone(),
+                sharing: Sharing::Exclusive,
             },
         ]
     }
 
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        self.diff_triggered(facts, false)
+    fn ask(&self, facts: &mut FactSet) -> Asked {
+        Asked {
+            conf: facts.path(&self.conf, Want::UnlessSha(self.sha256.clone())),
+            status: facts.output(self.status_script()),
+        }
     }
 
-    fn diff_triggered(
+    fn decide(
         &self,
-        facts: &[&FactValue],
-        triggered: bool,
-    ) -> Result<Option<Change>, String> {
-        let (changed, old, state) = self.read(facts)?;
-        let Some(decision) = decide(changed, triggered, state) else {
+        asked: &Asked,
+        facts: &Facts,
+        situation: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let conf = facts.get(asked.conf);
+        if !matches!(conf.kind, PathKind::Absent | PathKind::File) {
+            return Err(Problem::new(format!(
+                "`{}` exists and is {}, not a regular file",
+                self.conf,
+                conf.kind.describe()
+            )));
+        }
+        let changed = conf.sha256.as_deref() != Some(self.sha256.as_str());
+        let status = &facts.get(asked.status).stdout;
+        let state = parse_status(status, &self.name);
+        if state == ProgramState::Unreachable {
+            return Err(Problem::new(format!(
+                "supervisord is not reachable with `{} status {}`: {}",
+                self.ctl,
+                self.name,
+                status.trim()
+            )));
+        }
+        let Some(restart) = decide(changed, situation.triggered, state) else {
             return Ok(None);
         };
-        let change = match decision {
-            Decision::Update => {
-                let mut c = Change::new(if old.is_none() && state == ProgramState::Unknown {
-                    Action::Create
-                } else {
-                    Action::Update
-                });
+        let change = match restart {
+            Bounce::Update => {
+                let mut c = Change::new(
+                    if conf.kind == PathKind::Absent && state == ProgramState::Unknown {
+                        Action::Create
+                    } else {
+                        Action::Update
+                    },
+                );
                 if changed {
                     c = c.field(
                         Field::Content,
                         None,
                         Some(format!("[program:{}]", self.name)),
                     );
-                    c.diff = text_diff(old.as_deref().unwrap_or_default(), self.section.as_bytes());
+                    c.diff = text_diff(
+                        conf.content.as_deref().unwrap_or_default(),
+                        self.section.as_bytes(),
+                    );
                 }
                 c.reason("the program section changed: reread + update (restarts it once)")
             }
-            Decision::Restart => Change::new(Action::Run).reason(RESTART),
-            Decision::Start => Change::new(Action::Run).reason(START),
+            Bounce::Restart => Change::new(Action::Run).reason(RESTART),
+            Bounce::Start => Change::new(Action::Run).reason(START),
         };
-        Ok(Some(change))
+        Ok(Some((
+            change,
+            Decision {
+                restart,
+                write_section: changed,
+            },
+        )))
     }
 
-    fn script(&self, facts: &[&FactValue], change: &Change) -> String {
-        let ctl = &self.ctl;
-        let name = quote(&self.name);
-        let mut s = String::new();
-        let section_changed = self.read(facts).is_ok_and(|(c, _, _)| c);
-        if section_changed {
-            let _ = write!(
-                s,
-                "_put {} 0644 - - <<'RECON_DATA'\n{}RECON_DATA\n",
-                quote_path(&self.conf),
-                heredoc_base64(self.section.as_bytes())
-            );
+    fn script(&self, d: &Decision, s: &mut Script) {
+        if d.write_section {
+            s.fill("_put {} 0644 - -", [p(&self.conf)])
+                .base64_heredoc(self.section.as_bytes())
+                .code("[ $? -eq 0 ] || exit 1\n");
         }
-        let action = if change.action != Action::Run || section_changed {
+        s.fill("_ctl_cmd={}\n_name={}\n", [w(&self.ctl), w(&self.name)])
+            .code(CTL_FUNCTION);
+        s.code(match d.restart {
             // `start` after `update` is a no-op for a running program (no second restart) and
             // brings up one with `autostart=false`.
-            format!("{ctl} reread >/dev/null && {ctl} update {name}; {ctl} start {name} >/dev/null 2>&1")
-        } else if change.reason.as_deref() == Some(RESTART) {
-            format!("{ctl} restart {name}")
-        } else {
-            format!("{ctl} start {name}")
-        };
-        let wait = u64::from(self.startsecs) + 15;
-        let _ = write!(
-            s,
-            "{action} || true\n\
-             _end=$(( $(date +%s) + {wait} ))\n\
-             while :; do\n  _st=$({ctl} status {name} 2>&1)\n  case $_st in\n    *RUNNING*) exit 0;;\n    *FATAL*|*BACKOFF*|*EXITED*|*STOPPED*|*'no such'*) break;;\n  esac\n  [ \"$(date +%s)\" -ge \"$_end\" ] && break\n  sleep 0.5\ndone\n\
-             echo \"program {n} did not reach RUNNING: $_st\"\necho '--- tail of {log}'\ntail -n 20 {qlog} 2>&1\nexit 1\n",
-            n = self.name,
-            log = self.stderr_log,
-            qlog = quote(&self.stderr_log),
+            Bounce::Update => {
+                "_ctl reread >/dev/null && _ctl update \"$_name\"; _ctl start \"$_name\" >/dev/null 2>&1 || true\n"
+            }
+            Bounce::Restart => "_ctl restart \"$_name\" || true\n",
+            Bounce::Start => "_ctl start \"$_name\" || true\n",
+        });
+        s.fill(
+            "_end=$(( $(date +%s) + {} ))\n\
+             while :; do\n  _st=$(_ctl status \"$_name\" 2>&1)\n  case $_st in\n    *RUNNING*) exit 0;;\n    *FATAL*|*BACKOFF*|*EXITED*|*STOPPED*|*'no such'*) break;;\n  esac\n  [ \"$(date +%s)\" -ge \"$_end\" ] && break\n  sleep 0.5\ndone\n\
+             printf 'program %s did not reach RUNNING: %s\\n' \"$_name\" \"$_st\"\n_log={}\nprintf -- '--- tail of %s\\n' \"$_log\"\ntail -n 20 -- \"$_log\" 2>&1\nexit 1\n",
+            [n(u64::from(self.startsecs) + 15), w(&self.stderr_log)],
         );
-        s
     }
 }
 
@@ -355,7 +377,7 @@ mod tests {
 
     #[test]
     fn decision_table_restarts_exactly_once() {
-        use Decision::{Restart, Start, Update};
+        use super::Bounce::{Restart, Start, Update};
         use ProgramState::{Running, Stopped, Unknown};
         for state in [Running, Stopped] {
             assert_eq!(

@@ -2,12 +2,12 @@
 //! there is never a moment without it (the `current -> v1.0.1` release switch).
 
 use super::args::{normalize_path, parent_dirs, path};
-use super::Kind;
+use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{Fact, FactValue, PathKind, Want};
+use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
-use crate::shell::{quote, quote_path};
+use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
 /// A managed symlink. The target may be relative (to the link's directory) and may not exist yet.
@@ -17,22 +17,23 @@ pub(crate) struct Symlink {
     pub(crate) target: String,
 }
 
-impl Symlink {
-    pub(crate) fn build(args: &Node) -> Result<Self> {
-        let f = Fields::new(args, "`symlink`", &["path", "target"])?;
-        let target = f.required_string("target")?;
-        if target.is_empty() {
-            return Err(Error::invalid(
-                "`target` is empty",
-                &f.require("target")?.span,
-            ));
-        }
-        Ok(Self {
-            path: path(&f, "path")?,
-            target,
-        })
+/// Builds a `symlink` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Symlink> {
+    let f = Fields::new(args, "`symlink`", &["path", "target"])?;
+    let target = f.required_string("target")?;
+    if target.is_empty() {
+        return Err(Error::invalid(
+            "`target` is empty",
+            &f.require("target")?.span,
+        ));
     }
+    Ok(Symlink {
+        path: path(&f, "path")?,
+        target,
+    })
+}
 
+impl Symlink {
     /// The target as an absolute (or `~/`) path, for dependency edges.
     fn resolved_target(&self) -> String {
         if self.target.starts_with('/') || self.target.starts_with("~/") {
@@ -47,63 +48,80 @@ impl Symlink {
     }
 }
 
-impl Kind for Symlink {
+impl Resource for Symlink {
+    type Asked = Handle<PathState>;
+    /// The only thing to do is to point the link at the target.
+    type Decision = ();
+
+    fn kind(&self) -> &'static str {
+        "symlink"
+    }
+
     fn id(&self) -> String {
         format!("{} -> {}", self.path, self.target)
     }
 
-    fn kind_name(&self) -> &'static str {
-        "symlink"
-    }
-
-    fn claims(&self) -> Vec<String> {
-        vec![self.path.clone()]
+    fn claims(&self) -> Vec<Claim> {
+        vec![Claim::path(&self.path)]
     }
 
     fn needs(&self) -> Vec<String> {
         vec![self.resolved_target()]
     }
 
-    fn facts(&self) -> Vec<Fact> {
-        vec![Fact::Path {
-            path: self.path.clone(),
-            content: Want::Never,
-        }]
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        facts.path(&self.path, Want::Never)
     }
 
-    fn diff(&self, facts: &[&FactValue]) -> Result<Option<Change>, String> {
-        let [FactValue::Path(state)] = facts else {
-            return Err("missing facts".into());
-        };
-        match state.kind {
-            PathKind::Absent => Ok(Some(Change::new(Action::Create).field(
-                Field::Target,
-                None,
-                Some(self.target.clone()),
-            ))),
-            PathKind::Link if state.target.as_deref() == Some(self.target.as_str()) => Ok(None),
-            PathKind::Link => Ok(Some(Change::new(Action::Update).field(
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, ())>, Problem> {
+        let state = facts.get(*asked);
+        let change = match state.kind {
+            PathKind::Absent => {
+                Change::new(Action::Create).field(Field::Target, None, Some(self.target.clone()))
+            }
+            PathKind::Link if state.target.as_deref() == Some(self.target.as_str()) => {
+                return Ok(None)
+            }
+            PathKind::Link => Change::new(Action::Update).field(
                 Field::Target,
                 state.target.clone(),
                 Some(self.target.clone()),
-            ))),
-            other => Err(format!(
-                "`{}` exists and is {}, not a symlink",
-                self.path,
-                other.describe()
-            )),
-        }
+            ),
+            other => {
+                return Err(Problem::new(format!(
+                    "`{}` exists and is {}, not a symlink",
+                    self.path,
+                    other.describe()
+                )))
+            }
+        };
+        Ok(Some((change, ())))
     }
 
-    fn script(&self, _facts: &[&FactValue], _change: &Change) -> String {
-        format!("_link {} {}\n", quote(&self.target), quote_path(&self.path))
+    fn script(&self, (): &(), out: &mut Script) {
+        out.fill("_link {} {} || exit 1\n", [w(&self.target), p(&self.path)]);
+    }
+
+    fn predict(&self, (): &(), set: &FactSet, facts: &mut Facts) {
+        let state = PathState {
+            kind: PathKind::Link,
+            target: Some(self.target.clone()),
+            ..PathState::default()
+        };
+        facts.predict_path(set, &self.path, &state);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::PathState;
+    use crate::facts::FactValue;
+    use crate::resource::testing::decide;
 
     fn link(target: &str) -> FactValue {
         FactValue::Path(PathState {
@@ -114,25 +132,25 @@ mod tests {
     }
 
     #[test]
-    fn diff_table() {
+    fn decision_table() {
         let s = Symlink {
             path: "~/app/current".into(),
             target: "v1.0.1".into(),
         };
-        assert_eq!(s.diff(&[&link("v1.0.1")]), Ok(None));
-        let change = s.diff(&[&link("v1.0.0")]).expect("ok").expect("change");
+        assert!(decide(&s, vec![link("v1.0.1")]).expect("ok").is_none());
+        let (change, ()) = decide(&s, vec![link("v1.0.0")])
+            .expect("ok")
+            .expect("change");
         assert_eq!(change.fields[0].before.as_deref(), Some("v1.0.0"));
         assert_eq!(change.fields[0].after.as_deref(), Some("v1.0.1"));
         let absent = FactValue::Path(PathState::default());
-        assert_eq!(
-            s.diff(&[&absent]).expect("ok").expect("change").action,
-            Action::Create
-        );
+        let (change, ()) = decide(&s, vec![absent]).expect("ok").expect("change");
+        assert_eq!(change.action, Action::Create);
         let dir = FactValue::Path(PathState {
             kind: PathKind::Dir,
             ..PathState::default()
         });
-        assert!(s.diff(&[&dir]).is_err());
-        assert_eq!(s.needs(), ["~/app/v1.0.1"]);
+        assert!(decide(&s, vec![dir]).is_err());
+        assert_eq!(Resource::needs(&s), ["~/app/v1.0.1"]);
     }
 }

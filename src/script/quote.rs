@@ -3,7 +3,7 @@
 
 /// Quotes `s` as one shell word: `'...'`, with `'` written as `'\''`. Newlines, `$`, backticks,
 /// globs and `;` are all inert inside single quotes.
-pub(crate) fn quote(s: &str) -> String {
+pub(super) fn quote(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('\'');
     for c in s.chars() {
@@ -19,7 +19,7 @@ pub(crate) fn quote(s: &str) -> String {
 
 /// Quotes a remote path; a leading `~/` (or a bare `~`) becomes the account's `$HOME`, so
 /// `~/digicam` means the same thing for every squad.
-pub(crate) fn quote_path(path: &str) -> String {
+pub(super) fn quote_path(path: &str) -> String {
     if path == "~" {
         "\"$HOME\"".to_owned()
     } else if let Some(rest) = path.strip_prefix("~/") {

@@ -1,12 +1,9 @@
 //! The apply script: one POSIX sh program per host that takes the host's lock, refuses a stale
 //! plan before the first write, runs the steps in graph order (skipping dependents of failures)
 //! and then the triggered handlers. It is built at plan time, so a saved plan carries exactly
-//! what will run.
+//! what will run; only the header (who holds the lock, how long to wait) is added at apply time.
 
-use std::fmt::Write as _;
-
-use crate::facts::{probe_functions, script_prelude, FactSet};
-use crate::plan::Step;
+use super::{n, Piece, Script};
 
 /// Shell helpers for writes: always temp + rename in the same directory.
 pub(crate) const WRITE_FUNCTIONS: &str = r#"_attrs() {
@@ -17,7 +14,7 @@ pub(crate) const WRITE_FUNCTIONS: &str = r#"_attrs() {
 _tmpname() { printf '%s/.recon-%s-%s' "$(dirname -- "$1")" "$$" "$(basename -- "$1")"; }
 _put() {
   _t=$(_tmpname "$1")
-  if ! base64 -d > "$_t"; then rm -f -- "$_t"; return 1; fi
+  if ! (umask 077 && base64 -d > "$_t"); then rm -f -- "$_t"; return 1; fi
   if ! _attrs "$_t" "$2" "$3" "$4"; then rm -f -- "$_t"; return 1; fi
   if [ -n "${5:-}" ] && ! sh -c "$5" recon-validate "$_t"; then
     rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; return 1
@@ -31,9 +28,12 @@ _link() {
 }
 _serialize() {
   if ! [ -e "$1" ]; then : >> "$1" && chmod 666 "$1" 2>/dev/null; fi
-  exec 8<"$1" && flock -w 120 8
+  exec 8<"$1" && flock -w 120 8 || { printf 'cannot take the lock %s\n' "$1"; return 1; }
 }
 "#;
+
+/// What a step run under `sudo -n sh -s` needs before its body.
+pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 
 /// Step bookkeeping: statuses, dependency skipping, Ctrl-C (SIGINT) between steps.
 const RUN_FUNCTIONS: &str = r#"_o="${TMPDIR:-/tmp}/.recon-out.$$"
@@ -68,45 +68,59 @@ if ! flock -w "$_lock_wait" 9; then printf '@@locked '; base64 -w0 < "$_lockf.in
 printf '%s since %s\n' "$_who" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$_lockf.info"
 "#;
 
-/// Builds the apply script for one host from its planned steps and their shell bodies.
-pub(crate) fn apply_script(facts: &FactSet, fingerprint: &str, steps: &[(Step, String)]) -> String {
-    let mut s = String::new();
-    s.push_str(script_prelude());
-    s.push_str(&probe_functions());
-    s.push_str(&facts.probe_function());
-    s.push_str(WRITE_FUNCTIONS);
-    s.push_str(RUN_FUNCTIONS);
-    s.push_str(LOCK);
-    let _ = writeln!(
-        s,
-        "_fp=$(_probe | sha256sum); _fp=${{_fp%% *}}\nif [ \"$_fp\" != '{fingerprint}' ]; then printf '@@stale\\n'; _probe; exit 0; fi"
-    );
-    for (step, body) in steps {
-        let _ = write!(s, "_s{}() (\n{body})\n", step.id);
-        let deps = ids(&step.depends_on);
+/// One planned step as the apply script needs it.
+pub(crate) struct ScriptStep<'a> {
+    pub(crate) id: usize,
+    pub(crate) handler: bool,
+    pub(crate) depends_on: &'a [usize],
+    pub(crate) triggered_by: &'a [usize],
+    pub(crate) body: &'a Script,
+}
+
+/// Builds the apply script for one host: `probe` is the host's probe function (re-run under the
+/// lock for the stale check), `fingerprint` the sha256 of the reply the plan was made from.
+pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptStep<'_>]) -> Script {
+    let mut s = Script::new();
+    s.script(probe)
+        .code(WRITE_FUNCTIONS)
+        .code(RUN_FUNCTIONS)
+        .code(LOCK)
+        .fill(
+            "_fp=$(_probe | sha256sum); _fp=${_fp%% *}\nif [ \"$_fp\" != {} ]; then printf '@@stale\\n'; _probe; exit 0; fi\n",
+            [Piece::Word(fingerprint)],
+        );
+    for step in steps {
+        s.fill("_s{}() (\n{})\n", [n(id(step.id)), Piece::Code(step.body)]);
         if step.handler {
-            let triggers = ids(&step.triggered_by);
-            let _ = writeln!(s, "if _changed{triggers}; then _run {}{deps}; fi", step.id);
-        } else {
-            let _ = writeln!(s, "_run {}{deps}", step.id);
+            s.code("if _changed");
+            ids(&mut s, step.triggered_by);
+            s.code("; then ");
         }
+        s.fill("_run {}", [n(id(step.id))]);
+        ids(&mut s, step.depends_on);
+        s.code(if step.handler { "; fi\n" } else { "\n" });
     }
-    s.push_str(": > \"$_lockf.info\"\nprintf '@@done\\n'\n");
+    s.code(": > \"$_lockf.info\"\nprintf '@@done\\n'\n");
     s
 }
 
 /// The per-run header: who holds the lock (shown to a second applier) and how long to wait.
-pub(crate) fn header(who: &str, lock_wait_secs: u64) -> String {
-    format!(
-        "printf '@@pid %s\\n' \"$$\"\n_who={}\n_lock_wait={lock_wait_secs}\n",
-        crate::shell::quote(who)
-    )
+pub(crate) fn header(who: &str, lock_wait_secs: u64) -> Script {
+    let mut s = Script::new();
+    s.fill(
+        "printf '@@pid %s\\n' \"$$\"\n_who={}\n_lock_wait={}\n",
+        [Piece::Word(who), n(lock_wait_secs)],
+    );
+    s
+}
+
+fn id(step: usize) -> u64 {
+    u64::try_from(step).unwrap_or(u64::MAX)
 }
 
 /// ` 1 2 3`: step ids as shell arguments.
-fn ids(ids: &[usize]) -> String {
-    ids.iter().fold(String::new(), |mut s, id| {
-        let _ = write!(s, " {id}");
-        s
-    })
+fn ids(s: &mut Script, steps: &[usize]) {
+    for step in steps {
+        s.fill(" {}", [n(id(*step))]);
+    }
 }

@@ -1,0 +1,76 @@
+//! The registry: one line per resource kind. It is the only list of kinds in recon; the playbook
+//! parser's key check, the builder dispatch (no wildcard: an unknown kind is a located error with
+//! a suggestion) and the help text are all generated from it.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use super::{command, directory, file, http_check, line, release, supervisor, symlink, template};
+use super::{BuildContext, Compiled};
+use crate::error::{Error, ErrorKind, Result};
+use crate::yaml::Node;
+
+/// Builds one kind from its rendered arguments.
+type Builder = fn(&Node, &BuildContext<'_>) -> Result<Compiled>;
+
+/// One registered kind.
+pub(crate) struct Kind {
+    pub(crate) name: &'static str,
+    build: Builder,
+    /// One line for `--help` and the docs.
+    pub(crate) summary: &'static str,
+}
+
+macro_rules! registry {
+    ($($name:literal => $module:ident, $summary:literal;)*) => {
+        /// Every resource kind, in the order the docs list them.
+        pub(crate) const KINDS: &[Kind] = &[
+            $(Kind {
+                name: $name,
+                build: |args, cx| Ok(Arc::new($module::build(args, cx)?)),
+                summary: $summary,
+            },)*
+        ];
+    };
+}
+
+registry! {
+    "directory" => directory, "a directory with mode, owner and group";
+    "file" => file, "a file with exactly these bytes (`content` or `src`)";
+    "template" => template, "a file rendered from a Jinja template on the control machine";
+    "symlink" => symlink, "a symbolic link, switched atomically";
+    "line" => line, "one line in a file, like Ansible's lineinfile";
+    "command" => command, "a command run unless its guards say it is done";
+    "release" => release, "an immutable release folder and the link that makes it current";
+    "supervisor" => supervisor, "a supervisord program, restarted exactly once";
+    "http_check" => http_check, "a health gate that marks releases good or rolls them back";
+}
+
+/// Whether `name` is a resource kind.
+pub(crate) fn is_kind(name: &str) -> bool {
+    KINDS.iter().any(|k| k.name == name)
+}
+
+/// Builds a resource of kind `name` (located at `args`).
+pub(crate) fn build(name: &str, args: &Node, cx: &BuildContext<'_>) -> Result<Compiled> {
+    match KINDS.iter().find(|k| k.name == name) {
+        Some(kind) => (kind.build)(args, cx),
+        None => Err(Error::at(
+            ErrorKind::UnknownResource {
+                name: name.to_owned(),
+            },
+            &args.span,
+        )
+        .suggest(name, KINDS.iter().map(|k| k.name))),
+    }
+}
+
+/// The kinds with their summaries, for help texts.
+pub(crate) fn help() -> String {
+    let width = KINDS.iter().map(|k| k.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for kind in KINDS {
+        let _ = writeln!(out, "  {:width$}  {}", kind.name, kind.summary);
+    }
+    out
+}

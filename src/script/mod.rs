@@ -1,0 +1,214 @@
+//! The one script builder. Every byte recon sends to a host (probe, apply, rollback, ad-hoc run,
+//! the transport's bootstrap) is assembled here from typed pieces: code recon wrote (`&'static
+//! str` only, so a runtime value cannot be passed as code), quoted words, remote paths and
+//! numbers. Quoting lives in `quote.rs` and is private to this module: no other module can turn a
+//! value into shell text, so an injection can only be a bug in this file.
+
+mod apply;
+mod quote;
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
+
+pub(crate) use apply::{apply_script, header, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS};
+pub(crate) use quote::is_identifier;
+
+/// POSIX sh text built only from typed pieces. Deliberately has no `From<String>`: the only ways
+/// in are the methods below (and deserializing a saved plan, which recon itself wrote).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Script(String);
+
+/// One value spliced into a `fill` template at a `{}`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Piece<'a> {
+    /// A value quoted as one shell word.
+    Word(&'a str),
+    /// A remote path: `~/x` becomes `"$HOME"/'x'`, anything else one quoted word.
+    Path(&'a str),
+    /// A number, written as digits.
+    Num(u64),
+    /// Another script, spliced as is.
+    Code(&'a Script),
+}
+
+/// `Piece::Word`, short for templates.
+pub(crate) fn w(value: &str) -> Piece<'_> {
+    Piece::Word(value)
+}
+
+/// `Piece::Path`, short for templates.
+pub(crate) fn p(path: &str) -> Piece<'_> {
+    Piece::Path(path)
+}
+
+/// `Piece::Num`, short for templates.
+pub(crate) fn n(number: impl Into<u64>) -> Piece<'static> {
+    Piece::Num(number.into())
+}
+
+impl Script {
+    /// An empty script.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Recon-written shell code. `'static` keeps runtime values out.
+    pub(crate) fn code(&mut self, code: &'static str) -> &mut Self {
+        self.0.push_str(code);
+        self
+    }
+
+    /// One value as one shell word, whatever bytes it holds.
+    pub(crate) fn word(&mut self, value: &str) -> &mut Self {
+        self.0.push_str(&quote::quote(value));
+        self
+    }
+
+    /// A remote path (`~/` is the account's home).
+    pub(crate) fn path(&mut self, path: &str) -> &mut Self {
+        self.0.push_str(&quote::quote_path(path));
+        self
+    }
+
+    /// A number.
+    pub(crate) fn num(&mut self, number: u64) -> &mut Self {
+        let _ = write!(self.0, "{number}");
+        self
+    }
+
+    /// Appends another script.
+    pub(crate) fn script(&mut self, other: &Script) -> &mut Self {
+        self.0.push_str(&other.0);
+        self
+    }
+
+    /// Recon-written code with `{}` holes, each filled by the next piece, in order. A template
+    /// with more holes than pieces keeps the extra `{}` literally (a bug caught by tests, never
+    /// an injection: templates are `'static`).
+    pub(crate) fn fill<'a>(
+        &mut self,
+        template: &'static str,
+        pieces: impl IntoIterator<Item = Piece<'a>>,
+    ) -> &mut Self {
+        let mut pieces = pieces.into_iter();
+        let mut rest = template;
+        while let Some(at) = rest.find("{}") {
+            self.0.push_str(&rest[..at]);
+            match pieces.next() {
+                Some(Piece::Word(v)) => self.word(v),
+                Some(Piece::Path(v)) => self.path(v),
+                Some(Piece::Num(v)) => self.num(v),
+                Some(Piece::Code(s)) => self.script(s),
+                None => self.code("{}"),
+            };
+            rest = &rest[at + 2..];
+        }
+        self.0.push_str(rest);
+        debug_assert!(
+            pieces.next().is_none(),
+            "more pieces than holes in {template:?}"
+        );
+        self
+    }
+
+    /// Values as consecutive words, each preceded by a space.
+    pub(crate) fn words<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Self {
+        for value in values {
+            self.0.push(' ');
+            self.word(value);
+        }
+        self
+    }
+
+    /// Bytes as a quoted here-document of base64 lines, ending the current command line: the
+    /// terminator cannot occur in base64 (no `_`), so no content can end it early.
+    pub(crate) fn base64_heredoc(&mut self, bytes: &[u8]) -> &mut Self {
+        self.base64_heredoc_then(bytes, "")
+    }
+
+    /// Like `base64_heredoc`, with more of the command line (a pipe) after the redirection.
+    pub(crate) fn base64_heredoc_then(&mut self, bytes: &[u8], rest: &'static str) -> &mut Self {
+        use base64::Engine as _;
+        self.0.push_str(" <<'RECON_DATA'");
+        self.0.push_str(rest);
+        self.0.push('\n');
+        let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+        for chunk in encoded.as_bytes().chunks(76) {
+            self.0
+                .push_str(std::str::from_utf8(chunk).unwrap_or_default());
+            self.0.push('\n');
+        }
+        self.0.push_str("RECON_DATA\n");
+        self
+    }
+
+    /// `sh -c WORD`: a user's command line, which is code by contract (`cmd:`, `unless:`,
+    /// `validate:`), run by a child shell so it is never parsed as part of recon's script.
+    pub(crate) fn user_command(&mut self, command: &str) -> &mut Self {
+        self.code("sh -c ").word(command)
+    }
+
+    /// `export NAME=VALUE` on its own line. Names are checked when tasks are built; one that
+    /// is not an identifier still cannot become code: the step fails instead.
+    pub(crate) fn export(&mut self, name: &str, value: &str) -> &mut Self {
+        if quote::is_identifier(name) {
+            self.0.push_str("export ");
+            self.0.push_str(name);
+            self.0.push('=');
+            self.word(value);
+            self.0.push('\n');
+        } else {
+            self.code("echo 'invalid environment variable name' >&2; exit 1\n");
+        }
+        self
+    }
+
+    /// The text, to send or to store.
+    pub(crate) fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The bytes, to send.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
+    /// A fresh script from one piece of code, for constants.
+    pub(crate) fn of(code: &'static str) -> Self {
+        let mut s = Self::new();
+        s.code(code);
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fill_quotes_every_piece_by_its_type() {
+        let mut inner = Script::new();
+        inner.code("true");
+        let mut s = Script::new();
+        s.fill(
+            "x {} {} {} {}\n",
+            [w("a'b"), p("~/d e"), n(7u32), Piece::Code(&inner)],
+        );
+        assert_eq!(s.as_str(), "x 'a'\\''b' \"$HOME\"/'d e' 7 true\n");
+    }
+
+    #[test]
+    fn heredoc_terminator_cannot_be_forged() {
+        let mut s = Script::new();
+        s.code("base64 -d")
+            .base64_heredoc(b"RECON_DATA\nRECON_DATA");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(s.as_str())
+            .output()
+            .expect("sh runs");
+        assert_eq!(out.stdout, b"RECON_DATA\nRECON_DATA");
+    }
+}
