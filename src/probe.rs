@@ -153,7 +153,14 @@ fn decide_all(
         let triggered = task.notified_by.iter().any(|&n| changed[n].is_some());
         let Some(decided) = task
             .resource
-            .decide(asked[i].as_ref(), &facts, Situation { triggered })
+            .decide(
+                asked[i].as_ref(),
+                &facts,
+                Situation {
+                    triggered,
+                    watched: !task.notified_by.is_empty(),
+                },
+            )
             .map_err(|e| format!("task `{}`: {e}", task.name))?
         else {
             continue;
@@ -183,7 +190,10 @@ fn decide_all(
             .decide(
                 asked[offset + h].as_ref(),
                 &facts,
-                Situation { triggered: true },
+                Situation {
+                    triggered: true,
+                    watched: true,
+                },
             )
             .map_err(|e| format!("handler `{}`: {e}", handler.name))?
         else {

@@ -8,6 +8,7 @@ mod commands;
 mod digicam;
 mod errors;
 mod handlers;
+mod hostile;
 mod plan;
 mod saved_plan;
 mod ssh;

@@ -173,6 +173,8 @@ impl Resource for HttpCheck {
         let state = asked.map(|h| facts.get(h));
         let change = if situation.triggered {
             Change::new(Action::Run).reason("a task it watches changed")
+        } else if !situation.watched {
+            Change::new(Action::Run).reason("checks on every apply (no task notifies it)")
         } else {
             let Some(state) = state else {
                 return Ok(None);
@@ -264,21 +266,37 @@ mod tests {
     }
 
     #[test]
-    fn runs_when_triggered_or_while_the_release_is_unproven() {
-        let triggered = Situation { triggered: true };
+    fn runs_when_triggered_unwatched_or_while_the_release_is_unproven() {
+        let triggered = Situation {
+            triggered: true,
+            watched: true,
+        };
+        let watched = Situation {
+            triggered: false,
+            watched: true,
+        };
         assert!(decide_in(&check(false), vec![], triggered)
             .expect("ok")
             .is_some());
         assert!(
-            decide(&check(false), vec![]).expect("ok").is_none(),
-            "nothing to gate, nothing watched"
+            decide_in(&check(false), vec![], watched)
+                .expect("ok")
+                .is_none(),
+            "nothing to gate, nothing changed"
         );
-        assert!(decide(&check(true), vec![state("v1", "good")])
+        let (standalone, _) = decide(&check(false), vec![]).expect("ok").expect("runs");
+        assert_eq!(
+            standalone.reason.as_deref(),
+            Some("checks on every apply (no task notifies it)")
+        );
+        assert!(decide_in(&check(true), vec![state("v1", "good")], watched)
             .expect("ok")
             .is_none());
-        assert!(decide(&check(true), vec![state("v1", "deployed")])
-            .expect("ok")
-            .is_some());
+        assert!(
+            decide_in(&check(true), vec![state("v1", "deployed")], watched)
+                .expect("ok")
+                .is_some()
+        );
     }
 
     #[test]
@@ -308,9 +326,7 @@ mod tests {
             contains: Some("ok$(touch pwned4)\"'".into()),
             ..check(false)
         };
-        let (_, decision) = decide_in(&c, vec![], Situation { triggered: true })
-            .expect("ok")
-            .expect("runs");
+        let (_, decision) = decide(&c, vec![]).expect("ok").expect("runs");
         let body = script_of(&c, &decision);
         let out = std::process::Command::new("dash")
             .args(["-c", body.as_str()])

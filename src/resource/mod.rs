@@ -55,6 +55,9 @@ pub(crate) struct Situation {
     /// A task that notifies this one changes in the same plan (a program restarts because its
     /// release changed; a health check runs).
     pub(crate) triggered: bool,
+    /// Something (a task or the handler mechanism) can notify this resource. A check nothing
+    /// can notify runs on every apply, as Ansible's `uri` does.
+    pub(crate) watched: bool,
 }
 
 /// What a resource kind must answer. Implement this; `AnyResource` is derived.

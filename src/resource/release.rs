@@ -354,7 +354,8 @@ impl Resource for Release {
             } else {
                 "-xf"
             };
-            // Unpack into a temp folder, then rename: never a half-written release. Every
+            // Unpack into a temp folder, then rename: never a half-written release. tar sees no
+            // path at all (GNU tar unquotes backslashes in names it is given). Every
             // write is checked before the next one starts; the marker is written before the
             // link moves, so a release is only ever current once it is recorded.
             s.fill(
@@ -363,7 +364,7 @@ impl Resource for Release {
             )
             .base64_heredoc(&self.archive.bytes)
             .fill(
-                "[ $? -eq 0 ] && tar {} \"$_t.archive\" -C \"$_t\" --no-same-owner; _rc=$?; rm -f -- \"$_t.archive\"\n\
+                "[ $? -eq 0 ] && (cd -- \"$_t\" && tar {} - --no-same-owner) < \"$_t.archive\"; _rc=$?; rm -f -- \"$_t.archive\"\n\
                  if [ \"$_rc\" -ne 0 ]; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n\
                  if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
                  mv -T -- \"$_t\" \"$_r\"/{} || { rm -rf -- \"$_t\"; exit 1; }\nrm -rf -- \"$_r\"/.{}.old-$$\n",

@@ -1,0 +1,194 @@
+//! Hostile values in every string field of every resource, through the inventory, the
+//! templates and extra vars, applied by the real `sh` (dash on Debian): nothing a value holds
+//! ever runs, and every value arrives byte-exact in names, contents, links, argv and env.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::harness::Project;
+
+/// Shell metacharacters, both quotes, backslashes, newlines, CR, recon's own here-document
+/// terminators, globs and expansions. No `/`: it is also used as one file name component.
+/// Each command substitution would create a canary file in `$HOME` (the project folder).
+const HOSTILE: &str = "a$(cd;touch c1)b`cd;touch c2`c'd\"e\\f;g&h|i\nRECON_DATA\nRECON_BECOME\nj\rk $((1+1)) ${HOME} * ~ -n --x";
+
+/// The same, on one line (`line:` takes one line) and a long value.
+fn one_line() -> String {
+    HOSTILE.replace(['\n', '\r'], " ")
+}
+
+const PLAYBOOK: &str = r#"- name: hostile
+  hosts: all
+  tasks:
+    - directory: { path: "{{ root }}/d-{{ h }}", mode: "0750" }
+    - file: { path: "{{ root }}/d-{{ h }}/f-{{ h }}", content: "{{ h }}{{ long }}", mode: "0600" }
+    - template: { src: t.j2, dest: "{{ root }}/t-{{ h }}" }
+    - symlink: { path: "{{ root }}/l-{{ h }}", target: "t-{{ h }}" }
+    - line: { path: "{{ root }}/line-{{ h }}", line: "{{ h1 }}" }
+    - name: argv
+      command:
+        argv: [sh, -c, 'printf %s "$1" > "$2"', x, "{{ h }}{{ long }}", "{{ root }}/argv-out"]
+        creates: "{{ root }}/argv-out"
+    - name: env
+      command:
+        cmd: 'printf %s "$V" > env-out; pwd > pwd-out'
+        chdir: "{{ root }}/d-{{ h }}"
+        env: { V: "{{ h }}{{ long }}" }
+        creates: "{{ root }}/d-{{ h }}/env-out"
+        serialize: "{{ root }}/lock-{{ h }}"
+        stamp: "{{ root }}/stamp-{{ h }}"
+        since: ["{{ root }}/t-{{ h }}"]
+    - name: program
+      supervisor:
+        name: prog
+        conf: "{{ root }}/sv-{{ h }}.conf"
+        ctl: "sh {{ root }}/../ctl.sh"
+        command: "{{ h1 }}"
+        directory: "{{ root }}"
+        environment: { A: "{{ h1 }}" }
+        stderr_logfile: "{{ root }}/log-{{ h }}"
+    - release:
+        root: "{{ root }}/rel-{{ h }}"
+        version: "v-{{ h }}"
+        link: "cur-{{ h }}"
+        src: app.tar.gz
+"#;
+
+const CHECK: &str = r#"- name: check
+  hosts: all
+  tasks:
+    - http_check:
+        url: "http://127.0.0.1:9/{{ h1 }}"
+        host: "{{ h1 }}"
+        contains: "{{ h }}"
+        timeout: 1
+"#;
+
+/// A supervisorctl stand-in: says `prog` is RUNNING whatever it is asked.
+const CTL: &str =
+    "#!/bin/sh\necho 'prog                             RUNNING   pid 1, uptime 0:00:01'\n";
+
+fn project() -> Project {
+    let p = Project::new();
+    let root = p.host_root();
+    let vars = serde_json::json!({
+        "h": HOSTILE,
+        "h1": one_line(),
+        "long": "L".repeat(20_000),
+    });
+    // Through the inventory: values that reach scripts from host vars.
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  hosts:\n    box:\n      connection: local\n      root: {}\n      h: {}\n",
+            root.display(),
+            serde_json::to_string(HOSTILE).expect("json")
+        ),
+    )
+    // And through `-e @file`: the rest.
+    .file("extra.json", &vars.to_string())
+    .file("site.yml", PLAYBOOK)
+    .file("check.yml", CHECK)
+    .file("templates/t.j2", "{{ h }}\n")
+    .file("ctl.sh", CTL);
+    std::fs::create_dir_all(&root).expect("host root");
+    let src = p.dir().join("src");
+    std::fs::create_dir_all(&src).expect("src");
+    std::fs::write(src.join("run.sh"), "echo app\n").expect("write");
+    std::fs::create_dir_all(p.dir().join("files")).expect("files");
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(p.dir().join("files/app.tar.gz"))
+        .arg("-C")
+        .arg(&src)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(tar.success());
+    p
+}
+
+fn assert_no_canary(dir: &Path) {
+    for canary in ["c1", "c2"] {
+        assert!(!dir.join(canary).exists(), "a hostile value ran: {canary}");
+    }
+}
+
+#[test]
+fn hostile_values_in_every_field_run_nothing_and_arrive_byte_exact() {
+    let p = project();
+    let long = "L".repeat(20_000);
+    let h = HOSTILE;
+    p.recon(&["apply", "site.yml", "-e", "@extra.json"])
+        .expect_code(0);
+    assert_no_canary(p.dir());
+    let d = format!("d-{h}");
+    assert_eq!(crate::harness::mode(&p.host(&d)), 0o750);
+    assert_eq!(
+        std::fs::read_to_string(p.host(&format!("{d}/f-{h}"))).expect("file"),
+        format!("{h}{long}")
+    );
+    assert_eq!(crate::harness::mode(&p.host(&format!("{d}/f-{h}"))), 0o600);
+    assert_eq!(p.read_host(&format!("t-{h}")), format!("{h}\n"));
+    assert_eq!(
+        std::fs::read_link(p.host(&format!("l-{h}"))).expect("link"),
+        Path::new(&format!("t-{h}"))
+    );
+    assert_eq!(
+        p.read_host(&format!("line-{h}")),
+        format!("{}\n", one_line())
+    );
+    assert_eq!(p.read_host("argv-out"), format!("{h}{long}"));
+    assert_eq!(p.read_host(&format!("{d}/env-out")), format!("{h}{long}"));
+    assert_eq!(
+        p.read_host(&format!("{d}/pwd-out")).trim_end_matches('\n'),
+        p.host(&d).display().to_string()
+    );
+    assert!(p.host(&format!("stamp-{h}")).exists());
+    let section = p.read_host(&format!("sv-{h}.conf"));
+    assert!(
+        section.contains(&format!("command={}\n", one_line())),
+        "{section}"
+    );
+    let rel = p.host(&format!("rel-{h}"));
+    assert_eq!(
+        std::fs::read_link(rel.join(format!("cur-{h}"))).expect("current"),
+        Path::new(&format!("v-{h}"))
+    );
+    assert_eq!(
+        std::fs::read_to_string(rel.join(format!("v-{h}/run.sh"))).expect("unpacked"),
+        "echo app\n"
+    );
+    // Converged: the same hostile values plan nothing.
+    p.recon(&[
+        "plan",
+        "site.yml",
+        "-e",
+        "@extra.json",
+        "--detailed-exitcode",
+    ])
+    .expect_code(0);
+    assert_no_canary(p.dir());
+}
+
+#[test]
+fn a_hostile_health_check_fails_without_running_anything() {
+    let p = project();
+    let run = p.recon(&["apply", "check.yml", "-e", "@extra.json"]);
+    run.expect_code(1).stdout_has("health check failed");
+    assert_no_canary(p.dir());
+}
+
+#[test]
+fn a_nul_byte_in_a_path_is_a_located_error() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - directory: { path: \"{{ root }}/a\\0b\" }\n",
+    );
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(1)
+        .stderr_has("NUL")
+        .stderr_has("site.yml:3");
+    assert!(p.host_listing().is_empty(), "{:?}", p.host_listing());
+}
