@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what recon's tests and demo need on a fresh Debian machine: OpenSSH's server (the tests
 # start their own sshd on a loopback port), nginx and supervisor (started unprivileged by the
-# tests), flock and python3. Does nothing when everything is already there.
+# tests), flock and python3, and ansible-core in a venv at /opt/recon-test/ansible (the vault tests
+# check recon against the real ansible-vault). Does nothing when everything is already there.
 set -eu
 
 need=""
@@ -14,7 +15,17 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 
+# ansible-core from PyPI, in its own venv so it never touches the system's Python packages.
+ansible_venv=/opt/recon-test/ansible
+install_ansible() {
+  [ -x "$ansible_venv/bin/ansible-vault" ] && return 0
+  echo "install-deps: installing ansible-core into $ansible_venv" >&2
+  python3 -m venv "$ansible_venv"
+  "$ansible_venv/bin/pip" install --quiet --disable-pip-version-check ansible-core
+}
+
 if [ -z "$need" ]; then
+  install_ansible
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -30,3 +41,4 @@ apt-get install -y -qq --no-install-recommends $need >/dev/null
 for service in ssh nginx supervisor; do
   if command -v service >/dev/null 2>&1; then service "$service" stop >/dev/null 2>&1 || true; fi
 done
+install_ansible

@@ -31,6 +31,42 @@ pub(crate) enum Command {
     Releases(ReleasesArgs),
     /// Switch targets back to the previous good release (or --to VERSION), restart and re-check
     Rollback(RollbackArgs),
+    /// Encrypt, decrypt, view and edit Ansible Vault files and strings
+    Vault(VaultArgs),
+}
+
+impl Command {
+    /// The vault password options of a command that reads inventories or playbooks.
+    pub(crate) fn vault_passwords(&self) -> Option<&VaultPasswords> {
+        let source = match self {
+            Command::Plan(a) => &a.selection.source,
+            Command::Apply(a) => &a.selection.source,
+            Command::Check(s) => &s.source,
+            Command::Graph(a) => &a.selection.source,
+            Command::Inventory(a) => &a.source,
+            Command::Run(a) => &a.source,
+            Command::Releases(a) => &a.selection.source,
+            Command::Rollback(a) => &a.apply.selection.source,
+            Command::Vault(_) => return None,
+        };
+        Some(&source.vault)
+    }
+}
+
+/// Where Ansible Vault passwords come from (besides `RECON_VAULT_PASSWORD_FILE` and
+/// `ANSIBLE_VAULT_PASSWORD_FILE`).
+#[derive(Debug, Args, Default)]
+pub(crate) struct VaultPasswords {
+    /// Vault password file, or an executable that prints the password (repeatable)
+    #[arg(
+        long = "vault-password-file",
+        alias = "vault-pass-file",
+        value_name = "FILE"
+    )]
+    pub(crate) password_files: Vec<PathBuf>,
+    /// Labelled vault password: `LABEL@FILE`, `LABEL@prompt`, or `FILE` (repeatable)
+    #[arg(long = "vault-id", value_name = "ID")]
+    pub(crate) vault_ids: Vec<String>,
 }
 
 /// Where hosts and their variables come from (every command that reads an inventory).
@@ -42,6 +78,8 @@ pub(crate) struct InventorySource {
     /// Extra variables, highest precedence: `key=value` or `@file.yml` (repeatable)
     #[arg(short = 'e', long = "extra-vars", value_name = "VARS")]
     pub(crate) extra_vars: Vec<String>,
+    #[command(flatten)]
+    pub(crate) vault: VaultPasswords,
 }
 
 /// Which playbook, inventory, hosts and tasks.
@@ -185,4 +223,91 @@ pub(crate) struct RollbackArgs {
     /// The release to switch to [default: the newest good release older than the current one]
     #[arg(long, value_name = "VERSION")]
     pub(crate) to: Option<String>,
+}
+
+/// `recon vault`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultArgs {
+    #[command(subcommand)]
+    pub(crate) action: VaultAction,
+}
+
+/// What `recon vault` does; files are written 0600 through a temp file and a rename.
+#[derive(Debug, Subcommand)]
+pub(crate) enum VaultAction {
+    /// Create a new encrypted file with $EDITOR
+    Create(VaultEditArgs),
+    /// Decrypt a file into $EDITOR (a private temp file) and encrypt it again
+    Edit(VaultEditArgs),
+    /// Encrypt files in place (or to --output)
+    Encrypt(VaultFilesArgs),
+    /// Decrypt files in place (or to --output)
+    Decrypt(VaultFilesArgs),
+    /// Print decrypted files
+    View(VaultFilesArgs),
+    /// Encrypt files again with a new password
+    Rekey(VaultRekeyArgs),
+    /// Encrypt a string into an inline `!vault |` value for a YAML file
+    #[command(alias = "encrypt_string")]
+    EncryptString(VaultStringArgs),
+}
+
+/// Passwords for `recon vault`, and which one encrypts.
+#[derive(Debug, Args)]
+pub(crate) struct VaultKeys {
+    #[command(flatten)]
+    pub(crate) passwords: VaultPasswords,
+    /// The vault id (label) to encrypt with, when several are given
+    #[arg(long, value_name = "LABEL")]
+    pub(crate) encrypt_vault_id: Option<String>,
+}
+
+/// `recon vault create|edit`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultEditArgs {
+    /// The file
+    pub(crate) file: PathBuf,
+    #[command(flatten)]
+    pub(crate) keys: VaultKeys,
+}
+
+/// `recon vault encrypt|decrypt|view`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultFilesArgs {
+    /// The files (`-` reads stdin)
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) keys: VaultKeys,
+    /// Write the result here instead of in place (`-` for stdout; one input file only)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+/// `recon vault rekey`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultRekeyArgs {
+    /// The files
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) keys: VaultKeys,
+    /// The new password's file (or executable)
+    #[arg(long, value_name = "FILE")]
+    pub(crate) new_vault_password_file: Option<PathBuf>,
+    /// The new password as `LABEL@FILE`, `LABEL@prompt` or `FILE`
+    #[arg(long, value_name = "ID", conflicts_with = "new_vault_password_file")]
+    pub(crate) new_vault_id: Option<String>,
+}
+
+/// `recon vault encrypt-string`.
+#[derive(Debug, Args)]
+pub(crate) struct VaultStringArgs {
+    /// The string to encrypt [default: read stdin as is, newline included]
+    pub(crate) string: Option<String>,
+    /// Print it as `NAME: !vault |` (a YAML variable)
+    #[arg(short, long)]
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) keys: VaultKeys,
 }

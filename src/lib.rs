@@ -22,10 +22,12 @@ mod render;
 mod resource;
 mod run;
 mod script;
+mod secret;
 mod source;
 mod template;
 mod transport;
 mod vars;
+mod vault;
 mod yaml;
 
 pub use run::run;

@@ -56,7 +56,10 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     match execute(arguments.command, &stop) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("{:?}", miette::Report::new(err));
+            eprintln!(
+                "{}",
+                crate::secret::scrub(&format!("{:?}", miette::Report::new(err)))
+            );
             exit::ERROR
         }
     }
@@ -80,6 +83,7 @@ fn install_error_style() {
 }
 
 fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
+    crate::vault::configure(command.vault_passwords());
     match command {
         Command::Check(selection) => check(&selection),
         Command::Plan(args) => plan(&args),
@@ -89,6 +93,7 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Run(args) => adhoc(&args),
         Command::Releases(args) => list_releases(&args),
         Command::Rollback(args) => rollback(&args, stop),
+        Command::Vault(args) => crate::vault::run(&args),
     }
 }
 

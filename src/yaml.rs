@@ -4,13 +4,23 @@
 //! (`mode: 0644` stays the octal text the user wrote, while a variable's `port: 8080` becomes an
 //! integer when converted to a template value). This is the YAML 1.2 core schema plus the YAML 1.1
 //! booleans Ansible users write (`yes`/`no`).
+//!
+//! Ansible Vault is opened here, so every file recon reads gets it: a file that is vault data is
+//! decrypted before parsing (spans point into the decrypted text, the file name is kept), and a
+//! scalar tagged `!vault` is replaced by its plaintext, keeping the span of the encrypted block
+//! for errors. Every decrypted value is registered with `crate::secret` for masking.
 
 use std::sync::Arc;
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span as YamlSpan};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::secret;
 use crate::source::{SourceFile, Span};
+use crate::vault;
+
+/// Opens vault text (decrypts it or says why not); the process-wide keyring in production.
+pub(crate) type Unlock<'a> = &'a dyn Fn(&str) -> std::result::Result<String, String>;
 
 /// One YAML node with its span.
 #[derive(Debug, Clone)]
@@ -148,14 +158,40 @@ fn parse_float(t: &str) -> Option<f64> {
     }
 }
 
-/// Reads and parses a YAML file.
+/// Reads and parses a YAML file, decrypting it first when it is an Ansible Vault file.
 pub(crate) fn load_file(path: &std::path::Path) -> Result<Node> {
+    load_file_with(path, &vault::open)
+}
+
+/// `load_file` with a given way to open vault data.
+pub(crate) fn load_file_with(path: &std::path::Path, unlock: Unlock<'_>) -> Result<Node> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
-    parse(&SourceFile::new(path, text))
+    if !vault::is_vault(&text) {
+        return parse_with(&SourceFile::new(path, text), unlock, false);
+    }
+    let header = text.trim_start().lines().next().unwrap_or_default().len();
+    let start = text.len() - text.trim_start().len();
+    let plain = unlock(&text).map_err(|message| {
+        let span = Span {
+            file: SourceFile::new(path, text),
+            start,
+            end: start + header,
+        };
+        Error::invalid(format!("cannot decrypt vault file: {message}"), &span)
+            .with_label("this vault file")
+    })?;
+    parse_with(&SourceFile::new(path, plain), unlock, true)
 }
 
 /// Parses the first document of `file`; an empty file is a null node.
+#[cfg(test)]
 pub(crate) fn parse(file: &Arc<SourceFile>) -> Result<Node> {
+    parse_with(file, &vault::open, false)
+}
+
+/// `parse` with a given way to open `!vault` values; `secret` registers every value scalar
+/// (the file was vault-encrypted as a whole).
+pub(crate) fn parse_with(file: &Arc<SourceFile>, unlock: Unlock<'_>, secret: bool) -> Result<Node> {
     let offsets = CharOffsets::new(&file.text);
     let mut builder = Builder {
         file,
@@ -163,6 +199,8 @@ pub(crate) fn parse(file: &Arc<SourceFile>) -> Result<Node> {
         stack: Vec::new(),
         anchors: Vec::new(),
         root: None,
+        unlock,
+        secret,
     };
     let mut parser = Parser::new_from_str(&file.text);
     while let Some(event) = parser.next_event() {
@@ -237,6 +275,9 @@ struct Builder<'a> {
     stack: Vec<Open>,
     anchors: Vec<(usize, Node)>,
     root: Option<Node>,
+    unlock: Unlock<'a>,
+    /// Every value scalar is a secret (the whole file was encrypted).
+    secret: bool,
 }
 
 impl Builder<'_> {
@@ -252,13 +293,27 @@ impl Builder<'_> {
     fn event(&mut self, event: Event<'_>, yspan: YamlSpan) -> Result<bool> {
         let span = self.span(yspan);
         match event {
-            Event::Scalar(text, style, anchor, _) => {
-                let node = Node {
-                    value: Value::Scalar {
-                        text: text.into_owned(),
-                        plain: style == ScalarStyle::Plain,
-                    },
-                    span,
+            Event::Scalar(text, style, anchor, tag) => {
+                let is_vault = tag.is_some_and(|t| t.handle == "!" && t.suffix == "vault");
+                let node = if is_vault {
+                    self.open_vault(&text, span)?
+                } else {
+                    let node = Node {
+                        value: Value::Scalar {
+                            text: text.into_owned(),
+                            plain: style == ScalarStyle::Plain,
+                        },
+                        span,
+                    };
+                    if self.secret
+                        && !self.is_key()
+                        && !matches!(node.resolve(), Some(Resolved::Null | Resolved::Bool(_)))
+                    {
+                        if let Some(text) = node.scalar_text() {
+                            secret::register(text);
+                        }
+                    }
+                    node
                 };
                 self.push(node, anchor);
             }
@@ -308,6 +363,21 @@ impl Builder<'_> {
             _ => {}
         }
         Ok(false)
+    }
+
+    /// The plaintext of a `!vault` scalar, registered as a secret, with the encrypted block's span.
+    fn open_vault(&self, text: &str, span: Span) -> Result<Node> {
+        let plain = (self.unlock)(text).map_err(|message| {
+            Error::invalid(format!("cannot decrypt `!vault` value: {message}"), &span)
+                .with_label("this vault value")
+        })?;
+        secret::register(&plain);
+        Ok(Node::string(plain, span))
+    }
+
+    /// Whether the next scalar pushed is a mapping key.
+    fn is_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Open::Map(_, None, ..)))
     }
 
     fn push(&mut self, node: Node, anchor: usize) {
@@ -375,5 +445,40 @@ mod tests {
                 .and_then(Node::scalar_text),
             Some("1")
         );
+    }
+
+    /// Stands in for the keyring: the tag plumbing is under test here; the cipher is tested in
+    /// `vault::format` and against ansible-vault in tests/vault.rs.
+    fn shout(text: &str) -> std::result::Result<String, String> {
+        if text.starts_with("$ANSIBLE_VAULT") {
+            Ok(text.to_uppercase())
+        } else {
+            Err("not vault data".into())
+        }
+    }
+
+    #[test]
+    fn vault_tagged_scalars_are_opened_and_keep_their_span() {
+        let text = "user: bob\npw: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  abc\nplain: '!vault'\n";
+        let node = parse_with(&SourceFile::new("v.yml", text), &shout, false).expect("parse");
+        let pw = node.get("pw").expect("pw");
+        assert_eq!(pw.scalar_text(), Some("$ANSIBLE_VAULT;1.1;AES256\nABC\n"));
+        assert_eq!(
+            pw.resolve(),
+            Some(Resolved::Str("$ANSIBLE_VAULT;1.1;AES256\nABC\n"))
+        );
+        assert_eq!(pw.span.line_col(), (2, 5));
+        assert_eq!(
+            node.get("plain").and_then(Node::scalar_text),
+            Some("!vault")
+        );
+    }
+
+    #[test]
+    fn unopenable_vault_value_is_located() {
+        let text = "a: 1\nb: !vault garbage\n";
+        let err = parse_with(&SourceFile::new("v.yml", text), &shout, false).expect_err("fails");
+        assert!(err.to_string().contains("not vault data"), "{err}");
+        assert_eq!(err.span().map(Span::line_col), Some((2, 4)));
     }
 }

@@ -1,0 +1,48 @@
+//! Ansible Vault: encrypted files and inline `!vault` values, readable wherever recon reads YAML,
+//! and the `recon vault` command that writes what `ansible-vault` reads back.
+//!
+//! Passwords are named once per process (`configure`, from the command line and environment)
+//! and read lazily on the first encrypted value, so runs without vault data never run a password
+//! script or prompt.
+
+mod command;
+mod edit;
+mod files;
+mod format;
+mod keyring;
+
+use std::sync::OnceLock;
+
+pub(crate) use command::run;
+pub(crate) use format::is_vault;
+
+use crate::cli::VaultPasswords;
+use keyring::{Identity, Keyring};
+
+/// Where the passwords come from, set once by the command being run.
+static IDENTITIES: OnceLock<Vec<Identity>> = OnceLock::new();
+/// The passwords, read on first use; a failure to read them is kept and reported at each value.
+static KEYRING: OnceLock<Result<Keyring, String>> = OnceLock::new();
+
+/// Records the password sources of this run (`--vault-password-file`, `--vault-id`, the
+/// environment). Without a call, only the environment variables count.
+pub(crate) fn configure(passwords: Option<&VaultPasswords>) {
+    let (files, ids) = passwords.map_or((&[][..], &[][..]), |p| {
+        (p.password_files.as_slice(), p.vault_ids.as_slice())
+    });
+    let _ = IDENTITIES.set(keyring::identities(files, ids));
+}
+
+/// Decrypts a vault text (a whole file or an inline value) with this run's passwords. The error
+/// says why (no password, wrong password, malformed data); the caller says where.
+pub(crate) fn open(text: &str) -> Result<String, String> {
+    let keyring = KEYRING
+        .get_or_init(|| {
+            let identities = IDENTITIES.get_or_init(|| keyring::identities(&[], &[]));
+            Keyring::load(identities, false)
+        })
+        .as_ref()
+        .map_err(Clone::clone)?;
+    let (plain, _) = keyring.decrypt(text)?;
+    String::from_utf8(plain).map_err(|_| "the decrypted data is not UTF-8 text".to_owned())
+}
