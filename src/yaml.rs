@@ -241,6 +241,19 @@ pub(crate) fn parse_with(file: &Arc<SourceFile>, unlock: Unlock<'_>, secret: boo
     }))
 }
 
+/// Registers a value from a vault-encrypted file as secret. Nulls, booleans and Jinja
+/// expressions are not secrets: masking them would hide the structure (and the expression an
+/// error points at).
+fn register_value(node: &Node) {
+    if let Some(text) = node.scalar_text() {
+        if !text.contains("{{")
+            && !matches!(node.resolve(), Some(Resolved::Null | Resolved::Bool(_)))
+        {
+            secret::register(text);
+        }
+    }
+}
+
 /// saphyr counts characters; miette wants bytes.
 struct CharOffsets {
     table: Option<Vec<usize>>,
@@ -305,13 +318,8 @@ impl Builder<'_> {
                         },
                         span,
                     };
-                    if self.secret
-                        && !self.is_key()
-                        && !matches!(node.resolve(), Some(Resolved::Null | Resolved::Bool(_)))
-                    {
-                        if let Some(text) = node.scalar_text() {
-                            secret::register(text);
-                        }
+                    if self.secret && !self.is_key() {
+                        register_value(&node);
                     }
                     node
                 };

@@ -108,7 +108,8 @@ fn read_password_file(path: &Path, label: &str) -> Result<Vec<u8>, String> {
         return Err(format!("vault password file `{shown}` is a directory"));
     }
     let password = if meta.permissions().mode() & 0o111 != 0 {
-        let mut command = Command::new(path);
+        // `./` keeps a bare name from being looked up on PATH: it names this file.
+        let mut command = Command::new(Path::new(".").join(path));
         let stem = path
             .file_stem()
             .and_then(|s| s.to_str())
@@ -247,11 +248,11 @@ impl Keyring {
         }
         let labels: Vec<&str> = self.secrets.iter().map(|s| s.label.as_str()).collect();
         Err(format!(
-            "wrong vault password: none of the given passwords ({}) decrypts this{}",
-            labels.join(", "),
+            "wrong vault password{}: none of the passwords given fits (tried vault ids: {})",
             wanted
-                .map(|l| format!(" (vault id `{l}`)"))
-                .unwrap_or_default()
+                .map(|l| format!(" for vault id `{l}`"))
+                .unwrap_or_default(),
+            labels.join(", ")
         ))
     }
 
