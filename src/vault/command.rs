@@ -176,7 +176,8 @@ fn encrypt_string(args: &VaultStringArgs) -> Result<()> {
         return Err(Error::usage("nothing to encrypt: the string is empty"));
     }
     let secret = encryption_secret(&args.keys)?;
-    println!("{}", inline(args.name.as_deref(), &seal(&plain, &secret)?));
+    let block = inline(args.name.as_deref(), &seal(&plain, &secret)?);
+    files::write(Path::new("-"), format!("{block}\n").as_bytes())?;
     eprintln!("Encryption successful");
     Ok(())
 }
