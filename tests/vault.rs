@@ -40,6 +40,19 @@ fn ansible_vault(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// `NAME: !vault |` block from `ansible-vault encrypt_string` with the password `pw`.
+fn inline_from_ansible(dir: &Path, name: &str, value: &str) -> String {
+    let args = [
+        "encrypt_string",
+        "--vault-password-file",
+        "pw",
+        "--name",
+        name,
+        value,
+    ];
+    ansible_vault(dir, &args)
+}
+
 /// A project with password files `pw` (hunter2) and `prod-pw` (s3cure-prod).
 fn project() -> Project {
     let p = Project::new();
@@ -146,17 +159,7 @@ fn files_recon_encrypts_open_in_ansible_vault() {
 #[test]
 fn inline_vault_value_in_group_vars_renders_into_a_template() {
     let p = project();
-    let block = ansible_vault(
-        p.dir(),
-        &[
-            "encrypt_string",
-            "--vault-password-file",
-            "pw",
-            "--name",
-            "db_password",
-            "correct horse",
-        ],
-    );
+    let block = inline_from_ansible(p.dir(), "db_password", "correct horse");
     p.file("inventory/group_vars/all.yml", &format!("db_user: app\n{block}"))
         .file(
             "site.yml",
@@ -196,17 +199,7 @@ fn assert_not_contacted(listener: &TcpListener) {
 fn wrong_or_missing_password_is_located_and_contacts_nothing() {
     let p = project();
     let listener = unreachable_if_contacted(&p);
-    let block = ansible_vault(
-        p.dir(),
-        &[
-            "encrypt_string",
-            "--vault-password-file",
-            "pw",
-            "--name",
-            "db_password",
-            "secret",
-        ],
-    );
+    let block = inline_from_ansible(p.dir(), "db_password", "secret");
     p.file(
         "inventory/group_vars/all.yml",
         &format!("db_user: app\n{block}"),
