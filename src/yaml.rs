@@ -198,6 +198,7 @@ pub(crate) fn parse_with(file: &Arc<SourceFile>, unlock: Unlock<'_>, secret: boo
         offsets: &offsets,
         stack: Vec::new(),
         anchors: Vec::new(),
+        expanded: 0,
         root: None,
         unlock,
         secret,
@@ -287,6 +288,8 @@ struct Builder<'a> {
     offsets: &'a CharOffsets,
     stack: Vec<Open>,
     anchors: Vec<(usize, Node)>,
+    /// Nodes copied so far by aliases: bounded, so an alias bomb is an error, not an OOM.
+    expanded: usize,
     root: Option<Node>,
     unlock: Unlock<'a>,
     /// Every value scalar is a secret (the whole file was encrypted).
@@ -323,7 +326,7 @@ impl Builder<'_> {
                     }
                     node
                 };
-                self.push(node, anchor);
+                self.push(node, anchor)?;
             }
             Event::Alias(id) => {
                 let Some(node) = self
@@ -340,7 +343,20 @@ impl Builder<'_> {
                         &span,
                     ));
                 };
-                self.push(Node { span, ..node }, 0);
+                self.expanded += size_up_to(&node, ALIAS_EXPANSION_LIMIT + 1);
+                if self.expanded > ALIAS_EXPANSION_LIMIT {
+                    return Err(Error::at(
+                        ErrorKind::YamlSyntax {
+                            message: format!(
+                                "aliases expand to more than {ALIAS_EXPANSION_LIMIT} nodes"
+                            ),
+                        },
+                        &span,
+                    )
+                    .with_label("this alias")
+                    .with_help("nested aliases multiply (a \"billion laughs\" document); write the values out"));
+                }
+                self.push(Node { span, ..node }, 0)?;
             }
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Open::Seq(Vec::new(), anchor, span.start));
@@ -365,7 +381,7 @@ impl Builder<'_> {
                         end: span.end.max(start),
                     },
                 };
-                self.push(node, anchor);
+                self.push(node, anchor)?;
             }
             Event::DocumentEnd => return Ok(self.root.is_some()),
             _ => {}
@@ -388,7 +404,7 @@ impl Builder<'_> {
         matches!(self.stack.last(), Some(Open::Map(_, None, ..)))
     }
 
-    fn push(&mut self, node: Node, anchor: usize) {
+    fn push(&mut self, node: Node, anchor: usize) -> Result<()> {
         if anchor > 0 {
             self.anchors.push((anchor, node.clone()));
         }
@@ -397,10 +413,63 @@ impl Builder<'_> {
             Some(Open::Seq(items, ..)) => items.push(node),
             Some(Open::Map(entries, pending, ..)) => match pending.take() {
                 None => *pending = Some(node),
-                Some(key) => entries.push((key, node)),
+                Some(key) => {
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| same_key(k, &key)) {
+                        return Err(duplicate_key(first, &key));
+                    }
+                    entries.push((key, node));
+                }
             },
         }
+        Ok(())
     }
+}
+
+/// The most nodes aliases may copy into one document. Real playbooks and inventories stay far
+/// below; a "billion laughs" document reaches it within milliseconds and a few megabytes.
+const ALIAS_EXPANSION_LIMIT: usize = 100_000;
+
+/// The number of nodes in `node`, counting no further than `limit`.
+fn size_up_to(node: &Node, limit: usize) -> usize {
+    let mut count = 0;
+    let mut stack = vec![node];
+    while let Some(n) = stack.pop() {
+        count += 1;
+        if count >= limit {
+            break;
+        }
+        match &n.value {
+            Value::Seq(items) => stack.extend(items),
+            Value::Map(entries) => stack.extend(entries.iter().flat_map(|(k, v)| [k, v])),
+            Value::Scalar { .. } => {}
+        }
+    }
+    count
+}
+
+/// Two mapping keys that YAML (and Ansible) would treat as the same key. Merge keys (`<<`) may
+/// repeat.
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (a.scalar_text(), b.scalar_text()) {
+        (Some(x), Some(y)) => x == y && x != "<<",
+        _ => false,
+    }
+}
+
+/// A located error naming both places a key is given.
+fn duplicate_key(first: &Node, second: &Node) -> Error {
+    let key = second.scalar_text().unwrap_or_default();
+    Error::at(
+        ErrorKind::YamlSyntax {
+            message: format!("duplicate key `{key}`"),
+        },
+        &second.span,
+    )
+    .with_label("given again here")
+    .with_related(
+        Error::invalid(format!("`{key}` is first given here"), &first.span).with_label("first"),
+    )
+    .with_help("a mapping holds each key once; YAML parsers disagree on which one wins")
 }
 
 #[cfg(test)]
@@ -409,6 +478,34 @@ mod tests {
 
     fn load(text: &str) -> Node {
         parse(&SourceFile::new("t.yml", text)).expect("valid yaml")
+    }
+
+    #[test]
+    fn an_alias_bomb_is_a_located_error_in_well_under_a_second() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..12 {
+            let prev = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
+        }
+        let started = std::time::Instant::now();
+        let err = parse(&SourceFile::new("bomb.yml", text)).expect_err("refused");
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert!(format!("{err}").contains("aliases expand"), "{err}");
+        assert!(err.span().is_some());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_naming_both() {
+        let err = parse(&SourceFile::new("d.yml", "a: 1\nb: 2\na: 3\n")).expect_err("refused");
+        assert!(format!("{err}").contains("duplicate key `a`"), "{err}");
+        assert_eq!(err.span().map(|s| s.line_col()), Some((3, 1)));
+        let merge = parse(&SourceFile::new(
+            "m.yml",
+            "x: &x {a: 1}\ny:\n  <<: *x\n  <<: {b: 2}\n",
+        ));
+        assert!(merge.is_ok(), "merge keys may repeat");
     }
 
     #[test]
