@@ -20,7 +20,7 @@ if [ "$(id -u)" -eq 0 ]; then
     exec cargo test --locked "$@"
 fi
 cargo test --locked --no-run --message-format=json |
-    grep '"test":true' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' >"${TMPDIR:-/tmp}/recon-tests.$$"
+    grep '"test":true}' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' >"${TMPDIR:-/tmp}/recon-tests.$$"
 status=0
 while read -r exe; do
     echo "test: sudo $exe" >&2
