@@ -12,3 +12,4 @@ mod hostile;
 mod plan;
 mod saved_plan;
 mod ssh;
+mod validation;

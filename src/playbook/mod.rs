@@ -3,6 +3,7 @@
 
 mod parse;
 mod role;
+mod validate;
 
 use std::path::PathBuf;
 use std::sync::Arc;
