@@ -89,6 +89,7 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Run(args) => adhoc(&args),
         Command::Releases(args) => list_releases(&args),
         Command::Rollback(args) => rollback(&args, stop),
+        Command::Init(args) => crate::init::run(&args),
     }
 }
 
@@ -106,7 +107,8 @@ fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
 fn load(selection: &Selection) -> Result<Loaded> {
     let inventory = load_inventory(selection.source.inventory.as_deref())?;
     let mut roles = RoleCache::default();
-    let playbook = playbook::load(&selection.playbook, &mut roles)?;
+    let mut playbook = playbook::load(&selection.playbook, &mut roles)?;
+    playbook.become_all(selection.become_);
     let options = compile::Options {
         limit: selection.limit.clone(),
         extra_vars: compile::parse_extra_vars(&selection.source.extra_vars)?,
@@ -362,7 +364,7 @@ fn release_states(
 fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
-    let loaded = load(&args.selection)?;
+    let loaded = load(&args.selection())?;
     let graphs: Vec<&HostGraph> = loaded.runs.iter().flat_map(|r| &r.hosts).collect();
     let listings: Vec<crate::releases::Listing> = workers.install(|| {
         graphs

@@ -27,6 +27,17 @@ pub(crate) struct Playbook {
     pub(crate) plays: Vec<Play>,
 }
 
+impl Playbook {
+    /// `--become`: every play as if it said `become: true` (a task's own `become:` still wins).
+    pub(crate) fn become_all(&mut self, become_: bool) {
+        if become_ {
+            for play in &mut self.plays {
+                play.become_ = true;
+            }
+        }
+    }
+}
+
 /// One play: a host pattern and the tasks to converge on it.
 #[derive(Debug)]
 pub(crate) struct Play {
