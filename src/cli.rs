@@ -151,6 +151,10 @@ pub(crate) struct PlanArgs {
     /// Also list hosts without changes
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    /// Show every host's changes in full (by default hosts whose changes differ only in their
+    /// own inventory values are shown once, under the list of their names)
+    #[arg(long)]
+    pub(crate) no_group: bool,
 }
 
 /// `recon apply`.
@@ -172,6 +176,10 @@ pub(crate) struct ApplyArgs {
     /// Also list hosts without changes
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    /// Show every host's changes in full (by default hosts whose changes differ only in their
+    /// own inventory values are shown once, under the list of their names)
+    #[arg(long)]
+    pub(crate) no_group: bool,
     /// Stop starting new batches (`serial:`) once more than this percentage of a play's hosts failed
     #[arg(long, value_name = "PERCENT")]
     pub(crate) max_fail_percent: Option<u8>,

@@ -10,6 +10,7 @@ mod errors;
 mod handlers;
 mod hostile;
 mod plan;
+mod plan_groups;
 mod saved_plan;
 mod ssh;
 mod validation;
