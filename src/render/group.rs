@@ -5,7 +5,7 @@
 //!
 //! - the host's inventory name, as `{inventory_hostname}`;
 //! - the value of each of the host's inventory variables (host entry, `host_vars`, and the
-//!   groups' `vars` it inherits), as `{variable}`, longest value first;
+//!   groups' `vars` it inherits) that not every host shares, as `{variable}`, longest first;
 //!
 //! each only where it stands as a whole word (not inside a longer name), and only values of at
 //! least three characters (a `1` or `on` would match too much). The size of a content that has a
@@ -28,15 +28,25 @@ pub(crate) struct OwnValues {
 impl OwnValues {
     /// The own values of every inventory host (see the module comment).
     pub(crate) fn from_inventory(inventory: &Inventory) -> Self {
+        let value_of =
+            |host: &crate::inventory::Host, name: &str| host.vars.get(name).and_then(scalar);
+        // A variable every host has with one value is nobody's own: it stays as it is.
+        let shared = |name: &str, value: &str| {
+            inventory
+                .hosts
+                .iter()
+                .all(|h| value_of(h, name).as_deref() == Some(value))
+        };
         let hosts = inventory
             .hosts
             .iter()
             .map(|host| {
                 let mut values: Vec<(String, String)> = host
                     .vars
-                    .iter()
-                    .filter_map(|(name, var)| Some((scalar(var)?, format!("{{{name}}}"))))
-                    .filter(|(value, _)| value.chars().count() >= 3)
+                    .keys()
+                    .filter_map(|name| Some((value_of(host, name)?, name)))
+                    .filter(|(value, name)| value.chars().count() >= 3 && !shared(name, value))
+                    .map(|(value, name)| (value, format!("{{{name}}}")))
                     .collect();
                 values.push((host.name.clone(), "{inventory_hostname}".to_owned()));
                 values.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.1.cmp(&b.1)));
