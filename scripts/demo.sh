@@ -152,7 +152,9 @@ esac
 echo
 for squad in $SQUADS; do
   printf 'api.digicam.%s.test  curl -H "Host: api.digicam.%s.test" http://127.0.0.1:8088/health  -> ' "$squad" "$squad"
-  curl -s --max-time 3 -H "Host: api.digicam.$squad.test" http://127.0.0.1:8088/health || echo "(no answer)"
+  # A supervisord started just now is still starting the programs: give them a few seconds.
+  curl -sf --retry 10 --retry-delay 1 --retry-all-errors --max-time 3 \
+    -H "Host: api.digicam.$squad.test" http://127.0.0.1:8088/health || echo "(no answer)"
 done
 echo
 echo "demo: recon is $RECON; next: scripts/demo.sh v1.0.2 (broken: rolled back), scripts/demo.sh releases,"

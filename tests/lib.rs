@@ -7,6 +7,7 @@ mod apply;
 mod commands;
 mod digicam;
 mod errors;
+mod firstrun;
 mod handlers;
 mod hostile;
 mod plan;
