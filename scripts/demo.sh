@@ -11,7 +11,8 @@
 #        scripts/demo.sh releases             list each squad's releases
 #        scripts/demo.sh stop                 stop the sshd, nginx and supervisord it started
 # Needs root: run as root, or as a user with sudo (it re-runs itself under sudo after building
-# recon as you, so cargo need not be on root's PATH).
+# recon as you, so cargo need not be on root's PATH). RECON_DEMO_BIN=/path/to/recon uses that
+# binary instead of building one.
 set -euo pipefail
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
@@ -25,8 +26,8 @@ esac
 
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "demo: run as root (it creates accounts and starts services)" >&2; exit 1; }
-  bin=""
-  [ "$ACTION" = stop ] || bin=$(scripts/recon-bin.sh)
+  bin=${RECON_DEMO_BIN:-}
+  [ -n "$bin" ] || [ "$ACTION" = stop ] || bin=$(scripts/recon-bin.sh)
   exec sudo env RECON_DEMO_BIN="$bin" "$SELF" "$ACTION" "$@"
 fi
 # The key recon logs in with (the inventory names ~/.recon-demo/...).

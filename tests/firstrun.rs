@@ -244,9 +244,12 @@ fn readme_quickstart_runs_as_written() {
         String::from_utf8_lossy(&syntax.stderr)
     );
     let _stop = DemoStopper;
+    // The binary under test, not a fresh build: under `scripts/test.sh` as a sudo user these
+    // tests run as root, whose PATH has no cargo (the demo builds when RECON_DEMO_BIN is unset).
     let demo = Command::new("sh")
         .args(["-c", &commands[0]])
         .current_dir(repo())
+        .env("RECON_DEMO_BIN", env!("CARGO_BIN_EXE_recon"))
         .output()
         .expect("the demo runs");
     let stdout = String::from_utf8_lossy(&demo.stdout);
@@ -266,6 +269,7 @@ fn readme_quickstart_runs_as_written() {
     let again = Command::new("sh")
         .args(["-c", &commands[0]])
         .current_dir(repo())
+        .env("RECON_DEMO_BIN", env!("CARGO_BIN_EXE_recon"))
         .output()
         .expect("the demo runs again");
     let stdout = String::from_utf8_lossy(&again.stdout);

@@ -71,8 +71,6 @@ const KNOWN: &[&str] = &[
     "divisibleby",
     "number",
     "integer",
-    "float",
-    "string",
     "sequence",
     "iterable",
     "mapping",
@@ -93,10 +91,7 @@ const KNOWN: &[&str] = &[
     "filter",
     "test",
     "boolean",
-    "safe",
     "escaped",
-    "lower",
-    "upper",
 ];
 
 /// A filter or a test, as minijinja names them in its errors.
