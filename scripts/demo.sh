@@ -158,6 +158,7 @@ for squad in $SQUADS; do
     -H "Host: api.digicam.$squad.test" http://127.0.0.1:8088/health || echo "(no answer)"
 done
 echo
-echo "demo: recon is $RECON; next: scripts/demo.sh v1.0.2 (broken: rolled back), scripts/demo.sh releases,"
-echo "      scripts/demo.sh rollback v1.0.0, scripts/demo.sh stop"
+echo "demo: recon is $RECON. Next: scripts/demo.sh v1.0.2 (broken: recon rolls it back),"
+echo "      scripts/demo.sh releases, scripts/demo.sh rollback [VERSION] (a release deployed before),"
+echo "      scripts/demo.sh stop"
 exit "$status"
