@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The squad-deploy benchmark: ansible-playbook vs recon vs the SSH floor, on 1, 8 and 32 squads.
 #
-#   bench/setup.sh 32 && bench/venv.sh && cargo build --release     # once
+#   bench/setup.sh 32 && bench/venv.sh                               # once
 #   bench/run.sh                                                    # SIZES="1 8 32" RUNS=3
 #   SIZES="1" RUNS=1 TOOLS="ansible floor" bench/run.sh             # a smoke run
 #
@@ -24,7 +24,6 @@ SIZES=${SIZES:-"1 8 32"}
 RUNS=${RUNS:-3}
 TOOLS=${TOOLS:-"ansible recon floor"}
 RECON_SET=${RECON:+1}
-RECON=${RECON:-$ROOT/target/release/recon}
 ANSIBLE=$BENCH/.venv/bin/ansible-playbook
 export ANSIBLE_CONFIG=$BENCH/ansible/ansible.cfg ANSIBLE_SSH_CONTROL_PATH_DIR=$STATE/ansible-cp
 export ANSIBLE_NOCOLOR=1 NO_COLOR=1
@@ -46,7 +45,11 @@ id "$(squad "$max")" >/dev/null 2>&1 || die "no account $(squad "$max"): run ben
 grep -q "^        $(squad "$max"):" "$BENCH/recon/inventory.yml" ||
     die "inventories stop before $(squad "$max"): run bench/gen-inventories.sh $max"
 ! has ansible || [ -x "$ANSIBLE" ] || die "no $ANSIBLE: run bench/venv.sh"
-! has recon || [ -x "$RECON" ] || die "no $RECON: run cargo build --release"
+# Without RECON, build the release profile and ask cargo where it put it (CARGO_TARGET_DIR).
+if has recon && [ -z "${RECON:-}" ]; then
+    RECON=$("$ROOT/scripts/recon-bin.sh" --release) || die "cannot build recon"
+fi
+! has recon || [ -x "$RECON" ] || die "no $RECON"
 mkdir -p "$OUT" "$STATE/ansible-cp"
 
 # --- commands --------------------------------------------------------------------------------

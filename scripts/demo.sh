@@ -5,19 +5,58 @@
 # 127.0.0.1:8088 and one supervisord (state in /tmp/recon-demo), then runs
 #   recon apply playbooks/digicam.yml -i inventory/squads.yml -e version=$VERSION
 # and prints where each squad answers. Re-running it is safe: it reuses what is running.
-# Usage: scripts/demo.sh [VERSION]   (default v1.0.1; v1.0.2 is the broken one)     Needs root.
+#
+# Usage: scripts/demo.sh [VERSION]       deploy VERSION (default v1.0.1; v1.0.2 is the broken one)
+#        scripts/demo.sh rollback [VERSION]   roll back (to the previous good release, or VERSION)
+#        scripts/demo.sh releases             list each squad's releases
+#        scripts/demo.sh stop                 stop the sshd, nginx and supervisord it started
+# Needs root: run as root, or as a user with sudo (it re-runs itself under sudo after building
+# recon as you, so cargo need not be on root's PATH). RECON_DEMO_BIN=/path/to/recon uses that
+# binary instead of building one.
 set -euo pipefail
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 cd "$(dirname "$0")/.."
-VERSION=${1:-v1.0.1}
 STATE=/tmp/recon-demo
-KEYS=$HOME/.recon-demo
 SQUADS="alpha bravo charlie"
-[ "$(id -u)" -eq 0 ] || { echo "demo: run as root (it creates accounts and starts services)" >&2; exit 1; }
+ACTION=deploy
+case "${1:-}" in
+deploy | rollback | releases | stop) ACTION=$1; shift ;;
+-h | --help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+esac
+
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "demo: run as root (it creates accounts and starts services)" >&2; exit 1; }
+  bin=${RECON_DEMO_BIN:-}
+  [ -n "$bin" ] || [ "$ACTION" = stop ] || bin=$(scripts/recon-bin.sh)
+  exec sudo env RECON_DEMO_BIN="$bin" "$SELF" "$ACTION" "$@"
+fi
+# The key recon logs in with (the inventory names ~/.recon-demo/...).
+KEYS=$HOME/.recon-demo
+
+# Stops a daemon by its pid file and waits until it is gone (its port is free afterwards).
+stop_pid() {
+  local file=$1 pid
+  [ -s "$file" ] || return 0
+  pid=$(cat "$file")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$file"
+}
+
+if [ "$ACTION" = stop ]; then
+  # supervisord stops the squads' programs as it exits.
+  stop_pid "$STATE/supervisor/supervisord.pid"
+  stop_pid "$STATE/nginx/nginx.pid"
+  stop_pid "$STATE/ssh/sshd.pid"
+  echo "demo: stopped (accounts, homes and $STATE are kept; re-run scripts/demo.sh to start again)"
+  exit 0
+fi
 
 sh scripts/install-deps.sh
-cargo build --release --locked --quiet
-RECON=$PWD/target/release/recon
-bash scripts/make-releases.sh examples/digicam/releases >/dev/null
+RECON=${RECON_DEMO_BIN:-}
+[ -n "$RECON" ] || RECON=$(scripts/recon-bin.sh)
+PLAYBOOK=(playbooks/digicam.yml -i inventory/squads.yml)
 
 mkdir -p "$STATE/ssh" "$STATE/authorized_keys" "$STATE/nginx" "$STATE/supervisor" "$KEYS" /run/sshd
 chmod 755 "$STATE" "$STATE/authorized_keys"
@@ -97,12 +136,29 @@ if ! supervisorctl -c "$STATE/supervisor/supervisord.conf" pid >/dev/null 2>&1; 
   supervisord -c "$STATE/supervisor/supervisord.conf"
 fi
 
-echo "demo: deploying $VERSION to $SQUADS"
-status=0
-"$RECON" apply playbooks/digicam.yml -i inventory/squads.yml -e "version=$VERSION" || status=$?
+case $ACTION in
+releases) exec "$RECON" releases "${PLAYBOOK[@]}" ;;
+rollback)
+  echo "demo: rolling back${1:+ to $1}"
+  status=0
+  "$RECON" rollback "${PLAYBOOK[@]}" ${1:+--to "$1"} || status=$?
+  ;;
+deploy)
+  VERSION=${1:-v1.0.1}
+  echo "demo: deploying $VERSION to $SQUADS"
+  status=0
+  "$RECON" apply "${PLAYBOOK[@]}" -e "version=$VERSION" || status=$?
+  ;;
+esac
 echo
 for squad in $SQUADS; do
   printf 'api.digicam.%s.test  curl -H "Host: api.digicam.%s.test" http://127.0.0.1:8088/health  -> ' "$squad" "$squad"
-  curl -s --max-time 3 -H "Host: api.digicam.$squad.test" http://127.0.0.1:8088/health || echo "(no answer)"
+  # A supervisord started just now is still starting the programs: give them a few seconds.
+  curl -sf --retry 10 --retry-delay 1 --retry-all-errors --max-time 3 \
+    -H "Host: api.digicam.$squad.test" http://127.0.0.1:8088/health || echo "(no answer)"
 done
+echo
+echo "demo: recon is $RECON. Next: scripts/demo.sh v1.0.2 (broken: recon rolls it back),"
+echo "      scripts/demo.sh releases, scripts/demo.sh rollback [VERSION] (a release deployed before),"
+echo "      scripts/demo.sh stop"
 exit "$status"

@@ -16,23 +16,41 @@ pub(crate) struct Arguments {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Show what apply would change on each host (reads hosts, never writes)
+    #[command(after_help = PLAN_EXAMPLES)]
     Plan(PlanArgs),
     /// Converge hosts: plan, then apply (a playbook, or a plan saved with `plan -o`)
+    #[command(
+        after_help = APPLY_EXAMPLES,
+        mut_arg("playbook", |a| a.value_name("PLAYBOOK_OR_PLAN").help(
+            "The playbook (YAML), or a plan saved with `recon plan -o FILE`: applied exactly as \
+             saved, or refused when a host changed since (--limit, --tags, -e and --become then \
+             do not apply: the plan already decided)"
+        ))
+    )]
     Apply(ApplyArgs),
     /// Validate a playbook and inventory without contacting any host
+    #[command(after_help = CHECK_EXAMPLES)]
     Check(Selection),
     /// Print one host's resource graph as Graphviz DOT
+    #[command(after_help = GRAPH_EXAMPLES)]
     Graph(GraphArgs),
     /// List hosts, groups and their resolved variables
+    #[command(after_help = INVENTORY_EXAMPLES)]
     Inventory(InventoryArgs),
     /// Run one command on every host matching a pattern (ad hoc, like `ansible -a`)
+    #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
     /// List each target's releases (current, good, failed)
+    #[command(after_help = RELEASES_EXAMPLES)]
     Releases(ReleasesArgs),
     /// Switch targets back to the previous good release (or --to VERSION), restart and re-check
+    #[command(after_help = ROLLBACK_EXAMPLES)]
     Rollback(RollbackArgs),
     /// Encrypt, decrypt, view and edit Ansible Vault files and strings
     Vault(VaultArgs),
+    /// Create a new project: inventory (localhost), playbook, role, template, group_vars
+    #[command(after_help = INIT_EXAMPLES)]
+    Init(InitArgs),
 }
 
 impl Command {
@@ -45,9 +63,9 @@ impl Command {
             Command::Graph(a) => &a.selection.source,
             Command::Inventory(a) => &a.source,
             Command::Run(a) => &a.source,
-            Command::Releases(a) => &a.selection.source,
+            Command::Releases(a) => &a.source,
             Command::Rollback(a) => &a.apply.selection.source,
-            Command::Vault(_) => return None,
+            Command::Vault(_) | Command::Init(_) => return None,
         };
         Some(&source.vault)
     }
@@ -55,7 +73,7 @@ impl Command {
 
 /// Where Ansible Vault passwords come from (besides `RECON_VAULT_PASSWORD_FILE` and
 /// `ANSIBLE_VAULT_PASSWORD_FILE`).
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Clone, Args, Default)]
 pub(crate) struct VaultPasswords {
     /// Vault password file, or an executable that prints the password (repeatable)
     #[arg(
@@ -69,8 +87,39 @@ pub(crate) struct VaultPasswords {
     pub(crate) vault_ids: Vec<String>,
 }
 
+// One example block per command, shown after its options (`recon CMD --help`).
+const PLAN_EXAMPLES: &str = "Examples:
+  recon plan site.yml                          # every host the playbook targets
+  recon plan site.yml -l web01 -t config       # one host, only tasks tagged `config`
+  recon plan site.yml -o release.plan          # save it; `recon apply release.plan` applies exactly it
+  recon plan site.yml --detailed-exitcode      # exit 2 when changes are pending (CI drift check)";
+const APPLY_EXAMPLES: &str = "Examples:
+  recon apply site.yml -e version=v1.2.0       # plan, show the plan, apply it
+  recon apply site.yml -l 'web*' --forks 8     # some hosts, 8 at a time
+  recon apply release.plan                     # a plan saved with `recon plan -o release.plan`";
+const CHECK_EXAMPLES: &str = "Examples:
+  recon check site.yml                         # ./inventory
+  recon check playbooks/digicam.yml -i inventory/squads.yml -e version=v1.0.1";
+const GRAPH_EXAMPLES: &str = "Examples:
+  recon graph site.yml --host web01 | dot -Tsvg > web01.svg";
+const INVENTORY_EXAMPLES: &str = "Examples:
+  recon inventory -i inventory/squads.yml
+  recon inventory --json | jq '.hosts.alpha'";
+const RUN_EXAMPLES: &str = "Examples:
+  recon run all -- uptime                      # one argument: a sh command line
+  recon run 'web*' -- 'df -h / | tail -1'
+  recon run squads --become -- systemctl status nginx   # several arguments: argv, no shell";
+const RELEASES_EXAMPLES: &str = "Examples:
+  recon releases playbooks/digicam.yml -i inventory/squads.yml
+  recon releases playbooks/digicam.yml -l alpha --json";
+const ROLLBACK_EXAMPLES: &str = "Examples:
+  recon rollback playbooks/digicam.yml -i inventory/squads.yml              # previous good release
+  recon rollback playbooks/digicam.yml -i inventory/squads.yml --to v1.0.0 -l alpha";
+const INIT_EXAMPLES: &str = "Examples:
+  recon init myapp && cd myapp && recon check site.yml && recon plan site.yml";
+
 /// Where hosts and their variables come from (every command that reads an inventory).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub(crate) struct InventorySource {
     /// Inventory file or folder [default: ./inventory]
     #[arg(short, long)]
@@ -98,6 +147,9 @@ pub(crate) struct Selection {
     /// Skip tasks with one of these tags (comma-separated)
     #[arg(long, value_delimiter = ',')]
     pub(crate) skip_tags: Vec<String>,
+    /// Run every play as `become: true` (each host's script under `sudo -n`), like ansible's -b
+    #[arg(short, long = "become")]
+    pub(crate) become_: bool,
 }
 
 /// How hosts are contacted.
@@ -137,6 +189,10 @@ pub(crate) struct PlanArgs {
     /// Also list hosts without changes
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    /// Show every host's changes in full (by default hosts whose changes differ only in their
+    /// own inventory values are shown once, under the list of their names)
+    #[arg(long)]
+    pub(crate) no_group: bool,
 }
 
 /// `recon apply`.
@@ -158,6 +214,10 @@ pub(crate) struct ApplyArgs {
     /// Also list hosts without changes
     #[arg(short, long)]
     pub(crate) verbose: bool,
+    /// Show every host's changes in full (by default hosts whose changes differ only in their
+    /// own inventory values are shown once, under the list of their names)
+    #[arg(long)]
+    pub(crate) no_group: bool,
     /// Stop starting new batches (`serial:`) once more than this percentage of a play's hosts failed
     #[arg(long, value_name = "PERCENT")]
     pub(crate) max_fail_percent: Option<u8>,
@@ -203,11 +263,16 @@ pub(crate) struct RunArgs {
     pub(crate) command: Vec<String>,
 }
 
-/// `recon releases`.
+/// `recon releases`: which targets, but not which tasks (tags select tasks, not releases).
 #[derive(Debug, Args)]
 pub(crate) struct ReleasesArgs {
+    /// The playbook (YAML) whose `release` tasks name the targets
+    pub(crate) playbook: PathBuf,
     #[command(flatten)]
-    pub(crate) selection: Selection,
+    pub(crate) source: InventorySource,
+    /// Only hosts matching this pattern (`web`, `web*`, `a:&b`, `all:!db`)
+    #[arg(short, long)]
+    pub(crate) limit: Option<String>,
     #[command(flatten)]
     pub(crate) connection: Connection,
     /// Print as JSON
@@ -310,4 +375,27 @@ pub(crate) struct VaultStringArgs {
     pub(crate) name: Option<String>,
     #[command(flatten)]
     pub(crate) keys: VaultKeys,
+}
+
+impl ReleasesArgs {
+    /// The same targets as a full selection (every task, so every `release` task counts).
+    pub(crate) fn selection(&self) -> Selection {
+        Selection {
+            playbook: self.playbook.clone(),
+            source: self.source.clone(),
+            limit: self.limit.clone(),
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+            become_: false,
+        }
+    }
+}
+
+/// `recon init`.
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The folder to create the project in (created if missing; existing files are never
+    /// overwritten)
+    #[arg(default_value = ".")]
+    pub(crate) dir: PathBuf,
 }

@@ -13,6 +13,7 @@ mod error;
 mod exit;
 mod facts;
 mod fields;
+mod init;
 mod inventory;
 mod plan;
 mod playbook;

@@ -21,7 +21,7 @@ use crate::exit;
 use crate::inventory::{self, Inventory};
 use crate::playbook::{self, Playbook, RoleCache};
 use crate::probe::{plan_host, PlannedHost};
-use crate::render::{count, render_plan, render_report, Progress, Style};
+use crate::render::{count, render_plan, render_report, OwnValues, PlanView, Progress, Style};
 use crate::transport::{ConnectOptions, Pool, TransportErrorKind};
 
 /// Parses `args`, runs the subcommand, prints its output and returns the process exit code.
@@ -94,6 +94,7 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Releases(args) => list_releases(&args),
         Command::Rollback(args) => rollback(&args, stop),
         Command::Vault(args) => crate::vault::run(&args),
+        Command::Init(args) => crate::init::run(&args),
     }
 }
 
@@ -101,6 +102,8 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
 struct Loaded {
     playbook: Playbook,
     runs: Vec<PlayRun>,
+    /// Each host's own inventory values, for grouping hosts with the same changes in the plan.
+    own: OwnValues,
 }
 
 fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
@@ -111,7 +114,8 @@ fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
 fn load(selection: &Selection) -> Result<Loaded> {
     let inventory = load_inventory(selection.source.inventory.as_deref())?;
     let mut roles = RoleCache::default();
-    let playbook = playbook::load(&selection.playbook, &mut roles)?;
+    let mut playbook = playbook::load(&selection.playbook, &mut roles)?;
+    playbook.become_all(selection.become_);
     let options = compile::Options {
         limit: selection.limit.clone(),
         extra_vars: compile::parse_extra_vars(&selection.source.extra_vars)?,
@@ -119,7 +123,12 @@ fn load(selection: &Selection) -> Result<Loaded> {
         skip_tags: selection.skip_tags.clone(),
     };
     let runs = Compiler::compile(&playbook, &inventory, &options)?;
-    Ok(Loaded { playbook, runs })
+    let own = OwnValues::from_inventory(&inventory);
+    Ok(Loaded {
+        playbook,
+        runs,
+        own,
+    })
 }
 
 fn check(selection: &Selection) -> Result<i32> {
@@ -226,7 +235,14 @@ fn plan(args: &PlanArgs) -> Result<i32> {
     } else {
         print!(
             "{}",
-            render_plan(&host_plan_list, Style::detect(), args.verbose)
+            render_plan(
+                &host_plan_list,
+                Style::detect(),
+                PlanView {
+                    verbose: args.verbose,
+                    group: (!args.no_group).then_some(&loaded.own),
+                }
+            )
         );
     }
     if let Some(path) = &args.out {
@@ -296,13 +312,17 @@ fn load_saved_plan(path: &Path) -> Result<Vec<SavedPlay>> {
 fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
-    let plays = if is_saved_plan(&args.selection.playbook) {
-        load_saved_plan(&args.selection.playbook)?
+    let (plays, own) = if is_saved_plan(&args.selection.playbook) {
+        (
+            load_saved_plan(&args.selection.playbook)?,
+            OwnValues::default(),
+        )
     } else {
         let loaded = load(&args.selection)?;
-        plan_with_progress(&loaded.runs, &workers, &connections, args.json)
+        let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
+        (plays, loaded.own)
     };
-    Ok(carry_out(&plays, args, &workers, &connections, stop))
+    Ok(carry_out(&plays, args, &own, &workers, &connections, stop))
 }
 
 fn plan_with_progress(
@@ -348,7 +368,14 @@ fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
         }
     }
     let plays = plan_with_progress(&loaded.runs, &workers, &connections, apply.json);
-    Ok(carry_out(&plays, apply, &workers, &connections, stop))
+    Ok(carry_out(
+        &plays,
+        apply,
+        &loaded.own,
+        &workers,
+        &connections,
+        stop,
+    ))
 }
 
 /// The release states of `graph`'s host, read over its pooled connection.
@@ -367,7 +394,7 @@ fn release_states(
 fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
-    let loaded = load(&args.selection)?;
+    let loaded = load(&args.selection())?;
     let graphs: Vec<&HostGraph> = loaded.runs.iter().flat_map(|r| &r.hosts).collect();
     let listings: Vec<crate::releases::Listing> = workers.install(|| {
         graphs
@@ -403,6 +430,7 @@ fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
 fn carry_out(
     plays: &[SavedPlay],
     args: &ApplyArgs,
+    own: &OwnValues,
     workers: &rayon::ThreadPool,
     connections: &Pool,
     stop: &AtomicBool,
@@ -410,7 +438,11 @@ fn carry_out(
     let style = Style::detect();
     let host_plan_list = host_plans(plays);
     if !args.json {
-        print!("{}", render_plan(&host_plan_list, style, args.verbose));
+        let view = PlanView {
+            verbose: args.verbose,
+            group: (!args.no_group).then_some(own),
+        };
+        print!("{}", render_plan(&host_plan_list, style, view));
     }
     let who = who();
     let options = ApplyOptions {

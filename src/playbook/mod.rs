@@ -3,6 +3,7 @@
 
 mod parse;
 mod role;
+mod validate;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -24,6 +25,17 @@ pub(crate) struct Playbook {
     pub(crate) path: PathBuf,
     pub(crate) dir: PathBuf,
     pub(crate) plays: Vec<Play>,
+}
+
+impl Playbook {
+    /// `--become`: every play as if it said `become: true` (a task's own `become:` still wins).
+    pub(crate) fn become_all(&mut self, become_: bool) {
+        if become_ {
+            for play in &mut self.plays {
+                play.become_ = true;
+            }
+        }
+    }
 }
 
 /// One play: a host pattern and the tasks to converge on it.

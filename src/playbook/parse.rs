@@ -23,11 +23,13 @@ pub(crate) fn load(path: &Path, roles: &mut RoleCache) -> Result<Playbook> {
         .iter()
         .map(|p| parse_play(p, &dir, roles))
         .collect::<Result<_>>()?;
-    Ok(Playbook {
+    let playbook = Playbook {
         path: path.to_path_buf(),
         dir,
         plays,
-    })
+    };
+    super::validate::playbook(&playbook)?;
+    Ok(playbook)
 }
 
 const PLAY_KEYS: &[&str] = &[

@@ -1,12 +1,14 @@
 //! Everything recon prints to the terminal is built here; workers only return data.
 
 mod dot;
+mod group;
 mod plan;
 mod progress;
 mod report;
 
 pub(crate) use dot::dot;
-pub(crate) use plan::render_plan;
+pub(crate) use group::OwnValues;
+pub(crate) use plan::{render_plan, PlanView};
 pub(crate) use progress::Progress;
 pub(crate) use report::render_report;
 

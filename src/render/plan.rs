@@ -3,11 +3,21 @@
 
 use std::fmt::Write as _;
 
+use super::group::OwnValues;
 use super::{count, Style};
-use crate::plan::{Action, HostPlan, Step};
+use crate::plan::{Action, Field, HostPlan, Step};
 
-/// Renders plans for every host; `verbose` also lists hosts with no changes.
-pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, verbose: bool) -> String {
+/// How the plan is laid out: `verbose` also lists hosts with no changes; `group` (off with
+/// `--no-group`) shows hosts with the same changes once (see `group.rs`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PlanView<'a> {
+    pub(crate) verbose: bool,
+    pub(crate) group: Option<&'a OwnValues>,
+}
+
+/// Renders plans for every host: failed hosts and hosts whose changes differ in full, hosts with
+/// the same changes once, under the list of their names.
+pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, view: PlanView<'_>) -> String {
     let mut out = String::new();
     let actions: Vec<Action> = plans
         .iter()
@@ -26,16 +36,29 @@ pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, verbose: bool) -> S
         );
     }
     let multiple_plays = plans.iter().any(|p| p.play != plans[0].play);
-    for plan in plans {
-        if plan.error.is_none() && plan.steps.is_empty() && !verbose {
-            continue;
-        }
-        let play = if multiple_plays {
+    let shown: Vec<&HostPlan> = plans
+        .iter()
+        .copied()
+        .filter(|p| p.error.is_some() || !p.steps.is_empty() || view.verbose)
+        .collect();
+    for group in groups(&shown, view.group) {
+        let plan = group[0];
+        let play_note = if multiple_plays {
             format!(" (play `{}`)", plan.play)
         } else {
             String::new()
         };
-        let _ = writeln!(out, "{}{play}", style.bold(&plan.host));
+        if let [_, _, ..] = group.as_slice() {
+            render_group(
+                &mut out,
+                &group,
+                view.group.unwrap_or(&OwnValues::default()),
+                style,
+                &play_note,
+            );
+            continue;
+        }
+        let _ = writeln!(out, "{}{play_note}", style.bold(&plan.host));
         if let Some(error) = &plan.error {
             let _ = writeln!(out, "  {} {error}\n", style.paint("31;1", "error:"));
             continue;
@@ -48,9 +71,7 @@ pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, verbose: bool) -> S
             );
             continue;
         }
-        for step in &plan.steps {
-            render_step(&mut out, step, plan, style);
-        }
+        out.push_str(&steps(plan, style, false));
         let _ = writeln!(
             out,
             "  {}\n",
@@ -58,6 +79,65 @@ pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, verbose: bool) -> S
         );
     }
     out.push_str(&total(plans));
+    out
+}
+
+/// Hosts in order of first appearance, those with the same changes (after their own values are
+/// replaced) together. Failed hosts and hosts without changes are never grouped.
+fn groups<'a>(plans: &[&'a HostPlan], own: Option<&OwnValues>) -> Vec<Vec<&'a HostPlan>> {
+    /// Play and generalized steps; `None` for a host that is never grouped.
+    type Key = Option<(String, String)>;
+    let mut groups: Vec<(Key, Vec<&HostPlan>)> = Vec::new();
+    for plan in plans {
+        let key = own
+            .filter(|_| plan.error.is_none() && !plan.steps.is_empty())
+            .map(|own| {
+                let text = steps(plan, Style { color: false }, true);
+                (plan.play.clone(), own.generalize(&plan.host, &text))
+            });
+        match groups.iter_mut().find(|(k, _)| key.is_some() && *k == key) {
+            Some((_, members)) => members.push(plan),
+            None => groups.push((key, vec![plan])),
+        }
+    }
+    groups.into_iter().map(|(_, members)| members).collect()
+}
+
+/// Several hosts' identical changes, once: the first host's steps with the own values of that
+/// host shown as placeholders.
+fn render_group(out: &mut String, group: &[&HostPlan], own: &OwnValues, style: Style, play: &str) {
+    let names: Vec<&str> = group.iter().map(|p| p.host.as_str()).collect();
+    let first = group[0];
+    let _ = writeln!(
+        out,
+        "{} ({}){play}",
+        style.bold(&names.join(", ")),
+        count(group.len(), "host")
+    );
+    let _ = writeln!(
+        out,
+        "  {}",
+        style.dim("# the same changes on each host; {name} stands for that host's own value")
+    );
+    out.push_str(&own.generalize(&first.host, &steps(first, style, true)));
+    let _ = writeln!(
+        out,
+        "  {}\n",
+        style.dim(&format!(
+            "each of {}: {}",
+            count(group.len(), "host"),
+            summary(&[first])
+        ))
+    );
+}
+
+/// One host's steps, as the plan shows them; `generic` for a group (sizes that follow from a
+/// diff become `{size}`).
+fn steps(plan: &HostPlan, style: Style, generic: bool) -> String {
+    let mut out = String::new();
+    for step in &plan.steps {
+        render_step(&mut out, step, plan, style, generic);
+    }
     out
 }
 
@@ -80,7 +160,7 @@ fn symbol(action: Action, style: Style) -> String {
     style.paint(code, &action.symbol().to_string())
 }
 
-fn render_step(out: &mut String, step: &Step, plan: &HostPlan, style: Style) {
+fn render_step(out: &mut String, step: &Step, plan: &HostPlan, style: Style, generic: bool) {
     let default_name = format!("{} {}", step.kind, step.resource);
     if step.handler {
         let _ = writeln!(
@@ -106,7 +186,9 @@ fn render_step(out: &mut String, step: &Step, plan: &HostPlan, style: Style) {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
+        let sized_by_diff = generic && field.field == Field::Content && step.change.diff.is_some();
         let line = match (&field.before, &field.after) {
+            _ if sized_by_diff => format!("{name}: {{size}}"),
             (Some(b), Some(a)) => format!("{name}: {b} -> {a}"),
             (None, Some(a)) => format!("{name}: {a}"),
             (Some(b), None) => format!("{name}: {b} -> (none)"),
