@@ -482,11 +482,12 @@ mod tests {
 
     #[test]
     fn an_alias_bomb_is_a_located_error_in_well_under_a_second() {
+        use std::fmt::Write as _;
         let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..12 {
             let prev = i - 1;
             let refs = vec![format!("*a{prev}"); 10].join(", ");
-            text = text + &format!("a{i}: &a{i} [{refs}]\n");
+            let _ = writeln!(text, "a{i}: &a{i} [{refs}]");
         }
         let started = std::time::Instant::now();
         let err = parse(&SourceFile::new("bomb.yml", text)).expect_err("refused");
