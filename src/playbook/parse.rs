@@ -40,6 +40,7 @@ const PLAY_KEYS: &[&str] = &[
     "handlers",
     "serial",
     "become",
+    "remote_user",
 ];
 
 fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
@@ -75,6 +76,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         handlers: task_list(f.get("handlers"), "`handlers`")?,
         serial: f.get("serial").cloned(),
         become_: f.boolean("become")?.unwrap_or(false),
+        remote_user: f.string("remote_user")?,
     })
 }
 
