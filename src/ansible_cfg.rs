@@ -233,10 +233,16 @@ mod tests {
         .expect("config");
         assert_eq!(
             config.inventory,
-            [PathBuf::from("/proj/hosts.ini"), PathBuf::from("/etc/extra.yml")]
+            [
+                PathBuf::from("/proj/hosts.ini"),
+                PathBuf::from("/etc/extra.yml")
+            ]
         );
         assert_eq!(config.remote_user.as_deref(), Some("deploy"));
-        assert_eq!(config.private_key_file.as_deref(), Some("/home/u/.ssh/deploy"));
+        assert_eq!(
+            config.private_key_file.as_deref(),
+            Some("/home/u/.ssh/deploy")
+        );
         assert_eq!(
             config.roles_path,
             [PathBuf::from("/proj/roles"), PathBuf::from("/shared/roles")]

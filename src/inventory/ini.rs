@@ -62,7 +62,7 @@ pub(crate) fn read(file: &Arc<SourceFile>, into: &mut Builder) -> Result<()> {
                     ))
                 }
             };
-            group = name.to_owned();
+            name.clone_into(&mut group);
             if !into.has_group(name) {
                 if state == State::Vars && !pending.iter().any(|(g, _)| g == name) {
                     pending.push((
@@ -133,8 +133,9 @@ pub(crate) fn read(file: &Arc<SourceFile>, into: &mut Builder) -> Result<()> {
                 p.parents.last().map_or("?", String::as_str)
             ),
         };
-        return Err(Error::invalid(message, &p.span)
-            .with_help(format!("define it with a `[{name}]` or `[{name}:children]` section")));
+        return Err(Error::invalid(message, &p.span).with_help(format!(
+            "define it with a `[{name}]` or `[{name}:children]` section"
+        )));
     }
     Ok(())
 }
@@ -174,9 +175,8 @@ fn section(line: &str) -> Option<(&str, Option<&str>)> {
         None => (inner, None),
     };
     let name_ok = !name.is_empty() && !name.contains(char::is_whitespace);
-    let kind_ok = kind.is_none_or(|k| {
-        !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_')
-    });
+    let kind_ok =
+        kind.is_none_or(|k| !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'));
     (name_ok && kind_ok).then_some((name, kind))
 }
 
@@ -210,8 +210,8 @@ fn host_line(
         return Ok(());
     };
     let pattern_span = span(first.0, first.1);
-    let (hosts, port) = expand_hostpattern(pattern)
-        .map_err(|why| Error::invalid(why, &pattern_span))?;
+    let (hosts, port) =
+        expand_hostpattern(pattern).map_err(|why| Error::invalid(why, &pattern_span))?;
     let mut vars = Vec::new();
     for (token, (from, to)) in &tokens[1..] {
         let Some((key, value)) = token.split_once('=') else {
@@ -241,10 +241,13 @@ fn typed(value: &str, span: &Span) -> Node {
     }
 }
 
+/// A shell word and its byte range in the line.
+type Word = (String, (usize, usize));
+
 /// Python's `shlex.split(line, comments=True)` (POSIX mode): whitespace separates words, quotes
 /// group and are removed, a backslash escapes outside single quotes, `#` outside quotes ends the
 /// line. Each word comes with its byte range in `line`.
-fn shlex(line: &str) -> std::result::Result<Vec<(String, (usize, usize))>, String> {
+fn shlex(line: &str) -> std::result::Result<Vec<Word>, String> {
     let mut words = Vec::new();
     let mut chars = line.char_indices().peekable();
     let mut word: Option<(String, usize)> = None;

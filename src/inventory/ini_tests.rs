@@ -149,13 +149,29 @@ fn values_point_at_their_source() {
 #[test]
 fn errors_are_located() {
     let cases: &[(&str, (usize, usize), &str)] = &[
-        ("[web]\nh1 novalue\n", (2, 4), "expected a `key=value` host variable, got `novalue`"),
+        (
+            "[web]\nh1 novalue\n",
+            (2, 4),
+            "expected a `key=value` host variable, got `novalue`",
+        ),
         ("\n[web:bogus]\n", (2, 1), "unknown type `bogus`"),
         ("[web ]\n", (1, 1), "invalid section `[web ]`"),
-        ("[g:vars]\nx=1\n", (1, 1), "[g:vars] is for a group that is never defined"),
-        ("[p:children]\nmissing\n", (2, 1), "[p:children] names group `missing`"),
+        (
+            "[g:vars]\nx=1\n",
+            (1, 1),
+            "[g:vars] is for a group that is never defined",
+        ),
+        (
+            "[p:children]\nmissing\n",
+            (2, 1),
+            "[p:children] names group `missing`",
+        ),
         ("[p:children]\ntwo words\n", (2, 1), "expected a group name"),
-        ("[g:vars]\n[g]\nh\n[g:vars]\nnoequals\n", (5, 1), "expected `key=value`"),
+        (
+            "[g:vars]\n[g]\nh\n[g:vars]\nnoequals\n",
+            (5, 1),
+            "expected `key=value`",
+        ),
         ("web[01:3]\n", (1, 1), "same width"),
         ("h1 a='open\n", (1, 1), "no closing quotation"),
         ("host:\n", (1, 1), "ending in `:`"),

@@ -16,8 +16,7 @@ use crate::yaml::{self, Node};
 /// File names Ansible skips in an inventory folder (`INVENTORY_IGNORE_EXTS` and the always
 /// ignored hidden files and vars folders).
 const IGNORED_SUFFIXES: &[&str] = &[
-    "~", ".orig", ".bak", ".cfg", ".retry", ".pyc", ".pyo", ".swp", ".rpm", ".md", ".txt",
-    ".rst",
+    "~", ".orig", ".bak", ".cfg", ".retry", ".pyc", ".pyo", ".swp", ".rpm", ".md", ".txt", ".rst",
 ];
 const IGNORED_NAMES: &[&str] = &["group_vars", "host_vars", "vars_plugins"];
 
@@ -56,8 +55,9 @@ pub(crate) fn load(sources: &[PathBuf], defaults: ConnectionDefaults) -> Result<
             path.parent().unwrap_or(Path::new(".")).to_path_buf()
         } else {
             return Err(
-                Error::usage(format!("inventory `{}` does not exist", path.display()))
-                    .with_help("pass -i FILE_OR_DIR, set `inventory` in ansible.cfg, or create ./inventory/"),
+                Error::usage(format!("inventory `{}` does not exist", path.display())).with_help(
+                    "pass -i FILE_OR_DIR, set `inventory` in ansible.cfg, or create ./inventory/",
+                ),
             );
         };
         bases.push(base);
@@ -66,12 +66,18 @@ pub(crate) fn load(sources: &[PathBuf], defaults: ConnectionDefaults) -> Result<
     let mut localhost_vars = BTreeMap::new();
     for base in &bases {
         for name in builder.group_names() {
-            for (k, v) in vars_files(&base.join("group_vars"), &name)?.into_iter().flatten() {
+            for (k, v) in vars_files(&base.join("group_vars"), &name)?
+                .into_iter()
+                .flatten()
+            {
                 builder.set_group_var(&name, &k, v);
             }
         }
         for host in builder.host_names() {
-            for (k, v) in vars_files(&base.join("host_vars"), &host)?.into_iter().flatten() {
+            for (k, v) in vars_files(&base.join("host_vars"), &host)?
+                .into_iter()
+                .flatten()
+            {
                 builder.set_host_var(&host, &k, v);
             }
         }

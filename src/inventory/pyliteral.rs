@@ -443,7 +443,10 @@ mod tests {
         );
         assert_eq!(parse("(1,)"), Some(Py::List(vec![Py::Int(1)])));
         assert_eq!(parse("(7)"), Some(Py::Int(7)));
-        assert_eq!(parse("80,443"), Some(Py::List(vec![Py::Int(80), Py::Int(443)])));
+        assert_eq!(
+            parse("80,443"),
+            Some(Py::List(vec![Py::Int(80), Py::Int(443)]))
+        );
         assert_eq!(
             parse("{'a': 1, 'b': [True]}"),
             Some(Py::Dict(vec![
@@ -451,7 +454,10 @@ mod tests {
                 (s("b"), Py::List(vec![Py::Bool(true)]))
             ]))
         );
-        assert_eq!(parse("{1, 2}"), Some(Py::List(vec![Py::Int(1), Py::Int(2)])));
+        assert_eq!(
+            parse("{1, 2}"),
+            Some(Py::List(vec![Py::Int(1), Py::Int(2)]))
+        );
         assert_eq!(parse("{}"), Some(Py::Dict(Vec::new())));
         assert_eq!(parse("23 # a comment"), Some(Py::Int(23)));
     }
@@ -459,8 +465,22 @@ mod tests {
     #[test]
     fn anything_else_stays_text() {
         for text in [
-            "hello", "FALSE", "true", "yes", "010", "1.2.3", "a,b", "web01", "/srv/app",
-            "{{ x }}", "'open", "[1, 2", "--1", "1 + 2", "hello # not a comment", "1j",
+            "hello",
+            "FALSE",
+            "true",
+            "yes",
+            "010",
+            "1.2.3",
+            "a,b",
+            "web01",
+            "/srv/app",
+            "{{ x }}",
+            "'open",
+            "[1, 2",
+            "--1",
+            "1 + 2",
+            "hello # not a comment",
+            "1j",
         ] {
             assert_eq!(parse(text), None, "{text}");
         }

@@ -37,7 +37,9 @@ fn split_port(pattern: &str) -> Result<(&str, Option<u16>), String> {
     };
     if let Some(rest) = pattern.strip_prefix('[') {
         if let Some((inner, digits)) = rest.rsplit_once("]:") {
-            if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && inner.contains(':')
+            if !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && inner.contains(':')
             {
                 return Ok((inner, Some(port(digits)?)));
             }
@@ -108,7 +110,11 @@ fn expand(name: &str, out: &mut Vec<String>) -> Result<(), String> {
         if b > e {
             return Err(bad("begin must not be after end"));
         }
-        letters[b..=e].iter().step_by(step).map(char::to_string).collect()
+        letters[b..=e]
+            .iter()
+            .step_by(step)
+            .map(char::to_string)
+            .collect()
     } else {
         let number = |s: &str| {
             s.trim()

@@ -71,11 +71,9 @@ impl Target {
         let connection = match get(&["ansible_connection"])?.as_deref() {
             None | Some("ssh" | "smart" | "paramiko" | "paramiko_ssh") => ConnectionKind::Ssh,
             Some("local") => ConnectionKind::Local,
-            Some(other) => {
-                return Err(Error::usage(format!(
-                    "host `{host}`: unknown ansible_connection `{other}` (expected `ssh` or `local`)"
-                )))
-            }
+            Some(other) => return Err(Error::usage(format!(
+                "host `{host}`: unknown ansible_connection `{other}` (expected `ssh` or `local`)"
+            ))),
         };
         let port = match get(&["ansible_port", "ansible_ssh_port"])? {
             None => None,
@@ -87,8 +85,7 @@ impl Target {
         };
         Ok(Self {
             connection,
-            address: get(&["ansible_host", "ansible_ssh_host"])?
-                .unwrap_or_else(|| host.to_owned()),
+            address: get(&["ansible_host", "ansible_ssh_host"])?.unwrap_or_else(|| host.to_owned()),
             port,
             user: get(&["ansible_user", "ansible_ssh_user"])?.or(defaults.remote_user.clone()),
             identity_file: get(&["ansible_ssh_private_key_file", "ansible_private_key_file"])?
@@ -208,11 +205,18 @@ mod tests {
     fn unsupported_become_settings_are_clear_errors() {
         let d = ConnectionDefaults::default();
         let err = target("{ansible_become_method: su}", &d).expect_err("su");
-        assert!(err.to_string().contains("ansible_become_method `su`"), "{err}");
+        assert!(
+            err.to_string().contains("ansible_become_method `su`"),
+            "{err}"
+        );
         let err = target("{ansible_become_user: postgres}", &d).expect_err("user");
         assert!(err.to_string().contains("`postgres`"), "{err}");
         let err = target("{ansible_connection: winrm}", &d).expect_err("winrm");
         assert!(err.to_string().contains("`winrm`"), "{err}");
-        assert!(target("{ansible_become_method: sudo, ansible_become_user: root}", &d).is_ok());
+        assert!(target(
+            "{ansible_become_method: sudo, ansible_become_user: root}",
+            &d
+        )
+        .is_ok());
     }
 }
