@@ -9,6 +9,7 @@ mod digicam;
 mod errors;
 mod handlers;
 mod hostile;
+mod inventory;
 mod plan;
 mod saved_plan;
 mod ssh;

@@ -71,9 +71,11 @@ impl Target {
         let connection = match get(&["ansible_connection"])?.as_deref() {
             None | Some("ssh" | "smart" | "paramiko" | "paramiko_ssh") => ConnectionKind::Ssh,
             Some("local") => ConnectionKind::Local,
-            Some(other) => return Err(Error::usage(format!(
+            Some(other) => {
+                return Err(Error::usage(format!(
                 "host `{host}`: unknown ansible_connection `{other}` (expected `ssh` or `local`)"
-            ))),
+            )))
+            }
         };
         let port = match get(&["ansible_port", "ansible_ssh_port"])? {
             None => None,
