@@ -126,6 +126,19 @@ fn an_ini_and_yaml_folder_loads_as_ansible_reads_it() {
     compare_with_ansible_if_installed(&p, &json);
 }
 
+/// Every host of `group` in `ansible-inventory --list` output, through children.
+fn members(list: &Value, group: &str, out: &mut Vec<String>) {
+    for h in list[group]["hosts"].as_array().into_iter().flatten() {
+        let h = h.as_str().expect("name").to_owned();
+        if !out.contains(&h) {
+            out.push(h);
+        }
+    }
+    for c in list[group]["children"].as_array().into_iter().flatten() {
+        members(list, c.as_str().expect("name"), out);
+    }
+}
+
 /// When another install step provided ansible-core, the same folder must list identically.
 fn compare_with_ansible_if_installed(p: &Project, json: &Value) {
     let ansible = Path::new("/opt/recon-test/ansible/bin/ansible-inventory");
@@ -141,17 +154,6 @@ fn compare_with_ansible_if_installed(p: &Project, json: &Value) {
     let theirs: Value = serde_json::from_slice(&out.stdout).expect("ansible json");
     for (host, their_vars) in theirs["_meta"]["hostvars"].as_object().expect("hostvars") {
         assert_eq!(&vars(json, host), their_vars, "variables of {host}");
-    }
-    fn members(list: &Value, group: &str, out: &mut Vec<String>) {
-        for h in list[group]["hosts"].as_array().into_iter().flatten() {
-            let h = h.as_str().expect("name").to_owned();
-            if !out.contains(&h) {
-                out.push(h);
-            }
-        }
-        for c in list[group]["children"].as_array().into_iter().flatten() {
-            members(list, c.as_str().expect("name"), out);
-        }
     }
     for group in json["groups"].as_object().expect("groups").keys() {
         let mut theirs_members = Vec::new();
