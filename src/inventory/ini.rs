@@ -210,6 +210,9 @@ fn host_line(
         return Ok(());
     };
     let pattern_span = span(first.0, first.1);
+    if pattern.is_empty() {
+        return Err(Error::invalid("empty host name", &pattern_span));
+    }
     let (hosts, port) =
         expand_hostpattern(pattern).map_err(|why| Error::invalid(why, &pattern_span))?;
     let mut vars = Vec::new();

@@ -175,6 +175,7 @@ fn errors_are_located() {
         ("web[01:3]\n", (1, 1), "same width"),
         ("h1 a='open\n", (1, 1), "no closing quotation"),
         ("host:\n", (1, 1), "ending in `:`"),
+        ("[g]\n'' x=1\n", (2, 1), "empty host name"),
     ];
     for (text, at, message) in cases {
         let err = load(text).expect_err(text);
