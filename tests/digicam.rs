@@ -207,8 +207,8 @@ fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
     let inventory = stage.project.dir().join("inventory/squads.yml");
     let text = std::fs::read_to_string(&inventory).expect("inventory");
     let broken = text.replace(
-        "recontest2: { user: recontest2,",
-        "recontest2: { nginx_extra: 'bogus_directive on;', user: recontest2,",
+        "recontest2: { ansible_user: recontest2,",
+        "recontest2: { nginx_extra: 'bogus_directive on;', ansible_user: recontest2,",
     );
     std::fs::write(&inventory, broken).expect("write");
     let run = stage.apply("v1.0.0");
