@@ -7,7 +7,7 @@
 //! (`all`, then top-level groups, then their children; same depth by name), each group's inline
 //! variables then its `group_vars/` file; then the host's inline variables, then `host_vars/`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::{Group, Host, Inventory};
@@ -26,6 +26,8 @@ pub(crate) struct Builder {
     group_vars: BTreeMap<String, Vec<(String, Node)>>,
     hosts: Vec<String>,
     host_vars: BTreeMap<String, Vec<(String, Node)>>,
+    /// `(group, host)` pairs already recorded, so big inventories load in linear time.
+    memberships: HashSet<(String, String)>,
 }
 
 impl Default for Builder {
@@ -35,6 +37,7 @@ impl Default for Builder {
             group_vars: BTreeMap::new(),
             hosts: Vec::new(),
             host_vars: BTreeMap::new(),
+            memberships: HashSet::new(),
         };
         builder.add_group("all");
         builder.add_group("ungrouped");
@@ -54,12 +57,12 @@ impl Builder {
     /// Adds `host` to `group`; a `host:port` pattern sets `ansible_port` (as Ansible's
     /// `add_host(port=)` does, below the host's own variables).
     pub(crate) fn add_host(&mut self, host: &str, group: &str, port: Option<(u16, &Node)>) {
-        if !self.hosts.iter().any(|h| h == host) {
+        if self.memberships.insert(("all".to_owned(), host.to_owned())) {
             self.hosts.push(host.to_owned());
         }
         self.add_group(group);
-        let members = &mut self.groups.entry(group.to_owned()).or_default().hosts;
-        if !members.iter().any(|h| h == host) {
+        if self.memberships.insert((group.to_owned(), host.to_owned())) {
+            let members = &mut self.groups.entry(group.to_owned()).or_default().hosts;
             members.push(host.to_owned());
         }
         if let Some((port, at)) = port {
@@ -124,13 +127,15 @@ impl Builder {
         for (name, group) in &mut inventory.groups {
             group.depth = depths.get(name).copied().unwrap_or(1);
         }
+        let mut member_of_all: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+        for group in inventory.groups.keys().filter(|g| *g != "all") {
+            for host in transitive_hosts(&inventory.groups, group) {
+                member_of_all.entry(host).or_default().push(group);
+            }
+        }
         for name in &self.hosts {
             let mut member_of: Vec<&str> = vec!["all"];
-            for group in inventory.groups.keys().filter(|g| *g != "all") {
-                if contains(&inventory.groups, group, name, 0) {
-                    member_of.push(group);
-                }
-            }
+            member_of.extend(member_of_all.remove(name.as_str()).unwrap_or_default());
             member_of.sort_by_key(|g| (depths.get(*g).copied().unwrap_or(1), *g));
             let mut vars = BTreeMap::new();
             for group in &member_of {
@@ -168,7 +173,7 @@ impl Builder {
         for group in orphans {
             self.add_child("all", &group);
         }
-        let grouped: Vec<String> = self
+        let grouped: HashSet<String> = self
             .groups
             .iter()
             .filter(|(g, _)| *g != "all" && *g != "ungrouped")
@@ -177,7 +182,7 @@ impl Builder {
         let lonely: Vec<String> = self
             .hosts
             .iter()
-            .filter(|h| !grouped.contains(h))
+            .filter(|h| !grouped.contains(*h))
             .cloned()
             .collect();
         if let Some(ungrouped) = self.groups.get_mut("ungrouped") {
@@ -255,14 +260,19 @@ fn depths(groups: &BTreeMap<String, Group>) -> BTreeMap<String, usize> {
     depth
 }
 
-/// Whether `host` is in `group` directly or through its children.
-fn contains(groups: &BTreeMap<String, Group>, group: &str, host: &str, depth: usize) -> bool {
-    let Some(g) = groups.get(group) else {
-        return false;
-    };
-    depth < 64
-        && (g.hosts.iter().any(|h| h == host)
-            || g.children
-                .iter()
-                .any(|c| contains(groups, c, host, depth + 1)))
+/// Every host in `group`, directly or through its children (each once; cycles end).
+fn transitive_hosts<'g>(groups: &'g BTreeMap<String, Group>, group: &'g str) -> HashSet<&'g str> {
+    let mut hosts = HashSet::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut todo = vec![group];
+    while let Some(name) = todo.pop() {
+        if !seen.insert(name) {
+            continue;
+        }
+        if let Some(g) = groups.get(name) {
+            hosts.extend(g.hosts.iter().map(String::as_str));
+            todo.extend(g.children.iter().map(String::as_str));
+        }
+    }
+    hosts
 }
