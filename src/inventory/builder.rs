@@ -152,6 +152,12 @@ impl Builder {
                 groups: member_of.iter().map(|g| (*g).to_owned()).collect(),
             });
         }
+        inventory.index = inventory
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(i, h)| (h.name.clone(), i))
+            .collect();
         inventory.implicit = self.implicit_localhosts(localhost_vars);
         inventory
     }

@@ -47,15 +47,19 @@ pub(crate) struct Inventory {
     pub(crate) implicit: Vec<Host>,
     /// Connection defaults from `ansible.cfg`, below every host variable.
     pub(crate) defaults: ConnectionDefaults,
+    /// Position of each host in `hosts`: compile looks hosts up per task, so this must not scan.
+    pub(crate) index: std::collections::HashMap<String, usize>,
 }
 
 impl Inventory {
     /// A host by name, the implicit localhost included.
     pub(crate) fn host(&self, name: &str) -> Option<&Host> {
-        self.hosts
-            .iter()
-            .chain(&self.implicit)
-            .find(|h| h.name == name)
+        match self.index.get(name) {
+            Some(&i) => self.hosts.get(i),
+            None if self.index.is_empty() => self.hosts.iter().find(|h| h.name == name),
+            None => None,
+        }
+        .or_else(|| self.implicit.iter().find(|h| h.name == name))
     }
 
     /// Every host of `group`, through child groups, in inventory order.
