@@ -103,6 +103,7 @@ impl AnsibleConfig {
         Ok(config)
     }
 
+    /// Applies one `[defaults]` key; unknown keys are ignored, as Ansible ignores them.
     fn set(
         &mut self,
         key: &str,
@@ -174,6 +175,7 @@ fn find(ansible_config: Option<&str>, home: Option<&Path>) -> Option<PathBuf> {
     candidates.into_iter().find(|p| p.is_file())
 }
 
+/// A separated list without empty items.
 fn list(value: &str, sep: char) -> impl Iterator<Item = &str> {
     value.split(sep).map(str::trim).filter(|v| !v.is_empty())
 }

@@ -31,6 +31,7 @@ pub(crate) struct Builder {
 }
 
 impl Default for Builder {
+    /// `all` and `ungrouped` always exist, as in Ansible.
     fn default() -> Self {
         let mut builder = Self {
             groups: BTreeMap::new(),
@@ -46,10 +47,12 @@ impl Default for Builder {
 }
 
 impl Builder {
+    /// INI needs it: `[g:vars]` before `[g]` is pending until `g` is defined.
     pub(crate) fn has_group(&self, name: &str) -> bool {
         self.groups.contains_key(name)
     }
 
+    /// Declares a group; declaring it again changes nothing.
     pub(crate) fn add_group(&mut self, name: &str) {
         self.groups.entry(name.to_owned()).or_default();
     }
@@ -77,6 +80,7 @@ impl Builder {
         }
     }
 
+    /// Makes `child` (declared if new) a child of `parent`, once.
     pub(crate) fn add_child(&mut self, parent: &str, child: &str) {
         self.add_group(child);
         let children = &mut self.groups.entry(parent.to_owned()).or_default().children;
@@ -85,6 +89,7 @@ impl Builder {
         }
     }
 
+    /// A group variable; a later definition of the same key wins.
     pub(crate) fn set_group_var(&mut self, group: &str, key: &str, value: Node) {
         self.group_vars
             .entry(group.to_owned())
@@ -92,6 +97,7 @@ impl Builder {
             .push((key.to_owned(), value));
     }
 
+    /// A host variable; a later definition of the same key wins.
     pub(crate) fn set_host_var(&mut self, host: &str, key: &str, value: Node) {
         self.host_vars
             .entry(host.to_owned())
@@ -99,10 +105,12 @@ impl Builder {
             .push((key.to_owned(), value));
     }
 
+    /// For the `group_vars/` lookup, which needs every group name.
     pub(crate) fn group_names(&self) -> Vec<String> {
         self.groups.keys().cloned().collect()
     }
 
+    /// For the `host_vars/` lookup, which needs every host name.
     pub(crate) fn host_names(&self) -> Vec<String> {
         self.hosts.clone()
     }

@@ -13,11 +13,11 @@ use crate::source::SourceFile;
 use crate::transport::ConnectionDefaults;
 use crate::yaml::{self, Node};
 
-/// File names Ansible skips in an inventory folder (`INVENTORY_IGNORE_EXTS` and the always
-/// ignored hidden files and vars folders).
+/// File name endings Ansible skips in an inventory folder (`INVENTORY_IGNORE_EXTS`).
 const IGNORED_SUFFIXES: &[&str] = &[
     "~", ".orig", ".bak", ".cfg", ".retry", ".pyc", ".pyo", ".swp", ".rpm", ".md", ".txt", ".rst",
 ];
+/// Folder entries Ansible never reads as inventory sources.
 const IGNORED_NAMES: &[&str] = &["group_vars", "host_vars", "vars_plugins"];
 
 /// The inventory a command works on: `-i` when given, else `ansible.cfg`'s `inventory`, else
@@ -131,6 +131,7 @@ fn read_source(path: &Path, builder: &mut Builder) -> Result<()> {
     }
 }
 
+/// Variables files are YAML (JSON included).
 fn is_vars_file(p: &Path) -> bool {
     matches!(
         p.extension().and_then(|e| e.to_str()),
@@ -138,6 +139,7 @@ fn is_vars_file(p: &Path) -> bool {
     )
 }
 
+/// A folder's entries; unreadable entries are skipped, an unreadable folder is an error.
 fn read_dir(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, &e))?;
     Ok(entries.filter_map(|e| e.ok().map(|e| e.path())).collect())

@@ -105,14 +105,17 @@ struct Parser<'a> {
 }
 
 impl Parser<'_> {
+    /// The next byte, if any.
     fn peek(&self) -> Option<u8> {
         self.s.get(self.i).copied()
     }
 
+    /// Whether everything was consumed (trailing text makes the whole value text).
     fn at_end(&self) -> bool {
         self.i >= self.s.len()
     }
 
+    /// Consumes `b` if it is next.
     fn eat(&mut self, b: u8) -> bool {
         if self.peek() == Some(b) {
             self.i += 1;
@@ -137,6 +140,7 @@ impl Parser<'_> {
         }
     }
 
+    /// One literal: a container, a signed number, a string or a keyword.
     fn value(&mut self) -> Option<Py> {
         self.skip_space();
         match self.peek()? {
@@ -220,6 +224,7 @@ impl Parser<'_> {
         }
     }
 
+    /// After `{`: `{}` and `{k: v}` are dicts, `{a, b}` a set (a list for Ansible).
     fn dict_or_set(&mut self) -> Option<Py> {
         self.skip_space();
         if self.eat(b'}') {
@@ -325,6 +330,7 @@ impl Parser<'_> {
         }
     }
 
+    /// One string literal with its prefix, quotes and Python's escapes.
     fn string(&mut self) -> Option<String> {
         let mut raw = false;
         while let Some(b) = self.peek() {

@@ -21,6 +21,7 @@ pub(crate) fn read(root: &Node, into: &mut Builder) -> Result<()> {
     Ok(())
 }
 
+/// One group and, recursively, its children (depth-limited against runaway nesting).
 fn read_group(name: &str, def: &Node, into: &mut Builder, depth: usize) -> Result<()> {
     into.add_group(name);
     if def.is_null() {
