@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Writes the benchmark inventories for squads bench01..benchMAX (default 32):
 #   bench/ansible/inventory.yml   (Ansible spellings: ansible_host, ansible_user, ...)
-#   bench/recon/inventory.yml     (recon spellings: host, user, identity_file, ...)
+#   bench/recon/inventory.yml     (the same Ansible names, plus recon_known_hosts_file)
 # Same squad variables in both: squad, home, app_port (9000+N), nginx_port (8000+N), domain.
-# The templates' `port` is the app port; it is set per template task (`vars: {port: ...}`)
-# because recon reads a host variable `port` as the SSH port. bench/run.sh picks the first N
+# The templates' `port` is the app port; it is set per template task (`vars: {port: ...}`),
+# identically for both tools. bench/run.sh picks the first N
 # squads with --limit. Paths into bench/.state are relative to the playbook's folder.
 set -eu
 
@@ -44,13 +44,13 @@ EOF
     cat <<'EOF'
 all:
   vars:
-    host: 127.0.0.1
-    port: 2222
-    identity_file: "{{ playbook_dir }}/../.state/id_ed25519"
-    known_hosts_file: "{{ playbook_dir }}/../.state/known_hosts"
+    ansible_host: 127.0.0.1
+    ansible_port: 2222
+    ansible_ssh_private_key_file: "{{ playbook_dir }}/../.state/id_ed25519"
+    recon_known_hosts_file: "{{ playbook_dir }}/../.state/known_hosts"
   children:
     squads:
       hosts:
 EOF
-    squads user
+    squads ansible_user
 } >"$BENCH/recon/inventory.yml"

@@ -71,7 +71,11 @@ pub(crate) fn run(
             };
             Ok((
                 *name,
-                Target::from_vars(name, &Context::new(&templar, scopes.flatten()))?,
+                Target::from_vars(
+                    name,
+                    &Context::new(&templar, scopes.flatten()),
+                    &inventory.defaults,
+                )?,
             ))
         })
         .collect::<Result<Vec<_>>>()?;
@@ -82,7 +86,7 @@ pub(crate) fn run(
             .par_iter()
             .map(|(host, target)| {
                 let result = connections.with(host, target, |t| {
-                    t.run_script(script.as_bytes(), become_, &stop)
+                    t.run_script(script.as_bytes(), target.become_.unwrap_or(become_), &stop)
                 });
                 match result.and_then(|r| r) {
                     Ok(out) => HostOutput {

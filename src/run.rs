@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -10,6 +10,7 @@ use clap::{CommandFactory, FromArgMatches};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::ansible_cfg::AnsibleConfig;
 use crate::apply::{apply_host, ApplyOptions, HostReport, Outcome};
 use crate::cli::{
     ApplyArgs, Arguments, Command, GraphArgs, InventoryArgs, PlanArgs, RollbackArgs, RunArgs,
@@ -83,7 +84,10 @@ fn install_error_style() {
 }
 
 fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
-    crate::vault::configure(command.vault_passwords());
+    let from_config = AnsibleConfig::discover()
+        .ok()
+        .and_then(|c| c.vault_password_file);
+    crate::vault::configure(command.vault_passwords(), from_config.as_deref());
     match command {
         Command::Check(selection) => check(&selection),
         Command::Plan(args) => plan(&args),
@@ -107,13 +111,13 @@ struct Loaded {
 }
 
 fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
-    let default = PathBuf::from("inventory");
-    inventory::load(path.unwrap_or(&default))
+    inventory::open(path, &AnsibleConfig::discover()?)
 }
 
 fn load(selection: &Selection) -> Result<Loaded> {
-    let inventory = load_inventory(selection.source.inventory.as_deref())?;
-    let mut roles = RoleCache::default();
+    let config = AnsibleConfig::discover()?;
+    let inventory = inventory::open(selection.source.inventory.as_deref(), &config)?;
+    let mut roles = RoleCache::with_search_path(config.roles_path);
     let mut playbook = playbook::load(&selection.playbook, &mut roles)?;
     playbook.become_all(selection.become_);
     let options = compile::Options {
@@ -175,7 +179,9 @@ fn thread_pool(forks: usize) -> Result<rayon::ThreadPool> {
 
 fn pool(connection: &crate::cli::Connection) -> Pool {
     let options = ConnectOptions {
-        accept_new_host_keys: connection.accept_new_host_keys,
+        // ansible.cfg `host_key_checking = False` accepts (and records) unknown keys only.
+        accept_new_host_keys: connection.accept_new_host_keys
+            || AnsibleConfig::discover().is_ok_and(|c| c.host_key_checking == Some(false)),
         connect_timeout: std::time::Duration::from_secs(connection.connect_timeout.max(1)),
     };
     Pool::new(options, connection.node_forks)

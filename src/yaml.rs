@@ -166,6 +166,15 @@ pub(crate) fn load_file(path: &std::path::Path) -> Result<Node> {
 /// `load_file` with a given way to open vault data.
 pub(crate) fn load_file_with(path: &std::path::Path, unlock: Unlock<'_>) -> Result<Node> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
+    parse_text_with(path, text, unlock)
+}
+
+/// Parses `text` read from `path`, decrypting it first when it is an Ansible Vault file.
+pub(crate) fn parse_text(path: &std::path::Path, text: String) -> Result<Node> {
+    parse_text_with(path, text, &vault::open)
+}
+
+fn parse_text_with(path: &std::path::Path, text: String, unlock: Unlock<'_>) -> Result<Node> {
     if !vault::is_vault(&text) {
         return parse_with(&SourceFile::new(path, text), unlock, false);
     }

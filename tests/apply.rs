@@ -243,7 +243,7 @@ fn fleet(serial: &str, fail: &str) -> Project {
             p.host_root().display()
         );
     }
-    p.file("inventory/hosts.yml", &format!("all:\n  vars: {{ connection: local }}\n  hosts:\n{hosts}"))
+    p.file("inventory/hosts.yml", &format!("all:\n  vars: {{ ansible_connection: local }}\n  hosts:\n{hosts}"))
         .file(
             "site.yml",
             &format!(

@@ -75,7 +75,7 @@ impl Stage {
             sshd.authorize(user);
             let _ = writeln!(
                 hosts,
-                "        {user}: {{ user: {user}, home: {}, app_port: {}, domain: api.digicam.{user}.test }}",
+                "        {user}: {{ ansible_user: {user}, home: {}, app_port: {}, domain: api.digicam.{user}.test }}",
                 home.display(),
                 free_port()
             );
@@ -83,7 +83,7 @@ impl Stage {
         project.file(
             "inventory/squads.yml",
             &format!(
-                "all:\n  children:\n    squads:\n      vars:\n        host: 127.0.0.1\n        port: {}\n        identity_file: {}\n        known_hosts_file: {}\n        nginx_port: {site_port}\n        nginx_conf: {}\n        supervisorctl: supervisorctl -c {}\n        app_dir: {APP_DIR}\n        release_dir: {}\n        health_timeout: 6\n      hosts:\n{hosts}",
+                "all:\n  children:\n    squads:\n      vars:\n        ansible_host: 127.0.0.1\n        ansible_port: {}\n        ansible_ssh_private_key_file: {}\n        recon_known_hosts_file: {}\n        nginx_port: {site_port}\n        nginx_conf: {}\n        supervisorctl: supervisorctl -c {}\n        app_dir: {APP_DIR}\n        release_dir: {}\n        health_timeout: 6\n      hosts:\n{hosts}",
                 sshd.port,
                 sshd.client_key.display(),
                 sshd.known_hosts.display(),
@@ -207,8 +207,8 @@ fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
     let inventory = stage.project.dir().join("inventory/squads.yml");
     let text = std::fs::read_to_string(&inventory).expect("inventory");
     let broken = text.replace(
-        "recontest2: { user: recontest2,",
-        "recontest2: { nginx_extra: 'bogus_directive on;', user: recontest2,",
+        "recontest2: { ansible_user: recontest2,",
+        "recontest2: { nginx_extra: 'bogus_directive on;', ansible_user: recontest2,",
     );
     std::fs::write(&inventory, broken).expect("write");
     let run = stage.apply("v1.0.0");

@@ -204,7 +204,7 @@ fn an_error_on_one_host_stops_every_host() {
     p.file(
         "inventory/hosts.yml",
         &format!(
-            "all:\n  vars: {{ connection: local }}\n  hosts:\n    good: {{ root: {r}/good, name: ok }}\n    bad: {{ root: {r}/bad }}\n",
+            "all:\n  vars: {{ ansible_connection: local }}\n  hosts:\n    good: {{ root: {r}/good, name: ok }}\n    bad: {{ root: {r}/bad }}\n",
             r = p.host_root().display()
         ),
     )

@@ -80,7 +80,7 @@ fn project() -> Project {
     p.file(
         "inventory/hosts.yml",
         &format!(
-            "all:\n  hosts:\n    box:\n      connection: local\n      root: {}\n      h: {}\n",
+            "all:\n  hosts:\n    box:\n      ansible_connection: local\n      root: {}\n      h: {}\n",
             root.display(),
             serde_json::to_string(HOSTILE).expect("json")
         ),

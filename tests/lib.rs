@@ -10,6 +10,7 @@ mod errors;
 mod firstrun;
 mod handlers;
 mod hostile;
+mod inventory;
 mod plan;
 mod plan_groups;
 mod saved_plan;

@@ -121,7 +121,7 @@ fn limit_and_tags_narrow_the_plan() {
     p.file(
         "inventory/hosts.yml",
         &format!(
-            "all:\n  vars:\n    connection: local\n  children:\n    web:\n      hosts:\n        web1: {{ root: {r}/web1 }}\n        web2: {{ root: {r}/web2 }}\n",
+            "all:\n  vars:\n    ansible_connection: local\n  children:\n    web:\n      hosts:\n        web1: {{ root: {r}/web1 }}\n        web2: {{ root: {r}/web2 }}\n",
             r = p.host_root().display()
         ),
     )

@@ -9,7 +9,7 @@ use crate::harness::Project;
 fn four_hosts() -> Project {
     let p = Project::new();
     let root = p.host_root();
-    let mut hosts = String::from("all:\n  vars: { connection: local }\n  hosts:\n");
+    let mut hosts = String::from("all:\n  vars: { ansible_connection: local }\n  hosts:\n");
     for (i, name) in ["alpha", "bravo", "charlie", "delta"].iter().enumerate() {
         let extra = if *name == "delta" {
             ", extra: debug=1"

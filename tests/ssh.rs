@@ -9,7 +9,7 @@ use crate::harness::Project;
 /// One inventory entry for the fixture's sshd.
 fn host_entry(sshd: &Sshd, name: &str, user: &str, known_hosts: &Path, extra: &str) -> String {
     format!(
-        "    {name}: {{ host: 127.0.0.1, port: {}, user: {user}, identity_file: {}, known_hosts_file: {}{extra} }}\n",
+        "    {name}: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: {user}, ansible_ssh_private_key_file: {}, recon_known_hosts_file: {}{extra} }}\n",
         sshd.port,
         sshd.client_key.display(),
         known_hosts.display()
@@ -102,7 +102,7 @@ fn agent_auth_works_without_any_key_file() {
     p.file(
         "inventory/hosts.yml",
         &format!(
-            "all:\n  hosts:\n    sq: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: root, known_hosts_file: {} }}\n",
+            "all:\n  hosts:\n    sq: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: root, recon_known_hosts_file: {} }}\n",
             sshd.port,
             sshd.known_hosts.display()
         ),
@@ -177,7 +177,7 @@ fn an_unreachable_host_fails_alone_while_the_others_converge() {
         &format!(", root: {}/good", p.host_root().display()),
     );
     let dead = format!(
-        "    dead: {{ host: 127.0.0.1, port: {dead_port}, user: root, root: {}/dead }}\n",
+        "    dead: {{ ansible_host: 127.0.0.1, ansible_port: {dead_port}, ansible_user: root, root: {}/dead }}\n",
         p.host_root().display()
     );
     inventory(&p, &format!("{good}{dead}"));

@@ -183,7 +183,7 @@ fn unreachable_if_contacted(p: &Project) -> TcpListener {
     let port = listener.local_addr().expect("addr").port();
     p.file(
         "inventory/hosts.yml",
-        &format!("all:\n  hosts:\n    web:\n      host: 127.0.0.1\n      port: {port}\n      user: nobody\n"),
+        &format!("all:\n  hosts:\n    web:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: nobody\n"),
     );
     listener
 }

@@ -23,7 +23,13 @@ impl Compiler<'_> {
     ) -> Result<HostGraph> {
         let scopes = |role, spec| self.scopes(play, host, vars_files, role, spec);
         let play_ctx = Context::new(&self.templar, scopes(None, None).flatten());
-        let target = Target::from_vars(host, &play_ctx)?;
+        let defaults = self
+            .inventory
+            .defaults
+            .with_remote_user(play.remote_user.as_deref());
+        let target = Target::from_vars(host, &play_ctx, &defaults)?;
+        // `ansible_become` on the host overrides the play's keyword, as in Ansible.
+        let play_become = target.become_.unwrap_or(play.become_);
 
         let role_tasks = play
             .roles
@@ -39,7 +45,7 @@ impl Compiler<'_> {
                 spec,
                 role,
                 &scopes(role, Some(spec)),
-                play.become_,
+                play_become,
                 &mut tasks,
             )
             .map_err(|e| in_task(e, spec, host))?;
@@ -54,12 +60,12 @@ impl Compiler<'_> {
                 spec,
                 role,
                 &scopes(role, Some(spec)),
-                play.become_,
+                play_become,
                 &mut handlers,
             )
             .map_err(|e| in_task(e, spec, host))?;
         }
-        graph::build(host, &play.name, play.become_, target, tasks, handlers)
+        graph::build(host, &play.name, play_become, target, tasks, handlers)
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).

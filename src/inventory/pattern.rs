@@ -1,5 +1,6 @@
 //! Host patterns, as in Ansible: `all`, a group, a host, globs, `a:b` (union), `a:&b`
-//! (intersection), `a:!b` (exclusion); `,` separates like `:`.
+//! (intersection), `a:!b` (exclusion); `,` separates like `:`. A term that matches nothing and
+//! is exactly `localhost`, `127.0.0.1` or `::1` selects the implicit localhost.
 
 use super::Inventory;
 use crate::error::{Error, ErrorKind, Result};
@@ -7,7 +8,13 @@ use crate::error::{Error, ErrorKind, Result};
 /// The hosts matching `pattern`, in inventory order. A term that matches nothing is an error, so a
 /// typo in `--limit` never silently deploys to nobody (or everybody).
 pub(crate) fn select<'a>(inventory: &'a Inventory, pattern: &str) -> Result<Vec<&'a str>> {
-    let mut selected: Vec<bool> = vec![false; inventory.hosts.len()];
+    let candidates: Vec<&str> = inventory
+        .hosts
+        .iter()
+        .chain(&inventory.implicit)
+        .map(|h| h.name.as_str())
+        .collect();
+    let mut selected: Vec<bool> = vec![false; candidates.len()];
     let mut first = true;
     for term in pattern
         .split([':', ','])
@@ -19,7 +26,12 @@ pub(crate) fn select<'a>(inventory: &'a Inventory, pattern: &str) -> Result<Vec<
             b'!' => ('!', &term[1..]),
             _ => ('|', term),
         };
-        let matched = matches(inventory, name);
+        let mut matched = matches(inventory, name);
+        if !matched.iter().any(|m| *m) {
+            // Ansible creates the implicit localhost only for a term nothing else matched.
+            matched.extend(inventory.implicit.iter().map(|h| h.name == name));
+        }
+        matched.resize(candidates.len(), false);
         if !matched.iter().any(|m| *m) {
             return Err(Error::new(ErrorKind::NoHostsMatched {
                 pattern: name.to_owned(),
@@ -47,12 +59,11 @@ pub(crate) fn select<'a>(inventory: &'a Inventory, pattern: &str) -> Result<Vec<
         }
         first = false;
     }
-    Ok(inventory
-        .hosts
-        .iter()
+    Ok(candidates
+        .into_iter()
         .zip(selected)
         .filter(|(_, s)| *s)
-        .map(|(h, _)| h.name.as_str())
+        .map(|(h, _)| h)
         .collect())
 }
 
@@ -119,6 +130,21 @@ mod tests {
         assert_eq!(sel("all:!eu"), "web1");
         assert_eq!(sel("web*"), "web1 web2");
         assert_eq!(sel("db1,web1"), "web1 db1");
+    }
+
+    #[test]
+    fn implicit_localhost_matches_only_its_own_name() {
+        let mut inv = inventory();
+        inv.implicit = vec![Host {
+            name: "localhost".into(),
+            vars: std::collections::BTreeMap::default(),
+            groups: Vec::new(),
+        }];
+        let sel = |p: &str| select(&inv, p).expect("pattern").join(" ");
+        assert_eq!(sel("localhost"), "localhost");
+        assert_eq!(sel("web:localhost"), "web1 web2 localhost");
+        assert_eq!(sel("all"), "web1 web2 db1");
+        assert!(select(&inv, "local*").is_err());
     }
 
     #[test]

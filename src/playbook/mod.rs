@@ -51,6 +51,8 @@ pub(crate) struct Play {
     pub(crate) handlers: Vec<TaskSpec>,
     pub(crate) serial: Option<Node>,
     pub(crate) become_: bool,
+    /// The play's `remote_user` keyword: the SSH user where the host sets no `ansible_user`.
+    pub(crate) remote_user: Option<String>,
 }
 
 /// A role applied in a play, with its parameters.

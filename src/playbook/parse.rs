@@ -42,6 +42,7 @@ const PLAY_KEYS: &[&str] = &[
     "handlers",
     "serial",
     "become",
+    "remote_user",
 ];
 
 fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
@@ -77,6 +78,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         handlers: task_list(f.get("handlers"), "`handlers`")?,
         serial: f.get("serial").cloned(),
         become_: f.boolean("become")?.unwrap_or(false),
+        remote_user: f.string("remote_user")?,
     })
 }
 

@@ -24,10 +24,21 @@ pub(crate) struct Role {
 #[derive(Debug, Default)]
 pub(crate) struct RoleCache {
     pub(crate) roles: Vec<Arc<Role>>,
+    /// More folders to search after the built-in ones (`ansible.cfg` `roles_path`).
+    pub(crate) search_path: Vec<PathBuf>,
 }
 
 impl RoleCache {
-    /// Finds `name` in `roles/` beside the playbook, in `../roles/` above it, or in `./roles/`.
+    /// A cache that also looks in `search_path` (Ansible's `roles_path`).
+    pub(crate) fn with_search_path(search_path: Vec<PathBuf>) -> Self {
+        Self {
+            roles: Vec::new(),
+            search_path,
+        }
+    }
+
+    /// Finds `name` in `roles/` beside the playbook, in `../roles/` above it, in `./roles/`, then
+    /// in each `roles_path` folder.
     pub(crate) fn get(
         &mut self,
         name: &str,
@@ -37,11 +48,12 @@ impl RoleCache {
         if let Some(role) = self.roles.iter().find(|r| r.name == name) {
             return Ok(Arc::clone(role));
         }
-        let candidates = [
+        let mut candidates = vec![
             playbook_dir.join("roles"),
             playbook_dir.join("../roles"),
             PathBuf::from("roles"),
         ];
+        candidates.extend(self.search_path.iter().cloned());
         let Some(dir) = candidates.iter().map(|d| d.join(name)).find(|d| d.is_dir()) else {
             let known: Vec<String> = candidates
                 .iter()

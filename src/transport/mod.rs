@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 pub(crate) use local::Local;
 pub(crate) use pool::Pool;
 pub(crate) use ssh::ConnectOptions;
-pub(crate) use target::{ConnectionKind, Target};
+pub(crate) use target::{ConnectionDefaults, ConnectionKind, Target};
 
 /// What a script printed and how it ended.
 #[derive(Debug, Default)]

@@ -293,7 +293,7 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), TransportError> {
         }
     }
     let tried = if tried.is_empty() {
-        "no keys found: set identity_file or load ssh-agent".to_owned()
+        "no keys found: set ansible_ssh_private_key_file or load ssh-agent".to_owned()
     } else {
         format!("tried {}", tried.join(", "))
     };

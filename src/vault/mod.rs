@@ -26,10 +26,21 @@ static KEYRING: OnceLock<Result<Keyring, String>> = OnceLock::new();
 
 /// Records the password sources of this run (`--vault-password-file`, `--vault-id`, the
 /// environment). Without a call, only the environment variables count.
-pub(crate) fn configure(passwords: Option<&VaultPasswords>) {
+/// `from_config` is `ansible.cfg`'s `vault_password_file`, used when the command line names no
+/// password (as in Ansible, where the command line wins over the configuration).
+pub(crate) fn configure(passwords: Option<&VaultPasswords>, from_config: Option<&std::path::Path>) {
     let (files, ids) = passwords.map_or((&[][..], &[][..]), |p| {
         (p.password_files.as_slice(), p.vault_ids.as_slice())
     });
+    let configured: Vec<std::path::PathBuf> = from_config
+        .map(std::path::Path::to_path_buf)
+        .into_iter()
+        .collect();
+    let files = if files.is_empty() && ids.is_empty() {
+        configured.as_slice()
+    } else {
+        files
+    };
     let _ = IDENTITIES.set(keyring::identities(files, ids));
 }
 

@@ -64,7 +64,7 @@ impl Project {
         project.file(
             "inventory/hosts.yml",
             &format!(
-                "all:\n  hosts:\n    box:\n      connection: local\n      root: {}\n",
+                "all:\n  hosts:\n    box:\n      ansible_connection: local\n      root: {}\n",
                 root.display()
             ),
         );
