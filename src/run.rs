@@ -168,6 +168,7 @@ fn pool(connection: &crate::cli::Connection) -> Pool {
     let options = ConnectOptions {
         accept_new_host_keys: connection.accept_new_host_keys,
         connect_timeout: std::time::Duration::from_secs(connection.connect_timeout.max(1)),
+        ..ConnectOptions::default()
     };
     Pool::new(options, connection.node_forks)
 }
