@@ -29,9 +29,9 @@ pub(crate) struct ConnectOptions {
     /// Record unknown host keys (changed keys are still refused).
     pub(crate) accept_new_host_keys: bool,
     pub(crate) connect_timeout: Duration,
-    /// How often an SSH keepalive is sent while a command runs (whole seconds; zero: never),
-    /// so a step that prints nothing for minutes is not cut by a NAT, a firewall or sshd's
-    /// `ClientAliveInterval`.
+    /// How often an SSH keepalive is sent while a command runs (whole seconds, at least 2 as
+    /// libssh2 raises 1 to 2; zero: never), so a step that prints nothing for minutes is not
+    /// cut by a NAT, a firewall or sshd's `ClientAliveInterval`.
     pub(crate) keepalive_interval: Duration,
 }
 

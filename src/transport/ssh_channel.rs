@@ -115,6 +115,8 @@ pub(crate) fn pump(
                 .session
                 .keepalive_send()
                 .map_err(|e| lost(std::io::Error::other(e)))?;
+            // `next` is whole seconds rounded down (0 when less than one is left): a keepalive
+            // may go out up to a second late, which is harmless at intervals of seconds.
             keepalive_due = Instant::now() + Duration::from_secs(u64::from(next.max(1)));
         }
         // libssh2 reads every packet the socket holds into its queue, so data for the stream
