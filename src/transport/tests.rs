@@ -213,6 +213,32 @@ fn keepalives_are_sent_while_a_silent_command_runs() {
     assert_eq!(quiet(0, "2.5"), 0, "none when disabled");
 }
 
+#[test]
+fn stop_interrupts_the_script_that_printed_its_pid_on_both_transports() {
+    let sshd = Sshd::start();
+    sshd.authorize("root");
+    let ssh = super::connect(&ssh_target(&sshd), &ConnectOptions::default()).expect("connects");
+    let script = b"printf '@@pid %s\\n' $$; trap 'kill $!; echo got INT; exit 3' INT; sleep 20 >/dev/null & wait";
+    for mut transport in [Box::new(Local::default()) as Box<dyn Transport>, ssh] {
+        let stop = AtomicBool::new(false);
+        let started = Instant::now();
+        let out = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                std::thread::sleep(Duration::from_millis(500));
+                stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            transport.run_script(script, false, &stop).expect("runs")
+        });
+        assert_eq!(out.status, 3, "{}", String::from_utf8_lossy(&out.stdout));
+        assert!(String::from_utf8_lossy(&out.stdout).ends_with("got INT\n"));
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+}
+
 /// Environment variable that makes `memory_does_not_grow_with_attachment_size` do the
 /// measuring in a fresh process of this test binary, away from other tests' allocations.
 const MEASURE: &str = "RECON_TRANSPORT_MEASURE_RSS";
