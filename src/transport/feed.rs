@@ -30,6 +30,7 @@ struct Open<'a> {
 }
 
 impl<'a> Feed<'a> {
+    /// Nothing is opened yet: attachments are opened (and their size checked) when reached.
     pub(crate) fn new(invocation: &Invocation<'a>) -> Self {
         Self {
             stdin: invocation.stdin,
@@ -104,6 +105,7 @@ impl<'a> Feed<'a> {
     }
 }
 
+/// Opens an attachment and checks it still has the size it was planned with.
 fn open_attachment(attachment: &Attachment) -> Result<Open<'_>, TransportError> {
     let file = File::open(&attachment.path).map_err(|e| {
         TransportError::new(
@@ -135,6 +137,7 @@ fn expect_end(open: &mut Open<'_>) -> Result<(), TransportError> {
     }
 }
 
+/// One read, retried on EINTR, with the attachment named in the error.
 fn read_some(
     file: &mut File,
     buf: &mut [u8],
@@ -154,6 +157,7 @@ fn read_some(
     }
 }
 
+/// The error for an attachment that no longer matches its plan.
 fn changed(attachment: &Attachment, why: &str) -> TransportError {
     TransportError::new(
         TransportErrorKind::Io,
@@ -183,6 +187,7 @@ mod tests {
         }
     }
 
+    /// Writes `bytes` to `dir/name` and describes it as an attachment of that size.
     fn attachment(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> Attachment {
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).expect("write attachment");

@@ -58,8 +58,13 @@ impl Transport for Local {
             let printed = &printed;
             scope.spawn(move || {
                 let mut buf = vec![0u8; 64 * 1024];
-                while let Ok(n @ 1..) = stdout.read(&mut buf) {
-                    lock(printed).extend_from_slice(&buf[..n]);
+                loop {
+                    match stdout.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => lock(printed).extend_from_slice(&buf[..n]),
+                        Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
                 }
                 let _ = out_done.send(());
             });
@@ -120,6 +125,7 @@ fn write_all(feed: &mut Feed<'_>, mut stdin: ChildStdin) -> Result<(), Transport
     }
 }
 
+/// The stdout collected so far, shared so a Ctrl-C can look for the script's `@@pid` line.
 fn lock(buf: &Mutex<Vec<u8>>) -> MutexGuard<'_, Vec<u8>> {
     buf.lock().unwrap_or_else(PoisonError::into_inner)
 }

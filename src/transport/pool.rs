@@ -57,6 +57,7 @@ impl Pool {
         Ok(result)
     }
 
+    /// The remembered failure for `host`, else a gated dial whose failure is remembered.
     fn connect_once(
         &self,
         host: &str,
@@ -79,6 +80,7 @@ impl Pool {
         })
     }
 
+    /// Dials `target`, waiting while its node already has `node_forks` dials in flight.
     fn connect_gated(&self, target: &Target) -> Result<Box<dyn Transport>, TransportError> {
         let node = target.node();
         {
