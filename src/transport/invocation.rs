@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::shell::quote;
+use crate::script::{n, Script};
 
 /// A command line (recon-built) to run on the host, fed `stdin` and then each attachment file's
 /// bytes.
@@ -23,33 +23,36 @@ pub(crate) struct Attachment {
     pub(crate) size: u64,
 }
 
-/// Exit status of the wrapper itself failing (no temp dir, short script): distinct from the
-/// usual script statuses and from sh's 126/127.
-#[allow(dead_code, reason = "used by script_with_attachments")]
-const WRAPPER_FAILED: u8 = 125;
-
 /// The command line that runs a script of `script_len` bytes read from the front of stdin,
 /// leaving the rest of stdin (the attachments, in order) for the script to read, e.g. with
 /// `head -c SIZE > file`. The script is first stored in a private temp dir because `sh -s`
 /// would read ahead into the attachments; GNU `head -c N` reads exactly N bytes from a pipe.
 /// The script runs with `sh` and the invoking user's umask, the temp dir is removed, and the
-/// command exits with the script's status (125 when the script arrived short). `become_` runs
-/// the whole thing under `sudo -n`. Everything is wrapped in `sh -c` so the account's login
-/// shell (bash, zsh, fish...) does not matter.
+/// command exits with the script's status (125, distinct from sh's 126/127, when the temp dir
+/// cannot be made or the script arrived short). `become_` runs the whole thing under
+/// `sudo -n`. Everything is wrapped in `sh -c` so the account's login shell (bash, zsh,
+/// fish...) does not matter.
 #[allow(
     dead_code,
     reason = "the entry point for content-addressed artifacts, which build on it next"
 )]
-pub(crate) fn script_with_attachments(script_len: usize, become_: bool) -> String {
-    let inner = format!(
-        "d=$(umask 077 && mktemp -d) || exit {WRAPPER_FAILED}; \
-         head -c {script_len} > \"$d/script\"; n=$(wc -c < \"$d/script\"); \
-         if [ $n -eq {script_len} ]; then sh \"$d/script\"; s=$?; \
-         else echo 'recon: the script arrived short on stdin' >&2; s={WRAPPER_FAILED}; fi; \
-         rm -rf \"$d\"; exit $s"
+pub(crate) fn script_with_attachments(script_len: usize, become_: bool) -> Script {
+    let len = u64::try_from(script_len).unwrap_or(u64::MAX);
+    let mut inner = Script::new();
+    inner.fill(
+        "d=$(umask 077 && mktemp -d) || exit 125; \
+         head -c {} > \"$d/script\"; n=$(wc -c < \"$d/script\"); \
+         if [ $n -eq {} ]; then sh \"$d/script\"; s=$?; \
+         else echo 'recon: the script arrived short on stdin' >&2; s=125; fi; \
+         rm -rf \"$d\"; exit $s",
+        [n(len), n(len)],
     );
-    let sudo = if become_ { "sudo -n " } else { "" };
-    format!("{sudo}sh -c {}", quote(&inner))
+    let mut command = Script::new();
+    if become_ {
+        command.code("sudo -n ");
+    }
+    command.code("sh -c ").word(inner.as_str());
+    command
 }
 
 /// The pid a running script announced with a `@@pid N` line (apply scripts print it first),
@@ -93,7 +96,10 @@ mod tests {
         let script = b"head -c 3 > /dev/null; cat; echo; umask; exit 7\n";
         let mut stdin = script.to_vec();
         stdin.extend_from_slice(b"abcREST");
-        let (status, out) = run(&script_with_attachments(script.len(), false), &stdin);
+        let (status, out) = run(
+            script_with_attachments(script.len(), false).as_str(),
+            &stdin,
+        );
         assert_eq!(status, 7);
         let mut lines = out.lines();
         assert_eq!(lines.next(), Some("REST"));
@@ -107,7 +113,7 @@ mod tests {
         let (status, out) = run(
             &format!(
                 "export TMPDIR=$(mktemp -d); {}; s=$?; ls -A \"$TMPDIR\"; exit $s",
-                script_with_attachments(script.len() + 5, false)
+                script_with_attachments(script.len() + 5, false).as_str()
             ),
             script,
         );
@@ -118,6 +124,9 @@ mod tests {
     #[test]
     fn become_wraps_everything_in_sudo() {
         let command = script_with_attachments(10, true);
-        assert!(command.starts_with("sudo -n sh -c '"), "{command}");
+        assert!(
+            command.as_str().starts_with("sudo -n sh -c '"),
+            "{command:?}"
+        );
     }
 }

@@ -17,6 +17,7 @@ use super::feed::Feed;
 use super::ssh_channel::{pump, Link};
 use super::ssh_config::{self, expand_tilde, HostConfig};
 use super::{Invocation, Output, Stats, Target, Transport, TransportError, TransportErrorKind};
+use crate::script::Script;
 
 /// Fast, still-secure key exchange first: the post-quantum hybrid default costs ~3x per
 /// connection here, and a new connection is the dominant cost of a converged host.
@@ -176,8 +177,14 @@ fn interrupt(session: &Session, stdout: &[u8], sudo: bool) -> bool {
     let Some(pid) = super::invocation::printed_pid(stdout) else {
         return false;
     };
-    let sudo = if sudo { "sudo -n " } else { "" };
-    match exec(session, &format!("{sudo}kill -INT {pid}")) {
+    let mut kill = Script::new();
+    kill.code(if sudo {
+        "sudo -n kill -INT "
+    } else {
+        "kill -INT "
+    })
+    .num(u64::from(pid));
+    match exec(session, kill.as_str()) {
         Ok(mut channel) => {
             let _ = channel.wait_close();
             true

@@ -15,15 +15,19 @@ use super::{
     script_with_attachments, Attachment, ConnectOptions, ConnectionKind, Invocation, Local, Target,
     Transport,
 };
+use crate::script::{n, w, Script};
 use sshd::Sshd;
 
 /// Reads two attachments into files with `head -c`, as artifact scripts will, and prints their
 /// sha256 sums and sizes.
-fn two_file_script(a: u64, b: u64) -> String {
-    format!(
-        "set -e\nd=$(mktemp -d)\nhead -c {a} > \"$d/a\"\nhead -c {b} > \"$d/b\"\n\
-         cd \"$d\" && sha256sum a b && wc -c < a && wc -c < b\nrm -rf \"$d\"\n"
-    )
+fn two_file_script(a: u64, b: u64) -> Script {
+    let mut script = Script::new();
+    script.fill(
+        "set -e\nd=$(mktemp -d)\nhead -c {} > \"$d/a\"\nhead -c {} > \"$d/b\"\n\
+         cd \"$d\" && sha256sum a b && wc -c < a && wc -c < b\nrm -rf \"$d\"\n",
+        [n(a), n(b)],
+    );
+    script
 }
 
 /// A file of `size` bytes of a non-repeating pattern, written in small pieces.
@@ -62,12 +66,12 @@ fn sha256_hex(path: &Path) -> String {
 /// byte for byte.
 fn check_two_attachments(transport: &mut dyn Transport, files: &[Attachment; 2]) {
     let script = two_file_script(files[0].size, files[1].size);
-    let command = script_with_attachments(script.len(), false);
+    let command = script_with_attachments(script.as_str().len(), false);
     let before = transport.stats().bytes_sent;
     let out = transport
         .run(
             &Invocation {
-                command: &command,
+                command: command.as_str(),
                 stdin: script.as_bytes(),
                 attachments: files,
             },
@@ -91,7 +95,7 @@ fn check_two_attachments(transport: &mut dyn Transport, files: &[Attachment; 2])
     assert_eq!(stdout, want);
     assert_eq!(
         transport.stats().bytes_sent - before,
-        script.len() as u64 + files[0].size + files[1].size,
+        script.as_str().len() as u64 + files[0].size + files[1].size,
         "bytes_sent counts the attachments"
     );
 }
@@ -143,11 +147,9 @@ fn an_attachment_that_changed_size_is_an_error_and_the_script_sees_a_short_read(
     let mut file = pattern_file(dir.path(), "a", 100, 5);
     file.size = 200;
     let seen = dir.path().join("seen");
-    let script = format!(
-        "head -c 200 > {}\n",
-        crate::shell::quote(&seen.display().to_string())
-    );
-    let command = script_with_attachments(script.len(), false);
+    let mut script = Script::new();
+    script.fill("head -c 200 > {}\n", [w(&seen.display().to_string())]);
+    let command = script_with_attachments(script.as_str().len(), false);
     let sshd = Sshd::start();
     sshd.authorize("root");
     let ssh = super::connect(&ssh_target(&sshd), &ConnectOptions::default()).expect("connects");
@@ -155,7 +157,7 @@ fn an_attachment_that_changed_size_is_an_error_and_the_script_sees_a_short_read(
         let err = transport
             .run(
                 &Invocation {
-                    command: &command,
+                    command: command.as_str(),
                     stdin: script.as_bytes(),
                     attachments: std::slice::from_ref(&file),
                 },
@@ -182,7 +184,7 @@ fn an_attachment_that_changed_size_is_an_error_and_the_script_sees_a_short_read(
 fn keepalives_are_sent_while_a_silent_command_runs() {
     let sshd = Sshd::start_logging("DEBUG1");
     sshd.authorize("root");
-    let log = crate::shell::quote(&sshd.log_path().display().to_string());
+    let log = sshd.log_path().display().to_string();
     // Counts the keepalives sshd logged between the script's own start and end markers, so
     // the ones libssh2 sends by itself while blocking (channel open and close) do not count.
     let quiet = |interval: u64, seconds: &str| {
