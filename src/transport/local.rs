@@ -10,12 +10,20 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
+
 use super::feed::Feed;
 use super::invocation::printed_pid;
 use super::{Invocation, Output, Stats, Transport, TransportError, TransportErrorKind};
 
 /// Longest wait between looks at `stop`: how late a Ctrl-C may be noticed.
 const STOP_CHECK: Duration = Duration::from_millis(200);
+
+/// `STOP_CHECK` for poll(2).
+const STOP_CHECK_TS: Timespec = Timespec {
+    tv_sec: 0,
+    tv_nsec: 200_000_000,
+};
 
 /// Runs commands locally.
 #[derive(Debug, Default)]
@@ -51,8 +59,9 @@ impl Transport for Local {
         let sudo = invocation.command.starts_with("sudo ");
         let mut feed = Feed::new(invocation);
         let printed = Mutex::new(Vec::new());
+        let outputs_ended = AtomicBool::new(false);
         let (written, err) = std::thread::scope(|scope| {
-            let writer = scope.spawn(|| write_all(&mut feed, stdin));
+            let writer = scope.spawn(|| write_all(&mut feed, stdin, &outputs_ended));
             let (done, finished) = mpsc::channel();
             let out_done = done.clone();
             let printed = &printed;
@@ -87,6 +96,7 @@ impl Transport for Local {
                     interrupt(announced, pid, sudo);
                 }
             }
+            outputs_ended.store(true, Ordering::SeqCst);
             (
                 writer.join().unwrap_or(Ok(())),
                 err.join().unwrap_or_default(),
@@ -110,16 +120,43 @@ impl Transport for Local {
 }
 
 /// Streams the whole feed into the child's stdin and closes it. A child that stopped reading
-/// (broken pipe) simply ends the feed; an attachment that changed is the error.
-fn write_all(feed: &mut Feed<'_>, mut stdin: ChildStdin) -> Result<(), TransportError> {
+/// (broken pipe) simply ends the feed, and so does a command whose output already ended while
+/// something it left behind (a background process) holds stdin without reading: the pipe is
+/// non-blocking and a full one is waited on in poll(2), looking at `outputs_ended` meanwhile.
+/// An attachment that changed is the error.
+fn write_all(
+    feed: &mut Feed<'_>,
+    stdin: ChildStdin,
+    outputs_ended: &AtomicBool,
+) -> Result<(), TransportError> {
+    let result = feed_pipe(feed, &stdin, outputs_ended);
+    drop(stdin);
+    result
+}
+
+/// The loop of `write_all`, on the borrowed pipe.
+fn feed_pipe(
+    feed: &mut Feed<'_>,
+    stdin: &ChildStdin,
+    outputs_ended: &AtomicBool,
+) -> Result<(), TransportError> {
+    let nonblocking = rustix::io::ioctl_fionbio(stdin, true).is_ok();
+    let mut pipe = stdin;
     loop {
         let chunk = feed.pending()?;
         if chunk.is_empty() {
             return Ok(());
         }
-        match stdin.write(chunk) {
+        match pipe.write(chunk) {
             Ok(n) => feed.advance(n),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == ErrorKind::WouldBlock && nonblocking => {
+                if outputs_ended.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+                let mut fds = [PollFd::new(stdin, PollFlags::OUT)];
+                let _ = poll(&mut fds, Some(&STOP_CHECK_TS));
+            }
             Err(_) => return Ok(()),
         }
     }

@@ -241,6 +241,38 @@ fn stop_interrupts_the_script_that_printed_its_pid_on_both_transports() {
     }
 }
 
+#[test]
+fn a_background_process_holding_stdin_does_not_hang_either_transport() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = pattern_file(dir.path(), "a", 4 * 1024 * 1024, 8);
+    // The script leaves a process that holds stdin open without reading, and exits: the
+    // attachment can never be sent in full.
+    let script =
+        Script::of("exec 3<&0; sleep 30 <&3 >/dev/null 2>&1 3<&- & exec 3<&-; echo \"$!\"\n");
+    let command = script_with_attachments(script.as_str().len(), false);
+    let sshd = Sshd::start();
+    sshd.authorize("root");
+    let ssh = super::connect(&ssh_target(&sshd), &ConnectOptions::default()).expect("connects");
+    for mut transport in [Box::new(Local::default()) as Box<dyn Transport>, ssh] {
+        let started = Instant::now();
+        let out = transport
+            .run(
+                &Invocation {
+                    command: command.as_str(),
+                    stdin: script.as_bytes(),
+                    attachments: std::slice::from_ref(&file),
+                },
+                &AtomicBool::new(false),
+            )
+            .expect("runs");
+        let elapsed = started.elapsed();
+        let pid = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let _ = std::process::Command::new("kill").arg(&pid).status();
+        assert_eq!(out.status, 0);
+        assert!(elapsed < Duration::from_secs(10), "{elapsed:?}");
+    }
+}
+
 /// Environment variable that makes `memory_does_not_grow_with_attachment_size` do the
 /// measuring in a fresh process of this test binary, away from other tests' allocations.
 const MEASURE: &str = "RECON_TRANSPORT_MEASURE_RSS";
