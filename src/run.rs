@@ -183,6 +183,7 @@ fn pool(connection: &crate::cli::Connection) -> Pool {
         accept_new_host_keys: connection.accept_new_host_keys
             || AnsibleConfig::discover().is_ok_and(|c| c.host_key_checking == Some(false)),
         connect_timeout: std::time::Duration::from_secs(connection.connect_timeout.max(1)),
+        ..ConnectOptions::default()
     };
     Pool::new(options, connection.node_forks)
 }

@@ -205,6 +205,43 @@ fn an_unreachable_host_fails_alone_while_the_others_converge() {
     );
 }
 
+#[test]
+fn an_unreachable_host_is_dialled_once_for_plan_and_apply() {
+    // A "server" that accepts and hangs up at once: each accept is one dial by recon.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let dials = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = dials.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(stream);
+        }
+    });
+    let p = Project::new();
+    inventory(
+        &p,
+        &format!(
+            "    dead: {{ ansible_host: 127.0.0.1, ansible_port: {port}, ansible_user: root, root: {} }}\n",
+            p.host_root().display()
+        ),
+    );
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - directory: { path: \"{{ root }}\" }\n- hosts: all\n  tasks:\n    - directory: { path: \"{{ root }}/again\" }\n",
+    );
+    let run = p.recon(&["apply", "site.yml"]);
+    run.expect_code(1)
+        .stdout_has("error: cannot connect to 127.0.0.1:");
+    // Every dial was accepted before recon could fail, so the count is final once it exits.
+    assert_eq!(
+        dials.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "two plays, each planned and applied: one dial\n{}",
+        run.stdout
+    );
+}
+
 const SQUADS: [&str; 3] = ["recontest1", "recontest2", "recontest3"];
 
 /// Three squads as three Unix accounts on one sshd, each with its own app port.

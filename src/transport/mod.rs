@@ -1,15 +1,27 @@
-//! How recon reaches a host. Everything recon does on a host is a POSIX sh script fed to `sh -s`
-//! on one channel, so a transport only has to run scripts: `local` runs them here, `ssh` on one
-//! SSH session per target.
+//! How recon reaches a host. Everything recon does on a host is a recon-built command line fed
+//! a stream on stdin (a POSIX sh script, then any attachment files) on one channel, so a
+//! transport only has to run invocations: `local` runs them here, `ssh` on one SSH session per
+//! target.
 
+mod feed;
+mod invocation;
 mod local;
 mod pool;
 mod ssh;
+mod ssh_channel;
 mod ssh_config;
 mod target;
+#[cfg(test)]
+mod tests;
 
 use std::sync::atomic::AtomicBool;
 
+#[allow(
+    unused_imports,
+    reason = "the entry point for content-addressed artifacts, which build on it next"
+)]
+pub(crate) use invocation::script_with_attachments;
+pub(crate) use invocation::{Attachment, Invocation};
 pub(crate) use local::Local;
 pub(crate) use pool::Pool;
 pub(crate) use ssh::ConnectOptions;
@@ -65,14 +77,35 @@ impl std::fmt::Display for TransportError {
 
 /// One live connection to one target, owned by that target's worker.
 pub(crate) trait Transport: Send {
-    /// Runs `script` with `sh -s` (under `sudo -n` when `become_`). When `stop` turns true while
-    /// the script runs, the script is sent SIGINT, which apply scripts trap to stop between steps.
+    /// Runs `invocation.command`, feeding it `stdin` and then each attachment, while draining
+    /// stdout and stderr so no pipe or window can fill and deadlock. When `stop` turns true
+    /// while it runs, the script that printed `@@pid N` (else the command itself) is sent
+    /// SIGINT, which apply scripts trap to stop between steps; the kill runs under `sudo -n`
+    /// when the command does (it starts with `sudo `).
+    fn run(
+        &mut self,
+        invocation: &Invocation<'_>,
+        stop: &AtomicBool,
+    ) -> Result<Output, TransportError>;
+
+    /// Runs `script` with `sh -s` (under `sudo -n` when `become_`): the common case, kept so
+    /// callers need not build an invocation.
     fn run_script(
         &mut self,
         script: &[u8],
         become_: bool,
         stop: &AtomicBool,
-    ) -> Result<Output, TransportError>;
+    ) -> Result<Output, TransportError> {
+        self.run(
+            &Invocation {
+                command: if become_ { "sudo -n sh -s" } else { "sh -s" },
+                stdin: script,
+                attachments: &[],
+            },
+            stop,
+        )
+    }
+
     fn stats(&self) -> Stats;
 }
 

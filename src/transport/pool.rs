@@ -1,7 +1,9 @@
 //! One connection per target for the whole run: each host worker takes its transport out, uses
 //! it, and puts it back, so the apply after the plan (and a second play) reuses the session.
 //! Targets on one node (same sshd) open at most `node_forks` connections at a time, so thirty
-//! squads on one droplet stay under sshd's `MaxStartups`.
+//! squads on one droplet stay under sshd's `MaxStartups`. A failed connection is remembered
+//! too: the apply after the plan (or a second play) gets the same error without dialling an
+//! unreachable host again and waiting out another connect timeout.
 
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, PoisonError};
@@ -13,6 +15,7 @@ pub(crate) struct Pool {
     options: ConnectOptions,
     node_forks: usize,
     slots: Mutex<HashMap<String, Box<dyn Transport>>>,
+    failed: Mutex<HashMap<String, TransportError>>,
     connecting: Mutex<HashMap<String, usize>>,
     released: Condvar,
 }
@@ -23,12 +26,14 @@ impl Pool {
             options,
             node_forks: node_forks.max(1),
             slots: Mutex::default(),
+            failed: Mutex::default(),
             connecting: Mutex::default(),
             released: Condvar::new(),
         }
     }
 
-    /// Runs `f` with `host`'s transport, connecting first if needed.
+    /// Runs `f` with `host`'s transport, connecting first if needed; a host whose connection
+    /// failed earlier in the run fails again with the same error, without a new dial.
     pub(crate) fn with<R>(
         &self,
         host: &str,
@@ -42,7 +47,7 @@ impl Pool {
             .remove(host);
         let mut transport = match existing {
             Some(t) => t,
-            None => self.connect_gated(target)?,
+            None => self.connect_once(host, target)?,
         };
         let result = f(transport.as_mut());
         self.slots
@@ -52,6 +57,30 @@ impl Pool {
         Ok(result)
     }
 
+    /// The remembered failure for `host`, else a gated dial whose failure is remembered.
+    fn connect_once(
+        &self,
+        host: &str,
+        target: &Target,
+    ) -> Result<Box<dyn Transport>, TransportError> {
+        let earlier = self
+            .failed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(host)
+            .cloned();
+        if let Some(error) = earlier {
+            return Err(error);
+        }
+        self.connect_gated(target).inspect_err(|error| {
+            self.failed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(host.to_owned(), error.clone());
+        })
+    }
+
+    /// Dials `target`, waiting while its node already has `node_forks` dials in flight.
     fn connect_gated(&self, target: &Target) -> Result<Box<dyn Transport>, TransportError> {
         let node = target.node();
         {

@@ -1,20 +1,23 @@
 //! SSH on libssh2 (the ssh2 crate): one session per target for the whole run, host keys checked
 //! against known_hosts, public-key auth (explicit identity file, then ssh-agent, then the usual
-//! `~/.ssh/id_*`), and scripts run on one exec channel with stdin written while stdout and
-//! stderr are drained, so neither side can fill a window and deadlock.
+//! `~/.ssh/id_*`), and invocations run on one exec channel each (see ssh_channel.rs).
 
-use std::io::{ErrorKind as IoKind, Read, Write};
+use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use base64::Engine as _;
 use ssh2::{CheckResult, HashType, HostKeyType, KnownHostFileKind, MethodType, Session};
 
+use super::feed::Feed;
+use super::ssh_channel::{pump, Link};
 use super::ssh_config::{self, expand_tilde, HostConfig};
-use super::{Output, Stats, Target, Transport, TransportError, TransportErrorKind};
+use super::{Invocation, Output, Stats, Target, Transport, TransportError, TransportErrorKind};
+use crate::script::Script;
 
 /// Fast, still-secure key exchange first: the post-quantum hybrid default costs ~3x per
 /// connection here, and a new connection is the dominant cost of a converged host.
@@ -27,6 +30,10 @@ pub(crate) struct ConnectOptions {
     /// Record unknown host keys (changed keys are still refused).
     pub(crate) accept_new_host_keys: bool,
     pub(crate) connect_timeout: Duration,
+    /// How often an SSH keepalive is sent while a command runs (whole seconds, at least 2 as
+    /// libssh2 raises 1 to 2; zero: never), so a step that prints nothing for minutes is not
+    /// cut by a NAT, a firewall or sshd's `ClientAliveInterval`.
+    pub(crate) keepalive_interval: Duration,
 }
 
 impl Default for ConnectOptions {
@@ -34,6 +41,7 @@ impl Default for ConnectOptions {
         Self {
             accept_new_host_keys: false,
             connect_timeout: Duration::from_secs(10),
+            keepalive_interval: Duration::from_secs(15),
         }
     }
 }
@@ -42,8 +50,9 @@ impl Default for ConnectOptions {
 pub(crate) struct Ssh {
     session: Session,
     stats: Stats,
-    /// Keeps the socket alive as long as the session.
-    _tcp: TcpStream,
+    /// Keeps the socket alive as long as the session, and is what we poll(2) on.
+    tcp: TcpStream,
+    keepalive: Duration,
 }
 
 /// Where and as whom, after `~/.ssh/config` filled the gaps the inventory left.
@@ -135,40 +144,52 @@ impl Ssh {
         verify_host_key(&session, &r, options.accept_new_host_keys)?;
         authenticate(&session, &r)?;
         session.set_timeout(0);
-        session.set_keepalive(false, 30);
+        // No reply wanted: libssh2 would queue the server's answers unread for the whole run.
+        let keepalive = Duration::from_secs(options.keepalive_interval.as_secs());
+        session.set_keepalive(
+            false,
+            u32::try_from(keepalive.as_secs()).unwrap_or(u32::MAX),
+        );
         Ok(Self {
             session,
             stats: Stats {
                 connections: 1,
                 ..Stats::default()
             },
-            _tcp: tcp,
+            tcp,
+            keepalive,
         })
     }
+}
 
-    fn exec(&mut self, command: &str) -> Result<ssh2::Channel, TransportError> {
-        self.session.set_blocking(true);
-        let io = |e: ssh2::Error| error(TransportErrorKind::Io, format!("SSH channel failed: {e}"));
-        let mut channel = self.session.channel_session().map_err(io)?;
-        channel.exec(command).map_err(io)?;
-        self.stats.channels += 1;
-        Ok(channel)
-    }
+/// Opens an exec channel running `command` (blocking mode, as channel setup is one exchange).
+fn exec(session: &Session, command: &str) -> Result<ssh2::Channel, TransportError> {
+    session.set_blocking(true);
+    let io = |e: ssh2::Error| error(TransportErrorKind::Io, format!("SSH channel failed: {e}"));
+    let mut channel = session.channel_session().map_err(io)?;
+    channel.exec(command).map_err(io)?;
+    Ok(channel)
+}
 
-    /// Sends SIGINT to the remote script, whose pid it printed first (`@@pid N`).
-    fn interrupt(&mut self, stdout: &[u8], become_: bool) {
-        let text = String::from_utf8_lossy(stdout);
-        let Some(pid) = text
-            .lines()
-            .find_map(|l| l.strip_prefix("@@pid "))
-            .and_then(|p| p.trim().parse::<u32>().ok())
-        else {
-            return;
-        };
-        let sudo = if become_ { "sudo -n " } else { "" };
-        if let Ok(mut channel) = self.exec(&format!("{sudo}kill -INT {pid}")) {
+/// Sends SIGINT to the remote script, whose pid it printed first (`@@pid N`), on a channel
+/// of its own; returns whether a channel was opened.
+fn interrupt(session: &Session, stdout: &[u8], sudo: bool) -> bool {
+    let Some(pid) = super::invocation::printed_pid(stdout) else {
+        return false;
+    };
+    let mut kill = Script::new();
+    kill.code(if sudo {
+        "sudo -n kill -INT "
+    } else {
+        "kill -INT "
+    })
+    .num(u64::from(pid));
+    match exec(session, kill.as_str()) {
+        Ok(mut channel) => {
             let _ = channel.wait_close();
+            true
         }
+        Err(_) => false,
     }
 }
 
@@ -307,73 +328,35 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), TransportError> {
 }
 
 impl Transport for Ssh {
-    fn run_script(
+    fn run(
         &mut self,
-        script: &[u8],
-        become_: bool,
+        invocation: &Invocation<'_>,
         stop: &AtomicBool,
     ) -> Result<Output, TransportError> {
-        let mut channel = self.exec(if become_ { "sudo -n sh -s" } else { "sh -s" })?;
-        let io =
-            |e: std::io::Error| error(TransportErrorKind::Io, format!("SSH connection lost: {e}"));
-        self.session.set_blocking(false);
-        let (mut out, mut err) = (Vec::new(), Vec::new());
-        let mut buf = vec![0u8; 64 * 1024];
-        let (mut written, mut eof_sent, mut signalled) = (0usize, false, false);
-        loop {
-            let mut progress = false;
-            if written < script.len() {
-                match channel.write(&script[written..]) {
-                    Ok(n) => {
-                        written += n;
-                        progress |= n > 0;
-                    }
-                    Err(e) if e.kind() == IoKind::WouldBlock => {}
-                    Err(e) => return Err(io(e)),
-                }
-            } else if !eof_sent {
-                match channel.send_eof() {
-                    Ok(()) => {
-                        eof_sent = true;
-                        progress = true;
-                    }
-                    Err(e) if e.code() == ssh2::ErrorCode::Session(-37) => {}
-                    Err(e) => return Err(io(std::io::Error::other(e))),
-                }
-            }
-            let mut finished = 0;
-            for (stream, sink) in [(0, &mut out), (1, &mut err)] {
-                match channel.stream(stream).read(&mut buf) {
-                    Ok(0) => finished += 1,
-                    Ok(n) => {
-                        sink.extend_from_slice(&buf[..n]);
-                        progress = true;
-                    }
-                    Err(e) if e.kind() == IoKind::WouldBlock => {}
-                    Err(e) => return Err(io(e)),
-                }
-            }
-            if finished == 2 && eof_sent {
-                break;
-            }
-            if !signalled && stop.load(Ordering::SeqCst) {
-                signalled = true;
-                self.interrupt(&out, become_);
-                self.session.set_blocking(false);
-            }
-            if !progress {
-                std::thread::sleep(Duration::from_micros(250));
-            }
-        }
+        let mut channel = exec(&self.session, invocation.command)?;
+        self.stats.channels += 1;
+        let sudo = invocation.command.starts_with("sudo ");
+        let mut feed = Feed::new(invocation);
+        let link = Link {
+            session: &self.session,
+            socket: self.tcp.as_fd(),
+            keepalive: self.keepalive,
+        };
+        let mut interrupts = 0;
+        let drained = pump(&link, &mut channel, &mut feed, stop, &mut |stdout| {
+            interrupts += u32::from(interrupt(&self.session, stdout, sudo));
+        });
+        self.stats.channels += interrupts;
+        self.stats.bytes_sent += feed.sent();
+        let drained = drained?;
         self.session.set_blocking(true);
         let _ = channel.wait_close();
         let status = channel.exit_status().unwrap_or(-1);
-        self.stats.bytes_sent += script.len() as u64;
-        self.stats.bytes_received += (out.len() + err.len()) as u64;
+        self.stats.bytes_received += (drained.stdout.len() + drained.stderr.len()) as u64;
         Ok(Output {
             status,
-            stdout: out,
-            stderr: err,
+            stdout: drained.stdout,
+            stderr: drained.stderr,
         })
     }
 

@@ -5,6 +5,7 @@
 
 pub(crate) mod agent;
 pub(crate) mod sshd;
+mod sshd_selftest;
 pub(crate) mod web;
 
 use std::path::{Path, PathBuf};

@@ -38,6 +38,12 @@ impl Sshd {
     /// Starts sshd on 127.0.0.1:<free port> and waits (bounded) until it listens; panics with
     /// the sshd log when it does not.
     pub(crate) fn start() -> Self {
+        Self::start_logging("VERBOSE")
+    }
+
+    /// Like `start`, with sshd's `LogLevel` set to `level` (e.g. `DEBUG1`, which logs every
+    /// global request, so keepalives can be counted).
+    pub(crate) fn start_logging(level: &str) -> Self {
         ensure_privsep_dir();
         let dir = tempfile::tempdir().expect("sshd temp dir");
         // sshd reads authorized_keys *as the target user* (temporarily_use_uid), so non-root
@@ -56,7 +62,7 @@ impl Sshd {
         let mut failures = String::new();
         for attempt in 1..=PORT_ATTEMPTS {
             let port = free_port();
-            fs::write(&config, config_text(dir.path(), port)).expect("write sshd_config");
+            fs::write(&config, config_text(dir.path(), port, level)).expect("write sshd_config");
             // Each attempt gets a fresh log so "Server listening" cannot come from a previous one.
             File::create(&log).expect("truncate sshd log");
             // `-E` redirects all logging (also the re-exec'd per-connection children) into the
@@ -131,7 +137,20 @@ impl Sshd {
         self.known_hosts_line(&key.with_extension("pub"))
     }
 
-    /// The whole sshd log (LogLevel VERBOSE).
+    /// Keepalives libssh2 sent so far (needs `start_logging("DEBUG1")`): sshd's
+    /// `server_input_global_request` logs `rtype keepalive@libssh2.org want_reply N` at DEBUG1
+    /// for each one.
+    pub(crate) fn keepalives(&self) -> usize {
+        self.log().matches("rtype keepalive@libssh2.org").count()
+    }
+
+    /// Where sshd appends its log (opened in append mode, so a test may write marker lines
+    /// into it to bracket what happened in between).
+    pub(crate) fn log_path(&self) -> PathBuf {
+        self.dir.path().join("sshd.log")
+    }
+
+    /// The whole sshd log (LogLevel VERBOSE unless started with another).
     pub(crate) fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).expect("read sshd log")
     }
@@ -286,7 +305,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn config_text(dir: &Path, port: u16) -> String {
+fn config_text(dir: &Path, port: u16, level: &str) -> String {
     let dir = dir.display();
     format!(
         "Port {port}
@@ -303,7 +322,7 @@ MaxStartups 100:30:200
 MaxSessions 100
 Subsystem sftp internal-sftp
 PrintMotd no
-LogLevel VERBOSE
+LogLevel {level}
 "
     )
 }
@@ -332,98 +351,4 @@ fn wait_listening(mut child: Child, log: &Path, port: u16) -> Result<Child, Stri
 fn chmod(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode))
         .unwrap_or_else(|e| panic!("chmod {mode:o} {}: {e}", path.display()));
-}
-
-mod tests {
-    use std::process::Output;
-
-    use super::{ensure_user, Sshd};
-
-    fn stdout_of(out: &Output) -> String {
-        assert!(
-            out.status.success(),
-            "ssh failed ({})\n--- stdout\n{}\n--- stderr\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    #[test]
-    fn root_runs_a_command_and_the_log_counts_it() {
-        let sshd = Sshd::start();
-        sshd.authorize("root");
-        assert_eq!((sshd.logins(), sshd.sessions()), (0, 0));
-
-        let out = sshd
-            .ssh("root")
-            .args(["echo", "hi"])
-            .output()
-            .expect("run ssh");
-        assert_eq!(stdout_of(&out), "hi\n");
-        assert_eq!((sshd.logins(), sshd.sessions()), (1, 1), "{}", sshd.log());
-
-        // A subsystem request counts as a session too.
-        let out = sshd
-            .ssh("root")
-            .args(["-s", "sftp"])
-            .output()
-            .expect("run ssh -s sftp");
-        assert!(out.status.success(), "{out:?}");
-        assert_eq!((sshd.logins(), sshd.sessions()), (2, 2), "{}", sshd.log());
-    }
-
-    #[test]
-    fn unprivileged_user_logs_in_with_its_own_identity() {
-        let home = ensure_user("recontest1");
-        assert!(home.is_dir(), "{} missing", home.display());
-        let sshd = Sshd::start();
-        sshd.authorize("recontest1");
-        let out = sshd
-            .ssh("recontest1")
-            .args(["id", "-un"])
-            .output()
-            .expect("run ssh");
-        assert_eq!(stdout_of(&out), "recontest1\n");
-        assert_eq!(sshd.logins(), 1);
-    }
-
-    #[test]
-    fn unauthorized_user_is_refused() {
-        let sshd = Sshd::start();
-        let out = sshd.ssh("root").arg("true").output().expect("run ssh");
-        assert!(!out.status.success());
-        assert_eq!(sshd.logins(), 0);
-    }
-
-    #[test]
-    fn changed_host_key_is_refused() {
-        let sshd = Sshd::start();
-        sshd.authorize("root");
-        let other = sshd.other_host_key_line();
-        assert_ne!(other, sshd.host_key_line());
-        assert!(other.starts_with(&format!("[127.0.0.1]:{} ssh-ed25519 AAAA", sshd.port)));
-        std::fs::write(&sshd.known_hosts, format!("{other}\n")).expect("write known_hosts");
-        let out = sshd.ssh("root").arg("true").output().expect("run ssh");
-        assert!(!out.status.success());
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            stderr.contains("HOST IDENTIFICATION HAS CHANGED"),
-            "{stderr}"
-        );
-        assert_eq!(sshd.logins(), 0);
-    }
-
-    #[test]
-    fn ensure_user_is_idempotent_under_concurrency() {
-        let threads: Vec<_> = (0..4)
-            .map(|_| std::thread::spawn(|| ensure_user("recontest1")))
-            .collect();
-        let homes: Vec<_> = threads
-            .into_iter()
-            .map(|t| t.join().expect("ensure_user thread"))
-            .collect();
-        assert!(homes.windows(2).all(|w| w[0] == w[1]), "{homes:?}");
-    }
 }
