@@ -7,6 +7,7 @@
 
 mod adhoc;
 mod apply;
+mod artifact;
 mod cli;
 mod compile;
 mod error;
