@@ -21,6 +21,9 @@ TARGETS=${TARGETS:-256}
 PER=${PER:-8}
 SIZE_MB=${SIZE_MB:-20}
 FORKS=${FORKS:-32}
+# The PER targets of one account apply one after another under the account's lock: each waits
+# for the others' uploads, far longer than the default 30 s on a loaded machine.
+LOCK_TIMEOUT=${LOCK_TIMEOUT:-600}
 RECON=${RECON:-$ROOT/target/release/recon}
 OUT=${OUT:-$BENCH/results/$(date +%Y%m%d-%H%M%S)}
 ACCOUNTS=$(accounts_for "$TARGETS" "$PER")
@@ -29,7 +32,7 @@ PLAY=$BENCH/artifacts/release.yml
 
 targets_preflight "$ACCOUNTS"
 mkdir -p "$OUT"
-write_meta "TARGETS=$TARGETS PER=$PER SIZE_MB=$SIZE_MB FORKS=$FORKS bench/artifacts.sh"
+write_meta "TARGETS=$TARGETS PER=$PER SIZE_MB=$SIZE_MB FORKS=$FORKS LOCK_TIMEOUT=$LOCK_TIMEOUT bench/artifacts.sh"
 if [ ! -s "$TARBALL" ]; then
     python3 "$BENCH/fixtures/make-big-release.py" "$TARBALL.tmp" "$SIZE_MB"
     mv -f "$TARBALL.tmp" "$TARBALL"
@@ -42,7 +45,7 @@ deploy() {
     targets_inventory "$inv" "$n" "$PER" artifacts "tarball: $TARBALL"
     targets_reset "$(accounts_for "$n" "$PER")" artifacts
     echo "== $n targets × ${SIZE_MB} MB" >&2
-    timed "$tag" "$RECON" apply "$PLAY" -i "$inv" --forks "$FORKS"
+    timed "$tag" "$RECON" apply "$PLAY" -i "$inv" --forks "$FORKS" --lock-timeout "$LOCK_TIMEOUT"
     got=0
     for t in $(seq 1 "$n"); do
         [ -f "/home/$(squad $(((t - 1) / PER + 1)))/artifacts/t$t/current/bin/app" ] && got=$((got + 1))

@@ -59,10 +59,11 @@ targets_preflight() {
 }
 
 # Runs one timed recon command: TAG CMD...; output in $OUT/TAG.out, time -v in $OUT/TAG.time.
+# TIMEOUT (seconds, default 1800) bounds it: a hung run fails the benchmark instead of blocking.
 timed() {
     local tag=$1
     shift
-    /usr/bin/time -v -o "$OUT/$tag.time" "$@" >"$OUT/$tag.out" 2>&1 || {
+    /usr/bin/time -v -o "$OUT/$tag.time" timeout "${TIMEOUT:-1800}" "$@" >"$OUT/$tag.out" 2>&1 || {
         echo "$tag failed, see $OUT/$tag.out" >&2
         return 1
     }

@@ -622,6 +622,21 @@ mod tests {
     }
 
     #[test]
+    fn tarball_changed_after_the_check_is_refused_when_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("app.tar");
+        std::fs::write(&path, tar(&[M::File("a", b"1")])).expect("write");
+        let archive = load_uncached(&Source::Tarball(path.clone()), &span()).expect("loads");
+        // A hostile member swapped in after the check must not reach a host.
+        std::fs::write(&path, tar(&[M::Raw("/a", EntryType::Regular, "")])).expect("swap");
+        let err = archive.read_all().expect_err("changed content refused");
+        assert!(
+            err.to_string().contains("changed since it was checked"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn plain_tar_is_accepted() {
         let bytes = tar(&[M::File("a", b"1"), M::File("b/c", b"2")]);
         let (_dir, result) = load_bytes("app.tar", &bytes);
@@ -835,6 +850,46 @@ mod tests {
             .expect_err("option refused")
             .to_string();
         assert!(message.contains("is not a valid reference"), "{message}");
+    }
+
+    #[test]
+    fn url_is_fetched_by_curl_into_the_store() {
+        use std::io::{BufRead as _, Write as _};
+        let body = gzip(&tar(&[M::File("bin/app", b"#!/bin/sh\n")]));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let response = body.clone();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("curl connects");
+            let mut reader = io::BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = reader.into_inner();
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                response.len()
+            )
+            .and_then(|()| stream.write_all(&response))
+            .expect("respond");
+        });
+        let url = format!("http://127.0.0.1:{port}/app-[1].tar.gz");
+        let archive = load_uncached(&Source::Url(url.clone()), &span()).expect("fetched");
+        server.join().expect("server thread");
+        assert_eq!(archive.sha256, sha256_hex(&body));
+        assert_eq!(archive.files, 1);
+        assert_eq!(archive.description, url);
+        assert!(
+            archive
+                .artifact
+                .path
+                .ends_with(format!("recon/blobs/{}", archive.sha256)),
+            "spooled into the store: {}",
+            archive.artifact.path.display()
+        );
+        assert_eq!(archive.read_all().expect("verified"), body);
     }
 
     #[test]
