@@ -82,7 +82,9 @@ fn changed(path: &Path, why: &str) -> io::Error {
 
 /// Streams an artifact's bytes and fails unless they are exactly the hashed ones.
 pub(crate) struct VerifiedReader {
+    /// The file, hashed as it is read.
     inner: HashingReader<BufReader<File>>,
+    /// What the bytes must add up to.
     expected: Artifact,
 }
 
@@ -108,8 +110,11 @@ impl Read for VerifiedReader {
 /// Passes reads through while hashing and counting them: one pass over a file both checks and
 /// hashes it.
 pub(crate) struct HashingReader<R> {
+    /// The source.
     inner: R,
+    /// SHA-256 of everything read so far.
     hasher: Sha256,
+    /// Bytes read so far.
     len: u64,
 }
 
@@ -179,6 +184,7 @@ pub(crate) enum SpoolError {
 /// The blob cache: one directory, private to the user.
 #[derive(Debug, Clone)]
 pub(crate) struct Store {
+    /// The private folder holding blobs and links named by hash.
     dir: PathBuf,
 }
 
