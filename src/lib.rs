@@ -8,6 +8,7 @@
 mod adhoc;
 mod ansible_cfg;
 mod apply;
+mod artifact;
 mod cli;
 mod compile;
 mod error;

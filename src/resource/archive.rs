@@ -2,18 +2,24 @@
 //! git reference, a URL) and whether they are safe to unpack. Every member of the archive is
 //! checked here, before a single byte reaches a host, so a hostile or broken tarball can never
 //! write outside its release folder.
+//!
+//! No archive is ever whole in memory: a local tarball is checked and hashed in one streaming
+//! pass over the file (used in place), and `git archive` or `curl` output is spooled into the
+//! artifact store first and checked from there. Only the member list (names and link targets)
+//! is kept, for the symlink checks.
 
 use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
-use std::io::Read;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Component, Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use tar::EntryType;
 
+use crate::artifact::{Artifact, SpoolError, Store};
 use crate::error::{Error, Result};
-use crate::facts::sha256_hex;
 use crate::source::{display_path, Span};
 
 /// Where a release comes from (one of these per `release` task).
@@ -55,14 +61,26 @@ impl Source {
 /// A release archive, loaded and checked once on the control machine.
 #[derive(Debug)]
 pub(crate) struct Archive {
-    /// The archive exactly as loaded (gzip-compressed, or a plain tar), shipped to hosts as is.
-    pub(crate) bytes: Arc<Vec<u8>>,
-    /// Hex SHA-256 of `bytes`: the release marker that tells "same version, same content".
+    /// The archive exactly as loaded (gzip-compressed, or a plain tar), shipped to hosts as is:
+    /// a file on this machine, streamed when it is sent.
+    pub(crate) artifact: Artifact,
+    /// The archive is gzip-compressed (the host unpacks with `tar -xz`), else a plain tar.
+    pub(crate) gzip: bool,
+    /// Hex SHA-256 of the archive (`artifact.sha256`): the release marker that tells "same
+    /// version, same content".
     pub(crate) sha256: String,
     /// Regular files in the archive, for the plan line.
     pub(crate) files: usize,
     /// E.g. "digicam-v1.0.1.tar.gz", "git v1.0.1 of /path" or the URL.
     pub(crate) description: String,
+}
+
+impl Archive {
+    /// TEMPORARY, for the here-document path of `release.rs` only, until it sends the artifact
+    /// as a streamed attachment: the whole archive in memory, verified against its hash.
+    pub(crate) fn read_all(&self) -> io::Result<Vec<u8>> {
+        self.artifact.read_all()
+    }
 }
 
 /// Loaded archives by `Source::key`, so 32 squads deploying one tarball read and check it once.
@@ -85,22 +103,53 @@ pub(crate) fn load(source: &Source, span: &Span) -> Result<Arc<Archive>> {
 /// Fetches and checks `source` without the cache (tests use it to prove git output is stable).
 fn load_uncached(source: &Source, span: &Span) -> Result<Archive> {
     let description = source.description();
-    let bytes = fetch(source, span)?;
-    let files = check(&bytes, &description, span)?;
+    let store = Store::user()
+        .map_err(|e| Error::invalid(format!("cannot open recon's artifact cache: {e}"), span))?;
+    let (artifact, read) = match source {
+        Source::Tarball(path) => {
+            File::open(path).map_err(|e| Error::io(path, &e).with_span(span))?;
+            store.add_file_reading(path, members)
+        }
+        Source::Git { .. } | Source::Url(_) => {
+            let artifact = fetch(&store, source, span)?;
+            read_members(&artifact).map(|read| (artifact, read))
+        }
+    }
+    .map_err(|e| not_a_tar(&description, &e, span))?;
+    let (members, gzip) = read;
+    let files = check(&members, &description, span)?;
     Ok(Archive {
-        sha256: sha256_hex(&bytes),
-        bytes: Arc::new(bytes),
+        sha256: artifact.sha256.clone(),
+        artifact,
+        gzip,
         files,
         description,
     })
 }
 
-/// The raw bytes of the archive, from wherever `source` says.
-fn fetch(source: &Source, span: &Span) -> Result<Vec<u8>> {
+/// The member list of an artifact already in the store, read through the hash check.
+fn read_members(artifact: &Artifact) -> io::Result<(Vec<Member>, bool)> {
+    let mut reader = artifact.open_verified()?;
+    let read = members(&mut reader)?;
+    io::copy(&mut reader, &mut io::sink())?;
+    Ok(read)
+}
+
+/// The error for bytes that are not a (gzipped) tar archive.
+fn not_a_tar(description: &str, e: &io::Error, span: &Span) -> Error {
+    Error::invalid(
+        format!("release archive `{description}` is not a valid (gzipped) tar archive: {e}"),
+        span,
+    )
+}
+
+/// Spools the archive of `source` into the store: `git archive` or `curl` output, or a local
+/// tarball registered in place.
+fn fetch(store: &Store, source: &Source, span: &Span) -> Result<Artifact> {
     match source {
-        Source::Tarball(path) => {
-            std::fs::read(path).map_err(|e| Error::io(path, &e).with_span(span))
-        }
+        Source::Tarball(path) => store
+            .add_file(path)
+            .map_err(|e| Error::io(path, &e).with_span(span)),
         Source::Git { repo, reference } => {
             // A reference like `--output=/x` would be taken as an option by `git archive`.
             if reference.is_empty() || reference.starts_with('-') {
@@ -114,7 +163,7 @@ fn fetch(source: &Source, span: &Span) -> Result<Vec<u8>> {
             cmd.arg("-C")
                 .arg(repo)
                 .args(["archive", "--format=tar.gz", reference.as_str()]);
-            run(cmd, "git", &source.description(), span)
+            run(store, cmd, "git", &source.description(), span)
         }
         Source::Url(url) => {
             let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
@@ -142,35 +191,43 @@ fn fetch(source: &Source, span: &Span) -> Result<Vec<u8>> {
                 "60",
                 url.as_str(),
             ]);
-            run(cmd, "curl", url, span)
+            run(store, cmd, "curl", url, span)
         }
     }
 }
 
-/// Runs `cmd` (`git` or `curl`) and returns its stdout; a failure quotes the tool's stderr.
-fn run(mut cmd: Command, tool: &str, description: &str, span: &Span) -> Result<Vec<u8>> {
-    let output = cmd.output().map_err(|e| {
-        Error::invalid(
+/// Runs `cmd` (`git` or `curl`) and spools its stdout; a failure quotes the tool's stderr.
+fn run(
+    store: &Store,
+    cmd: Command,
+    tool: &str,
+    description: &str,
+    span: &Span,
+) -> Result<Artifact> {
+    match store.add_output(cmd) {
+        Ok(artifact) => Ok(artifact),
+        Err(SpoolError::Spawn(e)) => Err(Error::invalid(
             format!("cannot run `{tool}` to fetch `{description}`: {e}"),
             span,
         )
-        .with_help(format!("`{tool}` must be installed on the control machine"))
-    })?;
-    if output.status.success() {
-        return Ok(output.stdout);
+        .with_help(format!("`{tool}` must be installed on the control machine"))),
+        Err(SpoolError::Io(e)) => Err(Error::invalid(
+            format!("cannot store the output of `{tool}` for `{description}`: {e}"),
+            span,
+        )),
+        Err(SpoolError::Failed { status, stderr }) => {
+            let why = if stderr.is_empty() {
+                status.to_string()
+            } else {
+                stderr
+            };
+            Err(Error::invalid(
+                format!("`{tool}` failed to fetch release `{description}`: {why}"),
+                span,
+            )
+            .with_label("fetch failed"))
+        }
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let stderr = stderr.trim();
-    let why = if stderr.is_empty() {
-        output.status.to_string()
-    } else {
-        stderr.to_owned()
-    };
-    Err(Error::invalid(
-        format!("`{tool}` failed to fetch release `{description}`: {why}"),
-        span,
-    )
-    .with_label("fetch failed"))
 }
 
 /// One member of the archive, as much of it as the safety checks need.
@@ -188,10 +245,10 @@ struct Member {
     target: Option<PathBuf>,
 }
 
-/// Walks every member of `bytes` (gzip-compressed or plain tar) and refuses anything that could
-/// write outside the release folder or create something other than files, directories and links.
+/// Walks every member (of a gzip-compressed or plain tar) and refuses anything that could write
+/// outside the release folder or create something other than files, directories and links.
 /// Returns the number of regular files.
-fn check(bytes: &[u8], description: &str, span: &Span) -> Result<usize> {
+fn check(members: &[Member], description: &str, span: &Span) -> Result<usize> {
     let unsafe_member = |why: String| {
         Error::invalid(
             format!("release archive `{description}` is unsafe: {why}"),
@@ -199,17 +256,11 @@ fn check(bytes: &[u8], description: &str, span: &Span) -> Result<usize> {
         )
         .with_label("unsafe archive")
     };
-    let members = members(bytes).map_err(|e| {
-        Error::invalid(
-            format!("release archive `{description}` is not a valid (gzipped) tar archive: {e}"),
-            span,
-        )
-    })?;
     let mut seen: HashSet<&[OsString]> = HashSet::new();
     let mut regular: HashSet<&[OsString]> = HashSet::new();
     let mut symlinks: HashMap<&[OsString], &Path> = HashMap::new();
     let mut files = 0;
-    for m in &members {
+    for m in members {
         if let Some(why) = member_path_problem(m) {
             return Err(unsafe_member(why));
         }
@@ -267,7 +318,7 @@ fn check(bytes: &[u8], description: &str, span: &Span) -> Result<usize> {
     }
     // Second pass, now that every symlink is known: nothing may be written through a symlink,
     // and no symlink may lead out of the release, even by way of other symlinks.
-    for m in &members {
+    for m in members {
         for end in 1..m.path.len() {
             if symlinks.contains_key(&m.path[..end]) {
                 return Err(unsafe_member(format!(
@@ -298,15 +349,18 @@ fn check(bytes: &[u8], description: &str, span: &Span) -> Result<usize> {
     Ok(files)
 }
 
-/// Reads the member list of a tar, gunzipping first when `bytes` starts with the gzip magic.
-/// Every gzip stream is read, as `gzip -d` on the host would: a hostile member hidden in a
-/// second, concatenated stream must be seen too. Extension headers (GNU long names, pax) are
-/// folded into their member by the `tar` crate.
-fn members(bytes: &[u8]) -> std::io::Result<Vec<Member>> {
-    let reader: Box<dyn Read + '_> = if bytes.starts_with(&[0x1f, 0x8b]) {
-        Box::new(flate2::read::MultiGzDecoder::new(bytes))
+/// Streams the member list of a tar out of `input`, gunzipping first when it starts with the gzip
+/// magic (also returned: the host must then unpack with `-z`). File contents are read and
+/// dropped, never kept. Every gzip stream is read, as `gzip -d` on the host would: a hostile
+/// member hidden in a second, concatenated stream must be seen too. Extension headers (GNU long
+/// names, pax) are folded into their member by the `tar` crate.
+fn members(input: &mut dyn Read) -> io::Result<(Vec<Member>, bool)> {
+    let mut input = BufReader::new(input);
+    let gzip = input.fill_buf()?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read + '_> = if gzip {
+        Box::new(flate2::read::MultiGzDecoder::new(input))
     } else {
-        Box::new(bytes)
+        Box::new(input)
     };
     let mut archive = tar::Archive::new(reader);
     let mut members = Vec::new();
@@ -336,7 +390,7 @@ fn members(bytes: &[u8]) -> std::io::Result<Vec<Member>> {
             target,
         });
     }
-    Ok(members)
+    Ok((members, gzip))
 }
 
 /// Why a member's own path is unsafe: absolute, climbing with `..`, or empty for a non-directory.
@@ -443,6 +497,7 @@ mod tests {
     use tar::{Builder, Header};
 
     use super::*;
+    use crate::facts::sha256_hex;
     use crate::source::SourceFile;
 
     /// A span standing for the task's `src:` argument.
@@ -547,7 +602,15 @@ mod tests {
         let (dir, result) = load_bytes("digicam-v1.0.1.tar.gz", &bytes);
         let archive = result.expect("good archive loads");
         assert_eq!(archive.sha256, sha256_hex(&bytes));
-        assert_eq!(*archive.bytes, bytes);
+        assert_eq!(archive.artifact.sha256, archive.sha256);
+        assert_eq!(archive.artifact.size, bytes.len() as u64);
+        assert!(archive.gzip);
+        assert_eq!(archive.read_all().expect("verified"), bytes);
+        assert_eq!(
+            archive.artifact.path,
+            std::fs::canonicalize(dir.path().join("digicam-v1.0.1.tar.gz")).expect("exists"),
+            "a local tarball is used in place, not copied"
+        );
         assert_eq!(archive.files, 2);
         assert_eq!(archive.description, "digicam-v1.0.1.tar.gz");
         let again = load(
@@ -559,12 +622,28 @@ mod tests {
     }
 
     #[test]
+    fn tarball_changed_after_the_check_is_refused_when_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("app.tar");
+        std::fs::write(&path, tar(&[M::File("a", b"1")])).expect("write");
+        let archive = load_uncached(&Source::Tarball(path.clone()), &span()).expect("loads");
+        // A hostile member swapped in after the check must not reach a host.
+        std::fs::write(&path, tar(&[M::Raw("/a", EntryType::Regular, "")])).expect("swap");
+        let err = archive.read_all().expect_err("changed content refused");
+        assert!(
+            err.to_string().contains("changed since it was checked"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn plain_tar_is_accepted() {
         let bytes = tar(&[M::File("a", b"1"), M::File("b/c", b"2")]);
         let (_dir, result) = load_bytes("app.tar", &bytes);
         let archive = result.expect("plain tar loads");
         assert_eq!(archive.files, 2);
         assert_eq!(archive.sha256, sha256_hex(&bytes));
+        assert!(!archive.gzip);
     }
 
     #[test]
@@ -729,15 +808,17 @@ mod tests {
         let first = load_uncached(&source, &span()).expect("git archive loads");
         let second = load_uncached(&source, &span()).expect("git archive loads again");
         assert_eq!(first.sha256, second.sha256, "git archive is deterministic");
-        assert_eq!(first.bytes, second.bytes);
+        assert_eq!(first.artifact, second.artifact);
+        assert!(first.gzip);
         assert_eq!(first.files, 1);
         assert!(
             first.description.starts_with("git v1 of "),
             "{}",
             first.description
         );
-        let names: Vec<String> = members(&first.bytes)
+        let names: Vec<String> = read_members(&first.artifact)
             .expect("readable")
+            .0
             .into_iter()
             .filter(|m| m.kind == EntryType::Regular)
             .map(|m| m.raw)
@@ -769,6 +850,46 @@ mod tests {
             .expect_err("option refused")
             .to_string();
         assert!(message.contains("is not a valid reference"), "{message}");
+    }
+
+    #[test]
+    fn url_is_fetched_by_curl_into_the_store() {
+        use std::io::{BufRead as _, Write as _};
+        let body = gzip(&tar(&[M::File("bin/app", b"#!/bin/sh\n")]));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let response = body.clone();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("curl connects");
+            let mut reader = io::BufReader::new(stream);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = reader.into_inner();
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                response.len()
+            )
+            .and_then(|()| stream.write_all(&response))
+            .expect("respond");
+        });
+        let url = format!("http://127.0.0.1:{port}/app-[1].tar.gz");
+        let archive = load_uncached(&Source::Url(url.clone()), &span()).expect("fetched");
+        server.join().expect("server thread");
+        assert_eq!(archive.sha256, sha256_hex(&body));
+        assert_eq!(archive.files, 1);
+        assert_eq!(archive.description, url);
+        assert!(
+            archive
+                .artifact
+                .path
+                .ends_with(format!("recon/blobs/{}", archive.sha256)),
+            "spooled into the store: {}",
+            archive.artifact.path.display()
+        );
+        assert_eq!(archive.read_all().expect("verified"), body);
     }
 
     #[test]

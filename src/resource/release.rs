@@ -349,11 +349,13 @@ impl Resource for Release {
         let (root, v) = (&self.root, &self.version);
         s.fill("_r={}\n", [p(root)]);
         if d.unpack {
-            let z = if self.archive.bytes.starts_with(&[0x1f, 0x8b]) {
-                "-xzf"
-            } else {
-                "-xf"
+            // TEMPORARY: the archive is embedded whole until this step streams it as an
+            // attachment. A tarball that changed since it was checked stops the host's script.
+            let Ok(bytes) = self.archive.read_all() else {
+                s.code("echo 'recon: release archive changed since it was checked' >&2\nexit 1\n");
+                return;
             };
+            let z = if self.archive.gzip { "-xzf" } else { "-xf" };
             // Unpack into a temp folder, then rename: never a half-written release. tar sees no
             // path at all (GNU tar unquotes backslashes in names it is given). Every
             // write is checked before the next one starts; the marker is written before the
@@ -362,7 +364,7 @@ impl Resource for Release {
                 "_t=\"$_r\"/.{}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\nbase64 -d > \"$_t.archive\"",
                 [w(v)],
             )
-            .base64_heredoc(&self.archive.bytes)
+            .base64_heredoc(&bytes)
             .fill(
                 "[ $? -eq 0 ] && (cd -- \"$_t\" && tar {} - --no-same-owner) < \"$_t.archive\"; _rc=$?; rm -f -- \"$_t.archive\"\n\
                  if [ \"$_rc\" -ne 0 ]; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n\
@@ -407,7 +409,12 @@ mod tests {
             root: "~/app".into(),
             version: version.into(),
             archive: Arc::new(Archive {
-                bytes: Arc::new(Vec::new()),
+                artifact: crate::artifact::Artifact {
+                    sha256: "aaa".into(),
+                    size: 0,
+                    path: PathBuf::new(),
+                },
+                gzip: true,
                 sha256: "aaa".into(),
                 files: 1,
                 description: "t.tar.gz".into(),
