@@ -7,10 +7,12 @@ use std::sync::atomic::AtomicBool;
 use base64::Engine as _;
 use serde::Serialize;
 
+use crate::artifact::Artifact;
+use crate::delivery::{hold, locate, Deliveries};
 use crate::facts::{CommandOutput, Fact, FactValue};
 use crate::probe::PlannedHost;
 use crate::script::header;
-use crate::transport::{Stats, Transport};
+use crate::transport::{script_with_attachments, Attachment, Invocation, Stats, Transport};
 
 /// What happened to one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,6 +74,34 @@ pub(crate) struct ApplyOptions<'a> {
     pub(crate) who: &'a str,
     pub(crate) lock_wait_secs: u64,
     pub(crate) stop: &'a AtomicBool,
+    /// Artifacts already sent to each account in this run.
+    pub(crate) deliveries: &'a Deliveries,
+}
+
+fn empty_report(planned: &PlannedHost) -> HostReport {
+    HostReport {
+        host: planned.plan.host.clone(),
+        play: planned.plan.play.clone(),
+        outcome: Outcome::Ok,
+        unchanged: planned.plan.unchanged,
+        steps: Vec::new(),
+        stats: Stats::default(),
+    }
+}
+
+/// The report of a host that has nothing to run (its plan failed, or it is converged): no
+/// connection is needed for it.
+pub(crate) fn settled(planned: &PlannedHost) -> Option<HostReport> {
+    let mut report = empty_report(planned);
+    if let Some(error) = &planned.plan.error {
+        report.outcome = if planned.unreachable {
+            Outcome::Unreachable(error.clone())
+        } else {
+            Outcome::Failed(error.clone())
+        };
+        return Some(report);
+    }
+    planned.script.is_none().then_some(report)
 }
 
 /// Applies `planned` through `transport`.
@@ -80,28 +110,47 @@ pub(crate) fn apply_host(
     transport: &mut dyn Transport,
     options: &ApplyOptions<'_>,
 ) -> HostReport {
-    let mut report = HostReport {
-        host: planned.plan.host.clone(),
-        play: planned.plan.play.clone(),
-        outcome: Outcome::Ok,
-        unchanged: planned.plan.unchanged,
-        steps: Vec::new(),
-        stats: Stats::default(),
-    };
-    if let Some(error) = &planned.plan.error {
-        report.outcome = if planned.unreachable {
-            Outcome::Unreachable(error.clone())
-        } else {
-            Outcome::Failed(error.clone())
-        };
+    if let Some(report) = settled(planned) {
         return report;
     }
+    let mut report = empty_report(planned);
     let Some(script) = &planned.script else {
         return report;
     };
-    let mut full = header(options.who, options.lock_wait_secs);
+    let mut needed = script.artifacts().to_vec();
+    if let Err(message) = locate(&mut needed) {
+        report.outcome = Outcome::Failed(message);
+        return report;
+    }
+    // Targets of one account that need artifacts take turns (they would on the host's lock
+    // anyway); the first sends what is missing, the others find it there.
+    let account = options.deliveries.account(&account_key(planned));
+    let mut delivered = (!needed.is_empty()).then(|| hold(&account));
+    let sending: Vec<Artifact> = needed
+        .into_iter()
+        .filter(|a| delivered.as_ref().is_none_or(|d| !d.contains(&a.sha256)))
+        .collect();
+    let mut full = header(options.who, options.lock_wait_secs, &sending);
     full.script(script);
-    let output = match transport.run_script(full.as_bytes(), planned.become_, options.stop) {
+    let run = if sending.is_empty() {
+        transport.run_script(full.as_bytes(), planned.become_, options.stop)
+    } else {
+        let attachments: Vec<Attachment> = sending
+            .iter()
+            .map(|a| Attachment {
+                path: a.path.clone(),
+                size: a.size,
+            })
+            .collect();
+        let command = script_with_attachments(full.as_bytes().len(), planned.become_);
+        let invocation = Invocation {
+            command: command.as_str(),
+            stdin: full.as_bytes(),
+            attachments: &attachments,
+        };
+        transport.run(&invocation, options.stop)
+    };
+    let output = match run {
         Ok(o) => o,
         Err(e) => {
             report.outcome = Outcome::Unreachable(e.message);
@@ -109,6 +158,16 @@ pub(crate) fn apply_host(
             return report;
         }
     };
+    if let Some(delivered) = delivered.as_mut() {
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        delivered.extend(
+            stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("@@blob "))
+                .map(str::to_owned),
+        );
+    }
+    drop(delivered);
     report.stats = transport.stats();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut done = false;
@@ -171,6 +230,17 @@ pub(crate) fn apply_host(
         Outcome::Ok
     };
     report
+}
+
+/// The account a target's scripts run as: its node, its user, and whether it runs under sudo
+/// (root's blob store is not the user's).
+fn account_key(planned: &PlannedHost) -> String {
+    format!(
+        "{} {} {}",
+        planned.target.node(),
+        planned.target.user.as_deref().unwrap_or(""),
+        planned.become_
+    )
 }
 
 fn parse_step(rest: &str) -> Option<StepResult> {

@@ -59,8 +59,8 @@ impl Artifact {
         })
     }
 
-    /// The whole content, verified. Only for small artifacts, or for callers that still embed
-    /// content in a script (see `Archive::read_all`).
+    /// The whole content, verified (tests compare it with what they stored).
+    #[cfg(test)]
     pub(crate) fn read_all(&self) -> io::Result<Vec<u8>> {
         let mut reader = self.open_verified()?;
         let mut out = Vec::with_capacity(usize::try_from(self.size).unwrap_or(0));

@@ -11,6 +11,7 @@ mod apply;
 mod artifact;
 mod cli;
 mod compile;
+mod delivery;
 mod error;
 mod exit;
 mod facts;

@@ -256,7 +256,9 @@ fn wrap_become(task: &Task, graph: &HostGraph, body: Script) -> Script {
     let mut inner = Script::of(BECOME_PRELUDE);
     inner.code(WRITE_FUNCTIONS).script(&body);
     let mut s = Script::new();
+    // `_blobs` is the connecting account's store, where the artifacts arrived.
     s.code("base64 -d")
-        .base64_heredoc_then(inner.as_bytes(), " | sudo -n sh -s");
+        .base64_heredoc_then(inner.as_bytes(), " | sudo -n env \"_blobs=$_blobs\" sh -s");
+    s.needs_artifacts_of(&inner);
     s
 }

@@ -194,6 +194,11 @@ fn plan_all(
     connections: &Pool,
     progress: &Progress,
 ) -> Vec<SavedPlay> {
+    // A host in one play only is done with its connection once it has nothing to apply.
+    let mut plays_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for graph in runs.iter().flat_map(|r| &r.hosts) {
+        *plays_of.entry(graph.host.as_str()).or_default() += 1;
+    }
     runs.iter()
         .map(|run| SavedPlay {
             name: run.name.clone(),
@@ -201,7 +206,13 @@ fn plan_all(
             hosts: workers.install(|| {
                 run.hosts
                     .par_iter()
-                    .map(|g| plan_one(g, connections, progress))
+                    .map(|g| {
+                        let planned = plan_one(g, connections, progress);
+                        if planned.script.is_none() && plays_of.get(g.host.as_str()) == Some(&1) {
+                            connections.close(&g.host);
+                        }
+                        planned
+                    })
                     .collect()
             }),
         })
@@ -259,7 +270,7 @@ fn plan(args: &PlanArgs) -> Result<i32> {
         };
         let text = serde_json::to_string(&saved)
             .map_err(|e| Error::usage(format!("cannot encode the plan: {e}")))?;
-        std::fs::write(path, text).map_err(|e| Error::io(path, &e))?;
+        write_private(path, text.as_bytes()).map_err(|e| Error::io(path, &e))?;
         if !args.json {
             println!(
                 "Saved the plan to {}; apply it with: recon apply {}",
@@ -270,6 +281,32 @@ fn plan(args: &PlanArgs) -> Result<i32> {
         return Ok(plan_exit(&host_plans(&saved.plays), args.detailed_exitcode));
     }
     Ok(plan_exit(&host_plan_list, args.detailed_exitcode))
+}
+
+/// Writes a file only its owner can read (a saved plan may hold secrets), through a temp file
+/// created 0600 beside it and a rename: never readable by others, never half-written.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy().into_owned());
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&temp)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    if let Err(e) = written.and_then(|()| std::fs::rename(&temp, path)) {
+        let _ = std::fs::remove_file(&temp);
+        return Err(e);
+    }
+    Ok(())
 }
 
 fn plan_exit(plans: &[&crate::plan::HostPlan], detailed: bool) -> i32 {
@@ -452,10 +489,12 @@ fn carry_out(
         print!("{}", render_plan(&host_plan_list, style, view));
     }
     let who = who();
+    let deliveries = crate::delivery::Deliveries::default();
     let options = ApplyOptions {
         who: &who,
         lock_wait_secs: args.lock_timeout,
         stop,
+        deliveries: &deliveries,
     };
     let progress = Progress::new(args.json);
     let mut reports: Vec<HostReport> = Vec::new();
@@ -538,9 +577,11 @@ fn apply_play(
                             &format!("applying {}", count(planned.plan.steps.len(), "step")),
                         );
                     }
-                    let report = connections
-                        .with(host, &planned.target, |t| apply_host(planned, t, options))
-                        .unwrap_or_else(|e| unreachable_report(planned, &e.message));
+                    let report = crate::apply::settled(planned).unwrap_or_else(|| {
+                        connections
+                            .with(host, &planned.target, |t| apply_host(planned, t, options))
+                            .unwrap_or_else(|e| unreachable_report(planned, &e.message))
+                    });
                     if !planned.plan.steps.is_empty() {
                         progress.finish(host, &outcome_word(&report));
                     }

@@ -4,6 +4,7 @@
 mod harness;
 
 mod apply;
+mod artifacts;
 mod commands;
 mod digicam;
 mod errors;

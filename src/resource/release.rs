@@ -349,29 +349,27 @@ impl Resource for Release {
         let (root, v) = (&self.root, &self.version);
         s.fill("_r={}\n", [p(root)]);
         if d.unpack {
-            // TEMPORARY: the archive is embedded whole until this step streams it as an
-            // attachment. A tarball that changed since it was checked stops the host's script.
-            let Ok(bytes) = self.archive.read_all() else {
-                s.code("echo 'recon: release archive changed since it was checked' >&2\nexit 1\n");
-                return;
-            };
             let z = if self.archive.gzip { "-xzf" } else { "-xf" };
-            // Unpack into a temp folder, then rename: never a half-written release. tar sees no
-            // path at all (GNU tar unquotes backslashes in names it is given). Every
-            // write is checked before the next one starts; the marker is written before the
-            // link moves, so a release is only ever current once it is recorded.
-            s.fill(
-                "_t=\"$_r\"/.{}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\nbase64 -d > \"$_t.archive\"",
-                [w(v)],
-            )
-            .base64_heredoc(&bytes)
-            .fill(
-                "[ $? -eq 0 ] && (cd -- \"$_t\" && tar {} - --no-same-owner) < \"$_t.archive\"; _rc=$?; rm -f -- \"$_t.archive\"\n\
-                 if [ \"$_rc\" -ne 0 ]; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n\
-                 if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
-                 mv -T -- \"$_t\" \"$_r\"/{} || { rm -rf -- \"$_t\"; exit 1; }\nrm -rf -- \"$_r\"/.{}.old-$$\n",
-                [w(z), w(v), w(v), w(v), w(v), w(v), w(v)],
-            );
+            // The archive reaches the host's blob store before the script runs (streamed, once
+            // per account per run) and is checked by hash before use. Unpack into a temp
+            // folder, then rename: never a half-written release. tar sees no path at all (GNU
+            // tar unquotes backslashes in names it is given). Every write is checked before
+            // the next one starts; the marker is written before the link moves, so a release
+            // is only ever current once it is recorded.
+            s.code("_blob ")
+                .artifact_id(&self.archive.artifact)
+                .fill(
+                    " || exit 1\n_t=\"$_r\"/.{}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\n",
+                    [w(v)],
+                )
+                .fill("if ! (cd -- \"$_t\" && tar {} - --no-same-owner) < ", [w(z)])
+                .artifact(&self.archive.artifact)
+                .fill(
+                    "; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n\
+                     if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
+                     mv -T -- \"$_t\" \"$_r\"/{} || { rm -rf -- \"$_t\"; exit 1; }\nrm -rf -- \"$_r\"/.{}.old-$$\n",
+                    [w(v), w(v), w(v), w(v), w(v), w(v)],
+                );
             marker_script(root, v, &self.archive.sha256, "deployed", s);
         }
         if d.switch {

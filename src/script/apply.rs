@@ -4,6 +4,7 @@
 //! what will run; only the header (who holds the lock, how long to wait) is added at apply time.
 
 use super::{n, Piece, Script};
+use crate::artifact::Artifact;
 
 /// Shell helpers for writes: always temp + rename in the same directory.
 pub(crate) const WRITE_FUNCTIONS: &str = r#"_attrs() {
@@ -20,6 +21,10 @@ _put() {
     rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; return 1
   fi
   if ! mv -fT -- "$_t" "$1"; then rm -f -- "$_t"; return 1; fi
+}
+_blob() {
+  _bs=$(sha256sum < "$_blobs/$1" 2>/dev/null) && [ "${_bs%% *}" = "$1" ] && return 0
+  printf 'artifact %s is missing or damaged on this host\n' "$1" >&2; return 1
 }
 _link() {
   _t=$(_tmpname "$2")
@@ -104,13 +109,35 @@ pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptSte
     s
 }
 
-/// The per-run header: who holds the lock (shown to a second applier) and how long to wait.
-pub(crate) fn header(who: &str, lock_wait_secs: u64) -> Script {
+/// Receives the artifacts streamed after the script into the account's private blob store:
+/// each is written under a random name, checked by hash, then renamed to its hash.
+const RECEIVE_FUNCTION: &str = r#"_recv() {
+  (umask 077 && mkdir -p -- "$_blobs") || return 1
+  _bt=$(umask 077 && mktemp "$_blobs/.in.XXXXXXXX") || return 1
+  head -c "$2" > "$_bt"
+  _bs=$(sha256sum < "$_bt"); _bs=${_bs%% *}
+  if [ "$_bs" = "$1" ] && mv -f -- "$_bt" "$_blobs/$1"; then printf '@@blob %s\n' "$1"; return 0; fi
+  rm -f -- "$_bt"; return 1
+}
+"#;
+
+/// The per-run header: who holds the lock (shown to a second applier), how long to wait, and
+/// the artifacts that follow the script on stdin, in order (received before anything else).
+pub(crate) fn header(who: &str, lock_wait_secs: u64, receiving: &[Artifact]) -> Script {
     let mut s = Script::new();
     s.fill(
-        "printf '@@pid %s\\n' \"$$\"\n_who={}\n_lock_wait={}\n",
+        "printf '@@pid %s\\n' \"$$\"\n_who={}\n_lock_wait={}\n_blobs=\"$HOME/.cache/recon/blobs\"\n",
         [Piece::Word(who), n(lock_wait_secs)],
     );
+    if !receiving.is_empty() {
+        s.code(RECEIVE_FUNCTION);
+        for artifact in receiving {
+            s.fill(
+                "_recv {} {} || { printf '@@error an artifact arrived damaged or could not be stored\\n'; exit 0; }\n",
+                [Piece::Word(&artifact.sha256), n(artifact.size)],
+            );
+        }
+    }
     s
 }
 
@@ -122,5 +149,36 @@ fn id(step: usize) -> u64 {
 fn ids(s: &mut Script, steps: &[usize]) {
     for step in steps {
         s.fill(" {}", [n(id(*step))]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs `_blob SHA` against a blob store holding `content` under that name.
+    fn blob_check(sha: &str, content: &[u8]) -> bool {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join(sha), content).expect("write");
+        let mut s = Script::of(WRITE_FUNCTIONS);
+        s.fill(
+            "_blobs={}\n_blob {}\n",
+            [
+                Piece::Word(dir.path().to_str().expect("utf8")),
+                Piece::Word(sha),
+            ],
+        );
+        std::process::Command::new("sh")
+            .args(["-c", s.as_str()])
+            .status()
+            .expect("sh runs")
+            .success()
+    }
+
+    #[test]
+    fn a_blob_is_used_only_when_its_hash_matches() {
+        let sha = crate::facts::sha256_hex(b"release");
+        assert!(blob_check(&sha, b"release"));
+        assert!(!blob_check(&sha, b"tampered"));
     }
 }

@@ -11,14 +11,21 @@ use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
+use crate::artifact::Artifact;
+
 pub(crate) use apply::{apply_script, header, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS};
 pub(crate) use quote::is_identifier;
 
-/// POSIX sh text built only from typed pieces. Deliberately has no `From<String>`: the only ways
-/// in are the methods below (and deserializing a saved plan, which recon itself wrote).
+/// POSIX sh text built only from typed pieces, and the artifacts (content-addressed files) it
+/// refers to. Deliberately has no `From<String>`: the only ways in are the methods below (and
+/// deserializing a saved plan, which recon itself wrote).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub(crate) struct Script(String);
+pub(crate) struct Script {
+    text: String,
+    /// Every artifact the text names, once each: what must reach the host before it runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    artifacts: Vec<Artifact>,
+}
 
 /// One value spliced into a `fill` template at a `{}`.
 #[derive(Debug, Clone, Copy)]
@@ -56,32 +63,66 @@ impl Script {
 
     /// Recon-written shell code. `'static` keeps runtime values out.
     pub(crate) fn code(&mut self, code: &'static str) -> &mut Self {
-        self.0.push_str(code);
+        self.text.push_str(code);
         self
     }
 
     /// One value as one shell word, whatever bytes it holds.
     pub(crate) fn word(&mut self, value: &str) -> &mut Self {
-        self.0.push_str(&quote::quote(value));
+        self.text.push_str(&quote::quote(value));
         self
     }
 
     /// A remote path (`~/` is the account's home).
     pub(crate) fn path(&mut self, path: &str) -> &mut Self {
-        self.0.push_str(&quote::quote_path(path));
+        self.text.push_str(&quote::quote_path(path));
         self
     }
 
     /// A number.
     pub(crate) fn num(&mut self, number: u64) -> &mut Self {
-        let _ = write!(self.0, "{number}");
+        let _ = write!(self.text, "{number}");
         self
     }
 
-    /// Appends another script.
+    /// Appends another script (and the artifacts it names).
     pub(crate) fn script(&mut self, other: &Script) -> &mut Self {
-        self.0.push_str(&other.0);
+        self.text.push_str(&other.text);
+        self.needs_artifacts_of(other)
+    }
+
+    /// The path of an artifact in the host account's blob store (`"$_blobs"/SHA`), recorded so
+    /// the apply sends it first. Steps call `_blob SHA` to check it before use.
+    pub(crate) fn artifact(&mut self, artifact: &Artifact) -> &mut Self {
+        self.note(artifact);
+        self.text.push_str("\"$_blobs\"/");
+        self.word(&artifact.sha256)
+    }
+
+    /// The artifact's hash as one word (for `_blob SHA`).
+    pub(crate) fn artifact_id(&mut self, artifact: &Artifact) -> &mut Self {
+        self.note(artifact);
+        self.word(&artifact.sha256)
+    }
+
+    /// Records the artifacts `other` names without its text: for a script that carries
+    /// `other` encoded (the body of a `become` step).
+    pub(crate) fn needs_artifacts_of(&mut self, other: &Script) -> &mut Self {
+        for artifact in &other.artifacts {
+            self.note(artifact);
+        }
         self
+    }
+
+    fn note(&mut self, artifact: &Artifact) {
+        if !self.artifacts.iter().any(|a| a.sha256 == artifact.sha256) {
+            self.artifacts.push(artifact.clone());
+        }
+    }
+
+    /// The artifacts this script names.
+    pub(crate) fn artifacts(&self) -> &[Artifact] {
+        &self.artifacts
     }
 
     /// Recon-written code with `{}` holes, each filled by the next piece, in order. A template
@@ -95,7 +136,7 @@ impl Script {
         let mut pieces = pieces.into_iter();
         let mut rest = template;
         while let Some(at) = rest.find("{}") {
-            self.0.push_str(&rest[..at]);
+            self.text.push_str(&rest[..at]);
             match pieces.next() {
                 Some(Piece::Word(v)) => self.word(v),
                 Some(Piece::Path(v)) => self.path(v),
@@ -105,7 +146,7 @@ impl Script {
             };
             rest = &rest[at + 2..];
         }
-        self.0.push_str(rest);
+        self.text.push_str(rest);
         debug_assert!(
             pieces.next().is_none(),
             "more pieces than holes in {template:?}"
@@ -116,7 +157,7 @@ impl Script {
     /// Values as consecutive words, each preceded by a space.
     pub(crate) fn words<'a>(&mut self, values: impl IntoIterator<Item = &'a str>) -> &mut Self {
         for value in values {
-            self.0.push(' ');
+            self.text.push(' ');
             self.word(value);
         }
         self
@@ -131,16 +172,16 @@ impl Script {
     /// Like `base64_heredoc`, with more of the command line (a pipe) after the redirection.
     pub(crate) fn base64_heredoc_then(&mut self, bytes: &[u8], rest: &'static str) -> &mut Self {
         use base64::Engine as _;
-        self.0.push_str(" <<'RECON_DATA'");
-        self.0.push_str(rest);
-        self.0.push('\n');
+        self.text.push_str(" <<'RECON_DATA'");
+        self.text.push_str(rest);
+        self.text.push('\n');
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
         for chunk in encoded.as_bytes().chunks(76) {
-            self.0
+            self.text
                 .push_str(std::str::from_utf8(chunk).unwrap_or_default());
-            self.0.push('\n');
+            self.text.push('\n');
         }
-        self.0.push_str("RECON_DATA\n");
+        self.text.push_str("RECON_DATA\n");
         self
     }
 
@@ -154,11 +195,11 @@ impl Script {
     /// is not an identifier still cannot become code: the step fails instead.
     pub(crate) fn export(&mut self, name: &str, value: &str) -> &mut Self {
         if quote::is_identifier(name) {
-            self.0.push_str("export ");
-            self.0.push_str(name);
-            self.0.push('=');
+            self.text.push_str("export ");
+            self.text.push_str(name);
+            self.text.push('=');
             self.word(value);
-            self.0.push('\n');
+            self.text.push('\n');
         } else {
             self.code("echo 'invalid environment variable name' >&2; exit 1\n");
         }
@@ -167,12 +208,12 @@ impl Script {
 
     /// The text, to send or to store.
     pub(crate) fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// The bytes, to send.
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
+        self.text.as_bytes()
     }
 
     /// A fresh script from one piece of code, for constants.

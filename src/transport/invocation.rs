@@ -32,10 +32,6 @@ pub(crate) struct Attachment {
 /// cannot be made or the script arrived short). `become_` runs the whole thing under
 /// `sudo -n`. Everything is wrapped in `sh -c` so the account's login shell (bash, zsh,
 /// fish...) does not matter.
-#[allow(
-    dead_code,
-    reason = "the entry point for content-addressed artifacts, which build on it next"
-)]
 pub(crate) fn script_with_attachments(script_len: usize, become_: bool) -> Script {
     let len = u64::try_from(script_len).unwrap_or(u64::MAX);
     let mut inner = Script::new();

@@ -15,6 +15,8 @@ pub(crate) struct Pool {
     options: ConnectOptions,
     node_forks: usize,
     slots: Mutex<HashMap<String, Box<dyn Transport>>>,
+    /// Counters of connections closed before the end of the run (for `--stats`).
+    closed: Mutex<HashMap<String, Stats>>,
     failed: Mutex<HashMap<String, TransportError>>,
     connecting: Mutex<HashMap<String, usize>>,
     released: Condvar,
@@ -26,6 +28,7 @@ impl Pool {
             options,
             node_forks: node_forks.max(1),
             slots: Mutex::default(),
+            closed: Mutex::default(),
             failed: Mutex::default(),
             connecting: Mutex::default(),
             released: Condvar::new(),
@@ -108,11 +111,34 @@ impl Pool {
         result
     }
 
-    /// Counters of every host's transport, by host name.
+    /// Closes `host`'s connection now: nothing more will run on it in this run (a converged
+    /// host after its probe). An open SSH session costs memory on both ends (libssh2's buffers
+    /// here, an sshd process there), so a large fleet keeps only the hosts that have work open.
+    pub(crate) fn close(&self, host: &str) {
+        let transport = self
+            .slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(host);
+        if let Some(transport) = transport {
+            self.closed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(host.to_owned(), transport.stats());
+        }
+    }
+
+    /// Counters of every host's transport, by host name (open or already closed).
     pub(crate) fn stats(&self) -> Vec<(String, Stats)> {
+        let mut out: Vec<(String, Stats)> = self
+            .closed
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(h, s)| (h.clone(), *s))
+            .collect();
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut out: Vec<(String, Stats)> =
-            slots.iter().map(|(h, t)| (h.clone(), t.stats())).collect();
+        out.extend(slots.iter().map(|(h, t)| (h.clone(), t.stats())));
         out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }

@@ -1,0 +1,136 @@
+//! Artifacts: a release archive is streamed to an account at most once per run, checked by hash
+//! on the host before use, and named by hash in saved plans (which stay small).
+
+use std::fmt::Write as _;
+use std::process::Command;
+
+use crate::harness::Project;
+
+const RELEASE: &str = r#"- name: deploy
+  hosts: all
+  tasks:
+    - release: { root: "{{ root }}/{{ inventory_hostname }}", version: v1, src: big.tar.gz }
+"#;
+
+/// Incompressible content, so the archive is as big on the wire as on disk.
+const PAYLOAD: usize = 2 * 1024 * 1024;
+
+/// Three targets of one account (the local connection), each with its own release root.
+fn project() -> (Project, u64) {
+    let p = Project::new();
+    let root = p.host_root();
+    std::fs::create_dir_all(&root).expect("root");
+    let mut hosts = String::from("all:\n  vars: { ansible_connection: local }\n  hosts:\n");
+    for name in ["one", "two", "three"] {
+        let _ = writeln!(hosts, "    {name}: {{ root: {} }}", root.display());
+    }
+    p.file("inventory/hosts.yml", &hosts)
+        .file("site.yml", RELEASE);
+    let src = p.dir().join("src");
+    std::fs::create_dir_all(&src).expect("src");
+    let mut data = Vec::with_capacity(PAYLOAD);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    while data.len() < PAYLOAD {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    std::fs::write(src.join("blob.bin"), data).expect("write");
+    std::fs::create_dir_all(p.dir().join("files")).expect("files");
+    let archive = p.dir().join("files/big.tar.gz");
+    let ok = Command::new("tar")
+        .arg("-czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(&src)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(ok.success());
+    let size = std::fs::metadata(&archive).expect("archive").len();
+    (p, size)
+}
+
+/// `bytes_sent` of every host in the `--stats` table.
+fn bytes_sent(stdout: &str) -> u64 {
+    stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("HOST") || !l.contains("SENT"))
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().nth(3)?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn a_release_reaches_an_account_once_per_run_and_is_checked_before_use() {
+    let (p, size) = project();
+    let run = p.recon(&["apply", "site.yml", "--stats"]);
+    run.expect_code(0);
+    for name in ["one", "two", "three"] {
+        let unpacked = p.host(&format!("{name}/v1/blob.bin"));
+        assert_eq!(
+            std::fs::metadata(&unpacked).expect("unpacked").len(),
+            PAYLOAD as u64
+        );
+    }
+    let sent = bytes_sent(&run.stdout);
+    assert!(
+        sent > size && sent < size + size / 2,
+        "three targets of one account: the {size}-byte archive went once, not thrice ({sent} bytes sent)\n{}",
+        run.stdout
+    );
+    // The account's blob store holds it under its hash, private to the account.
+    let blobs = p.dir().join(".cache/recon/blobs");
+    assert_eq!(crate::harness::mode(&blobs), 0o700);
+    let stored: Vec<_> = std::fs::read_dir(&blobs)
+        .expect("blob store")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0].len(), 64, "named by sha256: {stored:?}");
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_blob_damaged_on_the_host_is_replaced_by_the_next_run() {
+    let (p, _) = project();
+    // The first run delivers the blob; then it is damaged. The next run sends it again.
+    p.recon(&["apply", "site.yml", "-l", "one"]).expect_code(0);
+    let blobs = p.dir().join(".cache/recon/blobs");
+    let blob = std::fs::read_dir(&blobs)
+        .expect("blob store")
+        .flatten()
+        .next()
+        .expect("one blob")
+        .path();
+    std::fs::write(&blob, b"tampered").expect("tamper");
+    // A saved plan for `two` refers to the blob by hash; applying it sends it again (a new run).
+    p.recon(&["plan", "site.yml", "-l", "two", "-o", "two.plan"])
+        .expect_code(0);
+    p.recon(&["apply", "two.plan"]).expect_code(0);
+    assert!(p.host("two/v1/blob.bin").exists());
+}
+
+#[test]
+fn a_saved_plan_names_the_archive_by_hash_and_stays_small() {
+    let (p, size) = project();
+    p.recon(&["plan", "site.yml", "-o", "release.plan"])
+        .expect_code(0);
+    let saved = std::fs::metadata(p.dir().join("release.plan"))
+        .expect("saved")
+        .len();
+    assert!(
+        saved < 64 * 1024,
+        "a saved plan for a {size}-byte release is {saved} bytes"
+    );
+    assert_eq!(
+        crate::harness::mode(&p.dir().join("release.plan")),
+        0o600,
+        "saved plans may hold secrets"
+    );
+    p.recon(&["apply", "release.plan"]).expect_code(0);
+    assert!(p.host("three/v1/blob.bin").exists());
+}
