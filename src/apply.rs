@@ -224,7 +224,7 @@ pub(crate) fn apply_host(
     } else if report.count(StepStatus::Failed) > 0 {
         Outcome::Failed(format!(
             "{} failed",
-            crate::render::count(report.count(StepStatus::Failed), "step")
+            crate::text::count(report.count(StepStatus::Failed), "step")
         ))
     } else {
         Outcome::Ok

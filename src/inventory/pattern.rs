@@ -4,6 +4,7 @@
 
 use super::Inventory;
 use crate::error::{Error, ErrorKind, Result};
+use crate::glob::glob;
 
 /// The hosts matching `pattern`, in inventory order. A term that matches nothing is an error, so a
 /// typo in `--limit` never silently deploys to nobody (or everybody).
@@ -78,20 +79,6 @@ fn matches(inventory: &Inventory, name: &str) -> Vec<bool> {
                 || h.groups.iter().any(|g| glob(name, g))
         })
         .collect()
-}
-
-/// `*` and `?` wildcards; everything else literal.
-pub(crate) fn glob(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match p.split_first() {
-            None => t.is_empty(),
-            Some(('*', rest)) => (0..=t.len()).any(|i| go(rest, &t[i..])),
-            Some(('?', rest)) => !t.is_empty() && go(rest, &t[1..]),
-            Some((c, rest)) => t.first() == Some(c) && go(rest, &t[1..]),
-        }
-    }
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    go(&p, &t)
 }
 
 #[cfg(test)]

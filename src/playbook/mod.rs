@@ -3,6 +3,7 @@
 
 mod parse;
 mod role;
+mod tasks;
 mod validate;
 
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::parse::{task_list, variables};
+use super::tasks::{task_list, variables};
 use super::TaskSpec;
 use crate::error::{Error, ErrorKind, Result};
 use crate::source::Span;

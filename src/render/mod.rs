@@ -12,15 +12,6 @@ pub(crate) use plan::{render_plan, PlanView};
 pub(crate) use progress::Progress;
 pub(crate) use report::render_report;
 
-/// `1 host`, `2 hosts`.
-pub(crate) fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("{n} {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
-
 /// ANSI styling, off unless stdout is a terminal (and `NO_COLOR` is unset).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {

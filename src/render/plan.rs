@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 
 use super::group::OwnValues;
-use super::{count, Style};
+use super::Style;
 use crate::plan::{Action, Field, HostPlan, Step};
+use crate::text::count;
 
 /// How the plan is laid out: `verbose` also lists hosts with no changes; `group` (off with
 /// `--no-group`) shows hosts with the same changes once (see `group.rs`).

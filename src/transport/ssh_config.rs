@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::inventory::glob;
+use crate::glob::glob;
 
 /// Settings found for one host alias.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

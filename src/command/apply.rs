@@ -1,0 +1,217 @@
+//! `recon apply`: carry out a plan play by play, batch by batch, and report.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use rayon::prelude::*;
+
+use crate::apply::{apply_host, ApplyOptions, HostReport, Outcome};
+use crate::cli::ApplyArgs;
+use crate::error::Result;
+use crate::exit;
+use crate::probe::PlannedHost;
+use crate::render::{render_plan, render_report, OwnValues, PlanView, Progress, Style};
+use crate::text::count;
+use crate::transport::Pool;
+
+use super::load::{load, pool, thread_pool, who};
+use super::planning::{host_plans, plan_with_progress};
+use super::saved::{is_saved_plan, load_saved_plan, SavedPlay};
+
+pub(super) fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
+    let workers = thread_pool(args.connection.forks)?;
+    let connections = pool(&args.connection);
+    let (plays, own) = if is_saved_plan(&args.selection.playbook) {
+        (
+            load_saved_plan(&args.selection.playbook)?,
+            OwnValues::default(),
+        )
+    } else {
+        let loaded = load(&args.selection)?;
+        let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
+        (plays, loaded.own)
+    };
+    Ok(carry_out(&plays, args, &own, &workers, &connections, stop))
+}
+
+/// Prints the plan, applies it play by play, prints the report.
+pub(super) fn carry_out(
+    plays: &[SavedPlay],
+    args: &ApplyArgs,
+    own: &OwnValues,
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    stop: &AtomicBool,
+) -> i32 {
+    let style = Style::detect();
+    let host_plan_list = host_plans(plays);
+    if !args.json {
+        let view = PlanView {
+            verbose: args.verbose,
+            group: (!args.no_group).then_some(own),
+        };
+        print!("{}", render_plan(&host_plan_list, style, view));
+    }
+    let who = who();
+    let deliveries = crate::delivery::Deliveries::default();
+    let options = ApplyOptions {
+        who: &who,
+        lock_wait_secs: args.lock_timeout,
+        stop,
+        deliveries: &deliveries,
+    };
+    let progress = Progress::new(args.json);
+    let mut reports: Vec<HostReport> = Vec::new();
+    for play in plays {
+        reports.extend(apply_play(
+            play,
+            args.max_fail_percent,
+            workers,
+            connections,
+            &options,
+            &progress,
+        ));
+    }
+    progress.clear();
+    if args.json {
+        let value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+    } else {
+        print!("{}", render_report(&reports, &host_plan_list, style));
+        if stop.load(Ordering::SeqCst) {
+            println!("Interrupted: steps in flight finished; no further steps were started.");
+        }
+        if args.stats {
+            print!("{}", render_stats(connections));
+        }
+    }
+    if reports.iter().all(|r| r.outcome == Outcome::Ok) {
+        exit::OK
+    } else {
+        exit::ERROR
+    }
+}
+
+/// Applies one play batch by batch (`serial:`). Without `--max-fail-percent`, a failure in a
+/// rolling batch stops the batches after it; with it, no new host starts once more than that
+/// share of the play's hosts failed.
+pub(super) fn apply_play(
+    play: &SavedPlay,
+    max_fail_percent: Option<u8>,
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    options: &ApplyOptions<'_>,
+    progress: &Progress,
+) -> Vec<HostReport> {
+    let total = play.hosts.len().max(1);
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let too_many = || {
+        max_fail_percent
+            .is_some_and(|pct| failed.load(Ordering::SeqCst) * 100 > usize::from(pct) * total)
+    };
+    let mut reports = Vec::new();
+    let mut halted = false;
+    for batch in play.hosts.chunks(play.batch.max(1)) {
+        if halted || too_many() || options.stop.load(Ordering::SeqCst) {
+            let why = if options.stop.load(Ordering::SeqCst) {
+                None
+            } else {
+                Some("an earlier batch failed")
+            };
+            reports.extend(batch.iter().map(|h| not_attempted(h, why)));
+            continue;
+        }
+        let batch_reports: Vec<HostReport> = workers.install(|| {
+            batch
+                .par_iter()
+                .map(|planned| {
+                    if too_many() {
+                        return not_attempted(
+                            planned,
+                            Some("too many hosts failed (--max-fail-percent)"),
+                        );
+                    }
+                    let host = &planned.plan.host;
+                    if !planned.plan.steps.is_empty() {
+                        progress.update(
+                            host,
+                            &format!("applying {}", count(planned.plan.steps.len(), "step")),
+                        );
+                    }
+                    let report = crate::apply::settled(planned).unwrap_or_else(|| {
+                        connections
+                            .with(host, &planned.target, |t| apply_host(planned, t, options))
+                            .unwrap_or_else(|e| unreachable_report(planned, &e.message))
+                    });
+                    if !planned.plan.steps.is_empty() {
+                        progress.finish(host, &outcome_word(&report));
+                    }
+                    if report.outcome != Outcome::Ok {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    report
+                })
+                .collect()
+        });
+        let any_failed = batch_reports.iter().any(|r| r.outcome != Outcome::Ok);
+        reports.extend(batch_reports);
+        if any_failed && max_fail_percent.is_none() && play.batch < play.hosts.len() {
+            halted = true;
+        }
+    }
+    reports
+}
+
+pub(super) fn outcome_word(report: &HostReport) -> String {
+    match &report.outcome {
+        Outcome::Ok => format!(
+            "done, {} changed",
+            report.count(crate::apply::StepStatus::Changed)
+        ),
+        Outcome::Failed(_) => "failed".to_owned(),
+        Outcome::Unreachable(_) => "unreachable".to_owned(),
+        Outcome::Interrupted => "interrupted".to_owned(),
+    }
+}
+
+/// A host left alone: `why` it was skipped, or `None` when Ctrl-C stopped the run.
+pub(super) fn not_attempted(planned: &PlannedHost, why: Option<&str>) -> HostReport {
+    HostReport {
+        host: planned.plan.host.clone(),
+        play: planned.plan.play.clone(),
+        outcome: match why {
+            Some(why) => Outcome::Failed(format!("not attempted: {why}")),
+            None => Outcome::Interrupted,
+        },
+        unchanged: 0,
+        steps: Vec::new(),
+        stats: crate::transport::Stats::default(),
+    }
+}
+
+pub(super) fn unreachable_report(planned: &PlannedHost, message: &str) -> HostReport {
+    HostReport {
+        outcome: Outcome::Unreachable(message.to_owned()),
+        ..not_attempted(planned, None)
+    }
+}
+
+pub(super) fn render_stats(connections: &Pool) -> String {
+    let stats = connections.stats();
+    let width = stats.iter().map(|(h, _)| h.len()).max().unwrap_or(4).max(4);
+    let mut out = format!(
+        "\n{:width$}  {:>11}  {:>8}  {:>10}  {:>10}\n",
+        "HOST", "CONNECTIONS", "CHANNELS", "SENT", "RECEIVED"
+    );
+    for (host, s) in stats {
+        let _ = writeln!(
+            out,
+            "{host:width$}  {:>11}  {:>8}  {:>10}  {:>10}",
+            s.connections, s.channels, s.bytes_sent, s.bytes_received
+        );
+    }
+    out
+}

@@ -1,0 +1,27 @@
+//! `recon check`: load and compile everything, contact nothing.
+
+use crate::cli::Selection;
+use crate::error::Result;
+use crate::exit;
+use crate::text::count;
+
+use super::load::load;
+
+pub(super) fn check(selection: &Selection) -> Result<i32> {
+    let loaded = load(selection)?;
+    let hosts: usize = loaded.runs.iter().map(|r| r.hosts.len()).sum();
+    let tasks: usize = loaded
+        .runs
+        .iter()
+        .flat_map(|r| &r.hosts)
+        .map(|h| h.tasks.len())
+        .sum();
+    println!(
+        "{} is valid: {}, {} compiled for {}.",
+        crate::source::display_path(&loaded.playbook.path),
+        count(loaded.runs.len(), "play"),
+        count(tasks, "task"),
+        count(hosts, "host")
+    );
+    Ok(exit::OK)
+}

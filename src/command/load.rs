@@ -1,0 +1,73 @@
+//! Loading and compiling what a command names, and the shared run settings (workers,
+//! connection pool, who is applying).
+
+use std::path::Path;
+
+use crate::ansible_cfg::AnsibleConfig;
+use crate::cli::Selection;
+use crate::compile::{self, Compiler, PlayRun};
+use crate::error::{Error, Result};
+use crate::inventory::{self, Inventory};
+use crate::playbook::{self, Playbook, RoleCache};
+use crate::render::OwnValues;
+use crate::transport::{ConnectOptions, Pool};
+
+/// Everything loaded and compiled: nothing has touched a host yet.
+pub(super) struct Loaded {
+    pub(super) playbook: Playbook,
+    pub(super) runs: Vec<PlayRun>,
+    /// Each host's own inventory values, for grouping hosts with the same changes in the plan.
+    pub(super) own: OwnValues,
+}
+
+pub(super) fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
+    inventory::open(path, &AnsibleConfig::discover()?)
+}
+
+pub(super) fn load(selection: &Selection) -> Result<Loaded> {
+    let config = AnsibleConfig::discover()?;
+    let inventory = inventory::open(selection.source.inventory.as_deref(), &config)?;
+    let mut roles = RoleCache::with_search_path(config.roles_path);
+    let mut playbook = playbook::load(&selection.playbook, &mut roles)?;
+    playbook.become_all(selection.become_);
+    let options = compile::Options {
+        limit: selection.limit.clone(),
+        extra_vars: compile::parse_extra_vars(&selection.source.extra_vars)?,
+        tags: selection.tags.clone(),
+        skip_tags: selection.skip_tags.clone(),
+    };
+    let runs = Compiler::compile(&playbook, &inventory, &options)?;
+    let own = OwnValues::from_inventory(&inventory);
+    Ok(Loaded {
+        playbook,
+        runs,
+        own,
+    })
+}
+
+pub(super) fn thread_pool(forks: usize) -> Result<rayon::ThreadPool> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(forks.max(1))
+        .build()
+        .map_err(|e| Error::usage(format!("cannot start {forks} workers: {e}")))
+}
+
+pub(super) fn pool(connection: &crate::cli::Connection) -> Pool {
+    let options = ConnectOptions {
+        // ansible.cfg `host_key_checking = False` accepts (and records) unknown keys only.
+        accept_new_host_keys: connection.accept_new_host_keys
+            || AnsibleConfig::discover().is_ok_and(|c| c.host_key_checking == Some(false)),
+        connect_timeout: std::time::Duration::from_secs(connection.connect_timeout.max(1)),
+        ..ConnectOptions::default()
+    };
+    Pool::new(options, connection.node_forks)
+}
+
+/// `user@machine pid N`: shown to whoever finds a host locked by this run.
+pub(super) fn who() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("recon {user}@{} pid {}", machine.trim(), std::process::id())
+}

@@ -1,0 +1,77 @@
+//! Planning every host of every play in parallel (one probe each), with progress.
+
+use rayon::prelude::*;
+
+use crate::compile::{HostGraph, PlayRun};
+use crate::probe::{plan_host, PlannedHost};
+use crate::render::Progress;
+use crate::text::count;
+use crate::transport::{Pool, TransportErrorKind};
+
+use super::saved::SavedPlay;
+
+pub(super) fn plan_all(
+    runs: &[PlayRun],
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    progress: &Progress,
+) -> Vec<SavedPlay> {
+    // A host in one play only is done with its connection once it has nothing to apply.
+    let mut plays_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for graph in runs.iter().flat_map(|r| &r.hosts) {
+        *plays_of.entry(graph.host.as_str()).or_default() += 1;
+    }
+    runs.iter()
+        .map(|run| SavedPlay {
+            name: run.name.clone(),
+            batch: run.batch,
+            hosts: workers.install(|| {
+                run.hosts
+                    .par_iter()
+                    .map(|g| {
+                        let planned = plan_one(g, connections, progress);
+                        if planned.script.is_none() && plays_of.get(g.host.as_str()) == Some(&1) {
+                            connections.close(&g.host);
+                        }
+                        planned
+                    })
+                    .collect()
+            }),
+        })
+        .collect()
+}
+
+pub(super) fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> PlannedHost {
+    progress.update(&graph.host, "connecting and probing");
+    let planned = match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
+        Ok(planned) => planned,
+        // Host key and authentication failures count as unreachable, as in Ansible's recap.
+        Err(err) => PlannedHost::failed(graph, &err.message, err.kind != TransportErrorKind::Io),
+    };
+    let what = match &planned.plan.error {
+        Some(_) => "failed".to_owned(),
+        None if planned.plan.steps.is_empty() => "no changes".to_owned(),
+        None => format!("planned {}", count(planned.plan.steps.len(), "change")),
+    };
+    progress.finish(&graph.host, &what);
+    planned
+}
+
+pub(super) fn host_plans(plays: &[SavedPlay]) -> Vec<&crate::plan::HostPlan> {
+    plays
+        .iter()
+        .flat_map(|p| p.hosts.iter().map(|h| &h.plan))
+        .collect()
+}
+
+pub(super) fn plan_with_progress(
+    runs: &[PlayRun],
+    workers: &rayon::ThreadPool,
+    connections: &Pool,
+    quiet: bool,
+) -> Vec<SavedPlay> {
+    let progress = Progress::new(quiet);
+    let plays = plan_all(runs, workers, connections, &progress);
+    progress.clear();
+    plays
+}
