@@ -23,6 +23,7 @@ mod inventory;
 mod plan;
 mod playbook;
 mod probe;
+mod reactions;
 mod releases;
 mod render;
 mod resource;

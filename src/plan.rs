@@ -58,6 +58,10 @@ pub(crate) struct Change {
     /// Why it happens (a guard that failed, a changed notifier, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reason: Option<String>,
+    /// Upkeep that changes nothing a running service sees (pruning old releases): it never
+    /// triggers handlers or reactions.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) housekeeping: bool,
 }
 
 impl Change {
@@ -67,6 +71,7 @@ impl Change {
             fields: Vec::new(),
             diff: None,
             reason: None,
+            housekeeping: false,
         }
     }
 

@@ -8,6 +8,7 @@ use std::any::Any;
 use crate::compile::{HostGraph, Task};
 use crate::facts::{sha256_hex, FactSet, FactValue, Facts};
 use crate::plan::{HostPlan, Step};
+use crate::reactions::Reactions;
 use crate::resource::{Decided, Situation};
 use crate::script::{apply_script, Script, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS};
 use crate::transport::{Target, Transport};
@@ -71,6 +72,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
         .chain(&graph.handlers)
         .map(|t| t.resource.ask(&mut facts))
         .collect();
+    let reactions = Reactions::ask(graph, &mut facts);
     let mut planned = PlannedHost::new(graph);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let reply = match transport.run_script(facts.probe_script().as_bytes(), planned.become_, &stop)
@@ -98,19 +100,22 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
     };
     planned.fingerprint = sha256_hex(&reply.stdout);
     planned.observed = answers.values().to_vec();
-    match decide_all(graph, &facts, &asked, answers) {
+    match decide_all(graph, &facts, &asked, &reactions, answers) {
         Ok(steps) => {
             planned.plan.unchanged =
-                graph.tasks.len() - steps.iter().filter(|(s, _)| !s.handler).count();
+                graph.tasks.len() - steps.iter().filter(|s| !s.step.handler).count();
             if !steps.is_empty() {
                 let script_steps: Vec<ScriptStep<'_>> = steps
                     .iter()
-                    .map(|(step, body)| ScriptStep {
-                        id: step.id,
-                        handler: step.handler,
-                        depends_on: &step.depends_on,
-                        triggered_by: &step.triggered_by,
-                        body,
+                    .map(|p| ScriptStep {
+                        id: p.step.id,
+                        handler: p.step.handler,
+                        depends_on: &p.step.depends_on,
+                        triggered_by: &p.step.triggered_by,
+                        pending: p.pending,
+                        sets: &p.sets,
+                        clears: p.clears.as_deref(),
+                        body: &p.body,
                     })
                     .collect();
                 planned.script = Some(apply_script(
@@ -119,7 +124,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                     &script_steps,
                 ));
             }
-            planned.plan.steps = steps.into_iter().map(|(s, _)| s).collect();
+            planned.plan.steps = steps.into_iter().map(|p| p.step).collect();
         }
         Err(problem) => planned.plan.error = Some(problem),
     }
@@ -137,27 +142,47 @@ fn tail(stderr: &str) -> String {
     }
 }
 
+/// One planned step with what its script needs.
+struct Planned {
+    step: Step,
+    body: Script,
+    /// Reaction markers this step records before it runs.
+    sets: Vec<String>,
+    /// Its own marker, cleared once it ran.
+    clears: Option<String>,
+    /// It runs because an interrupted run left its marker (not only because of this plan).
+    pending: bool,
+}
+
+/// Why a reaction left over by an interrupted run runs now.
+const PENDING: &str = "pending from an interrupted run";
+
 /// Decides tasks in order, predicting the state earlier steps leave behind, then handlers.
 fn decide_all(
     graph: &HostGraph,
     set: &FactSet,
     asked: &[Box<dyn Any + Send + Sync>],
+    reactions: &Reactions,
     mut facts: Facts,
-) -> Result<Vec<(Step, Script)>, String> {
-    let mut steps: Vec<(Step, Script)> = Vec::new();
+) -> Result<Vec<Planned>, String> {
+    let mut steps: Vec<Planned> = Vec::new();
+    // Steps by task: `changed` for dependencies (a failure skips dependents), `fired` for
+    // reactions and handlers (housekeeping never triggers them).
     let mut changed: Vec<Option<usize>> = vec![None; graph.tasks.len()];
+    let mut fired: Vec<Option<usize>> = vec![None; graph.tasks.len()];
     for (i, task) in graph.tasks.iter().enumerate() {
         if graph.selected.as_ref().is_some_and(|s| !s[i]) {
             continue;
         }
-        let triggered = task.notified_by.iter().any(|&n| changed[n].is_some());
-        let Some(decided) = task
+        let notified = task.notified_by.iter().any(|&n| fired[n].is_some());
+        let pending = reactions.pending(i, &facts);
+        let Some(mut decided) = task
             .resource
             .decide(
                 asked[i].as_ref(),
                 &facts,
                 Situation {
-                    triggered,
+                    triggered: notified || pending,
                     watched: !task.notified_by.is_empty(),
                 },
             )
@@ -165,12 +190,29 @@ fn decide_all(
         else {
             continue;
         };
+        if pending && !notified {
+            decided.change.reason = Some(PENDING.to_owned());
+        }
         let body = wrap_become(task, graph, task.resource.script(&decided));
         let id = steps.len();
         changed[i] = Some(id);
+        let reacts = !decided.change.housekeeping;
+        if reacts {
+            fired[i] = Some(id);
+        }
         let depends_on = changed_ancestors(graph, i, &changed);
         task.resource.predict(&decided, set, &mut facts);
-        steps.push((step(id, task, decided, false, Vec::new(), depends_on), body));
+        steps.push(Planned {
+            step: step(id, task, decided, false, Vec::new(), depends_on),
+            body,
+            sets: if reacts {
+                reactions.set_by(graph, i)
+            } else {
+                Vec::new()
+            },
+            clears: reactions.marker(i).map(str::to_owned),
+            pending: pending && !notified,
+        });
     }
     let offset = graph.tasks.len();
     for (h, handler) in graph.handlers.iter().enumerate() {
@@ -179,13 +221,14 @@ fn decide_all(
             .iter()
             .enumerate()
             .filter(|(_, t)| t.notify.contains(&h))
-            .filter_map(|(i, _)| changed[i])
+            .filter_map(|(i, _)| fired[i])
             .collect();
-        if triggered_by.is_empty() {
+        let pending = reactions.pending(offset + h, &facts);
+        if triggered_by.is_empty() && !pending {
             continue;
         }
         // A handler is only considered when notified: it is triggered by definition.
-        let Some(decided) = handler
+        let Some(mut decided) = handler
             .resource
             .decide(
                 asked[offset + h].as_ref(),
@@ -199,12 +242,18 @@ fn decide_all(
         else {
             continue;
         };
+        if triggered_by.is_empty() {
+            decided.change.reason = Some(PENDING.to_owned());
+        }
         let body = wrap_become(handler, graph, handler.resource.script(&decided));
         let id = steps.len();
-        steps.push((
-            step(id, handler, decided, true, triggered_by, Vec::new()),
+        steps.push(Planned {
+            pending: triggered_by.is_empty(),
+            step: step(id, handler, decided, true, triggered_by, Vec::new()),
             body,
-        ));
+            sets: Vec::new(),
+            clears: reactions.marker(offset + h).map(str::to_owned),
+        });
     }
     Ok(steps)
 }

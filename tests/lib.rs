@@ -11,6 +11,7 @@ mod errors;
 mod firstrun;
 mod handlers;
 mod hostile;
+mod interrupted;
 mod inventory;
 mod plan;
 mod plan_groups;

@@ -208,7 +208,7 @@ fn render_step(out: &mut String, step: &Step, plan: &HostPlan, style: Style, gen
             let _ = writeln!(out, "        {painted}");
         }
     }
-    if step.handler {
+    if step.handler && !step.triggered_by.is_empty() {
         let causes: Vec<String> = step
             .triggered_by
             .iter()

@@ -217,15 +217,15 @@ impl Release {
             versions.push(&self.version);
         }
         versions.sort_by(|a, b| compare_versions(b, a));
-        let last_good = last_good(state, None);
+        // Planned against the state after the switch, so one apply converges: the new release
+        // is current, and the rollback target is the newest good release other than it — the
+        // same before and after the health gate marks the new one good, so a later plan finds
+        // nothing more to prune.
+        let rollback_target = last_good(state, Some(&self.version));
         versions
             .into_iter()
             .skip(keep)
-            .filter(|v| {
-                **v != self.version
-                    && Some(v.as_str()) != state.link.as_deref()
-                    && Some(v.as_str()) != last_good.as_deref()
-            })
+            .filter(|v| **v != self.version && Some(v.as_str()) != rollback_target.as_deref())
             .cloned()
             .collect()
     }
@@ -342,6 +342,7 @@ impl Resource for Release {
         if !d.prune.is_empty() {
             change = change.field(Field::Prune, Some(d.prune.join(", ")), None);
         }
+        change.housekeeping = !d.unpack && !d.switch;
         Ok(Some((change, d)))
     }
 
@@ -487,7 +488,7 @@ mod tests {
     }
 
     #[test]
-    fn pruning_keeps_current_previous_and_last_good() {
+    fn pruning_keeps_the_new_release_and_the_rollback_target_and_converges_in_one_apply() {
         let st = state(
             "v1.0.3",
             &[
@@ -498,9 +499,26 @@ mod tests {
                 ("v1.0.10", "x", "deployed"),
             ],
         );
-        // Keeping 2: v1.0.11 (new) and v1.0.10; v1.0.3 is current (kept), v1.0.0 is the last good (kept).
+        // Keeping 2: v1.0.11 (new) and v1.0.10; v1.0.0 is the rollback target (newest good).
+        // v1.0.3 is current now but replaced by this apply: pruned now, not by the next run.
         let d = release("v1.0.11", Some(2)).plan(&st).expect("ok");
-        assert_eq!(d.prune, ["v1.0.2", "v1.0.1"]);
+        assert_eq!(d.prune, ["v1.0.3", "v1.0.2", "v1.0.1"]);
+        // The host after that apply, before and after the gate marks v1.0.11 good: no change.
+        for status in ["deployed", "good"] {
+            let after = state(
+                "v1.0.11",
+                &[
+                    ("v1.0.0", "x", "good"),
+                    ("v1.0.10", "x", "deployed"),
+                    ("v1.0.11", "aaa", status),
+                ],
+            );
+            let d = release("v1.0.11", Some(2)).plan(&after).expect("ok");
+            assert!(
+                d.prune.is_empty() && !d.unpack && !d.switch,
+                "{status}: {d:?}"
+            );
+        }
     }
 
     #[test]

@@ -40,23 +40,45 @@ _serialize() {
 /// What a step run under `sudo -n sh -s` needs before its body.
 pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 
-/// Step bookkeeping: statuses, dependency skipping, Ctrl-C (SIGINT) between steps.
-const RUN_FUNCTIONS: &str = r#"_o="${TMPDIR:-/tmp}/.recon-out.$$"
+/// Step bookkeeping: statuses, dependency skipping, Ctrl-C (SIGINT) between steps, durable
+/// reactions. `_run ID "DEPS" "SETS" "CLEAR"`: skipped when a step in DEPS failed (or was
+/// skipped); before the step runs, the reaction markers in SETS are recorded (a step that then
+/// changes nothing takes back the ones it created); CLEAR is the step's own marker, removed
+/// once it ran. Step output goes to a private temp file, never a predictable shared name.
+const RUN_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || { printf '@@error cannot create a private temp file\n'; exit 0; }
 trap 'rm -f "$_o"' EXIT
 _stop=
 trap '_stop=1' INT TERM HUP
+_pd="$HOME/.recon/pending"
+_pend() {
+  (umask 077 && mkdir -p -- "$_pd") || return 1
+  printf 'pending since %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$_pd/.$1.tmp" && mv -f -- "$_pd/.$1.tmp" "$_pd/$1"
+}
 _run() {
-  _id=$1; shift
-  for _d in "$@"; do
+  _id=$1
+  for _d in $2; do
     eval "_s=\${_st_$_d:-}"
     case $_s in failed|skipped|interrupted)
       eval "_st_$_id=skipped"; printf '@@step %s skipped %s\n' "$_id" "$_d"; return 0;;
     esac
   done
   if [ -n "$_stop" ]; then eval "_st_$_id=interrupted"; printf '@@step %s interrupted\n' "$_id"; return 0; fi
+  _new=
+  for _m in $3; do
+    if ! [ -e "$_pd/$_m" ]; then
+      if ! _pend "$_m"; then
+        eval "_st_$_id=failed"
+        printf '@@step %s failed 1 ' "$_id"; echo 'cannot record the reactions this step triggers (disk full?); nothing was changed' | base64 -w0; echo
+        return 0
+      fi
+      _new="$_new $_m"
+    fi
+  done
   "_s$_id" >"$_o" 2>&1 </dev/null
   _rc=$?
   case $_rc in 0) _r=changed;; 100) _r=ok;; *) _r=failed;; esac
+  if [ "$_r" != changed ]; then for _m in $_new; do rm -f -- "$_pd/$_m"; done; fi
+  if [ -n "$4" ] && [ "$_r" != failed ]; then rm -f -- "$_pd/$4"; fi
   eval "_st_$_id=$_r"
   printf '@@step %s %s %s ' "$_id" "$_r" "$_rc"; tail -c 65536 "$_o" | base64 -w0; echo
 }
@@ -79,6 +101,12 @@ pub(crate) struct ScriptStep<'a> {
     pub(crate) handler: bool,
     pub(crate) depends_on: &'a [usize],
     pub(crate) triggered_by: &'a [usize],
+    /// A handler that runs whatever this run changes (an interrupted run left it pending).
+    pub(crate) pending: bool,
+    /// Reaction markers to record before the step runs.
+    pub(crate) sets: &'a [String],
+    /// The step's own reaction marker, removed once it ran.
+    pub(crate) clears: Option<&'a str>,
     pub(crate) body: &'a Script,
 }
 
@@ -96,14 +124,17 @@ pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptSte
         );
     for step in steps {
         s.fill("_s{}() (\n{})\n", [n(id(step.id)), Piece::Code(step.body)]);
-        if step.handler {
+        let conditional = step.handler && !step.pending;
+        if conditional {
             s.code("if _changed");
             ids(&mut s, step.triggered_by);
             s.code("; then ");
         }
-        s.fill("_run {}", [n(id(step.id))]);
+        s.fill("_run {} '", [n(id(step.id))]);
         ids(&mut s, step.depends_on);
-        s.code(if step.handler { "; fi\n" } else { "\n" });
+        s.code("' ").words([step.sets.join(" ").as_str()]);
+        s.code(" ").words([step.clears.unwrap_or("")]);
+        s.code(if conditional { "; fi\n" } else { "\n" });
     }
     s.code(": > \"$_lockf.info\"\nprintf '@@done\\n'\n");
     s

@@ -1,0 +1,110 @@
+//! Interrupted runs keep their reactions: a change whose handler never ran (recon and its
+//! script killed, as when the link drops) leaves a marker on the host; the next plan shows the
+//! handler as pending from the interrupted run, the next apply runs it, and then all is quiet.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::Project;
+
+const PLAYBOOK: &str = r#"- hosts: all
+  tasks:
+    - name: switch
+      command: { cmd: "touch {{ root }}/switched", creates: "{{ root }}/switched" }
+      notify: restart
+  handlers:
+    - name: restart
+      command: "sh {{ root }}/../restart.sh {{ root }}"
+"#;
+
+/// Records each restart; the first one hangs (the run is killed during it) unless `quick` exists.
+const RESTART: &str = r#"echo started >> "$1/started"
+[ -e "$1/quick" ] || sleep 60
+echo restarted >> "$1/restarts"
+"#;
+
+fn wait_for(path: &std::path::Path) {
+    let start = Instant::now();
+    while !path.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_handler_cut_off_by_a_killed_run_is_pending_and_runs_on_the_next_apply() {
+    let p = Project::new();
+    p.file("site.yml", PLAYBOOK).file("restart.sh", RESTART);
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    let mut recon = Command::new(env!("CARGO_BIN_EXE_recon"));
+    recon
+        .args(["apply", "site.yml"])
+        .current_dir(p.dir())
+        .env("HOME", p.dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = recon.spawn().expect("recon starts");
+    wait_for(&p.host("started"));
+    // The link drops: recon and every process of the host's script die at once, mid-handler
+    // (the local transport runs the script in its own process group).
+    let pid = Command::new("pgrep")
+        .args(["-f", "restart.sh"])
+        .output()
+        .expect("pgrep");
+    let pid = String::from_utf8_lossy(&pid.stdout);
+    let pid = pid
+        .lines()
+        .next()
+        .expect("the handler runs")
+        .trim()
+        .to_owned();
+    let pgid = Command::new("ps")
+        .args(["-o", "pgid=", "-p", &pid])
+        .output()
+        .expect("ps");
+    let pgid = String::from_utf8_lossy(&pgid.stdout).trim().to_owned();
+    child.kill().expect("kill recon");
+    let _ = child.wait();
+    let killed = Command::new("kill")
+        .args(["-9", "--", &format!("-{group}")])
+        .status()
+        .expect("kill");
+    assert!(killed.success(), "kill -9 -{group}");
+    assert!(p.host("switched").exists());
+    assert!(!p.host("restarts").exists(), "the handler was cut off");
+
+    let plan = p.recon(&["plan", "site.yml"]);
+    plan.expect_code(0)
+        .stdout_has("restart")
+        .stdout_has("pending from an interrupted run");
+    assert!(!plan.stdout.contains("No changes"), "{}", plan.stdout);
+
+    std::fs::write(p.host("quick"), "").expect("quick");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("restarts"), "restarted\n");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+}
+
+#[test]
+fn a_change_that_does_not_happen_leaves_no_pending_reaction() {
+    let p = Project::new();
+    p.file("site.yml", PLAYBOOK).file("restart.sh", RESTART);
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    std::fs::write(p.host("quick"), "").expect("quick");
+    // `switched` appears between plan and apply: the guard re-checked at apply says done (100).
+    p.recon(&["plan", "site.yml", "-o", "saved.plan"])
+        .expect_code(0);
+    std::fs::write(p.host("switched"), "").expect("switched");
+    p.recon(&["apply", "saved.plan"]);
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+}
