@@ -53,22 +53,21 @@ fn a_handler_cut_off_by_a_killed_run_is_pending_and_runs_on_the_next_apply() {
     wait_for(&p.host("started"));
     // The link drops: recon and every process of the host's script die at once, mid-handler
     // (the local transport runs the script in its own process group).
-    let pid = Command::new("pgrep")
+    let found = Command::new("pgrep")
         .args(["-f", "restart.sh"])
         .output()
         .expect("pgrep");
-    let pid = String::from_utf8_lossy(&pid.stdout);
-    let pid = pid
+    let handler = String::from_utf8_lossy(&found.stdout)
         .lines()
         .next()
         .expect("the handler runs")
         .trim()
         .to_owned();
-    let pgid = Command::new("ps")
-        .args(["-o", "pgid=", "-p", &pid])
+    let ps = Command::new("ps")
+        .args(["-o", "pgid=", "-p", &handler])
         .output()
         .expect("ps");
-    let pgid = String::from_utf8_lossy(&pgid.stdout).trim().to_owned();
+    let group = String::from_utf8_lossy(&ps.stdout).trim().to_owned();
     child.kill().expect("kill recon");
     let _ = child.wait();
     let killed = Command::new("kill")
