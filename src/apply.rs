@@ -12,7 +12,7 @@ use crate::delivery::{hold, locate, Deliveries};
 use crate::facts::{CommandOutput, Fact, FactValue};
 use crate::probe::PlannedHost;
 use crate::script::header;
-use crate::transport::{script_with_attachments, Attachment, Invocation, Stats, Transport};
+use crate::transport::{script_with_attachments, Attachment, Invocation, Output, Stats, Transport};
 
 /// What happened to one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -150,13 +150,18 @@ pub(crate) fn apply_host(
         };
         transport.run(&invocation, options.stop)
     };
-    let output = match run {
-        Ok(o) => o,
-        Err(e) => {
-            report.outcome = Outcome::Unreachable(e.message);
-            report.stats = transport.stats();
-            return report;
-        }
+    // A lost link still tells which steps the host finished before it went: the recap reports
+    // those, and the rest as unknown (the next plan reads the host's real state).
+    let (output, lost) = match run {
+        Ok(o) => (o, None),
+        Err(e) => (
+            Output {
+                status: -1,
+                stdout: e.partial,
+                stderr: Vec::new(),
+            },
+            Some(e.message),
+        ),
     };
     if let Some(delivered) = delivered.as_mut() {
         let stdout = String::from_utf8_lossy(&output.stdout);
@@ -212,7 +217,17 @@ pub(crate) fn apply_host(
         }
     }
     report.steps.sort_by_key(|s| s.id);
-    report.outcome = if report.count(StepStatus::Interrupted) > 0 {
+    report.outcome = if let Some(message) = lost {
+        let finished = report
+            .steps
+            .iter()
+            .filter(|s| s.status != StepStatus::Unknown)
+            .count();
+        Outcome::Unreachable(format!(
+            "{message}; the host reported {finished} of {} steps before that (the rest are unknown: plan again to see the host's state)",
+            planned.plan.steps.len()
+        ))
+    } else if report.count(StepStatus::Interrupted) > 0 {
         Outcome::Interrupted
     } else if !done {
         let stderr = String::from_utf8_lossy(&output.stderr);

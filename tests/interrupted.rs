@@ -107,3 +107,68 @@ fn a_change_that_does_not_happen_leaves_no_pending_reaction() {
         .expect_code(0)
         .stdout_has("No changes");
 }
+
+#[test]
+fn a_dropped_link_reports_the_steps_the_host_finished() {
+    use crate::harness::sshd::{ensure_user, Sshd};
+    let user = "recon_droplink";
+    let home = ensure_user(user);
+    let sshd = Sshd::start();
+    sshd.authorize(user);
+    let p = Project::new();
+    let dir = home.join("droplink");
+    let _ = std::fs::remove_dir_all(&dir);
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  hosts:\n    dl: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: {user}, ansible_ssh_private_key_file: {}, recon_known_hosts_file: {} }}\n",
+            sshd.port,
+            sshd.client_key.display(),
+            sshd.known_hosts.display()
+        ),
+    )
+    .file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - command: { cmd: "mkdir -p ~/droplink && touch ~/droplink/one", creates: "~/droplink/one" }
+    - command: { cmd: "sleep 20; touch ~/droplink/two", creates: "~/droplink/two" }
+"#,
+    );
+    let mut recon = Command::new(env!("CARGO_BIN_EXE_recon"));
+    recon
+        .args(["apply", "site.yml"])
+        .current_dir(p.dir())
+        .env("HOME", p.dir())
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let child = recon.spawn().expect("recon starts");
+    wait_for(&dir.join("one"));
+    std::thread::sleep(Duration::from_millis(300));
+    // The link drops: the sshd session serving the apply dies.
+    let killed = Command::new("pkill")
+        .args(["-9", "-f", &format!("sshd: {user}")])
+        .status()
+        .expect("pkill");
+    assert!(killed.success(), "no sshd session to kill");
+    let out = child.wait_with_output().expect("recon ends");
+    let _ = Command::new("pkill").args(["-9", "-u", user]).status();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("the host reported 1 of 2 steps"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let recap = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some("dl") && l.split_whitespace().count() == 6)
+        .unwrap_or_else(|| panic!("no recap row in\n{stdout}"));
+    let cols: Vec<&str> = recap.split_whitespace().collect();
+    assert_eq!(
+        cols[2], "1",
+        "CHANGED counts the step the host finished: {recap}"
+    );
+}

@@ -49,6 +49,9 @@ pub(crate) struct Stats {
 pub(crate) struct TransportError {
     pub(crate) kind: TransportErrorKind,
     pub(crate) message: String,
+    /// What the command had printed before the link was lost: an apply's report of the steps
+    /// the host did finish, so the recap tells what really happened.
+    pub(crate) partial: Vec<u8>,
 }
 
 /// Why a host could not be used; decides the recap column (`unreachable` vs `failed`).
@@ -65,7 +68,14 @@ impl TransportError {
         Self {
             kind,
             message: message.into(),
+            partial: Vec::new(),
         }
+    }
+
+    /// The same error, carrying the output received before it.
+    pub(crate) fn with_partial(mut self, stdout: Vec<u8>) -> Self {
+        self.partial = stdout;
+        self
     }
 }
 

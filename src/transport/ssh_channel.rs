@@ -75,7 +75,7 @@ pub(crate) fn pump(
                     Err(e) if e.kind() == IoKind::WouldBlock => {}
                     // The command exited without reading all its input: nothing left to feed.
                     Err(_) if channel.eof() => input_done = true,
-                    Err(e) => return Err(lost(e)),
+                    Err(e) => return Err(lost(e).with_partial(out)),
                 }
             }
         } else if !eof_sent {
@@ -86,10 +86,11 @@ pub(crate) fn pump(
                 }
                 Err(e) if e.code() == EAGAIN => {}
                 Err(_) if channel.eof() => eof_sent = true,
-                Err(e) => return Err(lost(std::io::Error::other(e))),
+                Err(e) => return Err(lost(std::io::Error::other(e)).with_partial(out)),
             }
         }
         let mut finished = 0;
+        let mut broken = None;
         for (stream, sink) in [(0, &mut out), (1, &mut err)] {
             match channel.stream(stream).read(&mut buf) {
                 Ok(0) => finished += 1,
@@ -98,8 +99,11 @@ pub(crate) fn pump(
                     progress = true;
                 }
                 Err(e) if e.kind() == IoKind::WouldBlock => {}
-                Err(e) => return Err(lost(e)),
+                Err(e) => broken = Some(e),
             }
+        }
+        if let Some(e) = broken {
+            return Err(lost(e).with_partial(out));
         }
         // Both outputs ended: the command is done (any unread input no longer matters).
         if finished == 2 {
@@ -111,10 +115,10 @@ pub(crate) fn pump(
             link.session.set_blocking(false);
         }
         if !link.keepalive.is_zero() && Instant::now() >= keepalive_due {
-            let next = link
-                .session
-                .keepalive_send()
-                .map_err(|e| lost(std::io::Error::other(e)))?;
+            let next = match link.session.keepalive_send() {
+                Ok(next) => next,
+                Err(e) => return Err(lost(std::io::Error::other(e)).with_partial(out)),
+            };
             // `next` is whole seconds rounded down (0 when less than one is left): a keepalive
             // may go out up to a second late, which is harmless at intervals of seconds.
             keepalive_due = Instant::now() + Duration::from_secs(u64::from(next.max(1)));
