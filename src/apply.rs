@@ -39,6 +39,9 @@ pub(crate) struct StepResult {
     pub(crate) exit_code: Option<i32>,
     #[serde(skip_serializing_if = "String::is_empty")]
     pub(crate) output: String,
+    /// The step's task in its file (on failures), so `--json` consumers can point at it too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) at: Option<crate::source::Location>,
 }
 
 /// How a host's apply ended.
@@ -213,10 +216,21 @@ pub(crate) fn apply_host(
                 status: StepStatus::Unknown,
                 exit_code: None,
                 output: String::new(),
+                at: None,
             });
         }
     }
     report.steps.sort_by_key(|s| s.id);
+    for result in &mut report.steps {
+        if result.status == StepStatus::Failed {
+            result.at = planned
+                .plan
+                .steps
+                .iter()
+                .find(|s| s.id == result.id)
+                .and_then(|s| s.at.clone());
+        }
+    }
     report.outcome = if let Some(message) = lost {
         let finished = report
             .steps
@@ -281,6 +295,7 @@ fn parse_step(rest: &str) -> Option<StepResult> {
         status,
         exit_code,
         output,
+        at: None,
     })
 }
 

@@ -39,7 +39,10 @@ pub(crate) enum ErrorKind {
     UnknownResource {
         name: String,
     },
-    NoResource,
+    NoResource {
+        /// The kinds a task may use, from the resource registry.
+        kinds: String,
+    },
     SeveralResources {
         names: Vec<String>,
     },
@@ -77,6 +80,11 @@ pub(crate) enum ErrorKind {
         second: String,
     },
     SavedPlan {
+        message: String,
+    },
+    /// A failure on a host after compile (a failed step, check or handler; a problem the
+    /// host's state poses), located at its task.
+    Runtime {
         message: String,
     },
     Usage {
@@ -209,17 +217,24 @@ impl fmt::Display for Error {
             K::Io { path, message } => write!(f, "cannot read `{}`: {message}", display_path(path)),
             K::YamlSyntax { message } => write!(f, "invalid YAML: {message}"),
             K::UnknownKey { key, context } => write!(f, "unknown key `{key}` in {context}"),
-            K::MissingKey { key, context } => write!(f, "missing required key `{key}` in {context}"),
+            K::MissingKey { key, context } => {
+                write!(f, "missing required key `{key}` in {context}")
+            }
             K::WrongType { expected, context } => write!(f, "{context} must be {expected}"),
             K::InvalidValue { message }
             | K::UndefinedVariable { message }
             | K::Template { message }
             | K::SavedPlan { message }
+            | K::Runtime { message }
             | K::Usage { message } => f.write_str(message),
             K::UnknownResource { name } => write!(f, "unknown resource type `{name}`"),
-            K::NoResource => f.write_str("task has no resource (one of `directory`, `file`, `template`, `symlink`, `line`, `command`, `release`, `supervisor`, `http_check`)"),
+            K::NoResource { kinds } => write!(f, "task has no resource (one of {kinds})"),
             K::SeveralResources { names } => {
-                write!(f, "task has several resources ({}); a task manages exactly one", ticked(names))
+                write!(
+                    f,
+                    "task has several resources ({}); a task manages exactly one",
+                    ticked(names)
+                )
             }
             K::UnknownRole { name } => write!(f, "role `{name}` not found"),
             K::Cycle { names } => write!(f, "dependency cycle between tasks: {}", cycle(names)),
@@ -229,7 +244,13 @@ impl fmt::Display for Error {
                 write!(f, "two tasks manage {what} `{value}` on host `{host}`")
             }
             K::NoHostsMatched { pattern } => write!(f, "no hosts match `{pattern}`"),
-            K::NodeConflict { kind, value, node, first, second } => write!(
+            K::NodeConflict {
+                kind,
+                value,
+                node,
+                first,
+                second,
+            } => write!(
                 f,
                 "hosts `{first}` and `{second}` both claim {kind} `{value}` on node {node}"
             ),

@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::source::Location;
+
 /// What a step does to its object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -113,6 +115,9 @@ pub(crate) struct Step {
     /// of them fails, this step is skipped.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) depends_on: Vec<usize>,
+    /// The task in its file, for errors about this step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) at: Option<Location>,
 }
 
 /// The plan for one host.
@@ -126,6 +131,9 @@ pub(crate) struct HostPlan {
     /// Why this host cannot be planned (unreachable, a conflict on the host); no steps then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error: Option<String>,
+    /// Where the error points (the task whose resource the host's state refuses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error_at: Option<Location>,
 }
 
 impl HostPlan {

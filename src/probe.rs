@@ -11,6 +11,7 @@ use crate::plan::{HostPlan, Step};
 use crate::reactions::Reactions;
 use crate::resource::{Decided, Situation};
 use crate::script::{apply_script, Script, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS};
+use crate::source::Location;
 use crate::transport::{Target, Transport};
 
 /// A host's plan plus what it takes to carry it out.
@@ -43,6 +44,7 @@ impl PlannedHost {
                 steps: Vec::new(),
                 unchanged: 0,
                 error: None,
+                error_at: None,
             },
             target: graph.target.clone(),
             become_: graph.become_,
@@ -126,7 +128,10 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
             }
             planned.plan.steps = steps.into_iter().map(|p| p.step).collect();
         }
-        Err(problem) => planned.plan.error = Some(problem),
+        Err((problem, at)) => {
+            planned.plan.error = Some(problem);
+            planned.plan.error_at = Some(at);
+        }
     }
     planned.facts = facts;
     planned
@@ -164,7 +169,7 @@ fn decide_all(
     asked: &[Box<dyn Any + Send + Sync>],
     reactions: &Reactions,
     mut facts: Facts,
-) -> Result<Vec<Planned>, String> {
+) -> Result<Vec<Planned>, (String, Location)> {
     let mut steps: Vec<Planned> = Vec::new();
     // Steps by task: `changed` for dependencies (a failure skips dependents), `fired` for
     // reactions and handlers (housekeeping never triggers them).
@@ -186,7 +191,7 @@ fn decide_all(
                     watched: !task.notified_by.is_empty(),
                 },
             )
-            .map_err(|e| format!("task `{}`: {e}", task.name))?
+            .map_err(|e| (format!("task `{}`: {e}", task.name), task.span.location()))?
         else {
             continue;
         };
@@ -238,7 +243,12 @@ fn decide_all(
                     watched: true,
                 },
             )
-            .map_err(|e| format!("handler `{}`: {e}", handler.name))?
+            .map_err(|e| {
+                (
+                    format!("handler `{}`: {e}", handler.name),
+                    handler.span.location(),
+                )
+            })?
         else {
             continue;
         };
@@ -275,6 +285,7 @@ fn step(
         handler,
         triggered_by,
         depends_on,
+        at: Some(task.span.location()),
     }
 }
 

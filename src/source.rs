@@ -73,12 +73,69 @@ impl Span {
         }
     }
 
+    /// Where this span starts, as plain data that outlives the loaded files (saved plans,
+    /// reports, `--json`).
+    pub(crate) fn location(&self) -> Location {
+        let (line, column) = self.line_col();
+        Location {
+            file: display_path(&self.file.path),
+            line,
+            column,
+            length: self.end.saturating_sub(self.start),
+        }
+    }
+
     /// 1-based line and column.
-    #[cfg(test)]
     pub(crate) fn line_col(&self) -> (usize, usize) {
         let before = &self.file.text[..self.start.min(self.file.text.len())];
         let line = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
         (line, col)
+    }
+}
+
+/// A place in a playbook, role or inventory file: `file:line:column` (1-based) and the length
+/// of what is pointed at. Runtime failures carry it so they point at their task the way compile
+/// errors do, even when a saved plan is applied later.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Location {
+    pub(crate) file: String,
+    pub(crate) line: usize,
+    pub(crate) column: usize,
+    #[serde(default)]
+    pub(crate) length: usize,
+}
+
+impl Location {
+    /// The span again, when the file can still be read (it may have changed since: then the
+    /// snippet shows what is there now, which is still the best pointer).
+    pub(crate) fn span(&self) -> Option<Span> {
+        let text = std::fs::read_to_string(&self.file).ok()?;
+        let mut offset = 0;
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if i + 1 == self.line {
+                let column: usize = line
+                    .char_indices()
+                    .nth(self.column.saturating_sub(1))
+                    .map_or(line.len(), |(b, _)| b);
+                let start = offset + column;
+                let end = (start + self.length)
+                    .min(offset + line.trim_end().len())
+                    .max(start);
+                return Some(Span {
+                    file: SourceFile::new(PathBuf::from(&self.file), text.clone()),
+                    start,
+                    end,
+                });
+            }
+            offset += line.len();
+        }
+        None
+    }
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
     }
 }

@@ -97,7 +97,8 @@ fn a_failed_step_skips_only_its_dependents() {
     std::fs::create_dir_all(p.host_root()).expect("root");
     let run = p.recon(&["apply", "site.yml"]);
     run.expect_code(1)
-        .stdout_has("failed: command exit 3 (broken dir) (exit 3)");
+        .stdout_has("task `broken dir` (command exit 3) failed on host `box` (exit 3)")
+        .stdout_has("site.yml:3:7");
     assert!(p.host("independent").exists(), "independent step still ran");
     assert!(!p.host("dependent").exists(), "dependent step was skipped");
     assert!(
@@ -105,6 +106,15 @@ fn a_failed_step_skips_only_its_dependents() {
         "{}",
         run.stdout
     );
+    // The same failure in `--json` points at the task too.
+    std::fs::remove_file(p.host("independent")).expect("reset");
+    let json = p.recon(&["apply", "site.yml", "--json"]);
+    json.expect_code(1);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    let failed = &value["report"][0]["steps"][0];
+    assert_eq!(failed["status"], "failed", "{value}");
+    assert_eq!(failed["at"]["file"], "site.yml", "{value}");
+    assert_eq!(failed["at"]["line"], 3, "{value}");
 }
 
 #[test]
@@ -258,7 +268,7 @@ fn a_failing_serial_batch_stops_the_batches_after_it() {
     let p = fleet("2", "['h2']");
     let run = p.recon(&["apply", "site.yml"]);
     run.expect_code(1)
-        .stdout_has("h3: error: not attempted: an earlier batch failed");
+        .stdout_has("host `h3`: not attempted: an earlier batch failed");
     assert!(
         p.host("h1").is_dir() && p.host("h2").is_dir(),
         "the first batch ran"
@@ -274,7 +284,7 @@ fn max_fail_percent_decides_when_rolling_batches_stop() {
     let p = fleet("1", "['h2', 'h3']");
     let run = p.recon(&["apply", "site.yml", "--max-fail-percent", "40"]);
     run.expect_code(1)
-        .stdout_has("h4: error: not attempted: an earlier batch failed");
+        .stdout_has("host `h4`: not attempted: an earlier batch failed");
     assert!(
         p.host("h3").is_dir(),
         "one failure of four (25%) is under 40%: h3 still ran"
@@ -353,4 +363,26 @@ fn a_stamped_command_is_skipped_when_another_run_already_did_it_since_the_change
                 .modified()
                 .expect("mtime")
     );
+}
+
+#[test]
+fn a_host_state_that_refuses_a_task_is_located_at_the_task() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - name: config
+      file: { path: "{{ root }}/conf", content: "x" }
+"#,
+    );
+    std::fs::create_dir_all(p.host("conf")).expect("a directory where the file goes");
+    let run = p.recon(&["plan", "site.yml"]);
+    run.expect_code(1)
+        .stdout_has("exists and is a directory, not a regular file")
+        .stdout_has("site.yml:3:7")
+        .stdout_has("this task");
+    let json = p.recon(&["plan", "site.yml", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(value["hosts"][0]["error_at"]["line"], 3, "{value}");
 }

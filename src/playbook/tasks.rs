@@ -58,7 +58,16 @@ fn parse_task(node: &Node) -> Result<TaskSpec> {
     }
     let kind_key = match resources.as_slice() {
         [one] => *one,
-        [] => return Err(Error::at(ErrorKind::NoResource, &node.span).with_label("this task")),
+        [] => {
+            let kinds: Vec<String> = KINDS.iter().map(|k| format!("`{}`", k.name)).collect();
+            return Err(Error::at(
+                ErrorKind::NoResource {
+                    kinds: kinds.join(", "),
+                },
+                &node.span,
+            )
+            .with_label("this task"));
+        }
         [_, second, ..] => {
             let names = resources.iter().map(|k| k.key().to_owned()).collect();
             return Err(

@@ -2,12 +2,14 @@
 
 mod dot;
 mod group;
+mod located;
 mod plan;
 mod progress;
 mod report;
 
 pub(crate) use dot::dot;
 pub(crate) use group::OwnValues;
+pub(crate) use located::located;
 pub(crate) use plan::{render_plan, PlanView};
 pub(crate) use progress::Progress;
 pub(crate) use report::render_report;

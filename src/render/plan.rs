@@ -61,7 +61,15 @@ pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, view: PlanView<'_>)
         }
         let _ = writeln!(out, "{}{play_note}", style.bold(&plan.host));
         if let Some(error) = &plan.error {
-            let _ = writeln!(out, "  {} {error}\n", style.paint("31;1", "error:"));
+            match &plan.error_at {
+                Some(at) => {
+                    out.push_str(&super::located(error, Some(at), "this task", None));
+                    out.push('\n');
+                }
+                None => {
+                    let _ = writeln!(out, "  {} {error}\n", style.paint("31;1", "error:"));
+                }
+            }
             continue;
         }
         if plan.steps.is_empty() {

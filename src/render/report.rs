@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::Style;
+use super::{located, Style};
 use crate::apply::{HostReport, Outcome, StepStatus};
 use crate::plan::HostPlan;
 
@@ -18,34 +18,43 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
             .iter()
             .filter(|s| s.status == StepStatus::Failed)
         {
-            let name = plan
-                .and_then(|p| p.steps.iter().find(|s| s.id == step.id))
-                .map_or_else(
-                    || format!("step {}", step.id),
-                    |s| format!("{} {} ({})", s.kind, s.resource, s.task),
-                );
+            let planned = plan.and_then(|p| p.steps.iter().find(|s| s.id == step.id));
+            let name = planned.map_or_else(
+                || format!("step {}", step.id),
+                |s| {
+                    format!(
+                        "{} `{}` ({} {})",
+                        if s.handler { "handler" } else { "task" },
+                        s.task,
+                        s.kind,
+                        s.resource
+                    )
+                },
+            );
             let code = step
                 .exit_code
                 .map(|c| format!(" (exit {c})"))
                 .unwrap_or_default();
-            let _ = writeln!(
-                out,
-                "{}: {} {name}{code}",
-                style.bold(&report.host),
-                style.paint("31;1", "failed:")
-            );
-            for line in step.output.lines() {
-                let _ = writeln!(out, "    {line}");
-            }
+            let output = step.output.trim_end();
+            let help = (!output.is_empty()).then(|| format!("its output:\n{output}"));
+            out.push_str(&located(
+                &format!("{name} failed on host `{}`{code}", report.host),
+                step.at.as_ref().or(planned.and_then(|s| s.at.as_ref())),
+                "this task",
+                help.as_deref(),
+            ));
+            out.push('\n');
         }
         match &report.outcome {
             Outcome::Failed(message) if report.count(StepStatus::Failed) == 0 => {
-                let _ = writeln!(
-                    out,
-                    "{}: {} {message}",
-                    style.bold(&report.host),
-                    style.paint("31;1", "error:")
-                );
+                let at = plan.and_then(|p| p.error_at.as_ref());
+                out.push_str(&located(
+                    &format!("host `{}`: {message}", report.host),
+                    at,
+                    "this task",
+                    outcome_help(message),
+                ));
+                out.push('\n');
             }
             Outcome::Unreachable(message) => {
                 let _ = writeln!(
@@ -90,4 +99,15 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
         );
     }
     out
+}
+
+/// What to do about a host-level failure, by its kind.
+fn outcome_help(message: &str) -> Option<&'static str> {
+    if message.contains("is locked by") {
+        Some("another apply holds the account's lock; wait for it, or raise --lock-timeout")
+    } else if message.starts_with("plan is stale") {
+        Some("the host changed after the plan was made; run `recon plan` again and review it")
+    } else {
+        None
+    }
 }
