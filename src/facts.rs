@@ -172,6 +172,9 @@ pub(crate) struct ReleaseState {
     pub(crate) dirs: Vec<String>,
     /// `.recon-releases/<version>` marker files: version → content.
     pub(crate) markers: std::collections::BTreeMap<String, String>,
+    /// Temp folders an interrupted unpack left behind (`.<version>.tmp-<pid>`, `.old-`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) leftovers: Vec<String>,
 }
 
 /// The observable state of one path.
@@ -245,6 +248,9 @@ _rel() {
   if [ -L "$2/$3" ]; then printf 'RL %s ' "$1"; readlink -- "$2/$3" | base64 -w0; echo; fi
   for _e in "$2"/*; do
     if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RD %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
+  done
+  for _e in "$2"/.*.tmp-* "$2"/.*.old-*; do
+    if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RT %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
   done
   for _e in "$2"/.recon-releases/*; do
     if [ -f "$_e" ]; then
@@ -402,7 +408,7 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
             *slot = Some(FactValue::Output(CommandOutput { status, stdout }));
         }
         "R" => *slot = Some(FactValue::Releases(ReleaseState::default())),
-        "RL" | "RD" | "RM" => {
+        "RL" | "RD" | "RM" | "RT" => {
             let Some(FactValue::Releases(state)) = slot else {
                 return Err("release line before `R`");
             };
@@ -416,6 +422,7 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
             match tag {
                 "RL" => state.link = Some(text(words.next())?),
                 "RD" => state.dirs.push(text(words.next())?),
+                "RT" => state.leftovers.push(text(words.next())?),
                 _ => {
                     let name = text(words.next())?;
                     let content = text(words.next())?;

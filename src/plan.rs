@@ -38,6 +38,8 @@ pub(crate) enum Field {
     Kind,
     /// Releases a `release` resource removes (`keep:`).
     Prune,
+    /// Temp files or folders an interrupted run left, removed.
+    Leftovers,
 }
 
 /// One attribute's before and after (`None` = absent).

@@ -172,3 +172,42 @@ fn a_dropped_link_reports_the_steps_the_host_finished() {
         "CHANGED counts the step the host finished: {recap}"
     );
 }
+
+#[test]
+fn temp_folders_of_an_interrupted_unpack_are_removed_by_the_next_run() {
+    let p = Project::new();
+    let src = p.dir().join("src");
+    std::fs::create_dir_all(&src).expect("src");
+    std::fs::write(src.join("run.sh"), "echo app\n").expect("write");
+    std::fs::create_dir_all(p.dir().join("files")).expect("files");
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(p.dir().join("files/app.tar.gz"))
+        .arg("-C")
+        .arg(&src)
+        .arg(".")
+        .status()
+        .expect("tar");
+    assert!(tar.success());
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - release: { root: \"{{ root }}/app\", version: v1, src: app.tar.gz }\n",
+    );
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    // What a run killed mid-unpack leaves: a half-filled temp folder.
+    let leftover = p.host("app/.v2.tmp-4242");
+    std::fs::create_dir_all(leftover.join("half")).expect("leftover");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has(".v2.tmp-4242");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert!(!leftover.exists(), "removed by the next apply");
+    assert!(
+        p.host("app/v1/run.sh").exists(),
+        "the live release is untouched"
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+}

@@ -262,6 +262,7 @@ mod tests {
             markers: [(current.to_owned(), format!("sha256=x\nstatus={status}\n"))]
                 .into_iter()
                 .collect(),
+            leftovers: Vec::new(),
         })
     }
 

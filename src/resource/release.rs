@@ -196,6 +196,7 @@ impl Release {
         let switch = state.link.as_deref() != Some(self.version.as_str());
         let prune = self.prune_list(state);
         Ok(Decision {
+            leftovers: state.leftovers.clone(),
             unpack,
             switch,
             previous: state.link.clone(),
@@ -234,6 +235,8 @@ impl Release {
 /// The outcome of comparing a release with the host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Decision {
+    /// Temp folders of an interrupted run to remove first.
+    pub(crate) leftovers: Vec<String>,
     pub(crate) unpack: bool,
     pub(crate) switch: bool,
     pub(crate) previous: Option<String>,
@@ -313,7 +316,7 @@ impl Resource for Release {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let d = self.plan(facts.get(*asked)).map_err(Problem)?;
-        if !d.unpack && !d.switch && d.prune.is_empty() {
+        if !d.unpack && !d.switch && d.prune.is_empty() && d.leftovers.is_empty() {
             return Ok(None);
         }
         let mut change = Change::new(if d.unpack {
@@ -342,6 +345,9 @@ impl Resource for Release {
         if !d.prune.is_empty() {
             change = change.field(Field::Prune, Some(d.prune.join(", ")), None);
         }
+        if !d.leftovers.is_empty() {
+            change = change.field(Field::Leftovers, Some(d.leftovers.join(", ")), None);
+        }
         change.housekeeping = !d.unpack && !d.switch;
         Ok(Some((change, d)))
     }
@@ -349,6 +355,11 @@ impl Resource for Release {
     fn script(&self, d: &Decision, s: &mut Script) {
         let (root, v) = (&self.root, &self.version);
         s.fill("_r={}\n", [p(root)]);
+        // Under the account's lock no other apply is unpacking here: these are an interrupted
+        // run's, safe to remove.
+        for leftover in &d.leftovers {
+            s.fill("rm -rf -- \"$_r\"/{} || exit 1\n", [w(leftover)]);
+        }
         if d.unpack {
             let z = if self.archive.gzip { "-xzf" } else { "-xf" };
             // The archive reaches the host's blob store before the script runs (streamed, once
@@ -433,6 +444,7 @@ mod tests {
                 .iter()
                 .map(|(v, sha, st)| ((*v).to_owned(), format!("sha256={sha}\nstatus={st}\n")))
                 .collect(),
+            leftovers: Vec::new(),
         }
     }
 
@@ -444,6 +456,7 @@ mod tests {
         assert_eq!(
             d,
             Decision {
+                leftovers: vec![],
                 unpack: true,
                 switch: true,
                 previous: Some("v1.0.0".into()),
