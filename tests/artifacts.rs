@@ -2,7 +2,6 @@
 //! on the host before use, and named by hash in saved plans (which stay small).
 
 use std::fmt::Write as _;
-use std::process::Command;
 
 use crate::harness::Project;
 
@@ -26,8 +25,6 @@ fn project() -> (Project, u64) {
     }
     p.file("inventory/hosts.yml", &hosts)
         .file("site.yml", RELEASE);
-    let src = p.dir().join("src");
-    std::fs::create_dir_all(&src).expect("src");
     let mut data = Vec::with_capacity(PAYLOAD);
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     while data.len() < PAYLOAD {
@@ -36,19 +33,7 @@ fn project() -> (Project, u64) {
         x ^= x << 17;
         data.extend_from_slice(&x.to_le_bytes());
     }
-    std::fs::write(src.join("blob.bin"), data).expect("write");
-    std::fs::create_dir_all(p.dir().join("files")).expect("files");
-    let archive = p.dir().join("files/big.tar.gz");
-    let ok = Command::new("tar")
-        .arg("-czf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(&src)
-        .arg(".")
-        .status()
-        .expect("tar");
-    assert!(ok.success());
-    let size = std::fs::metadata(&archive).expect("archive").len();
+    let size = p.tarball("big.tar.gz", &[("blob.bin", &data)]);
     (p, size)
 }
 

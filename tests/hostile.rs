@@ -3,7 +3,6 @@
 //! ever runs, and every value arrives byte-exact in names, contents, links, argv and env.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::harness::Project;
 
@@ -92,19 +91,7 @@ fn project() -> Project {
     .file("templates/t.j2", "{{ h }}\n")
     .file("ctl.sh", CTL);
     std::fs::create_dir_all(&root).expect("host root");
-    let src = p.dir().join("src");
-    std::fs::create_dir_all(&src).expect("src");
-    std::fs::write(src.join("run.sh"), "echo app\n").expect("write");
-    std::fs::create_dir_all(p.dir().join("files")).expect("files");
-    let tar = Command::new("tar")
-        .arg("-czf")
-        .arg(p.dir().join("files/app.tar.gz"))
-        .arg("-C")
-        .arg(&src)
-        .arg(".")
-        .status()
-        .expect("tar");
-    assert!(tar.success());
+    p.tarball("app.tar.gz", &[("run.sh", b"echo app\n")]);
     p
 }
 

@@ -176,19 +176,7 @@ fn a_dropped_link_reports_the_steps_the_host_finished() {
 #[test]
 fn temp_folders_of_an_interrupted_unpack_are_removed_by_the_next_run() {
     let p = Project::new();
-    let src = p.dir().join("src");
-    std::fs::create_dir_all(&src).expect("src");
-    std::fs::write(src.join("run.sh"), "echo app\n").expect("write");
-    std::fs::create_dir_all(p.dir().join("files")).expect("files");
-    let tar = Command::new("tar")
-        .arg("-czf")
-        .arg(p.dir().join("files/app.tar.gz"))
-        .arg("-C")
-        .arg(&src)
-        .arg(".")
-        .status()
-        .expect("tar");
-    assert!(tar.success());
+    p.tarball("app.tar.gz", &[("run.sh", b"echo app\n")]);
     p.file(
         "site.yml",
         "- hosts: all\n  tasks:\n    - release: { root: \"{{ root }}/app\", version: v1, src: app.tar.gz }\n",

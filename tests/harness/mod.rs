@@ -92,6 +92,29 @@ impl Project {
         self
     }
 
+    /// `files/NAME`: a gzipped tarball of `files` (path, content) built by the real `tar`, for
+    /// `release` tasks. Returns its size.
+    pub(crate) fn tarball(&self, name: &str, files: &[(&str, &[u8])]) -> u64 {
+        let src = self.dir.path().join(format!(".src-{name}"));
+        for (path, content) in files {
+            let path = src.join(path);
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+            std::fs::write(path, content).expect("write");
+        }
+        let archive = self.dir.path().join("files").join(name);
+        std::fs::create_dir_all(archive.parent().expect("parent")).expect("mkdir");
+        let ok = Command::new("tar")
+            .arg("-czf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&src)
+            .arg(".")
+            .status()
+            .expect("tar runs");
+        assert!(ok.success(), "tar failed");
+        std::fs::metadata(&archive).expect("archive").len()
+    }
+
     pub(crate) fn read_host(&self, rel: &str) -> String {
         std::fs::read_to_string(self.host(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
