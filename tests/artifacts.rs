@@ -119,3 +119,42 @@ fn a_saved_plan_names_the_archive_by_hash_and_stays_small() {
     p.recon(&["apply", "release.plan"]).expect_code(0);
     assert!(p.host("three/v1/blob.bin").exists());
 }
+
+#[test]
+fn a_large_file_travels_as_an_artifact_once_and_arrives_exactly() {
+    let (p, _) = project();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(p.dir().join("files/big.bin"), &big).expect("write");
+    p.file(
+        "files.yml",
+        r#"- hosts: all
+  tasks:
+    - file: { path: "{{ root }}/{{ inventory_hostname }}.bin", src: big.bin, mode: "0600" }
+    - template: { src: big.j2, dest: "{{ root }}/{{ inventory_hostname }}.txt" }
+"#,
+    )
+    .file(
+        "templates/big.j2",
+        &format!("{{{{ inventory_hostname }}}}\n{}\n", "x".repeat(100_000)),
+    );
+    let run = p.recon(&["apply", "files.yml", "--stats"]);
+    run.expect_code(0);
+    for name in ["one", "two", "three"] {
+        assert_eq!(
+            std::fs::read(p.host(&format!("{name}.bin"))).expect("file"),
+            big
+        );
+        assert_eq!(crate::harness::mode(&p.host(&format!("{name}.bin"))), 0o600);
+        let text = p.read_host(&format!("{name}.txt"));
+        assert!(text.starts_with(&format!("{name}\n")), "rendered per host");
+    }
+    let sent = bytes_sent(&run.stdout);
+    // The 300 kB file went once; the three 100 kB templates differ per host, so each went once.
+    assert!(
+        sent < 300_000 + 3 * 100_000 + 200_000,
+        "{sent} bytes sent\n{}",
+        run.stdout
+    );
+    p.recon(&["plan", "files.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}

@@ -2,11 +2,14 @@
 //! `template: { src, dest, mode, owner, group, validate }`: a file with exactly these bytes.
 //! Both compile to the same resource; a template's bytes are rendered on the control machine.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use super::args::{path, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
+use crate::artifact::{Artifact, Store};
 use crate::error::{Error, Result};
 use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::Fields;
@@ -20,7 +23,7 @@ pub(crate) struct File {
     /// `file` or `template`, as the user wrote it.
     pub(crate) label: &'static str,
     pub(crate) path: String,
-    pub(crate) content: Arc<Vec<u8>>,
+    pub(crate) content: Body,
     pub(crate) sha256: String,
     pub(crate) attrs: Attrs,
     /// A check command run on the candidate (`%s`) before it replaces the live file.
@@ -76,11 +79,61 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
             let src = f.required_string("src")?;
             let found = find(&src, &cx.file_dirs)
                 .ok_or_else(|| not_found(&src, src_node, &cx.file_dirs))?;
-            std::fs::read(&found).map_err(|e| Error::io(&found, &e).with_span(&src_node.span))?
+            let io = |e: std::io::Error| Error::io(&found, &e).with_span(&src_node.span);
+            let size = std::fs::metadata(&found).map_err(io)?.len();
+            if size > INLINE_LIMIT {
+                // Never read whole, once per run whatever the number of hosts.
+                let artifact = source_artifact(&found).map_err(io)?;
+                return File::with_body("file", path(&f, "path")?, Body::Artifact(artifact), &f);
+            }
+            std::fs::read(&found).map_err(io)?
         }
         (None, None) => return Err(f.missing("content` or `src")),
     };
     File::new("file", path(&f, "path")?, content, &f)
+}
+
+/// Contents up to this size travel inside the apply script; larger ones are artifacts, sent at
+/// most once per account per run and never held whole in memory.
+const INLINE_LIMIT: u64 = 64 * 1024;
+
+/// A file's bytes: small ones in memory (plans show their diff), large ones as an artifact.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    Inline(Arc<Vec<u8>>),
+    Artifact(Artifact),
+}
+
+impl Body {
+    fn len(&self) -> u64 {
+        match self {
+            Body::Inline(bytes) => bytes.len() as u64,
+            Body::Artifact(artifact) => artifact.size,
+        }
+    }
+
+    /// The bytes, when they are in memory (for diffs).
+    fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Body::Inline(bytes) => Some(bytes),
+            Body::Artifact(_) => None,
+        }
+    }
+}
+
+/// The artifact of a control-machine file, hashed once per run (keyed by path, size and mtime).
+fn source_artifact(path: &Path) -> std::io::Result<Artifact> {
+    static SEEN: Mutex<BTreeMap<(PathBuf, u64, Option<SystemTime>), Artifact>> =
+        Mutex::new(BTreeMap::new());
+    let meta = std::fs::metadata(path)?;
+    let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
+    let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(artifact) = seen.get(&key) {
+        return Ok(artifact.clone());
+    }
+    let artifact = Store::user()?.add_file(path)?;
+    seen.insert(key, artifact.clone());
+    Ok(artifact)
 }
 
 impl File {
@@ -91,6 +144,17 @@ impl File {
         content: Vec<u8>,
         f: &Fields<'_>,
     ) -> Result<Self> {
+        if content.len() as u64 > INLINE_LIMIT {
+            // Rendered per host (a template): stored once per distinct content.
+            let artifact = Store::user()
+                .and_then(|store| store.add_bytes(&content))
+                .map_err(|e| Error::usage(format!("cannot store `{path}`'s content: {e}")))?;
+            return Self::with_body(label, path, Body::Artifact(artifact), f);
+        }
+        Self::with_body(label, path, Body::Inline(Arc::new(content)), f)
+    }
+
+    fn with_body(label: &'static str, path: String, content: Body, f: &Fields<'_>) -> Result<Self> {
         let validate = f.string("validate")?;
         if let (Some(cmd), Some(node)) = (&validate, f.get("validate")) {
             if !cmd.contains("%s") {
@@ -111,8 +175,11 @@ impl File {
         Ok(Self {
             label,
             path,
-            sha256: sha256_hex(&content),
-            content: Arc::new(content),
+            sha256: match &content {
+                Body::Inline(bytes) => sha256_hex(bytes),
+                Body::Artifact(artifact) => artifact.sha256.clone(),
+            },
+            content,
             attrs: Attrs::read(f)?,
             validate,
             check: f.string("check")?,
@@ -199,13 +266,14 @@ impl Resource for File {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let state = facts.get(*asked);
-        let new_size = self.content.len() as u64;
+        let new_size = self.content.len();
+        let new_bytes = self.content.bytes();
         match state.kind {
             PathKind::Absent => {
                 let mut change =
                     Change::new(Action::Create).field(Field::Content, None, Some(size(new_size)));
                 change = self.attrs.create(0o644, change);
-                change.diff = text_diff(b"", &self.content);
+                change.diff = new_bytes.and_then(|new| text_diff(b"", new));
                 let mode = self.attrs.mode.unwrap_or(0o644);
                 Ok(Some((change, Decision::Write { mode })))
             }
@@ -218,7 +286,8 @@ impl Resource for File {
                     change.diff = state
                         .content
                         .as_deref()
-                        .and_then(|old| text_diff(old, &self.content));
+                        .zip(new_bytes)
+                        .and_then(|(old, new)| text_diff(old, new));
                 }
                 change = self.attrs.diff(state, change);
                 if change.fields.is_empty() {
@@ -247,6 +316,12 @@ impl Resource for File {
             self.attrs.apply_script(&self.path, out);
             return;
         };
+        if let Body::Artifact(artifact) = &self.content {
+            // Checked by hash before use; `_put` then copies its raw bytes.
+            out.code("_blob ")
+                .artifact_id(artifact)
+                .code(" || exit 1\n_raw=1\n");
+        }
         if let Some(lock) = &self.serialize {
             out.fill("_serialize {} || exit 1\n", [p(lock)]);
         }
@@ -261,7 +336,15 @@ impl Resource for File {
         if let Some(validate) = &self.validate {
             out.fill(" {}", [w(&validate.replace("%s", "\"$1\""))]);
         }
-        out.base64_heredoc(&self.content);
+        match &self.content {
+            Body::Inline(bytes) => {
+                out.base64_heredoc(bytes);
+            }
+            Body::Artifact(artifact) => {
+                // `_put` reads the blob's raw bytes instead of base64 from its input.
+                out.code(" < ").artifact(artifact).code("\n");
+            }
+        }
         match &self.check {
             None => {
                 out.code("[ $? -eq 0 ] || exit 1\n");
@@ -280,7 +363,7 @@ impl Resource for File {
         let state = PathState {
             kind: PathKind::File,
             sha256: Some(self.sha256.clone()),
-            size: self.content.len() as u64,
+            size: self.content.len(),
             ..PathState::default()
         };
         facts.predict_path(set, &self.path, &state);
@@ -305,7 +388,7 @@ mod tests {
             label: "file",
             path: "/etc/app.conf".into(),
             sha256: sha256_hex(content.as_bytes()),
-            content: Arc::new(content.as_bytes().to_vec()),
+            content: Body::Inline(Arc::new(content.as_bytes().to_vec())),
             attrs: Attrs {
                 mode,
                 ..Attrs::default()
@@ -407,7 +490,7 @@ mod tests {
     }
 
     /// The temp file of `_put` is created under umask 077, so it is private until `_attrs`.
-    const WRITE_TEMP_IS_PRIVATE: &[&str] = &["(umask 077 && base64 -d > \"$_t\")"];
+    const WRITE_TEMP_IS_PRIVATE: &[&str] = &["(umask 077 && $_dec > \"$_t\")"];
 
     #[test]
     fn binary_content_has_no_text_diff() {

@@ -15,7 +15,8 @@ pub(crate) const WRITE_FUNCTIONS: &str = r#"_attrs() {
 _tmpname() { printf '%s/.recon-%s-%s' "$(dirname -- "$1")" "$$" "$(basename -- "$1")"; }
 _put() {
   _t=$(_tmpname "$1")
-  if ! (umask 077 && base64 -d > "$_t"); then rm -f -- "$_t"; return 1; fi
+  if [ -n "${_raw:-}" ]; then _dec=cat; else _dec='base64 -d'; fi
+  if ! (umask 077 && $_dec > "$_t"); then rm -f -- "$_t"; return 1; fi
   if ! _attrs "$_t" "$2" "$3" "$4"; then rm -f -- "$_t"; return 1; fi
   if [ -n "${5:-}" ] && ! sh -c "$5" recon-validate "$_t"; then
     rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; return 1
