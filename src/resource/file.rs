@@ -121,10 +121,12 @@ impl Body {
     }
 }
 
+/// A source file as last seen: path, size and mtime.
+type Seen = (PathBuf, u64, Option<SystemTime>);
+
 /// The artifact of a control-machine file, hashed once per run (keyed by path, size and mtime).
 fn source_artifact(path: &Path) -> std::io::Result<Artifact> {
-    static SEEN: Mutex<BTreeMap<(PathBuf, u64, Option<SystemTime>), Artifact>> =
-        Mutex::new(BTreeMap::new());
+    static SEEN: Mutex<BTreeMap<Seen, Artifact>> = Mutex::new(BTreeMap::new());
     let meta = std::fs::metadata(path)?;
     let key = (path.to_path_buf(), meta.len(), meta.modified().ok());
     let mut seen = SEEN.lock().unwrap_or_else(PoisonError::into_inner);
