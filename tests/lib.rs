@@ -5,6 +5,7 @@ mod harness;
 
 mod apply;
 mod artifacts;
+mod checks;
 mod commands;
 mod digicam;
 mod errors;
