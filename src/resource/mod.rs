@@ -5,10 +5,13 @@
 
 pub(crate) mod archive;
 mod args;
+mod authorized_key;
 mod claim;
 mod command;
+mod cron;
 mod directory;
 mod file;
+mod group;
 mod http_check;
 mod line;
 mod registry;
@@ -16,6 +19,7 @@ pub(crate) mod release;
 mod supervisor;
 mod symlink;
 mod template;
+mod user;
 
 use std::any::Any;
 use std::fmt;
