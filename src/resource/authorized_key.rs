@@ -135,7 +135,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<AuthorizedKey
     let key_node = f.require("key")?;
     let options = f.string("key_options")?.filter(|o| !o.trim().is_empty());
     if let (Some(o), Some(node)) = (&options, f.get("key_options")) {
-        if o.contains(['\n', '\r']) || split_word(o.trim()).1 != "" {
+        if o.contains(['\n', '\r']) || !split_word(o.trim()).1.is_empty() {
             return Err(Error::invalid(
                 "`key_options` must be one comma-separated list without unquoted spaces",
                 &node.span,

@@ -43,7 +43,7 @@ pub(crate) struct Cron {
     pub(crate) name: String,
     /// The account whose crontab (or, in a cron file, which account runs the job).
     pub(crate) user: Option<String>,
-    pub(crate) cron_file: Option<String>,
+    pub(crate) file: Option<String>,
     /// The lines after the marker; `None` for `state: absent`.
     pub(crate) lines: Option<Vec<String>>,
 }
@@ -94,46 +94,12 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cron> {
         return Ok(Cron {
             name,
             user,
-            cron_file,
+            file: cron_file,
             lines: None,
         });
     }
     let job = one_line(&f, "job")?.ok_or_else(|| f.missing("job"))?;
-    let schedule = match f.get("special_time") {
-        Some(node) => {
-            for key in ["minute", "hour", "day", "month", "weekday"] {
-                if let Some(other) = f.get(key) {
-                    return Err(Error::invalid(
-                        format!("`special_time` and `{key}` cannot be combined"),
-                        &other.span,
-                    ));
-                }
-            }
-            let text = f.required_string("special_time")?;
-            if !SPECIAL.contains(&text.as_str()) {
-                return Err(Error::invalid(
-                    format!("`special_time` must be one of {}", SPECIAL.join(", ")),
-                    &node.span,
-                )
-                .suggest(&text, SPECIAL.iter().copied()));
-            }
-            format!("@{text}")
-        }
-        None => {
-            let mut parts = Vec::new();
-            for key in ["minute", "hour", "day", "month", "weekday"] {
-                let value = f.string(key)?.unwrap_or_else(|| "*".to_owned());
-                if value.is_empty() || value.contains(char::is_whitespace) {
-                    return Err(Error::invalid(
-                        format!("`{key}` must be one cron field without spaces, not `{value}`"),
-                        &f.require(key)?.span,
-                    ));
-                }
-                parts.push(value);
-            }
-            parts.join(" ")
-        }
-    };
+    let schedule = schedule(&f)?;
     let mut lines = Vec::new();
     if let Some(env) = f.mapping("env")? {
         for (key, value) in env.as_map().unwrap_or_default() {
@@ -161,9 +127,44 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cron> {
     Ok(Cron {
         name,
         user,
-        cron_file,
+        file: cron_file,
         lines: Some(lines),
     })
+}
+
+/// `@special` or the five schedule fields (`*` where not given).
+fn schedule(f: &Fields<'_>) -> Result<String> {
+    if let Some(node) = f.get("special_time") {
+        for key in ["minute", "hour", "day", "month", "weekday"] {
+            if let Some(other) = f.get(key) {
+                return Err(Error::invalid(
+                    format!("`special_time` and `{key}` cannot be combined"),
+                    &other.span,
+                ));
+            }
+        }
+        let text = f.required_string("special_time")?;
+        if !SPECIAL.contains(&text.as_str()) {
+            return Err(Error::invalid(
+                format!("`special_time` must be one of {}", SPECIAL.join(", ")),
+                &node.span,
+            )
+            .suggest(&text, SPECIAL.iter().copied()));
+        }
+        return Ok(format!("@{text}"));
+    }
+    let mut parts = Vec::new();
+    for key in ["minute", "hour", "day", "month", "weekday"] {
+        let value = f.string(key)?.unwrap_or_else(|| "*".to_owned());
+        if value.is_empty() || value.contains(char::is_whitespace) {
+            return Err(Error::invalid(
+                format!("`{key}` must be one cron field without spaces, not `{value}`"),
+                &f.require(key)?.span,
+            ));
+        }
+        parts.push(value);
+    }
+    Ok(parts.join(" "))
 }
 
 /// A string argument that must be one line (it becomes one crontab line).
@@ -237,7 +238,7 @@ impl Cron {
     /// Prints the current table (empty when there is none).
     fn read_script(&self) -> Script {
         let mut s = Script::new();
-        match (&self.cron_file, &self.user) {
+        match (&self.file, &self.user) {
             (Some(file), _) => {
                 s.fill("cat -- {} 2>/dev/null", [p(file)]);
             }
@@ -261,7 +262,7 @@ impl Resource for Cron {
     }
 
     fn id(&self) -> String {
-        match (&self.cron_file, &self.user) {
+        match (&self.file, &self.user) {
             (Some(file), _) => format!("{} in {file}", self.name),
             (None, Some(user)) => format!("{} (crontab of {user})", self.name),
             (None, None) => self.name.clone(),
@@ -270,7 +271,7 @@ impl Resource for Cron {
 
     fn claims(&self) -> Vec<Claim> {
         let table = self
-            .cron_file
+            .file
             .clone()
             .or_else(|| self.user.clone())
             .unwrap_or_default();
@@ -346,7 +347,7 @@ impl Resource for Cron {
             .code(")\n_new=$( { [ -z \"$_cur\" ] || printf '%s\\n' \"$_cur\"; } | ")
             .code(EDIT_AWK)
             .code(") || exit 1\n");
-        match (&self.cron_file, &self.user) {
+        match (&self.file, &self.user) {
             (Some(file), _) => {
                 out.fill(
                     "if [ -z \"$_new\" ]; then rm -f -- {} || exit 1; else printf '%s\\n' \"$_new\" | base64 | _put {} 0644 - - || exit 1; fi\n",

@@ -9,7 +9,7 @@ use super::{
     authorized_key, command, cron, directory, file, group, http_check, line, release, supervisor,
     symlink,
 };
-use super::{template, user};
+use super::{package, service, template, user};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -48,6 +48,8 @@ registry! {
     "release" => release, "an immutable release folder and the link that makes it current";
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
+    "package" => package, "Debian packages, all of a host's changes in one apt call";
+    "service" => service, "a system service started, stopped or restarted once, enabled at boot";
     "user" => user, "a Unix account: uid, shell, home, groups, or removed";
     "authorized_key" => authorized_key, "public keys in an account's ~/.ssh/authorized_keys";
     "cron" => cron, "a named entry in a crontab or an /etc/cron.d file";

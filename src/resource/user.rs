@@ -172,19 +172,23 @@ pub(crate) fn parse(out: &str) -> Probed {
     probed
 }
 
+/// The attributes a useradd/usermod call sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Selected {
+    uid: bool,
+    group: bool,
+    shell: bool,
+    home: bool,
+    /// The `-G` list (all wanted groups; with `append`, `-a` keeps the others).
+    groups: Option<Vec<String>>,
+}
+
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Decision {
     Create,
     /// usermod with only what differs.
-    Modify {
-        uid: bool,
-        group: bool,
-        shell: bool,
-        home: bool,
-        /// The `-G` list (all wanted groups; with `append`, `-a` keeps the others).
-        groups: Option<Vec<String>>,
-    },
+    Modify(Selected),
     Delete,
 }
 
@@ -276,13 +280,13 @@ impl Resource for User {
         }
         Ok(Some((
             change,
-            Decision::Modify {
+            Decision::Modify(Selected {
                 uid: uid.is_some(),
                 group: group.is_some(),
                 shell: shell.is_some(),
                 home: home.is_some(),
                 groups,
-            },
+            }),
         )))
     }
 
@@ -290,25 +294,28 @@ impl Resource for User {
         match decision {
             Decision::Create => {
                 out.code("useradd");
-                self.options(out, true, true, true, true, self.groups.as_deref());
+                self.options(
+                    out,
+                    &Selected {
+                        uid: true,
+                        group: true,
+                        shell: true,
+                        home: true,
+                        groups: self.groups.clone(),
+                    },
+                );
                 if self.system {
                     out.code(" -r");
                 }
                 out.code(if self.create_home { " -m" } else { " -M" });
                 out.fill(" -- {} || exit 1\n", [w(&self.name)]);
             }
-            Decision::Modify {
-                uid,
-                group,
-                shell,
-                home,
-                groups,
-            } => {
+            Decision::Modify(selected) => {
                 out.code("usermod");
-                if self.append && groups.is_some() {
+                if self.append && selected.groups.is_some() {
                     out.code(" -a");
                 }
-                self.options(out, *uid, *group, *shell, *home, groups.as_deref());
+                self.options(out, selected);
                 out.fill(" -- {} || exit 1\n", [w(&self.name)]);
             }
             Decision::Delete => {
@@ -324,28 +331,20 @@ impl Resource for User {
 
 impl User {
     /// The options of useradd/usermod for the attributes selected.
-    fn options(
-        &self,
-        out: &mut Script,
-        uid: bool,
-        group: bool,
-        shell: bool,
-        home: bool,
-        groups: Option<&[String]>,
-    ) {
-        if let Some(u) = self.uid.filter(|_| uid) {
+    fn options(&self, out: &mut Script, sel: &Selected) {
+        if let Some(u) = self.uid.filter(|_| sel.uid) {
             out.fill(" -u {}", [crate::script::n(u)]);
         }
-        if let Some(g) = self.group.as_ref().filter(|_| group) {
+        if let Some(g) = self.group.as_ref().filter(|_| sel.group) {
             out.fill(" -g {}", [w(g)]);
         }
-        if let Some(s) = self.shell.as_ref().filter(|_| shell) {
+        if let Some(s) = self.shell.as_ref().filter(|_| sel.shell) {
             out.fill(" -s {}", [w(s)]);
         }
-        if let Some(h) = self.home.as_ref().filter(|_| home) {
+        if let Some(h) = self.home.as_ref().filter(|_| sel.home) {
             out.fill(" -d {}", [w(h)]);
         }
-        if let Some(list) = groups {
+        if let Some(list) = &sel.groups {
             out.fill(" -G {}", [w(&list.join(","))]);
         }
     }
@@ -454,11 +453,11 @@ mod tests {
         assert_eq!(change.fields[1].after.as_deref(), Some("docker, users"));
         assert!(matches!(
             decision,
-            Decision::Modify {
+            Decision::Modify(Selected {
                 shell: true,
                 uid: false,
                 ..
-            }
+            })
         ));
         let mut exact = user();
         exact.append = false;
