@@ -173,6 +173,14 @@ impl Facts {
         }
     }
 
+    /// Records what a read-only command will print after a planned step (a service it starts),
+    /// for the steps after it (the handler that restarts it).
+    pub(crate) fn predict_output(&mut self, handle: Handle<CommandOutput>, output: CommandOutput) {
+        if let Some(slot) = self.values.get_mut(handle.index) {
+            *slot = FactValue::Output(output);
+        }
+    }
+
     /// Records what the host's packages will be after the step that changes them.
     pub(crate) fn predict_packages(&mut self, handle: Handle<PackageState>, state: PackageState) {
         if let Some(slot) = self.values.get_mut(handle.index) {

@@ -235,14 +235,15 @@ impl Resource for Package {
         out.code("export DEBIAN_FRONTEND=noninteractive\n");
         if decision.batch.refresh {
             out.code(
-                "apt-get update -q >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n",
+                "apt-get update -q -o DPkg::Lock::Timeout=120 >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n",
             );
         }
         let b = &decision.batch;
         if b.install.is_empty() && b.remove.is_empty() {
             return;
         }
-        out.code("apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
+        // Waits for another apt or dpkg run (unattended-upgrades) instead of failing at once.
+        out.code("apt-get install -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
         out.words(b.install.iter().map(String::as_str));
         for name in &b.remove {
             out.fill(" {}", [w(&format!("{name}-"))]);

@@ -160,11 +160,15 @@ pub(crate) fn act(want: Want, running: bool, triggered: bool, watched: bool) -> 
 }
 
 /// The step: one action on the running state and/or the boot setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Decision {
     manager: Manager,
     act: Option<Act>,
     enable: Option<bool>,
+    /// Where the probe's answer is, and whether it runs / is enabled after this step.
+    handle: Handle<CommandOutput>,
+    running_after: bool,
+    enabled_after: bool,
 }
 
 impl Resource for Service {
@@ -250,8 +254,15 @@ impl Resource for Service {
                 manager: o.manager,
                 act: action,
                 enable,
+                handle: *asked,
+                running_after: action.map_or(running, |a| a != Act::Stop),
+                enabled_after: enable.unwrap_or(o.enabled),
             },
         )))
+    }
+
+    fn predict(&self, d: &Decision, _: &FactSet, facts: &mut Facts) {
+        facts.predict_output(d.handle, Self::predicted(d));
     }
 
     fn script(&self, d: &Decision, out: &mut Script) {
@@ -271,10 +282,39 @@ impl Resource for Service {
             out.fill("_a={}\n", [w(a.verb())]);
             out.code(match d.manager {
                 Manager::Systemd => "systemctl \"$_a\" -- \"$_n\" || exit 1\n",
-                // Init scripts keep their stdout open in daemons they start: never wait on it.
-                Manager::SysV => "\"/etc/init.d/$_n\" \"$_a\" </dev/null >/dev/null 2>&1 || { printf '%s %s failed\\n' \"$_n\" \"$_a\"; exit 1; }\n",
+                // Daemons an init script starts inherit its open files: not the step's
+                // output (nobody would see its end) and not the apply's lock (fd 9) or a
+                // `serialize` lock (fd 8), which they would hold for their whole life.
+                Manager::SysV => "\"/etc/init.d/$_n\" \"$_a\" </dev/null >/dev/null 2>&1 8>&- 9>&- || { printf '%s %s failed\\n' \"$_n\" \"$_a\"; exit 1; }\n",
             });
         }
+    }
+}
+
+impl Service {
+    /// The probe's answer after a step: what a later step (a handler) decides from.
+    fn predicted(d: &Decision) -> CommandOutput {
+        let stdout = match d.manager {
+            Manager::Systemd => format!(
+                "manager systemd\nactive {}\nis-enabled {}",
+                if d.running_after {
+                    "active"
+                } else {
+                    "inactive"
+                },
+                if d.enabled_after {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+            ),
+            Manager::SysV => format!(
+                "manager sysv\nstatus {}\nenabled {}",
+                if d.running_after { 0 } else { 3 },
+                if d.enabled_after { "yes" } else { "no" }
+            ),
+        };
+        CommandOutput { status: 0, stdout }
     }
 }
 
