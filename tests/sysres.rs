@@ -400,3 +400,68 @@ fn absent_files_links_and_directories_are_removed_and_the_plan_says_so() {
         .expect_code(0)
         .stdout_has("No changes.");
 }
+
+/// Shell metacharacters, quotes, backslashes, globs, expansions and recon's here-document
+/// terminators, as in `hostile.rs`; each command substitution would leave a canary file in
+/// `$HOME` (the project folder).
+const HOSTILE: &str =
+    "a$(cd;touch c1)b`cd;touch c2`c'd\"e\\f;g&h|i\nRECON_DATA\nj\rk $((1+1)) ${HOME} * ~ -n --x";
+
+#[test]
+fn hostile_values_in_the_system_resources_run_nothing_and_arrive_byte_exact() {
+    let one = HOSTILE.replace(['\n', '\r'], " ");
+    let p = project(
+        "- hosts: all\n  tasks:\n    - cron: { name: '{{ h1 }}', user: root, cron_file: '{{ root }}/cron-{{ h1 }}', job: 'echo {{ h1 }}', env: { V: '{{ h1 }}' } }\n    - authorized_key: { user: root, path: '{{ root }}/ak-{{ h1 }}', key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostile {{ h1 }}' }\n    - file: { path: '{{ root }}/f-{{ h }}', state: absent }\n    - symlink: { path: '{{ root }}/l-{{ h }}', state: absent }\n    - directory: { path: '{{ root }}/d-{{ h }}', state: absent, recurse: true }\n",
+    );
+    p.file(
+        "extra.json",
+        &serde_json::json!({ "h": HOSTILE, "h1": one }).to_string(),
+    );
+    std::fs::create_dir_all(p.host(&format!("d-{HOSTILE}/sub"))).expect("mkdir");
+    std::fs::write(p.host(&format!("f-{HOSTILE}")), "x").expect("write");
+    std::os::unix::fs::symlink("x", p.host(&format!("l-{HOSTILE}"))).expect("link");
+    p.recon(&["apply", "site.yml", "-e", "@extra.json"])
+        .expect_code(0)
+        .stdout_has("0 to change, 3 to remove");
+    for canary in ["c1", "c2"] {
+        assert!(
+            !p.dir().join(canary).exists(),
+            "a hostile value ran: {canary}"
+        );
+    }
+    assert_eq!(
+        p.read_host(&format!("cron-{one}")),
+        format!("# recon: {one}\nV={one}\n* * * * * root echo {one}\n")
+    );
+    assert_eq!(
+        p.read_host(&format!("ak-{one}")),
+        format!("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostile {one}\n")
+    );
+    let left: Vec<String> = p.host_listing();
+    assert_eq!(left, [format!("ak-{one}"), format!("cron-{one}")]);
+    p.recon(&["plan", "site.yml", "-e", "@extra.json"])
+        .expect_code(0)
+        .stdout_has("No changes.");
+
+    // Names that reach useradd, apt or init scripts as words are checked when tasks are built.
+    for task in [
+        "user: { name: '{{ h1 }}' }",
+        "group: { name: '{{ h1 }}' }",
+        "package: { name: '{{ h1 }}' }",
+        "service: { name: '{{ h1 }}', state: started }",
+    ] {
+        p.file(
+            "bad.yml",
+            &format!("- hosts: all\n  tasks:\n    - {task}\n"),
+        );
+        p.recon(&["plan", "bad.yml", "-e", "@extra.json"])
+            .expect_code(1)
+            .stderr_has("bad.yml:3");
+    }
+    for canary in ["c1", "c2"] {
+        assert!(
+            !p.dir().join(canary).exists(),
+            "a hostile value ran: {canary}"
+        );
+    }
+}
