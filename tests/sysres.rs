@@ -465,3 +465,57 @@ fn hostile_values_in_the_system_resources_run_nothing_and_arrive_byte_exact() {
         );
     }
 }
+
+#[test]
+fn bad_arguments_of_the_system_resources_are_located_errors() {
+    let p = Project::new();
+    for (task, message) in [
+        (
+            "package: { name: sl, state: prsent }",
+            "did you mean `present`?",
+        ),
+        (
+            "user: { name: Bad-Name }",
+            "not a valid account or group name",
+        ),
+        (
+            "user: { name: x1, shell: bin/sh }",
+            "`shell` must be an absolute path",
+        ),
+        (
+            "user: { name: x1, state: absent, shell: /bin/sh }",
+            "no meaning with `state: absent`",
+        ),
+        (
+            "cron: { name: n, job: j, special_time: dayly }",
+            "did you mean `daily`?",
+        ),
+        (
+            "cron: { name: n, job: j, hour: '1 2' }",
+            "one cron field without spaces",
+        ),
+        ("cron: { name: n, job: j, cron_file: x }", "needs `user`"),
+        (
+            "authorized_key: { user: root, key: 'not a key' }",
+            "not a public key line",
+        ),
+        ("service: { name: nginx }", "`state` or `enabled`"),
+        (
+            "directory: { path: /tmp/x, recurse: true }",
+            "only applies to `state: absent`",
+        ),
+        (
+            "file: { path: /tmp/x, state: absent, content: a }",
+            "no meaning with `state: absent`",
+        ),
+    ] {
+        p.file(
+            "site.yml",
+            &format!("- hosts: all\n  tasks:\n    - {task}\n"),
+        );
+        p.recon(&["plan", "site.yml"])
+            .expect_code(1)
+            .stderr_has("site.yml:3")
+            .stderr_has(message);
+    }
+}

@@ -100,6 +100,15 @@ pub(crate) struct Decision {
     after: PackageState,
 }
 
+/// The apt candidate of `name` (`apt-cache policy` heads `name:arch` as `name`).
+fn candidate_of<'a>(state: &'a PackageState, name: &str) -> Option<&'a String> {
+    let base = name.split_once(':').map_or(name, |(b, _)| b);
+    state
+        .candidates
+        .get(name)
+        .or_else(|| state.candidates.get(base))
+}
+
 /// Works out the host's batch from the probe: the change the plan shows, the apt arguments and
 /// the packages' state afterwards.
 pub(crate) fn batch(state: &PackageState) -> Result<(Change, Batch, PackageState), Problem> {
@@ -111,7 +120,7 @@ pub(crate) fn batch(state: &PackageState) -> Result<(Change, Batch, PackageState
         let installed = state.installed.get(name);
         match want {
             PackageWant::Present => installed.is_none(),
-            PackageWant::Latest => installed.is_none() || installed != state.candidates.get(name),
+            PackageWant::Latest => installed.is_none() || installed != candidate_of(state, name),
             PackageWant::Absent => installed.is_some(),
         }
     });
@@ -128,7 +137,7 @@ pub(crate) fn batch(state: &PackageState) -> Result<(Change, Batch, PackageState
             ));
             continue;
         }
-        let candidate = state.candidates.get(name).cloned();
+        let candidate = candidate_of(state, name).cloned();
         match (&candidate, b.refresh) {
             (Some(version), false) => b.install.push(format!("{name}={version}")),
             (_, true) => b.install.push(name.clone()),
