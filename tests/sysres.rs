@@ -176,6 +176,32 @@ fn cron_entries_are_named_blocks_with_an_exact_diff() {
     p.recon(&["plan", "site.yml"])
         .expect_code(0)
         .stdout_has("No changes.");
+
+    // Not root: the account edits its own crontab over SSH (no `crontab -u`, which needs root).
+    let sshd = Sshd::start();
+    sshd.authorize(user);
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  hosts:\n    me: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: {user}, ansible_ssh_private_key_file: {}, recon_known_hosts_file: {} }}\n",
+            sshd.port,
+            sshd.client_key.display(),
+            sshd.known_hosts.display()
+        ),
+    );
+    p.file(
+        "site.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n    - cron: {{ name: own, user: {user}, job: 'true' }}\n"
+        ),
+    );
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("+ cron own");
+    assert!(out("crontab", &["-u", user, "-l"]).ends_with("# recon: own\n* * * * * true\n"));
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes.");
 }
 
 #[test]
@@ -440,6 +466,25 @@ fn hostile_values_in_the_system_resources_run_nothing_and_arrive_byte_exact() {
     let left: Vec<String> = p.host_listing();
     assert_eq!(left, [format!("ak-{one}"), format!("cron-{one}")]);
     p.recon(&["plan", "site.yml", "-e", "@extra.json"])
+        .expect_code(0)
+        .stdout_has("No changes.");
+
+    // Account fields reach useradd/usermod as words, byte-exact into /etc/passwd.
+    let _cleanup = Cleanup("userdel recon_t_hst 2>/dev/null");
+    p.file(
+        "user.yml",
+        "- hosts: all\n  tasks:\n    - user: { name: recon_t_hst, shell: '/bin/{{ h1 }}', home: '/nonexistent/{{ h1 }}', create_home: false }\n",
+    );
+    p.recon(&["apply", "user.yml", "-e", "@extra.json"])
+        .expect_code(0);
+    assert_eq!(
+        out("getent", &["passwd", "recon_t_hst"])
+            .split(':')
+            .skip(5)
+            .collect::<Vec<_>>(),
+        [format!("/nonexistent/{one}"), format!("/bin/{one}\n")]
+    );
+    p.recon(&["plan", "user.yml", "-e", "@extra.json"])
         .expect_code(0)
         .stdout_has("No changes.");
 

@@ -228,6 +228,10 @@ skip == 1 { skip = 0; next }
 { print }
 END { if (keep == "1" && !done) { print m; print b } }'"##;
 
+/// `_ct ARGS`: `crontab ARGS` for the account `$_cu`: `-u` only for another account (only
+/// root may use `-u`, even for itself on some systems).
+const CT_FUNCTION: &str = "_ct() { if [ \"$(id -un)\" = \"$_cu\" ]; then crontab \"$@\"; else crontab -u \"$_cu\" \"$@\"; fi; }\n";
+
 /// What the probe found: the table's text.
 #[derive(Debug)]
 pub(crate) struct Decision {
@@ -243,7 +247,9 @@ impl Cron {
                 s.fill("cat -- {} 2>/dev/null", [p(file)]);
             }
             (None, Some(user)) => {
-                s.fill("crontab -u {} -l 2>/dev/null", [w(user)]);
+                s.fill("_cu={}\n", [w(user)])
+                    .code(CT_FUNCTION)
+                    .code("_ct -l 2>/dev/null");
             }
             (None, None) => {
                 s.code("crontab -l 2>/dev/null");
@@ -342,6 +348,9 @@ impl Resource for Cron {
         } else {
             " _keep=0\n"
         });
+        if let (None, Some(user)) = (&self.file, &self.user) {
+            out.fill("_cu={}\n", [w(user)]).code(CT_FUNCTION);
+        }
         out.code("_cur=$(")
             .script(&self.read_script())
             .code(")\n_new=$( { [ -z \"$_cur\" ] || printf '%s\\n' \"$_cur\"; } | ")
@@ -354,11 +363,9 @@ impl Resource for Cron {
                     [p(file), p(file)],
                 );
             }
-            (None, Some(user)) => {
-                out.fill(
-                    "if [ -z \"$_new\" ]; then crontab -u {} -r; else printf '%s\\n' \"$_new\" | crontab -u {} -; fi || exit 1\n",
-                    [w(user), w(user)],
-                );
+            (None, Some(_)) => {
+                // `_cu` and `_ct` are set above.
+                out.code("if [ -z \"$_new\" ]; then _ct -r; else printf '%s\\n' \"$_new\" | _ct -; fi || exit 1\n");
             }
             (None, None) => {
                 out.code("if [ -z \"$_new\" ]; then crontab -r; else printf '%s\\n' \"$_new\" | crontab -; fi || exit 1\n");
