@@ -14,6 +14,8 @@ command -v flock >/dev/null 2>&1 || need="$need util-linux"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
+# cron: the `cron` resource tests read and write real crontabs with its `crontab`.
+command -v crontab >/dev/null 2>&1 || need="$need cron"
 
 # ansible-core from PyPI, in its own venv so it never touches the system's Python packages.
 ansible_venv=/opt/recon-test/ansible
@@ -38,7 +40,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $need >/dev/null
 # The packages start system services; the tests run their own instances on loopback ports.
-for service in ssh nginx supervisor; do
+for service in ssh nginx supervisor cron; do
   if command -v service >/dev/null 2>&1; then service "$service" stop >/dev/null 2>&1 || true; fi
 done
 install_ansible

@@ -335,6 +335,9 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
                         format!("the result of `{}`", clip(script.as_str()))
                     }
                     (Fact::Releases { root, .. }, _, _) => format!("the releases under `{root}`"),
+                    (Fact::Packages { .. }, _, _) => {
+                        "the installed packages or the apt cache".to_owned()
+                    }
                 });
             }
         }

@@ -28,6 +28,37 @@ pub(crate) enum Fact {
     Output { script: Script },
     /// The release folders under `root`, recon's markers for them, and where `root/link` points.
     Releases { root: String, link: String },
+    /// Every Debian package the host's `package` resources name, with what each wants: ONE
+    /// fact per host, merged as resources ask, so the first package step can change them all
+    /// in one apt call. `cache_valid_time` is the smallest any of them gave.
+    Packages {
+        wants: Vec<(String, PackageWant)>,
+        update_cache: bool,
+        cache_valid_time: Option<u64>,
+    },
+}
+
+/// What a `package` resource wants for one package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PackageWant {
+    Present,
+    Latest,
+    Absent,
+}
+
+/// The host's packages as the probe found them, with the wants of the fact they answer (copied
+/// in when the reply is parsed, so `decide` sees the whole host's batch).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct PackageState {
+    pub(crate) wants: Vec<(String, PackageWant)>,
+    pub(crate) update_cache: bool,
+    /// Installed version by name (`ii` or `hi` in dpkg's status).
+    pub(crate) installed: std::collections::BTreeMap<String, String>,
+    /// `apt-cache policy` candidate by name.
+    pub(crate) candidates: std::collections::BTreeMap<String, String>,
+    /// The cache is older than `cache_valid_time` (false when none was given).
+    pub(crate) cache_stale: bool,
 }
 
 /// A typed reference to one answer: what `FactSet`'s builder methods return and `Facts::get`
@@ -98,6 +129,15 @@ impl Answer for CommandOutput {
     }
 }
 
+impl Answer for PackageState {
+    fn of(value: &FactValue) -> Option<&Self> {
+        match value {
+            FactValue::Packages(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 impl Answer for ReleaseState {
     fn of(value: &FactValue) -> Option<&Self> {
         match value {
@@ -133,6 +173,21 @@ impl Facts {
         }
     }
 
+    /// Records what a read-only command will print after a planned step (a service it starts),
+    /// for the steps after it (the handler that restarts it).
+    pub(crate) fn predict_output(&mut self, handle: Handle<CommandOutput>, output: CommandOutput) {
+        if let Some(slot) = self.values.get_mut(handle.index) {
+            *slot = FactValue::Output(output);
+        }
+    }
+
+    /// Records what the host's packages will be after the step that changes them.
+    pub(crate) fn predict_packages(&mut self, handle: Handle<PackageState>, state: PackageState) {
+        if let Some(slot) = self.values.get_mut(handle.index) {
+            *slot = FactValue::Packages(state);
+        }
+    }
+
     /// Answers given by hand, for unit tests of resources.
     #[cfg(test)]
     pub(crate) fn answered(values: Vec<FactValue>) -> Self {
@@ -161,6 +216,7 @@ pub(crate) enum FactValue {
     Guard(Exit),
     Output(CommandOutput),
     Releases(ReleaseState),
+    Packages(PackageState),
 }
 
 /// What is deployed under a release root.
@@ -225,7 +281,36 @@ pub(crate) struct FactSet {
 }
 
 /// The shell functions the probe uses; also embedded in apply scripts for the stale check.
-pub(crate) const PROBE_FUNCTIONS: &str = r#"_p() {
+/// `_pkgs IDX VALID W=NAME...` (W: `p`resent, `l`atest, `a`bsent) prints each installed
+/// version (`KI`) and the apt candidate (`KV`) of those that need one (missing or latest), and
+/// with VALID seconds whether the apt cache is older (`KC`): a yes/no, never the age itself,
+/// so the answer stays the same while nothing changes. One `apt-cache policy` call for all
+/// names: each call costs about 2 s on a host without a `pkgcache.bin`.
+pub(crate) const PROBE_FUNCTIONS: &str = r#"_pkgs() {
+  _pi=$1; _pv=$2; shift 2
+  printf 'K %s\n' "$_pi"
+  if [ "$_pv" != - ]; then
+    _ps=/var/lib/apt/periodic/update-success-stamp; [ -e "$_ps" ] || _ps=/var/lib/apt/lists
+    _pt=$(stat -c %Y -- "$_ps" 2>/dev/null || echo 0)
+    if [ $(( $(date +%s) - _pt )) -gt "$_pv" ]; then printf 'KC %s\n' "$_pi"; fi
+  fi
+  _pl=
+  for _pw in "$@"; do
+    _pn=${_pw#?=}
+    _pq=$(dpkg-query -W -f='${db:Status-Abbrev} ${Version}' -- "$_pn" 2>/dev/null)
+    case $_pq in
+      ii*|hi*) printf 'KI %s %s %s\n' "$_pi" "$_pn" "${_pq##* }"; case $_pw in l=*) _pl="$_pl $_pn";; esac;;
+      *) case $_pw in a=*) ;; *) _pl="$_pl $_pn";; esac;;
+    esac
+  done
+  [ -n "$_pl" ] || return 0
+  set -f
+  # shellcheck disable=SC2086 # names are checked package names, one word each
+  apt-cache policy -- $_pl 2>/dev/null | awk -v i="$_pi" '/^[^ ].*:$/ { n = substr($0, 1, length($0) - 1) }
+    /^  Candidate: / && $2 != "(none)" { print "KV " i " " n " " $2 }'
+  set +f
+}
+_p() {
   if [ -L "$2" ]; then
     printf 'P %s link ' "$1"; readlink -- "$2" | base64 -w0; echo
   elif [ -d "$2" ]; then
@@ -287,6 +372,47 @@ impl FactSet {
         }))
     }
 
+    /// Asks for the host's packages: merged into the host's one `Packages` fact (a name asked
+    /// twice keeps the stronger want: absent > latest > present).
+    pub(crate) fn packages(
+        &mut self,
+        wants: &[(String, PackageWant)],
+        update_cache: bool,
+        cache_valid_time: Option<u64>,
+    ) -> Handle<PackageState> {
+        let existing = self
+            .facts
+            .iter()
+            .position(|f| matches!(f, Fact::Packages { .. }));
+        let index = existing.unwrap_or_else(|| {
+            self.facts.push(Fact::Packages {
+                wants: Vec::new(),
+                update_cache: false,
+                cache_valid_time: None,
+            });
+            self.facts.len() - 1
+        });
+        if let Some(Fact::Packages {
+            wants: all,
+            update_cache: all_update,
+            cache_valid_time: all_valid,
+        }) = self.facts.get_mut(index)
+        {
+            for (name, want) in wants {
+                match all.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, w)) => *w = (*w).max(*want),
+                    None => all.push((name.clone(), *want)),
+                }
+            }
+            *all_update |= update_cache;
+            *all_valid = match (*all_valid, cache_valid_time) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        Handle::new(index)
+    }
+
     /// Adds `fact` (or finds the identical one) and returns its index.
     fn add(&mut self, fact: Fact) -> usize {
         if let Some(i) = self.facts.iter().position(|f| *f == fact) {
@@ -328,6 +454,27 @@ impl FactSet {
                 Fact::Releases { root, link } => {
                     s.fill("  _rel {} {} {}\n", [i, p(root), w(link)]);
                 }
+                Fact::Packages {
+                    wants,
+                    cache_valid_time,
+                    ..
+                } => {
+                    let valid = cache_valid_time.map_or_else(|| "-".to_owned(), |v| v.to_string());
+                    s.fill("  _pkgs {} {}", [i, w(&valid)]);
+                    let words: Vec<String> = wants
+                        .iter()
+                        .map(|(name, want)| {
+                            let w = match want {
+                                PackageWant::Present => 'p',
+                                PackageWant::Latest => 'l',
+                                PackageWant::Absent => 'a',
+                            };
+                            format!("{w}={name}")
+                        })
+                        .collect();
+                    s.words(words.iter().map(String::as_str));
+                    s.code("\n");
+                }
             }
         }
         s.code("  printf '@@end\\n'\n}\n");
@@ -365,6 +512,20 @@ impl FactSet {
             .zip(&self.facts)
             .enumerate()
             .map(|(i, (v, fact))| match v {
+                Some(FactValue::Packages(mut state)) => {
+                    if let Fact::Packages {
+                        wants,
+                        update_cache,
+                        ..
+                    } = fact
+                    {
+                        state.wants.clone_from(wants);
+                        state.update_cache = *update_cache;
+                        Ok(FactValue::Packages(state))
+                    } else {
+                        Err(format!("the probe answered fact {i} with the wrong kind"))
+                    }
+                }
                 Some(v) if v.answers(fact) => Ok(v),
                 Some(_) => Err(format!("the probe answered fact {i} with the wrong kind")),
                 None => Err(format!("the probe did not answer fact {i}")),
@@ -386,6 +547,7 @@ impl FactValue {
                 | (Fact::Guard { .. }, FactValue::Guard(_))
                 | (Fact::Output { .. }, FactValue::Output(_))
                 | (Fact::Releases { .. }, FactValue::Releases(_))
+                | (Fact::Packages { .. }, FactValue::Packages(_))
         )
     }
 }
@@ -399,6 +561,24 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
         .ok_or("bad index")?;
     let slot = values.get_mut(index).ok_or("index out of range")?;
     match tag {
+        "K" => *slot = Some(FactValue::Packages(PackageState::default())),
+        "KC" | "KI" | "KV" => {
+            let Some(FactValue::Packages(state)) = slot else {
+                return Err("package line before `K`");
+            };
+            if tag == "KC" {
+                state.cache_stale = true;
+            } else {
+                let name = words.next().ok_or("no package name")?.to_owned();
+                let version = words.next().ok_or("no version")?.to_owned();
+                let map = if tag == "KI" {
+                    &mut state.installed
+                } else {
+                    &mut state.candidates
+                };
+                map.insert(name, version);
+            }
+        }
         "O" => {
             let status = words
                 .next()
@@ -634,5 +814,40 @@ mod tests {
         assert_eq!(facts.get(h).stdout, hostile);
         assert!(!dir.path().join("pwned").exists());
         assert!(!dir.path().join("pwned2").exists());
+    }
+
+    #[test]
+    fn package_wants_of_a_host_merge_into_one_fact() {
+        let mut set = FactSet::default();
+        let a = set.packages(&[("sl".into(), PackageWant::Present)], false, None);
+        let b = set.packages(
+            &[
+                ("tree".into(), PackageWant::Present),
+                ("sl".into(), PackageWant::Latest),
+            ],
+            true,
+            Some(600),
+        );
+        assert_eq!(a.index, b.index);
+        assert_eq!(set.facts.len(), 1);
+        assert_eq!(
+            set.facts[0],
+            Fact::Packages {
+                wants: vec![
+                    ("sl".into(), PackageWant::Latest),
+                    ("tree".into(), PackageWant::Present)
+                ],
+                update_cache: true,
+                cache_valid_time: Some(600),
+            }
+        );
+        let facts = set
+            .parse("@@probe\nK 0\nKC 0\nKI 0 sl 5.0\nKV 0 sl 5.1\n@@end\n")
+            .expect("parses");
+        let state = facts.get(a);
+        assert!(state.cache_stale && state.update_cache);
+        assert_eq!(state.wants.len(), 2, "the wants travel with the answer");
+        assert_eq!(state.installed.get("sl").map(String::as_str), Some("5.0"));
+        assert_eq!(state.candidates.get("sl").map(String::as_str), Some("5.1"));
     }
 }

@@ -40,6 +40,25 @@ pub(crate) enum Field {
     Prune,
     /// Temp files or folders an interrupted run left, removed.
     Leftovers,
+    /// A Debian package and its version (`package`).
+    Package,
+    /// A numeric user or group id.
+    Uid,
+    Gid,
+    /// An account's login shell, home folder, primary group and supplementary groups.
+    Shell,
+    Home,
+    Primary,
+    Groups,
+    /// Whether an account or group is a system one (shown when created).
+    System,
+    /// One `authorized_keys` line (type, key, comment, options).
+    Key,
+    /// A service's running state and whether it starts at boot.
+    State,
+    Enabled,
+    /// A cron entry's line (schedule and job) and its environment lines.
+    Entry,
 }
 
 /// One attribute's before and after (`None` = absent).

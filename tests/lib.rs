@@ -18,5 +18,6 @@ mod plan;
 mod plan_groups;
 mod saved_plan;
 mod ssh;
+mod sysres;
 mod validation;
 mod vault;

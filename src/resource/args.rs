@@ -166,6 +166,81 @@ impl Attrs {
     }
 }
 
+/// `state:` as one of `allowed` (the first is the default), located when it is anything else.
+pub(crate) fn state<'a>(f: &Fields<'_>, allowed: &[&'a str]) -> Result<&'a str> {
+    let Some(node) = f.get("state") else {
+        return Ok(allowed.first().copied().unwrap_or_default());
+    };
+    let text = f.required_string("state")?;
+    allowed.iter().copied().find(|a| *a == text).ok_or_else(|| {
+        Error::invalid(
+            format!(
+                "`state` must be one of {}, not `{text}`",
+                allowed.join(", ")
+            ),
+            &node.span,
+        )
+        .with_label("unknown state")
+        .suggest(&text, allowed.iter().copied())
+    })
+}
+
+/// Refuses `keys` next to `state: absent`: there is nothing to write them to.
+pub(crate) fn refuse_with_absent(f: &Fields<'_>, keys: &[&str]) -> Result<()> {
+    for key in keys {
+        if let Some(node) = f.get(key) {
+            return Err(Error::invalid(
+                format!("`{key}` has no meaning with `state: absent`"),
+                &node.span,
+            )
+            .with_label("remove this or the `state: absent`"));
+        }
+    }
+    Ok(())
+}
+
+/// An account or group name as `useradd`/`groupadd` accept it on Debian (`NAME_REGEX` of
+/// adduser: lowercase letter or `_` first, then letters, digits, `_`, `-`, `.`, at most 32),
+/// located when it is not: such a name can then never be read as an option or a pattern.
+pub(crate) fn account_name(f: &Fields<'_>, key: &str) -> Result<String> {
+    let node = f.require(key)?;
+    let text = f.required_string(key)?;
+    checked_account_name(&text, node)?;
+    Ok(text)
+}
+
+/// `account_name` for a value already read.
+pub(crate) fn checked_account_name(text: &str, node: &Node) -> Result<()> {
+    let mut chars = text.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.".contains(c));
+    if first_ok && rest_ok && text.len() <= 32 {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        format!("`{text}` is not a valid account or group name (lowercase letter or `_` first, then `a-z0-9_.-`, at most 32)"),
+        &node.span,
+    )
+    .with_label("invalid name"))
+}
+
+/// A non-negative id (`uid`, `gid`, `cache_valid_time`), located when it is not a number.
+pub(crate) fn number(f: &Fields<'_>, key: &str) -> Result<Option<u64>> {
+    let Some(node) = f.get(key) else {
+        return Ok(None);
+    };
+    let text = f.required_string(key)?;
+    text.trim().parse().map(Some).map_err(|_| {
+        Error::invalid(
+            format!("`{key}` must be a whole number, not `{text}`"),
+            &node.span,
+        )
+        .with_label("not a number")
+    })
+}
+
 pub(crate) fn fmt_mode(mode: u32) -> String {
     format!("{mode:04o}")
 }

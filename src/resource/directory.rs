@@ -1,11 +1,14 @@
 //! `directory: { path, mode, owner, group }`: a directory exists with these attributes.
+//! `directory: { path, state: absent, recurse }` removes it: an empty one always, a non-empty
+//! one only with `recurse: true` (otherwise the plan refuses, naming the path), so a typo in a
+//! path can never wipe a tree nobody asked to remove.
 
-use super::args::{fmt_mode, path, Attrs};
+use super::args::{fmt_mode, path, refuse_with_absent, state, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::Result;
-use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::facts::{Exit, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::Fields;
-use crate::plan::{Action, Change};
+use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
@@ -14,15 +17,42 @@ use crate::yaml::Node;
 pub(crate) struct Directory {
     pub(crate) path: String,
     pub(crate) attrs: Attrs,
+    /// `state: absent`: `Some(recurse)`.
+    pub(crate) absent: Option<bool>,
 }
 
 /// Builds a `directory` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Directory> {
-    let f = Fields::new(args, "`directory`", &["path", "mode", "owner", "group"])?;
+    let f = Fields::new(
+        args,
+        "`directory`",
+        &["path", "mode", "owner", "group", "state", "recurse"],
+    )?;
+    let absent = if state(&f, &["present", "absent"])? == "absent" {
+        refuse_with_absent(&f, &["mode", "owner", "group"])?;
+        Some(f.boolean("recurse")?.unwrap_or(false))
+    } else {
+        if let Some(node) = f.get("recurse") {
+            return Err(crate::error::Error::invalid(
+                "`recurse` only applies to `state: absent`",
+                &node.span,
+            )
+            .with_label("not used when the directory is kept"));
+        }
+        None
+    };
     Ok(Directory {
         path: path(&f, "path")?,
         attrs: Attrs::read(&f)?,
+        absent,
     })
+}
+
+/// The facts a directory needs: its state, and for removal whether it is empty.
+#[derive(Debug)]
+pub(crate) struct Asked {
+    state: Handle<PathState>,
+    empty: Option<Handle<Exit>>,
 }
 
 /// Whether the directory must be made, and the attributes to set.
@@ -30,10 +60,12 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Directory> {
 pub(crate) struct Decision {
     create: bool,
     attrs: Attrs,
+    /// Remove it instead: `Some(recurse)`.
+    delete: Option<bool>,
 }
 
 impl Resource for Directory {
-    type Asked = Handle<PathState>;
+    type Asked = Asked;
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -57,7 +89,15 @@ impl Resource for Directory {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        facts.path(&self.path, Want::Never)
+        let empty = self.absent.map(|_| {
+            let mut s = Script::new();
+            s.fill("[ -z \"$(ls -A -- {} 2>/dev/null)\" ]", [p(&self.path)]);
+            facts.guard(s)
+        });
+        Asked {
+            state: facts.path(&self.path, Want::Never),
+            empty,
+        }
     }
 
     fn decide(
@@ -66,7 +106,11 @@ impl Resource for Directory {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let state = facts.get(*asked);
+        let state = facts.get(asked.state);
+        if let Some(recurse) = self.absent {
+            let empty = asked.empty.is_some_and(|h| *facts.get(h) == Exit(0));
+            return self.decide_absent(state, empty, recurse);
+        }
         match state.kind {
             PathKind::Absent => {
                 let attrs = Attrs {
@@ -79,6 +123,7 @@ impl Resource for Directory {
                     Decision {
                         create: true,
                         attrs,
+                        delete: None,
                     },
                 )))
             }
@@ -91,6 +136,7 @@ impl Resource for Directory {
                         Decision {
                             create: false,
                             attrs,
+                            delete: None,
                         },
                     )
                 }))
@@ -104,6 +150,18 @@ impl Resource for Directory {
     }
 
     fn script(&self, decision: &Decision, out: &mut Script) {
+        match decision.delete {
+            Some(true) => {
+                out.fill("rm -rf -- {} || exit 1\n", [p(&self.path)]);
+                return;
+            }
+            Some(false) => {
+                // rmdir refuses a directory that filled up since the plan: nothing is lost.
+                out.fill("rmdir -- {} || exit 1\n", [p(&self.path)]);
+                return;
+            }
+            None => {}
+        }
         if decision.create {
             // `-m` gives the new directory its final mode at creation: never wider, not even
             // for a moment.
@@ -116,7 +174,11 @@ impl Resource for Directory {
         decision.attrs.apply_script(&self.path, out);
     }
 
-    fn predict(&self, _: &Decision, set: &FactSet, facts: &mut Facts) {
+    fn predict(&self, decision: &Decision, set: &FactSet, facts: &mut Facts) {
+        if decision.delete.is_some() {
+            facts.predict_path(set, &self.path, &PathState::default());
+            return;
+        }
         let state = PathState {
             kind: PathKind::Dir,
             mode: self.attrs.mode.unwrap_or(0o755),
@@ -126,11 +188,54 @@ impl Resource for Directory {
     }
 }
 
+impl Directory {
+    /// Removal: nothing to do when absent; an empty directory goes, a non-empty one only with
+    /// `recurse: true`; anything else at the path is refused.
+    fn decide_absent(
+        &self,
+        state: &PathState,
+        empty: bool,
+        recurse: bool,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        match state.kind {
+            PathKind::Absent => Ok(None),
+            PathKind::Dir if empty || recurse => {
+                let what = if empty {
+                    "empty"
+                } else {
+                    "with all its contents"
+                };
+                let change = Change::new(Action::Delete).field(
+                    Field::Kind,
+                    Some(format!("directory ({what})")),
+                    None,
+                );
+                Ok(Some((
+                    change,
+                    Decision {
+                        create: false,
+                        attrs: Attrs::default(),
+                        delete: Some(recurse),
+                    },
+                )))
+            }
+            PathKind::Dir => Err(Problem::new(format!(
+                "`{}` is not empty; add `recurse: true` to remove it with everything in it",
+                self.path
+            ))),
+            other => Err(Problem::new(format!(
+                "`{}` is {}, not a directory; refusing to remove it",
+                self.path,
+                other.describe()
+            ))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::facts::FactValue;
-    use crate::plan::Field;
     use crate::resource::testing::decide;
 
     fn dir(mode: Option<u32>) -> Directory {
@@ -140,6 +245,7 @@ mod tests {
                 mode,
                 ..Attrs::default()
             },
+            absent: None,
         }
     }
 
@@ -179,5 +285,40 @@ mod tests {
 
         let problem = decide(&dir(None), vec![state(PathKind::File, 0o644)]).expect_err("conflict");
         assert!(problem.0.contains("not a directory"));
+    }
+
+    #[test]
+    fn removal_needs_recurse_for_a_non_empty_directory() {
+        let mut d = dir(None);
+        d.absent = Some(false);
+        let answers = |kind, empty: bool| {
+            vec![
+                FactValue::Guard(Exit(i32::from(!empty))),
+                state(kind, 0o755),
+            ]
+        };
+        assert!(decide(&d, answers(PathKind::Absent, true))
+            .expect("ok")
+            .is_none());
+        let (change, decision) = decide(&d, answers(PathKind::Dir, true))
+            .expect("ok")
+            .expect("change");
+        assert_eq!(change.action, Action::Delete);
+        assert_eq!(decision.delete, Some(false));
+        let problem = decide(&d, answers(PathKind::Dir, false)).expect_err("not empty");
+        assert!(problem.0.contains("recurse: true"), "{problem}");
+        assert!(
+            decide(&d, answers(PathKind::File, true)).is_err(),
+            "not a directory"
+        );
+        d.absent = Some(true);
+        let (change, decision) = decide(&d, answers(PathKind::Dir, false))
+            .expect("ok")
+            .expect("change");
+        assert_eq!(
+            change.fields[0].before.as_deref(),
+            Some("directory (with all its contents)")
+        );
+        assert_eq!(decision.delete, Some(true));
     }
 }

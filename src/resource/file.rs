@@ -1,13 +1,15 @@
 //! `file: { path, content | src, mode, owner, group, validate }` and
 //! `template: { src, dest, mode, owner, group, validate }`: a file with exactly these bytes.
 //! Both compile to the same resource; a template's bytes are rendered on the control machine.
+//! `file: { path, state: absent }` removes the file (or a symlink or special file at the path);
+//! a directory there is refused: removing one is `directory`'s job, with its `recurse` guard.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
-use super::args::{path, Attrs};
+use super::args::{path, refuse_with_absent, state, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::artifact::{Artifact, Store};
 use crate::error::{Error, Result};
@@ -34,6 +36,8 @@ pub(crate) struct File {
     /// A node-wide lock file held while the file is replaced and checked, so targets sharing a
     /// service never see each other's candidates.
     pub(crate) serialize: Option<String>,
+    /// `state: absent`: the path must not exist (content and attributes are not used).
+    pub(crate) absent: bool,
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -46,6 +50,7 @@ const FILE_KEYS: &[&str] = &[
     "validate",
     "check",
     "serialize",
+    "state",
 ];
 /// The arguments of `template`, which shares everything after rendering with `file`.
 pub(super) const TEMPLATE_KEYS: &[&str] = &[
@@ -62,6 +67,17 @@ pub(super) const TEMPLATE_KEYS: &[&str] = &[
 /// Builds a `file` from its arguments.
 pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
     let f = Fields::new(args, "`file`", FILE_KEYS)?;
+    if state(&f, &["present", "absent"])? == "absent" {
+        refuse_with_absent(
+            &f,
+            &[
+                "content", "src", "mode", "owner", "group", "validate", "check",
+            ],
+        )?;
+        let mut file = File::new("file", path(&f, "path")?, Vec::new(), &f)?;
+        file.absent = true;
+        return Ok(file);
+    }
     let content = match (f.get("content"), f.get("src")) {
         (Some(_), Some(src)) => {
             return Err(
@@ -186,6 +202,7 @@ impl File {
             validate,
             check: f.string("check")?,
             serialize,
+            absent: false,
         })
     }
 }
@@ -239,6 +256,8 @@ pub(crate) enum Decision {
     Write { mode: u32 },
     /// Same bytes: only set the managed attributes.
     Attributes,
+    /// `state: absent`: remove what is at the path.
+    Delete,
 }
 
 impl Resource for File {
@@ -268,6 +287,9 @@ impl Resource for File {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let state = facts.get(*asked);
+        if self.absent {
+            return self.decide_absent(state);
+        }
         let new_size = self.content.len();
         let new_bytes = self.content.bytes();
         match state.kind {
@@ -314,9 +336,23 @@ impl Resource for File {
     }
 
     fn script(&self, decision: &Decision, out: &mut Script) {
-        let Decision::Write { mode } = decision else {
-            self.attrs.apply_script(&self.path, out);
-            return;
+        let mode = match decision {
+            Decision::Write { mode } => mode,
+            Decision::Attributes => {
+                self.attrs.apply_script(&self.path, out);
+                return;
+            }
+            Decision::Delete => {
+                if let Some(lock) = &self.serialize {
+                    out.fill("_serialize {} || exit 1\n", [p(lock)]);
+                }
+                // `-d` first: a directory that appeared since the plan is not ours to remove.
+                out.fill(
+                    "if [ -d {} ] && ! [ -L {} ]; then echo 'a directory is in the way' >&2; exit 1; fi\nrm -f -- {} || exit 1\n",
+                    [p(&self.path), p(&self.path), p(&self.path)],
+                );
+                return;
+            }
         };
         if let Body::Artifact(artifact) = &self.content {
             // Checked by hash before use; `_put` then copies its raw bytes.
@@ -361,7 +397,11 @@ impl Resource for File {
         }
     }
 
-    fn predict(&self, _: &Decision, set: &FactSet, facts: &mut Facts) {
+    fn predict(&self, decision: &Decision, set: &FactSet, facts: &mut Facts) {
+        if matches!(decision, Decision::Delete) {
+            facts.predict_path(set, &self.path, &PathState::default());
+            return;
+        }
         let state = PathState {
             kind: PathKind::File,
             sha256: Some(self.sha256.clone()),
@@ -369,6 +409,26 @@ impl Resource for File {
             ..PathState::default()
         };
         facts.predict_path(set, &self.path, &state);
+    }
+}
+
+impl File {
+    /// `state: absent`: delete a file, link or special file; a directory is refused.
+    fn decide_absent(&self, state: &PathState) -> Result<Option<(Change, Decision)>, Problem> {
+        let before = match state.kind {
+            PathKind::Absent => return Ok(None),
+            PathKind::File => size(state.size),
+            PathKind::Link => format!("symlink -> {}", state.target.as_deref().unwrap_or("?")),
+            PathKind::Other | PathKind::Unreadable => state.kind.describe().to_owned(),
+            PathKind::Dir => {
+                return Err(Problem::new(format!(
+                    "`{}` is a directory; `file: {{ state: absent }}` removes files only (use `directory: {{ state: absent }}`)",
+                    self.path
+                )))
+            }
+        };
+        let change = Change::new(Action::Delete).field(Field::Content, Some(before), None);
+        Ok(Some((change, Decision::Delete)))
     }
 }
 
@@ -398,6 +458,7 @@ mod tests {
             validate: None,
             check: None,
             serialize: None,
+            absent: false,
         }
     }
 
@@ -493,6 +554,25 @@ mod tests {
 
     /// The temp file of `_put` is created under umask 077, so it is private until `_attrs`.
     const WRITE_TEMP_IS_PRIVATE: &[&str] = &["(umask 077 && $_dec > \"$_t\")"];
+
+    #[test]
+    fn absent_deletes_files_and_links_and_refuses_directories() {
+        let mut f = file("", None);
+        f.absent = true;
+        assert!(decide(&f, vec![FactValue::Path(PathState::default())])
+            .expect("ok")
+            .is_none());
+        let (change, decision) = changed(&f, on_host("abc", 0o644, false));
+        assert_eq!(change.action, Action::Delete);
+        assert_eq!(change.fields[0].before.as_deref(), Some("3 bytes"));
+        assert!(matches!(decision, Decision::Delete));
+        let dir = FactValue::Path(PathState {
+            kind: PathKind::Dir,
+            ..PathState::default()
+        });
+        let problem = decide(&f, vec![dir]).expect_err("a directory");
+        assert!(problem.0.contains("directory: { state: absent }"));
+    }
 
     #[test]
     fn binary_content_has_no_text_diff() {

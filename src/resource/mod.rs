@@ -5,17 +5,23 @@
 
 pub(crate) mod archive;
 mod args;
+mod authorized_key;
 mod claim;
 mod command;
+mod cron;
 mod directory;
 mod file;
+mod group;
 mod http_check;
 mod line;
+mod package;
 mod registry;
 pub(crate) mod release;
+mod service;
 mod supervisor;
 mod symlink;
 mod template;
+mod user;
 
 use std::any::Any;
 use std::fmt;

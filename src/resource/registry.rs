@@ -5,7 +5,11 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{command, directory, file, http_check, line, release, supervisor, symlink, template};
+use super::{
+    authorized_key, command, cron, directory, file, group, http_check, line, release, supervisor,
+    symlink,
+};
+use super::{package, service, template, user};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -44,6 +48,12 @@ registry! {
     "release" => release, "an immutable release folder and the link that makes it current";
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
+    "package" => package, "Debian packages, all of a host's changes in one apt call";
+    "service" => service, "a system service started, stopped or restarted once, enabled at boot";
+    "user" => user, "a Unix account: uid, shell, home, groups, or removed";
+    "authorized_key" => authorized_key, "public keys in an account's ~/.ssh/authorized_keys";
+    "cron" => cron, "a named entry in a crontab or an /etc/cron.d file";
+    "group" => group, "a Unix group with its gid, or removed";
 }
 
 /// Whether `name` is a resource kind.

@@ -1,7 +1,9 @@
 //! `symlink: { path, target }`: a symbolic link, switched atomically (temp link + rename), so
 //! there is never a moment without it (the `current -> v1.0.1` release switch).
+//! `symlink: { path, state: absent }` removes the link, never what it points at, and refuses
+//! to remove anything at the path that is not a link.
 
-use super::args::{normalize_path, parent_dirs, path};
+use super::args::{normalize_path, parent_dirs, path, state};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
@@ -15,11 +17,21 @@ use crate::yaml::Node;
 pub(crate) struct Symlink {
     pub(crate) path: String,
     pub(crate) target: String,
+    /// `state: absent`: the link must not exist (`target` is then empty).
+    pub(crate) absent: bool,
 }
 
 /// Builds a `symlink` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Symlink> {
-    let f = Fields::new(args, "`symlink`", &["path", "target"])?;
+    let f = Fields::new(args, "`symlink`", &["path", "target", "state"])?;
+    if state(&f, &["present", "absent"])? == "absent" {
+        super::args::refuse_with_absent(&f, &["target"])?;
+        return Ok(Symlink {
+            path: path(&f, "path")?,
+            target: String::new(),
+            absent: true,
+        });
+    }
     let target = f.required_string("target")?;
     if target.is_empty() {
         return Err(Error::invalid(
@@ -30,6 +42,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Symlink> {
     Ok(Symlink {
         path: path(&f, "path")?,
         target,
+        absent: false,
     })
 }
 
@@ -50,14 +63,17 @@ impl Symlink {
 
 impl Resource for Symlink {
     type Asked = Handle<PathState>;
-    /// The only thing to do is to point the link at the target.
-    type Decision = ();
+    /// Point the link at the target (`false`) or remove it (`true`, for `state: absent`).
+    type Decision = bool;
 
     fn kind(&self) -> &'static str {
         "symlink"
     }
 
     fn id(&self) -> String {
+        if self.absent {
+            return self.path.clone();
+        }
         format!("{} -> {}", self.path, self.target)
     }
 
@@ -66,6 +82,9 @@ impl Resource for Symlink {
     }
 
     fn needs(&self) -> Vec<String> {
+        if self.absent {
+            return Vec::new();
+        }
         vec![self.resolved_target()]
     }
 
@@ -78,8 +97,22 @@ impl Resource for Symlink {
         asked: &Self::Asked,
         facts: &Facts,
         _: Situation,
-    ) -> Result<Option<(Change, ())>, Problem> {
+    ) -> Result<Option<(Change, bool)>, Problem> {
         let state = facts.get(*asked);
+        if self.absent {
+            return match state.kind {
+                PathKind::Absent => Ok(None),
+                PathKind::Link => Ok(Some((
+                    Change::new(Action::Delete).field(Field::Target, state.target.clone(), None),
+                    true,
+                ))),
+                other => Err(Problem::new(format!(
+                    "`{}` is {}, not a symlink; refusing to remove it",
+                    self.path,
+                    other.describe()
+                ))),
+            };
+        }
         let change = match state.kind {
             PathKind::Absent => {
                 Change::new(Action::Create).field(Field::Target, None, Some(self.target.clone()))
@@ -100,14 +133,26 @@ impl Resource for Symlink {
                 )))
             }
         };
-        Ok(Some((change, ())))
+        Ok(Some((change, false)))
     }
 
-    fn script(&self, (): &(), out: &mut Script) {
+    fn script(&self, delete: &bool, out: &mut Script) {
+        if *delete {
+            // Only a link: whatever replaced it since the plan is left alone.
+            out.fill(
+                "if [ -L {} ]; then rm -f -- {} || exit 1; else exit 100; fi\n",
+                [p(&self.path), p(&self.path)],
+            );
+            return;
+        }
         out.fill("_link {} {} || exit 1\n", [w(&self.target), p(&self.path)]);
     }
 
-    fn predict(&self, (): &(), set: &FactSet, facts: &mut Facts) {
+    fn predict(&self, delete: &bool, set: &FactSet, facts: &mut Facts) {
+        if *delete {
+            facts.predict_path(set, &self.path, &PathState::default());
+            return;
+        }
         let state = PathState {
             kind: PathKind::Link,
             target: Some(self.target.clone()),
@@ -136,15 +181,16 @@ mod tests {
         let s = Symlink {
             path: "~/app/current".into(),
             target: "v1.0.1".into(),
+            absent: false,
         };
         assert!(decide(&s, vec![link("v1.0.1")]).expect("ok").is_none());
-        let (change, ()) = decide(&s, vec![link("v1.0.0")])
+        let (change, _) = decide(&s, vec![link("v1.0.0")])
             .expect("ok")
             .expect("change");
         assert_eq!(change.fields[0].before.as_deref(), Some("v1.0.0"));
         assert_eq!(change.fields[0].after.as_deref(), Some("v1.0.1"));
         let absent = FactValue::Path(PathState::default());
-        let (change, ()) = decide(&s, vec![absent]).expect("ok").expect("change");
+        let (change, _) = decide(&s, vec![absent]).expect("ok").expect("change");
         assert_eq!(change.action, Action::Create);
         let dir = FactValue::Path(PathState {
             kind: PathKind::Dir,
@@ -152,5 +198,26 @@ mod tests {
         });
         assert!(decide(&s, vec![dir]).is_err());
         assert_eq!(Resource::needs(&s), ["~/app/v1.0.1"]);
+    }
+
+    #[test]
+    fn absent_removes_only_a_link() {
+        let s = Symlink {
+            path: "~/app/current".into(),
+            target: String::new(),
+            absent: true,
+        };
+        let absent = FactValue::Path(PathState::default());
+        assert!(decide(&s, vec![absent]).expect("ok").is_none());
+        let (change, delete) = decide(&s, vec![link("v1")]).expect("ok").expect("change");
+        assert!(delete);
+        assert_eq!(change.action, Action::Delete);
+        assert_eq!(change.fields[0].before.as_deref(), Some("v1"));
+        let file = FactValue::Path(PathState {
+            kind: PathKind::File,
+            ..PathState::default()
+        });
+        assert!(decide(&s, vec![file]).is_err());
+        assert!(Resource::needs(&s).is_empty());
     }
 }

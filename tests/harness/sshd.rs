@@ -312,7 +312,7 @@ fn config_text(dir: &Path, port: u16, level: &str) -> String {
 ListenAddress 127.0.0.1
 HostKey {dir}/host_ed25519
 PidFile {dir}/sshd.pid
-AuthorizedKeysFile {dir}/authorized_keys/%u
+AuthorizedKeysFile {dir}/authorized_keys/%u .ssh/authorized_keys
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no

@@ -1,0 +1,344 @@
+//! `package: { name, state, update_cache, cache_valid_time }`: Debian packages via dpkg-query,
+//! apt-cache policy and apt-get.
+//!
+//! All package resources of a host share ONE fact (`FactSet::packages` merges their wants), so
+//! the batch is decided at plan time: the first package step of the host that finds anything
+//! to do installs, upgrades and removes every package the plan changes on that host in ONE
+//! `apt-get install` call (`name=version` pins the versions the plan shows, `name-` removes),
+//! after an `apt-get update` when one is due. It then predicts the packages in their wanted
+//! state, so the later package steps find nothing left to do. The plan lists each package with
+//! its version before → after.
+//!
+//! `update_cache: true` refreshes the cache before a planned change; with `cache_valid_time:
+//! SECONDS` it also refreshes a cache older than that when nothing else changes. The cache's
+//! age is the mtime of `/var/lib/apt/periodic/update-success-stamp` (touched after each
+//! refresh) or of `/var/lib/apt/lists`.
+
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use crate::error::{Error, Result};
+use crate::facts::{FactSet, Facts, Handle, PackageState, PackageWant};
+use crate::fields::Fields;
+use crate::plan::{Action, Change, Field};
+use crate::script::{w, Script};
+use crate::yaml::Node;
+
+/// Packages of one task.
+#[derive(Debug, Clone)]
+pub(crate) struct Package {
+    pub(crate) names: Vec<String>,
+    pub(crate) want: PackageWant,
+    pub(crate) update_cache: bool,
+    pub(crate) cache_valid_time: Option<u64>,
+}
+
+/// Builds a `package` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Package> {
+    let f = Fields::new(
+        args,
+        "`package`",
+        &["name", "state", "update_cache", "cache_valid_time"],
+    )?;
+    f.require("name")?;
+    let names = f
+        .string_list("name")?
+        .into_iter()
+        .map(|(name, node)| {
+            if valid_name(&name) {
+                Ok(name)
+            } else {
+                Err(Error::invalid(
+                    format!(
+                        "`{name}` is not a Debian package name (`a-z0-9+.-`, optionally `:ARCH`)"
+                    ),
+                    &node.span,
+                )
+                .with_label("invalid package name"))
+            }
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let want = match super::args::state(&f, &["present", "latest", "absent"])? {
+        "latest" => PackageWant::Latest,
+        "absent" => PackageWant::Absent,
+        _ => PackageWant::Present,
+    };
+    let cache_valid_time = super::args::number(&f, "cache_valid_time")?;
+    Ok(Package {
+        names,
+        want,
+        update_cache: f.boolean("update_cache")?.unwrap_or(false) || cache_valid_time.is_some(),
+        cache_valid_time,
+    })
+}
+
+/// Debian policy: lowercase letters, digits, `+ - .`, at least two characters, starting with
+/// a letter or digit; an architecture may follow a `:`.
+fn valid_name(name: &str) -> bool {
+    let (base, arch) = name.split_once(':').unwrap_or((name, "x"));
+    base.len() >= 2
+        && base.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && base
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+        && !arch.is_empty()
+        && arch.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The host's batch: what one apt call does.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Batch {
+    /// `name=version`, or the bare name when the version is only known after the refresh.
+    pub(crate) install: Vec<String>,
+    pub(crate) remove: Vec<String>,
+    pub(crate) refresh: bool,
+}
+
+/// The decision: the batch, and where to record its outcome.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    batch: Batch,
+    handle: Handle<PackageState>,
+    after: PackageState,
+}
+
+/// The apt candidate of `name` (`apt-cache policy` heads `name:arch` as `name`).
+fn candidate_of<'a>(state: &'a PackageState, name: &str) -> Option<&'a String> {
+    let base = name.split_once(':').map_or(name, |(b, _)| b);
+    state
+        .candidates
+        .get(name)
+        .or_else(|| state.candidates.get(base))
+}
+
+/// Works out the host's batch from the probe: the change the plan shows, the apt arguments and
+/// the packages' state afterwards.
+pub(crate) fn batch(state: &PackageState) -> Result<(Change, Batch, PackageState), Problem> {
+    let mut b = Batch::default();
+    let mut after = state.clone();
+    let mut fields = Vec::new();
+    let mut missing = Vec::new();
+    let changes = state.wants.iter().filter(|(name, want)| {
+        let installed = state.installed.get(name);
+        match want {
+            PackageWant::Present => installed.is_none(),
+            PackageWant::Latest => installed.is_none() || installed != candidate_of(state, name),
+            PackageWant::Absent => installed.is_some(),
+        }
+    });
+    let changes: Vec<&(String, PackageWant)> = changes.collect();
+    b.refresh = state.update_cache && (!changes.is_empty() || state.cache_stale);
+    for (name, want) in changes {
+        let installed = state.installed.get(name).cloned();
+        if *want == PackageWant::Absent {
+            b.remove.push(name.clone());
+            after.installed.remove(name);
+            fields.push((
+                Some(format!("{name} {}", installed.unwrap_or_default())),
+                None,
+            ));
+            continue;
+        }
+        let candidate = candidate_of(state, name).cloned();
+        match (&candidate, b.refresh) {
+            (Some(version), false) => b.install.push(format!("{name}={version}")),
+            (_, true) => b.install.push(name.clone()),
+            (None, false) => {
+                missing.push(name.clone());
+                continue;
+            }
+        }
+        let shown = candidate.clone().map_or_else(
+            || format!("{name} (candidate after the cache refresh)"),
+            |v| format!("{name} {v}"),
+        );
+        after
+            .installed
+            .insert(name.clone(), candidate.unwrap_or_default());
+        fields.push((installed.map(|v| format!("{name} {v}")), Some(shown)));
+    }
+    if !missing.is_empty() {
+        return Err(Problem::new(format!(
+            "no installation candidate for {} (unknown to apt on this host; `update_cache: true` refreshes the package lists first)",
+            missing.join(", ")
+        )));
+    }
+    after.cache_stale = false;
+    after.update_cache = false;
+    let action = if fields.iter().all(|(before, _)| before.is_none()) && !fields.is_empty() {
+        Action::Create
+    } else if fields.iter().all(|(_, after)| after.is_none()) && !fields.is_empty() {
+        Action::Delete
+    } else {
+        Action::Update
+    };
+    let mut change = Change::new(action);
+    for (before, after_version) in fields {
+        change = change.field(Field::Package, before, after_version);
+    }
+    let mut reason = vec![format!(
+        "one apt call for all {} package change(s) this plan makes on the host",
+        b.install.len() + b.remove.len()
+    )];
+    if b.refresh {
+        reason.insert(0, "the package cache is refreshed first".to_owned());
+    }
+    Ok((change.reason(reason.join("; ")), b, after))
+}
+
+impl Resource for Package {
+    type Asked = Handle<PackageState>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "package"
+    }
+
+    fn id(&self) -> String {
+        self.names.join(", ")
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        // Several tasks may want one package installed (roles overlap); one that removes it
+        // conflicts with any other.
+        let sharing = if self.want == PackageWant::Absent {
+            Sharing::Exclusive
+        } else {
+            Sharing::Ordered
+        };
+        self.names
+            .iter()
+            .map(|name| Claim {
+                kind: ClaimKind::Other("package".to_owned()),
+                value: name.clone(),
+                sharing: sharing.clone(),
+            })
+            .collect()
+    }
+
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        let wants: Vec<(String, PackageWant)> =
+            self.names.iter().map(|n| (n.clone(), self.want)).collect();
+        facts.packages(&wants, self.update_cache, self.cache_valid_time)
+    }
+
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let (change, b, after) = batch(facts.get(*asked))?;
+        if b.install.is_empty() && b.remove.is_empty() && !b.refresh {
+            return Ok(None);
+        }
+        Ok(Some((
+            change,
+            Decision {
+                batch: b,
+                handle: *asked,
+                after,
+            },
+        )))
+    }
+
+    fn script(&self, decision: &Decision, out: &mut Script) {
+        out.code("export DEBIAN_FRONTEND=noninteractive\n");
+        if decision.batch.refresh {
+            out.code(
+                "apt-get update -q -o DPkg::Lock::Timeout=120 >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n",
+            );
+        }
+        let b = &decision.batch;
+        if b.install.is_empty() && b.remove.is_empty() {
+            return;
+        }
+        // Waits for another apt or dpkg run (unattended-upgrades) instead of failing at once.
+        out.code("apt-get install -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
+        out.words(b.install.iter().map(String::as_str));
+        for name in &b.remove {
+            out.fill(" {}", [w(&format!("{name}-"))]);
+        }
+        out.code(" </dev/null || exit 1\n");
+    }
+
+    fn predict(&self, decision: &Decision, _: &FactSet, facts: &mut Facts) {
+        facts.predict_packages(decision.handle, decision.after.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::FactValue;
+    use crate::resource::testing::decide;
+
+    fn host(wants: &[(&str, PackageWant)], installed: &[(&str, &str)]) -> PackageState {
+        PackageState {
+            wants: wants.iter().map(|(n, w)| ((*n).to_owned(), *w)).collect(),
+            installed: installed
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            candidates: [("sl", "5.02"), ("tree", "2.1.0"), ("cowsay", "3.03")]
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..PackageState::default()
+        }
+    }
+
+    #[test]
+    fn one_batch_installs_upgrades_and_removes_with_pinned_versions() {
+        use PackageWant::{Absent, Latest, Present};
+        let state = host(
+            &[("sl", Present), ("tree", Latest), ("cowsay", Absent)],
+            &[("tree", "2.0.0"), ("cowsay", "3.03")],
+        );
+        let (change, b, after) = batch(&state).expect("ok");
+        assert_eq!(b.install, ["sl=5.02", "tree=2.1.0"]);
+        assert_eq!(b.remove, ["cowsay"]);
+        assert!(!b.refresh);
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(change.fields[1].before.as_deref(), Some("tree 2.0.0"));
+        assert_eq!(change.fields[1].after.as_deref(), Some("tree 2.1.0"));
+        assert_eq!(change.fields[2].after, None);
+        let (_, again, _) = batch(&after).expect("ok");
+        assert_eq!(
+            again,
+            Batch::default(),
+            "later package steps find nothing to do"
+        );
+    }
+
+    #[test]
+    fn cache_refresh_and_unknown_packages() {
+        let mut state = host(&[("nosuch", PackageWant::Present)], &[]);
+        assert!(batch(&state).is_err(), "no candidate, no refresh");
+        state.update_cache = true;
+        let (_, b, _) = batch(&state).expect("ok");
+        assert_eq!((b.install, b.refresh), (vec!["nosuch".to_owned()], true));
+        let mut fresh = host(&[("sl", PackageWant::Present)], &[("sl", "5.02")]);
+        fresh.update_cache = true;
+        assert_eq!(batch(&fresh).expect("ok").1, Batch::default());
+        fresh.cache_stale = true;
+        assert!(batch(&fresh).expect("ok").1.refresh, "stale cache");
+    }
+
+    #[test]
+    fn the_first_step_takes_the_batch() {
+        let p = Package {
+            names: vec!["sl".into()],
+            want: PackageWant::Present,
+            update_cache: false,
+            cache_valid_time: None,
+        };
+        let state = host(
+            &[("sl", PackageWant::Present), ("tree", PackageWant::Present)],
+            &[],
+        );
+        let (change, d) = decide(&p, vec![FactValue::Packages(state)])
+            .expect("ok")
+            .expect("change");
+        assert_eq!(change.fields.len(), 2, "tree of another task too");
+        assert_eq!(d.batch.install, ["sl=5.02", "tree=2.1.0"]);
+    }
+}

@@ -1,0 +1,393 @@
+//! `service: { name, state: started|stopped|restarted|reloaded, enabled }`: a system service,
+//! through systemd where it runs (`/run/systemd/system` exists: `systemctl is-active` /
+//! `is-enabled`), else through the `/etc/init.d` script (`status` exit code, `S??name` links in
+//! `/etc/rc[2-5].d`, `update-rc.d`). The manager is found by the probe; the decision table is
+//! the same for both.
+//!
+//! `restarted`/`reloaded` on a service some task notifies act only when notified, so a
+//! notified service restarts exactly once per run (never start + restart); one nothing can
+//! notify restarts on every apply, as Ansible's does.
+
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use crate::error::{Error, Result};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::Fields;
+use crate::plan::{Action, Change, Field};
+use crate::script::{w, Script};
+use crate::yaml::Node;
+
+/// The state asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Want {
+    Started,
+    Stopped,
+    Restarted,
+    Reloaded,
+}
+
+/// A managed service.
+#[derive(Debug, Clone)]
+pub(crate) struct Service {
+    pub(crate) name: String,
+    pub(crate) want: Option<Want>,
+    pub(crate) enabled: Option<bool>,
+}
+
+/// Builds a `service` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
+    let f = Fields::new(args, "`service`", &["name", "state", "enabled"])?;
+    let name_node = f.require("name")?;
+    let name = f.required_string("name")?;
+    let ok = |c: char| c.is_ascii_alphanumeric() || "@._:-".contains(c);
+    if name.is_empty() || name.starts_with('-') || !name.chars().all(ok) {
+        return Err(Error::invalid(
+            format!("`{name}` is not a service name (letters, digits, `@._:-`)"),
+            &name_node.span,
+        )
+        .with_label("invalid service name"));
+    }
+    let want = match f.get("state") {
+        None => None,
+        Some(_) => Some(
+            match super::args::state(&f, &["started", "stopped", "restarted", "reloaded"])? {
+                "stopped" => Want::Stopped,
+                "restarted" => Want::Restarted,
+                "reloaded" => Want::Reloaded,
+                _ => Want::Started,
+            },
+        ),
+    };
+    let enabled = f.boolean("enabled")?;
+    if want.is_none() && enabled.is_none() {
+        return Err(f.missing("state` or `enabled"));
+    }
+    Ok(Service {
+        name,
+        want,
+        enabled,
+    })
+}
+
+/// Which init system answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Manager {
+    Systemd,
+    SysV,
+}
+
+/// What the probe found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Observed {
+    pub(crate) manager: Manager,
+    /// `None`: the service does not exist.
+    pub(crate) running: Option<bool>,
+    pub(crate) enabled: bool,
+}
+
+/// Parses the probe's `manager`, `active`/`status` and `enabled` lines.
+pub(crate) fn parse(out: &str) -> Observed {
+    let mut o = Observed {
+        manager: Manager::SysV,
+        running: None,
+        enabled: false,
+    };
+    for line in out.lines() {
+        let (tag, value) = line.split_once(' ').unwrap_or((line, ""));
+        match tag {
+            "manager" => {
+                o.manager = if value == "systemd" {
+                    Manager::Systemd
+                } else {
+                    Manager::SysV
+                };
+            }
+            // systemctl is-active: `unknown`/empty for a unit that does not exist.
+            "active" => {
+                o.running = match value {
+                    "active" | "reloading" | "activating" => Some(true),
+                    "inactive" | "failed" | "deactivating" => Some(false),
+                    _ => None,
+                };
+            }
+            "is-enabled" => {
+                o.enabled = matches!(
+                    value,
+                    "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated"
+                );
+                if o.running.is_none() && !value.is_empty() && value != "not-found" {
+                    o.running = Some(false);
+                }
+            }
+            // LSB: `status` exits 0 when running, 1-3 when not; no script → no line.
+            "status" => o.running = Some(value == "0"),
+            "enabled" => o.enabled = value == "yes",
+            _ => {}
+        }
+    }
+    o
+}
+
+/// What to do to the running state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Act {
+    Start,
+    Stop,
+    Restart,
+    Reload,
+}
+
+impl Act {
+    fn verb(self) -> &'static str {
+        match self {
+            Act::Start => "start",
+            Act::Stop => "stop",
+            Act::Restart => "restart",
+            Act::Reload => "reload",
+        }
+    }
+}
+
+/// The decision table: want × running × notified (× watched) → at most one action.
+pub(crate) fn act(want: Want, running: bool, triggered: bool, watched: bool) -> Option<Act> {
+    let bounce = triggered || !watched;
+    match want {
+        Want::Stopped => running.then_some(Act::Stop),
+        _ if !running => Some(Act::Start),
+        Want::Started => triggered.then_some(Act::Restart),
+        Want::Restarted => bounce.then_some(Act::Restart),
+        Want::Reloaded => bounce.then_some(Act::Reload),
+    }
+}
+
+/// The step: one action on the running state and/or the boot setting.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Decision {
+    manager: Manager,
+    act: Option<Act>,
+    enable: Option<bool>,
+    /// Where the probe's answer is, and whether it runs / is enabled after this step.
+    handle: Handle<CommandOutput>,
+    running_after: bool,
+    enabled_after: bool,
+}
+
+impl Resource for Service {
+    type Asked = Handle<CommandOutput>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "service"
+    }
+
+    fn id(&self) -> String {
+        self.name.clone()
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        vec![Claim {
+            kind: ClaimKind::Other("service".to_owned()),
+            value: self.name.clone(),
+            sharing: Sharing::Exclusive,
+        }]
+    }
+
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        let mut s = Script::new();
+        s.fill("_n={}\n", [w(&self.name)]).code(
+            "if [ -d /run/systemd/system ]; then\n  echo 'manager systemd'\n  printf 'active %s\\n' \"$(systemctl is-active -- \"$_n\" 2>/dev/null)\"\n  printf 'is-enabled %s\\n' \"$(systemctl is-enabled -- \"$_n\" 2>/dev/null)\"\nelse\n  echo 'manager sysv'\n  if [ -x \"/etc/init.d/$_n\" ]; then \"/etc/init.d/$_n\" status >/dev/null 2>&1 </dev/null; printf 'status %s\\n' $?; fi\n  if ls /etc/rc[2345].d/S[0-9][0-9]\"$_n\" >/dev/null 2>&1; then echo 'enabled yes'; else echo 'enabled no'; fi\nfi",
+        );
+        facts.output(s)
+    }
+
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        situation: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let o = parse(&facts.get(*asked).stdout);
+        let Some(running) = o.running else {
+            return Err(Problem::new(match o.manager {
+                Manager::Systemd => format!("systemd knows no unit `{}`", self.name),
+                Manager::SysV => format!(
+                    "no init script `/etc/init.d/{}` (and systemd is not running)",
+                    self.name
+                ),
+            }));
+        };
+        let action = self
+            .want
+            .and_then(|want| act(want, running, situation.triggered, situation.watched));
+        let enable = self.enabled.filter(|e| *e != o.enabled);
+        if action.is_none() && enable.is_none() {
+            return Ok(None);
+        }
+        let mut change = Change::new(if action.is_some() {
+            Action::Run
+        } else {
+            Action::Update
+        });
+        let word = |r: bool| if r { "running" } else { "stopped" };
+        if let Some(a) = action {
+            let after = match a {
+                Act::Stop => "stopped",
+                Act::Start => "running",
+                Act::Restart => "running (restarted)",
+                Act::Reload => "running (reloaded)",
+            };
+            change = change.field(
+                Field::State,
+                Some(word(running).to_owned()),
+                Some(after.to_owned()),
+            );
+            if matches!(a, Act::Restart | Act::Reload) && situation.triggered {
+                change = change.reason("a task it watches changed");
+            }
+        }
+        if let Some(e) = enable {
+            let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+            change = change.field(Field::Enabled, Some(yes(o.enabled)), Some(yes(e)));
+        }
+        Ok(Some((
+            change,
+            Decision {
+                manager: o.manager,
+                act: action,
+                enable,
+                handle: *asked,
+                running_after: action.map_or(running, |a| a != Act::Stop),
+                enabled_after: enable.unwrap_or(o.enabled),
+            },
+        )))
+    }
+
+    fn predict(&self, d: &Decision, _: &FactSet, facts: &mut Facts) {
+        facts.predict_output(d.handle, Self::predicted(d));
+    }
+
+    fn script(&self, d: &Decision, out: &mut Script) {
+        out.fill("_n={}\n", [w(&self.name)]);
+        match (d.manager, d.enable) {
+            (Manager::Systemd, Some(true)) => out.code("systemctl enable -- \"$_n\" || exit 1\n"),
+            (Manager::Systemd, Some(false)) => out.code("systemctl disable -- \"$_n\" || exit 1\n"),
+            (Manager::SysV, Some(true)) => out.code(
+                "update-rc.d \"$_n\" defaults >/dev/null && update-rc.d \"$_n\" enable >/dev/null || exit 1\n",
+            ),
+            (Manager::SysV, Some(false)) => {
+                out.code("update-rc.d \"$_n\" disable >/dev/null || exit 1\n")
+            }
+            (_, None) => out,
+        };
+        if let Some(a) = d.act {
+            out.fill("_a={}\n", [w(a.verb())]);
+            out.code(match d.manager {
+                Manager::Systemd => "systemctl \"$_a\" -- \"$_n\" || exit 1\n",
+                // Daemons an init script starts inherit its open files: not the step's
+                // output (nobody would see its end) and not the apply's lock (fd 9) or a
+                // `serialize` lock (fd 8), which they would hold for their whole life.
+                Manager::SysV => "\"/etc/init.d/$_n\" \"$_a\" </dev/null >/dev/null 2>&1 8>&- 9>&- || { printf '%s %s failed\\n' \"$_n\" \"$_a\"; exit 1; }\n",
+            });
+        }
+    }
+}
+
+impl Service {
+    /// The probe's answer after a step: what a later step (a handler) decides from.
+    fn predicted(d: &Decision) -> CommandOutput {
+        let stdout = match d.manager {
+            Manager::Systemd => format!(
+                "manager systemd\nactive {}\nis-enabled {}",
+                if d.running_after {
+                    "active"
+                } else {
+                    "inactive"
+                },
+                if d.enabled_after {
+                    "enabled"
+                } else {
+                    "disabled"
+                }
+            ),
+            Manager::SysV => format!(
+                "manager sysv\nstatus {}\nenabled {}",
+                if d.running_after { 0 } else { 3 },
+                if d.enabled_after { "yes" } else { "no" }
+            ),
+        };
+        CommandOutput { status: 0, stdout }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::FactValue;
+    use crate::resource::testing::decide_in;
+
+    #[test]
+    fn decision_table_acts_at_most_once() {
+        use Want::{Reloaded, Restarted, Started, Stopped};
+        assert_eq!(act(Started, false, false, false), Some(Act::Start));
+        assert_eq!(act(Started, true, false, true), None);
+        assert_eq!(act(Started, true, true, true), Some(Act::Restart));
+        assert_eq!(
+            act(Started, false, true, true),
+            Some(Act::Start),
+            "never start + restart"
+        );
+        assert_eq!(
+            act(Restarted, true, false, true),
+            None,
+            "watched, not notified"
+        );
+        assert_eq!(act(Restarted, true, true, true), Some(Act::Restart));
+        assert_eq!(
+            act(Restarted, true, false, false),
+            Some(Act::Restart),
+            "like Ansible"
+        );
+        assert_eq!(act(Reloaded, true, true, true), Some(Act::Reload));
+        assert_eq!(act(Stopped, true, true, true), Some(Act::Stop));
+        assert_eq!(act(Stopped, false, false, false), None);
+    }
+
+    fn answer(text: &str) -> Vec<FactValue> {
+        vec![FactValue::Output(CommandOutput {
+            status: 0,
+            stdout: text.to_owned(),
+        })]
+    }
+
+    #[test]
+    fn systemd_answers_decide_like_init_scripts() {
+        let s = Service {
+            name: "nginx".into(),
+            want: Some(Want::Started),
+            enabled: Some(true),
+        };
+        let sd = answer("manager systemd\nactive inactive\nis-enabled disabled\n");
+        let (change, d) = decide_in(&s, sd, Situation::default())
+            .expect("ok")
+            .expect("change");
+        assert_eq!(d.manager, Manager::Systemd);
+        assert_eq!((d.act, d.enable), (Some(Act::Start), Some(true)));
+        assert_eq!(change.fields[0].before.as_deref(), Some("stopped"));
+        let up = answer("manager systemd\nactive active\nis-enabled enabled\n");
+        assert!(decide_in(&s, up, Situation::default())
+            .expect("ok")
+            .is_none());
+        let sysv = answer("manager sysv\nstatus 3\nenabled no\n");
+        let (_, d) = decide_in(&s, sysv, Situation::default())
+            .expect("ok")
+            .expect("change");
+        assert_eq!((d.manager, d.act), (Manager::SysV, Some(Act::Start)));
+        let missing = answer("manager systemd\nactive unknown\nis-enabled \n");
+        assert!(decide_in(&s, missing, Situation::default()).is_err());
+        assert!(decide_in(
+            &s,
+            answer("manager sysv\nenabled no\n"),
+            Situation::default()
+        )
+        .is_err());
+    }
+}

@@ -1,0 +1,485 @@
+//! `user: { name, uid, group, groups, append, shell, home, system, create_home, state, remove }`:
+//! a Unix account, probed with `getent passwd` and `id`, changed with useradd/usermod/userdel.
+//! The plan names each attribute that changes, before → after. Removing (`state: absent`) the
+//! account recon connects as, or root, is refused at plan time: it would lock recon out.
+
+use std::collections::BTreeSet;
+
+use super::args::{account_name, checked_account_name, number, refuse_with_absent, state};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use crate::error::{Error, Result};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::Fields;
+use crate::plan::{Action, Change, Field};
+use crate::script::{w, Script};
+use crate::yaml::Node;
+
+const KEYS: &[&str] = &[
+    "name",
+    "uid",
+    "group",
+    "groups",
+    "append",
+    "shell",
+    "home",
+    "system",
+    "create_home",
+    "state",
+    "remove",
+];
+
+/// A managed account.
+#[derive(Debug, Clone)]
+pub(crate) struct User {
+    pub(crate) name: String,
+    pub(crate) uid: Option<u64>,
+    /// Primary group name.
+    pub(crate) group: Option<String>,
+    /// Supplementary groups; `None` = not managed.
+    pub(crate) groups: Option<Vec<String>>,
+    /// Add `groups` to the existing ones instead of making them the exact list.
+    pub(crate) append: bool,
+    pub(crate) shell: Option<String>,
+    pub(crate) home: Option<String>,
+    pub(crate) system: bool,
+    pub(crate) create_home: bool,
+    /// `state: absent`: `Some(remove the home folder too)`.
+    pub(crate) absent: Option<bool>,
+}
+
+/// Builds a `user` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
+    let f = Fields::new(args, "`user`", KEYS)?;
+    let name = account_name(&f, "name")?;
+    if state(&f, &["present", "absent"])? == "absent" {
+        refuse_with_absent(
+            &f,
+            &[
+                "uid",
+                "group",
+                "groups",
+                "append",
+                "shell",
+                "home",
+                "system",
+                "create_home",
+            ],
+        )?;
+        return Ok(User {
+            name,
+            uid: None,
+            group: None,
+            groups: None,
+            append: false,
+            shell: None,
+            home: None,
+            system: false,
+            create_home: false,
+            absent: Some(f.boolean("remove")?.unwrap_or(false)),
+        });
+    }
+    let group = match f.get("group") {
+        Some(node) => {
+            let g = f.required_string("group")?;
+            checked_account_name(&g, node)?;
+            Some(g)
+        }
+        None => None,
+    };
+    let groups = match f.get("groups") {
+        Some(_) => Some(
+            f.string_list("groups")?
+                .into_iter()
+                .filter(|(g, _)| !g.is_empty())
+                .map(|(g, node)| checked_account_name(&g, node).map(|()| g))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    Ok(User {
+        name,
+        uid: number(&f, "uid")?,
+        group,
+        groups,
+        append: f.boolean("append")?.unwrap_or(false),
+        shell: passwd_field(&f, "shell", false)?,
+        home: passwd_field(&f, "home", true)?,
+        system: f.boolean("system")?.unwrap_or(false),
+        create_home: f.boolean("create_home")?.unwrap_or(true),
+        absent: None,
+    })
+}
+
+/// A passwd field (`shell`, `home`): an absolute path without `:` or a line break, which would
+/// corrupt `/etc/passwd` (useradd refuses them too, but later and less clearly).
+fn passwd_field(f: &Fields<'_>, key: &str, _home: bool) -> Result<Option<String>> {
+    let Some(node) = f.get(key) else {
+        return Ok(None);
+    };
+    let text = f.required_string(key)?;
+    if !text.starts_with('/') || text.contains([':', '\n', '\r']) {
+        return Err(Error::invalid(
+            format!("`{key}` must be an absolute path without `:` or line breaks"),
+            &node.span,
+        )
+        .with_label("not usable in /etc/passwd"));
+    }
+    Ok(Some(text))
+}
+
+/// What the probe found about an account.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Account {
+    pub(crate) uid: u64,
+    pub(crate) home: String,
+    pub(crate) shell: String,
+    pub(crate) primary: String,
+    pub(crate) groups: BTreeSet<String>,
+}
+
+/// The probe's answer: the account (if it exists) and who recon connects as.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Probed {
+    pub(crate) account: Option<Account>,
+    pub(crate) me: String,
+}
+
+/// Parses the `passwd`/`primary`/`groups`/`me` lines the probe prints.
+pub(crate) fn parse(out: &str) -> Probed {
+    let mut probed = Probed::default();
+    let mut account = Account::default();
+    let mut found = false;
+    for line in out.lines() {
+        let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match tag {
+            "passwd" => {
+                let fields: Vec<&str> = rest.split(':').collect();
+                if let [_, _, uid, _, _, home, shell] = fields.as_slice() {
+                    found = true;
+                    account.uid = uid.parse().unwrap_or(u64::MAX);
+                    (*home).clone_into(&mut account.home);
+                    (*shell).clone_into(&mut account.shell);
+                }
+            }
+            "primary" => rest.trim().clone_into(&mut account.primary),
+            "groups" => account.groups = rest.split_whitespace().map(str::to_owned).collect(),
+            "me" => rest.trim().clone_into(&mut probed.me),
+            _ => {}
+        }
+    }
+    account.groups.remove(&account.primary);
+    probed.account = found.then_some(account);
+    probed
+}
+
+/// The attributes a useradd/usermod call sets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Selected {
+    uid: bool,
+    group: bool,
+    shell: bool,
+    home: bool,
+    /// The `-G` list (all wanted groups; with `append`, `-a` keeps the others).
+    groups: Option<Vec<String>>,
+}
+
+/// What to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Create,
+    /// usermod with only what differs.
+    Modify(Selected),
+    Delete,
+}
+
+impl Resource for User {
+    type Asked = Handle<CommandOutput>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "user"
+    }
+
+    fn id(&self) -> String {
+        self.name.clone()
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        vec![Claim {
+            kind: ClaimKind::User,
+            value: self.name.clone(),
+            sharing: Sharing::Exclusive,
+        }]
+    }
+
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        let mut s = Script::new();
+        s.fill(
+            "_u={}\nif _l=$(getent passwd -- \"$_u\"); then printf 'passwd %s\\n' \"$_l\"; printf 'primary %s\\n' \"$(id -gn -- \"$_u\")\"; printf 'groups %s\\n' \"$(id -Gn -- \"$_u\")\"; fi\nprintf 'me %s\\n' \"${SUDO_USER:-$(id -un)}\"",
+            [w(&self.name)],
+        );
+        facts.output(s)
+    }
+
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let probed = parse(&facts.get(*asked).stdout);
+        if self.absent.is_some() {
+            return self.decide_absent(&probed);
+        }
+        let Some(account) = probed.account else {
+            return Ok(Some((self.create_change(), Decision::Create)));
+        };
+        let mut change = Change::new(Action::Update);
+        let uid = self.uid.filter(|u| *u != account.uid);
+        if let Some(uid) = uid {
+            change = change.field(
+                Field::Uid,
+                Some(account.uid.to_string()),
+                Some(uid.to_string()),
+            );
+        }
+        let group = self.group.as_ref().filter(|g| **g != account.primary);
+        if let Some(g) = group {
+            change = change.field(
+                Field::Primary,
+                Some(account.primary.clone()),
+                Some(g.clone()),
+            );
+        }
+        let shell = self.shell.as_ref().filter(|s| **s != account.shell);
+        if let Some(s) = shell {
+            change = change.field(Field::Shell, Some(account.shell.clone()), Some(s.clone()));
+        }
+        let home = self.home.as_ref().filter(|h| **h != account.home);
+        if let Some(h) = home {
+            change = change.field(Field::Home, Some(account.home.clone()), Some(h.clone()));
+        }
+        let groups = self.groups.as_ref().and_then(|wanted| {
+            let wanted: BTreeSet<String> = wanted.iter().cloned().collect();
+            let after: BTreeSet<String> = if self.append {
+                account.groups.union(&wanted).cloned().collect()
+            } else {
+                wanted.clone()
+            };
+            (after != account.groups).then(|| {
+                change = std::mem::replace(&mut change, Change::new(Action::Update)).field(
+                    Field::Groups,
+                    Some(join(&account.groups)),
+                    Some(join(&after)),
+                );
+                wanted.into_iter().collect()
+            })
+        });
+        if change.fields.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some((
+            change,
+            Decision::Modify(Selected {
+                uid: uid.is_some(),
+                group: group.is_some(),
+                shell: shell.is_some(),
+                home: home.is_some(),
+                groups,
+            }),
+        )))
+    }
+
+    fn script(&self, decision: &Decision, out: &mut Script) {
+        match decision {
+            Decision::Create => {
+                out.code("useradd");
+                self.options(
+                    out,
+                    &Selected {
+                        uid: true,
+                        group: true,
+                        shell: true,
+                        home: true,
+                        groups: self.groups.clone(),
+                    },
+                );
+                if self.system {
+                    out.code(" -r");
+                }
+                out.code(if self.create_home { " -m" } else { " -M" });
+                out.fill(" -- {} || exit 1\n", [w(&self.name)]);
+            }
+            Decision::Modify(selected) => {
+                out.code("usermod");
+                if self.append && selected.groups.is_some() {
+                    out.code(" -a");
+                }
+                self.options(out, selected);
+                out.fill(" -- {} || exit 1\n", [w(&self.name)]);
+            }
+            Decision::Delete => {
+                out.code("userdel");
+                if self.absent == Some(true) {
+                    out.code(" -r");
+                }
+                out.fill(" -- {} || exit 1\n", [w(&self.name)]);
+            }
+        }
+    }
+}
+
+impl User {
+    /// The options of useradd/usermod for the attributes selected.
+    fn options(&self, out: &mut Script, sel: &Selected) {
+        if let Some(u) = self.uid.filter(|_| sel.uid) {
+            out.fill(" -u {}", [crate::script::n(u)]);
+        }
+        if let Some(g) = self.group.as_ref().filter(|_| sel.group) {
+            out.fill(" -g {}", [w(g)]);
+        }
+        if let Some(s) = self.shell.as_ref().filter(|_| sel.shell) {
+            out.fill(" -s {}", [w(s)]);
+        }
+        if let Some(h) = self.home.as_ref().filter(|_| sel.home) {
+            out.fill(" -d {}", [w(h)]);
+        }
+        if let Some(list) = &sel.groups {
+            out.fill(" -G {}", [w(&list.join(","))]);
+        }
+    }
+
+    fn create_change(&self) -> Change {
+        let mut change = Change::new(Action::Create);
+        if let Some(u) = self.uid {
+            change = change.field(Field::Uid, None, Some(u.to_string()));
+        }
+        if let Some(g) = &self.group {
+            change = change.field(Field::Primary, None, Some(g.clone()));
+        }
+        if let Some(s) = &self.shell {
+            change = change.field(Field::Shell, None, Some(s.clone()));
+        }
+        let home = match (&self.home, self.create_home) {
+            (Some(h), true) => Some(format!("{h} (created)")),
+            (Some(h), false) => Some(h.clone()),
+            (None, true) => Some("default (created)".to_owned()),
+            (None, false) => None,
+        };
+        if let Some(h) = home {
+            change = change.field(Field::Home, None, Some(h));
+        }
+        if let Some(groups) = self.groups.as_ref().filter(|g| !g.is_empty()) {
+            change = change.field(Field::Groups, None, Some(groups.join(", ")));
+        }
+        if self.system {
+            change = change.field(Field::System, None, Some("yes".to_owned()));
+        }
+        change
+    }
+
+    fn decide_absent(&self, probed: &Probed) -> Result<Option<(Change, Decision)>, Problem> {
+        let Some(account) = &probed.account else {
+            return Ok(None);
+        };
+        if self.name == probed.me || self.name == "root" || account.uid == 0 {
+            return Err(Problem::new(format!(
+                "refusing to remove account `{}`: it is root or the account recon connects as",
+                self.name
+            )));
+        }
+        let mut change =
+            Change::new(Action::Delete).field(Field::Uid, Some(account.uid.to_string()), None);
+        if self.absent == Some(true) {
+            change = change.field(Field::Home, Some(account.home.clone()), None);
+        }
+        Ok(Some((change, Decision::Delete)))
+    }
+}
+
+fn join(groups: &BTreeSet<String>) -> String {
+    if groups.is_empty() {
+        return "(none)".to_owned();
+    }
+    groups.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::FactValue;
+    use crate::resource::testing::decide;
+
+    fn user() -> User {
+        User {
+            name: "cartogram".into(),
+            uid: None,
+            group: None,
+            groups: Some(vec!["docker".into()]),
+            append: true,
+            shell: Some("/bin/bash".into()),
+            home: None,
+            system: false,
+            create_home: true,
+            absent: None,
+        }
+    }
+
+    fn probe(text: &str) -> Vec<FactValue> {
+        vec![FactValue::Output(CommandOutput {
+            status: 0,
+            stdout: text.to_owned(),
+        })]
+    }
+
+    const EXISTS: &str = "passwd cartogram:x:1001:1001::/home/cartogram:/bin/sh\nprimary cartogram\ngroups cartogram users\nme deploy\n";
+
+    #[test]
+    fn probe_output_is_parsed() {
+        let p = parse(EXISTS);
+        let a = p.account.expect("exists");
+        assert_eq!((a.uid, a.shell.as_str()), (1001, "/bin/sh"));
+        assert_eq!(a.groups.into_iter().collect::<Vec<_>>(), ["users"]);
+        assert_eq!(p.me, "deploy");
+        assert_eq!(parse("me root\n").account, None);
+    }
+
+    #[test]
+    fn changes_are_exact_and_append_keeps_other_groups() {
+        let (change, decision) = decide(&user(), probe(EXISTS)).expect("ok").expect("change");
+        assert_eq!(change.action, Action::Update);
+        assert_eq!(change.fields[0].field, Field::Shell);
+        assert_eq!(change.fields[1].before.as_deref(), Some("users"));
+        assert_eq!(change.fields[1].after.as_deref(), Some("docker, users"));
+        assert!(matches!(
+            decision,
+            Decision::Modify(Selected {
+                shell: true,
+                uid: false,
+                ..
+            })
+        ));
+        let mut exact = user();
+        exact.append = false;
+        let (change, _) = decide(&exact, probe(EXISTS)).expect("ok").expect("change");
+        assert_eq!(change.fields[1].after.as_deref(), Some("docker"));
+        let done = "passwd cartogram:x:1001:1001::/home/cartogram:/bin/bash\nprimary cartogram\ngroups cartogram users docker\nme deploy\n";
+        assert!(decide(&user(), probe(done)).expect("ok").is_none());
+    }
+
+    #[test]
+    fn removing_the_connecting_account_or_root_is_refused() {
+        let mut u = user();
+        u.absent = Some(false);
+        u.name = "deploy".into();
+        let me = "passwd deploy:x:1000:1000::/home/deploy:/bin/sh\nprimary deploy\ngroups deploy\nme deploy\n";
+        assert!(decide(&u, probe(me)).is_err());
+        u.name = "root".into();
+        let root = "passwd root:x:0:0::/root:/bin/sh\nprimary root\ngroups root\nme deploy\n";
+        assert!(decide(&u, probe(root)).is_err());
+        u.name = "cartogram".into();
+        let (change, d) = decide(&u, probe(EXISTS)).expect("ok").expect("change");
+        assert_eq!((change.action, d), (Action::Delete, Decision::Delete));
+        assert!(decide(&u, probe("me deploy\n")).expect("ok").is_none());
+    }
+}
