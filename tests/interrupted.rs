@@ -199,3 +199,25 @@ fn temp_folders_of_an_interrupted_unpack_are_removed_by_the_next_run() {
         .expect_code(0)
         .stdout_has("No changes");
 }
+
+#[test]
+fn a_daemon_started_by_a_step_does_not_hold_the_accounts_lock() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - command: { cmd: "sleep 30 >/dev/null 2>&1 </dev/null & echo started > {{ root }}/daemon", creates: "{{ root }}/daemon" }
+    - command: { cmd: "touch {{ root }}/again", creates: "{{ root }}/again" }
+"#,
+    );
+    p.recon(&["apply", "site.yml", "--lock-timeout", "2"])
+        .expect_code(0);
+    std::fs::remove_file(p.host("again")).expect("reset");
+    // The daemon still runs; the next apply gets the lock at once.
+    p.recon(&["apply", "site.yml", "--lock-timeout", "2"])
+        .expect_code(0);
+    assert!(p.host("again").exists());
+    let _ = Command::new("pkill").args(["-f", "sleep 30"]).status();
+}

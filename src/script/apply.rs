@@ -45,7 +45,8 @@ pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 /// reactions. `_run ID "DEPS" "SETS" "CLEAR"`: skipped when a step in DEPS failed (or was
 /// skipped); before the step runs, the reaction markers in SETS are recorded (a step that then
 /// changes nothing takes back the ones it created); CLEAR is the step's own marker, removed
-/// once it ran. Step output goes to a private temp file, never a predictable shared name.
+/// once it ran. Step output goes to a private temp file, never a predictable shared name. A step
+/// runs without the lock's descriptor, so a daemon it starts cannot hold the account's lock.
 const RUN_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || { printf '@@error cannot create a private temp file\n'; exit 0; }
 trap 'rm -f "$_o"' EXIT
 _stop=
@@ -75,7 +76,7 @@ _run() {
       _new="$_new $_m"
     fi
   done
-  "_s$_id" >"$_o" 2>&1 </dev/null
+  "_s$_id" >"$_o" 2>&1 </dev/null 9>&-
   _rc=$?
   case $_rc in 0) _r=changed;; 100) _r=ok;; *) _r=failed;; esac
   if [ "$_r" != changed ]; then for _m in $_new; do rm -f -- "$_pd/$_m"; done; fi
