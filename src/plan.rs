@@ -40,6 +40,18 @@ pub(crate) enum Field {
     Prune,
     /// Temp files or folders an interrupted run left, removed.
     Leftovers,
+    /// A git checkout's commit (`git`).
+    Commit,
+    /// A git checkout's remote URL (`git`).
+    Remote,
+    /// One compose service's container: created, recreated, started or removed (`docker_compose`).
+    Service,
+    /// One firewall rule (`firewall`).
+    Rule,
+    /// A firewall default policy (`firewall`).
+    Policy,
+    /// Whether something is on or off (the firewall itself).
+    State,
 }
 
 /// One attribute's before and after (`None` = absent).

@@ -10,6 +10,7 @@ mod commands;
 mod digicam;
 mod errors;
 mod firstrun;
+mod git;
 mod handlers;
 mod hostile;
 mod interrupted;

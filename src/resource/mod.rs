@@ -9,6 +9,7 @@ mod claim;
 mod command;
 mod directory;
 mod file;
+mod git;
 mod http_check;
 mod line;
 mod registry;

@@ -5,7 +5,9 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{command, directory, file, http_check, line, release, supervisor, symlink, template};
+use super::{
+    command, directory, file, git, http_check, line, release, supervisor, symlink, template,
+};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -44,6 +46,7 @@ registry! {
     "release" => release, "an immutable release folder and the link that makes it current";
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
+    "git" => git, "a git checkout at a branch, tag or commit, host keys verified";
 }
 
 /// Whether `name` is a resource kind.
