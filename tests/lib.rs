@@ -7,6 +7,7 @@ mod apply;
 mod artifacts;
 mod checks;
 mod commands;
+mod compose;
 mod digicam;
 mod errors;
 mod firstrun;

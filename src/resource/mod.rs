@@ -8,6 +8,7 @@ mod args;
 mod claim;
 mod command;
 mod directory;
+mod docker_compose;
 mod file;
 mod git;
 mod http_check;

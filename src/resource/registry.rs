@@ -5,9 +5,8 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{
-    command, directory, file, git, http_check, line, release, supervisor, symlink, template,
-};
+use super::{command, directory, file, http_check, line, release, supervisor, symlink, template};
+use super::{docker_compose, git};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -47,6 +46,7 @@ registry! {
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
     "git" => git, "a git checkout at a branch, tag or commit, host keys verified";
+    "docker_compose" => docker_compose, "a compose project up or down, planned per service";
 }
 
 /// Whether `name` is a resource kind.
