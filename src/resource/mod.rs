@@ -10,6 +10,7 @@ mod command;
 mod directory;
 mod docker_compose;
 mod file;
+mod firewall;
 mod git;
 mod http_check;
 mod line;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::{command, directory, file, http_check, line, release, supervisor, symlink, template};
-use super::{docker_compose, git};
+use super::{docker_compose, firewall, git};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -47,6 +47,7 @@ registry! {
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
     "git" => git, "a git checkout at a branch, tag or commit, host keys verified";
     "docker_compose" => docker_compose, "a compose project up or down, planned per service";
+    "firewall" => firewall, "a ufw rule, default policy or ufw on/off";
 }
 
 /// Whether `name` is a resource kind.
