@@ -15,6 +15,7 @@ mod firstrun;
 mod git;
 mod handlers;
 mod hostile;
+mod hostile_system;
 mod interrupted;
 mod inventory;
 mod plan;
