@@ -10,10 +10,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::args::checked_path;
+use super::args::{checked_path, normalize_path};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathState, Want};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Script};
@@ -174,6 +174,8 @@ pub(crate) struct Observed {
     /// Service → (image reference, local image id when present).
     pub(crate) images: BTreeMap<String, (String, Option<String>)>,
     pub(crate) containers: Vec<Container>,
+    /// sha256 of each compose file (`compose_files` order) as the probe found it; `None`: absent.
+    pub(crate) file_shas: Vec<Option<String>>,
 }
 
 /// Parses the probe's lines.
@@ -185,6 +187,9 @@ pub(crate) fn parse(output: &str) -> Observed {
             "tool" => words.next().unwrap_or("none").clone_into(&mut o.tool),
             "dockerr" => o.docker_error = Some(decode(words.next().unwrap_or_default())),
             "nodir" => o.no_dir = true,
+            "sha" => o
+                .file_shas
+                .push(words.next().filter(|s| *s != "-").map(str::to_owned)),
             "configerr" => o.config_error = Some(decode(words.next().unwrap_or_default())),
             "hash" => {
                 if let (Some(service), Some(hash)) = (words.next(), words.next()) {
@@ -357,7 +362,41 @@ else _tool=none; fi\n";
 const CONTAINERS: &str = "docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$_p\" --filter label=com.docker.compose.oneoff=False \\\n\
 \x20 | while read -r _c; do docker inspect -f 'ctr {{index .Config.Labels \"com.docker.compose.service\"}} {{.Id}} {{.State.Status}} {{.Image}} {{index .Config.Labels \"com.docker.compose.config-hash\"}}' \"$_c\"; done | sort\n";
 
+/// The facts a project needs: the probe's answer and the state of each compose file.
+#[derive(Debug)]
+pub(crate) struct Asked {
+    output: Handle<CommandOutput>,
+    files: Vec<Handle<PathState>>,
+}
+
+/// The file names compose looks for when none are given (v1 and v2).
+const DEFAULT_FILES: &[&str] = &[
+    "compose.yaml",
+    "compose.yml",
+    "docker-compose.yml",
+    "docker-compose.yaml",
+];
+
 impl Compose {
+    /// The compose files' paths on the host (relative names are in `project_src`).
+    fn compose_files(&self) -> Vec<String> {
+        let names: Vec<&str> = if self.files.is_empty() {
+            DEFAULT_FILES.to_vec()
+        } else {
+            self.files.iter().map(String::as_str).collect()
+        };
+        names
+            .into_iter()
+            .map(|name| {
+                if name.starts_with('/') {
+                    normalize_path(name)
+                } else {
+                    normalize_path(&format!("{}/{name}", self.project_src))
+                }
+            })
+            .collect()
+    }
+
     /// `_p=NAME`, `cd` is separate; `set -- -f F …` holds the compose file arguments.
     fn setup(&self, s: &mut Script) {
         s.fill(
@@ -380,6 +419,12 @@ impl Compose {
         s.code(CONTAINERS);
         if !self.present {
             return s;
+        }
+        for file in self.compose_files() {
+            s.fill(
+                "_h=$(sha256sum 2>/dev/null < {}) || _h=-\nprintf 'sha %s\\n' \"${_h%% *}\"\n",
+                [p(&file)],
+            );
         }
         s.code(
             "cd -- \"$_src\" 2>/dev/null || { echo nodir; exit 0; }\n\
@@ -492,7 +537,7 @@ fn missing_file(error: &str) -> bool {
 }
 
 impl Resource for Compose {
-    type Asked = Handle<CommandOutput>;
+    type Asked = Asked;
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -513,14 +558,27 @@ impl Resource for Compose {
 
     fn needs(&self) -> Vec<String> {
         if self.present {
-            vec![self.project_src.clone()]
+            std::iter::once(self.project_src.clone())
+                .chain(self.compose_files())
+                .collect()
         } else {
             Vec::new()
         }
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        facts.output(self.probe())
+        let files = if self.present {
+            self.compose_files()
+                .iter()
+                .map(|f| facts.path(f, Want::Never))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Asked {
+            output: facts.output(self.probe()),
+            files,
+        }
     }
 
     fn decide(
@@ -529,7 +587,7 @@ impl Resource for Compose {
         facts: &Facts,
         situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let o = parse(&facts.get(*asked).stdout);
+        let o = parse(&facts.get(asked.output).stdout);
         if o.tool == "none" && (self.present || !o.containers.is_empty()) {
             return Err(Problem::new(
                 "neither `docker compose` (v2) nor `docker-compose` (v1) is installed on the host",
@@ -543,6 +601,28 @@ impl Resource for Compose {
             }
         }
         if self.present {
+            // A compose file that an earlier step of this plan rewrites: its services' fate is
+            // decided by the new file, which only exists after that step.
+            let rewritten = asked
+                .files
+                .iter()
+                .zip(&o.file_shas)
+                .zip(self.compose_files())
+                .find(|((handle, seen), _)| {
+                    facts.get(**handle).sha256.as_deref() != seen.as_deref()
+                })
+                .map(|(_, path)| path);
+            if let Some(path) = rewritten {
+                let change = Change::new(if o.containers.is_empty() {
+                    Action::Create
+                } else {
+                    Action::Update
+                })
+                .reason(format!(
+                    "`{path}` changes earlier in this plan: which services `up` creates or recreates is known after apply"
+                ));
+                return Ok(Some((change, Decision::Up)));
+            }
             return self.decide_present(&o, situation);
         }
         if o.containers.is_empty() {
@@ -695,6 +775,59 @@ mod tests {
         missing.images.insert("web".into(), ("gone:1".into(), None));
         let problem = predict(&missing, Pull::Never, false).expect_err("never pull");
         assert!(problem.0.contains("gone:1"));
+    }
+
+    #[test]
+    fn a_compose_file_rewritten_earlier_in_the_plan_makes_the_services_known_after_apply() {
+        use crate::facts::{FactValue, PathKind};
+        use crate::resource::testing::decide;
+        let compose = Compose {
+            project_src: "/srv/stack".into(),
+            files: Vec::new(),
+            project: "stack".into(),
+            pull: Pull::Missing,
+            remove_orphans: false,
+            wait: false,
+            wait_timeout: 60,
+            present: true,
+        };
+        let file = |sha: Option<&str>| {
+            FactValue::Path(PathState {
+                kind: if sha.is_some() {
+                    PathKind::File
+                } else {
+                    PathKind::Absent
+                },
+                sha256: sha.map(str::to_owned),
+                ..PathState::default()
+            })
+        };
+        let probe = |seen: &str| {
+            FactValue::Output(CommandOutput {
+                status: 0,
+                stdout: format!("tool v1\nsha -\nsha -\nsha {seen}\nsha -\nhash web h1\nctr web id running img h1\n"),
+            })
+        };
+        let answers = |now: &str, seen: &str| {
+            vec![
+                file(None),
+                file(None),
+                file(Some(now)),
+                file(None),
+                probe(seen),
+            ]
+        };
+        assert!(decide(&compose, answers("aaa", "aaa"))
+            .expect("ok")
+            .is_none());
+        let (change, _) = decide(&compose, answers("bbb", "aaa"))
+            .expect("ok")
+            .expect("change");
+        let reason = change.reason.unwrap_or_default();
+        assert!(
+            reason.contains("/srv/stack/docker-compose.yml` changes earlier"),
+            "{reason}"
+        );
     }
 
     #[test]
