@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::harness::docker::{self, CleanProject, IMAGE};
+use crate::harness::docker::{self, CleanImage, CleanProject, IMAGE};
 use crate::harness::Project;
 
 fn compose_file(db_command: &str, with_db: bool) -> String {
@@ -122,4 +122,42 @@ fn a_broken_compose_file_is_a_clear_planning_error() {
     p.recon(&["plan", "site.yml"])
         .expect_code(1)
         .stdout_has("compose cannot read the project");
+}
+
+#[test]
+fn a_service_whose_image_changed_is_recreated_and_only_it() {
+    docker::ensure();
+    let tag = format!("recon-test/variant{}:1", std::process::id());
+    let _image = CleanImage(tag.clone());
+    docker::tag_variant(&tag, "one");
+    let name = format!("reconcomposeimg{}", std::process::id());
+    let clean = CleanProject(name.clone());
+    let p = Project::new();
+    p.file("site.yml", &site(&name, "present"));
+    std::fs::create_dir_all(p.host("stack")).expect("stack");
+    std::fs::write(
+        p.host("stack/docker-compose.yml"),
+        format!(
+            "version: \"3\"\nservices:\n  app:\n    image: {tag}\n    command: [\"sleep\", \"600\"]\n    stop_signal: SIGKILL\n  other:\n    image: {IMAGE}\n    command: [\"sleep\", \"600\"]\n    stop_signal: SIGKILL\n"
+        ),
+    )
+    .expect("compose file");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    let first = clean.containers();
+
+    // The tag now names another image (as after a pull): exactly `app` is recreated.
+    docker::tag_variant(&tag, "two");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has(&format!(
+            "service: app {} -> recreate: its image changed",
+            &id_of(&first, "app")[..12]
+        ))
+        .stdout_has("left alone: other");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    let second = clean.containers();
+    assert_ne!(id_of(&second, "app"), id_of(&first, "app"));
+    assert_eq!(id_of(&second, "other"), id_of(&first, "other"));
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
 }

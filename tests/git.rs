@@ -169,6 +169,11 @@ fn git_clones_over_ssh_with_a_deploy_key_updates_after_a_push_and_keeps_local_ch
         first,
         "planning fetched nothing"
     );
+    // Once the objects are on the host (fetched by hand here), the plan counts the commits.
+    git_with(&p.host("app"), &["fetch", "-q", "origin"], Some(&sshd));
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("2 new commit(s) on `main`");
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert_eq!(p.read_host("app/app.txt"), "three\n");
     p.recon(&["plan", "site.yml", "--detailed-exitcode"])

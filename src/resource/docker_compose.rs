@@ -288,13 +288,10 @@ pub(crate) fn predict(
                 },
                 _ => ServicePlan::Create { pull: None },
             }
-        } else if let Some(c) = containers.iter().find(|c| c.hash != *hash) {
-            ServicePlan::Recreate {
-                container: c.id.clone(),
-                why: "its configuration changed".to_owned(),
-            }
         } else if let Some(c) = containers
             .iter()
+            // First: compose v1's config hash covers the image id too, so an image change
+            // also changes the hash; the image is the more telling reason.
             .find(|c| local_image.is_some_and(|id| id != c.image))
         {
             ServicePlan::Recreate {
@@ -304,6 +301,11 @@ pub(crate) fn predict(
                     short(&c.image),
                     short(local_image.unwrap_or_default())
                 ),
+            }
+        } else if let Some(c) = containers.iter().find(|c| c.hash != *hash) {
+            ServicePlan::Recreate {
+                container: c.id.clone(),
+                why: "its configuration changed".to_owned(),
             }
         } else if let Some((reference, None)) = image {
             if pull == Pull::Never {

@@ -97,6 +97,34 @@ fn ensure_image() {
     );
 }
 
+/// Tags a new image as `tag`: the test image plus a file `/variant` holding `marker`, so each
+/// marker gives a different image id (what a pull of a new release does to a tag).
+pub(crate) fn tag_variant(tag: &str, marker: &str) {
+    let script = "set -e; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; \
+                  mkdir \"$d/bin\"; cp /bin/busybox \"$d/bin/\"; \
+                  for a in sh sleep true; do ln -s busybox \"$d/bin/$a\"; done; \
+                  printf %s \"$2\" > \"$d/variant\"; \
+                  tar -C \"$d\" -c . | docker import - \"$1\" >/dev/null";
+    let status = Command::new("sh")
+        .args(["-c", script, "sh", tag, marker])
+        .status()
+        .expect("sh");
+    assert!(status.success(), "docker import {tag}");
+}
+
+/// Removes image `tag` when dropped.
+pub(crate) struct CleanImage(pub(crate) String);
+
+impl Drop for CleanImage {
+    fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rmi", "-f", &self.0])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 /// Removes everything of compose project `name` (containers, networks, volumes) when dropped.
 pub(crate) struct CleanProject(pub(crate) String);
 
