@@ -133,6 +133,8 @@ pub(crate) struct Observed {
     pub(crate) remote: Remote,
     /// `rev-list --count head..new` and `new..head`, when the new commit is on the host.
     pub(crate) count: Option<(u64, u64)>,
+    /// git is not installed on the host.
+    pub(crate) no_git: bool,
 }
 
 /// Parses the probe's lines (`local …`, `url …`, `dirty …`, `new …`, `lserr …`, `count …`).
@@ -142,10 +144,12 @@ pub(crate) fn parse(output: &str) -> Observed {
     let mut count = None;
     let (mut head, mut url, mut dirty) = (None, String::new(), 0);
     let mut repo = false;
+    let mut no_git = false;
     for line in output.lines() {
         let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
         match tag {
             "notrepo" => local = Local::NotRepo,
+            "nogit" => no_git = true,
             "head" => {
                 repo = true;
                 head = (rest != "-" && !rest.is_empty()).then(|| rest.to_owned());
@@ -177,6 +181,7 @@ pub(crate) fn parse(output: &str) -> Observed {
         local,
         remote,
         count,
+        no_git,
     }
 }
 
@@ -239,6 +244,7 @@ impl Git {
     fn probe(&self) -> Script {
         let mut s = Script::new();
         self.environment(&mut s);
+        s.code("command -v git >/dev/null 2>&1 || { echo nogit; exit 0; }\n");
         s.code(
             "if [ -d \"$_d/.git\" ]; then\n\
              \x20 printf 'head %s\\n' \"$(git -C \"$_d\" rev-parse -q --verify HEAD 2>/dev/null || echo -)\"\n\
@@ -323,6 +329,11 @@ impl Resource for Git {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let observed = parse(&facts.get(*asked).stdout);
+        if observed.no_git {
+            return Err(Problem::new(
+                "git is not installed on the host (install the `git` package first)",
+            ));
+        }
         let (commit, reference) = match observed.remote {
             Remote::Found { commit, reference } => (commit, reference),
             Remote::NotFound => {
@@ -550,6 +561,8 @@ mod tests {
             failed.0.contains("Host key verification failed."),
             "{failed}"
         );
+        let nogit = decide(&git(false), answer("nogit\n")).expect_err("no git");
+        assert!(nogit.0.contains("git is not installed"));
         let notrepo = decide(&git(false), answer(&format!("notrepo\nnew {NEW} HEAD\n")))
             .expect_err("not a repo");
         assert!(notrepo.0.contains("not a git checkout"));
