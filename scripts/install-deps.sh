@@ -2,7 +2,8 @@
 # Installs what recon's tests and demo need on a fresh Debian machine: OpenSSH's server (the tests
 # start their own sshd on a loopback port), nginx and supervisor (started unprivileged by the
 # tests), flock and python3, and ansible-core in a venv at /opt/recon-test/ansible (the vault tests
-# check recon against the real ansible-vault). Does nothing when everything is already there.
+# check recon against the real ansible-vault), git, docker.io, docker-compose, busybox-static, ufw and
+# iptables. Does nothing when everything is already there.
 set -eu
 
 need=""
@@ -16,6 +17,15 @@ command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 # cron: the `cron` resource tests read and write real crontabs with its `crontab`.
 command -v crontab >/dev/null 2>&1 || need="$need cron"
+# git, docker_compose and firewall resources: git (over the test sshd), a Docker engine with
+# compose v1 (Debian 12 has no v2 plugin), a static busybox for locally built test images (no
+# registry is reachable), and ufw with iptables (driven only inside a test network namespace).
+command -v git >/dev/null 2>&1 || need="$need git"
+command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
+command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
+[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need="$need busybox-static"
+command -v ufw >/dev/null 2>&1 || [ -x /usr/sbin/ufw ] || need="$need ufw"
+command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need="$need iptables"
 
 # ansible-core from PyPI, in its own venv so it never touches the system's Python packages.
 ansible_venv=/opt/recon-test/ansible
@@ -39,7 +49,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $need >/dev/null
-# The packages start system services; the tests run their own instances on loopback ports.
+# The packages start system services; the tests run their own instances on loopback ports
+# (dockerd: the harness starts one when none answers).
 for service in ssh nginx supervisor cron; do
   if command -v service >/dev/null 2>&1; then service "$service" stop >/dev/null 2>&1 || true; fi
 done

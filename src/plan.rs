@@ -54,11 +54,22 @@ pub(crate) enum Field {
     System,
     /// One `authorized_keys` line (type, key, comment, options).
     Key,
-    /// A service's running state and whether it starts at boot.
+    /// A running state (a service's, or the firewall's on/off) and whether a service starts at
+    /// boot.
     State,
     Enabled,
     /// A cron entry's line (schedule and job) and its environment lines.
     Entry,
+    /// A git checkout's commit (`git`).
+    Commit,
+    /// A git checkout's remote URL (`git`).
+    Remote,
+    /// One compose service's container: created, recreated, started or removed (`docker_compose`).
+    Service,
+    /// One firewall rule (`firewall`).
+    Rule,
+    /// A firewall default policy (`firewall`).
+    Policy,
 }
 
 /// One attribute's before and after (`None` = absent).

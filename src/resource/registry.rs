@@ -9,6 +9,7 @@ use super::{
     authorized_key, command, cron, directory, file, group, http_check, line, release, supervisor,
     symlink,
 };
+use super::{docker_compose, firewall, git};
 use super::{package, service, template, user};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
@@ -54,6 +55,9 @@ registry! {
     "authorized_key" => authorized_key, "public keys in an account's ~/.ssh/authorized_keys";
     "cron" => cron, "a named entry in a crontab or an /etc/cron.d file";
     "group" => group, "a Unix group with its gid, or removed";
+    "git" => git, "a git checkout at a branch, tag or commit, host keys verified";
+    "docker_compose" => docker_compose, "a compose project up or down, planned per service";
+    "firewall" => firewall, "a ufw rule, default policy or ufw on/off";
 }
 
 /// Whether `name` is a resource kind.

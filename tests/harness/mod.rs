@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::missing_panics_doc)]
 
 pub(crate) mod agent;
+pub(crate) mod docker;
 pub(crate) mod sshd;
 mod sshd_selftest;
 pub(crate) mod web;
