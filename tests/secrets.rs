@@ -22,6 +22,8 @@ const SITE: &str = r#"- hosts: all
       notify: restart app
     - name: token file
       file: { path: "{{ root }}/token", content: "token={{ db_password }}\n" }
+    - name: large enough to be an artifact, were it not secret
+      template: { src: big.j2, dest: "{{ root }}/big" }
     - name: transformed
       file: { path: "{{ root }}/reversed", content: "{{ db_password | reverse }}" }
     - name: argv and env
@@ -45,6 +47,10 @@ fn project() -> Project {
         .file(
             "templates/app.env.j2",
             "APP_PORT=8080\nDB_PASSWORD={{ db_password }}\n",
+        )
+        .file(
+            "templates/big.j2",
+            "{% for i in range(3000) %}padding line {{ i }} of a large file ..........\n{% endfor %}secret={{ db_password }}\n",
         )
         .file("site.yml", SITE);
     p.recon(&[
@@ -159,6 +165,8 @@ fn a_vault_value_never_leaves_in_clear() {
     );
     assert_eq!(mode(&p.host("app.env")), 0o600);
     assert_eq!(p.read_host("token"), format!("token={SECRET}\n"));
+    let big = p.read_host("big");
+    assert!(big.len() > 64 * 1024 && big.ends_with(&format!("secret={SECRET}\n")));
 
     // An update is shown by size and hash, never by reading the old file back.
     p.file(
