@@ -107,8 +107,44 @@ pub(crate) fn settled(planned: &PlannedHost) -> Option<HostReport> {
     planned.script.is_none().then_some(report)
 }
 
-/// Applies `planned` through `transport`.
+/// Applies `planned` through `transport`. What the host printed is scrubbed of every known
+/// secret before anything else sees it, and the output of `no_log` steps is dropped.
 pub(crate) fn apply_host(
+    planned: &PlannedHost,
+    transport: &mut dyn Transport,
+    options: &ApplyOptions<'_>,
+) -> HostReport {
+    let mut report = run_host(planned, transport, options);
+    keep_secrets(&mut report, planned);
+    report
+}
+
+/// What a `no_log`/`sensitive` step's output is replaced with.
+pub(crate) const HIDDEN_OUTPUT: &str = "(output hidden: no_log)";
+
+/// Masks every registered secret in the report's texts; drops the output of sensitive steps.
+fn keep_secrets(report: &mut HostReport, planned: &PlannedHost) {
+    for step in &mut report.steps {
+        let sensitive = planned
+            .plan
+            .steps
+            .iter()
+            .any(|s| s.id == step.id && s.sensitive);
+        if sensitive && !step.output.is_empty() {
+            HIDDEN_OUTPUT.clone_into(&mut step.output);
+        } else if let std::borrow::Cow::Owned(clean) = crate::secret::scrub(&step.output) {
+            step.output = clean;
+        }
+    }
+    if let Outcome::Failed(message) | Outcome::Unreachable(message) = &mut report.outcome {
+        if let std::borrow::Cow::Owned(clean) = crate::secret::scrub(message) {
+            *message = clean;
+        }
+    }
+}
+
+/// `apply_host` before the report is scrubbed.
+fn run_host(
     planned: &PlannedHost,
     transport: &mut dyn Transport,
     options: &ApplyOptions<'_>,

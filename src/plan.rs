@@ -150,6 +150,9 @@ pub(crate) struct Step {
     /// The task in its file, for errors about this step.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) at: Option<Location>,
+    /// The task is `no_log`/`sensitive`: its diff and its output are never shown or stored.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) sensitive: bool,
 }
 
 /// The plan for one host.

@@ -281,11 +281,20 @@ fn step(
         task: task.name.clone(),
         kind: task.resource.kind().to_owned(),
         resource: task.resource.id(),
-        change: decided.change,
+        // A `no_log` task's diff is never shown or stored (its sizes and hashes are).
+        change: if task.sensitive {
+            crate::plan::Change {
+                diff: None,
+                ..decided.change
+            }
+        } else {
+            decided.change
+        },
         handler,
         triggered_by,
         depends_on,
         at: Some(task.span.location()),
+        sensitive: task.sensitive,
     }
 }
 

@@ -55,6 +55,79 @@ impl Secrets {
         }
         out
     }
+
+    /// Whether any registered secret occurs in `text` (a rendered file that used one is
+    /// sensitive).
+    pub(crate) fn occurs_in(&self, text: &str) -> bool {
+        let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
+        values.iter().any(|v| text.contains(v.as_str()))
+    }
+
+    /// Every registered value, to carry into a saved plan (sealed) so `apply FILE` masks the
+    /// same values.
+    pub(crate) fn values(&self) -> Vec<String> {
+        self.values
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every string inside a JSON value scrubbed (keys too), so `--json` masks a secret
+    /// whatever escaping JSON would give it.
+    pub(crate) fn scrub_json(&self, value: &mut serde_json::Value) {
+        use serde_json::Value as J;
+        match value {
+            J::String(s) => {
+                if let Cow::Owned(clean) = self.scrub(s) {
+                    *s = clean;
+                }
+            }
+            J::Array(items) => items.iter_mut().for_each(|v| self.scrub_json(v)),
+            J::Object(map) => {
+                let entries = std::mem::take(map);
+                for (k, mut v) in entries {
+                    self.scrub_json(&mut v);
+                    map.insert(self.scrub(&k).into_owned(), v);
+                }
+            }
+            J::Null | J::Bool(_) | J::Number(_) => {}
+        }
+    }
+}
+
+/// Whether a registered secret occurs in `text`.
+pub(crate) fn occurs_in(text: &str) -> bool {
+    Secrets::global().occurs_in(text)
+}
+
+/// Whether any secret is registered at all: lets callers skip building text to search (a run
+/// without secrets pays nothing for taint tracking).
+pub(crate) fn any() -> bool {
+    !Secrets::global()
+        .values
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_empty()
+}
+
+/// Every registered secret (see [`Secrets::values`]).
+pub(crate) fn values() -> Vec<String> {
+    Secrets::global().values()
+}
+
+/// `value` serialized as pretty JSON with every secret masked.
+pub(crate) fn json_pretty(value: &impl serde::Serialize) -> String {
+    let mut json = serde_json::to_value(value).unwrap_or_default();
+    Secrets::global().scrub_json(&mut json);
+    serde_json::to_string_pretty(&json).unwrap_or_default()
+}
+
+/// Prints `text` to stdout with every secret masked: the one way commands print results.
+pub(crate) fn print(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(scrub(text).as_bytes());
+    let _ = out.flush();
 }
 
 /// Registers `value` in the process-wide set.
@@ -105,6 +178,18 @@ mod tests {
         let secrets = Secrets::default();
         secrets.register("-----BEGIN KEY-----\nAAAAB3Nza\n-----END KEY-----\n");
         assert_eq!(secrets.scrub("line 2: AAAAB3Nza"), "line 2: ********");
+    }
+
+    #[test]
+    fn json_strings_and_keys_are_scrubbed_whatever_their_escaping() {
+        let secrets = Secrets::default();
+        secrets.register("p\"w\\1");
+        let mut value = serde_json::json!({ "out": "x p\"w\\1 y", "p\"w\\1": [1, "p\"w\\1"] });
+        secrets.scrub_json(&mut value);
+        let text = value.to_string();
+        assert!(!text.contains("p\\\"w"), "{text}");
+        assert!(secrets.occurs_in("a p\"w\\1"));
+        assert!(!secrets.occurs_in("a p\"w"));
     }
 
     #[test]

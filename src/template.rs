@@ -3,9 +3,11 @@
 //! and every error points at the file and the expression that failed.
 
 mod lint;
+mod lookup;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
@@ -30,7 +32,18 @@ impl Templar {
     /// Ansible's template settings (`trim_blocks`, trailing newline kept), so the same template
     /// renders the same bytes under recon and Ansible.
     pub(crate) fn new() -> Self {
+        Self::with_files(std::path::Path::new(""))
+    }
+
+    /// The environment for one playbook: `lookup('password', PATH)` resolves a relative `PATH`
+    /// against `dir` (the playbook's folder, as in Ansible).
+    pub(crate) fn with_files(dir: &std::path::Path) -> Self {
         let mut env = Environment::new();
+        let base = dir.to_path_buf();
+        env.add_function("lookup", move |kind: String, term: String| {
+            lookup::lookup(&base, &kind, &term)
+        });
+        env.add_filter("secret", lookup::secret_filter);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_debug(true);
         env.set_trim_blocks(true);
@@ -309,6 +322,7 @@ impl Context {
                 cache: Mutex::default(),
                 active: Mutex::default(),
                 inner_error: Mutex::default(),
+                used_secret: AtomicBool::new(false),
             }),
         }
     }
@@ -335,6 +349,13 @@ impl Context {
         }
     }
 
+    /// Whether anything rendered in this context read a variable whose value holds a secret
+    /// (a vault value, a generated password): what it produced is secret even when a filter
+    /// transformed the value beyond recognition.
+    pub(crate) fn used_secret(&self) -> bool {
+        self.inner.used_secret.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.inner.vars.keys().map(String::as_str)
     }
@@ -343,9 +364,12 @@ impl Context {
 struct LazyVars {
     templar: Arc<Templar>,
     vars: BTreeMap<String, Var>,
-    cache: Mutex<BTreeMap<String, JValue>>,
+    /// Rendered values, with whether each holds a secret.
+    cache: Mutex<BTreeMap<String, (JValue, bool)>>,
     active: Mutex<Vec<String>>,
     inner_error: Mutex<Option<Error>>,
+    /// Set when a variable read through this context held a secret (see `Context::used_secret`).
+    used_secret: AtomicBool,
 }
 
 impl fmt::Debug for LazyVars {
@@ -358,16 +382,20 @@ impl fmt::Debug for LazyVars {
 
 impl LazyVars {
     fn lookup(self: &Arc<Self>, name: &str) -> Option<JValue> {
-        if let Some(v) = self
+        let cached = self
             .cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(name)
-        {
-            return Some(v.clone());
+            .cloned();
+        if let Some((value, secret)) = cached {
+            self.note_secret(secret);
+            return Some(value);
         }
-        let value = match self.vars.get(name)? {
-            Var::Ready(v) => v.clone(),
+        let (value, secret) = match self.vars.get(name)? {
+            // Final from the start (`groups`, `hostvars`, `item`): large, and a secret reaches
+            // them only through a variable that is checked when it is read.
+            Var::Ready(v) => (v.clone(), false),
             Var::Raw(node) => {
                 {
                     let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
@@ -391,7 +419,12 @@ impl LazyVars {
                     .unwrap_or_else(PoisonError::into_inner)
                     .retain(|a| a != name);
                 match rendered {
-                    Ok(node) => to_jinja(&node),
+                    Ok(node) => {
+                        let value = to_jinja(&node);
+                        let secret =
+                            crate::secret::any() && crate::secret::occurs_in(&value.to_string());
+                        (value, secret)
+                    }
                     Err(err) => {
                         self.record(err);
                         return None;
@@ -399,11 +432,19 @@ impl LazyVars {
                 }
             }
         };
+        self.note_secret(secret);
         self.cache
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.to_owned(), value.clone());
+            .insert(name.to_owned(), (value.clone(), secret));
         Some(value)
+    }
+
+    /// Remembers that a value holding a secret was read.
+    fn note_secret(&self, secret: bool) {
+        if secret {
+            self.used_secret.store(true, Ordering::Relaxed);
+        }
     }
 
     fn record(&self, err: Error) {

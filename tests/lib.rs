@@ -21,6 +21,7 @@ mod inventory;
 mod plan;
 mod plan_groups;
 mod saved_plan;
+mod secrets;
 mod ssh;
 mod sysres;
 mod validation;

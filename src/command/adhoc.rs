@@ -20,12 +20,9 @@ pub(super) fn adhoc(args: &RunArgs) -> Result<i32> {
         &workers,
     )?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&outputs).unwrap_or_default()
-        );
+        crate::secret::print(&format!("{}\n", crate::secret::json_pretty(&outputs)));
     } else {
-        print!("{}", crate::adhoc::render(&outputs));
+        crate::secret::print(&crate::adhoc::render(&outputs));
     }
     Ok(if outputs.iter().all(|o| o.exit_code == Some(0)) {
         exit::OK

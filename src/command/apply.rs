@@ -50,7 +50,7 @@ pub(super) fn carry_out(
             verbose: args.verbose,
             group: (!args.no_group).then_some(own),
         };
-        print!("{}", render_plan(&host_plan_list, style, view));
+        crate::secret::print(&render_plan(&host_plan_list, style, view));
     }
     let who = who();
     let deliveries = crate::delivery::Deliveries::default();
@@ -75,12 +75,9 @@ pub(super) fn carry_out(
     progress.clear();
     if args.json {
         let value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
+        crate::secret::print(&format!("{}\n", crate::secret::json_pretty(&value)));
     } else {
-        print!("{}", render_report(&reports, &host_plan_list, style));
+        crate::secret::print(&render_report(&reports, &host_plan_list, style));
         if stop.load(Ordering::SeqCst) {
             println!("Interrupted: steps in flight finished; no further steps were started.");
         }

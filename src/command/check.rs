@@ -16,12 +16,12 @@ pub(super) fn check(selection: &Selection) -> Result<i32> {
         .flat_map(|r| &r.hosts)
         .map(|h| h.tasks.len())
         .sum();
-    println!(
-        "{} is valid: {}, {} compiled for {}.",
+    crate::secret::print(&format!(
+        "{} is valid: {}, {} compiled for {}.\n",
         crate::source::display_path(&loaded.playbook.path),
         count(loaded.runs.len(), "play"),
         count(tasks, "task"),
         count(hosts, "host")
-    );
+    ));
     Ok(exit::OK)
 }

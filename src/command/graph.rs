@@ -22,7 +22,7 @@ pub(super) fn graph(args: &GraphArgs) -> Result<i32> {
         )));
     }
     for g in graphs {
-        print!("{}", crate::render::dot(g));
+        crate::secret::print(&crate::render::dot(g));
     }
     Ok(exit::OK)
 }

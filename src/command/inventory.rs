@@ -32,13 +32,10 @@ pub(super) fn list_inventory(args: &InventoryArgs) -> Result<i32> {
                 )
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &serde_json::json!({ "groups": groups, "hosts": host_map })
-            )
-            .unwrap_or_default()
-        );
+        crate::secret::print(&format!(
+            "{}\n",
+            crate::secret::json_pretty(&serde_json::json!({ "groups": groups, "hosts": host_map }))
+        ));
         return Ok(exit::OK);
     }
     let mut out = String::from("groups:\n");
@@ -60,6 +57,6 @@ pub(super) fn list_inventory(args: &InventoryArgs) -> Result<i32> {
             );
         }
     }
-    print!("{out}");
+    crate::secret::print(&out);
     Ok(exit::OK)
 }

@@ -7,7 +7,7 @@ use crate::render::{render_plan, PlanView, Style};
 
 use super::load::{load, pool, thread_pool};
 use super::planning::{host_plans, plan_with_progress};
-use super::saved::{write_private, SavedPlan, PLAN_FORMAT};
+use super::saved::{encode, write_private};
 
 pub(super) fn plan(args: &PlanArgs) -> Result<i32> {
     let loaded = load(&args.selection)?;
@@ -16,27 +16,20 @@ pub(super) fn plan(args: &PlanArgs) -> Result<i32> {
     let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
     let host_plan_list = host_plans(&plays);
     if args.json {
-        println!("{}", plan_json(&host_plan_list));
+        crate::secret::print(&format!("{}\n", plan_json(&host_plan_list)));
     } else {
-        print!(
-            "{}",
-            render_plan(
-                &host_plan_list,
-                Style::detect(),
-                PlanView {
-                    verbose: args.verbose,
-                    group: (!args.no_group).then_some(&loaded.own),
-                }
-            )
-        );
+        crate::secret::print(&render_plan(
+            &host_plan_list,
+            Style::detect(),
+            PlanView {
+                verbose: args.verbose,
+                group: (!args.no_group).then_some(&loaded.own),
+            },
+        ));
     }
     if let Some(path) = &args.out {
-        let saved = SavedPlan {
-            format: PLAN_FORMAT.to_owned(),
-            plays,
-        };
-        let text = serde_json::to_string(&saved)
-            .map_err(|e| Error::usage(format!("cannot encode the plan: {e}")))?;
+        let exit = plan_exit(&host_plan_list, args.detailed_exitcode);
+        let text = encode(plays)?;
         write_private(path, text.as_bytes()).map_err(|e| Error::io(path, &e))?;
         if !args.json {
             println!(
@@ -45,7 +38,7 @@ pub(super) fn plan(args: &PlanArgs) -> Result<i32> {
                 path.display()
             );
         }
-        return Ok(plan_exit(&host_plans(&saved.plays), args.detailed_exitcode));
+        return Ok(exit);
     }
     Ok(plan_exit(&host_plan_list, args.detailed_exitcode))
 }
@@ -63,5 +56,5 @@ pub(super) fn plan_exit(plans: &[&crate::plan::HostPlan], detailed: bool) -> i32
 /// `--json` for plans: a stable, documented shape.
 pub(super) fn plan_json(plans: &[&crate::plan::HostPlan]) -> String {
     let value = serde_json::json!({ "format": "recon-plan-view/1", "hosts": plans });
-    serde_json::to_string_pretty(&value).unwrap_or_default()
+    crate::secret::json_pretty(&value)
 }

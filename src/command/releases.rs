@@ -30,12 +30,9 @@ pub(super) fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
             .collect()
     });
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&listings).unwrap_or_default()
-        );
+        crate::secret::print(&format!("{}\n", crate::secret::json_pretty(&listings)));
     } else {
-        print!("{}", crate::releases::render(&listings));
+        crate::secret::print(&crate::releases::render(&listings));
     }
     Ok(if listings.iter().any(|l| l.error.is_some()) {
         exit::ERROR

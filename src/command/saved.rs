@@ -7,11 +7,68 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, ErrorKind, Result};
 use crate::probe::PlannedHost;
 
-/// A plan for every play, as saved by `plan -o` and read back by `apply FILE`.
+/// A plan for every play, as saved by `plan -o` and read back by `apply FILE`. A plan that
+/// involves secrets keeps its plays only in `sealed`: see [`encode`].
 #[derive(Serialize, Deserialize)]
 pub(super) struct SavedPlan {
     pub(super) format: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) plays: Vec<SavedPlay>,
+    /// The plays and the secret values to mask, as an Ansible Vault text (this run's vault
+    /// password): apply scripts carry file contents and command lines in clear, so a plan with
+    /// secrets is never written otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) sealed: Option<String>,
+}
+
+/// What a sealed plan holds.
+#[derive(Serialize, Deserialize)]
+struct Sealed {
+    plays: Vec<SavedPlay>,
+    /// Every secret value of the planning run, registered again by `apply FILE` so its output
+    /// is masked the same way.
+    secrets: Vec<String>,
+}
+
+/// The saved plan's text: in clear when the run met no secret and no `no_log` task; otherwise
+/// sealed with the vault password, and an error when there is none.
+pub(super) fn encode(plays: Vec<SavedPlay>) -> Result<String> {
+    let secrets = crate::secret::values();
+    let sensitive = plays
+        .iter()
+        .flat_map(|p| &p.hosts)
+        .flat_map(|h| &h.plan.steps)
+        .any(|s| s.sensitive);
+    let encode_err = |e: serde_json::Error| Error::usage(format!("cannot encode the plan: {e}"));
+    let saved = if secrets.is_empty() && !sensitive {
+        SavedPlan {
+            format: PLAN_FORMAT.to_owned(),
+            plays,
+            sealed: None,
+        }
+    } else {
+        // Compressed first: the vault format spells ciphertext in hex twice over (4 bytes per
+        // byte), and a plan's JSON is repetitive.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        serde_json::to_writer(&mut gz, &Sealed { plays, secrets }).map_err(encode_err)?;
+        let inner = gz
+            .finish()
+            .map_err(|e| Error::usage(format!("cannot compress the plan: {e}")))?;
+        let sealed = crate::vault::seal(&inner).map_err(|e| {
+            Error::new(ErrorKind::SavedPlan {
+                message: format!(
+                    "this plan involves secrets (vault values, generated passwords or `no_log` \
+                     tasks) and is saved only encrypted: {e}"
+                ),
+            })
+        })?;
+        SavedPlan {
+            format: PLAN_FORMAT.to_owned(),
+            plays: Vec::new(),
+            sealed: Some(sealed),
+        }
+    };
+    serde_json::to_string(&saved).map_err(encode_err)
 }
 
 pub(super) const PLAN_FORMAT: &str = "recon-plan/1";
@@ -74,5 +131,34 @@ pub(super) fn load_saved_plan(path: &Path) -> Result<Vec<SavedPlay>> {
             ),
         }));
     }
-    Ok(saved.plays)
+    match saved.sealed {
+        None => Ok(saved.plays),
+        Some(sealed) => unseal(path, &sealed),
+    }
+}
+
+/// Opens a sealed plan with this run's vault password and registers its secrets again.
+fn unseal(path: &Path, sealed: &str) -> Result<Vec<SavedPlay>> {
+    let compressed = crate::vault::open_bytes(sealed).map_err(|e| {
+        Error::new(ErrorKind::SavedPlan {
+            message: format!(
+                "`{}` involves secrets and is encrypted with the vault password of the run \
+                 that saved it, which the password given now does not open ({e}); give that \
+                 password, or plan again if the vault password changed since the plan",
+                path.display()
+            ),
+        })
+    })?;
+    let inner: Sealed = serde_json::from_reader(flate2::read::GzDecoder::new(
+        compressed.as_slice(),
+    ))
+    .map_err(|e| {
+        Error::new(ErrorKind::SavedPlan {
+            message: format!("`{}` is not a valid saved plan: {e}", path.display()),
+        })
+    })?;
+    for secret in &inner.secrets {
+        crate::secret::register(secret);
+    }
+    Ok(inner.plays)
 }

@@ -37,6 +37,8 @@ pub(crate) struct Task {
     pub(crate) notified_by: Vec<usize>,
     /// For handlers: topics (besides the name) that `notify` may use.
     pub(crate) listen: Vec<String>,
+    /// `no_log`/`sensitive`: its diff and output are never shown or stored.
+    pub(crate) sensitive: bool,
 }
 
 /// Why one task must follow another (shown by `recon graph`).
@@ -99,6 +101,7 @@ pub(super) fn build(
                 notify,
                 notified_by: Vec::new(),
                 listen: Vec::new(),
+                sensitive: t.spec.sensitive,
             }))
         })
         .collect::<Result<_>>()?;
@@ -301,6 +304,7 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
             become_: h.become_,
             notify: Vec::new(),
             notified_by: Vec::new(),
+            sensitive: h.spec.sensitive,
             listen: h.spec.listen,
         })
         .collect()

@@ -142,6 +142,7 @@ impl Compiler<'_> {
                 vars: &ctx,
                 template_dirs: self.search_dirs(role, "templates"),
                 file_dirs: self.search_dirs(role, "files"),
+                sensitive: spec.sensitive,
             };
             let resource = crate::resource::build(&spec.kind, &args, &cx)?;
             let name = match &spec.name {

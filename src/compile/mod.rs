@@ -59,7 +59,7 @@ impl<'a> Compiler<'a> {
         inventory: &'a Inventory,
         options: &'a Options,
     ) -> Result<Vec<PlayRun>> {
-        let templar = Arc::new(Templar::new());
+        let templar = Arc::new(Templar::with_files(&playbook.dir));
         let groups: JValue = inventory
             .groups
             .keys()

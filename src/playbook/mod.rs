@@ -17,7 +17,18 @@ use crate::yaml::Node;
 
 /// Task keywords other than the resource key.
 pub(crate) const TASK_KEYWORDS: &[&str] = &[
-    "name", "notify", "when", "loop", "tags", "after", "vars", "become", "listen", "claims",
+    "name",
+    "notify",
+    "when",
+    "loop",
+    "tags",
+    "after",
+    "vars",
+    "become",
+    "listen",
+    "claims",
+    "no_log",
+    "sensitive",
 ];
 
 /// A loaded playbook file.
@@ -80,5 +91,7 @@ pub(crate) struct TaskSpec {
     pub(crate) claims: Option<Node>,
     pub(crate) vars: Vec<(String, Node)>,
     pub(crate) become_: Option<bool>,
+    /// `no_log: true` or `sensitive: true`: the task's content, diff and output are secret.
+    pub(crate) sensitive: bool,
     pub(crate) span: Span,
 }

@@ -111,6 +111,8 @@ fn parse_task(node: &Node) -> Result<TaskSpec> {
             .collect(),
         vars: variables(f.mapping("vars")?)?,
         become_: f.boolean("become")?,
+        sensitive: f.boolean("no_log")?.unwrap_or(false)
+            || f.boolean("sensitive")?.unwrap_or(false),
         span: node.span.clone(),
     })
 }

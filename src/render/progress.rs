@@ -40,6 +40,7 @@ impl Progress {
 
     /// `host` is now doing `what` (connecting, probing, applying N steps).
     pub(crate) fn update(&self, host: &str, what: &str) {
+        let what = &*crate::secret::scrub(what);
         match &self.mode {
             Mode::Quiet => {}
             Mode::Lines(lock) => {
@@ -67,6 +68,7 @@ impl Progress {
 
     /// `host` is done with this phase; its line stays with `what`.
     pub(crate) fn finish(&self, host: &str, what: &str) {
+        let what = &*crate::secret::scrub(what);
         match &self.mode {
             Mode::Bars { bars, .. } => {
                 let bars = bars.lock().unwrap_or_else(PoisonError::into_inner);

@@ -38,6 +38,38 @@ pub(crate) struct File {
     pub(crate) serialize: Option<String>,
     /// `state: absent`: the path must not exist (content and attributes are not used).
     pub(crate) absent: bool,
+    /// How secret the content is: the plan never shows it in clear, and the host's copy is
+    /// never read back to diff it (only hashes are compared).
+    pub(crate) sensitive: Sensitivity,
+}
+
+/// Whether a file's content is secret, and how much of it the plan may show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum Sensitivity {
+    /// Ordinary content: diffs in full.
+    #[default]
+    Public,
+    /// Rendered from a secret value: a new file's content is shown with every secret masked.
+    Masked,
+    /// The task is `no_log`/`sensitive`, or the content came from a secret that a filter
+    /// transformed beyond masking: only size and a short hash.
+    Hidden,
+}
+
+impl Sensitivity {
+    /// `no_log` hides; content holding a known secret is masked; content rendered from a
+    /// secret that no longer holds it literally (`| urlencode`) hides.
+    fn of(content: &[u8], no_log: bool, used_secret: bool) -> Self {
+        if no_log {
+            Sensitivity::Hidden
+        } else if crate::secret::occurs_in(&String::from_utf8_lossy(content)) {
+            Sensitivity::Masked
+        } else if used_secret {
+            Sensitivity::Hidden
+        } else {
+            Sensitivity::Public
+        }
+    }
 }
 
 const FILE_KEYS: &[&str] = &[
@@ -74,7 +106,7 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
                 "content", "src", "mode", "owner", "group", "validate", "check",
             ],
         )?;
-        let mut file = File::new("file", path(&f, "path")?, Vec::new(), &f)?;
+        let mut file = File::new("file", path(&f, "path")?, Vec::new(), &f, cx)?;
         file.absent = true;
         return Ok(file);
     }
@@ -100,13 +132,17 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
             if size > INLINE_LIMIT {
                 // Never read whole, once per run whatever the number of hosts.
                 let artifact = source_artifact(&found).map_err(io)?;
-                return File::with_body("file", path(&f, "path")?, Body::Artifact(artifact), &f);
+                // Not read here, so only `no_log` can make it sensitive; the cache holds a link
+                // to the user's own file, not a copy.
+                let sensitive = Sensitivity::of(b"", cx.sensitive, false);
+                let body = Body::Artifact(artifact);
+                return File::with_body("file", path(&f, "path")?, body, &f, sensitive);
             }
             std::fs::read(&found).map_err(io)?
         }
         (None, None) => return Err(f.missing("content` or `src")),
     };
-    File::new("file", path(&f, "path")?, content, &f)
+    File::new("file", path(&f, "path")?, content, &f, cx)
 }
 
 /// Contents up to this size travel inside the apply script; larger ones are artifacts, sent at
@@ -161,18 +197,28 @@ impl File {
         path: String,
         content: Vec<u8>,
         f: &Fields<'_>,
+        cx: &BuildContext<'_>,
     ) -> Result<Self> {
-        if content.len() as u64 > INLINE_LIMIT {
+        let sensitive = Sensitivity::of(&content, cx.sensitive, cx.vars.used_secret());
+        // Sensitive bytes never become an artifact: the cache would hold them in clear. They
+        // travel inside the apply script, which a saved plan only holds sealed.
+        if content.len() as u64 > INLINE_LIMIT && sensitive == Sensitivity::Public {
             // Rendered per host (a template): stored once per distinct content.
             let artifact = Store::user()
                 .and_then(|store| store.add_bytes(&content))
                 .map_err(|e| Error::usage(format!("cannot store `{path}`'s content: {e}")))?;
-            return Self::with_body(label, path, Body::Artifact(artifact), f);
+            return Self::with_body(label, path, Body::Artifact(artifact), f, sensitive);
         }
-        Self::with_body(label, path, Body::Inline(Arc::new(content)), f)
+        Self::with_body(label, path, Body::Inline(Arc::new(content)), f, sensitive)
     }
 
-    fn with_body(label: &'static str, path: String, content: Body, f: &Fields<'_>) -> Result<Self> {
+    fn with_body(
+        label: &'static str,
+        path: String,
+        content: Body,
+        f: &Fields<'_>,
+        sensitive: Sensitivity,
+    ) -> Result<Self> {
         let validate = f.string("validate")?;
         if let (Some(cmd), Some(node)) = (&validate, f.get("validate")) {
             if !cmd.contains("%s") {
@@ -193,6 +239,7 @@ impl File {
         Ok(Self {
             label,
             path,
+            sensitive,
             sha256: match &content {
                 Body::Inline(bytes) => sha256_hex(bytes),
                 Body::Artifact(artifact) => artifact.sha256.clone(),
@@ -249,6 +296,14 @@ fn size(bytes: u64) -> String {
     format!("{bytes} bytes")
 }
 
+/// A sensitive content's size and short hash: enough to see that (and how) it changes.
+fn fingerprint(bytes: u64, sha256: &str) -> String {
+    format!(
+        "{bytes} bytes, sensitive, sha256 {}",
+        sha256.get(..12).unwrap_or(sha256)
+    )
+}
+
 /// What a planned file change does.
 #[derive(Debug)]
 pub(crate) enum Decision {
@@ -258,6 +313,17 @@ pub(crate) enum Decision {
     Attributes,
     /// `state: absent`: remove what is at the path.
     Delete,
+}
+
+impl File {
+    /// The new content's size as the plan shows it (with a short hash when sensitive).
+    fn size(&self) -> String {
+        if self.sensitive == Sensitivity::Public {
+            size(self.content.len())
+        } else {
+            fingerprint(self.content.len(), &self.sha256)
+        }
+    }
 }
 
 impl Resource for File {
@@ -277,7 +343,14 @@ impl Resource for File {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        facts.path(&self.path, Want::UnlessSha(self.sha256.clone()))
+        // A secret file's old content is never read back: its hash says whether it changes.
+        // Nor is a file's that is to be removed (it may be an old secret; nothing diffs it).
+        let want = if self.sensitive == Sensitivity::Public && !self.absent {
+            Want::UnlessSha(self.sha256.clone())
+        } else {
+            Want::Never
+        };
+        facts.path(&self.path, want)
     }
 
     fn decide(
@@ -295,16 +368,24 @@ impl Resource for File {
         match state.kind {
             PathKind::Absent => {
                 let mut change =
-                    Change::new(Action::Create).field(Field::Content, None, Some(size(new_size)));
+                    Change::new(Action::Create).field(Field::Content, None, Some(self.size()));
                 change = self.attrs.create(0o644, change);
-                change.diff = new_bytes.and_then(|new| text_diff(b"", new));
+                let diff = new_bytes.and_then(|new| text_diff(b"", new));
+                change.diff = match self.sensitive {
+                    Sensitivity::Public => diff,
+                    Sensitivity::Masked => diff.map(|d| crate::secret::scrub(&d).into_owned()),
+                    Sensitivity::Hidden => None,
+                };
                 let mode = self.attrs.mode.unwrap_or(0o644);
                 Ok(Some((change, Decision::Write { mode })))
             }
             PathKind::File => {
                 let mut change = Change::new(Action::Update);
                 let differs = state.sha256.as_deref() != Some(self.sha256.as_str());
-                if differs {
+                if differs && self.sensitive != Sensitivity::Public {
+                    let before = fingerprint(state.size, state.sha256.as_deref().unwrap_or("?"));
+                    change = change.field(Field::Content, Some(before), Some(self.size()));
+                } else if differs {
                     change =
                         change.field(Field::Content, Some(size(state.size)), Some(size(new_size)));
                     change.diff = state
@@ -459,6 +540,7 @@ mod tests {
             check: None,
             serialize: None,
             absent: false,
+            sensitive: Sensitivity::Public,
         }
     }
 
@@ -572,6 +654,65 @@ mod tests {
         });
         let problem = decide(&f, vec![dir]).expect_err("a directory");
         assert!(problem.0.contains("directory: { state: absent }"));
+    }
+
+    #[test]
+    fn a_sensitive_file_is_never_read_back_and_shows_only_sizes_and_hashes() {
+        let mut f = file("user=app\npassword=Fil3-S3cret\n", Some(0o600));
+        f.sensitive = Sensitivity::Masked;
+        let mut set = FactSet::default();
+        f.ask(&mut set);
+        assert!(
+            matches!(
+                &set.facts[0],
+                crate::facts::Fact::Path {
+                    content: Want::Never,
+                    ..
+                }
+            ),
+            "{:?}",
+            set.facts
+        );
+        let (change, _) = changed(&f, on_host("user=app\npassword=old\n", 0o600, false));
+        assert_eq!(change.diff, None);
+        let field = &change.fields[0];
+        assert!(
+            field
+                .before
+                .as_deref()
+                .is_some_and(|b| b.starts_with("22 bytes, sensitive, sha256 ")),
+            "{field:?}"
+        );
+        assert!(
+            field
+                .after
+                .as_deref()
+                .is_some_and(|a| a.starts_with("30 bytes, sensitive, sha256 ")),
+            "{field:?}"
+        );
+    }
+
+    #[test]
+    fn a_new_sensitive_file_shows_its_text_masked_or_nothing() {
+        crate::secret::register("Fil3-S3cret-new");
+        let mut f = file("user=app\npassword=Fil3-S3cret-new\n", None);
+        f.sensitive = Sensitivity::of(b"user=app\npassword=Fil3-S3cret-new\n", false, false);
+        assert_eq!(f.sensitive, Sensitivity::Masked);
+        let (change, _) = changed(&f, FactValue::Path(PathState::default()));
+        assert_eq!(
+            change.diff.as_deref(),
+            Some("@@ -0,0 +1,2 @@\n+user=app\n+password=********\n")
+        );
+        f.sensitive = Sensitivity::Hidden;
+        assert_eq!(f.sensitive, Sensitivity::Hidden);
+        let (change, _) = changed(&f, FactValue::Path(PathState::default()));
+        assert_eq!(change.diff, None);
+        assert_eq!(
+            Sensitivity::of(b"c2VjcmV0", false, true),
+            Sensitivity::Hidden,
+            "a transformed secret hides the whole content"
+        );
+        assert_eq!(Sensitivity::of(b"plain", false, false), Sensitivity::Public);
     }
 
     #[test]

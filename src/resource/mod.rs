@@ -196,6 +196,8 @@ pub(crate) struct BuildContext<'a> {
     pub(crate) template_dirs: Vec<PathBuf>,
     /// Where `file: { src }` sources are looked up (role `files/`, playbook `files/`, playbook dir).
     pub(crate) file_dirs: Vec<PathBuf>,
+    /// The task is `no_log`/`sensitive`: content it carries is secret.
+    pub(crate) sensitive: bool,
 }
 
 /// Running a resource's decision against hand-written answers, for the unit tests of each kind.

@@ -48,6 +48,7 @@ const KNOWN: &[&str] = &[
     "reverse",
     "round",
     "safe",
+    "secret",
     "select",
     "selectattr",
     "slice",

@@ -47,13 +47,39 @@ pub(crate) fn configure(passwords: Option<&VaultPasswords>, from_config: Option<
 /// Decrypts a vault text (a whole file or an inline value) with this run's passwords. The error
 /// says why (no password, wrong password, malformed data); the caller says where.
 pub(crate) fn open(text: &str) -> Result<String, String> {
-    let keyring = KEYRING
+    String::from_utf8(open_bytes(text)?)
+        .map_err(|_| "the decrypted data is not UTF-8 text".to_owned())
+}
+
+/// `open` for binary plaintext (a compressed saved plan).
+pub(crate) fn open_bytes(text: &str) -> Result<Vec<u8>, String> {
+    let (plain, _) = keyring()?.decrypt(text)?;
+    Ok(plain)
+}
+
+/// This run's passwords, read on first use.
+fn keyring() -> Result<&'static Keyring, String> {
+    KEYRING
         .get_or_init(|| {
             let identities = IDENTITIES.get_or_init(|| keyring::identities(&[], &[]));
             Keyring::load(identities, false)
         })
         .as_ref()
-        .map_err(Clone::clone)?;
-    let (plain, _) = keyring.decrypt(text)?;
-    String::from_utf8(plain).map_err(|_| "the decrypted data is not UTF-8 text".to_owned())
+        .map_err(Clone::clone)
+}
+
+/// How to give a vault password, for errors that need one.
+pub(crate) const HOW_TO_GIVE_A_PASSWORD: &str = "give one with --vault-password-file FILE, \
+     --vault-id LABEL@FILE or the environment variable RECON_VAULT_PASSWORD_FILE";
+
+/// Encrypts `plain` with this run's vault password (the only one, or the first of several) into
+/// a vault text, so what recon stores for later (generated passwords, saved plans with secrets)
+/// is never in clear. Errors when no password was given.
+pub(crate) fn seal(plain: &[u8]) -> Result<String, String> {
+    let keyring = keyring()?;
+    let secret = keyring
+        .secrets
+        .first()
+        .ok_or_else(|| format!("no vault password was given: {HOW_TO_GIVE_A_PASSWORD}"))?;
+    format::encrypt(plain, &secret.password, &secret.label)
 }
