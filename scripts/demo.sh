@@ -10,6 +10,8 @@
 #        scripts/demo.sh rollback [VERSION]   roll back (to the previous good release, or VERSION)
 #        scripts/demo.sh releases             list each squad's releases
 #        scripts/demo.sh stop                 stop the sshd, nginx and supervisord it started
+#        scripts/demo.sh reset                stop, and remove what the demo deployed (the squads'
+#                                             ~/digicam and recon state), as on a fresh machine
 # Needs root: run as root, or as a user with sudo (it re-runs itself under sudo after building
 # recon as you, so cargo need not be on root's PATH). RECON_DEMO_BIN=/path/to/recon uses that
 # binary instead of building one.
@@ -20,14 +22,14 @@ STATE=/tmp/recon-demo
 SQUADS="alpha bravo charlie"
 ACTION=deploy
 case "${1:-}" in
-deploy | rollback | releases | stop) ACTION=$1; shift ;;
+deploy | rollback | releases | stop | reset) ACTION=$1; shift ;;
 -h | --help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
 esac
 
 if [ "$(id -u)" -ne 0 ]; then
   command -v sudo >/dev/null || { echo "demo: run as root (it creates accounts and starts services)" >&2; exit 1; }
   bin=${RECON_DEMO_BIN:-}
-  [ -n "$bin" ] || [ "$ACTION" = stop ] || bin=$(scripts/recon-bin.sh)
+  [ -n "$bin" ] || [ "$ACTION" = stop ] || [ "$ACTION" = reset ] || bin=$(scripts/recon-bin.sh)
   exec sudo env RECON_DEMO_BIN="$bin" "$SELF" "$ACTION" "$@"
 fi
 # The key recon logs in with (the inventory names ~/.recon-demo/...).
@@ -44,11 +46,20 @@ stop_pid() {
   rm -f "$file"
 }
 
-if [ "$ACTION" = stop ]; then
+if [ "$ACTION" = stop ] || [ "$ACTION" = reset ]; then
   # supervisord stops the squads' programs as it exits.
   stop_pid "$STATE/supervisor/supervisord.pid"
   stop_pid "$STATE/nginx/nginx.pid"
   stop_pid "$STATE/ssh/sshd.pid"
+  if [ "$ACTION" = reset ]; then
+    for squad in $SQUADS; do
+      home=/home/squad_$squad
+      [ -d "$home" ] && rm -rf "$home/digicam" "$home/.recon" "$home/.recon.lock" "$home/.recon.lock.info" "$home/.cache/recon"
+    done
+    rm -rf "$STATE"
+    echo "demo: reset (the squads' deployments and $STATE removed; accounts kept)"
+    exit 0
+  fi
   echo "demo: stopped (accounts, homes and $STATE are kept; re-run scripts/demo.sh to start again)"
   exit 0
 fi

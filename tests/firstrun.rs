@@ -243,6 +243,17 @@ fn readme_quickstart_runs_as_written() {
         "{}",
         String::from_utf8_lossy(&syntax.stderr)
     );
+    // A fresh machine: nothing of an earlier demo (maybe of other sample releases) is left.
+    let reset = Command::new("sh")
+        .args(["-c", "scripts/demo.sh reset"])
+        .current_dir(repo())
+        .output()
+        .expect("demo reset");
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
     let _stop = DemoStopper;
     // The binary under test, not a fresh build: under `scripts/test.sh` as a sudo user these
     // tests run as root, whose PATH has no cargo (the demo builds when RECON_DEMO_BIN is unset).
