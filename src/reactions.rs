@@ -69,12 +69,13 @@ impl Reactions {
     }
 }
 
-/// A stable name for a task's reaction: the same task in the same play on the same host gets
-/// the same marker from one run to the next.
+/// A stable name for a task's reaction: the same task in the same play for the same inventory
+/// host gets the same marker from one run to the next (and from any checkout of the project).
 fn marker(graph: &HostGraph, task: &Task) -> String {
     let identity = format!(
-        "{}\0{}\0{}\0{}",
+        "{}\0{}\0{}\0{}\0{}",
         graph.play,
+        graph.host,
         task.name,
         task.resource.kind(),
         task.resource.id()

@@ -10,7 +10,11 @@ use crate::harness::web::{Nginx, Supervisord};
 use crate::harness::Project;
 
 const SQUADS: [&str; 3] = ["recontest1", "recontest2", "recontest3"];
-const APP_DIR: &str = "e2e_digicam";
+/// The squads' app folder: its own per test process, so runs of this test from several checkouts
+/// on one machine (which share the recontest accounts) never see each other's deploys.
+fn app_dir() -> String {
+    format!("e2e_digicam_{}", std::process::id())
+}
 
 fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -47,10 +51,11 @@ impl Stage {
         // Clear the previous run's squad folders before supervisord reads the include glob.
         let homes: Vec<_> = SQUADS.iter().map(|user| ensure_user(user)).collect();
         for home in &homes {
-            let _ = std::fs::remove_dir_all(home.join(APP_DIR));
+            let _ = std::fs::remove_dir_all(home.join(app_dir()));
         }
         let sshd = Sshd::start();
-        let glob = |file: &str| format!("/home/recontest*/{APP_DIR}/conf/{file}");
+        let app = app_dir();
+        let glob = |file: &str| format!("/home/recontest*/{app}/conf/{file}");
         let nginx = Nginx::start(&glob("nginx.conf"));
         let supervisord = Supervisord::start(&glob("supervisor.conf"));
         nginx.allow_reload(&SQUADS);
@@ -83,13 +88,14 @@ impl Stage {
         project.file(
             "inventory/squads.yml",
             &format!(
-                "all:\n  children:\n    squads:\n      vars:\n        ansible_host: 127.0.0.1\n        ansible_port: {}\n        ansible_ssh_private_key_file: {}\n        recon_known_hosts_file: {}\n        nginx_port: {site_port}\n        nginx_conf: {}\n        supervisorctl: supervisorctl -c {}\n        app_dir: {APP_DIR}\n        release_dir: {}\n        health_timeout: 6\n      hosts:\n{hosts}",
+                "all:\n  children:\n    squads:\n      vars:\n        ansible_host: 127.0.0.1\n        ansible_port: {}\n        ansible_ssh_private_key_file: {}\n        recon_known_hosts_file: {}\n        nginx_port: {site_port}\n        nginx_conf: {}\n        supervisorctl: supervisorctl -c {}\n        app_dir: {app_dir}\n        release_dir: {}\n        health_timeout: 6\n      hosts:\n{hosts}",
                 sshd.port,
                 sshd.client_key.display(),
                 sshd.known_hosts.display(),
                 nginx.config.display(),
                 supervisord.config.display(),
                 releases.display(),
+                app_dir = app_dir(),
             ),
         );
         Self {
@@ -226,7 +232,7 @@ fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
     assert_eq!(stage.versions(), ["1.0.0"; 3]);
     let site = std::fs::read_to_string(
         ensure_user("recontest2")
-            .join(APP_DIR)
+            .join(app_dir())
             .join("conf/nginx.conf"),
     )
     .expect("site");
