@@ -194,25 +194,27 @@ impl Resource for Command {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, ())>, Problem> {
+        // What each guard decided, in the plan: guards ran in the probe (during `plan`, so they
+        // must be read-only) and run again right before the command at apply.
         let mut reasons = Vec::new();
         if let (Some(h), Some(path)) = (asked.creates, &self.creates) {
             if facts.get(h).kind != PathKind::Absent {
                 return Ok(None);
             }
-            reasons.push(format!("`{path}` does not exist"));
+            reasons.push(format!("guard creates `{path}`: absent"));
         }
         if let (Some(h), Some(path)) = (asked.removes, &self.removes) {
             if facts.get(h).kind == PathKind::Absent {
                 return Ok(None);
             }
-            reasons.push(format!("`{path}` exists"));
+            reasons.push(format!("guard removes `{path}`: present"));
         }
         if let (Some(h), Some(check)) = (asked.unless, &self.unless) {
             let Exit(status) = *facts.get(h);
             if status == 0 {
                 return Ok(None);
             }
-            reasons.push(format!("`{check}` exited {status}"));
+            reasons.push(format!("guard unless `{check}`: exited {status}"));
         }
         let change = Change::new(Action::Run);
         Ok(Some((

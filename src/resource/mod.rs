@@ -25,6 +25,7 @@ mod supervisor;
 mod symlink;
 mod template;
 mod user;
+mod version;
 
 use std::any::Any;
 use std::fmt;
