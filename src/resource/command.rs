@@ -322,7 +322,7 @@ mod tests {
             .expect("change");
         assert_eq!(
             (run.action, run.reason.as_deref()),
-            (Action::Run, Some("`/opt/x` does not exist"))
+            (Action::Run, Some("guard creates `/opt/x`: absent"))
         );
         let unless = command(None, Some("test -f x"));
         assert!(decide(&unless, vec![FactValue::Guard(Exit(0))])
