@@ -52,7 +52,8 @@ mod tests {
     fn reads_uid_and_passwd() {
         let status = "Name:\trecon\nUid:\t1001\t0\t0\t0\nGid:\t0\t0\t0\t0\n";
         assert_eq!(real_uid(status), Some(1001));
-        let passwd = "root:x:0:0:root:/root:/bin/sh\n# comment\nalice:x:1001:1001::/home/alice:/bin/sh\n";
+        let passwd =
+            "root:x:0:0:root:/root:/bin/sh\n# comment\nalice:x:1001:1001::/home/alice:/bin/sh\n";
         assert_eq!(passwd_name(passwd, 1001).as_deref(), Some("alice"));
         assert_eq!(passwd_name(passwd, 0).as_deref(), Some("root"));
         assert_eq!(passwd_name(passwd, 7), None);

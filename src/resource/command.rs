@@ -331,7 +331,10 @@ mod tests {
         let (run, ()) = decide(&unless, vec![FactValue::Guard(Exit(1))])
             .expect("ok")
             .expect("change");
-        assert_eq!(run.reason.as_deref(), Some("guard unless `test -f x`: exited 1"));
+        assert_eq!(
+            run.reason.as_deref(),
+            Some("guard unless `test -f x`: exited 1")
+        );
         let (run, ()) = decide(&command(None, None), vec![])
             .expect("ok")
             .expect("change");

@@ -123,8 +123,16 @@ mod tests {
             "v10",
         ];
         for pair in chain.windows(2) {
-            assert_eq!(compare_versions(pair[0], pair[1]), Ordering::Less, "{pair:?}");
-            assert_eq!(compare_versions(pair[1], pair[0]), Ordering::Greater, "{pair:?}");
+            assert_eq!(
+                compare_versions(pair[0], pair[1]),
+                Ordering::Less,
+                "{pair:?}"
+            );
+            assert_eq!(
+                compare_versions(pair[1], pair[0]),
+                Ordering::Greater,
+                "{pair:?}"
+            );
         }
         let mut shuffled = chain.to_vec();
         shuffled.reverse();
@@ -134,7 +142,10 @@ mod tests {
 
     #[test]
     fn build_metadata_and_non_versions() {
-        assert_eq!(compare_versions("v1.0.0+b2", "v1.0.0-rc1"), Ordering::Greater);
+        assert_eq!(
+            compare_versions("v1.0.0+b2", "v1.0.0-rc1"),
+            Ordering::Greater
+        );
         assert_eq!(compare_versions("1.2.3", "v1.2.4"), Ordering::Less);
         // Not versions: older than any version, text order among themselves.
         assert_eq!(compare_versions("latest", "v0.0.1"), Ordering::Less);
