@@ -23,6 +23,7 @@ pub(crate) mod release;
 mod service;
 mod supervisor;
 mod symlink;
+mod tar_names;
 mod template;
 mod user;
 mod version;
