@@ -3,6 +3,7 @@
 //! conflict) and asserts what is on the host afterwards and that the next run converges.
 
 mod archives;
+mod claims;
 mod known_hosts;
 
 /// `stderr` with the error renderer's line wrapping undone (`\n  │ ` continuation lines), so a
