@@ -4,7 +4,10 @@
 
 mod archives;
 mod claims;
+mod health;
 mod known_hosts;
+mod reload;
+mod stage;
 
 /// `stderr` with the error renderer's line wrapping undone (`\n  │ ` continuation lines), so a
 /// test can look for a whole sentence.
@@ -21,5 +24,17 @@ pub(crate) fn stderr_says(run: &crate::harness::Run, needles: &[&str]) {
             "stderr lacks {needle:?}\n--- stderr\n{}",
             run.stderr
         );
+    }
+}
+
+/// Polls `condition` for up to 10 s (nginx reloads and restarts settle asynchronously).
+pub(crate) fn eventually(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met within 10 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
