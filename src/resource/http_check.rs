@@ -366,6 +366,67 @@ mod tests {
         );
     }
 
+    /// Runs the check's script under dash with a stand-in `curl` (shell text) first on PATH.
+    fn run_with_curl(c: &HttpCheck, curl: &str) -> (bool, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("mkdir");
+        std::fs::write(bin.join("curl"), curl).expect("write");
+        std::process::Command::new("chmod")
+            .arg("755")
+            .arg(bin.join("curl"))
+            .status()
+            .expect("chmod");
+        let (_, decision) = decide(c, vec![]).expect("ok").expect("runs");
+        let body = script_of(c, &decision);
+        let out = std::process::Command::new("dash")
+            .args(["-c", body.as_str()])
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .expect("dash runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_dead_front_is_the_infrastructure_and_the_status_is_three_digits() {
+        // Whatever a tool prints around it, the status shown is three digits.
+        let c = HttpCheck {
+            timeout: 0,
+            ..check(false)
+        };
+        let (ok, out) = run_with_curl(&c, "#!/bin/sh\nprintf 000000\nexit 7\n");
+        assert!(!ok);
+        assert!(
+            out.contains("nothing answered (connection refused or timed out)"),
+            "{out}"
+        );
+        assert!(!out.contains("000000"), "{out}");
+        assert!(
+            out.contains("infrastructure, not the release: nothing answers at"),
+            "{out}"
+        );
+        // The front answers 502 (its app is down): the app is to blame.
+        let (ok, out) = run_with_curl(&c, "#!/bin/sh\nprintf 502\n");
+        assert!(!ok);
+        assert!(out.contains("answered 502"), "{out}");
+        assert!(!out.contains("infrastructure"), "{out}");
+        // Another app answers 200 without the identity: not this app's answer, nothing judged.
+        let c = HttpCheck {
+            identity: Some("squad-a".into()),
+            ..c
+        };
+        let (ok, out) = run_with_curl(
+            &c,
+            "#!/bin/sh\nwhile [ \"$1\" != -o ]; do shift; done\necho squad-b > \"$2\"\nprintf 200\n",
+        );
+        assert!(!ok);
+        assert!(out.contains("does not carry the app's identity"), "{out}");
+    }
+
     #[test]
     fn hostile_url_host_and_contains_run_nothing_and_arrive_exactly() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -391,6 +452,9 @@ mod tests {
             url: hostile.into(),
             host: Some("h$(touch pwned3)'".into()),
             contains: Some("ok$(touch pwned4)\"'".into()),
+            // The body the stand-in writes carries it: the answer counts as the app's own.
+            identity: Some("$(touch pwned5)".into()),
+            direct: Some("http://y/$(touch pwned6)".into()),
             ..check(false)
         };
         let (_, decision) = decide(&c, vec![]).expect("ok").expect("runs");
@@ -399,7 +463,7 @@ mod tests {
             .args(["-c", body.as_str()])
             .current_dir(dir.path())
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("CONTAINS", "ok$(touch pwned4)\"'")
+            .env("CONTAINS", "ok$(touch pwned4)\"'$(touch pwned5)")
             .output()
             .expect("dash runs");
         assert!(out.status.success(), "{out:?}");
@@ -410,7 +474,7 @@ mod tests {
             words.contains(&&b"Host: h$(touch pwned3)'"[..]),
             "{words:?}"
         );
-        for canary in ["pwned", "pwned2", "pwned3", "pwned4"] {
+        for canary in ["pwned", "pwned2", "pwned3", "pwned4", "pwned5", "pwned6"] {
             assert!(!dir.path().join(canary).exists(), "{canary} ran");
         }
     }
