@@ -6,6 +6,7 @@ mod archives;
 mod claims;
 mod health;
 mod known_hosts;
+mod lock_holder;
 mod reload;
 mod stage;
 
