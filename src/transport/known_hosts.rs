@@ -66,7 +66,7 @@ mod tests {
 
     #[test]
     fn markers_are_split_from_plain_lines() {
-        let text = "# comment\n\n[127.0.0.1]:2201 ssh-ed25519 AAAA\n@revoked * ssh-ed25519 AAECAw==\n@cert-authority *.example ssh-ed25519 AAAA\n@future x y z\n";
+        let text = "# comment\n\n[127.0.0.1]:2201 ssh-ed25519 AAAA\n@revoked * ssh-ed25519 AQID\n@cert-authority *.example ssh-ed25519 AAAA\n@future x y z\n";
         let f = KnownHostsFile::parse(text).expect("parses");
         assert_eq!(f.plain, [(3, "[127.0.0.1]:2201 ssh-ed25519 AAAA")]);
         assert_eq!(f.revokes(&[1, 2, 3]), Some(4));
