@@ -5,6 +5,7 @@
 //! `probe` asks each host for every fact in one script and diffs (pure) → `plan` data →
 //! `apply` runs one script per host (lock, stale check, atomic steps, handlers) → `render`.
 
+mod account;
 mod adhoc;
 mod ansible_cfg;
 mod apply;

@@ -62,17 +62,18 @@ pub(crate) fn listing(graph: &HostGraph, states: &[(usize, ReleaseState)]) -> Ve
         .iter()
         .filter_map(|(task, state)| {
             let r = release_of(&graph.tasks[*task])?;
+            // Only folders recon recorded (a marker) are releases: `conf`, `logs` or a folder
+            // someone unpacked by hand under the root are not.
             let mut releases: Vec<(String, String)> = state
                 .dirs
                 .iter()
-                .map(|d| {
-                    let word = match state.markers.get(d).map(|m| Marker::parse(m).status) {
-                        Some(Status::Good) => "good",
-                        Some(Status::Failed) => "failed",
-                        Some(Status::Deployed) => "deployed",
-                        None => "unknown",
+                .filter_map(|d| {
+                    let word = match Marker::parse(state.markers.get(d)?).status {
+                        Status::Good => "good",
+                        Status::Failed => "failed",
+                        Status::Deployed => "deployed",
                     };
-                    (d.clone(), word.to_owned())
+                    Some((d.clone(), word.to_owned()))
                 })
                 .collect();
             releases.sort_by(|a, b| compare_versions(&b.0, &a.0));
@@ -144,9 +145,9 @@ pub(crate) fn prepare_rollback(
                 )
             })?
         };
-        if !state.dirs.contains(&target) {
+        if !state.dirs.contains(&target) || !state.markers.contains_key(&target) {
             return Err(format!(
-                "release `{target}` is not on the host under `{}`",
+                "release `{target}` is not a release recon recorded under `{}`",
                 r.root
             ));
         }

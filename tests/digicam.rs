@@ -225,7 +225,7 @@ fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
         run.stdout
             .lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>()
-                == ["recontest2", "5", "0", "1", "0", "0"]),
+                == ["recontest2", "6", "0", "1", "1", "0"]),
         "{}",
         run.stdout
     );

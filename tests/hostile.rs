@@ -60,6 +60,8 @@ const CHECK: &str = r#"- name: check
         url: "http://127.0.0.1:9/{{ h1 }}"
         host: "{{ h1 }}"
         contains: "{{ h }}"
+        identity: "{{ h }}"
+        direct: "http://127.0.0.1:9/{{ h1 }}"
         timeout: 1
 "#;
 

@@ -10,6 +10,7 @@ mod commands;
 mod compose;
 mod digicam;
 mod errors;
+mod faults;
 mod firewall;
 mod firstrun;
 mod git;

@@ -65,9 +65,7 @@ pub(super) fn pool(connection: &crate::cli::Connection) -> Pool {
 
 /// `user@machine pid N`: shown to whoever finds a host locked by this run.
 pub(super) fn who() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".to_owned());
+    let user = crate::account::login_name();
     let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     format!("recon {user}@{} pid {}", machine.trim(), std::process::id())
 }

@@ -22,12 +22,7 @@ impl Compiler<'_> {
         vars_files: &[(String, Node)],
     ) -> Result<HostGraph> {
         let scopes = |role, spec| self.scopes(play, host, vars_files, role, spec);
-        let play_ctx = Context::new(&self.templar, scopes(None, None).flatten());
-        let defaults = self
-            .inventory
-            .defaults
-            .with_remote_user(play.remote_user.as_deref());
-        let target = Target::from_vars(host, &play_ctx, &defaults)?;
+        let target = self.target_of(play, host, vars_files)?;
         // `ansible_become` on the host overrides the play's keyword, as in Ansible.
         let play_become = target.become_.unwrap_or(play.become_);
 
@@ -66,6 +61,22 @@ impl Compiler<'_> {
             .map_err(|e| in_task(e, spec, host))?;
         }
         graph::build(host, &play.name, play_become, target, tasks, handlers)
+    }
+
+    /// Where `host` is reached in `play` (its node), without compiling any task.
+    pub(super) fn target_of(
+        &self,
+        play: &Play,
+        host: &str,
+        vars_files: &[(String, Node)],
+    ) -> Result<Target> {
+        let scopes = self.scopes(play, host, vars_files, None, None);
+        let play_ctx = Context::new(&self.templar, scopes.flatten());
+        let defaults = self
+            .inventory
+            .defaults
+            .with_remote_user(play.remote_user.as_deref());
+        Target::from_vars(host, &play_ctx, &defaults)
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).

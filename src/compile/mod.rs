@@ -107,9 +107,11 @@ impl<'a> Compiler<'a> {
             None => None,
         };
         let mut runs = Vec::new();
+        let mut neighbours = Vec::new();
         for play in &playbook.plays {
-            let mut hosts = inventory::select(inventory, &play.hosts)
+            let all = inventory::select(inventory, &play.hosts)
                 .map_err(|e| e.with_span(&play.hosts_span))?;
+            let mut hosts = all.clone();
             if let Some(limit) = &limited {
                 hosts.retain(|h| limit.contains(h));
             }
@@ -118,6 +120,9 @@ impl<'a> Compiler<'a> {
                 .par_iter()
                 .map(|host| compiler.compile_host(play, host, &vars_files))
                 .collect::<Result<Vec<_>>>()?;
+            // Claims are node-wide whatever `--limit`/`--tags` select: the play's other hosts
+            // on the selected nodes are compiled (never contacted) for the conflict check.
+            neighbours.extend(compiler.neighbours(play, &all, &graphs, &vars_files));
             let batch = batch_size(play.serial.as_ref(), graphs.len())?;
             runs.push(PlayRun {
                 name: play.name.clone(),
@@ -125,7 +130,7 @@ impl<'a> Compiler<'a> {
                 hosts: graphs,
             });
         }
-        nodes::check(&runs)?;
+        nodes::check(&runs, &neighbours)?;
         Ok(runs)
     }
 

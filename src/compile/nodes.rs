@@ -1,12 +1,30 @@
 //! Targets that share a node (one sshd: the same address and port) share its ports, nginx
 //! server names, supervisor programs and paths. Two targets claiming the same one is a compile
 //! error naming both, before any host is touched.
+//!
+//! The check is node-wide whatever `--limit` and `--tags` select: a host left out of the run
+//! still holds its claims on the node (it was deployed before), so `-l bravo` must not let
+//! bravo take alpha's server name. The play's other hosts on the selected hosts' nodes are
+//! compiled (never contacted) with every task, for their claims only.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
-use super::{HostGraph, PlayRun, Task};
+use rayon::prelude::*;
+
+use super::{Compiler, HostGraph, Options, PlayRun, Task};
 use crate::error::{Error, ErrorKind, Result};
+use crate::playbook::Play;
 use crate::resource::{Claim, ClaimKind, Sharing};
+use crate::yaml::Node;
+
+/// A host compiled for the claims check only: one the run does not select, or (with tags) a
+/// selected one with every task.
+pub(super) struct Neighbour {
+    graph: HostGraph,
+    /// The run selects this host (its claims must not conflict with anyone's).
+    selected: bool,
+}
 
 /// Who claimed what first on a node.
 struct Holder<'a> {
@@ -14,12 +32,78 @@ struct Holder<'a> {
     task: &'a Task,
     /// The claim itself: its sharing policy decides whether a second one may coexist.
     claim: Claim,
+    /// The holder is in this run (else it was compiled for the check only).
+    selected: bool,
 }
 
-/// Checks every claim of every compiled host against the other targets on its node.
-pub(crate) fn check(runs: &[PlayRun]) -> Result<()> {
+impl Compiler<'_> {
+    /// The play's hosts that share a node with a host of `graphs` but are not compiled in full
+    /// for this run, compiled with every task for their claims. Cost: one variable resolution
+    /// per unselected host of the play (to find its node), and a compile only for those on a
+    /// selected node; nothing when nothing is filtered. A host that does not compile is left
+    /// out (it cannot be deployed as is; its error shows when it is selected).
+    pub(super) fn neighbours(
+        &self,
+        play: &Play,
+        all: &[&str],
+        graphs: &[HostGraph],
+        vars_files: &[(String, Node)],
+    ) -> Vec<Neighbour> {
+        let by_tags = !self.options.tags.is_empty() || !self.options.skip_tags.is_empty();
+        let selected: HashSet<&str> = graphs.iter().map(|g| g.host.as_str()).collect();
+        if graphs.is_empty() || (!by_tags && selected.len() == all.len()) {
+            return Vec::new();
+        }
+        let nodes: HashSet<String> = graphs.iter().map(|g| g.target.node()).collect();
+        let every_task = Options {
+            limit: None,
+            extra_vars: self.options.extra_vars.clone(),
+            tags: Vec::new(),
+            skip_tags: Vec::new(),
+        };
+        let full = Compiler {
+            playbook: self.playbook,
+            inventory: self.inventory,
+            templar: Arc::clone(&self.templar),
+            options: &every_task,
+            groups: self.groups.clone(),
+            hostvars: self.hostvars.clone(),
+        };
+        all.par_iter()
+            .filter(|h| by_tags || !selected.contains(**h))
+            .filter(|h| {
+                full.target_of(play, h, vars_files)
+                    .is_ok_and(|t| nodes.contains(&t.node()))
+            })
+            .filter_map(|h| {
+                let graph = full.compile_host(play, h, vars_files).ok()?;
+                Some(Neighbour {
+                    graph,
+                    selected: selected.contains(*h),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Checks every claim of every compiled host against the other targets on its node: the hosts
+/// of the run and their `neighbours`. Two hosts both outside the run may clash (that is for the
+/// run that selects them); a clash involving a selected host is an error.
+pub(crate) fn check(runs: &[PlayRun], neighbours: &[Neighbour]) -> Result<()> {
     let mut seen: BTreeMap<(String, String, String), Holder<'_>> = BTreeMap::new();
-    for graph in runs.iter().flat_map(|r| &r.hosts) {
+    // Hosts outside the run first, so an error names the selected host as the second claimant.
+    let graphs = neighbours
+        .iter()
+        .filter(|n| !n.selected)
+        .map(|n| (&n.graph, false))
+        .chain(runs.iter().flat_map(|r| &r.hosts).map(|g| (g, true)))
+        .chain(
+            neighbours
+                .iter()
+                .filter(|n| n.selected)
+                .map(|n| (&n.graph, true)),
+        );
+    for (graph, selected) in graphs {
         let node = graph.target.node();
         for task in graph.tasks.iter().chain(&graph.handlers) {
             for claim in claims_of(graph, task) {
@@ -30,7 +114,7 @@ pub(crate) fn check(runs: &[PlayRun]) -> Result<()> {
                 );
                 match seen.get(&key) {
                     Some(first) if first.host != graph.host => {
-                        if first.claim.shares_on_node(&claim) {
+                        if first.claim.shares_on_node(&claim) || !(first.selected || selected) {
                             continue;
                         }
                         return Err(conflict(
@@ -38,7 +122,7 @@ pub(crate) fn check(runs: &[PlayRun]) -> Result<()> {
                             claim.kind.name(),
                             &claim.value,
                             first,
-                            &graph.host,
+                            (&graph.host, selected),
                             task,
                         ));
                     }
@@ -50,6 +134,7 @@ pub(crate) fn check(runs: &[PlayRun]) -> Result<()> {
                                 host: &graph.host,
                                 task,
                                 claim,
+                                selected,
                             },
                         );
                     }
@@ -83,18 +168,28 @@ fn claims_of(graph: &HostGraph, task: &Task) -> Vec<Claim> {
     out
 }
 
+/// The conflict error; a host outside the run is named as such (it is on the node all the same).
 fn conflict(
     node: &str,
     kind: &str,
     value: &str,
     first: &Holder<'_>,
-    host: &str,
+    (host, selected): (&str, bool),
     task: &Task,
 ) -> Error {
+    let outside = |s: bool| {
+        if s {
+            ""
+        } else {
+            ", a host this run does not select"
+        }
+    };
     let other = Error::invalid(
         format!(
-            "host `{}` claims it here (task `{}`)",
-            first.host, first.task.name
+            "host `{}` claims it here (task `{}`{})",
+            first.host,
+            first.task.name,
+            outside(first.selected)
         ),
         &first.task.span,
     )
@@ -109,7 +204,11 @@ fn conflict(
         },
         &task.span,
     )
-    .with_label(format!("host `{host}` claims it here (task `{}`)", task.name))
+    .with_label(format!(
+        "host `{host}` claims it here (task `{}`{})",
+        task.name,
+        outside(selected)
+    ))
     .with_related(other)
     .with_help("give each target on a node its own value (inventory host vars), or move one to another node")
 }

@@ -18,6 +18,7 @@ use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 
 use tar::EntryType;
 
+use super::tar_names;
 use crate::artifact::{Artifact, SpoolError, Store};
 use crate::error::{Error, Result};
 use crate::source::{display_path, Span};
@@ -232,6 +233,8 @@ fn run(
 
 /// One member of the archive, as much of it as the safety checks need.
 struct Member {
+    /// Why its headers are refused (GNU tar could write it under another name).
+    problem: Option<String>,
     /// The path as written in the archive, for messages.
     raw: String,
     /// The path's normal components (`.` and `..` dropped); empty for the release root itself.
@@ -243,6 +246,21 @@ struct Member {
     kind: EntryType,
     /// The link target of a symlink or hard link.
     target: Option<PathBuf>,
+}
+
+impl Member {
+    /// A header refused as a whole (a global header GNU tar would apply to every member).
+    fn refused(why: String, kind: EntryType) -> Self {
+        Member {
+            problem: Some(why),
+            raw: String::new(),
+            path: Vec::new(),
+            absolute: false,
+            plain: true,
+            kind,
+            target: None,
+        }
+    }
 }
 
 /// Walks every member (of a gzip-compressed or plain tar) and refuses anything that could write
@@ -259,8 +277,18 @@ fn check(members: &[Member], description: &str, span: &Span) -> Result<usize> {
     let mut seen: HashSet<&[OsString]> = HashSet::new();
     let mut regular: HashSet<&[OsString]> = HashSet::new();
     let mut symlinks: HashMap<&[OsString], &Path> = HashMap::new();
+    if members.is_empty() {
+        return Err(Error::invalid(
+            format!("release archive `{description}` is empty: it has no members"),
+            span,
+        )
+        .with_label("empty archive"));
+    }
     let mut files = 0;
     for m in members {
+        if let Some(why) = &m.problem {
+            return Err(unsafe_member(why.clone()));
+        }
         if let Some(why) = member_path_problem(m) {
             return Err(unsafe_member(why));
         }
@@ -365,15 +393,21 @@ fn members(input: &mut dyn Read) -> io::Result<(Vec<Member>, bool)> {
     let mut archive = tar::Archive::new(reader);
     let mut members = Vec::new();
     for entry in archive.entries()? {
-        let entry = entry?;
+        let mut entry = entry?;
         let kind = entry.header().entry_type();
-        // A pax global header (git archive writes one with the commit id) is metadata, not a file.
+        // A pax global header (git archive writes one with the commit id) is metadata, not a
+        // file, as long as it carries nothing GNU tar would apply to the members.
         if kind == EntryType::XGlobalHeader {
+            if let Some(why) = tar_names::global_problem(&mut entry)? {
+                members.push(Member::refused(why, kind));
+            }
             continue;
         }
+        let problem = tar_names::member_problem(&mut entry)?;
         let raw_path = entry.path()?;
         let target = entry.link_name()?.map(std::borrow::Cow::into_owned);
         members.push(Member {
+            problem,
             raw: raw_path.display().to_string(),
             absolute: raw_path.has_root(),
             plain: raw_path
@@ -390,6 +424,7 @@ fn members(input: &mut dyn Read) -> io::Result<(Vec<Member>, bool)> {
             target,
         });
     }
+    tar_names::expect_only_padding(&mut archive.into_inner())?;
     Ok((members, gzip))
 }
 

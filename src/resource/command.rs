@@ -194,25 +194,27 @@ impl Resource for Command {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, ())>, Problem> {
+        // What each guard decided, in the plan: guards ran in the probe (during `plan`, so they
+        // must be read-only) and run again right before the command at apply.
         let mut reasons = Vec::new();
         if let (Some(h), Some(path)) = (asked.creates, &self.creates) {
             if facts.get(h).kind != PathKind::Absent {
                 return Ok(None);
             }
-            reasons.push(format!("`{path}` does not exist"));
+            reasons.push(format!("guard creates `{path}`: absent"));
         }
         if let (Some(h), Some(path)) = (asked.removes, &self.removes) {
             if facts.get(h).kind == PathKind::Absent {
                 return Ok(None);
             }
-            reasons.push(format!("`{path}` exists"));
+            reasons.push(format!("guard removes `{path}`: present"));
         }
         if let (Some(h), Some(check)) = (asked.unless, &self.unless) {
             let Exit(status) = *facts.get(h);
             if status == 0 {
                 return Ok(None);
             }
-            reasons.push(format!("`{check}` exited {status}"));
+            reasons.push(format!("guard unless `{check}`: exited {status}"));
         }
         let change = Change::new(Action::Run);
         Ok(Some((
@@ -320,7 +322,7 @@ mod tests {
             .expect("change");
         assert_eq!(
             (run.action, run.reason.as_deref()),
-            (Action::Run, Some("`/opt/x` does not exist"))
+            (Action::Run, Some("guard creates `/opt/x`: absent"))
         );
         let unless = command(None, Some("test -f x"));
         assert!(decide(&unless, vec![FactValue::Guard(Exit(0))])
@@ -329,7 +331,10 @@ mod tests {
         let (run, ()) = decide(&unless, vec![FactValue::Guard(Exit(1))])
             .expect("ok")
             .expect("change");
-        assert_eq!(run.reason.as_deref(), Some("`test -f x` exited 1"));
+        assert_eq!(
+            run.reason.as_deref(),
+            Some("guard unless `test -f x`: exited 1")
+        );
         let (run, ()) = decide(&command(None, None), vec![])
             .expect("ok")
             .expect("change");

@@ -25,10 +25,17 @@ pub(crate) struct HttpCheck {
     pub(crate) release: Option<String>,
     pub(crate) link: String,
     pub(crate) restart: Option<String>,
+    /// Text the answer (headers or body) must carry to count as this app's own answer; an
+    /// answer without it never marks a release good or failed.
+    pub(crate) identity: Option<String>,
+    /// The app's own address, bypassing the front (nginx): when `url` fails, it tells "the
+    /// front is down or routes elsewhere" (the app answers here) from "the release is broken".
+    pub(crate) direct: Option<String>,
 }
 
 const KEYS: &[&str] = &[
-    "url", "host", "status", "contains", "timeout", "release", "link", "restart",
+    "url", "host", "status", "contains", "timeout", "release", "link", "restart", "identity",
+    "direct",
 ];
 
 /// Builds an `http_check` from its arguments.
@@ -36,46 +43,91 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<HttpCheck> {
     HttpCheck::build(args)
 }
 
-/// `_get` prints the HTTP status of GET `$_url` (with `Host: $_host` when set) and leaves the
-/// body in `$_hb`: curl when there is one, else python3. Values come in variables, never text.
+/// `_get URL HOST` prints the HTTP status of GET URL (with `Host: HOST` when set), always three
+/// digits (`000`: nothing answered), and leaves the body in `$_hb` and the headers in `$_hh`:
+/// curl when there is one, else python3. Values come in variables, never text.
 const GET_FUNCTION: &str = r#"_get() {
+  : > "$_hb"; : > "$_hh"
   if command -v curl >/dev/null 2>&1; then
     # curl prints 000 itself when nothing answered; its exit status is not the answer.
-    if [ -n "$_host" ]; then
-      _c=$(curl -s -o "$_hb" -w '%{http_code}' --max-time 5 -H "Host: $_host" -- "$_url" 2>/dev/null)
+    if [ -n "$2" ]; then
+      _c=$(curl -s -o "$_hb" -D "$_hh" -w '%{http_code}' --max-time 5 -H "Host: $2" -- "$1" 2>/dev/null)
     else
-      _c=$(curl -s -o "$_hb" -w '%{http_code}' --max-time 5 -- "$_url" 2>/dev/null)
+      _c=$(curl -s -o "$_hb" -D "$_hh" -w '%{http_code}' --max-time 5 -- "$1" 2>/dev/null)
     fi
-    printf '%s\n' "${_c:-000}"
   else
-    python3 -c '
+    _c=$(python3 -c '
 import sys, urllib.request
 req = urllib.request.Request(sys.argv[1])
 if sys.argv[2]: req.add_header("Host", sys.argv[2])
 try:
-    r = urllib.request.urlopen(req, timeout=5); code, body = r.status, r.read()
+    r = urllib.request.urlopen(req, timeout=5); code, body, hdrs = r.status, r.read(), r.headers
 except urllib.error.HTTPError as e:
-    code, body = e.code, e.read()
+    code, body, hdrs = e.code, e.read(), e.headers
 except Exception:
-    code, body = 0, b""
-open(sys.argv[3], "wb").write(body); print("%03d" % code)
-' "$_url" "$_host" "$_hb"
+    code, body, hdrs = 0, b"", {}
+open(sys.argv[3], "wb").write(body)
+open(sys.argv[4], "w").write("".join("%s: %s\r\n" % kv for kv in hdrs.items()))
+print("%03d" % code)
+' "$1" "$2" "$_hb" "$_hh" 2>/dev/null)
   fi
+  # Exactly the last three digits, whatever a tool printed around them.
+  _c=${_c#"${_c%???}"}
+  case $_c in [0-9][0-9][0-9]) ;; *) _c=000 ;; esac
+  printf '%s\n' "$_c"
+}
+_ours() { [ -z "$_id" ] || grep -qF -- "$_id" "$_hh" "$_hb"; }
+_healthy() {
+  [ "$_code" = "$_status" ] && { [ -z "$_want" ] || grep -qF -- "$_want" "$_hb"; } && _ours
 }
 _check() {
   _end=$(( $(date +%s) + _timeout ))
   while :; do
-    _code=$(_get)
-    if [ "$_code" = "$_status" ] && { [ "$1" = any ] || [ -z "$_want" ] || grep -qF -- "$_want" "$_hb"; }; then return 0; fi
+    _code=$(_get "$_url" "$_host")
+    if [ "$1" = any ]; then [ "$_code" = "$_status" ] && return 0
+    elif _healthy; then return 0; fi
     [ "$(date +%s)" -ge "$_end" ] && return 1
     sleep 1
   done
 }
+_answer() {
+  if [ "$1" = 000 ]; then printf 'nothing answered (connection refused or timed out)'; else printf 'answered %s' "$1"; fi
+}
 _failed() {
-  printf 'health check failed: GET %s answered %s after %ss, expected %s' "$_url" "${_code:-nothing}" "$_timeout" "$_status"
+  printf 'health check failed: GET %s %s after %ss, expected %s' "$_url" "$(_answer "$_code")" "$_timeout" "$_status"
   if [ -n "$_want" ]; then printf ' containing %s' "$_want"; fi
+  if [ -n "$_id" ]; then printf ' from the app identified by %s' "$_id"; fi
   echo
   head -c 300 "$_hb" 2>/dev/null; echo
+}
+# Who is to blame for a failed check: returns 0 (the release) or 1 (the infrastructure: the
+# front is down or answers for someone else while the app is fine), the reason in $_why.
+_blame() {
+  if [ -n "$_id" ] && [ "$_code" != 000 ] && _ours; then
+    _why="the app itself answered, unhealthy"; return 0
+  fi
+  if [ -n "$_direct" ]; then
+    _fc=$_code
+    _code=$(_get "$_direct" "")
+    if _healthy; then
+      _why="the app answers healthy at $_direct but GET $_url $(_answer "$_fc")"
+      [ "$_fc" != 000 ] && [ -n "$_id" ] && _why="$_why without the app's identity (another app or the front's own page)"
+      _code=$_fc; return 1
+    fi
+    _why="the app does not answer healthy at $_direct either ($(_answer "$_code"))"; _code=$_fc; return 0
+  fi
+  case $_code in
+    000) _why="nothing answers at $_url: the front is down"; return 1 ;;
+    502|503|504) _why="the front answered $_code: the app behind it does not answer"; return 0 ;;
+  esac
+  if [ -n "$_id" ]; then
+    _why="the answer does not carry the app's identity: another app or the front's own page answered"; return 1
+  fi
+  _why="the app answered, unhealthy"; return 0
+}
+_infrastructure() {
+  echo "infrastructure, not the release: $_why; nothing marked, nothing rolled back (the check runs again on the next apply)"
+  exit 1
 }
 "#;
 
@@ -84,11 +136,20 @@ impl HttpCheck {
         let f = Fields::new(args, "`http_check`", KEYS)?;
         let url_node = f.require("url")?;
         let url = f.required_string("url")?;
-        if !url.starts_with("http://") && !url.starts_with("https://") {
-            return Err(Error::invalid(
-                format!("`url` must start with http:// or https://, not `{url}`"),
-                &url_node.span,
-            ));
+        let web = |key: &str, url: &str, node: &Node| {
+            if url.starts_with("http://") || url.starts_with("https://") {
+                Ok(())
+            } else {
+                Err(Error::invalid(
+                    format!("`{key}` must start with http:// or https://, not `{url}`"),
+                    &node.span,
+                ))
+            }
+        };
+        web("url", &url, url_node)?;
+        let direct = f.string("direct")?;
+        if let (Some(d), Some(node)) = (&direct, f.get("direct")) {
+            web("direct", d, node)?;
         }
         let number = |key: &str, default: u32| -> Result<u32> {
             match f.string(key)? {
@@ -112,25 +173,28 @@ impl HttpCheck {
             contains: f.string("contains")?,
             link: f.string("link")?.unwrap_or_else(|| "current".to_owned()),
             restart: f.string("restart")?,
+            identity: f.string("identity")?.filter(|i| !i.is_empty()),
+            direct,
             release,
             url,
         })
     }
 
-    /// GET with curl (or python3), the body into `$_hb`, the status on stdout.
-    /// The check's settings as shell variables, and a private body file.
+    /// The check's settings as shell variables, private body and header files, the functions.
     fn settings(&self, s: &mut Script) {
         s.fill(
-            "_url={}\n_host={}\n_want={}\n_status={}\n_timeout={}\n",
+            "_url={}\n_host={}\n_want={}\n_id={}\n_direct={}\n_status={}\n_timeout={}\n",
             [
                 w(&self.url),
                 w(self.host.as_deref().unwrap_or("")),
                 w(self.contains.as_deref().unwrap_or("")),
+                w(self.identity.as_deref().unwrap_or("")),
+                w(self.direct.as_deref().unwrap_or("")),
                 n(self.status),
                 n(self.timeout),
             ],
         )
-        .code("_hb=$(mktemp) || exit 1\ntrap 'rm -f \"$_hb\"' EXIT\n")
+        .code("_hb=$(mktemp) || exit 1\n_hh=$(mktemp) || exit 1\ntrap 'rm -f \"$_hb\" \"$_hh\"' EXIT\n")
         .code(GET_FUNCTION);
     }
 }
@@ -211,12 +275,12 @@ impl Resource for HttpCheck {
     fn script(&self, d: &Decision, s: &mut Script) {
         self.settings(s);
         let Some(root) = &self.release else {
-            s.code("if _check body; then exit 0; fi\n_failed\nexit 1\n");
+            s.code("if _check body; then exit 0; fi\n_failed\n_blame || _infrastructure\necho \"$_why\"\nexit 1\n");
             return;
         };
         s.fill("_r={}\n_l={}\n", [p(root), w(&self.link)])
             .code(MARK_FUNCTION);
-        s.code("_cur=$(readlink -- \"$_r/$_l\")\nif _check body; then _mark good || exit 1; exit 0; fi\n_failed\n_mark failed\n_prev=\nfor _p in");
+        s.code("_cur=$(readlink -- \"$_r/$_l\")\nif _check body; then _mark good || exit 1; exit 0; fi\n_failed\n_blame || _infrastructure\necho \"release $_cur is to blame: $_why\"\n_mark failed\n_prev=\nfor _p in");
         s.words(d.candidates.iter().map(String::as_str));
         s.code("; do\n  if [ \"$_p\" != \"$_cur\" ] && [ -d \"$_r/$_p\" ]; then _prev=$_p; break; fi\ndone\n\
             if [ -z \"$_prev\" ]; then echo \"release $_cur is marked failed; no earlier good release to roll back to\"; exit 1; fi\n\
@@ -252,6 +316,8 @@ mod tests {
             release: release.then(|| "~/app".into()),
             link: "current".into(),
             restart: None,
+            identity: None,
+            direct: None,
         }
     }
 
@@ -300,6 +366,67 @@ mod tests {
         );
     }
 
+    /// Runs the check's script under dash with a stand-in `curl` (shell text) first on PATH.
+    fn run_with_curl(c: &HttpCheck, curl: &str) -> (bool, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).expect("mkdir");
+        std::fs::write(bin.join("curl"), curl).expect("write");
+        std::process::Command::new("chmod")
+            .arg("755")
+            .arg(bin.join("curl"))
+            .status()
+            .expect("chmod");
+        let (_, decision) = decide(c, vec![]).expect("ok").expect("runs");
+        let body = script_of(c, &decision);
+        let out = std::process::Command::new("dash")
+            .args(["-c", body.as_str()])
+            .current_dir(dir.path())
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+            .output()
+            .expect("dash runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_dead_front_is_the_infrastructure_and_the_status_is_three_digits() {
+        // Whatever a tool prints around it, the status shown is three digits.
+        let c = HttpCheck {
+            timeout: 0,
+            ..check(false)
+        };
+        let (ok, out) = run_with_curl(&c, "#!/bin/sh\nprintf 000000\nexit 7\n");
+        assert!(!ok);
+        assert!(
+            out.contains("nothing answered (connection refused or timed out)"),
+            "{out}"
+        );
+        assert!(!out.contains("000000"), "{out}");
+        assert!(
+            out.contains("infrastructure, not the release: nothing answers at"),
+            "{out}"
+        );
+        // The front answers 502 (its app is down): the app is to blame.
+        let (ok, out) = run_with_curl(&c, "#!/bin/sh\nprintf 502\n");
+        assert!(!ok);
+        assert!(out.contains("answered 502"), "{out}");
+        assert!(!out.contains("infrastructure"), "{out}");
+        // Another app answers 200 without the identity: not this app's answer, nothing judged.
+        let c = HttpCheck {
+            identity: Some("squad-a".into()),
+            ..c
+        };
+        let (ok, out) = run_with_curl(
+            &c,
+            "#!/bin/sh\nwhile [ \"$1\" != -o ]; do shift; done\necho squad-b > \"$2\"\nprintf 200\n",
+        );
+        assert!(!ok);
+        assert!(out.contains("does not carry the app's identity"), "{out}");
+    }
+
     #[test]
     fn hostile_url_host_and_contains_run_nothing_and_arrive_exactly() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -325,6 +452,9 @@ mod tests {
             url: hostile.into(),
             host: Some("h$(touch pwned3)'".into()),
             contains: Some("ok$(touch pwned4)\"'".into()),
+            // The body the stand-in writes carries it: the answer counts as the app's own.
+            identity: Some("$(touch pwned5)".into()),
+            direct: Some("http://y/$(touch pwned6)".into()),
             ..check(false)
         };
         let (_, decision) = decide(&c, vec![]).expect("ok").expect("runs");
@@ -333,7 +463,7 @@ mod tests {
             .args(["-c", body.as_str()])
             .current_dir(dir.path())
             .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-            .env("CONTAINS", "ok$(touch pwned4)\"'")
+            .env("CONTAINS", "ok$(touch pwned4)\"'$(touch pwned5)")
             .output()
             .expect("dash runs");
         assert!(out.status.success(), "{out:?}");
@@ -344,7 +474,7 @@ mod tests {
             words.contains(&&b"Host: h$(touch pwned3)'"[..]),
             "{words:?}"
         );
-        for canary in ["pwned", "pwned2", "pwned3", "pwned4"] {
+        for canary in ["pwned", "pwned2", "pwned3", "pwned4", "pwned5", "pwned6"] {
             assert!(!dir.path().join(canary).exists(), "{canary} ran");
         }
     }

@@ -23,8 +23,10 @@ pub(crate) mod release;
 mod service;
 mod supervisor;
 mod symlink;
+mod tar_names;
 mod template;
 mod user;
+mod version;
 
 use std::any::Any;
 use std::fmt;

@@ -6,7 +6,6 @@
 //! Markers live in `{root}/.recon-releases/{version}`: `sha256=…` and `status=deployed|good|failed`.
 //! `http_check` marks a release good, or failed (and rolls back) when the health gate fails.
 
-use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -264,20 +263,7 @@ pub(crate) fn last_good(state: &ReleaseState, except: Option<&str>) -> Option<St
     candidates.last().map(|(v, _)| (*v).clone())
 }
 
-/// Semantic-version order (`v1.10.0` > `v1.9.2`), falling back to text for other names.
-pub(crate) fn compare_versions(a: &str, b: &str) -> Ordering {
-    let parts = |s: &str| -> Option<Vec<u64>> {
-        s.trim_start_matches('v')
-            .split(['.', '-', '+'])
-            .take(3)
-            .map(|p| p.parse().ok())
-            .collect()
-    };
-    match (parts(a), parts(b)) {
-        (Some(x), Some(y)) => x.cmp(&y).then_with(|| a.cmp(b)),
-        _ => a.cmp(b),
-    }
-}
+pub(crate) use super::version::compare_versions;
 
 /// Shell that (re)writes a release marker atomically.
 /// Shell that writes `{root}/.recon-releases/{version}` atomically (temp + rename) and fails
@@ -536,7 +522,9 @@ mod tests {
 
     #[test]
     fn semver_order() {
+        use std::cmp::Ordering;
         assert_eq!(compare_versions("v1.10.0", "v1.9.9"), Ordering::Greater);
         assert_eq!(compare_versions("v2", "v10"), Ordering::Less);
+        assert_eq!(compare_versions("v1.0.0-rc1", "v1.0.0"), Ordering::Less);
     }
 }

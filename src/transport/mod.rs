@@ -5,6 +5,7 @@
 
 mod feed;
 mod invocation;
+mod known_hosts;
 mod local;
 mod pool;
 mod ssh;

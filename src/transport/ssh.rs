@@ -14,6 +14,7 @@ use base64::Engine as _;
 use ssh2::{CheckResult, HashType, HostKeyType, KnownHostFileKind, MethodType, Session};
 
 use super::feed::Feed;
+use super::known_hosts::KnownHostsFile;
 use super::ssh_channel::{pump, Link};
 use super::ssh_config::{self, expand_tilde, HostConfig};
 use super::{Invocation, Output, Stats, Target, Transport, TransportError, TransportErrorKind};
@@ -231,15 +232,40 @@ fn verify_host_key(
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     let mut known = session.known_hosts().map_err(|e| host_key(e.to_string()))?;
-    if r.known_hosts.exists() {
-        known
-            .read_file(&r.known_hosts, KnownHostFileKind::OpenSSH)
-            .map_err(|e| host_key(format!("cannot read {}: {e}", r.known_hosts.display())))?;
-    }
+    let text = if r.known_hosts.exists() {
+        std::fs::read_to_string(&r.known_hosts)
+            .map_err(|e| host_key(format!("cannot read {}: {e}", r.known_hosts.display())))?
+    } else {
+        String::new()
+    };
+    let file = KnownHostsFile::parse(&text)
+        .map_err(|e| host_key(format!("cannot read {}: {e}", r.known_hosts.display())))?;
     let entry = if r.port == 22 {
         r.address.clone()
     } else {
         format!("[{}]:{}", r.address, r.port)
+    };
+    if let Some(line) = file.revokes(key) {
+        return Err(host_key(format!(
+            "host key for {entry} ({kind_name} {fp}) is REVOKED (@revoked at {}:{line}); refusing to connect",
+            r.known_hosts.display()
+        )));
+    }
+    // Only plain lines reach libssh2: a `@cert-authority` key is never taken for a host key.
+    for (number, line) in &file.plain {
+        known
+            .read_str(line, KnownHostFileKind::OpenSSH)
+            .map_err(|e| {
+                host_key(format!(
+                    "cannot read {} line {number}: {e}",
+                    r.known_hosts.display()
+                ))
+            })?;
+    }
+    let ca_note = if file.cert_authorities.is_empty() {
+        ""
+    } else {
+        " (its @cert-authority lines are not used: recon does not verify host certificates)"
     };
     match known.check_port(&r.address, r.port, key) {
         CheckResult::Match => Ok(()),
@@ -253,7 +279,7 @@ fn verify_host_key(
                 .map_err(|e| host_key(format!("cannot record the host key in {}: {e}", r.known_hosts.display())))
         }
         CheckResult::NotFound => Err(host_key(format!(
-            "host key for {entry} is unknown ({kind_name} {fp}); verify it and add it to {}, or run with --accept-new-host-keys",
+            "host key for {entry} is unknown ({kind_name} {fp}); verify it and add it to {}{ca_note}, or run with --accept-new-host-keys",
             r.known_hosts.display()
         ))),
         CheckResult::Failure => Err(host_key(format!("cannot check the host key of {entry} against {}", r.known_hosts.display()))),

@@ -196,6 +196,45 @@ impl Nginx {
         Some((status, body.to_owned()))
     }
 
+    /// Stops the master and its workers, as an outage would; `start_again` brings it back.
+    pub(crate) fn stop(&mut self) {
+        stop(&mut self.child, "nginx");
+    }
+
+    /// Starts nginx again on the same config (and so the same ports) after `stop`.
+    pub(crate) fn start_again(&mut self) {
+        let pid_file = self.dir.path().join("nginx.pid");
+        let _ = fs::remove_file(&pid_file);
+        let child = Command::new(NGINX)
+            .arg("-c")
+            .arg(&self.config)
+            .args(["-g", "daemon off;"])
+            .current_dir(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn nginx again");
+        self.child = wait_pid_file(child, &pid_file)
+            .unwrap_or_else(|why| panic!("nginx did not start again: {why}\n{}", self.error_log()));
+    }
+
+    /// `nginx -s reload` on this instance, as root (for changes the test makes by hand).
+    pub(crate) fn reload(&self) {
+        let out = Command::new(NGINX)
+            .arg("-s")
+            .arg("reload")
+            .arg("-c")
+            .arg(&self.config)
+            .output()
+            .expect("nginx -s reload");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The whole error log (level `notice`, so reloads and worker restarts show up too).
     pub(crate) fn error_log(&self) -> String {
         fs::read_to_string(self.dir.path().join("error.log")).expect("read nginx error log")
