@@ -6,6 +6,7 @@
 //! `apply` runs one script per host (lock, stale check, atomic steps, handlers) → `render`.
 
 mod adhoc;
+mod ansible;
 mod ansible_cfg;
 mod apply;
 mod artifact;

@@ -49,6 +49,9 @@ impl Templar {
         env.set_trim_blocks(true);
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.add_function("__recon_known_after_apply", |name: String| {
+            known_after_apply(&name)
+        });
         Self { env }
     }
 
@@ -147,6 +150,15 @@ impl Templar {
                 .unwrap_or_else(|| file_error(&e, file))
         })
     }
+}
+
+/// The template function behind a registered variable (`register:`): always an error naming it,
+/// because its value exists only after apply.
+fn known_after_apply(name: &str) -> std::result::Result<JValue, minijinja::Error> {
+    Err(minijinja::Error::new(
+        JErrorKind::InvalidOperation,
+        format!("`{name}` is registered by this task: its value is known only after apply, and recon decides every task in the plan (use `notify` to react to a change)"),
+    ))
 }
 
 /// A failure while rendering a variable this render used is the real cause, even when the outer

@@ -29,6 +29,8 @@ pub(super) fn playbook(playbook: &Playbook) -> Result<()> {
             for (_, node) in &role_use.params {
                 templar.lint_node(node)?;
             }
+        }
+        for role_use in play.all_roles() {
             let role = &role_use.role;
             if seen_roles.contains(&role.dir.as_path()) {
                 continue;
@@ -37,10 +39,7 @@ pub(super) fn playbook(playbook: &Playbook) -> Result<()> {
             for (_, node) in role.defaults.iter().chain(&role.vars) {
                 templar.lint_node(node)?;
             }
-            role.tasks
-                .iter()
-                .chain(&role.handlers)
-                .try_for_each(|t| task(&templar, t))?;
+            role.handlers.iter().try_for_each(|t| task(&templar, t))?;
             template_files(&templar, &role.dir.join("templates"))?;
         }
         play.tasks
@@ -56,7 +55,7 @@ pub(super) fn playbook(playbook: &Playbook) -> Result<()> {
 fn duplicate_handlers(play: &Play) -> Result<()> {
     let mut roles: Vec<&Path> = Vec::new();
     let mut handlers: Vec<&TaskSpec> = Vec::new();
-    for role_use in &play.roles {
+    for role_use in play.all_roles() {
         if !roles.contains(&role_use.role.dir.as_path()) {
             roles.push(&role_use.role.dir);
             handlers.extend(&role_use.role.handlers);
@@ -94,11 +93,14 @@ fn task(templar: &Templar, spec: &TaskSpec) -> Result<()> {
         templar.lint_node(name)?;
     }
     templar.lint_node(&spec.args)?;
-    if let Some(when) = &spec.when {
+    for when in &spec.when {
         templar.lint_condition(when)?;
     }
-    for node in [&spec.loop_items, &spec.claims].into_iter().flatten() {
-        templar.lint_node(node)?;
+    if let Some(l) = &spec.loop_items {
+        templar.lint_node(&l.items)?;
+    }
+    if let Some(claims) = &spec.claims {
+        templar.lint_node(claims)?;
     }
     spec.vars.iter().try_for_each(|(_, n)| templar.lint_node(n))
 }

@@ -1,0 +1,341 @@
+//! Ansible module → recon resource, one translator per module. Adding a mapping is one entry in
+//! `MODULES` (and, for a new recon resource, a translator below that renames its arguments).
+
+use super::args::Args;
+use super::free_form::{shlex, RAW};
+use crate::error::{Error, Result};
+use crate::yaml::Node;
+
+/// What a task of an Ansible module becomes.
+pub(crate) enum Mapped {
+    /// A recon resource of this kind with these (recon) arguments.
+    Resource { kind: &'static str, args: Node },
+    /// Nothing to manage (`debug`, `meta`).
+    Skip,
+}
+
+/// How recon handles one Ansible module.
+#[derive(Clone, Copy)]
+pub(crate) enum Module {
+    /// Translated to a recon resource.
+    Resource(fn(Args) -> Result<Mapped>),
+    /// Evaluated by the compiler (`set_fact`, `include_vars`, `fail`, `assert`, includes).
+    Directive,
+    /// recon has no resource for it yet: the nearest recon resource, for the error.
+    Missing(&'static str),
+}
+
+/// One entry of the table.
+pub(crate) struct Entry {
+    pub(crate) name: &'static str,
+    pub(crate) module: Module,
+    /// Takes a command line as free-form words (`command: ls -l chdir=/tmp`).
+    pub(crate) raw: bool,
+}
+
+const fn res(name: &'static str, f: fn(Args) -> Result<Mapped>) -> Entry {
+    Entry {
+        name,
+        module: Module::Resource(f),
+        raw: false,
+    }
+}
+
+const fn raw(name: &'static str, f: fn(Args) -> Result<Mapped>) -> Entry {
+    Entry {
+        name,
+        module: Module::Resource(f),
+        raw: true,
+    }
+}
+
+const fn directive(name: &'static str) -> Entry {
+    Entry {
+        name,
+        module: Module::Directive,
+        raw: false,
+    }
+}
+
+const fn missing(name: &'static str, nearest: &'static str) -> Entry {
+    Entry {
+        name,
+        module: Module::Missing(nearest),
+        raw: false,
+    }
+}
+
+/// Every Ansible module recon knows by name.
+pub(crate) const MODULES: &[Entry] = &[
+    res("file", file),
+    res("copy", copy),
+    res("template", template),
+    res("lineinfile", lineinfile),
+    raw("command", command),
+    raw("shell", shell),
+    res("debug", skip),
+    res("meta", skip),
+    directive("set_fact"),
+    directive("include_vars"),
+    directive("fail"),
+    directive("assert"),
+    directive("include_tasks"),
+    directive("import_tasks"),
+    directive("include"),
+    directive("include_role"),
+    directive("import_role"),
+    missing("blockinfile", "line"),
+    missing("replace", "line"),
+    missing("ini_file", "line"),
+    missing("apt", "command"),
+    missing("package", "command"),
+    missing("yum", "command"),
+    missing("dnf", "command"),
+    missing("pip", "command"),
+    missing("apt_key", "command"),
+    missing("apt_repository", "command"),
+    missing("service", "supervisor"),
+    missing("systemd", "supervisor"),
+    missing("systemd_service", "supervisor"),
+    missing("user", "command"),
+    missing("group", "command"),
+    missing("authorized_key", "line"),
+    missing("cron", "command"),
+    missing("git", "release"),
+    missing("unarchive", "release"),
+    missing("get_url", "file"),
+    missing("uri", "http_check"),
+    missing("wait_for", "http_check"),
+    missing("stat", "command"),
+    missing("pause", "command"),
+    missing("raw", "command"),
+    missing("script", "command"),
+];
+
+/// A mapping's result for resources whose arguments pass through unchanged.
+fn resource(kind: &'static str, args: Args) -> Mapped {
+    Mapped::Resource {
+        kind,
+        args: args.into_node(),
+    }
+}
+
+#[allow(clippy::unnecessary_wraps)] // every translator has the table's signature
+fn skip(_: Args) -> Result<Mapped> {
+    Ok(Mapped::Skip)
+}
+
+/// Arguments Ansible's file-like modules take that recon does not model (SELinux contexts,
+/// attributes, timestamps, backups): dropped, as documented in the README.
+const IGNORED_FILE_ARGS: &[&str] = &[
+    "seuser",
+    "serole",
+    "setype",
+    "selevel",
+    "attributes",
+    "unsafe_writes",
+    "backup",
+    "follow",
+    "force",
+    "access_time",
+    "access_time_format",
+    "modification_time",
+    "modification_time_format",
+];
+
+/// `file`: recon's own `file` (`content`/`src`, no `state`) or Ansible's, decided by arguments:
+/// `state` (or no `content`/`src`) means Ansible's.
+fn file(mut a: Args) -> Result<Mapped> {
+    if !a.has(&["state"]) && a.has(&["content", "src"]) && !a.has(&["dest", "name"]) {
+        return Ok(resource("file", a));
+    }
+    let Some((path, path_node)) = a.text(&["path", "dest", "name"]) else {
+        return Err(Error::invalid("`file` needs `path`", &a.span).with_label("here"));
+    };
+    let state = a.text(&["state"]);
+    a.ignore(IGNORED_FILE_ARGS);
+    a.put("path", path_node.clone());
+    let state_text = state
+        .as_ref()
+        .map_or("file", |(s, _)| s.as_str())
+        .to_owned();
+    match state_text.as_str() {
+        "directory" => {
+            a.ignore(&["recurse"]);
+            Ok(resource("directory", a))
+        }
+        "link" => {
+            let Some(src) = a.take(&["src"]) else {
+                return Err(Error::invalid("`state: link` needs `src`", &a.span).with_label("here"));
+            };
+            a.ignore(&["mode", "owner", "group"]);
+            a.put("target", src);
+            Ok(resource("symlink", a))
+        }
+        "absent" => {
+            let span = path_node.span.clone();
+            let mut out = Args::new(&Node::string(String::new(), span.clone()));
+            out.put_list(
+                "argv",
+                &["rm".into(), "-rf".into(), "--".into(), path.clone()],
+                &span,
+            );
+            out.put_str("removes", &path, &span);
+            Ok(resource("command", out))
+        }
+        "touch" => {
+            let span = path_node.span.clone();
+            let mut argv = vec!["install".to_owned()];
+            for (flag, key) in [("-m", "mode"), ("-o", "owner"), ("-g", "group")] {
+                if let Some((v, _)) = a.text(&[key]) {
+                    argv.extend([flag.to_owned(), v]);
+                }
+            }
+            argv.extend(["/dev/null".to_owned(), path.clone()]);
+            let mut out = Args::new(&Node::string(String::new(), span.clone()));
+            out.put_list("argv", &argv, &span);
+            out.put_str("creates", &path, &span);
+            Ok(resource("command", out))
+        }
+        other => {
+            let node = state.map_or(path_node, |(_, n)| n);
+            Err(Error::invalid(
+                format!("`file` with `state: {other}` has no recon resource"),
+                &node.span,
+            )
+            .with_label("this state")
+            .with_help("recon maps `state` directory, link, absent and touch; write the file with `copy` (recon `file` with `content`/`src`)"))
+        }
+    }
+}
+
+/// `copy` → recon `file` (`dest` → `path`; a `dest` ending in `/` gets the source's name).
+fn copy(mut a: Args) -> Result<Mapped> {
+    if a.take(&["remote_src"])
+        .is_some_and(|n| matches!(n.scalar_text(), Some("yes" | "true" | "True")))
+    {
+        return Err(
+            Error::invalid("`copy` with `remote_src` has no recon resource", &a.span)
+                .with_label("here")
+                .with_help("use `command` with `creates`"),
+        );
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&["decrypt", "local_follow", "directory_mode", "checksum"]);
+    if let Some((dest, node)) = a.text(&["dest"]) {
+        let src_name = a.has(&["src"]).then(|| a.take(&["src"])).flatten();
+        let dest = match (&src_name, dest.ends_with('/')) {
+            (Some(src), true) => {
+                let name = src.scalar_text().unwrap_or_default();
+                let base = name
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(name);
+                format!("{dest}{base}")
+            }
+            _ => dest,
+        };
+        if let Some(src) = src_name {
+            a.put("src", src);
+        }
+        a.put_str("path", &dest, &node.span);
+    }
+    Ok(resource("file", a))
+}
+
+/// `template` → recon `template` (same argument names).
+#[allow(clippy::unnecessary_wraps)] // every translator has the table's signature
+fn template(mut a: Args) -> Result<Mapped> {
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&[
+        "newline_sequence",
+        "output_encoding",
+        "trim_blocks",
+        "lstrip_blocks",
+        "block_start_string",
+        "block_end_string",
+        "variable_start_string",
+        "variable_end_string",
+    ]);
+    Ok(resource("template", a))
+}
+
+/// `lineinfile` → recon `line`.
+fn lineinfile(mut a: Args) -> Result<Mapped> {
+    if a.take(&["backrefs"])
+        .is_some_and(|n| matches!(n.scalar_text(), Some("yes" | "true" | "True")))
+    {
+        return Err(Error::invalid(
+            "`lineinfile` with `backrefs` has no recon equivalent",
+            &a.span,
+        )
+        .with_label("here"));
+    }
+    if let Some(path) = a.take(&["path", "dest", "destfile", "name"]) {
+        a.put("path", path);
+    }
+    if let Some(line) = a.take(&["line", "value"]) {
+        a.put("line", line);
+    }
+    if let Some(re) = a.take(&["regexp", "regex"]) {
+        a.put("regexp", re);
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&[
+        "create",
+        "insertafter",
+        "insertbefore",
+        "firstmatch",
+        "owner",
+        "group",
+        "validate",
+        "search_string",
+    ]);
+    Ok(resource("line", a))
+}
+
+/// Arguments of `command`/`shell` recon does not need.
+const IGNORED_COMMAND_ARGS: &[&str] = &["warn", "strip_empty_ends", "expand_argument_vars"];
+
+/// `command` → recon `command`: a free-form line is split like Ansible splits it (no shell).
+fn command(mut a: Args) -> Result<Mapped> {
+    a.ignore(IGNORED_COMMAND_ARGS);
+    reject_stdin(&a)?;
+    if let Some((line, node)) = a.text(&[RAW, "free_form"]) {
+        let argv = shlex(&line).map_err(|e| {
+            Error::invalid(format!("command line: {e}"), &node.span).with_label("here")
+        })?;
+        a.put_list("argv", &argv, &node.span);
+    }
+    Ok(resource("command", a))
+}
+
+/// `shell` → recon `command` run by `sh -c`.
+fn shell(mut a: Args) -> Result<Mapped> {
+    a.ignore(IGNORED_COMMAND_ARGS);
+    reject_stdin(&a)?;
+    if let Some(exe) = a.take(&["executable"]) {
+        if !matches!(exe.scalar_text(), Some("/bin/sh" | "sh")) {
+            return Err(Error::invalid(
+                "`shell` with another `executable` has no recon equivalent (recon runs `sh -c`)",
+                &exe.span,
+            )
+            .with_label("here"));
+        }
+    }
+    if let Some(line) = a.take(&[RAW, "free_form"]) {
+        a.put("cmd", line);
+    }
+    Ok(resource("command", a))
+}
+
+fn reject_stdin(a: &Args) -> Result<()> {
+    if a.has(&["stdin"]) {
+        return Err(
+            Error::invalid("`stdin` is not supported by recon's `command`", &a.span)
+                .with_label("here"),
+        );
+    }
+    Ok(())
+}
