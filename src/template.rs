@@ -2,8 +2,11 @@
 //! spans), `when:` expressions and template files. Undefined variables are errors (strict mode),
 //! and every error points at the file and the expression that failed.
 
+mod filters;
 mod lint;
 mod lookup;
+
+pub(crate) use filters::OMIT;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +52,7 @@ impl Templar {
         env.set_trim_blocks(true);
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        filters::register(&mut env);
         env.add_function("__recon_known_after_apply", |name: String| {
             known_after_apply(&name)
         });

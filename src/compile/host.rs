@@ -156,7 +156,7 @@ impl Compiler<'_> {
             if self.directive(run, spec, &ctx, state, out)? {
                 continue;
             }
-            let args = self.templar.render_node(&spec.args, &ctx)?;
+            let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
             let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {
                 Mapped::Skip => continue,
                 Mapped::Resource { kind, args } => (kind, args),
@@ -259,6 +259,20 @@ impl Compiler<'_> {
         dirs.push(self.playbook.dir.clone());
         dirs
     }
+}
+
+/// Drops mapping entries rendered to `omit` (Ansible's "as if not given").
+fn without_omitted(mut node: Node) -> Node {
+    if let crate::yaml::Value::Map(entries) = &mut node.value {
+        entries.retain(|(_, v)| v.scalar_text() != Some(crate::template::OMIT));
+        for (_, v) in entries.iter_mut() {
+            *v = without_omitted(std::mem::replace(
+                v,
+                Node::string(String::new(), v.span.clone()),
+            ));
+        }
+    }
+    node
 }
 
 /// `claims: { port: 8001, server_name: [a, b] }` → (kind, value) pairs.

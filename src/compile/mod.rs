@@ -134,6 +134,11 @@ impl<'a> Compiler<'a> {
     fn builtins(&self, host: &str, role: Option<&PathBuf>) -> Vec<(&'static str, JValue)> {
         let mut out = vec![
             ("inventory_hostname", JValue::from(host)),
+            (
+                "inventory_hostname_short",
+                JValue::from(host.split('.').next().unwrap_or(host)),
+            ),
+            ("omit", JValue::from(crate::template::OMIT)),
             ("groups", self.groups.clone()),
             (
                 "playbook_dir",
