@@ -53,6 +53,9 @@ impl Templar {
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         filters::register(&mut env);
+        // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
+        // Ansible content calls because Ansible's Jinja runs on Python objects.
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
         env.add_function("__recon_known_after_apply", |name: String| {
             known_after_apply(&name)
         });
@@ -180,7 +183,12 @@ fn settle<T>(
 
 /// `{{ expr }}` and nothing else: the expression inside.
 fn single_expression(text: &str) -> Option<&str> {
-    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    // Spaces around the expression do not count; a newline does (`"{{ x }}\n"` is a string
+    // ending in a newline, as in Ansible).
+    let inner = text
+        .trim_matches([' ', '\t'])
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
 }
 

@@ -437,7 +437,8 @@ impl Builder<'_> {
 /// YAML merge keys (`<<: *base`, `<<: [*a, *b]`): the merged mappings' entries come first,
 /// explicit keys win over merged ones, and an earlier mapping in a list wins over a later one.
 fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
-    let is_merge = |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
+    let is_merge =
+        |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
     if !entries.iter().any(|(k, _)| is_merge(k)) {
         return entries;
     }

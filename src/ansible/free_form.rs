@@ -140,67 +140,6 @@ pub(crate) fn parse(node: &Node, raw_allowed: bool) -> Result<Node> {
     })
 }
 
-/// Splits a command line as Python's `shlex.split` does (what Ansible's `command` module runs):
-/// quotes group and are removed, a backslash escapes outside single quotes.
-pub(crate) fn shlex(text: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('\'') => break,
-                        Some(c) => word.push(c),
-                        None => return Err("unbalanced single quote".into()),
-                    }
-                }
-            }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next() {
-                        Some('"') => break,
-                        Some('\\') => match chars.next() {
-                            Some(n @ ('"' | '\\' | '$' | '`')) => word.push(n),
-                            Some(n) => {
-                                word.push('\\');
-                                word.push(n);
-                            }
-                            None => return Err("unbalanced double quote".into()),
-                        },
-                        Some(c) => word.push(c),
-                        None => return Err("unbalanced double quote".into()),
-                    }
-                }
-            }
-            '\\' => {
-                in_word = true;
-                if let Some(n) = chars.next() {
-                    word.push(n);
-                }
-            }
-            c if c.is_whitespace() => {
-                if in_word {
-                    out.push(std::mem::take(&mut word));
-                    in_word = false;
-                }
-            }
-            c => {
-                in_word = true;
-                word.push(c);
-            }
-        }
-    }
-    if in_word {
-        out.push(word);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,14 +188,5 @@ mod tests {
         assert_eq!(got[0], ("_raw_params".into(), "echo a=b 'c d'".into()));
         assert_eq!(got[1], ("creates".into(), "/x".into()));
         assert_eq!(got[2], ("chdir".into(), "/tmp".into()));
-    }
-
-    #[test]
-    fn shlex_like_python() {
-        assert_eq!(
-            shlex(r#"echo 'a b' "c \"d\"" e\ f"#).expect("split"),
-            ["echo", "a b", "c \"d\"", "e f"]
-        );
-        assert!(shlex("echo 'a").is_err());
     }
 }

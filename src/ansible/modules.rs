@@ -2,7 +2,7 @@
 //! `MODULES` (and, for a new recon resource, a translator below that renames its arguments).
 
 use super::args::Args;
-use super::free_form::{shlex, RAW};
+use super::free_form::RAW;
 use crate::error::{Error, Result};
 use crate::yaml::Node;
 
@@ -298,15 +298,15 @@ fn lineinfile(mut a: Args) -> Result<Mapped> {
 /// Arguments of `command`/`shell` recon does not need.
 const IGNORED_COMMAND_ARGS: &[&str] = &["warn", "strip_empty_ends", "expand_argument_vars"];
 
-/// `command` → recon `command`: a free-form line is split like Ansible splits it (no shell).
+/// `command` → recon `command`. A command line runs under `sh -c`, as recon's own `command:`
+/// line always has: Ansible expands `~` and `$VARS` in its words too, so the same line does the
+/// same unless it relies on shell characters (`|`, `>`, `;`) being passed literally.
 fn command(mut a: Args) -> Result<Mapped> {
     a.ignore(IGNORED_COMMAND_ARGS);
+    a.ignore(&["executable"]);
     reject_stdin(&a)?;
-    if let Some((line, node)) = a.text(&[RAW, "free_form"]) {
-        let argv = shlex(&line).map_err(|e| {
-            Error::invalid(format!("command line: {e}"), &node.span).with_label("here")
-        })?;
-        a.put_list("argv", &argv, &node.span);
+    if let Some(line) = a.take(&[RAW, "free_form"]) {
+        a.put("cmd", line);
     }
     Ok(resource("command", a))
 }

@@ -184,8 +184,12 @@ impl Compiler<'_> {
             roles: &mut roles,
             playbook_dir: self.playbook.dir.clone(),
             included_roles: Vec::new(),
+            errors: Vec::new(),
         };
         let tasks = loader.task_file(&path, &inherit, file_node)?;
+        if let Some(err) = Error::many(std::mem::take(&mut loader.errors)) {
+            return Err(err);
+        }
         for task in &tasks {
             self.task(run, task, state, out)?;
         }

@@ -54,12 +54,14 @@ impl Compiler<'_> {
             play_become,
         };
         let mut tasks = Vec::new();
+        let mut errors = Vec::new();
         for spec in &play.tasks {
             if !self.selected_by_tags(spec) {
                 continue;
             }
-            self.task(&run, spec, &mut state, &mut tasks)
-                .map_err(|e| in_task(e, spec, host))?;
+            if let Err(e) = self.task(&run, spec, &mut state, &mut tasks) {
+                errors.push(in_task(e, spec, host));
+            }
         }
         let role_handlers = play.all_roles().into_iter().flat_map(|r| {
             r.role.handlers.iter().map(move |t| {
@@ -70,8 +72,12 @@ impl Compiler<'_> {
         });
         let mut handlers = Vec::new();
         for spec in role_handlers.chain(play.handlers.iter().cloned()) {
-            self.task(&run, &spec, &mut state, &mut handlers)
-                .map_err(|e| in_task(e, &spec, host))?;
+            if let Err(e) = self.task(&run, &spec, &mut state, &mut handlers) {
+                errors.push(in_task(e, &spec, host));
+            }
+        }
+        if let Some(err) = Error::many(errors) {
+            return Err(err);
         }
         graph::build(host, &play.name, play_become, target, tasks, handlers)
     }

@@ -54,7 +54,7 @@ pub(crate) struct Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
-    /// Compiles every play for every selected host; the first error stops everything.
+    /// Compiles every play for every selected host; every error is reported, each once.
     pub(crate) fn compile(
         playbook: &'a Playbook,
         inventory: &'a Inventory,
@@ -108,23 +108,51 @@ impl<'a> Compiler<'a> {
             None => None,
         };
         let mut runs = Vec::new();
+        let mut errors = Vec::new();
         for play in &playbook.plays {
-            let mut hosts = inventory::select(inventory, &play.hosts)
-                .map_err(|e| e.with_span(&play.hosts_span))?;
+            let mut hosts = match inventory::select(inventory, &play.hosts) {
+                Ok(hosts) => hosts,
+                Err(e) => {
+                    errors.push(e.with_span(&play.hosts_span));
+                    continue;
+                }
+            };
             if let Some(limit) = &limited {
                 hosts.retain(|h| limit.contains(h));
             }
-            let vars_files = compiler.vars_files(play)?;
-            let graphs = hosts
+            let vars_files = match compiler.vars_files(play) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let results: Vec<Result<HostGraph>> = hosts
                 .par_iter()
                 .map(|host| compiler.compile_host(play, host, &vars_files))
-                .collect::<Result<Vec<_>>>()?;
-            let batch = batch_size(play.serial.as_ref(), graphs.len())?;
+                .collect();
+            let mut graphs = Vec::new();
+            for result in results {
+                match result {
+                    Ok(graph) => graphs.push(graph),
+                    Err(e) => errors.push(e),
+                }
+            }
+            let batch = match batch_size(play.serial.as_ref(), graphs.len()) {
+                Ok(b) => b,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             runs.push(PlayRun {
                 name: play.name.clone(),
                 batch,
                 hosts: graphs,
             });
+        }
+        if let Some(err) = Error::many(errors) {
+            return Err(err);
         }
         nodes::check(&runs)?;
         Ok(runs)

@@ -18,7 +18,11 @@ pub(crate) fn load(path: &Path, roles: &mut RoleCache) -> Result<Playbook> {
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
     let mut plays = Vec::new();
-    plays_of(path, roles, &mut Vec::new(), &mut plays)?;
+    let mut errors = Vec::new();
+    plays_of(path, roles, &mut Vec::new(), &mut plays, &mut errors)?;
+    if let Some(err) = Error::many(errors) {
+        return Err(err);
+    }
     let playbook = Playbook {
         path: path.to_path_buf(),
         dir,
@@ -34,6 +38,7 @@ fn plays_of(
     roles: &mut RoleCache,
     stack: &mut Vec<PathBuf>,
     out: &mut Vec<Play>,
+    errors: &mut Vec<Error>,
 ) -> Result<()> {
     let root = yaml::load_file(path)?;
     let dir = path
@@ -76,9 +81,12 @@ fn plays_of(
                             .with_label("import loop"),
                     );
                 }
-                plays_of(&other, roles, stack, out)?;
+                plays_of(&other, roles, stack, out, errors)?;
             }
-            None => out.push(parse_play(item, &dir, roles)?),
+            None => match parse_play(item, &dir, roles) {
+                Ok(play) => out.push(play),
+                Err(err) => errors.push(err),
+            },
         }
     }
     stack.pop();
@@ -137,8 +145,15 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         let items = list
             .as_seq()
             .ok_or_else(|| wrong_type(list, "a list of roles", "`roles`"))?;
+        let mut role_errors = Vec::new();
         for item in items {
-            role_uses.push(Arc::new(role_use(item, dir, roles)?));
+            match role_use(item, dir, roles) {
+                Ok(r) => role_uses.push(Arc::new(r)),
+                Err(err) => role_errors.push(err),
+            }
+        }
+        if let Some(err) = Error::many(role_errors) {
+            return Err(err);
         }
     }
     if let Some(user) = f.string("become_user")? {
@@ -170,6 +185,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         roles,
         playbook_dir: dir.to_path_buf(),
         included_roles: Vec::new(),
+        errors: Vec::new(),
     };
     let mut tasks = loader.task_list(f.get("pre_tasks"), "`pre_tasks`", &inherit)?;
     for role_use in &role_uses {
@@ -190,6 +206,9 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
     tasks.extend(loader.task_list(f.get("tasks"), "`tasks`", &inherit)?);
     tasks.extend(loader.task_list(f.get("post_tasks"), "`post_tasks`", &inherit)?);
     let handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
+    if let Some(err) = Error::many(std::mem::take(&mut loader.errors)) {
+        return Err(err);
+    }
     let mut included_roles = std::mem::take(&mut loader.included_roles);
     let mut i = 0;
     while i < included_roles.len() {

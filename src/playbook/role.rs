@@ -109,6 +109,7 @@ impl RoleCache {
             roles: self,
             playbook_dir: playbook_dir.to_path_buf(),
             included_roles: Vec::new(),
+            errors: Vec::new(),
         };
         let parsed = loader
             .task_list(tasks_node.as_ref(), "role tasks", &inherit)
@@ -123,8 +124,12 @@ impl RoleCache {
                 ))
             });
         let included = std::mem::take(&mut loader.included_roles);
+        let errors = std::mem::take(&mut loader.errors);
         self.loading.retain(|n| n != name);
         let (tasks, handlers) = parsed?;
+        if let Some(err) = Error::many(errors) {
+            return Err(err);
+        }
         let role = Role {
             name: name.to_owned(),
             defaults,

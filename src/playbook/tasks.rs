@@ -74,6 +74,8 @@ pub(crate) struct Loader<'a> {
     pub(crate) playbook_dir: PathBuf,
     /// Roles brought in by `include_role`/`import_role` (their handlers and defaults join the play).
     pub(crate) included_roles: Vec<Arc<RoleUse>>,
+    /// Every task's error, so one run reports them all.
+    pub(crate) errors: Vec<Error>,
 }
 
 pub(super) fn variables(node: Option<&Node>) -> Result<Vec<(String, Node)>> {
@@ -108,7 +110,9 @@ impl Loader<'_> {
             .ok_or_else(|| wrong_type(node, "a list of tasks", context))?;
         let mut out = Vec::new();
         for item in items {
-            self.task(item, inherit, &mut out)?;
+            if let Err(err) = self.task(item, inherit, &mut out) {
+                self.errors.push(err);
+            }
         }
         Ok(out)
     }
