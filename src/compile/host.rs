@@ -71,9 +71,31 @@ impl Compiler<'_> {
             })
         });
         let mut handlers = Vec::new();
+        // Handlers that compile to nothing (a false `when`, `debug`): notifying them does nothing,
+        // as in Ansible, instead of naming an unknown handler.
+        let mut silent: Vec<String> = Vec::new();
         for spec in role_handlers.chain(play.handlers.iter().cloned()) {
+            let before = handlers.len();
             if let Err(e) = self.task(&run, &spec, &mut state, &mut handlers) {
                 errors.push(in_task(e, &spec, host));
+            } else if handlers.len() == before {
+                silent.extend(
+                    spec.name
+                        .as_ref()
+                        .and_then(Node::scalar_text)
+                        .map(str::to_owned),
+                );
+                silent.extend(spec.listen.iter().cloned());
+            }
+        }
+        if !silent.is_empty() {
+            let live: Vec<&str> = handlers.iter().map(|h| h.name.as_str()).collect();
+            let silent: Vec<String> = silent
+                .into_iter()
+                .filter(|s| !live.contains(&s.as_str()))
+                .collect();
+            for task in &mut tasks {
+                task.spec.notify.retain(|(n, _)| !silent.contains(n));
             }
         }
         if let Some(err) = Error::many(errors) {

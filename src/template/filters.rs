@@ -239,9 +239,10 @@ fn yaml_scalar(v: &serde_json::Value) -> String {
         serde_json::Value::String(s) => {
             let plain = !s.is_empty()
                 && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-./@ ".contains(c))
-                && !s.starts_with([' ', '-', '.', '@'])
-                && !s.ends_with(' ')
+                    .all(|c| c.is_ascii_alphanumeric() || "_-./@ :".contains(c))
+                && !s.starts_with([' ', '-', '.', '@', ':'])
+                && !s.ends_with([' ', ':'])
+                && !s.contains(": ")
                 && !matches!(
                     s.to_ascii_lowercase().as_str(),
                     "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~"
