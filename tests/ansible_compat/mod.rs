@@ -120,7 +120,7 @@ fn every_error_is_reported_at_once_and_modules_recon_lacks_name_the_nearest() {
     let p = Project::new();
     p.file(
         "site.yml",
-        r#"- hosts: all
+        r"- hosts: all
   tasks:
     - name: unknown module
       ansible.builtin.frobnicate: x=1
@@ -130,14 +130,14 @@ fn every_error_is_reported_at_once_and_modules_recon_lacks_name_the_nearest() {
       file: path={{ root }}/{{ nope }} state=directory
     - name: fine
       file: path={{ root }} state=directory
-"#,
+",
     );
     let run = p.recon(&["check", "site.yml"]);
     run.expect_code(1).stderr_has("frobnicate");
     // The load error stops before compile; fix it and the compile errors are all listed.
     p.file(
         "site.yml",
-        r#"- hosts: all
+        r"- hosts: all
   tasks:
     - name: a package
       apt: name=nginx state=present
@@ -145,7 +145,7 @@ fn every_error_is_reported_at_once_and_modules_recon_lacks_name_the_nearest() {
       file: path={{ root }}/{{ nope }} state=directory
     - name: a service
       ansible.builtin.service: name=nginx state=started
-"#,
+",
     );
     p.recon(&["check", "site.yml"])
         .expect_code(1)
