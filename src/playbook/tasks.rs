@@ -166,9 +166,8 @@ impl Loader<'_> {
                     .cloned()
                     .unwrap_or_else(|| Node::string(String::new(), one.span.clone())),
             ),
-            [] => match node.get("action").or_else(|| node.get("local_action")) {
-                Some(action) => action_form(action)?,
-                None => {
+            [] => {
+                let Some(action) = node.get("action").or_else(|| node.get("local_action")) else {
                     let kinds: Vec<String> =
                         KINDS.iter().map(|k| format!("`{}`", k.name)).collect();
                     return Err(Error::at(
@@ -178,8 +177,9 @@ impl Loader<'_> {
                         &node.span,
                     )
                     .with_label("this task"));
-                }
-            },
+                };
+                action_form(action)?
+            }
             [_, second, ..] => {
                 let names = modules.iter().map(|k| k.key().to_owned()).collect();
                 return Err(
