@@ -7,6 +7,8 @@ use std::path::Path;
 
 use crate::harness::Project;
 
+mod side_by_side;
+
 /// A project from `tests/ansible_compat/NAME`, with the harness's one-host local inventory.
 fn project(name: &str) -> Project {
     let p = Project::new();
