@@ -2,6 +2,7 @@
 //! recon to another, over the test sshd: the files, modes and links they leave are identical, and
 //! then each finds nothing to change on the account the other converged.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -17,13 +18,14 @@ const ACCOUNTS: [&str; 2] = ["recon_sbs_ansible", "recon_sbs_recon"];
 fn inventory(sshd: &Sshd, homes: &[PathBuf]) -> String {
     let mut out = String::from("all:\n  hosts:\n");
     for (user, home) in ACCOUNTS.iter().zip(homes) {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "    {user}:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: {user}\n      ansible_ssh_private_key_file: {key}\n      ansible_ssh_common_args: '-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes'\n      ansible_python_interpreter: /usr/bin/python3\n      recon_known_hosts_file: {kh}\n      base: {home}/sbs\n      port: 8123\n",
             port = sshd.port,
             key = sshd.client_key.display(),
             kh = sshd.known_hosts.display(),
             home = home.display(),
-        ));
+        );
     }
     out
 }
