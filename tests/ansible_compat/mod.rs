@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::harness::Project;
 
+mod hostile;
 mod side_by_side;
 
 /// A project from `tests/ansible_compat/NAME`, with the harness's one-host local inventory.
