@@ -188,7 +188,13 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         errors: Vec::new(),
     };
     let mut tasks = loader.task_list(f.get("pre_tasks"), "`pre_tasks`", &inherit)?;
+    // Each role after its `meta` dependencies; a dependency already in the play runs once.
+    let mut expanded: Vec<Arc<RoleUse>> = Vec::new();
+    let mut dependencies: Vec<Arc<RoleUse>> = Vec::new();
     for role_use in &role_uses {
+        with_dependencies(role_use, &mut expanded, &mut dependencies);
+    }
+    for role_use in &expanded {
         tasks.extend(role_use.role.tasks.iter().map(|t| {
             let mut t = t.clone();
             if t.role.is_none() {
@@ -216,9 +222,10 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         included_roles.extend(more);
         i += 1;
     }
-    for role_use in &role_uses {
+    for role_use in &expanded {
         included_roles.extend(role_use.role.included.iter().cloned());
     }
+    included_roles.extend(dependencies);
     Ok(Play {
         name,
         hosts,
@@ -235,11 +242,28 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
     })
 }
 
+/// Appends `role_use` to `out` after its dependencies (depth first); a dependency whose folder is
+/// already in `out` is not repeated (Ansible runs it once), and is recorded in `deps`.
+fn with_dependencies(
+    role_use: &Arc<RoleUse>,
+    out: &mut Vec<Arc<RoleUse>>,
+    deps: &mut Vec<Arc<RoleUse>>,
+) {
+    for dep in &role_use.role.dependencies {
+        if out.iter().any(|r| r.role.dir == dep.role.dir) {
+            continue;
+        }
+        with_dependencies(dep, out, deps);
+        deps.push(Arc::clone(dep));
+    }
+    out.push(Arc::clone(role_use));
+}
+
 /// Keys of a role entry that are keywords, not role parameters.
 const ROLE_KEYWORDS: &[&str] = &["role", "name", "tags", "when", "become", "vars"];
 
 /// `- nginx_site` or `- { role: nginx_site, port: 52209, tags: web }`.
-fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result<RoleUse> {
+pub(super) fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result<RoleUse> {
     if let Some(name) = item.scalar_text() {
         return Ok(RoleUse {
             role: roles.get(name, &item.span, dir)?,

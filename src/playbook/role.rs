@@ -20,6 +20,8 @@ pub(crate) struct Role {
     pub(crate) handlers: Vec<TaskSpec>,
     /// Roles its tasks bring in with `include_role`/`import_role`.
     pub(crate) included: Vec<Arc<RoleUse>>,
+    /// `meta/main.yml` `dependencies`: roles whose tasks run before this role's.
+    pub(crate) dependencies: Vec<Arc<RoleUse>>,
 }
 
 /// Roles by name, and where to look for them.
@@ -127,6 +129,18 @@ impl RoleCache {
         let errors = std::mem::take(&mut loader.errors);
         self.loading.retain(|n| n != name);
         let (tasks, handlers) = parsed?;
+        let mut dependencies = Vec::new();
+        if let Some(meta) = part("meta")? {
+            if let Some(list) = meta.get("dependencies").and_then(Node::as_seq) {
+                self.loading.push(name.to_owned());
+                let deps: Result<Vec<_>> = list
+                    .iter()
+                    .map(|item| super::parse::role_use(item, playbook_dir, self).map(Arc::new))
+                    .collect();
+                self.loading.retain(|n| n != name);
+                dependencies = deps?;
+            }
+        }
         if let Some(err) = Error::many(errors) {
             return Err(err);
         }
@@ -137,6 +151,7 @@ impl RoleCache {
             tasks,
             handlers,
             included,
+            dependencies,
             dir,
         };
         let role = Arc::new(role);

@@ -49,7 +49,7 @@ fn flask_nginx_supervisor_roles_check_plan_and_apply() {
     let p = project("flask");
     p.recon(&["check", "site.yml"])
         .expect_code(0)
-        .stdout_has("1 play, 18 tasks compiled for 1 host");
+        .stdout_has("1 play, 19 tasks compiled for 1 host");
     let plan = p.recon(&["plan", "site.yml"]);
     plan.expect_code(0)
         // include_tasks + with_items (a nested list flattened one level)
@@ -64,6 +64,13 @@ fn flask_nginx_supervisor_roles_check_plan_and_apply() {
         .stdout_has("+    listen 8080;")
         // `file: state=absent` on nothing: converged, not planned
         .stdout_has("# handler `reload nginx` will run");
+    // Both roles depend on `base` (meta/main.yml): its task runs once, before them.
+    assert_eq!(
+        plan.stdout.matches("# Base folder").count(),
+        1,
+        "{}",
+        plan.stdout
+    );
     assert!(!plan.stdout.contains("000-default"), "{}", plan.stdout);
     assert!(
         !plan.stdout.contains("python3-venv"),
