@@ -5,6 +5,7 @@ mod adhoc;
 mod apply;
 mod check;
 mod completions;
+mod gather;
 mod graph;
 mod inventory;
 mod load;

@@ -22,6 +22,15 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
+    /// A host's state before its first task: its gathered facts, if any.
+    pub(super) fn new(facts: Option<&minijinja::Value>) -> Self {
+        let mut state = Self::default();
+        for (name, value) in facts.map(super::gathered::names).unwrap_or_default() {
+            state.set(&name, Var::Ready(value));
+        }
+        state
+    }
+
     fn set(&mut self, name: &str, value: Var) {
         self.facts.retain(|(n, _)| n != name);
         self.facts.push((name.to_owned(), value));

@@ -34,7 +34,7 @@ impl Compiler<'_> {
         host: &str,
         vars_files: &[(String, Node)],
     ) -> Result<HostGraph> {
-        let mut state = HostState::default();
+        let mut state = HostState::new(self.options.facts.get(host));
         let play_ctx = Context::new(
             &self.templar,
             self.scopes(play, host, vars_files, None, None, &state)

@@ -3,6 +3,7 @@
 //! host is checked here, so a bad playbook never touches any host.
 
 mod directive;
+mod gathered;
 mod graph;
 mod host;
 mod nodes;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 use minijinja::Value as JValue;
 use rayon::prelude::*;
 
+pub(crate) use gathered::{parse as parse_facts, FACT_SCRIPT};
 pub(crate) use graph::{EdgeKind, HostGraph, Task};
 
 use crate::error::{Error, Result};
@@ -32,6 +34,8 @@ pub(crate) struct Options {
     pub(crate) extra_vars: Vec<(String, Node)>,
     pub(crate) tags: Vec<String>,
     pub(crate) skip_tags: Vec<String>,
+    /// Gathered `ansible_facts` per host (see gathered.rs); hosts without are not gathered.
+    pub(crate) facts: BTreeMap<String, JValue>,
 }
 
 /// One play, compiled for each of its hosts.

@@ -82,6 +82,8 @@ pub(crate) struct Play {
     pub(crate) become_: bool,
     /// The play's `remote_user` keyword: the SSH user where the host sets no `ansible_user`.
     pub(crate) remote_user: Option<String>,
+    /// `gather_facts` (Ansible's default: true); facts are gathered only if the play names one.
+    pub(crate) gather_facts: bool,
 }
 
 impl Play {

@@ -239,6 +239,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         serial: f.get("serial").cloned(),
         become_: f.boolean("become")?.unwrap_or(false),
         remote_user: f.string("remote_user")?,
+        gather_facts: f.boolean("gather_facts")?.unwrap_or(true),
     })
 }
 

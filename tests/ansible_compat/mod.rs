@@ -203,3 +203,43 @@ fn fail_and_assert_stop_the_plan_with_their_message() {
         .expect_code(1)
         .stderr_has("port 80 is privileged");
 }
+
+#[test]
+fn facts_are_gathered_when_a_play_names_one_and_not_with_gather_facts_false() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - include_vars: "{{ ansible_os_family }}.yml"
+    - name: facts
+      copy:
+        dest: "{{ root }}/facts"
+        content: "{{ pkg }} {{ ansible_facts.architecture }} {{ ansible_user_id }}\n"
+      when: ansible_facts['os_family'] == 'Debian'
+"#,
+    )
+    .file("vars/Debian.yml", "pkg: apt\n");
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.recon(&["check", "site.yml"]).expect_code(0);
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    let user = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-un")
+            .output()
+            .expect("id")
+            .stdout,
+    )
+    .expect("utf-8");
+    assert_eq!(
+        p.read_host("facts"),
+        format!("apt {} {}\n", std::env::consts::ARCH, user.trim())
+    );
+    let no_facts = std::fs::read_to_string(p.dir().join("site.yml"))
+        .expect("read")
+        .replace("- hosts: all\n", "- hosts: all\n  gather_facts: false\n");
+    p.file("site.yml", &no_facts);
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("undefined variable `ansible_os_family`");
+}
