@@ -13,7 +13,13 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
 
 /// Collection prefixes under which Ansible's built-in modules are also known.
-const PREFIXES: &[&str] = &["ansible.builtin.", "ansible.legacy.", "ansible.posix."];
+const PREFIXES: &[&str] = &[
+    "ansible.builtin.",
+    "ansible.legacy.",
+    "ansible.posix.",
+    "community.general.",
+    "community.docker.",
+];
 
 /// The module name without a collection prefix.
 pub(crate) fn canonical(name: &str) -> &str {

@@ -87,21 +87,24 @@ pub(crate) const MODULES: &[Entry] = &[
     missing("blockinfile", "line"),
     missing("replace", "line"),
     missing("ini_file", "line"),
-    missing("apt", "command"),
-    missing("package", "command"),
-    missing("yum", "command"),
-    missing("dnf", "command"),
+    res("apt", package),
+    res("package", package),
+    missing("yum", "package"),
+    missing("dnf", "package"),
     missing("pip", "command"),
     missing("apt_key", "command"),
-    missing("apt_repository", "command"),
-    missing("service", "supervisor"),
-    missing("systemd", "supervisor"),
-    missing("systemd_service", "supervisor"),
-    missing("user", "command"),
-    missing("group", "command"),
-    missing("authorized_key", "line"),
-    missing("cron", "command"),
-    missing("git", "release"),
+    missing("apt_repository", "file"),
+    res("service", service),
+    res("systemd", service),
+    res("systemd_service", service),
+    res("user", user),
+    res("group", group),
+    res("authorized_key", authorized_key),
+    res("cron", cron),
+    res("git", git),
+    res("docker_compose", docker_compose),
+    res("docker_compose_v2", docker_compose),
+    res("ufw", ufw),
     missing("unarchive", "release"),
     missing("get_url", "file"),
     missing("uri", "http_check"),
@@ -338,4 +341,247 @@ fn reject_stdin(a: &Args) -> Result<()> {
         );
     }
     Ok(())
+}
+
+fn truthy(node: &Node) -> bool {
+    matches!(
+        node.scalar_text(),
+        Some("yes" | "true" | "True" | "TRUE" | "on" | "1")
+    )
+}
+
+/// `name: a,b` (Ansible splits a comma-separated string) → a list.
+fn split_commas(a: &mut Args, key: &str) {
+    if let Some(node) = a.take(&[key]) {
+        match node.scalar_text() {
+            Some(text) if text.contains(',') => {
+                let items: Vec<String> = text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                a.put_list(key, &items, &node.span);
+            }
+            _ => a.put(key, node),
+        }
+    }
+}
+
+/// An Ansible argument recon cannot honour: a located error rather than a silent difference.
+fn unsupported(a: &mut Args, module: &str, key: &str, help: &str) -> Result<()> {
+    match a.take(&[key]) {
+        Some(node) if !node.is_null() => Err(Error::invalid(
+            format!("`{module}` argument `{key}` is not supported by recon"),
+            &node.span,
+        )
+        .with_label("here")
+        .with_help(help.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+/// `apt`/`package` → recon `package` (Debian). `update_cache` alone refreshes nothing in the
+/// plan: recon refreshes when it installs.
+fn package(mut a: Args) -> Result<Mapped> {
+    if let Some(name) = a.take(&["name", "pkg", "package"]) {
+        a.put("name", name);
+    }
+    split_commas(&mut a, "name");
+    if let Some((state, node)) = a.text(&["state"]) {
+        let state = match state.as_str() {
+            "installed" | "present" => "present",
+            "removed" | "absent" => "absent",
+            other => other,
+        };
+        a.put_str("state", state, &node.span);
+    }
+    unsupported(
+        &mut a,
+        "apt",
+        "deb",
+        "install the package file with `command`",
+    )?;
+    unsupported(&mut a, "apt", "upgrade", "use `state: latest` per package")?;
+    a.ignore(&[
+        "install_recommends",
+        "force",
+        "force_apt_get",
+        "allow_unauthenticated",
+        "allow_downgrade",
+        "allow_change_held_packages",
+        "autoremove",
+        "autoclean",
+        "purge",
+        "default_release",
+        "dpkg_options",
+        "only_upgrade",
+        "lock_timeout",
+        "policy_rc_d",
+        "use",
+        "fail_on_autoremove",
+    ]);
+    if !a.has(&["name"]) {
+        return Ok(Mapped::Skip);
+    }
+    Ok(resource("package", a))
+}
+
+/// `service`/`systemd` → recon `service`; `daemon_reload` alone has nothing to plan.
+fn service(mut a: Args) -> Result<Mapped> {
+    a.ignore(&[
+        "daemon_reload",
+        "daemon_reexec",
+        "scope",
+        "no_block",
+        "force",
+        "pattern",
+        "sleep",
+        "arguments",
+        "args",
+        "runlevel",
+        "use",
+    ]);
+    unsupported(&mut a, "service", "masked", "recon does not mask units")?;
+    if !a.has(&["name", "unit", "service"]) {
+        return Ok(Mapped::Skip);
+    }
+    if let Some(name) = a.take(&["name", "unit", "service"]) {
+        a.put("name", name);
+    }
+    Ok(resource("service", a))
+}
+
+/// `user` → recon `user`.
+fn user(mut a: Args) -> Result<Mapped> {
+    unsupported(
+        &mut a,
+        "user",
+        "password",
+        "set passwords outside recon (it never writes shadow entries)",
+    )?;
+    if a.take(&["generate_ssh_key"]).is_some_and(|n| truthy(&n)) {
+        return Err(Error::invalid(
+            "`user` `generate_ssh_key` is not supported by recon",
+            &a.span,
+        )
+        .with_label("here"));
+    }
+    if let Some(v) = a.take(&["createhome", "create_home"]) {
+        a.put("create_home", v);
+    }
+    split_commas(&mut a, "groups");
+    a.ignore(&[
+        "comment",
+        "update_password",
+        "expires",
+        "password_lock",
+        "non_unique",
+        "move_home",
+        "local",
+        "force",
+        "ssh_key_bits",
+        "ssh_key_type",
+        "ssh_key_file",
+        "ssh_key_comment",
+        "ssh_key_passphrase",
+        "skeleton",
+        "umask",
+        "seuser",
+    ]);
+    Ok(resource("user", a))
+}
+
+/// `group` → recon `group`.
+fn group(mut a: Args) -> Result<Mapped> {
+    a.ignore(&["local", "non_unique", "force", "gid_min", "gid_max"]);
+    Ok(resource("group", a))
+}
+
+/// `authorized_key` → recon `authorized_key`.
+fn authorized_key(mut a: Args) -> Result<Mapped> {
+    a.ignore(&["manage_dir", "validate_certs", "comment", "follow"]);
+    Ok(resource("authorized_key", a))
+}
+
+/// `cron` → recon `cron`.
+fn cron(mut a: Args) -> Result<Mapped> {
+    a.ignore(&["backup", "insertafter", "insertbefore"]);
+    if let Some(v) = a.take(&["special_time", "special"]) {
+        a.put("special_time", v);
+    }
+    Ok(resource("cron", a))
+}
+
+/// `git` → recon `git` (`repo` alias `name`).
+fn git(mut a: Args) -> Result<Mapped> {
+    if let Some(repo) = a.take(&["repo", "name"]) {
+        a.put("repo", repo);
+    }
+    if a.take(&["update"]).is_some_and(|n| !truthy(&n)) {
+        return Err(
+            Error::invalid("`git` with `update: no` is not supported by recon", &a.span)
+                .with_label("here")
+                .with_help("pin `version` to a tag or commit instead"),
+        );
+    }
+    a.ignore(&[
+        "clone",
+        "recursive",
+        "track_submodules",
+        "umask",
+        "executable",
+        "single_branch",
+        "gpg_whitelist",
+        "verify_commit",
+        "archive",
+        "remote",
+        "refspec",
+        "reference",
+        "separate_git_dir",
+    ]);
+    Ok(resource("git", a))
+}
+
+/// `docker_compose`/`docker_compose_v2` → recon `docker_compose`.
+fn docker_compose(mut a: Args) -> Result<Mapped> {
+    a.ignore(&[
+        "build",
+        "recreate",
+        "timeout",
+        "debug",
+        "docker_host",
+        "tls",
+        "api_version",
+    ]);
+    Ok(resource("docker_compose", a))
+}
+
+/// `ufw` → recon `firewall` (`from_ip`/`to_ip`/`to_port` → `from`/`to`/`port`).
+fn ufw(mut a: Args) -> Result<Mapped> {
+    for (aliases, key) in [
+        (&["from_ip", "from", "src"][..], "from"),
+        (&["to_ip", "to", "dest"][..], "to"),
+        (&["to_port", "port"][..], "port"),
+        (&["policy", "default"][..], "policy"),
+        (&["proto", "protocol"][..], "proto"),
+    ] {
+        if let Some(v) = a.take(aliases) {
+            a.put(key, v);
+        }
+    }
+    unsupported(
+        &mut a,
+        "ufw",
+        "from_port",
+        "rules match the destination port only",
+    )?;
+    unsupported(
+        &mut a,
+        "ufw",
+        "interface",
+        "recon's firewall rules are not per interface",
+    )?;
+    a.ignore(&["log", "logging", "insert", "insert_relative_to", "route"]);
+    Ok(resource("firewall", a))
 }

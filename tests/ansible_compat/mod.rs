@@ -150,20 +150,20 @@ fn every_error_is_reported_at_once_and_modules_recon_lacks_name_the_nearest() {
         r"- hosts: all
   tasks:
     - name: a package
-      apt: name=nginx state=present
+      yum: name=nginx state=present
     - name: undefined
       file: path={{ root }}/{{ nope }} state=directory
-    - name: a service
-      ansible.builtin.service: name=nginx state=started
+    - name: an archive
+      ansible.builtin.unarchive: src=a.tgz dest=/srv
 ",
     );
     p.recon(&["check", "site.yml"])
         .expect_code(1)
         .stderr_has("3 errors")
-        .stderr_has("Ansible module `apt` has no recon resource yet")
-        .stderr_has("the nearest recon resource is `command`")
+        .stderr_has("Ansible module `yum` has no recon resource yet")
+        .stderr_has("the nearest recon resource is `package`")
         .stderr_has("undefined variable `nope`")
-        .stderr_has("Ansible module `service` has no recon resource yet");
+        .stderr_has("Ansible module `unarchive` has no recon resource yet");
 }
 
 #[test]
@@ -242,4 +242,44 @@ fn facts_are_gathered_when_a_play_names_one_and_not_with_gather_facts_false() {
     p.recon(&["check", "site.yml"])
         .expect_code(1)
         .stderr_has("undefined variable `ansible_os_family`");
+}
+
+/// The system modules map onto recon's `package`, `service`, `user`, `group`,
+/// `authorized_key`, `cron`, `git`, `docker_compose` and `firewall` with Ansible's argument
+/// names, aliases and free-form arguments; what recon cannot honour is a located error.
+#[test]
+fn system_modules_map_onto_recon_resources() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  become: true
+  tasks:
+    - apt: name=nginx,curl state=installed update_cache=yes cache_valid_time=3600
+    - ansible.builtin.package: { name: [git], state: latest }
+    - apt: update_cache=yes
+    - systemd: name=nginx state=started enabled=yes daemon_reload=yes
+    - ansible.builtin.service: { name: cron, enabled: true }
+    - group: name=deploy gid=2001
+    - user: name=deploy group=deploy groups=adm,www-data append=yes shell=/bin/bash createhome=yes comment="Deploy"
+    - authorized_key: { user: deploy, key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx5b3ZlbHkga2V5IGZvciB0ZXN0cw== a@b", manage_dir: true }
+    - cron: name=backup minute=0 hour=3 job="/usr/local/bin/backup" user=deploy
+    - git: repo=https://example.test/app.git dest=/srv/app version=v1.2.0 accept_hostkey=yes
+    - community.general.ufw: rule=allow port=443 proto=tcp from_ip=10.0.0.0/8
+    - community.docker.docker_compose: { project_src: /srv/app, state: present }
+"#,
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("1 play, 11 tasks compiled for 1 host");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - user: name=deploy password=secret
+"#,
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("`user` argument `password` is not supported by recon");
 }
