@@ -1,6 +1,9 @@
 //! Ansible module → recon resource, one translator per module. Adding a mapping is one entry in
 //! `MODULES` (and, for a new recon resource, a translator below that renames its arguments).
 
+// Every translator has the table's signature, `fn(Args) -> Result<Mapped>`, failing or not.
+#![allow(clippy::unnecessary_wraps)]
+
 use super::args::Args;
 use super::free_form::RAW;
 use crate::error::{Error, Result};
@@ -123,7 +126,6 @@ fn resource(kind: &'static str, args: Args) -> Mapped {
     }
 }
 
-#[allow(clippy::unnecessary_wraps)] // every translator has the table's signature
 fn skip(_: Args) -> Result<Mapped> {
     Ok(Mapped::Skip)
 }
@@ -248,7 +250,6 @@ fn copy(mut a: Args) -> Result<Mapped> {
 }
 
 /// `template` → recon `template` (same argument names).
-#[allow(clippy::unnecessary_wraps)] // every translator has the table's signature
 fn template(mut a: Args) -> Result<Mapped> {
     a.ignore(IGNORED_FILE_ARGS);
     a.ignore(&[

@@ -274,10 +274,10 @@ fn system_modules_map_onto_recon_resources() {
         .stdout_has("1 play, 11 tasks compiled for 1 host");
     p.file(
         "site.yml",
-        r#"- hosts: all
+        r"- hosts: all
   tasks:
     - user: name=deploy password=secret
-"#,
+",
     );
     p.recon(&["check", "site.yml"])
         .expect_code(1)
