@@ -158,7 +158,12 @@ fn file(mut a: Args) -> Result<Mapped> {
         return Err(Error::invalid("`file` needs `path`", &a.span).with_label("here"));
     };
     let state = a.text(&["state"]);
-    a.ignore(IGNORED_FILE_ARGS);
+    if !matches!(
+        state.as_ref().map(|(s, _)| s.as_str()),
+        Some("absent" | "present")
+    ) {
+        a.ignore(IGNORED_FILE_ARGS);
+    }
     a.put("path", path_node.clone());
     let state_text = state
         .as_ref()
@@ -177,16 +182,13 @@ fn file(mut a: Args) -> Result<Mapped> {
             a.put("target", src);
             Ok(resource("symlink", a))
         }
-        "absent" => {
-            let span = path_node.span.clone();
-            let mut out = Args::new(&Node::string(String::new(), span.clone()));
-            out.put_list(
-                "argv",
-                &["rm".into(), "-rf".into(), "--".into(), path.clone()],
-                &span,
-            );
-            out.put_str("removes", &path, &span);
-            Ok(resource("command", out))
+        // recon's own `file` removes a file or link (and refuses a directory, which Ansible
+        // would remove with its contents: `directory: { state: absent }` says so explicitly).
+        "absent" | "present" => {
+            if let Some((_, node)) = state {
+                a.put("state", node);
+            }
+            Ok(resource("file", a))
         }
         "touch" => {
             let span = path_node.span.clone();

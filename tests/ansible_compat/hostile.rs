@@ -28,7 +28,7 @@ fn hostile_values_through_ansible_modules_run_nothing_and_arrive_byte_exact() {
     let root = p.host_root();
     std::fs::create_dir_all(&root).expect("root");
     let gone = root.join(format!("gone-{HOSTILE}"));
-    std::fs::create_dir_all(gone.join("inner")).expect("gone");
+    std::fs::write(&gone, "bye").expect("gone");
     // A sibling whose name is a prefix of the hostile one must survive `state: absent`.
     std::fs::write(root.join("gone-a"), "keep").expect("sibling");
     let vars = serde_json::json!({ "h": HOSTILE, "h1": HOSTILE.replace('\n', " ") });
