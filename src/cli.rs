@@ -51,7 +51,39 @@ pub(crate) enum Command {
     /// Create a new project: inventory (localhost), playbook, role, template, group_vars
     #[command(after_help = INIT_EXAMPLES)]
     Init(InitArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(after_help = COMPLETIONS_EXAMPLES)]
+    Completions(CompletionsArgs),
+    /// Print recon's man page (roff), generated from this command line definition
+    #[command(after_help = MAN_EXAMPLES)]
+    Man(ManArgs),
 }
+
+/// `recon man [--dir DIR]`.
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write recon.1 and one recon-SUBCOMMAND.1 page per subcommand into this folder instead of
+    /// printing recon.1
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<std::path::PathBuf>,
+}
+
+/// `recon completions SHELL`.
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+const COMPLETIONS_EXAMPLES: &str = "Examples:
+  recon completions bash > /etc/bash_completion.d/recon
+  recon completions zsh > \"${fpath[1]}/_recon\"
+  recon completions fish > ~/.config/fish/completions/recon.fish";
+
+const MAN_EXAMPLES: &str = "Examples:
+  recon man | man -l -
+  recon man --dir /usr/local/share/man/man1";
 
 impl Command {
     /// The vault password options of a command that reads inventories or playbooks.
@@ -65,7 +97,9 @@ impl Command {
             Command::Run(a) => &a.source,
             Command::Releases(a) => &a.source,
             Command::Rollback(a) => &a.apply.selection.source,
-            Command::Vault(_) | Command::Init(_) => return None,
+            Command::Vault(_) | Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
+                return None
+            }
         };
         Some(&source.vault)
     }

@@ -14,6 +14,10 @@ use crate::source::{display_path, Span};
 /// Everything that can stop recon before or while it talks to hosts.
 #[derive(Debug)]
 pub(crate) enum ErrorKind {
+    /// Several independent problems, each in `related` (`recon check` reports them all).
+    Several {
+        count: usize,
+    },
     Io {
         path: PathBuf,
         message: String,
@@ -155,6 +159,38 @@ impl Error {
         self
     }
 
+    /// All of `errors` as one: the error itself when there is one, else "N errors" with each
+    /// shown in full. The same problem found on several hosts is reported once.
+    pub(crate) fn many(errors: Vec<Error>) -> Option<Self> {
+        let mut unique: Vec<Error> = Vec::new();
+        for mut err in errors {
+            let flat = match err.kind {
+                ErrorKind::Several { .. } => std::mem::take(&mut err.0.related),
+                _ => vec![err],
+            };
+            for e in flat {
+                let key = |x: &Error| {
+                    (
+                        x.to_string(),
+                        x.at.as_ref().map(|l| (l.span.file.name(), l.span.start)),
+                    )
+                };
+                if !unique.iter().any(|u| key(u) == key(&e)) {
+                    unique.push(e);
+                }
+            }
+        }
+        match unique.len() {
+            0 => None,
+            1 => unique.pop(),
+            count => {
+                let mut out = Error::new(ErrorKind::Several { count });
+                out.related = unique;
+                Some(out)
+            }
+        }
+    }
+
     pub(crate) fn with_related(mut self, related: Error) -> Self {
         self.related.push(related);
         self
@@ -228,6 +264,7 @@ impl fmt::Display for Error {
             | K::Runtime { message }
             | K::Usage { message } => f.write_str(message),
             K::UnknownResource { name } => write!(f, "unknown resource type `{name}`"),
+            K::Several { count } => write!(f, "{count} errors"),
             K::NoResource { kinds } => write!(f, "task has no resource (one of {kinds})"),
             K::SeveralResources { names } => {
                 write!(

@@ -7,6 +7,7 @@
 
 mod account;
 mod adhoc;
+mod ansible;
 mod ansible_cfg;
 mod apply;
 mod artifact;

@@ -2,8 +2,11 @@
 //! spans), `when:` expressions and template files. Undefined variables are errors (strict mode),
 //! and every error points at the file and the expression that failed.
 
+mod filters;
 mod lint;
 mod lookup;
+
+pub(crate) use filters::OMIT;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +52,13 @@ impl Templar {
         env.set_trim_blocks(true);
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        filters::register(&mut env);
+        // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
+        // Ansible content calls because Ansible's Jinja runs on Python objects.
+        env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+        env.add_function("__recon_known_after_apply", |name: String| {
+            known_after_apply(&name)
+        });
         Self { env }
     }
 
@@ -149,6 +159,15 @@ impl Templar {
     }
 }
 
+/// The template function behind a registered variable (`register:`): always an error naming it,
+/// because its value exists only after apply.
+fn known_after_apply(name: &str) -> std::result::Result<JValue, minijinja::Error> {
+    Err(minijinja::Error::new(
+        JErrorKind::InvalidOperation,
+        format!("`{name}` is registered by this task: its value is known only after apply, and recon decides every task in the plan (use `notify` to react to a change)"),
+    ))
+}
+
 /// A failure while rendering a variable this render used is the real cause, even when the outer
 /// render went on with an undefined value; otherwise the render's own error counts.
 fn settle<T>(
@@ -164,7 +183,12 @@ fn settle<T>(
 
 /// `{{ expr }}` and nothing else: the expression inside.
 fn single_expression(text: &str) -> Option<&str> {
-    let inner = text.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    // Spaces around the expression do not count; a newline does (`"{{ x }}\n"` is a string
+    // ending in a newline, as in Ansible).
+    let inner = text
+        .trim_matches([' ', '\t'])
+        .strip_prefix("{{")?
+        .strip_suffix("}}")?;
     (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%")).then_some(inner)
 }
 

@@ -6,8 +6,9 @@
 //! 4. role `vars/` (every role of the play)
 //! 5. role parameters (`roles: [{ role: x, port: 1 }]`), for that role's tasks only
 //! 6. task `vars:`
-//! 7. `loop` item (`item`)
-//! 8. extra vars (`-e key=value`, `-e @file.yml`) — always win
+//! 7. `set_fact`, `include_vars` and `register` of earlier tasks (later ones win)
+//! 8. `loop` item (`item`)
+//! 9. extra vars (`-e key=value`, `-e @file.yml`) — always win
 //!
 //! Built-ins (`inventory_hostname`, `groups`, `hostvars`, `playbook_dir`, `role_path`) are set
 //! below extra vars and cannot be shadowed by files.
@@ -28,6 +29,7 @@ pub(crate) struct Scopes<'a> {
     pub(crate) role_vars: Vec<&'a [(String, Node)]>,
     pub(crate) role_params: Option<&'a [(String, Node)]>,
     pub(crate) task: Option<&'a [(String, Node)]>,
+    pub(crate) facts: &'a [(String, Var)],
     pub(crate) item: Option<(&'a str, JValue)>,
     pub(crate) builtins: Vec<(&'static str, JValue)>,
     pub(crate) extra: &'a [(String, Node)],
@@ -52,6 +54,7 @@ impl Scopes<'_> {
         {
             put(&mut out, layer);
         }
+        out.extend(self.facts.iter().cloned());
         if let Some((name, value)) = &self.item {
             out.insert((*name).to_owned(), Var::Ready(value.clone()));
         }

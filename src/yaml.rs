@@ -378,7 +378,7 @@ impl Builder<'_> {
                 let (value, anchor, start) = match self.stack.pop() {
                     Some(Open::Seq(items, anchor, start)) => (Value::Seq(items), anchor, start),
                     Some(Open::Map(entries, _, anchor, start)) => {
-                        (Value::Map(entries), anchor, start)
+                        (Value::Map(merge_keys(entries)), anchor, start)
                     }
                     None => return Ok(false),
                 };
@@ -432,6 +432,32 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// YAML merge keys (`<<: *base`, `<<: [*a, *b]`): the merged mappings' entries come first,
+/// explicit keys win over merged ones, and an earlier mapping in a list wins over a later one.
+fn merge_keys(entries: Vec<(Node, Node)>) -> Vec<(Node, Node)> {
+    let is_merge =
+        |k: &Node| matches!(&k.value, Value::Scalar { text, plain: true } if text == "<<");
+    if !entries.iter().any(|(k, _)| is_merge(k)) {
+        return entries;
+    }
+    let (merges, explicit): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(k, _)| is_merge(k));
+    let mut out: Vec<(Node, Node)> = Vec::new();
+    let sources = merges.iter().flat_map(|(_, v)| match &v.value {
+        Value::Seq(items) => items.iter().collect::<Vec<_>>(),
+        _ => vec![v],
+    });
+    for source in sources {
+        for (k, v) in source.as_map().unwrap_or_default() {
+            let taken = |(o, _): &(Node, Node)| same_key(o, k);
+            if !out.iter().any(taken) && !explicit.iter().any(taken) {
+                out.push((k.clone(), v.clone()));
+            }
+        }
+    }
+    out.extend(explicit);
+    out
 }
 
 /// The most nodes aliases may copy into one document. Real playbooks and inventories stay far
@@ -548,6 +574,23 @@ mod tests {
         let err = parse(&SourceFile::new("t.yml", "a: [1, 2\nb: 3\n")).expect_err("invalid");
         assert!(matches!(err.kind, ErrorKind::YamlSyntax { .. }));
         assert!(err.span().is_some());
+    }
+
+    #[test]
+    fn merge_keys_merge_with_explicit_keys_winning() {
+        let node = parse(&SourceFile::new(
+            "m.yml",
+            "base: &b {a: 1, b: 2}\nother: &o {c: 3, a: 9}\nx:\n  <<: [*b, *o]\n  b: 5\n",
+        ))
+        .expect("parse");
+        let x = node.get("x").expect("x");
+        let got: Vec<(&str, &str)> = x
+            .as_map()
+            .expect("map")
+            .iter()
+            .map(|(k, v)| (k.key(), v.scalar_text().unwrap_or("")))
+            .collect();
+        assert_eq!(got, [("a", "1"), ("c", "3"), ("b", "5")]);
     }
 
     #[test]

@@ -112,3 +112,38 @@ fn loop_and_when() {
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert_eq!(p.host_listing(), ["a", "c"]);
 }
+
+/// `recon completions SHELL` prints a script the shell accepts; `recon man` prints a page `man`
+/// renders, and `--dir` writes one page per subcommand.
+#[test]
+fn completions_and_man_pages_come_from_the_cli_definition() {
+    let p = crate::harness::Project::new();
+    let bash = p.recon(&["completions", "bash"]);
+    bash.expect_code(0).stdout_has("_recon()");
+    let path = p.dir().join("recon.bash");
+    std::fs::write(&path, &bash.stdout).expect("write");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p recon", path.display()))
+        .output()
+        .expect("bash");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("-F _recon recon"),
+        "{out:?}"
+    );
+    p.recon(&["completions", "zsh"])
+        .expect_code(0)
+        .stdout_has("#compdef recon");
+    p.recon(&["completions", "fish"])
+        .expect_code(0)
+        .stdout_has("complete -c recon");
+    p.recon(&["man"])
+        .expect_code(0)
+        .stdout_has(".TH recon 1")
+        .stdout_has("recon\\-plan(1)");
+    let dir = p.dir().join("man1");
+    p.recon(&["man", "--dir", dir.to_str().expect("utf-8")])
+        .expect_code(0);
+    let plan = std::fs::read_to_string(dir.join("recon-plan.1")).expect("recon-plan.1");
+    assert!(plan.contains("\\-\\-detailed\\-exitcode"), "{plan}");
+}

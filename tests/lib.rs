@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod ansible_compat;
 mod apply;
 mod artifacts;
 mod checks;

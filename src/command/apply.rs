@@ -14,7 +14,7 @@ use crate::render::{render_plan, render_report, OwnValues, PlanView, Progress, S
 use crate::text::count;
 use crate::transport::Pool;
 
-use super::load::{load, pool, thread_pool, who};
+use super::load::{load_with, pool, thread_pool, who};
 use super::planning::{host_plans, plan_with_progress};
 use super::saved::{is_saved_plan, load_saved_plan, SavedPlay};
 
@@ -27,7 +27,7 @@ pub(super) fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
             OwnValues::default(),
         )
     } else {
-        let loaded = load(&args.selection)?;
+        let loaded = load_with(&args.selection, Some(&connections))?;
         let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
         (plays, loaded.own)
     };

@@ -24,18 +24,34 @@ pub(super) fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
     inventory::open(path, &AnsibleConfig::discover()?)
 }
 
+/// Loads and compiles without contacting any host (facts only of local hosts).
 pub(super) fn load(selection: &Selection) -> Result<Loaded> {
+    load_with(selection, None)
+}
+
+/// Loads and compiles; plays that need facts gather them over `connections` first.
+pub(super) fn load_with(selection: &Selection, connections: Option<&Pool>) -> Result<Loaded> {
     let config = AnsibleConfig::discover()?;
     let inventory = inventory::open(selection.source.inventory.as_deref(), &config)?;
     let mut roles = RoleCache::with_search_path(config.roles_path);
     let mut playbook = playbook::load(&selection.playbook, &mut roles)?;
     playbook.become_all(selection.become_);
-    let options = compile::Options {
+    let mut options = compile::Options {
         limit: selection.limit.clone(),
         extra_vars: compile::parse_extra_vars(&selection.source.extra_vars)?,
         tags: selection.tags.clone(),
         skip_tags: selection.skip_tags.clone(),
+        facts: std::collections::BTreeMap::new(),
     };
+    let fact_targets = Compiler::fact_targets(&playbook, &inventory, &options)?;
+    if !fact_targets.is_empty() {
+        options.facts = if let Some(pool) = connections {
+            super::gather::gather(&fact_targets, pool, false)
+        } else {
+            let local = Pool::new(ConnectOptions::default(), 1);
+            super::gather::gather(&fact_targets, &local, true)
+        };
+    }
     let runs = Compiler::compile(&playbook, &inventory, &options)?;
     let own = OwnValues::from_inventory(&inventory);
     Ok(Loaded {

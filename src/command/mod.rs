@@ -4,6 +4,8 @@
 mod adhoc;
 mod apply;
 mod check;
+mod completions;
+mod gather;
 mod graph;
 mod inventory;
 mod load;
@@ -98,5 +100,7 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Rollback(args) => rollback::rollback(&args, stop),
         Command::Vault(args) => crate::vault::run(&args),
         Command::Init(args) => crate::init::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => completions::man(&args),
     }
 }

@@ -5,14 +5,14 @@ use crate::error::{Error, Result};
 use crate::exit;
 use crate::render::{render_plan, PlanView, Style};
 
-use super::load::{load, pool, thread_pool};
+use super::load::{load_with, pool, thread_pool};
 use super::planning::{host_plans, plan_with_progress};
 use super::saved::{encode, write_private};
 
 pub(super) fn plan(args: &PlanArgs) -> Result<i32> {
-    let loaded = load(&args.selection)?;
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
+    let loaded = load_with(&args.selection, Some(&connections))?;
     let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
     let host_plan_list = host_plans(&plays);
     if args.json {

@@ -1,18 +1,31 @@
 //! Compiles one play for one host: variables per task, `when`, `loop`, rendering, resources.
+//! Tasks are compiled in order, so `set_fact` and `include_vars` affect the tasks after them, as
+//! in Ansible; the directives themselves (`set_fact`, `include_vars`, `fail`, `assert`, dynamic
+//! includes) are evaluated here and leave no resource.
 
 use std::path::PathBuf;
 
 use minijinja::Value as JValue;
 
+use super::directive::HostState;
 use super::graph::{self, Expanded, HostGraph};
 use super::Compiler;
+use crate::ansible::{self, Mapped};
 use crate::error::{Error, Result};
-use crate::playbook::{Play, RoleUse, TaskSpec};
+use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
 use crate::resource::BuildContext;
-use crate::template::{to_jinja, Context};
+use crate::template::{to_jinja, Context, Var};
 use crate::transport::Target;
 use crate::vars::Scopes;
 use crate::yaml::Node;
+
+/// One play and host being compiled.
+pub(super) struct HostRun<'p> {
+    pub(super) play: &'p Play,
+    pub(super) host: &'p str,
+    pub(super) vars_files: &'p [(String, Node)],
+    pub(super) play_become: bool,
+}
 
 impl Compiler<'_> {
     pub(super) fn compile_host(
@@ -21,44 +34,63 @@ impl Compiler<'_> {
         host: &str,
         vars_files: &[(String, Node)],
     ) -> Result<HostGraph> {
-        let scopes = |role, spec| self.scopes(play, host, vars_files, role, spec);
-        let target = self.target_of(play, host, vars_files)?;
+        let mut state = HostState::new(self.options.facts.get(host));
+        let target = self.target_of(play, host, vars_files, &state)?;
         // `ansible_become` on the host overrides the play's keyword, as in Ansible.
         let play_become = target.become_.unwrap_or(play.become_);
-
-        let role_tasks = play
-            .roles
-            .iter()
-            .flat_map(|r| r.role.tasks.iter().map(move |t| (t, Some(r))));
-        let tasks_in = role_tasks.chain(play.tasks.iter().map(|t| (t, None)));
+        let run = HostRun {
+            play,
+            host,
+            vars_files,
+            play_become,
+        };
         let mut tasks = Vec::new();
-        for (spec, role) in tasks_in {
+        let mut errors = Vec::new();
+        for spec in &play.tasks {
             if !self.selected_by_tags(spec) {
                 continue;
             }
-            self.expand(
-                spec,
-                role,
-                &scopes(role, Some(spec)),
-                play_become,
-                &mut tasks,
-            )
-            .map_err(|e| in_task(e, spec, host))?;
+            if let Err(e) = self.task(&run, spec, &mut state, &mut tasks) {
+                errors.push(in_task(e, spec, host));
+            }
         }
-        let role_handlers = play
-            .roles
-            .iter()
-            .flat_map(|r| r.role.handlers.iter().map(move |t| (t, Some(r))));
+        let role_handlers = play.all_roles().into_iter().flat_map(|r| {
+            r.role.handlers.iter().map(move |t| {
+                let mut t = t.clone();
+                t.role = t.role.or_else(|| Some(std::sync::Arc::clone(r)));
+                t
+            })
+        });
         let mut handlers = Vec::new();
-        for (spec, role) in role_handlers.chain(play.handlers.iter().map(|t| (t, None))) {
-            self.expand(
-                spec,
-                role,
-                &scopes(role, Some(spec)),
-                play_become,
-                &mut handlers,
-            )
-            .map_err(|e| in_task(e, spec, host))?;
+        // Handlers that compile to nothing (a false `when`, `debug`): notifying them does nothing,
+        // as in Ansible, instead of naming an unknown handler.
+        let mut silent: Vec<String> = Vec::new();
+        for spec in role_handlers.chain(play.handlers.iter().cloned()) {
+            let before = handlers.len();
+            if let Err(e) = self.task(&run, &spec, &mut state, &mut handlers) {
+                errors.push(in_task(e, &spec, host));
+            } else if handlers.len() == before {
+                silent.extend(
+                    spec.name
+                        .as_ref()
+                        .and_then(Node::scalar_text)
+                        .map(str::to_owned),
+                );
+                silent.extend(spec.listen.iter().cloned());
+            }
+        }
+        if !silent.is_empty() {
+            let live: Vec<&str> = handlers.iter().map(|h| h.name.as_str()).collect();
+            let silent: Vec<String> = silent
+                .into_iter()
+                .filter(|s| !live.contains(&s.as_str()))
+                .collect();
+            for task in &mut tasks {
+                task.spec.notify.retain(|(n, _)| !silent.contains(n));
+            }
+        }
+        if let Some(err) = Error::many(errors) {
+            return Err(err);
         }
         graph::build(host, &play.name, play_become, target, tasks, handlers)
     }
@@ -69,8 +101,9 @@ impl Compiler<'_> {
         play: &Play,
         host: &str,
         vars_files: &[(String, Node)],
+        state: &HostState,
     ) -> Result<Target> {
-        let scopes = self.scopes(play, host, vars_files, None, None);
+        let scopes = self.scopes(play, host, vars_files, None, None, state);
         let play_ctx = Context::new(&self.templar, scopes.flatten());
         let defaults = self
             .inventory
@@ -80,25 +113,24 @@ impl Compiler<'_> {
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).
-    fn scopes<'s>(
+    pub(super) fn scopes<'s>(
         &'s self,
         play: &'s Play,
         host: &'s str,
         vars_files: &'s [(String, Node)],
         role: Option<&'s RoleUse>,
         spec: Option<&'s TaskSpec>,
+        state: &'s HostState,
     ) -> Scopes<'s> {
+        let roles = play.all_roles();
         Scopes {
-            role_defaults: play
-                .roles
-                .iter()
-                .map(|r| r.role.defaults.as_slice())
-                .collect(),
+            role_defaults: roles.iter().map(|r| r.role.defaults.as_slice()).collect(),
             inventory: self.inventory.host(host).map(|h| &h.vars),
             play: vec![play.vars.as_slice(), vars_files],
-            role_vars: play.roles.iter().map(|r| r.role.vars.as_slice()).collect(),
+            role_vars: roles.iter().map(|r| r.role.vars.as_slice()).collect(),
             role_params: role.map(|r| r.params.as_slice()),
             task: spec.map(|s| s.vars.as_slice()),
+            facts: &state.facts,
             item: None,
             builtins: self.builtins(host, role.map(|r| &r.role.dir)),
             extra: &self.options.extra_vars,
@@ -113,41 +145,58 @@ impl Compiler<'_> {
         included && !has(&self.options.skip_tags)
     }
 
-    /// Evaluates `loop` and `when`, renders and builds the resource(s) of one task.
-    fn expand(
+    /// One task: its loop items, `when`, then a directive or a resource per item.
+    pub(super) fn task(
         &self,
+        run: &HostRun<'_>,
         spec: &TaskSpec,
-        role: Option<&RoleUse>,
-        scopes: &Scopes<'_>,
-        play_become: bool,
+        state: &mut HostState,
         out: &mut Vec<Expanded>,
     ) -> Result<()> {
-        let items: Vec<Option<JValue>> = match &spec.loop_items {
-            None => vec![None],
-            Some(node) => {
-                let ctx = Context::new(&self.templar, scopes.flatten());
-                let rendered = self.templar.render_node(node, &ctx)?;
-                let list = rendered.as_seq().ok_or_else(|| {
-                    Error::invalid(
-                        format!("`loop` must be a list, got {}", rendered.kind_name()),
-                        &node.span,
-                    )
-                })?;
-                list.iter().map(|n| Some(to_jinja(n))).collect()
-            }
-        };
-        for item in items {
-            let mut vars = scopes.flatten();
-            if let Some(item) = &item {
-                vars.insert("item".to_owned(), crate::template::Var::Ready(item.clone()));
-            }
-            let ctx = Context::new(&self.templar, vars);
-            if let Some(when) = &spec.when {
-                if !self.templar.condition(when, &ctx)? {
-                    continue;
+        let role = spec.role.as_deref();
+        let items: Vec<Option<JValue>> = {
+            let scopes = self.scopes(run.play, run.host, run.vars_files, role, Some(spec), state);
+            match &spec.loop_items {
+                None => vec![None],
+                Some(l) => {
+                    let ctx = Context::new(&self.templar, scopes.flatten());
+                    let rendered = self.templar.render_node(&l.items, &ctx)?;
+                    self.loop_items(l.kind, &rendered, &l.items, role)?
+                        .into_iter()
+                        .map(Some)
+                        .collect()
                 }
             }
-            let args = self.templar.render_node(&spec.args, &ctx)?;
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            let mut vars = self
+                .scopes(run.play, run.host, run.vars_files, role, Some(spec), state)
+                .flatten();
+            if let (Some(item), Some(l)) = (&item, &spec.loop_items) {
+                vars.insert(l.var.clone(), Var::Ready(item.clone()));
+                if let Some(index_var) = &l.index_var {
+                    vars.insert(index_var.clone(), Var::Ready(JValue::from(index)));
+                }
+            }
+            let ctx = Context::new(&self.templar, vars);
+            let mut skip = false;
+            for when in &spec.when {
+                if !self.templar.condition(when, &ctx)? {
+                    skip = true;
+                    break;
+                }
+            }
+            if skip {
+                continue;
+            }
+            if self.directive(run, spec, &ctx, state, out)? {
+                continue;
+            }
+            let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
+            let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {
+                Mapped::Skip => continue,
+                Mapped::Resource { kind, args } => (kind, args),
+            };
             let cx = BuildContext {
                 templar: &self.templar,
                 vars: &ctx,
@@ -155,7 +204,7 @@ impl Compiler<'_> {
                 file_dirs: self.search_dirs(role, "files"),
                 sensitive: spec.sensitive,
             };
-            let resource = crate::resource::build(&spec.kind, &args, &cx)?;
+            let resource = crate::resource::build(kind, &args, &cx)?;
             let name = match &spec.name {
                 Some(node) => self.templar.render_string(node, &ctx)?,
                 None => format!("{} {}", resource.kind(), resource.id()),
@@ -169,19 +218,97 @@ impl Compiler<'_> {
                 claims,
                 resource,
                 spec: spec.clone(),
-                become_: spec.become_.unwrap_or(play_become),
+                become_: spec.become_.unwrap_or(run.play_become),
             });
+        }
+        if let Some(name) = &spec.register {
+            state.register(name, spec);
         }
         Ok(())
     }
 
+    /// A loop's items by its keyword: `with_items` flattens one level, `with_dict` makes
+    /// `{key, value}` items, `with_fileglob` lists matching control-machine files.
+    fn loop_items(
+        &self,
+        kind: LoopKind,
+        rendered: &Node,
+        at: &Node,
+        role: Option<&RoleUse>,
+    ) -> Result<Vec<JValue>> {
+        let not = |what: &str| {
+            Error::invalid(
+                format!("the loop must be {what}, got {}", rendered.kind_name()),
+                &at.span,
+            )
+            .with_label("here")
+        };
+        match kind {
+            LoopKind::List => Ok(rendered
+                .as_seq()
+                .ok_or_else(|| not("a list"))?
+                .iter()
+                .map(to_jinja)
+                .collect()),
+            LoopKind::Items => Ok(match rendered.as_seq() {
+                Some(items) => items
+                    .iter()
+                    .flat_map(|n| match n.as_seq() {
+                        Some(inner) => inner.iter().map(to_jinja).collect(),
+                        None => vec![to_jinja(n)],
+                    })
+                    .collect(),
+                None if rendered.scalar_text().is_some() => vec![to_jinja(rendered)],
+                None => return Err(not("a list")),
+            }),
+            LoopKind::Dict => Ok(rendered
+                .as_map()
+                .ok_or_else(|| not("a mapping"))?
+                .iter()
+                .map(|(k, v)| {
+                    [("key", JValue::from(k.key())), ("value", to_jinja(v))]
+                        .into_iter()
+                        .collect()
+                })
+                .collect()),
+            LoopKind::Fileglob => {
+                let patterns: Vec<String> = match rendered.as_seq() {
+                    Some(items) => items
+                        .iter()
+                        .map(|n| n.scalar_text().unwrap_or_default().to_owned())
+                        .collect(),
+                    None => vec![rendered.scalar_text().unwrap_or_default().to_owned()],
+                };
+                let dirs = self.search_dirs(role, "files");
+                Ok(super::directive::fileglob(&patterns, &dirs)
+                    .into_iter()
+                    .map(JValue::from)
+                    .collect())
+            }
+        }
+    }
+
     /// Role folder first, then the playbook's folder.
-    fn search_dirs(&self, role: Option<&RoleUse>, sub: &str) -> Vec<PathBuf> {
+    pub(super) fn search_dirs(&self, role: Option<&RoleUse>, sub: &str) -> Vec<PathBuf> {
         let mut dirs: Vec<PathBuf> = role.map(|r| r.role.dir.join(sub)).into_iter().collect();
         dirs.push(self.playbook.dir.join(sub));
         dirs.push(self.playbook.dir.clone());
         dirs
     }
+}
+
+/// Drops mapping entries rendered to `omit` (Ansible's "as if not given").
+fn without_omitted(mut node: Node) -> Node {
+    if let crate::yaml::Value::Map(entries) = &mut node.value {
+        entries.retain(|(_, v)| v.scalar_text() != Some(crate::template::OMIT));
+        for (_, v) in entries.iter_mut() {
+            *v = without_omitted(std::mem::replace(
+                v,
+                Node::string(String::new(), v.span.clone()),
+            ));
+        }
+    }
+    node
 }
 
 /// `claims: { port: 8001, server_name: [a, b] }` → (kind, value) pairs.

@@ -2,6 +2,8 @@
 //! after compile, tasks refer to each other by index. Everything that can be checked without a
 //! host is checked here, so a bad playbook never touches any host.
 
+mod directive;
+mod gathered;
 mod graph;
 mod host;
 mod nodes;
@@ -13,6 +15,7 @@ use std::sync::Arc;
 use minijinja::Value as JValue;
 use rayon::prelude::*;
 
+pub(crate) use gathered::{parse as parse_facts, FACT_SCRIPT};
 pub(crate) use graph::{EdgeKind, HostGraph, Task};
 
 use crate::error::{Error, Result};
@@ -31,6 +34,8 @@ pub(crate) struct Options {
     pub(crate) extra_vars: Vec<(String, Node)>,
     pub(crate) tags: Vec<String>,
     pub(crate) skip_tags: Vec<String>,
+    /// Gathered `ansible_facts` per host (see gathered.rs); hosts without are not gathered.
+    pub(crate) facts: BTreeMap<String, JValue>,
 }
 
 /// One play, compiled for each of its hosts.
@@ -53,7 +58,7 @@ pub(crate) struct Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
-    /// Compiles every play for every selected host; the first error stops everything.
+    /// Compiles every play for every selected host; every error is reported, each once.
     pub(crate) fn compile(
         playbook: &'a Playbook,
         inventory: &'a Inventory,
@@ -107,28 +112,56 @@ impl<'a> Compiler<'a> {
             None => None,
         };
         let mut runs = Vec::new();
+        let mut errors = Vec::new();
         let mut neighbours = Vec::new();
         for play in &playbook.plays {
-            let all = inventory::select(inventory, &play.hosts)
-                .map_err(|e| e.with_span(&play.hosts_span))?;
+            let all = match inventory::select(inventory, &play.hosts) {
+                Ok(hosts) => hosts,
+                Err(e) => {
+                    errors.push(e.with_span(&play.hosts_span));
+                    continue;
+                }
+            };
             let mut hosts = all.clone();
             if let Some(limit) = &limited {
                 hosts.retain(|h| limit.contains(h));
             }
-            let vars_files = compiler.vars_files(play)?;
-            let graphs = hosts
+            let vars_files = match compiler.vars_files(play) {
+                Ok(v) => v,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
+            let results: Vec<Result<HostGraph>> = hosts
                 .par_iter()
                 .map(|host| compiler.compile_host(play, host, &vars_files))
-                .collect::<Result<Vec<_>>>()?;
+                .collect();
+            let mut graphs = Vec::new();
+            for result in results {
+                match result {
+                    Ok(graph) => graphs.push(graph),
+                    Err(e) => errors.push(e),
+                }
+            }
             // Claims are node-wide whatever `--limit`/`--tags` select: the play's other hosts
             // on the selected nodes are compiled (never contacted) for the conflict check.
             neighbours.extend(compiler.neighbours(play, &all, &graphs, &vars_files));
-            let batch = batch_size(play.serial.as_ref(), graphs.len())?;
+            let batch = match batch_size(play.serial.as_ref(), graphs.len()) {
+                Ok(b) => b,
+                Err(e) => {
+                    errors.push(e);
+                    continue;
+                }
+            };
             runs.push(PlayRun {
                 name: play.name.clone(),
                 batch,
                 hosts: graphs,
             });
+        }
+        if let Some(err) = Error::many(errors) {
+            return Err(err);
         }
         nodes::check(&runs, &neighbours)?;
         Ok(runs)
@@ -138,6 +171,11 @@ impl<'a> Compiler<'a> {
     fn builtins(&self, host: &str, role: Option<&PathBuf>) -> Vec<(&'static str, JValue)> {
         let mut out = vec![
             ("inventory_hostname", JValue::from(host)),
+            (
+                "inventory_hostname_short",
+                JValue::from(host.split('.').next().unwrap_or(host)),
+            ),
+            ("omit", JValue::from(crate::template::OMIT)),
             ("groups", self.groups.clone()),
             (
                 "playbook_dir",

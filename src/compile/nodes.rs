@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use super::directive::HostState;
 use super::{Compiler, HostGraph, Options, PlayRun, Task};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::Play;
@@ -60,6 +61,7 @@ impl Compiler<'_> {
             extra_vars: self.options.extra_vars.clone(),
             tags: Vec::new(),
             skip_tags: Vec::new(),
+            facts: self.options.facts.clone(),
         };
         let full = Compiler {
             playbook: self.playbook,
@@ -72,8 +74,13 @@ impl Compiler<'_> {
         all.par_iter()
             .filter(|h| by_tags || !selected.contains(**h))
             .filter(|h| {
-                full.target_of(play, h, vars_files)
-                    .is_ok_and(|t| nodes.contains(&t.node()))
+                full.target_of(
+                    play,
+                    h,
+                    vars_files,
+                    &HostState::new(full.options.facts.get(**h)),
+                )
+                .is_ok_and(|t| nodes.contains(&t.node()))
             })
             .filter_map(|h| {
                 let graph = full.compile_host(play, h, vars_files).ok()?;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 pub(crate) use parse::load;
 pub(crate) use role::{Role, RoleCache};
+pub(crate) use tasks::{find_task_file, Inherit, Loader};
 
 use crate::source::Span;
 use crate::yaml::Node;
@@ -29,6 +30,18 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "claims",
     "no_log",
     "sensitive",
+    "register",
+    "loop_control",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "with_fileglob",
+    "args",
+    "action",
+    "local_action",
+    "delegate_to",
+    "become_user",
+    "become_method",
 ];
 
 /// A loaded playbook file.
@@ -58,32 +71,60 @@ pub(crate) struct Play {
     pub(crate) hosts_span: Span,
     pub(crate) vars: Vec<(String, Node)>,
     pub(crate) vars_files: Vec<Node>,
-    pub(crate) roles: Vec<RoleUse>,
+    pub(crate) roles: Vec<Arc<RoleUse>>,
+    /// Roles brought in by `include_role`/`import_role` anywhere in the play: their handlers and
+    /// defaults belong to the play too.
+    pub(crate) included_roles: Vec<Arc<RoleUse>>,
+    /// `pre_tasks`, the roles' tasks, `tasks`, `post_tasks`, in that order.
     pub(crate) tasks: Vec<TaskSpec>,
     pub(crate) handlers: Vec<TaskSpec>,
     pub(crate) serial: Option<Node>,
     pub(crate) become_: bool,
     /// The play's `remote_user` keyword: the SSH user where the host sets no `ansible_user`.
     pub(crate) remote_user: Option<String>,
+    /// `gather_facts` (Ansible's default: true); facts are gathered only if the play names one.
+    pub(crate) gather_facts: bool,
+}
+
+impl Play {
+    /// Every role the play uses (`roles:` and includes), each folder once: whose handlers,
+    /// defaults and vars the play has.
+    pub(crate) fn all_roles(&self) -> Vec<&Arc<RoleUse>> {
+        let mut out: Vec<&Arc<RoleUse>> = Vec::new();
+        for r in self.roles.iter().chain(&self.included_roles) {
+            if !out.iter().any(|o| o.role.dir == r.role.dir) {
+                out.push(r);
+            }
+        }
+        out
+    }
 }
 
 /// A role applied in a play, with its parameters.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct RoleUse {
     pub(crate) role: Arc<Role>,
     pub(crate) params: Vec<(String, Node)>,
+    /// `tags`, `when` and `become` given with the role: passed on to each of its tasks.
+    pub(crate) tags: Vec<String>,
+    pub(crate) when: Vec<Node>,
+    pub(crate) become_: Option<bool>,
 }
 
 /// A task as written. `role` is set for tasks that come from a role (template lookup, role vars).
 #[derive(Debug, Clone)]
 pub(crate) struct TaskSpec {
     pub(crate) name: Option<Node>,
+    /// The resource kind or Ansible module, without a collection prefix.
     pub(crate) kind: String,
+    /// The key as written (errors about the module point at it).
+    pub(crate) key: Node,
     pub(crate) args: Node,
     pub(crate) notify: Vec<(String, Span)>,
     pub(crate) listen: Vec<String>,
-    pub(crate) when: Option<Node>,
-    pub(crate) loop_items: Option<Node>,
+    /// Conditions that must all hold: the task's own and those of its blocks and includes.
+    pub(crate) when: Vec<Node>,
+    pub(crate) loop_items: Option<Loop>,
     pub(crate) tags: Vec<String>,
     pub(crate) after: Vec<(String, Span)>,
     /// Node-wide resources this task takes (`port`, `server_name`, `program`, ...), checked
@@ -93,5 +134,37 @@ pub(crate) struct TaskSpec {
     pub(crate) become_: Option<bool>,
     /// `no_log: true` or `sensitive: true`: the task's content, diff and output are secret.
     pub(crate) sensitive: bool,
+    /// `register: name`: the result is known only after apply.
+    pub(crate) register: Option<String>,
+    /// The role this task came from through `include_role`/`import_role`.
+    pub(crate) role: Option<Arc<RoleUse>>,
+    /// The folder of the file that holds the task (includes resolved at compile).
+    pub(crate) dir: PathBuf,
+    /// The role's `tasks/` folder, for includes inside a role.
+    pub(crate) role_tasks: Option<PathBuf>,
     pub(crate) span: Span,
+}
+
+/// Which loop keyword a task used: they differ in how the items are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LoopKind {
+    /// `loop`, `with_list`: the list as is.
+    List,
+    /// `with_items`: the list flattened one level.
+    Items,
+    /// `with_dict`: `{key, value}` items.
+    Dict,
+    /// `with_fileglob`: control-machine files matching each pattern.
+    Fileglob,
+}
+
+/// A task's loop and its `loop_control`.
+#[derive(Debug, Clone)]
+pub(crate) struct Loop {
+    pub(crate) kind: LoopKind,
+    pub(crate) items: Node,
+    /// `loop_control.loop_var` (default `item`).
+    pub(crate) var: String,
+    pub(crate) index_var: Option<String>,
+    pub(crate) label: Option<Node>,
 }

@@ -1,10 +1,12 @@
 //! Spanned YAML → `Playbook`. Unknown keys, wrong types and unknown resources are located errors.
+//! `import_playbook` entries are read in place; a play's task list is built here in Ansible's
+//! order: `pre_tasks`, the roles' tasks, `tasks`, `post_tasks`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::role::RoleCache;
-use super::tasks::{task_list, variables};
+use super::tasks::{variables, Inherit, Loader, IGNORED_KEYWORDS};
 use super::{Play, Playbook, RoleUse};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fields::{scalar, wrong_type, Fields};
@@ -12,17 +14,15 @@ use crate::yaml::{self, Node};
 
 /// Loads a playbook and every role it uses.
 pub(crate) fn load(path: &Path, roles: &mut RoleCache) -> Result<Playbook> {
-    let root = yaml::load_file(path)?;
     let dir = path
         .parent()
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let Some(items) = root.as_seq() else {
-        return Err(wrong_type(&root, "a list of plays", "a playbook"));
-    };
-    let plays = items
-        .iter()
-        .map(|p| parse_play(p, &dir, roles))
-        .collect::<Result<_>>()?;
+    let mut plays = Vec::new();
+    let mut errors = Vec::new();
+    plays_of(path, roles, &mut Vec::new(), &mut plays, &mut errors)?;
+    if let Some(err) = Error::many(errors) {
+        return Err(err);
+    }
     let playbook = Playbook {
         path: path.to_path_buf(),
         dir,
@@ -32,23 +32,105 @@ pub(crate) fn load(path: &Path, roles: &mut RoleCache) -> Result<Playbook> {
     Ok(playbook)
 }
 
+/// The plays of one playbook file, `import_playbook` entries expanded in place.
+fn plays_of(
+    path: &Path,
+    roles: &mut RoleCache,
+    stack: &mut Vec<PathBuf>,
+    out: &mut Vec<Play>,
+    errors: &mut Vec<Error>,
+) -> Result<()> {
+    let root = yaml::load_file(path)?;
+    let dir = path
+        .parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let Some(items) = root.as_seq() else {
+        return Err(wrong_type(&root, "a list of plays", "a playbook"));
+    };
+    stack.push(path.canonicalize().unwrap_or_else(|_| path.to_path_buf()));
+    for item in items {
+        let import = item
+            .get("import_playbook")
+            .or_else(|| item.get("ansible.builtin.import_playbook"));
+        match import {
+            Some(file) => {
+                Fields::new(
+                    item,
+                    "an `import_playbook`",
+                    &[
+                        "import_playbook",
+                        "ansible.builtin.import_playbook",
+                        "name",
+                        "vars",
+                        "tags",
+                        "when",
+                    ],
+                )?;
+                let name = scalar(file, "`import_playbook`")?;
+                let other = dir.join(&name);
+                let canonical = other.canonicalize().unwrap_or_else(|_| other.clone());
+                if !other.is_file() {
+                    return Err(
+                        Error::invalid(format!("playbook `{name}` not found"), &file.span)
+                            .with_label("not found"),
+                    );
+                }
+                if stack.contains(&canonical) {
+                    return Err(
+                        Error::invalid(format!("`{name}` imports itself"), &file.span)
+                            .with_label("import loop"),
+                    );
+                }
+                plays_of(&other, roles, stack, out, errors)?;
+            }
+            None => match parse_play(item, &dir, roles) {
+                Ok(play) => out.push(play),
+                Err(err) => errors.push(err),
+            },
+        }
+    }
+    stack.pop();
+    Ok(())
+}
+
 const PLAY_KEYS: &[&str] = &[
     "name",
     "hosts",
     "vars",
     "vars_files",
     "roles",
+    "pre_tasks",
     "tasks",
+    "post_tasks",
     "handlers",
     "serial",
     "become",
+    "become_user",
+    "become_method",
     "remote_user",
+    "gather_facts",
+    "tags",
+    "connection",
+    "strategy",
+    "max_fail_percentage",
+    "force_handlers",
+    "order",
+    "port",
+    "vars_prompt",
 ];
 
 fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
-    let f = Fields::new(node, "a play", PLAY_KEYS)?;
+    let allowed: Vec<&str> = PLAY_KEYS.iter().chain(IGNORED_KEYWORDS).copied().collect();
+    let f = Fields::new(node, "a play", &allowed)?;
     let hosts_node = f.require("hosts")?;
-    let hosts = scalar(hosts_node, "`hosts`")?;
+    let hosts = match hosts_node.as_seq() {
+        Some(items) => items
+            .iter()
+            .map(|n| scalar(n, "`hosts`"))
+            .collect::<Result<Vec<_>>>()?
+            .join(","),
+        None => scalar(hosts_node, "`hosts`")?,
+    };
     let name = f.string("name")?.unwrap_or_else(|| hosts.clone());
     let vars = variables(f.mapping("vars")?)?;
     let vars_files = match f.get("vars_files") {
@@ -63,10 +145,87 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         let items = list
             .as_seq()
             .ok_or_else(|| wrong_type(list, "a list of roles", "`roles`"))?;
+        let mut role_errors = Vec::new();
         for item in items {
-            role_uses.push(role_use(item, dir, roles)?);
+            match role_use(item, dir, roles) {
+                Ok(r) => role_uses.push(Arc::new(r)),
+                Err(err) => role_errors.push(err),
+            }
+        }
+        if let Some(err) = Error::many(role_errors) {
+            return Err(err);
         }
     }
+    if let Some(user) = f.string("become_user")? {
+        if user != "root" {
+            return Err(Error::invalid(
+                format!("`become_user: {user}` is not supported (recon becomes root only)"),
+                &f.require("become_user")?.span,
+            )
+            .with_label("here"));
+        }
+    }
+    if let Some(method) = f.string("become_method")? {
+        if method != "sudo" {
+            return Err(Error::invalid(
+                format!(
+                    "`become_method: {method}` is not supported (recon becomes root with sudo)"
+                ),
+                &f.require("become_method")?.span,
+            )
+            .with_label("here"));
+        }
+    }
+    let inherit = Inherit {
+        tags: f.string_list("tags")?.into_iter().map(|(s, _)| s).collect(),
+        dir: dir.to_path_buf(),
+        ..Inherit::default()
+    };
+    let mut loader = Loader {
+        roles,
+        playbook_dir: dir.to_path_buf(),
+        included_roles: Vec::new(),
+        errors: Vec::new(),
+    };
+    let mut tasks = loader.task_list(f.get("pre_tasks"), "`pre_tasks`", &inherit)?;
+    // Each role after its `meta` dependencies; a dependency already in the play runs once.
+    let mut expanded: Vec<Arc<RoleUse>> = Vec::new();
+    let mut dependencies: Vec<Arc<RoleUse>> = Vec::new();
+    for role_use in &role_uses {
+        with_dependencies(role_use, &mut expanded, &mut dependencies);
+    }
+    for role_use in &expanded {
+        tasks.extend(role_use.role.tasks.iter().map(|t| {
+            let mut t = t.clone();
+            if t.role.is_none() {
+                t.role = Some(Arc::clone(role_use));
+            }
+            let mut when = role_use.when.clone();
+            when.append(&mut t.when);
+            t.when = when;
+            t.tags.extend(role_use.tags.iter().cloned());
+            t.tags.extend(inherit.tags.iter().cloned());
+            t.become_ = t.become_.or(role_use.become_);
+            t
+        }));
+    }
+    tasks.extend(loader.task_list(f.get("tasks"), "`tasks`", &inherit)?);
+    tasks.extend(loader.task_list(f.get("post_tasks"), "`post_tasks`", &inherit)?);
+    let handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
+    if let Some(err) = Error::many(std::mem::take(&mut loader.errors)) {
+        return Err(err);
+    }
+    let mut included_roles = std::mem::take(&mut loader.included_roles);
+    let mut i = 0;
+    while i < included_roles.len() {
+        let more = included_roles[i].role.included.clone();
+        included_roles.extend(more);
+        i += 1;
+    }
+    for role_use in &expanded {
+        included_roles.extend(role_use.role.included.iter().cloned());
+    }
+    included_roles.extend(dependencies);
     Ok(Play {
         name,
         hosts,
@@ -74,40 +233,96 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         vars,
         vars_files,
         roles: role_uses,
-        tasks: task_list(f.get("tasks"), "`tasks`")?,
-        handlers: task_list(f.get("handlers"), "`handlers`")?,
+        included_roles,
+        tasks,
+        handlers,
         serial: f.get("serial").cloned(),
         become_: f.boolean("become")?.unwrap_or(false),
         remote_user: f.string("remote_user")?,
+        gather_facts: f.boolean("gather_facts")?.unwrap_or(true),
     })
 }
 
-/// `- nginx_site` or `- { role: nginx_site, port: 52209 }`.
-fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result<RoleUse> {
+/// Appends `role_use` to `out` after its dependencies (depth first); a dependency whose folder is
+/// already in `out` is not repeated (Ansible runs it once), and is recorded in `deps`.
+fn with_dependencies(
+    role_use: &Arc<RoleUse>,
+    out: &mut Vec<Arc<RoleUse>>,
+    deps: &mut Vec<Arc<RoleUse>>,
+) {
+    for dep in &role_use.role.dependencies {
+        if out.iter().any(|r| r.role.dir == dep.role.dir) {
+            continue;
+        }
+        with_dependencies(dep, out, deps);
+        deps.push(Arc::clone(dep));
+    }
+    out.push(Arc::clone(role_use));
+}
+
+/// Keys of a role entry that are keywords, not role parameters.
+const ROLE_KEYWORDS: &[&str] = &["role", "name", "tags", "when", "become", "vars"];
+
+/// `- nginx_site` or `- { role: nginx_site, port: 52209, tags: web }`.
+pub(super) fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result<RoleUse> {
     if let Some(name) = item.scalar_text() {
         return Ok(RoleUse {
             role: roles.get(name, &item.span, dir)?,
             params: Vec::new(),
+            tags: Vec::new(),
+            when: Vec::new(),
+            become_: None,
         });
     }
     let entries = item
         .as_map()
         .ok_or_else(|| wrong_type(item, "a role name or mapping", "a role"))?;
-    let name_node = item.get("role").ok_or_else(|| {
-        Error::at(
-            ErrorKind::MissingKey {
-                key: "role".into(),
-                context: "a role".into(),
-            },
-            &item.span,
-        )
-    })?;
+    let name_node = item
+        .get("role")
+        .or_else(|| item.get("name"))
+        .ok_or_else(|| {
+            Error::at(
+                ErrorKind::MissingKey {
+                    key: "role".into(),
+                    context: "a role".into(),
+                },
+                &item.span,
+            )
+        })?;
     let name = scalar(name_node, "`role`")?;
     let role: Arc<_> = roles.get(&name, &name_node.span, dir)?;
-    let params = entries
+    let mut params: Vec<(String, Node)> = entries
         .iter()
-        .filter(|(k, _)| k.key() != "role")
+        .filter(|(k, _)| !ROLE_KEYWORDS.contains(&k.key()))
         .map(|(k, v)| (k.key().to_owned(), v.clone()))
         .collect();
-    Ok(RoleUse { role, params })
+    params.extend(variables(item.get("vars"))?);
+    let tags = match item.get("tags") {
+        Some(t) => match t.as_seq() {
+            Some(items) => items
+                .iter()
+                .map(|n| scalar(n, "`tags`"))
+                .collect::<Result<_>>()?,
+            None => vec![scalar(t, "`tags`")?],
+        },
+        None => Vec::new(),
+    };
+    let when = match item.get("when") {
+        Some(w) => match w.as_seq() {
+            Some(items) => items.to_vec(),
+            None => vec![w.clone()],
+        },
+        None => Vec::new(),
+    };
+    let become_ = item
+        .get("become")
+        .map(|n| crate::fields::boolean(n, "`become`"))
+        .transpose()?;
+    Ok(RoleUse {
+        role,
+        params,
+        tags,
+        when,
+        become_,
+    })
 }

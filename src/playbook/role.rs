@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::tasks::{task_list, variables};
-use super::TaskSpec;
+use super::tasks::{variables, Inherit, Loader};
+use super::{RoleUse, TaskSpec};
 use crate::error::{Error, ErrorKind, Result};
 use crate::source::Span;
 use crate::yaml::{self, Node};
@@ -18,6 +18,10 @@ pub(crate) struct Role {
     pub(crate) vars: Vec<(String, Node)>,
     pub(crate) tasks: Vec<TaskSpec>,
     pub(crate) handlers: Vec<TaskSpec>,
+    /// Roles its tasks bring in with `include_role`/`import_role`.
+    pub(crate) included: Vec<Arc<RoleUse>>,
+    /// `meta/main.yml` `dependencies`: roles whose tasks run before this role's.
+    pub(crate) dependencies: Vec<Arc<RoleUse>>,
 }
 
 /// Roles by name, and where to look for them.
@@ -26,6 +30,8 @@ pub(crate) struct RoleCache {
     pub(crate) roles: Vec<Arc<Role>>,
     /// More folders to search after the built-in ones (`ansible.cfg` `roles_path`).
     pub(crate) search_path: Vec<PathBuf>,
+    /// Roles being loaded (a role that includes itself is an error, not a hang).
+    loading: Vec<String>,
 }
 
 impl RoleCache {
@@ -34,6 +40,7 @@ impl RoleCache {
         Self {
             roles: Vec::new(),
             search_path,
+            loading: Vec::new(),
         }
     }
 
@@ -84,12 +91,67 @@ impl RoleCache {
                 .map(|p| yaml::load_file(&p))
                 .transpose()
         };
+        if self.loading.iter().any(|n| n == name) {
+            return Err(
+                Error::invalid(format!("role `{name}` includes itself"), span)
+                    .with_label("role include loop"),
+            );
+        }
+        let defaults = variables(part("defaults")?.as_ref())?;
+        let vars = variables(part("vars")?.as_ref())?;
+        let tasks_node = part("tasks")?;
+        let handlers_node = part("handlers")?;
+        let inherit = Inherit {
+            dir: dir.join("tasks"),
+            role_tasks: Some(dir.join("tasks")),
+            ..Inherit::default()
+        };
+        self.loading.push(name.to_owned());
+        let mut loader = Loader {
+            roles: self,
+            playbook_dir: playbook_dir.to_path_buf(),
+            included_roles: Vec::new(),
+            errors: Vec::new(),
+        };
+        let parsed = loader
+            .task_list(tasks_node.as_ref(), "role tasks", &inherit)
+            .and_then(|tasks| {
+                let handlers = Inherit {
+                    dir: dir.join("handlers"),
+                    ..inherit.clone()
+                };
+                Ok((
+                    tasks,
+                    loader.task_list(handlers_node.as_ref(), "role handlers", &handlers)?,
+                ))
+            });
+        let included = std::mem::take(&mut loader.included_roles);
+        let errors = std::mem::take(&mut loader.errors);
+        self.loading.retain(|n| n != name);
+        let (tasks, handlers) = parsed?;
+        let mut dependencies = Vec::new();
+        if let Some(meta) = part("meta")? {
+            if let Some(list) = meta.get("dependencies").and_then(Node::as_seq) {
+                self.loading.push(name.to_owned());
+                let deps: Result<Vec<_>> = list
+                    .iter()
+                    .map(|item| super::parse::role_use(item, playbook_dir, self).map(Arc::new))
+                    .collect();
+                self.loading.retain(|n| n != name);
+                dependencies = deps?;
+            }
+        }
+        if let Some(err) = Error::many(errors) {
+            return Err(err);
+        }
         let role = Role {
             name: name.to_owned(),
-            defaults: variables(part("defaults")?.as_ref())?,
-            vars: variables(part("vars")?.as_ref())?,
-            tasks: task_list(part("tasks")?.as_ref(), "role tasks")?,
-            handlers: task_list(part("handlers")?.as_ref(), "role handlers")?,
+            defaults,
+            vars,
+            tasks,
+            handlers,
+            included,
+            dependencies,
             dir,
         };
         let role = Arc::new(role);

@@ -1,10 +1,82 @@
 //! Task lists and variable maps as written: shared by plays (parse.rs) and roles (role.rs).
+//! Ansible's structure is resolved here, at load: `block`/`rescue`/`always`, static
+//! `import_tasks`/`include_tasks`/`include`, `import_role`/`include_role`, and the keywords they
+//! pass on to their tasks (`when`, `tags`, `vars`, `become`). An include whose file name is a
+//! template is kept as a task and resolved per host by the compiler.
 
-use super::{TaskSpec, TASK_KEYWORDS};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::role::RoleCache;
+use super::{Loop, LoopKind, RoleUse, TaskSpec, TASK_KEYWORDS};
+use crate::ansible;
 use crate::error::{Error, ErrorKind, Result};
-use crate::fields::{wrong_type, Fields};
+use crate::fields::{scalar, wrong_type, Fields};
 use crate::resource::{is_kind, KINDS};
-use crate::yaml::Node;
+use crate::template::Templar;
+use crate::yaml::{self, Node};
+
+/// Ansible task keywords recon accepts and does not act on (documented in the README).
+pub(crate) const IGNORED_KEYWORDS: &[&str] = &[
+    "ignore_errors",
+    "ignore_unreachable",
+    "check_mode",
+    "diff",
+    "run_once",
+    "any_errors_fatal",
+    "throttle",
+    "timeout",
+    "retries",
+    "until",
+    "delay",
+    "debugger",
+    "collections",
+    "module_defaults",
+    "become_flags",
+    "become_exe",
+    "environment",
+    "changed_when",
+    "failed_when",
+    "delegate_facts",
+];
+
+/// Keywords of a `block` besides its task lists.
+const BLOCK_KEYS: &[&str] = &["block", "rescue", "always"];
+
+/// Include directives whose argument is a task file.
+const INCLUDES: &[&str] = &["include_tasks", "import_tasks", "include"];
+
+/// Role directives.
+const ROLE_INCLUDES: &[&str] = &["include_role", "import_role"];
+
+/// Where tasks are read from and what they inherit from the blocks and includes around them.
+#[derive(Clone, Default)]
+pub(crate) struct Inherit {
+    pub(crate) when: Vec<Node>,
+    pub(crate) tags: Vec<String>,
+    pub(crate) vars: Vec<(String, Node)>,
+    pub(crate) become_: Option<bool>,
+    /// `no_log` on a block or include: every task inside is sensitive.
+    pub(crate) sensitive: bool,
+    pub(crate) role: Option<Arc<RoleUse>>,
+    /// The folder of the file being read (relative includes).
+    pub(crate) dir: PathBuf,
+    /// Role `tasks/` folder, searched after `dir`.
+    pub(crate) role_tasks: Option<PathBuf>,
+    /// Files being included, outermost first (an include loop is an error, not a hang).
+    pub(crate) stack: Vec<PathBuf>,
+}
+
+/// The loader's state for one task list.
+pub(crate) struct Loader<'a> {
+    pub(crate) roles: &'a mut RoleCache,
+    /// The playbook's folder (role lookup).
+    pub(crate) playbook_dir: PathBuf,
+    /// Roles brought in by `include_role`/`import_role` (their handlers and defaults join the play).
+    pub(crate) included_roles: Vec<Arc<RoleUse>>,
+    /// Every task's error, so one run reports them all.
+    pub(crate) errors: Vec<Error>,
+}
 
 pub(super) fn variables(node: Option<&Node>) -> Result<Vec<(String, Node)>> {
     let Some(node) = node else {
@@ -22,97 +94,466 @@ pub(super) fn variables(node: Option<&Node>) -> Result<Vec<(String, Node)>> {
         .collect())
 }
 
-pub(super) fn task_list(node: Option<&Node>, context: &str) -> Result<Vec<TaskSpec>> {
-    let Some(node) = node.filter(|n| !n.is_null()) else {
-        return Ok(Vec::new());
-    };
-    let items = node
-        .as_seq()
-        .ok_or_else(|| wrong_type(node, "a list of tasks", context))?;
-    items.iter().map(parse_task).collect()
+impl Loader<'_> {
+    /// Parses a list of tasks, expanding blocks and static includes.
+    pub(crate) fn task_list(
+        &mut self,
+        node: Option<&Node>,
+        context: &str,
+        inherit: &Inherit,
+    ) -> Result<Vec<TaskSpec>> {
+        let Some(node) = node.filter(|n| !n.is_null()) else {
+            return Ok(Vec::new());
+        };
+        let items = node
+            .as_seq()
+            .ok_or_else(|| wrong_type(node, "a list of tasks", context))?;
+        let mut out = Vec::new();
+        for item in items {
+            if let Err(err) = self.task(item, inherit, &mut out) {
+                self.errors.push(err);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Loads a task file (an include) with what it inherits.
+    pub(crate) fn task_file(
+        &mut self,
+        path: &Path,
+        inherit: &Inherit,
+        at: &Node,
+    ) -> Result<Vec<TaskSpec>> {
+        let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        if inherit.stack.contains(&canonical) {
+            return Err(
+                Error::invalid(format!("`{}` includes itself", path.display()), &at.span)
+                    .with_label("include loop"),
+            );
+        }
+        let node = yaml::load_file(path)?;
+        let mut inner = inherit.clone();
+        inner.stack.push(canonical);
+        inner.dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        self.task_list(Some(&node), "an included task file", &inner)
+    }
+
+    fn task(&mut self, node: &Node, inherit: &Inherit, out: &mut Vec<TaskSpec>) -> Result<()> {
+        let entries = node
+            .as_map()
+            .ok_or_else(|| wrong_type(node, "a mapping", "a task"))?;
+        if node.get("block").is_some() {
+            return self.block(node, inherit, out);
+        }
+        let mut modules = Vec::new();
+        for (key, _) in entries {
+            let k = key.key();
+            if TASK_KEYWORDS.contains(&k) || IGNORED_KEYWORDS.contains(&k) {
+                continue;
+            }
+            if is_kind(k) || ansible::lookup(k).is_some() {
+                modules.push(key);
+            } else {
+                return Err(unknown_module(key));
+            }
+        }
+        let (key, args) = match modules.as_slice() {
+            [one] => (
+                (*one).clone(),
+                node.get(one.key())
+                    .cloned()
+                    .unwrap_or_else(|| Node::string(String::new(), one.span.clone())),
+            ),
+            [] => {
+                let Some(action) = node.get("action").or_else(|| node.get("local_action")) else {
+                    let kinds: Vec<String> =
+                        KINDS.iter().map(|k| format!("`{}`", k.name)).collect();
+                    return Err(Error::at(
+                        ErrorKind::NoResource {
+                            kinds: kinds.join(", "),
+                        },
+                        &node.span,
+                    )
+                    .with_label("this task"));
+                };
+                action_form(action)?
+            }
+            [_, second, ..] => {
+                let names = modules.iter().map(|k| k.key().to_owned()).collect();
+                return Err(
+                    Error::at(ErrorKind::SeveralResources { names }, &second.span)
+                        .with_label("second resource"),
+                );
+            }
+        };
+        if node.get("local_action").is_some() || node.get("delegate_to").is_some() {
+            let at = node.get("local_action").or_else(|| node.get("delegate_to"));
+            return Err(Error::invalid(
+                "delegation (`delegate_to`, `local_action`) is not supported: recon runs each task on its own host",
+                at.map_or(&node.span, |n| &n.span),
+            )
+            .with_label("here"));
+        }
+        let kind = ansible::canonical(key.key()).to_owned();
+        let allowed: Vec<&str> = TASK_KEYWORDS
+            .iter()
+            .chain(IGNORED_KEYWORDS)
+            .copied()
+            .chain([key.key()])
+            .collect();
+        let f = Fields::new(node, "a task", &allowed)?;
+        let args = arguments(&kind, args, f.get("args"))?;
+        let spec = Self::spec(&f, node, inherit, kind, key, args)?;
+        if INCLUDES.contains(&spec.kind.as_str()) {
+            return self.include(spec, inherit, out);
+        }
+        if ROLE_INCLUDES.contains(&spec.kind.as_str()) {
+            return self.include_role(&spec, inherit, out);
+        }
+        out.push(spec);
+        Ok(())
+    }
+
+    /// A task's keywords, merged with what it inherits.
+    fn spec(
+        f: &Fields<'_>,
+        node: &Node,
+        inherit: &Inherit,
+        kind: String,
+        key: Node,
+        args: Node,
+    ) -> Result<TaskSpec> {
+        let mut when = inherit.when.clone();
+        when.extend(conditions(f.get("when")));
+        let mut tags = inherit.tags.clone();
+        tags.extend(f.string_list("tags")?.into_iter().map(|(s, _)| s));
+        let mut vars = inherit.vars.clone();
+        vars.extend(variables(f.mapping("vars")?)?);
+        Ok(TaskSpec {
+            name: f.get("name").cloned(),
+            kind,
+            key,
+            args,
+            notify: f
+                .string_list("notify")?
+                .into_iter()
+                .map(|(s, n)| (s, n.span.clone()))
+                .collect(),
+            listen: f
+                .string_list("listen")?
+                .into_iter()
+                .map(|(s, _)| s)
+                .collect(),
+            when,
+            loop_items: loop_of(f)?,
+            tags,
+            claims: f.mapping("claims")?.cloned(),
+            after: f
+                .string_list("after")?
+                .into_iter()
+                .map(|(s, n)| (s, n.span.clone()))
+                .collect(),
+            vars,
+            become_: become_of(f)?.or(inherit.become_),
+            register: f.string("register")?,
+            sensitive: f.boolean("no_log")?.unwrap_or(false)
+                || f.boolean("sensitive")?.unwrap_or(false)
+                || inherit.sensitive,
+            role: inherit.role.clone(),
+            dir: inherit.dir.clone(),
+            role_tasks: inherit.role_tasks.clone(),
+            span: node.span.clone(),
+        })
+    }
+
+    /// `block` + `always` run in order; `rescue` runs only when a block task fails, which an
+    /// atomic apply never leaves half done: it is checked, not planned.
+    fn block(&mut self, node: &Node, inherit: &Inherit, out: &mut Vec<TaskSpec>) -> Result<()> {
+        let allowed: Vec<&str> = TASK_KEYWORDS
+            .iter()
+            .chain(IGNORED_KEYWORDS)
+            .chain(BLOCK_KEYS)
+            .copied()
+            .collect();
+        let f = Fields::new(node, "a block", &allowed)?;
+        let mut inner = inherit.clone();
+        inner.when.extend(conditions(f.get("when")));
+        inner
+            .tags
+            .extend(f.string_list("tags")?.into_iter().map(|(s, _)| s));
+        inner.vars.extend(variables(f.mapping("vars")?)?);
+        inner.become_ = become_of(&f)?.or(inherit.become_);
+        inner.sensitive = inherit.sensitive
+            || f.boolean("no_log")?.unwrap_or(false)
+            || f.boolean("sensitive")?.unwrap_or(false);
+        out.extend(self.task_list(f.get("block"), "`block`", &inner)?);
+        self.task_list(f.get("rescue"), "`rescue`", &inner)?;
+        out.extend(self.task_list(f.get("always"), "`always`", &inner)?);
+        Ok(())
+    }
+
+    /// A static include is read now; a templated file name is resolved per host at compile.
+    fn include(
+        &mut self,
+        spec: TaskSpec,
+        inherit: &Inherit,
+        out: &mut Vec<TaskSpec>,
+    ) -> Result<()> {
+        let file_node = match spec.args.get("file") {
+            Some(n) => n.clone(),
+            None => spec.args.clone(),
+        };
+        let Some(file) = file_node.scalar_text().filter(|s| !s.is_empty()) else {
+            return Err(wrong_type(
+                &file_node,
+                "a task file name",
+                &format!("`{}`", spec.kind),
+            ));
+        };
+        if Templar::has_template(file) || spec.loop_items.is_some() {
+            out.push(spec);
+            return Ok(());
+        }
+        let path = find_task_file(file, &spec.dir, spec.role_tasks.as_deref())
+            .ok_or_else(|| not_found(file, &file_node))?;
+        let inner = Inherit {
+            when: spec.when.clone(),
+            tags: spec.tags.clone(),
+            vars: spec.vars.clone(),
+            become_: spec.become_,
+            sensitive: spec.sensitive,
+            ..inherit.clone()
+        };
+        out.extend(self.task_file(&path, &inner, &file_node)?);
+        Ok(())
+    }
+
+    /// `include_role`/`import_role`: the role's tasks (or `tasks_from`), with its variables.
+    fn include_role(
+        &mut self,
+        spec: &TaskSpec,
+        inherit: &Inherit,
+        out: &mut Vec<TaskSpec>,
+    ) -> Result<()> {
+        let f = Fields::new(
+            &spec.args,
+            format!("`{}`", spec.kind),
+            &[
+                "name",
+                "tasks_from",
+                "vars_from",
+                "defaults_from",
+                "handlers_from",
+                "apply",
+                "public",
+                "allow_duplicates",
+                "rolespec_validate",
+            ],
+        )?;
+        let name_node = f.require("name")?;
+        let name = scalar(name_node, "`name`")?;
+        let role = self
+            .roles
+            .get(&name, &name_node.span, &self.playbook_dir.clone())?;
+        let role_use = Arc::new(RoleUse {
+            role: Arc::clone(&role),
+            params: spec.vars.clone(),
+            tags: Vec::new(),
+            when: Vec::new(),
+            become_: None,
+        });
+        self.included_roles.push(Arc::clone(&role_use));
+        let inner = Inherit {
+            when: spec.when.clone(),
+            tags: spec.tags.clone(),
+            vars: Vec::new(),
+            become_: spec.become_,
+            sensitive: spec.sensitive,
+            role: Some(Arc::clone(&role_use)),
+            dir: role.dir.join("tasks"),
+            role_tasks: Some(role.dir.join("tasks")),
+            stack: inherit.stack.clone(),
+        };
+        match f.string("tasks_from")? {
+            Some(from) => {
+                let from_node = f.require("tasks_from")?;
+                let path = find_task_file(&from, &role.dir.join("tasks"), None)
+                    .ok_or_else(|| not_found(&from, from_node))?;
+                out.extend(self.task_file(&path, &inner, from_node)?);
+            }
+            None => out.extend(role.tasks.iter().map(|t| {
+                let mut t = t.clone();
+                let mut when = inner.when.clone();
+                when.append(&mut t.when);
+                t.when = when;
+                t.tags.extend(inner.tags.iter().cloned());
+                t.become_ = t.become_.or(inner.become_);
+                t.role = Some(Arc::clone(&role_use));
+                t
+            })),
+        }
+        Ok(())
+    }
 }
 
-fn parse_task(node: &Node) -> Result<TaskSpec> {
-    let entries = node
-        .as_map()
-        .ok_or_else(|| wrong_type(node, "a mapping", "a task"))?;
-    let mut resources = Vec::new();
-    for (key, _) in entries {
-        let k = key.key();
-        if TASK_KEYWORDS.contains(&k) {
-            continue;
+/// Free-form `key=value` arguments become a mapping; `args:` merges in.
+fn arguments(kind: &str, args: Node, extra: Option<&Node>) -> Result<Node> {
+    let mut args = match ansible::lookup(kind) {
+        Some(entry) if args.scalar_text().is_some() && !args.is_null() => {
+            if INCLUDES.contains(&kind) || ROLE_INCLUDES.contains(&kind) || kind == "include_vars" {
+                args
+            } else {
+                ansible::parse_free_form(&args, entry.raw)?
+            }
         }
-        if is_kind(k) {
-            resources.push(key);
-        } else {
-            let candidates = KINDS
-                .iter()
-                .map(|kind| kind.name)
-                .chain(TASK_KEYWORDS.iter().copied());
-            return Err(
-                Error::at(ErrorKind::UnknownResource { name: k.to_owned() }, &key.span)
-                    .with_label("not a resource type or task keyword")
-                    .suggest(k, candidates),
-            );
+        _ => args,
+    };
+    if let Some(extra) = extra {
+        let more = extra
+            .as_map()
+            .ok_or_else(|| wrong_type(extra, "a mapping", "`args`"))?;
+        if let yaml::Value::Map(entries) = &mut args.value {
+            entries.extend(more.iter().cloned());
+        } else if args.is_null() || args.scalar_text() == Some("") {
+            args = extra.clone();
         }
     }
-    let kind_key = match resources.as_slice() {
-        [one] => *one,
-        [] => {
-            let kinds: Vec<String> = KINDS.iter().map(|k| format!("`{}`", k.name)).collect();
-            return Err(Error::at(
-                ErrorKind::NoResource {
-                    kinds: kinds.join(", "),
-                },
-                &node.span,
+    Ok(args)
+}
+
+/// `name.yml`, `name`, `name.yaml`, in `dir` then the role's `tasks/`.
+pub(crate) fn find_task_file(name: &str, dir: &Path, role_tasks: Option<&Path>) -> Option<PathBuf> {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(role_tasks.map(Path::to_path_buf));
+    dirs.push(PathBuf::new());
+    dirs.iter()
+        .flat_map(|d| {
+            [
+                d.join(name),
+                d.join(format!("{name}.yml")),
+                d.join(format!("{name}.yaml")),
+            ]
+        })
+        .find(|p| p.is_file())
+}
+
+fn not_found(name: &str, at: &Node) -> Error {
+    Error::invalid(format!("task file `{name}` not found"), &at.span).with_label("not found")
+}
+
+/// `when: x` or `when: [x, y]` (all must hold).
+fn conditions(node: Option<&Node>) -> Vec<Node> {
+    match node {
+        None => Vec::new(),
+        Some(n) => match n.as_seq() {
+            Some(items) => items.to_vec(),
+            None => vec![n.clone()],
+        },
+    }
+}
+
+/// `become`, with `become_user`/`become_method` checked against what recon can do (sudo to root).
+fn become_of(f: &Fields<'_>) -> Result<Option<bool>> {
+    if let Some(method) = f.string("become_method")? {
+        if method != "sudo" {
+            return Err(Error::invalid(
+                format!(
+                    "`become_method: {method}` is not supported (recon becomes root with sudo)"
+                ),
+                &f.require("become_method")?.span,
             )
-            .with_label("this task"));
+            .with_label("here"));
         }
-        [_, second, ..] => {
-            let names = resources.iter().map(|k| k.key().to_owned()).collect();
-            return Err(
-                Error::at(ErrorKind::SeveralResources { names }, &second.span)
-                    .with_label("second resource"),
-            );
+    }
+    if let Some(user) = f.string("become_user")? {
+        if user != "root" && !Templar::has_template(&user) {
+            return Err(Error::invalid(
+                format!("`become_user: {user}` is not supported (recon becomes root only)"),
+                &f.require("become_user")?.span,
+            )
+            .with_label("here")
+            .with_help("run the task as that user by making it the host's `ansible_user`, or chown what it makes"));
         }
+    }
+    f.boolean("become")
+}
+
+/// `loop`, `with_items`, `with_list`, `with_dict`, `with_fileglob`, with `loop_control`.
+fn loop_of(f: &Fields<'_>) -> Result<Option<Loop>> {
+    let forms = [
+        ("loop", LoopKind::List),
+        ("with_list", LoopKind::List),
+        ("with_items", LoopKind::Items),
+        ("with_dict", LoopKind::Dict),
+        ("with_fileglob", LoopKind::Fileglob),
+    ];
+    let Some((kind, items)) = forms
+        .into_iter()
+        .find_map(|(key, kind)| f.get(key).map(|n| (kind, n.clone())))
+    else {
+        return Ok(None);
     };
-    let allowed: Vec<&str> = TASK_KEYWORDS
+    let mut out = Loop {
+        kind,
+        items,
+        var: "item".to_owned(),
+        index_var: None,
+        label: None,
+    };
+    if let Some(control) = f.mapping("loop_control")? {
+        let c = Fields::new(
+            control,
+            "`loop_control`",
+            &[
+                "loop_var",
+                "index_var",
+                "label",
+                "pause",
+                "extended",
+                "extended_allitems",
+            ],
+        )?;
+        if let Some(var) = c.string("loop_var")? {
+            out.var = var;
+        }
+        out.index_var = c.string("index_var")?;
+        out.label = c.get("label").cloned();
+    }
+    Ok(Some(out))
+}
+
+/// `action: module args` / `action: { module: x, ... }` → (module key, arguments).
+fn action_form(action: &Node) -> Result<(Node, Node)> {
+    if let Some(text) = action.scalar_text() {
+        let (module, rest) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
+        let key = Node::string(module.to_owned(), action.span.clone());
+        if !(is_kind(module) || ansible::lookup(module).is_some()) {
+            return Err(unknown_module(&key));
+        }
+        return Ok((key, Node::string(rest.to_owned(), action.span.clone())));
+    }
+    let module = action
+        .get("module")
+        .ok_or_else(|| wrong_type(action, "`module: NAME` and its arguments", "`action`"))?;
+    let name = scalar(module, "`module`")?;
+    let key = Node::string(name, module.span.clone());
+    let mut args = action.clone();
+    if let yaml::Value::Map(entries) = &mut args.value {
+        entries.retain(|(k, _)| k.key() != "module");
+    }
+    Ok((key, args))
+}
+
+fn unknown_module(key: &Node) -> Error {
+    let k = key.key();
+    let candidates = KINDS
         .iter()
-        .copied()
-        .chain([kind_key.key()])
-        .collect();
-    let f = Fields::new(node, "a task", &allowed)?;
-    let args = node
-        .get(kind_key.key())
-        .cloned()
-        .unwrap_or_else(|| Node::string(String::new(), kind_key.span.clone()));
-    Ok(TaskSpec {
-        name: f.get("name").cloned(),
-        kind: kind_key.key().to_owned(),
-        args,
-        notify: f
-            .string_list("notify")?
-            .into_iter()
-            .map(|(s, n)| (s, n.span.clone()))
-            .collect(),
-        listen: f
-            .string_list("listen")?
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect(),
-        when: f.get("when").cloned(),
-        loop_items: f.get("loop").cloned(),
-        tags: f.string_list("tags")?.into_iter().map(|(s, _)| s).collect(),
-        claims: f.mapping("claims")?.cloned(),
-        after: f
-            .string_list("after")?
-            .into_iter()
-            .map(|(s, n)| (s, n.span.clone()))
-            .collect(),
-        vars: variables(f.mapping("vars")?)?,
-        become_: f.boolean("become")?,
-        sensitive: f.boolean("no_log")?.unwrap_or(false)
-            || f.boolean("sensitive")?.unwrap_or(false),
-        span: node.span.clone(),
-    })
+        .map(|kind| kind.name)
+        .chain(ansible::MODULES.iter().map(|m| m.name))
+        .chain(TASK_KEYWORDS.iter().copied());
+    Error::at(ErrorKind::UnknownResource { name: k.to_owned() }, &key.span)
+        .with_label("not a resource type, Ansible module or task keyword")
+        .suggest(ansible::canonical(k), candidates)
 }

@@ -10,45 +10,52 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::source::SourceFile;
 use crate::template::Templar;
 
-/// Every check, in file order; the first problem is returned.
+/// Every check, in file order; every problem is returned (as one error listing them all).
 pub(super) fn playbook(playbook: &Playbook) -> Result<()> {
     let templar = Templar::new();
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<()>| {
+        if let Err(e) = r {
+            errors.push(e);
+        }
+    };
     let mut seen_roles: Vec<&Path> = Vec::new();
     for play in &playbook.plays {
-        duplicate_handlers(play)?;
+        keep(duplicate_handlers(play));
         for (_, node) in &play.vars {
-            templar.lint_node(node)?;
+            keep(templar.lint_node(node));
         }
-        play.vars_files
-            .iter()
-            .try_for_each(|n| templar.lint_node(n))?;
+        for n in &play.vars_files {
+            keep(templar.lint_node(n));
+        }
         if let Some(serial) = &play.serial {
-            templar.lint_node(serial)?;
+            keep(templar.lint_node(serial));
         }
         for role_use in &play.roles {
             for (_, node) in &role_use.params {
-                templar.lint_node(node)?;
+                keep(templar.lint_node(node));
             }
+        }
+        for role_use in play.all_roles() {
             let role = &role_use.role;
             if seen_roles.contains(&role.dir.as_path()) {
                 continue;
             }
             seen_roles.push(&role.dir);
             for (_, node) in role.defaults.iter().chain(&role.vars) {
-                templar.lint_node(node)?;
+                keep(templar.lint_node(node));
             }
-            role.tasks
-                .iter()
-                .chain(&role.handlers)
-                .try_for_each(|t| task(&templar, t))?;
-            template_files(&templar, &role.dir.join("templates"))?;
+            for t in &role.handlers {
+                keep(task(&templar, t));
+            }
+            keep(template_files(&templar, &role.dir.join("templates")));
         }
-        play.tasks
-            .iter()
-            .chain(&play.handlers)
-            .try_for_each(|t| task(&templar, t))?;
+        for t in play.tasks.iter().chain(&play.handlers) {
+            keep(task(&templar, t));
+        }
     }
-    template_files(&templar, &playbook.dir.join("templates"))
+    keep(template_files(&templar, &playbook.dir.join("templates")));
+    Error::many(errors).map_or(Ok(()), Err)
 }
 
 /// Two handlers with one name: Ansible runs only one of them, silently. Here it is an error naming
@@ -56,7 +63,7 @@ pub(super) fn playbook(playbook: &Playbook) -> Result<()> {
 fn duplicate_handlers(play: &Play) -> Result<()> {
     let mut roles: Vec<&Path> = Vec::new();
     let mut handlers: Vec<&TaskSpec> = Vec::new();
-    for role_use in &play.roles {
+    for role_use in play.all_roles() {
         if !roles.contains(&role_use.role.dir.as_path()) {
             roles.push(&role_use.role.dir);
             handlers.extend(&role_use.role.handlers);
@@ -94,11 +101,14 @@ fn task(templar: &Templar, spec: &TaskSpec) -> Result<()> {
         templar.lint_node(name)?;
     }
     templar.lint_node(&spec.args)?;
-    if let Some(when) = &spec.when {
+    for when in &spec.when {
         templar.lint_condition(when)?;
     }
-    for node in [&spec.loop_items, &spec.claims].into_iter().flatten() {
-        templar.lint_node(node)?;
+    if let Some(l) = &spec.loop_items {
+        templar.lint_node(&l.items)?;
+    }
+    if let Some(claims) = &spec.claims {
+        templar.lint_node(claims)?;
     }
     spec.vars.iter().try_for_each(|(_, n)| templar.lint_node(n))
 }

@@ -1,0 +1,590 @@
+//! Ansible module → recon resource, one translator per module. Adding a mapping is one entry in
+//! `MODULES` (and, for a new recon resource, a translator below that renames its arguments).
+
+// Every translator has the table's signature, `fn(Args) -> Result<Mapped>`, failing or not.
+#![allow(clippy::unnecessary_wraps)]
+
+use super::args::Args;
+use super::free_form::RAW;
+use crate::error::{Error, Result};
+use crate::yaml::Node;
+
+/// What a task of an Ansible module becomes.
+pub(crate) enum Mapped {
+    /// A recon resource of this kind with these (recon) arguments.
+    Resource { kind: &'static str, args: Node },
+    /// Nothing to manage (`debug`, `meta`).
+    Skip,
+}
+
+/// How recon handles one Ansible module.
+#[derive(Clone, Copy)]
+pub(crate) enum Module {
+    /// Translated to a recon resource.
+    Resource(fn(Args) -> Result<Mapped>),
+    /// Evaluated by the compiler (`set_fact`, `include_vars`, `fail`, `assert`, includes).
+    Directive,
+    /// recon has no resource for it yet: the nearest recon resource, for the error.
+    Missing(&'static str),
+}
+
+/// One entry of the table.
+pub(crate) struct Entry {
+    pub(crate) name: &'static str,
+    pub(crate) module: Module,
+    /// Takes a command line as free-form words (`command: ls -l chdir=/tmp`).
+    pub(crate) raw: bool,
+}
+
+const fn res(name: &'static str, f: fn(Args) -> Result<Mapped>) -> Entry {
+    Entry {
+        name,
+        module: Module::Resource(f),
+        raw: false,
+    }
+}
+
+const fn raw(name: &'static str, f: fn(Args) -> Result<Mapped>) -> Entry {
+    Entry {
+        name,
+        module: Module::Resource(f),
+        raw: true,
+    }
+}
+
+const fn directive(name: &'static str) -> Entry {
+    Entry {
+        name,
+        module: Module::Directive,
+        raw: false,
+    }
+}
+
+const fn missing(name: &'static str, nearest: &'static str) -> Entry {
+    Entry {
+        name,
+        module: Module::Missing(nearest),
+        raw: false,
+    }
+}
+
+/// Every Ansible module recon knows by name.
+pub(crate) const MODULES: &[Entry] = &[
+    res("file", file),
+    res("copy", copy),
+    res("template", template),
+    res("lineinfile", lineinfile),
+    raw("command", command),
+    raw("shell", shell),
+    res("debug", skip),
+    res("meta", skip),
+    directive("set_fact"),
+    directive("include_vars"),
+    directive("fail"),
+    directive("assert"),
+    directive("include_tasks"),
+    directive("import_tasks"),
+    directive("include"),
+    directive("include_role"),
+    directive("import_role"),
+    missing("blockinfile", "line"),
+    missing("replace", "line"),
+    missing("ini_file", "line"),
+    res("apt", package),
+    res("package", package),
+    missing("yum", "package"),
+    missing("dnf", "package"),
+    missing("pip", "command"),
+    missing("apt_key", "command"),
+    missing("apt_repository", "file"),
+    res("service", service),
+    res("systemd", service),
+    res("systemd_service", service),
+    res("user", user),
+    res("group", group),
+    res("authorized_key", authorized_key),
+    res("cron", cron),
+    res("git", git),
+    res("docker_compose", docker_compose),
+    res("docker_compose_v2", docker_compose),
+    res("ufw", ufw),
+    missing("unarchive", "release"),
+    missing("get_url", "file"),
+    missing("uri", "http_check"),
+    missing("wait_for", "http_check"),
+    missing("stat", "command"),
+    missing("pause", "command"),
+    missing("raw", "command"),
+    missing("script", "command"),
+];
+
+/// A mapping's result for resources whose arguments pass through unchanged.
+fn resource(kind: &'static str, args: Args) -> Mapped {
+    Mapped::Resource {
+        kind,
+        args: args.into_node(),
+    }
+}
+
+fn skip(_: Args) -> Result<Mapped> {
+    Ok(Mapped::Skip)
+}
+
+/// Arguments Ansible's file-like modules take that recon does not model (SELinux contexts,
+/// attributes, timestamps, backups): dropped, as documented in the README.
+const IGNORED_FILE_ARGS: &[&str] = &[
+    "seuser",
+    "serole",
+    "setype",
+    "selevel",
+    "attributes",
+    "unsafe_writes",
+    "backup",
+    "follow",
+    "force",
+    "access_time",
+    "access_time_format",
+    "modification_time",
+    "modification_time_format",
+];
+
+/// `file`: recon's own `file` (`content`/`src`, no `state`) or Ansible's, decided by arguments:
+/// `state` (or no `content`/`src`) means Ansible's.
+fn file(mut a: Args) -> Result<Mapped> {
+    if !a.has(&["state"]) && a.has(&["content", "src"]) && !a.has(&["dest", "name"]) {
+        return Ok(resource("file", a));
+    }
+    let Some((path, path_node)) = a.text(&["path", "dest", "name"]) else {
+        return Err(Error::invalid("`file` needs `path`", &a.span).with_label("here"));
+    };
+    let state = a.text(&["state"]);
+    if !matches!(
+        state.as_ref().map(|(s, _)| s.as_str()),
+        Some("absent" | "present")
+    ) {
+        a.ignore(IGNORED_FILE_ARGS);
+    }
+    a.put("path", path_node.clone());
+    let state_text = state
+        .as_ref()
+        .map_or("file", |(s, _)| s.as_str())
+        .to_owned();
+    match state_text.as_str() {
+        "directory" => {
+            a.ignore(&["recurse"]);
+            Ok(resource("directory", a))
+        }
+        "link" => {
+            let Some(src) = a.take(&["src"]) else {
+                return Err(Error::invalid("`state: link` needs `src`", &a.span).with_label("here"));
+            };
+            a.ignore(&["mode", "owner", "group"]);
+            a.put("target", src);
+            Ok(resource("symlink", a))
+        }
+        // recon's own `file` removes a file or link (and refuses a directory, which Ansible
+        // would remove with its contents: `directory: { state: absent }` says so explicitly).
+        "absent" | "present" => {
+            if let Some((_, node)) = state {
+                a.put("state", node);
+            }
+            Ok(resource("file", a))
+        }
+        "touch" => {
+            let span = path_node.span.clone();
+            let mut argv = vec!["install".to_owned()];
+            for (flag, key) in [("-m", "mode"), ("-o", "owner"), ("-g", "group")] {
+                if let Some((v, _)) = a.text(&[key]) {
+                    argv.extend([flag.to_owned(), v]);
+                }
+            }
+            argv.extend(["/dev/null".to_owned(), path.clone()]);
+            let mut out = Args::new(&Node::string(String::new(), span.clone()));
+            out.put_list("argv", &argv, &span);
+            out.put_str("creates", &path, &span);
+            Ok(resource("command", out))
+        }
+        other => {
+            let node = state.map_or(path_node, |(_, n)| n);
+            Err(Error::invalid(
+                format!("`file` with `state: {other}` has no recon resource"),
+                &node.span,
+            )
+            .with_label("this state")
+            .with_help("recon maps `state` directory, link, absent and touch; write the file with `copy` (recon `file` with `content`/`src`)"))
+        }
+    }
+}
+
+/// `copy` → recon `file` (`dest` → `path`; a `dest` ending in `/` gets the source's name).
+fn copy(mut a: Args) -> Result<Mapped> {
+    if a.take(&["remote_src"])
+        .is_some_and(|n| matches!(n.scalar_text(), Some("yes" | "true" | "True")))
+    {
+        return Err(
+            Error::invalid("`copy` with `remote_src` has no recon resource", &a.span)
+                .with_label("here")
+                .with_help("use `command` with `creates`"),
+        );
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&["decrypt", "local_follow", "directory_mode", "checksum"]);
+    if let Some((dest, node)) = a.text(&["dest"]) {
+        let src_name = a.has(&["src"]).then(|| a.take(&["src"])).flatten();
+        let dest = match (&src_name, dest.ends_with('/')) {
+            (Some(src), true) => {
+                let name = src.scalar_text().unwrap_or_default();
+                let base = name
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(name);
+                format!("{dest}{base}")
+            }
+            _ => dest,
+        };
+        if let Some(src) = src_name {
+            a.put("src", src);
+        }
+        a.put_str("path", &dest, &node.span);
+    }
+    Ok(resource("file", a))
+}
+
+/// `template` → recon `template` (same argument names).
+fn template(mut a: Args) -> Result<Mapped> {
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&[
+        "newline_sequence",
+        "output_encoding",
+        "trim_blocks",
+        "lstrip_blocks",
+        "block_start_string",
+        "block_end_string",
+        "variable_start_string",
+        "variable_end_string",
+    ]);
+    Ok(resource("template", a))
+}
+
+/// `lineinfile` → recon `line`.
+fn lineinfile(mut a: Args) -> Result<Mapped> {
+    if a.take(&["backrefs"])
+        .is_some_and(|n| matches!(n.scalar_text(), Some("yes" | "true" | "True")))
+    {
+        return Err(Error::invalid(
+            "`lineinfile` with `backrefs` has no recon equivalent",
+            &a.span,
+        )
+        .with_label("here"));
+    }
+    if let Some(path) = a.take(&["path", "dest", "destfile", "name"]) {
+        a.put("path", path);
+    }
+    if let Some(line) = a.take(&["line", "value"]) {
+        a.put("line", line);
+    }
+    if let Some(re) = a.take(&["regexp", "regex"]) {
+        a.put("regexp", re);
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&[
+        "create",
+        "insertafter",
+        "insertbefore",
+        "firstmatch",
+        "owner",
+        "group",
+        "validate",
+        "search_string",
+    ]);
+    Ok(resource("line", a))
+}
+
+/// Arguments of `command`/`shell` recon does not need.
+const IGNORED_COMMAND_ARGS: &[&str] = &["warn", "strip_empty_ends", "expand_argument_vars"];
+
+/// `command` → recon `command`. A command line runs under `sh -c`, as recon's own `command:`
+/// line always has: Ansible expands `~` and `$VARS` in its words too, so the same line does the
+/// same unless it relies on shell characters (`|`, `>`, `;`) being passed literally.
+fn command(mut a: Args) -> Result<Mapped> {
+    a.ignore(IGNORED_COMMAND_ARGS);
+    a.ignore(&["executable"]);
+    reject_stdin(&a)?;
+    if let Some(line) = a.take(&[RAW, "free_form"]) {
+        a.put("cmd", line);
+    }
+    Ok(resource("command", a))
+}
+
+/// `shell` → recon `command` run by `sh -c`.
+fn shell(mut a: Args) -> Result<Mapped> {
+    a.ignore(IGNORED_COMMAND_ARGS);
+    reject_stdin(&a)?;
+    if let Some(exe) = a.take(&["executable"]) {
+        if !matches!(exe.scalar_text(), Some("/bin/sh" | "sh")) {
+            return Err(Error::invalid(
+                "`shell` with another `executable` has no recon equivalent (recon runs `sh -c`)",
+                &exe.span,
+            )
+            .with_label("here"));
+        }
+    }
+    if let Some(line) = a.take(&[RAW, "free_form"]) {
+        a.put("cmd", line);
+    }
+    Ok(resource("command", a))
+}
+
+fn reject_stdin(a: &Args) -> Result<()> {
+    if a.has(&["stdin"]) {
+        return Err(
+            Error::invalid("`stdin` is not supported by recon's `command`", &a.span)
+                .with_label("here"),
+        );
+    }
+    Ok(())
+}
+
+fn truthy(node: &Node) -> bool {
+    matches!(
+        node.scalar_text(),
+        Some("yes" | "true" | "True" | "TRUE" | "on" | "1")
+    )
+}
+
+/// `name: a,b` (Ansible splits a comma-separated string) → a list.
+fn split_commas(a: &mut Args, key: &str) {
+    if let Some(node) = a.take(&[key]) {
+        match node.scalar_text() {
+            Some(text) if text.contains(',') => {
+                let items: Vec<String> = text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                a.put_list(key, &items, &node.span);
+            }
+            _ => a.put(key, node),
+        }
+    }
+}
+
+/// An Ansible argument recon cannot honour: a located error rather than a silent difference.
+fn unsupported(a: &mut Args, module: &str, key: &str, help: &str) -> Result<()> {
+    match a.take(&[key]) {
+        Some(node) if !node.is_null() => Err(Error::invalid(
+            format!("`{module}` argument `{key}` is not supported by recon"),
+            &node.span,
+        )
+        .with_label("here")
+        .with_help(help.to_owned())),
+        _ => Ok(()),
+    }
+}
+
+/// `apt`/`package` → recon `package` (Debian). `update_cache` alone refreshes nothing in the
+/// plan: recon refreshes when it installs.
+fn package(mut a: Args) -> Result<Mapped> {
+    if let Some(name) = a.take(&["name", "pkg", "package"]) {
+        a.put("name", name);
+    }
+    split_commas(&mut a, "name");
+    if let Some((state, node)) = a.text(&["state"]) {
+        let state = match state.as_str() {
+            "installed" | "present" => "present",
+            "removed" | "absent" => "absent",
+            other => other,
+        };
+        a.put_str("state", state, &node.span);
+    }
+    unsupported(
+        &mut a,
+        "apt",
+        "deb",
+        "install the package file with `command`",
+    )?;
+    unsupported(&mut a, "apt", "upgrade", "use `state: latest` per package")?;
+    a.ignore(&[
+        "install_recommends",
+        "force",
+        "force_apt_get",
+        "allow_unauthenticated",
+        "allow_downgrade",
+        "allow_change_held_packages",
+        "autoremove",
+        "autoclean",
+        "purge",
+        "default_release",
+        "dpkg_options",
+        "only_upgrade",
+        "lock_timeout",
+        "policy_rc_d",
+        "use",
+        "fail_on_autoremove",
+    ]);
+    if !a.has(&["name"]) {
+        return Ok(Mapped::Skip);
+    }
+    Ok(resource("package", a))
+}
+
+/// `service`/`systemd` → recon `service`; `daemon_reload` alone has nothing to plan.
+fn service(mut a: Args) -> Result<Mapped> {
+    a.ignore(&[
+        "daemon_reload",
+        "daemon_reexec",
+        "scope",
+        "no_block",
+        "force",
+        "pattern",
+        "sleep",
+        "arguments",
+        "args",
+        "runlevel",
+        "use",
+    ]);
+    unsupported(&mut a, "service", "masked", "recon does not mask units")?;
+    if !a.has(&["name", "unit", "service"]) {
+        return Ok(Mapped::Skip);
+    }
+    if let Some(name) = a.take(&["name", "unit", "service"]) {
+        a.put("name", name);
+    }
+    Ok(resource("service", a))
+}
+
+/// `user` → recon `user`.
+fn user(mut a: Args) -> Result<Mapped> {
+    unsupported(
+        &mut a,
+        "user",
+        "password",
+        "set passwords outside recon (it never writes shadow entries)",
+    )?;
+    if a.take(&["generate_ssh_key"]).is_some_and(|n| truthy(&n)) {
+        return Err(Error::invalid(
+            "`user` `generate_ssh_key` is not supported by recon",
+            &a.span,
+        )
+        .with_label("here"));
+    }
+    if let Some(v) = a.take(&["createhome", "create_home"]) {
+        a.put("create_home", v);
+    }
+    split_commas(&mut a, "groups");
+    a.ignore(&[
+        "comment",
+        "update_password",
+        "expires",
+        "password_lock",
+        "non_unique",
+        "move_home",
+        "local",
+        "force",
+        "ssh_key_bits",
+        "ssh_key_type",
+        "ssh_key_file",
+        "ssh_key_comment",
+        "ssh_key_passphrase",
+        "skeleton",
+        "umask",
+        "seuser",
+    ]);
+    Ok(resource("user", a))
+}
+
+/// `group` → recon `group`.
+fn group(mut a: Args) -> Result<Mapped> {
+    a.ignore(&["local", "non_unique", "force", "gid_min", "gid_max"]);
+    Ok(resource("group", a))
+}
+
+/// `authorized_key` → recon `authorized_key`.
+fn authorized_key(mut a: Args) -> Result<Mapped> {
+    a.ignore(&["manage_dir", "validate_certs", "comment", "follow"]);
+    Ok(resource("authorized_key", a))
+}
+
+/// `cron` → recon `cron`.
+fn cron(mut a: Args) -> Result<Mapped> {
+    a.ignore(&["backup", "insertafter", "insertbefore"]);
+    if let Some(v) = a.take(&["special_time", "special"]) {
+        a.put("special_time", v);
+    }
+    Ok(resource("cron", a))
+}
+
+/// `git` → recon `git` (`repo` alias `name`).
+fn git(mut a: Args) -> Result<Mapped> {
+    if let Some(repo) = a.take(&["repo", "name"]) {
+        a.put("repo", repo);
+    }
+    if a.take(&["update"]).is_some_and(|n| !truthy(&n)) {
+        return Err(
+            Error::invalid("`git` with `update: no` is not supported by recon", &a.span)
+                .with_label("here")
+                .with_help("pin `version` to a tag or commit instead"),
+        );
+    }
+    a.ignore(&[
+        "clone",
+        "recursive",
+        "track_submodules",
+        "umask",
+        "executable",
+        "single_branch",
+        "gpg_whitelist",
+        "verify_commit",
+        "archive",
+        "remote",
+        "refspec",
+        "reference",
+        "separate_git_dir",
+    ]);
+    Ok(resource("git", a))
+}
+
+/// `docker_compose`/`docker_compose_v2` → recon `docker_compose`.
+fn docker_compose(mut a: Args) -> Result<Mapped> {
+    a.ignore(&[
+        "build",
+        "recreate",
+        "timeout",
+        "debug",
+        "docker_host",
+        "tls",
+        "api_version",
+    ]);
+    Ok(resource("docker_compose", a))
+}
+
+/// `ufw` → recon `firewall` (`from_ip`/`to_ip`/`to_port` → `from`/`to`/`port`).
+fn ufw(mut a: Args) -> Result<Mapped> {
+    for (aliases, key) in [
+        (&["from_ip", "from", "src"][..], "from"),
+        (&["to_ip", "to", "dest"][..], "to"),
+        (&["to_port", "port"][..], "port"),
+        (&["policy", "default"][..], "policy"),
+        (&["proto", "protocol"][..], "proto"),
+    ] {
+        if let Some(v) = a.take(aliases) {
+            a.put(key, v);
+        }
+    }
+    unsupported(
+        &mut a,
+        "ufw",
+        "from_port",
+        "rules match the destination port only",
+    )?;
+    unsupported(
+        &mut a,
+        "ufw",
+        "interface",
+        "recon's firewall rules are not per interface",
+    )?;
+    a.ignore(&["log", "logging", "insert", "insert_relative_to", "route"]);
+    Ok(resource("firewall", a))
+}

@@ -1,0 +1,248 @@
+//! Ansible's directives, evaluated while a host is compiled: `set_fact` and `include_vars` add
+//! variables for the tasks after them, `fail` and `assert` stop the compile with a located error,
+//! and a dynamic `include_tasks` reads its file now that its name can be rendered. `register`
+//! binds a value known only after apply: using it in the plan is an error that says so.
+
+use std::path::{Path, PathBuf};
+
+use super::graph::Expanded;
+use super::host::HostRun;
+use super::Compiler;
+use crate::error::{Error, ErrorKind, Result};
+use crate::fields::wrong_type;
+use crate::playbook::{find_task_file, Inherit, Loader, RoleCache, TaskSpec};
+use crate::template::{from_jinja, to_jinja, Context, Var};
+use crate::yaml::{self, Node};
+
+/// What earlier tasks of this host left for later ones.
+#[derive(Default)]
+pub(crate) struct HostState {
+    /// `set_fact`, `include_vars` and `register` variables, later ones win.
+    pub(crate) facts: Vec<(String, Var)>,
+}
+
+impl HostState {
+    /// A host's state before its first task: its gathered facts, if any.
+    pub(super) fn new(facts: Option<&minijinja::Value>) -> Self {
+        let mut state = Self::default();
+        for (name, value) in facts.map(super::gathered::names).unwrap_or_default() {
+            state.set(&name, Var::Ready(value));
+        }
+        state
+    }
+
+    fn set(&mut self, name: &str, value: Var) {
+        self.facts.retain(|(n, _)| n != name);
+        self.facts.push((name.to_owned(), value));
+    }
+
+    /// `register: name`: any use of `name` while planning is an error at this task.
+    pub(super) fn register(&mut self, name: &str, spec: &TaskSpec) {
+        let text = format!("{{{{ __recon_known_after_apply({name:?}) }}}}");
+        self.set(name, Var::Raw(Node::string(text, spec.span.clone())));
+    }
+}
+
+impl Compiler<'_> {
+    /// Evaluates `spec` if it is a directive; `Ok(false)` for resources.
+    pub(super) fn directive(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        ctx: &Context,
+        state: &mut HostState,
+        out: &mut Vec<Expanded>,
+    ) -> Result<bool> {
+        match spec.kind.as_str() {
+            "set_fact" => {
+                let args = self.templar.render_node(&spec.args, ctx)?;
+                let entries = args
+                    .as_map()
+                    .ok_or_else(|| wrong_type(&args, "a mapping of facts", "`set_fact`"))?;
+                for (k, v) in entries {
+                    if k.key() != "cacheable" {
+                        state.set(k.key(), Var::Ready(to_jinja(v)));
+                    }
+                }
+            }
+            "include_vars" => self.include_vars(spec, ctx, state)?,
+            "fail" => {
+                let msg = match spec.args.get("msg") {
+                    Some(node) => self.templar.render_string(node, ctx)?,
+                    None => "Failed as requested from task".to_owned(),
+                };
+                return Err(fail(&msg, spec));
+            }
+            "assert" => self.assert(spec, ctx)?,
+            "include_tasks" | "import_tasks" | "include" => {
+                self.dynamic_include(run, spec, ctx, state, out)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    fn assert(&self, spec: &TaskSpec, ctx: &Context) -> Result<()> {
+        let that = spec
+            .args
+            .get("that")
+            .ok_or_else(|| Error::invalid("`assert` needs `that`", &spec.args.span))?;
+        let conditions = match that.as_seq() {
+            Some(items) => items.to_vec(),
+            None => vec![that.clone()],
+        };
+        for condition in &conditions {
+            if !self.templar.condition(condition, ctx)? {
+                let msg = match spec.args.get("fail_msg").or_else(|| spec.args.get("msg")) {
+                    Some(node) => self.templar.render_string(node, ctx)?,
+                    None => format!(
+                        "assertion failed: {}",
+                        condition.scalar_text().unwrap_or_default()
+                    ),
+                };
+                return Err(fail(&msg, spec).with_span(&condition.span));
+            }
+        }
+        Ok(())
+    }
+
+    fn include_vars(&self, spec: &TaskSpec, ctx: &Context, state: &mut HostState) -> Result<()> {
+        let (file_node, name) = match spec.args.as_map() {
+            Some(_) => (
+                spec.args
+                    .get("file")
+                    .or_else(|| spec.args.get(crate::ansible::RAW))
+                    .ok_or_else(|| {
+                        Error::invalid("`include_vars` needs `file`", &spec.args.span)
+                            .with_label("here")
+                    })?,
+                spec.args
+                    .get("name")
+                    .map(|n| self.templar.render_string(n, ctx))
+                    .transpose()?,
+            ),
+            None => (&spec.args, None),
+        };
+        let file = self.templar.render_string(file_node, ctx)?;
+        let role_vars = spec.role.as_ref().map(|r| r.role.dir.join("vars"));
+        let mut dirs: Vec<PathBuf> = role_vars.into_iter().collect();
+        dirs.extend([
+            spec.dir.join("../vars"),
+            spec.dir.clone(),
+            self.playbook.dir.join("vars"),
+            self.playbook.dir.clone(),
+        ]);
+        let path = dirs
+            .iter()
+            .map(|d| d.join(&file))
+            .find(|p| p.is_file())
+            .ok_or_else(|| {
+                Error::invalid(format!("vars file `{file}` not found"), &file_node.span)
+                    .with_label("not found")
+            })?;
+        let node = yaml::load_file(&path)?;
+        if let Some(name) = name {
+            state.set(&name, Var::Raw(node));
+            return Ok(());
+        }
+        if node.is_null() {
+            return Ok(());
+        }
+        let entries = node
+            .as_map()
+            .ok_or_else(|| wrong_type(&node, "a mapping of variables", "a vars file"))?;
+        for (k, v) in entries {
+            state.set(k.key(), Var::Raw(v.clone()));
+        }
+        Ok(())
+    }
+
+    fn dynamic_include(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        ctx: &Context,
+        state: &mut HostState,
+        out: &mut Vec<Expanded>,
+    ) -> Result<()> {
+        let file_node = spec.args.get("file").unwrap_or(&spec.args);
+        let file = self.templar.render_string(file_node, ctx)?;
+        let path =
+            find_task_file(&file, &spec.dir, spec.role_tasks.as_deref()).ok_or_else(|| {
+                Error::invalid(format!("task file `{file}` not found"), &file_node.span)
+                    .with_label("not found")
+            })?;
+        let mut vars = spec.vars.clone();
+        if let Some(l) = &spec.loop_items {
+            if let Some(item) = ctx.resolve(&l.var)? {
+                vars.push((l.var.clone(), from_jinja(&item, &spec.span)));
+            }
+        }
+        let inherit = Inherit {
+            tags: spec.tags.clone(),
+            vars,
+            become_: spec.become_,
+            sensitive: spec.sensitive,
+            role: spec.role.clone(),
+            dir: spec.dir.clone(),
+            role_tasks: spec.role_tasks.clone(),
+            ..Inherit::default()
+        };
+        let mut roles = RoleCache::default();
+        let mut loader = Loader {
+            roles: &mut roles,
+            playbook_dir: self.playbook.dir.clone(),
+            included_roles: Vec::new(),
+            errors: Vec::new(),
+        };
+        let tasks = loader.task_file(&path, &inherit, file_node)?;
+        if let Some(err) = Error::many(std::mem::take(&mut loader.errors)) {
+            return Err(err);
+        }
+        for task in &tasks {
+            self.task(run, task, state, out)?;
+        }
+        Ok(())
+    }
+}
+
+fn fail(msg: &str, spec: &TaskSpec) -> Error {
+    Error::at(
+        ErrorKind::InvalidValue {
+            message: msg.to_owned(),
+        },
+        &spec.span,
+    )
+    .with_label("failed here")
+}
+
+/// `with_fileglob`: files (not folders) matching each pattern, sorted, as absolute paths; a
+/// relative pattern is looked up in the first of `dirs` that has its folder.
+pub(super) fn fileglob(patterns: &[String], dirs: &[PathBuf]) -> Vec<String> {
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern.as_str()));
+        let folder = if Path::new(pattern).is_absolute() {
+            Some(PathBuf::from(if dir.is_empty() { "/" } else { dir }))
+        } else {
+            dirs.iter().map(|d| d.join(dir)).find(|d| d.is_dir())
+        };
+        let Some(folder) = folder else { continue };
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        let mut found: Vec<String> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| crate::glob::glob(name, n))
+            })
+            .map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string())
+            .collect();
+        found.sort();
+        out.extend(found);
+    }
+    out
+}
