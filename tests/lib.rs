@@ -5,6 +5,7 @@ mod harness;
 
 mod apply;
 mod artifacts;
+mod capistrano;
 mod checks;
 mod commands;
 mod compose;
