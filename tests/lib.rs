@@ -24,6 +24,7 @@ mod plan;
 mod plan_groups;
 mod saved_plan;
 mod secrets;
+mod shard;
 mod ssh;
 mod sysres;
 mod validation;

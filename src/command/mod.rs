@@ -10,8 +10,10 @@ mod load;
 mod plan;
 mod planning;
 mod releases;
+mod report;
 mod rollback;
 mod saved;
+mod shard;
 
 use std::ffi::OsString;
 use std::sync::atomic::AtomicBool;
@@ -98,5 +100,6 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Rollback(args) => rollback::rollback(&args, stop),
         Command::Vault(args) => crate::vault::run(&args),
         Command::Init(args) => crate::init::run(&args),
+        Command::Report(args) => report::report(&args),
     }
 }
