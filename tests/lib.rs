@@ -7,6 +7,7 @@ mod apply;
 mod artifacts;
 mod capistrano;
 mod checks;
+mod ci;
 mod commands;
 mod compose;
 mod digicam;

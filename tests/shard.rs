@@ -188,13 +188,10 @@ fn shards_cover_every_target_once_by_node_and_merge_into_the_unsharded_report() 
 
     // Three shards over three nodes: one node each.
     for i in 1..=3 {
-        let run = fleet.project.recon(&[
-            "plan",
-            "site.yml",
-            "--json",
-            "--shard",
-            &format!("{i}/3"),
-        ]);
+        let run =
+            fleet
+                .project
+                .recon(&["plan", "site.yml", "--json", "--shard", &format!("{i}/3")]);
         run.expect_code(0);
         let plan: Value = serde_json::from_str(&run.stdout).expect("plan json");
         let shown: BTreeSet<String> = plan["hosts"]
