@@ -14,6 +14,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-
 command -v supervisord >/dev/null 2>&1 || need="$need supervisor"
 command -v flock >/dev/null 2>&1 || need="$need util-linux"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# The digicam sample's releases build a virtualenv (`python3 -m venv`) in their prepare step.
+/usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || need="$need python3-venv"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 # cron: the `cron` resource tests read and write real crontabs with its `crontab`.
