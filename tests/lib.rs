@@ -19,6 +19,7 @@ mod git;
 mod handlers;
 mod hostile;
 mod hostile_system;
+mod image;
 mod interrupted;
 mod inventory;
 mod plan;
