@@ -39,7 +39,11 @@ fn the_image_runs_recon_over_ssh_from_inside_the_container() {
     let built = Command::new("sh")
         .arg(repo.join("scripts/build-image.sh"))
         .arg(TAG)
-        .env("RECON_IMAGE_BIN", env!("CARGO_BIN_EXE_recon"))
+        .env(
+            "RECON_IMAGE_BIN",
+            std::env::var_os("RECON_IMAGE_TEST_BIN")
+                .unwrap_or_else(|| env!("CARGO_BIN_EXE_recon").into()),
+        )
         .output()
         .expect("build-image runs");
     assert!(
