@@ -14,14 +14,6 @@ use crate::harness::Project;
 const USER: &str = "recon_image";
 const TAG: &str = "recon-test/recon:image-test";
 
-/// A Docker engine answers.
-fn engine() -> bool {
-    Command::new("docker")
-        .args(["info", "--format", "{{.ServerVersion}}"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 fn docker(args: &[&str]) -> std::process::Output {
     Command::new("docker")
         .args(args)
@@ -31,10 +23,7 @@ fn docker(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn the_image_runs_recon_over_ssh_from_inside_the_container() {
-    if !engine() {
-        eprintln!("no Docker engine answers: the image test did nothing");
-        return;
-    }
+    crate::harness::docker::ensure();
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let built = Command::new("sh")
         .arg(repo.join("scripts/build-image.sh"))
