@@ -188,7 +188,7 @@ fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
             .map(|u| format!("Welcome to digicam, squad {u}"))
             .collect::<Vec<_>>()
     );
-    let release = ensure_user(SQUADS[0]).join(APP_DIR).join("v1.0.0");
+    let release = ensure_user(SQUADS[0]).join(app_dir()).join("v1.0.0");
     assert_eq!(
         std::fs::read_link(release.join(".env")).expect(".env link"),
         Path::new("../shared/.env")
