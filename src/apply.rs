@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicBool;
 
 use base64::Engine as _;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
 use crate::delivery::{hold, locate, Deliveries};
@@ -15,7 +15,7 @@ use crate::script::header;
 use crate::transport::{script_with_attachments, Attachment, Invocation, Output, Stats, Transport};
 
 /// What happened to one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum StepStatus {
     Changed,
@@ -31,13 +31,13 @@ pub(crate) enum StepStatus {
 }
 
 /// One step's result, with the tail of its output.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StepResult {
     pub(crate) id: usize,
     pub(crate) status: StepStatus,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) exit_code: Option<i32>,
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(crate) output: String,
     /// The step's task in its file (on failures), so `--json` consumers can point at it too.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -45,7 +45,7 @@ pub(crate) struct StepResult {
 }
 
 /// How a host's apply ended.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", content = "message", rename_all = "lowercase")]
 pub(crate) enum Outcome {
     Ok,
@@ -54,8 +54,8 @@ pub(crate) enum Outcome {
     Interrupted,
 }
 
-/// One host's apply, for the recap and `--json`.
-#[derive(Debug, Clone, Serialize)]
+/// One host's apply, for the recap and `--json` (read back by `recon report merge`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct HostReport {
     pub(crate) host: String,
     pub(crate) play: String,

@@ -57,6 +57,9 @@ pub(crate) enum Command {
     /// Print recon's man page (roff), generated from this command line definition
     #[command(after_help = MAN_EXAMPLES)]
     Man(ManArgs),
+    /// Work with `apply --json` reports (merge the reports of `--shard` runs into one recap)
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(ReportArgs),
 }
 
 /// `recon man [--dir DIR]`.
@@ -97,9 +100,11 @@ impl Command {
             Command::Run(a) => &a.source,
             Command::Releases(a) => &a.source,
             Command::Rollback(a) => &a.apply.selection.source,
-            Command::Vault(_) | Command::Init(_) | Command::Completions(_) | Command::Man(_) => {
-                return None
-            }
+            Command::Vault(_)
+            | Command::Init(_)
+            | Command::Completions(_)
+            | Command::Man(_)
+            | Command::Report(_) => return None,
         };
         Some(&source.vault)
     }
@@ -149,6 +154,10 @@ const RELEASES_EXAMPLES: &str = "Examples:
 const ROLLBACK_EXAMPLES: &str = "Examples:
   recon rollback playbooks/digicam.yml -i inventory/squads.yml              # previous good release
   recon rollback playbooks/digicam.yml -i inventory/squads.yml --to v1.0.0 -l alpha";
+const REPORT_EXAMPLES: &str = "Examples:
+  recon apply site.yml --shard 1/2 --json > shard-1.json   # on one CI runner
+  recon apply site.yml --shard 2/2 --json > shard-2.json   # on another
+  recon report merge shard-*.json                          # one recap; exit 1 if any host failed";
 const INIT_EXAMPLES: &str = "Examples:
   recon init myapp && cd myapp && recon check site.yml && recon plan site.yml";
 
@@ -184,6 +193,29 @@ pub(crate) struct Selection {
     /// Run every play as `become: true` (each host's script under `sudo -n`), like ansible's -b
     #[arg(short, long = "become")]
     pub(crate) become_: bool,
+    /// Only the I-th of N parts of the selected targets (`2/4`): nodes (address and port) are
+    /// dealt out in name order, so all targets of one node land in the same shard
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub(crate) shard: Option<Shard>,
+}
+
+/// `--shard I/N`: part `index` (1-based) of `count` parts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Shard {
+    pub(crate) index: usize,
+    pub(crate) count: usize,
+}
+
+/// Parses `I/N` with 1 <= I <= N.
+fn parse_shard(text: &str) -> Result<Shard, String> {
+    let (i, n) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not I/N (e.g. 1/4)"))?;
+    let parse = |t: &str| t.trim().parse::<usize>().ok().filter(|v| *v >= 1);
+    match (parse(i), parse(n)) {
+        (Some(index), Some(count)) if index <= count => Ok(Shard { index, count }),
+        _ => Err(format!("`{text}` is not I/N with 1 <= I <= N (e.g. 1/4)")),
+    }
 }
 
 /// How hosts are contacted.
@@ -421,6 +453,7 @@ impl ReleasesArgs {
             tags: Vec::new(),
             skip_tags: Vec::new(),
             become_: false,
+            shard: None,
         }
     }
 }
@@ -432,4 +465,43 @@ pub(crate) struct InitArgs {
     /// overwritten)
     #[arg(default_value = ".")]
     pub(crate) dir: PathBuf,
+}
+
+/// `recon report`.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    #[command(subcommand)]
+    pub(crate) action: ReportAction,
+}
+
+/// What `recon report` does.
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReportAction {
+    /// Combine the `apply --json` reports of shards into one recap (checks that every target
+    /// is in exactly one report)
+    Merge(MergeArgs),
+}
+
+/// `recon report merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// The reports (`recon apply --json` output), one per shard
+    #[arg(required = true)]
+    pub(crate) files: Vec<PathBuf>,
+    /// Print the merged report as JSON (the shape of `apply --json`)
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_shard("2/4"), Ok(Shard { index: 2, count: 4 }));
+        for bad in ["0/2", "3/2", "1", "a/b", "1/0", "-1/2"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
 }

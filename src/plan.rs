@@ -70,6 +70,10 @@ pub(crate) enum Field {
     Rule,
     /// A firewall default policy (`firewall`).
     Policy,
+    /// A shared path a new release links to (`release: { shared }`).
+    Shared,
+    /// A command that prepares a new release before it goes live (`release: { prepare }`).
+    Prepare,
 }
 
 /// One attribute's before and after (`None` = absent).

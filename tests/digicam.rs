@@ -139,6 +139,28 @@ impl Stage {
             .collect()
     }
 
+    /// The message of the day each squad's /health reports: read by the release's dependency
+    /// (installed into its virtualenv by `prepare`) from its `.env` (a link into `shared/`).
+    fn motds(&self) -> Vec<String> {
+        SQUADS
+            .iter()
+            .map(|user| {
+                match Nginx::get(
+                    self.site_port,
+                    &format!("api.digicam.{user}.test"),
+                    "/health",
+                ) {
+                    Some((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
+                        .expect("json")["motd"]
+                        .as_str()
+                        .unwrap_or("?")
+                        .to_owned(),
+                    other => format!("{other:?}"),
+                }
+            })
+            .collect()
+    }
+
     fn spawns(&self) -> usize {
         self.supervisord.log().matches("spawned: 'digicam-").count()
     }
@@ -148,12 +170,30 @@ impl Stage {
 fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
     let stage = Stage::new();
 
-    // v1.0.0 to three squads in parallel: each subdomain answers through nginx.
+    // v1.0.0 to three squads in parallel: each subdomain answers through nginx. The plan shows
+    // the release's shared `.env` link and its prepare commands (a virtualenv per release).
     stage
         .apply("v1.0.0")
         .expect_code(0)
-        .stdout_has("on 3 hosts");
+        .stdout_has("on 3 hosts")
+        .stdout_has("shared: .env -> shared/.env")
+        .stdout_has("prepare: python3 -m venv venv");
     assert_eq!(stage.versions(), ["1.0.0"; 3]);
+    // The dependency came from the release's own wheel, into the release's own virtualenv, and
+    // reads the squad's shared `.env`.
+    assert_eq!(
+        stage.motds(),
+        SQUADS
+            .iter()
+            .map(|u| format!("Welcome to digicam, squad {u}"))
+            .collect::<Vec<_>>()
+    );
+    let release = ensure_user(SQUADS[0]).join(app_dir()).join("v1.0.0");
+    assert_eq!(
+        std::fs::read_link(release.join(".env")).expect(".env link"),
+        Path::new("../shared/.env")
+    );
+    assert!(release.join("venv/bin/python").exists());
 
     // v1.0.1: every program restarted exactly once.
     let spawns = stage.spawns();
@@ -225,7 +265,7 @@ fn deploy_upgrade_auto_rollback_manual_rollback_and_a_broken_nginx_site() {
         run.stdout
             .lines()
             .any(|l| l.split_whitespace().collect::<Vec<_>>()
-                == ["recontest2", "6", "0", "1", "1", "0"]),
+                == ["recontest2", "8", "0", "1", "1", "0"]),
         "{}",
         run.stdout
     );

@@ -51,6 +51,9 @@ const PLAYBOOK: &str = r#"- name: hostile
         version: "v-{{ h }}"
         link: "cur-{{ h }}"
         src: app.tar.gz
+        shared: ["s-{{ h }}", "sd-{{ h }}/"]
+        env: { V: "{{ h }}{{ long }}" }
+        prepare: ['printf %s "$V" > prep-out']
 "#;
 
 const CHECK: &str = r#"- name: check
@@ -147,6 +150,17 @@ fn hostile_values_in_every_field_run_nothing_and_arrive_byte_exact() {
     assert_eq!(
         std::fs::read_to_string(rel.join(format!("v-{h}/run.sh"))).expect("unpacked"),
         "echo app\n"
+    );
+    let release = rel.join(format!("v-{h}"));
+    assert_eq!(
+        std::fs::read_link(release.join(format!("s-{h}"))).expect("shared link"),
+        Path::new(&format!("../shared/s-{h}"))
+    );
+    assert!(rel.join(format!("shared/s-{h}")).is_file());
+    assert!(rel.join(format!("shared/sd-{h}")).is_dir());
+    assert_eq!(
+        std::fs::read_to_string(release.join("prep-out")).expect("prepare ran"),
+        format!("{h}{long}")
     );
     // Converged: the same hostile values plan nothing.
     p.recon(&[

@@ -7,12 +7,18 @@ BROKEN file sits beside it, the app still listens but / and /health answer 500:
 a release that starts fine yet fails its health gate.
 
 Env: PORT (default 9000, bound on 127.0.0.1 only), SQUAD (echoed by /health).
+
+Its one dependency, digicam_motd, is installed into a virtualenv inside the release by the
+release's `prepare` commands (run.sh starts venv/bin/python); /health reports the message of
+the day it reads from the release's `.env` (a link into the shared folder).
 """
 import json
 import os
 import signal
 import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import digicam_motd
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -48,7 +54,8 @@ class Handler(BaseHTTPRequestHandler):
             if BROKEN:
                 self._send(500, {"status": "broken"})
             else:
-                self._send(200, {"status": "ok", "version": VERSION, "squad": SQUAD})
+                self._send(200, {"status": "ok", "version": VERSION, "squad": SQUAD,
+                                 "motd": digicam_motd.motd(os.path.join(HERE, ".env"))})
         elif path == "/":
             if BROKEN:
                 self._send(500, {"status": "broken"})

@@ -17,21 +17,37 @@ use crate::transport::Pool;
 use super::load::{load_with, pool, thread_pool, who};
 use super::planning::{host_plans, plan_with_progress};
 use super::saved::{is_saved_plan, load_saved_plan, SavedPlay};
+use super::shard::Selected;
 
 pub(super) fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
-    let (plays, own) = if is_saved_plan(&args.selection.playbook) {
+    let (plays, own, targets) = if is_saved_plan(&args.selection.playbook) {
         (
             load_saved_plan(&args.selection.playbook)?,
             OwnValues::default(),
+            None,
         )
     } else {
         let loaded = load_with(&args.selection, Some(&connections))?;
         let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
-        (plays, loaded.own)
+        (plays, loaded.own, Some(loaded.targets))
     };
-    Ok(carry_out(&plays, args, &own, &workers, &connections, stop))
+    let run = Run {
+        workers: &workers,
+        connections: &connections,
+        targets: targets.as_deref(),
+    };
+    Ok(carry_out(&plays, args, &own, &run, stop))
+}
+
+/// What one apply run works with.
+pub(super) struct Run<'a> {
+    pub(super) workers: &'a rayon::ThreadPool,
+    pub(super) connections: &'a Pool,
+    /// Every selected target before `--shard` (none for a saved plan): written into the JSON
+    /// report so that `recon report merge` can check and order the shards' reports.
+    pub(super) targets: Option<&'a [Selected]>,
 }
 
 /// Prints the plan, applies it play by play, prints the report.
@@ -39,10 +55,10 @@ pub(super) fn carry_out(
     plays: &[SavedPlay],
     args: &ApplyArgs,
     own: &OwnValues,
-    workers: &rayon::ThreadPool,
-    connections: &Pool,
+    run: &Run<'_>,
     stop: &AtomicBool,
 ) -> i32 {
+    let (workers, connections) = (run.workers, run.connections);
     let style = Style::detect();
     let host_plan_list = host_plans(plays);
     if !args.json {
@@ -74,7 +90,13 @@ pub(super) fn carry_out(
     }
     progress.clear();
     if args.json {
-        let value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
+        let mut value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
+        if let Some(targets) = run.targets {
+            value["targets"] = serde_json::json!(targets);
+        }
+        if let Some(shard) = args.selection.shard {
+            value["shard"] = serde_json::json!(format!("{}/{}", shard.index, shard.count));
+        }
         crate::secret::print(&format!("{}\n", crate::secret::json_pretty(&value)));
     } else {
         crate::secret::print(&render_report(&reports, &host_plan_list, style));

@@ -12,12 +12,17 @@ use crate::playbook::{self, Playbook, RoleCache};
 use crate::render::OwnValues;
 use crate::transport::{ConnectOptions, Pool};
 
+use super::shard::{keep_shard, selected, Selected};
+
 /// Everything loaded and compiled: nothing has touched a host yet.
 pub(super) struct Loaded {
     pub(super) playbook: Playbook,
     pub(super) runs: Vec<PlayRun>,
     /// Each host's own inventory values, for grouping hosts with the same changes in the plan.
     pub(super) own: OwnValues,
+    /// Every selected target before `--shard` kept a part of them, in run order: the reports
+    /// of all shards are merged back into this order.
+    pub(super) targets: Vec<Selected>,
 }
 
 pub(super) fn load_inventory(path: Option<&Path>) -> Result<Inventory> {
@@ -52,12 +57,17 @@ pub(super) fn load_with(selection: &Selection, connections: Option<&Pool>) -> Re
             super::gather::gather(&fact_targets, &local, true)
         };
     }
-    let runs = Compiler::compile(&playbook, &inventory, &options)?;
+    let mut runs = Compiler::compile(&playbook, &inventory, &options)?;
     let own = OwnValues::from_inventory(&inventory);
+    let targets = selected(&runs);
+    if let Some(shard) = selection.shard {
+        keep_shard(&mut runs, shard);
+    }
     Ok(Loaded {
         playbook,
         runs,
         own,
+        targets,
     })
 }
 

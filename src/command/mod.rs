@@ -12,8 +12,10 @@ mod load;
 mod plan;
 mod planning;
 mod releases;
+mod report;
 mod rollback;
 mod saved;
+mod shard;
 
 use std::ffi::OsString;
 use std::sync::atomic::AtomicBool;
@@ -102,5 +104,6 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Init(args) => crate::init::run(&args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
+        Command::Report(args) => report::report(&args),
     }
 }

@@ -9,7 +9,7 @@ use crate::compile::HostGraph;
 use crate::error::{Error, Result};
 use crate::transport::Pool;
 
-use super::apply::carry_out;
+use super::apply::{carry_out, Run};
 use super::load::{load, pool, thread_pool};
 use super::planning::plan_with_progress;
 
@@ -44,14 +44,12 @@ pub(super) fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
         }
     }
     let plays = plan_with_progress(&loaded.runs, &workers, &connections, apply.json);
-    Ok(carry_out(
-        &plays,
-        apply,
-        &loaded.own,
-        &workers,
-        &connections,
-        stop,
-    ))
+    let run = Run {
+        workers: &workers,
+        connections: &connections,
+        targets: Some(&loaded.targets),
+    };
+    Ok(carry_out(&plays, apply, &loaded.own, &run, stop))
 }
 
 /// The release states of `graph`'s host, read over its pooled connection.

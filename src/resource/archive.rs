@@ -30,6 +30,9 @@ pub(crate) enum Source {
     Tarball(PathBuf),
     /// `git archive` of `reference` in the repository at `repo`, run on the control machine.
     Git { repo: PathBuf, reference: String },
+    /// `git archive` of `reference` from a remote repository, mirrored on the control machine
+    /// into a cache first (host keys verified: see `git_remote`).
+    GitUrl { url: String, reference: String },
     /// An `http://` or `https://` URL, fetched once by `curl` on the control machine.
     Url(String),
 }
@@ -40,6 +43,7 @@ impl Source {
         match self {
             Source::Tarball(path) => format!("tarball:{}", path.display()),
             Source::Git { repo, reference } => format!("git:{}\0{reference}", repo.display()),
+            Source::GitUrl { url, reference } => format!("giturl:{url}\0{reference}"),
             Source::Url(url) => format!("url:{url}"),
         }
     }
@@ -54,6 +58,7 @@ impl Source {
             Source::Git { repo, reference } => {
                 format!("git {reference} of {}", display_path(repo))
             }
+            Source::GitUrl { url, reference } => format!("git {reference} of {url}"),
             Source::Url(url) => url.clone(),
         }
     }
@@ -74,6 +79,12 @@ pub(crate) struct Archive {
     pub(crate) files: usize,
     /// E.g. "digicam-v1.0.1.tar.gz", "git v1.0.1 of /path" or the URL.
     pub(crate) description: String,
+    /// Leading path components dropped from every member (`strip_components`), as GNU tar's
+    /// `--strip-components` drops them on the host.
+    pub(crate) strip: usize,
+    /// Every member as unpacked (after stripping): its normal path components and whether it
+    /// is a directory, so `release` can refuse an archive that ships a `shared` path.
+    pub(crate) entries: Vec<(Vec<OsString>, bool)>,
 }
 
 #[cfg(test)]
@@ -90,19 +101,33 @@ static CACHE: LazyLock<Mutex<HashMap<String, Arc<Archive>>>> = LazyLock::new(Mut
 /// Loads and checks `source`; `span` is the YAML location of the task's source argument, for
 /// errors. The lock is held while loading so that concurrent tasks naming one source wait for the
 /// first load instead of repeating it; failures are not cached (the run stops on them anyway).
+#[cfg(test)]
 pub(crate) fn load(source: &Source, span: &Span) -> Result<Arc<Archive>> {
+    load_stripped(source, 0, span)
+}
+
+/// [`load`] with `strip` leading components dropped from every member name (a GitHub tag
+/// tarball's `project-1.2.0/` folder); the safety checks see the names as the host will unpack
+/// them.
+pub(crate) fn load_stripped(source: &Source, strip: usize, span: &Span) -> Result<Arc<Archive>> {
     let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
-    let key = source.key();
+    let key = format!("{}\0strip={strip}", source.key());
     if let Some(archive) = cache.get(&key) {
         return Ok(Arc::clone(archive));
     }
-    let archive = Arc::new(load_uncached(source, span)?);
+    let archive = Arc::new(load_uncached_stripped(source, strip, span)?);
     cache.insert(key, Arc::clone(&archive));
     Ok(archive)
 }
 
 /// Fetches and checks `source` without the cache (tests use it to prove git output is stable).
+#[cfg(test)]
 fn load_uncached(source: &Source, span: &Span) -> Result<Archive> {
+    load_uncached_stripped(source, 0, span)
+}
+
+/// [`load_uncached`] with `strip` leading components dropped from every member.
+fn load_uncached_stripped(source: &Source, strip: usize, span: &Span) -> Result<Archive> {
     let description = source.description();
     let store = Store::user()
         .map_err(|e| Error::invalid(format!("cannot open recon's artifact cache: {e}"), span))?;
@@ -111,13 +136,20 @@ fn load_uncached(source: &Source, span: &Span) -> Result<Archive> {
             File::open(path).map_err(|e| Error::io(path, &e).with_span(span))?;
             store.add_file_reading(path, members)
         }
-        Source::Git { .. } | Source::Url(_) => {
+        Source::Git { .. } | Source::GitUrl { .. } | Source::Url(_) => {
             let artifact = fetch(&store, source, span)?;
             read_members(&artifact).map(|read| (artifact, read))
         }
     }
     .map_err(|e| not_a_tar(&description, &e, span))?;
     let (members, gzip) = read;
+    let members = strip_members(members, strip).map_err(|why| {
+        Error::invalid(
+            format!("release archive `{description}` is unsafe: {why}"),
+            span,
+        )
+        .with_label("unsafe archive")
+    })?;
     let files = check(&members, &description, span)?;
     Ok(Archive {
         sha256: artifact.sha256.clone(),
@@ -125,6 +157,11 @@ fn load_uncached(source: &Source, span: &Span) -> Result<Archive> {
         gzip,
         files,
         description,
+        strip,
+        entries: members
+            .into_iter()
+            .map(|m| (m.path, m.kind == EntryType::Directory))
+            .collect(),
     })
 }
 
@@ -165,6 +202,14 @@ fn fetch(store: &Store, source: &Source, span: &Span) -> Result<Artifact> {
                 .arg(repo)
                 .args(["archive", "--format=tar.gz", reference.as_str()]);
             run(store, cmd, "git", &source.description(), span)
+        }
+        Source::GitUrl { url, reference } => {
+            let mirror = super::git_remote::mirror(url, span)?;
+            let local = Source::Git {
+                repo: mirror,
+                reference: reference.clone(),
+            };
+            fetch(store, &local, span)
         }
         Source::Url(url) => {
             let scheme_ok = ["http://", "https://"].iter().any(|scheme| {
@@ -426,6 +471,55 @@ fn members(input: &mut dyn Read) -> io::Result<(Vec<Member>, bool)> {
     }
     tar_names::expect_only_padding(&mut archive.into_inner())?;
     Ok((members, gzip))
+}
+
+/// Drops `n` leading components from every member, exactly as GNU tar's `--strip-components`
+/// does on the host: every `/`-separated segment counts (`.` too), members with no more than
+/// `n` segments are skipped, and so are hard links whose target has none left (tar strips hard
+/// link targets too; symlink targets are kept as written). The raw names are checked first (an
+/// absolute or climbing name is refused even when the part that climbs would be stripped), then
+/// `check` sees the names the host will write.
+fn strip_members(members: Vec<Member>, n: usize) -> Result<Vec<Member>, String> {
+    if n == 0 {
+        return Ok(members);
+    }
+    let stripped = |text: &str| -> Option<PathBuf> {
+        let segments: Vec<&str> = text.split('/').filter(|s| !s.is_empty()).collect();
+        (segments.len() > n).then(|| segments[n..].iter().collect())
+    };
+    let mut out = Vec::new();
+    for mut m in members {
+        if let Some(why) = member_path_problem(&m) {
+            return Err(why);
+        }
+        let Some(rest) = stripped(&m.raw) else {
+            continue;
+        };
+        if m.kind == EntryType::Link {
+            let target = m
+                .target
+                .as_deref()
+                .map(|t| t.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            match stripped(&target) {
+                Some(t) => m.target = Some(t),
+                None => continue,
+            }
+        }
+        m.plain = rest
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
+        m.absolute = rest.has_root();
+        m.path = rest
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(name) => Some(name.to_os_string()),
+                _ => None,
+            })
+            .collect();
+        out.push(m);
+    }
+    Ok(out)
 }
 
 /// Why a member's own path is unsafe: absolute, climbing with `..`, or empty for a non-directory.
@@ -937,5 +1031,66 @@ mod tests {
         );
         let source = Source::Url("file:///etc/passwd".to_owned());
         assert!(load(&source, &span()).is_err());
+    }
+
+    /// Loads `members` (gzipped) with `strip` components dropped.
+    fn load_strip(members: &[M<'_>], strip: usize) -> (tempfile::TempDir, Result<Arc<Archive>>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("gh.tar.gz");
+        std::fs::write(&path, gzip(&tar(members))).expect("write tarball");
+        let result = load_stripped(&Source::Tarball(path), strip, &span());
+        (dir, result)
+    }
+
+    fn entry_names(archive: &Archive) -> Vec<String> {
+        archive.entries.iter().map(|(p, _)| join(p)).collect()
+    }
+
+    #[test]
+    fn github_style_archive_loses_its_top_folder() {
+        let members = [
+            M::Dir("app-1.2.0/"),
+            M::Dir("app-1.2.0/bin/"),
+            M::File("app-1.2.0/bin/app", b"#!/bin/sh\n"),
+            M::HardLink("app-1.2.0/bin/app2", "app-1.2.0/bin/app"),
+            M::Symlink("app-1.2.0/run", "bin/app"),
+        ];
+        let (_dir, result) = load_strip(&members, 1);
+        let archive = result.expect("loads stripped");
+        assert_eq!(archive.strip, 1);
+        assert_eq!(archive.files, 1);
+        assert_eq!(
+            entry_names(&archive),
+            ["bin", "bin/app", "bin/app2", "run"],
+            "the top folder itself is dropped, as tar drops it"
+        );
+    }
+
+    #[test]
+    fn every_segment_counts_when_stripping_as_in_gnu_tar() {
+        // GNU tar counts `.` as a component: `./app/x` stripped once is `app/x`.
+        let (_dir, result) = load_strip(&[M::Raw("./app/x", EntryType::Regular, "")], 1);
+        assert_eq!(entry_names(&result.expect("loads")), ["app/x"]);
+    }
+
+    #[test]
+    fn safety_checks_see_the_stripped_names() {
+        // Unstripped, `top/a -> ../x` stays inside; stripped it is `a -> ../x`, outside.
+        let members = [M::Dir("top"), M::Raw("top/a", EntryType::Symlink, "../x")];
+        let (_dir, result) = load_strip(&members, 0);
+        result.expect("inside the release when not stripped");
+        let (_dir, result) = load_strip(&members, 1);
+        let message = result.expect_err("escapes once stripped").to_string();
+        assert!(
+            message.contains("escapes the release directory"),
+            "{message}"
+        );
+        // Stripping never hides a climbing name: it is refused as written.
+        let (_dir, result) = load_strip(&[M::Raw("x/../../etc/passwd", EntryType::Regular, "")], 1);
+        let message = result.expect_err("refused as written").to_string();
+        assert!(
+            message.contains("escapes the release directory"),
+            "{message}"
+        );
     }
 }

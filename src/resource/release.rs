@@ -1,4 +1,5 @@
-//! `release: { root, version, src | git | url, link, keep, force }`: an immutable release folder
+//! `release: { root, version, src | git | url, strip_components, shared, shared_replace, prepare,
+//! env, link, keep, force }`: an immutable release folder
 //! `{root}/{version}`, unpacked through a temp folder + rename (never half there), recorded by a
 //! checksum marker, and the `{root}/{link}` symlink switched to it atomically. Old releases are
 //! pruned by semantic version, never the current one, the one it replaces, or the last good one.
@@ -11,12 +12,13 @@ use std::sync::Arc;
 
 use super::archive::{self, Archive, Source};
 use super::args::checked_path;
+use super::shared;
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, ReleaseState};
 use crate::fields::{wrong_type, Fields};
 use crate::plan::{Action, Change, Field};
-use crate::script::{p, w, Script};
+use crate::script::{n, p, w, Script};
 use crate::yaml::Node;
 
 /// A deployed release and the link that makes it current.
@@ -30,6 +32,8 @@ pub(crate) struct Release {
     pub(crate) force: bool,
     /// Set by `recon rollback`: switch to an existing release, never unpack.
     pub(crate) switch_only: bool,
+    /// Shared paths and prepare commands, applied to a new release before it goes live.
+    pub(crate) build: shared::Build,
 }
 
 /// A marker's recorded status.
@@ -45,6 +49,8 @@ pub(crate) enum Status {
 pub(crate) struct Marker {
     pub(crate) sha256: String,
     pub(crate) status: Status,
+    /// What failed, when recon knows (`prepare`); empty for a failed health check.
+    pub(crate) reason: String,
 }
 
 impl Marker {
@@ -64,12 +70,25 @@ impl Marker {
         Self {
             sha256: field("sha256="),
             status,
+            reason: field("reason="),
         }
     }
 }
 
 const KEYS: &[&str] = &[
-    "root", "version", "src", "git", "url", "link", "keep", "force",
+    "root",
+    "version",
+    "src",
+    "git",
+    "url",
+    "strip_components",
+    "shared",
+    "shared_replace",
+    "prepare",
+    "env",
+    "link",
+    "keep",
+    "force",
 ];
 
 /// Builds a `release` from its arguments (loading and checking its archive once per run).
@@ -108,17 +127,22 @@ impl Release {
             (None, Some(node), None) => {
                 let g = Fields::new(node, "`git`", &["repo", "ref"])?;
                 let repo = g.required_string("repo")?;
-                let repo = cx
-                    .file_dirs
-                    .last()
-                    .map_or_else(|| PathBuf::from(&repo), |dir| dir.join(&repo));
-                (
+                let reference = g.string("ref")?.unwrap_or_else(|| version.clone());
+                let source = if super::git_remote::is_url(&repo) {
+                    Source::GitUrl {
+                        url: repo,
+                        reference,
+                    }
+                } else {
                     Source::Git {
-                        repo,
-                        reference: g.string("ref")?.unwrap_or_else(|| version.clone()),
-                    },
-                    node.span.clone(),
-                )
+                        repo: cx
+                            .file_dirs
+                            .last()
+                            .map_or_else(|| PathBuf::from(&repo), |dir| dir.join(&repo)),
+                        reference,
+                    }
+                };
+                (source, node.span.clone())
             }
             (None, None, Some(node)) => (Source::Url(f.required_string("url")?), node.span.clone()),
             (None, None, None) => return Err(f.missing("src` (or `git`, or `url")),
@@ -140,14 +164,58 @@ impl Release {
             ),
             None => None,
         };
+        let strip = match f.get("strip_components") {
+            Some(node) => node
+                .scalar_text()
+                .and_then(|t| t.parse::<usize>().ok())
+                .ok_or_else(|| {
+                    wrong_type(
+                        node,
+                        "a number of leading folders (0 or more)",
+                        "`strip_components`",
+                    )
+                })?,
+            None => 0,
+        };
+        let build = shared::Build::from_fields(&f)?;
+        let link = f.string("link")?.unwrap_or_else(|| "current".to_owned());
+        if !build.shared.is_empty() && (version == shared::SHARED_DIR || link == shared::SHARED_DIR)
+        {
+            return Err(Error::invalid(
+                format!(
+                    "`{}` holds the shared paths; name the version or link otherwise",
+                    shared::SHARED_DIR
+                ),
+                &version_node.span,
+            ));
+        }
+        let archive = archive::load_stripped(&source, strip, &span)?;
+        if let Some((entry, member)) = build.conflict(&archive) {
+            let node = f.get("shared").unwrap_or(args);
+            let help = if build.replace {
+                "a file or link stands where a folder of the shared path must be; change the archive"
+            } else {
+                "remove it from the archive, or set `shared_replace: true` to replace the release's copy with the link"
+            };
+            return Err(Error::invalid(
+                format!(
+                    "release archive `{}` ships `{member}`, which is the shared path `{entry}` (or in its way)",
+                    archive.description
+                ),
+                &node.span,
+            )
+            .with_label("shared path shipped by the archive")
+            .with_help(help));
+        }
         Ok(Self {
-            archive: archive::load(&source, &span)?,
+            archive,
             root,
             version,
-            link: f.string("link")?.unwrap_or_else(|| "current".to_owned()),
+            link,
             keep,
             force: f.boolean("force")?.unwrap_or(false),
             switch_only: false,
+            build,
         })
     }
 
@@ -182,11 +250,18 @@ impl Release {
                 unpack = true;
             }
             (Some(m), true) if m.status == Status::Failed && !self.force => {
+                let what = if m.reason == "prepare" {
+                    "failed its prepare commands"
+                } else {
+                    "failed its health check"
+                };
                 return Err(format!(
-                    "release `{}` failed its health check before; deploy another version, or set `force: true`",
+                    "release `{}` {what} before; deploy another version, or set `force: true`",
                     self.version
-                ))
+                ));
             }
+            // Forced again after a failure: unpack afresh, so the prepare commands run again.
+            (Some(m), true) if m.status == Status::Failed && !self.switch_only => unpack = true,
             _ => {}
         }
         if self.switch_only && !exists {
@@ -275,6 +350,21 @@ pub(crate) fn marker_script(root: &str, version: &str, sha: &str, status: &str, 
     );
 }
 
+/// [`marker_script`] with a `reason=` line saying what failed.
+fn marker_script_with(
+    root: &str,
+    version: &str,
+    sha: &str,
+    status: &str,
+    reason: &str,
+    out: &mut Script,
+) {
+    out.fill(
+        "_md={}/.recon-releases\nmkdir -p -- \"$_md\" && printf 'sha256=%s\\nstatus=%s\\nreason=%s\\n' {} {} {} > \"$_md\"/.{}.tmp && mv -f -- \"$_md\"/.{}.tmp \"$_md\"/{} || exit 1\n",
+        [p(root), w(sha), w(status), w(reason), w(version), w(version), w(version)],
+    );
+}
+
 impl Resource for Release {
     type Asked = Handle<ReleaseState>;
     type Decision = Decision;
@@ -320,6 +410,7 @@ impl Resource for Release {
                     short(&self.archive.sha256)
                 )),
             );
+            change = self.build.show(change);
         }
         if d.switch {
             change = change.field(
@@ -360,14 +451,32 @@ impl Resource for Release {
                     " || exit 1\n_t=\"$_r\"/.{}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\n",
                     [w(v)],
                 )
-                .fill("if ! (cd -- \"$_t\" && tar {} - --no-same-owner) < ", [w(z)])
-                .artifact(&self.archive.artifact)
-                .fill(
-                    "; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n\
-                     if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
+                .fill("if ! (cd -- \"$_t\" && tar {} - --no-same-owner", [w(z)]);
+            if self.archive.strip > 0 {
+                s.fill(" --strip-components={}", [n(self.archive.strip as u64)]);
+            }
+            s.code(") < ").artifact(&self.archive.artifact).code(
+                "; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n",
+            );
+            // Shared links go into the temp folder: the release appears with them or not at all.
+            self.build.link_script(s);
+            s.fill(
+                    "if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
                      mv -T -- \"$_t\" \"$_r\"/{} || { rm -rf -- \"$_t\"; exit 1; }\nrm -rf -- \"$_r\"/.{}.old-$$\n",
                     [w(v), w(v), w(v), w(v), w(v), w(v)],
                 );
+            // Prepare runs in place, before the link moves; the release is marked failed while
+            // it runs, so an interrupted or failed prepare is never switched to.
+            let mut mark_failed = Script::new();
+            marker_script_with(
+                root,
+                v,
+                &self.archive.sha256,
+                "failed",
+                "prepare",
+                &mut mark_failed,
+            );
+            self.build.prepare_script(v, &mark_failed, s);
             marker_script(root, v, &self.archive.sha256, "deployed", s);
         }
         if d.switch {
@@ -414,11 +523,14 @@ mod tests {
                 sha256: "aaa".into(),
                 files: 1,
                 description: "t.tar.gz".into(),
+                strip: 0,
+                entries: Vec::new(),
             }),
             link: "current".into(),
             keep,
             force: false,
             switch_only: false,
+            build: shared::Build::default(),
         }
     }
 

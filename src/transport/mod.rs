@@ -37,7 +37,7 @@ pub(crate) struct Output {
 }
 
 /// Connection counters, for `--stats` (the one-connection, one-round-trip promise is checkable).
-#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Default, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Stats {
     pub(crate) connections: u32,
     pub(crate) channels: u32,

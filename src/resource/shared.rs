@@ -1,0 +1,260 @@
+//! The Capistrano-style parts of a `release`: `shared` paths kept across releases and
+//! `prepare` commands that build a release before it goes live.
+//!
+//! `shared: [.env, uploads/, storage/]` names paths relative to the release (a trailing `/`
+//! means a folder). They live in `{root}/shared/`, are created when missing (an empty 0600 file,
+//! or a folder), and every new release gets a relative symlink to each, made in the temp folder
+//! before the release is renamed into place, so a release is never visible without its links.
+//! A release whose archive ships one of these paths is refused when the task is built (the
+//! archive is read on the control machine), unless `shared_replace: true` (its copy is then
+//! removed in favour of the link).
+//!
+//! `prepare:` commands run one after another in the new release folder (its final path, so
+//! tools that record absolute paths, like `python3 -m venv`, see the path they will run from),
+//! with the task's `env`, after the links and before `current` moves. While they run the
+//! release is marked failed, so a failed or interrupted prepare is never switched to.
+
+use std::ffi::OsString;
+
+use super::archive::Archive;
+use crate::error::{Error, Result};
+use crate::fields::{scalar, Fields};
+use crate::plan::{Change, Field};
+use crate::script::{is_identifier, w, Script};
+
+/// The folder beside the releases that holds the shared paths.
+pub(crate) const SHARED_DIR: &str = "shared";
+
+/// One `shared` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SharedPath {
+    /// The path relative to the release, without a trailing `/`.
+    pub(crate) rel: String,
+    /// Written with a trailing `/`: a folder (else a file).
+    pub(crate) dir: bool,
+}
+
+impl SharedPath {
+    /// Its `/`-separated parts.
+    fn parts(&self) -> Vec<&str> {
+        self.rel.split('/').collect()
+    }
+
+    /// The symlink target, relative to the link's own folder inside the release.
+    fn link_target(&self) -> String {
+        format!(
+            "{}{SHARED_DIR}/{}",
+            "../".repeat(self.parts().len()),
+            self.rel
+        )
+    }
+
+    /// The folder part (`a/b` of `a/b/c`), if any.
+    fn parent(&self) -> Option<&str> {
+        self.rel.rsplit_once('/').map(|(parent, _)| parent)
+    }
+}
+
+/// Everything `shared`, `shared_replace`, `prepare` and `env` say.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Build {
+    pub(crate) shared: Vec<SharedPath>,
+    pub(crate) replace: bool,
+    pub(crate) prepare: Vec<String>,
+    pub(crate) env: Vec<(String, String)>,
+}
+
+impl Build {
+    /// Reads the keys from a `release` task's fields.
+    pub(crate) fn from_fields(f: &Fields<'_>) -> Result<Self> {
+        let mut shared: Vec<SharedPath> = Vec::new();
+        for (text, node) in f.string_list("shared")? {
+            let entry = parse_shared(&text).map_err(|why| {
+                Error::invalid(format!("`shared` entry `{text}` {why}"), &node.span)
+                    .with_label("not a relative path inside the release")
+            })?;
+            if shared.iter().any(|s| {
+                s.rel == entry.rel
+                    || entry.rel.starts_with(&format!("{}/", s.rel))
+                    || s.rel.starts_with(&format!("{}/", entry.rel))
+            }) {
+                return Err(Error::invalid(
+                    format!("`shared` entry `{text}` overlaps another entry"),
+                    &node.span,
+                ));
+            }
+            shared.push(entry);
+        }
+        let prepare = f
+            .string_list("prepare")?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect();
+        let mut env = Vec::new();
+        if let Some(map) = f.mapping("env")? {
+            for (k, v) in map.as_map().unwrap_or_default() {
+                if !is_identifier(k.key()) {
+                    return Err(Error::invalid(
+                        format!("`{}` is not a valid environment variable name", k.key()),
+                        &k.span,
+                    ));
+                }
+                env.push((k.key().to_owned(), scalar(v, "`env` values")?));
+            }
+        }
+        Ok(Self {
+            shared,
+            replace: f.boolean("shared_replace")?.unwrap_or(false),
+            prepare,
+            env,
+        })
+    }
+
+    /// The first shared path the archive ships (a member at or under it, or a file or link
+    /// where one of its folders should be), with the member's name; `shared_replace` allows
+    /// members at or under it, never a non-folder in its way.
+    pub(crate) fn conflict(&self, archive: &Archive) -> Option<(String, String)> {
+        for s in &self.shared {
+            let want: Vec<OsString> = s.parts().into_iter().map(OsString::from).collect();
+            for (path, is_dir) in &archive.entries {
+                let at_or_under = path.starts_with(&want);
+                let blocks = want.starts_with(path) && path.len() < want.len() && !is_dir;
+                if blocks || (at_or_under && !self.replace) {
+                    let name = path
+                        .iter()
+                        .map(|c| c.to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    let shown = if s.dir {
+                        format!("{}/", s.rel)
+                    } else {
+                        s.rel.clone()
+                    };
+                    return Some((shown, name));
+                }
+            }
+        }
+        None
+    }
+
+    /// The plan's lines for a new release: each link, then each prepare command.
+    pub(crate) fn show(&self, mut change: Change) -> Change {
+        for s in &self.shared {
+            let slash = if s.dir { "/" } else { "" };
+            change = change.field(
+                Field::Shared,
+                None,
+                Some(format!("{}{slash} -> {SHARED_DIR}/{}{slash}", s.rel, s.rel)),
+            );
+        }
+        for command in &self.prepare {
+            change = change.field(Field::Prepare, None, Some(command.clone()));
+        }
+        change
+    }
+
+    /// Shell run with the new release unpacked in `"$_t"` (not yet renamed) under `"$_r"`:
+    /// creates missing shared paths and links each into the release.
+    pub(crate) fn link_script(&self, s: &mut Script) {
+        if self.shared.is_empty() {
+            return;
+        }
+        s.fill("_sh=\"$_r\"/{}\n", [w(SHARED_DIR)]);
+        for entry in &self.shared {
+            if let Some(parent) = entry.parent() {
+                s.fill("mkdir -p -- \"$_sh\"/{} || exit 1\n", [w(parent)]);
+            } else {
+                s.code("mkdir -p -- \"$_sh\" || exit 1\n");
+            }
+            if entry.dir {
+                s.fill("mkdir -p -- \"$_sh\"/{} || exit 1\n", [w(&entry.rel)]);
+            } else {
+                // A new shared file is private: it usually holds secrets (`.env`).
+                s.fill(
+                    "if ! [ -e \"$_sh\"/{} ] && ! [ -L \"$_sh\"/{} ]; then (umask 077 && : > \"$_sh\"/{}) || exit 1; fi\n",
+                    [w(&entry.rel), w(&entry.rel), w(&entry.rel)],
+                );
+            }
+            if self.replace {
+                s.fill("rm -rf -- \"$_t\"/{} || exit 1\n", [w(&entry.rel)]);
+            }
+            if let Some(parent) = entry.parent() {
+                s.fill("mkdir -p -- \"$_t\"/{} || exit 1\n", [w(parent)]);
+            }
+            s.fill(
+                "ln -s -- {} \"$_t\"/{} || exit 1\n",
+                [w(&entry.link_target()), w(&entry.rel)],
+            );
+        }
+    }
+
+    /// Shell that runs the prepare commands in the release folder `"$_r"/VERSION`, marking the
+    /// release failed first (`mark_failed`) and returning non-zero from the step when one fails.
+    pub(crate) fn prepare_script(&self, version: &str, mark_failed: &Script, s: &mut Script) {
+        if self.prepare.is_empty() {
+            return;
+        }
+        s.script(mark_failed);
+        s.fill(
+            "if ! (\ncd -- \"$_r\"/{} || exit 1\nRECON_RELEASE_DIR=$(pwd -P) && RECON_SHARED_DIR=\"$_r\"/{} && export RECON_RELEASE_DIR RECON_SHARED_DIR || exit 1\n",
+            [w(version), w(SHARED_DIR)],
+        );
+        s.export("RECON_VERSION", version);
+        for (k, v) in &self.env {
+            s.export(k, v);
+        }
+        for command in &self.prepare {
+            s.code("printf '%s\\n' ")
+                .word(&format!("prepare: {command}"));
+            s.code("\n").user_command(command).code(
+                " </dev/null 2>&1 || { _rc=$?; echo \"prepare command failed (exit $_rc)\"; exit $_rc; }\n",
+            );
+        }
+        s.code(
+            ")\nthen echo 'the release was not switched to: it is marked failed' >&2; exit 1; fi\n",
+        );
+    }
+}
+
+/// A `shared` entry as written: relative, inside the release, no `.` or `..` parts.
+fn parse_shared(text: &str) -> std::result::Result<SharedPath, &'static str> {
+    let dir = text.ends_with('/');
+    let rel = text.trim_end_matches('/');
+    if rel.is_empty() || rel.starts_with('/') || rel.starts_with('~') {
+        return Err("must be a path relative to the release");
+    }
+    if rel.contains('\0') {
+        return Err("contains a NUL byte");
+    }
+    if rel
+        .split('/')
+        .any(|part| part.is_empty() || part == "." || part == "..")
+    {
+        return Err("must not have empty, `.` or `..` parts");
+    }
+    Ok(SharedPath {
+        rel: rel.to_owned(),
+        dir,
+    })
+}
+
+/// The decision fields for a script test.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_parse_and_link_relatively() {
+        let env = parse_shared(".env").expect("ok");
+        assert_eq!(env.link_target(), "../shared/.env");
+        assert!(!env.dir);
+        let up = parse_shared("public/uploads/").expect("ok");
+        assert!(up.dir);
+        assert_eq!(up.rel, "public/uploads");
+        assert_eq!(up.link_target(), "../../shared/public/uploads");
+        assert_eq!(up.parent(), Some("public"));
+        for bad in ["", "/etc", "~/x", "a/../b", "./a", "a//b"] {
+            assert!(parse_shared(bad).is_err(), "{bad}");
+        }
+    }
+}
