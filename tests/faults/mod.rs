@@ -1,9 +1,11 @@
-//! Trust under faults (issue 8, classes 4–8): each test puts recon in a hostile or broken world
-//! (revoked host keys, hostile tarballs, a port already bound, nginx stopped, `--limit` with a
-//! conflict) and asserts what is on the host afterwards and that the next run converges.
+//! Trust under faults: each test puts recon in a hostile or broken world (a full disk, links
+//! another account planted, revoked host keys, hostile tarballs, a port already bound, nginx
+//! stopped, `--limit` with a conflict) and asserts what is on the host afterwards and that the
+//! next run converges. Interrupted runs and dropped links are in tests/interrupted.rs.
 
 mod archives;
 mod claims;
+mod disk;
 mod health;
 mod known_hosts;
 mod lock_holder;
