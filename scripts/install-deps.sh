@@ -3,8 +3,8 @@
 # start their own sshd on a loopback port), nginx and supervisor (started unprivileged by the
 # tests), flock and python3, and ansible-core in a venv at /opt/recon-test/ansible (the vault tests
 # check recon against the real ansible-vault), git, docker.io, docker-compose, busybox-static, ufw and
-# iptables, and actionlint in a venv at /opt/recon-test/actionlint (the CI example workflow is
-# linted by the tests). Does nothing when everything is already there.
+# iptables, pebble and certbot, and actionlint in a venv at /opt/recon-test/actionlint (the CI
+# example workflow is linted by the tests). Does nothing when everything is already there.
 set -eu
 
 need=""
@@ -29,6 +29,10 @@ command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
 [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need="$need busybox-static"
 command -v ufw >/dev/null 2>&1 || [ -x /usr/sbin/ufw ] || need="$need ufw"
 command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need="$need iptables"
+# The certbot role and the go-cart end-to-end test: a real ACME CA for tests (pebble, started by
+# the harness on loopback) and certbot obtaining a certificate from it with the webroot method.
+command -v pebble >/dev/null 2>&1 || [ -x /usr/bin/pebble ] || need="$need pebble"
+command -v certbot >/dev/null 2>&1 || need="$need certbot"
 
 # ansible-core from PyPI, in its own venv so it never touches the system's Python packages.
 ansible_venv=/opt/recon-test/ansible
