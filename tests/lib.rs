@@ -17,6 +17,7 @@ mod faults;
 mod firewall;
 mod firstrun;
 mod git;
+mod gocart;
 mod handlers;
 mod hostile;
 mod hostile_system;

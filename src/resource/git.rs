@@ -209,13 +209,15 @@ pub(crate) struct Decision {
 impl Git {
     /// Exports the variables every git call of this checkout needs: `GIT_SSH_COMMAND` is fixed
     /// recon code that reads the key and known_hosts paths from the environment, so no path is
-    /// ever parsed as shell by the child shell git runs it with.
+    /// ever parsed as shell by the child shell git runs it with. `GIT_OPTIONAL_LOCKS=0` keeps
+    /// the probe's `git status` from rewriting `.git/index` (its stat refresh), so planning
+    /// writes nothing, not even a new index owned by the connecting account.
     fn environment(&self, s: &mut Script) {
         s.fill(
             "_d={}\n_r={}\n_v={}\n",
             [p(&self.dest), w(&self.repo), w(&self.version)],
         );
-        s.code("export GIT_TERMINAL_PROMPT=0\n");
+        s.code("export GIT_TERMINAL_PROMPT=0 GIT_OPTIONAL_LOCKS=0\n");
         if let Some(key) = &self.key_file {
             s.fill("RECON_GIT_KEY={}\nexport RECON_GIT_KEY\n", [p(key)]);
         }
