@@ -381,3 +381,36 @@ fn gocart_stack_deploys_end_to_end_and_changes_exactly_what_changed() {
     https_get(tls_port, &pebble.issuing_root());
     drop(nginx);
 }
+
+/// The shipped playbooks compile for the shipped inventories: go-cart with its firewall role on
+/// (the end-to-end test switches it off), and digicam waypoint 9 (the API as a container behind
+/// the same nginx_site role), which needs a python image no registry here can provide, so it
+/// is checked, not deployed.
+#[test]
+fn shipped_gocart_and_digicam_docker_playbooks_check() {
+    let repo_root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let p = Project::new();
+    for dir in ["playbooks", "roles", "inventory", "examples/digicam"] {
+        copy_tree(&repo_root.join(dir), &p.dir().join(dir));
+    }
+    let _ = std::fs::remove_dir_all(p.dir().join("playbooks/credentials"));
+    p.file("vault-pass", "check only\n");
+    p.recon(&[
+        "check",
+        "playbooks/gocart.yml",
+        "-i",
+        "inventory/gocart.yml",
+        "--vault-password-file",
+        "vault-pass",
+    ])
+    .expect_code(0)
+    .stdout_has("1 play, 18 tasks compiled for 1 host");
+    p.recon(&[
+        "check",
+        "playbooks/digicam-docker.yml",
+        "-i",
+        "inventory/squads.yml",
+    ])
+    .expect_code(0)
+    .stdout_has("21 tasks compiled for 3 hosts");
+}
