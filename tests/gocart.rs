@@ -1,7 +1,8 @@
 //! The go-cart stack end to end with the shipped playbook and roles, on real components: a
 //! test sshd (root logs in), the compose repository in a bare git repository served over SSH
-//! with a deploy key, a real Docker engine (harness/docker.rs), pebble as the ACME CA, certbot,
-//! and nginx terminating TLS in front of the app. The firewall role is switched off
+//! with a deploy key, a real Docker engine (harness/docker.rs), pebble as the ACME CA (which
+//! validates the http-01 challenge through nginx's webroot), certbot, and nginx terminating TLS
+//! in front of the app. The firewall role is switched off
 //! (`gocart_firewall: false`): ufw is driven only inside a network namespace (tests/firewall.rs).
 
 use std::path::{Path, PathBuf};
@@ -184,7 +185,8 @@ fn gocart_stack_deploys_end_to_end_and_changes_exactly_what_changed() {
     git(&["push", "-q", "origin", "main"]);
 
     // The server side: pebble, nginx including the site file the playbook writes.
-    let pebble = Pebble::start();
+    let plain_port = free_port();
+    let pebble = Pebble::start(plain_port);
     let stage = tempfile::tempdir().expect("stage");
     std::fs::set_permissions(
         stage.path(),
@@ -196,7 +198,7 @@ fn gocart_stack_deploys_end_to_end_and_changes_exactly_what_changed() {
     std::fs::create_dir_all(stage.path().join("cron.d")).expect("cron.d");
     let nginx = Nginx::start(&format!("{s}/sites/*.conf"));
     let conf = nginx.config.display().to_string();
-    let (tls_port, plain_port, app_port) = (free_port(), free_port(), free_port());
+    let (tls_port, app_port) = (free_port(), free_port());
     let project_name = format!("recongocart{pid}");
     let clean = CleanProject(project_name.clone());
 
@@ -233,6 +235,7 @@ fn gocart_stack_deploys_end_to_end_and_changes_exactly_what_changed() {
              \x20         certbot_renew_hook: /usr/sbin/nginx -s reload -c {conf}\n\
              \x20         certbot_renew_state: {renew}\n\
              \x20         nginx_site_conf: {s}/sites/gocart.conf\n\
+             \x20         nginx_tls_conf: {s}/sites/gocart-tls.conf\n\
              \x20         nginx_check: /usr/sbin/nginx -t -c {conf}\n\
              \x20         nginx_reload: /usr/sbin/nginx -s reload -c {conf}\n\
              \x20         http_listen: 127.0.0.1:{plain_port}\n\
@@ -274,6 +277,15 @@ fn gocart_stack_deploys_end_to_end_and_changes_exactly_what_changed() {
         !first.stdout.contains("pk.test-mapbox-token") || first.stdout.contains("MAPBOX_TOKEN="),
         "{}",
         first.stdout
+    );
+    // pebble validated the http-01 challenge by fetching it from nginx's webroot.
+    let access =
+        std::fs::read_to_string(nginx.config.parent().expect("nginx dir").join("access.log"))
+            .unwrap_or_default();
+    assert!(
+        access.contains("GET /.well-known/acme-challenge/") && access.contains("\" 200 "),
+        "pebble fetched no challenge through nginx:\n{access}\n{}",
+        pebble.log()
     );
     let body = https_get(tls_port, &pebble.issuing_root());
     assert!(body.contains("database: db"), "{body}");
@@ -404,7 +416,7 @@ fn shipped_gocart_and_digicam_docker_playbooks_check() {
         "vault-pass",
     ])
     .expect_code(0)
-    .stdout_has("1 play, 18 tasks compiled for 1 host");
+    .stdout_has("1 play, 20 tasks compiled for 1 host");
     p.recon(&[
         "check",
         "playbooks/digicam-docker.yml",

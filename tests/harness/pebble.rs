@@ -1,8 +1,10 @@
 //! A real ACME CA for the certbot role: Debian's `pebble`, started by the test on two free
 //! loopback ports (ACME directory and management API) with a listener certificate made here by
 //! `openssl` (its own little CA, which certbot trusts through `REQUESTS_CA_BUNDLE`).
-//! `PEBBLE_VA_ALWAYS_VALID=1`: pebble accepts the webroot challenge without fetching it, since
-//! the test domain resolves nowhere; certbot still writes the challenge into the webroot.
+//! Challenges are validated for real: `pebble-challtestsrv` is pebble's DNS server (it answers
+//! every A query with 127.0.0.1), and pebble fetches each http-01 challenge from
+//! `http://DOMAIN:HTTP_PORT/.well-known/acme-challenge/TOKEN`, i.e. from the test's nginx serving
+//! the webroot certbot wrote the token into.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -20,6 +22,7 @@ pub(crate) struct Pebble {
     management_port: u16,
     dir: tempfile::TempDir,
     child: Child,
+    dns: Child,
 }
 
 fn free_port() -> u16 {
@@ -31,8 +34,9 @@ fn free_port() -> u16 {
 }
 
 impl Pebble {
-    /// Makes the listener certificate, writes the config and starts pebble; waits until it listens.
-    pub(crate) fn start() -> Self {
+    /// Makes the listener certificate, writes the config and starts pebble and its DNS server;
+    /// waits until pebble listens. `http_port`: where pebble fetches http-01 challenges.
+    pub(crate) fn start(http_port: u16) -> Self {
         let dir = tempfile::tempdir().expect("pebble dir");
         let certs = "set -e; cd \"$1\"; \
             openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=recon-test-pebble-listener-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null; \
@@ -63,17 +67,31 @@ impl Pebble {
             "managementListenAddress": format!("127.0.0.1:{management_port}"),
             "certificate": dir.path().join("cert.pem"),
             "privateKey": dir.path().join("key.pem"),
-            "httpPort": free_port(),
+            "httpPort": http_port,
             "tlsPort": free_port(),
             "ocspResponderURL": "",
             "externalAccountBindingRequired": false
         }});
         std::fs::write(&config, text.to_string()).expect("pebble.json");
         let log = std::fs::File::create(dir.path().join("pebble.log")).expect("log");
+        let dns_port = free_port();
+        let dns = Command::new("pebble-challtestsrv")
+            .args(["-defaultIPv4", "127.0.0.1", "-defaultIPv6", ""])
+            .arg("-dns01")
+            .arg(format!("127.0.0.1:{dns_port}"))
+            .args(["-http01", "", "-https01", "", "-tlsalpn01", ""])
+            .arg("-management")
+            .arg(format!("127.0.0.1:{}", free_port()))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log.try_clone().expect("log"))
+            .spawn()
+            .unwrap_or_else(|e| panic!("spawn pebble-challtestsrv: {e}"));
         let child = Command::new("pebble")
             .arg("-config")
             .arg(&config)
-            .env("PEBBLE_VA_ALWAYS_VALID", "1")
+            .arg("-dnsserver")
+            .arg(format!("127.0.0.1:{dns_port}"))
             .env("PEBBLE_VA_NOSLEEP", "1")
             .env("PEBBLE_WFE_NONCEREJECT", "0")
             .env("PEBBLE_AUTHZREUSE", "100")
@@ -88,6 +106,7 @@ impl Pebble {
             management_port,
             dir,
             child,
+            dns,
         };
         let deadline = Instant::now() + STARTUP;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
@@ -135,7 +154,9 @@ impl Pebble {
 
 impl Drop for Pebble {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in [&mut self.child, &mut self.dns] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
