@@ -424,5 +424,5 @@ fn shipped_gocart_and_digicam_docker_playbooks_check() {
         "inventory/squads.yml",
     ])
     .expect_code(0)
-    .stdout_has("21 tasks compiled for 3 hosts");
+    .stdout_has("33 tasks compiled for 3 hosts");
 }
