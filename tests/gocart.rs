@@ -74,7 +74,12 @@ impl Drop for Cleanup {
                 kept.push_str(line);
                 kept.push('\n');
             }
-            let _ = std::fs::write(&self.git_config, kept);
+            if kept == "[safe]\n" {
+                // Only what this test added (the file did not exist before): take it all back.
+                let _ = std::fs::remove_file(&self.git_config);
+            } else {
+                let _ = std::fs::write(&self.git_config, kept);
+            }
         }
         let _ = std::fs::remove_dir_all(&self.bare);
     }
