@@ -7,33 +7,13 @@ use std::path::Path;
 
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::web::{Nginx, Supervisord};
-use crate::harness::Project;
+use crate::harness::{copy_tree, free_port, Project};
 
 const SQUADS: [&str; 3] = ["recontest1", "recontest2", "recontest3"];
 /// The squads' app folder: its own per test process, so runs of this test from several checkouts
 /// on one machine (which share the recontest accounts) never see each other's deploys.
 fn app_dir() -> String {
     format!("e2e_digicam_{}", std::process::id())
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// Everything a run needs; dropped in reverse order (services stop, then sshd).

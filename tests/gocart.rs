@@ -13,7 +13,7 @@ use crate::harness::docker::{self, CleanProject, IMAGE};
 use crate::harness::pebble::Pebble;
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::web::Nginx;
-use crate::harness::{mode, Project};
+use crate::harness::{copy_tree, free_port, mode, Project};
 
 /// The account serving the bare repository.
 const SERVER: &str = "recon_gocartsrv";
@@ -35,26 +35,6 @@ fn run(dir: &Path, program: &str, args: &[&str], env: &[(&str, String)]) -> Stri
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// Puts the machine back: the app account, the trusted-directory line, the bare repository.

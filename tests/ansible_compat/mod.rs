@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::harness::Project;
+use crate::harness::{copy_tree, Project};
 
 mod hostile;
 mod side_by_side;
@@ -18,19 +18,6 @@ fn project(name: &str) -> Project {
         .join(name);
     copy_tree(&src, p.dir());
     p
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).expect("fixture folder") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            std::fs::create_dir_all(&target).expect("mkdir");
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// check, plan, apply, then a plan with nothing left to do.

@@ -7,9 +7,10 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+pub(crate) use crate::harness::free_port;
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::web::{Nginx, Supervisord};
-use crate::harness::{Project, Run};
+use crate::harness::{copy_tree, Project, Run};
 
 const APP_DIR: &str = "flt_digicam";
 
@@ -25,26 +26,6 @@ pub(crate) struct Stage {
     pub(crate) app_ports: [u16; 2],
     pub(crate) homes: [PathBuf; 2],
     tag: String,
-}
-
-pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 impl Stage {

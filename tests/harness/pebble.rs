@@ -10,6 +10,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use super::free_port;
+
 /// How long pebble may take to listen (it generates its CA keys at start).
 const STARTUP: Duration = Duration::from_secs(30);
 
@@ -23,14 +25,6 @@ pub(crate) struct Pebble {
     dir: tempfile::TempDir,
     child: Child,
     dns: Child,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 impl Pebble {

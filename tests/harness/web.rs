@@ -8,12 +8,14 @@
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+
+use super::free_port;
 
 /// Absolute, so a `PATH` without `sbin` (a non-login root shell, CI, sudo's secure_path) still
 /// finds it; the sudoers rule names this exact path too.
@@ -483,15 +485,6 @@ fn unique_sudoers_name() -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-/// A port nothing listens on right now (the kernel's pick for port 0), released for nginx.
-fn free_port() -> u16 {
-    TcpListener::bind(("127.0.0.1", 0))
-        .expect("bind 127.0.0.1:0")
-        .local_addr()
-        .expect("local address")
-        .port()
 }
 
 fn chmod(path: &Path, mode: u32) {
