@@ -24,6 +24,8 @@ pub(crate) enum StepStatus {
     Failed,
     /// A step it depends on failed.
     Skipped,
+    /// It failed, and its task says to go on (`ignore_errors`, `failed_when`).
+    Ignored,
     /// Ctrl-C came before it started.
     Interrupted,
     /// The script ended before reaching it (connection lost).
@@ -39,6 +41,9 @@ pub(crate) struct StepResult {
     pub(crate) exit_code: Option<i32>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub(crate) output: String,
+    /// Its error output apart from `output` (only for steps whose result is registered).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub(crate) stderr: String,
     /// The step's task in its file (on failures), so `--json` consumers can point at it too.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) at: Option<crate::source::Location>,
@@ -130,10 +135,12 @@ fn keep_secrets(report: &mut HostReport, planned: &PlannedHost) {
             .steps
             .iter()
             .any(|s| s.id == step.id && s.sensitive);
-        if sensitive && !step.output.is_empty() {
-            HIDDEN_OUTPUT.clone_into(&mut step.output);
-        } else if let std::borrow::Cow::Owned(clean) = crate::secret::scrub(&step.output) {
-            step.output = clean;
+        for text in [&mut step.output, &mut step.stderr] {
+            if sensitive && !text.is_empty() {
+                HIDDEN_OUTPUT.clone_into(text);
+            } else if let std::borrow::Cow::Owned(clean) = crate::secret::scrub(text) {
+                *text = clean;
+            }
         }
     }
     if let Outcome::Failed(message) | Outcome::Unreachable(message) = &mut report.outcome {
@@ -252,6 +259,7 @@ fn run_host(
                 status: StepStatus::Unknown,
                 exit_code: None,
                 output: String::new(),
+                stderr: String::new(),
                 at: None,
             });
         }
@@ -315,22 +323,25 @@ fn parse_step(rest: &str) -> Option<StepResult> {
         "changed" => StepStatus::Changed,
         "ok" => StepStatus::Ok,
         "failed" => StepStatus::Failed,
+        "ignored" => StepStatus::Ignored,
         "skipped" => StepStatus::Skipped,
         "interrupted" => StepStatus::Interrupted,
         _ => return None,
     };
-    let (exit_code, output) = match status {
-        StepStatus::Changed | StepStatus::Ok | StepStatus::Failed => (
+    let (exit_code, output, stderr) = match status {
+        StepStatus::Changed | StepStatus::Ok | StepStatus::Failed | StepStatus::Ignored => (
             words.next().and_then(|c| c.parse().ok()),
             decode(words.next().unwrap_or("")),
+            decode(words.next().unwrap_or("")),
         ),
-        _ => (None, String::new()),
+        _ => (None, String::new(), String::new()),
     };
     Some(StepResult {
         id,
         status,
         exit_code,
         output,
+        stderr,
         at: None,
     })
 }

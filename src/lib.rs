@@ -26,6 +26,7 @@ mod plan;
 mod playbook;
 mod probe;
 mod reactions;
+mod registered;
 mod releases;
 mod render;
 mod resource;

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::registered::{Deferred, RegisterTag};
 use crate::source::Location;
 
 /// What a step does to its object.
@@ -157,6 +158,12 @@ pub(crate) struct Step {
     /// The task is `no_log`/`sensitive`: its diff and its output are never shown or stored.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) sensitive: bool,
+    /// Its task registers the result (`register:`): which task and loop item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) register: Option<RegisterTag>,
+    /// A failure does not fail the host (`ignore_errors`, `failed_when`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) ignore_errors: bool,
 }
 
 /// The plan for one host.
@@ -173,6 +180,9 @@ pub(crate) struct HostPlan {
     /// Where the error points (the task whose resource the host's state refuses).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) error_at: Option<Location>,
+    /// The play's tasks from here on are planned once earlier steps ran (known after apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) deferred: Option<Deferred>,
 }
 
 impl HostPlan {
@@ -187,7 +197,8 @@ impl HostPlan {
         self.steps.iter().filter(|s| s.handler).count()
     }
 
+    /// Steps to run, or tasks that can only be planned after they ran.
     pub(crate) fn has_changes(&self) -> bool {
-        !self.steps.is_empty()
+        !self.steps.is_empty() || self.deferred.is_some()
     }
 }

@@ -32,6 +32,10 @@ pub(crate) struct PlannedHost {
     pub(crate) unreachable: bool,
     pub(crate) facts: FactSet,
     pub(crate) observed: Vec<FactValue>,
+    /// The play goes on after this plan's steps ran (registered results): how to compile the
+    /// rest. Never saved: a saved plan with a next round is refused.
+    #[serde(skip)]
+    pub(crate) next: Option<crate::registered::NextRound>,
 }
 
 impl PlannedHost {
@@ -45,6 +49,7 @@ impl PlannedHost {
                 unchanged: 0,
                 error: None,
                 error_at: None,
+                deferred: None,
             },
             target: graph.target.clone(),
             become_: graph.become_,
@@ -53,6 +58,7 @@ impl PlannedHost {
             unreachable: false,
             facts: FactSet::default(),
             observed: Vec::new(),
+            next: None,
         }
     }
 
@@ -117,6 +123,8 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                         pending: p.pending,
                         sets: &p.sets,
                         clears: p.clears.as_deref(),
+                        ignore_errors: p.step.ignore_errors,
+                        registered: p.step.register.is_some(),
                         body: &p.body,
                     })
                     .collect();
@@ -295,6 +303,8 @@ fn step(
         depends_on,
         at: Some(task.span.location()),
         sensitive: task.sensitive,
+        register: task.register,
+        ignore_errors: task.ignore_errors,
     }
 }
 

@@ -159,12 +159,25 @@ impl Templar {
     }
 }
 
-/// The template function behind a registered variable (`register:`): always an error naming it,
-/// because its value exists only after apply.
+thread_local! {
+    /// The registered variable the last failed render on this thread needed (see
+    /// `take_unknown_use`). A host compiles on one thread, so this never crosses hosts.
+    static UNKNOWN_USE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Which registered variable, known only after apply, made a render on this thread fail since
+/// the last call (and forgets it): the compiler stops the host's round there instead of failing.
+pub(crate) fn take_unknown_use() -> Option<String> {
+    UNKNOWN_USE.with(|u| u.borrow_mut().take())
+}
+
+/// The template function behind a registered variable (`register:`) whose value exists only
+/// after apply: an error naming it, remembered for `take_unknown_use`.
 fn known_after_apply(name: &str) -> std::result::Result<JValue, minijinja::Error> {
+    UNKNOWN_USE.with(|u| *u.borrow_mut() = Some(name.to_owned()));
     Err(minijinja::Error::new(
         JErrorKind::InvalidOperation,
-        format!("`{name}` is registered by this task: its value is known only after apply, and recon decides every task in the plan (use `notify` to react to a change)"),
+        format!("`{name}` is registered by an earlier task: its value is known only after apply"),
     ))
 }
 

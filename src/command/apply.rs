@@ -9,6 +9,7 @@ use crate::apply::{apply_host, ApplyOptions, HostReport, Outcome};
 use crate::cli::ApplyArgs;
 use crate::error::Result;
 use crate::exit;
+use crate::plan::HostPlan;
 use crate::probe::PlannedHost;
 use crate::render::{render_plan, render_report, OwnValues, PlanView, Progress, Style};
 use crate::text::count;
@@ -16,29 +17,41 @@ use crate::transport::Pool;
 
 use super::load::{load_with, pool, thread_pool, who};
 use super::planning::{host_plans, plan_with_progress};
+use super::rounds::{next_round, Recompiler};
 use super::saved::{is_saved_plan, load_saved_plan, SavedPlay};
 use super::shard::Selected;
 
 pub(super) fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
-    let (plays, own, targets) = if is_saved_plan(&args.selection.playbook) {
-        (
-            load_saved_plan(&args.selection.playbook)?,
-            OwnValues::default(),
-            None,
-        )
+    let loaded = if is_saved_plan(&args.selection.playbook) {
+        None
     } else {
-        let loaded = load_with(&args.selection, Some(&connections))?;
-        let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
-        (plays, loaded.own, Some(loaded.targets))
+        Some(load_with(&args.selection, Some(&connections))?)
+    };
+    let recompiler = loaded.as_ref().map(super::load::Loaded::recompiler);
+    let no_values = OwnValues::default();
+    let (plays, own, targets) = match &loaded {
+        None => (load_saved_plan(&args.selection.playbook)?, &no_values, None),
+        Some(loaded) => (
+            plan_with_progress(
+                &loaded.runs,
+                recompiler.as_ref(),
+                &workers,
+                &connections,
+                args.json,
+            ),
+            &loaded.own,
+            Some(loaded.targets.as_slice()),
+        ),
     };
     let run = Run {
         workers: &workers,
         connections: &connections,
-        targets: targets.as_deref(),
+        targets,
+        recompiler: recompiler.as_ref(),
     };
-    Ok(carry_out(&plays, args, &own, &run, stop))
+    Ok(carry_out(&plays, args, own, &run, stop))
 }
 
 /// What one apply run works with.
@@ -48,6 +61,8 @@ pub(super) struct Run<'a> {
     /// Every selected target before `--shard` (none for a saved plan): written into the JSON
     /// report so that `recon report merge` can check and order the shards' reports.
     pub(super) targets: Option<&'a [Selected]>,
+    /// Compiles the next round of hosts whose plan goes on after apply (none for a saved plan).
+    pub(super) recompiler: Option<&'a Recompiler<'a>>,
 }
 
 /// Prints the plan, applies it play by play, prints the report.
@@ -78,6 +93,21 @@ pub(super) fn carry_out(
     };
     let progress = Progress::new(args.json);
     let mut reports: Vec<HostReport> = Vec::new();
+    let view = PlanView {
+        verbose: args.verbose,
+        group: None,
+    };
+    let show = |plan: &HostPlan| {
+        if !args.json {
+            progress.clear();
+            crate::secret::print(&render_plan(&[plan], style, view));
+        }
+    };
+    let rounds = run.recompiler.map(|recompiler| Rounds {
+        recompiler,
+        show: &show,
+        merged: std::sync::Mutex::new(Vec::new()),
+    });
     for play in plays {
         reports.extend(apply_play(
             play,
@@ -86,9 +116,26 @@ pub(super) fn carry_out(
             connections,
             &options,
             &progress,
+            rounds.as_ref(),
         ));
     }
     progress.clear();
+    let merged: Vec<HostPlan> = rounds
+        .map(|r| {
+            r.merged
+                .into_inner()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        })
+        .unwrap_or_default();
+    let host_plan_list: Vec<&HostPlan> = host_plan_list
+        .into_iter()
+        .map(|p| {
+            merged
+                .iter()
+                .find(|m| m.host == p.host && m.play == p.play)
+                .unwrap_or(p)
+        })
+        .collect();
     if args.json {
         let mut value = serde_json::json!({ "format": "recon-apply/1", "plan": host_plan_list, "report": reports });
         if let Some(targets) = run.targets {
@@ -124,6 +171,7 @@ pub(super) fn apply_play(
     connections: &Pool,
     options: &ApplyOptions<'_>,
     progress: &Progress,
+    rounds: Option<&Rounds<'_>>,
 ) -> Vec<HostReport> {
     let total = play.hosts.len().max(1);
     let failed = std::sync::atomic::AtomicUsize::new(0);
@@ -160,11 +208,24 @@ pub(super) fn apply_play(
                             &format!("applying {}", count(planned.plan.steps.len(), "step")),
                         );
                     }
-                    let report = crate::apply::settled(planned).unwrap_or_else(|| {
-                        connections
-                            .with(host, &planned.target, |t| apply_host(planned, t, options))
-                            .unwrap_or_else(|e| unreachable_report(planned, &e.message))
-                    });
+                    let apply_one = |planned: &PlannedHost| {
+                        crate::apply::settled(planned).unwrap_or_else(|| {
+                            connections
+                                .with(host, &planned.target, |t| apply_host(planned, t, options))
+                                .unwrap_or_else(|e| unreachable_report(planned, &e.message))
+                        })
+                    };
+                    let mut report = apply_one(planned);
+                    if let Some(rounds) = rounds.filter(|_| planned.next.is_some()) {
+                        report = rounds.go_on(
+                            planned,
+                            report,
+                            &apply_one,
+                            connections,
+                            progress,
+                            options.stop,
+                        );
+                    }
                     if !planned.plan.steps.is_empty() {
                         progress.finish(host, &outcome_word(&report));
                     }
@@ -182,6 +243,85 @@ pub(super) fn apply_play(
         }
     }
     reports
+}
+
+/// Applying the rounds after a host's first: what compiles them, how their plans are shown,
+/// and each such host's plan, all rounds merged (for the report).
+pub(super) struct Rounds<'a> {
+    recompiler: &'a Recompiler<'a>,
+    show: &'a (dyn Fn(&HostPlan) + Sync),
+    merged: std::sync::Mutex<Vec<HostPlan>>,
+}
+
+impl Rounds<'_> {
+    /// After `planned` was applied as `report`: while it succeeded and the play goes on, plans
+    /// the next round, shows it and applies it. Returns the report of all rounds.
+    fn go_on(
+        &self,
+        planned: &PlannedHost,
+        report: HostReport,
+        apply_one: &dyn Fn(&PlannedHost) -> HostReport,
+        connections: &Pool,
+        progress: &Progress,
+        stop: &AtomicBool,
+    ) -> HostReport {
+        let mut plan = planned.plan.clone();
+        let mut total = report.clone();
+        let mut last_report = report;
+        let mut last = planned.clone();
+        while last_report.outcome == Outcome::Ok && !stop.load(Ordering::SeqCst) {
+            let Some(next) = next_round(
+                &last,
+                &last_report.steps,
+                self.recompiler,
+                connections,
+                progress,
+            ) else {
+                break;
+            };
+            (self.show)(&next.plan);
+            let round_report = apply_one(&next);
+            merge(&mut plan, &mut total, &next.plan, &round_report);
+            last_report = round_report;
+            last = next;
+        }
+        plan.deferred = if last_report.outcome == Outcome::Ok {
+            None
+        } else {
+            last.plan.deferred.clone()
+        };
+        self.merged
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(plan);
+        total
+    }
+}
+
+/// Appends one round's plan and report to the host's: step ids continue after the earlier
+/// rounds' steps.
+fn merge(plan: &mut HostPlan, total: &mut HostReport, round: &HostPlan, report: &HostReport) {
+    let offset = plan.steps.len();
+    for step in &round.steps {
+        let mut step = step.clone();
+        step.id += offset;
+        step.depends_on.iter_mut().for_each(|d| *d += offset);
+        step.triggered_by.iter_mut().for_each(|d| *d += offset);
+        plan.steps.push(step);
+    }
+    plan.unchanged += round.unchanged;
+    if round.error.is_some() {
+        plan.error.clone_from(&round.error);
+        plan.error_at.clone_from(&round.error_at);
+    }
+    for step in &report.steps {
+        let mut step = step.clone();
+        step.id += offset;
+        total.steps.push(step);
+    }
+    total.unchanged += report.unchanged;
+    total.outcome = report.outcome.clone();
+    total.stats = report.stats;
 }
 
 pub(super) fn outcome_word(report: &HostReport) -> String {

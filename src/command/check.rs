@@ -23,5 +23,27 @@ pub(super) fn check(selection: &Selection) -> Result<i32> {
         count(tasks, "task"),
         count(hosts, "host")
     ));
+    // Tasks past a horizon need results of tasks before it: they are compiled when planned.
+    let mut notes: Vec<String> = Vec::new();
+    for horizon in loaded
+        .runs
+        .iter()
+        .flat_map(|r| &r.hosts)
+        .filter_map(|h| h.rounds.horizon.as_ref())
+    {
+        let d = horizon.deferred();
+        let note = format!(
+            "note: the tasks {} `{}` ({}:{}) are compiled when planned: {}.\n",
+            if d.after { "after" } else { "from" },
+            d.task,
+            horizon.at.file,
+            horizon.at.line,
+            d.reason
+        );
+        if !notes.contains(&note) {
+            notes.push(note);
+        }
+    }
+    crate::secret::print(&notes.concat());
     Ok(exit::OK)
 }

@@ -17,6 +17,9 @@ use super::shard::{keep_shard, selected, Selected};
 /// Everything loaded and compiled: nothing has touched a host yet.
 pub(super) struct Loaded {
     pub(super) playbook: Playbook,
+    pub(super) inventory: Inventory,
+    /// What the plays were compiled with (later rounds compile with the same).
+    pub(super) options: compile::Options,
     pub(super) runs: Vec<PlayRun>,
     /// Each host's own inventory values, for grouping hosts with the same changes in the plan.
     pub(super) own: OwnValues,
@@ -65,6 +68,8 @@ pub(super) fn load_with(selection: &Selection, connections: Option<&Pool>) -> Re
     }
     Ok(Loaded {
         playbook,
+        inventory,
+        options,
         runs,
         own,
         targets,
@@ -94,4 +99,15 @@ pub(super) fn who() -> String {
     let user = crate::account::login_name();
     let machine = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
     format!("recon {user}@{} pid {}", machine.trim(), std::process::id())
+}
+
+impl Loaded {
+    /// What compiles a host's play again for its next round.
+    pub(super) fn recompiler(&self) -> super::rounds::Recompiler<'_> {
+        super::rounds::Recompiler {
+            playbook: &self.playbook,
+            inventory: &self.inventory,
+            options: &self.options,
+        }
+    }
 }

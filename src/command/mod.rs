@@ -14,6 +14,7 @@ mod planning;
 mod releases;
 mod report;
 mod rollback;
+mod rounds;
 mod saved;
 mod shard;
 

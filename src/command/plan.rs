@@ -13,7 +13,13 @@ pub(super) fn plan(args: &PlanArgs) -> Result<i32> {
     let workers = thread_pool(args.connection.forks)?;
     let connections = pool(&args.connection);
     let loaded = load_with(&args.selection, Some(&connections))?;
-    let plays = plan_with_progress(&loaded.runs, &workers, &connections, args.json);
+    let plays = plan_with_progress(
+        &loaded.runs,
+        Some(&loaded.recompiler()),
+        &workers,
+        &connections,
+        args.json,
+    );
     let host_plan_list = host_plans(&plays);
     if args.json {
         crate::secret::print(&format!("{}\n", plan_json(&host_plan_list)));
@@ -28,6 +34,14 @@ pub(super) fn plan(args: &PlanArgs) -> Result<i32> {
         ));
     }
     if let Some(path) = &args.out {
+        if let Some(deferred) = host_plan_list.iter().find_map(|p| p.deferred.as_ref()) {
+            return Err(Error::usage(format!(
+                "the plan was not saved: the tasks {} `{}` are known only after apply ({}), and a saved plan holds exactly what will run",
+                if deferred.after { "after" } else { "from" },
+                deferred.task,
+                deferred.reason
+            )));
+        }
         let exit = plan_exit(&host_plan_list, args.detailed_exitcode);
         let text = encode(plays)?;
         write_private(path, text.as_bytes()).map_err(|e| Error::io(path, &e))?;

@@ -8,10 +8,12 @@ use crate::render::Progress;
 use crate::text::count;
 use crate::transport::{Pool, TransportErrorKind};
 
+use super::rounds::{plan_rounds, Recompiler};
 use super::saved::SavedPlay;
 
 pub(super) fn plan_all(
     runs: &[PlayRun],
+    recompiler: Option<&Recompiler<'_>>,
     workers: &rayon::ThreadPool,
     connections: &Pool,
     progress: &Progress,
@@ -22,14 +24,15 @@ pub(super) fn plan_all(
         *plays_of.entry(graph.host.as_str()).or_default() += 1;
     }
     runs.iter()
-        .map(|run| SavedPlay {
+        .enumerate()
+        .map(|(play, run)| SavedPlay {
             name: run.name.clone(),
             batch: run.batch,
             hosts: workers.install(|| {
                 run.hosts
                     .par_iter()
                     .map(|g| {
-                        let planned = plan_one(g, connections, progress);
+                        let planned = plan_rounds(g, play, recompiler, connections, progress);
                         if planned.script.is_none() && plays_of.get(g.host.as_str()) == Some(&1) {
                             connections.close(&g.host);
                         }
@@ -66,12 +69,13 @@ pub(super) fn host_plans(plays: &[SavedPlay]) -> Vec<&crate::plan::HostPlan> {
 
 pub(super) fn plan_with_progress(
     runs: &[PlayRun],
+    recompiler: Option<&Recompiler<'_>>,
     workers: &rayon::ThreadPool,
     connections: &Pool,
     quiet: bool,
 ) -> Vec<SavedPlay> {
     let progress = Progress::new(quiet);
-    let plays = plan_all(runs, workers, connections, &progress);
+    let plays = plan_all(runs, recompiler, workers, connections, &progress);
     progress.clear();
     plays
 }

@@ -43,11 +43,12 @@ pub(super) fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
             )));
         }
     }
-    let plays = plan_with_progress(&loaded.runs, &workers, &connections, apply.json);
+    let plays = plan_with_progress(&loaded.runs, None, &workers, &connections, apply.json);
     let run = Run {
         workers: &workers,
         connections: &connections,
         targets: Some(&loaded.targets),
+        recompiler: None,
     };
     Ok(carry_out(&plays, apply, &loaded.own, &run, stop))
 }

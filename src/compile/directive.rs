@@ -11,33 +11,46 @@ use super::Compiler;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fields::wrong_type;
 use crate::playbook::{find_task_file, Inherit, Loader, RoleCache, TaskSpec};
+use crate::registered::{Horizon, Registration, Resume};
 use crate::template::{from_jinja, to_jinja, Context, Var};
 use crate::yaml::{self, Node};
 
-/// What earlier tasks of this host left for later ones.
+/// What earlier tasks of this host left for later ones, and where this round stops.
 #[derive(Default)]
 pub(crate) struct HostState {
     /// `set_fact`, `include_vars` and `register` variables, later ones win.
     pub(crate) facts: Vec<(String, Var)>,
+    /// Where this round starts and the results earlier rounds registered.
+    pub(crate) resume: Resume,
+    /// The position of the next task (includes expanded), counted the same way every round.
+    pub(crate) seq: usize,
+    /// This round's tasks that register a result.
+    pub(crate) registrations: Vec<Registration>,
+    /// Set when a task cannot be compiled before earlier tasks ran: the round ends there.
+    pub(crate) horizon: Option<Horizon>,
 }
 
 impl HostState {
-    /// A host's state before its first task: its gathered facts, if any.
-    pub(super) fn new(facts: Option<&minijinja::Value>) -> Self {
-        let mut state = Self::default();
+    /// A host's state before its first task: its gathered facts, if any, and what earlier
+    /// rounds registered.
+    pub(super) fn new(facts: Option<&minijinja::Value>, resume: Resume) -> Self {
+        let mut state = Self {
+            resume,
+            ..Self::default()
+        };
         for (name, value) in facts.map(super::gathered::names).unwrap_or_default() {
             state.set(&name, Var::Ready(value));
         }
         state
     }
 
-    fn set(&mut self, name: &str, value: Var) {
+    pub(super) fn set(&mut self, name: &str, value: Var) {
         self.facts.retain(|(n, _)| n != name);
         self.facts.push((name.to_owned(), value));
     }
 
-    /// `register: name`: any use of `name` while planning is an error at this task.
-    pub(super) fn register(&mut self, name: &str, spec: &TaskSpec) {
+    /// `register: name` of a task of this round: a later task that reads `name` ends the round.
+    pub(super) fn register_unknown(&mut self, name: &str, spec: &TaskSpec) {
         let text = format!("{{{{ __recon_known_after_apply({name:?}) }}}}");
         self.set(name, Var::Raw(Node::string(text, spec.span.clone())));
     }
@@ -201,6 +214,9 @@ impl Compiler<'_> {
         }
         for task in &tasks {
             self.task(run, task, state, out)?;
+            if state.horizon.is_some() {
+                break;
+            }
         }
         Ok(())
     }

@@ -9,6 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::TaskSpec;
+use crate::registered::{Horizon, RegisterTag, Registration, Resume};
 use crate::resource::{parent_dirs, ClaimKind, Compiled};
 use crate::source::Span;
 use crate::transport::Target;
@@ -20,6 +21,21 @@ pub(crate) struct Expanded {
     pub(crate) resource: Compiled,
     pub(crate) spec: TaskSpec,
     pub(crate) become_: bool,
+    /// The task registers its result: which task and item this resource is.
+    pub(crate) register: Option<RegisterTag>,
+    /// A failure does not fail the host (`ignore_errors`, `failed_when`).
+    pub(crate) ignore_errors: bool,
+}
+
+/// What a round of a host's compile leaves for planning and for the next round.
+#[derive(Debug, Default)]
+pub(crate) struct Rounds {
+    /// What this round was compiled with.
+    pub(crate) resume: Resume,
+    /// This round's tasks that register results.
+    pub(crate) registrations: Vec<Registration>,
+    /// Where this round ends; `None`: the play's last task is in it.
+    pub(crate) horizon: Option<Horizon>,
 }
 
 /// A compiled task (or handler).
@@ -39,6 +55,10 @@ pub(crate) struct Task {
     pub(crate) listen: Vec<String>,
     /// `no_log`/`sensitive`: its diff and output are never shown or stored.
     pub(crate) sensitive: bool,
+    /// The task registers its result: which task and item this resource is.
+    pub(crate) register: Option<RegisterTag>,
+    /// A failure does not fail the host (`ignore_errors`, `failed_when`).
+    pub(crate) ignore_errors: bool,
 }
 
 /// Why one task must follow another (shown by `recon graph`).
@@ -66,6 +86,8 @@ pub(crate) struct HostGraph {
     pub(crate) handlers: Vec<Task>,
     /// When set (by `recon rollback`), only these tasks are planned; the rest count as unchanged.
     pub(crate) selected: Option<Vec<bool>>,
+    /// Registered results and where this round of the play ends.
+    pub(crate) rounds: Rounds,
 }
 
 pub(super) fn build(
@@ -75,6 +97,7 @@ pub(super) fn build(
     target: Target,
     tasks: Vec<Expanded>,
     handlers: Vec<Expanded>,
+    rounds: Rounds,
 ) -> Result<HostGraph> {
     let handler_tasks = resolve_handlers(handlers);
     let mut edges = edges(host, &tasks)?;
@@ -102,6 +125,8 @@ pub(super) fn build(
                 notified_by: Vec::new(),
                 listen: Vec::new(),
                 sensitive: t.spec.sensitive,
+                register: t.register,
+                ignore_errors: t.ignore_errors,
             }))
         })
         .collect::<Result<_>>()?;
@@ -129,6 +154,7 @@ pub(super) fn build(
         edges,
         handlers: handler_tasks,
         selected: None,
+        rounds,
     })
 }
 
@@ -306,6 +332,8 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
             notified_by: Vec::new(),
             sensitive: h.spec.sensitive,
             listen: h.spec.listen,
+            register: None,
+            ignore_errors: h.ignore_errors,
         })
         .collect()
 }

@@ -8,11 +8,12 @@ use std::path::PathBuf;
 use minijinja::Value as JValue;
 
 use super::directive::HostState;
-use super::graph::{self, Expanded, HostGraph};
+use super::graph::{self, Expanded, HostGraph, Rounds};
 use super::Compiler;
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
+use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Why};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Var};
 use crate::transport::Target;
@@ -33,8 +34,9 @@ impl Compiler<'_> {
         play: &Play,
         host: &str,
         vars_files: &[(String, Node)],
+        resume: Resume,
     ) -> Result<HostGraph> {
-        let mut state = HostState::new(self.options.facts.get(host));
+        let mut state = HostState::new(self.options.facts.get(host), resume);
         let target = self.target_of(play, host, vars_files, &state)?;
         // `ansible_become` on the host overrides the play's keyword, as in Ansible.
         let play_become = target.become_.unwrap_or(play.become_);
@@ -52,6 +54,9 @@ impl Compiler<'_> {
             }
             if let Err(e) = self.task(&run, spec, &mut state, &mut tasks) {
                 errors.push(in_task(e, spec, host));
+            }
+            if state.horizon.is_some() {
+                break;
             }
         }
         let role_handlers = play.all_roles().into_iter().flat_map(|r| {
@@ -92,7 +97,20 @@ impl Compiler<'_> {
         if let Some(err) = Error::many(errors) {
             return Err(err);
         }
-        graph::build(host, &play.name, play_become, target, tasks, handlers)
+        let rounds = Rounds {
+            resume: state.resume,
+            registrations: state.registrations,
+            horizon: state.horizon,
+        };
+        graph::build(
+            host,
+            &play.name,
+            play_become,
+            target,
+            tasks,
+            handlers,
+            rounds,
+        )
     }
 
     /// Where `host` is reached in `play` (its node), without compiling any task.
@@ -145,7 +163,9 @@ impl Compiler<'_> {
         included && !has(&self.options.skip_tags)
     }
 
-    /// One task: its loop items, `when`, then a directive or a resource per item.
+    /// One task at the next position of the host's run. A task that reads a result this round
+    /// registers ends the round here (see registered.rs); tasks that ran in earlier rounds are
+    /// replayed for their directives and registered results only.
     pub(super) fn task(
         &self,
         run: &HostRun<'_>,
@@ -153,6 +173,35 @@ impl Compiler<'_> {
         state: &mut HostState,
         out: &mut Vec<Expanded>,
     ) -> Result<()> {
+        let seq = state.seq;
+        state.seq += 1;
+        let start = out.len();
+        let _ = crate::template::take_unknown_use();
+        let result = self.task_items(run, spec, seq, state, out);
+        if let Err(err) = result {
+            let replay = seq < state.resume.at;
+            return match crate::template::take_unknown_use() {
+                Some(name) if !replay && state.horizon.is_none() => {
+                    out.truncate(start);
+                    state.horizon = Some(super::rounds::horizon_at(spec, seq, Why::Uses { name }));
+                    Ok(())
+                }
+                _ => Err(err),
+            };
+        }
+        Ok(())
+    }
+
+    /// The task's loop items, `when`, then a directive or a resource per item.
+    fn task_items(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        seq: usize,
+        state: &mut HostState,
+        out: &mut Vec<Expanded>,
+    ) -> Result<()> {
+        let replay = seq < state.resume.at;
         let role = spec.role.as_deref();
         let items: Vec<Option<JValue>> = {
             let scopes = self.scopes(run.play, run.host, run.vars_files, role, Some(spec), state);
@@ -168,6 +217,10 @@ impl Compiler<'_> {
                 }
             }
         };
+        let looped = spec.loop_items.is_some();
+        let mut registered = Vec::new();
+        let mut judged = false;
+        let mut queries: Option<Query> = None;
         for (index, item) in items.into_iter().enumerate() {
             let mut vars = self
                 .scopes(run.play, run.host, run.vars_files, role, Some(spec), state)
@@ -187,9 +240,17 @@ impl Compiler<'_> {
                 }
             }
             if skip {
+                registered.push(RegisteredItem {
+                    item,
+                    skipped: true,
+                    command: false,
+                });
                 continue;
             }
             if self.directive(run, spec, &ctx, state, out)? {
+                if state.horizon.is_some() {
+                    return Ok(());
+                }
                 continue;
             }
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
@@ -197,6 +258,10 @@ impl Compiler<'_> {
                 Mapped::Skip => continue,
                 Mapped::Resource { kind, args } => (kind, args),
             };
+            if replay {
+                // It ran in an earlier round: its result is known, its resource is not planned.
+                continue;
+            }
             let cx = BuildContext {
                 templar: &self.templar,
                 vars: &ctx,
@@ -205,6 +270,26 @@ impl Compiler<'_> {
                 sensitive: spec.sensitive,
             };
             let resource = crate::resource::build(kind, &args, &cx)?;
+            let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
+            let query = resource.query().filter(|_| judgement.query);
+            registered.push(RegisteredItem {
+                item,
+                skipped: false,
+                command: resource.query().is_some(),
+            });
+            let become_ = spec.become_.unwrap_or(run.play_become);
+            if let Some(body) = query {
+                // A read-only task: it runs between rounds, the round ends before it.
+                let query = queries.get_or_insert_with(|| Query {
+                    seq,
+                    items: Vec::new(),
+                    become_: become_ && !run.play_become,
+                    ignore_errors: judgement.ignore_errors || judgement.judged,
+                });
+                query.items.push((index, body));
+                continue;
+            }
+            judged |= judgement.judged;
             let name = match &spec.name {
                 Some(node) => self.templar.render_string(node, &ctx)?,
                 None => format!("{} {}", resource.kind(), resource.id()),
@@ -218,11 +303,35 @@ impl Compiler<'_> {
                 claims,
                 resource,
                 spec: spec.clone(),
-                become_: spec.become_.unwrap_or(run.play_become),
+                become_,
+                register: spec
+                    .register
+                    .as_ref()
+                    .map(|_| RegisterTag { seq, item: index }),
+                ignore_errors: judgement.ignore_errors || judgement.judged,
             });
         }
+        if let Some(query) = queries {
+            state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Query(query)));
+            if spec.register.is_some() {
+                state.registrations.push(Registration {
+                    seq,
+                    looped,
+                    items: registered,
+                });
+            }
+            return Ok(());
+        }
         if let Some(name) = &spec.register {
-            state.register(name, spec);
+            let registration = Registration {
+                seq,
+                looped,
+                items: registered,
+            };
+            self.finish_registration(run, spec, name, registration, state)?;
+        }
+        if judged && !replay && state.horizon.is_none() {
+            state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Judged));
         }
         Ok(())
     }

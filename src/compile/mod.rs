@@ -7,6 +7,7 @@ mod gathered;
 mod graph;
 mod host;
 mod nodes;
+mod rounds;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::fields::wrong_type;
 use crate::inventory::{self, Inventory};
 use crate::playbook::{Play, Playbook};
+use crate::registered::Resume;
 use crate::source::Span;
 use crate::template::{Context, Templar, Var};
 use crate::vars::Scopes;
@@ -58,12 +60,9 @@ pub(crate) struct Compiler<'a> {
 }
 
 impl<'a> Compiler<'a> {
-    /// Compiles every play for every selected host; every error is reported, each once.
-    pub(crate) fn compile(
-        playbook: &'a Playbook,
-        inventory: &'a Inventory,
-        options: &'a Options,
-    ) -> Result<Vec<PlayRun>> {
+    /// The compiler for `playbook` on `inventory`: the groups and every host's variables
+    /// (`hostvars`) are built once here.
+    fn new(playbook: &'a Playbook, inventory: &'a Inventory, options: &'a Options) -> Self {
         let templar = Arc::new(Templar::with_files(&playbook.dir));
         let groups: JValue = inventory
             .groups
@@ -103,10 +102,38 @@ impl<'a> Compiler<'a> {
                 )
             })
             .collect();
-        let compiler = Compiler {
+        Compiler {
             hostvars,
             ..compiler
-        };
+        }
+    }
+
+    /// Compiles play number `play` for `host` again, from where an earlier round ended and with
+    /// the results it registered (see registered.rs).
+    pub(crate) fn compile_round(
+        playbook: &'a Playbook,
+        inventory: &'a Inventory,
+        options: &'a Options,
+        play: usize,
+        host: &str,
+        resume: Resume,
+    ) -> Result<HostGraph> {
+        let compiler = Compiler::new(playbook, inventory, options);
+        let play = playbook
+            .plays
+            .get(play)
+            .ok_or_else(|| Error::usage(format!("internal error: no play number {play}")))?;
+        let vars_files = compiler.vars_files(play)?;
+        compiler.compile_host(play, host, &vars_files, resume)
+    }
+
+    /// Compiles every play for every selected host; every error is reported, each once.
+    pub(crate) fn compile(
+        playbook: &'a Playbook,
+        inventory: &'a Inventory,
+        options: &'a Options,
+    ) -> Result<Vec<PlayRun>> {
+        let compiler = Compiler::new(playbook, inventory, options);
         let limited = match &options.limit {
             Some(pattern) => Some(inventory::select(inventory, pattern)?),
             None => None,
@@ -135,7 +162,7 @@ impl<'a> Compiler<'a> {
             };
             let results: Vec<Result<HostGraph>> = hosts
                 .par_iter()
-                .map(|host| compiler.compile_host(play, host, &vars_files))
+                .map(|host| compiler.compile_host(play, host, &vars_files, Resume::default()))
                 .collect();
             let mut graphs = Vec::new();
             for result in results {

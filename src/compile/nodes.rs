@@ -78,12 +78,17 @@ impl Compiler<'_> {
                     play,
                     h,
                     vars_files,
-                    &HostState::new(full.options.facts.get(**h)),
+                    &HostState::new(
+                        full.options.facts.get(**h),
+                        crate::registered::Resume::default(),
+                    ),
                 )
                 .is_ok_and(|t| nodes.contains(&t.node()))
             })
             .filter_map(|h| {
-                let graph = full.compile_host(play, h, vars_files).ok()?;
+                let graph = full
+                    .compile_host(play, h, vars_files, crate::registered::Resume::default())
+                    .ok()?;
                 Some(Neighbour {
                     graph,
                     selected: selected.contains(*h),

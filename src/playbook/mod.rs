@@ -42,6 +42,9 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "delegate_to",
     "become_user",
     "become_method",
+    "changed_when",
+    "failed_when",
+    "ignore_errors",
 ];
 
 /// A loaded playbook file.
@@ -134,8 +137,10 @@ pub(crate) struct TaskSpec {
     pub(crate) become_: Option<bool>,
     /// `no_log: true` or `sensitive: true`: the task's content, diff and output are secret.
     pub(crate) sensitive: bool,
-    /// `register: name`: the result is known only after apply.
+    /// `register: name`: the result is known only after the task ran.
     pub(crate) register: Option<String>,
+    /// `changed_when`, `failed_when`, `ignore_errors`: how the task's result is judged.
+    pub(crate) outcome: Outcome,
     /// The role this task came from through `include_role`/`import_role`.
     pub(crate) role: Option<Arc<RoleUse>>,
     /// The folder of the file that holds the task (includes resolved at compile).
@@ -143,6 +148,15 @@ pub(crate) struct TaskSpec {
     /// The role's `tasks/` folder, for includes inside a role.
     pub(crate) role_tasks: Option<PathBuf>,
     pub(crate) span: Span,
+}
+
+/// How a task's result is judged, as written (rendered per item at compile, or after the task
+/// ran when they read the task's own registered result).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Outcome {
+    pub(crate) changed_when: Option<Node>,
+    pub(crate) failed_when: Option<Node>,
+    pub(crate) ignore_errors: Option<Node>,
 }
 
 /// Which loop keyword a task used: they differ in how the items are made.

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::role::RoleCache;
-use super::{Loop, LoopKind, RoleUse, TaskSpec, TASK_KEYWORDS};
+use super::{Loop, LoopKind, Outcome, RoleUse, TaskSpec, TASK_KEYWORDS};
 use crate::ansible;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fields::{scalar, wrong_type, Fields};
@@ -18,7 +18,6 @@ use crate::yaml::{self, Node};
 
 /// Ansible task keywords recon accepts and does not act on (documented in the README).
 pub(crate) const IGNORED_KEYWORDS: &[&str] = &[
-    "ignore_errors",
     "ignore_unreachable",
     "check_mode",
     "diff",
@@ -35,8 +34,6 @@ pub(crate) const IGNORED_KEYWORDS: &[&str] = &[
     "become_flags",
     "become_exe",
     "environment",
-    "changed_when",
-    "failed_when",
     "delegate_facts",
 ];
 
@@ -258,6 +255,11 @@ impl Loader<'_> {
             vars,
             become_: become_of(f)?.or(inherit.become_),
             register: f.string("register")?,
+            outcome: Outcome {
+                changed_when: f.get("changed_when").cloned(),
+                failed_when: f.get("failed_when").cloned(),
+                ignore_errors: f.get("ignore_errors").cloned(),
+            },
             sensitive: f.boolean("no_log")?.unwrap_or(false)
                 || f.boolean("sensitive")?.unwrap_or(false)
                 || inherit.sensitive,

@@ -40,7 +40,7 @@ pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, view: PlanView<'_>)
     let shown: Vec<&HostPlan> = plans
         .iter()
         .copied()
-        .filter(|p| p.error.is_some() || !p.steps.is_empty() || view.verbose)
+        .filter(|p| p.error.is_some() || p.has_changes() || view.verbose)
         .collect();
     for group in groups(&shown, view.group) {
         let plan = group[0];
@@ -72,7 +72,7 @@ pub(crate) fn render_plan(plans: &[&HostPlan], style: Style, view: PlanView<'_>)
             }
             continue;
         }
-        if plan.steps.is_empty() {
+        if !plan.has_changes() {
             let _ = writeln!(
                 out,
                 "  no changes ({})\n",
@@ -99,7 +99,7 @@ fn groups<'a>(plans: &[&'a HostPlan], own: Option<&OwnValues>) -> Vec<Vec<&'a Ho
     let mut groups: Vec<(Key, Vec<&HostPlan>)> = Vec::new();
     for plan in plans {
         let key = own
-            .filter(|_| plan.error.is_none() && !plan.steps.is_empty())
+            .filter(|_| plan.error.is_none() && plan.has_changes())
             .map(|own| {
                 let text = steps(plan, Style { color: false }, true);
                 (plan.play.clone(), own.generalize(&plan.host, &text))
@@ -146,6 +146,31 @@ fn steps(plan: &HostPlan, style: Style, generic: bool) -> String {
     let mut out = String::new();
     for step in &plan.steps {
         render_step(&mut out, step, plan, style, generic);
+    }
+    if let Some(deferred) = &plan.deferred {
+        let at = deferred
+            .at
+            .as_ref()
+            .map(|at| format!(" ({}:{})", at.file, at.line))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            style.paint("35", "?"),
+            style.bold(&format!(
+                "the tasks {} `{}`{at}: known after apply",
+                if deferred.after { "after" } else { "from" },
+                deferred.task
+            ))
+        );
+        let _ = writeln!(
+            out,
+            "      {}",
+            style.dim(&format!(
+                "{}; recon plans them once the steps above ran",
+                deferred.reason
+            ))
+        );
     }
     out
 }
@@ -245,6 +270,9 @@ fn summary(plans: &[&HostPlan]) -> String {
     if handlers > 0 {
         let _ = write!(s, ", {}", count(handlers, "handler"));
     }
+    if plans.iter().any(|p| p.deferred.is_some()) {
+        s.push_str(", more known after apply");
+    }
     s
 }
 
@@ -252,7 +280,7 @@ fn total(plans: &[&HostPlan]) -> String {
     let failed = plans.iter().filter(|p| p.error.is_some()).count();
     let unchanged = plans
         .iter()
-        .filter(|p| p.error.is_none() && p.steps.is_empty())
+        .filter(|p| p.error.is_none() && !p.has_changes())
         .count();
     if failed == 0 && unchanged == plans.len() {
         return format!("No changes. {} converged.\n", count(plans.len(), "host"));

@@ -75,8 +75,8 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
         .max(4);
     let _ = writeln!(
         out,
-        "\n{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}",
-        "HOST", "OK", "CHANGED", "FAILED", "SKIPPED", "UNREACHABLE"
+        "\n{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}  {:>7}",
+        "HOST", "OK", "CHANGED", "FAILED", "SKIPPED", "UNREACHABLE", "IGNORED"
     );
     for r in reports {
         let unreachable = usize::from(matches!(r.outcome, Outcome::Unreachable(_)));
@@ -89,13 +89,14 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
             + r.count(StepStatus::Unknown);
         let _ = writeln!(
             out,
-            "{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}",
+            "{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}  {:>7}",
             r.host,
             r.unchanged + r.count(StepStatus::Ok),
             r.count(StepStatus::Changed),
             failed,
             skipped,
-            unreachable
+            unreachable,
+            r.count(StepStatus::Ignored)
         );
     }
     out

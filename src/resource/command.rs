@@ -227,6 +227,12 @@ impl Resource for Command {
         )))
     }
 
+    /// Run as a query, the command is the same body: its guards decide whether it runs.
+    fn query(&self, out: &mut Script) -> bool {
+        self.script(&(), out);
+        true
+    }
+
     fn script(&self, (): &(), s: &mut Script) {
         // Guards are checked again: an earlier step of this apply may have satisfied them.
         if let Some(path) = &self.creates {

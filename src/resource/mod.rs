@@ -109,6 +109,13 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
     fn predict(&self, decision: &Self::Decision, set: &FactSet, facts: &mut Facts) {
         let _ = (decision, set, facts);
     }
+    /// For a task that only reads (a command with `changed_when: false`): writes the body that
+    /// runs it, whose output becomes the task's registered result, and says true. Kinds that
+    /// change things cannot be run as a query and say false.
+    fn query(&self, out: &mut Script) -> bool {
+        let _ = out;
+        false
+    }
 }
 
 /// A decision with its change, type-erased for the planner.
@@ -133,6 +140,7 @@ pub(crate) trait AnyResource: fmt::Debug + Send + Sync {
     ) -> Result<Option<Decided>, Problem>;
     fn script(&self, decided: &Decided) -> Script;
     fn predict(&self, decided: &Decided, set: &FactSet, facts: &mut Facts);
+    fn query(&self) -> Option<Script>;
     /// For the few commands that work on one kind (`releases`, `rollback`).
     fn as_any(&self) -> &dyn Any;
 }
@@ -183,6 +191,10 @@ impl<R: Resource> AnyResource for R {
         if let Some(decision) = decided.decision.downcast_ref::<R::Decision>() {
             Resource::predict(self, decision, set, facts);
         }
+    }
+    fn query(&self) -> Option<Script> {
+        let mut out = Script::new();
+        Resource::query(self, &mut out).then_some(out)
     }
     fn as_any(&self) -> &dyn Any {
         self

@@ -42,13 +42,15 @@ _serialize() {
 pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 
 /// Step bookkeeping: statuses, dependency skipping, Ctrl-C (SIGINT) between steps, durable
-/// reactions. `_run ID "DEPS" "SETS" "CLEAR"`: skipped when a step in DEPS failed (or was
+/// reactions. `_run ID "DEPS" "SETS" "CLEAR" FLAGS`: skipped when a step in DEPS failed (or was
 /// skipped); before the step runs, the reaction markers in SETS are recorded (a step that then
 /// changes nothing takes back the ones it created); CLEAR is the step's own marker, removed
-/// once it ran. Step output goes to a private temp file, never a predictable shared name. A step
+/// once it ran. FLAGS: `i` = a failure is ignored (reported `ignored`, dependents still run),
+/// `r` = the result is registered (stdout and stderr reported apart). Step output goes to a private temp file, never a predictable shared name. A step
 /// runs without the lock's descriptor, so a daemon it starts cannot hold the account's lock.
 const RUN_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || { printf '@@error cannot create a private temp file\n'; exit 0; }
-trap 'rm -f "$_o"' EXIT
+_e=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-err.XXXXXXXX") || { rm -f "$_o"; printf '@@error cannot create a private temp file\n'; exit 0; }
+trap 'rm -f "$_o" "$_e"' EXIT
 _stop=
 trap '_stop=1' INT TERM HUP
 _pd="$HOME/.recon/pending"
@@ -76,13 +78,19 @@ _run() {
       _new="$_new $_m"
     fi
   done
-  "_s$_id" >"$_o" 2>&1 </dev/null 9>&-
+  case $5 in
+    *r*) "_s$_id" >"$_o" 2>"$_e" </dev/null 9>&-;;
+    *) "_s$_id" >"$_o" 2>&1 </dev/null 9>&-;;
+  esac
   _rc=$?
   case $_rc in 0) _r=changed;; 100) _r=ok;; *) _r=failed;; esac
+  case $_r$5 in failed*i*) _r=ignored;; esac
   if [ "$_r" != changed ]; then for _m in $_new; do rm -f -- "$_pd/$_m"; done; fi
   if [ -n "$4" ] && [ "$_r" != failed ]; then rm -f -- "$_pd/$4"; fi
   eval "_st_$_id=$_r"
-  printf '@@step %s %s %s ' "$_id" "$_r" "$_rc"; tail -c 65536 "$_o" | base64 -w0; echo
+  printf '@@step %s %s %s ' "$_id" "$_r" "$_rc"; tail -c 65536 "$_o" | base64 -w0
+  case $5 in *r*) printf ' '; tail -c 65536 "$_e" | base64 -w0;; esac
+  echo
 }
 _changed() {
   for _d in "$@"; do eval "_s=\${_st_$_d:-}"; if [ "$_s" = changed ]; then return 0; fi; done
@@ -109,6 +117,10 @@ pub(crate) struct ScriptStep<'a> {
     pub(crate) sets: &'a [String],
     /// The step's own reaction marker, removed once it ran.
     pub(crate) clears: Option<&'a str>,
+    /// A failure does not fail the host (`ignore_errors`, `failed_when`).
+    pub(crate) ignore_errors: bool,
+    /// Its result is registered: stdout and stderr are reported apart.
+    pub(crate) registered: bool,
     pub(crate) body: &'a Script,
 }
 
@@ -136,6 +148,12 @@ pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptSte
         ids(&mut s, step.depends_on);
         s.code("' ").words([step.sets.join(" ").as_str()]);
         s.code(" ").words([step.clears.unwrap_or("")]);
+        s.code(match (step.ignore_errors, step.registered) {
+            (true, true) => " ir",
+            (true, false) => " i",
+            (false, true) => " r",
+            (false, false) => " -",
+        });
         s.code(if conditional { "; fi\n" } else { "\n" });
     }
     s.code(": > \"$_lockf.info\"\nprintf '@@done\\n'\n");

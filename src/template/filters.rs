@@ -47,6 +47,19 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("hash", hash);
     env.add_filter("password_hash", password_hash);
     env.add_test("version", version_test);
+    for name in ["changed", "change"] {
+        env.add_test(name, |v: Value| result_flag(&v, "changed"));
+    }
+    for name in ["failed", "failure"] {
+        env.add_test(name, |v: Value| result_flag(&v, "failed"));
+    }
+    for name in ["succeeded", "success", "successful"] {
+        env.add_test(name, |v: Value| !result_flag(&v, "failed"));
+    }
+    for name in ["skipped", "skip"] {
+        env.add_test(name, |v: Value| result_flag(&v, "skipped"));
+    }
+    env.add_test("finished", |_: Value| true);
     env.add_test("version_compare", version_test);
     env.add_test("match", |v: String, re: String| regex_is(&v, &re, true));
     env.add_test("search", |v: String, re: String| regex_is(&v, &re, false));
@@ -562,6 +575,11 @@ fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
         }
     }
     pa.len().cmp(&pb.len())
+}
+
+/// Ansible's result tests (`result is changed`): the flag of a registered result.
+fn result_flag(value: &Value, flag: &str) -> bool {
+    value.get_attr(flag).is_ok_and(|v| v.is_true())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::harness::{copy_tree, Project};
 
 mod hostile;
+mod registered;
 mod side_by_side;
 
 /// A project from `tests/ansible_compat/NAME`, with the harness's one-host local inventory.
@@ -151,26 +152,6 @@ fn every_error_is_reported_at_once_and_modules_recon_lacks_name_the_nearest() {
         .stderr_has("the nearest recon resource is `package`")
         .stderr_has("undefined variable `nope`")
         .stderr_has("Ansible module `unarchive` has no recon resource yet");
-}
-
-#[test]
-fn registered_values_are_known_only_after_apply() {
-    let p = Project::new();
-    p.file(
-        "site.yml",
-        r#"- hosts: all
-  tasks:
-    - name: probe
-      command: "true"
-      register: probe
-      changed_when: false
-    - name: uses it
-      file: path={{ root }}/{{ probe.stdout }} state=directory
-"#,
-    );
-    p.recon(&["check", "site.yml"])
-        .expect_code(1)
-        .stderr_has("known only after apply");
 }
 
 #[test]

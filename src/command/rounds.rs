@@ -1,0 +1,257 @@
+//! Plays in rounds (see registered.rs): when a task reads a result an earlier task registers,
+//! the host's plan ends there. A round that changes nothing goes on while planning (its results
+//! are known: nothing ran, and a query runs now); otherwise the rest is known after apply, and
+//! `apply` compiles, plans and applies the next round once this one is done.
+
+use crate::apply::{StepResult, StepStatus};
+use crate::compile::{self, Compiler, HostGraph};
+use crate::error::Error;
+use crate::inventory::Inventory;
+use crate::playbook::Playbook;
+use crate::probe::PlannedHost;
+use crate::registered::{
+    query_results, query_script, ItemResult, NextRound, RegisterTag, Resume, Why,
+};
+use crate::render::Progress;
+use crate::source::Location;
+use crate::transport::{Pool, Target};
+
+use super::planning::plan_one;
+
+/// What it takes to compile a host's play again for its next round.
+pub(super) struct Recompiler<'a> {
+    pub(super) playbook: &'a Playbook,
+    pub(super) inventory: &'a Inventory,
+    pub(super) options: &'a compile::Options,
+}
+
+impl Recompiler<'_> {
+    fn round(&self, play: usize, host: &str, resume: Resume) -> Result<HostGraph, Error> {
+        Compiler::compile_round(
+            self.playbook,
+            self.inventory,
+            self.options,
+            play,
+            host,
+            resume,
+        )
+    }
+}
+
+/// Plans `graph` (round one of play number `play`) and, while a round changes nothing and ends
+/// at a horizon, the rounds after it. Without a recompiler (a saved plan) the first horizon ends
+/// the plan.
+pub(super) fn plan_rounds(
+    graph: &HostGraph,
+    play: usize,
+    recompiler: Option<&Recompiler<'_>>,
+    connections: &Pool,
+    progress: &Progress,
+) -> PlannedHost {
+    let mut later: Option<HostGraph> = None;
+    let mut unchanged = 0;
+    loop {
+        let current = later.as_ref().unwrap_or(graph);
+        let mut planned = plan_one(current, connections, progress);
+        planned.plan.unchanged += unchanged;
+        let Some(horizon) = current.rounds.horizon.clone() else {
+            return planned;
+        };
+        if planned.plan.error.is_some() {
+            return planned;
+        }
+        let next = NextRound {
+            play,
+            resume: current.rounds.resume.clone(),
+            registrations: current.rounds.registrations.clone(),
+            horizon: horizon.clone(),
+        };
+        let Some(recompiler) = recompiler.filter(|_| planned.plan.steps.is_empty()) else {
+            planned.plan.deferred = Some(horizon.deferred());
+            planned.next = Some(next);
+            return planned;
+        };
+        // Nothing changes before the horizon: its results are known now.
+        let query = match run_query(
+            &next,
+            &current.host,
+            &current.target,
+            current.become_,
+            connections,
+        ) {
+            Ok(query) => query,
+            Err(message) => return failed(planned, message, Some(horizon.at)),
+        };
+        unchanged = planned.plan.unchanged;
+        let resume = next.resume_after(|_| None, &query);
+        match recompiler.round(play, &current.host, resume) {
+            Ok(graph) => later = Some(graph),
+            Err(err) => {
+                return failed(planned, error_text(&err), error_at(&err));
+            }
+        }
+    }
+}
+
+/// Runs the horizon's query, if it is one, on the host: `Err` when it failed and its task does
+/// not ignore failures.
+fn run_query(
+    next: &NextRound,
+    host: &str,
+    target: &Target,
+    play_become: bool,
+    connections: &Pool,
+) -> Result<Vec<(usize, ItemResult)>, String> {
+    let Why::Query(query) = &next.horizon.why else {
+        return Ok(Vec::new());
+    };
+    let script = query_script(query);
+    let become_ = play_become || query.become_;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let reply = connections
+        .with(host, target, |t| {
+            t.run_script(script.as_bytes(), become_, &stop)
+        })
+        .and_then(|r| r)
+        .map_err(|e| e.message)?;
+    let results = query_results(&String::from_utf8_lossy(&reply.stdout));
+    if results.len() != query.items.len() {
+        let stderr = String::from_utf8_lossy(&reply.stderr);
+        return Err(format!(
+            "task `{}` could not be run on the host (exit {}): {}",
+            next.horizon.task,
+            reply.status,
+            crate::secret::scrub(stderr.trim())
+        ));
+    }
+    if let Some((_, failed)) = results
+        .iter()
+        .find(|(_, r)| r.failed && !query.ignore_errors)
+    {
+        let stderr = crate::secret::scrub(failed.stderr.trim()).into_owned();
+        return Err(format!(
+            "task `{}` failed (exit {}){}",
+            next.horizon.task,
+            failed.rc,
+            if stderr.is_empty() {
+                String::new()
+            } else {
+                format!(": {stderr}")
+            }
+        ));
+    }
+    Ok(results)
+}
+
+/// `planned` refused with `message`, pointing at `at`.
+fn failed(mut planned: PlannedHost, message: String, at: Option<Location>) -> PlannedHost {
+    planned.plan.steps.clear();
+    planned.plan.deferred = None;
+    planned.next = None;
+    planned.script = None;
+    planned.plan.error = Some(message);
+    planned.plan.error_at = at;
+    planned
+}
+
+/// An error's message with its help (each of several, with where it is), for a host's plan.
+fn error_text(err: &Error) -> String {
+    if !err.related.is_empty() {
+        return err
+            .related
+            .iter()
+            .map(|e| {
+                let at =
+                    e.at.as_ref()
+                        .map(|a| {
+                            let l = a.span.location();
+                            format!("{}:{}:{}: ", l.file, l.line, l.column)
+                        })
+                        .unwrap_or_default();
+                format!("{at}{}", error_text(e))
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    match &err.help {
+        Some(help) => format!("{err} ({help})"),
+        None => err.to_string(),
+    }
+}
+
+/// Where an error (or the first of several) points.
+fn error_at(err: &Error) -> Option<Location> {
+    err.at
+        .as_ref()
+        .map(|a| a.span.location())
+        .or_else(|| err.related.iter().find_map(error_at))
+}
+
+/// The result of one step, as its registered value sees it.
+fn item_result(step: &StepResult) -> ItemResult {
+    ItemResult {
+        changed: step.status == StepStatus::Changed,
+        failed: matches!(step.status, StepStatus::Failed | StepStatus::Ignored),
+        rc: step.exit_code.unwrap_or(0),
+        stdout: step.output.clone(),
+        stderr: step.stderr.clone(),
+    }
+}
+
+/// The next round's plan after `planned` was applied with `steps` as its results: compiled
+/// with what they registered (and the horizon's query, run now), then planned (and, while
+/// nothing changes, the rounds after it).
+pub(super) fn next_round(
+    planned: &PlannedHost,
+    steps: &[StepResult],
+    recompiler: &Recompiler<'_>,
+    connections: &Pool,
+    progress: &Progress,
+) -> Option<PlannedHost> {
+    let next = planned.next.as_ref()?;
+    let tag_of = |step: &StepResult| -> Option<RegisterTag> {
+        planned
+            .plan
+            .steps
+            .iter()
+            .find(|s| s.id == step.id)
+            .and_then(|s| s.register)
+    };
+    let result_of = |tag: RegisterTag| {
+        steps
+            .iter()
+            .find(|s| tag_of(s) == Some(tag))
+            .map(item_result)
+    };
+    let host = planned.plan.host.clone();
+    let graph_of = |resume| recompiler.round(next.play, &host, resume);
+    let query = match &next.horizon.why {
+        Why::Query(_) => {
+            // The query reads the host as this round left it.
+            match run_query(next, &host, &planned.target, planned.become_, connections) {
+                Ok(q) => q,
+                Err(message) => {
+                    let mut out = planned.clone();
+                    out.next = None;
+                    return Some(failed(out, message, Some(next.horizon.at.clone())));
+                }
+            }
+        }
+        _ => Vec::new(),
+    };
+    let resume = next.resume_after(result_of, &query);
+    match graph_of(resume) {
+        Ok(graph) => Some(plan_rounds(
+            &graph,
+            next.play,
+            Some(recompiler),
+            connections,
+            progress,
+        )),
+        Err(err) => {
+            let mut out = planned.clone();
+            out.next = None;
+            Some(failed(out, error_text(&err), error_at(&err)))
+        }
+    }
+}

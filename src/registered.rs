@@ -1,0 +1,387 @@
+//! Registered results (`register:`) and the rounds they cause. A task that reads the result of an
+//! earlier task cannot be decided before that task ran, so the compiler stops a host's round
+//! there (the *horizon*); the plan shows the rest as known after apply. Once the round is applied
+//! (or found converged), the results are built here from what the steps reported, and the host
+//! is compiled again from the horizon on with those results known.
+
+use std::collections::BTreeMap;
+
+use minijinja::Value as JValue;
+use serde::{Deserialize, Serialize};
+
+use crate::source::Location;
+
+/// Which registered task (and loop item) a compiled resource comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RegisterTag {
+    /// The task's position in the host's run of tasks (includes expanded), the same in every
+    /// round.
+    pub(crate) seq: usize,
+    pub(crate) item: usize,
+}
+
+/// What one round leaves for the next: where to resume and the results known so far.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Resume {
+    /// Tasks before this position ran in earlier rounds: only their directives are replayed.
+    pub(crate) at: usize,
+    /// Registered results by task position.
+    pub(crate) known: BTreeMap<usize, JValue>,
+}
+
+/// A task of this round that registers its result.
+#[derive(Debug, Clone)]
+pub(crate) struct Registration {
+    pub(crate) seq: usize,
+    /// The task has a loop: its result holds `results`, one per item.
+    pub(crate) looped: bool,
+    pub(crate) items: Vec<RegisteredItem>,
+}
+
+/// One item of a registering task.
+#[derive(Debug, Clone)]
+pub(crate) struct RegisteredItem {
+    /// The loop item (`item` in each of `results`).
+    pub(crate) item: Option<JValue>,
+    /// Skipped by `when`; otherwise compiled to a resource.
+    pub(crate) skipped: bool,
+    /// A command: its result has `rc`, `stdout` and `stderr`.
+    pub(crate) command: bool,
+}
+
+/// Where and why a host's round stops.
+#[derive(Debug, Clone)]
+pub(crate) struct Horizon {
+    /// The next round compiles resources from this task position on.
+    pub(crate) resume_at: usize,
+    /// The task the round stops at (or after), for the plan.
+    pub(crate) task: String,
+    pub(crate) at: Location,
+    pub(crate) why: Why,
+}
+
+/// Why a round stops.
+#[derive(Debug, Clone)]
+pub(crate) enum Why {
+    /// The task reads a registered result of this round.
+    Uses { name: String },
+    /// The task only reads (`changed_when: false`): it runs between rounds and its output is
+    /// its registered result.
+    Query(Query),
+    /// The task's `failed_when`/`changed_when` reads its own result: the next round judges it
+    /// before anything that follows runs.
+    Judged,
+}
+
+/// A read-only task run between rounds.
+#[derive(Debug, Clone)]
+pub(crate) struct Query {
+    pub(crate) seq: usize,
+    /// Each loop item's body (a subshell body, as an apply step's), by item position.
+    pub(crate) items: Vec<(usize, crate::script::Script)>,
+    /// Runs under `sudo -n` (the task has `become`).
+    pub(crate) become_: bool,
+    /// A failure does not fail the host (`ignore_errors: true`, `failed_when: false`, or a
+    /// `failed_when` the next round decides on the result).
+    pub(crate) ignore_errors: bool,
+}
+
+/// How a round's horizon reads in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Deferred {
+    /// The task the round ends at: the first not planned yet, or with `after`, the last planned.
+    pub(crate) task: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) after: bool,
+    pub(crate) reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) at: Option<Location>,
+}
+
+impl Horizon {
+    /// The plan's note for the tasks from here on.
+    pub(crate) fn deferred(&self) -> Deferred {
+        let reason = match &self.why {
+            Why::Uses { name } => {
+                format!("it uses `{name}`, registered by a task this run changes")
+            }
+            Why::Query(_) => {
+                "it only reads the host (`changed_when: false`), after the steps before it".to_owned()
+            }
+            Why::Judged => "they wait for its `failed_when` to judge its result".to_owned(),
+        };
+        Deferred {
+            task: self.task.clone(),
+            after: matches!(self.why, Why::Judged),
+            reason,
+            at: Some(self.at.clone()),
+        }
+    }
+}
+
+/// What a host's plan needs to go on after its round: kept with the planned host, never saved.
+#[derive(Debug, Clone)]
+pub(crate) struct NextRound {
+    /// The play's position in the playbook.
+    pub(crate) play: usize,
+    pub(crate) resume: Resume,
+    pub(crate) registrations: Vec<Registration>,
+    pub(crate) horizon: Horizon,
+}
+
+impl NextRound {
+    /// Where the next round resumes: every registration of this round bound to its result
+    /// (`result_of(tag)`, a resource with no step being unchanged), the query's to `query`.
+    pub(crate) fn resume_after(
+        &self,
+        result_of: impl Fn(RegisterTag) -> Option<ItemResult>,
+        query: &[(usize, ItemResult)],
+    ) -> Resume {
+        let mut known = self.resume.known.clone();
+        let query_seq = match &self.horizon.why {
+            Why::Query(q) => Some(q.seq),
+            _ => None,
+        };
+        for registration in &self.registrations {
+            let seq = registration.seq;
+            let value = if query_seq == Some(seq) {
+                value(registration, |item| {
+                    query
+                        .iter()
+                        .find(|(i, _)| *i == item)
+                        .map(|(_, r)| r.clone())
+                })
+            } else {
+                value(registration, |item| {
+                    Some(result_of(RegisterTag { seq, item }).unwrap_or_else(ItemResult::unchanged))
+                })
+            };
+            known.insert(seq, value);
+        }
+        Resume {
+            at: self.horizon.resume_at,
+            known,
+        }
+    }
+}
+
+/// What one item of a registered task did.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ItemResult {
+    pub(crate) changed: bool,
+    pub(crate) failed: bool,
+    pub(crate) rc: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl ItemResult {
+    /// A resource found converged (or a command whose guard found nothing to do): nothing ran.
+    pub(crate) fn unchanged() -> Self {
+        Self::default()
+    }
+}
+
+/// Ansible's `stdout_lines`: the text split at line ends.
+fn lines(text: &str) -> JValue {
+    text.lines().map(JValue::from).collect()
+}
+
+/// One item's result as Ansible shapes it.
+fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
+    let mut map: BTreeMap<&str, JValue> = BTreeMap::new();
+    match result {
+        None => {
+            map.insert("changed", JValue::from(false));
+            map.insert("skipped", JValue::from(true));
+            map.insert("skip_reason", JValue::from("Conditional result was False"));
+        }
+        Some(r) => {
+            map.insert("changed", JValue::from(r.changed));
+            map.insert("failed", JValue::from(r.failed));
+            map.insert("skipped", JValue::from(false));
+            if item.command {
+                let stdout = r.stdout.strip_suffix('\n').unwrap_or(&r.stdout);
+                let stderr = r.stderr.strip_suffix('\n').unwrap_or(&r.stderr);
+                map.insert("rc", JValue::from(r.rc));
+                map.insert("stdout", JValue::from(stdout));
+                map.insert("stdout_lines", lines(stdout));
+                map.insert("stderr", JValue::from(stderr));
+                map.insert("stderr_lines", lines(stderr));
+            }
+        }
+    }
+    if let Some(value) = &item.item {
+        map.insert("item", value.clone());
+    }
+    JValue::from_iter(map)
+}
+
+/// The registered value of `registration`, from each item's result (`None` = skipped).
+pub(crate) fn value(
+    registration: &Registration,
+    result_of: impl Fn(usize) -> Option<ItemResult>,
+) -> JValue {
+    let items: Vec<(JValue, bool, bool)> = registration
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let result = if item.skipped { None } else { result_of(i) };
+            let changed = result.as_ref().is_some_and(|r| r.changed);
+            let failed = result.as_ref().is_some_and(|r| r.failed);
+            (item_value(item, result.as_ref()), changed, failed)
+        })
+        .collect();
+    if !registration.looped {
+        return items
+            .into_iter()
+            .next()
+            .map_or_else(|| JValue::from(()), |(v, _, _)| v);
+    }
+    let changed = items.iter().any(|(_, c, _)| *c);
+    let failed = items.iter().any(|(_, _, f)| *f);
+    let skipped = registration.items.iter().all(|i| i.skipped);
+    let results: Vec<JValue> = items.into_iter().map(|(v, _, _)| v).collect();
+    JValue::from_iter([
+        ("changed", JValue::from(changed)),
+        ("failed", JValue::from(failed)),
+        ("skipped", JValue::from(skipped)),
+        ("msg", JValue::from("All items completed")),
+        ("results", JValue::from(results)),
+    ])
+}
+
+/// Runs each item's body of a query in turn and reports `@@query ITEM RC STDOUT STDERR`
+/// (base64), through private temp files.
+const QUERY_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || exit 1
+_e=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-err.XXXXXXXX") || { rm -f "$_o"; exit 1; }
+trap 'rm -f "$_o" "$_e"' EXIT
+_query() {
+  "_q$1" >"$_o" 2>"$_e" </dev/null
+  printf '@@query %s %s ' "$1" "$?"; base64 -w0 < "$_o"; printf ' '; base64 -w0 < "$_e"; echo
+}
+"#;
+
+/// The script that runs `query` on the host: read-only by the task's own declaration.
+pub(crate) fn query_script(query: &Query) -> crate::script::Script {
+    use crate::script::{n, Piece, Script};
+    let mut s = Script::of(QUERY_FUNCTIONS);
+    for (item, body) in &query.items {
+        let item = u64::try_from(*item).unwrap_or(u64::MAX);
+        s.fill(
+            "_q{}() (\n{})\n_query {}\n",
+            [n(item), Piece::Code(body), n(item)],
+        );
+    }
+    s
+}
+
+/// The results a query script reported, by item; exit 100 means a guard found nothing to do.
+pub(crate) fn query_results(stdout: &str) -> Vec<(usize, ItemResult)> {
+    use base64::Engine as _;
+    let decode = |text: Option<&str>| {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(text.unwrap_or(""))
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    };
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("@@query "))
+        .filter_map(|rest| {
+            let mut words = rest.split(' ');
+            let item = words.next()?.parse().ok()?;
+            let status: i32 = words.next()?.parse().ok()?;
+            Some((
+                item,
+                ItemResult {
+                    changed: false,
+                    failed: status != 0 && status != 100,
+                    rc: if status == 100 { 0 } else { status },
+                    stdout: decode(words.next()),
+                    stderr: decode(words.next()),
+                },
+            ))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn command_item(item: Option<&str>, skipped: bool) -> RegisteredItem {
+        RegisteredItem {
+            item: item.map(JValue::from),
+            skipped,
+            command: true,
+        }
+    }
+
+    #[test]
+    fn a_command_result_has_ansible_fields() {
+        let reg = Registration {
+            seq: 3,
+            looped: false,
+            items: vec![command_item(None, false)],
+        };
+        let v = value(&reg, |_| {
+            Some(ItemResult {
+                changed: true,
+                rc: 0,
+                stdout: "a\nb\n".into(),
+                ..ItemResult::default()
+            })
+        });
+        assert_eq!(v.get_attr("stdout").expect("stdout").as_str(), Some("a\nb"));
+        assert_eq!(v.get_attr("stdout_lines").expect("lines").len(), Some(2));
+        assert!(v.get_attr("changed").expect("changed").is_true());
+        assert_eq!(v.get_attr("rc").expect("rc").as_i64(), Some(0));
+    }
+
+    #[test]
+    fn a_loop_collects_results_and_skips() {
+        let reg = Registration {
+            seq: 1,
+            looped: true,
+            items: vec![
+                command_item(Some("x"), false),
+                command_item(Some("y"), true),
+            ],
+        };
+        let v = value(&reg, |_| Some(ItemResult::unchanged()));
+        let results = v.get_attr("results").expect("results");
+        assert_eq!(results.len(), Some(2));
+        let second = results.get_item(&JValue::from(1)).expect("second");
+        assert!(second.get_attr("skipped").expect("skipped").is_true());
+        assert_eq!(second.get_attr("item").expect("item").as_str(), Some("y"));
+        assert!(!v.get_attr("changed").expect("changed").is_true());
+    }
+
+    #[test]
+    fn a_query_script_reports_each_item_and_a_guard_is_neither_failed_nor_changed() {
+        let body = |code: &'static str| crate::script::Script::of(code);
+        let query = Query {
+            seq: 0,
+            items: vec![
+                (0, body("printf 'a\\nb\\n'\n")),
+                (1, body("echo boom >&2; exit 3\n")),
+                (2, body("exit 100\n")),
+            ],
+            become_: false,
+            ignore_errors: false,
+        };
+        let out = std::process::Command::new("sh")
+            .args(["-c", query_script(&query).as_str()])
+            .output()
+            .expect("sh runs");
+        let results = query_results(&String::from_utf8_lossy(&out.stdout));
+        assert_eq!(results.len(), 3, "{results:?}");
+        assert_eq!(results[0].1.stdout, "a\nb\n");
+        assert!(results[1].1.failed && results[1].1.rc == 3);
+        assert_eq!(results[1].1.stderr, "boom\n");
+        let guarded = &results[2].1;
+        assert!(!guarded.failed && !guarded.changed && guarded.rc == 0);
+    }
+}

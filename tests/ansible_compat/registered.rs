@@ -1,0 +1,140 @@
+//! `register:` and what reads it: a plan shows the tasks that read a result this run changes as
+//! known after apply, `apply` carries the play out in rounds, and a host where nothing changes
+//! plans the whole play (its queries run while planning). `changed_when`, `failed_when` and
+//! `ignore_errors` judge results as Ansible does.
+
+use super::project;
+use crate::harness::Project;
+
+#[test]
+fn registered_results_are_planned_in_rounds_and_converge() {
+    let p = project("registered");
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("note: the tasks from `read the release file`");
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(2)
+        .stdout_has("? the tasks from `read the release file` (site.yml:12): known after apply")
+        .stdout_has("more known after apply");
+    // A saved plan holds exactly what will run: one that stops at a horizon is refused.
+    p.recon(&["plan", "site.yml", "--out", "saved.plan"])
+        .expect_code(1)
+        .stderr_has("the plan was not saved");
+    assert!(!p.dir().join("saved.plan").exists());
+
+    let apply = p.recon(&["apply", "site.yml"]);
+    apply.expect_code(0);
+    assert_eq!(
+        p.read_host("app/seen.txt"),
+        "rc=0 out=1.4.2 lines=1 missing=1 False\n",
+        "a query's stdout, rc and stdout_lines; `failed_when: false` clears `failed`"
+    );
+    assert_eq!(
+        p.read_host("app/first-run.txt"),
+        "initialised on the first run\n",
+        "`when: init is changed` after the guarded command ran"
+    );
+    assert_eq!(
+        p.read_host("app/sizes.txt"),
+        "6,0 RELEASE,initialised\n",
+        "a looped query registers `results` with each item"
+    );
+    assert_eq!(
+        p.read_host("app/results.txt"),
+        "True broken exit 3 False False\n",
+        "ignore_errors keeps `failed`; `failed_when` reads the task's own result"
+    );
+    // Converged: every query runs while planning, so the whole play is planned and empty.
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0)
+        .stdout_has("No changes.");
+    // The guarded command did not run again: the note keyed on it is not rewritten.
+    std::fs::remove_file(p.host("app/first-run.txt")).expect("rm");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert!(!p.host("app/first-run.txt").exists());
+}
+
+/// A project whose `site.yml` is `play`.
+fn with_play(play: &str) -> Project {
+    let p = Project::new();
+    p.file("site.yml", play);
+    p
+}
+
+#[test]
+fn a_failing_query_stops_the_host_before_anything_after_it() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: folder
+      file: path={{ root }}/app state=directory
+    - name: the check
+      shell: echo "no database" >&2; exit 4
+      register: check
+      changed_when: false
+    - name: after the check
+      copy: dest={{ root }}/app/after.txt content=x
+"#,
+    );
+    let apply = p.recon(&["apply", "site.yml"]);
+    apply
+        .expect_code(1)
+        .stdout_has("task `the check` failed (exit 4): no database")
+        .stdout_has("site.yml:6:");
+    assert!(p.host("app").is_dir(), "the round before the query ran");
+    assert!(!p.host("app/after.txt").exists());
+    // Converged before the query: `plan` runs it and reports the same failure.
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stdout_has("task `the check` failed (exit 4): no database");
+}
+
+#[test]
+fn failed_when_true_fails_the_host_after_its_step_and_before_the_next() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{ root }} state=directory
+    - name: migrate
+      shell: echo "ERROR duplicate key"; exit 0
+      register: migrate
+      failed_when: "'ERROR' in migrate.stdout"
+    - name: after the migration
+      copy: dest={{ root }}/after.txt content=x
+"#,
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("! command echo \"ERROR duplicate key\"; exit 0")
+        .stdout_has("? the tasks after `migrate` (site.yml:5): known after apply");
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("the task failed: its `failed_when` is true");
+    assert!(!p.host("after.txt").exists());
+}
+
+#[test]
+fn a_task_skipped_by_when_registers_a_skipped_result_at_once() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{ root }} state=directory
+    - name: never
+      command: "false"
+      register: never
+      when: false
+    - name: uses it
+      copy:
+        dest: "{{ root }}/skipped.txt"
+        content: "{{ never is skipped }} {{ never.changed }}\n"
+"#,
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("+True False");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("skipped.txt"), "True False\n");
+}
