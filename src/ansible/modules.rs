@@ -87,7 +87,7 @@ pub(crate) const MODULES: &[Entry] = &[
     directive("include"),
     directive("include_role"),
     directive("import_role"),
-    missing("blockinfile", "line"),
+    res("blockinfile", blockinfile),
     missing("replace", "line"),
     missing("ini_file", "line"),
     res("apt", package),
@@ -299,6 +299,19 @@ fn lineinfile(mut a: Args) -> Result<Mapped> {
         "search_string",
     ]);
     Ok(resource("line", a))
+}
+
+/// `blockinfile` → recon `block` (`dest`/`destfile`/`name` → `path`, `content` → `block`);
+/// `backup` is dropped like every file module's.
+fn blockinfile(mut a: Args) -> Result<Mapped> {
+    if let Some(path) = a.take(&["path", "dest", "destfile", "name"]) {
+        a.put("path", path);
+    }
+    if let Some(block) = a.take(&["block", "content"]) {
+        a.put("block", block);
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    Ok(resource("block", a))
 }
 
 /// Arguments of `command`/`shell` recon does not need.
