@@ -520,11 +520,37 @@ fn authorized_key(mut a: Args) -> Result<Mapped> {
     Ok(resource("authorized_key", a))
 }
 
-/// `cron` → recon `cron`.
+/// `cron` → recon `cron` (`value` → `job`, `dom` → `day`, `dow` → `weekday`). Ansible's
+/// `env: yes` (the task declares a crontab variable instead of a job) has no recon form; recon's
+/// own `env` is a mapping of variables for one job.
 fn cron(mut a: Args) -> Result<Mapped> {
     a.ignore(&["backup", "insertafter", "insertbefore"]);
-    if let Some(v) = a.take(&["special_time", "special"]) {
-        a.put("special_time", v);
+    for (aliases, key) in [
+        (&["special_time", "special"][..], "special_time"),
+        (&["job", "value"][..], "job"),
+        (&["day", "dom"][..], "day"),
+        (&["weekday", "dow"][..], "weekday"),
+    ] {
+        if let Some(v) = a.take(aliases) {
+            a.put(key, v);
+        }
+    }
+    if let Some(env) = a.take(&["env"]) {
+        if truthy(&env) {
+            return Err(Error::invalid(
+                "`cron` with `env: yes` (a crontab variable) has no recon equivalent",
+                &env.span,
+            )
+            .with_label("here")
+            .with_help("give the job its variables with recon's `cron: { env: { NAME: value } }`"));
+        }
+        // Ansible's `env: no` is the default; anything else is recon's (checked there).
+        if !matches!(
+            env.scalar_text(),
+            Some("no" | "false" | "False" | "FALSE" | "off" | "0")
+        ) {
+            a.put("env", env);
+        }
     }
     Ok(resource("cron", a))
 }
