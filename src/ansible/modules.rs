@@ -542,7 +542,9 @@ fn cron(mut a: Args) -> Result<Mapped> {
                 &env.span,
             )
             .with_label("here")
-            .with_help("give the job its variables with recon's `cron: { env: { NAME: value } }`"));
+            .with_help(
+                "give the job its variables with recon's `cron: { env: { NAME: value } }`",
+            ));
         }
         // Ansible's `env: no` is the default; anything else is recon's (checked there).
         if !matches!(

@@ -89,7 +89,9 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Block> {
         // Ansible substitutes with `re.sub`, which would read a backslash as an escape.
         if text.contains('\\') {
             return Err(Error::invalid(
-                format!("`{key}` must not contain a backslash (Ansible reads it as a regex escape)"),
+                format!(
+                    "`{key}` must not contain a backslash (Ansible reads it as a regex escape)"
+                ),
                 &f.require(key)?.span,
             )
             .with_label("backslash here"));

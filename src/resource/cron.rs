@@ -362,11 +362,12 @@ impl Resource for Cron {
     }
 
     fn claims(&self) -> Vec<Claim> {
+        // No `user`: the connecting account's own table (`~/` makes the claim per account).
         let table = self
             .file
             .clone()
             .or_else(|| self.user.clone())
-            .unwrap_or_default();
+            .unwrap_or_else(|| "~/crontab".to_owned());
         vec![Claim {
             kind: ClaimKind::Other("cron".to_owned()),
             value: format!("{table}\n{}", self.name),
@@ -410,9 +411,10 @@ impl Resource for Cron {
         };
         // Only the marker changes (an entry recon wrote before it used Ansible's): show that.
         let (old_job, new_job) = match (found, &self.lines) {
-            (Some(at), Some(block)) if old_job == new_job => {
-                (Some(lines[at].to_owned()), Some(marker_for(&self.name, block)))
-            }
+            (Some(at), Some(block)) if old_job == new_job => (
+                Some(lines[at].to_owned()),
+                Some(marker_for(&self.name, block)),
+            ),
             _ => (old_job, new_job),
         };
         let mut change = Change::new(action).field(Field::Entry, old_job, new_job);

@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::{
-    authorized_key, block, command, cron, directory, file, group, http_check, line, release, supervisor,
-    symlink,
+    authorized_key, block, command, cron, directory, file, group, http_check, line, release,
+    supervisor, symlink,
 };
 use super::{docker_compose, firewall, git};
 use super::{package, service, template, user};
