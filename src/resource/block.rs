@@ -58,6 +58,7 @@ pub(crate) struct Pattern {
 
 /// A managed block.
 #[derive(Debug, Clone)]
+#[allow(clippy::struct_field_names)] // `block.block` is the word Ansible users write
 pub(crate) struct Block {
     pub(crate) path: String,
     /// The block's text as given (a final newline is added when missing, as Ansible does).
@@ -186,9 +187,8 @@ pub(crate) fn split_lines(text: &str) -> Vec<String> {
     let mut i = 0;
     while i < bytes.len() {
         let end = match bytes[i] {
-            b'\n' => i + 1,
             b'\r' if bytes.get(i + 1) == Some(&b'\n') => i + 2,
-            b'\r' => i + 1,
+            b'\n' | b'\r' => i + 1,
             _ => {
                 i += 1;
                 continue;

@@ -262,12 +262,11 @@ pub(crate) fn edit(table: &str, name: &str, block: Option<&[String]>) -> String 
     }
     if let (Some(b), false) = (block, placed) {
         let marker = marker_for(name, b);
-        match adoptable(&out, b) {
-            Some(at) => out.insert(at, marker),
-            None => {
-                out.push(marker);
-                out.extend(b.iter().cloned());
-            }
+        if let Some(at) = adoptable(&out, b) {
+            out.insert(at, marker);
+        } else {
+            out.push(marker);
+            out.extend(b.iter().cloned());
         }
     }
     let mut text = out.join("\n");

@@ -152,3 +152,57 @@ fn blockinfile_and_cron_entries_match_ansible_and_each_accepts_the_other() {
     assert!(recap.contains("changed=0"), "{recap}");
     assert!(recap.contains("failed=0"), "{recap}");
 }
+
+/// What recon cannot do as Ansible does is a located error, never a silent difference; a task
+/// `block:` with a list is still Ansible's task block beside recon's `block` resource.
+#[test]
+fn blockinfile_and_cron_refuse_what_they_cannot_match() {
+    let p = Project::new();
+    let root = p.host_root();
+    std::fs::create_dir_all(&root).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - cron: name=PATH env=yes job=/usr/bin
+    - blockinfile: { path: "{{ root }}/a", block: x, insertafter: EOF, insertbefore: BOF }
+    - blockinfile: { path: "{{ root }}/a", block: x, insertafter: "(?<=a)b" }
+    - blockinfile: { path: "{{ root }}/a", block: x, marker_begin: 'B\1' }
+"#,
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("4 errors")
+        .stderr_has("`cron` with `env: yes` (a crontab variable) has no recon equivalent")
+        .stderr_has("`insertafter` and `insertbefore` are mutually exclusive")
+        .stderr_has("invalid regex")
+        .stderr_has("`marker_begin` must not contain a backslash");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - block:
+        - blockinfile: { path: "{{ root }}/missing", block: x }
+    - block: { path: "{{ root }}/made", block: "x", create: true, validate: "grep -q x %s" }
+"#,
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stdout_has("does not exist (Ansible's blockinfile fails here too; set `create: true`");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - block:
+        - blockinfile: { path: "{{ root }}/made", block: x, create: yes }
+    - block: { path: "{{ root }}/made", block: "y", marker: '# {mark} two', validate: "grep -q y %s" }
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(
+        p.read_host("made"),
+        "# BEGIN ANSIBLE MANAGED BLOCK\nx\n# END ANSIBLE MANAGED BLOCK\n# BEGIN two\ny\n# END two\n"
+    );
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}
