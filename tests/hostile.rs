@@ -24,6 +24,14 @@ const PLAYBOOK: &str = r#"- name: hostile
     - template: { src: t.j2, dest: "{{ root }}/t-{{ h }}" }
     - symlink: { path: "{{ root }}/l-{{ h }}", target: "t-{{ h }}" }
     - line: { path: "{{ root }}/line-{{ h }}", line: "{{ h1 }}" }
+    - block:
+        path: "{{ root }}/block-{{ h }}"
+        block: "{{ h }}{{ long }}"
+        marker: '# {mark} {{ h1 }}'
+        insertbefore: BOF
+        create: true
+        mode: "0640"
+        validate: "test -s %s"
     - name: argv
       command:
         argv: [sh, -c, 'printf %s "$1" > "$2"', x, "{{ h }}{{ long }}", "{{ root }}/argv-out"]
@@ -130,6 +138,12 @@ fn hostile_values_in_every_field_run_nothing_and_arrive_byte_exact() {
         p.read_host(&format!("line-{h}")),
         format!("{}\n", one_line())
     );
+    let one = one_line();
+    assert_eq!(
+        p.read_host(&format!("block-{h}")),
+        format!("# BEGIN {one}\n{h}{long}\n# END {one}\n")
+    );
+    assert_eq!(crate::harness::mode(&p.host(&format!("block-{h}"))), 0o640);
     assert_eq!(p.read_host("argv-out"), format!("{h}{long}"));
     assert_eq!(p.read_host(&format!("{d}/env-out")), format!("{h}{long}"));
     assert_eq!(

@@ -137,11 +137,11 @@ fn cron_entries_are_named_blocks_with_an_exact_diff() {
         .stdout_has("Plan: 3 to add");
     assert_eq!(
         out("crontab", &["-u", user, "-l"]),
-        "MAILTO=ops\n0 1 * * * /usr/bin/true # mine\n# recon: renew\nPATH=/usr/bin:/bin\n17 2 * * * certbot renew -q\n# recon: sweep\n#@daily rm -f /tmp/x\n"
+        "MAILTO=ops\n0 1 * * * /usr/bin/true # mine\n# recon: renew\nPATH=/usr/bin:/bin\n17 2 * * * certbot renew -q\n#Ansible: sweep\n#@daily rm -f /tmp/x\n"
     );
     assert_eq!(
         p.read_host("cron.d/recon"),
-        "# recon: tab\n* * * * 1-5 root echo hi\n"
+        "#Ansible: tab\n* * * * 1-5 root echo hi\n"
     );
     assert_eq!(mode(&p.host("cron.d/recon")), 0o644);
     p.recon(&["plan", "site.yml"])
@@ -158,7 +158,7 @@ fn cron_entries_are_named_blocks_with_an_exact_diff() {
         .stdout_has("+17 3 * * * certbot renew -q")
         .stdout_has("0 to add, 1 to change");
     assert!(out("crontab", &["-u", user, "-l"])
-        .contains("\n17 3 * * * certbot renew -q\n# recon: sweep\n"));
+        .contains("\n17 3 * * * certbot renew -q\n#Ansible: sweep\n"));
 
     // Removal plans and applies exactly that removal; the user's own lines stay.
     p.file(
@@ -198,7 +198,7 @@ fn cron_entries_are_named_blocks_with_an_exact_diff() {
     p.recon(&["apply", "site.yml"])
         .expect_code(0)
         .stdout_has("+ cron own");
-    assert!(out("crontab", &["-u", user, "-l"]).ends_with("# recon: own\n* * * * * true\n"));
+    assert!(out("crontab", &["-u", user, "-l"]).ends_with("#Ansible: own\n* * * * * true\n"));
     p.recon(&["plan", "site.yml"])
         .expect_code(0)
         .stdout_has("No changes.");

@@ -87,7 +87,7 @@ pub(crate) const MODULES: &[Entry] = &[
     directive("include"),
     directive("include_role"),
     directive("import_role"),
-    missing("blockinfile", "line"),
+    res("blockinfile", blockinfile),
     missing("replace", "line"),
     missing("ini_file", "line"),
     res("apt", package),
@@ -301,6 +301,19 @@ fn lineinfile(mut a: Args) -> Result<Mapped> {
     Ok(resource("line", a))
 }
 
+/// `blockinfile` → recon `block` (`dest`/`destfile`/`name` → `path`, `content` → `block`);
+/// `backup` is dropped like every file module's.
+fn blockinfile(mut a: Args) -> Result<Mapped> {
+    if let Some(path) = a.take(&["path", "dest", "destfile", "name"]) {
+        a.put("path", path);
+    }
+    if let Some(block) = a.take(&["block", "content"]) {
+        a.put("block", block);
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    Ok(resource("block", a))
+}
+
 /// Arguments of `command`/`shell` recon does not need.
 const IGNORED_COMMAND_ARGS: &[&str] = &["warn", "strip_empty_ends", "expand_argument_vars"];
 
@@ -507,11 +520,39 @@ fn authorized_key(mut a: Args) -> Result<Mapped> {
     Ok(resource("authorized_key", a))
 }
 
-/// `cron` → recon `cron`.
+/// `cron` → recon `cron` (`value` → `job`, `dom` → `day`, `dow` → `weekday`). Ansible's
+/// `env: yes` (the task declares a crontab variable instead of a job) has no recon form; recon's
+/// own `env` is a mapping of variables for one job.
 fn cron(mut a: Args) -> Result<Mapped> {
     a.ignore(&["backup", "insertafter", "insertbefore"]);
-    if let Some(v) = a.take(&["special_time", "special"]) {
-        a.put("special_time", v);
+    for (aliases, key) in [
+        (&["special_time", "special"][..], "special_time"),
+        (&["job", "value"][..], "job"),
+        (&["day", "dom"][..], "day"),
+        (&["weekday", "dow"][..], "weekday"),
+    ] {
+        if let Some(v) = a.take(aliases) {
+            a.put(key, v);
+        }
+    }
+    if let Some(env) = a.take(&["env"]) {
+        if truthy(&env) {
+            return Err(Error::invalid(
+                "`cron` with `env: yes` (a crontab variable) has no recon equivalent",
+                &env.span,
+            )
+            .with_label("here")
+            .with_help(
+                "give the job its variables with recon's `cron: { env: { NAME: value } }`",
+            ));
+        }
+        // Ansible's `env: no` is the default; anything else is recon's (checked there).
+        if !matches!(
+            env.scalar_text(),
+            Some("no" | "false" | "False" | "FALSE" | "off" | "0")
+        ) {
+            a.put("env", env);
+        }
     }
     Ok(resource("cron", a))
 }

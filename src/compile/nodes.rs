@@ -157,8 +157,9 @@ pub(crate) fn check(runs: &[PlayRun], neighbours: &[Neighbour]) -> Result<()> {
     Ok(())
 }
 
-/// Explicit `claims:` plus what the task's resource claims. `~/` paths belong to the target's
-/// account, so they only clash between targets logging in as the same user.
+/// Explicit `claims:` plus what the task's resource claims. `~/` values (paths, the connecting
+/// account's crontab) belong to the target's account, so they only clash between targets
+/// logging in as the same user.
 fn claims_of(graph: &HostGraph, task: &Task) -> Vec<Claim> {
     let mut out: Vec<Claim> = task
         .claims
@@ -170,10 +171,8 @@ fn claims_of(graph: &HostGraph, task: &Task) -> Vec<Claim> {
         })
         .collect();
     for mut claim in task.resource.claims() {
-        if claim.kind == ClaimKind::Path {
-            if let Some(rest) = claim.value.strip_prefix("~/") {
-                claim.value = format!("~{}/{rest}", graph.target.user.as_deref().unwrap_or(""));
-            }
+        if let Some(rest) = claim.value.strip_prefix("~/") {
+            claim.value = format!("~{}/{rest}", graph.target.user.as_deref().unwrap_or(""));
         }
         out.push(claim);
     }

@@ -141,7 +141,8 @@ impl Loader<'_> {
         let entries = node
             .as_map()
             .ok_or_else(|| wrong_type(node, "a mapping", "a task"))?;
-        if node.get("block").is_some() {
+        // `block:` with a list is Ansible's task block; with a mapping, recon's `block` resource.
+        if node.get("block").is_some_and(|b| b.as_map().is_none()) {
             return self.block(node, inherit, out);
         }
         let mut modules = Vec::new();

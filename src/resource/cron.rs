@@ -1,11 +1,16 @@
 //! `cron: { name, job, minute, hour, day, month, weekday | special_time, user, env, disabled,
 //! cron_file, state }`: one named entry in an account's crontab or in an `/etc/cron.d` file.
 //!
-//! An entry is a block: the marker comment `# recon: NAME`, its `env` lines (`KEY=value`, which
-//! cron applies to every later line too, as in any crontab), and the job line (commented out
-//! when `disabled`). The plan shows the exact diff of the crontab. The apply edits the table as
-//! it is at apply time (an awk pass replaces the block in place or appends it), so several
-//! entries of one table in one plan compose instead of overwriting each other.
+//! An entry is marked as Ansible's `cron` module marks it: `#Ansible: NAME` on the line above
+//! the job line (commented out when `disabled`), so entries either tool made are the other's
+//! too. An entry with `env` lines (`KEY=value`, which cron applies to every later line too, as
+//! in any crontab) keeps recon's own block, `# recon: NAME`, the env lines, the job line:
+//! Ansible takes the line after its marker as the job, so it has no form for them. Both markers
+//! are read, so tables written by earlier recon versions are rewritten to Ansible's marker on
+//! the next change, without duplicates. The plan shows the exact diff of the crontab. The
+//! apply edits the table as it is at apply time (an awk pass replaces the block in place or
+//! appends it), so several entries of one table in one plan compose instead of overwriting
+//! each other.
 
 use super::args::{account_name, checked_path, refuse_with_absent, state};
 use super::file::text_diff;
@@ -187,31 +192,82 @@ fn is_env(line: &str) -> bool {
         .is_some_and(|(k, _)| crate::script::is_identifier(k.trim()))
 }
 
+/// Ansible's marker of a named entry (`cron.py`: `"#Ansible: " + name` on the line above the
+/// job), which recon writes for every entry without `env`.
+pub(crate) fn ansible_marker(name: &str) -> String {
+    format!("#Ansible: {name}")
+}
+
+/// recon's own marker, written for entries with `env` lines (Ansible's `find_job` takes the line
+/// right after its marker as the job, so an entry with env lines cannot carry Ansible's), and
+/// read on any entry, so tables written by earlier recon versions migrate on the next change.
+pub(crate) fn recon_marker(name: &str) -> String {
+    format!("# recon: {name}")
+}
+
+/// The marker a block is written with: Ansible's for a lone job line, recon's with env lines.
+fn marker_for(name: &str, block: &[String]) -> String {
+    if block.len() == 1 {
+        ansible_marker(name)
+    } else {
+        recon_marker(name)
+    }
+}
+
+/// The entry's lines found at `lines[at]` (a marker): how many lines the block spans. An
+/// Ansible marker owns the next line; recon's owns its env lines and then the job line
+/// (unless Ansible has since put its own marker there).
+fn block_len(lines: &[&str], at: usize, name: &str) -> usize {
+    let mut end = at + 1;
+    if lines[at] == recon_marker(name) {
+        while lines.get(end).is_some_and(|l| is_env(l)) {
+            end += 1;
+        }
+        if lines.get(end).is_some_and(|l| !l.starts_with("#Ansible: ")) {
+            end += 1;
+        }
+    } else if end < lines.len() {
+        end += 1;
+    }
+    end - at
+}
+
+/// Whether `line` is a marker of entry `name`, in either style.
+fn is_marker(line: &str, name: &str) -> bool {
+    line == ansible_marker(name) || line == recon_marker(name)
+}
+
 /// The table with entry `name`'s block replaced by `block` (removed when `None`), in place when
-/// it exists, else appended: the same rule as the awk pass of the apply script.
+/// it exists, else appended: the same rule as the awk pass of the apply script. Without a
+/// marker, a line equal to a lone job is adopted (its marker inserted above it), as Ansible's
+/// `find_job` does, so a hand-written or Ansible-adopted line is never duplicated.
 pub(crate) fn edit(table: &str, name: &str, block: Option<&[String]>) -> String {
-    let marker = format!("# recon: {name}");
+    let lines: Vec<&str> = table.lines().collect();
     let mut out: Vec<String> = Vec::new();
-    let mut lines = table.lines().peekable();
     let mut placed = false;
-    while let Some(line) = lines.next() {
-        if line == marker {
-            while lines.peek().is_some_and(|l| is_env(l)) {
-                lines.next();
-            }
-            lines.next();
+    let mut i = 0;
+    while i < lines.len() {
+        if is_marker(lines[i], name) {
+            let len = block_len(&lines, i, name);
+            i += len;
             if let (Some(b), false) = (block, placed) {
-                out.push(marker.clone());
+                out.push(marker_for(name, b));
                 out.extend(b.iter().cloned());
                 placed = true;
             }
             continue;
         }
-        out.push(line.to_owned());
+        out.push(lines[i].to_owned());
+        i += 1;
     }
     if let (Some(b), false) = (block, placed) {
-        out.push(marker);
-        out.extend(b.iter().cloned());
+        let marker = marker_for(name, b);
+        if let Some(at) = adoptable(&out, b) {
+            out.insert(at, marker);
+        } else {
+            out.push(marker);
+            out.extend(b.iter().cloned());
+        }
     }
     let mut text = out.join("\n");
     if !text.is_empty() {
@@ -220,13 +276,42 @@ pub(crate) fn edit(table: &str, name: &str, block: Option<&[String]>) -> String 
     text
 }
 
-/// The awk pass: drops the block of `$_n`, prints `$_blk` (when set) in its place or at the end.
-const EDIT_AWK: &str = r##"awk 'BEGIN { m = "# recon: " ENVIRON["_n"]; b = ENVIRON["_blk"]; keep = ENVIRON["_keep"] }
-$0 == m { skip = 1; if (keep == "1" && !done) { print m; print b; done = 1 }; next }
-skip == 1 && $0 ~ /^[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*=/ { next }
-skip == 1 { skip = 0; next }
-{ print }
-END { if (keep == "1" && !done) { print m; print b } }'"##;
+/// Where Ansible's `find_job` adopts an unmarked job: the first line equal to it whose line
+/// above (the last line, for the first: Python's `lines[-1]`) is no Ansible marker.
+fn adoptable(lines: &[String], block: &[String]) -> Option<usize> {
+    let [job] = block else {
+        return None;
+    };
+    (0..lines.len()).find(|&i| {
+        let above = if i == 0 { lines.len() - 1 } else { i - 1 };
+        lines[i] == *job && !lines[above].starts_with("#Ansible: ")
+    })
+}
+
+/// The awk pass, `edit` in awk: drops every block of `$_n` (either marker), prints `$_blk`
+/// (when `$_keep` is 1) with marker `$_m` in place of the first, else adopts an equal
+/// unmarked job line or appends at the end.
+const EDIT_AWK: &str = r##"awk 'function env(s) { return s ~ /^[ \t]*[A-Za-z_][A-Za-z0-9_]*[ \t]*=/ }
+BEGIN { a = "#Ansible: " ENVIRON["_n"]; r = "# recon: " ENVIRON["_n"]; b = ENVIRON["_blk"] ""; m = ENVIRON["_m"] ""; keep = ENVIRON["_keep"] "" }
+{ l[++n] = $0 }
+END {
+  o = 0; done = 0
+  for (i = 1; i <= n; i++) {
+    if (l[i] == a || l[i] == r) {
+      if (l[i] == r) { while (i < n && env(l[i + 1])) i++; if (i < n && index(l[i + 1], "#Ansible: ") != 1) i++ }
+      else if (i < n) i++
+      if (keep == "1" && !done) { out[++o] = m; out[++o] = b; done = 1 }
+      continue
+    }
+    out[++o] = l[i]
+  }
+  at = 0
+  if (keep == "1" && !done && index(b, "\n") == 0) {
+    for (i = 1; i <= o && !at; i++) { up = (i == 1) ? o : i - 1; if (out[i] == b && index(out[up], "#Ansible: ") != 1) at = i }
+  }
+  for (i = 1; i <= o; i++) { if (i == at) print m; print out[i] }
+  if (keep == "1" && !done && !at) { print m; print b }
+}'"##;
 
 /// `_ct ARGS`: `crontab ARGS` for the account `$_cu`: `-u` only for another account (only
 /// root may use `-u`, even for itself on some systems).
@@ -276,11 +361,12 @@ impl Resource for Cron {
     }
 
     fn claims(&self) -> Vec<Claim> {
+        // No `user`: the connecting account's own table (`~/` makes the claim per account).
         let table = self
             .file
             .clone()
             .or_else(|| self.user.clone())
-            .unwrap_or_default();
+            .unwrap_or_else(|| "~/crontab".to_owned());
         vec![Claim {
             kind: ClaimKind::Other("cron".to_owned()),
             value: format!("{table}\n{}", self.name),
@@ -308,23 +394,27 @@ impl Resource for Cron {
         if after == table {
             return Ok(None);
         }
-        let marker = format!("# recon: {}", self.name);
-        let existed = table.lines().any(|l| l == marker);
-        let old_job = existed
-            .then(|| {
-                let lines: Vec<&str> = table.lines().collect();
-                let at = lines.iter().position(|l| *l == marker)?;
-                lines[at + 1..]
-                    .iter()
-                    .find(|l| !is_env(l))
-                    .map(|l| (*l).to_owned())
-            })
-            .flatten();
+        let lines: Vec<&str> = table.lines().collect();
+        let found = lines.iter().position(|l| is_marker(l, &self.name));
+        let existed = found.is_some();
+        // The old block's last line is its job; a marker alone (at the end) has none.
+        let old_job = found.and_then(|at| {
+            let len = block_len(&lines, at, &self.name);
+            (len > 1).then(|| lines[at + len - 1].to_owned())
+        });
         let new_job = self.lines.as_ref().and_then(|l| l.last().cloned());
         let action = match (existed, self.lines.is_some()) {
             (false, _) => Action::Create,
             (true, true) => Action::Update,
             (true, false) => Action::Delete,
+        };
+        // Only the marker changes (an entry recon wrote before it used Ansible's): show that.
+        let (old_job, new_job) = match (found, &self.lines) {
+            (Some(at), Some(block)) if old_job == new_job => (
+                Some(lines[at].to_owned()),
+                Some(marker_for(&self.name, block)),
+            ),
+            _ => (old_job, new_job),
         };
         let mut change = Change::new(action).field(Field::Entry, old_job, new_job);
         change.diff = text_diff(table.as_bytes(), after.as_bytes());
@@ -342,7 +432,15 @@ impl Resource for Cron {
             .as_ref()
             .map(|l| l.join("\n"))
             .unwrap_or_default();
-        out.fill("export _n={} _blk={}", [w(&self.name), w(&block)]);
+        let marker = self
+            .lines
+            .as_ref()
+            .map(|l| marker_for(&self.name, l))
+            .unwrap_or_default();
+        out.fill(
+            "export _n={} _blk={} _m={}",
+            [w(&self.name), w(&block), w(&marker)],
+        );
         out.code(if decision.keep {
             " _keep=1\n"
         } else {
@@ -378,6 +476,10 @@ impl Resource for Cron {
 mod tests {
     use super::*;
 
+    fn one(line: &str) -> Vec<String> {
+        vec![line.to_owned()]
+    }
+
     #[test]
     fn blocks_are_replaced_in_place_appended_or_removed() {
         let table = "MAILTO=x\n# recon: renew\nA=1\n17 2 * * * certbot renew\n0 1 * * * other\n";
@@ -388,9 +490,106 @@ mod tests {
         );
         assert_eq!(edit(table, "renew", None), "MAILTO=x\n0 1 * * * other\n");
         assert_eq!(
-            edit("", "x", Some(&["@daily true".to_owned()])),
-            "# recon: x\n@daily true\n"
+            edit("", "x", Some(&one("@daily true"))),
+            "#Ansible: x\n@daily true\n"
         );
         assert_eq!(edit("", "x", None), "");
+    }
+
+    #[test]
+    fn ansible_entries_are_recognised_and_old_recon_ones_migrate() {
+        let ansible = "#Ansible: x\n0 1 * * * a\n#Ansible: y\n@daily b\n";
+        assert_eq!(edit(ansible, "x", Some(&one("0 1 * * * a"))), ansible);
+        assert_eq!(
+            edit(ansible, "x", Some(&one("0 2 * * * a"))),
+            "#Ansible: x\n0 2 * * * a\n#Ansible: y\n@daily b\n"
+        );
+        assert_eq!(edit(ansible, "y", None), "#Ansible: x\n0 1 * * * a\n");
+        // The old marker becomes Ansible's in place; no duplicate.
+        let old = "M=1\n# recon: x\n0 1 * * * a\nz\n";
+        assert_eq!(
+            edit(old, "x", Some(&one("0 1 * * * a"))),
+            "M=1\n#Ansible: x\n0 1 * * * a\nz\n"
+        );
+        assert_eq!(edit(old, "x", None), "M=1\nz\n");
+        // Ansible adopted an old recon entry's job (its marker under recon's): one entry again.
+        let both = "# recon: x\n#Ansible: x\n0 1 * * * a\n";
+        assert_eq!(
+            edit(both, "x", Some(&one("0 1 * * * a"))),
+            "#Ansible: x\n0 1 * * * a\n"
+        );
+        // An env entry keeps recon's block, replacing an Ansible one of the same name.
+        let env = vec!["P=/bin".to_owned(), "0 1 * * * a".to_owned()];
+        assert_eq!(
+            edit(ansible, "x", Some(&env)),
+            "# recon: x\nP=/bin\n0 1 * * * a\n#Ansible: y\n@daily b\n"
+        );
+    }
+
+    #[test]
+    fn an_unmarked_equal_job_is_adopted_as_ansible_does() {
+        assert_eq!(
+            edit("a\n0 1 * * * j\nb\n", "x", Some(&one("0 1 * * * j"))),
+            "a\n#Ansible: x\n0 1 * * * j\nb\n"
+        );
+        // Another entry's job line is not adopted.
+        assert_eq!(
+            edit("#Ansible: o\n0 1 * * * j\n", "x", Some(&one("0 1 * * * j"))),
+            "#Ansible: o\n0 1 * * * j\n#Ansible: x\n0 1 * * * j\n"
+        );
+    }
+
+    /// The awk pass of the apply must edit exactly as `edit` plans, under the real `sh`/`awk`.
+    #[test]
+    fn the_awk_pass_edits_exactly_as_planned() {
+        let tables = [
+            "",
+            "MAILTO=x\n# recon: n\nA=1\n17 2 * * * c\n0 1 * * * o\n",
+            "#Ansible: n\n0 1 * * * a\n#Ansible: y\n@daily b\n",
+            "a\n0 1 * * * j\nb\n",
+            "0 1 * * * j\n#Ansible: o\n",
+            "#Ansible: o\n0 1 * * * j\n",
+            "# recon: n\n#Ansible: n\n0 1 * * * j\n",
+            "x\n#Ansible: n\n",
+            "1\n1.0\n#Ansible: n\n1\n",
+        ];
+        let blocks: [Option<Vec<String>>; 5] = [
+            None,
+            Some(one("0 1 * * * j")),
+            Some(one("1.0")),
+            Some(one("#@daily j 'q' \"$(x)\" \\")),
+            Some(vec!["A=1".into(), "B= 2".into(), "17 2 * * * c".into()]),
+        ];
+        for table in tables {
+            for block in &blocks {
+                let want = edit(table, "n", block.as_deref());
+                let lines = block.clone().unwrap_or_default();
+                let mut s = Script::new();
+                s.fill(
+                    "export _n=n _blk={} _m={} _keep={}\n_cur={}\n",
+                    [
+                        w(&lines.join("\n")),
+                        w(&block
+                            .as_ref()
+                            .map(|b| marker_for("n", b))
+                            .unwrap_or_default()),
+                        w(if block.is_some() { "1" } else { "0" }),
+                        w(table.trim_end_matches('\n')),
+                    ],
+                )
+                .code("{ [ -z \"$_cur\" ] || printf '%s\\n' \"$_cur\"; } | ")
+                .code(EDIT_AWK);
+                let out = std::process::Command::new("sh")
+                    .args(["-c", s.as_str()])
+                    .output()
+                    .expect("sh runs");
+                assert!(out.status.success(), "{out:?}");
+                assert_eq!(
+                    String::from_utf8_lossy(&out.stdout),
+                    want,
+                    "table {table:?}, block {block:?}"
+                );
+            }
+        }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) enum Sensitivity {
 impl Sensitivity {
     /// `no_log` hides; content holding a known secret is masked; content rendered from a
     /// secret that no longer holds it literally (`| urlencode`) hides.
-    fn of(content: &[u8], no_log: bool, used_secret: bool) -> Self {
+    pub(super) fn of(content: &[u8], no_log: bool, used_secret: bool) -> Self {
         if no_log {
             Sensitivity::Hidden
         } else if crate::secret::occurs_in(&String::from_utf8_lossy(content)) {

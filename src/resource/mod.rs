@@ -6,6 +6,7 @@
 pub(crate) mod archive;
 mod args;
 mod authorized_key;
+mod block;
 mod claim;
 mod command;
 mod cron;

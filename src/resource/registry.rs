@@ -6,8 +6,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::{
-    authorized_key, command, cron, directory, file, group, http_check, line, release, supervisor,
-    symlink,
+    authorized_key, block, command, cron, directory, file, group, http_check, line, release,
+    supervisor, symlink,
 };
 use super::{docker_compose, firewall, git};
 use super::{package, service, template, user};
@@ -45,6 +45,7 @@ registry! {
     "template" => template, "a file rendered from a Jinja template on the control machine";
     "symlink" => symlink, "a symbolic link, switched atomically";
     "line" => line, "one line in a file, like Ansible's lineinfile";
+    "block" => block, "a marker-delimited block in a file, like Ansible's blockinfile";
     "command" => command, "a command run unless its guards say it is done";
     "release" => release, "an immutable release folder and the link that makes it current";
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";

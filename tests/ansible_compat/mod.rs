@@ -10,6 +10,7 @@ use crate::harness::{copy_tree, Project};
 mod hostile;
 mod registered;
 mod side_by_side;
+mod side_by_side_blocks;
 
 /// A project from `tests/ansible_compat/NAME`, with the harness's one-host local inventory.
 fn project(name: &str) -> Project {

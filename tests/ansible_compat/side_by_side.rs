@@ -15,12 +15,13 @@ const ANSIBLE_PLAYBOOK: &str = "/opt/recon-test/ansible/bin/ansible-playbook";
 /// The accounts this test owns (no other test uses them).
 const ACCOUNTS: [&str; 2] = ["recon_sbs_ansible", "recon_sbs_recon"];
 
-fn inventory(sshd: &Sshd, homes: &[PathBuf]) -> String {
+/// An inventory of `accounts` on the test sshd, each with `base` = its home's `folder`.
+pub(super) fn inventory(sshd: &Sshd, accounts: &[&str], homes: &[PathBuf], folder: &str) -> String {
     let mut out = String::from("all:\n  hosts:\n");
-    for (user, home) in ACCOUNTS.iter().zip(homes) {
+    for (user, home) in accounts.iter().zip(homes) {
         let _ = write!(
             out,
-            "    {user}:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: {user}\n      ansible_ssh_private_key_file: {key}\n      ansible_ssh_common_args: '-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes'\n      ansible_python_interpreter: /usr/bin/python3\n      recon_known_hosts_file: {kh}\n      base: {home}/sbs\n      port: 8123\n",
+            "    {user}:\n      ansible_host: 127.0.0.1\n      ansible_port: {port}\n      ansible_user: {user}\n      ansible_ssh_private_key_file: {key}\n      ansible_ssh_common_args: '-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes'\n      ansible_python_interpreter: /usr/bin/python3\n      recon_known_hosts_file: {kh}\n      base: {home}/{folder}\n      port: 8123\n",
             port = sshd.port,
             key = sshd.client_key.display(),
             kh = sshd.known_hosts.display(),
@@ -30,7 +31,8 @@ fn inventory(sshd: &Sshd, homes: &[PathBuf]) -> String {
     out
 }
 
-fn ansible_playbook(p: &Project, limit: &str) -> String {
+/// Runs `ansible-playbook site.yml` on host `limit`; its output (the recap).
+pub(super) fn ansible_playbook(p: &Project, limit: &str) -> String {
     assert!(
         Path::new(ANSIBLE_PLAYBOOK).is_file(),
         "{ANSIBLE_PLAYBOOK} is missing: run scripts/install-deps.sh"
@@ -54,7 +56,7 @@ fn ansible_playbook(p: &Project, limit: &str) -> String {
 }
 
 /// Every path under `dir`: relative name, type, mode and content or link target.
-fn tree(dir: &Path) -> Vec<String> {
+pub(super) fn tree(dir: &Path) -> Vec<String> {
     fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .expect("read_dir")
@@ -104,7 +106,10 @@ fn ansible_and_recon_leave_the_same_files_and_accept_each_others_work() {
         "templates/site.conf.j2",
         &std::fs::read_to_string(src.join("templates/site.conf.j2")).expect("template"),
     )
-    .file("inventory/hosts.yml", &inventory(&sshd, &homes));
+    .file(
+        "inventory/hosts.yml",
+        &inventory(&sshd, &ACCOUNTS, &homes, "sbs"),
+    );
 
     ansible_playbook(&p, ACCOUNTS[0]);
     p.recon(&["apply", "site.yml", "--limit", ACCOUNTS[1]])
