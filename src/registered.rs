@@ -106,7 +106,8 @@ impl Horizon {
                 format!("it uses `{name}`, registered by a task this run changes")
             }
             Why::Query(_) => {
-                "it only reads the host (`changed_when: false`), after the steps before it".to_owned()
+                "it only reads the host (`changed_when: false`), after the steps before it"
+                    .to_owned()
             }
             Why::Judged => "they wait for its `failed_when` to judge its result".to_owned(),
         };

@@ -5,6 +5,7 @@
 mod filters;
 mod lint;
 mod lookup;
+mod pyrepr;
 
 pub(crate) use filters::OMIT;
 
@@ -52,6 +53,11 @@ impl Templar {
         env.set_trim_blocks(true);
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
+        // Values inside text print as Python's `str()` does, as under Ansible.
+        env.set_formatter(|out, _, value| {
+            out.write_str(&pyrepr::py_str(value))
+                .map_err(|e| minijinja::Error::new(JErrorKind::WriteFailure, e.to_string()))
+        });
         filters::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
@@ -104,7 +110,7 @@ impl Templar {
         Ok(if out.is_none() {
             String::new()
         } else {
-            out.to_string()
+            pyrepr::py_str(&out)
         })
     }
 

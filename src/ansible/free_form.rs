@@ -85,6 +85,58 @@ fn unquote(value: &str) -> String {
     value.to_owned()
 }
 
+/// Ansible decodes escape sequences in `key=value` words (`content="a\nb"` holds a newline):
+/// `\\`, `\'`, `\"`, `\a\b\f\n\r\t\v`, `\xHH`, `\uHHHH`, `\UHHHHHHHH`; anything else stays.
+fn decode_escapes(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at + 1..];
+        let simple = match tail.chars().next() {
+            Some('\\') => Some('\\'),
+            Some('\'') => Some('\''),
+            Some('"') => Some('"'),
+            Some('a') => Some('\u{7}'),
+            Some('b') => Some('\u{8}'),
+            Some('f') => Some('\u{c}'),
+            Some('n') => Some('\n'),
+            Some('r') => Some('\r'),
+            Some('t') => Some('\t'),
+            Some('v') => Some('\u{b}'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            rest = &tail[1..];
+            continue;
+        }
+        let hex = match tail.chars().next() {
+            Some('x') => 2,
+            Some('u') => 4,
+            Some('U') => 8,
+            _ => 0,
+        };
+        let code = tail
+            .get(1..=hex)
+            .filter(|h| hex > 0 && h.chars().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .and_then(char::from_u32);
+        match code {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[1 + hex..];
+            }
+            None => {
+                out.push('\\');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `key=value` when `key` is a plain identifier.
 fn key_value(word: &str) -> Option<(&str, &str)> {
     let (k, v) = word.split_once('=')?;
@@ -102,7 +154,8 @@ pub(crate) fn parse(node: &Node, raw_allowed: bool) -> Result<Node> {
     let mut entries = Vec::new();
     let mut raw: Vec<String> = Vec::new();
     for word in &words {
-        match key_value(word) {
+        let decoded = decode_escapes(word);
+        match key_value(&decoded) {
             Some((k, v)) if !raw_allowed || COMMAND_KEYS.contains(&k) => {
                 entries.push((
                     Node::string(k.to_owned(), node.span.clone()),
@@ -162,6 +215,22 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.key().to_owned(), v.scalar_text().unwrap_or("").to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn escapes_in_key_values_are_decoded_as_ansible_does() {
+        assert_eq!(
+            parsed(r#"dest=/x content="a\nb\t\x41\u00e9 \q""#, false),
+            vec![
+                ("dest".to_owned(), "/x".to_owned()),
+                ("content".to_owned(), "a\nb\tAé \\q".to_owned())
+            ]
+        );
+        // A command's own words keep their backslashes.
+        assert_eq!(
+            parsed(r"printf a\nb", true),
+            vec![(RAW.to_owned(), r"printf a\nb".to_owned())]
+        );
     }
 
     #[test]
