@@ -122,15 +122,12 @@ fn decode_escapes(text: &str) -> String {
             .filter(|h| hex > 0 && h.chars().all(|c| c.is_ascii_hexdigit()))
             .and_then(|h| u32::from_str_radix(h, 16).ok())
             .and_then(char::from_u32);
-        match code {
-            Some(c) => {
-                out.push(c);
-                rest = &tail[1 + hex..];
-            }
-            None => {
-                out.push('\\');
-                rest = tail;
-            }
+        if let Some(c) = code {
+            out.push(c);
+            rest = &tail[1 + hex..];
+        } else {
+            out.push('\\');
+            rest = tail;
         }
     }
     out.push_str(rest);
