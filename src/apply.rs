@@ -26,6 +26,9 @@ pub(crate) enum StepStatus {
     Skipped,
     /// It failed, and its task says to go on (`ignore_errors`, `failed_when`).
     Ignored,
+    /// It failed inside a block with a `rescue`: the rest of the block was skipped and the
+    /// rescue runs next.
+    Caught,
     /// Ctrl-C came before it started.
     Interrupted,
     /// The script ended before reaching it (connection lost).
@@ -266,7 +269,7 @@ fn run_host(
     }
     report.steps.sort_by_key(|s| s.id);
     for result in &mut report.steps {
-        if result.status == StepStatus::Failed {
+        if matches!(result.status, StepStatus::Failed | StepStatus::Caught) {
             result.at = planned
                 .plan
                 .steps
@@ -324,12 +327,17 @@ fn parse_step(rest: &str) -> Option<StepResult> {
         "ok" => StepStatus::Ok,
         "failed" => StepStatus::Failed,
         "ignored" => StepStatus::Ignored,
+        "caught" => StepStatus::Caught,
         "skipped" => StepStatus::Skipped,
         "interrupted" => StepStatus::Interrupted,
         _ => return None,
     };
     let (exit_code, output, stderr) = match status {
-        StepStatus::Changed | StepStatus::Ok | StepStatus::Failed | StepStatus::Ignored => (
+        StepStatus::Changed
+        | StepStatus::Ok
+        | StepStatus::Failed
+        | StepStatus::Ignored
+        | StepStatus::Caught => (
             words.next().and_then(|c| c.parse().ok()),
             decode(words.next().unwrap_or("")),
             decode(words.next().unwrap_or("")),

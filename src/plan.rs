@@ -164,6 +164,10 @@ pub(crate) struct Step {
     /// A failure does not fail the host (`ignore_errors`, `failed_when`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) ignore_errors: bool,
+    /// In a block with a `rescue` (its group): a failure skips the rest of the block and runs
+    /// the rescue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rescue_group: Option<u64>,
 }
 
 /// The plan for one host.

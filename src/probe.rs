@@ -125,6 +125,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                         clears: p.clears.as_deref(),
                         ignore_errors: p.step.ignore_errors,
                         registered: p.step.register.is_some(),
+                        group: p.step.rescue_group,
                         body: &p.body,
                     })
                     .collect();
@@ -305,6 +306,7 @@ fn step(
         sensitive: task.sensitive,
         register: task.register,
         ignore_errors: task.ignore_errors,
+        rescue_group: task.caught,
     }
 }
 

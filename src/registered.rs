@@ -27,6 +27,8 @@ pub(crate) struct Resume {
     pub(crate) at: usize,
     /// Registered results by task position.
     pub(crate) known: BTreeMap<usize, JValue>,
+    /// Blocks (their group) whose tasks failed in an earlier round: their `rescue` runs.
+    pub(crate) failed_blocks: std::collections::BTreeSet<u64>,
 }
 
 /// A task of this round that registers its result.
@@ -71,6 +73,8 @@ pub(crate) enum Why {
     /// The task's `failed_when`/`changed_when` reads its own result: the next round judges it
     /// before anything that follows runs.
     Judged,
+    /// The task is the first of a `rescue`: it runs only if its block failed in this round.
+    Rescue,
 }
 
 /// A read-only task run between rounds.
@@ -110,6 +114,7 @@ impl Horizon {
                     .to_owned()
             }
             Why::Judged => "they wait for its `failed_when` to judge its result".to_owned(),
+            Why::Rescue => "it is a `rescue`: it runs only if its block fails".to_owned(),
         };
         Deferred {
             task: self.task.clone(),
@@ -137,6 +142,7 @@ impl NextRound {
         &self,
         result_of: impl Fn(RegisterTag) -> Option<ItemResult>,
         query: &[(usize, ItemResult)],
+        failed_blocks: &[u64],
     ) -> Resume {
         let mut known = self.resume.known.clone();
         let query_seq = match &self.horizon.why {
@@ -159,9 +165,12 @@ impl NextRound {
             };
             known.insert(seq, value);
         }
+        let mut failed = self.resume.failed_blocks.clone();
+        failed.extend(failed_blocks);
         Resume {
             at: self.horizon.resume_at,
             known,
+            failed_blocks: failed,
         }
     }
 }

@@ -83,7 +83,7 @@ pub(super) fn plan_rounds(
             Err(message) => return failed(planned, message, Some(horizon.at)),
         };
         unchanged = planned.plan.unchanged;
-        let resume = next.resume_after(|_| None, &query);
+        let resume = next.resume_after(|_| None, &query, &[]);
         match recompiler.round(play, &current.host, resume) {
             Ok(graph) => later = Some(graph),
             Err(err) => {
@@ -191,7 +191,10 @@ fn error_at(err: &Error) -> Option<Location> {
 fn item_result(step: &StepResult) -> ItemResult {
     ItemResult {
         changed: step.status == StepStatus::Changed,
-        failed: matches!(step.status, StepStatus::Failed | StepStatus::Ignored),
+        failed: matches!(
+            step.status,
+            StepStatus::Failed | StepStatus::Ignored | StepStatus::Caught
+        ),
         rc: step.exit_code.unwrap_or(0),
         stdout: step.output.clone(),
         stderr: step.stderr.clone(),
@@ -239,7 +242,20 @@ pub(super) fn next_round(
         }
         _ => Vec::new(),
     };
-    let resume = next.resume_after(result_of, &query);
+    // Blocks with a caught failure: their rescue runs in the next round.
+    let failed_blocks: Vec<u64> = steps
+        .iter()
+        .filter(|s| s.status == StepStatus::Caught)
+        .filter_map(|s| {
+            planned
+                .plan
+                .steps
+                .iter()
+                .find(|p| p.id == s.id)
+                .and_then(|p| p.rescue_group)
+        })
+        .collect();
+    let resume = next.resume_after(result_of, &query, &failed_blocks);
     match graph_of(resume) {
         Ok(graph) => Some(plan_rounds(
             &graph,

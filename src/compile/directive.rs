@@ -28,6 +28,8 @@ pub(crate) struct HostState {
     pub(crate) registrations: Vec<Registration>,
     /// Set when a task cannot be compiled before earlier tasks ran: the round ends there.
     pub(crate) horizon: Option<Horizon>,
+    /// Blocks with a `rescue` whose tasks are in this round: whether they fail is known after it.
+    pub(crate) guarded_now: std::collections::BTreeSet<u64>,
 }
 
 impl HostState {
@@ -199,6 +201,7 @@ impl Compiler<'_> {
             role: spec.role.clone(),
             dir: spec.dir.clone(),
             role_tasks: spec.role_tasks.clone(),
+            block_part: spec.block_part,
             ..Inherit::default()
         };
         let mut roles = RoleCache::default();

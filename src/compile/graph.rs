@@ -25,6 +25,8 @@ pub(crate) struct Expanded {
     pub(crate) register: Option<RegisterTag>,
     /// A failure does not fail the host (`ignore_errors`, `failed_when`).
     pub(crate) ignore_errors: bool,
+    /// In a block with a `rescue` (its group): a failure is caught.
+    pub(crate) caught: Option<u64>,
 }
 
 /// What a round of a host's compile leaves for planning and for the next round.
@@ -59,6 +61,8 @@ pub(crate) struct Task {
     pub(crate) register: Option<RegisterTag>,
     /// A failure does not fail the host (`ignore_errors`, `failed_when`).
     pub(crate) ignore_errors: bool,
+    /// In a block with a `rescue` (its group): a failure is caught.
+    pub(crate) caught: Option<u64>,
 }
 
 /// Why one task must follow another (shown by `recon graph`).
@@ -127,6 +131,7 @@ pub(super) fn build(
                 sensitive: t.spec.sensitive,
                 register: t.register,
                 ignore_errors: t.ignore_errors,
+                caught: t.caught,
             }))
         })
         .collect::<Result<_>>()?;
@@ -334,6 +339,7 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
             listen: h.spec.listen,
             register: None,
             ignore_errors: h.ignore_errors,
+            caught: None,
         })
         .collect()
 }

@@ -202,6 +202,32 @@ impl Compiler<'_> {
         out: &mut Vec<Expanded>,
     ) -> Result<()> {
         let replay = seq < state.resume.at;
+        if let Some(part) = spec.block_part.filter(|p| p.rescue) {
+            if state.guarded_now.contains(&part.group) {
+                // Whether the block fails is known once this round ran.
+                state.horizon = Some(super::rounds::horizon_at(spec, seq, Why::Rescue));
+                return Ok(());
+            }
+            if !state.resume.failed_blocks.contains(&part.group) {
+                // The block did not fail: its rescue is skipped.
+                if let Some(name) = &spec.register {
+                    let skipped = Registration {
+                        seq,
+                        looped: false,
+                        items: vec![RegisteredItem {
+                            item: None,
+                            skipped: true,
+                            command: false,
+                        }],
+                    };
+                    state.set(
+                        name,
+                        Var::Ready(crate::registered::value(&skipped, |_| None)),
+                    );
+                }
+                return Ok(());
+            }
+        }
         let role = spec.role.as_deref();
         let items: Vec<Option<JValue>> = {
             let scopes = self.scopes(run.play, run.host, run.vars_files, role, Some(spec), state);
@@ -309,6 +335,7 @@ impl Compiler<'_> {
                     .as_ref()
                     .map(|_| RegisterTag { seq, item: index }),
                 ignore_errors: judgement.ignore_errors || judgement.judged,
+                caught: caught(spec, state),
             });
         }
         if let Some(query) = queries {
@@ -404,6 +431,14 @@ impl Compiler<'_> {
         dirs.push(self.playbook.dir.clone());
         dirs
     }
+}
+
+/// A task of a block with a `rescue`: its failure is caught (the rest of the block is skipped
+/// and the rescue runs in the next round). Records the block as running in this round.
+fn caught(spec: &TaskSpec, state: &mut HostState) -> Option<u64> {
+    let part = spec.block_part.filter(|p| !p.rescue)?;
+    state.guarded_now.insert(part.group);
+    Some(part.group)
 }
 
 /// Drops mapping entries rendered to `omit` (Ansible's "as if not given").

@@ -141,6 +141,8 @@ pub(crate) struct TaskSpec {
     pub(crate) register: Option<String>,
     /// `changed_when`, `failed_when`, `ignore_errors`: how the task's result is judged.
     pub(crate) outcome: Outcome,
+    /// Inside a block with a `rescue`, or inside the rescue.
+    pub(crate) block_part: Option<BlockPart>,
     /// The role this task came from through `include_role`/`import_role`.
     pub(crate) role: Option<Arc<RoleUse>>,
     /// The folder of the file that holds the task (includes resolved at compile).
@@ -148,6 +150,15 @@ pub(crate) struct TaskSpec {
     /// The role's `tasks/` folder, for includes inside a role.
     pub(crate) role_tasks: Option<PathBuf>,
     pub(crate) span: Span,
+}
+
+/// A task's place in a block that has a `rescue`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BlockPart {
+    /// The block (see `tasks::block_group`).
+    pub(crate) group: u64,
+    /// In the `rescue` list (else in the `block` list).
+    pub(crate) rescue: bool,
 }
 
 /// How a task's result is judged, as written (rendered per item at compile, or after the task

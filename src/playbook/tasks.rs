@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::role::RoleCache;
-use super::{Loop, LoopKind, Outcome, RoleUse, TaskSpec, TASK_KEYWORDS};
+use super::{BlockPart, Loop, LoopKind, Outcome, RoleUse, TaskSpec, TASK_KEYWORDS};
 use crate::ansible;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fields::{scalar, wrong_type, Fields};
@@ -37,6 +37,16 @@ pub(crate) const IGNORED_KEYWORDS: &[&str] = &[
     "delegate_facts",
 ];
 
+/// A block's group number: the same for the same block in every round of a run (its file and
+/// offset), so a later round knows which block failed.
+fn block_group(node: &Node) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    node.span.file.path.hash(&mut hasher);
+    node.span.start.hash(&mut hasher);
+    hasher.finish() >> 12
+}
+
 /// Keywords of a `block` besides its task lists.
 const BLOCK_KEYS: &[&str] = &["block", "rescue", "always"];
 
@@ -55,6 +65,8 @@ pub(crate) struct Inherit {
     pub(crate) become_: Option<bool>,
     /// `no_log` on a block or include: every task inside is sensitive.
     pub(crate) sensitive: bool,
+    /// Inside a block that has a `rescue`, or inside that `rescue` (the innermost such block).
+    pub(crate) block_part: Option<BlockPart>,
     pub(crate) role: Option<Arc<RoleUse>>,
     /// The folder of the file being read (relative includes).
     pub(crate) dir: PathBuf,
@@ -267,12 +279,14 @@ impl Loader<'_> {
             role: inherit.role.clone(),
             dir: inherit.dir.clone(),
             role_tasks: inherit.role_tasks.clone(),
+            block_part: inherit.block_part,
             span: node.span.clone(),
         })
     }
 
-    /// `block` + `always` run in order; `rescue` runs only when a block task fails, which an
-    /// atomic apply never leaves half done: it is checked, not planned.
+    /// `block`, `rescue` and `always` in order. With a `rescue`, the block's tasks and the rescue's
+    /// are marked with the block's group: a failure in the block skips the rest of it and runs
+    /// the rescue (see registered.rs), otherwise the rescue is skipped.
     fn block(&mut self, node: &Node, inherit: &Inherit, out: &mut Vec<TaskSpec>) -> Result<()> {
         let allowed: Vec<&str> = TASK_KEYWORDS
             .iter()
@@ -291,8 +305,26 @@ impl Loader<'_> {
         inner.sensitive = inherit.sensitive
             || f.boolean("no_log")?.unwrap_or(false)
             || f.boolean("sensitive")?.unwrap_or(false);
-        out.extend(self.task_list(f.get("block"), "`block`", &inner)?);
-        self.task_list(f.get("rescue"), "`rescue`", &inner)?;
+        let rescue = f
+            .get("rescue")
+            .filter(|r| r.as_seq().is_some_and(|s| !s.is_empty()));
+        let group = rescue.map(|_| block_group(node));
+        let mut guarded = inner.clone();
+        if let Some(group) = group {
+            guarded.block_part = Some(BlockPart {
+                group,
+                rescue: false,
+            });
+        }
+        out.extend(self.task_list(f.get("block"), "`block`", &guarded)?);
+        if let Some(group) = group {
+            let mut rescuing = inner.clone();
+            rescuing.block_part = Some(BlockPart {
+                group,
+                rescue: true,
+            });
+            out.extend(self.task_list(rescue, "`rescue`", &rescuing)?);
+        }
         out.extend(self.task_list(f.get("always"), "`always`", &inner)?);
         Ok(())
     }
@@ -378,6 +410,7 @@ impl Loader<'_> {
             dir: role.dir.join("tasks"),
             role_tasks: Some(role.dir.join("tasks")),
             stack: inherit.stack.clone(),
+            block_part: spec.block_part,
         };
         match f.string("tasks_from")? {
             Some(from) => {

@@ -16,7 +16,7 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
         for step in report
             .steps
             .iter()
-            .filter(|s| s.status == StepStatus::Failed)
+            .filter(|s| matches!(s.status, StepStatus::Failed | StepStatus::Caught))
         {
             let planned = plan.and_then(|p| p.steps.iter().find(|s| s.id == step.id));
             let name = planned.map_or_else(
@@ -38,7 +38,15 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
             let output = step.output.trim_end();
             let help = (!output.is_empty()).then(|| format!("its output:\n{output}"));
             out.push_str(&located(
-                &format!("{name} failed on host `{}`{code}", report.host),
+                &format!(
+                    "{name} failed on host `{}`{code}{}",
+                    report.host,
+                    if step.status == StepStatus::Caught {
+                        "; rescued: the rest of its block was skipped and its `rescue` ran"
+                    } else {
+                        ""
+                    }
+                ),
                 step.at.as_ref().or(planned.and_then(|s| s.at.as_ref())),
                 "this task",
                 help.as_deref(),
@@ -73,11 +81,19 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
         .max()
         .unwrap_or(4)
         .max(4);
-    let _ = writeln!(
+    // RESCUED and IGNORED appear only when a host has one, so the usual recap keeps six columns.
+    let extra = reports
+        .iter()
+        .any(|r| r.count(StepStatus::Caught) + r.count(StepStatus::Ignored) > 0);
+    let _ = write!(
         out,
-        "\n{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}  {:>7}",
-        "HOST", "OK", "CHANGED", "FAILED", "SKIPPED", "UNREACHABLE", "IGNORED"
+        "\n{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}",
+        "HOST", "OK", "CHANGED", "FAILED", "SKIPPED", "UNREACHABLE"
     );
+    if extra {
+        let _ = write!(out, "  {:>7}  {:>7}", "RESCUED", "IGNORED");
+    }
+    out.push('\n');
     for r in reports {
         let unreachable = usize::from(matches!(r.outcome, Outcome::Unreachable(_)));
         let failed = r.count(StepStatus::Failed)
@@ -87,17 +103,25 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
         let skipped = r.count(StepStatus::Skipped)
             + r.count(StepStatus::Interrupted)
             + r.count(StepStatus::Unknown);
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}  {:>7}",
+            "{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}",
             r.host,
             r.unchanged + r.count(StepStatus::Ok),
             r.count(StepStatus::Changed),
             failed,
             skipped,
             unreachable,
-            r.count(StepStatus::Ignored)
         );
+        if extra {
+            let _ = write!(
+                out,
+                "  {:>7}  {:>7}",
+                r.count(StepStatus::Caught),
+                r.count(StepStatus::Ignored)
+            );
+        }
+        out.push('\n');
     }
     out
 }

@@ -42,11 +42,12 @@ _serialize() {
 pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 
 /// Step bookkeeping: statuses, dependency skipping, Ctrl-C (SIGINT) between steps, durable
-/// reactions. `_run ID "DEPS" "SETS" "CLEAR" FLAGS`: skipped when a step in DEPS failed (or was
+/// reactions. `_run ID "DEPS" "SETS" "CLEAR" FLAGS GROUP`: skipped when a step in DEPS failed (or was
 /// skipped); before the step runs, the reaction markers in SETS are recorded (a step that then
 /// changes nothing takes back the ones it created); CLEAR is the step's own marker, removed
 /// once it ran. FLAGS: `i` = a failure is ignored (reported `ignored`, dependents still run),
-/// `r` = the result is registered (stdout and stderr reported apart). Step output goes to a private temp file, never a predictable shared name. A step
+/// `r` = the result is registered (stdout and stderr reported apart). GROUP (or `-`): the step
+/// is in a block with a `rescue`; its failure is `caught`, and the block's later steps skip. Step output goes to a private temp file, never a predictable shared name. A step
 /// runs without the lock's descriptor, so a daemon it starts cannot hold the account's lock.
 const RUN_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || { printf '@@error cannot create a private temp file\n'; exit 0; }
 _e=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-err.XXXXXXXX") || { rm -f "$_o"; printf '@@error cannot create a private temp file\n'; exit 0; }
@@ -62,10 +63,14 @@ _run() {
   _id=$1
   for _d in $2; do
     eval "_s=\${_st_$_d:-}"
-    case $_s in failed|skipped|interrupted)
+    case $_s in failed|skipped|interrupted|caught)
       eval "_st_$_id=skipped"; printf '@@step %s skipped %s\n' "$_id" "$_d"; return 0;;
     esac
   done
+  if [ "$6" != - ]; then
+    eval "_s=\${_caught_$6:-}"
+    if [ -n "$_s" ]; then eval "_st_$_id=skipped"; printf '@@step %s skipped %s\n' "$_id" "$_s"; return 0; fi
+  fi
   if [ -n "$_stop" ]; then eval "_st_$_id=interrupted"; printf '@@step %s interrupted\n' "$_id"; return 0; fi
   _new=
   for _m in $3; do
@@ -85,6 +90,7 @@ _run() {
   _rc=$?
   case $_rc in 0) _r=changed;; 100) _r=ok;; *) _r=failed;; esac
   case $_r$5 in failed*i*) _r=ignored;; esac
+  if [ "$_r" = failed ] && [ "$6" != - ]; then _r=caught; eval "_caught_$6=$_id"; fi
   if [ "$_r" != changed ]; then for _m in $_new; do rm -f -- "$_pd/$_m"; done; fi
   if [ -n "$4" ] && [ "$_r" != failed ]; then rm -f -- "$_pd/$4"; fi
   eval "_st_$_id=$_r"
@@ -121,6 +127,8 @@ pub(crate) struct ScriptStep<'a> {
     pub(crate) ignore_errors: bool,
     /// Its result is registered: stdout and stderr are reported apart.
     pub(crate) registered: bool,
+    /// In a block with a `rescue` (its group): a failure is caught.
+    pub(crate) group: Option<u64>,
     pub(crate) body: &'a Script,
 }
 
@@ -154,6 +162,10 @@ pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptSte
             (false, true) => " r",
             (false, false) => " -",
         });
+        match step.group {
+            Some(group) => s.fill(" {}", [n(group)]),
+            None => s.code(" -"),
+        };
         s.code(if conditional { "; fi\n" } else { "\n" });
     }
     s.code(": > \"$_lockf.info\"\nprintf '@@done\\n'\n");

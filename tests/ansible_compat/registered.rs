@@ -138,3 +138,49 @@ fn a_task_skipped_by_when_registers_a_skipped_result_at_once() {
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert_eq!(p.read_host("skipped.txt"), "True False\n");
 }
+
+#[test]
+fn a_failing_block_skips_its_rest_and_runs_its_rescue_then_always() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{ root }} state=directory
+    - name: deploy
+      block:
+        - name: step one
+          copy: dest={{ root }}/one.txt content=one
+        - name: migrate
+          shell: "{{ 'echo migration failed; exit 5' if fail_it | bool else 'true' }}"
+        - name: step three
+          copy: dest={{ root }}/three.txt content=three
+      rescue:
+        - name: roll back
+          copy: dest={{ root }}/rolled-back.txt content=rolled
+      always:
+        - name: always
+          copy: dest={{ root }}/always.txt content=always
+"#,
+    );
+    let apply = p.recon(&["apply", "site.yml", "-e", "fail_it=true"]);
+    apply
+        .expect_code(0)
+        .stdout_has("? the tasks from `roll back` (site.yml:14): known after apply")
+        .stdout_has("rescued: the rest of its block was skipped")
+        .stdout_has("migration failed");
+    assert!(p.host("one.txt").exists());
+    assert!(
+        !p.host("three.txt").exists(),
+        "the block stops at its failure"
+    );
+    assert_eq!(p.read_host("rolled-back.txt"), "rolled");
+    assert_eq!(p.read_host("always.txt"), "always");
+
+    // Without a failure the rescue is skipped and the rest of the block runs.
+    std::fs::remove_dir_all(p.host_root()).expect("rm");
+    p.recon(&["apply", "site.yml", "-e", "fail_it=false"])
+        .expect_code(0);
+    assert!(p.host("three.txt").exists());
+    assert!(!p.host("rolled-back.txt").exists());
+    assert!(p.host("always.txt").exists());
+}
