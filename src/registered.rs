@@ -40,6 +40,17 @@ pub(crate) struct Registration {
     pub(crate) items: Vec<RegisteredItem>,
 }
 
+/// What a registered result holds besides `changed`/`failed`/`skipped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// Nothing more (files, packages, services ...).
+    Plain,
+    /// `rc`, `stdout`, `stdout_lines`, `stderr`, `stderr_lines`.
+    Command,
+    /// `stat`: the `key=value` lines printed, as a mapping (typed) under `stat`.
+    Stat,
+}
+
 /// One item of a registering task.
 #[derive(Debug, Clone)]
 pub(crate) struct RegisteredItem {
@@ -47,8 +58,8 @@ pub(crate) struct RegisteredItem {
     pub(crate) item: Option<JValue>,
     /// Skipped by `when`; otherwise compiled to a resource.
     pub(crate) skipped: bool,
-    /// A command: its result has `rc`, `stdout` and `stderr`.
-    pub(crate) command: bool,
+    /// What its result holds.
+    pub(crate) shape: Shape,
 }
 
 /// Where and why a host's round stops.
@@ -210,7 +221,10 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
             map.insert("changed", JValue::from(r.changed));
             map.insert("failed", JValue::from(r.failed));
             map.insert("skipped", JValue::from(false));
-            if item.command {
+            if item.shape == Shape::Stat {
+                map.insert("stat", stat_value(&r.stdout));
+            }
+            if item.shape == Shape::Command {
                 let stdout = r.stdout.strip_suffix('\n').unwrap_or(&r.stdout);
                 let stderr = r.stderr.strip_suffix('\n').unwrap_or(&r.stderr);
                 map.insert("rc", JValue::from(r.rc));
@@ -223,6 +237,30 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
     }
     if let Some(value) = &item.item {
         map.insert("item", value.clone());
+    }
+    JValue::from_iter(map)
+}
+
+/// A `stat` result from its `key=value` lines: `true`/`false` as booleans, numbers as numbers,
+/// `mode` as Ansible's four-digit octal text.
+fn stat_value(text: &str) -> JValue {
+    let mut map: BTreeMap<String, JValue> = BTreeMap::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let typed = match (key, value) {
+            ("mode", v) => JValue::from(format!("{v:0>4}")),
+            (_, "true") => JValue::from(true),
+            (_, "false") => JValue::from(false),
+            ("lnk_target" | "lnk_source" | "checksum" | "pw_name" | "gr_name", v) => {
+                JValue::from(v)
+            }
+            (_, v) => v
+                .parse::<i64>()
+                .map_or_else(|_| JValue::from(v), JValue::from),
+        };
+        map.insert(key.to_owned(), typed);
     }
     JValue::from_iter(map)
 }
@@ -325,8 +363,17 @@ mod tests {
         RegisteredItem {
             item: item.map(JValue::from),
             skipped,
-            command: true,
+            shape: Shape::Command,
         }
+    }
+
+    #[test]
+    fn a_stat_result_is_typed() {
+        let v = stat_value("exists=true\nmode=644\nuid=0\npw_name=root\nisdir=false\n");
+        assert_eq!(v.get_attr("mode").expect("mode").as_str(), Some("0644"));
+        assert!(v.get_attr("exists").expect("exists").is_true());
+        assert!(!v.get_attr("isdir").expect("isdir").is_true());
+        assert_eq!(v.get_attr("uid").expect("uid").as_i64(), Some(0));
     }
 
     #[test]

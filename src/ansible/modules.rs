@@ -112,7 +112,7 @@ pub(crate) const MODULES: &[Entry] = &[
     missing("get_url", "file"),
     missing("uri", "http_check"),
     missing("wait_for", "http_check"),
-    missing("stat", "command"),
+    res("stat", stat),
     missing("pause", "command"),
     missing("raw", "command"),
     missing("script", "command"),
@@ -555,6 +555,12 @@ fn cron(mut a: Args) -> Result<Mapped> {
         }
     }
     Ok(resource("cron", a))
+}
+
+/// `stat` → recon `stat` (a query; `get_mime`, `get_attributes`, `get_md5` ignored).
+fn stat(mut a: Args) -> Result<Mapped> {
+    a.ignore(&["get_mime", "get_attributes", "get_md5"]);
+    Ok(resource("stat", a))
 }
 
 /// `git` → recon `git` (`repo` alias `name`).

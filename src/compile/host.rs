@@ -13,7 +13,7 @@ use super::Compiler;
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
-use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Why};
+use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Var};
 use crate::transport::Target;
@@ -217,7 +217,7 @@ impl Compiler<'_> {
                         items: vec![RegisteredItem {
                             item: None,
                             skipped: true,
-                            command: false,
+                            shape: Shape::Plain,
                         }],
                     };
                     state.set(
@@ -269,7 +269,7 @@ impl Compiler<'_> {
                 registered.push(RegisteredItem {
                     item,
                     skipped: true,
-                    command: false,
+                    shape: Shape::Plain,
                 });
                 continue;
             }
@@ -297,11 +297,13 @@ impl Compiler<'_> {
             };
             let resource = crate::resource::build(kind, &args, &cx)?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
-            let query = resource.query().filter(|_| judgement.query);
+            let query = resource
+                .query()
+                .filter(|_| judgement.query || resource.reads_only());
             registered.push(RegisteredItem {
                 item,
                 skipped: false,
-                command: resource.query().is_some(),
+                shape: resource.result_shape(),
             });
             let become_ = spec.become_.unwrap_or(run.play_become);
             if let Some(body) = query {

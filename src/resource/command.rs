@@ -233,6 +233,10 @@ impl Resource for Command {
         true
     }
 
+    fn result_shape(&self) -> crate::registered::Shape {
+        crate::registered::Shape::Command
+    }
+
     fn script(&self, (): &(), s: &mut Script) {
         // Guards are checked again: an earlier step of this apply may have satisfied them.
         if let Some(path) = &self.creates {

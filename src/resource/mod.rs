@@ -24,6 +24,7 @@ mod registry;
 pub(crate) mod release;
 mod service;
 mod shared;
+mod stat;
 mod supervisor;
 mod symlink;
 mod tar_names;
@@ -117,6 +118,14 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
         let _ = out;
         false
     }
+    /// A kind that only reads (`stat`): always run as a query, whatever `changed_when` says.
+    fn reads_only(&self) -> bool {
+        false
+    }
+    /// How its registered result is shaped from what it printed.
+    fn result_shape(&self) -> crate::registered::Shape {
+        crate::registered::Shape::Plain
+    }
 }
 
 /// A decision with its change, type-erased for the planner.
@@ -142,6 +151,8 @@ pub(crate) trait AnyResource: fmt::Debug + Send + Sync {
     fn script(&self, decided: &Decided) -> Script;
     fn predict(&self, decided: &Decided, set: &FactSet, facts: &mut Facts);
     fn query(&self) -> Option<Script>;
+    fn reads_only(&self) -> bool;
+    fn result_shape(&self) -> crate::registered::Shape;
     /// For the few commands that work on one kind (`releases`, `rollback`).
     fn as_any(&self) -> &dyn Any;
 }
@@ -196,6 +207,12 @@ impl<R: Resource> AnyResource for R {
     fn query(&self) -> Option<Script> {
         let mut out = Script::new();
         Resource::query(self, &mut out).then_some(out)
+    }
+    fn reads_only(&self) -> bool {
+        Resource::reads_only(self)
+    }
+    fn result_shape(&self) -> crate::registered::Shape {
+        Resource::result_shape(self)
     }
     fn as_any(&self) -> &dyn Any {
         self

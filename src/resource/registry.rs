@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::{
-    authorized_key, block, command, cron, directory, file, group, http_check, line, release,
+    authorized_key, block, command, cron, directory, file, group, http_check, line, release, stat,
     supervisor, symlink,
 };
 use super::{docker_compose, firewall, git};
@@ -47,6 +47,7 @@ registry! {
     "line" => line, "one line in a file, like Ansible's lineinfile";
     "block" => block, "a marker-delimited block in a file, like Ansible's blockinfile";
     "command" => command, "a command run unless its guards say it is done";
+    "stat" => stat, "reads a path's state for later tasks (a query, never a change)";
     "release" => release, "an immutable release folder and the link that makes it current";
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";

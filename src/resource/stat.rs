@@ -1,0 +1,126 @@
+//! `stat: { path, follow, get_checksum }`: reads a path's state for a later task, as Ansible's
+//! `stat` module does. It only reads: it never changes anything and never is a step; it runs as a
+//! query between rounds (see registered.rs) and its result is `{ stat: { exists, isdir, ... } }`.
+
+use super::args::checked_path;
+use super::{BuildContext, Problem, Resource, Situation};
+use crate::error::Result;
+use crate::facts::{FactSet, Facts};
+use crate::fields::Fields;
+use crate::plan::Change;
+use crate::script::{p, Script};
+use crate::yaml::Node;
+
+/// A path to describe.
+#[derive(Debug, Clone)]
+pub(crate) struct Stat {
+    pub(crate) path: String,
+    /// Describe what a link points to rather than the link.
+    pub(crate) follow: bool,
+    pub(crate) checksum: bool,
+}
+
+const KEYS: &[&str] = &[
+    "path",
+    "follow",
+    "get_checksum",
+    "checksum_algorithm",
+    "get_mime",
+    "get_attributes",
+    "get_md5",
+];
+
+/// Builds a `stat` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Stat> {
+    let f = Fields::new(args, "`stat`", KEYS)?;
+    let path = checked_path(&f.required_string("path")?, f.require("path")?)?;
+    if let Some(algorithm) = f.string("checksum_algorithm")? {
+        if algorithm != "sha1" {
+            return Err(crate::error::Error::invalid(
+                format!("`checksum_algorithm: {algorithm}` is not supported (recon reports sha1, Ansible's default)"),
+                &f.require("checksum_algorithm")?.span,
+            )
+            .with_label("here"));
+        }
+    }
+    Ok(Stat {
+        path,
+        follow: f.boolean("follow")?.unwrap_or(false),
+        checksum: f.boolean("get_checksum")?.unwrap_or(true),
+    })
+}
+
+/// Prints `key=value` lines about `$1` (the fields of Ansible's `stat` result); `$2` = `-L` to
+/// follow a link, `$3` = `1` for the sha1 checksum of a regular file.
+const STAT_BODY: &str = r#"_sp=$1
+if ! [ -e "$_sp" ] && ! [ -L "$_sp" ]; then echo exists=false; exit 0; fi
+if [ "$2" = -L ] && ! [ -e "$_sp" ]; then echo exists=false; exit 0; fi
+echo exists=true
+stat $2 -c 'mode=%a
+uid=%u
+gid=%g
+size=%s
+pw_name=%U
+gr_name=%G
+mtime=%Y
+nlink=%h
+inode=%i
+dev=%d' -- "$_sp" || exit 1
+_t=; if [ "$2" = -L ]; then _t=-L; fi
+if [ -d "$_sp" ] && { [ -n "$_t" ] || ! [ -L "$_sp" ]; }; then echo isdir=true; else echo isdir=false; fi
+if [ -f "$_sp" ] && { [ -n "$_t" ] || ! [ -L "$_sp" ]; }; then echo isreg=true; else echo isreg=false; fi
+if [ -L "$_sp" ] && [ -z "$_t" ]; then
+  echo islnk=true
+  printf 'lnk_target=%s\n' "$(readlink -- "$_sp")"
+  printf 'lnk_source=%s\n' "$(readlink -f -- "$_sp")"
+else echo islnk=false; fi
+if [ -r "$_sp" ]; then echo readable=true; else echo readable=false; fi
+if [ -w "$_sp" ]; then echo writeable=true; else echo writeable=false; fi
+if [ -x "$_sp" ]; then echo executable=true; else echo executable=false; fi
+if [ "$3" = 1 ] && [ -f "$_sp" ] && [ -r "$_sp" ]; then
+  _c=$(sha1sum < "$_sp") && printf 'checksum=%s\n' "${_c%% *}"
+fi
+"#;
+
+impl Resource for Stat {
+    type Asked = ();
+    type Decision = ();
+
+    fn kind(&self) -> &'static str {
+        "stat"
+    }
+
+    fn id(&self) -> String {
+        self.path.clone()
+    }
+
+    fn ask(&self, _: &mut FactSet) {}
+
+    /// Never a step: it only reads, as a query.
+    fn decide(&self, (): &(), _: &Facts, _: Situation) -> Result<Option<(Change, ())>, Problem> {
+        Ok(None)
+    }
+
+    fn script(&self, (): &(), _: &mut Script) {}
+
+    fn query(&self, out: &mut Script) -> bool {
+        out.fill(
+            "set -- {} {} {}\n",
+            [
+                p(&self.path),
+                crate::script::w(if self.follow { "-L" } else { "" }),
+                crate::script::w(if self.checksum { "1" } else { "0" }),
+            ],
+        )
+        .code(STAT_BODY);
+        true
+    }
+
+    fn reads_only(&self) -> bool {
+        true
+    }
+
+    fn result_shape(&self) -> crate::registered::Shape {
+        crate::registered::Shape::Stat
+    }
+}
