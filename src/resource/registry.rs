@@ -9,7 +9,7 @@ use super::{
     authorized_key, block, command, cron, directory, file, group, http_check, line, release,
     supervisor, symlink,
 };
-use super::{docker_compose, firewall, git};
+use super::{docker_compose, download, firewall, git};
 use super::{package, service, template, user};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
@@ -59,6 +59,7 @@ registry! {
     "git" => git, "a git checkout at a branch, tag or commit, host keys verified";
     "docker_compose" => docker_compose, "a compose project up or down, planned per service";
     "firewall" => firewall, "a ufw rule, default policy or ufw on/off";
+    "download" => download, "a file fetched by the host from a URL, checked against its checksum";
 }
 
 /// Whether `name` is a resource kind.
