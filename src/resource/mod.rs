@@ -31,6 +31,7 @@ mod tar_names;
 mod template;
 mod user;
 mod version;
+mod wait_for;
 
 use std::any::Any;
 use std::fmt;
