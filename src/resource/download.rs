@@ -25,6 +25,8 @@ pub(crate) struct Download {
     pub(crate) headers: Vec<(String, String)>,
     /// Seconds the whole transfer may take.
     pub(crate) timeout: u32,
+    /// `validate_certs: false`: accept any TLS certificate.
+    pub(crate) insecure: bool,
     pub(crate) attrs: Attrs,
 }
 
@@ -49,7 +51,16 @@ const ALGORITHMS: &[(&str, &str, usize)] = &[
 ];
 
 const KEYS: &[&str] = &[
-    "url", "path", "checksum", "force", "headers", "timeout", "mode", "owner", "group",
+    "url",
+    "path",
+    "checksum",
+    "force",
+    "headers",
+    "timeout",
+    "validate_certs",
+    "mode",
+    "owner",
+    "group",
 ];
 
 /// Builds a `download` from its arguments.
@@ -102,6 +113,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Download> {
         force: f.boolean("force")?.unwrap_or(false),
         headers,
         timeout,
+        insecure: !f.boolean("validate_certs")?.unwrap_or(true),
         attrs: Attrs::read(&f)?,
     })
 }
@@ -201,9 +213,12 @@ impl Resource for Download {
             .filter(|c| c.algorithm != "sha256")
             .map(|c| {
                 let mut s = Script::new();
-                s.fill("if [ -f {} ] && ! [ -L {} ]; then ", [p(&self.path), p(&self.path)])
-                    .code(c.tool)
-                    .fill(" < {}; fi", [p(&self.path)]);
+                s.fill(
+                    "if [ -f {} ] && ! [ -L {} ]; then ",
+                    [p(&self.path), p(&self.path)],
+                )
+                .code(c.tool)
+                .fill(" < {}; fi", [p(&self.path)]);
                 facts.output(s)
             });
         Asked {
@@ -244,8 +259,16 @@ impl Resource for Download {
                         .reason(reason);
                     let decision = Decision::Fetch {
                         mode: self.attrs.mode.unwrap_or(state.mode),
-                        owner: self.attrs.owner.clone().or_else(|| Some(state.owner.clone())),
-                        group: self.attrs.group.clone().or_else(|| Some(state.group.clone())),
+                        owner: self
+                            .attrs
+                            .owner
+                            .clone()
+                            .or_else(|| Some(state.owner.clone())),
+                        group: self
+                            .attrs
+                            .group
+                            .clone()
+                            .or_else(|| Some(state.group.clone())),
                         compare,
                         attrs_differ: !attrs.fields.is_empty(),
                     };
@@ -306,9 +329,15 @@ impl Resource for Download {
         for (k, v) in &self.headers {
             s.code(" -H").words([format!("{k}: {v}").as_str()]);
         }
+        if self.insecure {
+            s.code(" -k");
+        }
         s.code(" -o \"$_t\" -- \"$_u\"\nelif command -v wget >/dev/null 2>&1; then\n  set -- wget -q -T \"$_to\"");
         for (k, v) in &self.headers {
             s.words([format!("--header={k}: {v}").as_str()]);
+        }
+        if self.insecure {
+            s.code(" --no-check-certificate");
         }
         s.code(" -O \"$_t\" -- \"$_u\"\nelse\n  echo 'download needs curl or wget on the host' >&2; exit 1\nfi\n")
             .code("if ! \"$@\" </dev/null; then printf 'fetching %s failed\\n' \"$_u\" >&2; exit 1; fi\n");
@@ -374,6 +403,7 @@ mod tests {
             force,
             headers: Vec::new(),
             timeout: 10,
+            insecure: false,
             attrs: Attrs::default(),
         }
     }

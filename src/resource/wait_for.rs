@@ -130,9 +130,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<WaitFor> {
                 .and_then(|p| u16::try_from(p).ok())
                 .filter(|p| *p > 0)
                 .ok_or_else(|| Error::invalid("`port` must be 1 to 65535", &port_node.span))?;
-            let host = f
-                .string("host")?
-                .unwrap_or_else(|| "127.0.0.1".to_owned());
+            let host = f.string("host")?.unwrap_or_else(|| "127.0.0.1".to_owned());
             match state.as_deref().unwrap_or("started") {
                 "started" | "present" => Condition::Port {
                     host,
@@ -185,7 +183,9 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<WaitFor> {
                     other => {
                         let node = f.require("method")?;
                         return Err(Error::invalid(
-                            format!("`method` must be GET or HEAD, not `{other}`: a check is read-only"),
+                            format!(
+                                "`method` must be GET or HEAD, not `{other}`: a check is read-only"
+                            ),
                             &node.span,
                         ));
                     }
@@ -230,19 +230,25 @@ fn statuses(f: &Fields<'_>) -> Result<Vec<u16>> {
         Some(items) => items.iter().collect(),
         None => vec![node],
     };
-    items
-        .into_iter()
-        .map(|item| {
-            scalar(item, "`status`")?
+    let mut out = Vec::new();
+    for item in items {
+        // Ansible reads a list from `200,201` too.
+        for code in scalar(item, "`status`")?.split(',') {
+            let code = code
                 .trim()
                 .parse::<u16>()
                 .ok()
                 .filter(|s| (100..=599).contains(s))
                 .ok_or_else(|| {
-                    Error::invalid("`status` must be HTTP status codes (100 to 599)", &item.span)
-                })
-        })
-        .collect()
+                    Error::invalid(
+                        "`status` must be HTTP status codes (100 to 599)",
+                        &item.span,
+                    )
+                })?;
+            out.push(code);
+        }
+    }
+    Ok(out)
 }
 
 /// `headers: { Name: value }` as `Name: value` lines, checked.
@@ -477,7 +483,10 @@ impl Resource for WaitFor {
 
     fn script(&self, (): &(), s: &mut Script) {
         if matches!(self.condition, Condition::Sleep) {
-            s.fill("sleep {}\nexit 100\n", [n(self.delay.saturating_add(self.timeout))]);
+            s.fill(
+                "sleep {}\nexit 100\n",
+                [n(self.delay.saturating_add(self.timeout))],
+            );
             return;
         }
         let msg = self
@@ -601,7 +610,10 @@ mod tests {
             .output()
             .expect("dash runs");
         assert_eq!(out.status.code(), Some(1));
-        assert_eq!(String::from_utf8_lossy(&out.stderr), "never $(touch pwned)\n");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "never $(touch pwned)\n"
+        );
         assert!(!dir.path().join("pwned").exists());
     }
 }

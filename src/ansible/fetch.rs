@@ -1,0 +1,308 @@
+//! Translators for the modules that fetch or wait (`get_url`, `uri`, `wait_for`, `unarchive`):
+//! kept apart from `modules.rs` so each module's Ansible semantics sit in one place.
+
+use super::args::{truthy, unsupported, Args, Mapped, IGNORED_FILE_ARGS};
+use crate::error::{Error, Result};
+use crate::yaml::Node;
+
+/// A recon resource of `kind` from the translated arguments.
+fn resource(kind: &'static str, args: Args) -> Mapped {
+    Mapped::Resource {
+        kind,
+        args: args.into_node(),
+    }
+}
+
+/// Ansible's URL arguments recon does not model (proxies, agent string, ciphers, netrc):
+/// dropped, as documented in the README.
+const IGNORED_URL_ARGS: &[&str] = &[
+    "http_agent",
+    "use_proxy",
+    "use_netrc",
+    "ciphers",
+    "decompress",
+    "unredirected_headers",
+    "ca_path",
+    "use_gssapi",
+    "force_basic_auth",
+];
+
+/// URL arguments recon cannot honour: credentials and client certificates would have to reach
+/// the host's command line, where other accounts can read them.
+const CREDENTIALS: &[&str] = &[
+    "url_username",
+    "url_password",
+    "username",
+    "password",
+    "user",
+    "client_cert",
+    "client_key",
+];
+
+fn refuse_credentials(a: &mut Args, module: &str) -> Result<()> {
+    for key in CREDENTIALS {
+        unsupported(
+            a,
+            module,
+            key,
+            "put the credentials in the URL's host-side config (a netrc file is not read either)",
+        )?;
+    }
+    Ok(())
+}
+
+/// `get_url` → recon `download` (`dest` → `path`).
+pub(super) fn get_url(mut a: Args) -> Result<Mapped> {
+    refuse_credentials(&mut a, "get_url")?;
+    if let Some(backup) = a.take(&["backup"]).filter(truthy) {
+        return Err(Error::invalid(
+            "`get_url` argument `backup` is not supported by recon",
+            &backup.span,
+        )
+        .with_label("here")
+        .with_help("recon replaces the file atomically and keeps no backup"));
+    }
+    let force = a.take(&["force", "thirsty"]);
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(IGNORED_URL_ARGS);
+    a.ignore(&["tmp_dest"]);
+    if let Some(force) = force {
+        a.put("force", force);
+    }
+    if let Some((checksum, node)) = a.text(&["checksum"]) {
+        if !checksum.trim().is_empty() {
+            a.put("checksum", node);
+        }
+    }
+    if let Some((dest, node)) = a.text(&["dest"]) {
+        if dest.ends_with('/') {
+            return Err(Error::invalid(
+                "`get_url` into a directory (`dest` ending in `/`) is not supported: the file name would come from the server",
+                &node.span,
+            )
+            .with_label("a directory")
+            .with_help("give the file's full path as `dest`"));
+        }
+        a.put("path", node);
+    }
+    Ok(resource("download", a))
+}
+
+/// `uri` → recon `wait_for` with `url`: one request (GET or HEAD) checked by the probe, so a
+/// URL that answers as expected plans nothing, as Ansible reports `ok`.
+pub(super) fn uri(mut a: Args) -> Result<Mapped> {
+    refuse_credentials(&mut a, "uri")?;
+    for (key, help) in [
+        (
+            "body",
+            "a request with a body changes state: run it with `command` and a guard",
+        ),
+        (
+            "src",
+            "a request with a body changes state: run it with `command` and a guard",
+        ),
+        ("dest", "save a URL to a file with `get_url`"),
+        ("unix_socket", "recon checks TCP URLs only"),
+        ("creates", "guard a request with `command` and `creates`"),
+        ("removes", "guard a request with `command` and `removes`"),
+    ] {
+        unsupported(&mut a, "uri", key, help)?;
+    }
+    if let Some((method, node)) = a.text(&["method"]) {
+        let upper = method.to_ascii_uppercase();
+        if upper != "GET" && upper != "HEAD" {
+            return Err(Error::invalid(
+                format!("`uri` with `method: {method}` changes state and recon cannot plan it"),
+                &node.span,
+            )
+            .with_label("not GET or HEAD")
+            .with_help("run the request with `command` (curl) and a `creates`/`unless` guard"));
+        }
+        a.put_str("method", &upper, &node.span);
+    }
+    if let Some(codes) = a.take(&["status_code"]) {
+        a.put("status", codes);
+    }
+    if let Some((follow, node)) = a.text(&["follow_redirects"]) {
+        let on = !matches!(follow.as_str(), "no" | "none" | "false" | "False");
+        a.put_str(
+            "follow_redirects",
+            if on { "true" } else { "false" },
+            &node.span,
+        );
+    }
+    // Ansible's `timeout` is the request's: one attempt, no waiting beyond it.
+    let span = a.span.clone();
+    match a.take(&["timeout"]) {
+        Some(t) => a.put("connect_timeout", t),
+        None => a.put_str("connect_timeout", "30", &span),
+    }
+    a.put_str("timeout", "0", &span);
+    a.ignore(IGNORED_URL_ARGS);
+    a.ignore(&["return_content", "body_format", "force", "remote_src"]);
+    Ok(resource("wait_for", a))
+}
+
+/// `wait_for` → recon `wait_for` (same argument names).
+pub(super) fn wait_for(mut a: Args) -> Result<Mapped> {
+    unsupported(
+        &mut a,
+        "wait_for",
+        "exclude_hosts",
+        "`drained` counts every active connection to the port",
+    )?;
+    unsupported(
+        &mut a,
+        "wait_for",
+        "active_connection_states",
+        "`drained` counts ESTABLISHED, SYN_SENT, SYN_RECV, FIN_WAIT1, FIN_WAIT2 and TIME_WAIT",
+    )?;
+    if let Some(path) = a.take(&["path"]) {
+        a.put("path", path);
+    }
+    Ok(resource("wait_for", a))
+}
+
+/// `unarchive` with `remote_src` → recon `command`: `tar --extract` (GNU tar detects the
+/// compression) or `unzip -o`, as argv, guarded as Ansible decides: `creates`, and a read-only
+/// comparison of the archive with `dest` (`tar --diff`, or the members' CRCs for zip) that
+/// counts the same differences Ansible does.
+pub(super) fn unarchive(mut a: Args) -> Result<Mapped> {
+    let remote = a.take(&["remote_src"]).is_some_and(|n| truthy(&n));
+    let copy_off = a.take(&["copy"]).is_some_and(|n| !truthy(&n));
+    let Some((src, src_node)) = a.text(&["src"]) else {
+        return Err(Error::invalid("`unarchive` needs `src`", &a.span).with_label("here"));
+    };
+    if !(remote || copy_off) || src.contains("://") {
+        return Err(Error::invalid(
+            "`unarchive` of an archive that is not on the host is not supported",
+            &src_node.span,
+        )
+        .with_label("on the control machine or a URL")
+        .with_help("fetch it with `get_url` (or `copy` it), then `unarchive` with `remote_src: yes`; a release folder is recon's `release`"));
+    }
+    let Some((dest, dest_node)) = a.text(&["dest"]) else {
+        return Err(Error::invalid("`unarchive` needs `dest`", &a.span).with_label("here"));
+    };
+    for key in ["owner", "group", "mode"] {
+        unsupported(
+            &mut a,
+            "unarchive",
+            key,
+            "recon extracts as the task's account; set attributes with `file` afterwards",
+        )?;
+    }
+    unsupported(&mut a, "unarchive", "keep_newer", "recon overwrites")?;
+    unsupported(
+        &mut a,
+        "unarchive",
+        "list_files",
+        "registered results are not available",
+    )?;
+    let list = |a: &mut Args, key: &str| -> Result<Vec<String>> {
+        let Some(node) = a.take(&[key]) else {
+            return Ok(Vec::new());
+        };
+        let items: Vec<Node> = match node.as_seq() {
+            Some(items) => items.to_vec(),
+            None => vec![node.clone()],
+        };
+        items
+            .iter()
+            .map(|n| {
+                let text = n.scalar_text().unwrap_or_default();
+                if text.contains('\n') {
+                    return Err(Error::invalid(
+                        format!("`{key}` items cannot hold a line break"),
+                        &n.span,
+                    ));
+                }
+                Ok(text.to_owned())
+            })
+            .collect()
+    };
+    let extra = list(&mut a, "extra_opts")?;
+    let include = list(&mut a, "include")?;
+    let exclude = list(&mut a, "exclude")?;
+    let creates = a.take(&["creates"]);
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&["validate_certs", "io_buffer_size", "decrypt"]);
+    // Anything else is refused by `command`'s own argument check.
+    let zip = src.to_ascii_lowercase().ends_with(".zip");
+    let mut argv: Vec<String>;
+    let mut opts: Vec<String> = extra.clone();
+    if zip {
+        argv = vec!["unzip".into(), "-q".into(), "-o".into()];
+        argv.extend(extra);
+        argv.push(src.clone());
+        argv.extend(include.iter().cloned());
+        if !exclude.is_empty() {
+            argv.push("-x".into());
+            argv.extend(exclude.iter().cloned());
+        }
+        argv.extend(["-d".into(), dest.clone()]);
+    } else {
+        opts.extend(exclude.iter().map(|e| format!("--exclude={e}")));
+        argv = vec!["tar".into(), "--extract".into(), "-C".into(), dest.clone()];
+        argv.extend(opts.iter().cloned());
+        argv.extend(["-f".into(), src.clone()]);
+        argv.extend(include.iter().cloned());
+    }
+    let span = dest_node.span.clone();
+    a.put_list("argv", &argv, &span);
+    let env = [
+        ("RECON_SRC", src),
+        ("RECON_DEST", dest),
+        ("RECON_OPTS", opts.join("\n")),
+        ("RECON_INCLUDE", include.join("\n")),
+        ("RECON_EXCLUDE", exclude.join("\n")),
+    ];
+    let entries = env
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                Node::string(k.to_owned(), span.clone()),
+                Node::string(v, span.clone()),
+            )
+        })
+        .collect();
+    a.put(
+        "env",
+        Node {
+            value: crate::yaml::Value::Map(entries),
+            span: span.clone(),
+        },
+    );
+    a.put_str("unless", if zip { ZIP_SAME } else { TAR_SAME }, &span);
+    if let Some(creates) = creates {
+        a.put("creates", creates);
+    }
+    Ok(resource("command", a))
+}
+
+/// Exit 0 when `dest` already holds the tar archive's members as Ansible judges it: `tar
+/// --diff` reports none of the differences Ansible counts (uid and gid only as root).
+/// Static text: the values come in the environment.
+const TAR_SAME: &str = r#"set -f; IFS='
+'; [ -d "$RECON_DEST" ] || exit 1
+_u='^$'; [ "$(id -u)" = 0 ] && _u=': (Uid|Gid) differs$'
+_o=$(LC_ALL=C tar --diff -C "$RECON_DEST" $RECON_OPTS -f "$RECON_SRC" $RECON_INCLUDE 2>&1); [ $? -le 1 ] || exit 1
+! printf '%s\n' "$_o" | grep -v ': : Warning: Cannot stat' | grep -Eq -e ': (Mod time differs|Warning: Cannot stat: No such file or directory|Invalid owner|Invalid group|Symlink differs|Contents differ|Size differs|Mode differs)$' -e "$_u""#;
+
+/// Exit 0 when every member of the zip archive (as `include`/`exclude` select) is in `dest`
+/// with the same size and CRC.
+const ZIP_SAME: &str = r#"exec python3 -c 'import fnmatch, os, sys, zipfile, zlib
+src, dest, inc, exc = sys.argv[1], sys.argv[2], sys.argv[3].split("\n"), sys.argv[4].split("\n")
+inc = [p for p in inc if p]; exc = [p for p in exc if p]
+with zipfile.ZipFile(src) as z:
+    for m in z.infolist():
+        if inc and not any(fnmatch.fnmatch(m.filename, p) for p in inc): continue
+        if any(fnmatch.fnmatch(m.filename, p) for p in exc): continue
+        path = os.path.join(dest, m.filename)
+        if m.is_dir():
+            if not os.path.isdir(path): sys.exit(1)
+            continue
+        if not os.path.isfile(path) or os.path.getsize(path) != m.file_size: sys.exit(1)
+        with open(path, "rb") as f:
+            if zlib.crc32(f.read()) != m.CRC: sys.exit(1)
+' "$RECON_SRC" "$RECON_DEST" "$RECON_INCLUDE" "$RECON_EXCLUDE""#;
