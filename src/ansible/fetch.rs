@@ -3,7 +3,6 @@
 
 use super::args::{truthy, unsupported, Args, Mapped, IGNORED_FILE_ARGS};
 use crate::error::{Error, Result};
-use crate::yaml::Node;
 
 /// A recon resource of `kind` from the translated arguments.
 fn resource(kind: &'static str, args: Args) -> Mapped {
@@ -163,27 +162,22 @@ pub(super) fn wait_for(mut a: Args) -> Result<Mapped> {
     Ok(resource("wait_for", a))
 }
 
-/// `unarchive` with `remote_src` → recon `command`: `tar --extract` (GNU tar detects the
-/// compression) or `unzip -o`, as argv, guarded as Ansible decides: `creates`, and a read-only
-/// comparison of the archive with `dest` (`tar --diff`, or the members' CRCs for zip) that
-/// counts the same differences Ansible does.
+/// `unarchive` with `remote_src` → recon `unpack` (same argument names). An archive on the
+/// control machine or at a URL is a located error: recon would have to copy or fetch it first.
 pub(super) fn unarchive(mut a: Args) -> Result<Mapped> {
     let remote = a.take(&["remote_src"]).is_some_and(|n| truthy(&n));
     let copy_off = a.take(&["copy"]).is_some_and(|n| !truthy(&n));
-    let Some((src, src_node)) = a.text(&["src"]) else {
-        return Err(Error::invalid("`unarchive` needs `src`", &a.span).with_label("here"));
-    };
-    if !(remote || copy_off) || src.contains("://") {
-        return Err(Error::invalid(
-            "`unarchive` of an archive that is not on the host is not supported",
-            &src_node.span,
-        )
-        .with_label("on the control machine or a URL")
-        .with_help("fetch it with `get_url` (or `copy` it), then `unarchive` with `remote_src: yes`; a release folder is recon's `release`"));
+    if let Some((src, node)) = a.text(&["src"]) {
+        if !(remote || copy_off) || src.contains("://") {
+            return Err(Error::invalid(
+                "`unarchive` of an archive that is not on the host is not supported",
+                &node.span,
+            )
+            .with_label("on the control machine or a URL")
+            .with_help("fetch it with `get_url` (or `copy` it), then `unarchive` with `remote_src: yes`; a release folder is recon's `release`"));
+        }
+        a.put("src", node);
     }
-    let Some((dest, dest_node)) = a.text(&["dest"]) else {
-        return Err(Error::invalid("`unarchive` needs `dest`", &a.span).with_label("here"));
-    };
     for key in ["owner", "group", "mode"] {
         unsupported(
             &mut a,
@@ -193,116 +187,14 @@ pub(super) fn unarchive(mut a: Args) -> Result<Mapped> {
         )?;
     }
     unsupported(&mut a, "unarchive", "keep_newer", "recon overwrites")?;
-    unsupported(
-        &mut a,
-        "unarchive",
-        "list_files",
-        "registered results are not available",
-    )?;
-    let list = |a: &mut Args, key: &str| -> Result<Vec<String>> {
-        let Some(node) = a.take(&[key]) else {
-            return Ok(Vec::new());
-        };
-        let items: Vec<Node> = match node.as_seq() {
-            Some(items) => items.to_vec(),
-            None => vec![node.clone()],
-        };
-        items
-            .iter()
-            .map(|n| {
-                let text = n.scalar_text().unwrap_or_default();
-                if text.contains('\n') {
-                    return Err(Error::invalid(
-                        format!("`{key}` items cannot hold a line break"),
-                        &n.span,
-                    ));
-                }
-                Ok(text.to_owned())
-            })
-            .collect()
-    };
-    let extra = list(&mut a, "extra_opts")?;
-    let include = list(&mut a, "include")?;
-    let exclude = list(&mut a, "exclude")?;
-    let creates = a.take(&["creates"]);
+    if a.take(&["list_files"]).is_some_and(|n| truthy(&n)) {
+        return Err(Error::invalid(
+            "`unarchive` argument `list_files` is not supported by recon",
+            &a.span,
+        )
+        .with_label("here"));
+    }
     a.ignore(IGNORED_FILE_ARGS);
     a.ignore(&["validate_certs", "io_buffer_size", "decrypt"]);
-    // Anything else is refused by `command`'s own argument check.
-    let zip = src.to_ascii_lowercase().ends_with(".zip");
-    let mut argv: Vec<String>;
-    let mut opts: Vec<String> = extra.clone();
-    if zip {
-        argv = vec!["unzip".into(), "-q".into(), "-o".into()];
-        argv.extend(extra);
-        argv.push(src.clone());
-        argv.extend(include.iter().cloned());
-        if !exclude.is_empty() {
-            argv.push("-x".into());
-            argv.extend(exclude.iter().cloned());
-        }
-        argv.extend(["-d".into(), dest.clone()]);
-    } else {
-        opts.extend(exclude.iter().map(|e| format!("--exclude={e}")));
-        argv = vec!["tar".into(), "--extract".into(), "-C".into(), dest.clone()];
-        argv.extend(opts.iter().cloned());
-        argv.extend(["-f".into(), src.clone()]);
-        argv.extend(include.iter().cloned());
-    }
-    let span = dest_node.span.clone();
-    a.put_list("argv", &argv, &span);
-    let env = [
-        ("RECON_SRC", src),
-        ("RECON_DEST", dest),
-        ("RECON_OPTS", opts.join("\n")),
-        ("RECON_INCLUDE", include.join("\n")),
-        ("RECON_EXCLUDE", exclude.join("\n")),
-    ];
-    let entries = env
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                Node::string(k.to_owned(), span.clone()),
-                Node::string(v, span.clone()),
-            )
-        })
-        .collect();
-    a.put(
-        "env",
-        Node {
-            value: crate::yaml::Value::Map(entries),
-            span: span.clone(),
-        },
-    );
-    a.put_str("unless", if zip { ZIP_SAME } else { TAR_SAME }, &span);
-    if let Some(creates) = creates {
-        a.put("creates", creates);
-    }
-    Ok(resource("command", a))
+    Ok(resource("unpack", a))
 }
-
-/// Exit 0 when `dest` already holds the tar archive's members as Ansible judges it: `tar
-/// --diff` reports none of the differences Ansible counts (uid and gid only as root).
-/// Static text: the values come in the environment.
-const TAR_SAME: &str = r#"set -f; IFS='
-'; [ -d "$RECON_DEST" ] || exit 1
-_u='^$'; [ "$(id -u)" = 0 ] && _u=': (Uid|Gid) differs$'
-_o=$(LC_ALL=C tar --diff -C "$RECON_DEST" $RECON_OPTS -f "$RECON_SRC" $RECON_INCLUDE 2>&1); [ $? -le 1 ] || exit 1
-! printf '%s\n' "$_o" | grep -v ': : Warning: Cannot stat' | grep -Eq -e ': (Mod time differs|Warning: Cannot stat: No such file or directory|Invalid owner|Invalid group|Symlink differs|Contents differ|Size differs|Mode differs)$' -e "$_u""#;
-
-/// Exit 0 when every member of the zip archive (as `include`/`exclude` select) is in `dest`
-/// with the same size and CRC.
-const ZIP_SAME: &str = r#"exec python3 -c 'import fnmatch, os, sys, zipfile, zlib
-src, dest, inc, exc = sys.argv[1], sys.argv[2], sys.argv[3].split("\n"), sys.argv[4].split("\n")
-inc = [p for p in inc if p]; exc = [p for p in exc if p]
-with zipfile.ZipFile(src) as z:
-    for m in z.infolist():
-        if inc and not any(fnmatch.fnmatch(m.filename, p) for p in inc): continue
-        if any(fnmatch.fnmatch(m.filename, p) for p in exc): continue
-        path = os.path.join(dest, m.filename)
-        if m.is_dir():
-            if not os.path.isdir(path): sys.exit(1)
-            continue
-        if not os.path.isfile(path) or os.path.getsize(path) != m.file_size: sys.exit(1)
-        with open(path, "rb") as f:
-            if zlib.crc32(f.read()) != m.CRC: sys.exit(1)
-' "$RECON_SRC" "$RECON_DEST" "$RECON_INCLUDE" "$RECON_EXCLUDE""#;

@@ -29,6 +29,7 @@ mod supervisor;
 mod symlink;
 mod tar_names;
 mod template;
+mod unpack;
 mod user;
 mod version;
 mod wait_for;
