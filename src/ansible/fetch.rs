@@ -1,4 +1,5 @@
-//! Translators for the modules that fetch or wait (`get_url`, `uri`, `wait_for`, `unarchive`):
+//! Translators for the modules that fetch, wait or install (`get_url`, `uri`, `wait_for`,
+//! `unarchive`, `pip`):
 //! kept apart from `modules.rs` so each module's Ansible semantics sit in one place.
 
 use super::args::{truthy, unsupported, Args, Mapped, IGNORED_FILE_ARGS};
@@ -197,4 +198,35 @@ pub(super) fn unarchive(mut a: Args) -> Result<Mapped> {
     a.ignore(IGNORED_FILE_ARGS);
     a.ignore(&["validate_certs", "io_buffer_size", "decrypt"]);
     Ok(resource("unpack", a))
+}
+
+/// `pip` → recon `pip` (same argument names; `name: a,b` is a list, as in Ansible;
+/// `break_system_packages` is pip's own flag).
+pub(super) fn pip(mut a: Args) -> Result<Mapped> {
+    if let Some((names, node)) = a.text(&["name"]) {
+        match node.as_seq() {
+            Some(_) => a.put("name", node),
+            None => {
+                let items: Vec<String> = names
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                a.put_list("name", &items, &node.span);
+            }
+        }
+    }
+    if let Some(flag) = a.take(&["break_system_packages"]) {
+        if truthy(&flag) {
+            let extra = a.text(&["extra_args"]).map(|(t, _)| t).unwrap_or_default();
+            a.put_str(
+                "extra_args",
+                &format!("{extra} --break-system-packages"),
+                &flag.span,
+            );
+        }
+    }
+    unsupported(&mut a, "pip", "umask", "pip runs with the account's umask")?;
+    Ok(resource("pip", a))
 }

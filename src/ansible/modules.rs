@@ -6,7 +6,7 @@
 
 pub(crate) use super::args::Mapped;
 use super::args::{truthy, unsupported, Args, IGNORED_FILE_ARGS};
-use super::fetch::{get_url, unarchive, uri, wait_for};
+use super::fetch::{get_url, pip, unarchive, uri, wait_for};
 use super::free_form::RAW;
 use crate::error::{Error, Result};
 use crate::yaml::Node;
@@ -88,7 +88,7 @@ pub(crate) const MODULES: &[Entry] = &[
     res("package", package),
     missing("yum", "package"),
     missing("dnf", "package"),
-    missing("pip", "command"),
+    res("pip", pip),
     missing("apt_key", "command"),
     missing("apt_repository", "file"),
     res("service", service),

@@ -21,6 +21,8 @@ mod group;
 mod http_check;
 mod line;
 mod package;
+mod pip;
+mod pip_spec;
 mod registry;
 pub(crate) mod release;
 mod service;
