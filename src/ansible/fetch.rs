@@ -204,17 +204,16 @@ pub(super) fn unarchive(mut a: Args) -> Result<Mapped> {
 /// `break_system_packages` is pip's own flag).
 pub(super) fn pip(mut a: Args) -> Result<Mapped> {
     if let Some((names, node)) = a.text(&["name"]) {
-        match node.as_seq() {
-            Some(_) => a.put("name", node),
-            None => {
-                let items: Vec<String> = names
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect();
-                a.put_list("name", &items, &node.span);
-            }
+        if node.as_seq().is_some() {
+            a.put("name", node);
+        } else {
+            let items: Vec<String> = names
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+            a.put_list("name", &items, &node.span);
         }
     }
     if let Some(flag) = a.take(&["break_system_packages"]) {

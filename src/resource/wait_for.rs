@@ -435,7 +435,9 @@ impl WaitFor {
                     codes.join(" or ")
                 );
                 if let Some(c) = contains {
-                    d.push_str(&format!(" with `{c}`"));
+                    d.push_str(" with `");
+                    d.push_str(c);
+                    d.push('`');
                 }
                 d
             }

@@ -307,3 +307,96 @@ fn fetch_module_arguments_recon_cannot_honour_are_located_errors() {
             .stderr_has("site.yml:4");
     }
 }
+
+/// Shell metacharacters, quotes, a newline, globs, expansions and a fake free-form argument.
+/// Each command substitution would create a canary file in `$HOME` (the project folder).
+const HOSTILE: &str =
+    "a$(cd;touch c1)b`cd;touch c2`c'd\"e\\f;g&h|i\nj ${HOME} * ~ -n state=absent mode=0777";
+
+const HOSTILE_PLAYBOOK: &str = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{ root }} state=directory
+    - get_url:
+        url: "{{ web }}/a.txt"
+        dest: "{{ root }}/g-{{ h }}"
+        mode: "0600"
+        checksum: "sha256:{{ a_sha }}"
+        headers: { X-H: "{{ h1 }}" }
+    - get_url: { url: "{{ web }}/app.tgz", dest: "{{ root }}/t-{{ h }}.tgz" }
+    - file: path={{ root }}/x-{{ h }} state=directory
+    - unarchive:
+        src: "{{ root }}/t-{{ h }}.tgz"
+        dest: "{{ root }}/x-{{ h }}"
+        remote_src: yes
+        exclude: ["{{ h1 }}", app/notes.txt]
+    - wait_for:
+        path: "{{ root }}/x-{{ h }}/app/VERSION"
+        search_regex: "^v1$"
+        msg: "{{ h }}"
+        timeout: 2
+    - wait_for: { path: "{{ root }}/never-{{ h }}", state: absent, timeout: 1 }
+    - uri:
+        url: "{{ web }}/a.txt"
+        headers: { X-H: "{{ h1 }}" }
+    - pip:
+        name: tinypkg
+        virtualenv: "{{ root }}/venv"
+        virtualenv_command: /usr/bin/python3 -m venv
+        extra_args: "--no-index --find-links {{ wheels | quote }}"
+"#;
+
+#[test]
+fn hostile_values_through_the_fetch_modules_run_nothing_and_arrive_byte_exact() {
+    let www = tempfile::tempdir().expect("tempdir");
+    build_www(www.path());
+    let http = Http::start(www.path());
+    let wheels = www.path().join(format!("w-{HOSTILE}"));
+    std::fs::create_dir(&wheels).expect("mkdir");
+    std::fs::copy(
+        www.path().join("wheels/tinypkg-1.0-py3-none-any.whl"),
+        wheels.join("tinypkg-1.0-py3-none-any.whl"),
+    )
+    .expect("copy wheel");
+    let p = Project::new();
+    let root = p.host_root();
+    let vars = serde_json::json!({
+        "h": HOSTILE,
+        "h1": HOSTILE.replace('\n', " "),
+        "web": format!("http://127.0.0.1:{}", http.port),
+        "a_sha": sha256(&www.path().join("a.txt")),
+        "wheels": wheels,
+    });
+    p.file("extra.json", &vars.to_string())
+        .file("site.yml", HOSTILE_PLAYBOOK);
+    p.recon(&["apply", "site.yml", "-e", "@extra.json"])
+        .expect_code(0);
+    for canary in ["c1", "c2"] {
+        assert!(
+            !p.dir().join(canary).exists(),
+            "a hostile value ran: {canary}"
+        );
+    }
+    let got = root.join(format!("g-{HOSTILE}"));
+    assert_eq!(
+        std::fs::read_to_string(&got).expect("downloaded"),
+        "hello from the server\n"
+    );
+    assert_eq!(crate::harness::mode(&got), 0o600);
+    let x = root.join(format!("x-{HOSTILE}/app"));
+    assert_eq!(
+        std::fs::read_to_string(x.join("VERSION")).expect("extracted"),
+        "v1\n"
+    );
+    assert!(!x.join("notes.txt").exists(), "excluded");
+    assert!(root.join("venv/lib").is_dir());
+    p.recon(&[
+        "plan",
+        "site.yml",
+        "-e",
+        "@extra.json",
+        "--detailed-exitcode",
+    ])
+    .expect_code(0);
+    drop(http);
+}
