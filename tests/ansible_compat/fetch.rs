@@ -16,13 +16,13 @@ use crate::harness::{free_port, Project};
 const ACCOUNT: &str = "recon_fetch";
 
 /// python3's http.server serving a folder on 127.0.0.1, killed when dropped.
-struct Http {
-    port: u16,
+pub(super) struct Http {
+    pub(super) port: u16,
     child: Child,
 }
 
 impl Http {
-    fn start(dir: &Path) -> Self {
+    pub(super) fn start(dir: &Path) -> Self {
         let port = free_port();
         let child = Command::new("python3")
             .args([
@@ -55,7 +55,7 @@ impl Drop for Http {
 }
 
 /// The files the server offers: a text file, the same tree as .tgz and .zip, and a wheel.
-fn build_www(www: &Path) {
+pub(super) fn build_www(www: &Path) {
     let src = www.join(".src/app");
     std::fs::create_dir_all(&src).expect("mkdir");
     std::fs::write(src.join("VERSION"), "v1\n").expect("write");
@@ -95,7 +95,7 @@ with zipfile.ZipFile(www + "/wheels/tinypkg-1.0-py3-none-any.whl", "w") as z:
     assert!(ok.success());
 }
 
-fn sha256(path: &Path) -> String {
+pub(super) fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum")
         .arg(path)
         .output()
@@ -120,7 +120,7 @@ fn inventory(sshd: &Sshd, base: &Path, port: u16, a_sha: &str) -> String {
     out
 }
 
-const PLAYBOOK: &str = r#"- hosts: all
+pub(super) const PLAYBOOK: &str = r#"- hosts: all
   gather_facts: false
   tasks:
     - name: Base folder

@@ -8,6 +8,7 @@ use std::path::Path;
 use crate::harness::{copy_tree, Project};
 
 mod fetch;
+mod fetch_side_by_side;
 mod hostile;
 mod registered;
 mod side_by_side;
