@@ -501,7 +501,7 @@ impl Resource for WaitFor {
                 [n(self.timeout), n(self.delay)],
             )
             .fill(
-                "while :; do\n  if _wf_once; then exit 100; fi\n  [ \"$(date +%s)\" -ge \"$_wf_end\" ] && break\n  sleep {}\ndone\nprintf '%s\\n' {} >&2\nexit 1\n",
+                "while :; do\n  _wf_once\n  case $? in 0) exit 100 ;; 2) exit 1 ;; esac\n  [ \"$(date +%s)\" -ge \"$_wf_end\" ] && break\n  sleep {}\ndone\nprintf '%s\\n' {} >&2\nexit 1\n",
                 [n(self.sleep), w(&msg)],
             );
     }
