@@ -17,6 +17,8 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 # The digicam sample's releases build a virtualenv (`python3 -m venv`) in their prepare step.
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || need="$need python3-venv"
 command -v curl >/dev/null 2>&1 || need="$need curl"
+# Ansible's unarchive of a .zip (recon `unpack`) extracts with unzip.
+command -v unzip >/dev/null 2>&1 || need="$need unzip"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
 # cron: the `cron` resource tests read and write real crontabs with its `crontab`.
 command -v crontab >/dev/null 2>&1 || need="$need cron"

@@ -198,6 +198,7 @@ fn decide_all(
                 Situation {
                     triggered: notified || pending,
                     watched: !task.notified_by.is_empty(),
+                    after_changes: !steps.is_empty(),
                 },
             )
             .map_err(|e| (format!("task `{}`: {e}", task.name), task.span.location()))?
@@ -250,6 +251,7 @@ fn decide_all(
                 Situation {
                     triggered: true,
                     watched: true,
+                    after_changes: true,
                 },
             )
             .map_err(|e| {

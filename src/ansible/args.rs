@@ -2,6 +2,7 @@
 //! under any of its aliases, rename, drop what recon ignores, pass the rest on for the recon
 //! resource to check (unknown keys stay located errors there).
 
+use crate::error::{Error, Result};
 use crate::source::Span;
 use crate::yaml::{Node, Value};
 
@@ -87,5 +88,52 @@ impl Args {
             value: Value::Map(self.entries),
             span: self.span,
         }
+    }
+}
+
+/// What a task of an Ansible module becomes.
+pub(crate) enum Mapped {
+    /// A recon resource of this kind with these (recon) arguments.
+    Resource { kind: &'static str, args: Node },
+    /// Nothing to manage (`debug`, `meta`).
+    Skip,
+}
+
+/// Arguments Ansible's file-like modules take that recon does not model (SELinux contexts,
+/// attributes, timestamps, backups): dropped, as documented in the README.
+pub(crate) const IGNORED_FILE_ARGS: &[&str] = &[
+    "seuser",
+    "serole",
+    "setype",
+    "selevel",
+    "attributes",
+    "unsafe_writes",
+    "backup",
+    "follow",
+    "force",
+    "access_time",
+    "access_time_format",
+    "modification_time",
+    "modification_time_format",
+];
+
+/// Whether an Ansible boolean is true.
+pub(crate) fn truthy(node: &Node) -> bool {
+    matches!(
+        node.scalar_text(),
+        Some("yes" | "true" | "True" | "TRUE" | "on" | "1")
+    )
+}
+
+/// An Ansible argument recon cannot honour: a located error rather than a silent difference.
+pub(crate) fn unsupported(a: &mut Args, module: &str, key: &str, help: &str) -> Result<()> {
+    match a.take(&[key]) {
+        Some(node) if !node.is_null() => Err(Error::invalid(
+            format!("`{module}` argument `{key}` is not supported by recon"),
+            &node.span,
+        )
+        .with_label("here")
+        .with_help(help.to_owned())),
+        _ => Ok(()),
     }
 }

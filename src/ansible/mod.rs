@@ -3,6 +3,7 @@
 //! recon resource's arguments (`map`). The table is `modules::MODULES`.
 
 mod args;
+mod fetch;
 mod free_form;
 mod modules;
 

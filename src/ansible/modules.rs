@@ -4,18 +4,12 @@
 // Every translator has the table's signature, `fn(Args) -> Result<Mapped>`, failing or not.
 #![allow(clippy::unnecessary_wraps)]
 
-use super::args::Args;
+pub(crate) use super::args::Mapped;
+use super::args::{truthy, unsupported, Args, IGNORED_FILE_ARGS};
+use super::fetch::{get_url, pip, unarchive, uri, wait_for};
 use super::free_form::RAW;
 use crate::error::{Error, Result};
 use crate::yaml::Node;
-
-/// What a task of an Ansible module becomes.
-pub(crate) enum Mapped {
-    /// A recon resource of this kind with these (recon) arguments.
-    Resource { kind: &'static str, args: Node },
-    /// Nothing to manage (`debug`, `meta`).
-    Skip,
-}
 
 /// How recon handles one Ansible module.
 #[derive(Clone, Copy)]
@@ -94,7 +88,7 @@ pub(crate) const MODULES: &[Entry] = &[
     res("package", package),
     missing("yum", "package"),
     missing("dnf", "package"),
-    missing("pip", "command"),
+    res("pip", pip),
     missing("apt_key", "command"),
     missing("apt_repository", "file"),
     res("service", service),
@@ -108,10 +102,10 @@ pub(crate) const MODULES: &[Entry] = &[
     res("docker_compose", docker_compose),
     res("docker_compose_v2", docker_compose),
     res("ufw", ufw),
-    missing("unarchive", "release"),
-    missing("get_url", "file"),
-    missing("uri", "http_check"),
-    missing("wait_for", "http_check"),
+    res("unarchive", unarchive),
+    res("get_url", get_url),
+    res("uri", uri),
+    res("wait_for", wait_for),
     res("stat", stat),
     missing("pause", "command"),
     missing("raw", "command"),
@@ -129,24 +123,6 @@ fn resource(kind: &'static str, args: Args) -> Mapped {
 fn skip(_: Args) -> Result<Mapped> {
     Ok(Mapped::Skip)
 }
-
-/// Arguments Ansible's file-like modules take that recon does not model (SELinux contexts,
-/// attributes, timestamps, backups): dropped, as documented in the README.
-const IGNORED_FILE_ARGS: &[&str] = &[
-    "seuser",
-    "serole",
-    "setype",
-    "selevel",
-    "attributes",
-    "unsafe_writes",
-    "backup",
-    "follow",
-    "force",
-    "access_time",
-    "access_time_format",
-    "modification_time",
-    "modification_time_format",
-];
 
 /// `file`: recon's own `file` (`content`/`src`, no `state`) or Ansible's, decided by arguments:
 /// `state` (or no `content`/`src`) means Ansible's.
@@ -359,13 +335,6 @@ fn reject_stdin(a: &Args) -> Result<()> {
     Ok(())
 }
 
-fn truthy(node: &Node) -> bool {
-    matches!(
-        node.scalar_text(),
-        Some("yes" | "true" | "True" | "TRUE" | "on" | "1")
-    )
-}
-
 /// `name: a,b` (Ansible splits a comma-separated string) → a list.
 fn split_commas(a: &mut Args, key: &str) {
     if let Some(node) = a.take(&[key]) {
@@ -381,19 +350,6 @@ fn split_commas(a: &mut Args, key: &str) {
             }
             _ => a.put(key, node),
         }
-    }
-}
-
-/// An Ansible argument recon cannot honour: a located error rather than a silent difference.
-fn unsupported(a: &mut Args, module: &str, key: &str, help: &str) -> Result<()> {
-    match a.take(&[key]) {
-        Some(node) if !node.is_null() => Err(Error::invalid(
-            format!("`{module}` argument `{key}` is not supported by recon"),
-            &node.span,
-        )
-        .with_label("here")
-        .with_help(help.to_owned())),
-        _ => Ok(()),
     }
 }
 

@@ -337,10 +337,12 @@ mod tests {
         let triggered = Situation {
             triggered: true,
             watched: true,
+            ..Situation::default()
         };
         let watched = Situation {
             triggered: false,
             watched: true,
+            ..Situation::default()
         };
         assert!(decide_in(&check(false), vec![], triggered)
             .expect("ok")

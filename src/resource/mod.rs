@@ -12,6 +12,7 @@ mod command;
 mod cron;
 mod directory;
 mod docker_compose;
+mod download;
 mod file;
 mod firewall;
 mod git;
@@ -20,6 +21,8 @@ mod group;
 mod http_check;
 mod line;
 mod package;
+mod pip;
+mod pip_spec;
 mod registry;
 pub(crate) mod release;
 mod service;
@@ -29,8 +32,10 @@ mod supervisor;
 mod symlink;
 mod tar_names;
 mod template;
+mod unpack;
 mod user;
 mod version;
+mod wait_for;
 
 use std::any::Any;
 use std::fmt;
@@ -73,6 +78,9 @@ pub(crate) struct Situation {
     /// Something (a task or the handler mechanism) can notify this resource. A check nothing
     /// can notify runs on every apply, as Ansible's `uri` does.
     pub(crate) watched: bool,
+    /// An earlier step of this host's plan changes something: a check that holds now (a port
+    /// open, a URL answering) may not hold after it (a restart), so it is checked again then.
+    pub(crate) after_changes: bool,
 }
 
 /// What a resource kind must answer. Implement this; `AnyResource` is derived.

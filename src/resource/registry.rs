@@ -9,8 +9,8 @@ use super::{
     authorized_key, block, command, cron, directory, file, group, http_check, line, release, stat,
     supervisor, symlink,
 };
-use super::{docker_compose, firewall, git};
-use super::{package, service, template, user};
+use super::{docker_compose, download, firewall, git};
+use super::{package, pip, service, template, unpack, user, wait_for};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -60,6 +60,10 @@ registry! {
     "git" => git, "a git checkout at a branch, tag or commit, host keys verified";
     "docker_compose" => docker_compose, "a compose project up or down, planned per service";
     "firewall" => firewall, "a ufw rule, default policy or ufw on/off";
+    "download" => download, "a file fetched by the host from a URL, checked against its checksum";
+    "pip" => pip, "Python packages installed by pip, in a virtualenv it creates if asked";
+    "unpack" => unpack, "an archive on the host extracted into a folder, compared member by member";
+    "wait_for" => wait_for, "a port, path or URL condition the apply waits for; converged when it holds";
 }
 
 /// Whether `name` is a resource kind.

@@ -7,6 +7,8 @@ use std::path::Path;
 
 use crate::harness::{copy_tree, Project};
 
+mod fetch;
+mod fetch_side_by_side;
 mod hostile;
 mod registered;
 mod side_by_side;
@@ -153,7 +155,7 @@ fn every_error_is_reported_at_once_and_modules_recon_lacks_name_the_nearest() {
         .stderr_has("Ansible module `yum` has no recon resource yet")
         .stderr_has("the nearest recon resource is `package`")
         .stderr_has("undefined variable `nope`")
-        .stderr_has("Ansible module `unarchive` has no recon resource yet");
+        .stderr_has("`unarchive` of an archive that is not on the host is not supported");
 }
 
 #[test]
