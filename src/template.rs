@@ -5,6 +5,7 @@
 mod filters;
 mod lint;
 mod lookup;
+mod predicates;
 mod pyrepr;
 
 pub(crate) use filters::OMIT;
@@ -59,6 +60,7 @@ impl Templar {
                 .map_err(|e| minijinja::Error::new(JErrorKind::WriteFailure, e.to_string()))
         });
         filters::register(&mut env);
+        predicates::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

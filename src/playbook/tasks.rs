@@ -158,6 +158,7 @@ impl Loader<'_> {
             return self.block(node, inherit, out);
         }
         let mut modules = Vec::new();
+        let mut unknown = Vec::new();
         for (key, _) in entries {
             let k = key.key();
             if TASK_KEYWORDS.contains(&k) || IGNORED_KEYWORDS.contains(&k) {
@@ -166,8 +167,19 @@ impl Loader<'_> {
             if is_kind(k) || ansible::lookup(k).is_some() {
                 modules.push(key);
             } else {
-                return Err(unknown_module(key));
+                unknown.push(key);
             }
+        }
+        // One unknown key and no module: the task's module is one recon lacks (`pkgng`,
+        // `zypper_repository`). Under a `when` (its own or inherited) it is kept, and is an error
+        // only on a host where the condition holds, as Ansible skips it unread elsewhere.
+        // Anything else unknown (a misspelt keyword beside a module) is an error now.
+        match (modules.as_slice(), unknown.as_slice()) {
+            ([], [one]) if !inherit.when.is_empty() || node.get("when").is_some() => {
+                modules.push(one);
+            }
+            (_, [first, ..]) => return Err(unknown_module(first)),
+            _ => {}
         }
         let (key, args) = match modules.as_slice() {
             [one] => (
@@ -583,13 +595,5 @@ fn action_form(action: &Node) -> Result<(Node, Node)> {
 }
 
 fn unknown_module(key: &Node) -> Error {
-    let k = key.key();
-    let candidates = KINDS
-        .iter()
-        .map(|kind| kind.name)
-        .chain(ansible::MODULES.iter().map(|m| m.name))
-        .chain(TASK_KEYWORDS.iter().copied());
-    Error::at(ErrorKind::UnknownResource { name: k.to_owned() }, &key.span)
-        .with_label("not a resource type, Ansible module or task keyword")
-        .suggest(ansible::canonical(k), candidates)
+    ansible::unknown(key, TASK_KEYWORDS)
 }
