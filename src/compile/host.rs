@@ -150,7 +150,7 @@ impl Compiler<'_> {
             task: spec.map(|s| s.vars.as_slice()),
             facts: &state.facts,
             item: None,
-            builtins: self.builtins(host, role.map(|r| &r.role.dir)),
+            builtins: self.builtins(host, role.map(|r| &r.role.dir), Some(play)),
             extra: &self.options.extra_vars,
         }
     }
@@ -278,6 +278,9 @@ impl Compiler<'_> {
                     return Ok(());
                 }
                 continue;
+            }
+            if let Some(err) = spec.delegation() {
+                return Err(err);
             }
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
             let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {

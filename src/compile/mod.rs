@@ -6,6 +6,7 @@ mod directive;
 mod gathered;
 mod graph;
 mod host;
+mod magic;
 mod nodes;
 mod rounds;
 
@@ -90,9 +91,19 @@ impl<'a> Compiler<'a> {
             .hosts
             .iter()
             .map(|h| {
+                // A host's gathered facts are part of its `hostvars` (`hostvars[host].ansible_hostname`).
+                let facts: Vec<(String, Var)> = options
+                    .facts
+                    .get(&h.name)
+                    .map(gathered::names)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, Var::Ready(v)))
+                    .collect();
                 let vars = Scopes {
                     inventory: Some(&h.vars),
-                    builtins: compiler.builtins(&h.name, None),
+                    facts: &facts,
+                    builtins: compiler.builtins(&h.name, None, None),
                     extra: &options.extra_vars,
                     ..Scopes::default()
                 };
@@ -194,8 +205,14 @@ impl<'a> Compiler<'a> {
         Ok(runs)
     }
 
-    /// Built-in variables for `host`; `role` adds `role_path`.
-    fn builtins(&self, host: &str, role: Option<&PathBuf>) -> Vec<(&'static str, JValue)> {
+    /// Built-in variables for `host`; `role` adds `role_path` and `role_name`, `play` the play's
+    /// magic variables (`ansible_play_hosts`, ...).
+    fn builtins(
+        &self,
+        host: &str,
+        role: Option<&PathBuf>,
+        play: Option<&Play>,
+    ) -> Vec<(&'static str, JValue)> {
         let mut out = vec![
             ("inventory_hostname", JValue::from(host)),
             (
@@ -218,7 +235,10 @@ impl<'a> Compiler<'a> {
         }
         if let Some(dir) = role {
             out.push(("role_path", JValue::from(dir.display().to_string())));
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+            out.push(("role_name", JValue::from(name.unwrap_or_default())));
         }
+        out.extend(self.magic(host, play));
         out
     }
 

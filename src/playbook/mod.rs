@@ -149,6 +149,9 @@ pub(crate) struct TaskSpec {
     pub(crate) dir: PathBuf,
     /// The role's `tasks/` folder, for includes inside a role.
     pub(crate) role_tasks: Option<PathBuf>,
+    /// A task that delegates under a condition: an error once it runs on some host (the loader
+    /// refuses delegation outright where the task always runs).
+    pub(crate) delegate_to: Option<Node>,
     pub(crate) span: Span,
 }
 
@@ -168,6 +171,13 @@ pub(crate) struct Outcome {
     pub(crate) changed_when: Option<Node>,
     pub(crate) failed_when: Option<Node>,
     pub(crate) ignore_errors: Option<Node>,
+}
+
+impl TaskSpec {
+    /// The error for a delegating task that runs on a host (its `when` held).
+    pub(crate) fn delegation(&self) -> Option<crate::error::Error> {
+        self.delegate_to.as_ref().map(tasks::delegation_error)
+    }
 }
 
 /// Which loop keyword a task used: they differ in how the items are made.

@@ -171,11 +171,11 @@ impl Loader<'_> {
             }
         }
         // One unknown key and no module: the task's module is one recon lacks (`pkgng`,
-        // `zypper_repository`). Under a `when` (its own or inherited) it is kept, and is an error
-        // only on a host where the condition holds, as Ansible skips it unread elsewhere.
+        // `zypper_repository`). Under a `when` (its own or inherited) or a loop it is kept, and
+        // is an error only on a host where it runs, as Ansible skips it unread elsewhere.
         // Anything else unknown (a misspelt keyword beside a module) is an error now.
         match (modules.as_slice(), unknown.as_slice()) {
-            ([], [one]) if !inherit.when.is_empty() || node.get("when").is_some() => {
+            ([], [one]) if conditional(node, inherit) => {
                 modules.push(one);
             }
             (_, [first, ..]) => return Err(unknown_module(first)),
@@ -210,15 +210,13 @@ impl Loader<'_> {
                 );
             }
         };
-        if node.get("local_action").is_some() || node.get("delegate_to").is_some() {
-            let at = node.get("local_action").or_else(|| node.get("delegate_to"));
-            return Err(Error::invalid(
-                "delegation (`delegate_to`, `local_action`) is not supported: recon runs each task on its own host",
-                at.map_or(&node.span, |n| &n.span),
-            )
-            .with_label("here"));
-        }
         let kind = ansible::canonical(key.key()).to_owned();
+        let delegated = delegation(node, &kind);
+        if let Some(at) = &delegated {
+            if !conditional(node, inherit) {
+                return Err(delegation_error(at));
+            }
+        }
         let allowed: Vec<&str> = TASK_KEYWORDS
             .iter()
             .chain(IGNORED_KEYWORDS)
@@ -227,7 +225,8 @@ impl Loader<'_> {
             .collect();
         let f = Fields::new(node, "a task", &allowed)?;
         let args = arguments(&kind, args, f.get("args"))?;
-        let spec = Self::spec(&f, node, inherit, kind, key, args)?;
+        let mut spec = Self::spec(&f, node, inherit, kind, key, args)?;
+        spec.delegate_to = delegated;
         if INCLUDES.contains(&spec.kind.as_str()) {
             return self.include(spec, inherit, out);
         }
@@ -292,6 +291,7 @@ impl Loader<'_> {
             dir: inherit.dir.clone(),
             role_tasks: inherit.role_tasks.clone(),
             block_part: inherit.block_part,
+            delegate_to: None,
             span: node.span.clone(),
         })
     }
@@ -363,8 +363,16 @@ impl Loader<'_> {
             out.push(spec);
             return Ok(());
         }
-        let path = find_task_file(file, &spec.dir, spec.role_tasks.as_deref())
-            .ok_or_else(|| not_found(file, &file_node))?;
+        let Some(path) = find_task_file(file, &spec.dir, spec.role_tasks.as_deref()) else {
+            // `include_tasks` is dynamic in Ansible: under a `when` its file is read only where
+            // the condition holds (a role may ship `setup-RedHat.yml` only for RedHat, or not
+            // at all). `import_tasks` is read at parse time, so its file must exist.
+            if spec.kind != "import_tasks" && !spec.when.is_empty() {
+                out.push(spec);
+                return Ok(());
+            }
+            return Err(not_found(file, &file_node));
+        };
         let inner = Inherit {
             when: spec.when.clone(),
             tags: spec.tags.clone(),
@@ -489,6 +497,70 @@ pub(crate) fn find_task_file(name: &str, dir: &Path, role_tasks: Option<&Path>) 
 
 fn not_found(name: &str, at: &Node) -> Error {
     Error::invalid(format!("task file `{name}` not found"), &at.span).with_label("not found")
+}
+
+/// Whether the task runs only under a condition: a `when` (its own or from a block, include or
+/// role) or a loop (which may be empty). What recon cannot do in such a task is an error only on
+/// a host where it runs.
+fn conditional(node: &Node, inherit: &Inherit) -> bool {
+    !inherit.when.is_empty()
+        || node.get("when").is_some()
+        || LOOP_KEYS.iter().any(|k| node.get(k).is_some())
+}
+
+/// Keys that make a task a loop.
+const LOOP_KEYS: &[&str] = &[
+    "loop",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "with_fileglob",
+];
+
+/// Modules evaluated by recon while compiling (nothing runs on any host): delegating them changes
+/// nothing, so their `delegate_to` is accepted (`set_fact` with `delegate_to: localhost` and
+/// `run_once` is a common idiom).
+const UNDELEGATED: &[&str] = &[
+    "set_fact",
+    "include_vars",
+    "debug",
+    "meta",
+    "fail",
+    "assert",
+    "include_tasks",
+    "import_tasks",
+    "include",
+    "include_role",
+    "import_role",
+];
+
+/// The `delegate_to`/`local_action` node of a task that really delegates: not one of the
+/// `UNDELEGATED` modules, and not to the host itself (`{{ inventory_hostname }}`).
+fn delegation(node: &Node, kind: &str) -> Option<Node> {
+    if UNDELEGATED.contains(&kind) {
+        return None;
+    }
+    if let Some(local) = node.get("local_action") {
+        return Some(local.clone());
+    }
+    let to = node.get("delegate_to")?;
+    let text: String = to
+        .scalar_text()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    (text != "{{inventory_hostname}}").then(|| to.clone())
+}
+
+/// The error for a task that delegates, at its `delegate_to`/`local_action`.
+pub(crate) fn delegation_error(at: &Node) -> Error {
+    Error::invalid(
+        "delegation (`delegate_to`, `local_action`) is not supported: recon runs each task on its own host",
+        &at.span,
+    )
+    .with_label("here")
+    .with_help("run the task in a play for that host, or under a `when` that is false here")
 }
 
 /// `when: x` or `when: [x, y]` (all must hold).
