@@ -5,6 +5,7 @@
 mod filters;
 mod lint;
 mod lookup;
+mod lookups;
 mod predicates;
 mod pyrepr;
 
@@ -45,9 +46,27 @@ impl Templar {
     pub(crate) fn with_files(dir: &std::path::Path) -> Self {
         let mut env = Environment::new();
         let base = dir.to_path_buf();
-        env.add_function("lookup", move |kind: String, term: String| {
-            lookup::lookup(&base, &kind, &term)
-        });
+        env.add_function(
+            "lookup",
+            move |state: &minijinja::State,
+                  name: String,
+                  terms: minijinja::value::Rest<JValue>,
+                  kwargs: minijinja::value::Kwargs| {
+                lookups::lookup(&base, state, &name, terms, kwargs)
+            },
+        );
+        for name in ["query", "q"] {
+            let base = dir.to_path_buf();
+            env.add_function(
+                name,
+                move |state: &minijinja::State,
+                      lookup: String,
+                      terms: minijinja::value::Rest<JValue>,
+                      kwargs: minijinja::value::Kwargs| {
+                    lookups::query(&base, state, &lookup, terms, kwargs)
+                },
+            );
+        }
         env.add_filter("secret", lookup::secret_filter);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_debug(true);
