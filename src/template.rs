@@ -2,6 +2,7 @@
 //! spans), `when:` expressions and template files. Undefined variables are errors (strict mode),
 //! and every error points at the file and the expression that failed.
 
+mod extra_filters;
 mod filters;
 mod lint;
 mod lookup;
@@ -80,6 +81,8 @@ impl Templar {
         });
         filters::register(&mut env);
         predicates::register(&mut env);
+        // Last: it adds the `ansible.builtin.` names of every filter and test registered before.
+        extra_filters::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
 use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Why};
 use crate::resource::BuildContext;
-use crate::template::{to_jinja, Context, Var};
+use crate::template::{to_jinja, Context, Templar, Var};
 use crate::transport::Target;
 use crate::vars::Scopes;
 use crate::yaml::Node;
@@ -66,11 +66,26 @@ impl Compiler<'_> {
                 t
             })
         });
+        // A handler nothing can notify is never run, so, as in Ansible, never rendered either (a
+        // role's RedHat-only handler may use variables that only RedHat defines).
+        let handler_specs: Vec<TaskSpec> =
+            role_handlers.chain(play.handlers.iter().cloned()).collect();
+        let notified: Vec<&str> = tasks
+            .iter()
+            .flat_map(|t| t.spec.notify.iter())
+            .chain(handler_specs.iter().flat_map(|h| h.notify.iter()))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let reachable = |h: &TaskSpec| {
+            let name = h.name.as_ref().and_then(Node::scalar_text);
+            name.is_none_or(|n| Templar::has_template(n) || notified.contains(&n))
+                || h.listen.iter().any(|l| notified.contains(&l.as_str()))
+        };
         let mut handlers = Vec::new();
         // Handlers that compile to nothing (a false `when`, `debug`): notifying them does nothing,
         // as in Ansible, instead of naming an unknown handler.
         let mut silent: Vec<String> = Vec::new();
-        for spec in role_handlers.chain(play.handlers.iter().cloned()) {
+        for spec in handler_specs.iter().filter(|h| reachable(h)).cloned() {
             let before = handlers.len();
             if let Err(e) = self.task(&run, &spec, &mut state, &mut handlers) {
                 errors.push(in_task(e, &spec, host));

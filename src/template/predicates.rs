@@ -61,7 +61,7 @@ mod tests {
     fn result_tests_read_the_result_flags() {
         assert_eq!(
             render("{{ {'changed': true} is changed }} {{ {'failed': false} is succeeded }} {{ {} is skipped }} {{ {'failed': true} is failure }}"),
-            "true true false true"
+            "True True False True"
         );
     }
 
@@ -69,7 +69,7 @@ mod tests {
     fn set_tests_compare_members() {
         assert_eq!(
             render("{{ [1] is subset([1, 2]) }} {{ [1, 2] is superset([3]) }} {{ [1, 2] is contains(2) }} {{ '/x' is abs }}"),
-            "true false true true"
+            "True False True True"
         );
     }
 }
