@@ -175,6 +175,22 @@ impl Templar {
         settle(result, ctx, |e| scalar_error(e, node, text))
     }
 
+    /// `query(name, terms)` for a `with_NAME` loop: the loop's items, errors located at `at`.
+    pub(crate) fn query(
+        &self,
+        name: &str,
+        terms: &JValue,
+        ctx: &Context,
+        at: &Node,
+    ) -> Result<Vec<JValue>> {
+        let expr = format!("query({name:?}, __recon_loop_terms)");
+        let result = self.env.compile_expression(&expr).and_then(|e| {
+            e.eval(minijinja::context! { __recon_loop_terms => terms, ..ctx.value() })
+        });
+        let value = settle(result, ctx, |e| scalar_error(e, at, &expr))?;
+        Ok(value.try_iter().map(Iterator::collect).unwrap_or_default())
+    }
+
     /// Renders a template file; errors point into that file.
     pub(crate) fn render_file(&self, file: &Arc<SourceFile>, ctx: &Context) -> Result<String> {
         let name = file.name();

@@ -251,10 +251,15 @@ impl Compiler<'_> {
                 Some(l) => {
                     let ctx = Context::new(&self.templar, scopes.flatten());
                     let rendered = self.templar.render_node(&l.items, &ctx)?;
-                    self.loop_items(l.kind, &rendered, &l.items, role)?
-                        .into_iter()
-                        .map(Some)
-                        .collect()
+                    if let LoopKind::Lookup(name) = l.kind {
+                        self.templar
+                            .query(name, &to_jinja(&rendered), &ctx, &l.items)?
+                    } else {
+                        self.loop_items(l.kind, &rendered, &l.items, role)?
+                    }
+                    .into_iter()
+                    .map(Some)
+                    .collect()
                 }
             }
         };
@@ -439,6 +444,8 @@ impl Compiler<'_> {
                     .map(JValue::from)
                     .collect())
             }
+            // Handled by the caller, which has the task's variables for the lookup.
+            LoopKind::Lookup(_) => Ok(Vec::new()),
         }
     }
 

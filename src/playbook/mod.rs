@@ -36,6 +36,17 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "with_list",
     "with_dict",
     "with_fileglob",
+    "with_first_found",
+    "with_together",
+    "with_nested",
+    "with_cartesian",
+    "with_subelements",
+    "with_sequence",
+    "with_indexed_items",
+    "with_lines",
+    "with_file",
+    "with_env",
+    "with_dict_items",
     "args",
     "action",
     "local_action",
@@ -191,7 +202,25 @@ pub(crate) enum LoopKind {
     Dict,
     /// `with_fileglob`: control-machine files matching each pattern.
     Fileglob,
+    /// `with_NAME` for another lookup (`first_found`, `together`, `nested`, `subelements`,
+    /// `sequence`, ...): the items `query(NAME, terms)` returns.
+    Lookup(&'static str),
 }
+
+/// `with_NAME` keywords that loop over the lookup `NAME`'s results.
+pub(crate) const LOOKUP_LOOPS: &[(&str, &str)] = &[
+    ("with_first_found", "first_found"),
+    ("with_together", "together"),
+    ("with_nested", "nested"),
+    ("with_cartesian", "nested"),
+    ("with_subelements", "subelements"),
+    ("with_sequence", "sequence"),
+    ("with_indexed_items", "indexed_items"),
+    ("with_lines", "lines"),
+    ("with_file", "file"),
+    ("with_env", "env"),
+    ("with_dict_items", "dict"),
+];
 
 /// A task's loop and its `loop_control`.
 #[derive(Debug, Clone)]

@@ -506,6 +506,9 @@ fn conditional(node: &Node, inherit: &Inherit) -> bool {
     !inherit.when.is_empty()
         || node.get("when").is_some()
         || LOOP_KEYS.iter().any(|k| node.get(k).is_some())
+        || super::LOOKUP_LOOPS
+            .iter()
+            .any(|(k, _)| node.get(k).is_some())
 }
 
 /// Keys that make a task a loop.
@@ -609,8 +612,12 @@ fn loop_of(f: &Fields<'_>) -> Result<Option<Loop>> {
         ("with_dict", LoopKind::Dict),
         ("with_fileglob", LoopKind::Fileglob),
     ];
+    let lookups = super::LOOKUP_LOOPS
+        .iter()
+        .map(|(key, name)| (*key, LoopKind::Lookup(name)));
     let Some((kind, items)) = forms
         .into_iter()
+        .chain(lookups)
         .find_map(|(key, kind)| f.get(key).map(|n| (kind, n.clone())))
     else {
         return Ok(None);

@@ -422,7 +422,7 @@ fn urlsplit(url: String, part: Option<String>) -> Result<Value, Error> {
             None => (Value::from(u), Value::from(())),
         },
     };
-    let (hostname, port) = match hostport.rsplit_once(':') {
+    let (hostname, port_number) = match hostport.rsplit_once(':') {
         Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty() => {
             (h, p.parse::<u32>().map_or(Value::from(()), Value::from))
         }
@@ -437,7 +437,7 @@ fn urlsplit(url: String, part: Option<String>) -> Result<Value, Error> {
         ("username", username),
         ("password", password),
         ("hostname", Value::from(hostname.to_lowercase())),
-        ("port", port),
+        ("port", port_number),
     ];
     match part {
         None => Ok(all.into_iter().collect()),
@@ -473,19 +473,17 @@ fn human_readable(n: f64, kwargs: Kwargs) -> Result<String, Error> {
     let unit: Option<String> = kwargs.get("unit")?;
     kwargs.assert_all_used()?;
     let suffix = if isbits { "b" } else { "B" };
-    let index = match unit {
-        Some(u) => UNITS
+    let index = if let Some(u) = unit {
+        UNITS
             .iter()
             .position(|x| x.eq_ignore_ascii_case(&u[..1.min(u.len())]))
-            .unwrap_or(0),
-        None => {
-            let mut i = 0;
-            while i + 1 < UNITS.len() && n.abs() >= 1024f64.powi(i32::try_from(i + 1).unwrap_or(0))
-            {
-                i += 1;
-            }
-            i
+            .unwrap_or(0)
+    } else {
+        let mut i = 0;
+        while i + 1 < UNITS.len() && n.abs() >= 1024f64.powi(i32::try_from(i + 1).unwrap_or(0)) {
+            i += 1;
         }
+        i
     };
     let value = n / 1024f64.powi(i32::try_from(index).unwrap_or(0));
     Ok(format!("{value:.2} {}{suffix}", UNITS[index]))

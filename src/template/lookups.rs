@@ -341,7 +341,16 @@ fn first_found(
         }
     }
     combine(&kw_files, &kw_paths, &mut candidates);
-    let dirs = search_dirs(base, state, "files");
+    // Ansible searches the subfolder of the task's action (`vars/` for `include_vars`,
+    // `templates/` for `template`, else `files/`); recon searches all three, in that order.
+    let mut dirs = search_dirs(base, state, "files");
+    for sub in ["vars", "templates"] {
+        for d in search_dirs(base, state, sub) {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
     for name in &candidates {
         if let Some(path) = find(name, &dirs) {
             return Ok(vec![Value::from(path.display().to_string())]);
