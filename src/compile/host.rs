@@ -449,9 +449,14 @@ impl Compiler<'_> {
         }
     }
 
-    /// Role folder first, then the playbook's folder.
+    /// Role folder first, then the playbook's folder; each folder itself after its `sub`, as
+    /// Ansible does, so that `src: templates/site.j2` in a role finds the role's template.
     pub(super) fn search_dirs(&self, role: Option<&RoleUse>, sub: &str) -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = role.map(|r| r.role.dir.join(sub)).into_iter().collect();
+        let mut dirs: Vec<PathBuf> = role
+            .map(|r| [r.role.dir.join(sub), r.role.dir.clone()])
+            .into_iter()
+            .flatten()
+            .collect();
         dirs.push(self.playbook.dir.join(sub));
         dirs.push(self.playbook.dir.clone());
         dirs

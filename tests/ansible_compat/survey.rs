@@ -35,7 +35,7 @@ fn os_dispatching_role(p: &Project) {
 - name: Flush.
   ansible.builtin.meta: flush_handlers
 - name: Site config.
-  template: src=site.conf.j2 dest={{ root }}/site.conf mode=0644
+  template: src=templates/site.conf.j2 dest={{ root }}/site.conf mode=0644
   notify: reload web
 - name: Per-user folders.
   file: path={{ root }}/users/{{ item.0.name }}-{{ item.1 }} state=directory
