@@ -299,9 +299,7 @@ impl Compiler<'_> {
                 }
                 continue;
             }
-            if let Some(err) = spec.delegation() {
-                return Err(err);
-            }
+            spec.check_runnable(&self.templar, &ctx)?;
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
             let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {
                 Mapped::Skip => continue,

@@ -163,6 +163,9 @@ pub(crate) struct TaskSpec {
     /// A task that delegates under a condition: an error once it runs on some host (the loader
     /// refuses delegation outright where the task always runs).
     pub(crate) delegate_to: Option<Node>,
+    /// A templated `become_user` (the task's or its block's): it must render to `root`, the only
+    /// user recon becomes (a literal other user is refused at load).
+    pub(crate) become_user: Option<Node>,
     pub(crate) span: Span,
 }
 
@@ -185,9 +188,23 @@ pub(crate) struct Outcome {
 }
 
 impl TaskSpec {
-    /// The error for a delegating task that runs on a host (its `when` held).
-    pub(crate) fn delegation(&self) -> Option<crate::error::Error> {
-        self.delegate_to.as_ref().map(tasks::delegation_error)
+    /// What recon cannot do for a task that runs on a host (its `when` held): delegation, or
+    /// becoming a user other than root.
+    pub(crate) fn check_runnable(
+        &self,
+        templar: &crate::template::Templar,
+        ctx: &crate::template::Context,
+    ) -> crate::error::Result<()> {
+        if let Some(at) = &self.delegate_to {
+            return Err(tasks::delegation_error(at));
+        }
+        if let Some(node) = &self.become_user {
+            let user = templar.render_string(node, ctx)?;
+            if user != "root" {
+                return Err(tasks::become_user_error(&user, node));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -63,6 +63,8 @@ pub(crate) struct Inherit {
     pub(crate) tags: Vec<String>,
     pub(crate) vars: Vec<(String, Node)>,
     pub(crate) become_: Option<bool>,
+    /// A templated `become_user` on a block or include, checked per host (see `TaskSpec`).
+    pub(crate) become_user: Option<Node>,
     /// `no_log` on a block or include: every task inside is sensitive.
     pub(crate) sensitive: bool,
     /// Inside a block that has a `rescue`, or inside that `rescue` (the innermost such block).
@@ -292,6 +294,7 @@ impl Loader<'_> {
             role_tasks: inherit.role_tasks.clone(),
             block_part: inherit.block_part,
             delegate_to: None,
+            become_user: templated_become_user(f).or_else(|| inherit.become_user.clone()),
             span: node.span.clone(),
         })
     }
@@ -314,6 +317,7 @@ impl Loader<'_> {
             .extend(f.string_list("tags")?.into_iter().map(|(s, _)| s));
         inner.vars.extend(variables(f.mapping("vars")?)?);
         inner.become_ = become_of(&f)?.or(inherit.become_);
+        inner.become_user = templated_become_user(&f).or_else(|| inherit.become_user.clone());
         inner.sensitive = inherit.sensitive
             || f.boolean("no_log")?.unwrap_or(false)
             || f.boolean("sensitive")?.unwrap_or(false);
@@ -378,6 +382,7 @@ impl Loader<'_> {
             tags: spec.tags.clone(),
             vars: spec.vars.clone(),
             become_: spec.become_,
+            become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
             ..inherit.clone()
         };
@@ -425,6 +430,7 @@ impl Loader<'_> {
             tags: spec.tags.clone(),
             vars: Vec::new(),
             become_: spec.become_,
+            become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
             role: Some(Arc::clone(&role_use)),
             dir: role.dir.join("tasks"),
@@ -592,15 +598,29 @@ fn become_of(f: &Fields<'_>) -> Result<Option<bool>> {
     }
     if let Some(user) = f.string("become_user")? {
         if user != "root" && !Templar::has_template(&user) {
-            return Err(Error::invalid(
-                format!("`become_user: {user}` is not supported (recon becomes root only)"),
-                &f.require("become_user")?.span,
-            )
-            .with_label("here")
-            .with_help("run the task as that user by making it the host's `ansible_user`, or chown what it makes"));
+            return Err(become_user_error(&user, f.require("become_user")?));
         }
     }
     f.boolean("become")
+}
+
+/// A `become_user` given as a template: known per host only.
+fn templated_become_user(f: &Fields<'_>) -> Option<Node> {
+    f.get("become_user")
+        .filter(|n| n.scalar_text().is_some_and(Templar::has_template))
+        .cloned()
+}
+
+/// The error for becoming `user` (not root), at `at`.
+pub(crate) fn become_user_error(user: &str, at: &Node) -> Error {
+    Error::invalid(
+        format!("`become_user: {user}` is not supported (recon becomes root only)"),
+        &at.span,
+    )
+    .with_label("here")
+    .with_help(
+        "run the task as that user by making it the host's `ansible_user`, or chown what it makes",
+    )
 }
 
 /// `loop`, `with_items`, `with_list`, `with_dict`, `with_fileglob`, with `loop_control`.
