@@ -134,7 +134,7 @@ impl<'a> Compiler<'a> {
             .plays
             .get(play)
             .ok_or_else(|| Error::usage(format!("internal error: no play number {play}")))?;
-        let vars_files = compiler.vars_files(play)?;
+        let vars_files = compiler.vars_files(play, host)?;
         compiler.compile_host(play, host, &vars_files, resume)
     }
 
@@ -164,16 +164,12 @@ impl<'a> Compiler<'a> {
             if let Some(limit) = &limited {
                 hosts.retain(|h| limit.contains(h));
             }
-            let vars_files = match compiler.vars_files(play) {
-                Ok(v) => v,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
             let results: Vec<Result<HostGraph>> = hosts
                 .par_iter()
-                .map(|host| compiler.compile_host(play, host, &vars_files, Resume::default()))
+                .map(|host| {
+                    let vars_files = compiler.vars_files(play, host)?;
+                    compiler.compile_host(play, host, &vars_files, Resume::default())
+                })
                 .collect();
             let mut graphs = Vec::new();
             for result in results {
@@ -184,7 +180,7 @@ impl<'a> Compiler<'a> {
             }
             // Claims are node-wide whatever `--limit`/`--tags` select: the play's other hosts
             // on the selected nodes are compiled (never contacted) for the conflict check.
-            neighbours.extend(compiler.neighbours(play, &all, &graphs, &vars_files));
+            neighbours.extend(compiler.neighbours(play, &all, &graphs));
             let batch = match batch_size(play.serial.as_ref(), graphs.len()) {
                 Ok(b) => b,
                 Err(e) => {
@@ -242,19 +238,62 @@ impl<'a> Compiler<'a> {
         out
     }
 
-    fn vars_files(&self, play: &Play) -> Result<Vec<(String, Node)>> {
+    /// The play's `vars_files` for `host`: each name rendered with the host's inventory
+    /// variables, facts and extra variables (`vars/{{ ansible_os_family }}.yml`), and an item
+    /// that is a list is the first of its files that exists, as in Ansible.
+    pub(super) fn vars_files(&self, play: &Play, host: &str) -> Result<Vec<(String, Node)>> {
+        let facts: Vec<(String, Var)> = self
+            .options
+            .facts
+            .get(host)
+            .map(gathered::names)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, Var::Ready(v)))
+            .collect();
+        let scopes = Scopes {
+            inventory: self.inventory.host(host).map(|h| &h.vars),
+            play: vec![play.vars.as_slice()],
+            facts: &facts,
+            builtins: self.builtins(host, None, Some(play)),
+            extra: &self.options.extra_vars,
+            ..Scopes::default()
+        };
+        let ctx = Context::new(&self.templar, scopes.flatten());
         let mut out = Vec::new();
         for file in &play.vars_files {
-            let name = file
-                .scalar_text()
-                .ok_or_else(|| wrong_type(file, "a file name", "`vars_files` items"))?;
-            let path = self.playbook.dir.join(name);
-            if !path.is_file() {
-                return Err(
-                    Error::invalid(format!("vars file `{name}` not found"), &file.span)
-                        .with_label("not found"),
-                );
+            let choices: Vec<&Node> = match file.as_seq() {
+                Some(items) => items.iter().collect(),
+                None => vec![file],
+            };
+            let mut found = None;
+            let mut names = Vec::new();
+            for choice in &choices {
+                if choice.scalar_text().is_none() {
+                    return Err(wrong_type(choice, "a file name", "`vars_files` items"));
+                }
+                let name = self.templar.render_string(choice, &ctx)?;
+                let path = self.playbook.dir.join(&name);
+                if path.is_file() {
+                    found = Some(path);
+                    break;
+                }
+                names.push(name);
             }
+            let Some(path) = found else {
+                return Err(Error::invalid(
+                    format!(
+                        "vars file {} not found",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
+                    &file.span,
+                )
+                .with_label("not found"));
+            };
             let node = yaml::load_file(&path)?;
             if node.is_null() {
                 continue;

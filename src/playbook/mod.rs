@@ -67,6 +67,25 @@ pub(crate) struct Playbook {
 }
 
 impl Playbook {
+    /// A play's `hosts:` written as a template (`"{{ target | default('all') }}"`) is rendered
+    /// once, with the extra variables (`-e`), as Ansible does before it selects the hosts.
+    pub(crate) fn resolve_hosts(&mut self, extra: &[(String, Node)]) -> crate::error::Result<()> {
+        use crate::template::{Context, Templar, Var};
+        let templar = Arc::new(Templar::new());
+        let vars = extra
+            .iter()
+            .map(|(k, v)| (k.clone(), Var::Raw(v.clone())))
+            .collect();
+        let ctx = Context::new(&templar, vars);
+        for play in &mut self.plays {
+            if Templar::has_template(&play.hosts) {
+                let node = Node::string(play.hosts.clone(), play.hosts_span.clone());
+                play.hosts = templar.render_string(&node, &ctx)?;
+            }
+        }
+        Ok(())
+    }
+
     /// `--become`: every play as if it said `become: true` (a task's own `become:` still wins).
     pub(crate) fn become_all(&mut self, become_: bool) {
         if become_ {

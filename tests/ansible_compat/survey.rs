@@ -139,3 +139,57 @@ fn what_recon_cannot_do_is_an_error_only_where_the_task_runs() {
         .stderr_has("`meta: end_play` is not supported")
         .stderr_has("`random` without `seed=` would change on every run");
 }
+
+/// Play-level shapes of public playbooks: `hosts:` from `-e`, `vars_files` named by a fact or
+/// given as a first-found list, play `no_log`, and `import_playbook` with `when`, `vars`, `tags`.
+#[test]
+fn play_level_keywords_of_public_playbooks_are_honoured() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: "{{ target | default('nowhere') }}"
+  no_log: true
+  vars_files:
+    - "vars/{{ ansible_os_family }}.yml"
+    - ["vars/{{ ansible_distribution }}-missing.yml", vars/default.yml]
+  tasks:
+    - copy: dest={{ root }}/family content="{{ family }} {{ fallback }}"
+- import_playbook: other.yml
+  when: false
+- import_playbook: other.yml
+  vars: {who: imported}
+  tags: [other]
+"#,
+    )
+    .file("vars/Debian.yml", "family: debian\n")
+    .file("vars/default.yml", "fallback: default\n")
+    .file(
+        "other.yml",
+        "- hosts: all\n  tasks:\n    - copy: dest={{ root }}/{{ who }}-{{ inventory_hostname }} content=x\n",
+    );
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("nowhere");
+    let first = p.recon(&["plan", "site.yml", "-e", "target=all"]);
+    first.expect_code(0).stdout_has("/family");
+    assert!(
+        !first.stdout.contains("debian default"),
+        "play no_log hides content: {}",
+        first.stdout
+    );
+    p.recon(&[
+        "apply",
+        "site.yml",
+        "-e",
+        "target=all",
+        "--skip-tags",
+        "other",
+    ])
+    .expect_code(0);
+    assert_eq!(p.read_host("family"), "debian default");
+    assert!(!p.host("imported-box").exists(), "--skip-tags other");
+    p.recon(&["plan", "site.yml", "-e", "target=all"])
+        .expect_code(0)
+        .stdout_has("imported-box");
+}
