@@ -66,8 +66,8 @@ impl Compiler<'_> {
                 t
             })
         });
-        // A handler nothing can notify is never run, so, as in Ansible, never rendered either (a
-        // role's RedHat-only handler may use variables that only RedHat defines).
+        // A handler nothing can notify is never run, so, as in Ansible, its errors do not count
+        // (a role's RedHat-only handler may use variables that only RedHat defines).
         let handler_specs: Vec<TaskSpec> =
             role_handlers.chain(play.handlers.iter().cloned()).collect();
         let notified: Vec<&str> = tasks
@@ -85,7 +85,16 @@ impl Compiler<'_> {
         // Handlers that compile to nothing (a false `when`, `debug`): notifying them does nothing,
         // as in Ansible, instead of naming an unknown handler.
         let mut silent: Vec<String> = Vec::new();
-        for spec in handler_specs.iter().filter(|h| reachable(h)).cloned() {
+        for spec in handler_specs.iter().cloned() {
+            if !reachable(&spec) {
+                // Compiled only to name it in "did you mean" for a misspelt `notify`; its errors
+                // do not count, and nothing can run it.
+                let mut unreachable = Vec::new();
+                if self.task(&run, &spec, &mut state, &mut unreachable).is_ok() {
+                    handlers.append(&mut unreachable);
+                }
+                continue;
+            }
             let before = handlers.len();
             if let Err(e) = self.task(&run, &spec, &mut state, &mut handlers) {
                 errors.push(in_task(e, &spec, host));

@@ -694,5 +694,21 @@ fn action_form(action: &Node) -> Result<(Node, Node)> {
 }
 
 fn unknown_module(key: &Node) -> Error {
+    if let Some(lookup) = key.key().strip_prefix("with_") {
+        let loops: Vec<&str> = TASK_KEYWORDS
+            .iter()
+            .copied()
+            .filter(|k| k.starts_with("with_"))
+            .collect();
+        return Error::invalid(
+            format!(
+                "unknown loop `{}`: recon has no lookup `{lookup}` to loop over",
+                key.key()
+            ),
+            &key.span,
+        )
+        .with_label("this loop")
+        .suggest(key.key(), loops);
+    }
     ansible::unknown(key, TASK_KEYWORDS)
 }

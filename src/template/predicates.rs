@@ -1,24 +1,11 @@
-//! Ansible's tests on task results (`result is changed`, `is failed`, `is succeeded`,
-//! `is skipped`, with their aliases) and on values (`is abs`, `is file`-like path tests are not
-//! here: they would ask the control machine about a host's files). A registered result is known
-//! only after apply, so in a plan these tests meet that error first; they exist so that content
-//! using them on values it builds itself (`set_fact`, `vars`) loads and evaluates as in Ansible.
+//! Ansible's tests on lists and values that real roles use: `subset`, `superset`, `contains`,
+//! `any`, `all`, `abs` (the tests on task results, `changed` and friends, are in filters.rs).
 
 use minijinja::value::Value;
 use minijinja::Environment;
 
 /// Registers the tests below on `env`.
 pub(crate) fn register(env: &mut Environment<'static>) {
-    env.add_test("changed", |v: Value| flag(&v, "changed"));
-    env.add_test("change", |v: Value| flag(&v, "changed"));
-    env.add_test("failed", |v: Value| flag(&v, "failed"));
-    env.add_test("failure", |v: Value| flag(&v, "failed"));
-    env.add_test("succeeded", |v: Value| !flag(&v, "failed"));
-    env.add_test("success", |v: Value| !flag(&v, "failed"));
-    env.add_test("successful", |v: Value| !flag(&v, "failed"));
-    env.add_test("skipped", |v: Value| flag(&v, "skipped"));
-    env.add_test("skip", |v: Value| flag(&v, "skipped"));
-    env.add_test("finished", |v: Value| !flag(&v, "unfinished"));
     env.add_test("abs", |p: String| p.starts_with('/'));
     env.add_test("any", |v: Value| {
         v.try_iter().is_ok_and(|mut i| i.any(|x| x.is_true()))
@@ -31,11 +18,6 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("contains", |seq: Value, x: Value| {
         seq.try_iter().is_ok_and(|mut i| i.any(|y| y == x))
     });
-}
-
-/// `result.<key>` is true (a missing key, or a value that is not a mapping, is false).
-fn flag(v: &Value, key: &str) -> bool {
-    v.get_attr(key).is_ok_and(|x| x.is_true())
 }
 
 /// Every item of `a` is in `b`.
@@ -55,14 +37,6 @@ mod tests {
         let mut env = Environment::new();
         super::register(&mut env);
         env.render_str(src, ()).expect("renders")
-    }
-
-    #[test]
-    fn result_tests_read_the_result_flags() {
-        assert_eq!(
-            render("{{ {'changed': true} is changed }} {{ {'failed': false} is succeeded }} {{ {} is skipped }} {{ {'failed': true} is failure }}"),
-            "True True False True"
-        );
     }
 
     #[test]

@@ -121,10 +121,11 @@ fn what_recon_cannot_do_is_an_error_only_where_the_task_runs() {
     // Unconditional, the same things are load errors, as before.
     p.file(
         "site.yml",
-        "- hosts: all\n  tasks:\n    - pkgng: name=nginx\n    - uri: url=http://x\n      delegate_to: localhost\n    - include_tasks: nowhere.yml\n    - meta: end_play\n      when: true\n",
+        "- hosts: all\n  tasks:\n    - pkgng: name=nginx\n    - uri: url=http://x\n      delegate_to: localhost\n    - include_tasks: nowhere.yml\n    - debug: msg={{ item }}\n      with_random_choice: [a, b]\n",
     );
     p.recon(&["check", "site.yml"])
         .expect_code(1)
+        .stderr_has("unknown loop `with_random_choice`: recon has no lookup `random_choice`")
         .stderr_has("unknown resource type `pkgng`")
         .stderr_has("delegation (`delegate_to`, `local_action`) is not supported")
         .stderr_has("task file `nowhere.yml` not found");
