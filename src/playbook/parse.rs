@@ -153,6 +153,7 @@ const PLAY_KEYS: &[&str] = &[
     "port",
     "vars_prompt",
     "no_log",
+    "ignore_errors",
     "fact_path",
     "gather_subset",
     "gather_timeout",
@@ -254,7 +255,15 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
     }
     tasks.extend(loader.task_list(f.get("tasks"), "`tasks`", &inherit)?);
     tasks.extend(loader.task_list(f.get("post_tasks"), "`post_tasks`", &inherit)?);
-    let handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
+    let mut handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
+    // `ignore_errors` on the play: every task's, where the task gives none.
+    if let Some(ignore) = f.get("ignore_errors") {
+        for t in tasks.iter_mut().chain(handlers.iter_mut()) {
+            if t.outcome.ignore_errors.is_none() {
+                t.outcome.ignore_errors = Some(ignore.clone());
+            }
+        }
+    }
     if let Some(err) = Error::many(std::mem::take(&mut loader.errors)) {
         return Err(err);
     }

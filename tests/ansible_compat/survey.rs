@@ -150,6 +150,7 @@ fn play_level_keywords_of_public_playbooks_are_honoured() {
         "site.yml",
         r#"- hosts: "{{ target | default('nowhere') }}"
   no_log: true
+  ignore_errors: false
   vars_files:
     - "vars/{{ ansible_os_family }}.yml"
     - ["vars/{{ ansible_distribution }}-missing.yml", vars/default.yml]
