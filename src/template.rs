@@ -2,9 +2,12 @@
 //! spans), `when:` expressions and template files. Undefined variables are errors (strict mode),
 //! and every error points at the file and the expression that failed.
 
+mod extra_filters;
 mod filters;
 mod lint;
 mod lookup;
+mod lookups;
+mod predicates;
 mod pyrepr;
 
 pub(crate) use filters::OMIT;
@@ -44,9 +47,27 @@ impl Templar {
     pub(crate) fn with_files(dir: &std::path::Path) -> Self {
         let mut env = Environment::new();
         let base = dir.to_path_buf();
-        env.add_function("lookup", move |kind: String, term: String| {
-            lookup::lookup(&base, &kind, &term)
-        });
+        env.add_function(
+            "lookup",
+            move |state: &minijinja::State,
+                  name: String,
+                  terms: minijinja::value::Rest<JValue>,
+                  kwargs: minijinja::value::Kwargs| {
+                lookups::lookup(&base, state, &name, terms, kwargs)
+            },
+        );
+        for name in ["query", "q"] {
+            let base = dir.to_path_buf();
+            env.add_function(
+                name,
+                move |state: &minijinja::State,
+                      lookup: String,
+                      terms: minijinja::value::Rest<JValue>,
+                      kwargs: minijinja::value::Kwargs| {
+                    lookups::query(&base, state, &lookup, terms, kwargs)
+                },
+            );
+        }
         env.add_filter("secret", lookup::secret_filter);
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_debug(true);
@@ -59,6 +80,9 @@ impl Templar {
                 .map_err(|e| minijinja::Error::new(JErrorKind::WriteFailure, e.to_string()))
         });
         filters::register(&mut env);
+        predicates::register(&mut env);
+        // Last: it adds the `ansible.builtin.` names of every filter and test registered before.
+        extra_filters::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -149,6 +173,22 @@ impl Templar {
             .and_then(|e| e.eval(ctx.value()))
             .map(|v| v.is_true());
         settle(result, ctx, |e| scalar_error(e, node, text))
+    }
+
+    /// `query(name, terms)` for a `with_NAME` loop: the loop's items, errors located at `at`.
+    pub(crate) fn query(
+        &self,
+        name: &str,
+        terms: &JValue,
+        ctx: &Context,
+        at: &Node,
+    ) -> Result<Vec<JValue>> {
+        let expr = format!("query({name:?}, __recon_loop_terms)");
+        let result = self.env.compile_expression(&expr).and_then(|e| {
+            e.eval(minijinja::context! { __recon_loop_terms => terms, ..ctx.value() })
+        });
+        let value = settle(result, ctx, |e| scalar_error(e, at, &expr))?;
+        Ok(value.try_iter().map(Iterator::collect).unwrap_or_default())
     }
 
     /// Renders a template file; errors point into that file.

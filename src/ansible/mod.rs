@@ -40,19 +40,32 @@ pub(crate) fn lookup(name: &str) -> Option<&'static modules::Entry> {
 /// recon resources and not Ansible modules pass through unchanged.
 pub(crate) fn map(name: &str, args: Node, key: &Node) -> Result<Mapped> {
     let Some(entry) = lookup(name) else {
-        return Ok(Mapped::Resource {
-            kind: crate::resource::KINDS
-                .iter()
-                .find(|k| k.name == name)
-                .map_or("", |k| k.name),
-            args,
-        });
+        return match crate::resource::KINDS.iter().find(|k| k.name == name) {
+            Some(k) => Ok(Mapped::Resource { kind: k.name, args }),
+            // The loader keeps a task of an unknown module only under a `when`: the error is
+            // due once the host's condition holds (a skipped task for another OS is fine).
+            None => Err(unknown(key, &[])),
+        };
     };
     match entry.module {
         Module::Resource(f) => f(args::Args::new(&args)),
         Module::Directive => Ok(Mapped::Skip),
         Module::Missing(nearest) => Err(missing(entry.name, nearest, key)),
     }
+}
+
+/// The error for a task key that names no recon resource and no Ansible module recon knows,
+/// suggesting the nearest of those names and of `more` (the task keywords).
+pub(crate) fn unknown(key: &Node, more: &[&str]) -> Error {
+    let k = key.key();
+    let candidates = crate::resource::KINDS
+        .iter()
+        .map(|kind| kind.name)
+        .chain(MODULES.iter().map(|m| m.name))
+        .chain(more.iter().copied());
+    Error::at(ErrorKind::UnknownResource { name: k.to_owned() }, &key.span)
+        .with_label("not a resource type, Ansible module or task keyword")
+        .suggest(canonical(k), candidates)
 }
 
 /// The error for a module recon has no resource for.

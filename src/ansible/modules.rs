@@ -71,7 +71,7 @@ pub(crate) const MODULES: &[Entry] = &[
     raw("command", command),
     raw("shell", shell),
     res("debug", skip),
-    res("meta", skip),
+    raw("meta", meta),
     directive("set_fact"),
     directive("include_vars"),
     directive("fail"),
@@ -122,6 +122,29 @@ fn resource(kind: &'static str, args: Args) -> Mapped {
 
 fn skip(_: Args) -> Result<Mapped> {
     Ok(Mapped::Skip)
+}
+
+/// `meta: ACTION`. Handlers run once after every task in recon's one apply, so
+/// `flush_handlers` asks for nothing more; the bookkeeping actions mean nothing here. Ending a
+/// play or host part way (reached: its `when` held) is something recon's plan cannot express.
+fn meta(mut a: Args) -> Result<Mapped> {
+    let (action, node) = a
+        .text(&[RAW, "free_form"])
+        .ok_or_else(|| Error::invalid("`meta` needs an action", &a.span).with_label("here"))?;
+    match action.as_str() {
+        "flush_handlers" | "noop" | "refresh_inventory" | "clear_facts" | "clear_host_errors"
+        | "reset_connection" => Ok(Mapped::Skip),
+        "end_play" | "end_host" | "end_batch" | "end_role" => Err(Error::invalid(
+            format!("`meta: {action}` is not supported: recon plans every task of the play"),
+            &node.span,
+        )
+        .with_label("reached on this host")
+        .with_help("put the tasks after it under a `when` (or a `block` with one) instead")),
+        other => Err(
+            Error::invalid(format!("unknown `meta` action `{other}`"), &node.span)
+                .with_label("here"),
+        ),
+    }
 }
 
 /// `file`: recon's own `file` (`content`/`src`, no `state`) or Ansible's, decided by arguments:

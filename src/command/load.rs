@@ -51,6 +51,7 @@ pub(super) fn load_with(selection: &Selection, connections: Option<&Pool>) -> Re
         skip_tags: selection.skip_tags.clone(),
         facts: std::collections::BTreeMap::new(),
     };
+    playbook.resolve_hosts(&options.extra_vars)?;
     let fact_targets = Compiler::fact_targets(&playbook, &inventory, &options)?;
     if !fact_targets.is_empty() {
         options.facts = if let Some(pool) = connections {

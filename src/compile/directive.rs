@@ -197,6 +197,7 @@ impl Compiler<'_> {
             tags: spec.tags.clone(),
             vars,
             become_: spec.become_,
+            become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
             role: spec.role.clone(),
             dir: spec.dir.clone(),

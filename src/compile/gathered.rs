@@ -245,6 +245,7 @@ pub(crate) fn play_needs_facts(play: &Play, playbook_dir: &Path) -> bool {
         .chain(&play.handlers)
         .any(task_names_a_fact)
         || play.vars.iter().any(|(_, v)| node_names_a_fact(v))
+        || play.vars_files.iter().any(node_names_a_fact)
         || roles.iter().any(|r| {
             r.role
                 .defaults

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
 use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
 use crate::resource::BuildContext;
-use crate::template::{to_jinja, Context, Var};
+use crate::template::{to_jinja, Context, Templar, Var};
 use crate::transport::Target;
 use crate::vars::Scopes;
 use crate::yaml::Node;
@@ -66,11 +66,35 @@ impl Compiler<'_> {
                 t
             })
         });
+        // A handler nothing can notify is never run, so, as in Ansible, its errors do not count
+        // (a role's RedHat-only handler may use variables that only RedHat defines).
+        let handler_specs: Vec<TaskSpec> =
+            role_handlers.chain(play.handlers.iter().cloned()).collect();
+        let notified: Vec<&str> = tasks
+            .iter()
+            .flat_map(|t| t.spec.notify.iter())
+            .chain(handler_specs.iter().flat_map(|h| h.notify.iter()))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let reachable = |h: &TaskSpec| {
+            let name = h.name.as_ref().and_then(Node::scalar_text);
+            name.is_none_or(|n| Templar::has_template(n) || notified.contains(&n))
+                || h.listen.iter().any(|l| notified.contains(&l.as_str()))
+        };
         let mut handlers = Vec::new();
         // Handlers that compile to nothing (a false `when`, `debug`): notifying them does nothing,
         // as in Ansible, instead of naming an unknown handler.
         let mut silent: Vec<String> = Vec::new();
-        for spec in role_handlers.chain(play.handlers.iter().cloned()) {
+        for spec in handler_specs.iter().cloned() {
+            if !reachable(&spec) {
+                // Compiled only to name it in "did you mean" for a misspelt `notify`; its errors
+                // do not count, and nothing can run it.
+                let mut unreachable = Vec::new();
+                if self.task(&run, &spec, &mut state, &mut unreachable).is_ok() {
+                    handlers.append(&mut unreachable);
+                }
+                continue;
+            }
             let before = handlers.len();
             if let Err(e) = self.task(&run, &spec, &mut state, &mut handlers) {
                 errors.push(in_task(e, &spec, host));
@@ -150,7 +174,7 @@ impl Compiler<'_> {
             task: spec.map(|s| s.vars.as_slice()),
             facts: &state.facts,
             item: None,
-            builtins: self.builtins(host, role.map(|r| &r.role.dir)),
+            builtins: self.builtins(host, role.map(|r| &r.role.dir), Some(play)),
             extra: &self.options.extra_vars,
         }
     }
@@ -236,10 +260,15 @@ impl Compiler<'_> {
                 Some(l) => {
                     let ctx = Context::new(&self.templar, scopes.flatten());
                     let rendered = self.templar.render_node(&l.items, &ctx)?;
-                    self.loop_items(l.kind, &rendered, &l.items, role)?
-                        .into_iter()
-                        .map(Some)
-                        .collect()
+                    if let LoopKind::Lookup(name) = l.kind {
+                        self.templar
+                            .query(name, &to_jinja(&rendered), &ctx, &l.items)?
+                    } else {
+                        self.loop_items(l.kind, &rendered, &l.items, role)?
+                    }
+                    .into_iter()
+                    .map(Some)
+                    .collect()
                 }
             }
         };
@@ -279,6 +308,7 @@ impl Compiler<'_> {
                 }
                 continue;
             }
+            spec.check_runnable(&self.templar, &ctx)?;
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
             let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {
                 Mapped::Skip => continue,
@@ -423,12 +453,19 @@ impl Compiler<'_> {
                     .map(JValue::from)
                     .collect())
             }
+            // Handled by the caller, which has the task's variables for the lookup.
+            LoopKind::Lookup(_) => Ok(Vec::new()),
         }
     }
 
-    /// Role folder first, then the playbook's folder.
+    /// Role folder first, then the playbook's folder; each folder itself after its `sub`, as
+    /// Ansible does, so that `src: templates/site.j2` in a role finds the role's template.
     pub(super) fn search_dirs(&self, role: Option<&RoleUse>, sub: &str) -> Vec<PathBuf> {
-        let mut dirs: Vec<PathBuf> = role.map(|r| r.role.dir.join(sub)).into_iter().collect();
+        let mut dirs: Vec<PathBuf> = role
+            .map(|r| [r.role.dir.join(sub), r.role.dir.clone()])
+            .into_iter()
+            .flatten()
+            .collect();
         dirs.push(self.playbook.dir.join(sub));
         dirs.push(self.playbook.dir.clone());
         dirs

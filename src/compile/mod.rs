@@ -6,6 +6,7 @@ mod directive;
 mod gathered;
 mod graph;
 mod host;
+mod magic;
 mod nodes;
 mod rounds;
 
@@ -90,9 +91,19 @@ impl<'a> Compiler<'a> {
             .hosts
             .iter()
             .map(|h| {
+                // A host's gathered facts are part of its `hostvars` (`hostvars[host].ansible_hostname`).
+                let facts: Vec<(String, Var)> = options
+                    .facts
+                    .get(&h.name)
+                    .map(gathered::names)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, Var::Ready(v)))
+                    .collect();
                 let vars = Scopes {
                     inventory: Some(&h.vars),
-                    builtins: compiler.builtins(&h.name, None),
+                    facts: &facts,
+                    builtins: compiler.builtins(&h.name, None, None),
                     extra: &options.extra_vars,
                     ..Scopes::default()
                 };
@@ -123,7 +134,7 @@ impl<'a> Compiler<'a> {
             .plays
             .get(play)
             .ok_or_else(|| Error::usage(format!("internal error: no play number {play}")))?;
-        let vars_files = compiler.vars_files(play)?;
+        let vars_files = compiler.vars_files(play, host)?;
         compiler.compile_host(play, host, &vars_files, resume)
     }
 
@@ -153,16 +164,12 @@ impl<'a> Compiler<'a> {
             if let Some(limit) = &limited {
                 hosts.retain(|h| limit.contains(h));
             }
-            let vars_files = match compiler.vars_files(play) {
-                Ok(v) => v,
-                Err(e) => {
-                    errors.push(e);
-                    continue;
-                }
-            };
             let results: Vec<Result<HostGraph>> = hosts
                 .par_iter()
-                .map(|host| compiler.compile_host(play, host, &vars_files, Resume::default()))
+                .map(|host| {
+                    let vars_files = compiler.vars_files(play, host)?;
+                    compiler.compile_host(play, host, &vars_files, Resume::default())
+                })
                 .collect();
             let mut graphs = Vec::new();
             for result in results {
@@ -173,7 +180,7 @@ impl<'a> Compiler<'a> {
             }
             // Claims are node-wide whatever `--limit`/`--tags` select: the play's other hosts
             // on the selected nodes are compiled (never contacted) for the conflict check.
-            neighbours.extend(compiler.neighbours(play, &all, &graphs, &vars_files));
+            neighbours.extend(compiler.neighbours(play, &all, &graphs));
             let batch = match batch_size(play.serial.as_ref(), graphs.len()) {
                 Ok(b) => b,
                 Err(e) => {
@@ -194,8 +201,14 @@ impl<'a> Compiler<'a> {
         Ok(runs)
     }
 
-    /// Built-in variables for `host`; `role` adds `role_path`.
-    fn builtins(&self, host: &str, role: Option<&PathBuf>) -> Vec<(&'static str, JValue)> {
+    /// Built-in variables for `host`; `role` adds `role_path` and `role_name`, `play` the play's
+    /// magic variables (`ansible_play_hosts`, ...).
+    fn builtins(
+        &self,
+        host: &str,
+        role: Option<&PathBuf>,
+        play: Option<&Play>,
+    ) -> Vec<(&'static str, JValue)> {
         let mut out = vec![
             ("inventory_hostname", JValue::from(host)),
             (
@@ -218,23 +231,69 @@ impl<'a> Compiler<'a> {
         }
         if let Some(dir) = role {
             out.push(("role_path", JValue::from(dir.display().to_string())));
+            let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+            out.push(("role_name", JValue::from(name.unwrap_or_default())));
         }
+        out.extend(self.magic(host, play));
         out
     }
 
-    fn vars_files(&self, play: &Play) -> Result<Vec<(String, Node)>> {
+    /// The play's `vars_files` for `host`: each name rendered with the host's inventory
+    /// variables, facts and extra variables (`vars/{{ ansible_os_family }}.yml`), and an item
+    /// that is a list is the first of its files that exists, as in Ansible.
+    pub(super) fn vars_files(&self, play: &Play, host: &str) -> Result<Vec<(String, Node)>> {
+        let facts: Vec<(String, Var)> = self
+            .options
+            .facts
+            .get(host)
+            .map(gathered::names)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, Var::Ready(v)))
+            .collect();
+        let scopes = Scopes {
+            inventory: self.inventory.host(host).map(|h| &h.vars),
+            play: vec![play.vars.as_slice()],
+            facts: &facts,
+            builtins: self.builtins(host, None, Some(play)),
+            extra: &self.options.extra_vars,
+            ..Scopes::default()
+        };
+        let ctx = Context::new(&self.templar, scopes.flatten());
         let mut out = Vec::new();
         for file in &play.vars_files {
-            let name = file
-                .scalar_text()
-                .ok_or_else(|| wrong_type(file, "a file name", "`vars_files` items"))?;
-            let path = self.playbook.dir.join(name);
-            if !path.is_file() {
-                return Err(
-                    Error::invalid(format!("vars file `{name}` not found"), &file.span)
-                        .with_label("not found"),
-                );
+            let choices: Vec<&Node> = match file.as_seq() {
+                Some(items) => items.iter().collect(),
+                None => vec![file],
+            };
+            let mut found = None;
+            let mut names = Vec::new();
+            for choice in &choices {
+                if choice.scalar_text().is_none() {
+                    return Err(wrong_type(choice, "a file name", "`vars_files` items"));
+                }
+                let name = self.templar.render_string(choice, &ctx)?;
+                let path = self.playbook.dir.join(&name);
+                if path.is_file() {
+                    found = Some(path);
+                    break;
+                }
+                names.push(name);
             }
+            let Some(path) = found else {
+                return Err(Error::invalid(
+                    format!(
+                        "vars file {} not found",
+                        names
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
+                    &file.span,
+                )
+                .with_label("not found"));
+            };
             let node = yaml::load_file(&path)?;
             if node.is_null() {
                 continue;

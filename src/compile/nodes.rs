@@ -17,7 +17,6 @@ use super::{Compiler, HostGraph, Options, PlayRun, Task};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::Play;
 use crate::resource::{Claim, ClaimKind, Sharing};
-use crate::yaml::Node;
 
 /// A host compiled for the claims check only: one the run does not select, or (with tags) a
 /// selected one with every task.
@@ -48,7 +47,6 @@ impl Compiler<'_> {
         play: &Play,
         all: &[&str],
         graphs: &[HostGraph],
-        vars_files: &[(String, Node)],
     ) -> Vec<Neighbour> {
         let by_tags = !self.options.tags.is_empty() || !self.options.skip_tags.is_empty();
         let selected: HashSet<&str> = graphs.iter().map(|g| g.host.as_str()).collect();
@@ -73,21 +71,24 @@ impl Compiler<'_> {
         };
         all.par_iter()
             .filter(|h| by_tags || !selected.contains(**h))
-            .filter(|h| {
-                full.target_of(
-                    play,
-                    h,
-                    vars_files,
-                    &HostState::new(
-                        full.options.facts.get(**h),
-                        crate::registered::Resume::default(),
-                    ),
-                )
-                .is_ok_and(|t| nodes.contains(&t.node()))
-            })
             .filter_map(|h| {
+                let vars_files = full.vars_files(play, h).ok()?;
+                let target = full
+                    .target_of(
+                        play,
+                        h,
+                        &vars_files,
+                        &HostState::new(
+                            full.options.facts.get(*h),
+                            crate::registered::Resume::default(),
+                        ),
+                    )
+                    .ok()?;
+                if !nodes.contains(&target.node()) {
+                    return None;
+                }
                 let graph = full
-                    .compile_host(play, h, vars_files, crate::registered::Resume::default())
+                    .compile_host(play, h, &vars_files, crate::registered::Resume::default())
                     .ok()?;
                 Some(Neighbour {
                     graph,

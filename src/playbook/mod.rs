@@ -36,6 +36,17 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "with_list",
     "with_dict",
     "with_fileglob",
+    "with_first_found",
+    "with_together",
+    "with_nested",
+    "with_cartesian",
+    "with_subelements",
+    "with_sequence",
+    "with_indexed_items",
+    "with_lines",
+    "with_file",
+    "with_env",
+    "with_dict_items",
     "args",
     "action",
     "local_action",
@@ -56,6 +67,25 @@ pub(crate) struct Playbook {
 }
 
 impl Playbook {
+    /// A play's `hosts:` written as a template (`"{{ target | default('all') }}"`) is rendered
+    /// once, with the extra variables (`-e`), as Ansible does before it selects the hosts.
+    pub(crate) fn resolve_hosts(&mut self, extra: &[(String, Node)]) -> crate::error::Result<()> {
+        use crate::template::{Context, Templar, Var};
+        let templar = Arc::new(Templar::new());
+        let vars = extra
+            .iter()
+            .map(|(k, v)| (k.clone(), Var::Raw(v.clone())))
+            .collect();
+        let ctx = Context::new(&templar, vars);
+        for play in &mut self.plays {
+            if Templar::has_template(&play.hosts) {
+                let node = Node::string(play.hosts.clone(), play.hosts_span.clone());
+                play.hosts = templar.render_string(&node, &ctx)?;
+            }
+        }
+        Ok(())
+    }
+
     /// `--become`: every play as if it said `become: true` (a task's own `become:` still wins).
     pub(crate) fn become_all(&mut self, become_: bool) {
         if become_ {
@@ -149,6 +179,12 @@ pub(crate) struct TaskSpec {
     pub(crate) dir: PathBuf,
     /// The role's `tasks/` folder, for includes inside a role.
     pub(crate) role_tasks: Option<PathBuf>,
+    /// A task that delegates under a condition: an error once it runs on some host (the loader
+    /// refuses delegation outright where the task always runs).
+    pub(crate) delegate_to: Option<Node>,
+    /// A templated `become_user` (the task's or its block's): it must render to `root`, the only
+    /// user recon becomes (a literal other user is refused at load).
+    pub(crate) become_user: Option<Node>,
     pub(crate) span: Span,
 }
 
@@ -170,6 +206,27 @@ pub(crate) struct Outcome {
     pub(crate) ignore_errors: Option<Node>,
 }
 
+impl TaskSpec {
+    /// What recon cannot do for a task that runs on a host (its `when` held): delegation, or
+    /// becoming a user other than root.
+    pub(crate) fn check_runnable(
+        &self,
+        templar: &crate::template::Templar,
+        ctx: &crate::template::Context,
+    ) -> crate::error::Result<()> {
+        if let Some(at) = &self.delegate_to {
+            return Err(tasks::delegation_error(at));
+        }
+        if let Some(node) = &self.become_user {
+            let user = templar.render_string(node, ctx)?;
+            if user != "root" {
+                return Err(tasks::become_user_error(&user, node));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Which loop keyword a task used: they differ in how the items are made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum LoopKind {
@@ -181,7 +238,25 @@ pub(crate) enum LoopKind {
     Dict,
     /// `with_fileglob`: control-machine files matching each pattern.
     Fileglob,
+    /// `with_NAME` for another lookup (`first_found`, `together`, `nested`, `subelements`,
+    /// `sequence`, ...): the items `query(NAME, terms)` returns.
+    Lookup(&'static str),
 }
+
+/// `with_NAME` keywords that loop over the lookup `NAME`'s results.
+pub(crate) const LOOKUP_LOOPS: &[(&str, &str)] = &[
+    ("with_first_found", "first_found"),
+    ("with_together", "together"),
+    ("with_nested", "nested"),
+    ("with_cartesian", "nested"),
+    ("with_subelements", "subelements"),
+    ("with_sequence", "sequence"),
+    ("with_indexed_items", "indexed_items"),
+    ("with_lines", "lines"),
+    ("with_file", "file"),
+    ("with_env", "env"),
+    ("with_dict_items", "dict"),
+];
 
 /// A task's loop and its `loop_control`.
 #[derive(Debug, Clone)]

@@ -81,7 +81,10 @@ fn plays_of(
                             .with_label("import loop"),
                     );
                 }
-                plays_of(&other, roles, stack, out, errors)?;
+                let mut imported = Vec::new();
+                plays_of(&other, roles, stack, &mut imported, errors)?;
+                pass_on(item, &mut imported)?;
+                out.extend(imported);
             }
             None => match parse_play(item, &dir, roles) {
                 Ok(play) => out.push(play),
@@ -90,6 +93,38 @@ fn plays_of(
         }
     }
     stack.pop();
+    Ok(())
+}
+
+/// An `import_playbook`'s `when`, `tags` and `vars` apply to every play it brings in: the
+/// conditions and tags to each task and handler, the variables below each play's own.
+fn pass_on(item: &Node, plays: &mut [Play]) -> Result<()> {
+    let when: Vec<Node> = match item.get("when") {
+        Some(w) => w.as_seq().map_or_else(|| vec![w.clone()], <[Node]>::to_vec),
+        None => Vec::new(),
+    };
+    let tags: Vec<String> = match item.get("tags") {
+        Some(t) => match t.as_seq() {
+            Some(items) => items
+                .iter()
+                .map(|n| scalar(n, "`tags`"))
+                .collect::<Result<_>>()?,
+            None => vec![scalar(t, "`tags`")?],
+        },
+        None => Vec::new(),
+    };
+    let vars = variables(item.get("vars"))?;
+    for play in plays {
+        let mut own = std::mem::take(&mut play.vars);
+        play.vars.clone_from(&vars);
+        play.vars.append(&mut own);
+        for t in play.tasks.iter_mut().chain(play.handlers.iter_mut()) {
+            let mut conditions = when.clone();
+            conditions.append(&mut t.when);
+            t.when = conditions;
+            t.tags.extend(tags.iter().cloned());
+        }
+    }
     Ok(())
 }
 
@@ -117,6 +152,11 @@ const PLAY_KEYS: &[&str] = &[
     "order",
     "port",
     "vars_prompt",
+    "no_log",
+    "ignore_errors",
+    "fact_path",
+    "gather_subset",
+    "gather_timeout",
 ];
 
 fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
@@ -176,9 +216,12 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
             .with_label("here"));
         }
     }
+    // `no_log` on the play: every task of it is sensitive, as on a block.
+    let no_log = f.boolean("no_log")?.unwrap_or(false);
     let inherit = Inherit {
         tags: f.string_list("tags")?.into_iter().map(|(s, _)| s).collect(),
         dir: dir.to_path_buf(),
+        sensitive: no_log,
         ..Inherit::default()
     };
     let mut loader = Loader {
@@ -206,12 +249,21 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
             t.tags.extend(role_use.tags.iter().cloned());
             t.tags.extend(inherit.tags.iter().cloned());
             t.become_ = t.become_.or(role_use.become_);
+            t.sensitive |= no_log;
             t
         }));
     }
     tasks.extend(loader.task_list(f.get("tasks"), "`tasks`", &inherit)?);
     tasks.extend(loader.task_list(f.get("post_tasks"), "`post_tasks`", &inherit)?);
-    let handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
+    let mut handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
+    // `ignore_errors` on the play: every task's, where the task gives none.
+    if let Some(ignore) = f.get("ignore_errors") {
+        for t in tasks.iter_mut().chain(handlers.iter_mut()) {
+            if t.outcome.ignore_errors.is_none() {
+                t.outcome.ignore_errors = Some(ignore.clone());
+            }
+        }
+    }
     if let Some(err) = Error::many(std::mem::take(&mut loader.errors)) {
         return Err(err);
     }

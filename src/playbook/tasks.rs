@@ -63,6 +63,8 @@ pub(crate) struct Inherit {
     pub(crate) tags: Vec<String>,
     pub(crate) vars: Vec<(String, Node)>,
     pub(crate) become_: Option<bool>,
+    /// A templated `become_user` on a block or include, checked per host (see `TaskSpec`).
+    pub(crate) become_user: Option<Node>,
     /// `no_log` on a block or include: every task inside is sensitive.
     pub(crate) sensitive: bool,
     /// Inside a block that has a `rescue`, or inside that `rescue` (the innermost such block).
@@ -158,6 +160,7 @@ impl Loader<'_> {
             return self.block(node, inherit, out);
         }
         let mut modules = Vec::new();
+        let mut unknown = Vec::new();
         for (key, _) in entries {
             let k = key.key();
             if TASK_KEYWORDS.contains(&k) || IGNORED_KEYWORDS.contains(&k) {
@@ -166,8 +169,19 @@ impl Loader<'_> {
             if is_kind(k) || ansible::lookup(k).is_some() {
                 modules.push(key);
             } else {
-                return Err(unknown_module(key));
+                unknown.push(key);
             }
+        }
+        // One unknown key and no module: the task's module is one recon lacks (`pkgng`,
+        // `zypper_repository`). Under a `when` (its own or inherited) or a loop it is kept, and
+        // is an error only on a host where it runs, as Ansible skips it unread elsewhere.
+        // Anything else unknown (a misspelt keyword beside a module) is an error now.
+        match (modules.as_slice(), unknown.as_slice()) {
+            ([], [one]) if conditional(node, inherit) => {
+                modules.push(one);
+            }
+            (_, [first, ..]) => return Err(unknown_module(first)),
+            _ => {}
         }
         let (key, args) = match modules.as_slice() {
             [one] => (
@@ -198,15 +212,13 @@ impl Loader<'_> {
                 );
             }
         };
-        if node.get("local_action").is_some() || node.get("delegate_to").is_some() {
-            let at = node.get("local_action").or_else(|| node.get("delegate_to"));
-            return Err(Error::invalid(
-                "delegation (`delegate_to`, `local_action`) is not supported: recon runs each task on its own host",
-                at.map_or(&node.span, |n| &n.span),
-            )
-            .with_label("here"));
-        }
         let kind = ansible::canonical(key.key()).to_owned();
+        let delegated = delegation(node, &kind);
+        if let Some(at) = &delegated {
+            if !conditional(node, inherit) {
+                return Err(delegation_error(at));
+            }
+        }
         let allowed: Vec<&str> = TASK_KEYWORDS
             .iter()
             .chain(IGNORED_KEYWORDS)
@@ -215,7 +227,8 @@ impl Loader<'_> {
             .collect();
         let f = Fields::new(node, "a task", &allowed)?;
         let args = arguments(&kind, args, f.get("args"))?;
-        let spec = Self::spec(&f, node, inherit, kind, key, args)?;
+        let mut spec = Self::spec(&f, node, inherit, kind, key, args)?;
+        spec.delegate_to = delegated;
         if INCLUDES.contains(&spec.kind.as_str()) {
             return self.include(spec, inherit, out);
         }
@@ -280,6 +293,8 @@ impl Loader<'_> {
             dir: inherit.dir.clone(),
             role_tasks: inherit.role_tasks.clone(),
             block_part: inherit.block_part,
+            delegate_to: None,
+            become_user: templated_become_user(f).or_else(|| inherit.become_user.clone()),
             span: node.span.clone(),
         })
     }
@@ -302,6 +317,7 @@ impl Loader<'_> {
             .extend(f.string_list("tags")?.into_iter().map(|(s, _)| s));
         inner.vars.extend(variables(f.mapping("vars")?)?);
         inner.become_ = become_of(&f)?.or(inherit.become_);
+        inner.become_user = templated_become_user(&f).or_else(|| inherit.become_user.clone());
         inner.sensitive = inherit.sensitive
             || f.boolean("no_log")?.unwrap_or(false)
             || f.boolean("sensitive")?.unwrap_or(false);
@@ -351,13 +367,22 @@ impl Loader<'_> {
             out.push(spec);
             return Ok(());
         }
-        let path = find_task_file(file, &spec.dir, spec.role_tasks.as_deref())
-            .ok_or_else(|| not_found(file, &file_node))?;
+        let Some(path) = find_task_file(file, &spec.dir, spec.role_tasks.as_deref()) else {
+            // `include_tasks` is dynamic in Ansible: under a `when` its file is read only where
+            // the condition holds (a role may ship `setup-RedHat.yml` only for RedHat, or not
+            // at all). `import_tasks` is read at parse time, so its file must exist.
+            if spec.kind != "import_tasks" && !spec.when.is_empty() {
+                out.push(spec);
+                return Ok(());
+            }
+            return Err(not_found(file, &file_node));
+        };
         let inner = Inherit {
             when: spec.when.clone(),
             tags: spec.tags.clone(),
             vars: spec.vars.clone(),
             become_: spec.become_,
+            become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
             ..inherit.clone()
         };
@@ -405,6 +430,7 @@ impl Loader<'_> {
             tags: spec.tags.clone(),
             vars: Vec::new(),
             become_: spec.become_,
+            become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
             role: Some(Arc::clone(&role_use)),
             dir: role.dir.join("tasks"),
@@ -479,6 +505,73 @@ fn not_found(name: &str, at: &Node) -> Error {
     Error::invalid(format!("task file `{name}` not found"), &at.span).with_label("not found")
 }
 
+/// Whether the task runs only under a condition: a `when` (its own or from a block, include or
+/// role) or a loop (which may be empty). What recon cannot do in such a task is an error only on
+/// a host where it runs.
+fn conditional(node: &Node, inherit: &Inherit) -> bool {
+    !inherit.when.is_empty()
+        || node.get("when").is_some()
+        || LOOP_KEYS.iter().any(|k| node.get(k).is_some())
+        || super::LOOKUP_LOOPS
+            .iter()
+            .any(|(k, _)| node.get(k).is_some())
+}
+
+/// Keys that make a task a loop.
+const LOOP_KEYS: &[&str] = &[
+    "loop",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "with_fileglob",
+];
+
+/// Modules evaluated by recon while compiling (nothing runs on any host): delegating them changes
+/// nothing, so their `delegate_to` is accepted (`set_fact` with `delegate_to: localhost` and
+/// `run_once` is a common idiom).
+const UNDELEGATED: &[&str] = &[
+    "set_fact",
+    "include_vars",
+    "debug",
+    "meta",
+    "fail",
+    "assert",
+    "include_tasks",
+    "import_tasks",
+    "include",
+    "include_role",
+    "import_role",
+];
+
+/// The `delegate_to`/`local_action` node of a task that really delegates: not one of the
+/// `UNDELEGATED` modules, and not to the host itself (`{{ inventory_hostname }}`).
+fn delegation(node: &Node, kind: &str) -> Option<Node> {
+    if UNDELEGATED.contains(&kind) {
+        return None;
+    }
+    if let Some(local) = node.get("local_action") {
+        return Some(local.clone());
+    }
+    let to = node.get("delegate_to")?;
+    let text: String = to
+        .scalar_text()
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    (text != "{{inventory_hostname}}").then(|| to.clone())
+}
+
+/// The error for a task that delegates, at its `delegate_to`/`local_action`.
+pub(crate) fn delegation_error(at: &Node) -> Error {
+    Error::invalid(
+        "delegation (`delegate_to`, `local_action`) is not supported: recon runs each task on its own host",
+        &at.span,
+    )
+    .with_label("here")
+    .with_help("run the task in a play for that host, or under a `when` that is false here")
+}
+
 /// `when: x` or `when: [x, y]` (all must hold).
 fn conditions(node: Option<&Node>) -> Vec<Node> {
     match node {
@@ -505,15 +598,29 @@ fn become_of(f: &Fields<'_>) -> Result<Option<bool>> {
     }
     if let Some(user) = f.string("become_user")? {
         if user != "root" && !Templar::has_template(&user) {
-            return Err(Error::invalid(
-                format!("`become_user: {user}` is not supported (recon becomes root only)"),
-                &f.require("become_user")?.span,
-            )
-            .with_label("here")
-            .with_help("run the task as that user by making it the host's `ansible_user`, or chown what it makes"));
+            return Err(become_user_error(&user, f.require("become_user")?));
         }
     }
     f.boolean("become")
+}
+
+/// A `become_user` given as a template: known per host only.
+fn templated_become_user(f: &Fields<'_>) -> Option<Node> {
+    f.get("become_user")
+        .filter(|n| n.scalar_text().is_some_and(Templar::has_template))
+        .cloned()
+}
+
+/// The error for becoming `user` (not root), at `at`.
+pub(crate) fn become_user_error(user: &str, at: &Node) -> Error {
+    Error::invalid(
+        format!("`become_user: {user}` is not supported (recon becomes root only)"),
+        &at.span,
+    )
+    .with_label("here")
+    .with_help(
+        "run the task as that user by making it the host's `ansible_user`, or chown what it makes",
+    )
 }
 
 /// `loop`, `with_items`, `with_list`, `with_dict`, `with_fileglob`, with `loop_control`.
@@ -525,8 +632,12 @@ fn loop_of(f: &Fields<'_>) -> Result<Option<Loop>> {
         ("with_dict", LoopKind::Dict),
         ("with_fileglob", LoopKind::Fileglob),
     ];
+    let lookups = super::LOOKUP_LOOPS
+        .iter()
+        .map(|(key, name)| (*key, LoopKind::Lookup(name)));
     let Some((kind, items)) = forms
         .into_iter()
+        .chain(lookups)
         .find_map(|(key, kind)| f.get(key).map(|n| (kind, n.clone())))
     else {
         return Ok(None);
@@ -583,13 +694,21 @@ fn action_form(action: &Node) -> Result<(Node, Node)> {
 }
 
 fn unknown_module(key: &Node) -> Error {
-    let k = key.key();
-    let candidates = KINDS
-        .iter()
-        .map(|kind| kind.name)
-        .chain(ansible::MODULES.iter().map(|m| m.name))
-        .chain(TASK_KEYWORDS.iter().copied());
-    Error::at(ErrorKind::UnknownResource { name: k.to_owned() }, &key.span)
-        .with_label("not a resource type, Ansible module or task keyword")
-        .suggest(ansible::canonical(k), candidates)
+    if let Some(lookup) = key.key().strip_prefix("with_") {
+        let loops: Vec<&str> = TASK_KEYWORDS
+            .iter()
+            .copied()
+            .filter(|k| k.starts_with("with_"))
+            .collect();
+        return Error::invalid(
+            format!(
+                "unknown loop `{}`: recon has no lookup `{lookup}` to loop over",
+                key.key()
+            ),
+            &key.span,
+        )
+        .with_label("this loop")
+        .suggest(key.key(), loops);
+    }
+    ansible::unknown(key, TASK_KEYWORDS)
 }

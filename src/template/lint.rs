@@ -168,7 +168,10 @@ impl Templar {
     /// Whether the environment has this filter or test: calling it on `none` fails with
     /// "unknown filter/test" only when it does not exist (any other outcome means it does).
     fn knows(&self, name: &str, callee: Callee) -> bool {
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
             return false;
         }
         let expr = match callee {
