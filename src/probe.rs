@@ -333,6 +333,9 @@ fn changed_ancestors(graph: &HostGraph, i: usize, changed: &[Option<usize>]) -> 
 /// write helpers it may need; the rest of the script stays the connecting user's. The body
 /// travels base64-encoded, so no value inside it can end the here-document early.
 fn wrap_become(task: &Task, graph: &HostGraph, body: Script) -> Script {
+    if let Some(user) = task.become_user.as_deref().filter(|_| task.become_) {
+        return crate::script::as_user(user, &body);
+    }
     if !task.become_ || graph.become_ {
         return body;
     }

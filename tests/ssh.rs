@@ -419,6 +419,87 @@ fn become_runs_the_host_script_under_sudo() {
     assert_eq!(String::from_utf8_lossy(&owner.stdout).trim(), "root");
 }
 
+#[test]
+fn become_user_runs_tasks_as_that_user_with_their_files_and_home() {
+    let sshd = Sshd::start();
+    let (user, app) = ("recontestbu", "recontestbu_app");
+    ensure_user(user);
+    let app_home = ensure_user(app);
+    sshd.authorize(user);
+    let _sudoers = SudoersRule::grant(user);
+    let site = app_home.join("bu_site");
+    let _ = std::fs::remove_dir_all(&site);
+    let who = Path::new("/tmp/recontestbu-who.txt");
+    let _ = std::fs::remove_file(who);
+    let p = Project::new();
+    inventory(
+        &p,
+        &host_entry(
+            &sshd,
+            "sq",
+            user,
+            &sshd.known_hosts,
+            &format!(", app_user: {app}, app_home: {}", app_home.display()),
+        ),
+    );
+    // A file over 64 KiB travels as an artifact: it is handed to the app user for its step.
+    let big: String = "0123456789abcdef\n".repeat(5000);
+    p.file("files/big.txt", &big).file(
+        "site.yml",
+        r#"- hosts: all
+  become: true
+  become_user: "{{ app_user }}"
+  tasks:
+    - name: site folder
+      file: path={{ app_home }}/bu_site state=directory mode=0750
+    - name: small file
+      copy: dest={{ app_home }}/bu_site/small.txt content="hi\n" mode=0640
+    - name: big file
+      copy: src=big.txt dest={{ app_home }}/bu_site/big.txt mode=0644
+    - name: who am I
+      command: id -un
+      register: who
+      changed_when: false
+    - name: as root, whose home
+      copy: dest=/tmp/recontestbu-who.txt content="{{ who.stdout }}\n" mode=0644
+      become_user: root
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    let owner = |path: &Path| {
+        let out = std::process::Command::new("stat")
+            .args(["-c", "%U %a"])
+            .arg(path)
+            .output()
+            .expect("stat");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    assert_eq!(owner(&site), format!("{app} 750"));
+    assert_eq!(owner(&site.join("small.txt")), format!("{app} 640"));
+    assert_eq!(owner(&site.join("big.txt")), format!("{app} 644"));
+    assert_eq!(
+        std::fs::read_to_string(site.join("big.txt")).expect("big"),
+        big
+    );
+    assert_eq!(
+        std::fs::read_to_string(who).expect("who"),
+        format!("{app}\n")
+    );
+    assert_eq!(owner(who), "root 644");
+    // Converged: the query runs as the app user while planning, nothing is left to do.
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+    let _ = std::fs::remove_file(who);
+    // `~` would be a different home in the plan and in the step: refused, located.
+    p.file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  tasks:\n    - file: path=~/x state=directory\n      become_user: \"{{ app_user }}\"\n",
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stderr_has("`path` starts with `~` in a task that runs as `recontestbu_app`");
+}
+
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
 struct SudoersRule(std::path::PathBuf);
 

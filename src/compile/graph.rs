@@ -27,6 +27,8 @@ pub(crate) struct Expanded {
     pub(crate) ignore_errors: bool,
     /// In a block with a `rescue` (its group): a failure is caught.
     pub(crate) caught: Option<u64>,
+    /// A `become` task that runs as this user, not root (`sudo -u`).
+    pub(crate) become_user: Option<String>,
 }
 
 /// What a round of a host's compile leaves for planning and for the next round.
@@ -63,6 +65,8 @@ pub(crate) struct Task {
     pub(crate) ignore_errors: bool,
     /// In a block with a `rescue` (its group): a failure is caught.
     pub(crate) caught: Option<u64>,
+    /// A `become` task that runs as this user, not root (`sudo -u`).
+    pub(crate) become_user: Option<String>,
 }
 
 /// Why one task must follow another (shown by `recon graph`).
@@ -132,6 +136,7 @@ pub(super) fn build(
                 register: t.register,
                 ignore_errors: t.ignore_errors,
                 caught: t.caught,
+                become_user: t.become_user,
             }))
         })
         .collect::<Result<_>>()?;
@@ -340,6 +345,7 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
             register: None,
             ignore_errors: h.ignore_errors,
             caught: None,
+            become_user: h.become_user,
         })
         .collect()
 }

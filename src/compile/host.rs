@@ -210,7 +210,14 @@ impl Compiler<'_> {
                     state.horizon = Some(super::rounds::horizon_at(spec, seq, Why::Uses { name }));
                     Ok(())
                 }
-                _ => Err(err),
+                _ => {
+                    // Later uses of its result end the round instead of adding errors of their
+                    // own: this task's error is the cause.
+                    if let Some(name) = &spec.register {
+                        state.register_unknown(name, spec);
+                    }
+                    Err(err)
+                }
             };
         }
         Ok(())
@@ -308,7 +315,7 @@ impl Compiler<'_> {
                 }
                 continue;
             }
-            spec.check_runnable(&self.templar, &ctx)?;
+            spec.check_runnable()?;
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
             let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {
                 Mapped::Skip => continue,
@@ -336,6 +343,14 @@ impl Compiler<'_> {
                 shape: resource.result_shape(),
             });
             let become_ = spec.become_.unwrap_or(run.play_become);
+            let become_user = if become_ {
+                spec.become_user(&self.templar, &ctx)?
+            } else {
+                None
+            };
+            if let Some(user) = &become_user {
+                refuse_home_paths(&args, user)?;
+            }
             if let Some(body) = query {
                 // A read-only task: it runs between rounds, the round ends before it.
                 let query = queries.get_or_insert_with(|| Query {
@@ -344,6 +359,10 @@ impl Compiler<'_> {
                     become_: become_ && !run.play_become,
                     ignore_errors: judgement.ignore_errors || judgement.judged,
                 });
+                let body = match &become_user {
+                    Some(user) => crate::script::as_user(user, &body),
+                    None => body,
+                };
                 query.items.push((index, body));
                 continue;
             }
@@ -368,6 +387,7 @@ impl Compiler<'_> {
                     .map(|_| RegisterTag { seq, item: index }),
                 ignore_errors: judgement.ignore_errors || judgement.judged,
                 caught: caught(spec, state),
+                become_user,
             });
         }
         if let Some(query) = queries {
@@ -470,6 +490,41 @@ impl Compiler<'_> {
         dirs.push(self.playbook.dir.clone());
         dirs
     }
+}
+
+/// Arguments whose text is run or written rather than a path on the host.
+const NOT_PATHS: &[&str] = &[
+    "content", "block", "line", "cmd", "argv", "job", "regexp", "unless", "marker", "env",
+];
+
+/// A `become_user` task's host paths must not start with `~`: the plan reads the host as the
+/// play's user, whose home that is, while the step runs as `user` (a located error, never a
+/// plan about one file and a write to another).
+fn refuse_home_paths(args: &Node, user: &str) -> Result<()> {
+    for (key, value) in args.as_map().unwrap_or_default() {
+        if NOT_PATHS.contains(&key.key()) {
+            continue;
+        }
+        let values: Vec<&Node> = match value.as_seq() {
+            Some(items) => items.iter().collect(),
+            None => vec![value],
+        };
+        for v in values {
+            if v.scalar_text()
+                .is_some_and(|t| t == "~" || t.starts_with("~/"))
+            {
+                return Err(Error::invalid(
+                    format!("`{}` starts with `~` in a task that runs as `{user}`", key.key()),
+                    &v.span,
+                )
+                .with_label("whose home?")
+                .with_help(format!(
+                    "write the path from `/`: recon reads the host as the play's user, so `~` would be that user's home in the plan and `{user}`'s when the step runs"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A task of a block with a `rescue`: its failure is caught (the rest of the block is skipped

@@ -182,8 +182,8 @@ pub(crate) struct TaskSpec {
     /// A task that delegates under a condition: an error once it runs on some host (the loader
     /// refuses delegation outright where the task always runs).
     pub(crate) delegate_to: Option<Node>,
-    /// A templated `become_user` (the task's or its block's): it must render to `root`, the only
-    /// user recon becomes (a literal other user is refused at load).
+    /// `become_user` other than root (the task's, its block's or its play's), rendered per host:
+    /// a `become` task runs as that user (`sudo -u`).
     pub(crate) become_user: Option<Node>,
     pub(crate) span: Span,
 }
@@ -207,23 +207,36 @@ pub(crate) struct Outcome {
 }
 
 impl TaskSpec {
-    /// What recon cannot do for a task that runs on a host (its `when` held): delegation, or
-    /// becoming a user other than root.
-    pub(crate) fn check_runnable(
-        &self,
-        templar: &crate::template::Templar,
-        ctx: &crate::template::Context,
-    ) -> crate::error::Result<()> {
+    /// What recon cannot do for a task that runs on a host (its `when` held): delegation.
+    pub(crate) fn check_runnable(&self) -> crate::error::Result<()> {
         if let Some(at) = &self.delegate_to {
             return Err(tasks::delegation_error(at));
         }
-        if let Some(node) = &self.become_user {
-            let user = templar.render_string(node, ctx)?;
-            if user != "root" {
-                return Err(tasks::become_user_error(&user, node));
-            }
-        }
         Ok(())
+    }
+
+    /// The user a `become` task runs as when not root (`become_user`, rendered for this host).
+    pub(crate) fn become_user(
+        &self,
+        templar: &crate::template::Templar,
+        ctx: &crate::template::Context,
+    ) -> crate::error::Result<Option<String>> {
+        let Some(node) = &self.become_user else {
+            return Ok(None);
+        };
+        let user = templar.render_string(node, ctx)?;
+        let name_like = user
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && user
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '$'));
+        match user.as_str() {
+            "root" | "" => Ok(None),
+            _ if name_like => Ok(Some(user)),
+            _ => Err(tasks::become_user_error(&user, node)),
+        }
     }
 }
 

@@ -196,15 +196,6 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
             return Err(err);
         }
     }
-    if let Some(user) = f.string("become_user")? {
-        if user != "root" {
-            return Err(Error::invalid(
-                format!("`become_user: {user}` is not supported (recon becomes root only)"),
-                &f.require("become_user")?.span,
-            )
-            .with_label("here"));
-        }
-    }
     if let Some(method) = f.string("become_method")? {
         if method != "sudo" {
             return Err(Error::invalid(
@@ -256,6 +247,17 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
     tasks.extend(loader.task_list(f.get("tasks"), "`tasks`", &inherit)?);
     tasks.extend(loader.task_list(f.get("post_tasks"), "`post_tasks`", &inherit)?);
     let mut handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
+    // `become_user` on the play: every task's, where the task (or its block) gives none.
+    if let Some(user) = f
+        .get("become_user")
+        .filter(|n| n.scalar_text().is_some_and(|u| u != "root"))
+    {
+        for t in tasks.iter_mut().chain(handlers.iter_mut()) {
+            if t.become_user.is_none() {
+                t.become_user = Some(user.clone());
+            }
+        }
+    }
     // `ignore_errors` on the play: every task's, where the task gives none.
     if let Some(ignore) = f.get("ignore_errors") {
         for t in tasks.iter_mut().chain(handlers.iter_mut()) {

@@ -332,16 +332,25 @@ impl Loader<'_> {
                 rescue: false,
             });
         }
-        out.extend(self.task_list(f.get("block"), "`block`", &guarded)?);
+        let mut tasks = self.task_list(f.get("block"), "`block`", &guarded)?;
         if let Some(group) = group {
             let mut rescuing = inner.clone();
             rescuing.block_part = Some(BlockPart {
                 group,
                 rescue: true,
             });
-            out.extend(self.task_list(rescue, "`rescue`", &rescuing)?);
+            tasks.extend(self.task_list(rescue, "`rescue`", &rescuing)?);
         }
-        out.extend(self.task_list(f.get("always"), "`always`", &inner)?);
+        tasks.extend(self.task_list(f.get("always"), "`always`", &inner)?);
+        // `ignore_errors` on the block: every task's, where the task gives none.
+        if let Some(ignore) = f.get("ignore_errors") {
+            for t in &mut tasks {
+                if t.outcome.ignore_errors.is_none() {
+                    t.outcome.ignore_errors = Some(ignore.clone());
+                }
+            }
+        }
+        out.extend(tasks);
         Ok(())
     }
 
@@ -596,31 +605,22 @@ fn become_of(f: &Fields<'_>) -> Result<Option<bool>> {
             .with_label("here"));
         }
     }
-    if let Some(user) = f.string("become_user")? {
-        if user != "root" && !Templar::has_template(&user) {
-            return Err(become_user_error(&user, f.require("become_user")?));
-        }
-    }
     f.boolean("become")
 }
 
-/// A `become_user` given as a template: known per host only.
+/// `become_user` as written (rendered per host; `root` is kept, so that it overrides a play's or
+/// block's other user).
 fn templated_become_user(f: &Fields<'_>) -> Option<Node> {
-    f.get("become_user")
-        .filter(|n| n.scalar_text().is_some_and(Templar::has_template))
-        .cloned()
+    f.get("become_user").cloned()
 }
 
-/// The error for becoming `user` (not root), at `at`.
+/// The error for a `become_user` that is not a user name, at `at`.
 pub(crate) fn become_user_error(user: &str, at: &Node) -> Error {
     Error::invalid(
-        format!("`become_user: {user}` is not supported (recon becomes root only)"),
+        format!("`become_user: {user}` is not a user name"),
         &at.span,
     )
     .with_label("here")
-    .with_help(
-        "run the task as that user by making it the host's `ansible_user`, or chown what it makes",
-    )
 }
 
 /// `loop`, `with_items`, `with_list`, `with_dict`, `with_fileglob`, with `loop_control`.

@@ -3,7 +3,7 @@
 //! and then the triggered handlers. It is built at plan time, so a saved plan carries exactly
 //! what will run; only the header (who holds the lock, how long to wait) is added at apply time.
 
-use super::{n, Piece, Script};
+use super::{n, w, Piece, Script};
 use crate::artifact::Artifact;
 
 /// Shell helpers for writes: always temp + rename in the same directory.
@@ -40,6 +40,41 @@ _serialize() {
 
 /// What a step run under `sudo -n sh -s` needs before its body.
 pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
+
+/// A step of a task with `become_user` runs as that user (`sudo -n -H -u USER`, so its files are
+/// that user's and `~` is that user's home), from whoever runs the script. The artifacts it
+/// needs are copied, for the step only, into a private folder handed over to that user (which
+/// takes root: the play's `become`); the script's own blob store stays private.
+pub(crate) fn as_user(user: &str, body: &Script) -> Script {
+    let mut inner = Script::of(BECOME_PRELUDE);
+    inner.code(WRITE_FUNCTIONS).script(body);
+    let mut s = Script::new();
+    let artifacts: Vec<String> = inner.artifacts().iter().map(|a| a.sha256.clone()).collect();
+    if artifacts.is_empty() {
+        s.code("base64 -d")
+            .base64_heredoc_then_script(inner.as_bytes(), &sudo_as(user));
+        return s;
+    }
+    s.code("_ub=$(umask 077 && mktemp -d \"${TMPDIR:-/tmp}/recon-blobs.XXXXXXXX\") || exit 1\ntrap 'rm -rf \"$_ub\"' EXIT\nfor _h in");
+    for sha in &artifacts {
+        s.code(" ").words([sha.as_str()]);
+    }
+    s.fill(
+        "; do cp -- \"$_blobs/$_h\" \"$_ub/$_h\" || exit 1; done\nchown -R -- {} \"$_ub\" || { echo 'handing files over to another user takes root: give the play `become: true`' >&2; exit 1; }\n_blobs=$_ub\n",
+        [w(user)],
+    );
+    s.code("base64 -d")
+        .base64_heredoc_then_script(inner.as_bytes(), &sudo_as(user));
+    s.needs_artifacts_of(&inner);
+    s
+}
+
+/// The command a `become_user` step's body is piped into.
+fn sudo_as(user: &str) -> Script {
+    let mut s = Script::of(" | sudo -n -H -u");
+    s.words([user]).code(" env \"_blobs=$_blobs\" sh -s");
+    s
+}
 
 /// Step bookkeeping: statuses, dependency skipping, Ctrl-C (SIGINT) between steps, durable
 /// reactions. `_run ID "DEPS" "SETS" "CLEAR" FLAGS GROUP`: skipped when a step in DEPS failed (or was

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
 
-pub(crate) use apply::{apply_script, header, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS};
+pub(crate) use apply::{
+    apply_script, as_user, header, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS,
+};
 pub(crate) use quote::is_identifier;
 
 /// POSIX sh text built only from typed pieces, and the artifacts (content-addressed files) it
@@ -171,9 +173,15 @@ impl Script {
 
     /// Like `base64_heredoc`, with more of the command line (a pipe) after the redirection.
     pub(crate) fn base64_heredoc_then(&mut self, bytes: &[u8], rest: &'static str) -> &mut Self {
+        self.base64_heredoc_then_script(bytes, &Script::of(rest))
+    }
+
+    /// Like `base64_heredoc_then`, the rest of the command line built by this builder (it may
+    /// hold quoted words).
+    pub(crate) fn base64_heredoc_then_script(&mut self, bytes: &[u8], rest: &Script) -> &mut Self {
         use base64::Engine as _;
         self.text.push_str(" <<'RECON_DATA'");
-        self.text.push_str(rest);
+        self.text.push_str(rest.as_str());
         self.text.push('\n');
         let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
         for chunk in encoded.as_bytes().chunks(76) {

@@ -122,7 +122,7 @@ fn become_setting(
     if let Some(user) = get(&["ansible_become_user"])? {
         if user != "root" {
             return Err(Error::usage(format!(
-                "host `{host}`: ansible_become_user `{user}` is not supported (recon becomes root only)"
+                "host `{host}`: ansible_become_user `{user}` is not supported (set `become_user` on the play, block or task instead)"
             )));
         }
     }

@@ -131,12 +131,12 @@ fn what_recon_cannot_do_is_an_error_only_where_the_task_runs() {
         .stderr_has("task file `nowhere.yml` not found");
     p.file(
         "site.yml",
-        "- hosts: all\n  vars: {svc: postgres, admin: root}\n  tasks:\n    - meta: end_play\n      when: true\n    - debug: msg={{ [1, 2] | random }}\n    - command: 'true'\n      become: true\n      become_user: '{{ admin }}'\n    - block:\n        - command: 'true'\n      become: true\n      become_user: '{{ svc }}'\n",
+        "- hosts: all\n  vars: {svc: postgres, admin: root}\n  tasks:\n    - meta: end_play\n      when: true\n    - debug: msg={{ [1, 2] | random }}\n    - command: 'true'\n      become: true\n      become_user: '{{ admin }}'\n    - block:\n        - command: 'true'\n      become: true\n      become_user: '{{ svc }} x'\n",
     );
     p.recon(&["check", "site.yml"])
         .expect_code(1)
         .stderr_has("3 errors")
-        .stderr_has("`become_user: postgres` is not supported")
+        .stderr_has("`become_user: postgres x` is not a user name")
         .stderr_has("`meta: end_play` is not supported")
         .stderr_has("`random` without `seed=` would change on every run");
 }
