@@ -3,56 +3,26 @@
 //! files, modes and extracted trees are identical, both virtualenvs import the wheel, and each
 //! finds nothing to change on the account the other converged.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::fetch::{build_www, sha256, Http, PLAYBOOK};
+use super::side_by_side::{ansible_playbook, each_accepts_the_others_work, inventory_with};
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::Project;
-
-/// Where scripts/install-deps.sh installs ansible-core.
-const ANSIBLE_PLAYBOOK: &str = "/opt/recon-test/ansible/bin/ansible-playbook";
 
 /// The accounts this test owns (no other test uses them).
 const ACCOUNTS: [&str; 2] = ["recon_fetch_ansible", "recon_fetch_recon"];
 
+/// The shared side-by-side inventory with the web server and the checksum of `a.txt`.
 fn inventory(sshd: &Sshd, homes: &[PathBuf], port: u16, a_sha: &str) -> String {
-    let mut out = String::from("all:\n  hosts:\n");
-    for (user, home) in ACCOUNTS.iter().zip(homes) {
-        let _ = write!(
-            out,
-            "    {user}:\n      ansible_host: 127.0.0.1\n      ansible_port: {sshd_port}\n      ansible_user: {user}\n      ansible_ssh_private_key_file: {key}\n      ansible_ssh_common_args: '-o UserKnownHostsFile={kh} -o StrictHostKeyChecking=yes'\n      ansible_python_interpreter: /usr/bin/python3\n      recon_known_hosts_file: {kh}\n      base: {home}/fetch\n      web: http://127.0.0.1:{port}\n      a_sha: {a_sha}\n",
-            sshd_port = sshd.port,
-            key = sshd.client_key.display(),
-            kh = sshd.known_hosts.display(),
-            home = home.display(),
-        );
-    }
-    out
-}
-
-fn ansible_playbook(p: &Project, limit: &str) -> String {
-    assert!(
-        Path::new(ANSIBLE_PLAYBOOK).is_file(),
-        "{ANSIBLE_PLAYBOOK} is missing: run scripts/install-deps.sh"
-    );
-    let out = Command::new(ANSIBLE_PLAYBOOK)
-        .args(["-i", "inventory/hosts.yml", "site.yml", "--limit", limit])
-        .current_dir(p.dir())
-        .env("HOME", p.dir())
-        .env("ANSIBLE_LOCAL_TEMP", p.dir().join(".ansible-tmp"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .output()
-        .expect("ansible-playbook runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "ansible-playbook failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    inventory_with(
+        sshd,
+        &ACCOUNTS,
+        homes,
+        "fetch",
+        &format!("      web: http://127.0.0.1:{port}\n      a_sha: {a_sha}\n"),
+    )
 }
 
 /// Every path under `dir` but the virtualenv's insides: name, type, mode and content hash.
@@ -118,18 +88,6 @@ fn ansible_and_recon_fetch_unpack_and_pip_install_alike_and_accept_each_others_w
         assert_eq!(String::from_utf8_lossy(&imported.stdout), "1.0\n");
     }
 
-    // recon finds nothing to do where Ansible converged ...
-    p.recon(&[
-        "plan",
-        "site.yml",
-        "--limit",
-        ACCOUNTS[0],
-        "--detailed-exitcode",
-    ])
-    .expect_code(0);
-    // ... and Ansible changes nothing where recon converged.
-    let recap = ansible_playbook(&p, ACCOUNTS[1]);
-    assert!(recap.contains("changed=0"), "{recap}");
-    assert!(recap.contains("failed=0"), "{recap}");
+    each_accepts_the_others_work(&p, ACCOUNTS);
     drop(http);
 }
