@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::fetch::{build_www, sha256, Http, PLAYBOOK};
-use super::side_by_side::{ansible_playbook, each_accepts_the_others_work, inventory_with};
+use super::side_by_side::{
+    ansible_playbook, each_accepts_the_others_work, inventory_with, tree_except,
+};
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::Project;
 
@@ -27,33 +29,7 @@ fn inventory(sshd: &Sshd, homes: &[PathBuf], port: u16, a_sha: &str) -> String {
 
 /// Every path under `dir` but the virtualenv's insides: name, type, mode and content hash.
 fn tree(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .expect("read_dir")
-            .map(|e| e.expect("entry").path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            let rel = path
-                .strip_prefix(base)
-                .expect("prefix")
-                .display()
-                .to_string();
-            let meta = std::fs::symlink_metadata(&path).expect("lstat");
-            let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777;
-            if meta.is_dir() {
-                out.push(format!("{rel}/ {mode:o}"));
-                if rel != "venv" {
-                    walk(base, &path, out);
-                }
-            } else {
-                out.push(format!("{rel} {mode:o} {}", sha256(&path)));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out
+    tree_except(dir, &["venv"], sha256)
 }
 
 #[test]

@@ -84,15 +84,26 @@ pub(super) fn ansible_playbook(p: &Project, limit: &str) -> String {
 
 /// Every path under `dir`: relative name, type, mode and content or link target.
 pub(super) fn tree(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
-        let mut entries: Vec<_> = std::fs::read_dir(dir)
+    tree_except(dir, &[], |path| {
+        format!("{:?}", std::fs::read_to_string(path).expect("read"))
+    })
+}
+
+/// `tree` without descending into the folders named in `skip` (relative names), each file
+/// shown by `content`.
+pub(super) fn tree_except(dir: &Path, skip: &[&str], content: fn(&Path) -> String) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(folder) = pending.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&folder)
             .expect("read_dir")
             .map(|e| e.expect("entry").path())
             .collect();
         entries.sort();
+        let mut inner = Vec::new();
         for path in entries {
             let rel = path
-                .strip_prefix(base)
+                .strip_prefix(dir)
                 .expect("prefix")
                 .display()
                 .to_string();
@@ -103,15 +114,16 @@ pub(super) fn tree(dir: &Path) -> Vec<String> {
                 out.push(format!("{rel} -> {}", target.display()));
             } else if meta.is_dir() {
                 out.push(format!("{rel}/ {mode:o}"));
-                walk(base, &path, out);
+                if !skip.contains(&rel.as_str()) {
+                    inner.push(path);
+                }
             } else {
-                let text = std::fs::read_to_string(&path).expect("read");
-                out.push(format!("{rel} {mode:o} {text:?}"));
+                out.push(format!("{rel} {mode:o} {}", content(&path)));
             }
         }
+        pending.extend(inner.into_iter().rev());
     }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
+    out.sort();
     out
 }
 
