@@ -36,8 +36,19 @@ p memtotal_mb "$(awk '/^MemTotal:/ { printf "%d", $2 / 1024 }' /proc/meminfo 2>/
 if [ -r /etc/os-release ]; then
   ( . /etc/os-release
     p os_id "${ID:-}"; p os_like "${ID_LIKE:-}"; p os_name "${NAME:-}"
-    p os_version "${VERSION_ID:-}"; p os_codename "${VERSION_CODENAME:-}" )
+    p os_version "${VERSION_ID:-}"; p os_codename "${VERSION_CODENAME:-}"
+    p os_pretty "${PRETTY_NAME:-}" )
 fi
+if [ -d /run/systemd/system ]; then p service_mgr systemd
+elif command -v openrc >/dev/null 2>&1; then p service_mgr openrc
+else p service_mgr sysvinit; fi
+p python_version_info "$(python3 -c 'import sys; print(*sys.version_info)' 2>/dev/null)"
+p python_executable "$(command -v python3 2>/dev/null)"
+p interfaces "$(ls /sys/class/net 2>/dev/null)"
+p ipv4_all "$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "", $4); print $4 }')"
+p domain "$(hostname -d 2>/dev/null)"
+p date_time "$(date '+%Y %m %d %H %M %S %Z %z %s %A %w %W')"
+p date_utc "$(date -u '+%Y-%m-%dT%H:%M:%SZ %Y-%m-%dT%H:%M:%S.000000Z')"
 route=$(ip -4 route get 192.0.2.1 2>/dev/null | head -n 1)
 p ipv4_address "$(printf '%s\n' "$route" | sed -n 's/.* src \([0-9.]*\).*/\1/p')"
 p ipv4_interface "$(printf '%s\n' "$route" | sed -n 's/.* dev \([^ ]*\).*/\1/p')"
@@ -72,6 +83,13 @@ const NAMES: &[&str] = &[
     "env",
     "pkg_mgr",
     "service_mgr",
+    "lsb",
+    "python",
+    "python_version",
+    "interfaces",
+    "all_ipv4_addresses",
+    "domain",
+    "date_time",
 ];
 
 /// Ansible's `os_family` for an os-release `ID` (and `ID_LIKE`).
@@ -174,7 +192,126 @@ pub(crate) fn parse(stdout: &str) -> JValue {
     ]
     .into();
     facts.insert("env", JValue::from(env));
+    facts.insert("service_mgr", JValue::from(get("service_mgr")));
+    let distro = distribution(&id, &get("os_name"));
+    let lsb: BTreeMap<&str, JValue> = [
+        ("id", JValue::from(distro.clone())),
+        ("release", JValue::from(version.clone())),
+        ("codename", JValue::from(get("os_codename"))),
+        ("description", JValue::from(get("os_pretty"))),
+        (
+            "major_release",
+            JValue::from(version.split('.').next().unwrap_or_default()),
+        ),
+    ]
+    .into();
+    facts.insert("lsb", JValue::from(lsb));
+    let info: Vec<&str> = raw
+        .get("python_version_info")
+        .copied()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let number = |p: &str| {
+        p.parse::<i64>()
+            .map_or_else(|_| JValue::from(p), JValue::from)
+    };
+    let part = |i: usize| info.get(i).map_or_else(|| JValue::from(()), |p| number(p));
+    let python: BTreeMap<&str, JValue> = [
+        ("executable", JValue::from(get("python_executable"))),
+        ("type", JValue::from("cpython")),
+        (
+            "version",
+            JValue::from_iter([
+                ("major", part(0)),
+                ("minor", part(1)),
+                ("micro", part(2)),
+                ("releaselevel", part(3)),
+                ("serial", part(4)),
+            ]),
+        ),
+        ("version_info", info.iter().map(|p| number(p)).collect()),
+    ]
+    .into();
+    facts.insert("python", JValue::from(python));
+    facts.insert(
+        "python_version",
+        JValue::from(info.iter().take(3).copied().collect::<Vec<_>>().join(".")),
+    );
+    let words = |k: &str| -> JValue { get(k).split_whitespace().map(JValue::from).collect() };
+    facts.insert("interfaces", words("interfaces"));
+    facts.insert("all_ipv4_addresses", words("ipv4_all"));
+    facts.insert("domain", JValue::from(get("domain")));
+    facts.insert("date_time", date_time(&get("date_time"), &get("date_utc")));
     JValue::from(facts)
+}
+
+/// `ansible_date_time` from the host's `date` (local time, as Ansible reads it) and its UTC
+/// ISO 8601 forms.
+fn date_time(local: &str, utc: &str) -> JValue {
+    let f: Vec<&str> = local.split_whitespace().collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or_default();
+    let u: Vec<&str> = utc.split_whitespace().collect();
+    let mut map: BTreeMap<&str, JValue> = BTreeMap::new();
+    for (key, i) in [
+        ("year", 0),
+        ("month", 1),
+        ("day", 2),
+        ("hour", 3),
+        ("minute", 4),
+        ("second", 5),
+        ("tz", 6),
+        ("tz_dst", 6),
+        ("tz_offset", 7),
+        ("epoch", 8),
+        ("epoch_int", 8),
+        ("weekday", 9),
+        ("weekday_number", 10),
+        ("weeknumber", 11),
+    ] {
+        map.insert(key, JValue::from(at(i)));
+    }
+    map.insert(
+        "date",
+        JValue::from(format!("{}-{}-{}", at(0), at(1), at(2))),
+    );
+    map.insert(
+        "time",
+        JValue::from(format!("{}:{}:{}", at(3), at(4), at(5))),
+    );
+    map.insert(
+        "iso8601",
+        JValue::from(u.first().copied().unwrap_or_default()),
+    );
+    map.insert(
+        "iso8601_micro",
+        JValue::from(u.get(1).copied().unwrap_or_default()),
+    );
+    map.insert(
+        "iso8601_basic",
+        JValue::from(format!(
+            "{}{}{}T{}{}{}000000",
+            at(0),
+            at(1),
+            at(2),
+            at(3),
+            at(4),
+            at(5)
+        )),
+    );
+    map.insert(
+        "iso8601_basic_short",
+        JValue::from(format!(
+            "{}{}{}T{}{}{}",
+            at(0),
+            at(1),
+            at(2),
+            at(3),
+            at(4),
+            at(5)
+        )),
+    );
+    JValue::from(map)
 }
 
 /// `ansible_facts` plus each fact as `ansible_NAME`, for the builtins of a host.
