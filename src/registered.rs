@@ -49,6 +49,9 @@ pub(crate) enum Shape {
     Command,
     /// `stat`: the `key=value` lines printed, as a mapping (typed) under `stat`.
     Stat,
+    /// `uri`: `status` (the first line printed), `content` (the rest) and `json` when the
+    /// content parses as JSON.
+    Http,
 }
 
 /// One item of a registering task.
@@ -223,6 +226,19 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
             map.insert("skipped", JValue::from(false));
             if item.shape == Shape::Stat {
                 map.insert("stat", stat_value(&r.stdout));
+            }
+            if item.shape == Shape::Http {
+                let (first, content) = r.stdout.split_once('\n').unwrap_or((&r.stdout, ""));
+                let status = first.strip_prefix("status=").unwrap_or("0");
+                map.insert(
+                    "status",
+                    JValue::from(status.trim().parse::<i64>().unwrap_or(-1)),
+                );
+                map.insert("content", JValue::from(content));
+                if let Ok(json) = serde_json::from_str::<serde_json::Value>(content) {
+                    map.insert("json", JValue::from_serialize(&json));
+                }
+                map.insert("msg", JValue::from(format!("OK ({} bytes)", content.len())));
             }
             if item.shape == Shape::Command {
                 let stdout = r.stdout.strip_suffix('\n').unwrap_or(&r.stdout);

@@ -334,9 +334,11 @@ impl Compiler<'_> {
             };
             let resource = crate::resource::build(kind, &args, &cx)?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
-            let query = resource
-                .query()
-                .filter(|_| judgement.query || resource.reads_only());
+            let query = resource.query().filter(|_| {
+                judgement.query
+                    || resource.reads_only()
+                    || (spec.register.is_some() && resource.query_when_registered())
+            });
             registered.push(RegisteredItem {
                 item,
                 skipped: false,

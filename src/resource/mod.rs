@@ -130,6 +130,11 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
     fn reads_only(&self) -> bool {
         false
     }
+    /// A kind whose registered result is what it read (`uri`): run as a query when the task
+    /// registers it, else a step as usual.
+    fn query_when_registered(&self) -> bool {
+        false
+    }
     /// How its registered result is shaped from what it printed.
     fn result_shape(&self) -> crate::registered::Shape {
         crate::registered::Shape::Plain
@@ -160,6 +165,7 @@ pub(crate) trait AnyResource: fmt::Debug + Send + Sync {
     fn predict(&self, decided: &Decided, set: &FactSet, facts: &mut Facts);
     fn query(&self) -> Option<Script>;
     fn reads_only(&self) -> bool;
+    fn query_when_registered(&self) -> bool;
     fn result_shape(&self) -> crate::registered::Shape;
     /// For the few commands that work on one kind (`releases`, `rollback`).
     fn as_any(&self) -> &dyn Any;
@@ -218,6 +224,9 @@ impl<R: Resource> AnyResource for R {
     }
     fn reads_only(&self) -> bool {
         Resource::reads_only(self)
+    }
+    fn query_when_registered(&self) -> bool {
+        Resource::query_when_registered(self)
     }
     fn result_shape(&self) -> crate::registered::Shape {
         Resource::result_shape(self)

@@ -505,6 +505,28 @@ impl Resource for WaitFor {
                 [n(self.sleep), w(&msg)],
             );
     }
+
+    /// `uri` (a URL checked once): a read-only request whose status and body are its result.
+    fn query(&self, out: &mut Script) -> bool {
+        if !self.query_when_registered() {
+            return false;
+        }
+        out.script(&self.once()).code(
+            "_wf_once; _wrc=$?\nprintf 'status=%s\\n' \"${_wcode:-000}\"\nprintf '%s' \"${_wr%????}\"\nexit $_wrc\n",
+        );
+        true
+    }
+
+    fn query_when_registered(&self) -> bool {
+        matches!(self.condition, Condition::Url { .. }) && self.timeout == 0
+    }
+
+    fn result_shape(&self) -> crate::registered::Shape {
+        match &self.condition {
+            Condition::Url { .. } => crate::registered::Shape::Http,
+            _ => crate::registered::Shape::Plain,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -184,3 +184,50 @@ fn a_failing_block_skips_its_rest_and_runs_its_rescue_then_always() {
     assert!(!p.host("rolled-back.txt").exists());
     assert!(p.host("always.txt").exists());
 }
+
+#[test]
+fn stat_and_a_registered_uri_are_queries_whose_results_plan_exactly() {
+    let www = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        www.path().join("health.json"),
+        r#"{"version": "1.2.3", "ok": true}"#,
+    )
+    .expect("health");
+    let http = super::fetch::Http::start(www.path());
+    let p = with_play(&format!(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{{{ root }}}} state=directory
+    - name: the app answers
+      uri:
+        url: http://127.0.0.1:{port}/health.json
+        return_content: true
+      register: health
+    - name: is there a config
+      stat: path={{{{ root }}}}/app.conf
+      register: conf
+    - name: default config
+      copy: dest={{{{ root }}}}/app.conf content="version={{{{ health.json.version }}}}\n"
+      when: not conf.stat.exists
+    - name: what was seen
+      copy:
+        dest: "{{{{ root }}}}/seen.txt"
+        content: "{{{{ health.status }}}} {{{{ health.json.ok }}}} {{{{ conf.stat.exists }}}}\n"
+"#,
+        port = http.port
+    ));
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("app.conf"), "version=1.2.3\n");
+    assert_eq!(p.read_host("seen.txt"), "200 True False\n");
+    // The config exists now: the copy is skipped, and `seen.txt` says so (one change, planned
+    // exactly because the queries ran while planning).
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("-200 True False")
+        .stdout_has("+200 True True");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+    drop(http);
+}
