@@ -206,6 +206,45 @@ impl Templar {
 }
 
 thread_local! {
+    /// Whether a render on this thread touched a stand-in result (see `stand_in_result`).
+    static STAND_IN_TOUCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// A registered result while `recon check` compiles every task: any attribute is another
+/// stand-in, it is true, iterates as nothing and prints `(known after apply)`; a task whose
+/// compile fails after touching one is not an error (its real values exist only after apply).
+#[derive(Debug)]
+struct StandIn;
+
+impl Object for StandIn {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+    fn get_value(self: &Arc<Self>, _: &JValue) -> Option<JValue> {
+        STAND_IN_TOUCHED.with(|t| t.set(true));
+        Some(JValue::from_object(StandIn))
+    }
+    fn is_true(self: &Arc<Self>) -> bool {
+        STAND_IN_TOUCHED.with(|t| t.set(true));
+        true
+    }
+    fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        STAND_IN_TOUCHED.with(|t| t.set(true));
+        f.write_str("(known after apply)")
+    }
+}
+
+/// The stand-in for a registered result (`recon check`).
+pub(crate) fn stand_in_result() -> JValue {
+    JValue::from_object(StandIn)
+}
+
+/// Whether a stand-in result was touched on this thread since the last call (and forgets it).
+pub(crate) fn take_stand_in_touched() -> bool {
+    STAND_IN_TOUCHED.with(std::cell::Cell::take)
+}
+
+thread_local! {
     /// The registered variable the last failed render on this thread needed (see
     /// `take_unknown_use`). A host compiles on one thread, so this never crosses hosts.
     static UNKNOWN_USE: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };

@@ -37,8 +37,22 @@ pub(super) fn load(selection: &Selection) -> Result<Loaded> {
     load_with(selection, None)
 }
 
+/// For `recon check`: every task compiled, registered results standing in for their values.
+pub(super) fn load_for_check(selection: &Selection) -> Result<Loaded> {
+    compile_with(selection, None, true)
+}
+
 /// Loads and compiles; plays that need facts gather them over `connections` first.
 pub(super) fn load_with(selection: &Selection, connections: Option<&Pool>) -> Result<Loaded> {
+    compile_with(selection, connections, false)
+}
+
+/// `load_with`; `check_only` compiles past registered results (nothing will be applied).
+fn compile_with(
+    selection: &Selection,
+    connections: Option<&Pool>,
+    check_only: bool,
+) -> Result<Loaded> {
     let config = AnsibleConfig::discover()?;
     let inventory = inventory::open(selection.source.inventory.as_deref(), &config)?;
     let mut roles = RoleCache::with_search_path(config.roles_path);
@@ -50,6 +64,7 @@ pub(super) fn load_with(selection: &Selection, connections: Option<&Pool>) -> Re
         tags: selection.tags.clone(),
         skip_tags: selection.skip_tags.clone(),
         facts: std::collections::BTreeMap::new(),
+        check_only,
     };
     playbook.resolve_hosts(&options.extra_vars)?;
     let fact_targets = Compiler::fact_targets(&playbook, &inventory, &options)?;

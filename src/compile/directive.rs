@@ -51,8 +51,13 @@ impl HostState {
         self.facts.push((name.to_owned(), value));
     }
 
-    /// `register: name` of a task of this round: a later task that reads `name` ends the round.
-    pub(super) fn register_unknown(&mut self, name: &str, spec: &TaskSpec) {
+    /// `register: name` of a task of this round: a later task that reads `name` ends the round
+    /// (for `recon check`, `check_only`, it reads a stand-in instead).
+    pub(super) fn register_unknown(&mut self, name: &str, spec: &TaskSpec, check_only: bool) {
+        if check_only {
+            self.set(name, Var::Ready(crate::template::stand_in_result()));
+            return;
+        }
         let text = format!("{{{{ __recon_known_after_apply({name:?}) }}}}");
         self.set(name, Var::Raw(Node::string(text, spec.span.clone())));
     }

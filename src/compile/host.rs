@@ -201,7 +201,17 @@ impl Compiler<'_> {
         state.seq += 1;
         let start = out.len();
         let _ = crate::template::take_unknown_use();
+        let _ = crate::template::take_stand_in_touched();
         let result = self.task_items(run, spec, seq, state, out);
+        if result.is_err() && self.options.check_only && crate::template::take_stand_in_touched() {
+            // `recon check`: this task reads a registered result whose real value exists only
+            // after apply; what it would make of a stand-in is no error.
+            out.truncate(start);
+            if let Some(name) = &spec.register {
+                state.register_unknown(name, spec, true);
+            }
+            return Ok(());
+        }
         if let Err(err) = result {
             let replay = seq < state.resume.at;
             return match crate::template::take_unknown_use() {
@@ -214,7 +224,7 @@ impl Compiler<'_> {
                     // Later uses of its result end the round instead of adding errors of their
                     // own: this task's error is the cause.
                     if let Some(name) = &spec.register {
-                        state.register_unknown(name, spec);
+                        state.register_unknown(name, spec, self.options.check_only);
                     }
                     Err(err)
                 }
@@ -233,7 +243,11 @@ impl Compiler<'_> {
         out: &mut Vec<Expanded>,
     ) -> Result<()> {
         let replay = seq < state.resume.at;
-        if let Some(part) = spec.block_part.filter(|p| p.rescue) {
+        // `recon check` compiles a rescue like any task.
+        if let Some(part) = spec
+            .block_part
+            .filter(|p| p.rescue && !self.options.check_only)
+        {
             if state.guarded_now.contains(&part.group) {
                 // Whether the block fails is known once this round ran.
                 state.horizon = Some(super::rounds::horizon_at(spec, seq, Why::Rescue));
@@ -335,9 +349,10 @@ impl Compiler<'_> {
             let resource = crate::resource::build(kind, &args, &cx)?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
             let query = resource.query().filter(|_| {
-                judgement.query
-                    || resource.reads_only()
-                    || (spec.register.is_some() && resource.query_when_registered())
+                !self.options.check_only
+                    && (judgement.query
+                        || resource.reads_only()
+                        || (spec.register.is_some() && resource.query_when_registered()))
             });
             registered.push(RegisteredItem {
                 item,
@@ -411,7 +426,7 @@ impl Compiler<'_> {
             };
             self.finish_registration(run, spec, name, registration, state)?;
         }
-        if judged && !replay && state.horizon.is_none() {
+        if judged && !replay && state.horizon.is_none() && !self.options.check_only {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Judged));
         }
         Ok(())

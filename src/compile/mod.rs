@@ -39,6 +39,9 @@ pub(crate) struct Options {
     pub(crate) skip_tags: Vec<String>,
     /// Gathered `ansible_facts` per host (see gathered.rs); hosts without are not gathered.
     pub(crate) facts: BTreeMap<String, JValue>,
+    /// `recon check`: compile every task; registered results are stand-ins and rounds never
+    /// end (nothing will be applied).
+    pub(crate) check_only: bool,
 }
 
 /// One play, compiled for each of its hosts.

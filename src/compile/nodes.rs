@@ -60,6 +60,7 @@ impl Compiler<'_> {
             tags: Vec::new(),
             skip_tags: Vec::new(),
             facts: self.options.facts.clone(),
+            check_only: false,
         };
         let full = Compiler {
             playbook: self.playbook,

@@ -128,7 +128,7 @@ impl Compiler<'_> {
         if registration.items.iter().all(|i| i.skipped) {
             state.set(name, Var::Ready(registered::value(&registration, |_| None)));
         } else {
-            state.register_unknown(name, spec);
+            state.register_unknown(name, spec, self.options.check_only);
             state.registrations.push(registration);
         }
         Ok(())

@@ -9,9 +9,10 @@ use crate::harness::Project;
 #[test]
 fn registered_results_are_planned_in_rounds_and_converge() {
     let p = project("registered");
+    // `recon check` compiles every task, registered results standing in for their values.
     p.recon(&["check", "site.yml"])
         .expect_code(0)
-        .stdout_has("note: the tasks from `read the release file`");
+        .stdout_has("site.yml is valid: 1 play");
     p.recon(&["plan", "site.yml", "--detailed-exitcode"])
         .expect_code(2)
         .stdout_has("? the tasks from `read the release file` (site.yml:12): known after apply")
@@ -230,4 +231,29 @@ fn stat_and_a_registered_uri_are_queries_whose_results_plan_exactly() {
     p.recon(&["plan", "site.yml", "--detailed-exitcode"])
         .expect_code(0);
     drop(http);
+}
+
+#[test]
+fn check_compiles_past_registered_results_and_reports_what_is_wrong_there() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: cat /etc/hostname
+      register: h
+      changed_when: false
+    - name: uses it
+      copy: dest={{ root }}/x content="{{ h.stdout | int + 1 }}"
+      when: h.rc == 0
+    - name: a typo after it
+      copy: dest={{ root }}/y content="{{ undefined_thing }}"
+    - name: a bad argument after it
+      file: path={{ root }}/z state=directory mdoe=0755
+"#,
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("2 errors")
+        .stderr_has("undefined variable `undefined_thing`")
+        .stderr_has("did you mean `mode`?");
 }
