@@ -102,6 +102,45 @@ pub(crate) struct Query {
     /// A failure does not fail the host (`ignore_errors: true`, `failed_when: false`, or a
     /// `failed_when` the next round decides on the result).
     pub(crate) ignore_errors: bool,
+    /// `until`: run again until the condition holds.
+    pub(crate) retry: Option<Retry>,
+}
+
+/// A query's `until`, with what it takes to decide it on each attempt's result.
+#[derive(Clone)]
+pub(crate) struct Retry {
+    pub(crate) until: crate::yaml::Node,
+    /// Attempts after the first (`retries`, Ansible's default 3).
+    pub(crate) retries: u32,
+    /// Seconds between attempts (`delay`, default 5).
+    pub(crate) delay: u32,
+    /// The task's variables; its registered name is bound to each attempt's result.
+    pub(crate) vars: BTreeMap<String, crate::template::Var>,
+    pub(crate) templar: std::sync::Arc<crate::template::Templar>,
+    pub(crate) register: Option<String>,
+}
+
+impl std::fmt::Debug for Retry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Retry")
+            .field("until", &self.until.scalar_text())
+            .field("retries", &self.retries)
+            .field("delay", &self.delay)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Retry {
+    /// Whether `until` holds for `value`, the attempt's registered result (an error counts as
+    /// not holding: the next attempt may answer).
+    pub(crate) fn holds(&self, value: &JValue) -> bool {
+        let mut vars = self.vars.clone();
+        if let Some(name) = &self.register {
+            vars.insert(name.clone(), crate::template::Var::Ready(value.clone()));
+        }
+        let ctx = crate::template::Context::new(&self.templar, vars);
+        self.templar.condition(&self.until, &ctx).unwrap_or(false)
+    }
 }
 
 /// How a round's horizon reads in a plan.
@@ -444,6 +483,7 @@ mod tests {
             ],
             become_: false,
             ignore_errors: false,
+            retry: None,
         };
         let out = std::process::Command::new("sh")
             .args(["-c", query_script(&query).as_str()])

@@ -10,7 +10,7 @@ use crate::inventory::Inventory;
 use crate::playbook::Playbook;
 use crate::probe::PlannedHost;
 use crate::registered::{
-    query_results, query_script, ItemResult, NextRound, RegisterTag, Resume, Why,
+    query_results, query_script, value, ItemResult, NextRound, RegisterTag, Resume, Why,
 };
 use crate::render::Progress;
 use crate::source::Location;
@@ -108,21 +108,51 @@ fn run_query(
     let script = query_script(query);
     let become_ = play_become || query.become_;
     let stop = std::sync::atomic::AtomicBool::new(false);
-    let reply = connections
-        .with(host, target, |t| {
-            t.run_script(script.as_bytes(), become_, &stop)
-        })
-        .and_then(|r| r)
-        .map_err(|e| e.message)?;
-    let results = query_results(&String::from_utf8_lossy(&reply.stdout));
-    if results.len() != query.items.len() {
-        let stderr = String::from_utf8_lossy(&reply.stderr);
-        return Err(format!(
-            "task `{}` could not be run on the host (exit {}): {}",
-            next.horizon.task,
-            reply.status,
-            crate::secret::scrub(stderr.trim())
-        ));
+    let registration = next.registrations.iter().find(|r| r.seq == query.seq);
+    let attempts = query
+        .retry
+        .as_ref()
+        .map_or(1, |r| r.retries.saturating_add(1));
+    let mut results = Vec::new();
+    for attempt in 1..=attempts {
+        let reply = connections
+            .with(host, target, |t| {
+                t.run_script(script.as_bytes(), become_, &stop)
+            })
+            .and_then(|r| r)
+            .map_err(|e| e.message)?;
+        results = query_results(&String::from_utf8_lossy(&reply.stdout));
+        if results.len() != query.items.len() {
+            let stderr = String::from_utf8_lossy(&reply.stderr);
+            return Err(format!(
+                "task `{}` could not be run on the host (exit {}): {}",
+                next.horizon.task,
+                reply.status,
+                crate::secret::scrub(stderr.trim())
+            ));
+        }
+        let Some(retry) = &query.retry else { break };
+        let value = registration.map_or_else(
+            || minijinja::Value::from(()),
+            |r| {
+                value(r, |item| {
+                    results
+                        .iter()
+                        .find(|(i, _)| *i == item)
+                        .map(|(_, r)| r.clone())
+                })
+            },
+        );
+        if retry.holds(&value) {
+            break;
+        }
+        if attempt == attempts {
+            return Err(format!(
+                "task `{}` failed: its `until` did not hold after {attempts} attempts",
+                next.horizon.task
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_secs(u64::from(retry.delay)));
     }
     if let Some((_, failed)) = results
         .iter()

@@ -307,6 +307,8 @@ impl Compiler<'_> {
                     vars.insert(index_var.clone(), Var::Ready(JValue::from(index)));
                 }
             }
+            // A query with `until` decides it on each attempt's result, in these variables.
+            let retry_vars = spec.outcome.until.as_ref().map(|_| vars.clone());
             let ctx = Context::new(&self.templar, vars);
             let mut skip = false;
             for when in &spec.when {
@@ -370,11 +372,16 @@ impl Compiler<'_> {
             }
             if let Some(body) = query {
                 // A read-only task: it runs between rounds, the round ends before it.
+                let retry = match (retry_vars, &spec.outcome.until) {
+                    (Some(vars), Some(until)) => Some(self.retry(spec, until, vars, &ctx)?),
+                    _ => None,
+                };
                 let query = queries.get_or_insert_with(|| Query {
                     seq,
                     items: Vec::new(),
                     become_: become_ && !run.play_become,
                     ignore_errors: judgement.ignore_errors || judgement.judged,
+                    retry,
                 });
                 let body = match &become_user {
                     Some(user) => crate::script::as_user(user, &body),

@@ -105,6 +105,33 @@ pub(super) fn horizon_at(spec: &TaskSpec, resume_at: usize, why: Why) -> Horizon
 }
 
 impl Compiler<'_> {
+    /// A query's `until` with its `retries` (default 3) and `delay` (default 5 seconds).
+    pub(super) fn retry(
+        &self,
+        spec: &TaskSpec,
+        until: &Node,
+        vars: std::collections::BTreeMap<String, Var>,
+        ctx: &Context,
+    ) -> Result<registered::Retry> {
+        let number = |node: Option<&Node>, default: u32| -> Result<u32> {
+            let Some(node) = node else {
+                return Ok(default);
+            };
+            let text = self.templar.render_string(node, ctx)?;
+            text.trim().parse().map_err(|_| {
+                Error::invalid(format!("`{text}` is not a number"), &node.span).with_label("here")
+            })
+        };
+        Ok(registered::Retry {
+            until: until.clone(),
+            retries: number(spec.outcome.retries.as_ref(), 3)?,
+            delay: number(spec.outcome.delay.as_ref(), 5)?,
+            vars,
+            templar: std::sync::Arc::clone(&self.templar),
+            register: spec.register.clone(),
+        })
+    }
+
     /// Binds `name` after its task: to the result an earlier round recorded (judged now by
     /// `changed_when`/`failed_when` that read it), to a skipped result, or to a result known
     /// only after this round.

@@ -56,6 +56,9 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "changed_when",
     "failed_when",
     "ignore_errors",
+    "until",
+    "retries",
+    "delay",
 ];
 
 /// A loaded playbook file.
@@ -204,6 +207,10 @@ pub(crate) struct Outcome {
     pub(crate) changed_when: Option<Node>,
     pub(crate) failed_when: Option<Node>,
     pub(crate) ignore_errors: Option<Node>,
+    /// `until` with `retries` and `delay`: a query is run again until the condition holds.
+    pub(crate) until: Option<Node>,
+    pub(crate) retries: Option<Node>,
+    pub(crate) delay: Option<Node>,
 }
 
 impl TaskSpec {

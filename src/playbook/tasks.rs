@@ -25,9 +25,6 @@ pub(crate) const IGNORED_KEYWORDS: &[&str] = &[
     "any_errors_fatal",
     "throttle",
     "timeout",
-    "retries",
-    "until",
-    "delay",
     "debugger",
     "collections",
     "module_defaults",
@@ -285,6 +282,9 @@ impl Loader<'_> {
                 changed_when: f.get("changed_when").cloned(),
                 failed_when: f.get("failed_when").cloned(),
                 ignore_errors: f.get("ignore_errors").cloned(),
+                until: f.get("until").cloned(),
+                retries: f.get("retries").cloned(),
+                delay: f.get("delay").cloned(),
             },
             sensitive: f.boolean("no_log")?.unwrap_or(false)
                 || f.boolean("sensitive")?.unwrap_or(false)

@@ -257,3 +257,42 @@ fn check_compiles_past_registered_results_and_reports_what_is_wrong_there() {
         .stderr_has("undefined variable `undefined_thing`")
         .stderr_has("did you mean `mode`?");
 }
+
+#[test]
+fn a_query_with_until_is_run_again_until_it_holds() {
+    let www = tempfile::tempdir().expect("tempdir");
+    let http = super::fetch::Http::start(www.path());
+    // The app comes up about two seconds after the run starts.
+    let ready = www.path().join("health");
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        std::fs::write(ready, "up").expect("health");
+    });
+    let p = with_play(&format!(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{{{ root }}}} state=directory
+    - name: wait for the app
+      uri: url=http://127.0.0.1:{port}/health return_content=yes
+      register: health
+      until: health.status == 200
+      retries: 10
+      delay: 1
+    - copy: dest={{{{ root }}}}/seen.txt content="{{{{ health.content }}}}"
+    - name: never up
+      uri: url=http://127.0.0.1:{port}/never
+      register: never
+      until: never.status == 200
+      retries: 1
+      delay: 1
+"#,
+        port = http.port
+    ));
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("task `never up` failed: its `until` did not hold after 2 attempts");
+    assert_eq!(p.read_host("seen.txt"), "up");
+    writer.join().expect("writer");
+    drop(http);
+}
