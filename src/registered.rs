@@ -27,8 +27,9 @@ pub(crate) struct Resume {
     pub(crate) at: usize,
     /// Registered results by task position.
     pub(crate) known: BTreeMap<usize, JValue>,
-    /// Blocks (their group) whose tasks failed in an earlier round: their `rescue` runs.
-    pub(crate) failed_blocks: std::collections::BTreeSet<u64>,
+    /// Blocks (their group) whose tasks failed in an earlier round, with what failed: their
+    /// `rescue` runs; without one, the host fails after their `always`.
+    pub(crate) failed_blocks: BTreeMap<u64, String>,
 }
 
 /// A task of this round that registers its result.
@@ -89,6 +90,11 @@ pub(crate) enum Why {
     Judged,
     /// The task is the first of a `rescue`: it runs only if its block failed in this round.
     Rescue,
+    /// The task is the first of an `always`: whether its block failed is known after this round.
+    Always,
+    /// The task is the last of an `always` whose block failed with no `rescue`: the host fails
+    /// once it ran.
+    Reraise,
 }
 
 /// A read-only task run between rounds.
@@ -168,10 +174,12 @@ impl Horizon {
             }
             Why::Judged => "they wait for its `failed_when` to judge its result".to_owned(),
             Why::Rescue => "it is a `rescue`: it runs only if its block fails".to_owned(),
+            Why::Always => "it is an `always`: it runs after its block, failed or not".to_owned(),
+            Why::Reraise => "its block failed: the host fails after its `always`".to_owned(),
         };
         Deferred {
             task: self.task.clone(),
-            after: matches!(self.why, Why::Judged),
+            after: matches!(self.why, Why::Judged | Why::Reraise),
             reason,
             at: Some(self.at.clone()),
         }
@@ -195,7 +203,7 @@ impl NextRound {
         &self,
         result_of: impl Fn(RegisterTag) -> Option<ItemResult>,
         query: &[(usize, ItemResult)],
-        failed_blocks: &[u64],
+        failed_blocks: &[(u64, String)],
     ) -> Resume {
         let mut known = self.resume.known.clone();
         let query_seq = match &self.horizon.why {
@@ -219,7 +227,7 @@ impl NextRound {
             known.insert(seq, value);
         }
         let mut failed = self.resume.failed_blocks.clone();
-        failed.extend(failed_blocks);
+        failed.extend(failed_blocks.iter().cloned());
         Resume {
             at: self.horizon.resume_at,
             known,

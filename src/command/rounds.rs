@@ -272,17 +272,24 @@ pub(super) fn next_round(
         }
         _ => Vec::new(),
     };
-    // Blocks with a caught failure: their rescue runs in the next round.
-    let failed_blocks: Vec<u64> = steps
+    // Blocks with a caught failure: their rescue (or the end of their always) comes next.
+    let failed_blocks: Vec<(u64, String)> = steps
         .iter()
         .filter(|s| s.status == StepStatus::Caught)
         .filter_map(|s| {
-            planned
-                .plan
-                .steps
-                .iter()
-                .find(|p| p.id == s.id)
-                .and_then(|p| p.rescue_group)
+            let planned_step = planned.plan.steps.iter().find(|p| p.id == s.id)?;
+            let output = s.output.trim();
+            let what = format!(
+                "task `{}` failed (exit {}){}",
+                planned_step.task,
+                s.exit_code.unwrap_or(1),
+                if output.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {output}")
+                }
+            );
+            Some((planned_step.rescue_group?, what))
         })
         .collect();
     let resume = next.resume_after(result_of, &query, &failed_blocks);

@@ -12,7 +12,7 @@ use super::graph::{self, Expanded, HostGraph, Rounds};
 use super::Compiler;
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, Result};
-use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
+use crate::playbook::{LoopKind, Part, Play, RoleUse, TaskSpec};
 use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
@@ -243,17 +243,21 @@ impl Compiler<'_> {
         out: &mut Vec<Expanded>,
     ) -> Result<()> {
         let replay = seq < state.resume.at;
-        // `recon check` compiles a rescue like any task.
-        if let Some(part) = spec
-            .block_part
-            .filter(|p| p.rescue && !self.options.check_only)
-        {
-            if state.guarded_now.contains(&part.group) {
+        // `recon check` compiles a rescue or an always like any task.
+        if let Some(part) = spec.block_part.filter(|_| !self.options.check_only) {
+            let after_block = matches!(part.part, Part::Rescue | Part::Always { .. });
+            if after_block && state.guarded_now.contains(&part.group) {
                 // Whether the block fails is known once this round ran.
-                state.horizon = Some(super::rounds::horizon_at(spec, seq, Why::Rescue));
+                let why = if part.part == Part::Rescue {
+                    Why::Rescue
+                } else {
+                    Why::Always
+                };
+                state.horizon = Some(super::rounds::horizon_at(spec, seq, why));
                 return Ok(());
             }
-            if !state.resume.failed_blocks.contains(&part.group) {
+            let failure = state.resume.failed_blocks.get(&part.group).cloned();
+            if part.part == Part::Rescue && failure.is_none() {
                 // The block did not fail: its rescue is skipped.
                 if let Some(name) = &spec.register {
                     let skipped = Registration {
@@ -272,7 +276,38 @@ impl Compiler<'_> {
                 }
                 return Ok(());
             }
+            if let (Part::Always { last: true }, false, Some(failure)) =
+                (part.part, part.rescued, failure)
+            {
+                if replay {
+                    // The always ran: the block's failure, which no rescue handled, fails
+                    // the host now.
+                    return Err(Error::invalid(
+                        format!("the block failed and has no `rescue`: {failure}"),
+                        &spec.span,
+                    )
+                    .with_label("its `always` ran; the play stops here"));
+                }
+                self.task_items_unguarded(run, spec, seq, state, out)?;
+                if state.horizon.is_none() {
+                    state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Reraise));
+                }
+                return Ok(());
+            }
         }
+        self.task_items_unguarded(run, spec, seq, state, out)
+    }
+
+    /// `task_items` once the task's block has had its say.
+    fn task_items_unguarded(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        seq: usize,
+        state: &mut HostState,
+        out: &mut Vec<Expanded>,
+    ) -> Result<()> {
+        let replay = seq < state.resume.at;
         let role = spec.role.as_deref();
         let items: Vec<Option<JValue>> = {
             let scopes = self.scopes(run.play, run.host, run.vars_files, role, Some(spec), state);
@@ -554,7 +589,7 @@ fn refuse_home_paths(args: &Node, user: &str) -> Result<()> {
 /// A task of a block with a `rescue`: its failure is caught (the rest of the block is skipped
 /// and the rescue runs in the next round). Records the block as running in this round.
 fn caught(spec: &TaskSpec, state: &mut HostState) -> Option<u64> {
-    let part = spec.block_part.filter(|p| !p.rescue)?;
+    let part = spec.block_part.filter(|p| p.part == Part::Block)?;
     state.guarded_now.insert(part.group);
     Some(part.group)
 }

@@ -191,13 +191,25 @@ pub(crate) struct TaskSpec {
     pub(crate) span: Span,
 }
 
-/// A task's place in a block that has a `rescue`.
+/// A task's place in a block that has a `rescue` or an `always`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BlockPart {
     /// The block (see `tasks::block_group`).
     pub(crate) group: u64,
-    /// In the `rescue` list (else in the `block` list).
-    pub(crate) rescue: bool,
+    pub(crate) part: Part,
+    /// The block has a `rescue`: a failure in it is handled there.
+    pub(crate) rescued: bool,
+}
+
+/// Which list of its block a task is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Part {
+    Block,
+    Rescue,
+    /// `last`: the list's last task, after which an unrescued failure fails the host.
+    Always {
+        last: bool,
+    },
 }
 
 /// How a task's result is judged, as written (rendered per item at compile, or after the task

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::role::RoleCache;
-use super::{BlockPart, Loop, LoopKind, Outcome, RoleUse, TaskSpec, TASK_KEYWORDS};
+use super::{BlockPart, Loop, LoopKind, Outcome, Part, RoleUse, TaskSpec, TASK_KEYWORDS};
 use crate::ansible;
 use crate::error::{Error, ErrorKind, Result};
 use crate::fields::{scalar, wrong_type, Fields};
@@ -321,27 +321,35 @@ impl Loader<'_> {
         inner.sensitive = inherit.sensitive
             || f.boolean("no_log")?.unwrap_or(false)
             || f.boolean("sensitive")?.unwrap_or(false);
-        let rescue = f
-            .get("rescue")
-            .filter(|r| r.as_seq().is_some_and(|s| !s.is_empty()));
-        let group = rescue.map(|_| block_group(node));
+        let listed = |key: &str| {
+            f.get(key)
+                .filter(|r| r.as_seq().is_some_and(|s| !s.is_empty()))
+        };
+        let (rescue, always) = (listed("rescue"), listed("always"));
+        // A block with a `rescue` or an `always` catches its tasks' failures (see registered.rs).
+        let group = (rescue.is_some() || always.is_some()).then(|| block_group(node));
+        let part_of = |part: Part| {
+            group.map(|group| BlockPart {
+                group,
+                part,
+                rescued: rescue.is_some(),
+            })
+        };
         let mut guarded = inner.clone();
-        if let Some(group) = group {
-            guarded.block_part = Some(BlockPart {
-                group,
-                rescue: false,
-            });
-        }
+        guarded.block_part = part_of(Part::Block).or(inherit.block_part);
         let mut tasks = self.task_list(f.get("block"), "`block`", &guarded)?;
-        if let Some(group) = group {
+        if rescue.is_some() {
             let mut rescuing = inner.clone();
-            rescuing.block_part = Some(BlockPart {
-                group,
-                rescue: true,
-            });
+            rescuing.block_part = part_of(Part::Rescue);
             tasks.extend(self.task_list(rescue, "`rescue`", &rescuing)?);
         }
-        tasks.extend(self.task_list(f.get("always"), "`always`", &inner)?);
+        let mut finally = inner.clone();
+        finally.block_part = part_of(Part::Always { last: false }).or(inherit.block_part);
+        let mut always_tasks = self.task_list(always, "`always`", &finally)?;
+        if let Some(last) = always_tasks.last_mut() {
+            last.block_part = part_of(Part::Always { last: true });
+        }
+        tasks.extend(always_tasks);
         // `ignore_errors` on the block: every task's, where the task gives none.
         if let Some(ignore) = f.get("ignore_errors") {
             for t in &mut tasks {

@@ -296,3 +296,46 @@ fn a_query_with_until_is_run_again_until_it_holds() {
     writer.join().expect("writer");
     drop(http);
 }
+
+#[test]
+fn always_runs_after_a_failing_block_without_rescue_and_then_the_host_fails() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{ root }} state=directory
+    - block:
+        - name: lock
+          copy: dest={{ root }}/lock content=held
+        - name: migrate
+          shell: "{{ 'echo schema error; exit 3' if fail_it | bool else 'true' }}"
+        - name: after migrate
+          copy: dest={{ root }}/migrated content=yes
+      always:
+        - name: unlock
+          file: path={{ root }}/lock state=absent
+        - name: note
+          copy: dest={{ root }}/always.txt content=ran
+    - name: after the block
+      copy: dest={{ root }}/after.txt content=yes
+"#,
+    );
+    p.recon(&["apply", "site.yml", "-e", "fail_it=true"])
+        .expect_code(1)
+        .stdout_has(
+            "the block failed and has no `rescue`: task `migrate` failed (exit 3): schema error",
+        );
+    assert!(!p.host("lock").exists(), "the always ran");
+    assert_eq!(p.read_host("always.txt"), "ran");
+    assert!(!p.host("migrated").exists());
+    assert!(
+        !p.host("after.txt").exists(),
+        "the play stops after the always"
+    );
+
+    std::fs::remove_dir_all(p.host_root()).expect("rm");
+    p.recon(&["apply", "site.yml", "-e", "fail_it=false"])
+        .expect_code(0);
+    assert!(p.host("migrated").exists() && p.host("after.txt").exists());
+    assert!(!p.host("lock").exists());
+}
