@@ -583,6 +583,16 @@ fn docker_compose(mut a: Args) -> Result<Mapped> {
         "tls",
         "api_version",
     ]);
+    // `pull: policy` (docker_compose_v2) follows each service's `pull_policy`, whose default is
+    // `missing`; the old module's `pull: yes` pulls always, `no` only what is missing.
+    if let Some((pull, node)) = a.text(&["pull"]) {
+        let pull = match pull.as_str() {
+            "policy" | "no" | "false" | "False" => "missing",
+            "yes" | "true" | "True" => "always",
+            other => other,
+        };
+        a.put_str("pull", pull, &node.span);
+    }
     Ok(resource("docker_compose", a))
 }
 

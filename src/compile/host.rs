@@ -346,12 +346,17 @@ impl Compiler<'_> {
             let retry_vars = spec.outcome.until.as_ref().map(|_| vars.clone());
             let ctx = Context::new(&self.templar, vars);
             let mut skip = false;
+            let _ = crate::template::take_stand_in_touched();
             for when in &spec.when {
                 if !self.templar.condition(when, &ctx)? {
                     skip = true;
                     break;
                 }
             }
+            // `recon check`: a task whose `when` reads a stand-in result may or may not run; it
+            // is compiled (its arguments are checked) but not put in the graph, where it could
+            // clash with the task its real condition excludes.
+            let undecided = self.options.check_only && crate::template::take_stand_in_touched();
             if skip {
                 registered.push(RegisteredItem {
                     item,
@@ -426,6 +431,9 @@ impl Compiler<'_> {
                 continue;
             }
             judged |= judgement.judged;
+            if undecided {
+                continue;
+            }
             let name = match &spec.name {
                 Some(node) => self.templar.render_string(node, &ctx)?,
                 None => format!("{} {}", resource.kind(), resource.id()),

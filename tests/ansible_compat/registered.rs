@@ -339,3 +339,31 @@ fn always_runs_after_a_failing_block_without_rescue_and_then_the_host_fails() {
     assert!(p.host("migrated").exists() && p.host("after.txt").exists());
     assert!(!p.host("lock").exists());
 }
+
+#[test]
+fn check_does_not_take_tasks_a_registered_result_decides_between_for_a_clash() {
+    // Ansistrano's shape: remove `current` when it is a folder, then make it a link.
+    let p = with_play(
+        r"- hosts: all
+  gather_facts: false
+  tasks:
+    - stat: path={{ root }}/current
+      register: current
+    - name: remove current when it is a folder
+      file: path={{ root }}/current state=absent
+      when: current.stat.isdir
+    - name: current release
+      file: src={{ root }}/releases/1 dest={{ root }}/current state=link
+    - name: a bad argument under such a when is still found
+      file: path={{ root }}/x state=directory mdoe=0755
+      when: current.stat.exists
+",
+    );
+    let check = p.recon(&["check", "site.yml"]);
+    check.expect_code(1).stderr_has("unknown key `mdoe`");
+    assert!(
+        !check.stderr.contains("two tasks manage"),
+        "{}",
+        check.stderr
+    );
+}
