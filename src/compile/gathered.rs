@@ -49,6 +49,12 @@ p ipv4_all "$(ip -4 -o addr show scope global 2>/dev/null | awk '{ sub(/\/.*/, "
 p domain "$(hostname -d 2>/dev/null)"
 p date_time "$(date '+%Y %m %d %H %M %S %Z %z %s %A %w %W')"
 p date_utc "$(date -u '+%Y-%m-%dT%H:%M:%SZ %Y-%m-%dT%H:%M:%S.000000Z')"
+for _i in /sys/class/net/*; do
+  [ -e "$_i" ] || continue
+  _n=${_i##*/}
+  _a=$(ip -o -4 addr show dev "$_n" 2>/dev/null | awk '{ print $4; exit }')
+  p "iface_$_n" "$(cat "$_i/address" 2>/dev/null) $(cat "$_i/mtu" 2>/dev/null) $(cat "$_i/flags" 2>/dev/null) ${_a:--}"
+done
 route=$(ip -4 route get 192.0.2.1 2>/dev/null | head -n 1)
 p ipv4_address "$(printf '%s\n' "$route" | sed -n 's/.* src \([0-9.]*\).*/\1/p')"
 p ipv4_interface "$(printf '%s\n' "$route" | sed -n 's/.* dev \([^ ]*\).*/\1/p')"
@@ -243,7 +249,61 @@ pub(crate) fn parse(stdout: &str) -> JValue {
     facts.insert("all_ipv4_addresses", words("ipv4_all"));
     facts.insert("domain", JValue::from(get("domain")));
     facts.insert("date_time", date_time(&get("date_time"), &get("date_utc")));
+    let interfaces: Vec<(String, JValue)> = raw
+        .iter()
+        .filter_map(|(k, v)| Some((k.strip_prefix("iface_")?, *v)))
+        .map(|(name, line)| (name.replace(['-', '.', ':'], "_"), interface(name, line)))
+        .collect();
+    let mut facts: BTreeMap<String, JValue> =
+        facts.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    for (key, value) in interfaces {
+        facts.entry(key).or_insert(value);
+    }
     JValue::from(facts)
+}
+
+/// One interface's fact (`ansible_eth0`) from `MAC MTU FLAGS ADDRESS/PREFIX` (`-`: no IPv4).
+fn interface(name: &str, line: &str) -> JValue {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let at = |i: usize| f.get(i).copied().unwrap_or_default();
+    let flags = u32::from_str_radix(at(2).trim_start_matches("0x"), 16).unwrap_or(0);
+    let mut map: BTreeMap<&str, JValue> = BTreeMap::new();
+    map.insert("device", JValue::from(name));
+    map.insert("macaddress", JValue::from(at(0)));
+    map.insert(
+        "mtu",
+        at(1).parse::<i64>().map_or(JValue::from(()), JValue::from),
+    );
+    map.insert("active", JValue::from(flags & 1 == 1));
+    map.insert(
+        "type",
+        JValue::from(if name == "lo" { "loopback" } else { "ether" }),
+    );
+    if let Some((address, prefix)) = at(3).split_once('/') {
+        if let (Ok(ip), Ok(bits)) = (address.parse::<std::net::Ipv4Addr>(), prefix.parse::<u32>()) {
+            let mask = u32::MAX.checked_shl(32 - bits.min(32)).unwrap_or(0);
+            let network = u32::from(ip) & mask;
+            let ipv4: BTreeMap<&str, JValue> = [
+                ("address", JValue::from(address)),
+                ("prefix", JValue::from(prefix)),
+                (
+                    "netmask",
+                    JValue::from(std::net::Ipv4Addr::from(mask).to_string()),
+                ),
+                (
+                    "network",
+                    JValue::from(std::net::Ipv4Addr::from(network).to_string()),
+                ),
+                (
+                    "broadcast",
+                    JValue::from(std::net::Ipv4Addr::from(network | !mask).to_string()),
+                ),
+            ]
+            .into();
+            map.insert("ipv4", JValue::from(ipv4));
+        }
+    }
+    JValue::from(map)
 }
 
 /// `ansible_date_time` from the host's `date` (local time, as Ansible reads it) and its UTC
@@ -326,14 +386,65 @@ pub(crate) fn names(facts: &JValue) -> Vec<(String, JValue)> {
     out
 }
 
-/// Whether `text` names a fact (`ansible_facts`, `ansible_os_family`, ...).
+/// `ansible_*` names that are not facts (connection settings, magic variables).
+const NOT_FACTS: &[&str] = &[
+    "host",
+    "port",
+    "user",
+    "connection",
+    "ssh_",
+    "become",
+    "python_interpreter",
+    "password",
+    "private_key_file",
+    "managed",
+    "version",
+    "check_mode",
+    "diff_mode",
+    "play_",
+    "run_tags",
+    "skip_tags",
+    "verbosity",
+    "limit",
+    "loop",
+    "index_var",
+    "parent_role_",
+    "role_",
+    "search_path",
+    "inventory_",
+    "forks",
+    "config_file",
+    "collection_name",
+    "dependent_role_names",
+    "local",
+    "shell_",
+    "remote_tmp",
+    "timeout",
+    "pipelining",
+    "sudo",
+];
+
+/// Whether `text` names a fact (`ansible_facts`, `ansible_os_family`, an interface such as
+/// `ansible_eth0`, ...): any `ansible_` name but the connection settings and magic variables.
 fn names_a_fact(text: &str) -> bool {
     text.match_indices("ansible_").any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return false;
+        }
         let rest = &text[i + "ansible_".len()..];
-        NAMES.iter().any(|n| {
-            rest.starts_with(n)
-                && !rest[n.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-        })
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if NAMES.iter().any(|n| word == *n) {
+            return true;
+        }
+        if word.is_empty() {
+            // `'ansible_' ~ iface`: an interface fact by a computed name.
+            return rest.starts_with(['\'', '"']);
+        }
+        !NOT_FACTS.iter().any(|n| word.starts_with(n))
     })
 }
 
