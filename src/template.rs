@@ -234,6 +234,10 @@ impl Object for StandIn {
     }
 }
 
+/// A variable whose presence makes every undefined `ansible_*` name a stand-in: `recon check`
+/// of a play that gathers facts on a host it does not contact.
+pub(crate) const FACT_STAND_INS: &str = "__recon_fact_stand_ins";
+
 /// The stand-in for a registered result (`recon check`).
 pub(crate) fn stand_in_result() -> JValue {
     JValue::from_object(StandIn)
@@ -514,7 +518,15 @@ impl LazyVars {
             self.note_secret(secret);
             return Some(value);
         }
-        let (value, secret) = match self.vars.get(name)? {
+        let Some(var) = self.vars.get(name) else {
+            // `recon check` of a host whose facts were not gathered: any fact stands in.
+            if name.starts_with("ansible_") && self.vars.contains_key(FACT_STAND_INS) {
+                STAND_IN_TOUCHED.with(|t| t.set(true));
+                return Some(stand_in_result());
+            }
+            return None;
+        };
+        let (value, secret) = match var {
             // Final from the start (`groups`, `hostvars`, `item`): large, and a secret reaches
             // them only through a variable that is checked when it is read.
             Var::Ready(v) => (v.clone(), false),

@@ -38,6 +38,17 @@ impl Compiler<'_> {
     ) -> Result<HostGraph> {
         let mut state = HostState::new(self.options.facts.get(host), resume);
         let target = self.target_of(play, host, vars_files, &state)?;
+        if self.options.check_only
+            && !self.options.facts.contains_key(host)
+            && super::gathered::play_needs_facts(play, &self.playbook.dir)
+        {
+            // `recon check` contacts no host: this host's facts stand in for any value.
+            state.set(
+                crate::template::FACT_STAND_INS,
+                Var::Ready(JValue::from(true)),
+            );
+        }
+
         // `ansible_become` on the host overrides the play's keyword, as in Ansible.
         let play_become = target.become_.unwrap_or(play.become_);
         let run = HostRun {

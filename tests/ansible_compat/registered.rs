@@ -367,3 +367,26 @@ fn check_does_not_take_tasks_a_registered_result_decides_between_for_a_clash() {
         check.stderr
     );
 }
+
+#[test]
+fn check_of_a_play_that_reads_facts_of_hosts_it_does_not_contact_passes() {
+    let p = Project::new();
+    p.file(
+        "inventory/hosts.yml",
+        "all:\n  hosts:\n    web1:\n      ansible_host: 192.0.2.200\n",
+    )
+    .file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - name: Debian only
+      copy: dest=/srv/{{ ansible_hostname }}.txt content="{{ ansible_eth0.ipv4.address }}"
+      when: ansible_os_family == "Debian"
+    - name: an error that does not depend on facts
+      file: path=/srv/x state=directory mdoe=0755
+"#,
+    );
+    let check = p.recon(&["check", "site.yml"]);
+    check.expect_code(1).stderr_has("unknown key `mdoe`");
+    assert!(!check.stderr.contains("undefined"), "{}", check.stderr);
+}
