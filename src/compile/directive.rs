@@ -30,6 +30,9 @@ pub(crate) struct HostState {
     pub(crate) horizon: Option<Horizon>,
     /// Blocks with a `rescue` whose tasks are in this round: whether they fail is known after it.
     pub(crate) guarded_now: std::collections::BTreeSet<u64>,
+    /// `recon check`: a directive that would define variables read a stand-in, so a variable
+    /// found undefined later may be one it defines on a real host.
+    pub(crate) vars_unknown: bool,
 }
 
 impl HostState {

@@ -11,7 +11,7 @@ use super::directive::HostState;
 use super::graph::{self, Expanded, HostGraph, Rounds};
 use super::Compiler;
 use crate::ansible::{self, Mapped};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::{LoopKind, Part, Play, RoleUse, TaskSpec};
 use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
 use crate::resource::BuildContext;
@@ -214,12 +214,19 @@ impl Compiler<'_> {
         let _ = crate::template::take_unknown_use();
         let _ = crate::template::take_stand_in_touched();
         let result = self.task_items(run, spec, seq, state, out);
-        if result.is_err() && self.options.check_only && crate::template::take_stand_in_touched() {
-            // `recon check`: this task reads a registered result whose real value exists only
-            // after apply; what it would make of a stand-in is no error.
+        let stand_in = self.options.check_only && crate::template::take_stand_in_touched();
+        let undefined =
+            matches!(&result, Err(e) if matches!(e.kind, ErrorKind::UndefinedVariable { .. }));
+        if result.is_err() && (stand_in || (state.vars_unknown && undefined)) {
+            // `recon check`: this task reads a value that exists only on the host or after
+            // apply (a registered result, a fact, or a variable a directive would have set
+            // from one); what it would make of a stand-in is no error.
             out.truncate(start);
             if let Some(name) = &spec.register {
                 state.register_unknown(name, spec, true);
+            }
+            if is_directive(spec) {
+                state.vars_unknown = true;
             }
             return Ok(());
         }
@@ -603,6 +610,14 @@ fn refuse_home_paths(args: &Node, user: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Directives that define variables (or tasks) for what follows.
+fn is_directive(spec: &TaskSpec) -> bool {
+    matches!(
+        spec.kind.as_str(),
+        "set_fact" | "include_vars" | "include_tasks" | "include" | "import_tasks" | "include_role"
+    )
 }
 
 /// A task of a block with a `rescue`: its failure is caught (the rest of the block is skipped

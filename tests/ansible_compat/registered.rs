@@ -375,10 +375,15 @@ fn check_of_a_play_that_reads_facts_of_hosts_it_does_not_contact_passes() {
         "inventory/hosts.yml",
         "all:\n  hosts:\n    web1:\n      ansible_host: 192.0.2.200\n",
     )
+    .file("vars/Debian.yml", "__nginx_user: www-data\n")
     .file(
         "site.yml",
         r#"- hosts: all
   tasks:
+    - name: OS variables (geerlingguy's roles start so)
+      include_vars: "{{ ansible_os_family }}.yml"
+    - name: uses one of them
+      copy: dest=/srv/user.txt content="{{ __nginx_user }}"
     - name: Debian only
       copy: dest=/srv/{{ ansible_hostname }}.txt content="{{ ansible_eth0.ipv4.address }}"
       when: ansible_os_family == "Debian"
