@@ -110,6 +110,8 @@ pub(crate) struct Query {
     pub(crate) ignore_errors: bool,
     /// `until`: run again until the condition holds.
     pub(crate) retry: Option<Retry>,
+    /// `no_log`: its output is never shown (a failure says only that it failed).
+    pub(crate) sensitive: bool,
 }
 
 /// A query's `until`, with what it takes to decide it on each attempt's result.
@@ -492,6 +494,7 @@ mod tests {
             become_: false,
             ignore_errors: false,
             retry: None,
+            sensitive: false,
         };
         let out = std::process::Command::new("sh")
             .args(["-c", query_script(&query).as_str()])

@@ -124,11 +124,14 @@ fn run_query(
         results = query_results(&String::from_utf8_lossy(&reply.stdout));
         if results.len() != query.items.len() {
             let stderr = String::from_utf8_lossy(&reply.stderr);
-            return Err(format!(
-                "task `{}` could not be run on the host (exit {}): {}",
-                next.horizon.task,
-                reply.status,
+            let stderr = if query.sensitive {
+                crate::apply::HIDDEN_OUTPUT.into()
+            } else {
                 crate::secret::scrub(stderr.trim())
+            };
+            return Err(format!(
+                "task `{}` could not be run on the host (exit {}): {stderr}",
+                next.horizon.task, reply.status,
             ));
         }
         let Some(retry) = &query.retry else { break };
@@ -158,7 +161,11 @@ fn run_query(
         .iter()
         .find(|(_, r)| r.failed && !query.ignore_errors)
     {
-        let stderr = crate::secret::scrub(failed.stderr.trim()).into_owned();
+        let stderr = if query.sensitive {
+            crate::apply::HIDDEN_OUTPUT.to_owned()
+        } else {
+            crate::secret::scrub(failed.stderr.trim()).into_owned()
+        };
         return Err(format!(
             "task `{}` failed (exit {}){}",
             next.horizon.task,

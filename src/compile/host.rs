@@ -440,6 +440,7 @@ impl Compiler<'_> {
                     become_: become_ && !run.play_become,
                     ignore_errors: judgement.ignore_errors || judgement.judged,
                     retry,
+                    sensitive: spec.sensitive,
                 });
                 let body = match &become_user {
                     Some(user) => crate::script::as_user(user, &body),

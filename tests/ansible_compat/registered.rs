@@ -395,3 +395,23 @@ fn check_of_a_play_that_reads_facts_of_hosts_it_does_not_contact_passes() {
     check.expect_code(1).stderr_has("unknown key `mdoe`");
     assert!(!check.stderr.contains("undefined"), "{}", check.stderr);
 }
+
+#[test]
+fn a_no_log_query_that_fails_says_so_without_its_output() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - name: token check
+      shell: printf 's3cr3t%s rejected\n' -value >&2; exit 2
+      register: token
+      changed_when: false
+      no_log: true
+"#,
+    );
+    let plan = p.recon(&["plan", "site.yml"]);
+    plan.expect_code(1)
+        .stdout_has("task `token check` failed (exit 2)");
+    assert!(!plan.stdout.contains("s3cr3t-value"), "{}", plan.stdout);
+    assert!(!plan.stderr.contains("s3cr3t-value"), "{}", plan.stderr);
+}
