@@ -399,7 +399,7 @@ fn check_of_a_play_that_reads_facts_of_hosts_it_does_not_contact_passes() {
 #[test]
 fn a_no_log_query_that_fails_says_so_without_its_output() {
     let p = with_play(
-        r#"- hosts: all
+        r"- hosts: all
   gather_facts: false
   tasks:
     - name: token check
@@ -407,7 +407,7 @@ fn a_no_log_query_that_fails_says_so_without_its_output() {
       register: token
       changed_when: false
       no_log: true
-"#,
+",
     );
     let plan = p.recon(&["plan", "site.yml"]);
     plan.expect_code(1)
