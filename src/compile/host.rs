@@ -390,6 +390,11 @@ impl Compiler<'_> {
                 continue;
             }
             spec.check_runnable()?;
+            if spec.kind == "debug" && !self.options.check_only {
+                // It prints nothing in recon: its message is rendered by `recon check` only
+                // (one that reads a registered result would end the round for nothing).
+                continue;
+            }
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
             let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {
                 Mapped::Skip => continue,
