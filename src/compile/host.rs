@@ -96,18 +96,39 @@ impl Compiler<'_> {
         // Handlers that compile to nothing (a false `when`, `debug`): notifying them does nothing,
         // as in Ansible, instead of naming an unknown handler.
         let mut silent: Vec<String> = Vec::new();
+        // Handlers are compiled after the round's tasks, never replayed, and decided with the
+        // tasks that notify them: one cannot wait for a result registered in this run.
+        let tasks_horizon = state.horizon.take();
+        state.seq = state.seq.max(state.resume.at);
         for spec in handler_specs.iter().cloned() {
             if !reachable(&spec) {
                 // Compiled only to name it in "did you mean" for a misspelt `notify`; its errors
                 // do not count, and nothing can run it.
                 let mut unreachable = Vec::new();
-                if self.task(&run, &spec, &mut state, &mut unreachable).is_ok() {
+                let compiled = self.task(&run, &spec, &mut state, &mut unreachable);
+                if compiled.is_ok() && state.horizon.take().is_none() {
                     handlers.append(&mut unreachable);
                 }
                 continue;
             }
             let before = handlers.len();
-            if let Err(e) = self.task(&run, &spec, &mut state, &mut handlers) {
+            let compiled = self.task(&run, &spec, &mut state, &mut handlers);
+            if let (Ok(()), Some(horizon)) = (&compiled, state.horizon.take()) {
+                errors.push(
+                    Error::invalid(
+                        format!(
+                            "handler `{}` reads a result registered in this run ({})",
+                            horizon.task,
+                            horizon.deferred().reason
+                        ),
+                        &spec.span,
+                    )
+                    .with_label("this handler")
+                    .with_help("pass the value through a task the handler does not depend on, or run it as a task with `when`"),
+                );
+                continue;
+            }
+            if let Err(e) = compiled {
                 errors.push(in_task(e, &spec, host));
             } else if handlers.len() == before {
                 silent.extend(
@@ -119,6 +140,7 @@ impl Compiler<'_> {
                 silent.extend(spec.listen.iter().cloned());
             }
         }
+        state.horizon = tasks_horizon;
         if !silent.is_empty() {
             let live: Vec<&str> = handlers.iter().map(|h| h.name.as_str()).collect();
             let silent: Vec<String> = silent

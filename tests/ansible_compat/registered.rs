@@ -415,3 +415,24 @@ fn a_no_log_query_that_fails_says_so_without_its_output() {
     assert!(!plan.stdout.contains("s3cr3t-value"), "{}", plan.stdout);
     assert!(!plan.stderr.contains("s3cr3t-value"), "{}", plan.stderr);
 }
+
+#[test]
+fn a_handler_that_reads_a_result_registered_in_the_run_is_a_located_error() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: path={{ root }} state=directory
+    - name: version
+      command: echo 1.2
+      register: version
+      notify: record
+  handlers:
+    - name: record
+      copy: dest={{ root }}/v content="{{ version.stdout }}"
+"#,
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stderr_has("handler `record` reads a result registered in this run");
+}
