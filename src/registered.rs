@@ -53,6 +53,9 @@ pub(crate) enum Shape {
     /// `uri`: `status` (the first line printed), `content` (the rest) and `json` when the
     /// content parses as JSON.
     Http,
+    /// `getent`: the fact itself, a mapping of entries (the first line printed is the field
+    /// separator, the rest `getent`'s answer).
+    Getent,
 }
 
 /// One item of a registering task.
@@ -262,6 +265,10 @@ fn lines(text: &str) -> JValue {
 
 /// One item's result as Ansible shapes it.
 fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
+    if let (Shape::Getent, Some(r)) = (item.shape, result) {
+        let (split, rest) = r.stdout.split_once('\n').unwrap_or(("", ""));
+        return crate::resource::getent_entries(rest, Some(split).filter(|s| !s.is_empty()));
+    }
     let mut map: BTreeMap<&str, JValue> = BTreeMap::new();
     match result {
         None => {

@@ -107,6 +107,7 @@ pub(crate) const MODULES: &[Entry] = &[
     res("uri", uri),
     res("wait_for", wait_for),
     res("stat", stat),
+    res("getent", getent),
     missing("pause", "command"),
     missing("raw", "command"),
     missing("script", "command"),
@@ -540,6 +541,11 @@ fn cron(mut a: Args) -> Result<Mapped> {
 fn stat(mut a: Args) -> Result<Mapped> {
     a.ignore(&["get_mime", "get_attributes", "get_md5"]);
     Ok(resource("stat", a))
+}
+
+/// `getent` → recon `getent` (same arguments).
+fn getent(a: Args) -> Result<Mapped> {
+    Ok(resource("getent", a))
 }
 
 /// `git` → recon `git` (`repo` alias `name`).

@@ -372,6 +372,8 @@ impl Compiler<'_> {
         let mut registered = Vec::new();
         let mut judged = false;
         let mut queries: Option<Query> = None;
+        // The fact a task sets instead of (or besides) a `register` (`getent_passwd`).
+        let mut fact_name: Option<String> = None;
         for (index, item) in items.into_iter().enumerate() {
             let mut vars = self
                 .scopes(run.play, run.host, run.vars_files, role, Some(spec), state)
@@ -422,6 +424,10 @@ impl Compiler<'_> {
                 Mapped::Skip => continue,
                 Mapped::Resource { kind, args } => (kind, args),
             };
+            if kind == "getent" {
+                // It sets a fact, which this run binds as a registered result.
+                fact_name = crate::resource::getent_fact(&args);
+            }
             if replay {
                 // It ran in an earlier round: its result is known, its resource is not planned.
                 continue;
@@ -505,16 +511,19 @@ impl Compiler<'_> {
         }
         if let Some(query) = queries {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Query(query)));
-            if spec.register.is_some() {
+            if spec.register.is_some() || fact_name.is_some() {
                 state.registrations.push(Registration {
                     seq,
                     looped,
                     items: registered,
                 });
             }
+            if let Some(name) = fact_name.as_ref().filter(|_| spec.register.is_none()) {
+                state.register_unknown(name, spec, self.options.check_only);
+            }
             return Ok(());
         }
-        if let Some(name) = &spec.register {
+        if let Some(name) = spec.register.as_ref().or(fact_name.as_ref()) {
             let registration = Registration {
                 seq,
                 looped,

@@ -15,6 +15,7 @@ mod docker_compose;
 mod download;
 mod file;
 mod firewall;
+mod getent;
 mod git;
 mod git_remote;
 mod group;
@@ -235,6 +236,8 @@ impl<R: Resource> AnyResource for R {
         self
     }
 }
+
+pub(crate) use getent::{entries as getent_entries, fact_name as getent_fact};
 
 /// A compiled resource, shared between the graph, the planner and the commands.
 pub(crate) type Compiled = Arc<dyn AnyResource>;

@@ -9,7 +9,7 @@ use super::{
     authorized_key, block, command, cron, directory, file, group, http_check, line, release, stat,
     supervisor, symlink,
 };
-use super::{docker_compose, download, firewall, git};
+use super::{docker_compose, download, firewall, getent, git};
 use super::{package, pip, service, template, unpack, user, wait_for};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
@@ -48,6 +48,7 @@ registry! {
     "block" => block, "a marker-delimited block in a file, like Ansible's blockinfile";
     "command" => command, "a command run unless its guards say it is done";
     "stat" => stat, "reads a path's state for later tasks (a query, never a change)";
+    "getent" => getent, "reads a name-service database into `getent_<database>` (a query)";
     "release" => release, "an immutable release folder and the link that makes it current";
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
