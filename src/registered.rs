@@ -286,9 +286,11 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
             if item.shape == Shape::Http {
                 let (first, content) = r.stdout.split_once('\n').unwrap_or((&r.stdout, ""));
                 let status = first.strip_prefix("status=").unwrap_or("0");
+                // Nothing answered (`000`) is Ansible's -1.
+                let status = status.trim().parse::<i64>().unwrap_or(0);
                 map.insert(
                     "status",
-                    JValue::from(status.trim().parse::<i64>().unwrap_or(-1)),
+                    JValue::from(if status == 0 { -1 } else { status }),
                 );
                 map.insert("content", JValue::from(content));
                 if let Ok(json) = serde_json::from_str::<serde_json::Value>(content) {

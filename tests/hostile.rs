@@ -209,3 +209,34 @@ fn a_nul_byte_in_a_path_is_a_located_error() {
         .stderr_has("site.yml:3");
     assert!(p.host_listing().is_empty(), "{:?}", p.host_listing());
 }
+
+const QUERIES: &str = r#"- name: queries
+  hosts: all
+  gather_facts: false
+  tasks:
+    - directory: { path: "{{ root }}/q-{{ h }}" }
+    - stat: { path: "{{ root }}/q-{{ h }}" }
+      register: st
+    - name: a read-only command
+      command:
+        argv: [printf, "%s", "{{ h }}"]
+      register: echoed
+      changed_when: false
+    - getent: { database: passwd, key: "{{ h1 }}", fail_key: false }
+    - uri: { url: "http://127.0.0.1:9/{{ h1 }}", timeout: 1 }
+      register: web
+      ignore_errors: true
+    - file:
+        path: "{{ root }}/q-out"
+        content: "{{ st.stat.exists }} {{ st.stat.isdir }} {{ echoed.stdout == h }} {{ getent_passwd | length }} {{ web.status }}"
+"#;
+
+#[test]
+fn hostile_values_in_queries_run_nothing_and_arrive_byte_exact() {
+    let p = project();
+    p.file("queries.yml", QUERIES);
+    p.recon(&["apply", "queries.yml", "-e", "@extra.json"])
+        .expect_code(0);
+    assert_no_canary(p.dir());
+    assert_eq!(p.read_host("q-out"), "True True True 0 -1");
+}
