@@ -89,6 +89,12 @@ impl Templar {
         env.add_function("__recon_known_after_apply", |name: String| {
             known_after_apply(&name)
         });
+        env.add_function("__recon_registered_in_an_earlier_play", |name: String| {
+            Err::<JValue, _>(minijinja::Error::new(
+                JErrorKind::InvalidOperation,
+                format!("`{name}` is registered by an earlier play and known only after it is applied: recon plans every play before applying any (register it in this play, or put both in one play)"),
+            ))
+        });
         Self { env }
     }
 

@@ -49,6 +49,35 @@ impl HostState {
         state
     }
 
+    /// What the plays after this one see of it: every variable set by a directive or a
+    /// result, but the gathered facts (each play has its own) and results known only after
+    /// apply, which a later play cannot wait for (reading one is an error saying so).
+    pub(super) fn carried(&self, gathered: Option<&minijinja::Value>) -> Vec<(String, Var)> {
+        let facts: Vec<String> = gathered
+            .map(super::gathered::names)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        self.facts
+            .iter()
+            .filter(|(name, _)| !facts.contains(name) && !name.starts_with("__recon"))
+            .map(|(name, value)| {
+                let unknown = matches!(value, Var::Raw(n) if n.scalar_text().is_some_and(|t| t.contains("__recon_known_after_apply")));
+                let value = if unknown {
+                    let text = format!("{{{{ __recon_registered_in_an_earlier_play({name:?}) }}}}");
+                    match value {
+                        Var::Raw(n) => Var::Raw(Node::string(text, n.span.clone())),
+                        Var::Ready(_) => value.clone(),
+                    }
+                } else {
+                    value.clone()
+                };
+                (name.clone(), value)
+            })
+            .collect()
+    }
+
     pub(super) fn set(&mut self, name: &str, value: Var) {
         self.facts.retain(|(n, _)| n != name);
         self.facts.push((name.to_owned(), value));

@@ -96,6 +96,9 @@ pub(crate) struct HostGraph {
     pub(crate) selected: Option<Vec<bool>>,
     /// Registered results and where this round of the play ends.
     pub(crate) rounds: Rounds,
+    /// What this play leaves on the host for the plays after it (`set_fact`, `include_vars`,
+    /// results known when it was compiled).
+    pub(crate) carried: Vec<(String, crate::template::Var)>,
 }
 
 pub(super) fn build(
@@ -165,6 +168,7 @@ pub(super) fn build(
         handlers: handler_tasks,
         selected: None,
         rounds,
+        carried: Vec::new(),
     })
 }
 

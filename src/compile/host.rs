@@ -35,8 +35,12 @@ impl Compiler<'_> {
         host: &str,
         vars_files: &[(String, Node)],
         resume: Resume,
+        carried: &[(String, Var)],
     ) -> Result<HostGraph> {
         let mut state = HostState::new(self.options.facts.get(host), resume);
+        for (name, value) in carried {
+            state.set(name, value.clone());
+        }
         let target = self.target_of(play, host, vars_files, &state)?;
         if self.options.check_only
             && !self.options.facts.contains_key(host)
@@ -154,12 +158,13 @@ impl Compiler<'_> {
         if let Some(err) = Error::many(errors) {
             return Err(err);
         }
+        let carried = state.carried(self.options.facts.get(host));
         let rounds = Rounds {
             resume: state.resume,
             registrations: state.registrations,
             horizon: state.horizon,
         };
-        graph::build(
+        let mut graph = graph::build(
             host,
             &play.name,
             play_become,
@@ -167,7 +172,9 @@ impl Compiler<'_> {
             tasks,
             handlers,
             rounds,
-        )
+        )?;
+        graph.carried = carried;
+        Ok(graph)
     }
 
     /// Where `host` is reached in `play` (its node), without compiling any task.

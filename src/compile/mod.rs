@@ -133,12 +133,28 @@ impl<'a> Compiler<'a> {
         resume: Resume,
     ) -> Result<HostGraph> {
         let compiler = Compiler::new(playbook, inventory, options);
-        let play = playbook
-            .plays
-            .get(play)
-            .ok_or_else(|| Error::usage(format!("internal error: no play number {play}")))?;
-        let vars_files = compiler.vars_files(play, host)?;
-        compiler.compile_host(play, host, &vars_files, resume)
+        let Some(this) = playbook.plays.get(play) else {
+            return Err(Error::usage(format!(
+                "internal error: no play number {play}"
+            )));
+        };
+        // What the earlier plays left on this host (`set_fact`, `include_vars`, results).
+        let mut carried = Vec::new();
+        for earlier in playbook.plays.iter().take(play) {
+            if inventory::select(inventory, &earlier.hosts).is_ok_and(|h| h.contains(&host)) {
+                let vars_files = compiler.vars_files(earlier, host)?;
+                let graph = compiler.compile_host(
+                    earlier,
+                    host,
+                    &vars_files,
+                    Resume::default(),
+                    &carried,
+                )?;
+                carried = graph.carried;
+            }
+        }
+        let vars_files = compiler.vars_files(this, host)?;
+        compiler.compile_host(this, host, &vars_files, resume, &carried)
     }
 
     /// Compiles every play for every selected host; every error is reported, each once.
@@ -155,6 +171,9 @@ impl<'a> Compiler<'a> {
         let mut runs = Vec::new();
         let mut errors = Vec::new();
         let mut neighbours = Vec::new();
+        // Per host, what its earlier plays left (`set_fact`, `include_vars`, results).
+        let mut carried: std::collections::HashMap<String, Vec<(String, Var)>> =
+            std::collections::HashMap::new();
         for play in &playbook.plays {
             let all = match inventory::select(inventory, &play.hosts) {
                 Ok(hosts) => hosts,
@@ -171,13 +190,17 @@ impl<'a> Compiler<'a> {
                 .par_iter()
                 .map(|host| {
                     let vars_files = compiler.vars_files(play, host)?;
-                    compiler.compile_host(play, host, &vars_files, Resume::default())
+                    let before = carried.get(*host).map_or(&[][..], Vec::as_slice);
+                    compiler.compile_host(play, host, &vars_files, Resume::default(), before)
                 })
                 .collect();
             let mut graphs = Vec::new();
             for result in results {
                 match result {
-                    Ok(graph) => graphs.push(graph),
+                    Ok(graph) => {
+                        carried.insert(graph.host.clone(), graph.carried.clone());
+                        graphs.push(graph);
+                    }
                     Err(e) => errors.push(e),
                 }
             }

@@ -89,7 +89,13 @@ impl Compiler<'_> {
                     return None;
                 }
                 let graph = full
-                    .compile_host(play, h, &vars_files, crate::registered::Resume::default())
+                    .compile_host(
+                        play,
+                        h,
+                        &vars_files,
+                        crate::registered::Resume::default(),
+                        &[],
+                    )
                     .ok()?;
                 Some(Neighbour {
                     graph,

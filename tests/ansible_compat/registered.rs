@@ -436,3 +436,37 @@ fn a_handler_that_reads_a_result_registered_in_the_run_is_a_located_error() {
         .expect_code(1)
         .stderr_has("handler `record` reads a result registered in this run");
 }
+
+#[test]
+fn facts_set_in_a_play_carry_to_the_next_and_an_earlier_plays_result_is_a_clear_error() {
+    let p = with_play(
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - set_fact: app_version=1.2.3
+    - file: path={{ root }} state=directory
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: dest={{ root }}/ver.txt content="{{ app_version }}"
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("ver.txt"), "1.2.3");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: echo hi
+      register: greeting
+- hosts: all
+  gather_facts: false
+  tasks:
+    - copy: dest={{ root }}/greet.txt content="{{ greeting.stdout }}"
+"#,
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stderr_has("`greeting` is registered by an earlier play and known only after it is");
+}
