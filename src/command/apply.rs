@@ -100,7 +100,14 @@ pub(super) fn carry_out(
     let show = |plan: &HostPlan| {
         if !args.json {
             progress.clear();
-            crate::secret::print(&render_plan(&[plan], style, view));
+            crate::secret::print(&format!(
+                "{}\n{}",
+                style.bold(&format!(
+                    "{}: the next tasks, planned now that the steps before them ran",
+                    plan.host
+                )),
+                render_plan(&[plan], style, view)
+            ));
         }
     };
     let rounds = run.recompiler.map(|recompiler| Rounds {
