@@ -226,6 +226,7 @@ const QUERIES: &str = r#"- name: queries
     - uri: { url: "http://127.0.0.1:9/{{ h1 }}", timeout: 1 }
       register: web
       ignore_errors: true
+    - replace: { path: "{{ root }}/r-{{ h }}", regexp: "^x$", replace: "{{ h1 }}" }
     - file:
         path: "{{ root }}/q-out"
         content: "{{ st.stat.exists }} {{ st.stat.isdir }} {{ echoed.stdout == h }} {{ getent_passwd | length }} {{ web.status }}"
@@ -235,8 +236,14 @@ const QUERIES: &str = r#"- name: queries
 fn hostile_values_in_queries_run_nothing_and_arrive_byte_exact() {
     let p = project();
     p.file("queries.yml", QUERIES);
+    std::fs::write(p.host_root().join(format!("r-{HOSTILE}")), "x\n").expect("seed");
     p.recon(&["apply", "queries.yml", "-e", "@extra.json"])
         .expect_code(0);
     assert_no_canary(p.dir());
     assert_eq!(p.read_host("q-out"), "True True True 0 -1");
+    assert_eq!(
+        std::fs::read_to_string(p.host_root().join(format!("r-{HOSTILE}"))).expect("replaced"),
+        // Python's replacement syntax turns `\f` into a form feed, as Ansible's `replace` does.
+        format!("{}\n", one_line().replace("\\f", "\u{c}"))
+    );
 }

@@ -82,7 +82,7 @@ pub(crate) const MODULES: &[Entry] = &[
     directive("include_role"),
     directive("import_role"),
     res("blockinfile", blockinfile),
-    missing("replace", "line"),
+    res("replace", replace),
     missing("ini_file", "line"),
     res("apt", package),
     res("package", package),
@@ -541,6 +541,17 @@ fn cron(mut a: Args) -> Result<Mapped> {
 fn stat(mut a: Args) -> Result<Mapped> {
     a.ignore(&["get_mime", "get_attributes", "get_md5"]);
     Ok(resource("stat", a))
+}
+
+/// `replace` → recon `replace` (`dest`/`destfile`/`name` → `path`; `backup`, `encoding` and
+/// SELinux arguments ignored; `validate`, `owner`, `group` are located errors).
+fn replace(mut a: Args) -> Result<Mapped> {
+    if let Some(path) = a.take(&["path", "dest", "destfile", "name"]) {
+        a.put("path", path);
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    a.ignore(&["encoding"]);
+    Ok(resource("replace", a))
 }
 
 /// `getent` → recon `getent` (same arguments).

@@ -26,6 +26,7 @@ mod pip;
 mod pip_spec;
 mod registry;
 pub(crate) mod release;
+mod replace;
 mod service;
 mod shared;
 mod stat;

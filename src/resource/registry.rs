@@ -10,7 +10,7 @@ use super::{
     supervisor, symlink,
 };
 use super::{docker_compose, download, firewall, getent, git};
-use super::{package, pip, service, template, unpack, user, wait_for};
+use super::{package, pip, replace, service, template, unpack, user, wait_for};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -46,6 +46,7 @@ registry! {
     "symlink" => symlink, "a symbolic link, switched atomically";
     "line" => line, "one line in a file, like Ansible's lineinfile";
     "block" => block, "a marker-delimited block in a file, like Ansible's blockinfile";
+    "replace" => replace, "every match of a pattern in a file replaced, like Ansible's replace";
     "command" => command, "a command run unless its guards say it is done";
     "stat" => stat, "reads a path's state for later tasks (a query, never a change)";
     "getent" => getent, "reads a name-service database into `getent_<database>` (a query)";

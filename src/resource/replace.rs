@@ -1,0 +1,299 @@
+//! `replace: { path, regexp, replace, after, before, mode }`: every match of a pattern in a file
+//! replaced, as Ansible's `replace` module does (Python's `re.subn` with MULTILINE, within the
+//! part of the file between `after` and `before` when they are given). The new content is
+//! computed here, so the plan shows the exact diff; a file without a match is left alone.
+
+use regex::Regex;
+
+use super::args::{fmt_mode, mode, path};
+use super::file::text_diff;
+use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
+use crate::error::{Error, Result};
+use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::Fields;
+use crate::plan::{Action, Change, Field};
+use crate::script::{p, w, Script};
+use crate::yaml::Node;
+
+/// A pattern replaced in a file.
+#[derive(Debug, Clone)]
+pub(crate) struct Replace {
+    pub(crate) path: String,
+    pub(crate) regexp: Regex,
+    /// The replacement in the `regex` crate's syntax (`${1}`), from Python's (`\1`, `\g<1>`).
+    pub(crate) replace: String,
+    /// The part of the file to edit, as Ansible builds it from `after` and `before`.
+    pub(crate) section: Option<Regex>,
+    pub(crate) mode: Option<u32>,
+}
+
+const KEYS: &[&str] = &["path", "regexp", "replace", "after", "before", "mode"];
+
+/// Builds a `replace` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Replace> {
+    let f = Fields::new(args, "`replace`", KEYS)?;
+    let regex = |pattern: &str, node: &Node| {
+        Regex::new(pattern).map_err(|e| {
+            Error::invalid(format!("invalid regular expression: {e}"), &node.span)
+                .with_label("here")
+                .with_help("recon uses Rust's regex syntax: no look-around or backreferences")
+        })
+    };
+    let regexp_node = f.require("regexp")?;
+    let regexp = regex(
+        &format!("(?m){}", f.required_string("regexp")?),
+        regexp_node,
+    )?;
+    let after = f.string("after")?;
+    let before = f.string("before")?;
+    let section_text = match (&after, &before) {
+        (Some(a), Some(b)) => Some(format!("(?s){a}(?P<subsection>.*?){b}")),
+        (Some(a), None) => Some(format!("(?s){a}(?P<subsection>.*)")),
+        (None, Some(b)) => Some(format!("(?s)(?P<subsection>.*){b}")),
+        (None, None) => None,
+    };
+    let section = match section_text {
+        Some(text) => {
+            let at = f.get("after").or_else(|| f.get("before")).unwrap_or(args);
+            Some(regex(&text, at)?)
+        }
+        None => None,
+    };
+    Ok(Replace {
+        path: path(&f, "path")?,
+        regexp,
+        replace: python_replacement(&f.string("replace")?.unwrap_or_default()),
+        section,
+        mode: mode(&f, "mode")?,
+    })
+}
+
+/// Python's replacement syntax in the `regex` crate's: `\1` and `\g<1>`/`\g<name>` become
+/// `${1}`/`${name}`, `\\` a backslash, `\n`, `\t`, `\r`, `\f`, `\v`, `\a`, `\b` the
+/// characters; a `$` is literal.
+fn python_replacement(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
+                Some(d) if d.is_ascii_digit() => {
+                    let mut group = String::new();
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        group.push(d);
+                        chars.next();
+                    }
+                    out.push_str(&format!("${{{group}}}"));
+                }
+                Some('g') => {
+                    chars.next();
+                    if chars.peek() == Some(&'<') {
+                        chars.next();
+                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
+                        out.push_str(&format!("${{{name}}}"));
+                    } else {
+                        out.push_str("\\g");
+                    }
+                }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some(e @ ('t' | 'r' | 'f' | 'v' | 'a' | 'b')) => {
+                    chars.next();
+                    out.push(match e {
+                        't' => '\t',
+                        'r' => '\r',
+                        'f' => '\u{c}',
+                        'v' => '\u{b}',
+                        'a' => '\u{7}',
+                        _ => '\u{8}',
+                    });
+                }
+                Some('\\') => {
+                    chars.next();
+                    out.push('\\');
+                }
+                _ => out.push('\\'),
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+impl Replace {
+    /// The file's new content, or `None` when no match changes it.
+    fn new_content(&self, old: &str) -> Result<Option<String>, String> {
+        let (start, end) = match &self.section {
+            None => (0, old.len()),
+            Some(section) => {
+                let m = section
+                    .captures(old)
+                    .and_then(|c| c.name("subsection"))
+                    .ok_or_else(|| {
+                        format!(
+                            "the `after`/`before` patterns do not match `{}` (Ansible fails here too)",
+                            self.path
+                        )
+                    })?;
+                (m.start(), m.end())
+            }
+        };
+        let part = &old[start..end];
+        let replaced = self.regexp.replace_all(part, self.replace.as_str());
+        if replaced == part {
+            return Ok(None);
+        }
+        Ok(Some(format!("{}{replaced}{}", &old[..start], &old[end..])))
+    }
+
+    fn planned(&self, state: &PathState) -> Result<Option<String>, String> {
+        match state.kind {
+            PathKind::File => {
+                let Some(bytes) = &state.content else {
+                    return Err(format!(
+                        "`{}` is too large for `replace` ({} bytes)",
+                        self.path, state.size
+                    ));
+                };
+                let text = std::str::from_utf8(bytes)
+                    .map_err(|_| format!("`{}` is not UTF-8 text", self.path))?;
+                self.new_content(text)
+            }
+            PathKind::Absent => Err(format!(
+                "`{}` does not exist (Ansible's replace fails here too)",
+                self.path
+            )),
+            other => Err(format!(
+                "`{}` exists and is {}, not a regular file",
+                self.path,
+                other.describe()
+            )),
+        }
+    }
+}
+
+/// The file's new bytes and the mode it is written with.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    content: String,
+    mode: u32,
+    before: PathState,
+}
+
+impl Resource for Replace {
+    type Asked = Handle<PathState>;
+    type Decision = Decision;
+
+    fn kind(&self) -> &'static str {
+        "replace"
+    }
+
+    fn id(&self) -> String {
+        format!(
+            "{}: {}",
+            self.path,
+            self.regexp.as_str().trim_start_matches("(?m)")
+        )
+    }
+
+    fn claims(&self) -> Vec<Claim> {
+        // Edits of one file are chained in file order, like `line` and `block`.
+        vec![Claim {
+            sharing: Sharing::Ordered,
+            ..Claim::path(&self.path)
+        }]
+    }
+
+    fn ask(&self, facts: &mut FactSet) -> Self::Asked {
+        facts.path(&self.path, Want::Always)
+    }
+
+    fn decide(
+        &self,
+        asked: &Self::Asked,
+        facts: &Facts,
+        _: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        let state = facts.get(*asked);
+        let Some(new) = self.planned(state).map_err(Problem)? else {
+            return Ok(None);
+        };
+        let old = state.content.clone().unwrap_or_default();
+        let mut change = Change::new(Action::Update).field(
+            Field::Content,
+            Some(format!("{} bytes", state.size)),
+            Some(format!("{} bytes", new.len())),
+        );
+        change.diff = text_diff(&old, new.as_bytes());
+        Ok(Some((
+            change,
+            Decision {
+                content: new,
+                mode: self.mode.unwrap_or(state.mode),
+                before: state.clone(),
+            },
+        )))
+    }
+
+    fn script(&self, decision: &Decision, out: &mut Script) {
+        out.fill(
+            "_put {} {} - -",
+            [p(&self.path), w(&fmt_mode(decision.mode))],
+        )
+        .base64_heredoc(decision.content.as_bytes())
+        .code("[ $? -eq 0 ] || exit 1\n");
+    }
+
+    fn predict(&self, decision: &Decision, set: &FactSet, facts: &mut Facts) {
+        let new = decision.content.as_bytes();
+        let state = PathState {
+            kind: PathKind::File,
+            mode: decision.mode,
+            size: new.len() as u64,
+            sha256: Some(sha256_hex(new)),
+            content: Some(new.to_vec()),
+            ..decision.before.clone()
+        };
+        facts.predict_path(set, &self.path, &state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replace(regexp: &str, with: &str, section: Option<&str>) -> Replace {
+        Replace {
+            path: "/etc/x".into(),
+            regexp: Regex::new(&format!("(?m){regexp}")).expect("regex"),
+            replace: python_replacement(with),
+            section: section.map(|s| Regex::new(s).expect("section")),
+            mode: None,
+        }
+    }
+
+    #[test]
+    fn every_match_is_replaced_with_python_group_references() {
+        let r = replace(r"^(\w+)=old$", r"\1=new \g<1>$", None);
+        assert_eq!(
+            r.new_content("a=old\nb=keep\nc=old\n").expect("ok"),
+            Some("a=new a$\nb=keep\nc=new c$\n".into())
+        );
+        assert_eq!(r.new_content("a=new\n").expect("ok"), None);
+    }
+
+    #[test]
+    fn after_and_before_limit_the_section() {
+        let r = replace("x", "y", Some(r"(?s)\[b\](?P<subsection>.*?)\[c\]"));
+        assert_eq!(
+            r.new_content("[a]\nx\n[b]\nx\n[c]\nx\n").expect("ok"),
+            Some("[a]\nx\n[b]\ny\n[c]\nx\n".into())
+        );
+        assert!(replace("x", "y", Some(r"(?s)\[z\](?P<subsection>.*)"))
+            .new_content("x")
+            .is_err());
+    }
+}
