@@ -3,6 +3,8 @@
 //! part of the file between `after` and `before` when they are given). The new content is
 //! computed here, so the plan shows the exact diff; a file without a match is left alone.
 
+use std::fmt::Write as _;
+
 use regex::Regex;
 
 use super::args::{fmt_mode, mode, path};
@@ -21,7 +23,7 @@ pub(crate) struct Replace {
     pub(crate) path: String,
     pub(crate) regexp: Regex,
     /// The replacement in the `regex` crate's syntax (`${1}`), from Python's (`\1`, `\g<1>`).
-    pub(crate) replace: String,
+    pub(crate) with: String,
     /// The part of the file to edit, as Ansible builds it from `after` and `before`.
     pub(crate) section: Option<Regex>,
     pub(crate) mode: Option<u32>,
@@ -62,7 +64,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Replace> {
     Ok(Replace {
         path: path(&f, "path")?,
         regexp,
-        replace: python_replacement(&f.string("replace")?.unwrap_or_default()),
+        with: python_replacement(&f.string("replace")?.unwrap_or_default()),
         section,
         mode: mode(&f, "mode")?,
     })
@@ -84,14 +86,14 @@ fn python_replacement(text: &str) -> String {
                         group.push(d);
                         chars.next();
                     }
-                    out.push_str(&format!("${{{group}}}"));
+                    let _ = write!(out, "${{{group}}}");
                 }
                 Some('g') => {
                     chars.next();
                     if chars.peek() == Some(&'<') {
                         chars.next();
                         let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
-                        out.push_str(&format!("${{{name}}}"));
+                        let _ = write!(out, "${{{name}}}");
                     } else {
                         out.push_str("\\g");
                     }
@@ -142,7 +144,7 @@ impl Replace {
             }
         };
         let part = &old[start..end];
-        let replaced = self.regexp.replace_all(part, self.replace.as_str());
+        let replaced = self.regexp.replace_all(part, self.with.as_str());
         if replaced == part {
             return Ok(None);
         }
@@ -269,7 +271,7 @@ mod tests {
         Replace {
             path: "/etc/x".into(),
             regexp: Regex::new(&format!("(?m){regexp}")).expect("regex"),
-            replace: python_replacement(with),
+            with: python_replacement(with),
             section: section.map(|s| Regex::new(s).expect("section")),
             mode: None,
         }
