@@ -269,15 +269,6 @@ fn template(mut a: Args) -> Result<Mapped> {
 
 /// `lineinfile` → recon `line`.
 fn lineinfile(mut a: Args) -> Result<Mapped> {
-    if a.take(&["backrefs"])
-        .is_some_and(|n| matches!(n.scalar_text(), Some("yes" | "true" | "True")))
-    {
-        return Err(Error::invalid(
-            "`lineinfile` with `backrefs` has no recon equivalent",
-            &a.span,
-        )
-        .with_label("here"));
-    }
     if let Some(path) = a.take(&["path", "dest", "destfile", "name"]) {
         a.put("path", path);
     }
@@ -287,17 +278,20 @@ fn lineinfile(mut a: Args) -> Result<Mapped> {
     if let Some(re) = a.take(&["regexp", "regex"]) {
         a.put("regexp", re);
     }
+    // Ansible's `lineinfile` does not create a missing file unless told to.
+    if !a.has(&["create"]) {
+        let span = a.span.clone();
+        a.put_str("create", "false", &span);
+    }
     a.ignore(IGNORED_FILE_ARGS);
-    a.ignore(&[
-        "create",
-        "insertafter",
-        "insertbefore",
-        "firstmatch",
-        "owner",
-        "group",
+    unsupported(
+        &mut a,
+        "lineinfile",
         "validate",
-        "search_string",
-    ]);
+        "check the file with a `command` after it",
+    )?;
+    unsupported(&mut a, "lineinfile", "owner", "set the owner with `file`")?;
+    unsupported(&mut a, "lineinfile", "group", "set the group with `file`")?;
     Ok(resource("line", a))
 }
 

@@ -20,10 +20,50 @@ use crate::yaml::Node;
 pub(crate) struct Line {
     pub(crate) path: String,
     pub(crate) line: String,
-    pub(crate) regexp: Option<Regex>,
+    /// Which existing line is the one (else the line itself, exactly).
+    pub(crate) matcher: Matcher,
     pub(crate) present: bool,
     pub(crate) mode: Option<u32>,
+    /// Where a line no existing line matches goes (default: the end).
+    pub(crate) insert: Insert,
+    /// The first match counts (of `regexp` and of `insertafter`/`insertbefore`), not the last.
+    pub(crate) firstmatch: bool,
+    /// `line` uses the `regexp`'s groups (`\1`); with no match, nothing changes.
+    pub(crate) backrefs: bool,
+    /// A missing file is created (recon's default; Ansible's `lineinfile` says `create: no`).
+    pub(crate) create: bool,
 }
+
+/// How the line to replace (or remove) is found.
+#[derive(Debug, Clone)]
+pub(crate) enum Matcher {
+    Exact,
+    Regexp(Regex),
+    Search(String),
+}
+
+/// Where a new line goes.
+#[derive(Debug, Clone)]
+pub(crate) enum Insert {
+    Eof,
+    Bof,
+    After(Regex),
+    Before(Regex),
+}
+
+const KEYS: &[&str] = &[
+    "path",
+    "line",
+    "regexp",
+    "search_string",
+    "state",
+    "mode",
+    "insertafter",
+    "insertbefore",
+    "firstmatch",
+    "backrefs",
+    "create",
+];
 
 /// Builds a `line` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Line> {
@@ -32,7 +72,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Line> {
 
 impl Line {
     fn build(args: &Node) -> Result<Self> {
-        let f = Fields::new(args, "`line`", &["path", "line", "regexp", "state", "mode"])?;
+        let f = Fields::new(args, "`line`", KEYS)?;
         let present = match f.string("state")?.as_deref() {
             None | Some("present") => true,
             Some("absent") => false,
@@ -43,15 +83,53 @@ impl Line {
                 ))
             }
         };
-        let regexp = match f.get("regexp") {
-            Some(node) => {
-                let text = f.required_string("regexp")?;
-                Some(Regex::new(&text).map_err(|e| {
-                    Error::invalid(format!("invalid `regexp`: {e}"), &node.span).with_label("here")
-                })?)
+        let regex = |key: &str| -> Result<Option<Regex>> {
+            match f.get(key) {
+                Some(node) => {
+                    let text = f.required_string(key)?;
+                    Regex::new(&text).map(Some).map_err(|e| {
+                        Error::invalid(format!("invalid `{key}`: {e}"), &node.span)
+                            .with_label("here")
+                    })
+                }
+                None => Ok(None),
             }
-            None => None,
         };
+        let matcher = match (regex("regexp")?, f.string("search_string")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "`regexp` and `search_string` are mutually exclusive",
+                    &f.require("search_string")?.span,
+                ))
+            }
+            (Some(re), None) => Matcher::Regexp(re),
+            (None, Some(text)) => Matcher::Search(text),
+            (None, None) => Matcher::Exact,
+        };
+        let insert = match (f.string("insertafter")?, f.string("insertbefore")?) {
+            (Some(_), Some(_)) => {
+                return Err(Error::invalid(
+                    "`insertafter` and `insertbefore` are mutually exclusive",
+                    &f.require("insertbefore")?.span,
+                ))
+            }
+            (Some(a), None) if a == "EOF" => Insert::Eof,
+            (Some(_), None) => {
+                Insert::After(regex("insertafter")?.ok_or_else(|| f.missing("insertafter"))?)
+            }
+            (None, Some(b)) if b == "BOF" => Insert::Bof,
+            (None, Some(_)) => {
+                Insert::Before(regex("insertbefore")?.ok_or_else(|| f.missing("insertbefore"))?)
+            }
+            (None, None) => Insert::Eof,
+        };
+        let backrefs = f.boolean("backrefs")?.unwrap_or(false);
+        if backrefs && !matches!(matcher, Matcher::Regexp(_)) {
+            return Err(Error::invalid(
+                "`backrefs` needs `regexp`",
+                &f.require("backrefs")?.span,
+            ));
+        }
         let line = match f.string("line")? {
             Some(l) if l.contains('\n') => {
                 return Err(Error::invalid(
@@ -60,56 +138,137 @@ impl Line {
                 ))
             }
             Some(l) => l,
-            None if !present && regexp.is_some() => String::new(),
+            None if !present && !matches!(matcher, Matcher::Exact) => String::new(),
             None => return Err(f.missing("line")),
         };
         Ok(Self {
             path: path(&f, "path")?,
             line,
-            regexp,
+            matcher,
             present,
             mode: mode(&f, "mode")?,
+            insert,
+            firstmatch: f.boolean("firstmatch")?.unwrap_or(false),
+            backrefs,
+            create: f.boolean("create")?.unwrap_or(true),
         })
     }
 
-    /// The file's new content, or `None` when it already satisfies the line.
+    /// Whether `line` (without its end) is the one.
+    fn matches(&self, line: &str) -> bool {
+        match &self.matcher {
+            Matcher::Exact => line == self.line,
+            Matcher::Regexp(re) => re.is_match(line),
+            Matcher::Search(text) => line.contains(text.as_str()),
+        }
+    }
+
+    /// The file's new content, or `None` when it already satisfies the line: Ansible's
+    /// `lineinfile` step by step (the last match counts unless `firstmatch`; a new line goes
+    /// after or before the last line `insertafter`/`insertbefore` matches, else at the end).
     fn new_content(&self, old: &str) -> Option<String> {
-        let lines: Vec<&str> = old.lines().collect();
-        let matches = |l: &str| {
-            self.regexp
-                .as_ref()
-                .map_or(l == self.line, |r| r.is_match(l))
-        };
-        let mut out: Vec<&str>;
-        if self.present {
-            if let Some(i) = lines.iter().rposition(|l| matches(l)) {
-                if lines[i] == self.line {
-                    return None;
+        let mut lines: Vec<String> = old.split_inclusive('\n').map(str::to_owned).collect();
+        let bare = |l: &str| l.trim_end_matches(['\r', '\n']).to_owned();
+        if !self.present {
+            let before = lines.len();
+            lines.retain(|l| !self.matches(&bare(l)));
+            return (lines.len() != before).then(|| lines.concat());
+        }
+        let (mut found, mut at) = (None, None);
+        for (i, l) in lines.iter().enumerate() {
+            let text = bare(l);
+            if self.matches(&text) {
+                found = Some(i);
+                if self.firstmatch {
+                    break;
                 }
-                out = lines.clone();
-                out[i] = &self.line;
-            } else if lines.iter().any(|l| *l == self.line) {
-                return None;
-            } else {
-                out = lines.clone();
-                out.push(&self.line);
             }
+            match &self.insert {
+                Insert::After(re) if re.is_match(&text) => {
+                    at = Some(i + 1);
+                    if self.firstmatch {
+                        break;
+                    }
+                }
+                Insert::Before(re) if re.is_match(&text) => {
+                    at = Some(i);
+                    if self.firstmatch {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(i) = found {
+            let new = match (&self.matcher, self.backrefs) {
+                (Matcher::Regexp(re), true) => {
+                    let text = bare(&lines[i]);
+                    let caps = re.captures(&text)?;
+                    let mut out = String::new();
+                    caps.expand(&super::replace::python_replacement(&self.line), &mut out);
+                    out
+                }
+                _ => self.line.clone(),
+            };
+            let new = format!("{new}\n");
+            if lines[i] == new {
+                return None;
+            }
+            lines[i] = new;
+            return Some(lines.concat());
+        }
+        if self.backrefs {
+            // Without a match there are no groups to fill: Ansible changes nothing.
+            return None;
+        }
+        let new = format!("{}\n", self.line);
+        let position = match (&self.insert, at) {
+            (Insert::Bof, _) => Some(0),
+            (Insert::After(_) | Insert::Before(_), Some(at)) => Some(at),
+            _ => None,
+        };
+        let Some(at) = position else {
+            if lines.last().is_some_and(|l| !l.ends_with(['\n', '\r'])) {
+                lines.push("\n".to_owned());
+            }
+            lines.push(new);
+            return Some(lines.concat());
+        };
+        // Not inserted again next to where it already is (Ansible looks at the line at the
+        // position after, or before, the match).
+        let next_to = match self.insert {
+            Insert::After(_) if at == lines.len() => at.checked_sub(1),
+            Insert::After(_) => Some(at),
+            Insert::Before(_) if at == 0 => Some(0),
+            Insert::Before(_) => Some(at - 1),
+            _ => None,
+        };
+        if next_to
+            .and_then(|i| lines.get(i))
+            .is_some_and(|l| bare(l) == self.line)
+        {
+            return None;
+        }
+        if at == lines.len() {
+            if lines.last().is_some_and(|l| !l.ends_with('\n')) {
+                lines.push("\n".to_owned());
+            }
+            lines.push(new);
         } else {
-            out = lines.iter().copied().filter(|l| !matches(l)).collect();
-            if out.len() == lines.len() {
-                return None;
-            }
+            lines.insert(at, new);
         }
-        let mut text = out.join("\n");
-        if !out.is_empty() {
-            text.push('\n');
-        }
-        Some(text)
+        Some(lines.concat())
     }
 
     fn planned(&self, state: &PathState) -> Result<Option<String>, String> {
         match state.kind {
-            PathKind::Absent if self.present => Ok(Some(format!("{}\n", self.line))),
+            PathKind::Absent if self.present && self.create && !self.backrefs => {
+                Ok(Some(format!("{}\n", self.line)))
+            }
+            PathKind::Absent if self.present && !self.create => Err(format!(
+                "`{}` does not exist (Ansible's lineinfile fails here too; set `create: true`)",
+                self.path
+            )),
             PathKind::Absent => Ok(None),
             PathKind::File => {
                 let Some(bytes) = &state.content else {
@@ -231,10 +390,42 @@ mod tests {
         Line {
             path: "/etc/x".into(),
             line: line.into(),
-            regexp: regexp.map(|r| Regex::new(r).expect("regex")),
+            matcher: regexp.map_or(Matcher::Exact, |r| {
+                Matcher::Regexp(Regex::new(r).expect("regex"))
+            }),
             present,
             mode: None,
+            insert: Insert::Eof,
+            firstmatch: false,
+            backrefs: false,
+            create: true,
         }
+    }
+
+    #[test]
+    fn insertafter_insertbefore_firstmatch_and_backrefs_as_ansible() {
+        let mut l = line("b=2", Some("^b="), true);
+        l.insert = Insert::After(Regex::new(r"^\[s\]").expect("re"));
+        assert_eq!(
+            l.new_content("[s]\nx\n[s]\ny\n"),
+            Some("[s]\nx\n[s]\nb=2\ny\n".into()),
+            "after the last match"
+        );
+        l.firstmatch = true;
+        assert_eq!(
+            l.new_content("[s]\nx\n[s]\ny\n"),
+            Some("[s]\nb=2\nx\n[s]\ny\n".into())
+        );
+        let mut before = line("first", None, true);
+        before.insert = Insert::Bof;
+        assert_eq!(before.new_content("a\n"), Some("first\na\n".into()));
+        let mut back = line(r"port=\1 # kept", Some(r"^port=(\d+)$"), true);
+        back.backrefs = true;
+        assert_eq!(
+            back.new_content("port=80\n"),
+            Some("port=80 # kept\n".into())
+        );
+        assert_eq!(back.new_content("nothing\n"), None, "no match, no change");
     }
 
     #[test]

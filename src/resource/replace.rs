@@ -73,7 +73,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Replace> {
 /// Python's replacement syntax in the `regex` crate's: `\1` and `\g<1>`/`\g<name>` become
 /// `${1}`/`${name}`, `\\` a backslash, `\n`, `\t`, `\r`, `\f`, `\v`, `\a`, `\b` the
 /// characters; a `$` is literal.
-fn python_replacement(text: &str) -> String {
+pub(super) fn python_replacement(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

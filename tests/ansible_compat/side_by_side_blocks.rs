@@ -25,6 +25,10 @@ const SEEDS: &[(&str, &str)] = &[
         "top\n# BEGIN OLD\nold line\n# END OLD\nmiddle\n# BEGIN ANSIBLE MANAGED BLOCK\nstale\n# END ANSIBLE MANAGED BLOCK\nbottom\n",
     ),
     ("empty.conf", "a\n# BEGIN E\nx\n# END E\nb\n"),
+    (
+        "lines.conf",
+        "[a]\nkey=1\n[b]\nkey=2\n# port 80\nlast\nno newline at the end",
+    ),
 ];
 
 /// The crontab each account starts with: a variable, the job of `legacy` (unmarked for
