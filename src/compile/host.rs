@@ -12,7 +12,7 @@ use super::graph::{self, Expanded, HostGraph, Rounds};
 use super::Compiler;
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, ErrorKind, Result};
-use crate::playbook::{LoopKind, Part, Play, RoleUse, TaskSpec};
+use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
 use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
@@ -280,73 +280,8 @@ impl Compiler<'_> {
         Ok(())
     }
 
-    /// The task's loop items, `when`, then a directive or a resource per item.
-    fn task_items(
-        &self,
-        run: &HostRun<'_>,
-        spec: &TaskSpec,
-        seq: usize,
-        state: &mut HostState,
-        out: &mut Vec<Expanded>,
-    ) -> Result<()> {
-        let replay = seq < state.resume.at;
-        // `recon check` compiles a rescue or an always like any task.
-        if let Some(part) = spec.block_part.filter(|_| !self.options.check_only) {
-            let after_block = matches!(part.part, Part::Rescue | Part::Always { .. });
-            if after_block && state.guarded_now.contains(&part.group) {
-                // Whether the block fails is known once this round ran.
-                let why = if part.part == Part::Rescue {
-                    Why::Rescue
-                } else {
-                    Why::Always
-                };
-                state.horizon = Some(super::rounds::horizon_at(spec, seq, why));
-                return Ok(());
-            }
-            let failure = state.resume.failed_blocks.get(&part.group).cloned();
-            if part.part == Part::Rescue && failure.is_none() {
-                // The block did not fail: its rescue is skipped.
-                if let Some(name) = &spec.register {
-                    let skipped = Registration {
-                        seq,
-                        looped: false,
-                        items: vec![RegisteredItem {
-                            item: None,
-                            skipped: true,
-                            shape: Shape::Plain,
-                        }],
-                    };
-                    state.set(
-                        name,
-                        Var::Ready(crate::registered::value(&skipped, |_| None)),
-                    );
-                }
-                return Ok(());
-            }
-            if let (Part::Always { last: true }, false, Some(failure)) =
-                (part.part, part.rescued, failure)
-            {
-                if replay {
-                    // The always ran: the block's failure, which no rescue handled, fails
-                    // the host now.
-                    return Err(Error::invalid(
-                        format!("the block failed and has no `rescue`: {failure}"),
-                        &spec.span,
-                    )
-                    .with_label("its `always` ran; the play stops here"));
-                }
-                self.task_items_unguarded(run, spec, seq, state, out)?;
-                if state.horizon.is_none() {
-                    state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Reraise));
-                }
-                return Ok(());
-            }
-        }
-        self.task_items_unguarded(run, spec, seq, state, out)
-    }
-
     /// `task_items` once the task's block has had its say.
-    fn task_items_unguarded(
+    pub(super) fn task_items_unguarded(
         &self,
         run: &HostRun<'_>,
         spec: &TaskSpec,
@@ -512,7 +447,7 @@ impl Compiler<'_> {
                     .as_ref()
                     .map(|_| RegisterTag { seq, item: index }),
                 ignore_errors: judgement.ignore_errors || judgement.judged,
-                caught: caught(spec, state),
+                caught: super::blocks::caught(spec, state),
                 become_user,
             });
         }
@@ -662,14 +597,6 @@ fn is_directive(spec: &TaskSpec) -> bool {
         spec.kind.as_str(),
         "set_fact" | "include_vars" | "include_tasks" | "include" | "import_tasks" | "include_role"
     )
-}
-
-/// A task of a block with a `rescue`: its failure is caught (the rest of the block is skipped
-/// and the rescue runs in the next round). Records the block as running in this round.
-fn caught(spec: &TaskSpec, state: &mut HostState) -> Option<u64> {
-    let part = spec.block_part.filter(|p| p.part == Part::Block)?;
-    state.guarded_now.insert(part.group);
-    Some(part.group)
 }
 
 /// Drops mapping entries rendered to `omit` (Ansible's "as if not given").

@@ -2,6 +2,7 @@
 //! after compile, tasks refer to each other by index. Everything that can be checked without a
 //! host is checked here, so a bad playbook never touches any host.
 
+mod blocks;
 mod directive;
 mod gathered;
 mod graph;
