@@ -498,6 +498,26 @@ fn become_user_runs_tasks_as_that_user_with_their_files_and_home() {
     p.recon(&["plan", "site.yml"])
         .expect_code(1)
         .stderr_has("`path` starts with `~` in a task that runs as `recontestbu_app`");
+    // The host's `ansible_become_user` when no play, block or task names a user.
+    inventory(
+        &p,
+        &host_entry(
+            &sshd,
+            "sq",
+            user,
+            &sshd.known_hosts,
+            &format!(
+                ", ansible_become_user: {app}, app_home: {}",
+                app_home.display()
+            ),
+        ),
+    );
+    p.file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  tasks:\n    - copy: dest={{ app_home }}/bu_site/hostvar.txt content=x\n",
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(owner(&site.join("hostvar.txt")), format!("{app} 644"));
 }
 
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).

@@ -234,16 +234,22 @@ impl TaskSpec {
         Ok(())
     }
 
-    /// The user a `become` task runs as when not root (`become_user`, rendered for this host).
+    /// The user a `become` task runs as when not root (`become_user`, rendered for this host,
+    /// else the host's `ansible_become_user`).
     pub(crate) fn become_user(
         &self,
         templar: &crate::template::Templar,
         ctx: &crate::template::Context,
     ) -> crate::error::Result<Option<String>> {
-        let Some(node) = &self.become_user else {
-            return Ok(None);
+        let user = match &self.become_user {
+            Some(node) => templar.render_string(node, ctx)?,
+            // The host's `ansible_become_user`, when no play, block or task says.
+            None => match ctx.resolve("ansible_become_user")? {
+                Some(value) if !value.is_undefined() && !value.is_none() => value.to_string(),
+                _ => return Ok(None),
+            },
         };
-        let user = templar.render_string(node, ctx)?;
+        let at = self.become_user.as_ref().unwrap_or(&self.key);
         let name_like = user
             .chars()
             .next()
@@ -254,7 +260,7 @@ impl TaskSpec {
         match user.as_str() {
             "root" | "" => Ok(None),
             _ if name_like => Ok(Some(user)),
-            _ => Err(tasks::become_user_error(&user, node)),
+            _ => Err(tasks::become_user_error(&user, at)),
         }
     }
 }

@@ -107,7 +107,8 @@ impl Target {
 }
 
 /// `ansible_become` (a boolean as Ansible reads one), checked against what recon can do: become
-/// is `sudo -n` to root, so another method or user is refused here instead of silently ignored.
+/// is `sudo -n`, so another method is refused here instead of silently ignored
+/// (`ansible_become_user` is read per task, see `TaskSpec::become_user`).
 fn become_setting(
     host: &str,
     get: &dyn Fn(&[&str]) -> Result<Option<String>>,
@@ -116,13 +117,6 @@ fn become_setting(
         if method != "sudo" {
             return Err(Error::usage(format!(
                 "host `{host}`: ansible_become_method `{method}` is not supported (recon becomes root with `sudo -n`)"
-            )));
-        }
-    }
-    if let Some(user) = get(&["ansible_become_user"])? {
-        if user != "root" {
-            return Err(Error::usage(format!(
-                "host `{host}`: ansible_become_user `{user}` is not supported (set `become_user` on the play, block or task instead)"
             )));
         }
     }
@@ -211,8 +205,8 @@ mod tests {
             err.to_string().contains("ansible_become_method `su`"),
             "{err}"
         );
-        let err = target("{ansible_become_user: postgres}", &d).expect_err("user");
-        assert!(err.to_string().contains("`postgres`"), "{err}");
+        // Another user is read per task (`TaskSpec::become_user`), not refused here.
+        assert!(target("{ansible_become_user: postgres}", &d).is_ok());
         let err = target("{ansible_connection: winrm}", &d).expect_err("winrm");
         assert!(err.to_string().contains("`winrm`"), "{err}");
         assert!(target(
