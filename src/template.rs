@@ -244,6 +244,19 @@ impl Object for StandIn {
 /// of a play that gathers facts on a host it does not contact.
 pub(crate) const FACT_STAND_INS: &str = "__recon_fact_stand_ins";
 
+/// `ansible_*` names that are connection settings, not facts: never stood in for.
+const CONNECTION_PREFIXES: &[&str] = &[
+    "ansible_become",
+    "ansible_user",
+    "ansible_host",
+    "ansible_port",
+    "ansible_connection",
+    "ansible_ssh",
+    "ansible_python_interpreter",
+    "ansible_password",
+    "ansible_private_key_file",
+];
+
 /// The stand-in for a registered result (`recon check`).
 pub(crate) fn stand_in_result() -> JValue {
     JValue::from_object(StandIn)
@@ -526,7 +539,10 @@ impl LazyVars {
         }
         let Some(var) = self.vars.get(name) else {
             // `recon check` of a host whose facts were not gathered: any fact stands in.
-            if name.starts_with("ansible_") && self.vars.contains_key(FACT_STAND_INS) {
+            if name.starts_with("ansible_")
+                && !CONNECTION_PREFIXES.iter().any(|p| name.starts_with(p))
+                && self.vars.contains_key(FACT_STAND_INS)
+            {
                 STAND_IN_TOUCHED.with(|t| t.set(true));
                 return Some(stand_in_result());
             }

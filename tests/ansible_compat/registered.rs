@@ -394,6 +394,14 @@ fn check_of_a_play_that_reads_facts_of_hosts_it_does_not_contact_passes() {
     let check = p.recon(&["check", "site.yml"]);
     check.expect_code(1).stderr_has("unknown key `mdoe`");
     assert!(!check.stderr.contains("undefined"), "{}", check.stderr);
+    // Connection settings are never stood in for: a `become` task is still compiled.
+    p.file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  tasks:\n    - copy: dest=/srv/x content=\"{{ ansible_os_family }}\"\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("1 play, 1 task compiled for 1 host");
 }
 
 #[test]
