@@ -12,8 +12,13 @@ fn a_site_nginx_cannot_load_is_put_back_and_fails_its_step() {
     let good_site = stage.site(0);
     assert!(good_site.contains("server_name api.digicam.recon_faults_n1.test;"));
 
-    // Another process holds the port the new site wants to listen on.
-    let blocker = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    // Another process holds the port the new site wants to listen on. It is taken below the
+    // kernel's ephemeral range, so that once it is released no other test's `free_port` (which
+    // asks for an ephemeral one) can be handed it before nginx binds it.
+    let start = 20_000 + u16::try_from(std::process::id() % 10_000).expect("small");
+    let blocker = (start..32_000)
+        .find_map(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok())
+        .expect("a free port below the ephemeral range");
     let port = blocker.local_addr().expect("addr").port();
     stage.set_nginx_extra(0, &format!("listen 127.0.0.1:{port};"));
     let run = stage.apply("v1.0.0");
