@@ -9,6 +9,7 @@ use regex::Regex;
 
 use super::args::{parent_dirs, path, state, Attrs};
 use super::file::{text_diff, Sensitivity};
+use super::text_edit::{current_text, written};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
@@ -292,14 +293,7 @@ impl Block {
             // Ansible creates the file even when the result is empty.
             PathKind::Absent => Ok(Some(self.edit(None))),
             PathKind::File => {
-                let Some(bytes) = &state.content else {
-                    return Err(format!(
-                        "`{}`'s content is not known before the apply (too large at {} bytes, or written earlier in this plan without its bytes)",
-                        self.path, state.size
-                    ));
-                };
-                let text = std::str::from_utf8(bytes)
-                    .map_err(|_| format!("`{}` is not UTF-8 text", self.path))?;
+                let text = current_text(&self.path, state)?;
                 let new = self.edit(Some(text));
                 Ok((new != text).then_some(new))
             }
@@ -440,16 +434,7 @@ impl Resource for Block {
         let Some((content, mode)) = &decision.write else {
             return;
         };
-        let new = content.as_bytes();
-        let state = PathState {
-            kind: PathKind::File,
-            mode: *mode,
-            size: new.len() as u64,
-            sha256: Some(sha256_hex(new)),
-            content: Some(new.to_vec()),
-            ..decision.before.clone()
-        };
-        facts.predict_path(set, &self.path, &state);
+        facts.predict_path(set, &self.path, &written(&decision.before, content, *mode));
     }
 }
 

@@ -4,14 +4,14 @@
 
 use regex::Regex;
 
-use super::args::{fmt_mode, mode, path};
-use super::file::text_diff;
+use super::args::{mode, path};
+use super::text_edit::{current_text, Rewrite};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::Fields;
-use crate::plan::{Action, Change, Field};
-use crate::script::{p, w, Script};
+use crate::plan::Change;
+use crate::script::Script;
 use crate::yaml::Node;
 
 /// A managed line.
@@ -270,17 +270,7 @@ impl Line {
                 self.path
             )),
             PathKind::Absent => Ok(None),
-            PathKind::File => {
-                let Some(bytes) = &state.content else {
-                    return Err(format!(
-                        "`{}` is too large for `line` ({} bytes)",
-                        self.path, state.size
-                    ));
-                };
-                let text = std::str::from_utf8(bytes)
-                    .map_err(|_| format!("`{}` is not UTF-8 text", self.path))?;
-                Ok(self.new_content(text))
-            }
+            PathKind::File => Ok(self.new_content(current_text(&self.path, state)?)),
             other => Err(format!(
                 "`{}` exists and is {}, not a regular file",
                 self.path,
@@ -290,18 +280,9 @@ impl Line {
     }
 }
 
-/// The file's new bytes and the mode it is written with.
-#[derive(Debug)]
-pub(crate) struct Decision {
-    content: String,
-    mode: u32,
-    /// The file as it was, for the prediction of the next `line` on the same file.
-    before: PathState,
-}
-
 impl Resource for Line {
     type Asked = Handle<PathState>;
-    type Decision = Decision;
+    type Decision = Rewrite;
 
     fn kind(&self) -> &'static str {
         "line"
@@ -328,61 +309,30 @@ impl Resource for Line {
         asked: &Self::Asked,
         facts: &Facts,
         _: Situation,
-    ) -> Result<Option<(Change, Decision)>, Problem> {
+    ) -> Result<Option<(Change, Rewrite)>, Problem> {
         let state = facts.get(*asked);
         let Some(new) = self.planned(state).map_err(Problem)? else {
             return Ok(None);
         };
-        let old = state.content.clone().unwrap_or_default();
         let exists = state.kind == PathKind::File;
-        let action = if exists {
-            Action::Update
-        } else {
-            Action::Create
-        };
-        let mut change = Change::new(action).field(
-            Field::Content,
-            exists.then(|| format!("{} bytes", state.size)),
-            Some(format!("{} bytes", new.len())),
-        );
-        change.diff = text_diff(&old, new.as_bytes());
         let mode = self.mode.or(exists.then_some(state.mode)).unwrap_or(0o644);
-        Ok(Some((
-            change,
-            Decision {
-                content: new,
-                mode,
-                before: state.clone(),
-            },
-        )))
+        let rewrite = Rewrite::new(state, new, mode);
+        Ok(Some((rewrite.change(), rewrite)))
     }
 
-    fn script(&self, decision: &Decision, out: &mut Script) {
-        out.fill(
-            "_put {} {} - -",
-            [p(&self.path), w(&fmt_mode(decision.mode))],
-        )
-        .base64_heredoc(decision.content.as_bytes())
-        .code("[ $? -eq 0 ] || exit 1\n");
+    fn script(&self, rewrite: &Rewrite, out: &mut Script) {
+        rewrite.script(&self.path, out);
     }
 
-    fn predict(&self, decision: &Decision, set: &FactSet, facts: &mut Facts) {
-        let new = decision.content.as_bytes();
-        let state = PathState {
-            kind: PathKind::File,
-            mode: decision.mode,
-            size: new.len() as u64,
-            sha256: Some(sha256_hex(new)),
-            content: Some(new.to_vec()),
-            ..decision.before.clone()
-        };
-        facts.predict_path(set, &self.path, &state);
+    fn predict(&self, rewrite: &Rewrite, set: &FactSet, facts: &mut Facts) {
+        rewrite.predict(&self.path, set, facts);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::Action;
     use crate::facts::FactValue;
     use crate::resource::testing::decide;
 

@@ -34,6 +34,7 @@ mod supervisor;
 mod symlink;
 mod tar_names;
 mod template;
+mod text_edit;
 mod unpack;
 mod user;
 mod version;
