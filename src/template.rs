@@ -10,7 +10,7 @@ mod lookups;
 mod predicates;
 mod pyrepr;
 
-pub(crate) use filters::OMIT;
+pub(crate) use filters::{python_replacement, OMIT};
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -205,7 +205,7 @@ impl Line {
                     let text = bare(&lines[i]);
                     let caps = re.captures(&text)?;
                     let mut out = String::new();
-                    caps.expand(&super::replace::python_replacement(&self.line), &mut out);
+                    caps.expand(&crate::template::python_replacement(&self.line), &mut out);
                     out
                 }
                 _ => self.line.clone(),
@@ -332,8 +332,8 @@ impl Resource for Line {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::plan::Action;
     use crate::facts::FactValue;
+    use crate::plan::Action;
     use crate::resource::testing::decide;
 
     fn line(line: &str, regexp: Option<&str>, present: bool) -> Line {

@@ -3,8 +3,6 @@
 //! part of the file between `after` and `before` when they are given). The new content is
 //! computed here, so the plan shows the exact diff; a file without a match is left alone.
 
-use std::fmt::Write as _;
-
 use regex::Regex;
 
 use super::args::{mode, path};
@@ -64,65 +62,10 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Replace> {
     Ok(Replace {
         path: path(&f, "path")?,
         regexp,
-        with: python_replacement(&f.string("replace")?.unwrap_or_default()),
+        with: crate::template::python_replacement(&f.string("replace")?.unwrap_or_default()),
         section,
         mode: mode(&f, "mode")?,
     })
-}
-
-/// Python's replacement syntax in the `regex` crate's: `\1` and `\g<1>`/`\g<name>` become
-/// `${1}`/`${name}`, `\\` a backslash, `\n`, `\t`, `\r`, `\f`, `\v`, `\a`, `\b` the
-/// characters; a `$` is literal.
-pub(super) fn python_replacement(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '$' => out.push_str("$$"),
-            '\\' => match chars.peek().copied() {
-                Some(d) if d.is_ascii_digit() => {
-                    let mut group = String::new();
-                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                        group.push(d);
-                        chars.next();
-                    }
-                    let _ = write!(out, "${{{group}}}");
-                }
-                Some('g') => {
-                    chars.next();
-                    if chars.peek() == Some(&'<') {
-                        chars.next();
-                        let name: String = chars.by_ref().take_while(|c| *c != '>').collect();
-                        let _ = write!(out, "${{{name}}}");
-                    } else {
-                        out.push_str("\\g");
-                    }
-                }
-                Some('n') => {
-                    chars.next();
-                    out.push('\n');
-                }
-                Some(e @ ('t' | 'r' | 'f' | 'v' | 'a' | 'b')) => {
-                    chars.next();
-                    out.push(match e {
-                        't' => '\t',
-                        'r' => '\r',
-                        'f' => '\u{c}',
-                        'v' => '\u{b}',
-                        'a' => '\u{7}',
-                        _ => '\u{8}',
-                    });
-                }
-                Some('\\') => {
-                    chars.next();
-                    out.push('\\');
-                }
-                _ => out.push('\\'),
-            },
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 impl Replace {
@@ -226,7 +169,7 @@ mod tests {
         Replace {
             path: "/etc/x".into(),
             regexp: Regex::new(&format!("(?m){regexp}")).expect("regex"),
-            with: python_replacement(with),
+            with: crate::template::python_replacement(with),
             section: section.map(|s| Regex::new(s).expect("section")),
             mode: None,
         }

@@ -84,20 +84,24 @@ fn regex(pattern: &str) -> Result<regex::Regex, Error> {
     regex::Regex::new(pattern).map_err(|e| invalid(format!("invalid regular expression: {e}")))
 }
 
-/// Python's `\1`/`\g<name>` in a replacement → the regex crate's `${1}`/`${name}`.
-fn python_replacement(text: &str) -> String {
-    let mut out = String::new();
+/// Python's replacement syntax in the `regex` crate's: `\1` and `\g<1>`/`\g<name>` become
+/// `${1}`/`${name}`, `\\` a backslash, `\n`, `\t`, `\r`, `\f`, `\v`, `\a`, `\b` the
+/// characters; a `$` is literal. Python's `re.sub` reads every replacement so: the
+/// `regex_replace` filter and the `replace`/`lineinfile` modules alike.
+pub(crate) fn python_replacement(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => match chars.peek() {
+            '$' => out.push_str("$$"),
+            '\\' => match chars.peek().copied() {
                 Some(d) if d.is_ascii_digit() => {
-                    let mut n = String::new();
-                    while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                        n.push(*d);
+                    let mut group = String::new();
+                    while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                        group.push(d);
                         chars.next();
                     }
-                    let _ = write!(out, "${{{n}}}");
+                    let _ = write!(out, "${{{group}}}");
                 }
                 Some('g') => {
                     chars.next();
@@ -109,14 +113,28 @@ fn python_replacement(text: &str) -> String {
                         out.push_str("\\g");
                     }
                 }
+                Some('n') => {
+                    chars.next();
+                    out.push('\n');
+                }
+                Some(e @ ('t' | 'r' | 'f' | 'v' | 'a' | 'b')) => {
+                    chars.next();
+                    out.push(match e {
+                        't' => '\t',
+                        'r' => '\r',
+                        'f' => '\u{c}',
+                        'v' => '\u{b}',
+                        'a' => '\u{7}',
+                        _ => '\u{8}',
+                    });
+                }
                 Some('\\') => {
                     chars.next();
                     out.push('\\');
                 }
                 _ => out.push('\\'),
             },
-            '$' => out.push_str("$$"),
-            c => out.push(c),
+            other => out.push(other),
         }
     }
     out
@@ -647,6 +665,11 @@ mod tests {
 
     #[test]
     fn version_test_compares_numerically() {
+        // Python's `re.sub` reads `\n` in a replacement as a newline, and `\1` as a group.
+        assert_eq!(
+            render(r"{{ 'a-b' | regex_replace('(a)-', '\\1\\n') }}"),
+            "a\nb"
+        );
         assert_eq!(render("{{ '1.10' is version('1.9', '>') }}"), "True");
         assert_eq!(render("{{ '2.0' is version('2.0.1', 'lt') }}"), "True");
         assert_eq!(render("{{ '20.04' is version('20.04', '==') }}"), "True");
