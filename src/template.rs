@@ -11,6 +11,7 @@ mod predicates;
 mod pyrepr;
 
 pub(crate) use filters::{python_replacement, OMIT};
+pub(crate) use lookups::fileglob;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -3,7 +3,7 @@
 //! and a dynamic `include_tasks` reads its file now that its name can be rendered. `register`
 //! binds a value known only after apply: using it in the plan is an error that says so.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::graph::Expanded;
 use super::host::HostRun;
@@ -273,33 +273,11 @@ fn fail(msg: &str, spec: &TaskSpec) -> Error {
     .with_label("failed here")
 }
 
-/// `with_fileglob`: files (not folders) matching each pattern, sorted, as absolute paths; a
-/// relative pattern is looked up in the first of `dirs` that has its folder.
+/// `with_fileglob`: files (not folders) matching each pattern, sorted per pattern, as
+/// absolute paths (see `template::fileglob`).
 pub(super) fn fileglob(patterns: &[String], dirs: &[PathBuf]) -> Vec<String> {
-    let mut out = Vec::new();
-    for pattern in patterns {
-        let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern.as_str()));
-        let folder = if Path::new(pattern).is_absolute() {
-            Some(PathBuf::from(if dir.is_empty() { "/" } else { dir }))
-        } else {
-            dirs.iter().map(|d| d.join(dir)).find(|d| d.is_dir())
-        };
-        let Some(folder) = folder else { continue };
-        let Ok(entries) = std::fs::read_dir(&folder) else {
-            continue;
-        };
-        let mut found: Vec<String> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .filter(|p| {
-                p.file_name()
-                    .and_then(|n| n.to_str())
-                    .is_some_and(|n| crate::glob::glob(name, n))
-            })
-            .map(|p| std::path::absolute(&p).unwrap_or(p).display().to_string())
-            .collect();
-        found.sort();
-        out.extend(found);
-    }
-    out
+    patterns
+        .iter()
+        .flat_map(|p| crate::template::fileglob(p, dirs))
+        .collect()
 }

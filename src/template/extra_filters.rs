@@ -11,11 +11,9 @@
 use std::path::{Component, Path, PathBuf};
 
 use minijinja::value::{Kwargs, Value, ValueKind};
-use minijinja::{Environment, Error, ErrorKind};
+use minijinja::{Environment, Error};
 
-fn invalid(msg: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidOperation, msg.into())
-}
+use super::filters::invalid;
 
 /// Ansible's filters and tests with an `ansible.builtin.` alias (minijinja's own included, as
 /// Ansible content writes `ansible.builtin.default` too).
@@ -284,6 +282,16 @@ fn subelements(
                 || f.get_attr("skip_missing").is_ok_and(|v| v.is_true())
         });
     kwargs.assert_all_used()?;
+    Ok(Value::from(subelement_pairs(&list, &key, skip_missing)?))
+}
+
+/// `[item, element]` for each element of each item's `key` list (a dotted path); an item
+/// without it is skipped with `skip_missing`, else an error. The filter and the lookup alike.
+pub(super) fn subelement_pairs(
+    list: &Value,
+    key: &str,
+    skip_missing: bool,
+) -> Result<Vec<Value>, Error> {
     let mut out = Vec::new();
     for item in list.try_iter()? {
         let mut sub = item.clone();
@@ -300,7 +308,7 @@ fn subelements(
             out.push(Value::from(vec![item.clone(), element]));
         }
     }
-    Ok(Value::from(out))
+    Ok(out)
 }
 
 /// Python's `os.path.splitext`: the extension keeps its dot; a leading dot is not one.

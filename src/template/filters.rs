@@ -66,7 +66,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("regex", |v: String, re: String| regex_is(&v, &re, false));
 }
 
-fn invalid(msg: impl Into<String>) -> Error {
+/// A filter's, test's or lookup's error about its input.
+pub(super) fn invalid(msg: impl Into<String>) -> Error {
     Error::new(ErrorKind::InvalidOperation, msg.into())
 }
 

@@ -14,7 +14,9 @@
 use std::path::{Path, PathBuf};
 
 use minijinja::value::{Kwargs, Rest, Value, ValueKind};
-use minijinja::{Error, ErrorKind, State};
+use minijinja::{Error, State};
+
+use super::filters::invalid as error;
 
 /// Every lookup recon knows (for the error about one it does not).
 pub(crate) const KNOWN: &[&str] = &[
@@ -35,10 +37,6 @@ pub(crate) const KNOWN: &[&str] = &[
     "sequence",
     "lines",
 ];
-
-fn error(message: impl Into<String>) -> Error {
-    Error::new(ErrorKind::InvalidOperation, message.into())
-}
 
 /// `lookup(name, terms.., wantlist=False, default=.., errors='strict')`.
 pub(super) fn lookup(
@@ -262,8 +260,10 @@ fn pipe(command: &str, base: &Path) -> Result<String, Error> {
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// Files matching one `*`/`?` pattern (in its folder only), sorted.
-fn fileglob(pattern: &str, dirs: &[PathBuf]) -> Vec<String> {
+/// Files matching one `*`/`?` pattern (in its folder only), sorted, as absolute paths; a
+/// relative pattern is looked up in the first of `dirs` that has its folder (`lookup` and
+/// `with_fileglob` alike).
+pub(crate) fn fileglob(pattern: &str, dirs: &[PathBuf]) -> Vec<String> {
     let (dir, name) = pattern.rsplit_once('/').unwrap_or(("", pattern));
     let folder = if Path::new(pattern).is_absolute() {
         Some(PathBuf::from(if dir.is_empty() { "/" } else { dir }))
@@ -449,23 +449,7 @@ fn subelements(terms: &[Value], kwargs: &Kwargs) -> Result<Vec<Value>, Error> {
     };
     let skip_missing = kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false)
         || flags.get_attr("skip_missing").is_ok_and(|v| v.is_true());
-    let mut out = Vec::new();
-    for item in list.try_iter()? {
-        let mut sub = item.clone();
-        for part in key.split('.') {
-            sub = sub.get_attr(part).unwrap_or_default();
-        }
-        if sub.is_undefined() {
-            if skip_missing {
-                continue;
-            }
-            return Err(error(format!("subelements: an item has no key `{key}`")));
-        }
-        for element in sub.try_iter()? {
-            out.push(Value::from(vec![item.clone(), element]));
-        }
-    }
-    Ok(out)
+    super::extra_filters::subelement_pairs(list, &key, skip_missing)
 }
 
 /// `sequence`: `start=1 end=5 stride=1 format=%d`, `count=N`, or the short `[start-]end[/stride][:format]`.
