@@ -55,14 +55,14 @@ pub(super) fn apply(args: &ApplyArgs, stop: &AtomicBool) -> Result<i32> {
 }
 
 /// What one apply run works with.
-pub(super) struct Run<'a> {
+pub(super) struct Run<'a, 'r> {
     pub(super) workers: &'a rayon::ThreadPool,
     pub(super) connections: &'a Pool,
     /// Every selected target before `--shard` (none for a saved plan): written into the JSON
     /// report so that `recon report merge` can check and order the shards' reports.
     pub(super) targets: Option<&'a [Selected]>,
     /// Compiles the next round of hosts whose plan goes on after apply (none for a saved plan).
-    pub(super) recompiler: Option<&'a Recompiler<'a>>,
+    pub(super) recompiler: Option<&'a Recompiler<'r>>,
 }
 
 /// Prints the plan, applies it play by play, prints the report.
@@ -70,7 +70,7 @@ pub(super) fn carry_out(
     plays: &[SavedPlay],
     args: &ApplyArgs,
     own: &OwnValues,
-    run: &Run<'_>,
+    run: &Run<'_, '_>,
     stop: &AtomicBool,
 ) -> i32 {
     let (workers, connections) = (run.workers, run.connections);
@@ -178,7 +178,7 @@ pub(super) fn apply_play(
     connections: &Pool,
     options: &ApplyOptions<'_>,
     progress: &Progress,
-    rounds: Option<&Rounds<'_>>,
+    rounds: Option<&Rounds<'_, '_>>,
 ) -> Vec<HostReport> {
     let total = play.hosts.len().max(1);
     let failed = std::sync::atomic::AtomicUsize::new(0);
@@ -254,13 +254,13 @@ pub(super) fn apply_play(
 
 /// Applying the rounds after a host's first: what compiles them, how their plans are shown,
 /// and each such host's plan, all rounds merged (for the report).
-pub(super) struct Rounds<'a> {
-    recompiler: &'a Recompiler<'a>,
+pub(super) struct Rounds<'a, 'r> {
+    recompiler: &'a Recompiler<'r>,
     show: &'a (dyn Fn(&HostPlan) + Sync),
     merged: std::sync::Mutex<Vec<HostPlan>>,
 }
 
-impl Rounds<'_> {
+impl Rounds<'_, '_> {
     /// After `planned` was applied as `report`: while it succeeded and the play goes on, plans
     /// the next round, shows it and applies it. Returns the report of all rounds.
     fn go_on(

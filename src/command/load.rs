@@ -124,6 +124,7 @@ impl Loaded {
             playbook: &self.playbook,
             inventory: &self.inventory,
             options: &self.options,
+            compiler: std::sync::OnceLock::new(),
         }
     }
 }

@@ -18,23 +18,20 @@ use crate::transport::{Pool, Target};
 
 use super::planning::plan_one;
 
-/// What it takes to compile a host's play again for its next round.
+/// What it takes to compile a host's play again for its next round: the compiler is built
+/// (groups, every host's variables) once, when a first round needs it, and shared by all hosts.
 pub(super) struct Recompiler<'a> {
     pub(super) playbook: &'a Playbook,
     pub(super) inventory: &'a Inventory,
     pub(super) options: &'a compile::Options,
+    pub(super) compiler: std::sync::OnceLock<Compiler<'a>>,
 }
 
 impl Recompiler<'_> {
     fn round(&self, play: usize, host: &str, resume: Resume) -> Result<HostGraph, Error> {
-        Compiler::compile_round(
-            self.playbook,
-            self.inventory,
-            self.options,
-            play,
-            host,
-            resume,
-        )
+        self.compiler
+            .get_or_init(|| Compiler::new(self.playbook, self.inventory, self.options))
+            .compile_round(play, host, resume)
     }
 }
 

@@ -67,7 +67,11 @@ pub(crate) struct Compiler<'a> {
 impl<'a> Compiler<'a> {
     /// The compiler for `playbook` on `inventory`: the groups and every host's variables
     /// (`hostvars`) are built once here.
-    fn new(playbook: &'a Playbook, inventory: &'a Inventory, options: &'a Options) -> Self {
+    pub(crate) fn new(
+        playbook: &'a Playbook,
+        inventory: &'a Inventory,
+        options: &'a Options,
+    ) -> Self {
         let templar = Arc::new(Templar::with_files(&playbook.dir));
         let groups: JValue = inventory
             .groups
@@ -126,14 +130,12 @@ impl<'a> Compiler<'a> {
     /// Compiles play number `play` for `host` again, from where an earlier round ended and with
     /// the results it registered (see registered.rs).
     pub(crate) fn compile_round(
-        playbook: &'a Playbook,
-        inventory: &'a Inventory,
-        options: &'a Options,
+        &self,
         play: usize,
         host: &str,
         resume: Resume,
     ) -> Result<HostGraph> {
-        let compiler = Compiler::new(playbook, inventory, options);
+        let (compiler, playbook, inventory) = (self, self.playbook, self.inventory);
         let Some(this) = playbook.plays.get(play) else {
             return Err(Error::usage(format!(
                 "internal error: no play number {play}"
