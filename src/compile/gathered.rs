@@ -347,30 +347,12 @@ fn date_time(local: &str, utc: &str) -> JValue {
         "iso8601_micro",
         JValue::from(u.get(1).copied().unwrap_or_default()),
     );
+    let basic_short = format!("{}{}{}T{}{}{}", at(0), at(1), at(2), at(3), at(4), at(5));
     map.insert(
         "iso8601_basic",
-        JValue::from(format!(
-            "{}{}{}T{}{}{}000000",
-            at(0),
-            at(1),
-            at(2),
-            at(3),
-            at(4),
-            at(5)
-        )),
+        JValue::from(format!("{basic_short}000000")),
     );
-    map.insert(
-        "iso8601_basic_short",
-        JValue::from(format!(
-            "{}{}{}T{}{}{}",
-            at(0),
-            at(1),
-            at(2),
-            at(3),
-            at(4),
-            at(5)
-        )),
-    );
+    map.insert("iso8601_basic_short", JValue::from(basic_short));
     JValue::from(map)
 }
 
