@@ -10,7 +10,7 @@ use crate::facts::{sha256_hex, FactSet, FactValue, Facts};
 use crate::plan::{HostPlan, Step};
 use crate::reactions::Reactions;
 use crate::resource::{Decided, Situation};
-use crate::script::{apply_script, Script, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS};
+use crate::script::{apply_script, under_sudo, Script, ScriptStep};
 use crate::source::Location;
 use crate::transport::{Target, Transport};
 
@@ -329,22 +329,12 @@ fn changed_ancestors(graph: &HostGraph, i: usize, changed: &[Option<usize>]) -> 
     out.into_iter().collect()
 }
 
-/// A task with `become: true` in a play without it runs its step under `sudo -n`, with the
-/// write helpers it may need; the rest of the script stays the connecting user's. The body
-/// travels base64-encoded, so no value inside it can end the here-document early.
+/// A task with `become: true` in a play without it, or with a `become_user`, runs its step
+/// under `sudo -n` (see `under_sudo`); the rest of the script stays the play's user's.
 fn wrap_become(task: &Task, graph: &HostGraph, body: Script) -> Script {
-    if let Some(user) = task.become_user.as_deref().filter(|_| task.become_) {
-        return crate::script::as_user(user, &body);
+    match task.become_user.as_deref().filter(|_| task.become_) {
+        Some(user) => under_sudo(Some(user), &body),
+        None if task.become_ && !graph.become_ => under_sudo(None, &body),
+        None => body,
     }
-    if !task.become_ || graph.become_ {
-        return body;
-    }
-    let mut inner = Script::of(BECOME_PRELUDE);
-    inner.code(WRITE_FUNCTIONS).script(&body);
-    let mut s = Script::new();
-    // `_blobs` is the connecting account's store, where the artifacts arrived.
-    s.code("base64 -d")
-        .base64_heredoc_then(inner.as_bytes(), " | sudo -n env \"_blobs=$_blobs\" sh -s");
-    s.needs_artifacts_of(&inner);
-    s
 }

@@ -418,7 +418,7 @@ impl Compiler<'_> {
                     sensitive: spec.sensitive,
                 });
                 let body = match &become_user {
-                    Some(user) => crate::script::as_user(user, &body),
+                    Some(user) => crate::script::under_sudo(Some(user), &body),
                     None => body,
                 };
                 query.items.push((index, body));

@@ -41,38 +41,37 @@ _serialize() {
 /// What a step run under `sudo -n sh -s` needs before its body.
 pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 
-/// A step of a task with `become_user` runs as that user (`sudo -n -H -u USER`, so its files are
-/// that user's and `~` is that user's home), from whoever runs the script. The artifacts it
-/// needs are copied, for the step only, into a private folder handed over to that user (which
-/// takes root: the play's `become`); the script's own blob store stays private.
-pub(crate) fn as_user(user: &str, body: &Script) -> Script {
+/// A step that runs under `sudo -n` when the script itself does not: as root, or as `user`
+/// (`-H -u USER`, so its files are that user's and `~` is that user's home). The body travels
+/// base64-encoded, so no value inside it can end the here-document early, with the write
+/// helpers it may need. Root reads the script's blob store; for another user, the artifacts
+/// the step needs are copied, for the step only, into a private folder handed over to that user
+/// (which takes root: the play's `become`), and the script's own store stays private.
+pub(crate) fn under_sudo(user: Option<&str>, body: &Script) -> Script {
     let mut inner = Script::of(BECOME_PRELUDE);
     inner.code(WRITE_FUNCTIONS).script(body);
+    let mut sudo = Script::of(" | sudo -n");
+    if let Some(user) = user {
+        sudo.code(" -H -u").words([user]);
+    }
+    sudo.code(" env \"_blobs=$_blobs\" sh -s");
     let mut s = Script::new();
-    let artifacts: Vec<String> = inner.artifacts().iter().map(|a| a.sha256.clone()).collect();
-    if artifacts.is_empty() {
-        s.code("base64 -d")
-            .base64_heredoc_then_script(inner.as_bytes(), &sudo_as(user));
-        return s;
+    let artifacts: Vec<&str> = inner
+        .artifacts()
+        .iter()
+        .map(|a| a.sha256.as_str())
+        .collect();
+    if let (Some(user), false) = (user, artifacts.is_empty()) {
+        s.code("_ub=$(umask 077 && mktemp -d \"${TMPDIR:-/tmp}/recon-blobs.XXXXXXXX\") || exit 1\ntrap 'rm -rf \"$_ub\"' EXIT\nfor _h in")
+            .words(artifacts.iter().copied());
+        s.fill(
+            "; do cp -- \"$_blobs/$_h\" \"$_ub/$_h\" || exit 1; done\nchown -R -- {} \"$_ub\" || { echo 'handing files over to another user takes root: give the play `become: true`' >&2; exit 1; }\n_blobs=$_ub\n",
+            [w(user)],
+        );
     }
-    s.code("_ub=$(umask 077 && mktemp -d \"${TMPDIR:-/tmp}/recon-blobs.XXXXXXXX\") || exit 1\ntrap 'rm -rf \"$_ub\"' EXIT\nfor _h in");
-    for sha in &artifacts {
-        s.code(" ").words([sha.as_str()]);
-    }
-    s.fill(
-        "; do cp -- \"$_blobs/$_h\" \"$_ub/$_h\" || exit 1; done\nchown -R -- {} \"$_ub\" || { echo 'handing files over to another user takes root: give the play `become: true`' >&2; exit 1; }\n_blobs=$_ub\n",
-        [w(user)],
-    );
     s.code("base64 -d")
-        .base64_heredoc_then_script(inner.as_bytes(), &sudo_as(user));
+        .base64_heredoc_then_script(inner.as_bytes(), &sudo);
     s.needs_artifacts_of(&inner);
-    s
-}
-
-/// The command a `become_user` step's body is piped into.
-fn sudo_as(user: &str) -> Script {
-    let mut s = Script::of(" | sudo -n -H -u");
-    s.words([user]).code(" env \"_blobs=$_blobs\" sh -s");
     s
 }
 
@@ -82,8 +81,9 @@ fn sudo_as(user: &str) -> Script {
 /// changes nothing takes back the ones it created); CLEAR is the step's own marker, removed
 /// once it ran. FLAGS: `i` = a failure is ignored (reported `ignored`, dependents still run),
 /// `r` = the result is registered (stdout and stderr reported apart). GROUP (or `-`): the step
-/// is in a block with a `rescue`; its failure is `caught`, and the block's later steps skip. Step output goes to a private temp file, never a predictable shared name. A step
-/// runs without the lock's descriptor, so a daemon it starts cannot hold the account's lock.
+/// is in a block with a `rescue`; its failure is `caught`, and the block's later steps skip.
+/// Step output goes to a private temp file, never a predictable shared name. A step runs
+/// without the lock's descriptor, so a daemon it starts cannot hold the account's lock.
 const RUN_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || { printf '@@error cannot create a private temp file\n'; exit 0; }
 _e=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-err.XXXXXXXX") || { rm -f "$_o"; printf '@@error cannot create a private temp file\n'; exit 0; }
 trap 'rm -f "$_o" "$_e"' EXIT

@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
 
-pub(crate) use apply::{
-    apply_script, as_user, header, ScriptStep, BECOME_PRELUDE, WRITE_FUNCTIONS,
-};
+/// The write helpers, for the tests that run a resource's script under a real `sh`.
+#[cfg(test)]
+pub(crate) use apply::WRITE_FUNCTIONS;
+pub(crate) use apply::{apply_script, header, under_sudo, ScriptStep, BECOME_PRELUDE};
 pub(crate) use quote::is_identifier;
 
 /// POSIX sh text built only from typed pieces, and the artifacts (content-addressed files) it
