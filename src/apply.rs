@@ -4,7 +4,6 @@
 
 use std::sync::atomic::AtomicBool;
 
-use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
@@ -232,7 +231,7 @@ fn run_host(
                 report.steps.push(result);
             }
         } else if let Some(holder) = line.strip_prefix("@@locked") {
-            let holder = decode(holder.trim());
+            let holder = crate::text::from_base64(holder.trim());
             let holder = holder.trim();
             let who = if holder.is_empty() {
                 "another recon apply".to_owned()
@@ -339,8 +338,8 @@ fn parse_step(rest: &str) -> Option<StepResult> {
         | StepStatus::Ignored
         | StepStatus::Caught => (
             words.next().and_then(|c| c.parse().ok()),
-            decode(words.next().unwrap_or("")),
-            decode(words.next().unwrap_or("")),
+            crate::text::from_base64(words.next().unwrap_or("")),
+            crate::text::from_base64(words.next().unwrap_or("")),
         ),
         _ => (None, String::new(), String::new()),
     };
@@ -352,13 +351,6 @@ fn parse_step(rest: &str) -> Option<StepResult> {
         stderr,
         at: None,
     })
-}
-
-fn decode(b64: &str) -> String {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(b64)
-        .unwrap_or_default();
-    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 /// Names what changed on the host since the plan was made.

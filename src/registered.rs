@@ -401,13 +401,8 @@ pub(crate) fn query_script(query: &Query) -> crate::script::Script {
 
 /// The results a query script reported, by item; exit 100 means a guard found nothing to do.
 pub(crate) fn query_results(stdout: &str) -> Vec<(usize, ItemResult)> {
-    use base64::Engine as _;
-    let decode = |text: Option<&str>| {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(text.unwrap_or(""))
-            .unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
-    };
+    let decode = |text: Option<&str>| crate::text::from_base64(text.unwrap_or(""));
+
     stdout
         .lines()
         .filter_map(|line| line.strip_prefix("@@query "))

@@ -185,12 +185,24 @@ pub(crate) fn parse(output: &str) -> Observed {
         let mut words = line.split(' ');
         match words.next().unwrap_or_default() {
             "tool" => words.next().unwrap_or("none").clone_into(&mut o.tool),
-            "dockerr" => o.docker_error = Some(decode(words.next().unwrap_or_default())),
+            "dockerr" => {
+                o.docker_error = Some(
+                    crate::text::from_base64(words.next().unwrap_or_default())
+                        .trim()
+                        .to_owned(),
+                );
+            }
             "nodir" => o.no_dir = true,
             "sha" => o
                 .file_shas
                 .push(words.next().filter(|s| *s != "-").map(str::to_owned)),
-            "configerr" => o.config_error = Some(decode(words.next().unwrap_or_default())),
+            "configerr" => {
+                o.config_error = Some(
+                    crate::text::from_base64(words.next().unwrap_or_default())
+                        .trim()
+                        .to_owned(),
+                );
+            }
             "hash" => {
                 if let (Some(service), Some(hash)) = (words.next(), words.next()) {
                     o.hashes.push((service.to_owned(), hash.to_owned()));
@@ -220,14 +232,6 @@ pub(crate) fn parse(output: &str) -> Observed {
         }
     }
     o
-}
-
-fn decode(text: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-        .unwrap_or_default()
 }
 
 fn short(id: &str) -> String {

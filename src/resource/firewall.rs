@@ -178,15 +178,7 @@ pub(crate) fn parse(output: &str) -> Observed {
         let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
         match tag {
             "missing" => o.missing = true,
-            "error" => {
-                use base64::Engine as _;
-                o.error = Some(
-                    base64::engine::general_purpose::STANDARD
-                        .decode(rest.trim())
-                        .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
-                        .unwrap_or_default(),
-                );
-            }
+            "error" => o.error = Some(crate::text::from_base64(rest).trim().to_owned()),
             "status" => o.active = rest.trim() == "active",
             "policy" => {
                 if let Some((direction, policy)) = rest.split_once(' ') {

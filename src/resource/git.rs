@@ -154,7 +154,9 @@ pub(crate) fn parse(output: &str) -> Observed {
                 repo = true;
                 head = (rest != "-" && !rest.is_empty()).then(|| rest.to_owned());
             }
-            "url" => decode(rest).trim_end_matches('\n').clone_into(&mut url),
+            "url" => crate::text::from_base64(rest)
+                .trim_end_matches('\n')
+                .clone_into(&mut url),
             "dirty" => dirty = rest.trim().parse().unwrap_or(0),
             "new" => {
                 let mut words = rest.splitn(2, ' ');
@@ -164,7 +166,7 @@ pub(crate) fn parse(output: &str) -> Observed {
                     remote = Remote::Found { commit, reference };
                 }
             }
-            "lserr" => remote = Remote::Failed(decode(rest).trim().to_owned()),
+            "lserr" => remote = Remote::Failed(crate::text::from_base64(rest).trim().to_owned()),
             "count" => {
                 let mut words = rest.split(' ').map(str::parse::<u64>);
                 if let (Some(Ok(ahead)), Some(Ok(behind))) = (words.next(), words.next()) {
@@ -183,14 +185,6 @@ pub(crate) fn parse(output: &str) -> Observed {
         count,
         no_git,
     }
-}
-
-fn decode(text: &str) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
 }
 
 fn short(commit: &str) -> String {
