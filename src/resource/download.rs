@@ -389,7 +389,7 @@ impl Resource for Download {
 mod tests {
     use super::*;
     use crate::facts::FactValue;
-    use crate::resource::testing::{decide, script_of};
+    use crate::resource::testing::{decide, script_of, stand_in};
 
     fn download(checksum: Option<&str>, force: bool) -> Download {
         Download {
@@ -455,23 +455,16 @@ mod tests {
     #[test]
     fn hostile_url_path_and_headers_arrive_exactly_and_run_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).expect("mkdir");
         let args = dir.path().join("args");
         // A stand-in curl that records its words and writes the body to `-o`.
-        std::fs::write(
-            bin.join("curl"),
-            format!(
+        let bin = stand_in(
+            dir.path(),
+            "curl",
+            &format!(
                 "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{}'\nwhile [ \"$1\" != -o ]; do shift; done\nprintf abc > \"$2\"\n",
                 args.display()
             ),
-        )
-        .expect("write");
-        std::process::Command::new("chmod")
-            .arg("755")
-            .arg(bin.join("curl"))
-            .status()
-            .expect("chmod");
+        );
         let hostile = "$(touch pwned)`touch pwned2`'\";&\\ x";
         let dest = dir.path().join(hostile);
         let d = Download {

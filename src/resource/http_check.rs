@@ -304,7 +304,7 @@ const MARK_FUNCTION: &str = r#"_mark() {
 mod tests {
     use super::*;
     use crate::facts::FactValue;
-    use crate::resource::testing::{decide, decide_in, script_of};
+    use crate::resource::testing::{decide, decide_in, script_of, stand_in};
 
     fn check(release: bool) -> HttpCheck {
         HttpCheck {
@@ -371,14 +371,7 @@ mod tests {
     /// Runs the check's script under dash with a stand-in `curl` (shell text) first on PATH.
     fn run_with_curl(c: &HttpCheck, curl: &str) -> (bool, String) {
         let dir = tempfile::tempdir().expect("tempdir");
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).expect("mkdir");
-        std::fs::write(bin.join("curl"), curl).expect("write");
-        std::process::Command::new("chmod")
-            .arg("755")
-            .arg(bin.join("curl"))
-            .status()
-            .expect("chmod");
+        let bin = stand_in(dir.path(), "curl", curl);
         let (_, decision) = decide(c, vec![]).expect("ok").expect("runs");
         let body = script_of(c, &decision);
         let out = std::process::Command::new("dash")
@@ -432,23 +425,16 @@ mod tests {
     #[test]
     fn hostile_url_host_and_contains_run_nothing_and_arrive_exactly() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let bin = dir.path().join("bin");
-        std::fs::create_dir(&bin).expect("mkdir");
         // A stand-in curl that records its arguments and answers 200 with the wanted text.
         let args = dir.path().join("args");
-        std::fs::write(
-            bin.join("curl"),
-            format!(
+        let bin = stand_in(
+            dir.path(),
+            "curl",
+            &format!(
                 "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{}'\nwhile [ \"$1\" != -o ]; do shift; done\nprintf '%s' \"$CONTAINS\" > \"$2\"\nprintf 200\n",
                 args.display()
             ),
-        )
-        .expect("write");
-        std::process::Command::new("chmod")
-            .arg("755")
-            .arg(bin.join("curl"))
-            .status()
-            .expect("chmod");
+        );
         let hostile = "http://x/$(touch pwned)`touch pwned2`'\";&\\";
         let c = HttpCheck {
             url: hostile.into(),

@@ -291,4 +291,17 @@ pub(crate) mod testing {
         resource.script(decision, &mut out);
         out
     }
+
+    /// A `bin` folder in `dir` holding an executable `name` with `script` as its text: a
+    /// stand-in for a program (`curl`) the scripts under test run, put first on PATH.
+    pub(crate) fn stand_in(dir: &std::path::Path, name: &str, script: &str) -> std::path::PathBuf {
+        use std::os::unix::fs::PermissionsExt as _;
+        let bin = dir.join("bin");
+        std::fs::create_dir_all(&bin).expect("mkdir bin");
+        let program = bin.join(name);
+        std::fs::write(&program, script).expect("write stand-in");
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod stand-in");
+        bin
+    }
 }
