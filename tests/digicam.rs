@@ -100,28 +100,17 @@ impl Stage {
 
     /// What each squad's subdomain answers through nginx.
     fn versions(&self) -> Vec<String> {
-        SQUADS
-            .iter()
-            .map(|user| {
-                match Nginx::get(
-                    self.site_port,
-                    &format!("api.digicam.{user}.test"),
-                    "/health",
-                ) {
-                    Some((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
-                        .expect("json")["version"]
-                        .as_str()
-                        .unwrap_or("?")
-                        .to_owned(),
-                    other => format!("{other:?}"),
-                }
-            })
-            .collect()
+        self.health("version")
     }
 
     /// The message of the day each squad's /health reports: read by the release's dependency
     /// (installed into its virtualenv by `prepare`) from its `.env` (a link into `shared/`).
     fn motds(&self) -> Vec<String> {
+        self.health("motd")
+    }
+
+    /// `field` of each squad's /health answer through nginx (or what answered instead).
+    fn health(&self, field: &str) -> Vec<String> {
         SQUADS
             .iter()
             .map(|user| {
@@ -131,7 +120,7 @@ impl Stage {
                     "/health",
                 ) {
                     Some((200, body)) => serde_json::from_str::<serde_json::Value>(&body)
-                        .expect("json")["motd"]
+                        .expect("json")[field]
                         .as_str()
                         .unwrap_or("?")
                         .to_owned(),
