@@ -63,6 +63,9 @@ log=$(sed -n 's/^[[:space:]]*error_log[[:space:]][[:space:]]*\([^;[:space:]]*\).
 seen=0
 [ -z "$log" ] || seen=$(wc -l < "$log")
 emerg() { [ -n "$log" ] && tail -n +"$((seen + 1))" -- "$log" | grep -F '[emerg]'; }
+# The [emerg] lines that end the reload: a `bind() ... failed` nginx retries (every 500 ms, five
+# times, then "still could not bind()") is not one, as long as a retry may still succeed.
+final_emerg() { emerg | grep -v 'bind() to .* failed'; }
 
 before=$(workers)
 loaded=no
@@ -72,7 +75,7 @@ if sudo -n "$nginx" -s reload -c "$conf"; then
     # is the only witness. It gives up on a `listen` after about 2.5 s of retries.
     if [ -n "$log" ]; then
       sleep 4
-      emerg >/dev/null || loaded=yes
+      final_emerg >/dev/null || loaded=yes
     else
       echo "warning: cannot confirm that nginx loaded the new configuration (its workers and error log are not visible to $(id -un))"
       loaded=yes
@@ -81,7 +84,7 @@ if sudo -n "$nginx" -s reload -c "$conf"; then
     _i=0
     while [ "$_i" -lt 100 ]; do
       if new_worker "$before"; then loaded=yes; break; fi
-      if emerg >/dev/null; then break; fi
+      if final_emerg >/dev/null; then break; fi
       sleep 0.1
       _i=$((_i + 1))
     done
