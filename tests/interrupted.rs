@@ -18,7 +18,9 @@ const PLAYBOOK: &str = r#"- hosts: all
 "#;
 
 /// Records each restart; the first one hangs (the run is killed during it) unless `quick` exists.
-const RESTART: &str = r#"echo started >> "$1/started"
+/// Its pid goes to `handler.pid` first, so the test stops exactly this process's group.
+const RESTART: &str = r#"echo $$ > "$1/handler.pid"
+echo started >> "$1/started"
 [ -e "$1/quick" ] || sleep 60
 echo restarted >> "$1/restarts"
 "#;
@@ -53,16 +55,11 @@ fn a_handler_cut_off_by_a_killed_run_is_pending_and_runs_on_the_next_apply() {
     wait_for(&p.host("started"));
     // The link drops: recon and every process of the host's script die at once, mid-handler
     // (the local transport runs the script in its own process group).
-    let found = Command::new("pgrep")
-        .args(["-f", "restart.sh"])
-        .output()
-        .expect("pgrep");
-    let handler = String::from_utf8_lossy(&found.stdout)
-        .lines()
-        .next()
-        .expect("the handler runs")
-        .trim()
-        .to_owned();
+    let handler = p.read_host("handler.pid").trim().to_owned();
+    assert!(
+        handler.parse::<u32>().is_ok(),
+        "the handler's pid: {handler:?}"
+    );
     let ps = Command::new("ps")
         .args(["-o", "pgid=", "-p", &handler])
         .output()
@@ -208,7 +205,7 @@ fn a_daemon_started_by_a_step_does_not_hold_the_accounts_lock() {
         "site.yml",
         r#"- hosts: all
   tasks:
-    - command: { cmd: "sleep 30 >/dev/null 2>&1 </dev/null & echo started > {{ root }}/daemon", creates: "{{ root }}/daemon" }
+    - command: { cmd: "sleep 30 >/dev/null 2>&1 </dev/null & echo $! > {{ root }}/daemon", creates: "{{ root }}/daemon" }
     - command: { cmd: "touch {{ root }}/again", creates: "{{ root }}/again" }
 "#,
     );
@@ -219,5 +216,11 @@ fn a_daemon_started_by_a_step_does_not_hold_the_accounts_lock() {
     p.recon(&["apply", "site.yml", "--lock-timeout", "2"])
         .expect_code(0);
     assert!(p.host("again").exists());
-    let _ = Command::new("pkill").args(["-f", "sleep 30"]).status();
+    // Stop this test's daemon only, by the pid the step recorded.
+    let pid = p.read_host("daemon").trim().to_owned();
+    assert!(
+        pid.parse::<u32>().is_ok(),
+        "the step recorded a pid: {pid:?}"
+    );
+    let _ = Command::new("kill").arg(&pid).status();
 }

@@ -123,7 +123,7 @@ fn an_ini_and_yaml_folder_loads_as_ansible_reads_it() {
         vars(&json, "x1"),
         with(json!({"port": 9001, "has_java": false}))
     );
-    compare_with_ansible_if_installed(&p, &json);
+    compare_with_ansible(&p, &json);
 }
 
 /// Every host of `group` in `ansible-inventory --list` output, through children.
@@ -139,18 +139,26 @@ fn members(list: &Value, group: &str, out: &mut Vec<String>) {
     }
 }
 
-/// When another install step provided ansible-core, the same folder must list identically.
-fn compare_with_ansible_if_installed(p: &Project, json: &Value) {
+/// ansible-inventory (installed by `scripts/install-deps.sh`) must list the same folder
+/// identically; a machine without it fails the test rather than skipping the comparison.
+fn compare_with_ansible(p: &Project, json: &Value) {
     let ansible = Path::new("/opt/recon-test/ansible/bin/ansible-inventory");
-    if !ansible.exists() {
-        return;
-    }
+    assert!(
+        ansible.exists(),
+        "{} is missing: run scripts/install-deps.sh",
+        ansible.display()
+    );
     let out = std::process::Command::new(ansible)
         .args(["-i", "inventory", "--list"])
         .current_dir(p.dir())
         .env("HOME", p.dir())
         .output()
         .expect("ansible-inventory runs");
+    assert!(
+        out.status.success(),
+        "ansible-inventory failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let theirs: Value = serde_json::from_slice(&out.stdout).expect("ansible json");
     for (host, their_vars) in theirs["_meta"]["hostvars"].as_object().expect("hostvars") {
         assert_eq!(&vars(json, host), their_vars, "variables of {host}");

@@ -1,35 +1,60 @@
 //! Integration tests: one binary, one file per feature. Each test runs the real `recon`
 //! executable in a temporary project and checks what it printed and what it left on the host.
+//!
+//! Two tiers. The fast one (plain `cargo test`) needs no daemon: local-connection runs against
+//! temp folders. The heavy one (`--features heavy-tests`, run by scripts/test.sh and CI) starts
+//! sshd, nginx, supervisord, dockerd or pebble, drives apt, ufw or ansible, or deploys to nodes;
+//! each of its tests records its duration (`harness::timing`) for the script's summary.
 
 mod harness;
 
-mod ansible_compat;
 mod apply;
 mod artifacts;
-mod capistrano;
 mod checks;
-mod ci;
 mod commands;
-mod compose;
-mod digicam;
 mod errors;
-mod faults;
-mod firewall;
-mod firstrun;
-mod git;
-mod gocart;
 mod handlers;
 mod hostile;
-mod hostile_system;
-mod image;
-mod interrupted;
-mod inventory;
 mod plan;
 mod plan_groups;
 mod saved_plan;
-mod secrets;
-mod shard;
-mod ssh;
-mod sysres;
 mod validation;
+
+#[cfg(feature = "heavy-tests")]
+mod ansible_compat;
+#[cfg(feature = "heavy-tests")]
+mod capistrano;
+#[cfg(feature = "heavy-tests")]
+mod ci;
+#[cfg(feature = "heavy-tests")]
+mod compose;
+#[cfg(feature = "heavy-tests")]
+mod digicam;
+#[cfg(feature = "heavy-tests")]
+mod faults;
+#[cfg(feature = "heavy-tests")]
+mod firewall;
+#[cfg(feature = "heavy-tests")]
+mod firstrun;
+#[cfg(feature = "heavy-tests")]
+mod git;
+#[cfg(feature = "heavy-tests")]
+mod gocart;
+#[cfg(feature = "heavy-tests")]
+mod hostile_system;
+#[cfg(feature = "heavy-tests")]
+mod image;
+#[cfg(feature = "heavy-tests")]
+mod interrupted;
+#[cfg(feature = "heavy-tests")]
+mod inventory;
+#[cfg(feature = "heavy-tests")]
+mod secrets;
+#[cfg(feature = "heavy-tests")]
+mod shard;
+#[cfg(feature = "heavy-tests")]
+mod ssh;
+#[cfg(feature = "heavy-tests")]
+mod sysres;
+#[cfg(feature = "heavy-tests")]
 mod vault;

@@ -268,15 +268,18 @@ fn an_authorized_key_with_command_restricts_the_ssh_login() {
 
 #[test]
 fn packages_of_a_host_change_in_one_apt_call() {
-    let _cleanup = Cleanup(
+    let cleanup = Cleanup(
         "DEBIAN_FRONTEND=noninteractive apt-get remove -y -q -o DPkg::Lock::Timeout=120 sl tree >/dev/null 2>&1",
     );
     let installed =
         |name: &str| out("dpkg-query", &["-W", "-f=${db:Status-Abbrev}", name]).starts_with("ii");
-    if installed("sl") || installed("tree") {
-        eprintln!("sl or tree is already installed here; not touching them");
-        return;
-    }
+    // The test owns these two packages on the test machine (its cleanup removes them): start
+    // from neither installed, whatever an earlier run left, so it always tests the install.
+    sh(cleanup.0);
+    assert!(
+        !installed("sl") && !installed("tree"),
+        "sl and tree could not be removed before the test"
+    );
     let p = project(
         "- hosts: all\n  tasks:\n    - package: { name: sl }\n    - directory: { path: '{{ root }}' }\n    - package: { name: [tree], state: latest }\n",
     );

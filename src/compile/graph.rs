@@ -10,7 +10,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::TaskSpec;
 use crate::registered::{Horizon, RegisterTag, Registration, Resume};
-use crate::resource::{parent_dirs, ClaimKind, Compiled};
+use crate::resource::{parent_dirs, Claim, ClaimKind, Compiled, OnHost};
 use crate::source::Span;
 use crate::transport::Target;
 
@@ -172,34 +172,54 @@ pub(super) fn build(
     })
 }
 
-fn edges(host: &str, tasks: &[Expanded]) -> Result<Vec<(usize, usize, EdgeKind)>> {
-    let mut claims: BTreeMap<String, usize> = BTreeMap::new();
-    let mut edges = Vec::new();
+/// Checks every claim of every task (its `claims:` and its resource's) against the host's other
+/// tasks: a contradiction is an error naming both. Returns, per path, the last task claiming it,
+/// and the edges keeping ordered edits and agreeing duplicates of one path in file order.
+fn host_claims(host: &str, tasks: &[Expanded]) -> Result<ClaimedPaths> {
+    let mut seen: BTreeMap<(ClaimKind, String), Vec<(usize, Claim)>> = BTreeMap::new();
+    let mut claimed = ClaimedPaths::default();
     for (i, task) in tasks.iter().enumerate() {
-        for claim in task.resource.claims() {
-            if claim.kind != ClaimKind::Path {
-                continue;
-            }
-            let path = claim.value.clone();
-            match claims.get(&path) {
-                // Ordered edits (several `line`s in one file) apply in file order.
-                Some(&j)
-                    if tasks[j]
-                        .resource
-                        .claims()
-                        .iter()
-                        .any(|c| c.value == path && c.shares_on_host(&claim)) =>
-                {
-                    edges.push((j, i, EdgeKind::Path));
-                    claims.insert(path, i);
-                }
-                Some(&j) => return Err(duplicate(host, &path, &tasks[j], task)),
-                None => {
-                    claims.insert(path, i);
+        let explicit = task
+            .claims
+            .iter()
+            .map(|(k, v)| Claim::new(ClaimKind::named(k), v));
+        for claim in explicit.chain(task.resource.claims()) {
+            let earlier = seen
+                .entry((claim.kind.clone(), claim.value.clone()))
+                .or_default();
+            // A task may claim one thing twice (under `claims:` and by its resource).
+            let others: Vec<&(usize, Claim)> = earlier.iter().filter(|(j, _)| *j != i).collect();
+            for (j, first) in &others {
+                if let OnHost::Conflict(why) = first.on_host(&claim) {
+                    return Err(duplicate(host, &claim, why, &tasks[*j], task));
                 }
             }
+            if claim.kind == ClaimKind::Path {
+                if let Some((j, _)) = others.last() {
+                    claimed.edges.push((*j, i, EdgeKind::Path));
+                }
+                claimed.last.insert(claim.value.clone(), i);
+            }
+            earlier.push((i, claim));
         }
     }
+    Ok(claimed)
+}
+
+/// What `host_claims` leaves for the graph's path edges.
+#[derive(Default)]
+struct ClaimedPaths {
+    /// Each claimed path and the last task (file order) claiming it.
+    last: BTreeMap<String, usize>,
+    /// Earlier claimant → later one, for paths two tasks may both claim.
+    edges: Vec<(usize, usize, EdgeKind)>,
+}
+
+fn edges(host: &str, tasks: &[Expanded]) -> Result<Vec<(usize, usize, EdgeKind)>> {
+    let ClaimedPaths {
+        last: claims,
+        mut edges,
+    } = host_claims(host, tasks)?;
     for (i, task) in tasks.iter().enumerate() {
         let resource = &task.resource;
         let mut required: Vec<String> = resource
@@ -239,22 +259,39 @@ fn edges(host: &str, tasks: &[Expanded]) -> Result<Vec<(usize, usize, EdgeKind)>
     Ok(edges)
 }
 
-fn duplicate(host: &str, path: &str, first: &Expanded, second: &Expanded) -> Error {
+/// Two tasks of one host contradict each other on `claim`; `why` is the attribute they set
+/// differently, when that is the reason.
+fn duplicate(
+    host: &str,
+    claim: &Claim,
+    why: Option<(&'static str, String, String)>,
+    first: &Expanded,
+    second: &Expanded,
+) -> Error {
+    // A crontab entry's claim is "table\nname".
+    let value = claim.value.replace('\n', " ");
     let other = Error::invalid(
-        format!("`{path}` is first managed by task `{}`", first.name),
+        format!("`{value}` is first managed by task `{}`", first.name),
         &first.spec.span,
     )
     .with_label("first task");
-    Error::at(
+    let err = Error::at(
         ErrorKind::Duplicate {
-            what: "path".into(),
-            value: path.to_owned(),
+            what: claim.kind.name().to_owned(),
+            value,
             host: host.to_owned(),
         },
         &second.spec.span,
     )
     .with_label(format!("task `{}` also manages it", second.name))
-    .with_related(other)
+    .with_related(other);
+    match why {
+        Some((attribute, a, b)) => err.with_help(format!(
+            "task `{}` wants {attribute} `{a}`, task `{}` wants {attribute} `{b}`: applying both would change it back and forth on every run; make them agree, or keep one",
+            first.name, second.name
+        )),
+        None => err.with_help("keep one of the two tasks (or give each its own value)"),
+    }
 }
 
 /// Kahn's algorithm, always taking the lowest file position that is ready: deterministic, and

@@ -16,7 +16,7 @@ use super::directive::HostState;
 use super::{Compiler, HostGraph, Options, PlayRun, Task};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::Play;
-use crate::resource::{Claim, ClaimKind, Sharing};
+use crate::resource::{Claim, ClaimKind};
 
 /// A host compiled for the claims check only: one the run does not select, or (with tags) a
 /// selected one with every task.
@@ -172,11 +172,7 @@ fn claims_of(graph: &HostGraph, task: &Task) -> Vec<Claim> {
     let mut out: Vec<Claim> = task
         .claims
         .iter()
-        .map(|(k, v)| Claim {
-            kind: ClaimKind::named(k),
-            value: v.clone(),
-            sharing: Sharing::Exclusive,
-        })
+        .map(|(k, v)| Claim::new(ClaimKind::named(k), v))
         .collect();
     for mut claim in task.resource.claims() {
         if let Some(rest) = claim.value.strip_prefix("~/") {

@@ -7,7 +7,7 @@
 
 use super::args::{account_name, checked_path, state};
 use super::file::text_diff;
-use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::Fields;
@@ -283,11 +283,12 @@ impl Resource for AuthorizedKey {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![Claim {
-            kind: ClaimKind::Other("authorized_keys".to_owned()),
-            value: self.id(),
-            sharing: Sharing::Exclusive,
-        }]
+        // Each task writes the whole file from what it read: two of one account's file would
+        // undo each other (several keys go in one task's `key`).
+        vec![Claim::new(
+            ClaimKind::Other("authorized_keys".to_owned()),
+            self.id(),
+        )]
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {

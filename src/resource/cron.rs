@@ -14,7 +14,7 @@
 
 use super::args::{account_name, checked_path, refuse_with_absent, state};
 use super::file::text_diff;
-use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::{scalar, Fields};
@@ -367,11 +367,15 @@ impl Resource for Cron {
             .clone()
             .or_else(|| self.user.clone())
             .unwrap_or_else(|| "~/crontab".to_owned());
-        vec![Claim {
-            kind: ClaimKind::Other("cron".to_owned()),
-            value: format!("{table}\n{}", self.name),
-            sharing: Sharing::Exclusive,
-        }]
+        let entry = self
+            .lines
+            .as_ref()
+            .map_or_else(|| "absent".to_owned(), |l| l.join("\n"));
+        vec![Claim::new(
+            ClaimKind::Other("cron".to_owned()),
+            format!("{table}\n{}", self.name),
+        )
+        .wanting([("entry", Some(entry))])]
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {

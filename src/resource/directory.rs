@@ -77,15 +77,21 @@ impl Resource for Directory {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        // Targets of one node may share a directory when they want it the same way.
-        let attrs = format!(
-            "{:?}",
-            (self.attrs.mode, &self.attrs.owner, &self.attrs.group)
-        );
-        vec![Claim {
-            sharing: Sharing::SameAttributes(attrs),
-            ..Claim::path(&self.path)
-        }]
+        // Targets of one node may share a directory when they want it the same way; tasks of
+        // one host when no attribute differs.
+        let state = if self.absent.is_some() {
+            "absent"
+        } else {
+            "present"
+        };
+        vec![Claim::path(&self.path)
+            .shared(Sharing::SameAttributes)
+            .wanting([
+                ("state", Some(state.to_owned())),
+                ("mode", self.attrs.mode.map(fmt_mode)),
+                ("owner", self.attrs.owner.clone()),
+                ("group", self.attrs.group.clone()),
+            ])]
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::args::{checked_path, normalize_path};
-use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathState, Want};
 use crate::fields::Fields;
@@ -555,11 +555,16 @@ impl Resource for Compose {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![Claim {
-            kind: ClaimKind::Other("compose_project".to_owned()),
-            value: self.project.clone(),
-            sharing: Sharing::Exclusive,
-        }]
+        let state = if self.present { "present" } else { "absent" };
+        vec![Claim::new(
+            ClaimKind::Other("compose_project".to_owned()),
+            &self.project,
+        )
+        .wanting([
+            ("state", Some(state.to_owned())),
+            ("project_src", Some(self.project_src.clone())),
+            ("files", Some(self.files.join(", "))),
+        ])]
     }
 
     fn needs(&self) -> Vec<String> {

@@ -259,17 +259,15 @@ impl Resource for Firewall {
 
     fn claims(&self) -> Vec<Claim> {
         // Rules of one host are edited in graph order; ufw's on/off and each policy once.
-        let (value, sharing) = match self {
-            Firewall::Rule { .. } => ("rules".to_owned(), Sharing::Ordered),
-            Firewall::State(_) => ("state".to_owned(), Sharing::Exclusive),
-            Firewall::Policy { direction, .. } => {
-                (format!("policy {direction}"), Sharing::Exclusive)
+        let claim = |value: String| Claim::new(ClaimKind::Other("firewall".to_owned()), value);
+        vec![match self {
+            Firewall::Rule { .. } => claim("rules".to_owned()).shared(Sharing::Ordered),
+            Firewall::State(on) => {
+                claim("state".to_owned()).wanting([("enabled", Some(on.to_string()))])
             }
-        };
-        vec![Claim {
-            kind: ClaimKind::Other("firewall".to_owned()),
-            value,
-            sharing,
+            Firewall::Policy { direction, policy } => {
+                claim(format!("policy {direction}")).wanting([("policy", Some(policy.clone()))])
+            }
         }]
     }
 

@@ -3,7 +3,7 @@
 //! connects as is refused at plan time.
 
 use super::args::{account_name, number, refuse_with_absent, state};
-use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::Result;
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::Fields;
@@ -78,11 +78,14 @@ impl Resource for Group {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![Claim {
-            kind: ClaimKind::Other("group".to_owned()),
-            value: self.name.clone(),
-            sharing: Sharing::Exclusive,
-        }]
+        let state = if self.absent { "absent" } else { "present" };
+        vec![
+            Claim::new(ClaimKind::Other("group".to_owned()), &self.name).wanting([
+                ("state", Some(state.to_owned())),
+                ("gid", self.gid.map(|gid| gid.to_string())),
+                ("system", self.system.then(|| "true".to_owned())),
+            ]),
+        ]
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {

@@ -46,7 +46,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub(crate) use args::parent_dirs;
-pub(crate) use claim::{Claim, ClaimKind, Sharing};
+pub(crate) use claim::{Claim, ClaimKind, OnHost, Sharing};
 pub(crate) use registry::{build, help, is_kind, KINDS};
 pub(crate) use release::Release;
 

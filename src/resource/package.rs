@@ -199,17 +199,17 @@ impl Resource for Package {
     fn claims(&self) -> Vec<Claim> {
         // Several tasks may want one package installed (roles overlap); one that removes it
         // conflicts with any other.
-        let sharing = if self.want == PackageWant::Absent {
-            Sharing::Exclusive
+        let (sharing, state) = if self.want == PackageWant::Absent {
+            (Sharing::Exclusive, "absent")
         } else {
-            Sharing::Ordered
+            (Sharing::Ordered, "present")
         };
         self.names
             .iter()
-            .map(|name| Claim {
-                kind: ClaimKind::Other("package".to_owned()),
-                value: name.clone(),
-                sharing: sharing.clone(),
+            .map(|name| {
+                Claim::new(ClaimKind::Other("package".to_owned()), name)
+                    .shared(sharing.clone())
+                    .wanting([("state", Some(state.to_owned()))])
             })
             .collect()
     }

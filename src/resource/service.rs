@@ -8,7 +8,7 @@
 //! notified service restarts exactly once per run (never start + restart); one nothing can
 //! notify restarts on every apply, as Ansible's does.
 
-use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::Fields;
@@ -184,11 +184,16 @@ impl Resource for Service {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![Claim {
-            kind: ClaimKind::Other("service".to_owned()),
-            value: self.name.clone(),
-            sharing: Sharing::Exclusive,
-        }]
+        // `restarted`/`reloaded` leave it running as `started` does: they agree with it.
+        let running = self
+            .want
+            .map(|w| if w == Want::Stopped { "no" } else { "yes" });
+        vec![
+            Claim::new(ClaimKind::Other("service".to_owned()), &self.name).wanting([
+                ("running", running.map(str::to_owned)),
+                ("enabled", self.enabled.map(|e| e.to_string())),
+            ]),
+        ]
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::args::checked_path;
 use super::file::text_diff;
-use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{sha256_hex, CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::{scalar, Fields};
@@ -268,11 +268,7 @@ impl Resource for Supervisor {
     fn claims(&self) -> Vec<Claim> {
         vec![
             Claim::path(&self.conf),
-            Claim {
-                kind: ClaimKind::Program,
-                value: self.name.clone(),
-                sharing: Sharing::Exclusive,
-            },
+            Claim::new(ClaimKind::Program, &self.name),
         ]
     }
 

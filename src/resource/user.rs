@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::args::{account_name, checked_account_name, number, refuse_with_absent, state};
-use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::Fields;
@@ -205,11 +205,26 @@ impl Resource for User {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![Claim {
-            kind: ClaimKind::User,
-            value: self.name.clone(),
-            sharing: Sharing::Exclusive,
-        }]
+        // `append` groups add to whatever the account has: they agree with any list.
+        let groups = self.groups.as_ref().filter(|_| !self.append).map(|groups| {
+            let mut sorted = groups.clone();
+            sorted.sort();
+            sorted.join(",")
+        });
+        let state = if self.absent.is_some() {
+            "absent"
+        } else {
+            "present"
+        };
+        vec![Claim::new(ClaimKind::User, &self.name).wanting([
+            ("state", Some(state.to_owned())),
+            ("uid", self.uid.map(|uid| uid.to_string())),
+            ("group", self.group.clone()),
+            ("groups", groups),
+            ("shell", self.shell.clone()),
+            ("home", self.home.clone()),
+            ("system", self.system.then(|| "true".to_owned())),
+        ])]
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {

@@ -12,7 +12,8 @@ mod ssh;
 mod ssh_channel;
 mod ssh_config;
 mod target;
-#[cfg(test)]
+// They start a real sshd: the heavy test tier (`--features heavy-tests`, scripts/test.sh).
+#[cfg(all(test, feature = "heavy-tests"))]
 mod tests;
 
 use std::sync::atomic::AtomicBool;

@@ -7,7 +7,9 @@ pub(crate) mod agent;
 pub(crate) mod docker;
 pub(crate) mod pebble;
 pub(crate) mod sshd;
+#[cfg(feature = "heavy-tests")]
 mod sshd_selftest;
+pub(crate) mod timing;
 pub(crate) mod web;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +57,8 @@ impl Run {
 /// A temp project directory with a `host/` folder standing in for the managed machine.
 pub(crate) struct Project {
     dir: tempfile::TempDir,
+    /// Times the test that made it (every test of a feature makes one).
+    _timing: timing::Timing,
 }
 
 impl Project {
@@ -62,6 +66,7 @@ impl Project {
     pub(crate) fn new() -> Self {
         let project = Self {
             dir: tempfile::tempdir().expect("tempdir"),
+            _timing: timing::Timing::start(),
         };
         let root = project.host_root();
         project.file(
