@@ -113,3 +113,70 @@ impl Object for HostVars {
         Some(self.hosts.len())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn host(name: &str, yaml: &str) -> Host {
+        let node = crate::yaml::parse(&SourceFile::new("inv.yml", yaml)).expect("yaml");
+        Host {
+            name: name.to_owned(),
+            vars: node
+                .as_map()
+                .expect("map")
+                .iter()
+                .map(|(k, v)| (k.key().to_owned(), Var::Raw(v.clone())))
+                .collect(),
+            groups: vec!["all".to_owned(), "web".to_owned()],
+        }
+    }
+
+    #[test]
+    fn hosts_in_inventory_order_each_rendered_in_its_own_variables_from_many_threads() {
+        let templar = Arc::new(Templar::new());
+        let url = "url: 'http://{{ inventory_hostname }}:{{ port }}'\n";
+        let hosts = Arc::new(vec![
+            host("b", &format!("port: 2\n{url}")),
+            host("a", &format!("port: 1\n{url}")),
+        ]);
+        let shared = Shared {
+            groups: JValue::from(()),
+            common: Vec::new(),
+        };
+        let hostvars = JValue::from_object(HostVars::new(
+            &templar,
+            &hosts,
+            &BTreeMap::new(),
+            &[],
+            &shared,
+        ));
+        let names: Vec<String> = hostvars
+            .try_iter()
+            .expect("iterable")
+            .map(|v| v.to_string())
+            .collect();
+        assert_eq!(names, ["b", "a"]);
+        let url_of = |h: &str| {
+            hostvars
+                .get_attr(h)
+                .and_then(|v| v.get_attr("url"))
+                .map(|v| v.to_string())
+                .expect("attribute")
+        };
+        assert!(hostvars.get_attr("c").expect("attr").is_undefined());
+        // Many compiles read one host's variables at once: never a false cycle, never another
+        // thread's error.
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    for _ in 0..20 {
+                        assert_eq!(url_of("a"), "http://a:1");
+                        assert_eq!(url_of("b"), "http://b:2");
+                    }
+                });
+            }
+        });
+    }
+}
