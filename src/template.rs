@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::ThreadId;
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
 use minijinja::{AutoEscape, Environment, ErrorKind as JErrorKind, UndefinedBehavior};
@@ -479,11 +480,14 @@ impl Context {
 
     /// The error raised while rendering a variable this render used, if any: it is the real cause.
     fn take_inner_error(&self) -> Option<Error> {
-        self.inner
+        let me = std::thread::current().id();
+        let mut errors = self
+            .inner
             .inner_error
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
+            .unwrap_or_else(PoisonError::into_inner);
+        let at = errors.iter().position(|(thread, _)| *thread == me)?;
+        Some(errors.swap_remove(at).1)
     }
 
     /// Fully renders one variable (for `recon inventory` and connection settings).
@@ -512,8 +516,12 @@ struct LazyVars {
     vars: BTreeMap<String, Var>,
     /// Rendered values, with whether each holds a secret.
     cache: Mutex<BTreeMap<String, (JValue, bool)>>,
-    active: Mutex<Vec<String>>,
-    inner_error: Mutex<Option<Error>>,
+    /// The variables being rendered, per thread: one context (a host's `hostvars` entry) is
+    /// read by the compiles of many hosts at once, and another thread rendering the same
+    /// variable is no cycle.
+    active: Mutex<Vec<(ThreadId, String)>>,
+    /// The first error of a variable render, per thread, for that thread's `settle` only.
+    inner_error: Mutex<Vec<(ThreadId, Error)>>,
     /// Set when a variable read through this context held a secret (see `Context::used_secret`).
     used_secret: AtomicBool,
 }
@@ -554,10 +562,16 @@ impl LazyVars {
             // them only through a variable that is checked when it is read.
             Var::Ready(v) => (v.clone(), false),
             Var::Raw(node) => {
+                let me = std::thread::current().id();
                 {
                     let mut active = self.active.lock().unwrap_or_else(PoisonError::into_inner);
-                    if active.iter().any(|a| a == name) {
-                        let chain = active.join("` -> `");
+                    if active.iter().any(|(t, a)| *t == me && a == name) {
+                        let chain = active
+                            .iter()
+                            .filter(|(t, _)| *t == me)
+                            .map(|(_, a)| a.as_str())
+                            .collect::<Vec<_>>()
+                            .join("` -> `");
                         drop(active);
                         self.record(Error::invalid(
                             format!("variable `{name}` refers to itself (`{chain}` -> `{name}`)"),
@@ -565,7 +579,7 @@ impl LazyVars {
                         ));
                         return None;
                     }
-                    active.push(name.to_owned());
+                    active.push((me, name.to_owned()));
                 }
                 let ctx = Context {
                     inner: Arc::clone(self),
@@ -574,7 +588,7 @@ impl LazyVars {
                 self.active
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
-                    .retain(|a| a != name);
+                    .retain(|(t, a)| *t != me || a != name);
                 match rendered {
                     Ok(node) => {
                         let value = to_jinja(&node);
@@ -605,12 +619,13 @@ impl LazyVars {
     }
 
     fn record(&self, err: Error) {
-        let mut slot = self
+        let me = std::thread::current().id();
+        let mut errors = self
             .inner_error
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if slot.is_none() {
-            *slot = Some(err);
+        if !errors.iter().any(|(thread, _)| *thread == me) {
+            errors.push((me, err));
         }
     }
 }

@@ -13,7 +13,7 @@ pub(super) fn list_inventory(args: &InventoryArgs) -> Result<i32> {
     let inventory = load_inventory(args.source.inventory.as_deref())?;
     let extra = compile::parse_extra_vars(&args.source.extra_vars)?;
     let mut hosts = Vec::new();
-    for host in &inventory.hosts {
+    for host in inventory.hosts.iter() {
         let vars = compile::resolved_host_vars(&inventory, &host.name, &extra)?;
         hosts.push((host, vars));
     }

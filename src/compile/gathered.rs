@@ -499,10 +499,11 @@ impl Compiler<'_> {
         options: &super::Options,
     ) -> Result<Vec<(String, Target)>> {
         let templar = std::sync::Arc::new(crate::template::Templar::new());
-        let limited = match &options.limit {
-            Some(pattern) => Some(inventory::select(inventory, pattern)?),
+        let limited: Option<std::collections::HashSet<&str>> = match &options.limit {
+            Some(pattern) => Some(inventory::select(inventory, pattern)?.into_iter().collect()),
             None => None,
         };
+        let mut seen = std::collections::HashSet::new();
         let mut out: Vec<(String, Target)> = Vec::new();
         for play in &playbook.plays {
             if !play_needs_facts(play, &playbook.dir) {
@@ -515,7 +516,7 @@ impl Compiler<'_> {
                 hosts.retain(|h| limit.contains(h));
             }
             for host in hosts {
-                if out.iter().any(|(h, _)| *h == host) {
+                if !seen.insert(host) {
                     continue;
                 }
                 let scopes = Scopes {

@@ -7,6 +7,7 @@ mod directive;
 mod gathered;
 mod graph;
 mod host;
+mod hostvars;
 mod magic;
 mod nodes;
 mod rounds;
@@ -60,70 +61,38 @@ pub(crate) struct Compiler<'a> {
     pub(crate) inventory: &'a Inventory,
     pub(crate) templar: Arc<Templar>,
     pub(crate) options: &'a Options,
-    groups: JValue,
+    /// Built-ins every host shares (`groups`, `omit`, the run's magic variables).
+    shared: magic::Shared,
+    /// The lazy `hostvars` object (see hostvars.rs).
     hostvars: JValue,
+    play_hosts: magic::PlayHosts,
 }
 
 impl<'a> Compiler<'a> {
-    /// The compiler for `playbook` on `inventory`: the groups and every host's variables
-    /// (`hostvars`) are built once here.
+    /// The compiler for `playbook` on `inventory`: what every host shares is built once here;
+    /// `hostvars` only renders the hosts a template reads.
     pub(crate) fn new(
         playbook: &'a Playbook,
         inventory: &'a Inventory,
         options: &'a Options,
     ) -> Self {
         let templar = Arc::new(Templar::with_files(&playbook.dir));
-        let groups: JValue = inventory
-            .groups
-            .keys()
-            .map(|g| {
-                (
-                    g.clone(),
-                    inventory
-                        .group_members(g)
-                        .into_iter()
-                        .map(JValue::from)
-                        .collect::<JValue>(),
-                )
-            })
-            .collect();
-        let compiler = Compiler {
+        let shared = magic::Shared::new(playbook, inventory, options);
+        let hostvars = JValue::from_object(hostvars::HostVars::new(
+            &templar,
+            &inventory.hosts,
+            &options.facts,
+            &options.extra_vars,
+            &shared,
+        ));
+        Compiler {
             playbook,
             inventory,
             templar,
             options,
-            groups,
-            hostvars: JValue::UNDEFINED,
-        };
-        let hostvars: JValue = inventory
-            .hosts
-            .iter()
-            .map(|h| {
-                // A host's gathered facts are part of its `hostvars` (`hostvars[host].ansible_hostname`).
-                let facts: Vec<(String, Var)> = options
-                    .facts
-                    .get(&h.name)
-                    .map(gathered::names)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(k, v)| (k, Var::Ready(v)))
-                    .collect();
-                let vars = Scopes {
-                    inventory: Some(&h.vars),
-                    facts: &facts,
-                    builtins: compiler.builtins(&h.name, None, None),
-                    extra: &options.extra_vars,
-                    ..Scopes::default()
-                };
-                (
-                    h.name.clone(),
-                    Context::new(&compiler.templar, vars.flatten()).value(),
-                )
-            })
-            .collect();
-        Compiler {
+            shared,
             hostvars,
-            ..compiler
+            play_hosts: magic::PlayHosts::new(playbook),
         }
     }
 
@@ -167,8 +136,8 @@ impl<'a> Compiler<'a> {
         options: &'a Options,
     ) -> Result<Vec<PlayRun>> {
         let compiler = Compiler::new(playbook, inventory, options);
-        let limited = match &options.limit {
-            Some(pattern) => Some(inventory::select(inventory, pattern)?),
+        let limited: Option<std::collections::HashSet<&str>> = match &options.limit {
+            Some(pattern) => Some(inventory::select(inventory, pattern)?.into_iter().collect()),
             None => None,
         };
         let mut runs = Vec::new();
@@ -238,32 +207,16 @@ impl<'a> Compiler<'a> {
         role: Option<&PathBuf>,
         play: Option<&Play>,
     ) -> Vec<(&'static str, JValue)> {
-        let mut out = vec![
-            ("inventory_hostname", JValue::from(host)),
-            (
-                "inventory_hostname_short",
-                JValue::from(host.split('.').next().unwrap_or(host)),
-            ),
-            ("omit", JValue::from(crate::template::OMIT)),
-            ("groups", self.groups.clone()),
-            (
-                "playbook_dir",
-                JValue::from(self.playbook.dir.display().to_string()),
-            ),
-            (
-                "inventory_dir",
-                JValue::from(self.inventory.dir.display().to_string()),
-            ),
-        ];
-        if !self.hostvars.is_undefined() {
-            out.push(("hostvars", self.hostvars.clone()));
-        }
+        let mut out = self.shared.of_host(host, self.inventory.host(host));
+        out.push(("hostvars", self.hostvars.clone()));
         if let Some(dir) = role {
             out.push(("role_path", JValue::from(dir.display().to_string())));
             let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
             out.push(("role_name", JValue::from(name.unwrap_or_default())));
         }
-        out.extend(self.magic(host, play));
+        if let Some(play) = play {
+            out.extend(self.play_magic(play));
+        }
         out
     }
 

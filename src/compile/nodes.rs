@@ -67,8 +67,9 @@ impl Compiler<'_> {
             inventory: self.inventory,
             templar: Arc::clone(&self.templar),
             options: &every_task,
-            groups: self.groups.clone(),
+            shared: super::magic::Shared::new(self.playbook, self.inventory, &every_task),
             hostvars: self.hostvars.clone(),
+            play_hosts: super::magic::PlayHosts::new(self.playbook),
         };
         all.par_iter()
             .filter(|h| by_tags || !selected.contains(**h))

@@ -141,6 +141,7 @@ impl Builder {
                 member_of_all.entry(host).or_default().push(group);
             }
         }
+        let mut hosts = Vec::with_capacity(self.hosts.len());
         for name in &self.hosts {
             let mut member_of: Vec<&str> = vec!["all"];
             member_of.extend(member_of_all.remove(name.as_str()).unwrap_or_default());
@@ -154,12 +155,13 @@ impl Builder {
             for (k, v) in self.host_vars.get(name).into_iter().flatten() {
                 vars.insert(k.clone(), Var::Raw(v.clone()));
             }
-            inventory.hosts.push(Host {
+            hosts.push(Host {
                 name: name.clone(),
                 vars,
                 groups: member_of.iter().map(|g| (*g).to_owned()).collect(),
             });
         }
+        inventory.hosts = std::sync::Arc::new(hosts);
         inventory.index = inventory
             .hosts
             .iter()

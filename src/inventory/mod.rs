@@ -38,7 +38,8 @@ pub(crate) struct Group {
 /// The whole inventory; hosts keep file order.
 #[derive(Debug, Default)]
 pub(crate) struct Inventory {
-    pub(crate) hosts: Vec<Host>,
+    /// Shared (never copied per host): the lazy `hostvars` of a run reads them (compile/hostvars.rs).
+    pub(crate) hosts: std::sync::Arc<Vec<Host>>,
     pub(crate) groups: BTreeMap<String, Group>,
     /// The folder the inventory was read from (`inventory_dir`), for paths relative to it.
     pub(crate) dir: std::path::PathBuf,

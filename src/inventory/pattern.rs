@@ -93,11 +93,11 @@ mod tests {
             groups: groups.iter().map(|g| (*g).to_owned()).collect(),
         };
         let mut inv = Inventory {
-            hosts: vec![
+            hosts: std::sync::Arc::new(vec![
                 host("web1", &["all", "web"]),
                 host("web2", &["all", "web", "eu"]),
                 host("db1", &["all", "db", "eu"]),
-            ],
+            ]),
             ..Default::default()
         };
         for g in ["all", "web", "db", "eu"] {

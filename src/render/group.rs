@@ -30,12 +30,28 @@ impl OwnValues {
     pub(crate) fn from_inventory(inventory: &Inventory) -> Self {
         let value_of =
             |host: &crate::inventory::Host, name: &str| host.vars.get(name).and_then(scalar);
-        // A variable every host has with one value is nobody's own: it stays as it is.
+        // A variable every host has with one value is nobody's own: it stays as it is. Found
+        // in one pass over the hosts (asked per host and variable, it was quadratic).
+        let mut common: BTreeMap<&str, Option<String>> = BTreeMap::new();
+        for (i, host) in inventory.hosts.iter().enumerate() {
+            if i == 0 {
+                common = host
+                    .vars
+                    .keys()
+                    .map(|name| (name.as_str(), value_of(host, name)))
+                    .collect();
+                continue;
+            }
+            for (name, value) in &mut common {
+                if value.is_some() && value_of(host, name) != *value {
+                    *value = None;
+                }
+            }
+        }
         let shared = |name: &str, value: &str| {
-            inventory
-                .hosts
-                .iter()
-                .all(|h| value_of(h, name).as_deref() == Some(value))
+            common
+                .get(name)
+                .is_some_and(|v| v.as_deref() == Some(value))
         };
         let hosts = inventory
             .hosts
