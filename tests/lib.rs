@@ -31,5 +31,6 @@ mod secrets;
 mod shard;
 mod ssh;
 mod sysres;
+mod taint;
 mod validation;
 mod vault;
