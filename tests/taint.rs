@@ -1,6 +1,6 @@
 //! Secret taint on a real sshd: a vault value through filters and concatenations in every
-//! string field we can reach (a task title, `line`, `block`, `file`, `cron`, `command` argv and
-//! env) is masked in plan text, `--json`, the apply report, a saved plan and errors; when the
+//! string field we can reach (a task title, `line`, `block`, `file`, `template`, `cron`,
+//! `command` argv and env) is masked in plan text, `--json`, the apply report, a saved plan and errors; when the
 //! secret changes, the plan shows neither the old value read back from the host nor the new one.
 
 use base64::Engine as _;
@@ -24,6 +24,7 @@ const SITE: &str = r#"- hosts: all
         path: "{{ root }}/conf"
         create: true
         block: "auth {{ token | replace('a', 'A') }}\nsum {{ token | hash('sha256') }}"
+    - template: { src: t.j2, dest: "{{ root }}/tpl" }
     - file: { path: "{{ root }}/copy", content: "id={{ derived }}-{{ token | b64encode }}\n" }
     - cron:
         name: "job {{ token | lower }}"
@@ -51,7 +52,11 @@ fn project(sshd: &Sshd) -> Project {
         ),
     )
     .file("pw", &format!("{VAULT_PW}\n"))
-    .file("site.yml", SITE);
+    .file("site.yml", SITE)
+    .file(
+        "templates/t.j2",
+        "port=80\nkey={{ token | b64encode }}\nup={{ derived }}\n",
+    );
     p
 }
 
@@ -119,6 +124,9 @@ fn derived_secrets_are_masked_everywhere_and_a_changed_secret_shows_neither_valu
         "the real value reached the host"
     );
     assert!(p.read_host("cron.d/recon").contains(&old.to_uppercase()));
+    assert!(p
+        .read_host("tpl")
+        .contains(&format!("up=x-{}", old.to_uppercase())));
 
     // The secret changes: the host still holds the old derived values.
     let new = "New-taint-tok3n-xyz";
