@@ -299,7 +299,7 @@ fn step(
                 ..decided.change
             }
         } else {
-            decided.change
+            conceal_old(decided.change)
         },
         handler,
         triggered_by,
@@ -310,6 +310,35 @@ fn step(
         ignore_errors: task.ignore_errors,
         rescue_group: task.caught,
     }
+}
+
+/// A change whose new value holds a secret (a vault value, or anything derived from one) never
+/// shows what the host holds now: that is the old secret, which no registry knows. Old values
+/// and the diff's removed and context lines are masked; its added lines by the registry.
+fn conceal_old(mut change: crate::plan::Change) -> crate::plan::Change {
+    use crate::secret::{occurs_in, MASK};
+    if !crate::secret::any() {
+        return change;
+    }
+    // Already masked by the resource (a `block` of secret text) counts as holding one.
+    let secret = |text: &str| occurs_in(text) || text.contains(MASK);
+    for field in &mut change.fields {
+        if field.after.as_deref().is_some_and(secret) && field.before.is_some() {
+            field.before = Some(MASK.to_owned());
+        }
+    }
+    if let Some(diff) = change.diff.as_deref().filter(|d| secret(d)) {
+        change.diff = Some(
+            diff.lines()
+                .map(|l| match l.chars().next() {
+                    // Removed and context lines are the host's text: old secrets may be there.
+                    Some(c @ ('-' | ' ')) => format!("{c}{MASK}\n"),
+                    _ => format!("{l}\n"),
+                })
+                .collect(),
+        );
+    }
+    change
 }
 
 /// Steps (ids) among the ancestors of task `i`, through unchanged tasks too.

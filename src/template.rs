@@ -9,6 +9,7 @@ mod lookup;
 mod lookups;
 mod predicates;
 mod pyrepr;
+mod taint;
 
 pub(crate) use filters::{python_replacement, OMIT};
 pub(crate) use lookups::fileglob;
@@ -77,8 +78,11 @@ impl Templar {
         env.set_keep_trailing_newline(true);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         // Values inside text print as Python's `str()` does, as under Ansible.
+        // A piece whose evaluation read a secret is registered as one (taint, see `taint`).
         env.set_formatter(|out, _, value| {
-            out.write_str(&pyrepr::py_str(value))
+            let text = pyrepr::py_str(value);
+            taint::piece_written(value, &text);
+            out.write_str(&text)
                 .map_err(|e| minijinja::Error::new(JErrorKind::WriteFailure, e.to_string()))
         });
         filters::register(&mut env);
@@ -147,6 +151,7 @@ impl Templar {
     }
 
     fn render_scalar(&self, node: &Node, text: &str, ctx: &Context) -> Result<JValue> {
+        let render = taint::Render::start();
         let result = match single_expression(text) {
             Some(expr) => self
                 .env
@@ -164,6 +169,10 @@ impl Templar {
                 &node.span,
             )
             .with_label("not defined"));
+        }
+        if render.finish() && single_expression(text).is_some() {
+            // The whole value derives from a secret: each of its strings is one.
+            taint::register_value(&value);
         }
         Ok(value)
     }
@@ -202,10 +211,12 @@ impl Templar {
     /// Renders a template file; errors point into that file.
     pub(crate) fn render_file(&self, file: &Arc<SourceFile>, ctx: &Context) -> Result<String> {
         let name = file.name();
+        let render = taint::Render::start();
         let rendered = self
             .env
             .template_from_named_str(&name, &file.text)
             .and_then(|t| t.render(ctx.value()));
+        render.finish();
         rendered.map_err(|e| {
             ctx.take_inner_error()
                 .unwrap_or_else(|| file_error(&e, file))
@@ -558,9 +569,9 @@ impl LazyVars {
             return None;
         };
         let (value, secret) = match var {
-            // Final from the start (`groups`, `hostvars`, `item`): large, and a secret reaches
-            // them only through a variable that is checked when it is read.
-            Var::Ready(v) => (v.clone(), false),
+            // Final from the start (`groups`, `hostvars`, `item`, `set_fact`): their strings
+            // are searched (never other hosts' variables, read through their own context).
+            Var::Ready(v) => (v.clone(), taint::holds_secret(v)),
             Var::Raw(node) => {
                 let me = std::thread::current().id();
                 {
@@ -614,6 +625,7 @@ impl LazyVars {
     /// Remembers that a value holding a secret was read.
     fn note_secret(&self, secret: bool) {
         if secret {
+            taint::secret_read();
             self.used_secret.store(true, Ordering::Relaxed);
         }
     }

@@ -57,4 +57,6 @@ mod ssh;
 #[cfg(feature = "heavy-tests")]
 mod sysres;
 #[cfg(feature = "heavy-tests")]
+mod taint;
+#[cfg(feature = "heavy-tests")]
 mod vault;

@@ -39,6 +39,8 @@ pub(super) fn lookup(base: &Path, kind: &str, term: &str) -> Result<JValue, JErr
     let request = Request::parse(term).map_err(error)?;
     let path = base.join(&request.path);
     let mut cached = cache().lock().unwrap_or_else(PoisonError::into_inner);
+    // What is made from a generated password is secret too (see `taint`).
+    super::taint::secret_read();
     if let Some(value) = cached.get(&path) {
         return Ok(JValue::from(value.as_str()));
     }
@@ -50,6 +52,7 @@ pub(super) fn lookup(base: &Path, kind: &str, term: &str) -> Result<JValue, JErr
 
 /// The `secret` filter: returns its value unchanged after registering it as a secret.
 pub(super) fn secret_filter(value: JValue) -> JValue {
+    super::taint::secret_read();
     if let Some(text) = value.as_str() {
         crate::secret::register(text);
     } else if !value.is_none() && !value.is_undefined() {
