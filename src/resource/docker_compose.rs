@@ -357,10 +357,11 @@ pub(crate) enum Decision {
     Down,
 }
 
-/// Detects compose v2 or v1 and defines `_dc`; prints `tool …` in the probe.
+/// Detects compose v2 or v1 and defines `_dc`; prints `tool …` in the probe. `$_dcb` (set by
+/// the apply to `_bounded SECS`, empty in the probe, which is bounded as a whole) bounds it.
 const TOOL: &str =
-    "if docker compose version >/dev/null 2>&1; then _dc() { docker compose \"$@\"; }; _tool=v2\n\
-elif command -v docker-compose >/dev/null 2>&1; then _dc() { docker-compose \"$@\"; }; _tool=v1\n\
+    "if docker compose version >/dev/null 2>&1; then _dc() { ${_dcb:-} docker compose \"$@\"; }; _tool=v2\n\
+elif command -v docker-compose >/dev/null 2>&1; then _dc() { ${_dcb:-} docker-compose \"$@\"; }; _tool=v1\n\
 else _tool=none; fi\n";
 
 /// Every container of project `$_p` (not one-off `run` containers), one `ctr` line each, sorted
@@ -665,6 +666,7 @@ impl Resource for Compose {
                     "[ \"$_tool\" != none ] || { echo 'neither docker compose nor docker-compose is installed' >&2; exit 1; }\n\
                      cd -- \"$_src\" || exit 1\n",
                 );
+                s.code("_dcb='").bounded().code("'\n");
                 if self.pull == Pull::Always {
                     s.code("_dc -p \"$_p\" \"$@\" pull || exit 1\n");
                 }

@@ -243,7 +243,7 @@ impl Resource for Package {
     fn script(&self, decision: &Decision, out: &mut Script) {
         out.code("export DEBIAN_FRONTEND=noninteractive\n");
         if decision.batch.refresh {
-            out.code(
+            out.bounded().code(
                 "apt-get update -q -o DPkg::Lock::Timeout=120 >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n",
             );
         }
@@ -252,7 +252,8 @@ impl Resource for Package {
             return;
         }
         // Waits for another apt or dpkg run (unattended-upgrades) instead of failing at once.
-        out.code("apt-get install -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
+        out.bounded()
+            .code("apt-get install -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
         out.words(b.install.iter().map(String::as_str));
         for name in &b.remove {
             out.fill(" {}", [w(&format!("{name}-"))]);
