@@ -47,8 +47,10 @@ use std::sync::Arc;
 
 pub(crate) use args::parent_dirs;
 pub(crate) use claim::{Claim, ClaimKind, Sharing};
+pub(crate) use package::KEYS as PACKAGE_KEYS;
 pub(crate) use registry::{build, help, is_kind, KINDS};
 pub(crate) use release::Release;
+pub(crate) use service::KEYS as SERVICE_KEYS;
 
 use crate::facts::{FactSet, Facts};
 use crate::plan::Change;

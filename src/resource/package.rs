@@ -31,13 +31,13 @@ pub(crate) struct Package {
     pub(crate) cache_valid_time: Option<u64>,
 }
 
+/// The arguments `package` takes (also what an Ansible `apt` task with nothing to install is
+/// checked against).
+pub(crate) const KEYS: &[&str] = &["name", "state", "update_cache", "cache_valid_time"];
+
 /// Builds a `package` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Package> {
-    let f = Fields::new(
-        args,
-        "`package`",
-        &["name", "state", "update_cache", "cache_valid_time"],
-    )?;
+    let f = Fields::new(args, "`package`", KEYS)?;
     f.require("name")?;
     let names = f
         .string_list("name")?
