@@ -181,7 +181,7 @@ impl Project {
         };
         let mut stderr = read(&err_file);
         if status.is_none() {
-            stderr.push_str(&format!("\n(killed: still running after {limit:?})"));
+            stderr = format!("{stderr}\n(killed: still running after {limit:?})");
         }
         Run {
             code: status.and_then(|s| s.code()).unwrap_or(-1),
