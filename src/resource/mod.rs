@@ -9,6 +9,7 @@ mod authorized_key;
 mod block;
 mod claim;
 mod command;
+mod compose_grants;
 mod cron;
 mod directory;
 mod docker_compose;
