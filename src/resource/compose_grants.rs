@@ -100,18 +100,18 @@ pub(crate) fn from_config(service: &Node) -> Grants {
         .and_then(Node::as_seq)
         .unwrap_or_default()
         .iter()
-        .filter_map(|p| match p.scalar_text() {
-            Some(short) => Some(short.to_owned()),
-            None => {
-                let get = |k: &str| p.get(k).and_then(Node::scalar_text).unwrap_or_default();
-                let published = get("published");
-                (!published.is_empty()).then(|| {
-                    let proto = Some(get("protocol"))
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or("tcp");
-                    format!("{published}:{}/{proto}", get("target"))
-                })
+        .filter_map(|p| {
+            if let Some(short) = p.scalar_text() {
+                return Some(short.to_owned());
             }
+            let get = |k: &str| p.get(k).and_then(Node::scalar_text).unwrap_or_default();
+            let published = get("published");
+            (!published.is_empty()).then(|| {
+                let proto = Some(get("protocol"))
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("tcp");
+                format!("{published}:{}/{proto}", get("target"))
+            })
         })
         .collect();
     let binds = service
@@ -119,12 +119,12 @@ pub(crate) fn from_config(service: &Node) -> Grants {
         .and_then(Node::as_seq)
         .unwrap_or_default()
         .iter()
-        .filter_map(|v| match v.scalar_text() {
-            Some(short) => bind_of(short),
-            None => {
-                let get = |k: &str| v.get(k).and_then(Node::scalar_text).unwrap_or_default();
-                (get("type") == "bind").then(|| format!("{}:{}", get("source"), get("target")))
+        .filter_map(|v| {
+            if let Some(short) = v.scalar_text() {
+                return bind_of(short);
             }
+            let get = |k: &str| v.get(k).and_then(Node::scalar_text).unwrap_or_default();
+            (get("type") == "bind").then(|| format!("{}:{}", get("source"), get("target")))
         })
         .collect();
     Grants {
