@@ -588,6 +588,22 @@ mod tests {
             failed.0.contains("Host key verification failed."),
             "{failed}"
         );
+        let dubious = decide(
+            &git(false),
+            answer(&format!(
+                "refused {}\nnew {NEW} refs/heads/main\n",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    "fatal: detected dubious ownership in repository at '/srv/app'"
+                )
+            )),
+        )
+        .expect_err("refused checkout");
+        assert!(dubious.0.contains("dubious ownership"), "{dubious}");
+        assert!(
+            dubious.0.contains("belongs to another account"),
+            "{dubious}"
+        );
         let nogit = decide(&git(false), answer("nogit\n")).expect_err("no git");
         assert!(nogit.0.contains("git is not installed"));
         let notrepo = decide(&git(false), answer(&format!("notrepo\nnew {NEW} HEAD\n")))
