@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use std::marker::PhantomData;
 
-use crate::script::{n, p, w, Piece, Script};
+use crate::script::{n, p, w, Script, BOUND_FUNCTIONS};
 
 /// Files up to this size come back whole when their content is wanted, so plans can show diffs
 /// (the probe's `_p` function holds the same number).
@@ -152,6 +152,9 @@ impl Answer for ReleaseState {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Facts {
     values: Vec<FactValue>,
+    /// Facts whose command the probe bound stopped (index, the bound in seconds): their
+    /// answers are placeholders the plan must not decide from.
+    timed_out: Vec<(usize, u64)>,
 }
 
 impl Facts {
@@ -191,7 +194,15 @@ impl Facts {
     /// Answers given by hand, for unit tests of resources.
     #[cfg(test)]
     pub(crate) fn answered(values: Vec<FactValue>) -> Self {
-        Self { values }
+        Self {
+            values,
+            timed_out: Vec::new(),
+        }
+    }
+
+    /// The facts whose command ran into the probe bound: (fact index, bound in seconds).
+    pub(crate) fn timed_out(&self) -> &[(usize, u64)] {
+        &self.timed_out
     }
 
     /// The raw answers, for saved plans and stale-plan messages.
@@ -281,6 +292,8 @@ pub(crate) struct FactSet {
 }
 
 /// The shell functions the probe uses; also embedded in apply scripts for the stale check.
+/// `_g IDX SECS SCRIPT` / `_o IDX SECS SCRIPT` run a guard / an output command under
+/// `_bounded` (`T IDX SECS` when the bound stopped it).
 /// `_pkgs IDX VALID W=NAME...` (W: `p`resent, `l`atest, `a`bsent) prints each installed
 /// version (`KI`) and the apt candidate (`KV`) of those that need one (missing or latest), and
 /// with VALID seconds whether the apt cache is older (`KC`): a yes/no, never the age itself,
@@ -309,6 +322,18 @@ pub(crate) const PROBE_FUNCTIONS: &str = r#"_pkgs() {
   apt-cache policy -- $_pl 2>/dev/null | awk -v i="$_pi" '/^[^ ].*:$/ { n = substr($0, 1, length($0) - 1) }
     /^  Candidate: / && $2 != "(none)" { print "KV " i " " n " " $2 }'
   set +f
+}
+_g() {
+  _gt=$(date +%s)
+  _bounded "$2" sh -c "$3" </dev/null >/dev/null 2>&1; _grc=$?
+  if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
+  printf 'G %s %s\n' "$1" "$_grc"
+}
+_o() {
+  _gt=$(date +%s)
+  _out=$(_bounded "$2" sh -c "$3" </dev/null 2>&1); _grc=$?
+  if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
+  printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
 }
 _p() {
   if [ -L "$2" ]; then
@@ -423,9 +448,12 @@ impl FactSet {
     }
 
     /// The body of the probe: one line per fact. Call `_probe` after `PROBE_FUNCTIONS`.
+    /// Commands (guards, outputs) run under the probe bound (`script::probe_limit`).
     pub(crate) fn probe_function(&self) -> Script {
+        let limit = n(crate::script::probe_limit());
         let mut s = Script::new();
         s.code(PRELUDE)
+            .code(BOUND_FUNCTIONS)
             .code(PROBE_FUNCTIONS)
             .code("_probe() {\n  printf '@@probe\\n'\n");
         for (i, fact) in self.facts.iter().enumerate() {
@@ -440,16 +468,14 @@ impl FactSet {
                     s.fill("  _p {} {} {}\n", [i, p(path), w(want)]);
                 }
                 Fact::Guard { script } => {
-                    s.fill(
-                        "  ( {}\n  ) </dev/null >/dev/null 2>&1; printf 'G {} %s\\n' $?\n",
-                        [Piece::Code(script), i],
-                    );
+                    s.fill("  _g {} {} ", [i, limit])
+                        .word(script.as_str())
+                        .code("\n");
                 }
                 Fact::Output { script } => {
-                    s.fill(
-                        "  _out=$( ( {}\n  ) </dev/null 2>&1); printf 'O {} %s ' $?; printf %s \"$_out\" | base64 -w0; echo\n",
-                        [Piece::Code(script), i],
-                    );
+                    s.fill("  _o {} {} ", [i, limit])
+                        .word(script.as_str())
+                        .code("\n");
                 }
                 Fact::Releases { root, link } => {
                     s.fill("  _rel {} {} {}\n", [i, p(root), w(link)]);
@@ -496,10 +522,18 @@ impl FactSet {
             return Err("the probe printed no answer".to_owned());
         }
         let mut ended = false;
+        let mut timed_out = Vec::new();
         for line in lines {
             if line == "@@end" {
                 ended = true;
                 break;
+            }
+            if let Some(rest) = line.strip_prefix("T ") {
+                let stopped = self
+                    .stopped(rest, &mut values)
+                    .ok_or_else(|| format!("unexpected probe line `{line}`"))?;
+                timed_out.push(stopped);
+                continue;
             }
             parse_line(line, &mut values)
                 .map_err(|e| format!("unexpected probe line `{line}`: {e}"))?;
@@ -531,7 +565,24 @@ impl FactSet {
                 None => Err(format!("the probe did not answer fact {i}")),
             })
             .collect::<Result<_, String>>()?;
-        Ok(Facts { values })
+        Ok(Facts { values, timed_out })
+    }
+
+    /// `T IDX SECS`: the bound stopped fact IDX's command. Its answer becomes a placeholder of
+    /// its kind (status 124), so the reply still parses; the caller reports the stop.
+    fn stopped(&self, rest: &str, values: &mut [Option<FactValue>]) -> Option<(usize, u64)> {
+        let (index, secs) = rest.split_once(' ')?;
+        let (index, secs): (usize, u64) = (index.parse().ok()?, secs.parse().ok()?);
+        let placeholder = match self.facts.get(index)? {
+            Fact::Guard { .. } => FactValue::Guard(Exit(124)),
+            Fact::Output { .. } => FactValue::Output(CommandOutput {
+                status: 124,
+                stdout: String::new(),
+            }),
+            _ => return None,
+        };
+        *values.get_mut(index)? = Some(placeholder);
+        Some((index, secs))
     }
 }
 

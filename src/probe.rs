@@ -74,11 +74,18 @@ impl PlannedHost {
 /// Probes `graph`'s host through `transport` and computes its plan.
 pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> PlannedHost {
     let mut facts = FactSet::default();
+    // How many facts the set holds after each task asked: the first task past a fact's index
+    // asked it (to locate a probe command the bound stopped).
+    let mut asked_up_to = Vec::new();
     let asked: Vec<Box<dyn Any + Send + Sync>> = graph
         .tasks
         .iter()
         .chain(&graph.handlers)
-        .map(|t| t.resource.ask(&mut facts))
+        .map(|t| {
+            let asked = t.resource.ask(&mut facts);
+            asked_up_to.push(facts.facts.len());
+            asked
+        })
         .collect();
     let reactions = Reactions::ask(graph, &mut facts);
     let mut planned = PlannedHost::new(graph);
@@ -106,6 +113,25 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
             return planned;
         }
     };
+    if let Some(&(fact, secs)) = answers.timed_out().first() {
+        let task = asked_up_to
+            .iter()
+            .position(|&len| len > fact)
+            .and_then(|i| graph.tasks.iter().chain(&graph.handlers).nth(i));
+        let why = format!(
+            "a command it runs while planning did not finish within {secs} s and was stopped \
+             (every probe command is bounded; RECON_PROBE_TIMEOUT sets the bound in seconds)"
+        );
+        match task {
+            Some(task) => {
+                planned.plan.error = Some(format!("task `{}`: {why}", task.name));
+                planned.plan.error_at = Some(task.span.location());
+            }
+            None => planned.plan.error = Some(format!("probe failed: {why}")),
+        }
+        planned.facts = facts;
+        return planned;
+    }
     planned.fingerprint = sha256_hex(&reply.stdout);
     planned.observed = answers.values().to_vec();
     match decide_all(graph, &facts, &asked, &reactions, answers) {

@@ -374,27 +374,30 @@ pub(crate) fn value(
     ])
 }
 
-/// Runs each item's body of a query in turn and reports `@@query ITEM RC STDOUT STDERR`
-/// (base64), through private temp files.
+/// Runs each item's body of a query in turn (`_query ITEM SECS BODY`, under the probe bound)
+/// and reports `@@query ITEM RC STDOUT STDERR` (base64), through private temp files.
 const QUERY_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || exit 1
 _e=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-err.XXXXXXXX") || { rm -f "$_o"; exit 1; }
 trap 'rm -f "$_o" "$_e"' EXIT
 _query() {
-  "_q$1" >"$_o" 2>"$_e" </dev/null
-  printf '@@query %s %s ' "$1" "$?"; base64 -w0 < "$_o"; printf ' '; base64 -w0 < "$_e"; echo
+  _qt=$(date +%s)
+  _bounded "$2" sh -c "$3" >"$_o" 2>"$_e" </dev/null; _qrc=$?
+  if _timed_out "$_qrc" "$_qt" "$2"; then
+    printf 'stopped: it did not finish within %s s (RECON_PROBE_TIMEOUT sets the bound)\n' "$2" >>"$_e"
+  fi
+  printf '@@query %s %s ' "$1" "$_qrc"; base64 -w0 < "$_o"; printf ' '; base64 -w0 < "$_e"; echo
 }
 "#;
 
 /// The script that runs `query` on the host: read-only by the task's own declaration.
 pub(crate) fn query_script(query: &Query) -> crate::script::Script {
-    use crate::script::{n, Piece, Script};
-    let mut s = Script::of(QUERY_FUNCTIONS);
+    use crate::script::{n, w, Script, BOUND_FUNCTIONS};
+    let mut s = Script::of(BOUND_FUNCTIONS);
+    s.code(QUERY_FUNCTIONS);
+    let limit = crate::script::probe_limit();
     for (item, body) in &query.items {
         let item = u64::try_from(*item).unwrap_or(u64::MAX);
-        s.fill(
-            "_q{}() (\n{})\n_query {}\n",
-            [n(item), Piece::Code(body), n(item)],
-        );
+        s.fill("_query {} {} {}\n", [n(item), n(limit), w(body.as_str())]);
     }
     s
 }

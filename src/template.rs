@@ -10,6 +10,9 @@ mod lookups;
 mod predicates;
 mod pyrepr;
 mod taint;
+#[cfg(test)]
+mod reference_filters;
+mod urlencode;
 
 pub(crate) use filters::{python_replacement, OMIT};
 pub(crate) use lookups::fileglob;
@@ -87,6 +90,7 @@ impl Templar {
         });
         filters::register(&mut env);
         predicates::register(&mut env);
+        urlencode::register(&mut env);
         // Last: it adds the `ansible.builtin.` names of every filter and test registered before.
         extra_filters::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which

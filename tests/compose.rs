@@ -161,3 +161,50 @@ fn a_service_whose_image_changed_is_recreated_and_only_it() {
     p.recon(&["plan", "site.yml", "--detailed-exitcode"])
         .expect_code(0);
 }
+
+/// A service that gains root-equivalent grants: the plan shows each changed setting (before
+/// and after, environment names without values) and a warning naming the grants, instead of
+/// only "its configuration changed". A project whose compose file nothing creates is a
+/// planning error.
+#[test]
+fn a_recreate_shows_the_grants_that_changed_and_warns_about_root_equivalent_ones() {
+    docker::ensure();
+    let name = format!("recongrants{}", std::process::id());
+    let clean = CleanProject(name.clone());
+    let p = Project::new();
+    p.file("site.yml", &site(&name, "present"));
+    std::fs::create_dir_all(p.host("stack")).expect("stack");
+    let plain = format!(
+        "version: \"3\"\nservices:\n  web:\n    image: {IMAGE}\n    command: [\"sleep\", \"3600\"]\n    stop_signal: SIGKILL\n"
+    );
+    std::fs::write(p.host("stack/docker-compose.yml"), &plain).expect("compose file");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(clean.containers().len(), 1);
+
+    let granted = format!(
+        "{plain}    privileged: true\n    pid: host\n    network_mode: host\n    cap_add: [SYS_ADMIN]\n    environment:\n      API_TOKEN: hunter2-value\n    volumes:\n      - /:/host\n      - /var/run/docker.sock:/var/run/docker.sock\n"
+    );
+    std::fs::write(p.host("stack/docker-compose.yml"), &granted).expect("compose file");
+    let run = p.recon(&["plan", "site.yml"]);
+    run.expect_code(0)
+        .stdout_has("recreate: its configuration changed")
+        .stdout_has("web privileged: false -> privileged: true")
+        .stdout_has("web pid: (default) -> pid: host")
+        .stdout_has("web network_mode: (default) -> network_mode: host")
+        .stdout_has("web cap_add: (none) -> cap_add: SYS_ADMIN")
+        .stdout_has("/:/host")
+        .stdout_has("env names: - -> env names: + API_TOKEN")
+        .stdout_has("WARNING: root-equivalent grants")
+        .stdout_has("bind mount of `/`")
+        .stdout_has("bind mount of the docker socket");
+    assert!(!run.stdout.contains("hunter2"), "{}", run.stdout);
+    assert!(!run.stderr.contains("hunter2"), "{}", run.stderr);
+    // Planning changed nothing.
+    assert_eq!(clean.containers().len(), 1);
+
+    // No compose file, and nothing in the plan creates one.
+    std::fs::remove_file(p.host("stack/docker-compose.yml")).expect("remove");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stdout_has("no compose file for");
+}

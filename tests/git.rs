@@ -212,3 +212,68 @@ fn git_refuses_a_host_key_it_does_not_know() {
         .stdout_has("Host key verification failed");
     assert!(!p.host("app").exists());
 }
+
+/// `fd::17` (a git remote helper that waits on a descriptor for ever) and other helpers are
+/// refused when the playbook is compiled: the plan ends at once with a located error instead
+/// of hanging in the probe.
+#[test]
+fn git_remote_helper_urls_are_located_errors_not_a_hang() {
+    let home = ensure_user(SERVER);
+    let sshd = Sshd::start();
+    sshd.authorize(SERVER);
+    let upstream = Upstream::new(&home, &sshd);
+    upstream.push(&sshd, "one\n");
+    let p = project(&sshd, &upstream, &sshd.known_hosts);
+    for repo in [
+        "fd::17",
+        "ext::sh -c touch% /tmp/recon-ext-pwned",
+        "foo::bar",
+    ] {
+        let site = site(&sshd, &upstream, &sshd.known_hosts, false).replace(
+            &format!(
+                "ssh://{SERVER}@127.0.0.1:{}{}",
+                sshd.port,
+                upstream.bare.display()
+            ),
+            repo,
+        );
+        p.file("site.yml", &site);
+        let run = p.recon_within(
+            std::time::Duration::from_secs(60),
+            &["plan", "site.yml"],
+            |_| {},
+        );
+        run.expect_code(1);
+        assert!(
+            run.stderr.contains("site.yml:4:") && run.stderr.contains("remote helpers"),
+            "{repo}: {}",
+            run.stderr
+        );
+        assert!(!p.host("app").exists());
+    }
+    assert!(!Path::new("/tmp/recon-ext-pwned").exists());
+}
+
+/// A checkout that belongs to another account: git refuses it as "dubious ownership", and the
+/// plan says so instead of planning a clone over a folder it took for empty of history.
+#[test]
+fn git_reports_a_checkout_it_refuses_as_dubious_ownership() {
+    let home = ensure_user(SERVER);
+    let sshd = Sshd::start();
+    sshd.authorize(SERVER);
+    let upstream = Upstream::new(&home, &sshd);
+    upstream.push(&sshd, "one\n");
+    let p = project(&sshd, &upstream, &sshd.known_hosts);
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    let chown = Command::new("chown")
+        .args(["-R", SERVER])
+        .arg(p.host("app"))
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stdout_has("dubious ownership");
+    p.recon(&["apply", "site.yml"]).expect_code(1);
+    assert_eq!(p.read_host("app/app.txt"), "one\n");
+}

@@ -144,3 +144,30 @@ fn limit_and_tags_narrow_the_plan() {
         .expect_code(1)
         .stderr_has("no hosts match `wbe2`");
 }
+
+/// A probe command that never ends (a guard waiting for ever) is stopped by the probe bound:
+/// the plan fails at its task, saying so, instead of hanging. The bound is made short through
+/// `RECON_PROBE_TIMEOUT`; the outer limit only keeps a regression from hanging the suite.
+#[test]
+fn a_probe_command_that_never_ends_is_cut_by_the_bound() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - name: guarded\n      command: { cmd: \"true\", unless: \"sleep 600\" }\n",
+    );
+    let run = p.recon_within(
+        std::time::Duration::from_secs(120),
+        &["plan", "site.yml"],
+        |c| {
+            c.env("RECON_PROBE_TIMEOUT", "2");
+        },
+    );
+    run.expect_code(1);
+    assert!(
+        run.stdout.contains("did not finish within 2 s") && run.stdout.contains("guarded"),
+        "{}\n{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(run.stdout.contains("site.yml:3:"), "{}", run.stdout);
+}

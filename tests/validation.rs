@@ -83,3 +83,42 @@ fn unknown_filter_in_a_when_condition_fails_check() {
         .stderr_has("unknown filter `lenght`")
         .stderr_has("did you mean `length`?");
 }
+
+/// A task with nothing to manage (no package name, no unit) still has its arguments checked:
+/// an unknown key is a located error, with a suggestion when one is near, in `check` and `plan`.
+#[test]
+fn a_task_with_nothing_to_manage_still_has_its_arguments_checked() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - package: { zzbogus: 1 }\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("unknown key `zzbogus` in `package`")
+        .stderr_has("site.yml:3:18");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stderr_has("unknown key `zzbogus`");
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - apt: { update_cache: true, cache_valid_tme: 60 }\n    - service: { daemon_reload: true, enabeld: true }\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("unknown key `cache_valid_tme` in `package`")
+        .stderr_has("did you mean `cache_valid_time`?");
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - apt: { update_cache: true }\n    - service: { daemon_reload: true, enabeld: true }\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("unknown key `enabeld` in `service`")
+        .stderr_has("did you mean `enabled`?");
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - apt: { update_cache: true }\n    - service: { daemon_reload: true }\n",
+    );
+    p.recon(&["check", "site.yml"]).expect_code(0);
+}

@@ -91,6 +91,16 @@ impl Args {
     }
 }
 
+impl Args {
+    /// A task with nothing to manage (no package names, no unit): still, every argument left
+    /// after the translation must be one the recon resource `kind` takes, so a typo
+    /// (`package: { zzbogus: 1 }`) is a located error with a suggestion, not a silent no-op.
+    pub(crate) fn nothing_to_manage(self, kind: &str, keys: &[&str]) -> Result<Mapped> {
+        crate::fields::Fields::new(&self.into_node(), format!("`{kind}`"), keys)?;
+        Ok(Mapped::Skip)
+    }
+}
+
 /// What a task of an Ansible module becomes.
 pub(crate) enum Mapped {
     /// A recon resource of this kind with these (recon) arguments.

@@ -412,7 +412,7 @@ fn package(mut a: Args) -> Result<Mapped> {
         "fail_on_autoremove",
     ]);
     if !a.has(&["name"]) {
-        return Ok(Mapped::Skip);
+        return a.nothing_to_manage("package", crate::resource::PACKAGE_KEYS);
     }
     Ok(resource("package", a))
 }
@@ -434,7 +434,8 @@ fn service(mut a: Args) -> Result<Mapped> {
     ]);
     unsupported(&mut a, "service", "masked", "recon does not mask units")?;
     if !a.has(&["name", "unit", "service"]) {
-        return Ok(Mapped::Skip);
+        a.ignore(&["unit", "service"]);
+        return a.nothing_to_manage("service", crate::resource::SERVICE_KEYS);
     }
     if let Some(name) = a.take(&["name", "unit", "service"]) {
         a.put("name", name);

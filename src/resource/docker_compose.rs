@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::args::{checked_path, normalize_path};
+use super::compose_grants;
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathState, Want};
@@ -176,6 +177,10 @@ pub(crate) struct Observed {
     pub(crate) containers: Vec<Container>,
     /// sha256 of each compose file (`compose_files` order) as the probe found it; `None`: absent.
     pub(crate) file_shas: Vec<Option<String>>,
+    /// `compose config`'s output: the new side of each service's grants.
+    pub(crate) config: Option<String>,
+    /// Container id → the stable part of `docker inspect` (config, host config, mounts).
+    pub(crate) inspected: BTreeMap<String, serde_json::Value>,
 }
 
 /// Parses the probe's lines.
@@ -193,6 +198,20 @@ pub(crate) fn parse(output: &str) -> Observed {
                 );
             }
             "nodir" => o.no_dir = true,
+            "cfg" => {
+                o.config = Some(crate::text::from_base64(words.next().unwrap_or_default()));
+            }
+            "ins" => {
+                if let (Some(id), Some(json)) = (words.next(), words.next()) {
+                    let env = crate::text::from_base64(words.next().unwrap_or_default());
+                    if let Ok(mut value) =
+                        serde_json::from_str::<serde_json::Value>(&crate::text::from_base64(json))
+                    {
+                        value["Config"]["Env"] = env.lines().map(str::to_owned).collect();
+                        o.inspected.insert(id.to_owned(), value);
+                    }
+                }
+            }
             "sha" => o
                 .file_shas
                 .push(words.next().filter(|s| *s != "-").map(str::to_owned)),
@@ -357,16 +376,35 @@ pub(crate) enum Decision {
     Down,
 }
 
-/// Detects compose v2 or v1 and defines `_dc`; prints `tool …` in the probe.
+/// Detects compose v2 or v1 and defines `_dc`; prints `tool …` in the probe. `$_dcb` (set by
+/// the apply to `_bounded SECS`, empty in the probe, which is bounded as a whole) bounds it.
 const TOOL: &str =
-    "if docker compose version >/dev/null 2>&1; then _dc() { docker compose \"$@\"; }; _tool=v2\n\
-elif command -v docker-compose >/dev/null 2>&1; then _dc() { docker-compose \"$@\"; }; _tool=v1\n\
+    "if docker compose version >/dev/null 2>&1; then _dc() { ${_dcb:-} docker compose \"$@\"; }; _tool=v2\n\
+elif command -v docker-compose >/dev/null 2>&1; then _dc() { ${_dcb:-} docker-compose \"$@\"; }; _tool=v1\n\
 else _tool=none; fi\n";
 
 /// Every container of project `$_p` (not one-off `run` containers), one `ctr` line each, sorted
 /// so the answer is stable while nothing changes.
 const CONTAINERS: &str = "docker ps -aq --no-trunc --filter \"label=com.docker.compose.project=$_p\" --filter label=com.docker.compose.oneoff=False \\\n\
 \x20 | while read -r _c; do docker inspect -f 'ctr {{index .Config.Labels \"com.docker.compose.service\"}} {{.Id}} {{.State.Status}} {{.Image}} {{index .Config.Labels \"com.docker.compose.config-hash\"}}' \"$_c\"; done | sort\n";
+
+/// `ins ID JSON ENV` (base64) per container: what the plan compares grants with. Only settings,
+/// never state (health logs, start times), so the answer is stable while nothing changes; the
+/// environment's names only (`ENV`, one a line), never its values, as in `cfg` (the probe
+/// blanks the values of `environment:` in `compose config`'s output before it leaves the host).
+const INSPECT: &str = r#"docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$_p" --filter label=com.docker.compose.oneoff=False | sort \
+  | while read -r _c; do
+    printf 'ins %s ' "$_c"
+    docker inspect -f '{"Config":{"Image":{{json .Config.Image}},"Cmd":{{json .Config.Cmd}},"User":{{json .Config.User}}},"HostConfig":{{json .HostConfig}},"Mounts":{{json .Mounts}}}' "$_c" | base64 -w0
+    printf ' '; docker inspect -f '{{range .Config.Env}}{{println .}}{{end}}' "$_c" | sed 's/=.*//' | base64 -w0; echo
+  done
+"#;
+
+/// Prints `cfg CONFIG` (base64): `compose config`'s output with every `environment:` value
+/// replaced by `x`, so no value leaves the host.
+const CONFIG: &str = r#"printf 'cfg '; printf '%s\n' "$_cfg" | awk '/^    environment:/ { e = 1; print; next }
+  e && /^       / { next } e && /^      / { sub(/:.*/, ": x"); print; next } { e = 0; print }' | base64 -w0; echo
+"#;
 
 /// The facts a project needs: the probe's answer and the state of each compose file.
 #[derive(Debug)]
@@ -426,6 +464,7 @@ impl Compose {
         if !self.present {
             return s;
         }
+        s.code(INSPECT);
         for file in self.compose_files() {
             s.fill(
                 "_h=$(sha256sum 2>/dev/null < {}) || _h=-\nprintf 'sha %s\\n' \"${_h%% *}\"\n",
@@ -434,8 +473,11 @@ impl Compose {
         }
         s.code(
             "cd -- \"$_src\" 2>/dev/null || { echo nodir; exit 0; }\n\
-             if ! _cfg=$(_dc -p \"$_p\" \"$@\" config 2>&1); then printf 'configerr '; printf %s \"$_cfg\" | base64 -w0; echo; exit 0; fi\n\
-             _dc -p \"$_p\" \"$@\" config --hash='*' 2>/dev/null | sed 's/^/hash /'\n\
+             if ! _cfg=$(_dc -p \"$_p\" \"$@\" config 2>&1); then printf 'configerr '; printf %s \"$_cfg\" | base64 -w0; echo; exit 0; fi\n",
+        );
+        s.code(CONFIG);
+        s.code(
+            "_dc -p \"$_p\" \"$@\" config --hash='*' 2>/dev/null | sed 's/^/hash /'\n\
              printf '%s\\n' \"$_cfg\" | awk '/^services:/ { s = 1; next } /^[^ ]/ { s = 0 }\n\
              \x20 s && /^  [^ ]/ { v = $1; sub(/:$/, \"\", v) } s && /^    image: / { print v, $2 }' \\\n\
              \x20 | while read -r _s _i; do printf 'image %s %s %s\\n' \"$_s\" \"$_i\" \"$(docker image inspect -f '{{.Id}}' \"$_i\" 2>/dev/null || echo -)\"; done\n",
@@ -448,7 +490,18 @@ impl Compose {
         o: &Observed,
         situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        if o.no_dir || o.config_error.as_deref().is_some_and(missing_file) {
+        let missing = o.no_dir || o.config_error.as_deref().is_some_and(missing_file);
+        if missing && !situation.after_changes {
+            // Nothing before it changes in this plan, so nothing creates the file.
+            let why = o.config_error.clone().unwrap_or_else(|| {
+                format!("the project folder `{}` does not exist", self.project_src)
+            });
+            return Err(Problem::new(format!(
+                "no compose file for `{}` and no earlier task of this plan creates it: {why}",
+                self.project
+            )));
+        }
+        if missing {
             // An earlier task of this plan (a git checkout, a template) may create it.
             let why = o.config_error.clone().unwrap_or_else(|| {
                 format!(
@@ -467,6 +520,17 @@ impl Compose {
                 self.project_src
             )));
         }
+        let config = o.config.as_deref().and_then(|text| {
+            crate::yaml::parse_text(std::path::Path::new("compose config"), text.to_owned()).ok()
+        });
+        let new_grants = |service: &str| {
+            config
+                .as_ref()
+                .and_then(|c| c.get("services"))
+                .and_then(|s| s.get(service))
+                .map(compose_grants::from_config)
+        };
+        let mut warnings = Vec::new();
         let services = predict(o, self.pull, self.remove_orphans)?;
         let mut change = Change::new(if o.containers.is_empty() {
             Action::Create
@@ -506,6 +570,37 @@ impl Compose {
                 }
             };
             change = change.field(Field::Service, before, Some(after));
+            let Some(new) = new_grants(service) else {
+                continue;
+            };
+            match plan {
+                ServicePlan::Create { .. } => {
+                    for (name, value) in compose_grants::summary(&new) {
+                        change = change.field(
+                            Field::Service,
+                            None,
+                            Some(format!("{service} {name}: {value}")),
+                        );
+                    }
+                }
+                ServicePlan::Recreate { container, .. } => {
+                    if let Some(old) = o.inspected.get(container) {
+                        let old = compose_grants::from_inspect(old);
+                        for (name, before, after) in compose_grants::diff(&old, &new) {
+                            change = change.field(
+                                Field::Service,
+                                Some(format!("{service} {name}: {before}")),
+                                Some(format!("{name}: {after}")),
+                            );
+                        }
+                    }
+                }
+                _ => continue,
+            }
+            let grants = compose_grants::root_equivalent(&new);
+            if !grants.is_empty() {
+                warnings.push(format!("`{service}` gets {}", grants.join(", ")));
+            }
         }
         if change.fields.is_empty() {
             return Ok(None);
@@ -529,6 +624,13 @@ impl Compose {
         }
         if situation.triggered {
             reason.push_str("; a task before it changes in this plan");
+        }
+        if !warnings.is_empty() {
+            let _ = write!(
+                reason,
+                "\nWARNING: root-equivalent grants (the container can take over the host): {}",
+                warnings.join("; ")
+            );
         }
         Ok(Some((change.reason(reason), Decision::Up)))
     }
@@ -670,6 +772,7 @@ impl Resource for Compose {
                     "[ \"$_tool\" != none ] || { echo 'neither docker compose nor docker-compose is installed' >&2; exit 1; }\n\
                      cd -- \"$_src\" || exit 1\n",
                 );
+                s.code("_dcb='").bounded().code("'\n");
                 if self.pull == Pull::Always {
                     s.code("_dc -p \"$_p\" \"$@\" pull || exit 1\n");
                 }

@@ -50,6 +50,14 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Git> {
             &f.require("repo")?.span,
         ));
     }
+    if let Some(why) = super::git_remote::refusal(&repo) {
+        return Err(Error::invalid(
+            format!("git repository `{repo}` is refused: {why}"),
+            &f.require("repo")?.span,
+        )
+        .with_label("unsupported transport")
+        .with_help("use an ssh, https, http, git or file URL, `user@host:path`, or a local path"));
+    }
     let dest = checked_path(&f.required_string("dest")?, f.require("dest")?)?;
     let version = f.string("version")?.unwrap_or_else(|| "HEAD".to_owned());
     if let Some(node) = f.get("version") {
@@ -112,6 +120,9 @@ pub(crate) enum Local {
         /// Tracked files with local changes.
         dirty: u64,
     },
+    /// A `.git` folder git refuses to read (most often "dubious ownership": the checkout
+    /// belongs to another account): git's own message. Planned as such, never as "no history".
+    Refused(String),
 }
 
 /// What the remote says `version` is.
@@ -149,6 +160,9 @@ pub(crate) fn parse(output: &str) -> Observed {
         let (tag, rest) = line.split_once(' ').unwrap_or((line, ""));
         match tag {
             "notrepo" => local = Local::NotRepo,
+            "refused" => {
+                local = Local::Refused(crate::text::from_base64(rest).trim().to_owned());
+            }
             "nogit" => no_git = true,
             "head" => {
                 repo = true;
@@ -176,7 +190,7 @@ pub(crate) fn parse(output: &str) -> Observed {
             _ => {}
         }
     }
-    if repo {
+    if repo && !matches!(local, Local::Refused(_)) {
         local = Local::Repo { head, url, dirty };
     }
     Observed {
@@ -206,12 +220,15 @@ impl Git {
     /// ever parsed as shell by the child shell git runs it with. `GIT_OPTIONAL_LOCKS=0` keeps
     /// the probe's `git status` from rewriting `.git/index` (its stat refresh), so planning
     /// writes nothing, not even a new index owned by the connecting account.
+    /// `GIT_ALLOW_PROTOCOL` keeps git to the transports `git_remote::refusal` accepts.
     fn environment(&self, s: &mut Script) {
         s.fill(
             "_d={}\n_r={}\n_v={}\n",
             [p(&self.dest), w(&self.repo), w(&self.version)],
         );
-        s.code("export GIT_TERMINAL_PROMPT=0 GIT_OPTIONAL_LOCKS=0\n");
+        s.code("export GIT_TERMINAL_PROMPT=0 GIT_OPTIONAL_LOCKS=0 GIT_ALLOW_PROTOCOL=")
+            .word(super::git_remote::ALLOWED_PROTOCOLS)
+            .code("\n");
         if let Some(key) = &self.key_file {
             s.fill("RECON_GIT_KEY={}\nexport RECON_GIT_KEY\n", [p(key)]);
         }
@@ -242,7 +259,9 @@ impl Git {
         self.environment(&mut s);
         s.code("command -v git >/dev/null 2>&1 || { echo nogit; exit 0; }\n");
         s.code(
-            "if [ -d \"$_d/.git\" ]; then\n\
+            "if [ -d \"$_d/.git\" ] && ! _ge=$(git -C \"$_d\" rev-parse --git-dir 2>&1 >/dev/null); then\n\
+             \x20 printf 'refused '; printf '%s' \"$_ge\" | base64 -w0; echo\n\
+             elif [ -d \"$_d/.git\" ]; then\n\
              \x20 printf 'head %s\\n' \"$(git -C \"$_d\" rev-parse -q --verify HEAD 2>/dev/null || echo -)\"\n\
              \x20 printf 'url %s\\n' \"$(git -C \"$_d\" config --get remote.origin.url | base64 -w0)\"\n\
              \x20 printf 'dirty %s\\n' \"$(git -C \"$_d\" status --porcelain --untracked-files=no 2>/dev/null | wc -l)\"\n\
@@ -352,6 +371,16 @@ impl Resource for Git {
             reference: reference.clone(),
         };
         match observed.local {
+            Local::Refused(why) if why.contains("dubious ownership") => Err(Problem::new(format!(
+                "git refuses the checkout `{}`: dubious ownership (it belongs to another account \
+                 than the one recon runs git as; give the task `become_user` of its owner, or \
+                 chown it): {why}",
+                self.dest
+            ))),
+            Local::Refused(why) => Err(Problem::new(format!(
+                "git cannot read the checkout `{}`: {why}",
+                self.dest
+            ))),
             Local::NotRepo => Err(Problem::new(format!(
                 "`{}` exists and is not a git checkout (nor an empty directory)",
                 self.dest
@@ -442,7 +471,9 @@ impl Resource for Git {
         }
         // A branch is fetched into its remote-tracking ref; a tag, HEAD or a commit id by name.
         s.code("case $_ref in\n  refs/heads/*) _spec=\"+$_ref:refs/remotes/origin/${_ref#refs/heads/}\";;\n  *) _spec=$_ref;;\nesac\n");
-        s.code("if ! git -C \"$_d\" cat-file -e \"$_new^{commit}\" 2>/dev/null; then\n  git -C \"$_d\" fetch -q");
+        s.code("if ! git -C \"$_d\" cat-file -e \"$_new^{commit}\" 2>/dev/null; then\n  ")
+            .bounded()
+            .code("git -C \"$_d\" fetch -q");
         if let Some(depth) = self.depth {
             s.fill(" --depth {}", [n(depth)]);
         }
@@ -556,6 +587,22 @@ mod tests {
         assert!(
             failed.0.contains("Host key verification failed."),
             "{failed}"
+        );
+        let dubious = decide(
+            &git(false),
+            answer(&format!(
+                "refused {}\nnew {NEW} refs/heads/main\n",
+                base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    "fatal: detected dubious ownership in repository at '/srv/app'"
+                )
+            )),
+        )
+        .expect_err("refused checkout");
+        assert!(dubious.0.contains("dubious ownership"), "{dubious}");
+        assert!(
+            dubious.0.contains("belongs to another account"),
+            "{dubious}"
         );
         let nogit = decide(&git(false), answer("nogit\n")).expect_err("no git");
         assert!(nogit.0.contains("git is not installed"));

@@ -17,8 +17,14 @@ use crate::error::{Error, Result};
 use crate::facts::sha256_hex;
 use crate::source::Span;
 
-/// The URL schemes git may fetch a release from; anything else (`ext::`, `fd::`) is refused.
+/// The URL schemes git may fetch from; anything else (`ext::`, `fd::`) is refused.
 const SCHEMES: &[&str] = &["https://", "http://", "ssh://", "git://", "file://"];
+
+/// `GIT_ALLOW_PROTOCOL` for every git command recon runs (here and on hosts): the same
+/// transports as `SCHEMES`, so a URL that slips past the compile-time check (a submodule, a
+/// redirect, an `insteadOf` in a config recon does not read) still cannot reach a remote helper
+/// such as `ext::` (runs a command) or `fd::` (waits on a descriptor for ever).
+pub(crate) const ALLOWED_PROTOCOLS: &str = "ssh:https:http:git:file";
 
 /// `repo` names a remote repository (a URL, or scp-like `user@host:path`) rather than a local
 /// path.
@@ -33,8 +39,9 @@ pub(crate) fn is_url(repo: &str) -> bool {
     }
 }
 
-/// Why `url` may not be fetched, if it may not.
-fn refusal(url: &str) -> Option<&'static str> {
+/// Why `url` may not be fetched, if it may not: shared by `release: { git }` and the `git`
+/// resource, so both accept the same transports.
+pub(crate) fn refusal(url: &str) -> Option<&'static str> {
     if url.starts_with('-') {
         return Some("it starts with `-` (git would read it as an option)");
     }
@@ -109,6 +116,7 @@ pub(super) fn mirror(url: &str, span: &Span) -> Result<PathBuf> {
             .args(args)
             .env("GIT_SSH_COMMAND", ssh_command())
             .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_ALLOW_PROTOCOL", ALLOWED_PROTOCOLS)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -192,6 +200,9 @@ mod tests {
         assert!(refusal("-uhttps://x").is_some());
         assert!(refusal("ext::sh -c touch% /tmp/x").is_some());
         assert!(refusal("ftp://host/r").is_some());
+        assert!(refusal("fd::17").is_some());
+        assert!(refusal("foo::bar").is_some());
+        assert!(refusal("/srv/r.git").is_none());
         assert!(refusal("https://host/r.git").is_none());
         assert!(refusal("git@host:o/r.git").is_none());
     }

@@ -9,6 +9,7 @@ mod authorized_key;
 mod block;
 mod claim;
 mod command;
+mod compose_grants;
 mod cron;
 mod directory;
 mod docker_compose;
@@ -47,8 +48,10 @@ use std::sync::Arc;
 
 pub(crate) use args::parent_dirs;
 pub(crate) use claim::{Claim, ClaimKind, OnHost, Sharing};
+pub(crate) use package::KEYS as PACKAGE_KEYS;
 pub(crate) use registry::{build, help, is_kind, KINDS};
 pub(crate) use release::Release;
+pub(crate) use service::KEYS as SERVICE_KEYS;
 
 use crate::facts::{FactSet, Facts};
 use crate::plan::Change;

@@ -31,13 +31,13 @@ pub(crate) struct Package {
     pub(crate) cache_valid_time: Option<u64>,
 }
 
+/// The arguments `package` takes (also what an Ansible `apt` task with nothing to install is
+/// checked against).
+pub(crate) const KEYS: &[&str] = &["name", "state", "update_cache", "cache_valid_time"];
+
 /// Builds a `package` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Package> {
-    let f = Fields::new(
-        args,
-        "`package`",
-        &["name", "state", "update_cache", "cache_valid_time"],
-    )?;
+    let f = Fields::new(args, "`package`", KEYS)?;
     f.require("name")?;
     let names = f
         .string_list("name")?
@@ -243,7 +243,7 @@ impl Resource for Package {
     fn script(&self, decision: &Decision, out: &mut Script) {
         out.code("export DEBIAN_FRONTEND=noninteractive\n");
         if decision.batch.refresh {
-            out.code(
+            out.bounded().code(
                 "apt-get update -q -o DPkg::Lock::Timeout=120 >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n",
             );
         }
@@ -252,7 +252,8 @@ impl Resource for Package {
             return;
         }
         // Waits for another apt or dpkg run (unattended-upgrades) instead of failing at once.
-        out.code("apt-get install -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
+        out.bounded()
+            .code("apt-get install -y -q -o DPkg::Lock::Timeout=120 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold");
         out.words(b.install.iter().map(String::as_str));
         for name in &b.remove {
             out.fill(" {}", [w(&format!("{name}-"))]);

@@ -365,7 +365,7 @@ impl Resource for Pip {
         if d.compare {
             s.code("_before=$(\"$_pip\" freeze --all 2>/dev/null)\n");
         }
-        s.code("\"$_pip\"");
+        s.bounded().code("\"$_pip\"");
         if self.state == State::Absent {
             s.code(" uninstall -y");
         } else {

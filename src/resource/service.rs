@@ -33,9 +33,13 @@ pub(crate) struct Service {
     pub(crate) enabled: Option<bool>,
 }
 
+/// The arguments `service` takes (also what an Ansible `service` task with nothing to manage
+/// is checked against).
+pub(crate) const KEYS: &[&str] = &["name", "state", "enabled"];
+
 /// Builds a `service` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
-    let f = Fields::new(args, "`service`", &["name", "state", "enabled"])?;
+    let f = Fields::new(args, "`service`", KEYS)?;
     let name_node = f.require("name")?;
     let name = f.required_string("name")?;
     let ok = |c: char| c.is_ascii_alphanumeric() || "@._:-".contains(c);

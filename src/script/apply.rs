@@ -49,7 +49,10 @@ pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";
 /// (which takes root: the play's `become`), and the script's own store stays private.
 pub(crate) fn under_sudo(user: Option<&str>, body: &Script) -> Script {
     let mut inner = Script::of(BECOME_PRELUDE);
-    inner.code(WRITE_FUNCTIONS).script(body);
+    inner
+        .code(WRITE_FUNCTIONS)
+        .code(super::BOUND_FUNCTIONS)
+        .script(body);
     let mut sudo = Script::of(" | sudo -n");
     if let Some(user) = user {
         sudo.code(" -H -u").words([user]);
@@ -168,7 +171,8 @@ pub(crate) struct ScriptStep<'a> {
 }
 
 /// Builds the apply script for one host: `probe` is the host's probe function (re-run under the
-/// lock for the stale check), `fingerprint` the sha256 of the reply the plan was made from.
+/// lock for the stale check; it defines the `_bounded` helpers steps use too), `fingerprint`
+/// the sha256 of the reply the plan was made from.
 pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptStep<'_>]) -> Script {
     let mut s = Script::new();
     s.script(probe)

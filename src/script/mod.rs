@@ -5,6 +5,7 @@
 //! value into shell text, so an injection can only be a bug in this file.
 
 mod apply;
+mod bound;
 mod quote;
 
 use std::fmt::Write as _;
@@ -17,6 +18,7 @@ use crate::artifact::Artifact;
 #[cfg(test)]
 pub(crate) use apply::WRITE_FUNCTIONS;
 pub(crate) use apply::{apply_script, header, under_sudo, ScriptStep, BECOME_PRELUDE};
+pub(crate) use bound::{probe_limit, BOUND_FUNCTIONS};
 pub(crate) use quote::is_identifier;
 
 /// POSIX sh text built only from typed pieces, and the artifacts (content-addressed files) it
@@ -192,6 +194,13 @@ impl Script {
         }
         self.text.push_str("RECON_DATA\n");
         self
+    }
+
+    /// `_bounded SECS ` before a long command recon runs on the apply side (apt, pip, compose,
+    /// git fetch): the command is stopped once the apply bound (`bound::apply_limit`) passed.
+    /// The command must be a program, not a shell function (`timeout` runs programs).
+    pub(crate) fn bounded(&mut self) -> &mut Self {
+        self.fill("_bounded {} ", [n(bound::apply_limit())])
     }
 
     /// `sh -c WORD`: a user's command line, which is code by contract (`cmd:`, `unless:`,

@@ -17,7 +17,7 @@ use super::filters::invalid;
 
 /// Ansible's filters and tests with an `ansible.builtin.` alias (minijinja's own included, as
 /// Ansible content writes `ansible.builtin.default` too).
-const ALIASED_FILTERS: &[&str] = &[
+pub(super) const ALIASED_FILTERS: &[&str] = &[
     "default",
     "d",
     "bool",
@@ -92,7 +92,7 @@ const ALIASED_FILTERS: &[&str] = &[
     "random",
     "shuffle",
 ];
-const ALIASED_TESTS: &[&str] = &[
+pub(super) const ALIASED_TESTS: &[&str] = &[
     "defined",
     "undefined",
     "none",

@@ -14,7 +14,7 @@ use crate::source::{SourceFile, Span};
 use crate::yaml::{Node, Value};
 
 /// Filters and tests minijinja always has: candidates for "did you mean".
-const KNOWN: &[&str] = &[
+pub(super) const KNOWN: &[&str] = &[
     "abs",
     "attr",
     "batch",
@@ -62,6 +62,7 @@ const KNOWN: &[&str] = &[
     "unique",
     "upper",
     "urlencode",
+    "zip",
     "defined",
     "undefined",
     "none",
@@ -77,7 +78,6 @@ const KNOWN: &[&str] = &[
     "mapping",
     "startingwith",
     "endingwith",
-    "containing",
     "in",
     "eq",
     "ne",

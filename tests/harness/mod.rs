@@ -148,6 +148,53 @@ impl Project {
         }
     }
 
+    /// `recon_with`, but a run still going after `limit` is killed (code -1, `stderr` says
+    /// so): for tests that prove recon does not hang, without hanging the suite when it does.
+    pub(crate) fn recon_within(
+        &self,
+        limit: std::time::Duration,
+        args: &[&str],
+        tweak: impl FnOnce(&mut Command),
+    ) -> Run {
+        let out_file = tempfile::NamedTempFile::new().expect("temp");
+        let err_file = tempfile::NamedTempFile::new().expect("temp");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_recon"));
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(out_file.reopen().expect("reopen"))
+            .stderr(err_file.reopen().expect("reopen"));
+        tweak(&mut command);
+        let mut child = command.spawn().expect("recon runs");
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                break Some(status);
+            }
+            if started.elapsed() > limit {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        let read = |f: &tempfile::NamedTempFile| {
+            String::from_utf8_lossy(&std::fs::read(f.path()).expect("read")).into_owned()
+        };
+        let mut stderr = read(&err_file);
+        if status.is_none() {
+            stderr = format!("{stderr}\n(killed: still running after {limit:?})");
+        }
+        Run {
+            code: status.and_then(|s| s.code()).unwrap_or(-1),
+            stdout: read(&out_file),
+            stderr,
+        }
+    }
+
     /// Every path under the host root (relative, sorted), to prove "nothing was written".
     pub(crate) fn host_listing(&self) -> Vec<String> {
         fn walk(base: &Path, dir: &Path, out: &mut Vec<String>) {
