@@ -153,7 +153,7 @@ impl Resource for Directory {
     fn script(&self, decision: &Decision, out: &mut Script) {
         match decision.delete {
             Some(true) => {
-                out.fill("rm -rf -- {} || exit 1\n", [p(&self.path)]);
+                out.fill("_rm {} r || exit 1\n", [p(&self.path)]);
                 return;
             }
             Some(false) => {

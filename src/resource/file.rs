@@ -430,7 +430,7 @@ impl Resource for File {
                 }
                 // `-d` first: a directory that appeared since the plan is not ours to remove.
                 out.fill(
-                    "if [ -d {} ] && ! [ -L {} ]; then echo 'a directory is in the way' >&2; exit 1; fi\nrm -f -- {} || exit 1\n",
+                    "if [ -d {} ] && ! [ -L {} ]; then echo 'a directory is in the way' >&2; exit 1; fi\n_rm {} || exit 1\n",
                     [p(&self.path), p(&self.path), p(&self.path)],
                 );
                 return;
