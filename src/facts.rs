@@ -270,6 +270,8 @@ pub(crate) enum PathKind {
     Other,
     /// Exists but could not be read (permissions).
     Unreadable,
+    /// Behind a link another account controls (`target` = the link): never read nor written.
+    Unsafe,
 }
 
 impl PathKind {
@@ -281,6 +283,7 @@ impl PathKind {
             PathKind::Link => "a symlink",
             PathKind::Other => "a special file",
             PathKind::Unreadable => "unreadable",
+            PathKind::Unsafe => "behind a link another account controls (recon does not follow it)",
         }
     }
 }
@@ -336,6 +339,13 @@ _o() {
   printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
 }
 _p() {
+  _pd=${2%/*}; _pn=${2##*/}; [ -n "$_pd" ] || _pd=/; [ -n "$_pn" ] || _pn=.
+  ( _walk "$_pd"; _ps=$?
+    if [ "$_ps" = 2 ]; then printf 'P %s unsafe ' "$1"; printf %s "$_wbad" | base64 -w0; echo; exit 0; fi
+    if [ "$_ps" != 0 ]; then printf 'P %s absent\n' "$1"; exit 0; fi
+    _p1 "$1" "./$_pn" "$3" )
+}
+_p1() {
   if [ -L "$2" ]; then
     printf 'P %s link ' "$1"; readlink -- "$2" | base64 -w0; echo
   elif [ -d "$2" ]; then
@@ -455,6 +465,7 @@ impl FactSet {
         s.code(PRELUDE)
             .code(BOUND_FUNCTIONS)
             .code(PROBE_FUNCTIONS)
+            .code(crate::script::WALK_FUNCTIONS)
             .code("_probe() {\n  printf '@@probe\\n'\n");
         for (i, fact) in self.facts.iter().enumerate() {
             let i = n(u64::try_from(i).unwrap_or(u64::MAX));
@@ -682,6 +693,11 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
                 "absent" => state.kind = PathKind::Absent,
                 "other" => state.kind = PathKind::Other,
                 "unreadable" => state.kind = PathKind::Unreadable,
+                "unsafe" => {
+                    state.kind = PathKind::Unsafe;
+                    let raw = decode(words.next().unwrap_or(""))?;
+                    state.target = Some(String::from_utf8_lossy(&raw).into_owned());
+                }
                 "link" => {
                     state.kind = PathKind::Link;
                     let raw = decode(words.next().unwrap_or(""))?;

@@ -1,5 +1,6 @@
 //! SSH against a real OpenSSH server on a loopback port (see harness/sshd.rs).
 
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::harness::agent::Agent;
@@ -518,6 +519,131 @@ fn become_user_runs_tasks_as_that_user_with_their_files_and_home() {
     );
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert_eq!(owner(&site.join("hostvar.txt")), format!("{app} 644"));
+}
+
+/// A root-only folder holding one file, and an account's `name` in its home replaced by a link
+/// to it (owned by the account, as the account itself would make it). Returns the folder.
+fn link_to_root_only(home: &Path, name: &str) -> tempfile::TempDir {
+    let secret = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        secret.path().join("authorized_keys"),
+        "ssh-ed25519 AAAArootonly rootsecret\n",
+    )
+    .expect("write");
+    std::fs::set_permissions(secret.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let at = home.join(name);
+    let _ = std::fs::remove_dir_all(&at);
+    let _ = std::fs::remove_file(&at);
+    std::os::unix::fs::symlink(secret.path(), &at).expect("link");
+    let owner = std::fs::metadata(home).expect("home").uid();
+    std::os::unix::fs::lchown(&at, Some(owner), None).expect("lchown");
+    secret
+}
+
+/// `(owner uid, mode)` of a path, and the names in a folder: what must stay as it was.
+fn untouched(dir: &Path) -> (u32, u32, Vec<String>, String) {
+    let meta = std::fs::metadata(dir).expect("stat");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let key = std::fs::read_to_string(dir.join("authorized_keys")).unwrap_or_default();
+    let key_owner = std::fs::metadata(dir.join("authorized_keys")).map_or(0, |m| m.uid());
+    (meta.uid() + key_owner, meta.mode() & 0o7777, names, key)
+}
+
+#[test]
+fn become_never_reads_or_writes_through_a_link_the_account_controls() {
+    let sshd = Sshd::start();
+    let (user, app) = ("recontestlk", "recontestlk_app");
+    ensure_user(user);
+    let app_home = ensure_user(app);
+    sshd.authorize(user);
+    let _sudoers = SudoersRule::grant(user);
+    let p = Project::new();
+    inventory(
+        &p,
+        &host_entry(
+            &sshd,
+            "sq",
+            user,
+            &sshd.known_hosts,
+            &format!(", app: {app}"),
+        ),
+    );
+    // The account swapped its `~/.ssh` for a link to a root-only folder.
+    let secret = link_to_root_only(&app_home, ".ssh");
+    let before = untouched(secret.path());
+    p.file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  tasks:\n    - authorized_key: { user: \"{{ app }}\", key: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyKeyKey deploy' }\n",
+    );
+    for command in ["plan", "apply"] {
+        let run = p.recon(&[command, "site.yml"]);
+        run.expect_code(1)
+            .stdout_has("which another account controls");
+        assert!(
+            !(run.stdout.clone() + &run.stderr).contains("rootsecret"),
+            "the root-only file was printed: {run:?}"
+        );
+        assert!(
+            (run.stdout.clone() + &run.stderr).contains("site.yml:4:"),
+            "located at the task: {run:?}"
+        );
+    }
+    assert_eq!(
+        untouched(secret.path()),
+        before,
+        "the root-only folder changed"
+    );
+    let _ = std::fs::remove_file(app_home.join(".ssh"));
+}
+
+#[test]
+fn a_parent_swapped_for_a_link_after_the_plan_makes_the_saved_plan_stale() {
+    let sshd = Sshd::start();
+    let (user, app) = ("recontestlk2", "recontestlk2_app");
+    ensure_user(user);
+    let app_home = ensure_user(app);
+    sshd.authorize(user);
+    let _sudoers = SudoersRule::grant(user);
+    let site = app_home.join("lk_site");
+    let _ = std::fs::remove_file(&site);
+    let _ = std::fs::remove_dir_all(&site);
+    std::fs::create_dir(&site).expect("mkdir");
+    let owner = std::fs::metadata(&app_home).expect("home").uid();
+    std::os::unix::fs::lchown(&site, Some(owner), None).expect("chown");
+    let p = Project::new();
+    inventory(
+        &p,
+        &host_entry(
+            &sshd,
+            "sq",
+            user,
+            &sshd.known_hosts,
+            &format!(", app: {app}, site: {}", site.display()),
+        ),
+    );
+    p.file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  tasks:\n    - file: { path: \"{{ site }}/conf.txt\", content: x, owner: \"{{ app }}\", mode: '0644' }\n",
+    );
+    p.recon(&["plan", "site.yml", "-o", "plan.json"])
+        .expect_code(0);
+    // After the plan, the account swaps the folder for a link to a root-only folder.
+    let secret = link_to_root_only(&app_home, "lk_site");
+    let before = untouched(secret.path());
+    p.recon(&["apply", "plan.json"])
+        .expect_code(1)
+        .stdout_has("plan is stale");
+    assert_eq!(untouched(secret.path()), before, "written through the link");
+    // Planned afresh, the link is a located refusal; nothing is written either.
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("which another account controls");
+    assert_eq!(untouched(secret.path()), before, "written through the link");
+    let _ = std::fs::remove_file(&site);
 }
 
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).

@@ -183,6 +183,8 @@ pub(crate) struct Probed {
     pub(crate) dir_mode: Option<String>,
     pub(crate) file_mode: Option<String>,
     pub(crate) lines: Vec<String>,
+    /// A link another account controls on the way (the probe read nothing through it).
+    pub(crate) unsafe_link: Option<String>,
 }
 
 /// Parses the probe's `home`, `dir`, `file` and `| line` lines.
@@ -191,6 +193,8 @@ pub(crate) fn parse(out: &str) -> Probed {
     for line in out.lines() {
         if let Some(rest) = line.strip_prefix("| ") {
             probed.lines.push(rest.to_owned());
+        } else if let Some(rest) = line.strip_prefix("unsafe ") {
+            probed.unsafe_link = Some(rest.to_owned());
         } else if let Some(rest) = line.strip_prefix("home ") {
             rest.clone_into(&mut probed.home);
         } else if let Some(rest) = line.strip_prefix("dir ") {
@@ -299,7 +303,17 @@ impl Resource for AuthorizedKey {
         } else {
             s.code("printf 'home %s\\n' \"$_d\"\n");
         }
-        s.code("stat -c 'dir %a %U' -- \"$_d\" 2>/dev/null\nstat -c 'file %a %U' -- \"$_f\" 2>/dev/null\nsed 's/^/| /' -- \"$_f\" 2>/dev/null\ntrue");
+        // Read through the link-safe walk: an account's `~/.ssh` (or `authorized_keys`) linked
+        // to a root-only place is refused, never printed.
+        s.code("_walk \"$_d\"\ncase $? in
+  2) printf 'unsafe %s\\n' \"$_wbad\"; exit 0;;
+  0) stat -c 'dir %a %U' -- .
+    _o=$(stat -c %u -- .)
+    if [ -L \"./${_f##*/}\" ] && [ \"$_o\" != 0 ] && [ \"$_o\" != \"$(id -u)\" ]; then printf 'unsafe %s\\n' \"${PWD%/}/${_f##*/}\"; exit 0; fi
+    stat -c 'file %a %U' -- \"./${_f##*/}\" 2>/dev/null
+    sed 's/^/| /' -- \"./${_f##*/}\" 2>/dev/null;;
+esac
+true");
         facts.output(s)
     }
 
@@ -310,6 +324,14 @@ impl Resource for AuthorizedKey {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let probed = parse(&facts.get(*asked).stdout);
+        if let Some(link) = &probed.unsafe_link {
+            let state = crate::facts::PathState {
+                kind: crate::facts::PathKind::Unsafe,
+                target: Some(link.clone()),
+                ..Default::default()
+            };
+            super::refuse_unsafe(&self.id(), &state)?;
+        }
         if probed.home.is_empty() && self.absent {
             return Ok(None);
         }
@@ -354,7 +376,9 @@ impl Resource for AuthorizedKey {
         self.locate(out);
         out.code("[ -n \"$_d\" ] && [ \"$_d\" != /.ssh ] || { printf 'no account %s\\n' \"$_u\" >&2; exit 1; }\n_g=$(id -gn -- \"$_u\") || exit 1\n");
         if self.path.is_none() {
-            out.code("if ! [ -d \"$_d\" ]; then mkdir -m 0700 -- \"$_d\" || exit 1; fi\n_attrs \"$_d\" 0700 \"$_u\" \"$_g\" || exit 1\n");
+            out.code(
+                "_mkdir 0700 \"$_d\" || exit 1\n_attrs \"$_d\" 0700 \"$_u\" \"$_g\" || exit 1\n",
+            );
         }
         out.code("_put \"$_f\" 0600 \"$_u\" \"$_g\"")
             .base64_heredoc(decision.content.as_bytes())

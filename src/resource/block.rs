@@ -367,6 +367,7 @@ impl Resource for Block {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let state = facts.get(*asked);
+        super::refuse_unsafe(&self.path, state)?;
         let new = self.planned(state).map_err(Problem)?;
         let exists = state.kind == PathKind::File;
         let mut change = Change::new(if exists {
@@ -418,7 +419,7 @@ impl Resource for Block {
         };
         if decision.creates {
             if let Some(parent) = parent_dirs(&self.path).first() {
-                out.fill("mkdir -p -- {} || exit 1\n", [p(parent)]);
+                out.fill("_mkdir 0755 {} || exit 1\n", [p(parent)]);
             }
         }
         out.fill("_put {}", [p(&self.path)]);
@@ -594,7 +595,7 @@ mod tests {
             .expect("change");
         assert_eq!(change.action, Action::Create);
         let script = script_of(&block("", Insert::Eof), &decision);
-        assert!(script.as_str().contains("mkdir -p -- '/etc'"), "{script:?}");
+        assert!(script.as_str().contains("_mkdir 0755 '/etc'"), "{script:?}");
     }
 
     #[test]

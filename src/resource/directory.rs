@@ -113,6 +113,7 @@ impl Resource for Directory {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let state = facts.get(asked.state);
+        super::refuse_unsafe(&self.path, state)?;
         if let Some(recurse) = self.absent {
             let empty = asked.empty.is_some_and(|h| *facts.get(h) == Exit(0));
             return self.decide_absent(state, empty, recurse);
@@ -158,7 +159,7 @@ impl Resource for Directory {
     fn script(&self, decision: &Decision, out: &mut Script) {
         match decision.delete {
             Some(true) => {
-                out.fill("rm -rf -- {} || exit 1\n", [p(&self.path)]);
+                out.fill("_rm {} r || exit 1\n", [p(&self.path)]);
                 return;
             }
             Some(false) => {
@@ -172,10 +173,7 @@ impl Resource for Directory {
             // `-m` gives the new directory its final mode at creation: never wider, not even
             // for a moment.
             let mode = fmt_mode(decision.attrs.mode.unwrap_or(0o755));
-            out.fill(
-                "mkdir -m {} -p -- {} || exit 1\n",
-                [w(&mode), p(&self.path)],
-            );
+            out.fill("_mkdir {} {} || exit 1\n", [w(&mode), p(&self.path)]);
         }
         decision.attrs.apply_script(&self.path, out);
     }

@@ -360,6 +360,7 @@ impl Resource for File {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let state = facts.get(*asked);
+        super::refuse_unsafe(&self.path, state)?;
         if self.absent {
             return self.decide_absent(state);
         }
@@ -429,7 +430,7 @@ impl Resource for File {
                 }
                 // `-d` first: a directory that appeared since the plan is not ours to remove.
                 out.fill(
-                    "if [ -d {} ] && ! [ -L {} ]; then echo 'a directory is in the way' >&2; exit 1; fi\nrm -f -- {} || exit 1\n",
+                    "if [ -d {} ] && ! [ -L {} ]; then echo 'a directory is in the way' >&2; exit 1; fi\n_rm {} || exit 1\n",
                     [p(&self.path), p(&self.path), p(&self.path)],
                 );
                 return;
@@ -500,7 +501,7 @@ impl File {
             PathKind::Absent => return Ok(None),
             PathKind::File => size(state.size),
             PathKind::Link => format!("symlink -> {}", state.target.as_deref().unwrap_or("?")),
-            PathKind::Other | PathKind::Unreadable => state.kind.describe().to_owned(),
+            PathKind::Other | PathKind::Unreadable | PathKind::Unsafe => state.kind.describe().to_owned(),
             PathKind::Dir => {
                 return Err(Problem::new(format!(
                     "`{}` is a directory; `file: {{ state: absent }}` removes files only (use `directory: {{ state: absent }}`)",
@@ -634,8 +635,9 @@ mod tests {
             .all(|c| crate::script::WRITE_FUNCTIONS.contains(c)));
     }
 
-    /// The temp file of `_put` is created under umask 077, so it is private until `_attrs`.
-    const WRITE_TEMP_IS_PRIVATE: &[&str] = &["(umask 077 && $_dec > \"$_t\")"];
+    /// The temp file of `_put` is created under umask 077, exclusively (`set -C`), so it is
+    /// private until its attributes are set through its descriptor.
+    const WRITE_TEMP_IS_PRIVATE: &[&str] = &["umask 077; set -C", "exec 7>\"$_t\""];
 
     #[test]
     fn absent_deletes_files_and_links_and_refuses_directories() {

@@ -311,6 +311,7 @@ impl Resource for Line {
         _: Situation,
     ) -> Result<Option<(Change, Rewrite)>, Problem> {
         let state = facts.get(*asked);
+        super::refuse_unsafe(&self.path, state)?;
         let Some(new) = self.planned(state).map_err(Problem)? else {
             return Ok(None);
         };

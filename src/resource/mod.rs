@@ -75,6 +75,18 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Refuses a path the probe found behind a link another account controls: writing there as
+/// root (or as another user) would act on whatever that account points the link at.
+pub(crate) fn refuse_unsafe(path: &str, state: &crate::facts::PathState) -> Result<(), Problem> {
+    if state.kind != crate::facts::PathKind::Unsafe {
+        return Ok(());
+    }
+    Err(Problem::new(format!(
+        "`{path}` is behind the link `{}`, which another account controls and which leads out of that account's files: recon neither reads nor writes through it (replace the link with a folder, or point it into that account's own files)",
+        state.target.as_deref().unwrap_or("?")
+    )))
+}
+
 /// What else the plan knows when a resource decides.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Situation {

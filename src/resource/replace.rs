@@ -145,6 +145,7 @@ impl Resource for Replace {
         _: Situation,
     ) -> Result<Option<(Change, Rewrite)>, Problem> {
         let state = facts.get(*asked);
+        super::refuse_unsafe(&self.path, state)?;
         let Some(new) = self.planned(state).map_err(Problem)? else {
             return Ok(None);
         };

@@ -99,6 +99,7 @@ impl Resource for Symlink {
         _: Situation,
     ) -> Result<Option<(Change, bool)>, Problem> {
         let state = facts.get(*asked);
+        super::refuse_unsafe(&self.path, state)?;
         if self.absent {
             return match state.kind {
                 PathKind::Absent => Ok(None),

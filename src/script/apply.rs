@@ -6,37 +6,60 @@
 use super::{n, w, Piece, Script};
 use crate::artifact::Artifact;
 
-/// Shell helpers for writes: always temp + rename in the same directory.
-pub(crate) const WRITE_FUNCTIONS: &str = r#"_attrs() {
+/// Shell helpers for writes: always temp + rename in the same directory, reached through the
+/// link-safe walk (`walk.rs`). Temp names are random and created exclusively (`set -C`), and
+/// attributes are set through the open descriptor (`/proc/self/fd/7`) or the entered folder
+/// (`.`), never through a name another account could swap for a link meanwhile.
+pub(crate) const WRITE_FUNCTIONS: &str = concat!(
+    r#"_fattrs() {
   if [ "$2" != - ]; then chmod -- "$2" "$1" || return 1; fi
   if [ "$3" != - ]; then chown -- "$3" "$1" || return 1; fi
   if [ "$4" != - ]; then chgrp -- "$4" "$1" || return 1; fi
 }
-_tmpname() { printf '%s/.recon-%s-%s' "$(dirname -- "$1")" "$$" "$(basename -- "$1")"; }
-_put() {
-  _t=$(_tmpname "$1")
+_attrs() (
+  _in "$1" || exit 1
+  _ai=$(stat -c '%d:%i:%F' -- "./$_n") || exit 1
+  case $_ai in
+    *:'symbolic link') printf '%s is a link: recon does not change attributes through it\n' "$1" >&2; exit 1;;
+    *:fifo|*:socket) printf '%s is a special file\n' "$1" >&2; exit 1;;
+    *:directory) cd -P -- "./$_n" || exit 1; _x=.;;
+    *) exec 7<"./$_n" || exit 1; _x=/proc/self/fd/7;;
+  esac
+  [ "$(stat -L -c %d:%i -- "$_x")" = "${_ai%:*}" ] || { printf '%s changed while recon set its attributes\n' "$1" >&2; exit 1; }
+  _fattrs "$_x" "$2" "$3" "$4"
+)
+_tmpname() { mktemp -u "$(dirname -- "$1")/.recon-XXXXXXXXXX"; }
+_put() (
+  _in "$1" || exit 1
   if [ -n "${_raw:-}" ]; then _dec=cat; else _dec='base64 -d'; fi
-  if ! (umask 077 && $_dec > "$_t"); then rm -f -- "$_t"; return 1; fi
-  if ! _attrs "$_t" "$2" "$3" "$4"; then rm -f -- "$_t"; return 1; fi
-  if [ -n "${5:-}" ] && ! sh -c "$5" recon-validate "$_t"; then
-    rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; return 1
+  _t=$(mktemp -u ./.recon-XXXXXXXXXX) || exit 1
+  _um=$(umask); umask 077; set -C
+  exec 7>"$_t" || exit 1
+  set +C; umask "$_um"
+  if ! $_dec >&7; then rm -f -- "$_t"; exit 1; fi
+  if ! _fattrs /proc/self/fd/7 "$2" "$3" "$4"; then rm -f -- "$_t"; exit 1; fi
+  if [ -n "${5:-}" ] && ! sh -c "$5" recon-validate "${PWD%/}/${_t#./}"; then
+    rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; exit 1
   fi
-  if ! mv -fT -- "$_t" "$1"; then rm -f -- "$_t"; return 1; fi
-}
+  if ! mv -fT -- "$_t" "./$_n"; then rm -f -- "$_t"; exit 1; fi
+)
 _blob() {
   _bs=$(sha256sum < "$_blobs/$1" 2>/dev/null) && [ "${_bs%% *}" = "$1" ] && return 0
   printf 'artifact %s is missing or damaged on this host\n' "$1" >&2; return 1
 }
-_link() {
-  _t=$(_tmpname "$2")
-  if ! ln -sfn -- "$1" "$_t"; then return 1; fi
-  if ! mv -fT -- "$_t" "$2"; then rm -f -- "$_t"; return 1; fi
-}
+_link() (
+  _in "$2" || exit 1
+  _t=$(mktemp -u ./.recon-XXXXXXXXXX) || exit 1
+  ln -s -- "$1" "$_t" || exit 1
+  if ! mv -fT -- "$_t" "./$_n"; then rm -f -- "$_t"; exit 1; fi
+)
 _serialize() {
   if ! [ -e "$1" ]; then : >> "$1" && chmod 666 "$1" 2>/dev/null; fi
   exec 8<"$1" && flock -w 120 8 || { printf 'cannot take the lock %s\n' "$1"; return 1; }
 }
-"#;
+"#,
+    walk_functions!()
+);
 
 /// What a step run under `sudo -n sh -s` needs before its body.
 pub(crate) const BECOME_PRELUDE: &str = "export LC_ALL=C\numask 022\n";

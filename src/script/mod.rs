@@ -4,6 +4,8 @@
 //! numbers. Quoting lives in `quote.rs` and is private to this module: no other module can turn a
 //! value into shell text, so an injection can only be a bug in this file.
 
+#[macro_use]
+mod walk;
 mod apply;
 mod bound;
 mod quote;
@@ -20,6 +22,7 @@ pub(crate) use apply::WRITE_FUNCTIONS;
 pub(crate) use apply::{apply_script, header, under_sudo, ScriptStep, BECOME_PRELUDE};
 pub(crate) use bound::{probe_limit, BOUND_FUNCTIONS};
 pub(crate) use quote::is_identifier;
+pub(crate) use walk::WALK_FUNCTIONS;
 
 /// POSIX sh text built only from typed pieces, and the artifacts (content-addressed files) it
 /// refers to. Deliberately has no `From<String>`: the only ways in are the methods below (and

@@ -1,0 +1,197 @@
+//! The link-safe path walk, shared by the probe and every write helper. Recon often runs as root
+//! (or as another user) in folders an account owns: its home, `~/.ssh`, release folders. Such an
+//! account can swap any folder it owns for a link at any time, and a plain `mkdir -p`, `>`,
+//! `chown` or `cat` of a path below would then act on whatever the link names (a root-only
+//! folder, `/etc`). `_walk` enters a folder one component at a time, the way `openat` does,
+//! so the kernel never resolves a link the walk has not judged:
+//!
+//! - a link in a folder owned by root or by the account running the walk is trusted (only they
+//!   could have put it there); its target is walked in turn, component by component;
+//! - a link in a folder another account owns is followed only when it leads to a folder that
+//!   same account owns (`current -> releases/v3`): it gains that account nothing. Anything
+//!   else is refused (exit status 2, `_wbad` = the link's path);
+//! - a component that is not a link is entered with `cd -P`, and, in a folder another account
+//!   owns, checked afterwards to be the very folder that was judged (same device and inode): a
+//!   swap between the check and the `cd` is refused too.
+//!
+//! The callers (`_in`, `_mkdir`, `_p`) run in a subshell, so the walk's `cd` ends with them,
+//! and they then act on a name in the current folder, which no later swap can redirect.
+
+/// `_walk DIR [c]`: `cd` into absolute `DIR` (or relative to the current folder), refusing links
+/// an account other than the caller controls (status 2, `_wbad` set). With `c`, missing
+/// components are created (`mkdir`, the umask's mode). Status 1: a component is missing or not
+/// a folder. At most 40 links are expanded (a loop is a missing folder).
+macro_rules! walk_functions {
+    () => {
+        r#"_walk() {
+  _wr=$1; _wn=0; _wbad=
+  _wu=$(id -u)
+  case $_wr in /*) cd / || return 1;; esac
+  while [ -n "$_wr" ]; do
+    _wc=${_wr%%/*}
+    case $_wr in */*) _wr=${_wr#*/};; *) _wr=;; esac
+    case $_wc in ''|.) continue;; esac
+    if [ "${2:-}" = c ] && ! [ -e "./$_wc" ] && ! [ -L "./$_wc" ]; then mkdir -- "./$_wc" || return 1; fi
+    _wo=$(stat -c %u -- .) || return 1
+    _wi=$(stat -c '%d:%i:%F' -- "./$_wc" 2>/dev/null) || return 1
+    if [ "$_wo" = 0 ] || [ "$_wo" = "$_wu" ]; then
+      case $_wi in
+        *:'symbolic link')
+          _wn=$((_wn + 1)); [ "$_wn" -le 40 ] || return 1
+          _wt=$(readlink -- "./$_wc") || return 1
+          case $_wt in /*) cd / || return 1;; esac
+          _wr="$_wt/$_wr";;
+        *) cd -P -- "./$_wc" 2>/dev/null || return 1;;
+      esac
+      continue
+    fi
+    _wbad="${PWD%/}/$_wc"
+    cd -P -- "./$_wc" 2>/dev/null || return 1
+    case $_wi in
+      *:'symbolic link') [ "$(stat -c %u -- .)" = "$_wo" ] || return 2;;
+      *) [ "$(stat -c %d:%i -- .)" = "${_wi%:*}" ] || return 2;;
+    esac
+    _wbad=
+  done
+}
+_refused() {
+  printf 'refusing to follow the link %s: another account controls it and it leads out of that account'\''s files\n' "$_wbad" >&2
+}
+_in() {
+  _n=${1##*/}; _wd=${1%/*}; [ -n "$_wd" ] || _wd=/
+  _walk "$_wd" "${2:-}"; _ws=$?
+  [ "$_ws" = 2 ] && _refused
+  [ "$_ws" = 1 ] && printf 'cannot enter the folder %s\n' "$_wd" >&2
+  return "$_ws"
+}
+_mkdir() (
+  _in "$2" c || exit 1
+  if ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then mkdir -m "$1" -- "./$_n" || exit 1; fi
+  _walk "./$_n"; _ws=$?
+  [ "$_ws" = 2 ] && _refused
+  [ "$_ws" = 1 ] && printf '%s is not a folder\n' "$2" >&2
+  exit "$_ws"
+)
+_rm() (
+  _in "$1"; case $? in 1) exit 0;; 2) exit 1;; esac
+  rm -"${2:-}"f -- "./$_n"
+)
+"#
+    };
+}
+
+/// The walk functions as one constant, for scripts that do not also carry the write helpers.
+pub(crate) const WALK_FUNCTIONS: &str = walk_functions!();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    use std::path::Path;
+    use std::process::Command;
+
+    /// `nobody`: an account that is neither root nor the test's own (tests run as root).
+    const OTHER_UID: u32 = 65534;
+
+    fn chown(path: &Path, uid: u32) {
+        std::os::unix::fs::lchown(path, Some(uid), None).expect("lchown");
+    }
+
+    /// Runs `_walk DIR` and prints where it ended (`pwd -P`) and its status.
+    fn walk(dir: &Path) -> (String, i32) {
+        let script =
+            format!("{WALK_FUNCTIONS}_walk \"$1\"; _s=$?; printf '%s %s' \"$_s\" \"$(pwd -P)\"\n");
+        let out = Command::new("sh")
+            .args(["-c", &script, "walk"])
+            .arg(dir)
+            .output()
+            .expect("sh runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (status, pwd) = text.split_once(' ').expect("status and pwd");
+        (pwd.to_owned(), status.parse().expect("status"))
+    }
+
+    #[test]
+    fn a_link_another_account_controls_is_followed_only_into_its_own_files() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("canonical");
+        let home = root.join("home");
+        let secret = root.join("secret");
+        std::fs::create_dir_all(home.join("releases/v1")).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        symlink("releases/v1", home.join("current")).expect("link");
+        symlink(&secret, home.join(".ssh")).expect("link");
+        for path in [
+            home.clone(),
+            home.join("releases"),
+            home.join("releases/v1"),
+            home.join("current"),
+            home.join(".ssh"),
+        ] {
+            chown(&path, OTHER_UID);
+        }
+        // Its own release link: followed.
+        let (pwd, status) = walk(&home.join("current"));
+        assert_eq!(
+            (status, pwd),
+            (0, home.join("releases/v1").display().to_string())
+        );
+        // A link to a root-only folder: refused before entering it.
+        let (_, status) = walk(&home.join(".ssh"));
+        assert_eq!(status, 2);
+        // Deeper below it, too.
+        let (_, status) = walk(&home.join(".ssh/keys"));
+        assert_eq!(status, 2);
+        // A root-owned link in a root-owned folder is trusted, and its target walked in turn.
+        symlink(&home, root.join("trusted")).expect("link");
+        let (pwd, status) = walk(&root.join("trusted/current"));
+        assert_eq!(
+            (status, pwd),
+            (0, home.join("releases/v1").display().to_string())
+        );
+        let (_, status) = walk(&root.join("trusted/.ssh"));
+        assert_eq!(
+            status, 2,
+            "a trusted link does not launder the account's link"
+        );
+        // Missing: status 1, not a refusal.
+        let (_, status) = walk(&home.join("nothing"));
+        assert_eq!(status, 1);
+    }
+
+    #[test]
+    fn creating_folders_never_goes_through_a_refused_link() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("canonical");
+        let home = root.join("home");
+        let secret = root.join("secret");
+        std::fs::create_dir(&home).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        symlink(&secret, home.join("app")).expect("link");
+        chown(&home, OTHER_UID);
+        chown(&home.join("app"), OTHER_UID);
+        let script = format!("{WALK_FUNCTIONS}_mkdir 0750 \"$1\"\n");
+        let out = Command::new("sh")
+            .args(["-c", &script, "mkdir"])
+            .arg(home.join("app/conf/d"))
+            .output()
+            .expect("sh runs");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refusing to follow the link"),
+            "{out:?}"
+        );
+        assert_eq!(std::fs::read_dir(&secret).expect("ls").count(), 0);
+        // A real folder path is created, the last component with its mode.
+        let made = home.join("site/conf");
+        let out = Command::new("sh")
+            .args(["-c", &script, "mkdir"])
+            .arg(&made)
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{out:?}");
+        let made_mode = std::fs::metadata(&made).expect("stat").permissions().mode();
+        assert_eq!(made_mode & 0o7777, 0o750);
+    }
+}
