@@ -152,6 +152,8 @@ impl Answer for ReleaseState {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Facts {
     values: Vec<FactValue>,
+    /// The SSH session the probe came in by (`None`: not SSH), for the door checks (`door/`).
+    session: Option<crate::transport::Session>,
 }
 
 impl Facts {
@@ -191,7 +193,20 @@ impl Facts {
     /// Answers given by hand, for unit tests of resources.
     #[cfg(test)]
     pub(crate) fn answered(values: Vec<FactValue>) -> Self {
-        Self { values }
+        Self {
+            values,
+            session: None,
+        }
+    }
+
+    /// Records the session the answers came through (the planner does, from the transport).
+    pub(crate) fn set_session(&mut self, session: Option<crate::transport::Session>) {
+        self.session = session;
+    }
+
+    /// The SSH session the probe came in by, if it was one.
+    pub(crate) fn session(&self) -> Option<&crate::transport::Session> {
+        self.session.as_ref()
     }
 
     /// The raw answers, for saved plans and stale-plan messages.
@@ -531,7 +546,10 @@ impl FactSet {
                 None => Err(format!("the probe did not answer fact {i}")),
             })
             .collect::<Result<_, String>>()?;
-        Ok(Facts { values })
+        Ok(Facts {
+            values,
+            session: None,
+        })
     }
 }
 
