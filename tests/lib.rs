@@ -12,6 +12,7 @@ mod ci;
 mod commands;
 mod compose;
 mod digicam;
+mod door;
 mod errors;
 mod faults;
 mod firewall;
