@@ -76,3 +76,78 @@ fn removing_the_session_key_is_refused_located_unless_allow_lockout() {
         "{locked:?}"
     );
 }
+
+/// A passwordless-sudo rule for every member of `group` (created), removed when dropped.
+struct GroupSudo(std::path::PathBuf);
+
+impl GroupSudo {
+    fn grant(group: &str, member: &str) -> Self {
+        let _ = std::process::Command::new("groupadd").arg(group).status();
+        let added = std::process::Command::new("usermod")
+            .args(["-a", "-G", group, member])
+            .status()
+            .expect("usermod");
+        assert!(added.success());
+        let path = std::path::PathBuf::from(format!("/etc/sudoers.d/{group}"));
+        std::fs::write(&path, format!("%{group} ALL=(ALL) NOPASSWD: ALL\n")).expect("sudoers");
+        Self(path)
+    }
+}
+
+impl Drop for GroupSudo {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn passwd_and_groups(user: &str) -> String {
+    let out = |args: &[&str]| {
+        let o = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .output()
+            .expect("run");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    out(&["getent", "passwd", user]) + &out(&["id", "-Gn", user])
+}
+
+#[test]
+fn a_nologin_shell_or_leaving_the_sudo_group_is_refused_and_the_account_is_unchanged() {
+    let sshd = Sshd::start();
+    let user = "recondoorsh";
+    let (p, _) = logged_in_by_own_file(&sshd, user);
+    let _ = std::process::Command::new("usermod")
+        .args(["-s", "/bin/sh", "-G", "", user])
+        .status();
+    let _sudo = GroupSudo::grant("recondoorsudo", user);
+    let before = passwd_and_groups(user);
+    assert!(before.contains("recondoorsudo"), "{before}");
+    for (n, task) in [
+        "user: { name: recondoorsh, shell: /usr/sbin/nologin }",
+        "user: { name: recondoorsh, groups: [users], append: false }",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        p.file(
+            "site.yml",
+            &format!("- hosts: all\n  become: true\n  tasks:\n    - {task}\n"),
+        );
+        let run = p.recon(&["apply", "site.yml"]);
+        let all = format!("{}{}", run.stdout, run.stderr);
+        assert_ne!(run.code, 0, "case {n}: {all}");
+        assert!(all.contains("site.yml:4:"), "case {n} located: {all}");
+        assert!(all.contains("lock recon out"), "case {n}: {all}");
+        assert_eq!(passwd_and_groups(user), before, "case {n}: unchanged");
+    }
+    p.file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  tasks:\n    - user: { name: recondoorsh, groups: [users], append: false }\n      allow_lockout: true\n",
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    let after = passwd_and_groups(user);
+    assert!(
+        !after.contains("recondoorsudo") && after.contains("users"),
+        "{after}"
+    );
+}
