@@ -26,7 +26,8 @@ use crate::script::Script;
 /// looked up the process tree when `sudo` reset it (sudo's own environment still holds it);
 /// only the peer address, the server address and port are printed, never the peer's port,
 /// so the answer (and the stale-plan fingerprint) stays the same from one connection to the
-/// next. Sudoers files are read directly as root, else through `sudo -n` (which fails quietly
+/// next; every error is kept out of the answer (it would name the probe's line numbers).
+/// Sudoers files are read directly as root, else through `sudo -n` (which fails quietly
 /// without a passwordless rule); only the lines naming the account or one of its groups count.
 const PROBE: &str = r#"_du=${SUDO_USER:-$(id -un)}
 printf 'account %s\n' "$_du"
@@ -37,8 +38,8 @@ _dc=${SSH_CONNECTION-}
 _dp=$$
 while [ -z "$_dc" ] && [ "${_dp:-0}" -gt 1 ]; do
   _dp=$(sed -n 's/^PPid:[[:space:]]*//p' "/proc/$_dp/status" 2>/dev/null)
-  [ -n "$_dp" ] || break
-  _dc=$(tr '\0' '\n' < "/proc/$_dp/environ" 2>/dev/null | sed -n 's/^SSH_CONNECTION=//p')
+  [ -n "$_dp" ] && [ "$_dp" -gt 1 ] || break
+  _dc=$(tr '\0' '\n' 2>/dev/null < "/proc/$_dp/environ" | sed -n 's/^SSH_CONNECTION=//p')
 done
 if [ -n "$_dc" ]; then
   printf '%s\n' "$_dc" | { read -r _da _db _dd _de _dz; printf 'ssh %s %s %s\n' "$_da" "$_dd" "$_de"; }
