@@ -155,6 +155,8 @@ pub(crate) struct Facts {
     /// Facts whose command the probe bound stopped (index, the bound in seconds): their
     /// answers are placeholders the plan must not decide from.
     timed_out: Vec<(usize, u64)>,
+    /// The SSH session the probe came in by (`None`: not SSH), for the door checks (`door/`).
+    session: Option<crate::transport::Session>,
 }
 
 impl Facts {
@@ -197,12 +199,23 @@ impl Facts {
         Self {
             values,
             timed_out: Vec::new(),
+            session: None,
         }
     }
 
     /// The facts whose command ran into the probe bound: (fact index, bound in seconds).
     pub(crate) fn timed_out(&self) -> &[(usize, u64)] {
         &self.timed_out
+    }
+
+    /// Records the session the answers came through (the planner does, from the transport).
+    pub(crate) fn set_session(&mut self, session: Option<crate::transport::Session>) {
+        self.session = session;
+    }
+
+    /// The SSH session the probe came in by, if it was one.
+    pub(crate) fn session(&self) -> Option<&crate::transport::Session> {
+        self.session.as_ref()
     }
 
     /// The raw answers, for saved plans and stale-plan messages.
@@ -576,7 +589,11 @@ impl FactSet {
                 None => Err(format!("the probe did not answer fact {i}")),
             })
             .collect::<Result<_, String>>()?;
-        Ok(Facts { values, timed_out })
+        Ok(Facts {
+            values,
+            timed_out,
+            session: None,
+        })
     }
 
     /// `T IDX SECS`: the bound stopped fact IDX's command. Its answer becomes a placeholder of

@@ -15,6 +15,7 @@ mod cli;
 mod command;
 mod compile;
 mod delivery;
+mod door;
 mod error;
 mod exit;
 mod facts;

@@ -101,7 +101,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
         }
     };
     let stdout = String::from_utf8_lossy(&reply.stdout);
-    let answers = match (facts.parse(&stdout), reply.status) {
+    let mut answers = match (facts.parse(&stdout), reply.status) {
         (Ok(answers), 0) => answers,
         (parsed, status) => {
             let why = parsed
@@ -133,6 +133,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
         return planned;
     }
     planned.fingerprint = sha256_hex(&reply.stdout);
+    answers.set_session(transport.session());
     planned.observed = answers.values().to_vec();
     match decide_all(graph, &facts, &asked, &reactions, answers) {
         Ok(steps) => {
@@ -225,6 +226,7 @@ fn decide_all(
                     triggered: notified || pending,
                     watched: !task.notified_by.is_empty(),
                     after_changes: !steps.is_empty(),
+                    allow_lockout: task.allow_lockout,
                 },
             )
             .map_err(|e| (format!("task `{}`: {e}", task.name), task.span.location()))?
@@ -278,6 +280,7 @@ fn decide_all(
                     triggered: true,
                     watched: true,
                     after_changes: true,
+                    allow_lockout: handler.allow_lockout,
                 },
             )
             .map_err(|e| {

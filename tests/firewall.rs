@@ -187,3 +187,45 @@ fn without_iptables_permission_the_plan_says_the_kernel_refuses() {
     let conf = std::fs::read_to_string(ns.etc.join("ufw/ufw.conf")).expect("ufw.conf");
     assert!(conf.contains("ENABLED=no"), "nothing was changed: {conf}");
 }
+
+#[test]
+fn enabling_ufw_without_a_rule_for_the_session_port_is_refused_over_ssh() {
+    use crate::harness::sshd::Sshd;
+    let ns = Confined::new("door");
+    let up = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "ip", "link", "set", "lo", "up"])
+        .status()
+        .expect("ip link");
+    assert!(up.success());
+    let sshd = Sshd::start_under("VERBOSE", &["ip", "netns", "exec", &ns.name]);
+    sshd.authorize("root");
+    let p = Project::new();
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  hosts:\n    door: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: root, ansible_ssh_private_key_file: {}, recon_known_hosts_file: {} }}\n",
+            sshd.port,
+            sshd.client_key.display(),
+            sshd.known_hosts.display()
+        ),
+    );
+    let play = |allow: bool| {
+        format!(
+            "- hosts: all\n  tasks:\n    - firewall: {{ rule: allow, port: \"80\", proto: tcp }}\n    - firewall: {{ state: enabled }}\n      allow_lockout: {allow}\n"
+        )
+    };
+    p.file("site.yml", &play(false));
+    let run = ns.recon(&p, &[], &["apply", "site.yml"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{all}");
+    assert!(all.contains("site.yml:4:"), "located: {all}");
+    assert!(all.contains(&format!("SSH port {}", sshd.port)), "{all}");
+    let conf = std::fs::read_to_string(ns.etc.join("ufw/ufw.conf")).expect("ufw.conf");
+    assert!(conf.contains("ENABLED=no"), "nothing was changed: {conf}");
+    assert!(!ns.run(&["ufw", "show", "added"]).contains("80"));
+
+    p.file("site.yml", &play(true));
+    ns.recon(&p, &[], &["apply", "site.yml"]).expect_code(0);
+    let conf = std::fs::read_to_string(ns.etc.join("ufw/ufw.conf")).expect("ufw.conf");
+    assert!(conf.contains("ENABLED=yes"), "{conf}");
+}

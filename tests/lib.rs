@@ -31,6 +31,8 @@ mod compose;
 #[cfg(feature = "heavy-tests")]
 mod digicam;
 #[cfg(feature = "heavy-tests")]
+mod door;
+#[cfg(feature = "heavy-tests")]
 mod faults;
 #[cfg(feature = "heavy-tests")]
 mod firewall;

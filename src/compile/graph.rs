@@ -67,6 +67,8 @@ pub(crate) struct Task {
     pub(crate) caught: Option<u64>,
     /// A `become` task that runs as this user, not root (`sudo -u`).
     pub(crate) become_user: Option<String>,
+    /// `allow_lockout: true`: it may shut the way recon came in by (see `door/`).
+    pub(crate) allow_lockout: bool,
 }
 
 /// Why one task must follow another (shown by `recon graph`).
@@ -140,6 +142,7 @@ pub(super) fn build(
                 ignore_errors: t.ignore_errors,
                 caught: t.caught,
                 become_user: t.become_user,
+                allow_lockout: t.spec.allow_lockout,
             }))
         })
         .collect::<Result<_>>()?;
@@ -387,6 +390,7 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
             ignore_errors: h.ignore_errors,
             caught: None,
             become_user: h.become_user,
+            allow_lockout: h.spec.allow_lockout,
         })
         .collect()
 }

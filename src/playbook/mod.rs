@@ -30,6 +30,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "claims",
     "no_log",
     "sensitive",
+    "allow_lockout",
     "register",
     "loop_control",
     "with_items",
@@ -170,6 +171,8 @@ pub(crate) struct TaskSpec {
     pub(crate) become_: Option<bool>,
     /// `no_log: true` or `sensitive: true`: the task's content, diff and output are secret.
     pub(crate) sensitive: bool,
+    /// `allow_lockout: true`: the task may shut the session's way in (see `door/`).
+    pub(crate) allow_lockout: bool,
     /// `register: name`: the result is known only after the task ran.
     pub(crate) register: Option<String>,
     /// `changed_when`, `failed_when`, `ignore_errors`: how the task's result is judged.

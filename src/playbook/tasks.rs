@@ -289,6 +289,7 @@ impl Loader<'_> {
             sensitive: f.boolean("no_log")?.unwrap_or(false)
                 || f.boolean("sensitive")?.unwrap_or(false)
                 || inherit.sensitive,
+            allow_lockout: f.boolean("allow_lockout")?.unwrap_or(false),
             role: inherit.role.clone(),
             dir: inherit.dir.clone(),
             role_tasks: inherit.role_tasks.clone(),
@@ -310,6 +311,13 @@ impl Loader<'_> {
             .copied()
             .collect();
         let f = Fields::new(node, "a block", &allowed)?;
+        if let Some(given) = f.get("allow_lockout") {
+            // Saying "I mean it" for a whole block would cover tasks nobody looked at.
+            return Err(Error::invalid(
+                "`allow_lockout` is set per task, on the task that may shut the way in",
+                &given.span,
+            ));
+        }
         let mut inner = inherit.clone();
         inner.when.extend(conditions(f.get("when")));
         inner

@@ -271,8 +271,56 @@ impl AuthorizedKey {
     }
 }
 
+/// The file's facts and the door's (`door/`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked {
+    file: Handle<CommandOutput>,
+    door: Handle<CommandOutput>,
+}
+
+impl AuthorizedKey {
+    /// Why writing `after` over `before` shuts the session's way in: its key opens the door
+    /// in `before` (present, with options that let recon in) and in no line of `after`.
+    fn shuts(
+        &self,
+        door: &crate::door::Door,
+        before: &[String],
+        after: &[String],
+    ) -> Option<String> {
+        if self.user != door.account {
+            return None;
+        }
+        let opens =
+            |line: &String| Key::parse(line).filter(|k| door.is_session_key(&k.kind, &k.blob));
+        let open_before = before
+            .iter()
+            .filter_map(opens)
+            .any(|k| door.options_shut(k.options.as_deref()).is_none());
+        if !open_before {
+            return None;
+        }
+        let after_keys: Vec<Key> = after.iter().filter_map(opens).collect();
+        if after_keys
+            .iter()
+            .any(|k| door.options_shut(k.options.as_deref()).is_none())
+        {
+            return None;
+        }
+        let options = after_keys
+            .iter()
+            .find_map(|k| door.options_shut(k.options.as_deref()));
+        Some(match options {
+            Some(why) => format!("on the key this session logged in with, {why}"),
+            None => format!(
+                "it removes the key this session logged in with from {}",
+                self.id()
+            ),
+        })
+    }
+}
+
 impl Resource for AuthorizedKey {
-    type Asked = Handle<CommandOutput>;
+    type Asked = Asked;
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -314,16 +362,19 @@ impl Resource for AuthorizedKey {
     sed 's/^/| /' -- \"./${_f##*/}\" 2>/dev/null;;
 esac
 true");
-        facts.output(s)
+        Asked {
+            file: facts.output(s),
+            door: crate::door::ask(facts),
+        }
     }
 
     fn decide(
         &self,
         asked: &Self::Asked,
         facts: &Facts,
-        _: Situation,
+        situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let probed = parse(&facts.get(*asked).stdout);
+        let probed = parse(&facts.get(asked.file).stdout);
         if let Some(link) = &probed.unsafe_link {
             let state = crate::facts::PathState {
                 kind: crate::facts::PathKind::Unsafe,
@@ -365,6 +416,10 @@ true");
         }
         if probed.home.is_empty() {
             change = change.reason("the account does not exist yet (an earlier step creates it)");
+        }
+        if let Some(door) = crate::door::read(facts, asked.door) {
+            let shut = self.shuts(&door, &probed.lines, &lines);
+            change = crate::door::guard(change, shut, situation.allow_lockout).map_err(Problem)?;
         }
         let before = join(&probed.lines);
         let content = join(&lines);
@@ -414,6 +469,69 @@ mod tests {
         assert_eq!(k.comment.as_deref(), Some("ci deploy"));
         assert_eq!(Key::parse("# comment"), None);
         assert_eq!(Key::parse("hello world"), None);
+    }
+
+    /// The probe's answer for `deploy`'s file holding `lines`.
+    fn file_of(lines: &[String]) -> crate::facts::FactValue {
+        let mut text = "home /home/deploy\ndir 700 deploy\nfile 600 deploy\n".to_owned();
+        for line in lines {
+            text.push_str("| ");
+            text.push_str(line);
+            text.push('\n');
+        }
+        crate::door::testing::answer(&text)
+    }
+
+    #[test]
+    fn removing_or_forcing_a_command_on_the_session_key_is_refused_unless_allowed() {
+        use crate::door::testing::{answer, DEPLOY, KEY};
+        use crate::resource::testing::decide_over_ssh;
+        let other = "ssh-rsa AAAAB3NzaOTHER other".to_owned();
+        let current = vec![format!("{KEY} me"), other.clone()];
+        let ak = |key: &str, exclusive: bool, absent: bool| AuthorizedKey {
+            user: "deploy".into(),
+            path: None,
+            keys: vec![Key::parse(key).expect("key")],
+            exclusive,
+            absent,
+        };
+        let cases = [
+            ak(&other, true, false),
+            ak(KEY, false, true),
+            ak(&format!("command=\"/bin/true\" {KEY} me"), false, false),
+            ak(&format!("from=\"192.168.0.0/16\" {KEY} me"), false, false),
+        ];
+        for case in &cases {
+            let answers = || vec![file_of(&current), answer(DEPLOY)];
+            let refused = decide_over_ssh(case, answers(), KEY, false).expect_err("refused");
+            assert!(refused.0.contains("allow_lockout: true"), "{refused}");
+            let (change, _) = decide_over_ssh(case, answers(), KEY, true)
+                .expect("allowed")
+                .expect("a change");
+            assert!(change.reason.is_some_and(|r| r.contains("allow_lockout")));
+        }
+        // Harmless: another key, options recon does not mind, another account's file, a
+        // session that came in with another key.
+        let fine = [
+            ak(&other, false, true),
+            ak(&format!("restrict,no-pty {KEY} me"), false, false),
+            ak(&format!("from=\"10.0.0.0/8\" {KEY} me"), true, false),
+        ];
+        for case in &fine {
+            let answers = vec![file_of(&current), answer(DEPLOY)];
+            assert!(
+                decide_over_ssh(case, answers, KEY, false).is_ok(),
+                "{case:?}"
+            );
+        }
+        let mut elsewhere = ak(&other, true, false);
+        elsewhere.user = "app".into();
+        let answers = vec![file_of(&current), answer(DEPLOY)];
+        assert!(decide_over_ssh(&elsewhere, answers, KEY, false).is_ok());
+        let answers = vec![file_of(&current), answer(DEPLOY)];
+        assert!(
+            decide_over_ssh(&ak(KEY, false, true), answers, "ssh-rsa AAAAB3Nzaxx", false).is_ok()
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `firewall:` ufw on the host, one of three things per task:
 //! - a rule: `{ rule: allow|deny|reject|limit, port, proto, from, to, direction: in|out,
 //!   comment, delete }`;
-//! - ufw itself: `{ state: enabled|disabled }`;
+//! - ufw itself: `{ state: enabled|disabled|reset }`;
 //! - a default policy: `{ policy: allow|deny|reject, direction: incoming|outgoing|routed }`.
 //!
 //! Whether a rule exists is asked of ufw itself, read-only: `ufw --dry-run RULE` says "Skipping
@@ -9,8 +9,15 @@
 //! so recon never re-implements ufw's rule syntax. State and policies come from `ufw status` and
 //! `/etc/default/ufw`. Where the kernel refuses iptables (a container without `CAP_NET_ADMIN`),
 //! planning fails with a message that says so instead of a half-applied firewall.
+//!
+//! Over SSH, a task whose result refuses new connections to the session's SSH port from its
+//! peer (ufw enabled or a default policy with no rule letting it in, a deny of the port or the
+//! peer, a `reset` that takes away the rule the next `enable` needs) is refused at plan time
+//! unless it says `allow_lockout: true` (see `door/`); each task's effect on the rule set is
+//! predicted for the firewall tasks after it.
 
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
+use crate::door::Ufw;
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::Fields;
@@ -25,6 +32,8 @@ pub(crate) enum Firewall {
     Rule { words: Vec<String>, delete: bool },
     /// ufw on (`true`) or off.
     State(bool),
+    /// `ufw --force reset`: off, every user rule gone.
+    Reset,
     /// `ufw default POLICY DIRECTION`.
     Policy { policy: String, direction: String },
 }
@@ -91,9 +100,10 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Firewall> {
                     &node.span,
                 ));
             }
-            Ok(Firewall::State(
-                one_of(&f, "state", &["enabled", "disabled"], "enabled")? == "enabled",
-            ))
+            match one_of(&f, "state", &["enabled", "disabled", "reset"], "enabled")?.as_str() {
+                "reset" => Ok(Firewall::Reset),
+                state => Ok(Firewall::State(state == "enabled")),
+            }
         }
         "policy" => Ok(Firewall::Policy {
             policy: one_of(&f, "policy", &["allow", "deny", "reject"], "deny")?,
@@ -237,12 +247,44 @@ impl Firewall {
     }
 }
 
-/// What the apply runs.
+/// What the apply runs (the script is the task's own); where the rule set it leaves is
+/// predicted for the firewall tasks after it.
 #[derive(Debug)]
-pub(crate) struct Decision;
+pub(crate) struct Decision {
+    ufw: Handle<CommandOutput>,
+}
+
+/// The task's own facts, the door's and ufw's rule set (shared by the host's firewall tasks).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked {
+    own: Handle<CommandOutput>,
+    door: Handle<CommandOutput>,
+    ufw: Handle<CommandOutput>,
+}
+
+impl Firewall {
+    /// ufw's rule set once this task ran.
+    fn after(&self, before: &Ufw) -> Ufw {
+        let mut after = before.clone();
+        match self {
+            Firewall::Rule { words, delete } => after.apply_rule(words, *delete),
+            Firewall::State(on) => after.active = *on,
+            Firewall::Reset => {
+                after.active = false;
+                after.rules.clear();
+            }
+            Firewall::Policy { policy, direction } => {
+                if direction == "incoming" {
+                    policy.clone_into(&mut after.incoming);
+                }
+            }
+        }
+        after
+    }
+}
 
 impl Resource for Firewall {
-    type Asked = Handle<CommandOutput>;
+    type Asked = Asked;
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -252,7 +294,7 @@ impl Resource for Firewall {
     fn id(&self) -> String {
         match self {
             Firewall::Rule { words, .. } => words.join(" "),
-            Firewall::State(_) => "ufw".to_owned(),
+            Firewall::State(_) | Firewall::Reset => "ufw".to_owned(),
             Firewall::Policy { direction, .. } => format!("default {direction}"),
         }
     }
@@ -261,7 +303,10 @@ impl Resource for Firewall {
         // Rules of one host are edited in graph order; ufw's on/off and each policy once.
         let claim = |value: String| Claim::new(ClaimKind::Other("firewall".to_owned()), value);
         vec![match self {
-            Firewall::Rule { .. } => claim("rules".to_owned()).shared(Sharing::Ordered),
+            // A reset rewrites the rule set (and turns ufw off): ordered with the rules.
+            Firewall::Rule { .. } | Firewall::Reset => {
+                claim("rules".to_owned()).shared(Sharing::Ordered)
+            }
             Firewall::State(on) => {
                 claim("state".to_owned()).wanting([("enabled", Some(on.to_string()))])
             }
@@ -272,16 +317,20 @@ impl Resource for Firewall {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        facts.output(self.probe())
+        Asked {
+            own: facts.output(self.probe()),
+            door: crate::door::ask(facts),
+            ufw: Ufw::ask(facts),
+        }
     }
 
     fn decide(
         &self,
         asked: &Self::Asked,
         facts: &Facts,
-        _: Situation,
+        situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let o = parse(&facts.get(*asked).stdout);
+        let o = parse(&facts.get(asked.own).stdout);
         if o.missing {
             return Err(Problem::new(
                 "ufw is not installed on the host (install the `ufw` package first)",
@@ -325,8 +374,40 @@ impl Resource for Firewall {
                 }
                 Change::new(Action::Update).field(Field::Policy, now, Some(policy.clone()))
             }
+            Firewall::Reset => {
+                let before = Ufw::read(facts, asked.ufw);
+                if !o.active && before.rules.is_empty() {
+                    return Ok(None);
+                }
+                Change::new(Action::Update).field(
+                    Field::State,
+                    Some(format!(
+                        "{}, {} rules",
+                        if o.active { "active" } else { "inactive" },
+                        before.rules.len()
+                    )),
+                    Some("reset: inactive, no rules".to_owned()),
+                )
+            }
         };
-        Ok(Some((change, Decision)))
+        let change = match crate::door::read(facts, asked.door) {
+            Some(door) => {
+                let before = Ufw::read(facts, asked.ufw);
+                let shut = door.firewall_shuts(
+                    &before,
+                    &self.after(&before),
+                    matches!(self, Firewall::Reset),
+                );
+                crate::door::guard(change, shut, situation.allow_lockout).map_err(Problem)?
+            }
+            None => change,
+        };
+        Ok(Some((change, Decision { ufw: asked.ufw })))
+    }
+
+    fn predict(&self, decision: &Decision, _: &FactSet, facts: &mut Facts) {
+        let before = Ufw::read(facts, decision.ufw);
+        self.after(&before).predict(facts, decision.ufw);
     }
 
     fn script(&self, _: &Decision, s: &mut Script) {
@@ -350,6 +431,9 @@ impl Resource for Firewall {
             }
             Firewall::State(false) => {
                 s.code("ufw disable || exit 1\n");
+            }
+            Firewall::Reset => {
+                s.code("ufw --force reset || exit 1\n");
             }
             Firewall::Policy { policy, direction } => {
                 s.code("ufw default")
@@ -434,6 +518,63 @@ mod tests {
             ),
             (Some("allow"), Some("deny"))
         );
+    }
+
+    #[test]
+    fn shutting_the_session_port_is_refused_unless_allowed() {
+        use crate::door::testing::{answer as door, DEPLOY, KEY};
+        use crate::resource::testing::decide_over_ssh;
+        let off = "status inactive\npolicy incoming deny\n";
+        let allow22 = "ufw off\nincoming DROP\ntuple4 allow tcp 22 0.0.0.0/0 any 0.0.0.0/0 in\n";
+        let open = "ufw on\nincoming ACCEPT\n";
+        let rule = |words: &str| Firewall::Rule {
+            words: words.split(' ').map(str::to_owned).collect(),
+            delete: false,
+        };
+        let policy = |p: &str| Firewall::Policy {
+            policy: p.into(),
+            direction: "incoming".into(),
+        };
+        // (task, ufw's rule set, the task's own probe)
+        let shut: [(Firewall, &str, &str); 6] = [
+            (Firewall::State(true), "ufw off\nincoming DROP\n", off),
+            (Firewall::Reset, allow22, off),
+            (rule("deny in from 10.0.0.5 to any"), open, off),
+            (
+                rule("reject in from any to any port 22 proto tcp"),
+                open,
+                off,
+            ),
+            (
+                policy("deny"),
+                open,
+                "status active\npolicy incoming allow\n",
+            ),
+            (
+                ssh_rule(true),
+                &allow22.replace("ufw off", "ufw on"),
+                "status active\nexists\n",
+            ),
+        ];
+        for (task, ufw, own) in &shut {
+            let answers = || vec![door(own), door(DEPLOY), door(ufw)];
+            let refused = decide_over_ssh(task, answers(), KEY, false).expect_err("refused");
+            assert!(refused.0.contains("SSH port 22 from 10.0.0.5"), "{refused}");
+            assert!(decide_over_ssh(task, answers(), KEY, true).is_ok());
+        }
+        let fine: [(Firewall, &str); 4] = [
+            (Firewall::State(true), allow22),
+            (rule("deny in from 10.0.0.9 to any port 22"), open),
+            (rule("deny in from any to any port 80"), open),
+            (rule("deny in from any to any port 22"), allow22),
+        ];
+        for (task, ufw) in &fine {
+            let answers = vec![door(off), door(DEPLOY), door(ufw)];
+            assert!(
+                decide_over_ssh(task, answers, KEY, false).is_ok(),
+                "{task:?}"
+            );
+        }
     }
 
     #[test]

@@ -99,6 +99,9 @@ pub(crate) struct Situation {
     /// An earlier step of this host's plan changes something: a check that holds now (a port
     /// open, a URL answering) may not hold after it (a restart), so it is checked again then.
     pub(crate) after_changes: bool,
+    /// The task says `allow_lockout: true`: a change that would shut the session's way in
+    /// (`door/`) goes through, shown in the plan, instead of being refused.
+    pub(crate) allow_lockout: bool,
 }
 
 /// What a resource kind must answer. Implement this; `AnyResource` is derived.
@@ -289,6 +292,27 @@ pub(crate) mod testing {
         let mut set = FactSet::default();
         let asked = resource.ask(&mut set);
         let facts = Facts::answered(answers);
+        resource.decide(&asked, &facts, situation)
+    }
+
+    /// `decide_in` for a probe that came over SSH with `public_key`, so the door checks
+    /// (`door/`) run; `allow_lockout` as the task says.
+    pub(crate) fn decide_over_ssh<R: Resource>(
+        resource: &R,
+        answers: Vec<FactValue>,
+        public_key: &str,
+        allow_lockout: bool,
+    ) -> Result<Option<(Change, R::Decision)>, Problem> {
+        let mut set = FactSet::default();
+        let asked = resource.ask(&mut set);
+        let mut facts = Facts::answered(answers);
+        facts.set_session(Some(crate::transport::Session {
+            public_key: Some(public_key.to_owned()),
+        }));
+        let situation = Situation {
+            allow_lockout,
+            ..Situation::default()
+        };
         resource.decide(&asked, &facts, situation)
     }
 

@@ -192,8 +192,15 @@ pub(crate) enum Decision {
     Delete,
 }
 
+/// The account's facts and the door's (`door/`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Asked {
+    account: Handle<CommandOutput>,
+    door: Handle<CommandOutput>,
+}
+
 impl Resource for User {
-    type Asked = Handle<CommandOutput>;
+    type Asked = Asked;
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -233,18 +240,21 @@ impl Resource for User {
             "_u={}\nif _l=$(getent passwd -- \"$_u\"); then printf 'passwd %s\\n' \"$_l\"; printf 'primary %s\\n' \"$(id -gn -- \"$_u\")\"; printf 'groups %s\\n' \"$(id -Gn -- \"$_u\")\"; fi\nprintf 'me %s\\n' \"${SUDO_USER:-$(id -un)}\"",
             [w(&self.name)],
         );
-        facts.output(s)
+        Asked {
+            account: facts.output(s),
+            door: crate::door::ask(facts),
+        }
     }
 
     fn decide(
         &self,
         asked: &Self::Asked,
         facts: &Facts,
-        _: Situation,
+        situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let probed = parse(&facts.get(*asked).stdout);
+        let probed = parse(&facts.get(asked.account).stdout);
         if self.absent.is_some() {
-            return self.decide_absent(&probed);
+            return self.decide_absent(&probed, situation.allow_lockout);
         }
         let Some(account) = probed.account else {
             return Ok(Some((self.create_change(), Decision::Create)));
@@ -287,11 +297,24 @@ impl Resource for User {
                     Some(join(&account.groups)),
                     Some(join(&after)),
                 );
-                wanted.into_iter().collect()
+                wanted.into_iter().collect::<Vec<String>>()
             })
         });
         if change.fields.is_empty() {
             return Ok(None);
+        }
+        if let Some(door) = crate::door::read(facts, asked.door).filter(|d| d.account == self.name)
+        {
+            let mut after: BTreeSet<String> = match (&groups, self.append) {
+                (Some(wanted), false) => wanted.iter().cloned().collect(),
+                (Some(wanted), true) => account.groups.iter().chain(wanted).cloned().collect(),
+                (None, _) => account.groups.clone(),
+            };
+            after.insert(group.unwrap_or(&account.primary).clone());
+            let shut = shell
+                .and_then(|s| door.shell_shuts(s))
+                .or_else(|| door.groups_shut(&after));
+            change = crate::door::guard(change, shut, situation.allow_lockout).map_err(Problem)?;
         }
         Ok(Some((
             change,
@@ -393,18 +416,25 @@ impl User {
         change
     }
 
-    fn decide_absent(&self, probed: &Probed) -> Result<Option<(Change, Decision)>, Problem> {
+    fn decide_absent(
+        &self,
+        probed: &Probed,
+        allow_lockout: bool,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
         let Some(account) = &probed.account else {
             return Ok(None);
         };
-        if self.name == probed.me || self.name == "root" || account.uid == 0 {
+        if self.name == "root" || account.uid == 0 {
             return Err(Problem::new(format!(
-                "refusing to remove account `{}`: it is root or the account recon connects as",
+                "refusing to remove account `{}`: it is root",
                 self.name
             )));
         }
-        let mut change =
-            Change::new(Action::Delete).field(Field::Uid, Some(account.uid.to_string()), None);
+        let mut change = Change::new(Action::Delete);
+        let shut = (self.name == probed.me)
+            .then(|| format!("`{}` is the account recon logs in as", self.name));
+        change = crate::door::guard(change, shut, allow_lockout).map_err(Problem)?;
+        change = change.field(Field::Uid, Some(account.uid.to_string()), None);
         if self.absent == Some(true) {
             change = change.field(Field::Home, Some(account.home.clone()), None);
         }
@@ -480,6 +510,56 @@ mod tests {
         assert_eq!(change.fields[1].after.as_deref(), Some("docker"));
         let done = "passwd cartogram:x:1001:1001::/home/cartogram:/bin/bash\nprimary cartogram\ngroups cartogram users docker\nme deploy\n";
         assert!(decide(&user(), probe(done)).expect("ok").is_none());
+    }
+
+    #[test]
+    fn a_shell_that_runs_nothing_or_leaving_the_sudo_group_is_refused_unless_allowed() {
+        use crate::door::testing::{answer, DEPLOY, KEY};
+        use crate::resource::testing::decide_over_ssh;
+        let now = "passwd deploy:x:1000:1000::/home/deploy:/bin/bash\nprimary deploy\ngroups deploy wheel\nme deploy\n";
+        let deploy = |shell: Option<&str>, groups: Option<&[&str]>, append: bool| User {
+            name: "deploy".into(),
+            shell: shell.map(str::to_owned),
+            groups: groups.map(|g| g.iter().map(|s| (*s).to_owned()).collect()),
+            append,
+            ..user()
+        };
+        let answers = || vec![answer(now), answer(DEPLOY)];
+        for shut in [
+            deploy(Some("/usr/sbin/nologin"), None, false),
+            deploy(Some("/bin/false"), None, false),
+            deploy(None, Some(&["docker"]), false),
+        ] {
+            let refused = decide_over_ssh(&shut, answers(), KEY, false).expect_err("refused");
+            assert!(refused.0.contains("lock recon out"), "{refused}");
+            let (change, _) = decide_over_ssh(&shut, answers(), KEY, true)
+                .expect("allowed")
+                .expect("change");
+            assert!(change.reason.is_some_and(|r| r.contains("allow_lockout")));
+        }
+        for fine in [
+            deploy(Some("/bin/sh"), None, false),
+            deploy(None, Some(&["docker"]), true),
+            deploy(None, Some(&["wheel", "docker"]), false),
+        ] {
+            assert!(
+                decide_over_ssh(&fine, answers(), KEY, false).is_ok(),
+                "{fine:?}"
+            );
+        }
+        let mut other = deploy(Some("/usr/sbin/nologin"), None, false);
+        other.name = "cartogram".into();
+        let theirs = vec![answer(EXISTS), answer(DEPLOY)];
+        assert!(
+            decide_over_ssh(&other, theirs, KEY, false).is_ok(),
+            "another account"
+        );
+        let mut gone = deploy(None, None, false);
+        gone.absent = Some(false);
+        let (change, d) = decide_over_ssh(&gone, answers(), KEY, true)
+            .expect("allowed")
+            .expect("change");
+        assert_eq!((change.action, d), (Action::Delete, Decision::Delete));
     }
 
     #[test]

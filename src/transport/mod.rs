@@ -8,6 +8,7 @@ mod invocation;
 mod known_hosts;
 mod local;
 mod pool;
+mod public_key;
 mod ssh;
 mod ssh_channel;
 mod ssh_config;
@@ -119,6 +120,20 @@ pub(crate) trait Transport: Send {
     }
 
     fn stats(&self) -> Stats;
+
+    /// The SSH session scripts run in, for the door checks (`door/`); `None` for a transport
+    /// that is no way in (local).
+    fn session(&self) -> Option<Session> {
+        None
+    }
+}
+
+/// What the transport knows of the session the probe came in by: only an SSH session is a door
+/// recon could shut behind itself (see `door/`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Session {
+    /// `type base64` of the public key it authenticated with, when known.
+    pub(crate) public_key: Option<String>,
 }
 
 /// Opens a transport for `target`.

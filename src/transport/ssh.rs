@@ -54,6 +54,8 @@ pub(crate) struct Ssh {
     /// Keeps the socket alive as long as the session, and is what we poll(2) on.
     tcp: TcpStream,
     keepalive: Duration,
+    /// `type base64` of the key that was accepted, when known (see `public_key.rs`).
+    public_key: Option<String>,
 }
 
 /// Where and as whom, after `~/.ssh/config` filled the gaps the inventory left.
@@ -143,7 +145,7 @@ impl Ssh {
             .handshake()
             .map_err(|e| unreachable(format!("SSH handshake failed: {e}")))?;
         verify_host_key(&session, &r, options.accept_new_host_keys)?;
-        authenticate(&session, &r)?;
+        let public_key = authenticate(&session, &r)?;
         session.set_timeout(0);
         // No reply wanted: libssh2 would queue the server's answers unread for the whole run.
         let keepalive = Duration::from_secs(options.keepalive_interval.as_secs());
@@ -159,6 +161,7 @@ impl Ssh {
             },
             tcp,
             keepalive,
+            public_key,
         })
     }
 }
@@ -297,7 +300,9 @@ fn append_known_host(path: &Path, line: &str) -> std::io::Result<()> {
     file.write_all(line.as_bytes())
 }
 
-fn authenticate(session: &Session, r: &Resolved) -> Result<(), TransportError> {
+/// Authenticates with the first key the server accepts; returns that key's public half (`type
+/// base64`) when it can be known.
+fn authenticate(session: &Session, r: &Resolved) -> Result<Option<String>, TransportError> {
     let home = ssh_config::home().unwrap_or_default();
     let mut tried: Vec<String> = Vec::new();
     let mut files: Vec<PathBuf> = r.identity_files.clone();
@@ -309,7 +314,7 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), TransportError> {
                 .is_ok()
                 && session.authenticated()
             {
-                return Ok(());
+                return Ok(super::public_key::of_identity_file(file));
             }
         }
     }
@@ -319,7 +324,7 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), TransportError> {
                 for identity in agent.identities().unwrap_or_default() {
                     tried.push(format!("agent key {}", identity.comment()));
                     if agent.userauth(&r.user, &identity).is_ok() && session.authenticated() {
-                        return Ok(());
+                        return Ok(super::public_key::of_blob(identity.blob()));
                     }
                 }
             }
@@ -334,7 +339,7 @@ fn authenticate(session: &Session, r: &Resolved) -> Result<(), TransportError> {
                 .is_ok()
                 && session.authenticated()
             {
-                return Ok(());
+                return Ok(super::public_key::of_identity_file(&file));
             }
             files.push(file);
         }
@@ -388,5 +393,11 @@ impl Transport for Ssh {
 
     fn stats(&self) -> Stats {
         self.stats
+    }
+
+    fn session(&self) -> Option<super::Session> {
+        Some(super::Session {
+            public_key: self.public_key.clone(),
+        })
     }
 }

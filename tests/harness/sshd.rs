@@ -44,6 +44,12 @@ impl Sshd {
     /// Like `start`, with sshd's `LogLevel` set to `level` (e.g. `DEBUG1`, which logs every
     /// global request, so keepalives can be counted).
     pub(crate) fn start_logging(level: &str) -> Self {
+        Self::start_under(level, &[])
+    }
+
+    /// Like `start`, with sshd run through `prefix` (`ip netns exec NS`: an sshd inside a
+    /// network namespace, whose loopback the test has brought up).
+    pub(crate) fn start_under(level: &str, prefix: &[&str]) -> Self {
         ensure_privsep_dir();
         let dir = tempfile::tempdir().expect("sshd temp dir");
         // sshd reads authorized_keys *as the target user* (temporarily_use_uid), so non-root
@@ -68,7 +74,15 @@ impl Sshd {
             // `-E` redirects all logging (also the re-exec'd per-connection children) into the
             // file; `-e` would send it to stderr instead, but sshd applies `-E` last, so stderr
             // only ever sees what happens before option parsing. It is kept for the panic message.
-            let child = Command::new(SSHD)
+            let mut command = match prefix.split_first() {
+                Some((program, args)) => {
+                    let mut c = Command::new(program);
+                    c.args(args).arg(SSHD);
+                    c
+                }
+                None => Command::new(SSHD),
+            };
+            let child = command
                 .arg("-D")
                 .arg("-e")
                 .arg("-f")
