@@ -35,6 +35,16 @@ command -v iptables >/dev/null 2>&1 || [ -x /usr/sbin/iptables ] || need="$need 
 # the harness on loopback) and certbot obtaining a certificate from it with the webroot method.
 command -v pebble >/dev/null 2>&1 || [ -x /usr/bin/pebble ] || need="$need pebble"
 command -v certbot >/dev/null 2>&1 || need="$need certbot"
+# Booted systemd nodes for the node tests (scripts/nodes/): debootstrap builds their rootfs,
+# systemd-nspawn boots them. Never their Recommends: libnss-mymachines edits nsswitch.conf.
+command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need="$need debootstrap"
+command -v systemd-nspawn >/dev/null 2>&1 || need="$need systemd-container"
+
+# The node rootfs, built once and cached outside the checkout (named by its recipe's hash).
+build_node_rootfs() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  bash "$(dirname "$0")/nodes/rootfs.sh" >/dev/null
+}
 
 # ansible-core from PyPI, in its own venv so it never touches the system's Python packages.
 ansible_venv=/opt/recon-test/ansible
@@ -62,6 +72,7 @@ install_actionlint() {
 if [ -z "$need" ]; then
   install_ansible
   install_actionlint
+  build_node_rootfs
   exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -80,3 +91,4 @@ for service in ssh nginx supervisor cron; do
 done
 install_ansible
 install_actionlint
+build_node_rootfs

@@ -24,6 +24,7 @@ mod hostile_system;
 mod image;
 mod interrupted;
 mod inventory;
+mod nodes;
 mod plan;
 mod plan_groups;
 mod saved_plan;
