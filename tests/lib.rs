@@ -25,6 +25,7 @@ mod image;
 mod interrupted;
 mod inventory;
 mod nodes;
+mod nodes_faults;
 mod nodes_systemd;
 mod plan;
 mod plan_groups;
