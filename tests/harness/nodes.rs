@@ -16,15 +16,15 @@ use std::time::{Duration, Instant};
 pub(crate) mod range {
     /// `nodes_selftest`: the harness itself.
     pub(crate) const SELFTEST: (u8, u8) = (10, 1);
-    /// `tests/systemd.rs`, one node per test.
+    /// `tests/nodes_systemd.rs` (the rows after the first are reserved for more tests there).
     pub(crate) const SYSTEMD_UNITS: (u8, u8) = (20, 1);
     pub(crate) const SYSTEMD_FAILED_START: (u8, u8) = (21, 1);
     pub(crate) const SYSTEMD_PACKAGE: (u8, u8) = (22, 1);
     pub(crate) const SYSTEMD_MODULE: (u8, u8) = (23, 1);
-    /// `tests/nodes_digicam.rs`.
+    /// Reserved: digicam on nodes (not written yet).
     pub(crate) const DIGICAM: (u8, u8) = (30, 4);
     pub(crate) const DIGICAM_SYSTEMD: (u8, u8) = (34, 2);
-    /// `tests/nodes_faults.rs`.
+    /// `tests/nodes_faults.rs` (`POWER_OFF`, `HOST_KEY`; the others reserved).
     pub(crate) const POWER_OFF: (u8, u8) = (40, 3);
     pub(crate) const PARTITION: (u8, u8) = (43, 2);
     pub(crate) const HOST_KEY: (u8, u8) = (45, 2);
