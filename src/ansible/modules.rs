@@ -417,10 +417,10 @@ fn package(mut a: Args) -> Result<Mapped> {
     Ok(resource("package", a))
 }
 
-/// `service`/`systemd` → recon `service`; `daemon_reload` alone has nothing to plan.
+/// `service`/`systemd` → recon `service`; `daemon_reload` alone has nothing to plan (recon
+/// reloads unit files whenever systemd says a unit it acts on needs it).
 fn service(mut a: Args) -> Result<Mapped> {
     a.ignore(&[
-        "daemon_reload",
         "daemon_reexec",
         "scope",
         "no_block",
@@ -436,6 +436,9 @@ fn service(mut a: Args) -> Result<Mapped> {
     if !a.has(&["name", "unit", "service"]) {
         a.ignore(&["unit", "service"]);
         return a.nothing_to_manage("service", crate::resource::SERVICE_KEYS);
+    }
+    if !a.has(&["state", "enabled"]) {
+        a.ignore(&["daemon_reload"]);
     }
     if let Some(name) = a.take(&["name", "unit", "service"]) {
         a.put("name", name);

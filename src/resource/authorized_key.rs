@@ -344,7 +344,9 @@ impl Resource for AuthorizedKey {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        let mut s = Script::new();
+        // A probe command runs in a shell of its own (under the probe bound): it brings the
+        // walk it reads through.
+        let mut s = Script::of(crate::script::WALK_FUNCTIONS);
         self.locate(&mut s);
         if self.path.is_none() {
             s.code("printf 'home %s\\n' \"$_h\"\n[ -n \"$_h\" ] || exit 0\n");

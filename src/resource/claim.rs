@@ -207,6 +207,7 @@ mod tests {
             name: "nginx".into(),
             want: Some(want),
             enabled: None,
+            daemon_reload: false,
         };
         assert_eq!(
             on_host(

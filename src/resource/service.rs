@@ -4,13 +4,20 @@
 //! `/etc/rc[2-5].d`, `update-rc.d`). The manager is found by the probe; the decision table is
 //! the same for both.
 //!
+//! On systemd, unit files are reloaded (`daemon-reload`) before the unit is acted on whenever
+//! systemd reports `NeedDaemonReload=yes` (a unit file changed on disk, e.g. by an earlier task
+//! of the same apply), or always with `daemon_reload: true`: a restart never brings back the
+//! old definition. A unit systemd does not know yet whose file in `/etc/systemd/system` an
+//! earlier task writes is planned (known after apply) instead of refused. A failed action
+//! prints `systemctl status` and the unit's last journal lines into the step's output.
+//!
 //! `restarted`/`reloaded` on a service some task notifies act only when notified, so a
 //! notified service restarts exactly once per run (never start + restart); one nothing can
 //! notify restarts on every apply, as Ansible's does.
 
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want as PathWant};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{w, Script};
@@ -31,11 +38,13 @@ pub(crate) struct Service {
     pub(crate) name: String,
     pub(crate) want: Option<Want>,
     pub(crate) enabled: Option<bool>,
+    /// `daemon_reload: true`: reload unit files before acting, even when systemd does not ask.
+    pub(crate) daemon_reload: bool,
 }
 
 /// The arguments `service` takes (also what an Ansible `service` task with nothing to manage
 /// is checked against).
-pub(crate) const KEYS: &[&str] = &["name", "state", "enabled"];
+pub(crate) const KEYS: &[&str] = &["name", "state", "enabled", "daemon_reload"];
 
 /// Builds a `service` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
@@ -62,6 +71,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
         ),
     };
     let enabled = f.boolean("enabled")?;
+    let daemon_reload = f.boolean("daemon_reload")?.unwrap_or(false);
     if want.is_none() && enabled.is_none() {
         return Err(f.missing("state` or `enabled"));
     }
@@ -69,6 +79,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
         name,
         want,
         enabled,
+        daemon_reload,
     })
 }
 
@@ -118,7 +129,11 @@ pub(crate) fn parse(out: &str) -> Observed {
                     value,
                     "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated"
                 );
-                if o.running.is_none() && !value.is_empty() && value != "not-found" {
+                // systemd answers `inactive` for a unit it has no file for; no unit file
+                // state (empty, `not-found`) is what says the unit does not exist.
+                if value.is_empty() || value == "not-found" {
+                    o.running = None;
+                } else if o.running.is_none() {
                     o.running = Some(false);
                 }
             }
@@ -176,7 +191,9 @@ pub(crate) struct Decision {
 }
 
 impl Resource for Service {
-    type Asked = Handle<CommandOutput>;
+    /// The manager's answer, and the unit's file in `/etc/systemd/system` (which an earlier
+    /// task of the plan may write).
+    type Asked = (Handle<CommandOutput>, Handle<PathState>);
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -205,7 +222,10 @@ impl Resource for Service {
         s.fill("_n={}\n", [w(&self.name)]).code(
             "if [ -d /run/systemd/system ]; then\n  echo 'manager systemd'\n  printf 'active %s\\n' \"$(systemctl is-active -- \"$_n\" 2>/dev/null)\"\n  printf 'is-enabled %s\\n' \"$(systemctl is-enabled -- \"$_n\" 2>/dev/null)\"\nelse\n  echo 'manager sysv'\n  if [ -x \"/etc/init.d/$_n\" ]; then \"/etc/init.d/$_n\" status >/dev/null 2>&1 </dev/null; printf 'status %s\\n' $?; fi\n  if ls /etc/rc[2345].d/S[0-9][0-9]\"$_n\" >/dev/null 2>&1; then echo 'enabled yes'; else echo 'enabled no'; fi\nfi",
         );
-        facts.output(s)
+        (
+            facts.output(s),
+            facts.path(&self.unit_file(), PathWant::Never),
+        )
     }
 
     fn decide(
@@ -214,8 +234,11 @@ impl Resource for Service {
         facts: &Facts,
         situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let o = parse(&facts.get(*asked).stdout);
-        let Some(running) = o.running else {
+        let o = parse(&facts.get(asked.0).stdout);
+        let unit_written = facts.get(asked.1).kind == PathKind::File;
+        let known_after_apply =
+            o.manager == Manager::Systemd && o.running.is_none() && unit_written;
+        let Some(running) = o.running.or(known_after_apply.then_some(false)) else {
             return Err(Problem::new(match o.manager {
                 Manager::Systemd => format!("systemd knows no unit `{}`", self.name),
                 Manager::SysV => format!(
@@ -253,6 +276,12 @@ impl Resource for Service {
                 change = change.reason("a task it watches changed");
             }
         }
+        if known_after_apply {
+            change = change.reason(format!(
+                "known after apply: its unit file `{}` is written earlier in this plan",
+                self.unit_file()
+            ));
+        }
         if let Some(e) = enable {
             let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
             change = change.field(Field::Enabled, Some(yes(o.enabled)), Some(yes(e)));
@@ -263,7 +292,7 @@ impl Resource for Service {
                 manager: o.manager,
                 act: action,
                 enable,
-                handle: *asked,
+                handle: asked.0,
                 running_after: action.map_or(running, |a| a != Act::Stop),
                 enabled_after: enable.unwrap_or(o.enabled),
             },
@@ -276,6 +305,14 @@ impl Resource for Service {
 
     fn script(&self, d: &Decision, out: &mut Script) {
         out.fill("_n={}\n", [w(&self.name)]);
+        if d.manager == Manager::Systemd {
+            // Before enabling or acting: a changed unit file must be what starts.
+            if self.daemon_reload {
+                out.code("systemctl daemon-reload || exit 1\n");
+            } else {
+                out.code("[ \"$(systemctl show -p NeedDaemonReload --value -- \"$_n\" 2>/dev/null)\" != yes ] || systemctl daemon-reload || exit 1\n");
+            }
+        }
         match (d.manager, d.enable) {
             (Manager::Systemd, Some(true)) => out.code("systemctl enable -- \"$_n\" || exit 1\n"),
             (Manager::Systemd, Some(false)) => out.code("systemctl disable -- \"$_n\" || exit 1\n"),
@@ -290,7 +327,7 @@ impl Resource for Service {
         if let Some(a) = d.act {
             out.fill("_a={}\n", [w(a.verb())]);
             out.code(match d.manager {
-                Manager::Systemd => "systemctl \"$_a\" -- \"$_n\" || exit 1\n",
+                Manager::Systemd => "systemctl \"$_a\" -- \"$_n\" || { printf '%s %s failed\\n' \"$_n\" \"$_a\"; systemctl status --no-pager -l -n 0 -- \"$_n\" 2>&1 | head -n 12; printf -- '--- last journal lines\\n'; journalctl -u \"$_n\" -n 10 --no-pager -o cat 2>&1; exit 1; }\n",
                 // Daemons an init script starts inherit its open files: not the step's
                 // output (nobody would see its end) and not the apply's lock (fd 9) or a
                 // `serialize` lock (fd 8), which they would hold for their whole life.
@@ -301,6 +338,16 @@ impl Resource for Service {
 }
 
 impl Service {
+    /// The unit's file an administrator (or a play) writes: `/etc/systemd/system/NAME`, with
+    /// `.service` added when the name has no unit suffix.
+    fn unit_file(&self) -> String {
+        if self.name.contains('.') {
+            format!("/etc/systemd/system/{}", self.name)
+        } else {
+            format!("/etc/systemd/system/{}.service", self.name)
+        }
+    }
+
     /// The probe's answer after a step: what a later step (a handler) decides from.
     fn predicted(d: &Decision) -> CommandOutput {
         let stdout = match d.manager {
@@ -361,10 +408,45 @@ mod tests {
     }
 
     fn answer(text: &str) -> Vec<FactValue> {
-        vec![FactValue::Output(CommandOutput {
-            status: 0,
-            stdout: text.to_owned(),
-        })]
+        answer_with_unit(text, PathKind::Absent)
+    }
+
+    /// The probe's answer plus the state of the unit's file in `/etc/systemd/system`.
+    fn answer_with_unit(text: &str, unit: PathKind) -> Vec<FactValue> {
+        vec![
+            FactValue::Output(CommandOutput {
+                status: 0,
+                stdout: text.to_owned(),
+            }),
+            FactValue::Path(PathState {
+                kind: unit,
+                ..PathState::default()
+            }),
+        ]
+    }
+
+    #[test]
+    fn a_unit_whose_file_an_earlier_task_writes_is_known_after_apply() {
+        let s = Service {
+            name: "app".into(),
+            want: Some(Want::Started),
+            enabled: None,
+            daemon_reload: false,
+        };
+        let unknown = "manager systemd\nactive inactive\nis-enabled \n";
+        let (change, d) = decide_in(
+            &s,
+            answer_with_unit(unknown, PathKind::File),
+            Situation::default(),
+        )
+        .expect("ok")
+        .expect("change");
+        assert_eq!(d.act, Some(Act::Start));
+        assert!(change
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("known after apply")));
+        assert!(decide_in(&s, answer(unknown), Situation::default()).is_err());
     }
 
     #[test]
@@ -373,6 +455,7 @@ mod tests {
             name: "nginx".into(),
             want: Some(Want::Started),
             enabled: Some(true),
+            daemon_reload: false,
         };
         let sd = answer("manager systemd\nactive inactive\nis-enabled disabled\n");
         let (change, d) = decide_in(&s, sd, Situation::default())

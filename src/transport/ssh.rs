@@ -23,6 +23,14 @@ use crate::script::Script;
 /// Fast, still-secure key exchange first: the post-quantum hybrid default costs ~3x per
 /// connection here, and a new connection is the dominant cost of a converged host.
 const KEX: &str = "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group16-sha512,diffie-hellman-group14-sha256";
+/// A peer that vanished (powered off, partitioned) is given up after this long without an
+/// answer: TCP keepalive probes while the link is idle (first after `DEAD_PEER_IDLE`, then every
+/// `DEAD_PEER_PROBE`, 3 unanswered end it) and `TCP_USER_TIMEOUT` while data (an SSH keepalive,
+/// a script) waits unacknowledged. So a lost host ends in an error within about 30 s, never a hang.
+const DEAD_PEER_IDLE: Duration = Duration::from_secs(15);
+const DEAD_PEER_PROBE: Duration = Duration::from_secs(5);
+const DEAD_PEER_UNACKED_MS: u32 = 30_000;
+
 const HOST_KEYS: &str = "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,rsa-sha2-512,rsa-sha2-256,ssh-rsa";
 
 /// Settings that apply to every SSH connection of a run.
@@ -99,6 +107,17 @@ fn resolve(target: &Target) -> Resolved {
     }
 }
 
+/// Bounds how long a connection to a host that stopped answering can block (see `DEAD_PEER_*`).
+fn detect_dead_peer(tcp: &TcpStream) -> std::io::Result<()> {
+    use rustix::net::sockopt;
+    sockopt::set_socket_keepalive(tcp, true)?;
+    sockopt::set_tcp_keepidle(tcp, DEAD_PEER_IDLE)?;
+    sockopt::set_tcp_keepintvl(tcp, DEAD_PEER_PROBE)?;
+    sockopt::set_tcp_keepcnt(tcp, 3)?;
+    sockopt::set_tcp_user_timeout(tcp, DEAD_PEER_UNACKED_MS)?;
+    Ok(())
+}
+
 fn error(kind: TransportErrorKind, message: String) -> TransportError {
     TransportError::new(kind, message)
 }
@@ -136,6 +155,7 @@ impl Ssh {
         // Without TCP_NODELAY every exec waits ~40 ms for Nagle's algorithm.
         tcp.set_nodelay(true)
             .map_err(|e| unreachable(e.to_string()))?;
+        detect_dead_peer(&tcp).map_err(|e| unreachable(e.to_string()))?;
         let mut session = Session::new().map_err(|e| unreachable(e.to_string()))?;
         session.set_tcp_stream(tcp.try_clone().map_err(|e| unreachable(e.to_string()))?);
         let _ = session.method_pref(MethodType::Kex, KEX);

@@ -1,0 +1,99 @@
+//! Faults across booted machines: a node whose host key changed is refused while the others
+//! proceed; a node powered off in the middle of an apply is reported (within the documented
+//! dead-peer bound of the SSH transport, never a hang) while the others finish, and the next run
+//! converges it.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::nodes::{range, Nodes};
+use crate::harness::Project;
+
+#[test]
+fn nodes_a_changed_host_key_is_refused_and_the_others_proceed() {
+    let nodes = Nodes::boot(range::HOST_KEY);
+    let (good, changed) = (&nodes.all[0], &nodes.all[1]);
+    nodes.rekey(changed);
+    let project = Project::new();
+    project.file("inventory/hosts.yml", &nodes.inventory("root"));
+    project.file(
+        "site.yml",
+        "- hosts: nodes\n  tasks:\n    - copy: { dest: /etc/recon-mark, content: \"ok\\n\" }\n",
+    );
+    let run = project.recon(&["apply", "site.yml", "-i", "inventory/hosts.yml"]);
+    assert_ne!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        all.contains(&changed.name) && all.to_lowercase().contains("host key"),
+        "{all}"
+    );
+    assert_eq!(nodes.sh(good, "cat /etc/recon-mark"), "ok");
+    let out = nodes.run(changed, "true");
+    assert!(
+        !out.status.success(),
+        "the old key in known_hosts refuses the node"
+    );
+}
+
+#[test]
+fn nodes_a_node_powered_off_during_apply_is_reported_and_converges_next_run() {
+    let nodes = Nodes::boot(range::POWER_OFF);
+    let victim = nodes.all[1].clone();
+    let project = Project::new();
+    project.file("inventory/hosts.yml", &nodes.inventory("root"));
+    project.file(
+        "site.yml",
+        "- hosts: nodes\n  tasks:\n    - command: sh -c 'touch /run/recon-started; sleep 6'\n      args: { creates: /etc/recon-done }\n    - copy: { dest: /etc/recon-done, content: \"done\\n\" }\n",
+    );
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_recon"))
+        .args(["apply", "site.yml", "-i", "inventory/hosts.yml"])
+        .current_dir(project.dir())
+        .env("HOME", project.dir())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("recon runs");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !nodes
+        .run(&victim, "test -e /run/recon-started")
+        .status
+        .success()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the apply never started on the victim"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let cut = Instant::now();
+    victim.power_off();
+    let out = child.wait_with_output().expect("recon ends");
+    let waited = cut.elapsed();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains(&victim.name), "{all}");
+    // The transport's dead-peer bound is ~30 s (src/transport/ssh.rs); generous for a busy CI.
+    assert!(waited < Duration::from_secs(150), "{waited:?}\n{all}");
+    for node in nodes.all.iter().filter(|n| n.name != victim.name) {
+        assert_eq!(nodes.sh(node, "cat /etc/recon-done"), "done", "{all}");
+    }
+    nodes.power_on(&victim);
+    project
+        .recon(&["apply", "site.yml", "-i", "inventory/hosts.yml"])
+        .expect_code(0);
+    assert_eq!(nodes.sh(&victim, "cat /etc/recon-done"), "done");
+    project
+        .recon(&[
+            "plan",
+            "site.yml",
+            "-i",
+            "inventory/hosts.yml",
+            "--detailed-exitcode",
+        ])
+        .expect_code(0);
+}
