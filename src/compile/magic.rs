@@ -80,7 +80,9 @@ impl Compiler<'_> {
 
     /// The play's hosts after `--limit` (a pattern that selects nothing is reported elsewhere).
     fn play_hosts(&self, play: &Play) -> JValue {
-        let mut hosts = inventory::select(self.inventory, &play.hosts).unwrap_or_default();
+        let mut hosts = inventory::select_play(self.inventory, &play.hosts)
+            .map(|(h, _)| h)
+            .unwrap_or_default();
         if let Some(limit) = &self.options.limit {
             let limited = inventory::select(self.inventory, limit).unwrap_or_default();
             hosts.retain(|h| limited.contains(h));
