@@ -2,6 +2,7 @@
 //! spans), `when:` expressions and template files. Undefined variables are errors (strict mode),
 //! and every error points at the file and the expression that failed.
 
+mod compat;
 mod extra_filters;
 mod filters;
 mod lint;
@@ -201,10 +202,19 @@ impl Templar {
     /// Renders a template file; errors point into that file.
     pub(crate) fn render_file(&self, file: &Arc<SourceFile>, ctx: &Context) -> Result<String> {
         let name = file.name();
-        let rendered = self
-            .env
-            .template_from_named_str(&name, &file.text)
-            .and_then(|t| t.render(ctx.value()));
+        // Ansible's byte-level handling around Jinja (`#jinja2:` line, newlines): compat.rs.
+        let (overrides, body) = compat::prepare(&file.text);
+        let local;
+        let env = if overrides.any() {
+            local = compat::environment(&self.env, overrides);
+            &local
+        } else {
+            &self.env
+        };
+        let rendered = env
+            .template_from_named_str(&name, compat::jinja_input(&body, overrides))
+            .and_then(|t| t.render(ctx.value()))
+            .map(|out| compat::restore_trailing_newlines(&body, out));
         rendered.map_err(|e| {
             ctx.take_inner_error()
                 .unwrap_or_else(|| file_error(&e, file))

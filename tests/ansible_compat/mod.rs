@@ -14,6 +14,7 @@ mod registered;
 mod side_by_side;
 mod side_by_side_blocks;
 mod side_by_side_registered;
+mod side_by_side_templates;
 mod survey;
 
 /// A project from `tests/ansible_compat/NAME`, with the harness's one-host local inventory.
