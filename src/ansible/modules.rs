@@ -585,8 +585,10 @@ fn git(mut a: Args) -> Result<Mapped> {
 
 /// `docker_compose`/`docker_compose_v2` → recon `docker_compose`.
 fn docker_compose(mut a: Args) -> Result<Mapped> {
+    // `nocache` only tunes `build`, which recon does not do (like the module without `build`).
     a.ignore(&[
         "build",
+        "nocache",
         "recreate",
         "timeout",
         "debug",
@@ -615,6 +617,7 @@ fn ufw(mut a: Args) -> Result<Mapped> {
         (&["to_port", "port"][..], "port"),
         (&["policy", "default"][..], "policy"),
         (&["proto", "protocol"][..], "proto"),
+        (&["name", "app"][..], "app"),
     ] {
         if let Some(v) = a.take(aliases) {
             a.put(key, v);

@@ -240,12 +240,13 @@ fn system_modules_map_onto_recon_resources() {
     - cron: name=backup minute=0 hour=3 job="/usr/local/bin/backup" user=deploy
     - git: repo=https://example.test/app.git dest=/srv/app version=v1.2.0 accept_hostkey=yes
     - community.general.ufw: rule=allow port=443 proto=tcp from_ip=10.0.0.0/8
-    - community.docker.docker_compose: { project_src: /srv/app, state: present }
+    - ufw: { rule: allow, name: OpenSSH }
+    - community.docker.docker_compose: { project_src: /srv/app, state: present, nocache: true }
 "#,
     );
     p.recon(&["check", "site.yml"])
         .expect_code(0)
-        .stdout_has("1 play, 11 tasks compiled for 1 host");
+        .stdout_has("1 play, 12 tasks compiled for 1 host");
     p.file(
         "site.yml",
         r"- hosts: all
