@@ -73,10 +73,13 @@ impl Claim {
         }
     }
 
-    /// Two tasks of one host may both claim this value: only ordered edits (several `line`s
-    /// in one file), which the graph then chains in file order.
+    /// Two tasks of one host may both claim this value: ordered edits (several `line`s in one
+    /// file), and the same directory wanted the same way (two roles each declaring it, which
+    /// Ansible runs twice); the graph chains them in file order, the second then finds nothing
+    /// to do.
     pub(crate) fn shares_on_host(&self, other: &Claim) -> bool {
-        self.sharing == Sharing::Ordered && other.sharing == Sharing::Ordered
+        (self.sharing == Sharing::Ordered && other.sharing == Sharing::Ordered)
+            || self.shares_on_node(other)
     }
 
     /// Two targets of one node may both claim this value: only with the same attributes (their
