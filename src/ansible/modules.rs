@@ -284,12 +284,6 @@ fn lineinfile(mut a: Args) -> Result<Mapped> {
         a.put_str("create", "false", &span);
     }
     a.ignore(IGNORED_FILE_ARGS);
-    unsupported(
-        &mut a,
-        "lineinfile",
-        "validate",
-        "check the file with a `command` after it",
-    )?;
     unsupported(&mut a, "lineinfile", "owner", "set the owner with `file`")?;
     unsupported(&mut a, "lineinfile", "group", "set the group with `file`")?;
     Ok(resource("line", a))

@@ -258,3 +258,31 @@ fn system_modules_map_onto_recon_resources() {
         .expect_code(1)
         .stderr_has("`user` argument `password` is not supported by recon");
 }
+
+/// `lineinfile validate` runs on the candidate file before it replaces the live one: a refused
+/// edit leaves the file as it was and fails the task; an accepted one is written.
+#[test]
+fn lineinfile_validate_checks_the_candidate_before_the_rename() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - lineinfile: { path: "{{ root }}/conf", line: "{{ line }}", validate: "! grep -q bad %s" }
+"#,
+    );
+    std::fs::write(p.host("conf"), "good\n").expect("conf");
+    let refused = p.recon(&["apply", "site.yml", "-e", "line=bad"]);
+    refused.expect_code(1);
+    assert!(
+        format!("{}{}", refused.stdout, refused.stderr).contains("validation failed"),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert_eq!(p.read_host("conf"), "good\n");
+    p.recon(&["apply", "site.yml", "-e", "line=fine"])
+        .expect_code(0);
+    assert_eq!(p.read_host("conf"), "good\nfine\n");
+}
