@@ -212,7 +212,7 @@ impl Templar {
             &self.env
         };
         let rendered = env
-            .template_from_named_str(&name, compat::jinja_input(&body, overrides))
+            .template_from_named_str(&name, &body)
             .and_then(|t| t.render(ctx.value()))
             .map(|out| compat::restore_trailing_newlines(&body, out));
         rendered.map_err(|e| {

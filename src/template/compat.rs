@@ -79,17 +79,6 @@ pub(crate) fn environment(
     env
 }
 
-/// What Jinja renders: `body` without its final newline, as Jinja's lexer drops it unless
-/// `keep_trailing_newline` (Ansible does not set it; `restore_trailing_newlines` adds back
-/// what is missing afterwards).
-pub(crate) fn jinja_input(body: &str, overrides: Overrides) -> &str {
-    if overrides.keep_trailing_newline == Some(true) {
-        body
-    } else {
-        body.strip_suffix('\n').unwrap_or(body)
-    }
-}
-
 /// `rendered` with the newlines `source` ends with and the render lost put back.
 pub(crate) fn restore_trailing_newlines(source: &str, mut rendered: String) -> String {
     let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
