@@ -2,6 +2,7 @@
 //! spans), `when:` expressions and template files. Undefined variables are errors (strict mode),
 //! and every error points at the file and the expression that failed.
 
+mod compat;
 mod extra_filters;
 mod filters;
 mod lint;
@@ -215,11 +216,20 @@ impl Templar {
     /// Renders a template file; errors point into that file.
     pub(crate) fn render_file(&self, file: &Arc<SourceFile>, ctx: &Context) -> Result<String> {
         let name = file.name();
+        // Ansible's byte-level handling around Jinja (`#jinja2:` line, newlines): compat.rs.
+        let (overrides, body) = compat::prepare(&file.text);
+        let local;
+        let env = if overrides.any() {
+            local = compat::environment(&self.env, overrides);
+            &local
+        } else {
+            &self.env
+        };
         let render = taint::Render::start();
-        let rendered = self
-            .env
-            .template_from_named_str(&name, &file.text)
-            .and_then(|t| t.render(ctx.value()));
+        let rendered = env
+            .template_from_named_str(&name, &body)
+            .and_then(|t| t.render(ctx.value()))
+            .map(|out| compat::restore_trailing_newlines(&body, out));
         render.finish();
         rendered.map_err(|e| {
             ctx.take_inner_error()

@@ -168,6 +168,29 @@ fn two_tasks_managing_one_path() {
     );
 }
 
+/// Two roles declaring the same directory the same way (Ansible runs it twice) converge; wanted
+/// differently, it is still a conflict.
+#[test]
+fn two_roles_declaring_one_directory_alike_agree() {
+    let p = Project::new();
+    let task = "- file: { path: \"{{ root }}/shared\", state: directory, mode: \"0750\" }\n";
+    p.file("roles/a/tasks/main.yml", task)
+        .file("roles/b/tasks/main.yml", task)
+        .file("site.yml", "- hosts: all\n  roles: [a, b]\n");
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("Plan: 1 to add");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(crate::harness::mode(&p.host("shared")), 0o750);
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+    p.file("roles/b/tasks/main.yml", &task.replace("0750", "0700"));
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("two tasks manage path `");
+}
+
 #[test]
 fn two_tasks_wanting_one_group_with_different_gids() {
     let stderr = refused(

@@ -115,6 +115,7 @@ fn site(delete_http: bool) -> String {
     - firewall: {{ rule: allow, port: "22", proto: tcp, comment: "{{{{ note }}}}" }}
     - firewall: {{ rule: allow, port: "80", proto: tcp, delete: {delete_http} }}
     - firewall: {{ rule: limit, port: "443", proto: tcp, from: 10.0.0.0/8 }}
+    - firewall: {{ rule: allow, app: OpenSSH }}
     - firewall: {{ state: enabled }}
 "#,
         serde_json::to_string(HOSTILE_COMMENT).expect("json")
@@ -136,7 +137,8 @@ fn ufw_rules_policies_and_state_converge_inside_a_network_namespace() {
         .stdout_has("~ firewall default outgoing")
         .stdout_has("policy: allow -> deny")
         .stdout_has("state: inactive -> active")
-        .stdout_has("Plan: 3 to add, 2 to change, 0 to remove");
+        .stdout_has("+ firewall allow in from any to any app OpenSSH")
+        .stdout_has("Plan: 4 to add, 2 to change, 0 to remove");
     ns.recon(&p, &[], &["apply", "site.yml"]).expect_code(0);
     ns.recon(&p, &[], &["plan", "site.yml", "--detailed-exitcode"])
         .expect_code(0)
@@ -145,6 +147,8 @@ fn ufw_rules_policies_and_state_converge_inside_a_network_namespace() {
     let rules = ns.run(&["iptables", "-S", "ufw-user-input"]);
     assert!(rules.contains("--dport 22"), "{rules}");
     assert!(rules.contains("--dport 80"), "{rules}");
+    let apps = ns.run(&["ufw", "show", "added"]);
+    assert!(apps.contains("ufw allow OpenSSH"), "{apps}");
     let added = ns.run(&["ufw", "show", "added"]);
     assert!(
         added.contains(HOSTILE_COMMENT),

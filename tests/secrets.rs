@@ -249,6 +249,18 @@ fn no_log_without_a_vault_password_refuses_to_save_a_plan_in_clear() {
         .expect_code(1)
         .stderr_has("--vault-password-file");
     assert!(!p.dir().join("saved.plan").exists());
+    // A templated `no_log` (Ansible content writes `no_log: "{{ hide }}"`) hides it as well.
+    p.file(
+        "site.yml",
+        "- hosts: all\n  vars: { hide: true }\n  tasks:\n    - directory: { path: \"{{ root }}\" }\n    - file: { path: \"{{ root }}/k\", content: \"private-key-material\\n\" }\n      no_log: \"{{ hide }}\"\n",
+    );
+    let plan = p.recon(&["plan", "site.yml"]);
+    plan.expect_code(0).stdout_has("sensitive, sha256 ");
+    assert!(
+        !plan.stdout.contains("private-key-material"),
+        "{}",
+        plan.stdout
+    );
 }
 
 const GENERATED: &str = r#"- hosts: all

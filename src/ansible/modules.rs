@@ -284,12 +284,6 @@ fn lineinfile(mut a: Args) -> Result<Mapped> {
         a.put_str("create", "false", &span);
     }
     a.ignore(IGNORED_FILE_ARGS);
-    unsupported(
-        &mut a,
-        "lineinfile",
-        "validate",
-        "check the file with a `command` after it",
-    )?;
     unsupported(&mut a, "lineinfile", "owner", "set the owner with `file`")?;
     unsupported(&mut a, "lineinfile", "group", "set the group with `file`")?;
     Ok(resource("line", a))
@@ -589,8 +583,10 @@ fn git(mut a: Args) -> Result<Mapped> {
 
 /// `docker_compose`/`docker_compose_v2` → recon `docker_compose`.
 fn docker_compose(mut a: Args) -> Result<Mapped> {
+    // `nocache` only tunes `build`, which recon does not do (like the module without `build`).
     a.ignore(&[
         "build",
+        "nocache",
         "recreate",
         "timeout",
         "debug",
@@ -619,6 +615,7 @@ fn ufw(mut a: Args) -> Result<Mapped> {
         (&["to_port", "port"][..], "port"),
         (&["policy", "default"][..], "policy"),
         (&["proto", "protocol"][..], "proto"),
+        (&["name", "app"][..], "app"),
     ] {
         if let Some(v) = a.take(aliases) {
             a.put(key, v);

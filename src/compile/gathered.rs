@@ -509,7 +509,7 @@ impl Compiler<'_> {
             if !play_needs_facts(play, &playbook.dir) {
                 continue;
             }
-            let Ok(mut hosts) = inventory::select(inventory, &play.hosts) else {
+            let Ok((mut hosts, _)) = inventory::select_play(inventory, &play.hosts) else {
                 continue;
             };
             if let Some(limit) = &limited {

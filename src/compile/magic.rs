@@ -152,8 +152,12 @@ impl Compiler<'_> {
         }
     }
 
+    /// Selects the play's hosts, matching the pattern as plays do (terms that match nothing are
+    /// warned about elsewhere).
     fn select_play_hosts(&self, play: &Play) -> JValue {
-        let mut hosts = inventory::select(self.inventory, &play.hosts).unwrap_or_default();
+        let mut hosts = inventory::select_play(self.inventory, &play.hosts)
+            .map(|(h, _)| h)
+            .unwrap_or_default();
         if let Some(limit) = &self.options.limit {
             let limited: HashSet<&str> = inventory::select(self.inventory, limit)
                 .unwrap_or_default()

@@ -113,7 +113,9 @@ impl<'a> Compiler<'a> {
         // What the earlier plays left on this host (`set_fact`, `include_vars`, results).
         let mut carried = Vec::new();
         for earlier in playbook.plays.iter().take(play) {
-            if inventory::select(inventory, &earlier.hosts).is_ok_and(|h| h.contains(&host)) {
+            if inventory::select_play(inventory, &earlier.hosts)
+                .is_ok_and(|(h, _)| h.contains(&host))
+            {
                 let vars_files = compiler.vars_files(earlier, host)?;
                 let graph = compiler.compile_host(
                     earlier,
@@ -147,8 +149,16 @@ impl<'a> Compiler<'a> {
         let mut carried: std::collections::HashMap<String, Vec<(String, Var)>> =
             std::collections::HashMap::new();
         for play in &playbook.plays {
-            let all = match inventory::select(inventory, &play.hosts) {
-                Ok(hosts) => hosts,
+            let all = match inventory::select_play(inventory, &play.hosts) {
+                Ok((hosts, unmatched)) => {
+                    // Ansible's words: a play whose terms all miss is skipped, not an error.
+                    for term in unmatched {
+                        eprintln!(
+                            "[WARNING]: Could not match supplied host pattern, ignoring: {term}"
+                        );
+                    }
+                    hosts
+                }
                 Err(e) => {
                     errors.push(e.with_span(&play.hosts_span));
                     continue;
@@ -310,15 +320,21 @@ fn batch_size(serial: Option<&Node>, hosts: usize) -> Result<usize> {
     Ok(size.max(1))
 }
 
-/// `-e key=value` or `-e @file.yml` → variables (values are YAML scalars, like Ansible).
+/// `-e key=value`, `-e @file.yml` or `-e '{"key": ...}'` (JSON or YAML inline, Ansible's test:
+/// the argument starts with `{` or `[`) → variables (values are YAML scalars, like Ansible).
 pub(crate) fn parse_extra_vars(args: &[String]) -> Result<Vec<(String, Node)>> {
     let mut out = Vec::new();
     for arg in args {
-        if let Some(path) = arg.strip_prefix('@') {
-            let node = yaml::load_file(std::path::Path::new(path))?;
+        let inline = arg.starts_with('{') || arg.starts_with('[');
+        if arg.starts_with('@') || inline {
+            let node = match arg.strip_prefix('@') {
+                Some(path) => yaml::load_file(std::path::Path::new(path))?,
+                None => yaml::parse_text(std::path::Path::new("-e"), arg.clone())?,
+            };
+            let what = if inline { "`-e`" } else { "an extra-vars file" };
             let entries = node
                 .as_map()
-                .ok_or_else(|| wrong_type(&node, "a mapping of variables", "an extra-vars file"))?;
+                .ok_or_else(|| wrong_type(&node, "a mapping of variables", what))?;
             out.extend(entries.iter().map(|(k, v)| (k.key().to_owned(), v.clone())));
         } else {
             let (k, v) = arg.split_once('=').ok_or_else(|| {
@@ -374,4 +390,34 @@ pub(crate) fn resolved_host_vars(
         .into_iter()
         .map(|n| Ok((n.clone(), ctx.resolve(&n)?.unwrap_or_default())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_extra_vars;
+
+    /// The variables `-e` arguments give, as `name = YAML text`.
+    fn vars(args: &[&str]) -> Vec<String> {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        parse_extra_vars(&args)
+            .expect("parses")
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", crate::template::to_jinja(v)))
+            .collect()
+    }
+
+    #[test]
+    fn inline_json_and_yaml_extra_vars_are_mappings_like_ansibles() {
+        assert_eq!(
+            vars(&[
+                r#"{"version": "v2", "ports": [80, 443], "on": true}"#,
+                "a=1"
+            ]),
+            ["version = v2", "ports = [80, 443]", "on = True", "a = 1"]
+        );
+        assert_eq!(vars(&["{x: {y: 2}}"]), [r#"x = {"y": 2}"#]);
+        let args = vec!["[1, 2]".to_owned()];
+        let err = parse_extra_vars(&args).expect_err("a list is not variables");
+        assert!(err.to_string().contains("mapping"), "{err}");
+    }
 }

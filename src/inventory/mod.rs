@@ -11,7 +11,7 @@ mod yaml_source;
 use std::collections::BTreeMap;
 
 pub(crate) use load::open;
-pub(crate) use pattern::select;
+pub(crate) use pattern::{select, select_play};
 
 use crate::template::Var;
 use crate::transport::ConnectionDefaults;

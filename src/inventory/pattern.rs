@@ -9,6 +9,27 @@ use crate::glob::glob;
 /// The hosts matching `pattern`, in inventory order. A term that matches nothing is an error, so a
 /// typo in `--limit` never silently deploys to nobody (or everybody).
 pub(crate) fn select<'a>(inventory: &'a Inventory, pattern: &str) -> Result<Vec<&'a str>> {
+    select_with(inventory, pattern, None)
+}
+
+/// A play's `hosts:` as Ansible reads it: a term that matches nothing is ignored (Ansible warns
+/// "Could not match supplied host pattern, ignoring" and a play left without hosts is skipped);
+/// the second value lists those terms, for the warning.
+pub(crate) fn select_play<'a>(
+    inventory: &'a Inventory,
+    pattern: &str,
+) -> Result<(Vec<&'a str>, Vec<String>)> {
+    let mut unmatched = Vec::new();
+    let hosts = select_with(inventory, pattern, Some(&mut unmatched))?;
+    Ok((hosts, unmatched))
+}
+
+/// `select`; with `unmatched`, terms that match nothing are collected there instead of failing.
+fn select_with<'a>(
+    inventory: &'a Inventory,
+    pattern: &str,
+    mut unmatched: Option<&mut Vec<String>>,
+) -> Result<Vec<&'a str>> {
     let candidates: Vec<&str> = inventory
         .hosts
         .iter()
@@ -33,7 +54,12 @@ pub(crate) fn select<'a>(inventory: &'a Inventory, pattern: &str) -> Result<Vec<
             matched.extend(inventory.implicit.iter().map(|h| h.name == name));
         }
         matched.resize(candidates.len(), false);
-        if !matched.iter().any(|m| *m) {
+        if let Some(list) = unmatched
+            .as_deref_mut()
+            .filter(|_| !matched.iter().any(|m| *m))
+        {
+            list.push(name.to_owned());
+        } else if !matched.iter().any(|m| *m) {
             return Err(Error::new(ErrorKind::NoHostsMatched {
                 pattern: name.to_owned(),
             })
@@ -140,5 +166,15 @@ mod tests {
         let err = select(&inv, "wbe").expect_err("no match");
         assert_eq!(err.to_string(), "no hosts match `wbe`");
         assert_eq!(err.help.as_deref(), Some("did you mean `web`?"));
+    }
+
+    #[test]
+    fn a_play_pattern_ignores_terms_matching_nothing_as_ansible_does() {
+        let inv = inventory();
+        let (hosts, unmatched) = select_play(&inv, "web:wbe:&eu").expect("lenient");
+        assert_eq!((hosts, unmatched), (vec!["web2"], vec!["wbe".to_owned()]));
+        let (hosts, unmatched) = select_play(&inv, "nomatch").expect("lenient");
+        assert!(hosts.is_empty());
+        assert_eq!(unmatched, ["nomatch"]);
     }
 }

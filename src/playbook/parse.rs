@@ -208,7 +208,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         }
     }
     // `no_log` on the play: every task of it is sensitive, as on a block.
-    let no_log = f.boolean("no_log")?.unwrap_or(false);
+    let no_log = super::tasks::no_log(&f)?;
     let inherit = Inherit {
         tags: f.string_list("tags")?.into_iter().map(|(s, _)| s).collect(),
         dir: dir.to_path_buf(),

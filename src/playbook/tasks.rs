@@ -286,9 +286,7 @@ impl Loader<'_> {
                 retries: f.get("retries").cloned(),
                 delay: f.get("delay").cloned(),
             },
-            sensitive: f.boolean("no_log")?.unwrap_or(false)
-                || f.boolean("sensitive")?.unwrap_or(false)
-                || inherit.sensitive,
+            sensitive: no_log(f)? || f.boolean("sensitive")?.unwrap_or(false) || inherit.sensitive,
             allow_lockout: f.boolean("allow_lockout")?.unwrap_or(false),
             role: inherit.role.clone(),
             dir: inherit.dir.clone(),
@@ -326,9 +324,8 @@ impl Loader<'_> {
         inner.vars.extend(variables(f.mapping("vars")?)?);
         inner.become_ = become_of(&f)?.or(inherit.become_);
         inner.become_user = templated_become_user(&f).or_else(|| inherit.become_user.clone());
-        inner.sensitive = inherit.sensitive
-            || f.boolean("no_log")?.unwrap_or(false)
-            || f.boolean("sensitive")?.unwrap_or(false);
+        inner.sensitive =
+            inherit.sensitive || no_log(&f)? || f.boolean("sensitive")?.unwrap_or(false);
         let listed = |key: &str| {
             f.get(key)
                 .filter(|r| r.as_seq().is_some_and(|s| !s.is_empty()))
@@ -727,4 +724,14 @@ fn unknown_module(key: &Node) -> Error {
         .suggest(key.key(), loops);
     }
     ansible::unknown(key, TASK_KEYWORDS)
+}
+
+/// `no_log`: a boolean, or a template (`"{{ hide_secrets }}"`), which is known only per host
+/// once variables are bound: recon then hides the task's output on every host, which never
+/// shows what Ansible would hide (it may hide what Ansible shows when the value is false).
+pub(crate) fn no_log(f: &Fields<'_>) -> Result<bool> {
+    match f.get("no_log") {
+        Some(node) if node.scalar_text().is_some_and(Templar::has_template) => Ok(true),
+        _ => Ok(f.boolean("no_log")?.unwrap_or(false)),
+    }
 }

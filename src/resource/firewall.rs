@@ -1,6 +1,6 @@
 //! `firewall:` ufw on the host, one of three things per task:
 //! - a rule: `{ rule: allow|deny|reject|limit, port, proto, from, to, direction: in|out,
-//!   comment, delete }`;
+//!   comment, app, delete }` (`app`: an application profile, as `ufw allow app NAME`);
 //! - ufw itself: `{ state: enabled|disabled|reset }`;
 //! - a default policy: `{ policy: allow|deny|reject, direction: incoming|outgoing|routed }`.
 //!
@@ -46,6 +46,7 @@ const KEYS: &[&str] = &[
     "to",
     "direction",
     "comment",
+    "app",
     "delete",
     "state",
     "policy",
@@ -83,7 +84,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Firewall> {
             &args.span,
         ));
     }
-    let rule_only = ["port", "proto", "from", "to", "comment", "delete"];
+    let rule_only = ["port", "proto", "from", "to", "comment", "app", "delete"];
     if given[0] != "rule" {
         if let Some(key) = rule_only.iter().find(|k| f.get(k).is_some()) {
             return Err(Error::invalid(
@@ -150,6 +151,16 @@ fn rule(f: &Fields<'_>) -> Result<Firewall> {
     }
     if proto != "any" {
         words.extend(["proto".to_owned(), proto]);
+    }
+    // An application profile (`ufw app list`): ufw's own syntax `... to any app NAME`.
+    if let Some(app) = f.string("app")? {
+        if app.is_empty() || app.contains(['\n', '\r']) {
+            return Err(Error::invalid(
+                "`app` must be an application profile name",
+                &f.require("app")?.span,
+            ));
+        }
+        words.extend(["app".to_owned(), app]);
     }
     if let Some(comment) = f.string("comment")? {
         // ufw refuses `'` (it quotes comments with it) and stores one rule per line.

@@ -32,6 +32,8 @@ pub(crate) struct Line {
     pub(crate) backrefs: bool,
     /// A missing file is created (recon's default; Ansible's `lineinfile` says `create: no`).
     pub(crate) create: bool,
+    /// Checks the candidate file (`%s`) before it replaces the live one.
+    pub(crate) validate: Option<String>,
 }
 
 /// How the line to replace (or remove) is found.
@@ -63,6 +65,7 @@ const KEYS: &[&str] = &[
     "firstmatch",
     "backrefs",
     "create",
+    "validate",
 ];
 
 /// Builds a `line` from its arguments.
@@ -151,6 +154,7 @@ impl Line {
             firstmatch: f.boolean("firstmatch")?.unwrap_or(false),
             backrefs,
             create: f.boolean("create")?.unwrap_or(true),
+            validate: super::file::validate_arg(&f)?,
         })
     }
 
@@ -317,7 +321,7 @@ impl Resource for Line {
         };
         let exists = state.kind == PathKind::File;
         let mode = self.mode.or(exists.then_some(state.mode)).unwrap_or(0o644);
-        let rewrite = Rewrite::new(state, new, mode);
+        let rewrite = Rewrite::new(state, new, mode).validated(self.validate.clone());
         Ok(Some((rewrite.change(), rewrite)))
     }
 
@@ -350,6 +354,7 @@ mod tests {
             firstmatch: false,
             backrefs: false,
             create: true,
+            validate: None,
         }
     }
 

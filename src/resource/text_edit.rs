@@ -40,6 +40,8 @@ pub(crate) struct Rewrite {
     mode: u32,
     /// The file as it was, for the prediction of the next edit of the same file.
     before: PathState,
+    /// `validate`: checks the candidate file before it replaces the live one.
+    validate: Option<String>,
 }
 
 impl Rewrite {
@@ -49,7 +51,13 @@ impl Rewrite {
             content,
             mode,
             before: before.clone(),
+            validate: None,
         }
+    }
+
+    /// This rewrite with a `validate` command run on the candidate file before the rename.
+    pub(super) fn validated(self, validate: Option<String>) -> Self {
+        Self { validate, ..self }
     }
 
     /// The plan's change: the file created or updated, its sizes and the diff.
@@ -72,8 +80,11 @@ impl Rewrite {
 
     /// The atomic write of the new text.
     pub(super) fn script(&self, path: &str, out: &mut Script) {
-        out.fill("_put {} {} - -", [p(path), w(&fmt_mode(self.mode))])
-            .base64_heredoc(self.content.as_bytes())
+        out.fill("_put {} {} - -", [p(path), w(&fmt_mode(self.mode))]);
+        if let Some(validate) = &self.validate {
+            out.fill(" {}", [w(&validate.replace("%s", "\"$1\""))]);
+        }
+        out.base64_heredoc(self.content.as_bytes())
             .code("[ $? -eq 0 ] || exit 1\n");
     }
 

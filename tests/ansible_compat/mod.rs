@@ -14,6 +14,7 @@ mod registered;
 mod side_by_side;
 mod side_by_side_blocks;
 mod side_by_side_registered;
+mod side_by_side_templates;
 mod survey;
 
 /// A project from `tests/ansible_compat/NAME`, with the harness's one-host local inventory.
@@ -239,12 +240,13 @@ fn system_modules_map_onto_recon_resources() {
     - cron: name=backup minute=0 hour=3 job="/usr/local/bin/backup" user=deploy
     - git: repo=https://example.test/app.git dest=/srv/app version=v1.2.0 accept_hostkey=yes
     - community.general.ufw: rule=allow port=443 proto=tcp from_ip=10.0.0.0/8
-    - community.docker.docker_compose: { project_src: /srv/app, state: present }
+    - ufw: { rule: allow, name: OpenSSH }
+    - community.docker.docker_compose: { project_src: /srv/app, state: present, nocache: true }
 "#,
     );
     p.recon(&["check", "site.yml"])
         .expect_code(0)
-        .stdout_has("1 play, 11 tasks compiled for 1 host");
+        .stdout_has("1 play, 12 tasks compiled for 1 host");
     p.file(
         "site.yml",
         r"- hosts: all
@@ -255,4 +257,32 @@ fn system_modules_map_onto_recon_resources() {
     p.recon(&["check", "site.yml"])
         .expect_code(1)
         .stderr_has("`user` argument `password` is not supported by recon");
+}
+
+/// `lineinfile validate` runs on the candidate file before it replaces the live one: a refused
+/// edit leaves the file as it was and fails the task; an accepted one is written.
+#[test]
+fn lineinfile_validate_checks_the_candidate_before_the_rename() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - lineinfile: { path: "{{ root }}/conf", line: "{{ line }}", validate: "! grep -q bad %s" }
+"#,
+    );
+    std::fs::write(p.host("conf"), "good\n").expect("conf");
+    let refused = p.recon(&["apply", "site.yml", "-e", "line=bad"]);
+    refused.expect_code(1);
+    assert!(
+        format!("{}{}", refused.stdout, refused.stderr).contains("validation failed"),
+        "{}{}",
+        refused.stdout,
+        refused.stderr
+    );
+    assert_eq!(p.read_host("conf"), "good\n");
+    p.recon(&["apply", "site.yml", "-e", "line=fine"])
+        .expect_code(0);
+    assert_eq!(p.read_host("conf"), "good\nfine\n");
 }
