@@ -10,9 +10,9 @@ mod lookup;
 mod lookups;
 mod predicates;
 mod pyrepr;
-mod taint;
 #[cfg(test)]
 mod reference_filters;
+mod taint;
 mod urlencode;
 
 pub(crate) use filters::{python_replacement, OMIT};

@@ -39,10 +39,12 @@ fn names(text: &str, top_level: bool) -> Vec<String> {
 }
 
 /// The reference's paragraph: what it lists as there, and what it says recon lacks.
-fn readme() -> (String, String) {
+fn listed() -> (String, String) {
     let at = REFERENCE.find(START).expect("the reference lists filters");
     let rest = &REFERENCE[at + START.len()..];
-    let lacks = rest.find(LACKS).expect("the reference lists missing filters");
+    let lacks = rest
+        .find(LACKS)
+        .expect("the reference lists missing filters");
     let missing = &rest[lacks + LACKS.len()..];
     let end = missing.find(')').expect("closed list");
     (rest[..lacks].to_owned(), missing[..end].to_owned())
@@ -62,7 +64,7 @@ fn registered(t: &Templar, name: &str) -> bool {
 #[test]
 fn the_readme_filter_list_matches_the_environment() {
     let t = Templar::new();
-    let (listed, lacking) = readme();
+    let (listed, lacking) = listed();
     let mut wrong = Vec::new();
     let mut check = |ok: bool, why: String| {
         if !ok {
