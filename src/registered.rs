@@ -375,10 +375,9 @@ pub(crate) fn value(
 }
 
 /// Runs each item's body of a query in turn (`_query ITEM SECS BODY`, under the probe bound)
-/// and reports `@@query ITEM RC STDOUT STDERR` (base64), through private temp files.
-const QUERY_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || exit 1
-_e=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-err.XXXXXXXX") || { rm -f "$_o"; exit 1; }
-trap 'rm -f "$_o" "$_e"' EXIT
+/// and reports `@@query ITEM RC STDOUT STDERR` (base64), through a private temp folder
+/// (`script/temp.rs`).
+const QUERY_FUNCTIONS: &str = r#"_tmp_open || exit 1
 _query() {
   _qt=$(date +%s)
   _bounded "$2" sh -c "$3" >"$_o" 2>"$_e" </dev/null; _qrc=$?
@@ -391,9 +390,9 @@ _query() {
 
 /// The script that runs `query` on the host: read-only by the task's own declaration.
 pub(crate) fn query_script(query: &Query) -> crate::script::Script {
-    use crate::script::{n, w, Script, BOUND_FUNCTIONS};
+    use crate::script::{n, w, Script, BOUND_FUNCTIONS, TEMP_FUNCTIONS};
     let mut s = Script::of(BOUND_FUNCTIONS);
-    s.code(QUERY_FUNCTIONS);
+    s.code(TEMP_FUNCTIONS).code(QUERY_FUNCTIONS);
     let limit = crate::script::probe_limit();
     for (item, body) in &query.items {
         let item = u64::try_from(*item).unwrap_or(u64::MAX);

@@ -72,6 +72,7 @@ pub(crate) fn listing(graph: &HostGraph, states: &[(usize, ReleaseState)]) -> Ve
                         Status::Good => "good",
                         Status::Failed => "failed",
                         Status::Deployed => "deployed",
+                        Status::Unpacking => "unfinished",
                     };
                     Some((d.clone(), word.to_owned()))
                 })

@@ -37,16 +37,28 @@ fn wait_for(path: &std::path::Path) {
     }
 }
 
+/// How many script temp folders (`recon-run.*`) are in `tmp`.
+fn recon_runs(tmp: &std::path::Path) -> usize {
+    std::fs::read_dir(tmp)
+        .expect("tmp")
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("recon-run."))
+        .count()
+}
+
 #[test]
 fn a_handler_cut_off_by_a_killed_run_is_pending_and_runs_on_the_next_apply() {
     let p = Project::new();
     p.file("site.yml", PLAYBOOK).file("restart.sh", RESTART);
     std::fs::create_dir_all(p.host_root()).expect("root");
+    let tmp = p.dir().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
     let mut recon = Command::new(env!("CARGO_BIN_EXE_recon"));
     recon
         .args(["apply", "site.yml"])
         .current_dir(p.dir())
         .env("HOME", p.dir())
+        .env("TMPDIR", &tmp)
         .env("NO_COLOR", "1")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -74,6 +86,8 @@ fn a_handler_cut_off_by_a_killed_run_is_pending_and_runs_on_the_next_apply() {
     assert!(killed.success(), "kill -9 -{group}");
     assert!(p.host("switched").exists());
     assert!(!p.host("restarts").exists(), "the handler was cut off");
+    // A script killed outright cannot remove its temp folder; the next apply sweeps it.
+    assert_eq!(recon_runs(&tmp), 1, "the killed script's temp folder");
 
     let plan = p.recon(&["plan", "site.yml"]);
     plan.expect_code(0)
@@ -82,8 +96,12 @@ fn a_handler_cut_off_by_a_killed_run_is_pending_and_runs_on_the_next_apply() {
     assert!(!plan.stdout.contains("No changes"), "{}", plan.stdout);
 
     std::fs::write(p.host("quick"), "").expect("quick");
-    p.recon(&["apply", "site.yml"]).expect_code(0);
+    p.recon_with(&["apply", "site.yml"], |c| {
+        c.env("TMPDIR", &tmp);
+    })
+    .expect_code(0);
     assert_eq!(p.read_host("restarts"), "restarted\n");
+    assert_eq!(recon_runs(&tmp), 0, "temp folders left behind");
     p.recon(&["plan", "site.yml"])
         .expect_code(0)
         .stdout_has("No changes");
@@ -161,13 +179,15 @@ fn a_dropped_link_reports_the_steps_the_host_finished() {
     );
     let recap = stdout
         .lines()
-        .find(|l| l.split_whitespace().next() == Some("dl") && l.split_whitespace().count() == 6)
-        .unwrap_or_else(|| panic!("no recap row in\n{stdout}"));
+        .find(|l| l.split_whitespace().next() == Some("dl") && l.split_whitespace().count() == 7)
+        .unwrap_or_else(|| panic!("no recap row with an UNKNOWN column in\n{stdout}"));
     let cols: Vec<&str> = recap.split_whitespace().collect();
     assert_eq!(
         cols[2], "1",
         "CHANGED counts the step the host finished: {recap}"
     );
+    // The step cut off may have run: unknown, never counted as skipped.
+    assert_eq!((cols[4], cols[6]), ("0", "1"), "SKIPPED, UNKNOWN: {recap}");
 }
 
 #[test]
@@ -223,4 +243,50 @@ fn a_daemon_started_by_a_step_does_not_hold_the_accounts_lock() {
         "the step recorded a pid: {pid:?}"
     );
     let _ = Command::new("kill").arg(&pid).status();
+}
+
+#[test]
+fn a_script_whose_recon_is_gone_stops_dispatching_and_leaves_no_temp_files() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - command: { cmd: "touch {{ root }}/started; sleep 2; touch {{ root }}/one", creates: "{{ root }}/one" }
+    - command: { cmd: "touch {{ root }}/two", creates: "{{ root }}/two" }
+"#,
+    );
+    let tmp = p.dir().join("tmp");
+    std::fs::create_dir_all(&tmp).expect("tmp");
+    let mut recon = Command::new(env!("CARGO_BIN_EXE_recon"));
+    recon
+        .args(["apply", "site.yml"])
+        .current_dir(p.dir())
+        .env("HOME", p.dir())
+        .env("TMPDIR", &tmp)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = recon.spawn().expect("recon starts");
+    wait_for(&p.host("started"));
+    // Only recon dies (its link to the script goes): the host's script lives on.
+    child.kill().expect("kill recon");
+    let _ = child.wait();
+    // The step in flight finishes; its report line then meets a closed pipe, which stops the
+    // dispatching like Ctrl-C, and the script ends through its EXIT trap.
+    wait_for(&p.host("one"));
+    let start = Instant::now();
+    while recon_runs(&tmp) > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the script's temp folder stayed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        !p.host("two").exists(),
+        "no step is started once nobody reads the report"
+    );
 }

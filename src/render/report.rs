@@ -93,6 +93,11 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
     if extra {
         let _ = write!(out, "  {:>7}  {:>7}", "RESCUED", "IGNORED");
     }
+    // Steps a lost link left unreported may have run: counted apart, never as skipped.
+    let unknown = reports.iter().any(|r| r.count(StepStatus::Unknown) > 0);
+    if unknown {
+        let _ = write!(out, "  {:>7}", "UNKNOWN");
+    }
     out.push('\n');
     for r in reports {
         let unreachable = usize::from(matches!(r.outcome, Outcome::Unreachable(_)));
@@ -100,9 +105,7 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
             + usize::from(
                 matches!(&r.outcome, Outcome::Failed(_)) && r.count(StepStatus::Failed) == 0,
             );
-        let skipped = r.count(StepStatus::Skipped)
-            + r.count(StepStatus::Interrupted)
-            + r.count(StepStatus::Unknown);
+        let skipped = r.count(StepStatus::Skipped) + r.count(StepStatus::Interrupted);
         let _ = write!(
             out,
             "{:width$}  {:>4}  {:>7}  {:>6}  {:>7}  {:>11}",
@@ -121,6 +124,9 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
                 r.count(StepStatus::Ignored)
             );
         }
+        if unknown {
+            let _ = write!(out, "  {:>7}", r.count(StepStatus::Unknown));
+        }
         out.push('\n');
     }
     out
@@ -134,5 +140,86 @@ fn outcome_help(message: &str) -> Option<&'static str> {
         Some("the host changed after the plan was made; run `recon plan` again and review it")
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::StepResult;
+
+    fn step(id: usize, status: StepStatus) -> StepResult {
+        StepResult {
+            id,
+            status,
+            exit_code: None,
+            output: String::new(),
+            stderr: String::new(),
+            at: None,
+        }
+    }
+
+    fn report(host: &str, outcome: Outcome, steps: Vec<StepResult>) -> HostReport {
+        HostReport {
+            host: host.into(),
+            play: "p".into(),
+            outcome,
+            unchanged: 0,
+            steps,
+            stats: crate::transport::Stats::default(),
+        }
+    }
+
+    /// The recap's row for `host`: its numbers, by column name.
+    fn row(recap: &str, host: &str) -> Vec<(String, String)> {
+        let mut lines = recap.lines().skip_while(|l| !l.starts_with("HOST"));
+        let head: Vec<String> = lines
+            .next()
+            .expect("header")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
+        let line = lines
+            .find(|l| l.split_whitespace().next() == Some(host))
+            .expect("row");
+        head.into_iter()
+            .zip(line.split_whitespace().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn steps_a_lost_link_left_unreported_are_unknown_never_skipped() {
+        let lost = report(
+            "web1",
+            Outcome::Unreachable("the link dropped".into()),
+            vec![
+                step(0, StepStatus::Changed),
+                step(1, StepStatus::Unknown),
+                step(2, StepStatus::Unknown),
+                step(3, StepStatus::Skipped),
+            ],
+        );
+        let fine = report("web2", Outcome::Ok, vec![step(0, StepStatus::Changed)]);
+        let recap = render_report(&[lost, fine.clone()], &[], Style { color: false });
+        let web1 = row(&recap, "web1");
+        let get = |name: &str| {
+            web1.iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+                .expect(name)
+        };
+        assert_eq!(
+            (
+                get("CHANGED"),
+                get("SKIPPED"),
+                get("UNKNOWN"),
+                get("UNREACHABLE")
+            ),
+            ("1", "1", "2", "1"),
+            "{recap}"
+        );
+        // Without unknown steps the recap keeps its usual columns.
+        let usual = render_report(&[fine], &[], Style { color: false });
+        assert!(!usual.contains("UNKNOWN"), "{usual}");
     }
 }

@@ -256,7 +256,7 @@ impl Resource for HttpCheck {
                 if state
                     .markers
                     .get(prev)
-                    .is_some_and(|m| Marker::parse(m).status != Status::Failed)
+                    .is_some_and(|m| Marker::parse(m).status.usable())
                 {
                     candidates.push(prev.clone());
                 }

@@ -42,6 +42,17 @@ pub(crate) enum Status {
     Deployed,
     Good,
     Failed,
+    /// Written before the unpacked folder is renamed into place and replaced once the release
+    /// is complete: a folder with this marker is recon's own unfinished write (a full disk, a
+    /// kill), which the next apply redoes instead of refusing it as foreign.
+    Unpacking,
+}
+
+impl Status {
+    /// A complete release that may be switched or rolled back to.
+    pub(crate) fn usable(self) -> bool {
+        matches!(self, Status::Deployed | Status::Good)
+    }
 }
 
 /// One parsed marker.
@@ -65,6 +76,7 @@ impl Marker {
         let status = match field("status=").as_str() {
             "good" => Status::Good,
             "failed" => Status::Failed,
+            "unpacking" => Status::Unpacking,
             _ => Status::Deployed,
         };
         Self {
@@ -233,7 +245,18 @@ impl Release {
         let marker = state.markers.get(&self.version).map(|m| Marker::parse(m));
         let exists = state.dirs.contains(&self.version);
         let mut unpack = !exists;
+        let unfinished = marker
+            .as_ref()
+            .is_some_and(|m| m.status == Status::Unpacking);
         match (&marker, exists) {
+            (Some(_), true) if unfinished && self.switch_only => {
+                return Err(format!(
+                    "release `{}` was never completely written on the host (an interrupted deploy); deploy it again",
+                    self.version
+                ));
+            }
+            // recon's own interrupted write: unpacked again from scratch.
+            (Some(_), true) if unfinished => unpack = true,
             (None, true) => {
                 return Err(format!("`{}` exists but was not deployed by recon (no marker); remove it or deploy another version", self.dir()))
             }
@@ -271,6 +294,7 @@ impl Release {
         let prune = self.prune_list(state);
         Ok(Decision {
             leftovers: state.leftovers.clone(),
+            unfinished: unfinished && exists,
             unpack,
             switch,
             previous: state.link.clone(),
@@ -311,6 +335,8 @@ impl Release {
 pub(crate) struct Decision {
     /// Temp folders of an interrupted run to remove first.
     pub(crate) leftovers: Vec<String>,
+    /// The folder is there but an interrupted deploy left it unfinished (redone).
+    pub(crate) unfinished: bool,
     pub(crate) unpack: bool,
     pub(crate) switch: bool,
     pub(crate) previous: Option<String>,
@@ -328,7 +354,7 @@ pub(crate) fn last_good(state: &ReleaseState, except: Option<&str>) -> Option<St
         .iter()
         .filter(|(v, _)| state.dirs.contains(v) && Some(v.as_str()) != except)
         .map(|(v, m)| (v, Marker::parse(m).status))
-        .filter(|(_, s)| *s != Status::Failed)
+        .filter(|(_, s)| s.usable())
         .collect();
     candidates.sort_by(|a, b| {
         (a.1 == Status::Good)
@@ -411,6 +437,10 @@ impl Resource for Release {
                 )),
             );
             change = self.build.show(change);
+            if d.unfinished {
+                change =
+                    change.reason("an interrupted deploy left it unfinished: it is unpacked again");
+            }
         }
         if d.switch {
             change = change.field(
@@ -460,13 +490,19 @@ impl Resource for Release {
             );
             // Shared links go into the temp folder: the release appears with them or not at all.
             self.build.link_script(s);
+            // The folder only ever appears with a marker: a write that fails from here on
+            // (a full disk, a kill) leaves one the next apply recognises as its own.
+            s.code("if ! (");
+            marker_script(root, v, &self.archive.sha256, "unpacking", s);
+            s.code(") then rm -rf -- \"$_t\"; exit 1; fi\n");
             s.fill(
                     "if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
                      mv -T -- \"$_t\" \"$_r\"/{} || { rm -rf -- \"$_t\"; exit 1; }\nrm -rf -- \"$_r\"/.{}.old-$$\n",
                     [w(v), w(v), w(v), w(v), w(v), w(v)],
                 );
-            // Prepare runs in place, before the link moves; the release is marked failed while
-            // it runs, so an interrupted or failed prepare is never switched to.
+            // Prepare runs in place, before the link moves, while the release is still marked
+            // unfinished: a failed prepare marks it failed, an interrupted one is redone by
+            // the next apply; neither is ever switched to.
             let mut mark_failed = Script::new();
             marker_script_with(
                 root,
@@ -555,6 +591,7 @@ mod tests {
             d,
             Decision {
                 leftovers: vec![],
+                unfinished: false,
                 unpack: true,
                 switch: true,
                 previous: Some("v1.0.0".into()),
@@ -596,6 +633,45 @@ mod tests {
             .contains("failed its health check"));
         assert_eq!(last_good(&st, None).as_deref(), Some("v1.0.1"));
         assert_eq!(last_good(&st, Some("v1.0.1")), None);
+    }
+
+    #[test]
+    fn an_unfinished_release_of_recons_own_is_unpacked_again_and_never_a_rollback_target() {
+        // Other content and no `force`: still recon's own unfinished write, so redone.
+        let st = state(
+            "v1.0.1",
+            &[("v1.0.1", "x", "good"), ("v1.0.2", "bbb", "unpacking")],
+        );
+        let d = release("v1.0.2", None).plan(&st).expect("healed");
+        assert!(d.unpack && d.unfinished && d.switch, "{d:?}");
+        assert_eq!(last_good(&st, Some("v1.0.1")), None);
+        let mut rollback = release("v1.0.2", None);
+        rollback.switch_only = true;
+        assert!(rollback
+            .plan(&st)
+            .expect_err("not a release")
+            .contains("never completely written"));
+        // A folder without any marker is still not recon's to replace.
+        let mut foreign = state("v1.0.1", &[("v1.0.1", "x", "good")]);
+        foreign.dirs.push("v1.0.2".into());
+        assert!(release("v1.0.2", None)
+            .plan(&foreign)
+            .expect_err("refused")
+            .contains("not deployed by recon"));
+    }
+
+    #[test]
+    fn the_folder_appears_only_after_its_unfinished_marker_is_written() {
+        let d = release("v1.0.2", None)
+            .plan(&state("v1.0.1", &[("v1.0.1", "x", "good")]))
+            .expect("ok");
+        let mut s = Script::new();
+        release("v1.0.2", None).script(&d, &mut s);
+        let text = s.as_str();
+        let marker = text.find("status=%s").expect("marker written");
+        let rename = text.find("mv -T -- \"$_t\"").expect("rename");
+        assert!(marker < rename, "{text}");
+        assert!(text.contains("'unpacking'"), "{text}");
     }
 
     #[test]

@@ -188,13 +188,13 @@ impl Build {
         }
     }
 
-    /// Shell that runs the prepare commands in the release folder `"$_r"/VERSION`, marking the
-    /// release failed first (`mark_failed`) and returning non-zero from the step when one fails.
+    /// Shell that runs the prepare commands in the release folder `"$_r"/VERSION`; when one
+    /// fails, marks the release failed (`mark_failed`) and fails the step. While they run the
+    /// release is marked unfinished, so a kill mid-prepare is redone, never switched to.
     pub(crate) fn prepare_script(&self, version: &str, mark_failed: &Script, s: &mut Script) {
         if self.prepare.is_empty() {
             return;
         }
-        s.script(mark_failed);
         s.fill(
             "if ! (\ncd -- \"$_r\"/{} || exit 1\nRECON_RELEASE_DIR=$(pwd -P) && RECON_SHARED_DIR=\"$_r\"/{} && export RECON_RELEASE_DIR RECON_SHARED_DIR || exit 1\n",
             [w(version), w(SHARED_DIR)],
@@ -210,9 +210,9 @@ impl Build {
                 " </dev/null 2>&1 || { _rc=$?; echo \"prepare command failed (exit $_rc)\"; exit $_rc; }\n",
             );
         }
-        s.code(
-            ")\nthen echo 'the release was not switched to: it is marked failed' >&2; exit 1; fi\n",
-        );
+        s.code(")\nthen ")
+            .script(mark_failed)
+            .code("echo 'the release was not switched to: it is marked failed' >&2; exit 1; fi\n");
     }
 }
 

@@ -108,13 +108,13 @@ pub(crate) fn under_sudo(user: Option<&str>, body: &Script) -> Script {
 /// once it ran. FLAGS: `i` = a failure is ignored (reported `ignored`, dependents still run),
 /// `r` = the result is registered (stdout and stderr reported apart). GROUP (or `-`): the step
 /// is in a block with a `rescue`; its failure is `caught`, and the block's later steps skip.
-/// Step output goes to a private temp file, never a predictable shared name. A step runs
-/// without the lock's descriptor, so a daemon it starts cannot hold the account's lock.
-const RUN_FUNCTIONS: &str = r#"_o=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-out.XXXXXXXX") || { printf '@@error cannot create a private temp file\n'; exit 0; }
-_e=$(umask 077 && mktemp "${TMPDIR:-/tmp}/recon-err.XXXXXXXX") || { rm -f "$_o"; printf '@@error cannot create a private temp file\n'; exit 0; }
-trap 'rm -f "$_o" "$_e"' EXIT
+/// Step output goes to a private temp folder (`script/temp.rs`), never a predictable shared
+/// name. A lost link (`SIGPIPE` on the next report line) stops dispatching like Ctrl-C, so the
+/// script still ends through its `EXIT` trap. A step runs without the lock's descriptor, so a
+/// daemon it starts cannot hold the account's lock.
+const RUN_FUNCTIONS: &str = r#"_tmp_open || { printf '@@error cannot create a private temp folder\n'; exit 0; }
 _stop=
-trap '_stop=1' INT TERM HUP
+trap '_stop=1' INT TERM HUP PIPE
 _pd="$HOME/.recon/pending"
 _pend() {
   (umask 077 && mkdir -p -- "$_pd") || return 1
@@ -200,6 +200,7 @@ pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptSte
     let mut s = Script::new();
     s.script(probe)
         .code(WRITE_FUNCTIONS)
+        .code(super::TEMP_FUNCTIONS)
         .code(RUN_FUNCTIONS)
         .code(LOCK)
         .fill(

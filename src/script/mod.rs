@@ -9,6 +9,7 @@ mod walk;
 mod apply;
 mod bound;
 mod quote;
+mod temp;
 
 use std::fmt::Write as _;
 
@@ -22,6 +23,7 @@ pub(crate) use apply::WRITE_FUNCTIONS;
 pub(crate) use apply::{apply_script, header, under_sudo, ScriptStep, BECOME_PRELUDE};
 pub(crate) use bound::{probe_limit, BOUND_FUNCTIONS};
 pub(crate) use quote::is_identifier;
+pub(crate) use temp::TEMP_FUNCTIONS;
 pub(crate) use walk::WALK_FUNCTIONS;
 
 /// POSIX sh text built only from typed pieces, and the artifacts (content-addressed files) it

@@ -129,3 +129,55 @@ fn links_planted_in_the_shared_tmp_redirect_nothing() {
         "recon left files in the shared tmp: {stray:?}"
     );
 }
+
+#[test]
+fn a_release_whose_final_marker_hit_a_full_disk_is_redone_by_the_next_apply() {
+    let p = Project::new();
+    p.tarball("v1.tar.gz", &[("run.sh", b"echo v1\n")]);
+    p.tarball("v2.tar.gz", &[("run.sh", b"echo v2\n")]);
+    // The prepare command fills the disk (and succeeds): the write that records the release
+    // as deployed is the one that fails, after the folder is in place.
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - release:
+        root: "{{ root }}/app"
+        version: "{{ v }}"
+        src: "{{ v }}.tar.gz"
+        prepare:
+          - "head -c 4000000 /dev/zero > ../filler-{{ v }} || true"
+"#,
+    );
+    let app = p.host("app");
+    let _disk = Tmpfs::mount(&app, "2m");
+    let first = p.recon(&["apply", "site.yml", "-e", "v=v1"]);
+    first.expect_code(1);
+    assert!(app.join("v1").is_dir(), "{}", first.stdout);
+    assert!(
+        !app.join("current").exists(),
+        "never switched to: {}",
+        first.stdout
+    );
+    let marker = std::fs::read_to_string(app.join(".recon-releases/v1")).expect("marker");
+    assert!(marker.contains("status=unpacking"), "{marker}");
+    // Room again: the next plan says what it redoes, and the apply heals without `force`.
+    std::fs::remove_file(app.join("filler-v1")).expect("filler");
+    let _ = Command::new("mount")
+        .args(["-o", "remount,size=16m"])
+        .arg(&app)
+        .status();
+    p.recon(&["plan", "site.yml", "-e", "v=v1"])
+        .expect_code(0)
+        .stdout_has("an interrupted deploy left it unfinished");
+    p.recon(&["apply", "site.yml", "-e", "v=v1"]).expect_code(0);
+    assert_eq!(
+        std::fs::read_link(app.join("current")).expect("current"),
+        std::path::Path::new("v1")
+    );
+    let marker = std::fs::read_to_string(app.join(".recon-releases/v1")).expect("marker");
+    assert!(marker.contains("status=deployed"), "{marker}");
+    p.recon(&["plan", "site.yml", "-e", "v=v1"])
+        .expect_code(0)
+        .stdout_has("No changes");
+}
