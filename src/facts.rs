@@ -255,6 +255,10 @@ pub(crate) struct ReleaseState {
     /// Temp folders an interrupted unpack left behind (`.<version>.tmp-<pid>`, `.old-`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) leftovers: Vec<String>,
+    /// The root (or its marker folder) is behind a link another account controls and that
+    /// leads out of its files: nothing under it was read, and nothing is written there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unsafe_link: Option<String>,
 }
 
 /// The observable state of one path.
@@ -378,18 +382,22 @@ _p1() {
 }
 _rel() {
   printf 'R %s\n' "$1"
-  if [ -L "$2/$3" ]; then printf 'RL %s ' "$1"; readlink -- "$2/$3" | base64 -w0; echo; fi
-  for _e in "$2"/*; do
-    if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RD %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
-  done
-  for _e in "$2"/.*.tmp-* "$2"/.*.old-*; do
-    if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RT %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
-  done
-  for _e in "$2"/.recon-releases/*; do
-    if [ -f "$_e" ]; then
-      printf 'RM %s %s ' "$1" "$(basename -- "$_e" | base64 -w0)"; base64 -w0 < "$_e"; echo
-    fi
-  done
+  ( _walk "$2"; _ws=$?
+    if [ "$_ws" = 2 ]; then printf 'RU %s ' "$1"; printf %s "$_wbad" | base64 -w0; echo; exit 0; fi
+    [ "$_ws" = 0 ] || exit 0
+    if [ -L "./$3" ]; then printf 'RL %s ' "$1"; readlink -- "./$3" | base64 -w0; echo; fi
+    for _e in ./*; do
+      if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RD %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
+    done
+    for _e in ./.*.tmp-* ./.*.old-*; do
+      if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RT %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
+    done
+    if [ -L ./.recon-releases ]; then printf 'RU %s ' "$1"; printf %s "${PWD%/}/.recon-releases" | base64 -w0; echo; exit 0; fi
+    for _e in ./.recon-releases/*; do
+      if [ -f "$_e" ] && ! [ -L "$_e" ]; then
+        printf 'RM %s %s ' "$1" "$(basename -- "$_e" | base64 -w0)"; base64 -w0 < "$_e"; echo
+      fi
+    done )
 }
 "#;
 
@@ -667,7 +675,7 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
             *slot = Some(FactValue::Output(CommandOutput { status, stdout }));
         }
         "R" => *slot = Some(FactValue::Releases(ReleaseState::default())),
-        "RL" | "RD" | "RM" | "RT" => {
+        "RL" | "RD" | "RM" | "RT" | "RU" => {
             let Some(FactValue::Releases(state)) = slot else {
                 return Err("release line before `R`");
             };
@@ -682,6 +690,7 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
                 "RL" => state.link = Some(text(words.next())?),
                 "RD" => state.dirs.push(text(words.next())?),
                 "RT" => state.leftovers.push(text(words.next())?),
+                "RU" => state.unsafe_link = Some(text(words.next())?),
                 _ => {
                     let name = text(words.next())?;
                     let content = text(words.next())?;

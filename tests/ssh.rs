@@ -662,3 +662,56 @@ impl Drop for SudoersRule {
         let _ = std::fs::remove_file(&self.0);
     }
 }
+
+#[test]
+fn a_release_root_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    let sshd = Sshd::start();
+    let (user, app) = ("recontestlk3", "recontestlk3_app");
+    ensure_user(user);
+    let app_home = ensure_user(app);
+    sshd.authorize(user);
+    let _sudoers = SudoersRule::grant(user);
+    let root = app_home.join("lk_rel");
+    let _ = std::fs::remove_file(&root);
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir(&root).expect("mkdir");
+    let owner = std::fs::metadata(&app_home).expect("home").uid();
+    std::os::unix::fs::lchown(&root, Some(owner), None).expect("chown");
+    let p = Project::new();
+    p.tarball("app.tar.gz", &[("run.sh", b"echo v1\n")]);
+    inventory(
+        &p,
+        &host_entry(
+            &sshd,
+            "sq",
+            user,
+            &sshd.known_hosts,
+            &format!(", rel: {}", root.display()),
+        ),
+    );
+    p.file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  tasks:\n    - release: { root: \"{{ rel }}\", version: v1, src: app.tar.gz }\n",
+    );
+    p.recon(&["plan", "site.yml", "-o", "plan.json"])
+        .expect_code(0);
+    // After the plan, the account swaps its release root for a link to a root-only folder.
+    let secret = link_to_root_only(&app_home, "lk_rel");
+    let before = untouched(secret.path());
+    p.recon(&["apply", "plan.json"])
+        .expect_code(1)
+        .stdout_has("plan is stale");
+    assert_eq!(untouched(secret.path()), before, "written through the link");
+    // Planned afresh, the link is a located refusal; nothing is read or written there.
+    for command in ["plan", "apply"] {
+        let run = p.recon(&[command, "site.yml"]);
+        run.expect_code(1)
+            .stdout_has("which another account controls");
+        assert!(
+            (run.stdout.clone() + &run.stderr).contains("site.yml:4:"),
+            "located at the task: {run:?}"
+        );
+    }
+    assert_eq!(untouched(secret.path()), before, "written through the link");
+    let _ = std::fs::remove_file(&root);
+}

@@ -292,12 +292,16 @@ impl Resource for HttpCheck {
     }
 }
 
-/// `_mark STATUS` rewrites the current release's marker with STATUS, keeping its sha256.
-const MARK_FUNCTION: &str = r#"_mark() {
-  _m="$_r/.recon-releases/$_cur"
-  _sha=$(sed -n 's/^sha256=//p' "$_m" 2>/dev/null)
-  printf 'sha256=%s\nstatus=%s\n' "$_sha" "$1" > "$_m.tmp" && mv -f -- "$_m.tmp" "$_m"
-}
+/// `_mark STATUS` rewrites the current release's marker with STATUS, keeping its sha256. The
+/// root is entered link-safely (`_root`) and the marker written with `_put`: the account that
+/// owns the root cannot redirect the write with a link, nor with a `current` link naming a
+/// path instead of a release.
+const MARK_FUNCTION: &str = r#"_mark() (
+  case $_cur in ''|.|..|*/*) printf 'the current link names no release: %s\n' "$_cur" >&2; exit 1;; esac
+  _root "$_r" || exit 1
+  _sha=$(sed -n 's/^sha256=//p' "./.recon-releases/$_cur" 2>/dev/null)
+  printf 'sha256=%s\nstatus=%s\n' "$_sha" "$1" | base64 | _put "./.recon-releases/$_cur" 0644 - -
+)
 "#;
 
 #[cfg(test)]
@@ -329,6 +333,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             leftovers: Vec::new(),
+            unsafe_link: None,
         })
     }
 

@@ -242,6 +242,12 @@ impl Release {
     /// What has to happen, decided from the host's release state (pure).
     /// What to do about this release on a host with `state`.
     pub(crate) fn plan(&self, state: &ReleaseState) -> Result<Decision, String> {
+        if let Some(link) = &state.unsafe_link {
+            return Err(format!(
+                "`{}` is behind the link `{link}`, which another account controls and which leads out of that account's files: recon neither reads nor writes through it (replace the link with a folder, or point it into that account's own files)",
+                self.root
+            ));
+        }
         let marker = state.markers.get(&self.version).map(|m| Marker::parse(m));
         let exists = state.dirs.contains(&self.version);
         let mut unpack = !exists;
@@ -366,28 +372,31 @@ pub(crate) fn last_good(state: &ReleaseState, except: Option<&str>) -> Option<St
 
 pub(crate) use super::version::compare_versions;
 
-/// Shell that (re)writes a release marker atomically.
-/// Shell that writes `{root}/.recon-releases/{version}` atomically (temp + rename) and fails
-/// the step when any part of the write fails.
-pub(crate) fn marker_script(root: &str, version: &str, sha: &str, status: &str, out: &mut Script) {
-    out.fill(
-        "_md={}/.recon-releases\nmkdir -p -- \"$_md\" && printf 'sha256=%s\\nstatus=%s\\n' {} {} > \"$_md\"/.{}.tmp && mv -f -- \"$_md\"/.{}.tmp \"$_md\"/{} || exit 1\n",
-        [p(root), w(sha), w(status), w(version), w(version), w(version)],
-    );
+/// Shell that writes `.recon-releases/{version}` under the entered root (`_root`) atomically
+/// (temp + rename) and fails the step when any part of the write fails.
+fn marker_script(version: &str, sha: &str, status: &str, out: &mut Script) {
+    marker_script_with(version, sha, status, "", out);
 }
 
-/// [`marker_script`] with a `reason=` line saying what failed.
-fn marker_script_with(
-    root: &str,
-    version: &str,
-    sha: &str,
-    status: &str,
-    reason: &str,
-    out: &mut Script,
-) {
+/// [`marker_script`] with a `reason=` line saying what failed (none when empty). Written with
+/// `_put` (link-safe walk, random exclusive temp name, rename), never through a link the
+/// root's owner planted in the marker folder.
+fn marker_script_with(version: &str, sha: &str, status: &str, reason: &str, out: &mut Script) {
+    out.code("_mkdir 0755 ./.recon-releases || exit 1\n");
+    if reason.is_empty() {
+        out.fill(
+            "printf 'sha256=%s\\nstatus=%s\\n' {} {}",
+            [w(sha), w(status)],
+        );
+    } else {
+        out.fill(
+            "printf 'sha256=%s\\nstatus=%s\\nreason=%s\\n' {} {} {}",
+            [w(sha), w(status), w(reason)],
+        );
+    }
     out.fill(
-        "_md={}/.recon-releases\nmkdir -p -- \"$_md\" && printf 'sha256=%s\\nstatus=%s\\nreason=%s\\n' {} {} {} > \"$_md\"/.{}.tmp && mv -f -- \"$_md\"/.{}.tmp \"$_md\"/{} || exit 1\n",
-        [p(root), w(sha), w(status), w(reason), w(version), w(version), w(version)],
+        " | base64 | _put ./.recon-releases/{} 0644 - - || exit 1\n",
+        [w(version)],
     );
 }
 
@@ -461,7 +470,9 @@ impl Resource for Release {
 
     fn script(&self, d: &Decision, s: &mut Script) {
         let (root, v) = (&self.root, &self.version);
-        s.fill("_r={}\n", [p(root)]);
+        // Everything below happens inside the root, entered link-safely (`_root`: the account
+        // that owns it cannot redirect the unpack, the renames or the pruning with a link).
+        s.fill("_root {} || exit 1\n", [p(root)]);
         // Under the account's lock no other apply is unpacking here: these are an interrupted
         // run's, safe to remove.
         for leftover in &d.leftovers {
@@ -493,7 +504,7 @@ impl Resource for Release {
             // The folder only ever appears with a marker: a write that fails from here on
             // (a full disk, a kill) leaves one the next apply recognises as its own.
             s.code("if ! (");
-            marker_script(root, v, &self.archive.sha256, "unpacking", s);
+            marker_script(v, &self.archive.sha256, "unpacking", s);
             s.code(") then rm -rf -- \"$_t\"; exit 1; fi\n");
             s.fill(
                     "if [ -e \"$_r\"/{} ]; then rm -rf -- \"$_r\"/.{}.old-$$ && mv -T -- \"$_r\"/{} \"$_r\"/.{}.old-$$ || exit 1; fi\n\
@@ -505,7 +516,6 @@ impl Resource for Release {
             // the next apply; neither is ever switched to.
             let mut mark_failed = Script::new();
             marker_script_with(
-                root,
                 v,
                 &self.archive.sha256,
                 "failed",
@@ -513,7 +523,7 @@ impl Resource for Release {
                 &mut mark_failed,
             );
             self.build.prepare_script(v, &mark_failed, s);
-            marker_script(root, v, &self.archive.sha256, "deployed", s);
+            marker_script(v, &self.archive.sha256, "deployed", s);
         }
         if d.switch {
             s.fill("_link {} \"$_r\"/{} || exit 1\n", [w(v), w(&self.link)]);
@@ -579,6 +589,7 @@ mod tests {
                 .map(|(v, sha, st)| ((*v).to_owned(), format!("sha256={sha}\nstatus={st}\n")))
                 .collect(),
             leftovers: Vec::new(),
+            unsafe_link: None,
         }
     }
 

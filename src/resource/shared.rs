@@ -153,7 +153,8 @@ impl Build {
         change
     }
 
-    /// Shell run with the new release unpacked in `"$_t"` (not yet renamed) under `"$_r"`:
+    /// Shell run with the new release unpacked in `"$_t"` (not yet renamed) under `"$_r"` (the
+    /// root, entered by `_root`; `"$_ra"` is its physical path):
     /// creates missing shared paths and links each into the release.
     pub(crate) fn link_script(&self, s: &mut Script) {
         if self.shared.is_empty() {
@@ -196,7 +197,7 @@ impl Build {
             return;
         }
         s.fill(
-            "if ! (\ncd -- \"$_r\"/{} || exit 1\nRECON_RELEASE_DIR=$(pwd -P) && RECON_SHARED_DIR=\"$_r\"/{} && export RECON_RELEASE_DIR RECON_SHARED_DIR || exit 1\n",
+            "if ! (\ncd -- \"$_r\"/{} || exit 1\nRECON_RELEASE_DIR=$(pwd -P) && RECON_SHARED_DIR=\"$_ra\"/{} && export RECON_RELEASE_DIR RECON_SHARED_DIR || exit 1\n",
             [w(version), w(SHARED_DIR)],
         );
         s.export("RECON_VERSION", version);

@@ -53,6 +53,13 @@ _link() (
   ln -s -- "$1" "$_t" || exit 1
   if ! mv -fT -- "$_t" "./$_n"; then rm -f -- "$_t"; exit 1; fi
 )
+_root() {
+  _walk "$1" c; _ws=$?
+  [ "$_ws" = 2 ] && _refused
+  [ "$_ws" = 1 ] && printf 'cannot enter the folder %s\n' "$1" >&2
+  [ "$_ws" = 0 ] || return 1
+  _r=.; _ra=$(pwd -P)
+}
 _serialize() {
   if ! [ -e "$1" ]; then : >> "$1" && chmod 666 "$1" 2>/dev/null; fi
   exec 8<"$1" && flock -w 120 8 || { printf 'cannot take the lock %s\n' "$1"; return 1; }
