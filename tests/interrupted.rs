@@ -37,6 +37,21 @@ fn wait_for(path: &std::path::Path) {
     }
 }
 
+/// `recon apply site.yml` in `p`, in the background, its scripts' temp folders in `tmp`.
+fn spawn_apply(p: &Project, tmp: &std::path::Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_recon"))
+        .args(["apply", "site.yml"])
+        .current_dir(p.dir())
+        .env("HOME", p.dir())
+        .env("TMPDIR", tmp)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("recon starts")
+}
+
 /// How many script temp folders (`recon-run.*`) are in `tmp`.
 fn recon_runs(tmp: &std::path::Path) -> usize {
     std::fs::read_dir(tmp)
@@ -53,17 +68,7 @@ fn a_handler_cut_off_by_a_killed_run_is_pending_and_runs_on_the_next_apply() {
     std::fs::create_dir_all(p.host_root()).expect("root");
     let tmp = p.dir().join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp");
-    let mut recon = Command::new(env!("CARGO_BIN_EXE_recon"));
-    recon
-        .args(["apply", "site.yml"])
-        .current_dir(p.dir())
-        .env("HOME", p.dir())
-        .env("TMPDIR", &tmp)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = recon.spawn().expect("recon starts");
+    let mut child = spawn_apply(&p, &tmp);
     wait_for(&p.host("started"));
     // The link drops: recon and every process of the host's script die at once, mid-handler
     // (the local transport runs the script in its own process group).
@@ -259,17 +264,7 @@ fn a_script_whose_recon_is_gone_stops_dispatching_and_leaves_no_temp_files() {
     );
     let tmp = p.dir().join("tmp");
     std::fs::create_dir_all(&tmp).expect("tmp");
-    let mut recon = Command::new(env!("CARGO_BIN_EXE_recon"));
-    recon
-        .args(["apply", "site.yml"])
-        .current_dir(p.dir())
-        .env("HOME", p.dir())
-        .env("TMPDIR", &tmp)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let mut child = recon.spawn().expect("recon starts");
+    let mut child = spawn_apply(&p, &tmp);
     wait_for(&p.host("started"));
     // Only recon dies (its link to the script goes): the host's script lives on.
     child.kill().expect("kill recon");

@@ -600,50 +600,77 @@ fn become_never_reads_or_writes_through_a_link_the_account_controls() {
     let _ = std::fs::remove_file(app_home.join(".ssh"));
 }
 
-#[test]
-fn a_parent_swapped_for_a_link_after_the_plan_makes_the_saved_plan_stale() {
+/// As root (`become`) on behalf of account `app`, `task` writes below `{{ folder }}`, a folder
+/// in the account's home it owns. After a saved plan the account swaps that folder for a link
+/// to a root-only folder: the saved plan is stale, a fresh plan and apply are located refusals,
+/// and the root-only folder stays as it was.
+fn a_folder_swapped_after_the_plan(user: &str, app: &str, task: &str, p: &Project) {
     let sshd = Sshd::start();
-    let (user, app) = ("recontestlk2", "recontestlk2_app");
     ensure_user(user);
     let app_home = ensure_user(app);
     sshd.authorize(user);
     let _sudoers = SudoersRule::grant(user);
-    let site = app_home.join("lk_site");
-    let _ = std::fs::remove_file(&site);
-    let _ = std::fs::remove_dir_all(&site);
-    std::fs::create_dir(&site).expect("mkdir");
+    let folder = app_home.join("lk_folder");
+    let _ = std::fs::remove_file(&folder);
+    let _ = std::fs::remove_dir_all(&folder);
+    std::fs::create_dir(&folder).expect("mkdir");
     let owner = std::fs::metadata(&app_home).expect("home").uid();
-    std::os::unix::fs::lchown(&site, Some(owner), None).expect("chown");
-    let p = Project::new();
+    std::os::unix::fs::lchown(&folder, Some(owner), None).expect("chown");
     inventory(
-        &p,
+        p,
         &host_entry(
             &sshd,
             "sq",
             user,
             &sshd.known_hosts,
-            &format!(", app: {app}, site: {}", site.display()),
+            &format!(", app: {app}, folder: {}", folder.display()),
         ),
     );
     p.file(
         "site.yml",
-        "- hosts: all\n  become: true\n  tasks:\n    - file: { path: \"{{ site }}/conf.txt\", content: x, owner: \"{{ app }}\", mode: '0644' }\n",
+        &format!("- hosts: all\n  become: true\n  tasks:\n    - {task}\n"),
     );
     p.recon(&["plan", "site.yml", "-o", "plan.json"])
         .expect_code(0);
-    // After the plan, the account swaps the folder for a link to a root-only folder.
-    let secret = link_to_root_only(&app_home, "lk_site");
+    let secret = link_to_root_only(&app_home, "lk_folder");
     let before = untouched(secret.path());
     p.recon(&["apply", "plan.json"])
         .expect_code(1)
         .stdout_has("plan is stale");
     assert_eq!(untouched(secret.path()), before, "written through the link");
-    // Planned afresh, the link is a located refusal; nothing is written either.
-    p.recon(&["apply", "site.yml"])
-        .expect_code(1)
-        .stdout_has("which another account controls");
+    for command in ["plan", "apply"] {
+        let run = p.recon(&[command, "site.yml"]);
+        run.expect_code(1)
+            .stdout_has("which another account controls");
+        assert!(
+            (run.stdout.clone() + &run.stderr).contains("site.yml:4:"),
+            "located at the task: {run:?}"
+        );
+    }
     assert_eq!(untouched(secret.path()), before, "written through the link");
-    let _ = std::fs::remove_file(&site);
+    let _ = std::fs::remove_file(&folder);
+}
+
+#[test]
+fn a_parent_swapped_for_a_link_after_the_plan_makes_the_saved_plan_stale() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk2",
+        "recontestlk2_app",
+        "file: { path: \"{{ folder }}/conf.txt\", content: x, owner: \"{{ app }}\", mode: '0644' }",
+        &Project::new(),
+    );
+}
+
+#[test]
+fn a_release_root_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    let p = Project::new();
+    p.tarball("app.tar.gz", &[("run.sh", b"echo v1\n")]);
+    a_folder_swapped_after_the_plan(
+        "recontestlk3",
+        "recontestlk3_app",
+        "release: { root: \"{{ folder }}\", version: v1, src: app.tar.gz }",
+        &p,
+    );
 }
 
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
@@ -661,57 +688,4 @@ impl Drop for SudoersRule {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
-}
-
-#[test]
-fn a_release_root_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
-    let sshd = Sshd::start();
-    let (user, app) = ("recontestlk3", "recontestlk3_app");
-    ensure_user(user);
-    let app_home = ensure_user(app);
-    sshd.authorize(user);
-    let _sudoers = SudoersRule::grant(user);
-    let root = app_home.join("lk_rel");
-    let _ = std::fs::remove_file(&root);
-    let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir(&root).expect("mkdir");
-    let owner = std::fs::metadata(&app_home).expect("home").uid();
-    std::os::unix::fs::lchown(&root, Some(owner), None).expect("chown");
-    let p = Project::new();
-    p.tarball("app.tar.gz", &[("run.sh", b"echo v1\n")]);
-    inventory(
-        &p,
-        &host_entry(
-            &sshd,
-            "sq",
-            user,
-            &sshd.known_hosts,
-            &format!(", rel: {}", root.display()),
-        ),
-    );
-    p.file(
-        "site.yml",
-        "- hosts: all\n  become: true\n  tasks:\n    - release: { root: \"{{ rel }}\", version: v1, src: app.tar.gz }\n",
-    );
-    p.recon(&["plan", "site.yml", "-o", "plan.json"])
-        .expect_code(0);
-    // After the plan, the account swaps its release root for a link to a root-only folder.
-    let secret = link_to_root_only(&app_home, "lk_rel");
-    let before = untouched(secret.path());
-    p.recon(&["apply", "plan.json"])
-        .expect_code(1)
-        .stdout_has("plan is stale");
-    assert_eq!(untouched(secret.path()), before, "written through the link");
-    // Planned afresh, the link is a located refusal; nothing is read or written there.
-    for command in ["plan", "apply"] {
-        let run = p.recon(&[command, "site.yml"]);
-        run.expect_code(1)
-            .stdout_has("which another account controls");
-        assert!(
-            (run.stdout.clone() + &run.stderr).contains("site.yml:4:"),
-            "located at the task: {run:?}"
-        );
-    }
-    assert_eq!(untouched(secret.path()), before, "written through the link");
-    let _ = std::fs::remove_file(&root);
 }
