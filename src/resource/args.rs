@@ -245,6 +245,22 @@ pub(crate) fn fmt_mode(mode: u32) -> String {
     format!("{mode:04o}")
 }
 
+/// `validate`: a command run on the candidate file (`%s`) before it replaces the live one
+/// (`file`, `template`, `line`, `block`), as Ansible's modules do.
+pub(super) fn validate(f: &Fields<'_>) -> Result<Option<String>> {
+    let validate = f.string("validate")?;
+    if let (Some(cmd), Some(node)) = (&validate, f.get("validate")) {
+        if !cmd.contains("%s") {
+            return Err(Error::invalid(
+                "`validate` must contain `%s` (the candidate file)",
+                &node.span,
+            )
+            .with_label("no %s here"));
+        }
+    }
+    Ok(validate)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -119,16 +119,7 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Block> {
         },
         (None, None) => Insert::Eof,
     };
-    let validate = f.string("validate")?;
-    if let (Some(cmd), Some(node)) = (&validate, f.get("validate")) {
-        if !cmd.contains("%s") {
-            return Err(Error::invalid(
-                "`validate` must contain `%s` (the candidate file)",
-                &node.span,
-            )
-            .with_label("no %s here"));
-        }
-    }
+    let validate = super::args::validate(&f)?;
     let sensitive = Sensitivity::of(block.as_bytes(), cx.sensitive, cx.vars.used_secret());
     Ok(Block {
         path: path(&f, "path")?,

@@ -219,7 +219,7 @@ impl File {
         f: &Fields<'_>,
         sensitive: Sensitivity,
     ) -> Result<Self> {
-        let validate = validate_arg(f)?;
+        let validate = super::args::validate(f)?;
         let serialize = match f.get("serialize") {
             Some(node) => Some(super::args::checked_path(
                 &f.required_string("serialize")?,
@@ -510,22 +510,6 @@ fn user(command: &str) -> Script {
     let mut s = Script::new();
     s.user_command(command);
     s
-}
-
-/// `validate`: a command run on the candidate file (`%s`) before it replaces the live one
-/// (`file`, `template`, `line`), as Ansible's modules do.
-pub(super) fn validate_arg(f: &Fields<'_>) -> Result<Option<String>> {
-    let validate = f.string("validate")?;
-    if let (Some(cmd), Some(node)) = (&validate, f.get("validate")) {
-        if !cmd.contains("%s") {
-            return Err(Error::invalid(
-                "`validate` must contain `%s` (the candidate file)",
-                &node.span,
-            )
-            .with_label("no %s here"));
-        }
-    }
-    Ok(validate)
 }
 
 #[cfg(test)]

@@ -154,7 +154,7 @@ impl Line {
             firstmatch: f.boolean("firstmatch")?.unwrap_or(false),
             backrefs,
             create: f.boolean("create")?.unwrap_or(true),
-            validate: super::file::validate_arg(&f)?,
+            validate: super::args::validate(&f)?,
         })
     }
 
