@@ -1,7 +1,8 @@
 //! Faults across booted machines: a node whose host key changed is refused while the others
 //! proceed; a node powered off in the middle of an apply is reported (within the documented
 //! dead-peer bound of the SSH transport, never a hang) while the others finish, and the next run
-//! converges it.
+//! converges it; a node cut off by a partition, before the probe or during the apply, is
+//! reported within the same bounds and converged once its link is back.
 
 use std::time::{Duration, Instant};
 
@@ -96,4 +97,75 @@ fn nodes_a_node_powered_off_during_apply_is_reported_and_converges_next_run() {
             "--detailed-exitcode",
         ])
         .expect_code(0);
+}
+
+#[test]
+fn nodes_a_partitioned_node_is_reported_within_bounds_during_plan_and_apply_and_converges_after() {
+    let nodes = Nodes::boot(range::PARTITION);
+    let (good, cut_off) = (nodes.all[0].clone(), nodes.all[1].clone());
+    let project = Project::new();
+    project.file("inventory/hosts.yml", &nodes.inventory("root"));
+    project.file(
+        "site.yml",
+        "- hosts: nodes\n  tasks:\n    - command: sh -c 'touch /run/recon-started; sleep 6'\n      args: { creates: /etc/recon-done }\n    - copy: { dest: /etc/recon-done, content: \"done\\n\" }\n",
+    );
+    let recon = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["-i", "inventory/hosts.yml"]);
+        project.recon(&all)
+    };
+
+    // Partitioned before the probe: the connection attempt is bounded (10 s connect timeout),
+    // the node is reported unreachable, the other one is planned.
+    cut_off.link(false);
+    let started = Instant::now();
+    let plan = recon(&["plan", "site.yml"]);
+    let waited = started.elapsed();
+    let all = format!("{}{}", plan.stdout, plan.stderr);
+    assert_ne!(plan.code, 0, "{all}");
+    assert!(all.contains(&cut_off.name), "{all}");
+    assert!(all.contains(&good.name), "{all}");
+    assert!(waited < Duration::from_secs(60), "{waited:?}\n{all}");
+    cut_off.link(true);
+
+    // Partitioned in the middle of an apply: the others finish, the cut-off node is reported
+    // within the transport's dead-peer bound (~30 s), never a hang.
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_recon"))
+        .args(["apply", "site.yml", "-i", "inventory/hosts.yml"])
+        .current_dir(project.dir())
+        .env("HOME", project.dir())
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("recon runs");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !nodes
+        .run(&cut_off, "test -e /run/recon-started")
+        .status
+        .success()
+    {
+        assert!(Instant::now() < deadline, "the apply never started there");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let cut = Instant::now();
+    cut_off.link(false);
+    let out = child.wait_with_output().expect("recon ends");
+    let waited = cut.elapsed();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains(&cut_off.name), "{all}");
+    assert!(waited < Duration::from_secs(150), "{waited:?}\n{all}");
+    assert_eq!(nodes.sh(&good, "cat /etc/recon-done"), "done", "{all}");
+
+    // The link is back: the next run reads the node's real state and converges it.
+    cut_off.link(true);
+    recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(nodes.sh(&cut_off, "cat /etc/recon-done"), "done");
+    recon(&["plan", "site.yml", "--detailed-exitcode"]).expect_code(0);
 }
