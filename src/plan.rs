@@ -59,6 +59,8 @@ pub(crate) enum Field {
     /// boot.
     State,
     Enabled,
+    /// Whether systemd refuses to start a unit at all (`service` `masked`).
+    Masked,
     /// A cron entry's line (schedule and job) and its environment lines.
     Entry,
     /// A git checkout's commit (`git`).

@@ -1,6 +1,7 @@
 //! `service` on real systemd (a booted node): a unit file the play writes is known after apply
 //! on the first run, a changed unit file is reloaded (`daemon-reload`) before its notified
-//! restart, which happens exactly once, and a failed start shows the unit's status and journal.
+//! restart, which happens exactly once, and a failed start shows the unit's status and journal;
+//! a masked unit is stopped first, cannot be started, and is unmasked before it starts again.
 
 use crate::harness::nodes::{range, Nodes};
 use crate::harness::Project;
@@ -92,4 +93,65 @@ fn systemd_unit_changes_reload_before_one_restart_and_failures_show_the_journal(
     assert!(all.contains("start broken"), "located at the task:\n{all}");
     assert!(all.contains("boom-from-the-unit"), "journal lines:\n{all}");
     assert!(all.contains("broken.service"), "systemctl status:\n{all}");
+}
+
+/// A unit as a package ships it (in `/usr/lib`, where `systemctl mask` can shadow it).
+const MASKABLE: &str = "- hosts: nodes
+  tasks:
+    - copy:
+        dest: /usr/lib/systemd/system/maskme.service
+        content: |
+          [Service]
+          ExecStart=/bin/sleep infinity
+    - ansible.builtin.systemd: { name: maskme, state: \"{{ state }}\", masked: \"{{ masked }}\" }
+";
+
+#[test]
+fn systemd_masked_units_are_stopped_then_masked_and_unmasked_before_they_start() {
+    let nodes = Nodes::boot(range::SYSTEMD_MODULE);
+    let node = nodes.all[0].clone();
+    let project = Project::new();
+    project.file("inventory/hosts.yml", &nodes.inventory("root"));
+    project.file("site.yml", MASKABLE);
+    let run = |verb: &str, state: &str, masked: &str| {
+        let (state, masked) = (format!("state={state}"), format!("masked={masked}"));
+        let mut args = vec![verb, "site.yml", "-i", "inventory/hosts.yml"];
+        args.extend(["-e", &state, "-e", &masked]);
+        if verb == "plan" {
+            args.push("--detailed-exitcode");
+        }
+        project.recon(&args)
+    };
+    run("apply", "started", "false").expect_code(0);
+    assert_eq!(nodes.sh(&node, "systemctl is-active maskme"), "active");
+
+    run("plan", "stopped", "true")
+        .expect_code(2)
+        .stdout_has("masked: no -> yes");
+    run("apply", "stopped", "true").expect_code(0);
+    assert_eq!(
+        nodes.sh(&node, "systemctl is-enabled maskme || true"),
+        "masked"
+    );
+    assert_eq!(
+        nodes.sh(&node, "systemctl is-active maskme || true"),
+        "inactive"
+    );
+    assert!(
+        !nodes.run(&node, "systemctl start maskme").status.success(),
+        "nothing starts a masked unit"
+    );
+    run("plan", "stopped", "true").expect_code(0);
+
+    // Masked and running at once cannot hold: a located error, nothing changes.
+    let both = run("plan", "started", "true");
+    assert_ne!(both.code, 0);
+    assert!(
+        format!("{}{}", both.stdout, both.stderr).contains("site.yml:8:"),
+        "{both:?}"
+    );
+
+    run("apply", "started", "false").expect_code(0);
+    assert_eq!(nodes.sh(&node, "systemctl is-active maskme"), "active");
+    run("plan", "started", "false").expect_code(0);
 }

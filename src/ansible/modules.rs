@@ -426,12 +426,11 @@ fn service(mut a: Args) -> Result<Mapped> {
         "runlevel",
         "use",
     ]);
-    unsupported(&mut a, "service", "masked", "recon does not mask units")?;
     if !a.has(&["name", "unit", "service"]) {
         a.ignore(&["unit", "service"]);
         return a.nothing_to_manage("service", crate::resource::SERVICE_KEYS);
     }
-    if !a.has(&["state", "enabled"]) {
+    if !a.has(&["state", "enabled", "masked"]) {
         a.ignore(&["daemon_reload"]);
     }
     if let Some(name) = a.take(&["name", "unit", "service"]) {

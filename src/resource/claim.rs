@@ -207,6 +207,7 @@ mod tests {
             name: "nginx".into(),
             want: Some(want),
             enabled: None,
+            masked: None,
             daemon_reload: false,
         };
         assert_eq!(

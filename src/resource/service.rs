@@ -1,4 +1,5 @@
-//! `service: { name, state: started|stopped|restarted|reloaded, enabled }`: a system service,
+//! `service: { name, state: started|stopped|restarted|reloaded, enabled, masked, daemon_reload }`:
+//! a system service,
 //! through systemd where it runs (`/run/systemd/system` exists: `systemctl is-active` /
 //! `is-enabled`), else through the `/etc/init.d` script (`status` exit code, `S??name` links in
 //! `/etc/rc[2-5].d`, `update-rc.d`). The manager is found by the probe; the decision table is
@@ -10,6 +11,10 @@
 //! old definition. A unit systemd does not know yet whose file in `/etc/systemd/system` an
 //! earlier task writes is planned (known after apply) instead of refused. A failed action
 //! prints `systemctl status` and the unit's last journal lines into the step's output.
+//!
+//! `masked` (systemd only) links the unit to `/dev/null` so nothing can start it: a unit is
+//! unmasked before it is enabled or started, and masked after it is stopped, as Ansible's
+//! `systemd` module does; asking a unit to be masked and running (or enabled) is an error.
 //!
 //! `restarted`/`reloaded` on a service some task notifies act only when notified, so a
 //! notified service restarts exactly once per run (never start + restart); one nothing can
@@ -38,13 +43,15 @@ pub(crate) struct Service {
     pub(crate) name: String,
     pub(crate) want: Option<Want>,
     pub(crate) enabled: Option<bool>,
+    /// `masked: true|false` (systemd): whether nothing may start the unit.
+    pub(crate) masked: Option<bool>,
     /// `daemon_reload: true`: reload unit files before acting, even when systemd does not ask.
     pub(crate) daemon_reload: bool,
 }
 
 /// The arguments `service` takes (also what an Ansible `service` task with nothing to manage
 /// is checked against).
-pub(crate) const KEYS: &[&str] = &["name", "state", "enabled", "daemon_reload"];
+pub(crate) const KEYS: &[&str] = &["name", "state", "enabled", "masked", "daemon_reload"];
 
 /// Builds a `service` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
@@ -71,14 +78,24 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
         ),
     };
     let enabled = f.boolean("enabled")?;
+    let masked = f.boolean("masked")?;
     let daemon_reload = f.boolean("daemon_reload")?.unwrap_or(false);
-    if want.is_none() && enabled.is_none() {
-        return Err(f.missing("state` or `enabled"));
+    if want.is_none() && enabled.is_none() && masked.is_none() {
+        return Err(f.missing("state`, `enabled` or `masked"));
+    }
+    let runs = want.is_some_and(|w| w != Want::Stopped) || enabled == Some(true);
+    if let (Some(true), true, Some(node)) = (masked, runs, f.get("masked")) {
+        return Err(Error::invalid(
+            "a masked unit can be neither running nor enabled: systemd refuses to start it",
+            &node.span,
+        )
+        .with_label("masked here"));
     }
     Ok(Service {
         name,
         want,
         enabled,
+        masked,
         daemon_reload,
     })
 }
@@ -97,6 +114,8 @@ pub(crate) struct Observed {
     /// `None`: the service does not exist.
     pub(crate) running: Option<bool>,
     pub(crate) enabled: bool,
+    /// systemd says `masked` (or `masked-runtime`).
+    pub(crate) masked: bool,
 }
 
 /// Parses the probe's `manager`, `active`/`status` and `enabled` lines.
@@ -105,6 +124,7 @@ pub(crate) fn parse(out: &str) -> Observed {
         manager: Manager::SysV,
         running: None,
         enabled: false,
+        masked: false,
     };
     for line in out.lines() {
         let (tag, value) = line.split_once(' ').unwrap_or((line, ""));
@@ -129,6 +149,7 @@ pub(crate) fn parse(out: &str) -> Observed {
                     value,
                     "enabled" | "enabled-runtime" | "static" | "alias" | "indirect" | "generated"
                 );
+                o.masked = matches!(value, "masked" | "masked-runtime");
                 // systemd answers `inactive` for a unit it has no file for; no unit file
                 // state (empty, `not-found`) is what says the unit does not exist.
                 if value.is_empty() || value == "not-found" {
@@ -184,16 +205,25 @@ pub(crate) struct Decision {
     manager: Manager,
     act: Option<Act>,
     enable: Option<bool>,
+    mask: Option<bool>,
     /// Where the probe's answer is, and whether it runs / is enabled after this step.
     handle: Handle<CommandOutput>,
     running_after: bool,
     enabled_after: bool,
+    masked_after: bool,
 }
 
+/// Where unit files are written: by an administrator (`/etc`) or as a package ships them.
+const UNIT_DIRS: [&str; 3] = [
+    "/etc/systemd/system",
+    "/usr/lib/systemd/system",
+    "/lib/systemd/system",
+];
+
 impl Resource for Service {
-    /// The manager's answer, and the unit's file in `/etc/systemd/system` (which an earlier
-    /// task of the plan may write).
-    type Asked = (Handle<CommandOutput>, Handle<PathState>);
+    /// The manager's answer, and the unit's file in each folder systemd reads units from
+    /// (an earlier task of the plan may write one).
+    type Asked = (Handle<CommandOutput>, [Handle<PathState>; UNIT_DIRS.len()]);
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -213,6 +243,7 @@ impl Resource for Service {
             Claim::new(ClaimKind::Other("service".to_owned()), &self.name).wanting([
                 ("running", running.map(str::to_owned)),
                 ("enabled", self.enabled.map(|e| e.to_string())),
+                ("masked", self.masked.map(|m| m.to_string())),
             ]),
         ]
     }
@@ -224,7 +255,7 @@ impl Resource for Service {
         );
         (
             facts.output(s),
-            facts.path(&self.unit_file(), PathWant::Never),
+            UNIT_DIRS.map(|dir| facts.path(&self.unit_file(dir), PathWant::Never)),
         )
     }
 
@@ -235,9 +266,13 @@ impl Resource for Service {
         situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let o = parse(&facts.get(asked.0).stdout);
-        let unit_written = facts.get(asked.1).kind == PathKind::File;
+        let unit_written = UNIT_DIRS
+            .iter()
+            .zip(asked.1)
+            .find(|(_, h)| facts.get(*h).kind == PathKind::File)
+            .map(|(dir, _)| self.unit_file(dir));
         let known_after_apply =
-            o.manager == Manager::Systemd && o.running.is_none() && unit_written;
+            o.manager == Manager::Systemd && o.running.is_none() && unit_written.is_some();
         let Some(running) = o.running.or(known_after_apply.then_some(false)) else {
             return Err(Problem::new(match o.manager {
                 Manager::Systemd => format!("systemd knows no unit `{}`", self.name),
@@ -251,7 +286,14 @@ impl Resource for Service {
             .want
             .and_then(|want| act(want, running, situation.triggered, situation.watched));
         let enable = self.enabled.filter(|e| *e != o.enabled);
-        if action.is_none() && enable.is_none() {
+        let mask = self.masked.filter(|m| *m != o.masked);
+        if mask.is_some() && o.manager == Manager::SysV {
+            return Err(Problem::new(format!(
+                "`masked` needs systemd, which is not running here (`{}` has an init script)",
+                self.name
+            )));
+        }
+        if action.is_none() && enable.is_none() && mask.is_none() {
             return Ok(None);
         }
         let mut change = Change::new(if action.is_some() {
@@ -279,12 +321,16 @@ impl Resource for Service {
         if known_after_apply {
             change = change.reason(format!(
                 "known after apply: its unit file `{}` is written earlier in this plan",
-                self.unit_file()
+                unit_written.unwrap_or_default()
             ));
         }
         if let Some(e) = enable {
             let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
             change = change.field(Field::Enabled, Some(yes(o.enabled)), Some(yes(e)));
+        }
+        if let Some(m) = mask {
+            let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
+            change = change.field(Field::Masked, Some(yes(o.masked)), Some(yes(m)));
         }
         Ok(Some((
             change,
@@ -292,9 +338,11 @@ impl Resource for Service {
                 manager: o.manager,
                 act: action,
                 enable,
+                mask,
                 handle: asked.0,
                 running_after: action.map_or(running, |a| a != Act::Stop),
                 enabled_after: enable.unwrap_or(o.enabled),
+                masked_after: mask.unwrap_or(o.masked),
             },
         )))
     }
@@ -311,6 +359,10 @@ impl Resource for Service {
                 out.code("systemctl daemon-reload || exit 1\n");
             } else {
                 out.code("[ \"$(systemctl show -p NeedDaemonReload --value -- \"$_n\" 2>/dev/null)\" != yes ] || systemctl daemon-reload || exit 1\n");
+            }
+            // Unmasked before anything may enable or start it.
+            if d.mask == Some(false) {
+                out.code("systemctl unmask -- \"$_n\" || exit 1\n");
             }
         }
         match (d.manager, d.enable) {
@@ -334,17 +386,21 @@ impl Resource for Service {
                 Manager::SysV => "\"/etc/init.d/$_n\" \"$_a\" </dev/null >/dev/null 2>&1 8>&- 9>&- || { printf '%s %s failed\\n' \"$_n\" \"$_a\"; exit 1; }\n",
             });
         }
+        // Masked once it is stopped (and disabled), so nothing starts it again.
+        if d.mask == Some(true) {
+            out.code("systemctl mask -- \"$_n\" || exit 1\n");
+        }
     }
 }
 
 impl Service {
-    /// The unit's file an administrator (or a play) writes: `/etc/systemd/system/NAME`, with
-    /// `.service` added when the name has no unit suffix.
-    fn unit_file(&self) -> String {
+    /// The unit's file in `dir` (one of `UNIT_DIRS`): `DIR/NAME`, with `.service` added when
+    /// the name has no unit suffix.
+    fn unit_file(&self, dir: &str) -> String {
         if self.name.contains('.') {
-            format!("/etc/systemd/system/{}", self.name)
+            format!("{dir}/{}", self.name)
         } else {
-            format!("/etc/systemd/system/{}.service", self.name)
+            format!("{dir}/{}.service", self.name)
         }
     }
 
@@ -358,7 +414,9 @@ impl Service {
                 } else {
                     "inactive"
                 },
-                if d.enabled_after {
+                if d.masked_after {
+                    "masked"
+                } else if d.enabled_after {
                     "enabled"
                 } else {
                     "disabled"
@@ -418,10 +476,13 @@ mod tests {
                 status: 0,
                 stdout: text.to_owned(),
             }),
+            // In `/etc/systemd/system`; not in the package folders.
             FactValue::Path(PathState {
                 kind: unit,
                 ..PathState::default()
             }),
+            FactValue::Path(PathState::default()),
+            FactValue::Path(PathState::default()),
         ]
     }
 
@@ -431,6 +492,7 @@ mod tests {
             name: "app".into(),
             want: Some(Want::Started),
             enabled: None,
+            masked: None,
             daemon_reload: false,
         };
         let unknown = "manager systemd\nactive inactive\nis-enabled \n";
@@ -455,6 +517,7 @@ mod tests {
             name: "nginx".into(),
             want: Some(Want::Started),
             enabled: Some(true),
+            masked: None,
             daemon_reload: false,
         };
         let sd = answer("manager systemd\nactive inactive\nis-enabled disabled\n");
@@ -481,5 +544,59 @@ mod tests {
             Situation::default()
         )
         .is_err());
+    }
+
+    #[test]
+    fn masking_stops_first_and_unmasking_comes_before_the_start() {
+        let mut s = Service {
+            name: "hello".into(),
+            want: Some(Want::Stopped),
+            enabled: None,
+            masked: Some(true),
+            daemon_reload: false,
+        };
+        let running = answer("manager systemd\nactive active\nis-enabled enabled\n");
+        let (change, d) = decide_in(&s, running, Situation::default())
+            .expect("ok")
+            .expect("change");
+        assert_eq!((d.act, d.mask), (Some(Act::Stop), Some(true)));
+        assert!(change.fields.iter().any(|f| f.field == Field::Masked));
+        let mut script = Script::new();
+        s.script(&d, &mut script);
+        let text = script.as_str();
+        let (stop, mask) = (
+            text.find("systemctl \"$_a\"").expect("act"),
+            text.find("systemctl mask").expect("mask"),
+        );
+        assert!(stop < mask, "{text}");
+        assert_eq!(
+            Service::predicted(&d).stdout,
+            "manager systemd\nactive inactive\nis-enabled masked"
+        );
+        let masked = answer("manager systemd\nactive inactive\nis-enabled masked\n");
+        assert!(decide_in(&s, masked.clone(), Situation::default())
+            .expect("ok")
+            .is_none());
+        s.want = Some(Want::Started);
+        s.masked = Some(false);
+        let (_, d) = decide_in(&s, masked, Situation::default())
+            .expect("ok")
+            .expect("change");
+        let mut script = Script::new();
+        s.script(&d, &mut script);
+        let text = script.as_str();
+        let (unmask, start) = (
+            text.find("systemctl unmask").expect("unmask"),
+            text.find("systemctl \"$_a\"").expect("act"),
+        );
+        assert!(unmask < start, "{text}");
+        // Without systemd nothing can be masked; "unmasked" already holds.
+        let sysv = || answer("manager sysv\nstatus 3\nenabled no\n");
+        s.want = Some(Want::Stopped);
+        assert!(decide_in(&s, sysv(), Situation::default())
+            .expect("ok")
+            .is_none());
+        s.masked = Some(true);
+        assert!(decide_in(&s, sysv(), Situation::default()).is_err());
     }
 }
