@@ -61,6 +61,8 @@ pub(crate) enum Field {
     Enabled,
     /// Whether systemd refuses to start a unit at all (`service` `masked`).
     Masked,
+    /// ufw's log level (`firewall` `logging`).
+    Logging,
     /// A cron entry's line (schedule and job) and its environment lines.
     Entry,
     /// A git checkout's commit (`git`).

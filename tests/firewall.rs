@@ -117,6 +117,8 @@ fn site(delete_http: bool) -> String {
     - firewall: {{ rule: limit, port: "443", proto: tcp, from: 10.0.0.0/8 }}
     - firewall: {{ rule: allow, app: OpenSSH }}
     - firewall: {{ state: enabled }}
+    - ufw: {{ logging: medium }}
+    - ufw: {{ state: reloaded }}
 "#,
         serde_json::to_string(HOSTILE_COMMENT).expect("json")
     )
@@ -138,8 +140,12 @@ fn ufw_rules_policies_and_state_converge_inside_a_network_namespace() {
         .stdout_has("policy: allow -> deny")
         .stdout_has("state: inactive -> active")
         .stdout_has("+ firewall allow in from any to any app OpenSSH")
-        .stdout_has("Plan: 4 to add, 2 to change, 0 to remove");
+        .stdout_has("~ firewall logging")
+        .stdout_has("logging: low -> medium")
+        .stdout_has("Plan: 4 to add, 3 to change, 0 to remove");
     ns.recon(&p, &[], &["apply", "site.yml"]).expect_code(0);
+    let conf = ns.run(&["cat", "/etc/ufw/ufw.conf"]);
+    assert!(conf.contains("LOGLEVEL=medium"), "{conf}");
     ns.recon(&p, &[], &["plan", "site.yml", "--detailed-exitcode"])
         .expect_code(0)
         .stdout_has("No changes.");

@@ -632,6 +632,19 @@ fn ufw(mut a: Args) -> Result<Mapped> {
         "interface",
         "recon's firewall rules are not per interface",
     )?;
-    a.ignore(&["log", "logging", "insert", "insert_relative_to", "route"]);
+    a.ignore(&["log", "insert", "insert_relative_to", "route"]);
+    // `reloaded`: recon's ufw changes are live when they are made, so a reload (a handler's
+    // usual job) has nothing left to do.
+    let reloaded = match a.take(&["state"]) {
+        Some(state) if state.scalar_text() == Some("reloaded") => true,
+        Some(state) => {
+            a.put("state", state);
+            false
+        }
+        None => false,
+    };
+    if reloaded && !a.has(&["rule", "policy", "logging"]) {
+        return a.nothing_to_manage("firewall", crate::resource::FIREWALL_KEYS);
+    }
     Ok(resource("firewall", a))
 }

@@ -2,7 +2,8 @@
 //! - a rule: `{ rule: allow|deny|reject|limit, port, proto, from, to, direction: in|out,
 //!   comment, app, delete }` (`app`: an application profile, as `ufw allow app NAME`);
 //! - ufw itself: `{ state: enabled|disabled|reset }`;
-//! - a default policy: `{ policy: allow|deny|reject, direction: incoming|outgoing|routed }`.
+//! - a default policy: `{ policy: allow|deny|reject, direction: incoming|outgoing|routed }`;
+//! - logging: `{ logging: on|off|low|medium|high|full }` (`LOGLEVEL` in /etc/ufw/ufw.conf).
 //!
 //! Whether a rule exists is asked of ufw itself, read-only: `ufw --dry-run RULE` says "Skipping
 //! adding existing rule" exactly when ufw would not add it (its own matching, comment included),
@@ -36,9 +37,13 @@ pub(crate) enum Firewall {
     Reset,
     /// `ufw default POLICY DIRECTION`.
     Policy { policy: String, direction: String },
+    /// `ufw logging LEVEL` (`on` is any level but `off`; ufw makes it `low` when it was off).
+    Logging(String),
 }
 
-const KEYS: &[&str] = &[
+/// The arguments `firewall` takes (also what an Ansible `ufw` task with nothing to manage is
+/// checked against).
+pub(crate) const KEYS: &[&str] = &[
     "rule",
     "port",
     "proto",
@@ -50,6 +55,7 @@ const KEYS: &[&str] = &[
     "delete",
     "state",
     "policy",
+    "logging",
 ];
 
 fn one_of(f: &Fields<'_>, key: &str, allowed: &[&str], default: &str) -> Result<String> {
@@ -74,13 +80,13 @@ fn one_of(f: &Fields<'_>, key: &str, allowed: &[&str], default: &str) -> Result<
 /// Builds a `firewall` task from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Firewall> {
     let f = Fields::new(args, "`firewall`", KEYS)?;
-    let given: Vec<&str> = ["rule", "state", "policy"]
+    let given: Vec<&str> = ["rule", "state", "policy", "logging"]
         .into_iter()
         .filter(|k| f.get(k).is_some())
         .collect();
     if given.len() != 1 {
         return Err(Error::invalid(
-            "a `firewall` task manages exactly one of `rule`, `state` or `policy`",
+            "a `firewall` task manages exactly one of `rule`, `state`, `policy` or `logging`",
             &args.span,
         ));
     }
@@ -105,6 +111,25 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Firewall> {
                 "reset" => Ok(Firewall::Reset),
                 state => Ok(Firewall::State(state == "enabled")),
             }
+        }
+        "logging" => {
+            if let Some(node) = f.get("direction") {
+                return Err(Error::invalid(
+                    "`direction` does not apply to `logging`",
+                    &node.span,
+                ));
+            }
+            // YAML 1.1 readers (Ansible's) take a bare `on`/`off` for a boolean.
+            let level = match f.boolean("logging") {
+                Ok(Some(on)) => if on { "on" } else { "off" }.to_owned(),
+                _ => one_of(
+                    &f,
+                    "logging",
+                    &["on", "off", "low", "medium", "high", "full"],
+                    "on",
+                )?,
+            };
+            Ok(Firewall::Logging(level))
         }
         "policy" => Ok(Firewall::Policy {
             policy: one_of(&f, "policy", &["allow", "deny", "reject"], "deny")?,
@@ -190,6 +215,8 @@ pub(crate) struct Observed {
     pub(crate) policies: Vec<(String, String)>,
     /// The rule exists (ufw would skip adding it).
     pub(crate) exists: bool,
+    /// `LOGLEVEL` from /etc/ufw/ufw.conf (`off`, `low`, …; empty when unset).
+    pub(crate) logging: String,
 }
 
 /// Parses the probe's lines.
@@ -207,6 +234,7 @@ pub(crate) fn parse(output: &str) -> Observed {
                 }
             }
             "exists" => o.exists = true,
+            "logging" => rest.trim().clone_into(&mut o.logging),
             _ => {}
         }
     }
@@ -249,6 +277,9 @@ impl Firewall {
              case $_e in 'Status: active'*) echo 'status active';; *) echo 'status inactive';; esac\n",
         );
         s.code(POLICIES);
+        if let Firewall::Logging(_) = self {
+            s.code("printf 'logging %s\\n' \"$(sed -n 's/^LOGLEVEL=//p' /etc/ufw/ufw.conf 2>/dev/null)\"\n");
+        }
         if let Firewall::Rule { words, .. } = self {
             s.code("case $(ufw --dry-run");
             s.words(words.iter().map(String::as_str));
@@ -289,6 +320,7 @@ impl Firewall {
                     policy.clone_into(&mut after.incoming);
                 }
             }
+            Firewall::Logging(_) => {}
         }
         after
     }
@@ -307,6 +339,7 @@ impl Resource for Firewall {
             Firewall::Rule { words, .. } => words.join(" "),
             Firewall::State(_) | Firewall::Reset => "ufw".to_owned(),
             Firewall::Policy { direction, .. } => format!("default {direction}"),
+            Firewall::Logging(_) => "logging".to_owned(),
         }
     }
 
@@ -323,6 +356,9 @@ impl Resource for Firewall {
             }
             Firewall::Policy { direction, policy } => {
                 claim(format!("policy {direction}")).wanting([("policy", Some(policy.clone()))])
+            }
+            Firewall::Logging(level) => {
+                claim("logging".to_owned()).wanting([("level", Some(level.clone()))])
             }
         }]
     }
@@ -384,6 +420,25 @@ impl Resource for Firewall {
                     return Ok(None);
                 }
                 Change::new(Action::Update).field(Field::Policy, now, Some(policy.clone()))
+            }
+            Firewall::Logging(level) => {
+                let now = if o.logging.is_empty() {
+                    "off"
+                } else {
+                    o.logging.as_str()
+                };
+                let holds = match level.as_str() {
+                    "on" => now != "off",
+                    level => now == level,
+                };
+                if holds {
+                    return Ok(None);
+                }
+                Change::new(Action::Update).field(
+                    Field::Logging,
+                    Some(now.to_owned()),
+                    Some(level.clone()),
+                )
             }
             Firewall::Reset => {
                 let before = Ufw::read(facts, asked.ufw);
@@ -449,6 +504,11 @@ impl Resource for Firewall {
             Firewall::Policy { policy, direction } => {
                 s.code("ufw default")
                     .words([policy.as_str(), direction.as_str()])
+                    .code(" || exit 1\n");
+            }
+            Firewall::Logging(level) => {
+                s.code("ufw logging")
+                    .words([level.as_str()])
                     .code(" || exit 1\n");
             }
         }

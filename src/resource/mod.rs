@@ -48,6 +48,7 @@ use std::sync::Arc;
 
 pub(crate) use args::parent_dirs;
 pub(crate) use claim::{Claim, ClaimKind, OnHost, Sharing};
+pub(crate) use firewall::KEYS as FIREWALL_KEYS;
 pub(crate) use package::KEYS as PACKAGE_KEYS;
 pub(crate) use registry::{build, help, is_kind, KINDS};
 pub(crate) use release::Release;
