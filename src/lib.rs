@@ -23,6 +23,8 @@ mod fields;
 mod glob;
 mod init;
 mod inventory;
+#[cfg(test)]
+mod layers;
 mod plan;
 mod playbook;
 mod probe;
