@@ -36,8 +36,6 @@ const LAYERS: &[&[&str]] = &[
 /// Edges still allowed against the rules, each with why it is still there. An entry whose edge
 /// is gone fails the test, so the list only shrinks.
 const ALLOWED: &[(&str, &str)] = &[
-    // A later round plans its host with `plan_one`.
-    ("command/rounds", "command/planning"),
     // Block gating works on the host's compile state (`HostRun`).
     ("compile/blocks", "compile/host"),
     // Directives work on the host's compile state (`HostRun`).
@@ -48,8 +46,6 @@ const ALLOWED: &[(&str, &str)] = &[
     ("playbook/role", "playbook/parse"),
     // Task lists load roles through the `RoleCache`.
     ("playbook/tasks", "playbook/role"),
-    // The `getent` result is shaped by `resource::getent_entries`.
-    ("registered", "resource"),
     // `recon vault` lives in `vault/command.rs`.
     ("vault", "cli"),
 ];
