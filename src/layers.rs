@@ -19,9 +19,8 @@ const LAYERS: &[&[&str]] = &[
     ],
     &["vault"],
     &["yaml", "fields"],
-    &["artifact", "script"],
+    &["artifact", "script", "transport"],
     &["vars", "template", "ansible_cfg"],
-    &["transport"],
     &["inventory"],
     &["facts", "registered", "plan", "door"],
     &["resource"],
@@ -29,7 +28,7 @@ const LAYERS: &[&[&str]] = &[
     &["compile"],
     &["probe", "reactions", "delivery", "apply", "releases"],
     &["render"],
-    &["cli", "adhoc", "init", "command"],
+    &["cli", "adhoc", "command"],
     &["lib"],
 ];
 
@@ -46,8 +45,6 @@ const ALLOWED: &[(&str, &str)] = &[
     ("playbook/role", "playbook/parse"),
     // Task lists load roles through the `RoleCache`.
     ("playbook/tasks", "playbook/role"),
-    // `recon vault` lives in `vault/command.rs`.
-    ("vault", "cli"),
 ];
 
 /// One dependency found: the node that uses, the node used, and the first place it happens.

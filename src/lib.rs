@@ -21,7 +21,6 @@ mod exit;
 mod facts;
 mod fields;
 mod glob;
-mod init;
 mod inventory;
 #[cfg(test)]
 mod layers;

@@ -191,7 +191,7 @@ impl Compiler<'_> {
             .inventory
             .defaults
             .with_remote_user(play.remote_user.as_deref());
-        Target::from_vars(host, &play_ctx, &defaults)
+        Target::from_vars(host, &|var| play_ctx.text(var), &defaults)
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).
