@@ -31,6 +31,7 @@ mod reactions;
 mod registered;
 mod releases;
 mod render;
+mod report;
 mod resource;
 mod script;
 mod secret;

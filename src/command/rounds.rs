@@ -3,7 +3,6 @@
 //! are known: nothing ran, and a query runs now); otherwise the rest is known after apply, and
 //! `apply` compiles, plans and applies the next round once this one is done.
 
-use crate::apply::{StepResult, StepStatus};
 use crate::compile::{self, Compiler, HostGraph};
 use crate::error::Error;
 use crate::inventory::Inventory;
@@ -13,6 +12,7 @@ use crate::registered::{
     query_results, query_script, value, ItemResult, NextRound, RegisterTag, Resume, Why,
 };
 use crate::render::Progress;
+use crate::report::{StepResult, StepStatus};
 use crate::source::Location;
 use crate::text::count;
 use crate::transport::{Pool, Target, TransportErrorKind};
