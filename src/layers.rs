@@ -35,15 +35,11 @@ const LAYERS: &[&[&str]] = &[
 /// Edges still allowed against the rules, each with why it is still there. An entry whose edge
 /// is gone fails the test, so the list only shrinks.
 const ALLOWED: &[(&str, &str)] = &[
-    // Block gating works on the host's compile state (`HostRun`).
+    // Task lists nest: a block's tasks are compiled by host's `task_items_unguarded`.
     ("compile/blocks", "compile/host"),
-    // Directives work on the host's compile state (`HostRun`).
+    // Task lists nest: `include_tasks` compiles the included tasks with host's `task`.
     ("compile/directive", "compile/host"),
-    // Registration works on the host's compile state (`HostRun`).
-    ("compile/rounds", "compile/host"),
-    // A role's `dependencies` are read by `parse::role_use`.
-    ("playbook/role", "playbook/parse"),
-    // Task lists load roles through the `RoleCache`.
+    // Roles and task lists nest: `include_role` in a task list loads a role (`RoleCache`).
     ("playbook/tasks", "playbook/role"),
 ];
 
@@ -232,6 +228,13 @@ fn node_of(path: &[String], modules: &BTreeSet<Vec<String>>) -> String {
     }
 }
 
+/// The identifier starting at byte `at` (empty when none does).
+fn word_at(code: &str, at: usize) -> &str {
+    let rest = &code[at..];
+    let len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    &rest[..len.unwrap_or(rest.len())]
+}
+
 /// Reads one path or use tree starting at `i` (`a::b::{c, d::e}`), pushing every full path.
 fn paths_at(b: &[u8], mut i: usize, prefix: &[String], out: &mut Vec<Vec<String>>) -> usize {
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
@@ -288,7 +291,7 @@ fn edges() -> (Edges, BTreeSet<String>) {
     }
     let mut test_only = BTreeSet::new();
     let mut modules = BTreeSet::new();
-    let mut texts = vec![];
+    let mut texts: Vec<(String, Vec<String>, String)> = vec![];
     for file in &files {
         let raw = std::fs::read_to_string(file).expect("source is readable");
         let rel = file.strip_prefix(&src).expect("under src");
@@ -302,19 +305,55 @@ fn edges() -> (Edges, BTreeSet<String>) {
             drop_test_items(&strip(&raw)),
         ));
     }
+    texts.retain(|(rel, ..)| !test_only.contains(&src.join(rel).to_string_lossy().into_owned()));
+    // An `impl` split across the files of a split module (`impl Compiler` in compile/) calls
+    // itself through `self.name(..)`, no path in sight: a method defined in one file only is an
+    // edge from the files that call it.
+    let mut methods: BTreeMap<(String, &str), BTreeSet<String>> = BTreeMap::new();
+    for (_, module, code) in &texts {
+        let top = module.first().cloned().unwrap_or_default();
+        for (at, _) in code
+            .match_indices("fn ")
+            .filter(|_| SPLIT.contains(&top.as_str()))
+        {
+            let key = (top.clone(), word_at(code, at + 3));
+            methods
+                .entry(key)
+                .or_default()
+                .insert(node_of(module, &modules));
+        }
+    }
     let mut edges = Edges::new();
     let mut nodes = BTreeSet::new();
-    for (rel, module, code) in texts {
-        if test_only.contains(&src.join(&rel).to_string_lossy().into_owned()) {
-            continue;
-        }
-        let from = node_of(&module, &modules);
+    for (rel, module, code) in &texts {
+        let from = node_of(module, &modules);
         nodes.insert(from.clone());
         let b = code.as_bytes();
         let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
+        let mut add = |to: String, i: usize| {
+            let line = code[..i].matches('\n').count() + 1;
+            // A split module's `mod.rs` is its facade: it declares, re-exports and dispatches
+            // to its own files, so only its files' uses of it count, not the reverse.
+            let facade = SPLIT.contains(&from.as_str()) && to.starts_with(&format!("{from}/"));
+            if to != from && !facade {
+                edges
+                    .entry((from.clone(), to))
+                    .or_insert(format!("src/{rel}:{line}"));
+            }
+        };
         for i in 0..b.len() {
+            if code[i..].starts_with("self.") && (i == 0 || !ident(b[i - 1])) {
+                let name = word_at(code, i + 5);
+                let top = module.first().cloned().unwrap_or_default();
+                let defs = methods.get(&(top, name)).filter(|d| d.len() == 1);
+                if code[i + 5 + name.len()..].starts_with('(') {
+                    for to in defs.into_iter().flatten() {
+                        add(to.clone(), i);
+                    }
+                }
+            }
             let boundary = i == 0 || !(ident(b[i - 1]) || b[i - 1] == b':' || b[i - 1] == b'$');
-            let word_end = (i..b.len()).find(|&j| !ident(b[j])).unwrap_or(b.len());
+            let word_end = i + word_at(code, i).len();
             if !boundary || !code[word_end..].starts_with("::") {
                 continue;
             }
@@ -340,16 +379,7 @@ fn edges() -> (Edges, BTreeSet<String>) {
                         resolved.push(seg.clone());
                     }
                 }
-                let to = node_of(&resolved, &modules);
-                let line = code[..i].matches('\n').count() + 1;
-                // A split module's `mod.rs` is its facade: it declares, re-exports and dispatches
-                // to its own files, so only its files' uses of it count, not the reverse.
-                let facade = SPLIT.contains(&from.as_str()) && to.starts_with(&format!("{from}/"));
-                if to != from && !facade {
-                    edges
-                        .entry((from.clone(), to))
-                        .or_insert(format!("src/{rel}:{line}"));
-                }
+                add(node_of(&resolved, &modules), i);
             }
         }
     }
