@@ -46,74 +46,52 @@ const ALLOWED: &[(&str, &str)] = &[
 /// One dependency found: the node that uses, the node used, and the first place it happens.
 type Edges = BTreeMap<(String, String), String>;
 
-/// Blanks comments and the contents of string and char literals (newlines kept), so that
-/// `crate::` in a doc comment or an error message is not an edge and braces in strings do not
-/// confuse the item skipper.
+/// Blanks `out[from..to]`, keeping newlines so that line numbers stay right.
+fn blank(out: &mut [u8], from: usize, to: usize) {
+    let to = to.min(out.len());
+    for c in &mut out[from..to] {
+        if *c != b'\n' {
+            *c = b' ';
+        }
+    }
+}
+
+/// Blanks comments and the contents of string and char literals, so that `crate::` in a doc
+/// comment or an error message is not an edge and braces in strings (shell code in raw strings)
+/// do not confuse the item skipper. Block comments are taken as not nested (none are).
 fn strip(src: &str) -> String {
     let b = src.as_bytes();
     let mut out = b.to_vec();
-    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
-        for c in &mut out[from..to] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    };
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
     let mut i = 0;
     while i < b.len() {
         let rest = &b[i..];
-        if rest.starts_with(b"//") {
-            let end = rest
-                .iter()
-                .position(|&c| c == b'\n')
-                .map_or(b.len(), |n| i + n);
+        let quote = b[i] == b'"'
+            || (b[i] == b'\'' && (b.get(i + 1) == Some(&b'\\') || b.get(i + 2) == Some(&b'\'')));
+        if rest.starts_with(b"//") || rest.starts_with(b"/*") {
+            let close = if rest[1] == b'/' { "\n" } else { "*/" };
+            let end = src[i + 2..]
+                .find(close)
+                .map_or(b.len(), |n| i + 2 + n + close.len());
             blank(&mut out, i, end);
             i = end;
-        } else if rest.starts_with(b"/*") {
-            let (mut depth, mut j) = (0, i);
-            while j < b.len() {
-                if b[j..].starts_with(b"/*") {
-                    depth += 1;
-                    j += 2;
-                } else if b[j..].starts_with(b"*/") {
-                    depth -= 1;
-                    j += 2;
-                    if depth == 0 {
-                        break;
-                    }
-                } else {
-                    j += 1;
-                }
-            }
-            blank(&mut out, i, j);
-            i = j;
         } else if (rest.starts_with(b"r#") || rest.starts_with(b"r\"") || rest.starts_with(b"br"))
             && (i == 0 || !ident(b[i - 1]))
             && rest.iter().find(|&&c| !matches!(c, b'b' | b'r' | b'#')) == Some(&b'"')
         {
             let start = rest.iter().position(|&c| c == b'"').map_or(0, |n| i + n);
-            let hashes = src[i..start].matches('#').count();
-            let close = [b"\"".as_slice(), &vec![b'#'; hashes]].concat();
-            let end = b[start + 1..]
-                .windows(close.len())
-                .position(|w| w == close.as_slice())
-                .map_or(b.len(), |n| start + 1 + n + close.len());
-            blank(&mut out, start + 1, end - close.len());
-            i = end;
-        } else if b[i] == b'"' {
+            let close = format!("\"{}", "#".repeat(src[i..start].matches('#').count()));
+            let end = src[start + 1..]
+                .find(&close)
+                .map_or(b.len(), |n| start + 1 + n);
+            blank(&mut out, start + 1, end);
+            i = end + close.len();
+        } else if quote {
             let mut j = i + 1;
-            while j < b.len() && b[j] != b'"' {
+            while j < b.len() && b[j] != b[i] {
                 j += if b[j] == b'\\' { 2 } else { 1 };
             }
-            blank(&mut out, i + 1, j.min(b.len()));
-            i = j + 1;
-        } else if b[i] == b'\'' && (b.get(i + 1) == Some(&b'\\') || b.get(i + 2) == Some(&b'\'')) {
-            let mut j = i + 1;
-            while j < b.len() && b[j] != b'\'' {
-                j += if b[j] == b'\\' { 2 } else { 1 };
-            }
-            blank(&mut out, i + 1, j.min(b.len()));
+            blank(&mut out, i + 1, j);
             i = j + 1;
         } else {
             i += 1;
@@ -166,11 +144,7 @@ fn drop_test_items(code: &str) -> String {
         } else {
             j + 1
         };
-        for c in &mut out[at..end.min(b.len())] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
+        blank(&mut out, at, end);
         from = end.min(b.len());
     }
     String::from_utf8_lossy(&out).into_owned()
