@@ -1,7 +1,9 @@
 //! The rule "dependencies point down the pipeline" (docs/ARCHITECTURE.md), checked: every
 //! `src/**/*.rs` file is read, the `crate::`, `super::`, `self::` and child-module paths its
-//! non-test code uses become edges between module nodes, and the test fails on a cycle between
-//! nodes or on an edge that goes up the layer table. Code review alone let circles creep in.
+//! non-test code uses (and `self.name(..)` calls between the files of a split module) become
+//! edges between module nodes, and the test fails on a cycle between nodes or on an edge that
+//! goes up the layer table. Code review alone let circles creep in. It reads imports, not the
+//! call graph: a method called on a value adds no edge beyond its type's path; macros unexpanded.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
