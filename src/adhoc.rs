@@ -69,13 +69,10 @@ pub(crate) fn run(
                 ],
                 ..Scopes::default()
             };
+            let ctx = Context::new(&templar, scopes.flatten());
             Ok((
                 *name,
-                Target::from_vars(
-                    name,
-                    &Context::new(&templar, scopes.flatten()),
-                    &inventory.defaults,
-                )?,
+                Target::from_vars(name, &|var| ctx.text(var), &inventory.defaults)?,
             ))
         })
         .collect::<Result<Vec<_>>>()?;

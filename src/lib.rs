@@ -21,8 +21,9 @@ mod exit;
 mod facts;
 mod fields;
 mod glob;
-mod init;
 mod inventory;
+#[cfg(test)]
+mod layers;
 mod plan;
 mod playbook;
 mod probe;
@@ -30,6 +31,7 @@ mod reactions;
 mod registered;
 mod releases;
 mod render;
+mod report;
 mod resource;
 mod script;
 mod secret;

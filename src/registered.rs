@@ -267,7 +267,7 @@ fn lines(text: &str) -> JValue {
 fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
     if let (Shape::Getent, Some(r)) = (item.shape, result) {
         let (split, rest) = r.stdout.split_once('\n').unwrap_or(("", ""));
-        return crate::resource::getent_entries(rest, Some(split).filter(|s| !s.is_empty()));
+        return getent_entries(rest, Some(split).filter(|s| !s.is_empty()));
     }
     let mut map: BTreeMap<&str, JValue> = BTreeMap::new();
     match result {
@@ -313,6 +313,25 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
         map.insert("item", value.clone());
     }
     JValue::from_iter(map)
+}
+
+/// The `getent` fact's value from `getent`'s output: each line's first field to its other
+/// fields. Here, with the other result shapes, so that results need not reach into `resource`.
+fn getent_entries(output: &str, split: Option<&str>) -> minijinja::Value {
+    let mut map: std::collections::BTreeMap<String, minijinja::Value> =
+        std::collections::BTreeMap::new();
+    for line in output.lines().filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = match split {
+            Some(sep) if !sep.is_empty() => line.split(sep).collect(),
+            _ => line.split_whitespace().collect(),
+        };
+        if let Some((first, rest)) = fields.split_first() {
+            let rest: Vec<minijinja::Value> =
+                rest.iter().map(|f| minijinja::Value::from(*f)).collect();
+            map.insert((*first).to_owned(), minijinja::Value::from(rest));
+        }
+    }
+    minijinja::Value::from_iter(map)
 }
 
 /// A `stat` result from its `key=value` lines: `true`/`false` as booleans, numbers as numbers,
@@ -429,6 +448,15 @@ pub(crate) fn query_results(stdout: &str) -> Vec<(usize, ItemResult)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn getent_entries_map_the_first_field_to_the_others() {
+        let v = getent_entries("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
+        let root = v.get_attr("root").expect("root");
+        assert_eq!(root.len(), Some(6));
+        let v = getent_entries("http  80/tcp  www\n", None);
+        assert_eq!(v.get_attr("http").expect("http").len(), Some(2));
+    }
 
     fn command_item(item: Option<&str>, skipped: bool) -> RegisteredItem {
         RegisteredItem {

@@ -515,6 +515,15 @@ impl Context {
         Some(errors.swap_remove(at).1)
     }
 
+    /// One variable's rendered text, `None` when it is unset, `none` or undefined: the lookup
+    /// `transport::Target::from_vars` is given, so that `transport` does not import `template`.
+    pub(crate) fn text(&self, name: &str) -> Result<Option<String>> {
+        Ok(self
+            .resolve(name)?
+            .filter(|v| !v.is_none() && !v.is_undefined())
+            .map(|v| v.to_string()))
+    }
+
     /// Fully renders one variable (for `recon inventory` and connection settings).
     pub(crate) fn resolve(&self, name: &str) -> Result<Option<JValue>> {
         let value = self.inner.lookup(name);

@@ -5,13 +5,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use rayon::prelude::*;
 
-use crate::apply::{apply_host, ApplyOptions, HostReport, Outcome};
+use crate::apply::{apply_host, ApplyOptions};
 use crate::cli::ApplyArgs;
 use crate::error::Result;
 use crate::exit;
 use crate::plan::HostPlan;
 use crate::probe::PlannedHost;
 use crate::render::{render_plan, render_report, OwnValues, PlanView, Progress, Style};
+use crate::report::{HostReport, Outcome};
 use crate::text::count;
 use crate::transport::Pool;
 
@@ -335,7 +336,7 @@ pub(super) fn outcome_word(report: &HostReport) -> String {
     match &report.outcome {
         Outcome::Ok => format!(
             "done, {} changed",
-            report.count(crate::apply::StepStatus::Changed)
+            report.count(crate::report::StepStatus::Changed)
         ),
         Outcome::Failed(_) => "failed".to_owned(),
         Outcome::Unreachable(_) => "unreachable".to_owned(),

@@ -7,6 +7,7 @@ mod check;
 mod completions;
 mod gather;
 mod graph;
+mod init;
 mod inventory;
 mod load;
 mod plan;
@@ -17,6 +18,7 @@ mod rollback;
 mod rounds;
 mod saved;
 mod shard;
+mod vault;
 
 use std::ffi::OsString;
 use std::sync::atomic::AtomicBool;
@@ -91,7 +93,10 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
     let from_config = AnsibleConfig::discover()
         .ok()
         .and_then(|c| c.vault_password_file);
-    crate::vault::configure(command.vault_passwords(), from_config.as_deref());
+    let (files, ids) = command.vault_passwords().map_or((&[][..], &[][..]), |p| {
+        (p.password_files.as_slice(), p.vault_ids.as_slice())
+    });
+    crate::vault::configure(files, ids, from_config.as_deref());
     match command {
         Command::Check(selection) => check::check(&selection),
         Command::Plan(args) => plan::plan(&args),
@@ -101,8 +106,8 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Run(args) => adhoc::adhoc(&args),
         Command::Releases(args) => releases::list_releases(&args),
         Command::Rollback(args) => rollback::rollback(&args, stop),
-        Command::Vault(args) => crate::vault::run(&args),
-        Command::Init(args) => crate::init::run(&args),
+        Command::Vault(args) => vault::run(&args),
+        Command::Init(args) => init::run(&args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
         Command::Report(args) => report::report(&args),

@@ -2,11 +2,9 @@
 
 use rayon::prelude::*;
 
-use crate::compile::{HostGraph, PlayRun};
-use crate::probe::{plan_host, PlannedHost};
+use crate::compile::PlayRun;
 use crate::render::Progress;
-use crate::text::count;
-use crate::transport::{Pool, TransportErrorKind};
+use crate::transport::Pool;
 
 use super::rounds::{plan_rounds, Recompiler};
 use super::saved::SavedPlay;
@@ -42,22 +40,6 @@ pub(super) fn plan_all(
             }),
         })
         .collect()
-}
-
-pub(super) fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> PlannedHost {
-    progress.update(&graph.host, "connecting and probing");
-    let planned = match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
-        Ok(planned) => planned,
-        // Host key and authentication failures count as unreachable, as in Ansible's recap.
-        Err(err) => PlannedHost::failed(graph, &err.message, err.kind != TransportErrorKind::Io),
-    };
-    let what = match &planned.plan.error {
-        Some(_) => "failed".to_owned(),
-        None if planned.plan.steps.is_empty() => "no changes".to_owned(),
-        None => format!("planned {}", count(planned.plan.steps.len(), "change")),
-    };
-    progress.finish(&graph.host, &what);
-    planned
 }
 
 pub(super) fn host_plans(plays: &[SavedPlay]) -> Vec<&crate::plan::HostPlan> {

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::apply::{HostReport, Outcome};
 use crate::cli::{MergeArgs, ReportAction, ReportArgs};
 use crate::error::{Error, Result};
 use crate::exit;
 use crate::plan::HostPlan;
 use crate::render::{render_report, Style};
+use crate::report::{HostReport, Outcome};
 
 use super::shard::Selected;
 

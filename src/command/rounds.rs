@@ -3,20 +3,19 @@
 //! are known: nothing ran, and a query runs now); otherwise the rest is known after apply, and
 //! `apply` compiles, plans and applies the next round once this one is done.
 
-use crate::apply::{StepResult, StepStatus};
 use crate::compile::{self, Compiler, HostGraph};
 use crate::error::Error;
 use crate::inventory::Inventory;
 use crate::playbook::Playbook;
-use crate::probe::PlannedHost;
+use crate::probe::{plan_host, PlannedHost};
 use crate::registered::{
     query_results, query_script, value, ItemResult, NextRound, RegisterTag, Resume, Why,
 };
 use crate::render::Progress;
+use crate::report::{StepResult, StepStatus};
 use crate::source::Location;
-use crate::transport::{Pool, Target};
-
-use super::planning::plan_one;
+use crate::text::count;
+use crate::transport::{Pool, Target, TransportErrorKind};
 
 /// What it takes to compile a host's play again for its next round: the compiler is built
 /// (groups, every host's variables) once, when a first round needs it, and shared by all hosts.
@@ -311,4 +310,22 @@ pub(super) fn next_round(
             Some(failed(out, error_text(&err), error_at(&err)))
         }
     }
+}
+
+/// One round of one host: connect, probe and plan, with progress. Here, beside the rounds that
+/// call it, so that `planning` (every host) depends on `rounds` (one host) and not back.
+fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> PlannedHost {
+    progress.update(&graph.host, "connecting and probing");
+    let planned = match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
+        Ok(planned) => planned,
+        // Host key and authentication failures count as unreachable, as in Ansible's recap.
+        Err(err) => PlannedHost::failed(graph, &err.message, err.kind != TransportErrorKind::Io),
+    };
+    let what = match &planned.plan.error {
+        Some(_) => "failed".to_owned(),
+        None if planned.plan.steps.is_empty() => "no changes".to_owned(),
+        None => format!("planned {}", count(planned.plan.steps.len(), "change")),
+    };
+    progress.finish(&graph.host, &what);
+    planned
 }

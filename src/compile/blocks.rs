@@ -5,8 +5,7 @@
 
 use super::directive::HostState;
 use super::graph::Expanded;
-use super::host::HostRun;
-use super::Compiler;
+use super::{Compiler, HostRun};
 use crate::error::{Error, Result};
 use crate::playbook::{Part, TaskSpec};
 use crate::registered::{RegisteredItem, Registration, Shape, Why};

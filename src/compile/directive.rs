@@ -6,8 +6,7 @@
 use std::path::PathBuf;
 
 use super::graph::Expanded;
-use super::host::HostRun;
-use super::Compiler;
+use super::{Compiler, HostRun};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fields::wrong_type;
 use crate::playbook::{find_task_file, Inherit, Loader, RoleCache, TaskSpec};

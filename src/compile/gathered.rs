@@ -530,7 +530,7 @@ impl Compiler<'_> {
                 let defaults = inventory
                     .defaults
                     .with_remote_user(play.remote_user.as_deref());
-                if let Ok(target) = Target::from_vars(host, &ctx, &defaults) {
+                if let Ok(target) = Target::from_vars(host, &|var| ctx.text(var), &defaults) {
                     out.push((host.to_owned(), target));
                 }
             }

@@ -9,7 +9,7 @@ use minijinja::Value as JValue;
 
 use super::directive::HostState;
 use super::graph::{self, Expanded, HostGraph, Rounds};
-use super::Compiler;
+use super::{Compiler, HostRun};
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
@@ -19,14 +19,6 @@ use crate::template::{to_jinja, Context, Templar, Var};
 use crate::transport::Target;
 use crate::vars::Scopes;
 use crate::yaml::Node;
-
-/// One play and host being compiled.
-pub(super) struct HostRun<'p> {
-    pub(super) play: &'p Play,
-    pub(super) host: &'p str,
-    pub(super) vars_files: &'p [(String, Node)],
-    pub(super) play_become: bool,
-}
 
 impl Compiler<'_> {
     pub(super) fn compile_host(
@@ -191,7 +183,7 @@ impl Compiler<'_> {
             .inventory
             .defaults
             .with_remote_user(play.remote_user.as_deref());
-        Target::from_vars(host, &play_ctx, &defaults)
+        Target::from_vars(host, &|var| play_ctx.text(var), &defaults)
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).

@@ -55,6 +55,15 @@ pub(crate) struct PlayRun {
     pub(crate) hosts: Vec<HostGraph>,
 }
 
+/// One play and host being compiled: what every `Compiler` method of a host's compile takes.
+/// Here, beside `Compiler`, so that the files of `compile/` that take it do not import `host`.
+pub(super) struct HostRun<'p> {
+    pub(super) play: &'p Play,
+    pub(super) host: &'p str,
+    pub(super) vars_files: &'p [(String, Node)],
+    pub(super) play_become: bool,
+}
+
 /// The compiler's shared, read-only state.
 pub(crate) struct Compiler<'a> {
     pub(crate) playbook: &'a Playbook,

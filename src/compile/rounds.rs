@@ -6,8 +6,7 @@
 use minijinja::Value as JValue;
 
 use super::directive::HostState;
-use super::host::HostRun;
-use super::Compiler;
+use super::{Compiler, HostRun};
 use crate::error::{Error, Result};
 use crate::playbook::TaskSpec;
 use crate::registered::{self, Horizon, Registration, Why};

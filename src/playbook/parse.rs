@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::role::RoleCache;
+use super::role::{role_use, RoleCache};
 use super::tasks::{variables, Inherit, Loader, IGNORED_KEYWORDS};
 use super::{Play, Playbook, RoleUse};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::fields::{scalar, wrong_type, Fields};
 use crate::yaml::{self, Node};
 
@@ -312,71 +312,4 @@ fn with_dependencies(
         deps.push(Arc::clone(dep));
     }
     out.push(Arc::clone(role_use));
-}
-
-/// Keys of a role entry that are keywords, not role parameters.
-const ROLE_KEYWORDS: &[&str] = &["role", "name", "tags", "when", "become", "vars"];
-
-/// `- nginx_site` or `- { role: nginx_site, port: 52209, tags: web }`.
-pub(super) fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result<RoleUse> {
-    if let Some(name) = item.scalar_text() {
-        return Ok(RoleUse {
-            role: roles.get(name, &item.span, dir)?,
-            params: Vec::new(),
-            tags: Vec::new(),
-            when: Vec::new(),
-            become_: None,
-        });
-    }
-    let entries = item
-        .as_map()
-        .ok_or_else(|| wrong_type(item, "a role name or mapping", "a role"))?;
-    let name_node = item
-        .get("role")
-        .or_else(|| item.get("name"))
-        .ok_or_else(|| {
-            Error::at(
-                ErrorKind::MissingKey {
-                    key: "role".into(),
-                    context: "a role".into(),
-                },
-                &item.span,
-            )
-        })?;
-    let name = scalar(name_node, "`role`")?;
-    let role: Arc<_> = roles.get(&name, &name_node.span, dir)?;
-    let mut params: Vec<(String, Node)> = entries
-        .iter()
-        .filter(|(k, _)| !ROLE_KEYWORDS.contains(&k.key()))
-        .map(|(k, v)| (k.key().to_owned(), v.clone()))
-        .collect();
-    params.extend(variables(item.get("vars"))?);
-    let tags = match item.get("tags") {
-        Some(t) => match t.as_seq() {
-            Some(items) => items
-                .iter()
-                .map(|n| scalar(n, "`tags`"))
-                .collect::<Result<_>>()?,
-            None => vec![scalar(t, "`tags`")?],
-        },
-        None => Vec::new(),
-    };
-    let when = match item.get("when") {
-        Some(w) => match w.as_seq() {
-            Some(items) => items.to_vec(),
-            None => vec![w.clone()],
-        },
-        None => Vec::new(),
-    };
-    let become_ = item
-        .get("become")
-        .map(|n| crate::fields::boolean(n, "`become`"))
-        .transpose()?;
-    Ok(RoleUse {
-        role,
-        params,
-        tags,
-        when,
-        become_,
-    })
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::tasks::{variables, Inherit, Loader};
 use super::{RoleUse, TaskSpec};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fields::{scalar, wrong_type};
 use crate::source::Span;
 use crate::yaml::{self, Node};
 
@@ -135,7 +136,7 @@ impl RoleCache {
                 self.loading.push(name.to_owned());
                 let deps: Result<Vec<_>> = list
                     .iter()
-                    .map(|item| super::parse::role_use(item, playbook_dir, self).map(Arc::new))
+                    .map(|item| role_use(item, playbook_dir, self).map(Arc::new))
                     .collect();
                 self.loading.retain(|n| n != name);
                 dependencies = deps?;
@@ -158,4 +159,72 @@ impl RoleCache {
         self.roles.push(Arc::clone(&role));
         Ok(role)
     }
+}
+
+/// Keys of a role entry that are keywords, not role parameters.
+const ROLE_KEYWORDS: &[&str] = &["role", "name", "tags", "when", "become", "vars"];
+
+/// `- nginx_site` or `- { role: nginx_site, port: 52209, tags: web }`. With the roles (a play's
+/// `roles:` and a role's `dependencies` both read it), so that `role` need not call `parse`.
+pub(super) fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result<RoleUse> {
+    if let Some(name) = item.scalar_text() {
+        return Ok(RoleUse {
+            role: roles.get(name, &item.span, dir)?,
+            params: Vec::new(),
+            tags: Vec::new(),
+            when: Vec::new(),
+            become_: None,
+        });
+    }
+    let entries = item
+        .as_map()
+        .ok_or_else(|| wrong_type(item, "a role name or mapping", "a role"))?;
+    let name_node = item
+        .get("role")
+        .or_else(|| item.get("name"))
+        .ok_or_else(|| {
+            Error::at(
+                ErrorKind::MissingKey {
+                    key: "role".into(),
+                    context: "a role".into(),
+                },
+                &item.span,
+            )
+        })?;
+    let name = scalar(name_node, "`role`")?;
+    let role: Arc<_> = roles.get(&name, &name_node.span, dir)?;
+    let mut params: Vec<(String, Node)> = entries
+        .iter()
+        .filter(|(k, _)| !ROLE_KEYWORDS.contains(&k.key()))
+        .map(|(k, v)| (k.key().to_owned(), v.clone()))
+        .collect();
+    params.extend(variables(item.get("vars"))?);
+    let tags = match item.get("tags") {
+        Some(t) => match t.as_seq() {
+            Some(items) => items
+                .iter()
+                .map(|n| scalar(n, "`tags`"))
+                .collect::<Result<_>>()?,
+            None => vec![scalar(t, "`tags`")?],
+        },
+        None => Vec::new(),
+    };
+    let when = match item.get("when") {
+        Some(w) => match w.as_seq() {
+            Some(items) => items.to_vec(),
+            None => vec![w.clone()],
+        },
+        None => Vec::new(),
+    };
+    let become_ = item
+        .get("become")
+        .map(|n| crate::fields::boolean(n, "`become`"))
+        .transpose()?;
+    Ok(RoleUse {
+        role,
+        params,
+        tags,
+        when,
+        become_,
+    })
 }

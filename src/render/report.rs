@@ -3,8 +3,8 @@
 use std::fmt::Write as _;
 
 use super::{located, Style};
-use crate::apply::{HostReport, Outcome, StepStatus};
 use crate::plan::HostPlan;
+use crate::report::{HostReport, Outcome, StepStatus};
 
 /// Renders failures and the recap; `plans` gives step names for the reports.
 pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: Style) -> String {
@@ -146,7 +146,7 @@ fn outcome_help(message: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apply::StepResult;
+    use crate::report::StepResult;
 
     fn step(id: usize, status: StepStatus) -> StepResult {
         StepResult {

@@ -58,24 +58,6 @@ pub(crate) fn fact_name(args: &Node) -> Option<String> {
     Some(format!("getent_{database}"))
 }
 
-/// The fact's value from `getent`'s output: each line's first field to its other fields.
-pub(crate) fn entries(output: &str, split: Option<&str>) -> minijinja::Value {
-    let mut map: std::collections::BTreeMap<String, minijinja::Value> =
-        std::collections::BTreeMap::new();
-    for line in output.lines().filter(|l| !l.trim().is_empty()) {
-        let fields: Vec<&str> = match split {
-            Some(sep) if !sep.is_empty() => line.split(sep).collect(),
-            _ => line.split_whitespace().collect(),
-        };
-        if let Some((first, rest)) = fields.split_first() {
-            let rest: Vec<minijinja::Value> =
-                rest.iter().map(|f| minijinja::Value::from(*f)).collect();
-            map.insert((*first).to_owned(), minijinja::Value::from(rest));
-        }
-    }
-    minijinja::Value::from_iter(map)
-}
-
 impl Resource for Getent {
     type Asked = ();
     type Decision = ();
@@ -124,19 +106,5 @@ impl Resource for Getent {
 
     fn result_shape(&self) -> crate::registered::Shape {
         crate::registered::Shape::Getent
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::entries;
-
-    #[test]
-    fn entries_map_the_first_field_to_the_others() {
-        let v = entries("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
-        let root = v.get_attr("root").expect("root");
-        assert_eq!(root.len(), Some(6));
-        let v = entries("http  80/tcp  www\n", None);
-        assert_eq!(v.get_attr("http").expect("http").len(), Some(2));
     }
 }

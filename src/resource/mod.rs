@@ -258,7 +258,7 @@ impl<R: Resource> AnyResource for R {
     }
 }
 
-pub(crate) use getent::{entries as getent_entries, fact_name as getent_fact};
+pub(crate) use getent::fact_name as getent_fact;
 
 /// A compiled resource, shared between the graph, the planner and the commands.
 pub(crate) type Compiled = Arc<dyn AnyResource>;

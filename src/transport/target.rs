@@ -5,7 +5,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::template::Context;
 
 /// Local or SSH.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,18 +51,17 @@ impl Target {
     /// Reads `ansible_connection`, `ansible_host`, `ansible_port`, `ansible_user`,
     /// `ansible_ssh_private_key_file`, `ansible_become*` and recon's `recon_known_hosts_file`
     /// (plus Ansible's older `ansible_ssh_host/port/user`). The address defaults to the
-    /// inventory name.
+    /// inventory name. `vars` renders one variable to its text (`None` when unset or none;
+    /// `template::Context::text`): a plain lookup, so that `transport` needs no `template`.
     pub(crate) fn from_vars(
         host: &str,
-        vars: &Context,
+        vars: &dyn Fn(&str) -> Result<Option<String>>,
         defaults: &ConnectionDefaults,
     ) -> Result<Self> {
         let get = |names: &[&str]| -> Result<Option<String>> {
             for name in names {
-                if let Some(v) = vars.resolve(name)? {
-                    if !v.is_none() && !v.is_undefined() {
-                        return Ok(Some(v.to_string()));
-                    }
+                if let Some(v) = vars(name)? {
+                    return Ok(Some(v));
                 }
             }
             Ok(None)
@@ -139,7 +137,7 @@ mod tests {
 
     use super::*;
     use crate::source::SourceFile;
-    use crate::template::{Templar, Var};
+    use crate::template::{Context, Templar, Var};
     use crate::yaml;
 
     fn target(vars_yaml: &str, defaults: &ConnectionDefaults) -> Result<Target> {
@@ -151,7 +149,8 @@ mod tests {
             .map(|(k, v)| (k.key().to_owned(), Var::Raw(v.clone())))
             .collect();
         let templar = Arc::new(Templar::new());
-        Target::from_vars("web1", &Context::new(&templar, vars), defaults)
+        let ctx = Context::new(&templar, vars);
+        Target::from_vars("web1", &|name| ctx.text(name), defaults)
     }
 
     #[test]

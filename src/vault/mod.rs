@@ -1,22 +1,17 @@
-//! Ansible Vault: encrypted files and inline `!vault` values, readable wherever recon reads YAML,
-//! and the `recon vault` command that writes what `ansible-vault` reads back.
+//! Ansible Vault: encrypted files and inline `!vault` values, readable wherever recon reads YAML.
+//! The `recon vault` command that writes what `ansible-vault` reads back is `command/vault.rs`.
 //!
 //! Passwords are named once per process (`configure`, from the command line and environment)
 //! and read lazily on the first encrypted value, so runs without vault data never run a password
 //! script or prompt.
 
-mod command;
-mod edit;
-mod files;
-mod format;
-mod keyring;
+pub(crate) mod format;
+pub(crate) mod keyring;
 
 use std::sync::OnceLock;
 
-pub(crate) use command::run;
 pub(crate) use format::is_vault;
 
-use crate::cli::VaultPasswords;
 use keyring::{Identity, Keyring};
 
 /// Where the passwords come from, set once by the command being run.
@@ -28,10 +23,13 @@ static KEYRING: OnceLock<Result<Keyring, String>> = OnceLock::new();
 /// environment). Without a call, only the environment variables count.
 /// `from_config` is `ansible.cfg`'s `vault_password_file`, used when the command line names no
 /// password (as in Ansible, where the command line wins over the configuration).
-pub(crate) fn configure(passwords: Option<&VaultPasswords>, from_config: Option<&std::path::Path>) {
-    let (files, ids) = passwords.map_or((&[][..], &[][..]), |p| {
-        (p.password_files.as_slice(), p.vault_ids.as_slice())
-    });
+/// The sources come as plain lists (not the CLI's struct) so that the loader below the CLI
+/// does not depend on it.
+pub(crate) fn configure(
+    files: &[std::path::PathBuf],
+    ids: &[String],
+    from_config: Option<&std::path::Path>,
+) {
     let configured: Vec<std::path::PathBuf> = from_config
         .map(std::path::Path::to_path_buf)
         .into_iter()

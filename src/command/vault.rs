@@ -3,16 +3,21 @@
 
 use std::path::{Path, PathBuf};
 
-use super::edit::edit;
-use super::files::{self, is_stdio};
-use super::format::{self, DEFAULT_LABEL};
-use super::keyring::{self, Identity, Keyring, Secret};
+use self::edit::edit;
+use self::files::is_stdio;
 use crate::cli::{
     VaultAction, VaultArgs, VaultEditArgs, VaultFilesArgs, VaultKeys, VaultRekeyArgs,
     VaultStringArgs,
 };
 use crate::error::{Error, Result};
 use crate::exit;
+use crate::vault::format::{self, DEFAULT_LABEL};
+use crate::vault::keyring::{self, Identity, Keyring, Secret};
+
+// `$EDITOR` on plaintext and the command's file I/O: only `recon vault` edits or writes vault
+// files, so they live with the command, not with the format.
+mod edit;
+mod files;
 
 /// Indentation of the ciphertext under `!vault |`, as `ansible-vault encrypt_string` prints it.
 const INLINE_INDENT: &str = "          ";
