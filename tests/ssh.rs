@@ -673,6 +673,22 @@ fn a_release_root_the_account_swapped_for_a_link_is_neither_read_nor_written_as_
     );
 }
 
+#[test]
+fn an_unpack_folder_the_account_swapped_for_a_link_is_neither_read_nor_extracted_into_as_root() {
+    let p = Project::new();
+    p.tarball("app.tar.gz", &[("run.sh", b"echo v1\n")]);
+    let src = p.dir().join("files/app.tar.gz");
+    a_folder_swapped_after_the_plan(
+        "recontestlk4",
+        "recontestlk4_app",
+        &format!(
+            "unpack: {{ src: \"{}\", dest: \"{{{{ folder }}}}\" }}",
+            src.display()
+        ),
+        &p,
+    );
+}
+
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
 struct SudoersRule(std::path::PathBuf);
 
