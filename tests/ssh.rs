@@ -689,6 +689,22 @@ fn an_unpack_folder_the_account_swapped_for_a_link_is_neither_read_nor_extracted
     );
 }
 
+#[test]
+fn a_download_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    let p = Project::new();
+    p.file("files/got.txt", "fetched\n");
+    let src = p.dir().join("files/got.txt");
+    a_folder_swapped_after_the_plan(
+        "recontestlk5",
+        "recontestlk5_app",
+        &format!(
+            "download: {{ url: \"file://{}\", path: \"{{{{ folder }}}}/got.txt\", mode: '0644' }}",
+            src.display()
+        ),
+        &p,
+    );
+}
+
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
 struct SudoersRule(std::path::PathBuf);
 
