@@ -705,6 +705,16 @@ fn a_download_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_
     );
 }
 
+#[test]
+fn a_cron_file_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk6",
+        "recontestlk6_app",
+        "cron: { name: lk, user: \"{{ app }}\", cron_file: \"{{ folder }}/tab\", job: echo hi }",
+        &Project::new(),
+    );
+}
+
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
 struct SudoersRule(std::path::PathBuf);
 
