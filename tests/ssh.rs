@@ -715,6 +715,16 @@ fn a_cron_file_folder_the_account_swapped_for_a_link_is_neither_read_nor_written
     );
 }
 
+#[test]
+fn a_serialize_lock_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk7",
+        "recontestlk7_app",
+        "command: { cmd: \"true\", serialize: \"{{ folder }}/lock\" }",
+        &Project::new(),
+    );
+}
+
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
 struct SudoersRule(std::path::PathBuf);
 
