@@ -673,6 +673,58 @@ fn a_release_root_the_account_swapped_for_a_link_is_neither_read_nor_written_as_
     );
 }
 
+#[test]
+fn an_unpack_folder_the_account_swapped_for_a_link_is_neither_read_nor_extracted_into_as_root() {
+    let p = Project::new();
+    p.tarball("app.tar.gz", &[("run.sh", b"echo v1\n")]);
+    let src = p.dir().join("files/app.tar.gz");
+    a_folder_swapped_after_the_plan(
+        "recontestlk4",
+        "recontestlk4_app",
+        &format!(
+            "unpack: {{ src: \"{}\", dest: \"{{{{ folder }}}}\" }}",
+            src.display()
+        ),
+        &p,
+    );
+}
+
+#[test]
+fn a_download_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    let p = Project::new();
+    p.file("files/got.txt", "fetched\n");
+    let src = p.dir().join("files/got.txt");
+    a_folder_swapped_after_the_plan(
+        "recontestlk5",
+        "recontestlk5_app",
+        &format!(
+            "download: {{ url: \"file://{}\", path: \"{{{{ folder }}}}/got.txt\", mode: '0644' }}",
+            src.display()
+        ),
+        &p,
+    );
+}
+
+#[test]
+fn a_cron_file_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk6",
+        "recontestlk6_app",
+        "cron: { name: lk, user: \"{{ app }}\", cron_file: \"{{ folder }}/tab\", job: echo hi }",
+        &Project::new(),
+    );
+}
+
+#[test]
+fn a_serialize_lock_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk7",
+        "recontestlk7_app",
+        "command: { cmd: \"true\", serialize: \"{{ folder }}/lock\" }",
+        &Project::new(),
+    );
+}
+
 /// A passwordless-sudo rule for one test account, removed when the test ends (pass or fail).
 struct SudoersRule(std::path::PathBuf);
 

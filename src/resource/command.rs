@@ -158,6 +158,8 @@ pub(crate) struct Guards {
     creates: Option<Handle<PathState>>,
     removes: Option<Handle<PathState>>,
     unless: Option<Handle<Exit>>,
+    /// The `serialize` lock file, read through the link-safe walk: it is created as root.
+    lock: Option<Handle<PathState>>,
 }
 
 impl Resource for Command {
@@ -185,6 +187,11 @@ impl Resource for Command {
                 .unless
                 .as_ref()
                 .map(|check| facts.guard(guard_script(check, self.chdir.as_deref(), &self.env))),
+            lock: self
+                .serialize
+                .as_ref()
+                .filter(|lock| lock.starts_with('/'))
+                .map(|lock| facts.path(lock, Want::Never)),
         }
     }
 
@@ -196,6 +203,9 @@ impl Resource for Command {
     ) -> Result<Option<(Change, ())>, Problem> {
         // What each guard decided, in the plan: guards ran in the probe (during `plan`, so they
         // must be read-only) and run again right before the command at apply.
+        if let (Some(h), Some(lock)) = (asked.lock, &self.serialize) {
+            super::refuse_unsafe(lock, facts.get(h))?;
+        }
         let mut reasons = Vec::new();
         if let (Some(h), Some(path)) = (asked.creates, &self.creates) {
             if facts.get(h).kind != PathKind::Absent {

@@ -11,6 +11,10 @@
 //! apply edits the table as it is at apply time (an awk pass replaces the block in place or
 //! appends it), so several entries of one table in one plan compose instead of overwriting
 //! each other.
+//!
+//! A `cron_file` is read and written through the link-safe walk (`script/walk.rs`): as root in
+//! a folder another account owns, a folder (or the file itself) that account swapped for a link
+//! out of its own files is refused (a located plan error), never read or written through.
 
 use super::args::{account_name, checked_path, refuse_with_absent, state};
 use super::file::text_diff;
@@ -317,6 +321,10 @@ END {
 /// root may use `-u`, even for itself on some systems).
 const CT_FUNCTION: &str = "_ct() { if [ \"$(id -un)\" = \"$_cu\" ]; then crontab \"$@\"; else crontab -u \"$_cu\" \"$@\"; fi; }\n";
 
+/// The read's exit status when `cron_file` is behind a link another account controls (the
+/// link on stdout).
+const UNSAFE_FILE: i32 = 2;
+
 /// What the probe found: the table's text.
 #[derive(Debug)]
 pub(crate) struct Decision {
@@ -324,12 +332,22 @@ pub(crate) struct Decision {
 }
 
 impl Cron {
-    /// Prints the current table (empty when there is none).
+    /// Prints the current table (empty when there is none). A `cron_file` is read inside its
+    /// folder, entered with `_walk`; behind a link another account controls (a folder, or the
+    /// file itself in that account's folder), it prints the link and exits 2.
     fn read_script(&self) -> Script {
         let mut s = Script::new();
         match (&self.file, &self.user) {
             (Some(file), _) => {
-                s.fill("cat -- {} 2>/dev/null", [p(file)]);
+                s.fill("(_f={}\n", [p(file)]).code(
+                    "_fd=${_f%/*}; _fn=${_f##*/}; [ -n \"$_fd\" ] || _fd=/\n\
+                     _walk \"$_fd\"; _ws=$?\n\
+                     if [ \"$_ws\" = 2 ]; then printf '%s\\n' \"$_wbad\"; exit 2; fi\n\
+                     [ \"$_ws\" = 0 ] || exit 0\n\
+                     _fo=$(stat -c %u -- .) || exit 0\n\
+                     if [ -L \"./$_fn\" ] && [ \"$_fo\" != 0 ] && [ \"$_fo\" != \"$(id -u)\" ]; then printf '%s\\n' \"${PWD%/}/$_fn\"; exit 2; fi\n\
+                     cat -- \"./$_fn\" 2>/dev/null)",
+                );
             }
             (None, Some(user)) => {
                 s.fill("_cu={}\n", [w(user)])
@@ -379,7 +397,10 @@ impl Resource for Cron {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        facts.output(self.read_script())
+        // A probe command runs in a shell of its own: it brings the walk it reads through.
+        let mut s = Script::of(crate::script::WALK_FUNCTIONS);
+        s.script(&self.read_script());
+        facts.output(s)
     }
 
     fn decide(
@@ -388,7 +409,11 @@ impl Resource for Cron {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let table = &facts.get(*asked).stdout;
+        let read = facts.get(*asked);
+        if let (Some(file), UNSAFE_FILE) = (&self.file, read.status) {
+            return Err(super::refused_link(file, read.stdout.trim_end()));
+        }
+        let table = &read.stdout;
         let table = if table.is_empty() || table.ends_with('\n') {
             table.clone()
         } else {
@@ -453,15 +478,20 @@ impl Resource for Cron {
         if let (None, Some(user)) = (&self.file, &self.user) {
             out.fill("_cu={}\n", [w(user)]).code(CT_FUNCTION);
         }
-        out.code("_cur=$(")
-            .script(&self.read_script())
-            .code(")\n_new=$( { [ -z \"$_cur\" ] || printf '%s\\n' \"$_cur\"; } | ")
+        // `$( (`, never `$((`: the read may start with a subshell.
+        out.code("_cur=$( ").script(&self.read_script()).code(")\n");
+        if self.file.is_some() {
+            // Swapped for a link since the plan (a stale plan is refused first, this is the
+            // step's own check).
+            out.code("if [ $? = 2 ]; then _wbad=$_cur; _refused; exit 1; fi\n");
+        }
+        out.code("_new=$( { [ -z \"$_cur\" ] || printf '%s\\n' \"$_cur\"; } | ")
             .code(EDIT_AWK)
             .code(") || exit 1\n");
         match (&self.file, &self.user) {
             (Some(file), _) => {
                 out.fill(
-                    "if [ -z \"$_new\" ]; then rm -f -- {} || exit 1; else printf '%s\\n' \"$_new\" | base64 | _put {} 0644 - - || exit 1; fi\n",
+                    "if [ -z \"$_new\" ]; then _rm {} || exit 1; else printf '%s\\n' \"$_new\" | base64 | _put {} 0644 - - || exit 1; fi\n",
                     [p(file), p(file)],
                 );
             }

@@ -4,7 +4,10 @@
 //! replaces the file. Without one, an existing file is left alone (as Ansible does) unless
 //! `force` is set, which fetches on every apply and replaces the file only when the bytes
 //! differ. The fetch goes to a private temp file in the destination's folder (`mktemp`, never a
-//! predictable name), gets its final mode there and is renamed over the path.
+//! predictable name), gets its final mode there and is renamed over the path. That folder is
+//! entered with the link-safe walk (`script/walk.rs`) and everything happens relative to it,
+//! so an account that owns it cannot redirect the fetch, the rename or the attributes with a
+//! link; the probe refuses (a located error) a path behind such a link.
 
 use super::args::{path, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
@@ -212,13 +215,13 @@ impl Resource for Download {
             .as_ref()
             .filter(|c| c.algorithm != "sha256")
             .map(|c| {
-                let mut s = Script::new();
-                s.fill(
-                    "if [ -f {} ] && ! [ -L {} ]; then ",
-                    [p(&self.path), p(&self.path)],
-                )
-                .code(c.tool)
-                .fill(" < {}; fi", [p(&self.path)]);
+                // A probe command runs in a shell of its own: it brings the walk it reads
+                // through.
+                let mut s = Script::of(crate::script::WALK_FUNCTIONS);
+                s.fill("_d={}\n", [p(&self.path)])
+                    .code("_dd=${_d%/*}; _dn=${_d##*/}; [ -n \"$_dd\" ] || _dd=/\n_walk \"$_dd\" || exit 0\nif [ -f \"./$_dn\" ] && ! [ -L \"./$_dn\" ]; then ")
+                    .code(c.tool)
+                    .code(" < \"./$_dn\"; fi");
                 facts.output(s)
             });
         Asked {
@@ -234,6 +237,7 @@ impl Resource for Download {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let state = facts.get(asked.file);
+        super::refuse_unsafe(&self.path, state)?;
         match state.kind {
             PathKind::Absent => {
                 let change = Change::new(Action::Create)
@@ -324,7 +328,8 @@ impl Resource for Download {
             } => (*mode, owner, group, *compare, *attrs_differ),
         };
         s.fill("_d={}\n_u={}\n_to={}\n", [p(&self.path), w(&self.url), n(self.timeout)])
-            .code("_t=$(umask 077 && mktemp \"$(dirname -- \"$_d\")/.recon-download.XXXXXXXX\") || exit 1\ntrap 'rm -f -- \"$_t\"' EXIT\n")
+            // Inside the destination's folder, entered link-safely (`_in`: `_n` is the name).
+            .code("_in \"$_d\" || exit 1\n_t=$(umask 077 && mktemp ./.recon-download.XXXXXXXX) || exit 1\ntrap 'rm -f -- \"$_t\"' EXIT\n")
             .code("if command -v curl >/dev/null 2>&1; then\n  set -- curl -fsSL --max-time \"$_to\"");
         for (k, v) in &self.headers {
             s.code(" -H").words([format!("{k}: {v}").as_str()]);
@@ -349,7 +354,9 @@ impl Resource for Download {
                 .fill(" %s, expected %s\\n' \"$_d\" \"$_u\" \"$_sum\" {} >&2; exit 1; fi\n", [w(&c.hex)]);
         }
         if compare {
-            s.code("if [ -f \"$_d\" ] && cmp -s -- \"$_t\" \"$_d\"; then\n");
+            s.code(
+                "if [ -f \"./$_n\" ] && ! [ -L \"./$_n\" ] && cmp -s -- \"$_t\" \"./$_n\"; then\n",
+            );
             self.attrs.apply_script(&self.path, s);
             if attrs_differ {
                 s.code("  exit 0\n");
@@ -365,7 +372,7 @@ impl Resource for Download {
                 None => s.code(" -"),
             };
         }
-        s.code(" || exit 1\nmv -fT -- \"$_t\" \"$_d\" || exit 1\n");
+        s.code(" || exit 1\nmv -fT -- \"$_t\" \"./$_n\" || exit 1\n");
     }
 
     fn predict(&self, decision: &Decision, set: &FactSet, facts: &mut Facts) {

@@ -82,10 +82,15 @@ pub(crate) fn refuse_unsafe(path: &str, state: &crate::facts::PathState) -> Resu
     if state.kind != crate::facts::PathKind::Unsafe {
         return Ok(());
     }
-    Err(Problem::new(format!(
-        "`{path}` is behind the link `{}`, which another account controls and which leads out of that account's files: recon neither reads nor writes through it (replace the link with a folder, or point it into that account's own files)",
-        state.target.as_deref().unwrap_or("?")
-    )))
+    Err(refused_link(path, state.target.as_deref().unwrap_or("?")))
+}
+
+/// The refusal for `path`, found (by a probe command's own walk) behind `link`, a link another
+/// account controls that leads out of its files.
+pub(crate) fn refused_link(path: &str, link: &str) -> Problem {
+    Problem::new(format!(
+        "`{path}` is behind the link `{link}`, which another account controls and which leads out of that account's files: recon neither reads nor writes through it (replace the link with a folder, or point it into that account's own files)"
+    ))
 }
 
 /// What else the plan knows when a resource decides.

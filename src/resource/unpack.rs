@@ -6,6 +6,11 @@
 //! those differences, so the plan says why it extracts. GNU tar detects the compression;
 //! `--no-unquote` keeps it from reading `\` escapes in the folder and member names, so they
 //! arrive byte-exact.
+//!
+//! As root (or as another user) in a folder an account owns, the folder is entered with the
+//! link-safe walk (`script/walk.rs`) and read and extracted relative to it (`.`): a folder the
+//! account swapped for a link out of its own files is refused (a located plan error), never
+//! read or written through. The `creates` path is read the same way.
 
 use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
@@ -99,6 +104,8 @@ print("\n".join(out[:20]))
 /// Exit statuses of the probe's comparison that mean "cannot compare yet".
 const NO_ARCHIVE: i32 = 3;
 const NO_DEST: i32 = 4;
+/// The folder is behind a link another account controls (the link follows on stdout).
+const UNSAFE_DEST: i32 = 6;
 
 impl Unpack {
     /// The tar words after `-C DEST` up to the archive: options and excludes.
@@ -109,13 +116,16 @@ impl Unpack {
     }
 
     /// Read-only: prints what differs between the archive and the folder (nothing when
-    /// extracted), exit 3 when the archive is not there, 4 when the folder is not.
+    /// extracted), exit 3 when the archive is not there, 4 when the folder is not, 6 (and the
+    /// link) when the folder is behind a link another account controls. A probe command runs
+    /// in a shell of its own: it brings the walk it enters the folder with.
     fn compare(&self) -> Script {
-        let mut s = Script::new();
+        let mut s = Script::of(crate::script::WALK_FUNCTIONS);
         s.fill(
-            "[ -f {} ] || exit 3\n[ -d {} ] || exit 4\n",
+            "[ -f {} ] || exit 3\n_walk {}\n",
             [p(&self.src), p(&self.dest)],
-        );
+        )
+        .code("case $? in 0) ;; 2) printf '%s\\n' \"$_wbad\"; exit 6;; *) exit 4;; esac\n");
         if self.zip {
             s.code("command -v python3 >/dev/null 2>&1 || { echo 'no python3 to compare a zip'; exit 5; }\npython3 -c ")
                 .word(ZIP_DIFFERS)
@@ -123,21 +133,18 @@ impl Unpack {
                     " {} {} {} {}\n",
                     [
                         p(&self.src),
-                        p(&self.dest),
+                        w("."),
                         w(&self.include.join("\n")),
                         w(&self.exclude.join("\n")),
                     ],
                 );
         } else {
-            s.fill(
-                "_o=$(LC_ALL=C tar --no-unquote --diff -C {}",
-                [p(&self.dest)],
-            )
-            .words(self.tar_options().iter().map(String::as_str))
-            .fill(" -f {} --", [p(&self.src)])
-            .words(self.include.iter().map(String::as_str))
-            .code(" 2>&1)\n[ $? -le 1 ] || { printf '%s\\n' \"$_o\" | head -n 3; exit 5; }\n")
-            .code(TAR_DIFFERS);
+            s.code("_o=$(LC_ALL=C tar --no-unquote --diff -C .")
+                .words(self.tar_options().iter().map(String::as_str))
+                .fill(" -f {} --", [p(&self.src)])
+                .words(self.include.iter().map(String::as_str))
+                .code(" 2>&1)\n[ $? -le 1 ] || { printf '%s\\n' \"$_o\" | head -n 3; exit 5; }\n")
+                .code(TAR_DIFFERS);
         }
         s
     }
@@ -167,6 +174,8 @@ impl Resource for Unpack {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Asked {
+        // `creates` through the probe's link-safe path read; the folder through the
+        // comparison's own walk.
         Asked {
             creates: self.creates.as_ref().map(|c| facts.path(c, Want::Never)),
             compare: facts.output(self.compare()),
@@ -179,13 +188,17 @@ impl Resource for Unpack {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, ())>, Problem> {
-        if asked
-            .creates
-            .is_some_and(|h| facts.get(h).kind != PathKind::Absent)
-        {
-            return Ok(None);
+        if let (Some(creates), Some(h)) = (&self.creates, asked.creates) {
+            let state = facts.get(h);
+            super::refuse_unsafe(creates, state)?;
+            if state.kind != PathKind::Absent {
+                return Ok(None);
+            }
         }
         let out = facts.get(asked.compare);
+        if out.status == UNSAFE_DEST {
+            return Err(super::refused_link(&self.dest, out.stdout.trim_end()));
+        }
         let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
         let reason = match out.status {
             0 if lines.is_empty() => return Ok(None),
@@ -211,15 +224,18 @@ impl Resource for Unpack {
     }
 
     fn script(&self, (): &(), s: &mut Script) {
+        // Both read and written through the link-safe walk (`script/walk.rs`): `creates` in
+        // its folder, the extraction inside the entered folder (`.`).
         if let Some(creates) = &self.creates {
-            s.fill(
-                "if [ -e {} ] || [ -L {} ]; then exit 100; fi\n",
-                [p(creates), p(creates)],
+            s.fill("_c={}\n", [p(creates)]).code(
+                "_cd=${_c%/*}; _cn=${_c##*/}; [ -n \"$_cd\" ] || _cd=/\n\
+                 ( _walk \"$_cd\"; case $? in 0) [ -e \"./$_cn\" ] || [ -L \"./$_cn\" ];; 2) _refused; exit 2;; *) exit 1;; esac )\n\
+                 case $? in 0) exit 100;; 2) exit 1;; esac\n",
             );
         }
-        s.fill(
-            "if ! [ -d {} ]; then printf '%s is not a folder\\n' {} >&2; exit 1; fi\n",
-            [p(&self.dest), w(&self.dest)],
+        s.fill("_walk {}\n", [p(&self.dest)]).fill(
+            "case $? in 0) ;; 2) _refused; exit 1;; *) printf '%s is not a folder\\n' {} >&2; exit 1;; esac\n",
+            [w(&self.dest)],
         );
         if self.zip {
             s.code("unzip -q -o")
@@ -229,9 +245,9 @@ impl Resource for Unpack {
             if !self.exclude.is_empty() {
                 s.code(" -x").words(self.exclude.iter().map(String::as_str));
             }
-            s.fill(" -d {} </dev/null || exit 1\n", [p(&self.dest)]);
+            s.code(" -d . </dev/null || exit 1\n");
         } else {
-            s.fill("tar --no-unquote --extract -C {}", [p(&self.dest)])
+            s.code("tar --no-unquote --extract -C .")
                 .words(self.tar_options().iter().map(String::as_str))
                 .fill(" -f {} --", [p(&self.src)])
                 .words(self.include.iter().map(String::as_str))
@@ -262,8 +278,9 @@ mod tests {
     }
 
     fn sh(script: &Script, dir: &std::path::Path) -> (i32, String) {
+        let script = format!("{}{}", crate::script::WALK_FUNCTIONS, script.as_str());
         let out = std::process::Command::new("dash")
-            .args(["-c", script.as_str()])
+            .args(["-c", &script])
             .current_dir(dir)
             .output()
             .expect("dash runs");

@@ -7,7 +7,8 @@ use super::{n, w, Piece, Script};
 use crate::artifact::Artifact;
 
 /// Shell helpers for writes: always temp + rename in the same directory, reached through the
-/// link-safe walk (`walk.rs`). Temp names are random and created exclusively (`set -C`), and
+/// link-safe walk (`walk.rs`). `_serialize` creates its lock file (mode 0666, exclusively)
+/// through the walk too, and takes the lock only on that very file (same device and inode). Temp names are random and created exclusively (`set -C`), and
 /// attributes are set through the open descriptor (`/proc/self/fd/7`) or the entered folder
 /// (`.`), never through a name another account could swap for a link meanwhile.
 pub(crate) const WRITE_FUNCTIONS: &str = concat!(
@@ -61,8 +62,14 @@ _root() {
   _r=.; _ra=$(pwd -P)
 }
 _serialize() {
-  if ! [ -e "$1" ]; then : >> "$1" && chmod 666 "$1" 2>/dev/null; fi
-  exec 8<"$1" && flock -w 120 8 || { printf 'cannot take the lock %s\n' "$1"; return 1; }
+  case $1 in */*) _sl=$1;; *) _sl=./$1;; esac
+  _si=$(
+    _in "$_sl" || exit 1
+    if ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then (umask 0 && set -C && : > "./$_n") 2>/dev/null; fi
+    _sx=$(stat -c '%d:%i:%F' -- "./$_n") || exit 1
+    case $_sx in *:'regular file'|*:'regular empty file') printf %s "${_sx%:*}";; *) printf '%s is not a regular file\n' "$1" >&2; exit 1;; esac
+  ) || { printf 'cannot take the lock %s\n' "$1"; return 1; }
+  exec 8<"$_sl" && [ "$(stat -L -c %d:%i -- /proc/self/fd/8)" = "$_si" ] && flock -w 120 8 || { printf 'cannot take the lock %s\n' "$1"; return 1; }
 }
 "#,
     walk_functions!()
