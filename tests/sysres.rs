@@ -547,7 +547,7 @@ fn bad_arguments_of_the_system_resources_are_located_errors() {
             "authorized_key: { user: root, key: 'not a key' }",
             "not a public key line",
         ),
-        ("service: { name: nginx }", "`state` or `enabled`"),
+        ("service: { name: nginx }", "`state`, `enabled` or `masked`"),
         (
             "directory: { path: /tmp/x, recurse: true }",
             "only applies to `state: absent`",
