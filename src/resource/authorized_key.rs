@@ -378,12 +378,7 @@ true");
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let probed = parse(&facts.get(asked.file).stdout);
         if let Some(link) = &probed.unsafe_link {
-            let state = crate::facts::PathState {
-                kind: crate::facts::PathKind::Unsafe,
-                target: Some(link.clone()),
-                ..Default::default()
-            };
-            super::refuse_unsafe(&self.id(), &state)?;
+            return Err(super::refused_link(&self.id(), link));
         }
         if probed.home.is_empty() && self.absent {
             return Ok(None);

@@ -243,10 +243,7 @@ impl Release {
     /// What to do about this release on a host with `state`.
     pub(crate) fn plan(&self, state: &ReleaseState) -> Result<Decision, String> {
         if let Some(link) = &state.unsafe_link {
-            return Err(format!(
-                "`{}` is behind the link `{link}`, which another account controls and which leads out of that account's files: recon neither reads nor writes through it (replace the link with a folder, or point it into that account's own files)",
-                self.root
-            ));
+            return Err(super::refused_link(&self.root, link).0);
         }
         let marker = state.markers.get(&self.version).map(|m| Marker::parse(m));
         let exists = state.dirs.contains(&self.version);

@@ -324,12 +324,11 @@ impl Resource for Service {
                 unit_written.unwrap_or_default()
             ));
         }
+        let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
         if let Some(e) = enable {
-            let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
             change = change.field(Field::Enabled, Some(yes(o.enabled)), Some(yes(e)));
         }
         if let Some(m) = mask {
-            let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
             change = change.field(Field::Masked, Some(yes(o.masked)), Some(yes(m)));
         }
         Ok(Some((
