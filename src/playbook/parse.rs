@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::role::{role_use, RoleCache};
+use super::role::{role_use, tag_names, RoleCache};
 use super::tasks::{variables, Inherit, Loader, IGNORED_KEYWORDS};
 use super::{Play, Playbook, RoleUse};
 use crate::error::{Error, Result};
@@ -103,16 +103,7 @@ fn pass_on(item: &Node, plays: &mut [Play]) -> Result<()> {
         Some(w) => w.as_seq().map_or_else(|| vec![w.clone()], <[Node]>::to_vec),
         None => Vec::new(),
     };
-    let tags: Vec<String> = match item.get("tags") {
-        Some(t) => match t.as_seq() {
-            Some(items) => items
-                .iter()
-                .map(|n| scalar(n, "`tags`"))
-                .collect::<Result<_>>()?,
-            None => vec![scalar(t, "`tags`")?],
-        },
-        None => Vec::new(),
-    };
+    let tags = tag_names(item.get("tags"))?;
     let vars = variables(item.get("vars"))?;
     for play in plays {
         let mut own = std::mem::take(&mut play.vars);

@@ -199,16 +199,7 @@ pub(super) fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result
         .map(|(k, v)| (k.key().to_owned(), v.clone()))
         .collect();
     params.extend(variables(item.get("vars"))?);
-    let tags = match item.get("tags") {
-        Some(t) => match t.as_seq() {
-            Some(items) => items
-                .iter()
-                .map(|n| scalar(n, "`tags`"))
-                .collect::<Result<_>>()?,
-            None => vec![scalar(t, "`tags`")?],
-        },
-        None => Vec::new(),
-    };
+    let tags = tag_names(item.get("tags"))?;
     let when = match item.get("when") {
         Some(w) => match w.as_seq() {
             Some(items) => items.to_vec(),
@@ -227,4 +218,15 @@ pub(super) fn role_use(item: &Node, dir: &Path, roles: &mut RoleCache) -> Result
         when,
         become_,
     })
+}
+
+/// The tags a role use or an `import_playbook` item gives (`tags: a` or `tags: [a, b]`).
+pub(super) fn tag_names(tags: Option<&Node>) -> Result<Vec<String>> {
+    match tags {
+        Some(t) => match t.as_seq() {
+            Some(items) => items.iter().map(|n| scalar(n, "`tags`")).collect(),
+            None => Ok(vec![scalar(t, "`tags`")?]),
+        },
+        None => Ok(Vec::new()),
+    }
 }
