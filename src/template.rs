@@ -684,7 +684,9 @@ mod tests {
     use super::*;
     use crate::yaml;
 
-    fn ctx(yaml_text: &str) -> (Arc<Templar>, Context, Node) {
+    /// A templar and a context whose variables are `yaml_text`'s top-level keys (raw), and
+    /// the parsed document (also for `template/`'s own tests).
+    pub(super) fn ctx(yaml_text: &str) -> (Arc<Templar>, Context, Node) {
         let templar = Arc::new(Templar::new());
         let node = yaml::parse(&SourceFile::new("vars.yml", yaml_text)).expect("yaml");
         let vars = node

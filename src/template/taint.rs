@@ -101,28 +101,16 @@ fn is_context(value: &JValue) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{Context, Templar, Var};
-    use crate::source::SourceFile;
-    use crate::yaml;
-    use std::sync::Arc;
 
     /// Renders `expr` (a playbook scalar) with `token` holding a freshly registered secret.
     fn render(secret: &str, expr: &str) -> String {
         crate::secret::register(secret);
-        let templar = Arc::new(Templar::new());
         let text = format!(
             "token: {}\nplain: nginx\nlist: ['{{{{ token }}}}-a', b]\nx: {}\n",
             serde_json::to_string(secret).unwrap_or_default(),
             serde_json::to_string(expr).unwrap_or_default()
         );
-        let node = yaml::parse(&SourceFile::new("vars.yml", text.as_str())).expect("yaml");
-        let vars = node
-            .as_map()
-            .expect("map")
-            .iter()
-            .map(|(k, v)| (k.key().to_owned(), Var::Raw(v.clone())))
-            .collect();
-        let ctx = Context::new(&templar, vars);
+        let (templar, ctx, node) = super::super::tests::ctx(&text);
         templar
             .render_string(node.get("x").expect("x"), &ctx)
             .expect("render")
