@@ -99,11 +99,38 @@ fn run_host(
     let Some(script) = &planned.script else {
         return report;
     };
+    let (output, lost) = match deliver(planned, script, transport, options) {
+        Ok(sent) => sent,
+        Err(message) => {
+            report.outcome = Outcome::Failed(message);
+            return report;
+        }
+    };
+    report.stats = transport.stats();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let done = match read_step_lines(&stdout, planned, options, &mut report) {
+        Ok(done) => done,
+        Err(failure) => {
+            report.outcome = failure;
+            return report;
+        }
+    };
+    mark_unreported(planned, &mut report);
+    report.outcome = final_outcome(planned, &report, &output, lost, done);
+    report
+}
+
+/// Sends the apply script (with the artifacts this account still lacks) and returns what the
+/// host printed, with the message of a lost link: a lost link still tells which steps the host
+/// finished before it went. `Err` is an artifact that cannot be found on this machine.
+fn deliver(
+    planned: &PlannedHost,
+    script: &crate::script::Script,
+    transport: &mut dyn Transport,
+    options: &ApplyOptions<'_>,
+) -> Result<(Output, Option<String>), String> {
     let mut needed = script.artifacts().to_vec();
-    if let Err(message) = locate(&mut needed) {
-        report.outcome = Outcome::Failed(message);
-        return report;
-    }
+    locate(&mut needed)?;
     // Targets of one account that need artifacts take turns (they would on the host's lock
     // anyway); the first sends what is missing, the others find it there.
     let account = options.deliveries.account(&account_key(planned));
@@ -132,8 +159,6 @@ fn run_host(
         };
         transport.run(&invocation, options.stop)
     };
-    // A lost link still tells which steps the host finished before it went: the recap reports
-    // those, and the rest as unknown (the next plan reads the host's real state).
     let (output, lost) = match run {
         Ok(o) => (o, None),
         Err(e) => (
@@ -154,9 +179,18 @@ fn run_host(
                 .map(str::to_owned),
         );
     }
-    drop(delivered);
-    report.stats = transport.stats();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    Ok((output, lost))
+}
+
+/// Reads the script's `@@` lines into the report's steps. `Ok(done)` tells whether the script
+/// reached its end; `Err` is the outcome of a script that stopped before its steps (the lock
+/// was held, the plan was stale, an error before the first step).
+fn read_step_lines(
+    stdout: &str,
+    planned: &PlannedHost,
+    options: &ApplyOptions<'_>,
+    report: &mut HostReport,
+) -> Result<bool, Outcome> {
     let mut done = false;
     let mut lines = stdout.lines();
     while let Some(line) = lines.next() {
@@ -172,22 +206,25 @@ fn run_host(
             } else {
                 holder.to_owned()
             };
-            report.outcome = Outcome::Failed(format!(
+            return Err(Outcome::Failed(format!(
                 "host is locked by {who}; waited {}s (see --lock-timeout)",
                 options.lock_wait_secs
-            ));
-            return report;
+            )));
         } else if line == "@@stale" {
             let rest: Vec<&str> = lines.by_ref().collect();
-            report.outcome = Outcome::Failed(stale_message(planned, &rest.join("\n")));
-            return report;
+            return Err(Outcome::Failed(stale_message(planned, &rest.join("\n"))));
         } else if let Some(message) = line.strip_prefix("@@error ") {
-            report.outcome = Outcome::Failed(message.to_owned());
-            return report;
+            return Err(Outcome::Failed(message.to_owned()));
         } else if line == "@@done" {
             done = true;
         }
     }
+    Ok(done)
+}
+
+/// Steps the host never reported are unknown (never skipped: the next plan reads the host's
+/// real state); failed steps point back at their task.
+fn mark_unreported(planned: &PlannedHost, report: &mut HostReport) {
     for step in &planned.plan.steps {
         if !report.steps.iter().any(|r| r.id == step.id) && !step.handler {
             report.steps.push(StepResult {
@@ -211,7 +248,17 @@ fn run_host(
                 .and_then(|s| s.at.clone());
         }
     }
-    report.outcome = if let Some(message) = lost {
+}
+
+/// The host's outcome from its reported steps, how the script ended and whether the link held.
+fn final_outcome(
+    planned: &PlannedHost,
+    report: &HostReport,
+    output: &Output,
+    lost: Option<String>,
+    done: bool,
+) -> Outcome {
+    if let Some(message) = lost {
         let finished = report
             .steps
             .iter()
@@ -237,8 +284,7 @@ fn run_host(
         ))
     } else {
         Outcome::Ok
-    };
-    report
+    }
 }
 
 /// The account a target's scripts run as: its node, its user, and whether it runs under sudo

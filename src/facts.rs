@@ -712,52 +712,56 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
                 _ => return Err("content before stat"),
             }
         }
-        "P" => {
-            let kind = words.next().ok_or("no kind")?;
-            let mut state = PathState::default();
-            match kind {
-                "absent" => state.kind = PathKind::Absent,
-                "other" => state.kind = PathKind::Other,
-                "unreadable" => state.kind = PathKind::Unreadable,
-                "unsafe" => {
-                    state.kind = PathKind::Unsafe;
-                    let raw = decode(words.next().unwrap_or(""))?;
-                    state.target = Some(String::from_utf8_lossy(&raw).into_owned());
-                }
-                "link" => {
-                    state.kind = PathKind::Link;
-                    let raw = decode(words.next().unwrap_or(""))?;
-                    let mut target = String::from_utf8_lossy(&raw).into_owned();
-                    if target.ends_with('\n') {
-                        target.pop();
-                    }
-                    state.target = Some(target);
-                }
-                "dir" | "file" => {
-                    state.kind = if kind == "dir" {
-                        PathKind::Dir
-                    } else {
-                        PathKind::File
-                    };
-                    state.mode = words
-                        .next()
-                        .and_then(|m| u32::from_str_radix(m, 8).ok())
-                        .ok_or("bad mode")?;
-                    words.next().ok_or("no owner")?.clone_into(&mut state.owner);
-                    words.next().ok_or("no group")?.clone_into(&mut state.group);
-                    state.size = words
-                        .next()
-                        .and_then(|s| s.parse().ok())
-                        .ok_or("bad size")?;
-                    state.sha256 = words.next().map(str::to_owned);
-                }
-                _ => return Err("unknown kind"),
-            }
-            *slot = Some(FactValue::Path(state));
-        }
+        "P" => *slot = Some(FactValue::Path(parse_path(&mut words)?)),
         _ => return Err("unknown tag"),
     }
     Ok(())
+}
+
+/// A `P` line's path state after its tag and index: `KIND [MODE OWNER GROUP SIZE [SHA256]]`,
+/// or a link's (or an unsafe link's) base64 target.
+fn parse_path<'w>(words: &mut impl Iterator<Item = &'w str>) -> Result<PathState, &'static str> {
+    let kind = words.next().ok_or("no kind")?;
+    let mut state = PathState::default();
+    match kind {
+        "absent" => state.kind = PathKind::Absent,
+        "other" => state.kind = PathKind::Other,
+        "unreadable" => state.kind = PathKind::Unreadable,
+        "unsafe" => {
+            state.kind = PathKind::Unsafe;
+            let raw = decode(words.next().unwrap_or(""))?;
+            state.target = Some(String::from_utf8_lossy(&raw).into_owned());
+        }
+        "link" => {
+            state.kind = PathKind::Link;
+            let raw = decode(words.next().unwrap_or(""))?;
+            let mut target = String::from_utf8_lossy(&raw).into_owned();
+            if target.ends_with('\n') {
+                target.pop();
+            }
+            state.target = Some(target);
+        }
+        "dir" | "file" => {
+            state.kind = if kind == "dir" {
+                PathKind::Dir
+            } else {
+                PathKind::File
+            };
+            state.mode = words
+                .next()
+                .and_then(|m| u32::from_str_radix(m, 8).ok())
+                .ok_or("bad mode")?;
+            words.next().ok_or("no owner")?.clone_into(&mut state.owner);
+            words.next().ok_or("no group")?.clone_into(&mut state.group);
+            state.size = words
+                .next()
+                .and_then(|s| s.parse().ok())
+                .ok_or("bad size")?;
+            state.sha256 = words.next().map(str::to_owned);
+        }
+        _ => return Err("unknown kind"),
+    }
+    Ok(state)
 }
 
 fn decode(text: &str) -> Result<Vec<u8>, &'static str> {

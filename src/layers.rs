@@ -250,11 +250,10 @@ fn paths_at(b: &[u8], mut i: usize, prefix: &[String], out: &mut Vec<Vec<String>
     i
 }
 
-/// Every edge of the crate, from the files under `src/`.
-fn edges() -> (Edges, BTreeSet<String>) {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Every `.rs` file under `src`.
+fn rust_files(src: &Path) -> Vec<std::path::PathBuf> {
     let mut files = vec![];
-    let mut stack = vec![src.clone()];
+    let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("src is readable") {
             let path = entry.expect("src entry is readable").path();
@@ -265,6 +264,13 @@ fn edges() -> (Edges, BTreeSet<String>) {
             }
         }
     }
+    files
+}
+
+/// Every edge of the crate, from the files under `src/`.
+fn edges() -> (Edges, BTreeSet<String>) {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = rust_files(&src);
     let mut test_only = BTreeSet::new();
     let mut modules = BTreeSet::new();
     let mut texts: Vec<(String, Vec<String>, String)> = vec![];

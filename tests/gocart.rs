@@ -97,7 +97,6 @@ fn https_get(port: u16, root: &Path) -> String {
     }
 }
 
-#[allow(clippy::too_many_lines)]
 #[test]
 fn gocart_stack_deploys_end_to_end_and_changes_exactly_what_changed() {
     docker::ensure();

@@ -212,38 +212,9 @@ pub(crate) fn parse(stdout: &str) -> JValue {
     ]
     .into();
     facts.insert("lsb", JValue::from(lsb));
-    let info: Vec<&str> = raw
-        .get("python_version_info")
-        .copied()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
-    let number = |p: &str| {
-        p.parse::<i64>()
-            .map_or_else(|_| JValue::from(p), JValue::from)
-    };
-    let part = |i: usize| info.get(i).map_or_else(|| JValue::from(()), |p| number(p));
-    let python: BTreeMap<&str, JValue> = [
-        ("executable", JValue::from(get("python_executable"))),
-        ("type", JValue::from("cpython")),
-        (
-            "version",
-            JValue::from_iter([
-                ("major", part(0)),
-                ("minor", part(1)),
-                ("micro", part(2)),
-                ("releaselevel", part(3)),
-                ("serial", part(4)),
-            ]),
-        ),
-        ("version_info", info.iter().map(|p| number(p)).collect()),
-    ]
-    .into();
-    facts.insert("python", JValue::from(python));
-    facts.insert(
-        "python_version",
-        JValue::from(info.iter().take(3).copied().collect::<Vec<_>>().join(".")),
-    );
+    let (python, python_version) = python_facts(&raw, &get("python_executable"));
+    facts.insert("python", python);
+    facts.insert("python_version", python_version);
     let words = |k: &str| -> JValue { get(k).split_whitespace().map(JValue::from).collect() };
     facts.insert("interfaces", words("interfaces"));
     facts.insert("all_ipv4_addresses", words("ipv4_all"));
@@ -260,6 +231,39 @@ pub(crate) fn parse(stdout: &str) -> JValue {
         facts.entry(key).or_insert(value);
     }
     JValue::from(facts)
+}
+
+/// `ansible_python` and `ansible_python_version` from the interpreter the fact script found.
+fn python_facts(raw: &BTreeMap<&str, &str>, executable: &str) -> (JValue, JValue) {
+    let info: Vec<&str> = raw
+        .get("python_version_info")
+        .copied()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let number = |p: &str| {
+        p.parse::<i64>()
+            .map_or_else(|_| JValue::from(p), JValue::from)
+    };
+    let part = |i: usize| info.get(i).map_or_else(|| JValue::from(()), |p| number(p));
+    let python: BTreeMap<&str, JValue> = [
+        ("executable", JValue::from(executable)),
+        ("type", JValue::from("cpython")),
+        (
+            "version",
+            JValue::from_iter([
+                ("major", part(0)),
+                ("minor", part(1)),
+                ("micro", part(2)),
+                ("releaselevel", part(3)),
+                ("serial", part(4)),
+            ]),
+        ),
+        ("version_info", info.iter().map(|p| number(p)).collect()),
+    ]
+    .into();
+    let version = info.iter().take(3).copied().collect::<Vec<_>>().join(".");
+    (JValue::from(python), JValue::from(version))
 }
 
 /// One interface's fact (`ansible_eth0`) from `MAC MTU FLAGS ADDRESS/PREFIX` (`-`: no IPv4).

@@ -66,7 +66,40 @@ impl Compiler<'_> {
                 break;
             }
         }
-        let role_handlers = play.all_roles().into_iter().flat_map(|r| {
+        let handlers = self.handlers(&run, &mut tasks, &mut state, &mut errors);
+        if let Some(err) = Error::many(errors) {
+            return Err(err);
+        }
+        let carried = state.carried(self.options.facts.get(host));
+        let rounds = Rounds {
+            resume: state.resume,
+            registrations: state.registrations,
+            horizon: state.horizon,
+        };
+        let mut graph = graph::build(
+            host,
+            &play.name,
+            play_become,
+            target,
+            tasks,
+            handlers,
+            rounds,
+        )?;
+        graph.carried = carried;
+        Ok(graph)
+    }
+
+    /// Compiles the play's handlers (role handlers first) after the round's tasks: a handler
+    /// nothing can notify does not count, one that compiles to nothing is dropped from the
+    /// tasks' `notify`, and one that reads a result registered in this run is an error.
+    fn handlers(
+        &self,
+        run: &HostRun<'_>,
+        tasks: &mut [Expanded],
+        state: &mut HostState,
+        errors: &mut Vec<Error>,
+    ) -> Vec<Expanded> {
+        let role_handlers = run.play.all_roles().into_iter().flat_map(|r| {
             r.role.handlers.iter().map(move |t| {
                 let mut t = t.clone();
                 t.role = t.role.or_else(|| Some(std::sync::Arc::clone(r)));
@@ -75,8 +108,9 @@ impl Compiler<'_> {
         });
         // A handler nothing can notify is never run, so, as in Ansible, its errors do not count
         // (a role's RedHat-only handler may use variables that only RedHat defines).
-        let handler_specs: Vec<TaskSpec> =
-            role_handlers.chain(play.handlers.iter().cloned()).collect();
+        let handler_specs: Vec<TaskSpec> = role_handlers
+            .chain(run.play.handlers.iter().cloned())
+            .collect();
         let notified: Vec<&str> = tasks
             .iter()
             .flat_map(|t| t.spec.notify.iter())
@@ -101,14 +135,14 @@ impl Compiler<'_> {
                 // Compiled only to name it in "did you mean" for a misspelt `notify`; its errors
                 // do not count, and nothing can run it.
                 let mut unreachable = Vec::new();
-                let compiled = self.task(&run, &spec, &mut state, &mut unreachable);
+                let compiled = self.task(run, &spec, state, &mut unreachable);
                 if compiled.is_ok() && state.horizon.take().is_none() {
                     handlers.append(&mut unreachable);
                 }
                 continue;
             }
             let before = handlers.len();
-            let compiled = self.task(&run, &spec, &mut state, &mut handlers);
+            let compiled = self.task(run, &spec, state, &mut handlers);
             if let (Ok(()), Some(horizon)) = (&compiled, state.horizon.take()) {
                 errors.push(
                     Error::invalid(
@@ -125,7 +159,7 @@ impl Compiler<'_> {
                 continue;
             }
             if let Err(e) = compiled {
-                errors.push(in_task(e, &spec, host));
+                errors.push(in_task(e, &spec, run.host));
             } else if handlers.len() == before {
                 silent.extend(
                     spec.name
@@ -143,30 +177,11 @@ impl Compiler<'_> {
                 .into_iter()
                 .filter(|s| !live.contains(&s.as_str()))
                 .collect();
-            for task in &mut tasks {
+            for task in tasks.iter_mut() {
                 task.spec.notify.retain(|(n, _)| !silent.contains(n));
             }
         }
-        if let Some(err) = Error::many(errors) {
-            return Err(err);
-        }
-        let carried = state.carried(self.options.facts.get(host));
-        let rounds = Rounds {
-            resume: state.resume,
-            registrations: state.registrations,
-            horizon: state.horizon,
-        };
-        let mut graph = graph::build(
-            host,
-            &play.name,
-            play_become,
-            target,
-            tasks,
-            handlers,
-            rounds,
-        )?;
-        graph.carried = carried;
-        Ok(graph)
+        handlers
     }
 
     /// Where `host` is reached in `play` (its node), without compiling any task.
@@ -282,26 +297,7 @@ impl Compiler<'_> {
         out: &mut Vec<Expanded>,
     ) -> Result<()> {
         let replay = seq < state.resume.at;
-        let role = spec.role.as_deref();
-        let items: Vec<Option<JValue>> = {
-            let scopes = self.scopes(run.play, run.host, run.vars_files, role, Some(spec), state);
-            match &spec.loop_items {
-                None => vec![None],
-                Some(l) => {
-                    let ctx = Context::new(&self.templar, scopes.flatten());
-                    let rendered = self.templar.render_node(&l.items, &ctx)?;
-                    if let LoopKind::Lookup(name) = l.kind {
-                        self.templar
-                            .query(name, &to_jinja(&rendered), &ctx, &l.items)?
-                    } else {
-                        self.loop_items(l.kind, &rendered, &l.items, role)?
-                    }
-                    .into_iter()
-                    .map(Some)
-                    .collect()
-                }
-            }
-        };
+        let items = self.items(run, spec, state)?;
         let looped = spec.loop_items.is_some();
         let mut registered = Vec::new();
         let mut judged = false;
@@ -309,30 +305,8 @@ impl Compiler<'_> {
         // The fact a task sets instead of (or besides) a `register` (`getent_passwd`).
         let mut fact_name: Option<String> = None;
         for (index, item) in items.into_iter().enumerate() {
-            let mut vars = self
-                .scopes(run.play, run.host, run.vars_files, role, Some(spec), state)
-                .flatten();
-            if let (Some(item), Some(l)) = (&item, &spec.loop_items) {
-                vars.insert(l.var.clone(), Var::Ready(item.clone()));
-                if let Some(index_var) = &l.index_var {
-                    vars.insert(index_var.clone(), Var::Ready(JValue::from(index)));
-                }
-            }
-            // A query with `until` decides it on each attempt's result, in these variables.
-            let retry_vars = spec.outcome.until.as_ref().map(|_| vars.clone());
-            let ctx = Context::new(&self.templar, vars);
-            let mut skip = false;
-            let _ = crate::template::take_stand_in_touched();
-            for when in &spec.when {
-                if !self.templar.condition(when, &ctx)? {
-                    skip = true;
-                    break;
-                }
-            }
-            // `recon check`: a task whose `when` reads a stand-in result may or may not run; it
-            // is compiled (its arguments are checked) but not put in the graph, where it could
-            // clash with the task its real condition excludes.
-            let undecided = self.options.check_only && crate::template::take_stand_in_touched();
+            let (ctx, retry_vars) = self.item_context(run, spec, state, index, item.as_ref());
+            let (skip, undecided) = self.when_of(spec, &ctx)?;
             if skip {
                 registered.push(RegisteredItem {
                     item,
@@ -366,35 +340,15 @@ impl Compiler<'_> {
                 // It ran in an earlier round: its result is known, its resource is not planned.
                 continue;
             }
-            let cx = BuildContext {
-                templar: &self.templar,
-                vars: &ctx,
-                template_dirs: self.search_dirs(role, "templates"),
-                file_dirs: self.search_dirs(role, "files"),
-                sensitive: spec.sensitive,
-            };
-            let resource = crate::resource::build(kind, &args, &cx)?;
+            let resource = self.build_resource(spec, kind, &args, &ctx)?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
-            let query = resource.query().filter(|_| {
-                !self.options.check_only
-                    && (judgement.query
-                        || resource.reads_only()
-                        || (spec.register.is_some() && resource.query_when_registered()))
-            });
+            let query = self.as_query(spec, &resource, judgement.query);
             registered.push(RegisteredItem {
                 item,
                 skipped: false,
                 shape: resource.result_shape(),
             });
-            let become_ = spec.become_.unwrap_or(run.play_become);
-            let become_user = if become_ {
-                spec.become_user(&self.templar, &ctx)?
-            } else {
-                None
-            };
-            if let Some(user) = &become_user {
-                refuse_home_paths(&args, user)?;
-            }
+            let (become_, become_user) = self.become_of(run, spec, &ctx, &args)?;
             if let Some(body) = query {
                 // A read-only task: it runs between rounds, the round ends before it.
                 let retry = match (retry_vars, &spec.outcome.until) {
@@ -420,14 +374,7 @@ impl Compiler<'_> {
             if undecided {
                 continue;
             }
-            let name = match &spec.name {
-                Some(node) => self.templar.render_string(node, &ctx)?,
-                None => format!("{} {}", resource.kind(), resource.id()),
-            };
-            let claims = match &spec.claims {
-                Some(node) => claims(&self.templar.render_node(node, &ctx)?)?,
-                None => Vec::new(),
-            };
+            let (name, claims) = self.name_and_claims(spec, &ctx, &resource)?;
             out.push(Expanded {
                 name,
                 claims,
@@ -443,14 +390,41 @@ impl Compiler<'_> {
                 become_user,
             });
         }
+        let registration = Registration {
+            seq,
+            looped,
+            items: registered,
+        };
+        let ended = Ended {
+            registration,
+            queries,
+            fact_name,
+            judged: judged && !replay,
+        };
+        self.end_of_items(run, spec, ended, state)
+    }
+
+    /// After a task's items: a query ends the round (its registration waits for its answer),
+    /// else the task's result is registered, and a judged task (`changed_when`/`failed_when`
+    /// on its result) ends the round after it.
+    fn end_of_items(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        ended: Ended,
+        state: &mut HostState,
+    ) -> Result<()> {
+        let Ended {
+            registration,
+            queries,
+            fact_name,
+            judged,
+        } = ended;
+        let seq = registration.seq;
         if let Some(query) = queries {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Query(query)));
             if spec.register.is_some() || fact_name.is_some() {
-                state.registrations.push(Registration {
-                    seq,
-                    looped,
-                    items: registered,
-                });
+                state.registrations.push(registration);
             }
             if let Some(name) = fact_name.as_ref().filter(|_| spec.register.is_none()) {
                 state.register_unknown(name, spec, self.options.check_only);
@@ -458,17 +432,157 @@ impl Compiler<'_> {
             return Ok(());
         }
         if let Some(name) = spec.register.as_ref().or(fact_name.as_ref()) {
-            let registration = Registration {
-                seq,
-                looped,
-                items: registered,
-            };
             self.finish_registration(run, spec, name, registration, state)?;
         }
-        if judged && !replay && state.horizon.is_none() && !self.options.check_only {
+        if judged && state.horizon.is_none() && !self.options.check_only {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Judged));
         }
         Ok(())
+    }
+
+    /// Whether the task runs under `become`, and as whom (`refuse_home_paths` refuses `~` paths
+    /// under `become_user`).
+    fn become_of(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        ctx: &Context,
+        args: &Node,
+    ) -> Result<(bool, Option<String>)> {
+        let become_ = spec.become_.unwrap_or(run.play_become);
+        let become_user = if become_ {
+            spec.become_user(&self.templar, ctx)?
+        } else {
+            None
+        };
+        if let Some(user) = &become_user {
+            refuse_home_paths(args, user)?;
+        }
+        Ok((become_, become_user))
+    }
+
+    /// The task's resource, built from its rendered arguments with its role's search paths.
+    fn build_resource(
+        &self,
+        spec: &TaskSpec,
+        kind: &str,
+        args: &Node,
+        ctx: &Context,
+    ) -> Result<crate::resource::Compiled> {
+        let role = spec.role.as_deref();
+        let cx = BuildContext {
+            templar: &self.templar,
+            vars: ctx,
+            template_dirs: self.search_dirs(role, "templates"),
+            file_dirs: self.search_dirs(role, "files"),
+            sensitive: spec.sensitive,
+        };
+        crate::resource::build(kind, args, &cx)
+    }
+
+    /// One loop item's template context (the loop variable and index set) and, for a task with
+    /// `until`, a copy of its variables to decide each attempt's result in.
+    fn item_context(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        state: &HostState,
+        index: usize,
+        item: Option<&JValue>,
+    ) -> (Context, Option<std::collections::BTreeMap<String, Var>>) {
+        let role = spec.role.as_deref();
+        let mut vars = self
+            .scopes(run.play, run.host, run.vars_files, role, Some(spec), state)
+            .flatten();
+        if let (Some(item), Some(l)) = (item, &spec.loop_items) {
+            vars.insert(l.var.clone(), Var::Ready(item.clone()));
+            if let Some(index_var) = &l.index_var {
+                vars.insert(index_var.clone(), Var::Ready(JValue::from(index)));
+            }
+        }
+        // A query with `until` decides it on each attempt's result, in these variables.
+        let retry_vars = spec.outcome.until.as_ref().map(|_| vars.clone());
+        (Context::new(&self.templar, vars), retry_vars)
+    }
+
+    /// The body of an item that runs as a read-only query between rounds (a judged command, a
+    /// kind that only reads, a registered kind that answers as a query); `None`: planned.
+    fn as_query(
+        &self,
+        spec: &TaskSpec,
+        resource: &crate::resource::Compiled,
+        judged_query: bool,
+    ) -> Option<crate::script::Script> {
+        resource.query().filter(|_| {
+            !self.options.check_only
+                && (judged_query
+                    || resource.reads_only()
+                    || (spec.register.is_some() && resource.query_when_registered()))
+        })
+    }
+
+    /// The task's loop items, rendered (`[None]`: no loop).
+    fn items(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        state: &HostState,
+    ) -> Result<Vec<Option<JValue>>> {
+        let role = spec.role.as_deref();
+        Ok({
+            let scopes = self.scopes(run.play, run.host, run.vars_files, role, Some(spec), state);
+            match &spec.loop_items {
+                None => vec![None],
+                Some(l) => {
+                    let ctx = Context::new(&self.templar, scopes.flatten());
+                    let rendered = self.templar.render_node(&l.items, &ctx)?;
+                    if let LoopKind::Lookup(name) = l.kind {
+                        self.templar
+                            .query(name, &to_jinja(&rendered), &ctx, &l.items)?
+                    } else {
+                        self.loop_items(l.kind, &rendered, &l.items, role)?
+                    }
+                    .into_iter()
+                    .map(Some)
+                    .collect()
+                }
+            }
+        })
+    }
+
+    /// Whether a `when` condition skips the item (they are evaluated in order, up to the first
+    /// false) and, for `recon check`, whether that is undecided: a task whose `when` reads a
+    /// stand-in result may or may not run; it is compiled (its arguments are checked) but not
+    /// put in the graph, where it could clash with the task its real condition excludes.
+    fn when_of(&self, spec: &TaskSpec, ctx: &Context) -> Result<(bool, bool)> {
+        let _ = crate::template::take_stand_in_touched();
+        let mut skip = false;
+        for when in &spec.when {
+            if !self.templar.condition(when, ctx)? {
+                skip = true;
+                break;
+            }
+        }
+        let undecided = self.options.check_only && crate::template::take_stand_in_touched();
+        Ok((skip, undecided))
+    }
+
+    /// A task item's name (its `name`, else its kind and id) and its rendered claims.
+    fn name_and_claims(
+        &self,
+        spec: &TaskSpec,
+        ctx: &Context,
+        resource: &crate::resource::Compiled,
+    ) -> Result<(String, Vec<(String, String)>)> {
+        let name = match &spec.name {
+            Some(node) => self.templar.render_string(node, ctx)?,
+            None => format!("{} {}", resource.kind(), resource.id()),
+        };
+        let claims = match &spec.claims {
+            Some(node) => claims(&self.templar.render_node(node, ctx)?)?,
+            None => Vec::new(),
+        };
+        Ok((name, claims))
     }
 
     /// A loop's items by its keyword: `with_items` flattens one level, `with_dict` makes
@@ -637,4 +751,15 @@ fn in_task(err: Error, spec: &TaskSpec, host: &str) -> Error {
     } else {
         err
     }
+}
+
+/// What a task's items left for `end_of_items`.
+struct Ended {
+    registration: Registration,
+    /// The read-only items, run between rounds.
+    queries: Option<Query>,
+    /// The fact the task sets instead of (or besides) a `register` (`getent_passwd`).
+    fact_name: Option<String>,
+    /// A planned item is judged on its result (`changed_when`/`failed_when`).
+    judged: bool,
 }

@@ -30,6 +30,38 @@ struct Pending {
     parents: Vec<String>,
 }
 
+/// A line of a `[group:children]` section: the child group, attached now when it is defined,
+/// else remembered until its section comes.
+fn child_line(
+    line: &str,
+    span: &dyn Fn(usize, usize) -> Span,
+    group: &str,
+    pending: &mut Vec<(String, Pending)>,
+    into: &mut Builder,
+) -> Result<()> {
+    let child = group_name(line).ok_or_else(|| {
+        Error::invalid(
+            format!("expected a group name in [{group}:children], got `{line}`"),
+            &span(0, line.len()),
+        )
+    })?;
+    if into.has_group(child) {
+        into.add_child(group, child);
+    } else if let Some((_, p)) = pending.iter_mut().find(|(g, _)| g == child) {
+        p.parents.push(group.to_owned());
+    } else {
+        pending.push((
+            child.to_owned(),
+            Pending {
+                span: span(0, child.len()),
+                state: State::Children,
+                parents: vec![group.to_owned()],
+            },
+        ));
+    }
+    Ok(())
+}
+
 /// Reads one INI inventory file into `into`.
 pub(crate) fn read(file: &Arc<SourceFile>, into: &mut Builder) -> Result<()> {
     let mut pending: Vec<(String, Pending)> = Vec::new();
@@ -101,28 +133,7 @@ pub(crate) fn read(file: &Arc<SourceFile>, into: &mut Builder) -> Result<()> {
                 let node = typed(value, &span(value_start, value_start + value.len()));
                 into.set_group_var(&group, key.trim(), node);
             }
-            State::Children => {
-                let child = group_name(line).ok_or_else(|| {
-                    Error::invalid(
-                        format!("expected a group name in [{group}:children], got `{line}`"),
-                        &whole,
-                    )
-                })?;
-                if into.has_group(child) {
-                    into.add_child(&group, child);
-                } else if let Some((_, p)) = pending.iter_mut().find(|(g, _)| g == child) {
-                    p.parents.push(group.clone());
-                } else {
-                    pending.push((
-                        child.to_owned(),
-                        Pending {
-                            span: span(0, child.len()),
-                            state: State::Children,
-                            parents: vec![group.clone()],
-                        },
-                    ));
-                }
-            }
+            State::Children => child_line(line, &span, &group, &mut pending, into)?,
         }
     }
     if let Some((name, p)) = pending.into_iter().next() {

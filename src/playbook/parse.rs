@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::role::{role_use, tag_names, RoleCache};
 use super::tasks::{variables, Inherit, Loader, IGNORED_KEYWORDS};
-use super::{Play, Playbook, RoleUse};
+use super::{Play, Playbook, RoleUse, TaskSpec};
 use crate::error::{Error, Result};
 use crate::fields::{scalar, wrong_type, Fields};
 use crate::yaml::{self, Node};
@@ -150,6 +150,74 @@ const PLAY_KEYS: &[&str] = &[
     "gather_timeout",
 ];
 
+/// The play's `roles:` list, each loaded (every bad entry reported at once).
+fn play_roles(f: &Fields<'_>, dir: &Path, roles: &mut RoleCache) -> Result<Vec<Arc<RoleUse>>> {
+    let mut role_uses = Vec::new();
+    if let Some(list) = f.get("roles") {
+        let items = list
+            .as_seq()
+            .ok_or_else(|| wrong_type(list, "a list of roles", "`roles`"))?;
+        let mut role_errors = Vec::new();
+        for item in items {
+            match role_use(item, dir, roles) {
+                Ok(r) => role_uses.push(Arc::new(r)),
+                Err(err) => role_errors.push(err),
+            }
+        }
+        if let Some(err) = Error::many(role_errors) {
+            return Err(err);
+        }
+    }
+    Ok(role_uses)
+}
+
+/// A role's tasks as the play runs them: under the role use's `when`, tags and `become`, and
+/// the play's tags and `no_log`.
+fn role_tasks<'r>(
+    role_use: &'r Arc<RoleUse>,
+    play_tags: &'r [String],
+    no_log: bool,
+) -> impl Iterator<Item = TaskSpec> + 'r {
+    role_use.role.tasks.iter().map(move |t| {
+        let mut t = t.clone();
+        if t.role.is_none() {
+            t.role = Some(Arc::clone(role_use));
+        }
+        let mut when = role_use.when.clone();
+        when.append(&mut t.when);
+        t.when = when;
+        t.tags.extend(role_use.tags.iter().cloned());
+        t.tags.extend(play_tags.iter().cloned());
+        t.become_ = t.become_.or(role_use.become_);
+        t.sensitive |= no_log;
+        t
+    })
+}
+
+/// The play's `become_user` and `ignore_errors` become every task's (and handler's) where the
+/// task gives none.
+fn play_defaults(f: &Fields<'_>, tasks: &mut [TaskSpec], handlers: &mut [TaskSpec]) {
+    // `become_user` on the play: every task's, where the task (or its block) gives none.
+    if let Some(user) = f
+        .get("become_user")
+        .filter(|n| n.scalar_text().is_some_and(|u| u != "root"))
+    {
+        for t in tasks.iter_mut().chain(handlers.iter_mut()) {
+            if t.become_user.is_none() {
+                t.become_user = Some(user.clone());
+            }
+        }
+    }
+    // `ignore_errors` on the play: every task's, where the task gives none.
+    if let Some(ignore) = f.get("ignore_errors") {
+        for t in tasks.iter_mut().chain(handlers.iter_mut()) {
+            if t.outcome.ignore_errors.is_none() {
+                t.outcome.ignore_errors = Some(ignore.clone());
+            }
+        }
+    }
+}
+
 fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
     let allowed: Vec<&str> = PLAY_KEYS.iter().chain(IGNORED_KEYWORDS).copied().collect();
     let f = Fields::new(node, "a play", &allowed)?;
@@ -171,22 +239,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
             .to_vec(),
         None => Vec::new(),
     };
-    let mut role_uses = Vec::new();
-    if let Some(list) = f.get("roles") {
-        let items = list
-            .as_seq()
-            .ok_or_else(|| wrong_type(list, "a list of roles", "`roles`"))?;
-        let mut role_errors = Vec::new();
-        for item in items {
-            match role_use(item, dir, roles) {
-                Ok(r) => role_uses.push(Arc::new(r)),
-                Err(err) => role_errors.push(err),
-            }
-        }
-        if let Some(err) = Error::many(role_errors) {
-            return Err(err);
-        }
-    }
+    let role_uses = play_roles(&f, dir, roles)?;
     if let Some(method) = f.string("become_method")? {
         if method != "sudo" {
             return Err(Error::invalid(
@@ -220,43 +273,12 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         with_dependencies(role_use, &mut expanded, &mut dependencies);
     }
     for role_use in &expanded {
-        tasks.extend(role_use.role.tasks.iter().map(|t| {
-            let mut t = t.clone();
-            if t.role.is_none() {
-                t.role = Some(Arc::clone(role_use));
-            }
-            let mut when = role_use.when.clone();
-            when.append(&mut t.when);
-            t.when = when;
-            t.tags.extend(role_use.tags.iter().cloned());
-            t.tags.extend(inherit.tags.iter().cloned());
-            t.become_ = t.become_.or(role_use.become_);
-            t.sensitive |= no_log;
-            t
-        }));
+        tasks.extend(role_tasks(role_use, &inherit.tags, no_log));
     }
     tasks.extend(loader.task_list(f.get("tasks"), "`tasks`", &inherit)?);
     tasks.extend(loader.task_list(f.get("post_tasks"), "`post_tasks`", &inherit)?);
     let mut handlers = loader.task_list(f.get("handlers"), "`handlers`", &inherit)?;
-    // `become_user` on the play: every task's, where the task (or its block) gives none.
-    if let Some(user) = f
-        .get("become_user")
-        .filter(|n| n.scalar_text().is_some_and(|u| u != "root"))
-    {
-        for t in tasks.iter_mut().chain(handlers.iter_mut()) {
-            if t.become_user.is_none() {
-                t.become_user = Some(user.clone());
-            }
-        }
-    }
-    // `ignore_errors` on the play: every task's, where the task gives none.
-    if let Some(ignore) = f.get("ignore_errors") {
-        for t in tasks.iter_mut().chain(handlers.iter_mut()) {
-            if t.outcome.ignore_errors.is_none() {
-                t.outcome.ignore_errors = Some(ignore.clone());
-            }
-        }
-    }
+    play_defaults(&f, &mut tasks, &mut handlers);
     if let Some(err) = Error::many(std::mem::take(&mut loader.errors)) {
         return Err(err);
     }

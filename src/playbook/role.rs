@@ -45,6 +45,37 @@ impl RoleCache {
         }
     }
 
+    /// The role's folder: `roles/` beside the playbook, `../roles/` above it, `./roles/`, then
+    /// each `roles_path` folder; an unknown role names the ones there are.
+    fn find(&self, name: &str, span: &Span, playbook_dir: &Path) -> Result<PathBuf> {
+        let mut candidates = vec![
+            playbook_dir.join("roles"),
+            playbook_dir.join("../roles"),
+            PathBuf::from("roles"),
+        ];
+        candidates.extend(self.search_path.iter().cloned());
+        candidates
+            .iter()
+            .map(|d| d.join(name))
+            .find(|d| d.is_dir())
+            .ok_or_else(|| {
+                let known: Vec<String> = candidates
+                    .iter()
+                    .filter_map(|d| std::fs::read_dir(d).ok())
+                    .flatten()
+                    .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
+                    .collect();
+                Error::at(
+                    ErrorKind::UnknownRole {
+                        name: name.to_owned(),
+                    },
+                    span,
+                )
+                .with_label("no such folder under roles/")
+                .suggest(name, known.iter().map(String::as_str))
+            })
+    }
+
     /// Finds `name` in `roles/` beside the playbook, in `../roles/` above it, in `./roles/`, then
     /// in each `roles_path` folder.
     pub(crate) fn get(
@@ -56,28 +87,7 @@ impl RoleCache {
         if let Some(role) = self.roles.iter().find(|r| r.name == name) {
             return Ok(Arc::clone(role));
         }
-        let mut candidates = vec![
-            playbook_dir.join("roles"),
-            playbook_dir.join("../roles"),
-            PathBuf::from("roles"),
-        ];
-        candidates.extend(self.search_path.iter().cloned());
-        let Some(dir) = candidates.iter().map(|d| d.join(name)).find(|d| d.is_dir()) else {
-            let known: Vec<String> = candidates
-                .iter()
-                .filter_map(|d| std::fs::read_dir(d).ok())
-                .flatten()
-                .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
-                .collect();
-            return Err(Error::at(
-                ErrorKind::UnknownRole {
-                    name: name.to_owned(),
-                },
-                span,
-            )
-            .with_label("no such folder under roles/")
-            .suggest(name, known.iter().map(String::as_str)));
-        };
+        let dir = self.find(name, span, playbook_dir)?;
         let part = |what: &str| -> Result<Option<Node>> {
             let options = [
                 format!("{what}.yml"),

@@ -75,13 +75,19 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
             _ => {}
         }
     }
+    recap(&mut out, reports);
+    out
+}
+
+/// The recap table: a row per host; RESCUED and IGNORED appear only when a host has one, so
+/// the usual recap keeps six columns, and UNKNOWN only after a lost link.
+fn recap(out: &mut String, reports: &[HostReport]) {
     let width = reports
         .iter()
         .map(|r| r.host.len())
         .max()
         .unwrap_or(4)
         .max(4);
-    // RESCUED and IGNORED appear only when a host has one, so the usual recap keeps six columns.
     let extra = reports
         .iter()
         .any(|r| r.count(StepStatus::Caught) + r.count(StepStatus::Ignored) > 0);
@@ -129,7 +135,6 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
         }
         out.push('\n');
     }
-    out
 }
 
 /// What to do about a host-level failure, by its kind.

@@ -389,37 +389,44 @@ fn check(members: &[Member], description: &str, span: &Span) -> Result<usize> {
             }
         }
     }
-    // Second pass, now that every symlink is known: nothing may be written through a symlink,
-    // and no symlink may lead out of the release, even by way of other symlinks.
+    if let Some(why) = through_symlinks(members, &symlinks) {
+        return Err(unsafe_member(why));
+    }
+    Ok(files)
+}
+
+/// Second pass over the members, once every symlink is known: nothing may be written through a
+/// symlink, and no symlink may lead out of the release, even by way of other symlinks.
+fn through_symlinks(members: &[Member], symlinks: &HashMap<&[OsString], &Path>) -> Option<String> {
     for m in members {
         for end in 1..m.path.len() {
             if symlinks.contains_key(&m.path[..end]) {
-                return Err(unsafe_member(format!(
+                return Some(format!(
                     "member `{}` is inside symlink `{}`",
                     m.raw,
                     join(&m.path[..end])
-                )));
+                ));
             }
         }
         if m.kind == EntryType::Symlink {
             let target = m.target.as_deref().unwrap_or_else(|| Path::new(""));
             let dir = &m.path[..m.path.len().saturating_sub(1)];
             let mut hops = 0;
-            if let Err(escape) = resolve(dir, target, &symlinks, false, &mut hops) {
+            if let Err(escape) = resolve(dir, target, symlinks, false, &mut hops) {
                 let why = match escape {
                     Escape::Outside => "escapes the release directory",
                     Escape::Absolute => "leads through a symlink to an absolute path",
                     Escape::Loop => "is part of a symlink loop",
                 };
-                return Err(unsafe_member(format!(
+                return Some(format!(
                     "symlink `{}` -> `{}` {why}",
                     m.raw,
                     target.display()
-                )));
+                ));
             }
         }
     }
-    Ok(files)
+    None
 }
 
 /// Streams the member list of a tar out of `input`, gunzipping first when it starts with the gzip

@@ -57,9 +57,9 @@ const KEYS: &[&str] = &[
     "editable",
 ];
 
-/// Builds a `pip` from its arguments.
-pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Pip> {
-    let f = Fields::new(args, "`pip`", KEYS)?;
+/// The `name` list, each a package name (options go in `extra_args`), with `version` applied to
+/// the one name it needs (`==` unless it gives its own operator).
+fn package_names(f: &Fields<'_>) -> Result<Vec<String>> {
     let mut names: Vec<String> = f.string_list("name")?.into_iter().map(|(n, _)| n).collect();
     for (name, node) in f.string_list("name")? {
         if name.starts_with('-') || name.trim().is_empty() {
@@ -85,6 +85,13 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Pip> {
         };
         names[0] = format!("{}{op}{version}", names[0]);
     }
+    Ok(names)
+}
+
+/// Builds a `pip` from its arguments.
+pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Pip> {
+    let f = Fields::new(args, "`pip`", KEYS)?;
+    let names = package_names(&f)?;
     let requirements = f.string("requirements")?;
     let anchor = f.get("name").or(f.get("requirements")).unwrap_or(args);
     if names.is_empty() == requirements.is_none() {

@@ -125,12 +125,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<WaitFor> {
     let condition = match given.first().copied() {
         Some("port") => {
             only("search_regex", "`path`")?;
-            let port_node = f.require("port")?;
-            let port = number(&f, "port")?
-                .and_then(|p| u16::try_from(p).ok())
-                .filter(|p| *p > 0)
-                .ok_or_else(|| Error::invalid("`port` must be 1 to 65535", &port_node.span))?;
-            let host = f.string("host")?.unwrap_or_else(|| "127.0.0.1".to_owned());
+            let (host, port) = host_and_port(&f)?;
             match state.as_deref().unwrap_or("started") {
                 "started" | "present" => Condition::Port {
                     host,
@@ -163,37 +158,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<WaitFor> {
                 regex,
             }
         }
-        Some(_) => {
-            let url_node = f.require("url")?;
-            let url = f.required_string("url")?;
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(Error::invalid(
-                    format!("`url` must start with http:// or https://, not `{url}`"),
-                    &url_node.span,
-                ));
-            }
-            Condition::Url {
-                url,
-                status: statuses(&f)?,
-                contains: f.string("contains")?,
-                headers: headers(&f)?,
-                head: match f.string("method")?.as_deref().unwrap_or("GET") {
-                    "GET" => false,
-                    "HEAD" => true,
-                    other => {
-                        let node = f.require("method")?;
-                        return Err(Error::invalid(
-                            format!(
-                                "`method` must be GET or HEAD, not `{other}`: a check is read-only"
-                            ),
-                            &node.span,
-                        ));
-                    }
-                },
-                follow: f.boolean("follow_redirects")?.unwrap_or(true),
-                insecure: !f.boolean("validate_certs")?.unwrap_or(true),
-            }
-        }
+        Some(_) => url_condition(&f)?,
         None => Condition::Sleep,
     };
     if !matches!(condition, Condition::Url { .. }) {
@@ -218,6 +183,48 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<WaitFor> {
         sleep: secs("sleep", 1)?.max(1),
         connect_timeout: secs("connect_timeout", 5)?.max(1),
         msg: f.string("msg")?,
+    })
+}
+
+/// `port:` (1 to 65535) and the `host` it is on (127.0.0.1 by default).
+fn host_and_port(f: &Fields<'_>) -> Result<(String, u16)> {
+    let port_node = f.require("port")?;
+    let port = number(f, "port")?
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|p| *p > 0)
+        .ok_or_else(|| Error::invalid("`port` must be 1 to 65535", &port_node.span))?;
+    let host = f.string("host")?.unwrap_or_else(|| "127.0.0.1".to_owned());
+    Ok((host, port))
+}
+
+/// `url:` with its check: the statuses, text and headers to expect, GET or HEAD only.
+fn url_condition(f: &Fields<'_>) -> Result<Condition> {
+    let url_node = f.require("url")?;
+    let url = f.required_string("url")?;
+    if !(url.starts_with("http://") || url.starts_with("https://")) {
+        return Err(Error::invalid(
+            format!("`url` must start with http:// or https://, not `{url}`"),
+            &url_node.span,
+        ));
+    }
+    Ok(Condition::Url {
+        url,
+        status: statuses(f)?,
+        contains: f.string("contains")?,
+        headers: headers(f)?,
+        head: match f.string("method")?.as_deref().unwrap_or("GET") {
+            "GET" => false,
+            "HEAD" => true,
+            other => {
+                let node = f.require("method")?;
+                return Err(Error::invalid(
+                    format!("`method` must be GET or HEAD, not `{other}`: a check is read-only"),
+                    &node.span,
+                ));
+            }
+        },
+        follow: f.boolean("follow_redirects")?.unwrap_or(true),
+        insecure: !f.boolean("validate_certs")?.unwrap_or(true),
     })
 }
 
