@@ -361,6 +361,9 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
                     (Fact::Guard { script } | Fact::Output { script }, _, _) => {
                         format!("the result of `{}`", clip(script.as_str()))
                     }
+                    (Fact::Module { .. }, _, _) => {
+                        "what an Ansible module's check mode answers".to_owned()
+                    }
                     (Fact::Releases { root, .. }, _, _) => format!("the releases under `{root}`"),
                     (Fact::Packages { .. }, _, _) => {
                         "the installed packages or the apt cache".to_owned()

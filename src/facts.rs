@@ -26,6 +26,15 @@ pub(crate) enum Fact {
     Guard { script: Script },
     /// Exit status and standard output of a read-only command (`supervisorctl status x`).
     Output { script: Script },
+    /// What a bridged Ansible module answers in check mode: `payload` (base64 of the Python
+    /// program Ansible packaged) run by `python` on the host, its output reduced by `summary`
+    /// (recon's own Python code) to what the plan needs. It travels in the probe as a
+    /// here-document: a payload is larger than one command-line argument may be.
+    Module {
+        payload: String,
+        python: String,
+        summary: String,
+    },
     /// The release folders under `root`, recon's markers for them, and where `root/link` points.
     Releases { root: String, link: String },
     /// Every Debian package the host's `package` resources name, with what each wants: ONE
@@ -349,6 +358,12 @@ _g() {
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'G %s %s\n' "$1" "$_grc"
 }
+_mod() {
+  _gt=$(date +%s)
+  _out=$(_bounded "$2" "$3" - 2>&1 | "$3" -c "$4" check 2>&1); _grc=$?
+  if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
+  printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
+}
 _o() {
   _gt=$(date +%s)
   _out=$(_bounded "$2" sh -c "$3" </dev/null 2>&1); _grc=$?
@@ -418,6 +433,21 @@ impl FactSet {
     /// Asks for what a read-only command prints.
     pub(crate) fn output(&mut self, script: Script) -> Handle<CommandOutput> {
         Handle::new(self.add(Fact::Output { script }))
+    }
+
+    /// Asks what a bridged module answers in check mode (`Fact::Module`).
+    pub(crate) fn module(
+        &mut self,
+        payload: &[u8],
+        python: &str,
+        summary: &'static str,
+    ) -> Handle<CommandOutput> {
+        use base64::Engine as _;
+        Handle::new(self.add(Fact::Module {
+            payload: base64::engine::general_purpose::STANDARD.encode(payload),
+            python: python.to_owned(),
+            summary: summary.to_owned(),
+        }))
     }
 
     /// Asks for the releases under `root` and where `root/link` points.
@@ -508,6 +538,21 @@ impl FactSet {
                     s.fill("  _o {} {} ", [i, limit])
                         .word(script.as_str())
                         .code("\n");
+                }
+                Fact::Module {
+                    payload,
+                    python,
+                    summary,
+                } => {
+                    use base64::Engine as _;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(payload)
+                        .unwrap_or_default();
+                    let mut rest = Script::new();
+                    rest.fill(" | _mod {} {} {} ", [i, limit, w(python)])
+                        .word(summary);
+                    s.code("  base64 -d")
+                        .base64_heredoc_then_script(&bytes, &rest);
                 }
                 Fact::Releases { root, link } => {
                     s.fill("  _rel {} {} {}\n", [i, p(root), w(link)]);
@@ -611,7 +656,7 @@ impl FactSet {
         let (index, secs): (usize, u64) = (index.parse().ok()?, secs.parse().ok()?);
         let placeholder = match self.facts.get(index)? {
             Fact::Guard { .. } => FactValue::Guard(Exit(124)),
-            Fact::Output { .. } => FactValue::Output(CommandOutput {
+            Fact::Output { .. } | Fact::Module { .. } => FactValue::Output(CommandOutput {
                 status: 124,
                 stdout: String::new(),
             }),
@@ -632,7 +677,10 @@ impl FactValue {
             (fact, self),
             (Fact::Path { .. }, FactValue::Path(_))
                 | (Fact::Guard { .. }, FactValue::Guard(_))
-                | (Fact::Output { .. }, FactValue::Output(_))
+                | (
+                    Fact::Output { .. } | Fact::Module { .. },
+                    FactValue::Output(_)
+                )
                 | (Fact::Releases { .. }, FactValue::Releases(_))
                 | (Fact::Packages { .. }, FactValue::Packages(_))
         )

@@ -21,7 +21,7 @@ const LAYERS: &[&[&str]] = &[
     ],
     &["vault"],
     &["yaml", "fields"],
-    &["artifact", "script", "transport"],
+    &["artifact", "script", "transport", "bridge"],
     &["vars", "template", "ansible_cfg"],
     &["inventory"],
     &["facts", "registered", "plan", "report", "door"],

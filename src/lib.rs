@@ -11,6 +11,7 @@ mod ansible;
 mod ansible_cfg;
 mod apply;
 mod artifact;
+mod bridge;
 mod cli;
 mod command;
 mod compile;

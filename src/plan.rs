@@ -191,6 +191,10 @@ pub(crate) struct HostPlan {
     /// The play's tasks from here on are planned once earlier steps ran (known after apply).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) deferred: Option<Deferred>,
+    /// What registered tasks found converged printed when their probe answer is their result
+    /// (a bridged module's check-mode result): the registered value of a task with no step.
+    #[serde(skip)]
+    pub(crate) converged: Vec<(RegisterTag, String)>,
 }
 
 impl HostPlan {

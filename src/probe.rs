@@ -9,6 +9,7 @@ use crate::compile::{HostGraph, Task};
 use crate::facts::{sha256_hex, FactSet, FactValue, Facts};
 use crate::plan::{HostPlan, Step};
 use crate::reactions::Reactions;
+use crate::registered::RegisterTag;
 use crate::resource::{Decided, Situation};
 use crate::script::{apply_script, under_sudo, Script, ScriptStep};
 use crate::source::Location;
@@ -50,6 +51,7 @@ impl PlannedHost {
                 error: None,
                 error_at: None,
                 deferred: None,
+                converged: Vec::new(),
             },
             target: graph.target.clone(),
             become_: graph.become_,
@@ -136,7 +138,8 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
     answers.set_session(transport.session());
     planned.observed = answers.values().to_vec();
     match decide_all(graph, &facts, &asked, &reactions, answers) {
-        Ok(steps) => {
+        Ok((steps, converged)) => {
+            planned.plan.converged = converged;
             planned.plan.unchanged =
                 graph.tasks.len() - steps.iter().filter(|s| !s.step.handler).count();
             if !steps.is_empty() {
@@ -198,6 +201,9 @@ struct Planned {
 /// Why a reaction left over by an interrupted run runs now.
 const PENDING: &str = "pending from an interrupted run";
 
+/// What registered tasks found converged register (`HostPlan::converged`).
+type Converged = Vec<(RegisterTag, String)>;
+
 /// Decides tasks in order, predicting the state earlier steps leave behind, then handlers.
 fn decide_all(
     graph: &HostGraph,
@@ -205,8 +211,9 @@ fn decide_all(
     asked: &[Box<dyn Any + Send + Sync>],
     reactions: &Reactions,
     mut facts: Facts,
-) -> Result<Vec<Planned>, (String, Location)> {
+) -> Result<(Vec<Planned>, Converged), (String, Location)> {
     let mut steps: Vec<Planned> = Vec::new();
+    let mut converged = Vec::new();
     // Steps by task: `changed` for dependencies (a failure skips dependents), `fired` for
     // reactions and handlers (housekeeping never triggers them).
     let mut changed: Vec<Option<usize>> = vec![None; graph.tasks.len()];
@@ -231,6 +238,13 @@ fn decide_all(
             )
             .map_err(|e| (format!("task `{}`: {e}", task.name), task.span.location()))?
         else {
+            if let Some(tag) = task.register {
+                converged.extend(
+                    task.resource
+                        .converged_result(asked[i].as_ref(), &facts)
+                        .map(|out| (tag, out)),
+                );
+            }
             continue;
         };
         if pending && !notified {
@@ -305,7 +319,7 @@ fn decide_all(
             clears: reactions.marker(offset + h).map(str::to_owned),
         });
     }
-    Ok(steps)
+    Ok((steps, converged))
 }
 
 fn step(

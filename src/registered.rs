@@ -56,6 +56,8 @@ pub(crate) enum Shape {
     /// `getent`: the fact itself, a mapping of entries (the first line printed is the field
     /// separator, the rest `getent`'s answer).
     Getent,
+    /// A bridged Ansible module: the JSON object it printed, as Ansible registers it.
+    Module,
 }
 
 /// One item of a registering task.
@@ -270,6 +272,8 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
         return getent_entries(rest, Some(split).filter(|s| !s.is_empty()));
     }
     let mut map: BTreeMap<&str, JValue> = BTreeMap::new();
+    // A bridged module's own fields (`diff`, `msg`, `stdout` ...), under recon's.
+    let mut module: BTreeMap<String, JValue> = BTreeMap::new();
     match result {
         None => {
             map.insert("changed", JValue::from(false));
@@ -298,6 +302,15 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
                 }
                 map.insert("msg", JValue::from(format!("OK ({} bytes)", content.len())));
             }
+            if item.shape == Shape::Module {
+                if let Ok(serde_json::Value::Object(fields)) =
+                    serde_json::from_str::<serde_json::Value>(r.stdout.trim())
+                {
+                    for (key, value) in fields {
+                        module.insert(key, JValue::from_serialize(&value));
+                    }
+                }
+            }
             if item.shape == Shape::Command {
                 let stdout = r.stdout.strip_suffix('\n').unwrap_or(&r.stdout);
                 let stderr = r.stderr.strip_suffix('\n').unwrap_or(&r.stderr);
@@ -312,7 +325,8 @@ fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
     if let Some(value) = &item.item {
         map.insert("item", value.clone());
     }
-    JValue::from_iter(map)
+    module.extend(map.into_iter().map(|(k, v)| (k.to_owned(), v)));
+    JValue::from_iter(module)
 }
 
 /// The `getent` fact's value from `getent`'s output: each line's first field to its other

@@ -23,6 +23,8 @@ mod validation;
 #[cfg(feature = "heavy-tests")]
 mod ansible_compat;
 #[cfg(feature = "heavy-tests")]
+mod bridge;
+#[cfg(feature = "heavy-tests")]
 mod capistrano;
 #[cfg(feature = "heavy-tests")]
 mod ci;

@@ -10,6 +10,7 @@ mod modules;
 pub(crate) use free_form::{parse as parse_free_form, RAW};
 pub(crate) use modules::{Mapped, Module, MODULES};
 
+use crate::bridge::Lookup;
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
 
@@ -37,21 +38,53 @@ pub(crate) fn lookup(name: &str) -> Option<&'static modules::Entry> {
 }
 
 /// Turns a task of module `name` with rendered arguments into what recon builds. Names that are
-/// recon resources and not Ansible modules pass through unchanged.
-pub(crate) fn map(name: &str, args: Node, key: &Node) -> Result<Mapped> {
+/// recon resources and not Ansible modules pass through unchanged; a module recon has no
+/// resource for runs through the control machine's Ansible (`bridge`) when it has that module.
+pub(crate) fn map(name: &str, args: Node, key: &Node, bridged: &Lookup) -> Result<Mapped> {
     let Some(entry) = lookup(name) else {
         return match crate::resource::KINDS.iter().find(|k| k.name == name) {
             Some(k) => Ok(Mapped::Resource { kind: k.name, args }),
-            // The loader keeps a task of an unknown module only under a `when`: the error is
-            // due once the host's condition holds (a skipped task for another OS is fine).
-            None => Err(unknown(key, &[])),
+            // The loader keeps a task of an unknown module only under a `when` (or when the
+            // bridge has it): the error is due once the host's condition holds (a skipped task
+            // for another OS is fine).
+            None => bridge(name, args, key, bridged).map_err(|_| unknown(key, &[])),
         };
     };
     match entry.module {
         Module::Resource(f) => f(args::Args::new(&args)),
         Module::Directive => Ok(Mapped::Skip),
-        Module::Missing(nearest) => Err(missing(entry.name, nearest, key)),
+        Module::Missing(nearest) => bridge(name, args, key, bridged).map_err(|why| {
+            missing(entry.name, nearest, key).with_help(format!(
+                "the nearest recon resource is `{nearest}`; Ansible's own module cannot run either: {why}"
+            ))
+        }),
     }
+}
+
+/// A module recon has no resource for, as an `ansible_module` task (free-form `k=v` arguments
+/// parsed as Ansible does), or why the control machine's Ansible cannot run it.
+fn bridge(name: &str, args: Node, key: &Node, at: &Lookup) -> std::result::Result<Mapped, String> {
+    let module = crate::bridge::resolve(name, at)?;
+    let args = if args.scalar_text().is_some() && !args.is_null() {
+        parse_free_form(&args, false).map_err(|e| e.to_string())?
+    } else {
+        args
+    };
+    let span = key.span.clone();
+    let node = Node {
+        value: crate::yaml::Value::Map(vec![
+            (
+                Node::string("module".to_owned(), span.clone()),
+                Node::string(module, span.clone()),
+            ),
+            (Node::string("args".to_owned(), span.clone()), args),
+        ]),
+        span,
+    };
+    Ok(Mapped::Resource {
+        kind: "ansible_module",
+        args: node,
+    })
 }
 
 /// The error for a task key that names no recon resource and no Ansible module recon knows,

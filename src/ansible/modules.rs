@@ -62,6 +62,14 @@ const fn missing(name: &'static str, nearest: &'static str) -> Entry {
     }
 }
 
+/// `missing` for a module that takes a command line as free-form words (`raw: echo hi`).
+const fn missing_raw(name: &'static str, nearest: &'static str) -> Entry {
+    Entry {
+        raw: true,
+        ..missing(name, nearest)
+    }
+}
+
 /// Every Ansible module recon knows by name.
 pub(crate) const MODULES: &[Entry] = &[
     res("file", file),
@@ -109,8 +117,8 @@ pub(crate) const MODULES: &[Entry] = &[
     res("stat", stat),
     res("getent", getent),
     missing("pause", "command"),
-    missing("raw", "command"),
-    missing("script", "command"),
+    missing_raw("raw", "command"),
+    missing_raw("script", "command"),
 ];
 
 /// A mapping's result for resources whose arguments pass through unchanged.

@@ -79,7 +79,7 @@ pub(super) fn plan_rounds(
             Err(message) => return failed(planned, message, Some(horizon.at)),
         };
         unchanged = planned.plan.unchanged;
-        let resume = next.resume_after(|_| None, &query, &[]);
+        let resume = next.resume_after(|tag| converged_result(&planned, tag), &query, &[]);
         match recompiler.round(play, &current.host, resume) {
             Ok(graph) => later = Some(graph),
             Err(err) => {
@@ -220,6 +220,16 @@ fn error_at(err: &Error) -> Option<Location> {
         .or_else(|| err.related.iter().find_map(error_at))
 }
 
+/// The result of a registered task the plan found converged, when its probe answer is its
+/// result (`Resource::converged_result`).
+fn converged_result(planned: &PlannedHost, tag: RegisterTag) -> Option<ItemResult> {
+    let (_, stdout) = planned.plan.converged.iter().find(|(t, _)| *t == tag)?;
+    Some(ItemResult {
+        stdout: stdout.clone(),
+        ..ItemResult::unchanged()
+    })
+}
+
 /// The result of one step, as its registered value sees it.
 fn item_result(step: &StepResult) -> ItemResult {
     ItemResult {
@@ -258,6 +268,7 @@ pub(super) fn next_round(
             .iter()
             .find(|s| tag_of(s) == Some(tag))
             .map(item_result)
+            .or_else(|| converged_result(planned, tag))
     };
     let host = planned.plan.host.clone();
     let graph_of = |resume| recompiler.round(next.play, &host, resume);

@@ -328,7 +328,7 @@ impl Compiler<'_> {
                 continue;
             }
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
-            let (kind, args) = match ansible::map(&spec.kind, args, &spec.key)? {
+            let (kind, args) = match ansible::map(&spec.kind, args, &spec.key, &self.bridge)? {
                 Mapped::Skip => continue,
                 Mapped::Resource { kind, args } => (kind, args),
             };
@@ -476,6 +476,7 @@ impl Compiler<'_> {
             template_dirs: self.search_dirs(role, "templates"),
             file_dirs: self.search_dirs(role, "files"),
             sensitive: spec.sensitive,
+            bridge: &self.bridge,
         };
         crate::resource::build(kind, args, &cx)
     }

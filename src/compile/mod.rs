@@ -75,6 +75,8 @@ pub(crate) struct Compiler<'a> {
     /// The lazy `hostvars` object (see hostvars.rs).
     hostvars: JValue,
     play_hosts: magic::PlayHosts,
+    /// Where modules recon has no resource for are looked up in the control machine's Ansible.
+    bridge: crate::bridge::Lookup,
 }
 
 impl<'a> Compiler<'a> {
@@ -102,6 +104,7 @@ impl<'a> Compiler<'a> {
             shared,
             hostvars,
             play_hosts: magic::PlayHosts::new(playbook),
+            bridge: crate::bridge::Lookup::beside(&playbook.dir),
         }
     }
 

@@ -148,6 +148,12 @@ impl Loader<'_> {
         self.task_list(Some(&node), "an included task file", &inner)
     }
 
+    /// Whether the control machine's Ansible has module `name` (run through the bridge), or
+    /// why not.
+    fn bridge(&self, name: &str) -> std::result::Result<(), String> {
+        crate::bridge::resolve(name, &crate::bridge::Lookup::beside(&self.playbook_dir)).map(drop)
+    }
+
     fn task(&mut self, node: &Node, inherit: &Inherit, out: &mut Vec<TaskSpec>) -> Result<()> {
         let entries = node
             .as_map()
@@ -170,13 +176,26 @@ impl Loader<'_> {
             }
         }
         // One unknown key and no module: the task's module is one recon lacks (`pkgng`,
-        // `zypper_repository`). Under a `when` (its own or inherited) or a loop it is kept, and
-        // is an error only on a host where it runs, as Ansible skips it unread elsewhere.
+        // `zypper_repository`). When the control machine's Ansible has it, it runs through the
+        // bridge (`ansible_module`). Under a `when` (its own or inherited) or a loop it is kept
+        // anyway, and is an error only on a host where it runs, as Ansible skips it unread
+        // elsewhere.
         // Anything else unknown (a misspelt keyword beside a module) is an error now.
         match (modules.as_slice(), unknown.as_slice()) {
             ([], [one]) if conditional(node, inherit) => {
                 modules.push(one);
             }
+            ([], [one]) => match self.bridge(one.key()) {
+                Ok(()) => modules.push(one),
+                Err(why) => {
+                    let error = unknown_module(one);
+                    return Err(if error.help.is_none() {
+                        error.with_help(format!("not a recon resource either, and {why}"))
+                    } else {
+                        error
+                    });
+                }
+            },
             (_, [first, ..]) => return Err(unknown_module(first)),
             _ => {}
         }

@@ -3,6 +3,7 @@
 //! the shell for exactly what it decided. `registry.rs` holds one line per kind; nothing else in
 //! recon names a kind.
 
+mod ansible_module;
 pub(crate) mod archive;
 mod args;
 mod authorized_key;
@@ -166,6 +167,13 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
     fn result_shape(&self) -> crate::registered::Shape {
         crate::registered::Shape::Plain
     }
+    /// What a registered task found converged registers, when its probe answer is its result
+    /// (a bridged module's check-mode result, in `result_shape`'s form); `None`: an unchanged
+    /// result with nothing more.
+    fn converged_result(&self, asked: &Self::Asked, facts: &Facts) -> Option<String> {
+        let _ = (asked, facts);
+        None
+    }
 }
 
 /// A decision with its change, type-erased for the planner.
@@ -194,6 +202,7 @@ pub(crate) trait AnyResource: fmt::Debug + Send + Sync {
     fn reads_only(&self) -> bool;
     fn query_when_registered(&self) -> bool;
     fn result_shape(&self) -> crate::registered::Shape;
+    fn converged_result(&self, asked: &(dyn Any + Send + Sync), facts: &Facts) -> Option<String>;
     /// For the few commands that work on one kind (`releases`, `rollback`).
     fn as_any(&self) -> &dyn Any;
 }
@@ -258,6 +267,9 @@ impl<R: Resource> AnyResource for R {
     fn result_shape(&self) -> crate::registered::Shape {
         Resource::result_shape(self)
     }
+    fn converged_result(&self, asked: &(dyn Any + Send + Sync), facts: &Facts) -> Option<String> {
+        Resource::converged_result(self, asked.downcast_ref::<R::Asked>()?, facts)
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -278,6 +290,8 @@ pub(crate) struct BuildContext<'a> {
     pub(crate) file_dirs: Vec<PathBuf>,
     /// The task is `no_log`/`sensitive`: content it carries is secret.
     pub(crate) sensitive: bool,
+    /// Where a bridged module is looked up (`ansible_module`).
+    pub(crate) bridge: &'a crate::bridge::Lookup,
 }
 
 /// Running a resource's decision against hand-written answers, for the unit tests of each kind.

@@ -5,12 +5,12 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use super::{ansible_module, package, pip, replace, service, template, unpack, user, wait_for};
 use super::{
     authorized_key, block, command, cron, directory, file, group, http_check, line, release, stat,
     supervisor, symlink,
 };
 use super::{docker_compose, download, firewall, getent, git};
-use super::{package, pip, replace, service, template, unpack, user, wait_for};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
@@ -66,6 +66,7 @@ registry! {
     "pip" => pip, "Python packages installed by pip, in a virtualenv it creates if asked";
     "unpack" => unpack, "an archive on the host extracted into a folder, compared member by member";
     "wait_for" => wait_for, "a port, path or URL condition the apply waits for; converged when it holds";
+    "ansible_module" => ansible_module, "a module recon has no resource for, run by the control machine's Ansible";
 }
 
 /// Whether `name` is a resource kind.

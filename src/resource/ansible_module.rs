@@ -1,0 +1,265 @@
+//! `ansible_module: { module, args }`: a task whose module recon has no resource for, run
+//! through Ansible's own module code (the bridge, `crate::bridge`). The probe runs the module in
+//! check mode with diff: its `changed` and diff are the plan, exactly as a native resource's;
+//! a module without check-mode support is "known after apply". The apply runs it for real, and
+//! its JSON result is the task's registered result, in Ansible's shape. Playbooks never name
+//! this kind: the task loader turns a module recon lacks into it (`ansible::map`).
+
+use serde_json::Value;
+
+use super::{BuildContext, Problem, Resource, Situation};
+use crate::error::{Error, Result};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::Fields;
+use crate::plan::{Action, Change};
+use crate::script::Script;
+use crate::yaml::Node;
+
+/// A bridged module call, packaged for the host.
+#[derive(Debug, Clone)]
+pub(crate) struct AnsibleModule {
+    /// The module's fully qualified name.
+    pub(crate) module: String,
+    /// The host's Python (`ansible_python_interpreter`, else `python3`).
+    pub(crate) python: String,
+    /// The check-mode payload (for the probe) and the real one (for the step).
+    check: Vec<u8>,
+    run: Vec<u8>,
+}
+
+const KEYS: &[&str] = &["module", "args"];
+
+/// Builds a bridged module call: the payloads come from the control machine's Ansible.
+pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<AnsibleModule> {
+    let f = Fields::new(args, "`ansible_module`", KEYS)?;
+    let name = f.required_string("module")?;
+    let at = f.require("module")?;
+    let module_args = match f.get("args") {
+        Some(node) if node.as_map().is_some() => {
+            serde_json::to_value(crate::template::to_jinja(node)).map_err(|e| {
+                Error::invalid(
+                    format!("the module's arguments are not JSON: {e}"),
+                    &node.span,
+                )
+            })?
+        }
+        Some(node) if node.scalar_text().is_some_and(|t| t.trim().is_empty()) => {
+            Value::Object(serde_json::Map::new())
+        }
+        None => Value::Object(serde_json::Map::new()),
+        Some(node) => {
+            return Err(Error::invalid(
+                "the module's arguments must be a mapping (`key: value` lines)",
+                &node.span,
+            ))
+        }
+    };
+    let python = cx
+        .vars
+        .text("ansible_python_interpreter")?
+        .filter(|p| !p.trim().is_empty() && !p.starts_with("auto"))
+        .unwrap_or_else(|| "python3".to_owned());
+    let lookup = cx.bridge;
+    let bridged = |check: bool| {
+        crate::bridge::payload(&name, &module_args, check, &python, lookup).map_err(|why| {
+            Error::invalid(
+                format!("cannot run module `{name}` through Ansible: {why}"),
+                &at.span,
+            )
+            .with_label("this module")
+        })
+    };
+    Ok(AnsibleModule {
+        module: crate::bridge::resolve(&name, lookup).unwrap_or_else(|_| name.clone()),
+        check: bridged(true)?,
+        run: bridged(false)?,
+        python,
+    })
+}
+
+/// Reads the module's printed JSON (Ansible tolerates noise around it) and prints it in a stable
+/// form (sorted keys, no `invocation`). `check` (the probe): the answer is fingerprinted for the
+/// stale check, and a converged task's registered result is this check-mode result. `run` (the
+/// step): the registered result, and the exit a step must give: 0 changed, 100 nothing changed,
+/// 1 failed (the module's message on stderr).
+const RESULT_READER: &str = r#"import json, sys
+text = sys.stdin.read()
+start = text.find("{")
+try:
+    result = json.JSONDecoder().raw_decode(text, start)[0] if start >= 0 else None
+except ValueError:
+    result = None
+if not isinstance(result, dict):
+    if sys.argv[1] == "check":
+        sys.stdout.write(text[-2000:])
+        sys.exit(3)
+    sys.stderr.write("the module printed no result:\n" + text[-2000:])
+    sys.exit(1)
+result.pop("invocation", None)
+print(json.dumps(result, sort_keys=True))
+if sys.argv[1] == "check":
+    sys.exit(0)
+if result.get("failed"):
+    sys.stderr.write(str(result.get("msg", "the module failed")) + "\n")
+    sys.exit(1)
+sys.exit(0 if result.get("changed") else 100)
+"#;
+
+/// What the check-mode run answered.
+#[derive(Debug, PartialEq)]
+enum Checked {
+    Converged,
+    Changes {
+        diff: Option<String>,
+    },
+    /// The module has no check mode: only the apply can tell.
+    Unknown(String),
+}
+
+/// Reads the probe's summary of the check-mode run.
+fn checked(module: &str, output: &CommandOutput) -> std::result::Result<Checked, Problem> {
+    let result: Value = serde_json::from_str(output.stdout.trim()).map_err(|_| {
+        Problem::new(format!(
+            "module `{module}` printed no result in check mode (is Python on the host?): {}",
+            output.stdout.trim()
+        ))
+    })?;
+    let msg = result.get("msg").and_then(Value::as_str).unwrap_or("");
+    if result.get("failed").and_then(Value::as_bool) == Some(true) {
+        return Err(Problem::new(format!(
+            "module `{module}` failed in check mode: {msg}"
+        )));
+    }
+    if result.get("skipped").and_then(Value::as_bool) == Some(true) {
+        let why = if msg.is_empty() {
+            "it skipped in check mode"
+        } else {
+            msg
+        };
+        return Ok(Checked::Unknown(format!("known after apply: {why}")));
+    }
+    if result.get("changed").and_then(Value::as_bool) != Some(true) {
+        return Ok(Checked::Converged);
+    }
+    Ok(Checked::Changes {
+        diff: result.get("diff").and_then(diff_text),
+    })
+}
+
+/// A module's `diff` (one `{before, after}` or a list of them) as a unified diff.
+fn diff_text(diff: &Value) -> Option<String> {
+    let parts: Vec<&Value> = match diff {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let mut out = String::new();
+    for part in parts {
+        let side = |key: &str| match part.get(key) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => serde_json::to_string_pretty(other).unwrap_or_default() + "\n",
+        };
+        let (before, after) = (side("before"), side("after"));
+        if before == after {
+            continue;
+        }
+        if let Some(text) = super::file::text_diff(before.as_bytes(), after.as_bytes()) {
+            out.push_str(&text);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+impl Resource for AnsibleModule {
+    type Asked = Handle<CommandOutput>;
+    type Decision = ();
+
+    fn kind(&self) -> &'static str {
+        "ansible_module"
+    }
+
+    fn id(&self) -> String {
+        self.module.clone()
+    }
+
+    fn ask(&self, facts: &mut FactSet) -> Handle<CommandOutput> {
+        facts.module(&self.check, &self.python, RESULT_READER)
+    }
+
+    fn decide(
+        &self,
+        asked: &Handle<CommandOutput>,
+        facts: &Facts,
+        _: Situation,
+    ) -> std::result::Result<Option<(Change, ())>, Problem> {
+        match checked(&self.module, facts.get(*asked))? {
+            Checked::Converged => Ok(None),
+            Checked::Changes { diff } => {
+                let mut change = Change::new(Action::Update);
+                change.diff = diff;
+                Ok(Some((change, ())))
+            }
+            Checked::Unknown(why) => Ok(Some((Change::new(Action::Run).reason(why), ()))),
+        }
+    }
+
+    fn script(&self, (): &(), out: &mut Script) {
+        let mut rest = Script::of(" | ");
+        rest.bounded()
+            .word(&self.python)
+            .code(" - 2>&1 | ")
+            .word(&self.python)
+            .code(" -c ")
+            .word(RESULT_READER)
+            .code(" run");
+        out.code("base64 -d")
+            .base64_heredoc_then_script(&self.run, &rest);
+    }
+
+    fn result_shape(&self) -> crate::registered::Shape {
+        crate::registered::Shape::Module
+    }
+
+    fn converged_result(&self, asked: &Handle<CommandOutput>, facts: &Facts) -> Option<String> {
+        Some(facts.get(*asked).stdout.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(stdout: &str) -> CommandOutput {
+        CommandOutput {
+            status: 0,
+            stdout: stdout.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_check_mode_answer_decides_the_plan() {
+        let m = "acme.demo.flag";
+        assert_eq!(
+            checked(m, &output(r#"{"changed": false}"#)),
+            Ok(Checked::Converged)
+        );
+        let changes = checked(
+            m,
+            &output(r#"{"changed": true, "diff": {"before": "a\n", "after": "b\n"}}"#),
+        );
+        let Ok(Checked::Changes { diff: Some(diff) }) = changes else {
+            panic!("a change with a diff: {changes:?}");
+        };
+        assert!(diff.contains("-a\n+b\n"), "{diff}");
+        assert!(matches!(
+            checked(m, &output(r#"{"skipped": true, "msg": "remote module does not support check mode"}"#)),
+            Ok(Checked::Unknown(why)) if why.contains("does not support check mode")
+        ));
+        let failed = checked(m, &output(r#"{"failed": true, "msg": "bad key"}"#));
+        assert!(
+            matches!(failed, Err(Problem(ref why)) if why.contains("bad key")),
+            "{failed:?}"
+        );
+        assert!(checked(m, &output("Traceback: no python")).is_err());
+    }
+}
