@@ -472,9 +472,9 @@ fn in_place_flow_and_the_migration_to_blue_green() {
     });
     println!("figures: migration to blue_green: {migration}");
     stage.assert_live("blue", "v1.0.1");
-    for squad in 0..SQUADS.len() {
+    for (squad, user) in SQUADS.iter().enumerate() {
         assert!(!stage.app(squad).join("conf/supervisor.conf").exists());
-        let old = format!("digicam-{}", SQUADS[squad]);
+        let old = format!("digicam-{user}");
         let status = stage.supervisord.ctl(&["status", &old]);
         assert!(status.contains("no such process"), "{status}");
     }

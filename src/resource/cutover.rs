@@ -10,6 +10,8 @@
 //! Each slot's link `{root}/slots/{name}` names the release it runs; the upstream file holds
 //! `server 127.0.0.1:PORT;` for the live slot (inside the site's `upstream` block).
 
+use std::fmt::Write as _;
+
 use super::http_check::{HttpCheck, MARK_FUNCTION};
 use super::release::{Marker, Status};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
@@ -509,12 +511,13 @@ impl Cutover {
         }
         if let Some(old) = d.retire {
             let o = &self.slots[old];
-            reason.push_str(&format!(
+            let _ = write!(
+                reason,
                 "; {} ({}) drains {}s, then stops",
                 o.name,
                 seen[old].release.as_deref().unwrap_or("nothing"),
                 self.drain
-            ));
+            );
         }
         if triggered {
             reason.push_str(" (a task it watches changed)");
