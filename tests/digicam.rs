@@ -301,7 +301,9 @@ fn under_load(stage: &Stage, versions: &[&str], step: impl FnOnce()) -> Figures 
 
 #[test]
 fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
-    let _turn = ACCOUNTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = ACCOUNTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stage = Stage::new("blue_green");
 
     // v1.0.0 to three squads in parallel: it goes live on blue. The plan shows the release's
@@ -429,7 +431,9 @@ fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
 
 #[test]
 fn in_place_flow_and_the_migration_to_blue_green() {
-    let _turn = ACCOUNTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = ACCOUNTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stage = Stage::new("in_place");
     stage.apply("v1.0.0").expect_code(0);
     assert_eq!(stage.versions(), ["1.0.0"; 3]);
