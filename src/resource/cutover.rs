@@ -553,6 +553,114 @@ fn plan(version: &str, seen: &[Seen], live: Option<usize>, triggered: bool) -> O
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::facts::FactValue;
+    use crate::resource::testing::decide;
+
+    fn cutover(version: &str) -> Cutover {
+        let slot = |name: &str, port| Slot {
+            name: name.into(),
+            port,
+            start: "true".into(),
+            stop: "true".into(),
+        };
+        Cutover {
+            root: "~/app".into(),
+            version: version.into(),
+            link: "current".into(),
+            slots: [slot("blue", 9201), slot("green", 9202)],
+            upstream: "~/app/conf/upstream.conf".into(),
+            reload: "true".into(),
+            serialize: None,
+            check: Check {
+                path: "/health".into(),
+                status: 200,
+                contains: None,
+                identity: None,
+                timeout: 5,
+            },
+            drain: 2,
+        }
+    }
+
+    /// The host: `current`, markers (version, status), each slot's release, the live slot,
+    /// which slots answer — in the order the cutover asks.
+    fn host(
+        current: &str,
+        markers: &[(&str, &str)],
+        slots: [Option<&str>; 2],
+        live: Option<usize>,
+        up: &str,
+    ) -> Vec<FactValue> {
+        let c = cutover("v");
+        let link = |release: Option<&str>| {
+            FactValue::Path(PathState {
+                kind: release.map_or(PathKind::Absent, |_| PathKind::Link),
+                target: release.map(|r| format!("../{r}")),
+                ..PathState::default()
+            })
+        };
+        vec![
+            FactValue::Releases(ReleaseState {
+                link: Some(current.into()),
+                dirs: markers.iter().map(|m| m.0.to_owned()).collect(),
+                markers: markers
+                    .iter()
+                    .map(|(v, s)| ((*v).to_owned(), format!("sha256=x\nstatus={s}\n")))
+                    .collect(),
+                leftovers: Vec::new(),
+                unsafe_link: None,
+            }),
+            link(slots[0]),
+            link(slots[1]),
+            FactValue::Path(PathState {
+                kind: PathKind::File,
+                content: live.map(|l| Cutover::upstream_text(&c.slots[l]).into_bytes()),
+                ..PathState::default()
+            }),
+            FactValue::Output(CommandOutput {
+                status: 0,
+                stdout: up.into(),
+            }),
+        ]
+    }
+
+    #[test]
+    fn the_plan_names_the_slot_going_live_and_the_one_draining() {
+        let answers = host(
+            "v1.0.0",
+            &[("v1.0.0", "good")],
+            [Some("v1.0.0"), None],
+            Some(0),
+            "blue up\ngreen down\n",
+        );
+        let (change, d) = decide(&cutover("v1.0.1"), answers)
+            .expect("ok")
+            .expect("switch");
+        assert_eq!((d.target, d.retire), (1, Some(0)));
+        assert_eq!(
+            change.reason.as_deref(),
+            Some("v1.0.1 goes live on green (9202) after its check; blue (v1.0.0) drains 2s, then stops")
+        );
+        // Converged: live, answering, `current` and a good marker.
+        let answers = host(
+            "v1.0.0",
+            &[("v1.0.0", "good")],
+            [Some("v1.0.0"), None],
+            Some(0),
+            "blue up\ngreen down\n",
+        );
+        assert!(decide(&cutover("v1.0.0"), answers).expect("ok").is_none());
+        // A release that failed before never goes live.
+        let answers = host(
+            "v1.0.1",
+            &[("v1.0.1", "good"), ("v1.0.2", "failed")],
+            [None, Some("v1.0.1")],
+            Some(1),
+            "blue down\ngreen up\n",
+        );
+        let refused = decide(&cutover("v1.0.2"), answers).expect_err("refused");
+        assert!(refused.0.contains("never goes live"), "{refused}");
+    }
 
     fn seen(release: Option<&str>, up: bool) -> Seen {
         Seen {
