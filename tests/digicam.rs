@@ -387,6 +387,36 @@ fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
         .apply("v1.0.0")
         .expect_code(0)
         .stdout_has("No changes. 3 hosts converged.");
+
+    // A warm slot: green still runs v1.0.1 (started by hand here), so going back to it is a
+    // switch without a restart; then `recon rollback` (no version: the previous good one)
+    // brings v1.0.0 back on blue, started again since blue was drained and stopped.
+    for user in SQUADS {
+        stage
+            .supervisord
+            .ctl(&["start", &format!("digicam-{user}-green")]);
+    }
+    let spawns = stage.spawns();
+    under_load(&stage, &["1.0.0", "1.0.1"], || {
+        stage
+            .apply("v1.0.1")
+            .expect_code(0)
+            .stdout_has("(warm: it already runs there)");
+    });
+    assert_eq!(stage.spawns(), spawns, "no restart");
+    stage.assert_live("green", "v1.0.1");
+    under_load(&stage, &["1.0.1", "1.0.0"], || {
+        stage
+            .project
+            .recon(&[
+                "rollback",
+                "playbooks/digicam.yml",
+                "-i",
+                "inventory/squads.yml",
+            ])
+            .expect_code(0);
+    });
+    stage.assert_live("blue", "v1.0.0");
     println!("figures: blue_green upgrade: {upgrade}");
     println!("figures: blue_green broken: {broken}");
     println!("figures: blue_green rollback: {rollback}");
