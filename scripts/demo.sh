@@ -5,6 +5,8 @@
 # 127.0.0.1:8088 and one supervisord (state in /tmp/recon-demo), then runs
 #   recon apply playbooks/digicam.yml -i inventory/squads.yml -e version=$VERSION
 # and prints where each squad answers. Re-running it is safe: it reuses what is running.
+# Deploys are blue/green (playbooks/digicam.yml): a new release starts in each squad's idle slot,
+# is checked there, then nginx switches to it; `-e deploy=in_place` is not offered here.
 #
 # Usage: scripts/demo.sh [VERSION]       deploy VERSION (default v1.0.1; v1.0.2 is the broken one)
 #        scripts/demo.sh rollback [VERSION]   roll back (to the previous good release, or VERSION)
@@ -141,7 +143,7 @@ supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 [supervisorctl]
 serverurl=unix://$STATE/supervisor/supervisor.sock
 [include]
-files = /home/squad_*/digicam/conf/supervisor.conf
+files = /home/squad_*/digicam/conf/supervisor*.conf
 CONF
 if ! supervisorctl -c "$STATE/supervisor/supervisord.conf" pid >/dev/null 2>&1; then
   supervisord -c "$STATE/supervisor/supervisord.conf"
@@ -159,7 +161,9 @@ for squad in $SQUADS; do
     [ -f "$tarball" ] || continue
     if ! grep -qx "sha256=$(sha256sum "$tarball" | cut -d' ' -f1)" "$marker"; then
       echo "demo: squad_$squad runs an older edition of the sample; clearing $app"
-      supervisorctl -c "$STATE/supervisor/supervisord.conf" stop "digicam-$squad" >/dev/null 2>&1 || true
+      for program in "digicam-$squad" "digicam-$squad-blue" "digicam-$squad-green"; do
+        supervisorctl -c "$STATE/supervisor/supervisord.conf" stop "$program" >/dev/null 2>&1 || true
+      done
       rm -rf "$app"
       break
     fi
@@ -188,7 +192,7 @@ for squad in $SQUADS; do
     -H "Host: api.digicam.$squad.test" http://127.0.0.1:8088/health || echo "(no answer)"
 done
 echo
-echo "demo: recon is $RECON. Next: scripts/demo.sh v1.0.2 (broken: recon rolls it back),"
+echo "demo: recon is $RECON. Next: scripts/demo.sh v1.0.2 (broken: it fails its check in the idle slot and never takes traffic),"
 echo "      scripts/demo.sh releases, scripts/demo.sh rollback [VERSION] (a release deployed before),"
 echo "      scripts/demo.sh stop"
 exit "$status"

@@ -2,6 +2,8 @@
 //! Both read release state with one probe script per target. Rollback rewrites each `release`
 //! task to switch to the chosen version (never unpack) and keeps only the tasks that react to it
 //! (`notify`: the program restart, the health check), so it runs the same restart and checks.
+//! A release switched blue/green (`activate: false` and a `cutover` on the same root) rolls
+//! back through its cutover: the warm slot when it still runs the release, else the idle one.
 
 use std::fmt::Write as _;
 use std::sync::atomic::AtomicBool;
@@ -11,7 +13,7 @@ use serde::Serialize;
 use crate::compile::HostGraph;
 use crate::facts::{FactSet, ReleaseState};
 use crate::resource::release::{compare_versions, last_good, Marker, Status};
-use crate::resource::Release;
+use crate::resource::{Cutover, Release};
 use crate::transport::Transport;
 
 /// One release root on one target.
@@ -151,6 +153,16 @@ pub(crate) fn prepare_rollback(
                 "release `{target}` is not a release recon recorded under `{}`",
                 r.root
             ));
+        }
+        for (i, t) in graph.tasks.iter_mut().enumerate() {
+            if let Some(c) = t.resource.as_any().downcast_ref::<Cutover>() {
+                if c.root == r.root {
+                    let mut c = c.clone();
+                    c.version.clone_from(&target);
+                    t.resource = std::sync::Arc::new(c);
+                    selected[i] = true;
+                }
+            }
         }
         r.version = target;
         r.switch_only = true;

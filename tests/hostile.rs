@@ -76,6 +76,28 @@ const CHECK: &str = r#"- name: check
         timeout: 1
 "#;
 
+const CUTOVER: &str = r#"- name: cutover
+  hosts: all
+  tasks:
+    - release:
+        root: "{{ root }}/bg-{{ h }}"
+        version: "v-{{ h }}"
+        src: app.tar.gz
+        activate: false
+    - cutover:
+        root: "{{ root }}/bg-{{ h }}"
+        version: "v-{{ h }}"
+        link: "cur-{{ h }}"
+        slots:
+          - { name: "b-{{ h }}", port: 9, start: "true {{ h1 }}", stop: "true {{ h1 }}" }
+          - { name: "g-{{ h }}", port: 1, start: "true", stop: "true" }
+        upstream: "{{ root }}/up-{{ h }}"
+        reload: "true {{ h1 }}"
+        serialize: "{{ root }}/lock-{{ h }}"
+        check: { path: "/{{ h1 }}", contains: "{{ h }}", identity: "{{ h }}", timeout: 1 }
+        drain: 0
+"#;
+
 /// A supervisorctl stand-in: says `prog` is RUNNING whatever it is asked.
 const CTL: &str =
     "#!/bin/sh\necho 'prog                             RUNNING   pid 1, uptime 0:00:01'\n";
@@ -101,6 +123,7 @@ fn project() -> Project {
     .file("extra.json", &vars.to_string())
     .file("site.yml", PLAYBOOK)
     .file("check.yml", CHECK)
+    .file("cutover.yml", CUTOVER)
     .file("templates/t.j2", "{{ h }}\n")
     .file("ctl.sh", CTL);
     std::fs::create_dir_all(&root).expect("host root");
@@ -194,6 +217,26 @@ fn a_hostile_health_check_fails_without_running_anything() {
     let run = p.recon(&["apply", "check.yml", "-e", "@extra.json"]);
     run.expect_code(1).stdout_has("health check failed");
     assert_no_canary(p.dir());
+}
+
+#[test]
+fn a_hostile_cutover_fails_its_check_without_running_anything() {
+    let p = project();
+    let h = HOSTILE;
+    let run = p.recon(&["apply", "cutover.yml", "-e", "@extra.json"]);
+    run.expect_code(1).stdout_has("never took traffic");
+    assert_no_canary(p.dir());
+    let root = p.host(&format!("bg-{h}"));
+    // The idle slot's link was written, byte-exact; nothing else went live.
+    assert_eq!(
+        std::fs::read_link(root.join(format!("slots/b-{h}"))).expect("slot link"),
+        Path::new(&format!("../v-{h}"))
+    );
+    assert!(!root.join(format!("cur-{h}")).exists());
+    assert!(!p.host(&format!("up-{h}")).exists());
+    let marker =
+        std::fs::read_to_string(root.join(format!(".recon-releases/v-{h}"))).expect("marker");
+    assert!(marker.contains("status=failed"), "{marker}");
 }
 
 #[test]

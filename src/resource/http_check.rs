@@ -180,8 +180,9 @@ impl HttpCheck {
         })
     }
 
-    /// The check's settings as shell variables, private body and header files, the functions.
-    fn settings(&self, s: &mut Script) {
+    /// The check's settings as shell variables, private body and header files, the functions
+    /// (also what `cutover` checks a slot with).
+    pub(super) fn settings(&self, s: &mut Script) {
         s.fill(
             "_url={}\n_host={}\n_want={}\n_id={}\n_direct={}\n_status={}\n_timeout={}\n",
             [
@@ -296,7 +297,7 @@ impl Resource for HttpCheck {
 /// root is entered link-safely (`_root`) and the marker written with `_put`: the account that
 /// owns the root cannot redirect the write with a link, nor with a `current` link naming a
 /// path instead of a release.
-const MARK_FUNCTION: &str = r#"_mark() (
+pub(super) const MARK_FUNCTION: &str = r#"_mark() (
   case $_cur in ''|.|..|*/*) printf 'the current link names no release: %s\n' "$_cur" >&2; exit 1;; esac
   _root "$_r" || exit 1
   _sha=$(sed -n 's/^sha256=//p' "./.recon-releases/$_cur" 2>/dev/null)

@@ -12,6 +12,7 @@ mod claim;
 mod command;
 mod compose_grants;
 mod cron;
+pub(crate) mod cutover;
 mod directory;
 mod docker_compose;
 mod download;
@@ -49,6 +50,7 @@ use std::sync::Arc;
 
 pub(crate) use args::parent_dirs;
 pub(crate) use claim::{Claim, ClaimKind, OnHost, Sharing};
+pub(crate) use cutover::Cutover;
 pub(crate) use firewall::KEYS as FIREWALL_KEYS;
 pub(crate) use package::KEYS as PACKAGE_KEYS;
 pub(crate) use registry::{build, help, is_kind, KINDS};

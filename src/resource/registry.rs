@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::{ansible_module, package, pip, replace, service, template, unpack, user, wait_for};
 use super::{
-    authorized_key, block, command, cron, directory, file, group, http_check, line, release, stat,
-    supervisor, symlink,
+    authorized_key, block, command, cron, cutover, directory, file, group, http_check, line,
+    release, stat, supervisor, symlink,
 };
 use super::{docker_compose, download, firewall, getent, git};
 use super::{BuildContext, Compiled};
@@ -52,6 +52,7 @@ registry! {
     "getent" => getent, "reads a name-service database into `getent_<database>` (a query)";
     "release" => release, "an immutable release folder and the link that makes it current";
     "supervisor" => supervisor, "a supervisord program, restarted exactly once";
+    "cutover" => cutover, "a blue/green switch: a release goes live in the idle slot once it answers";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
     "package" => package, "Debian packages, all of a host's changes in one apt call";
     "service" => service, "a system service started, stopped or restarted once, enabled at boot";

@@ -1,11 +1,13 @@
 //! `release: { root, version, src | git | url, strip_components, shared, shared_replace, prepare,
-//! env, link, keep, force }`: an immutable release folder
+//! env, link, activate, keep, force }`: an immutable release folder
 //! `{root}/{version}`, unpacked through a temp folder + rename (never half there), recorded by a
 //! checksum marker, and the `{root}/{link}` symlink switched to it atomically. Old releases are
 //! pruned by semantic version, never the current one, the one it replaces, or the last good one.
 //!
 //! Markers live in `{root}/.recon-releases/{version}`: `sha256=…` and `status=deployed|good|failed`.
 //! `http_check` marks a release good, or failed (and rolls back) when the health gate fails.
+//! With `activate: false` the link is left alone: a `cutover` switches it once the new release
+//! answers in its own slot (blue/green).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -30,6 +32,8 @@ pub(crate) struct Release {
     pub(crate) link: String,
     pub(crate) keep: Option<usize>,
     pub(crate) force: bool,
+    /// Whether this task switches the link (false: a `cutover` does, after its check).
+    pub(crate) activate: bool,
     /// Set by `recon rollback`: switch to an existing release, never unpack.
     pub(crate) switch_only: bool,
     /// Shared paths and prepare commands, applied to a new release before it goes live.
@@ -99,6 +103,7 @@ const KEYS: &[&str] = &[
     "prepare",
     "env",
     "link",
+    "activate",
     "keep",
     "force",
 ];
@@ -226,6 +231,7 @@ impl Release {
             link,
             keep,
             force: f.boolean("force")?.unwrap_or(false),
+            activate: f.boolean("activate")?.unwrap_or(true),
             switch_only: false,
             build,
         })
@@ -293,7 +299,7 @@ impl Release {
         if self.switch_only && !exists {
             return Err(format!("release `{}` is not on the host", self.version));
         }
-        let switch = state.link.as_deref() != Some(self.version.as_str());
+        let switch = self.activate && state.link.as_deref() != Some(self.version.as_str());
         let prune = self.prune_list(state);
         Ok(Decision {
             leftovers: state.leftovers.clone(),
@@ -328,6 +334,8 @@ impl Release {
             .into_iter()
             .skip(keep)
             .filter(|v| **v != self.version && Some(v.as_str()) != rollback_target.as_deref())
+            // Not activated here: what is live stays live until the cutover, so it is kept.
+            .filter(|v| self.activate || Some(v.as_str()) != state.link.as_deref())
             .cloned()
             .collect()
     }
@@ -410,7 +418,11 @@ impl Resource for Release {
     }
 
     fn claims(&self) -> Vec<Claim> {
-        vec![Claim::path(&self.dir()), Claim::path(&self.link_path())]
+        let mut claims = vec![Claim::path(&self.dir())];
+        if self.activate {
+            claims.push(Claim::path(&self.link_path()));
+        }
+        claims
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
@@ -539,6 +551,9 @@ impl Resource for Release {
             ..PathState::default()
         };
         facts.predict_path(set, &self.dir(), &dir);
+        if !self.activate {
+            return;
+        }
         let link = PathState {
             kind: PathKind::Link,
             target: Some(self.version.clone()),
@@ -572,6 +587,7 @@ mod tests {
             link: "current".into(),
             keep,
             force: false,
+            activate: true,
             switch_only: false,
             build: shared::Build::default(),
         }

@@ -29,6 +29,10 @@ pub(crate) struct Supervisor {
     pub(crate) sha256: String,
     pub(crate) startsecs: u32,
     pub(crate) stderr_log: String,
+    /// `keep_running: false`: the section is kept, but the program is never started or
+    /// restarted by this task (a `cutover` starts and stops blue/green slots; recon must not
+    /// undo a drain nor restart the live slot when the release changes).
+    pub(crate) keep_running: bool,
 }
 
 /// What `supervisorctl status name` said.
@@ -118,6 +122,7 @@ const KEYS: &[&str] = &[
     "stopsignal",
     "stdout_logfile",
     "stderr_logfile",
+    "keep_running",
 ];
 
 /// Builds a `supervisor` program from its arguments.
@@ -220,6 +225,7 @@ impl Supervisor {
             conf,
             startsecs,
             stderr_log,
+            keep_running: f.boolean("keep_running")?.unwrap_or(true),
         })
     }
 
@@ -304,7 +310,11 @@ impl Resource for Supervisor {
                 status.trim()
             )));
         }
-        let Some(restart) = decide(changed, situation.triggered, state) else {
+        let Some(restart) = decide(changed, situation.triggered, state)
+            // A slot the cutover drives: recon only keeps its section (an update), never
+            // restarts or starts it on its own.
+            .filter(|b| self.keep_running || *b == Bounce::Update)
+        else {
             return Ok(None);
         };
         let change = match restart {
@@ -349,6 +359,15 @@ impl Resource for Supervisor {
         }
         s.fill("_ctl_cmd={}\n_name={}\n", [w(&self.ctl), w(&self.name)])
             .code(CTL_FUNCTION);
+        if !self.keep_running {
+            // Known to supervisord is all this task asks; the cutover starts it.
+            s.code(
+                "_ctl reread >/dev/null && _ctl update \"$_name\" || exit 1\n\
+                 case $(_ctl status \"$_name\" 2>&1) in *'no such'*) printf 'supervisord does not know %s after update\\n' \"$_name\"; exit 1;; esac\n\
+                 exit 0\n",
+            );
+            return;
+        }
         s.code(match d.restart {
             // `start` after `update` is a no-op for a running program (no second restart) and
             // brings up one with `autostart=false`.

@@ -5,6 +5,7 @@
 
 pub(crate) mod agent;
 pub(crate) mod docker;
+pub(crate) mod load;
 pub(crate) mod nodes;
 pub(crate) mod pebble;
 pub(crate) mod sshd;
