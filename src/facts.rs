@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use std::marker::PhantomData;
 
-use crate::script::{n, p, w, Script, BOUND_FUNCTIONS};
+use crate::script::{n, p, w, Script, BOUND_FUNCTIONS, TEMP_FUNCTIONS, WALK_FUNCTIONS};
 
 /// Files up to this size come back whole when their content is wanted, so plans can show diffs
 /// (the probe's `_p` function holds the same number).
@@ -313,7 +313,10 @@ pub(crate) struct FactSet {
 
 /// The shell functions the probe uses; also embedded in apply scripts for the stale check.
 /// `_g IDX SECS SCRIPT` / `_o IDX SECS SCRIPT` run a guard / an output command under
-/// `_bounded` (`T IDX SECS` when the bound stopped it).
+/// `_bounded` (`T IDX SECS` when the bound stopped it), in a fresh `sh -c` that first sources
+/// the walk helpers `_probe` wrote to the script's private temp folder (`$_recon_helpers`),
+/// on the command's own first line: every probe command can use `_walk` and friends, and the
+/// line numbers `sh` prints in its messages stay the command's own.
 /// `_pkgs IDX VALID W=NAME...` (W: `p`resent, `l`atest, `a`bsent) prints each installed
 /// version (`KI`) and the apt candidate (`KV`) of those that need one (missing or latest), and
 /// with VALID seconds whether the apt cache is older (`KC`): a yes/no, never the age itself,
@@ -345,13 +348,13 @@ pub(crate) const PROBE_FUNCTIONS: &str = r#"_pkgs() {
 }
 _g() {
   _gt=$(date +%s)
-  _bounded "$2" sh -c "$3" </dev/null >/dev/null 2>&1; _grc=$?
+  _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c '. "$_recon_helpers"; unset _recon_helpers; '"$3" </dev/null >/dev/null 2>&1; _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'G %s %s\n' "$1" "$_grc"
 }
 _o() {
   _gt=$(date +%s)
-  _out=$(_bounded "$2" sh -c "$3" </dev/null 2>&1); _grc=$?
+  _out=$(_bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c '. "$_recon_helpers"; unset _recon_helpers; '"$3" </dev/null 2>&1); _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
 }
@@ -478,16 +481,21 @@ impl FactSet {
         self.facts.len() - 1
     }
 
-    /// The body of the probe: one line per fact. Call `_probe` after `PROBE_FUNCTIONS`.
+    /// The probe's functions (with the temp folder's, `script/temp.rs`) and `_probe`, its
+    /// body: one line per fact, run once `_tmp_open` made the private temp folder. `_probe`
+    /// first writes the walk helpers (`script/walk.rs`) there and sources them, so they are
+    /// defined once for the probe itself and for each of its commands (`_g`/`_o`).
     /// Commands (guards, outputs) run under the probe bound (`script::probe_limit`).
     pub(crate) fn probe_function(&self) -> Script {
         let limit = n(crate::script::probe_limit());
         let mut s = Script::new();
         s.code(PRELUDE)
             .code(BOUND_FUNCTIONS)
+            .code(TEMP_FUNCTIONS)
             .code(PROBE_FUNCTIONS)
-            .code(crate::script::WALK_FUNCTIONS)
-            .code("_probe() {\n  printf '@@probe\\n'\n");
+            .code("_probe() {\n  { cat > \"$_rt/helpers\" && . \"$_rt/helpers\"; } <<'_RECON_HELPERS_' || return 1\n")
+            .code(WALK_FUNCTIONS)
+            .code("_RECON_HELPERS_\n  printf '@@probe\\n'\n");
         for (i, fact) in self.facts.iter().enumerate() {
             let i = n(u64::try_from(i).unwrap_or(u64::MAX));
             match fact {
@@ -542,7 +550,9 @@ impl FactSet {
     /// The complete read-only probe script.
     pub(crate) fn probe_script(&self) -> Script {
         let mut s = self.probe_function();
-        s.code("_probe\n");
+        s.code(
+            "_tmp_open || { echo 'cannot create a private temp folder' >&2; exit 1; }\n_probe\n",
+        );
         s
     }
 
@@ -907,6 +917,49 @@ mod tests {
         assert_eq!(facts.get(h).stdout, hostile);
         assert!(!dir.path().join("pwned").exists());
         assert!(!dir.path().join("pwned2").exists());
+    }
+
+    #[test]
+    fn probe_commands_have_the_walk_and_keep_their_own_line_numbers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).expect("mkdir");
+        let mut set = FactSet::default();
+        let walked = set.output(Script::of("_walk / && pwd -P && _walk /no/such/dir"));
+        let guard = set.guard(Script::of("_walk /"));
+        let numbered = set.output(guard_script("true\nrecon_no_such_command_here", None, &[]));
+        let clean = set.output(Script::of("printf '%s' \"${_recon_helpers-unset}\""));
+        let out = std::process::Command::new("sh")
+            .args(["-c", set.probe_script().as_str()])
+            .env("TMPDIR", &tmp)
+            .output()
+            .expect("sh runs");
+        let facts = set
+            .parse(&String::from_utf8_lossy(&out.stdout))
+            .expect("parses");
+        assert_eq!(
+            *facts.get(walked),
+            CommandOutput {
+                status: 1,
+                stdout: "/".to_owned()
+            }
+        );
+        assert_eq!(*facts.get(guard), Exit(0));
+        let message = &facts.get(numbered).stdout;
+        assert!(
+            message.starts_with("sh: 2: recon_no_such_command_here: not found"),
+            "{message}"
+        );
+        assert_eq!(
+            facts.get(clean).stdout,
+            "unset",
+            "the helper path is not left set"
+        );
+        assert_eq!(
+            std::fs::read_dir(&tmp).expect("ls").count(),
+            0,
+            "the private temp folder is gone"
+        );
     }
 
     #[test]

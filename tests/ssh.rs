@@ -521,8 +521,9 @@ fn become_user_runs_tasks_as_that_user_with_their_files_and_home() {
     assert_eq!(owner(&site.join("hostvar.txt")), format!("{app} 644"));
 }
 
-/// A root-only folder holding one file, and an account's `name` in its home replaced by a link
-/// to it (owned by the account, as the account itself would make it). Returns the folder.
+/// A root-only folder holding a file and an archive of it (`app.tar.gz`), and an account's
+/// `name` in its home replaced by a link to it (owned by the account, as the account itself
+/// would make it). Returns the folder.
 fn link_to_root_only(home: &Path, name: &str) -> tempfile::TempDir {
     let secret = tempfile::tempdir().expect("tempdir");
     std::fs::write(
@@ -530,6 +531,12 @@ fn link_to_root_only(home: &Path, name: &str) -> tempfile::TempDir {
         "ssh-ed25519 AAAArootonly rootsecret\n",
     )
     .expect("write");
+    let tar = std::process::Command::new("tar")
+        .args(["-czf", "app.tar.gz", "authorized_keys"])
+        .current_dir(secret.path())
+        .status()
+        .expect("tar runs");
+    assert!(tar.success());
     std::fs::set_permissions(secret.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
     let at = home.join(name);
     let _ = std::fs::remove_dir_all(&at);
@@ -722,6 +729,84 @@ fn a_serialize_lock_folder_the_account_swapped_for_a_link_is_neither_read_nor_wr
         "recontestlk7_app",
         "command: { cmd: \"true\", serialize: \"{{ folder }}/lock\" }",
         &Project::new(),
+    );
+}
+
+#[test]
+fn an_unpack_archive_the_account_swapped_for_a_link_is_not_read_as_root() {
+    let p = Project::new();
+    let out = p.host_root();
+    std::fs::create_dir_all(&out).expect("mkdir");
+    a_folder_swapped_after_the_plan(
+        "recontestlk8",
+        "recontestlk8_app",
+        &format!(
+            "unpack: {{ src: \"{{{{ folder }}}}/app.tar.gz\", dest: \"{}\" }}",
+            out.display()
+        ),
+        &p,
+    );
+    assert!(
+        !out.join("authorized_keys").exists(),
+        "the root-only archive was extracted"
+    );
+}
+
+#[test]
+fn a_file_serialize_lock_folder_the_account_swapped_for_a_link_makes_the_saved_plan_stale() {
+    let p = Project::new();
+    let out = p.host_root();
+    std::fs::create_dir_all(&out).expect("mkdir");
+    a_folder_swapped_after_the_plan(
+        "recontestlk9",
+        "recontestlk9_app",
+        &format!(
+            "file: {{ path: \"{}/conf.txt\", content: x, serialize: \"{{{{ folder }}}}/lock\" }}",
+            out.display()
+        ),
+        &p,
+    );
+    assert!(
+        !out.join("conf.txt").exists(),
+        "written past a refused lock"
+    );
+}
+
+#[test]
+fn a_git_checkout_folder_the_account_swapped_for_a_link_is_not_written_as_root() {
+    let p = Project::new();
+    let repo = p.dir().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    std::fs::write(repo.join("app.txt"), "v1\n").expect("write");
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "app.txt"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "v1",
+        ],
+    ] {
+        let git = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .expect("git runs");
+        assert!(git.success(), "git {args:?}");
+    }
+    a_folder_swapped_after_the_plan(
+        "recontestlk10",
+        "recontestlk10_app",
+        &format!(
+            "git: {{ repo: \"{}\", dest: \"{{{{ folder }}}}/src\", version: main }}",
+            repo.display()
+        ),
+        &p,
     );
 }
 

@@ -208,14 +208,11 @@ pub(crate) struct ScriptStep<'a> {
 }
 
 /// Builds the apply script for one host: `probe` is the host's probe function (re-run under the
-/// lock for the stale check; it defines the `_bounded` helpers steps use too), `fingerprint`
-/// the sha256 of the reply the plan was made from.
+/// lock for the stale check; it defines the `_bounded` and temp folder helpers steps use too),
+/// `fingerprint` the sha256 of the reply the plan was made from.
 pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptStep<'_>]) -> Script {
     let mut s = Script::new();
-    s.script(probe)
-        .code(WRITE_FUNCTIONS)
-        .code(super::TEMP_FUNCTIONS)
-        .code(RUN_FUNCTIONS)
+    s.script(probe).code(WRITE_FUNCTIONS).code(RUN_FUNCTIONS)
         .code(LOCK)
         .fill(
             "_fp=$(_probe | sha256sum); _fp=${_fp%% *}\nif [ \"$_fp\" != {} ]; then printf '@@stale\\n'; _probe; exit 0; fi\n",
