@@ -732,43 +732,35 @@ fn a_serialize_lock_folder_the_account_swapped_for_a_link_is_neither_read_nor_wr
     );
 }
 
-#[test]
-fn an_unpack_archive_the_account_swapped_for_a_link_is_not_read_as_root() {
+/// `a_folder_swapped_after_the_plan` for a task (`task` of root's folder) that reads from or
+/// locks in the account's folder and writes into a root-owned folder no one swaps: `written`
+/// never appears there.
+fn swapped_before_writing_as_root(user: &str, app: &str, task: &str, written: &str) {
     let p = Project::new();
     let out = p.host_root();
     std::fs::create_dir_all(&out).expect("mkdir");
-    a_folder_swapped_after_the_plan(
+    let task = task.replace("ROOT", &out.display().to_string());
+    a_folder_swapped_after_the_plan(user, app, &task, &p);
+    assert!(!out.join(written).exists(), "{written} was written as root");
+}
+
+#[test]
+fn an_unpack_archive_the_account_swapped_for_a_link_is_not_read_as_root() {
+    swapped_before_writing_as_root(
         "recontestlk8",
         "recontestlk8_app",
-        &format!(
-            "unpack: {{ src: \"{{{{ folder }}}}/app.tar.gz\", dest: \"{}\" }}",
-            out.display()
-        ),
-        &p,
-    );
-    assert!(
-        !out.join("authorized_keys").exists(),
-        "the root-only archive was extracted"
+        "unpack: { src: \"{{ folder }}/app.tar.gz\", dest: \"ROOT\" }",
+        "authorized_keys",
     );
 }
 
 #[test]
 fn a_file_serialize_lock_folder_the_account_swapped_for_a_link_makes_the_saved_plan_stale() {
-    let p = Project::new();
-    let out = p.host_root();
-    std::fs::create_dir_all(&out).expect("mkdir");
-    a_folder_swapped_after_the_plan(
+    swapped_before_writing_as_root(
         "recontestlk9",
         "recontestlk9_app",
-        &format!(
-            "file: {{ path: \"{}/conf.txt\", content: x, serialize: \"{{{{ folder }}}}/lock\" }}",
-            out.display()
-        ),
-        &p,
-    );
-    assert!(
-        !out.join("conf.txt").exists(),
-        "written past a refused lock"
+        "file: { path: \"ROOT/conf.txt\", content: x, serialize: \"{{ folder }}/lock\" }",
+        "conf.txt",
     );
 }
 
