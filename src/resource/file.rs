@@ -455,10 +455,8 @@ impl Resource for File {
             out.fill("_serialize {} || exit 1\n", [p(lock)]);
         }
         if self.check.is_some() {
-            out.fill(
-                "_b=\nif [ -f {} ]; then _b=\"$(_tmpname {}).prev\"; cp -p -- {} \"$_b\" || exit 1; fi\n",
-                [p(&self.path), p(&self.path), p(&self.path)],
-            );
+            // Copied and put back inside the folder the walk entered, like the write itself.
+            out.fill("_b=$(_backup {}) || exit 1\n", [p(&self.path)]);
         }
         out.fill("_put {}", [p(&self.path)]);
         self.attrs.shell_args(Some(*mode), out);
@@ -479,10 +477,10 @@ impl Resource for File {
                 out.code("[ $? -eq 0 ] || exit 1\n");
             }
             Some(check) => {
-                out.code("[ $? -eq 0 ] || { rm -f -- \"$_b\"; exit 1; }\n");
+                out.code("[ $? -eq 0 ] || { [ -z \"$_b\" ] || _rm \"$_b\"; exit 1; }\n");
                 out.fill(
-                    "if ! {} </dev/null; then\n  if [ -n \"$_b\" ]; then mv -fT -- \"$_b\" {}; else rm -f -- {}; fi\n  echo 'check failed; the previous file was restored'\n  exit 1\nfi\nrm -f -- \"$_b\"\n",
-                    [Piece::Code(&user(check)), p(&self.path), p(&self.path)],
+                    "if ! {} </dev/null; then\n  _restore \"$_b\" {}\n  echo 'check failed; the previous file was restored'\n  exit 1\nfi\n[ -z \"$_b\" ] || _rm \"$_b\"\n",
+                    [Piece::Code(&user(check)), p(&self.path)],
                 );
             }
         }

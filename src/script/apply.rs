@@ -7,7 +7,9 @@ use super::{n, w, Piece, Script};
 use crate::artifact::Artifact;
 
 /// Shell helpers for writes: always temp + rename in the same directory, reached through the
-/// link-safe walk (`walk.rs`). `_serialize` creates its lock file (mode 0666, exclusively)
+/// link-safe walk (`walk.rs`). `_backup PATH` copies a regular file to a random name beside it
+/// (printing that copy's path) and `_restore COPY PATH` puts it back (or, with no copy,
+/// removes PATH), both inside the entered folder: `file`'s `check`. `_serialize` creates its lock file (mode 0666, exclusively)
 /// through the walk too, and takes the lock only on that very file (same device and inode). Temp names are random and created exclusively (`set -C`), and
 /// attributes are set through the open descriptor (`/proc/self/fd/7`) or the entered folder
 /// (`.`), never through a name another account could swap for a link meanwhile.
@@ -29,7 +31,17 @@ _attrs() (
   [ "$(stat -L -c %d:%i -- "$_x")" = "${_ai%:*}" ] || { printf '%s changed while recon set its attributes\n' "$1" >&2; exit 1; }
   _fattrs "$_x" "$2" "$3" "$4"
 )
-_tmpname() { mktemp -u "$(dirname -- "$1")/.recon-XXXXXXXXXX"; }
+_backup() (
+  _in "$1" || exit 1
+  [ -f "./$_n" ] && ! [ -L "./$_n" ] || exit 0
+  _t=$(mktemp -u ./.recon-XXXXXXXXXX) || exit 1
+  cp -p -- "./$_n" "$_t.prev" || exit 1
+  printf '%s' "${PWD%/}/${_t#./}.prev"
+)
+_restore() (
+  _in "$2" || exit 1
+  if [ -n "$1" ]; then mv -fT -- "./${1##*/}" "./$_n"; else rm -f -- "./$_n"; fi
+)
 _put() (
   _in "$1" || exit 1
   if [ -n "${_raw:-}" ]; then _dec=cat; else _dec='base64 -d'; fi
@@ -310,6 +322,52 @@ mod tests {
             .status()
             .expect("sh runs")
             .success()
+    }
+
+    /// Runs `body` after the write helpers with `$1` = `arg`; returns (success, stdout).
+    fn helpers(body: &'static str, arg: &std::path::Path) -> (bool, String) {
+        let mut s = Script::of(WRITE_FUNCTIONS);
+        s.code(body);
+        let out = std::process::Command::new("sh")
+            .args(["-c", s.as_str(), "helpers"])
+            .arg(arg)
+            .output()
+            .expect("sh runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_checked_files_copy_is_made_and_put_back_only_through_the_walk() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("canonical");
+        let (home, secret) = (root.join("home"), root.join("secret"));
+        std::fs::create_dir_all(home.join("site")).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        std::fs::write(home.join("site/conf"), "old").expect("write");
+        std::fs::write(secret.join("conf"), "rootonly").expect("write");
+        // `nobody` owns the home and its folder: the account that could swap them.
+        for path in [home.clone(), home.join("site")] {
+            std::os::unix::fs::lchown(&path, Some(65534), None).expect("lchown");
+        }
+        let round_trip = "_b=$(_backup \"$1\") || exit 1\nprintf new > \"$1\"\n_restore \"$_b\" \"$1\" || exit 1\ncat -- \"$1\"\n";
+        let conf = home.join("site/conf");
+        assert_eq!(helpers(round_trip, &conf), (true, "old".to_owned()));
+        let left: Vec<_> = std::fs::read_dir(home.join("site")).expect("ls").collect();
+        assert_eq!(left.len(), 1, "the copy was moved back");
+        // The account swaps its folder for a link to a root-only one: neither copied nor put back.
+        std::fs::remove_dir_all(home.join("site")).expect("rm");
+        std::os::unix::fs::symlink(&secret, home.join("site")).expect("link");
+        std::os::unix::fs::lchown(home.join("site"), Some(65534), None).expect("lchown");
+        assert!(!helpers("_backup \"$1\"\n", &conf).0);
+        assert!(!helpers("_restore '' \"$1\"\n", &conf).0);
+        assert_eq!(std::fs::read_dir(&secret).expect("ls").count(), 1);
+        assert_eq!(
+            std::fs::read_to_string(secret.join("conf")).expect("read"),
+            "rootonly"
+        );
     }
 
     #[test]
