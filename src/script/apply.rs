@@ -9,7 +9,9 @@ use crate::artifact::Artifact;
 /// Shell helpers for writes: always temp + rename in the same directory, reached through the
 /// link-safe walk (`walk.rs`). `_backup PATH` copies a regular file to a random name beside it
 /// (printing that copy's path) and `_restore COPY PATH` puts it back (or, with no copy,
-/// removes PATH), both inside the entered folder: `file`'s `check`. `_serialize` creates its lock file (mode 0666, exclusively)
+/// removes PATH), both inside the entered folder: `file`'s `check`. `_stamp PATH` creates a
+/// command's stamp (mode 0666, exclusively, like a lock) inside the entered folder and touches
+/// it there without following a link (`touch -h`). `_serialize` creates its lock file (mode 0666, exclusively)
 /// through the walk too, and takes the lock only on that very file (same device and inode). Temp names are random and created exclusively (`set -C`), and
 /// attributes are set through the open descriptor (`/proc/self/fd/7`) or the entered folder
 /// (`.`), never through a name another account could swap for a link meanwhile.
@@ -73,6 +75,11 @@ _root() {
   [ "$_ws" = 0 ] || return 1
   _r=.; _ra=$(pwd -P)
 }
+_stamp() (
+  _in "$1" || exit 1
+  if ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then (umask 0 && set -C && : > "./$_n") 2>/dev/null; fi
+  touch -h -- "./$_n"
+)
 _serialize() {
   case $1 in */*) _sl=$1;; *) _sl=./$1;; esac
   _si=$(
@@ -368,6 +375,31 @@ mod tests {
             std::fs::read_to_string(secret.join("conf")).expect("read"),
             "rootonly"
         );
+    }
+
+    #[test]
+    fn a_stamp_is_created_and_touched_only_through_the_walk() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("canonical");
+        let (home, secret) = (root.join("home"), root.join("secret"));
+        std::fs::create_dir_all(home.join("app")).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        for path in [home.clone(), home.join("app")] {
+            std::os::unix::fs::lchown(&path, Some(65534), None).expect("lchown");
+        }
+        let stamp = home.join("app/stamp");
+        assert!(helpers("_stamp \"$1\"\n", &stamp).0);
+        let mode = std::fs::metadata(&stamp)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o666);
+        std::fs::remove_dir_all(home.join("app")).expect("rm");
+        std::os::unix::fs::symlink(&secret, home.join("app")).expect("link");
+        std::os::unix::fs::lchown(home.join("app"), Some(65534), None).expect("lchown");
+        assert!(!helpers("_stamp \"$1\"\n", &stamp).0);
+        assert_eq!(std::fs::read_dir(&secret).expect("ls").count(), 0);
     }
 
     #[test]
