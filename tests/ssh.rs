@@ -732,6 +732,16 @@ fn a_serialize_lock_folder_the_account_swapped_for_a_link_is_neither_read_nor_wr
     );
 }
 
+#[test]
+fn a_command_stamp_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk11",
+        "recontestlk11_app",
+        "command: { cmd: \"true\", stamp: \"{{ folder }}/stamp\" }",
+        &Project::new(),
+    );
+}
+
 /// `a_folder_swapped_after_the_plan` for a task (`task` of root's folder) that reads from or
 /// locks in the account's folder and writes into a root-owned folder no one swaps: `written`
 /// never appears there.
