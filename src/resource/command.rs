@@ -347,7 +347,9 @@ mod tests {
         });
         let problem = decide(&c, vec![behind]).expect_err("refused");
         assert!(
-            problem.0.contains("`/home/app/run/done` is behind the link"),
+            problem
+                .0
+                .contains("`/home/app/run/done` is behind the link"),
             "{problem:?}"
         );
         assert!(decide(&c, vec![FactValue::Path(PathState::default())]).is_ok());
