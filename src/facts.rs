@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use std::marker::PhantomData;
 
-use crate::script::{n, p, w, Script, BOUND_FUNCTIONS, TEMP_FUNCTIONS, WALK_FUNCTIONS};
+use crate::script::{n, p, w, Script, BOUND_FUNCTIONS, HELPERS_FUNCTIONS, TEMP_FUNCTIONS};
 
 /// Files up to this size come back whole when their content is wanted, so plans can show diffs
 /// (the probe's `_p` function holds the same number).
@@ -313,10 +313,8 @@ pub(crate) struct FactSet {
 
 /// The shell functions the probe uses; also embedded in apply scripts for the stale check.
 /// `_g IDX SECS SCRIPT` / `_o IDX SECS SCRIPT` run a guard / an output command under
-/// `_bounded` (`T IDX SECS` when the bound stopped it), in a fresh `sh -c` that first sources
-/// the walk helpers `_probe` wrote to the script's private temp folder (`$_recon_helpers`),
-/// on the command's own first line: every probe command can use `_walk` and friends, and the
-/// line numbers `sh` prints in its messages stay the command's own.
+/// `_bounded` (`T IDX SECS` when the bound stopped it), in a fresh `sh -c` that has the walk
+/// helpers (`script::HELPERS_FUNCTIONS`), with the line numbers `sh` prints its own.
 /// `_pkgs IDX VALID W=NAME...` (W: `p`resent, `l`atest, `a`bsent) prints each installed
 /// version (`KI`) and the apt candidate (`KV`) of those that need one (missing or latest), and
 /// with VALID seconds whether the apt cache is older (`KC`): a yes/no, never the age itself,
@@ -348,13 +346,13 @@ pub(crate) const PROBE_FUNCTIONS: &str = r#"_pkgs() {
 }
 _g() {
   _gt=$(date +%s)
-  _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c '. "$_recon_helpers"; unset _recon_helpers; '"$3" </dev/null >/dev/null 2>&1; _grc=$?
+  _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null >/dev/null 2>&1; _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'G %s %s\n' "$1" "$_grc"
 }
 _o() {
   _gt=$(date +%s)
-  _out=$(_bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c '. "$_recon_helpers"; unset _recon_helpers; '"$3" </dev/null 2>&1); _grc=$?
+  _out=$(_bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null 2>&1); _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
 }
@@ -483,8 +481,8 @@ impl FactSet {
 
     /// The probe's functions (with the temp folder's, `script/temp.rs`) and `_probe`, its
     /// body: one line per fact, run once `_tmp_open` made the private temp folder. `_probe`
-    /// first writes the walk helpers (`script/walk.rs`) there and sources them, so they are
-    /// defined once for the probe itself and for each of its commands (`_g`/`_o`).
+    /// first writes the walk helpers there and sources them (`_helpers`), so they are defined
+    /// once for the probe itself and for each of its commands (`_g`/`_o`).
     /// Commands (guards, outputs) run under the probe bound (`script::probe_limit`).
     pub(crate) fn probe_function(&self) -> Script {
         let limit = n(crate::script::probe_limit());
@@ -492,10 +490,9 @@ impl FactSet {
         s.code(PRELUDE)
             .code(BOUND_FUNCTIONS)
             .code(TEMP_FUNCTIONS)
+            .code(HELPERS_FUNCTIONS)
             .code(PROBE_FUNCTIONS)
-            .code("_probe() {\n  { cat > \"$_rt/helpers\" && . \"$_rt/helpers\"; } <<'_RECON_HELPERS_' || return 1\n")
-            .code(WALK_FUNCTIONS)
-            .code("_RECON_HELPERS_\n  printf '@@probe\\n'\n");
+            .code("_probe() {\n  _helpers || return 1\n  printf '@@probe\\n'\n");
         for (i, fact) in self.facts.iter().enumerate() {
             let i = n(u64::try_from(i).unwrap_or(u64::MAX));
             match fact {

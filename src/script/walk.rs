@@ -113,8 +113,21 @@ _ropen() {
     };
 }
 
-/// The walk functions as one constant, for scripts that do not also carry the write helpers.
+/// The walk functions as one constant, for tests that run them alone.
+#[cfg(test)]
 pub(crate) const WALK_FUNCTIONS: &str = walk_functions!();
+
+/// For scripts that run commands in a fresh `sh -c` (the probe's guards and outputs, queries):
+/// `_helpers` writes the walk functions once to the script's private temp folder
+/// (`script/temp.rs`, `$_rt`) and defines them in the calling shell, and
+/// `_bounded SECS env "_recon_helpers=$_rt/helpers" sh -c "$_helped$CMD"` gives them to a
+/// command by sourcing that file on the command's own first line: `sh` still numbers the
+/// command's lines as its own ("sh: 1: …"), and the variable is unset before it runs.
+pub(crate) const HELPERS_FUNCTIONS: &str = concat!(
+    "_helpers() {\n  { cat > \"$_rt/helpers\" && . \"$_rt/helpers\"; } <<'_RECON_HELPERS_'\n",
+    walk_functions!(),
+    "_RECON_HELPERS_\n}\n_helped='. \"$_recon_helpers\"; unset _recon_helpers; '\n"
+);
 
 #[cfg(test)]
 mod tests {
