@@ -812,11 +812,12 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A guard command for the probe: run `cmd` with `sh -c` in `chdir`, with `env` set.
+/// A guard command for the probe: run `cmd` with `sh -c` in `chdir` (entered with the link-safe
+/// walk, `_cd`), with `env` set.
 pub(crate) fn guard_script(cmd: &str, chdir: Option<&str>, env: &[(String, String)]) -> Script {
     let mut s = Script::new();
     if let Some(dir) = chdir {
-        s.fill("cd {} && ", [p(dir)]);
+        s.fill("_cd {} && ", [p(dir)]);
     }
     if !env.is_empty() {
         s.code("env");

@@ -742,6 +742,16 @@ fn a_command_stamp_folder_the_account_swapped_for_a_link_is_neither_read_nor_wri
     );
 }
 
+#[test]
+fn a_command_chdir_the_account_swapped_for_a_link_is_not_run_in_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk12",
+        "recontestlk12_app",
+        "command: { cmd: \"touch ran\", chdir: \"{{ folder }}\", creates: /nonexistent/recon }",
+        &Project::new(),
+    );
+}
+
 /// `a_folder_swapped_after_the_plan` for a task (`task` of root's folder) that reads from or
 /// locks in the account's folder and writes into a root-owned folder no one swaps: `written`
 /// never appears there.

@@ -162,6 +162,8 @@ pub(crate) struct Guards {
     lock: Option<Handle<PathState>>,
     /// The `stamp` file, read the same way: it is created and touched as root.
     stamp: Option<Handle<PathState>>,
+    /// The `chdir` folder, read the same way: the command runs in it.
+    chdir: Option<Handle<PathState>>,
 }
 
 impl Resource for Command {
@@ -197,8 +199,8 @@ impl Resource for Command {
             stamp: self
                 .stamp
                 .as_ref()
-                .filter(|stamp| stamp.starts_with('/'))
                 .map(|stamp| facts.path(stamp, Want::Never)),
+            chdir: self.chdir.as_ref().map(|dir| facts.path(dir, Want::Never)),
         }
     }
 
@@ -215,6 +217,9 @@ impl Resource for Command {
         }
         if let (Some(h), Some(stamp)) = (asked.stamp, &self.stamp) {
             super::refuse_unsafe(stamp, facts.get(h))?;
+        }
+        if let (Some(h), Some(dir)) = (asked.chdir, &self.chdir) {
+            super::refuse_unsafe(dir, facts.get(h))?;
         }
         let mut reasons = Vec::new();
         if let (Some(h), Some(path)) = (asked.creates, &self.creates) {
@@ -292,7 +297,9 @@ impl Resource for Command {
             }
         }
         if let Some(dir) = &self.chdir {
-            s.fill("cd -- {} || exit 1\n", [p(dir)]);
+            // Entered with the link-safe walk: as root, a `chdir` the account swapped for a
+            // link out of its files is refused, not run in.
+            s.fill("_cd {} || exit 1\n", [p(dir)]);
         }
         for (k, v) in &self.env {
             s.export(k, v);

@@ -22,6 +22,8 @@
 /// components are created (`mkdir`, the umask's mode). Status 1: a component is missing or not
 /// a folder. At most 40 links are expanded (a loop is a missing folder).
 ///
+/// `_cd DIR`: `_walk DIR` that says why it did not get there (for a `chdir`).
+///
 /// `_ropen FILE`: opens FILE for reading on descriptor 6, for a reader running as root (or as
 /// another user) on a file an account may have named: every folder on its path is entered
 /// with `_walk`, and a link as FILE itself is followed the way `_walk` follows links: trusted in
@@ -65,6 +67,12 @@ macro_rules! walk_functions {
 }
 _refused() {
   printf 'refusing to follow the link %s: another account controls it and it leads out of that account'\''s files\n' "$_wbad" >&2
+}
+_cd() {
+  _walk "$1"; _ws=$?
+  [ "$_ws" = 2 ] && _refused
+  [ "$_ws" = 1 ] && printf 'cannot enter the folder %s\n' "$1" >&2
+  return "$_ws"
 }
 _in() {
   _n=${1##*/}; _wd=${1%/*}; [ -n "$_wd" ] || _wd=/
