@@ -162,7 +162,8 @@ pub(crate) struct Guards {
     lock: Option<Handle<PathState>>,
     /// The `stamp` file, read the same way: it is created and touched as root.
     stamp: Option<Handle<PathState>>,
-    /// The `chdir` folder, read the same way: the command runs in it.
+    /// The `chdir` folder, entered (`DIR/.`: a link as the folder itself is judged too) the
+    /// same way: the command runs in it.
     chdir: Option<Handle<PathState>>,
 }
 
@@ -200,7 +201,10 @@ impl Resource for Command {
                 .stamp
                 .as_ref()
                 .map(|stamp| facts.path(stamp, Want::Never)),
-            chdir: self.chdir.as_ref().map(|dir| facts.path(dir, Want::Never)),
+            chdir: self
+                .chdir
+                .as_ref()
+                .map(|dir| facts.path(&format!("{dir}/."), Want::Never)),
         }
     }
 

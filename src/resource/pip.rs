@@ -169,7 +169,7 @@ const FIND_PIP: &str = "_pip=$(command -v pip3 || command -v pip)\n";
 
 /// What the probe reports: `pip freeze`, the requirements file when there is one (opened with
 /// `_ropen`: exit 7 and the link when it is behind one another account controls), and the
-/// `chdir` folder (read through the link-safe walk: pip runs in it).
+/// `chdir` folder (`DIR/.`, entered through the link-safe walk: pip runs in it).
 #[derive(Debug)]
 pub(crate) struct Asked {
     freeze: Handle<CommandOutput>,
