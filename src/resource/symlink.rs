@@ -219,23 +219,19 @@ mod tests {
 
     #[test]
     fn a_link_is_removed_only_inside_a_folder_the_walk_entered() {
-        let root = tempfile::tempdir().expect("tempdir");
-        let (home, secret) = (root.path().join("home"), root.path().join("secret"));
-        std::fs::create_dir_all(home.join("app")).expect("mkdir");
-        std::fs::create_dir(&secret).expect("mkdir");
-        std::os::unix::fs::symlink("v1", home.join("app/current")).expect("link");
-        std::os::unix::fs::symlink("root", secret.join("current")).expect("link");
-        // `nobody` owns the home: the account that could swap its folder.
-        std::os::unix::fs::lchown(&home, Some(65534), None).expect("lchown");
-        std::os::unix::fs::lchown(home.join("app"), Some(65534), None).expect("lchown");
-        assert_eq!(remove(&home.join("app/current")), 0);
-        assert!(std::fs::symlink_metadata(home.join("app/current")).is_err());
-        assert_eq!(remove(&home.join("gone/current")), 100, "nothing to remove");
-        std::fs::remove_dir(home.join("app")).expect("rmdir");
-        std::os::unix::fs::symlink(&secret, home.join("app")).expect("link");
-        std::os::unix::fs::lchown(home.join("app"), Some(65534), None).expect("lchown");
-        assert_eq!(remove(&home.join("app/current")), 1, "refused");
-        assert!(std::fs::symlink_metadata(secret.join("current")).is_ok());
+        let at = crate::script::Swappable::new("app");
+        std::os::unix::fs::symlink("v1", at.folder.join("current")).expect("link");
+        std::os::unix::fs::symlink("root", at.secret.join("current")).expect("link");
+        assert_eq!(remove(&at.folder.join("current")), 0);
+        assert!(std::fs::symlink_metadata(at.folder.join("current")).is_err());
+        assert_eq!(
+            remove(&at.home.join("gone/current")),
+            100,
+            "nothing to remove"
+        );
+        at.swap();
+        assert_eq!(remove(&at.folder.join("current")), 1, "refused");
+        assert!(std::fs::symlink_metadata(at.secret.join("current")).is_ok());
     }
 
     #[test]

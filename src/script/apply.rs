@@ -348,58 +348,37 @@ mod tests {
 
     #[test]
     fn a_checked_files_copy_is_made_and_put_back_only_through_the_walk() {
-        let root = tempfile::tempdir().expect("tempdir");
-        let root = root.path().canonicalize().expect("canonical");
-        let (home, secret) = (root.join("home"), root.join("secret"));
-        std::fs::create_dir_all(home.join("site")).expect("mkdir");
-        std::fs::create_dir(&secret).expect("mkdir");
-        std::fs::write(home.join("site/conf"), "old").expect("write");
-        std::fs::write(secret.join("conf"), "rootonly").expect("write");
-        // `nobody` owns the home and its folder: the account that could swap them.
-        for path in [home.clone(), home.join("site")] {
-            std::os::unix::fs::lchown(&path, Some(65534), None).expect("lchown");
-        }
+        let at = super::super::Swappable::new("site");
+        std::fs::write(at.folder.join("conf"), "old").expect("write");
+        std::fs::write(at.secret.join("conf"), "rootonly").expect("write");
         let round_trip = "_b=$(_backup \"$1\") || exit 1\nprintf new > \"$1\"\n_restore \"$_b\" \"$1\" || exit 1\ncat -- \"$1\"\n";
-        let conf = home.join("site/conf");
+        let conf = at.folder.join("conf");
         assert_eq!(helpers(round_trip, &conf), (true, "old".to_owned()));
-        let left: Vec<_> = std::fs::read_dir(home.join("site")).expect("ls").collect();
+        let left: Vec<_> = std::fs::read_dir(&at.folder).expect("ls").collect();
         assert_eq!(left.len(), 1, "the copy was moved back");
-        // The account swaps its folder for a link to a root-only one: neither copied nor put back.
-        std::fs::remove_dir_all(home.join("site")).expect("rm");
-        std::os::unix::fs::symlink(&secret, home.join("site")).expect("link");
-        std::os::unix::fs::lchown(home.join("site"), Some(65534), None).expect("lchown");
+        // Swapped for a link to a root-only folder: neither copied nor put back.
+        at.swap();
         assert!(!helpers("_backup \"$1\"\n", &conf).0);
         assert!(!helpers("_restore '' \"$1\"\n", &conf).0);
-        assert_eq!(std::fs::read_dir(&secret).expect("ls").count(), 1);
-        assert_eq!(
-            std::fs::read_to_string(secret.join("conf")).expect("read"),
-            "rootonly"
-        );
+        assert_eq!(std::fs::read_dir(&at.secret).expect("ls").count(), 1);
+        let kept = std::fs::read_to_string(at.secret.join("conf")).expect("read");
+        assert_eq!(kept, "rootonly");
     }
 
     #[test]
     fn a_stamp_is_created_and_touched_only_through_the_walk() {
         use std::os::unix::fs::PermissionsExt;
-        let root = tempfile::tempdir().expect("tempdir");
-        let root = root.path().canonicalize().expect("canonical");
-        let (home, secret) = (root.join("home"), root.join("secret"));
-        std::fs::create_dir_all(home.join("app")).expect("mkdir");
-        std::fs::create_dir(&secret).expect("mkdir");
-        for path in [home.clone(), home.join("app")] {
-            std::os::unix::fs::lchown(&path, Some(65534), None).expect("lchown");
-        }
-        let stamp = home.join("app/stamp");
+        let at = super::super::Swappable::new("app");
+        let stamp = at.folder.join("stamp");
         assert!(helpers("_stamp \"$1\"\n", &stamp).0);
         let mode = std::fs::metadata(&stamp)
             .expect("stat")
             .permissions()
             .mode();
         assert_eq!(mode & 0o777, 0o666);
-        std::fs::remove_dir_all(home.join("app")).expect("rm");
-        std::os::unix::fs::symlink(&secret, home.join("app")).expect("link");
-        std::os::unix::fs::lchown(home.join("app"), Some(65534), None).expect("lchown");
+        at.swap();
         assert!(!helpers("_stamp \"$1\"\n", &stamp).0);
-        assert_eq!(std::fs::read_dir(&secret).expect("ls").count(), 0);
+        assert_eq!(std::fs::read_dir(&at.secret).expect("ls").count(), 0);
     }
 
     #[test]

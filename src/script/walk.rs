@@ -137,6 +137,48 @@ pub(crate) const HELPERS_FUNCTIONS: &str = concat!(
     "_RECON_HELPERS_\n}\n_helped='. \"$_recon_helpers\"; unset _recon_helpers; '\n"
 );
 
+/// For tests: a folder that another account (`nobody`) owns in a home it owns, and a root-only
+/// folder that account can swap it for, as the swap tests of the helpers need them.
+#[cfg(test)]
+pub(crate) struct Swappable {
+    _top: tempfile::TempDir,
+    pub(crate) home: std::path::PathBuf,
+    pub(crate) folder: std::path::PathBuf,
+    pub(crate) secret: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl Swappable {
+    /// `nobody`: neither root nor the test's own account (tests run as root).
+    const OTHER: u32 = 65534;
+
+    /// `home/NAME` (both `nobody`'s) and an empty root-only `secret`.
+    pub(crate) fn new(name: &str) -> Self {
+        let top = tempfile::tempdir().expect("tempdir");
+        let base = top.path().canonicalize().expect("canonical");
+        let (home, secret) = (base.join("home"), base.join("secret"));
+        let folder = home.join(name);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        for path in [&home, &folder] {
+            std::os::unix::fs::lchown(path, Some(Self::OTHER), None).expect("lchown");
+        }
+        Self {
+            _top: top,
+            home,
+            folder,
+            secret,
+        }
+    }
+
+    /// The account replaces its folder with a link (its own) to the root-only folder.
+    pub(crate) fn swap(&self) {
+        std::fs::remove_dir_all(&self.folder).expect("rm");
+        std::os::unix::fs::symlink(&self.secret, &self.folder).expect("link");
+        std::os::unix::fs::lchown(&self.folder, Some(Self::OTHER), None).expect("lchown");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
