@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use std::marker::PhantomData;
 
-use crate::script::{n, p, w, Script, BOUND_FUNCTIONS};
+use crate::script::{n, p, w, Script, BOUND_FUNCTIONS, HELPERS_FUNCTIONS, TEMP_FUNCTIONS};
 
 /// Files up to this size come back whole when their content is wanted, so plans can show diffs
 /// (the probe's `_p` function holds the same number).
@@ -322,7 +322,8 @@ pub(crate) struct FactSet {
 
 /// The shell functions the probe uses; also embedded in apply scripts for the stale check.
 /// `_g IDX SECS SCRIPT` / `_o IDX SECS SCRIPT` run a guard / an output command under
-/// `_bounded` (`T IDX SECS` when the bound stopped it).
+/// `_bounded` (`T IDX SECS` when the bound stopped it), in a fresh `sh -c` that has the walk
+/// helpers (`script::HELPERS_FUNCTIONS`), with the line numbers `sh` prints its own.
 /// `_pkgs IDX VALID W=NAME...` (W: `p`resent, `l`atest, `a`bsent) prints each installed
 /// version (`KI`) and the apt candidate (`KV`) of those that need one (missing or latest), and
 /// with VALID seconds whether the apt cache is older (`KC`): a yes/no, never the age itself,
@@ -354,7 +355,7 @@ pub(crate) const PROBE_FUNCTIONS: &str = r#"_pkgs() {
 }
 _g() {
   _gt=$(date +%s)
-  _bounded "$2" sh -c "$3" </dev/null >/dev/null 2>&1; _grc=$?
+  _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null >/dev/null 2>&1; _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'G %s %s\n' "$1" "$_grc"
 }
@@ -366,7 +367,7 @@ _mod() {
 }
 _o() {
   _gt=$(date +%s)
-  _out=$(_bounded "$2" sh -c "$3" </dev/null 2>&1); _grc=$?
+  _out=$(_bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null 2>&1); _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
 }
@@ -508,16 +509,20 @@ impl FactSet {
         self.facts.len() - 1
     }
 
-    /// The body of the probe: one line per fact. Call `_probe` after `PROBE_FUNCTIONS`.
+    /// The probe's functions (with the temp folder's, `script/temp.rs`) and `_probe`, its
+    /// body: one line per fact, run once `_tmp_open` made the private temp folder. `_probe`
+    /// first writes the walk helpers there and sources them (`_helpers`), so they are defined
+    /// once for the probe itself and for each of its commands (`_g`/`_o`).
     /// Commands (guards, outputs) run under the probe bound (`script::probe_limit`).
     pub(crate) fn probe_function(&self) -> Script {
         let limit = n(crate::script::probe_limit());
         let mut s = Script::new();
         s.code(PRELUDE)
             .code(BOUND_FUNCTIONS)
+            .code(TEMP_FUNCTIONS)
+            .code(HELPERS_FUNCTIONS)
             .code(PROBE_FUNCTIONS)
-            .code(crate::script::WALK_FUNCTIONS)
-            .code("_probe() {\n  printf '@@probe\\n'\n");
+            .code("_probe() {\n  _helpers || return 1\n  printf '@@probe\\n'\n");
         for (i, fact) in self.facts.iter().enumerate() {
             let i = n(u64::try_from(i).unwrap_or(u64::MAX));
             match fact {
@@ -587,7 +592,9 @@ impl FactSet {
     /// The complete read-only probe script.
     pub(crate) fn probe_script(&self) -> Script {
         let mut s = self.probe_function();
-        s.code("_probe\n");
+        s.code(
+            "_tmp_open || { echo 'cannot create a private temp folder' >&2; exit 1; }\n_probe\n",
+        );
         s
     }
 
@@ -857,11 +864,12 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     s
 }
 
-/// A guard command for the probe: run `cmd` with `sh -c` in `chdir`, with `env` set.
+/// A guard command for the probe: run `cmd` with `sh -c` in `chdir` (entered with the link-safe
+/// walk, `_cd`), with `env` set.
 pub(crate) fn guard_script(cmd: &str, chdir: Option<&str>, env: &[(String, String)]) -> Script {
     let mut s = Script::new();
     if let Some(dir) = chdir {
-        s.fill("cd {} && ", [p(dir)]);
+        s.fill("_cd {} && ", [p(dir)]);
     }
     if !env.is_empty() {
         s.code("env");
@@ -959,6 +967,49 @@ mod tests {
         assert_eq!(facts.get(h).stdout, hostile);
         assert!(!dir.path().join("pwned").exists());
         assert!(!dir.path().join("pwned2").exists());
+    }
+
+    #[test]
+    fn probe_commands_have_the_walk_and_keep_their_own_line_numbers() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&tmp).expect("mkdir");
+        let mut set = FactSet::default();
+        let walked = set.output(Script::of("_walk / && pwd -P && _walk /no/such/dir"));
+        let guard = set.guard(Script::of("_walk /"));
+        let numbered = set.output(guard_script("true\nrecon_no_such_command_here", None, &[]));
+        let clean = set.output(Script::of("printf '%s' \"${_recon_helpers-unset}\""));
+        let out = std::process::Command::new("sh")
+            .args(["-c", set.probe_script().as_str()])
+            .env("TMPDIR", &tmp)
+            .output()
+            .expect("sh runs");
+        let facts = set
+            .parse(&String::from_utf8_lossy(&out.stdout))
+            .expect("parses");
+        assert_eq!(
+            *facts.get(walked),
+            CommandOutput {
+                status: 1,
+                stdout: "/".to_owned()
+            }
+        );
+        assert_eq!(*facts.get(guard), Exit(0));
+        let message = &facts.get(numbered).stdout;
+        assert!(
+            message.starts_with("sh: 2: recon_no_such_command_here: not found"),
+            "{message}"
+        );
+        assert_eq!(
+            facts.get(clean).stdout,
+            "unset",
+            "the helper path is not left set"
+        );
+        assert_eq!(
+            std::fs::read_dir(&tmp).expect("ls").count(),
+            0,
+            "the private temp folder is gone"
+        );
     }
 
     #[test]

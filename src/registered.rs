@@ -407,13 +407,15 @@ pub(crate) fn value(
     ])
 }
 
-/// Runs each item's body of a query in turn (`_query ITEM SECS BODY`, under the probe bound)
-/// and reports `@@query ITEM RC STDOUT STDERR` (base64), through a private temp folder
+/// Runs each item's body of a query in turn (`_query ITEM SECS BODY`, under the probe bound,
+/// with the walk helpers as probe commands have them: `script::HELPERS_FUNCTIONS`) and
+/// reports `@@query ITEM RC STDOUT STDERR` (base64), through a private temp folder
 /// (`script/temp.rs`).
 const QUERY_FUNCTIONS: &str = r#"_tmp_open || exit 1
+_helpers || exit 1
 _query() {
   _qt=$(date +%s)
-  _bounded "$2" sh -c "$3" >"$_o" 2>"$_e" </dev/null; _qrc=$?
+  _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" >"$_o" 2>"$_e" </dev/null; _qrc=$?
   if _timed_out "$_qrc" "$_qt" "$2"; then
     printf 'stopped: it did not finish within %s s (RECON_PROBE_TIMEOUT sets the bound)\n' "$2" >>"$_e"
   fi
@@ -423,9 +425,11 @@ _query() {
 
 /// The script that runs `query` on the host: read-only by the task's own declaration.
 pub(crate) fn query_script(query: &Query) -> crate::script::Script {
-    use crate::script::{n, w, Script, BOUND_FUNCTIONS, TEMP_FUNCTIONS};
+    use crate::script::{n, w, Script, BOUND_FUNCTIONS, HELPERS_FUNCTIONS, TEMP_FUNCTIONS};
     let mut s = Script::of(BOUND_FUNCTIONS);
-    s.code(TEMP_FUNCTIONS).code(QUERY_FUNCTIONS);
+    s.code(TEMP_FUNCTIONS)
+        .code(HELPERS_FUNCTIONS)
+        .code(QUERY_FUNCTIONS);
     let limit = crate::script::probe_limit();
     for (item, body) in &query.items {
         let item = u64::try_from(*item).unwrap_or(u64::MAX);

@@ -521,8 +521,9 @@ fn become_user_runs_tasks_as_that_user_with_their_files_and_home() {
     assert_eq!(owner(&site.join("hostvar.txt")), format!("{app} 644"));
 }
 
-/// A root-only folder holding one file, and an account's `name` in its home replaced by a link
-/// to it (owned by the account, as the account itself would make it). Returns the folder.
+/// A root-only folder holding a file and an archive of it (`app.tar.gz`), and an account's
+/// `name` in its home replaced by a link to it (owned by the account, as the account itself
+/// would make it). Returns the folder.
 fn link_to_root_only(home: &Path, name: &str) -> tempfile::TempDir {
     let secret = tempfile::tempdir().expect("tempdir");
     std::fs::write(
@@ -530,6 +531,12 @@ fn link_to_root_only(home: &Path, name: &str) -> tempfile::TempDir {
         "ssh-ed25519 AAAArootonly rootsecret\n",
     )
     .expect("write");
+    let tar = std::process::Command::new("tar")
+        .args(["-czf", "app.tar.gz", "authorized_keys"])
+        .current_dir(secret.path())
+        .status()
+        .expect("tar runs");
+    assert!(tar.success());
     std::fs::set_permissions(secret.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
     let at = home.join(name);
     let _ = std::fs::remove_dir_all(&at);
@@ -722,6 +729,96 @@ fn a_serialize_lock_folder_the_account_swapped_for_a_link_is_neither_read_nor_wr
         "recontestlk7_app",
         "command: { cmd: \"true\", serialize: \"{{ folder }}/lock\" }",
         &Project::new(),
+    );
+}
+
+#[test]
+fn a_command_stamp_folder_the_account_swapped_for_a_link_is_neither_read_nor_written_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk11",
+        "recontestlk11_app",
+        "command: { cmd: \"true\", stamp: \"{{ folder }}/stamp\" }",
+        &Project::new(),
+    );
+}
+
+#[test]
+fn a_command_chdir_the_account_swapped_for_a_link_is_not_run_in_as_root() {
+    a_folder_swapped_after_the_plan(
+        "recontestlk12",
+        "recontestlk12_app",
+        "command: { cmd: \"touch ran\", chdir: \"{{ folder }}\", creates: /nonexistent/recon }",
+        &Project::new(),
+    );
+}
+
+/// `a_folder_swapped_after_the_plan` for a task (`task` of root's folder) that reads from or
+/// locks in the account's folder and writes into a root-owned folder no one swaps: `written`
+/// never appears there.
+fn swapped_before_writing_as_root(user: &str, app: &str, task: &str, written: &str) {
+    let p = Project::new();
+    let out = p.host_root();
+    std::fs::create_dir_all(&out).expect("mkdir");
+    let task = task.replace("ROOT", &out.display().to_string());
+    a_folder_swapped_after_the_plan(user, app, &task, &p);
+    assert!(!out.join(written).exists(), "{written} was written as root");
+}
+
+#[test]
+fn an_unpack_archive_the_account_swapped_for_a_link_is_not_read_as_root() {
+    swapped_before_writing_as_root(
+        "recontestlk8",
+        "recontestlk8_app",
+        "unpack: { src: \"{{ folder }}/app.tar.gz\", dest: \"ROOT\" }",
+        "authorized_keys",
+    );
+}
+
+#[test]
+fn a_file_serialize_lock_folder_the_account_swapped_for_a_link_makes_the_saved_plan_stale() {
+    swapped_before_writing_as_root(
+        "recontestlk9",
+        "recontestlk9_app",
+        "file: { path: \"ROOT/conf.txt\", content: x, serialize: \"{{ folder }}/lock\" }",
+        "conf.txt",
+    );
+}
+
+#[test]
+fn a_git_checkout_folder_the_account_swapped_for_a_link_is_not_written_as_root() {
+    let p = Project::new();
+    let repo = p.dir().join("repo");
+    std::fs::create_dir_all(&repo).expect("mkdir");
+    std::fs::write(repo.join("app.txt"), "v1\n").expect("write");
+    for args in [
+        &["init", "-q", "-b", "main"][..],
+        &["add", "app.txt"],
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "commit",
+            "-q",
+            "-m",
+            "v1",
+        ],
+    ] {
+        let git = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&repo)
+            .status()
+            .expect("git runs");
+        assert!(git.success(), "git {args:?}");
+    }
+    a_folder_swapped_after_the_plan(
+        "recontestlk10",
+        "recontestlk10_app",
+        &format!(
+            "git: {{ repo: \"{}\", dest: \"{{{{ folder }}}}/src\", version: main }}",
+            repo.display()
+        ),
+        &p,
     );
 }
 

@@ -344,9 +344,8 @@ impl Resource for AuthorizedKey {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        // A probe command runs in a shell of its own (under the probe bound): it brings the
-        // walk it reads through.
-        let mut s = Script::of(crate::script::WALK_FUNCTIONS);
+        // Read through the walk every probe command has (`facts::PROBE_FUNCTIONS`).
+        let mut s = Script::new();
         self.locate(&mut s);
         if self.path.is_none() {
             s.code("printf 'home %s\\n' \"$_h\"\n[ -n \"$_h\" ] || exit 0\n");

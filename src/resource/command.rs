@@ -160,6 +160,11 @@ pub(crate) struct Guards {
     unless: Option<Handle<Exit>>,
     /// The `serialize` lock file, read through the link-safe walk: it is created as root.
     lock: Option<Handle<PathState>>,
+    /// The `stamp` file, read the same way: it is created and touched as root.
+    stamp: Option<Handle<PathState>>,
+    /// The `chdir` folder, entered (`DIR/.`: a link as the folder itself is judged too) the
+    /// same way: the command runs in it.
+    chdir: Option<Handle<PathState>>,
 }
 
 impl Resource for Command {
@@ -192,6 +197,14 @@ impl Resource for Command {
                 .as_ref()
                 .filter(|lock| lock.starts_with('/'))
                 .map(|lock| facts.path(lock, Want::Never)),
+            stamp: self
+                .stamp
+                .as_ref()
+                .map(|stamp| facts.path(stamp, Want::Never)),
+            chdir: self
+                .chdir
+                .as_ref()
+                .map(|dir| facts.path(&format!("{dir}/."), Want::Never)),
         }
     }
 
@@ -205,6 +218,12 @@ impl Resource for Command {
         // must be read-only) and run again right before the command at apply.
         if let (Some(h), Some(lock)) = (asked.lock, &self.serialize) {
             super::refuse_unsafe(lock, facts.get(h))?;
+        }
+        if let (Some(h), Some(stamp)) = (asked.stamp, &self.stamp) {
+            super::refuse_unsafe(stamp, facts.get(h))?;
+        }
+        if let (Some(h), Some(dir)) = (asked.chdir, &self.chdir) {
+            super::refuse_unsafe(dir, facts.get(h))?;
         }
         let mut reasons = Vec::new();
         if let (Some(h), Some(path)) = (asked.creates, &self.creates) {
@@ -282,7 +301,9 @@ impl Resource for Command {
             }
         }
         if let Some(dir) = &self.chdir {
-            s.fill("cd -- {} || exit 1\n", [p(dir)]);
+            // Entered with the link-safe walk: as root, a `chdir` the account swapped for a
+            // link out of its files is refused, not run in.
+            s.fill("_cd {} || exit 1\n", [p(dir)]);
         }
         for (k, v) in &self.env {
             s.export(k, v);
@@ -295,10 +316,7 @@ impl Resource for Command {
         s.code(" </dev/null");
         match &self.stamp {
             Some(stamp) => {
-                s.fill(
-                    " || exit $?\nif ! [ -e {} ]; then : >> {} && chmod 666 {} 2>/dev/null; fi\ntouch -- {}\n",
-                    [p(stamp), p(stamp), p(stamp), p(stamp)],
-                );
+                s.fill(" || exit $?\n_stamp {} || exit 1\n", [p(stamp)]);
             }
             None => {
                 s.code("\n");
@@ -325,6 +343,27 @@ mod tests {
             stamp: None,
             since: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_stamp_behind_a_link_another_account_controls_is_refused() {
+        let c = Command {
+            stamp: Some("/home/app/run/done".into()),
+            ..command(None, None)
+        };
+        let behind = FactValue::Path(PathState {
+            kind: PathKind::Unsafe,
+            target: Some("/home/app/run".into()),
+            ..PathState::default()
+        });
+        let problem = decide(&c, vec![behind]).expect_err("refused");
+        assert!(
+            problem
+                .0
+                .contains("`/home/app/run/done` is behind the link"),
+            "{problem:?}"
+        );
+        assert!(decide(&c, vec![FactValue::Path(PathState::default())]).is_ok());
     }
 
     #[test]

@@ -397,10 +397,8 @@ impl Resource for Cron {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        // A probe command runs in a shell of its own: it brings the walk it reads through.
-        let mut s = Script::of(crate::script::WALK_FUNCTIONS);
-        s.script(&self.read_script());
-        facts.output(s)
+        // Read through the walk every probe command has (`facts::PROBE_FUNCTIONS`).
+        facts.output(self.read_script())
     }
 
     fn decide(

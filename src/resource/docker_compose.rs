@@ -714,6 +714,12 @@ impl Resource for Compose {
             }
         }
         if self.present {
+            // A compose file behind a link another account controls is a located refusal, as
+            // for every path the probe reads. (Whoever controls the project folder decides
+            // what `up` runs as root anyway: see ARCHITECTURE.md, links.)
+            for (handle, path) in asked.files.iter().zip(self.compose_files()) {
+                super::refuse_unsafe(&path, facts.get(*handle))?;
+            }
             // A compose file that an earlier step of this plan rewrites: its services' fate is
             // decided by the new file, which only exists after that step.
             let rewritten = asked

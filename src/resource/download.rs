@@ -215,9 +215,8 @@ impl Resource for Download {
             .as_ref()
             .filter(|c| c.algorithm != "sha256")
             .map(|c| {
-                // A probe command runs in a shell of its own: it brings the walk it reads
-                // through.
-                let mut s = Script::of(crate::script::WALK_FUNCTIONS);
+                // Read through the walk every probe command has (`facts::PROBE_FUNCTIONS`).
+                let mut s = Script::new();
                 s.fill("_d={}\n", [p(&self.path)])
                     .code("_dd=${_d%/*}; _dn=${_d##*/}; [ -n \"$_dd\" ] || _dd=/\n_walk \"$_dd\" || exit 0\nif [ -f \"./$_dn\" ] && ! [ -L \"./$_dn\" ]; then ")
                     .code(c.tool)

@@ -317,8 +317,17 @@ impl File {
     }
 }
 
+/// The facts a file asks for: its path, and its `serialize` lock, read through the link-safe
+/// walk like the path (the lock is created as whoever writes the file): a lock folder an
+/// account swapped for a link is refused at plan time, and after a saved plan makes it stale.
+#[derive(Debug)]
+pub(crate) struct Asked {
+    path: Handle<PathState>,
+    lock: Option<Handle<PathState>>,
+}
+
 impl Resource for File {
-    type Asked = Handle<PathState>;
+    type Asked = Asked;
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -341,7 +350,13 @@ impl Resource for File {
         } else {
             Want::Never
         };
-        facts.path(&self.path, want)
+        Asked {
+            path: facts.path(&self.path, want),
+            lock: self
+                .serialize
+                .as_ref()
+                .map(|lock| facts.path(lock, Want::Never)),
+        }
     }
 
     fn decide(
@@ -350,7 +365,10 @@ impl Resource for File {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let state = facts.get(*asked);
+        if let (Some(h), Some(lock)) = (asked.lock, &self.serialize) {
+            super::refuse_unsafe(lock, facts.get(h))?;
+        }
+        let state = facts.get(asked.path);
         super::refuse_unsafe(&self.path, state)?;
         if self.absent {
             return self.decide_absent(state);
@@ -437,10 +455,8 @@ impl Resource for File {
             out.fill("_serialize {} || exit 1\n", [p(lock)]);
         }
         if self.check.is_some() {
-            out.fill(
-                "_b=\nif [ -f {} ]; then _b=\"$(_tmpname {}).prev\"; cp -p -- {} \"$_b\" || exit 1; fi\n",
-                [p(&self.path), p(&self.path), p(&self.path)],
-            );
+            // Copied and put back inside the folder the walk entered, like the write itself.
+            out.fill("_b=$(_backup {}) || exit 1\n", [p(&self.path)]);
         }
         out.fill("_put {}", [p(&self.path)]);
         self.attrs.shell_args(Some(*mode), out);
@@ -461,10 +477,10 @@ impl Resource for File {
                 out.code("[ $? -eq 0 ] || exit 1\n");
             }
             Some(check) => {
-                out.code("[ $? -eq 0 ] || { rm -f -- \"$_b\"; exit 1; }\n");
+                out.code("[ $? -eq 0 ] || { [ -z \"$_b\" ] || _rm \"$_b\"; exit 1; }\n");
                 out.fill(
-                    "if ! {} </dev/null; then\n  if [ -n \"$_b\" ]; then mv -fT -- \"$_b\" {}; else rm -f -- {}; fi\n  echo 'check failed; the previous file was restored'\n  exit 1\nfi\nrm -f -- \"$_b\"\n",
-                    [Piece::Code(&user(check)), p(&self.path), p(&self.path)],
+                    "if ! {} </dev/null; then\n  _restore \"$_b\" {}\n  echo 'check failed; the previous file was restored'\n  exit 1\nfi\n[ -z \"$_b\" ] || _rm \"$_b\"\n",
+                    [Piece::Code(&user(check)), p(&self.path)],
                 );
             }
         }
@@ -549,6 +565,29 @@ mod tests {
 
     fn changed(f: &File, host: FactValue) -> (Change, Decision) {
         decide(f, vec![host]).expect("ok").expect("change")
+    }
+
+    #[test]
+    fn a_serialize_lock_behind_a_link_another_account_controls_is_refused() {
+        let f = File {
+            serialize: Some("/home/app/locks/conf.lock".into()),
+            ..file("a\n", None)
+        };
+        let behind = FactValue::Path(PathState {
+            kind: PathKind::Unsafe,
+            target: Some("/home/app/locks".into()),
+            ..PathState::default()
+        });
+        let problem =
+            decide(&f, vec![FactValue::Path(PathState::default()), behind]).expect_err("refused");
+        assert!(
+            problem
+                .0
+                .contains("`/home/app/locks/conf.lock` is behind the link `/home/app/locks`"),
+            "{problem:?}"
+        );
+        let free = FactValue::Path(PathState::default());
+        assert!(decide(&f, vec![FactValue::Path(PathState::default()), free]).is_ok());
     }
 
     #[test]

@@ -123,6 +123,9 @@ pub(crate) enum Local {
     /// A `.git` folder git refuses to read (most often "dubious ownership": the checkout
     /// belongs to another account): git's own message. Planned as such, never as "no history".
     Refused(String),
+    /// `dest` is behind this link, which another account controls and which leads out of its
+    /// files (`script/walk.rs`): refused, never read or written through.
+    Unsafe(String),
 }
 
 /// What the remote says `version` is.
@@ -164,6 +167,7 @@ pub(crate) fn parse(output: &str) -> Observed {
                 local = Local::Refused(crate::text::from_base64(rest).trim().to_owned());
             }
             "nogit" => no_git = true,
+            "unsafe" => local = Local::Unsafe(crate::text::from_base64(rest)),
             "head" => {
                 repo = true;
                 head = (rest != "-" && !rest.is_empty()).then(|| rest.to_owned());
@@ -190,7 +194,7 @@ pub(crate) fn parse(output: &str) -> Observed {
             _ => {}
         }
     }
-    if repo && !matches!(local, Local::Refused(_)) {
+    if repo && !matches!(local, Local::Refused(_) | Local::Unsafe(_)) {
         local = Local::Repo { head, url, dirty };
     }
     Observed {
@@ -258,16 +262,21 @@ impl Git {
         let mut s = Script::new();
         self.environment(&mut s);
         s.code("command -v git >/dev/null 2>&1 || { echo nogit; exit 0; }\n");
+        // The checkout is read inside the folder the link-safe walk entered (`.`), in a
+        // subshell: `ls-remote` below still runs where a relative `repo` means what it says.
         s.code(
-            "if [ -d \"$_d/.git\" ] && ! _ge=$(git -C \"$_d\" rev-parse --git-dir 2>&1 >/dev/null); then\n\
+            "( _walk \"$_d\"; _ws=$?\n\
+             if [ \"$_ws\" = 2 ]; then printf 'unsafe '; printf %s \"$_wbad\" | base64 -w0; echo; exit 0; fi\n\
+             if [ \"$_ws\" != 0 ]; then cd / && { [ -e \"$_d\" ] || [ -L \"$_d\" ]; } && echo notrepo; exit 0; fi\n\
+             if [ -d .git ] && ! _ge=$(git -C . rev-parse --git-dir 2>&1 >/dev/null); then\n\
              \x20 printf 'refused '; printf '%s' \"$_ge\" | base64 -w0; echo\n\
-             elif [ -d \"$_d/.git\" ]; then\n\
-             \x20 printf 'head %s\\n' \"$(git -C \"$_d\" rev-parse -q --verify HEAD 2>/dev/null || echo -)\"\n\
-             \x20 printf 'url %s\\n' \"$(git -C \"$_d\" config --get remote.origin.url | base64 -w0)\"\n\
-             \x20 printf 'dirty %s\\n' \"$(git -C \"$_d\" status --porcelain --untracked-files=no 2>/dev/null | wc -l)\"\n\
-             elif [ -e \"$_d\" ] && { ! [ -d \"$_d\" ] || [ -n \"$(ls -A -- \"$_d\" 2>/dev/null)\" ]; }; then\n\
+             elif [ -d .git ]; then\n\
+             \x20 printf 'head %s\\n' \"$(git -C . rev-parse -q --verify HEAD 2>/dev/null || echo -)\"\n\
+             \x20 printf 'url %s\\n' \"$(git -C . config --get remote.origin.url | base64 -w0)\"\n\
+             \x20 printf 'dirty %s\\n' \"$(git -C . status --porcelain --untracked-files=no 2>/dev/null | wc -l)\"\n\
+             elif [ -n \"$(ls -A . 2>/dev/null)\" ]; then\n\
              \x20 echo notrepo\n\
-             fi\n",
+             fi )\n",
         );
         if is_commit_id(&self.version) {
             s.code("_new=$_v\nprintf 'new %s %s\\n' \"$_v\" \"$_v\"\n");
@@ -289,10 +298,10 @@ impl Git {
             );
         }
         s.code(
-            "if [ -n \"$_new\" ] && _h=$(git -C \"$_d\" rev-parse -q --verify HEAD 2>/dev/null) \\\n\
-             \x20 && git -C \"$_d\" cat-file -e \"$_new^{commit}\" 2>/dev/null; then\n\
-             \x20 printf 'count %s %s\\n' \"$(git -C \"$_d\" rev-list --count \"$_h..$_new\")\" \"$(git -C \"$_d\" rev-list --count \"$_new..$_h\")\"\n\
-             fi\n",
+            "if [ -n \"$_new\" ]; then ( _walk \"$_d\" 2>/dev/null || exit 0\n\
+             if _h=$(git -C . rev-parse -q --verify HEAD 2>/dev/null) && git -C . cat-file -e \"$_new^{commit}\" 2>/dev/null; then\n\
+             \x20 printf 'count %s %s\\n' \"$(git -C . rev-list --count \"$_h..$_new\")\" \"$(git -C . rev-list --count \"$_new..$_h\")\"\n\
+             fi ); fi\n",
         );
         s
     }
@@ -377,6 +386,7 @@ impl Resource for Git {
                  chown it): {why}",
                 self.dest
             ))),
+            Local::Unsafe(link) => Err(super::refused_link(&self.dest, &link)),
             Local::Refused(why) => Err(Problem::new(format!(
                 "git cannot read the checkout `{}`: {why}",
                 self.dest
@@ -454,42 +464,48 @@ impl Resource for Git {
         self.environment(s);
         s.fill("_new={}\n_ref={}\n", [w(&d.commit), w(&d.reference)]);
         if d.create {
-            s.code(
-                "mkdir -p -- \"$_d\" && git init -q -- \"$_d\" && git -C \"$_d\" remote add origin \"$_r\" || exit 1\n",
-            );
+            s.code("_mkdir 0755 \"$_d\" || exit 1\n");
+        }
+        // Entered with the link-safe walk and worked on as `.`: run as root (`become`), git
+        // never writes through a link the account swapped into the path.
+        s.code(
+            "_walk \"$_d\"\ncase $? in 0) ;; 2) _refused; exit 1;; *) printf '%s is not a folder\\n' \"$_d\" >&2; exit 1;; esac\n",
+        );
+        if d.create {
+            s.code("git init -q . && git -C . remote add origin \"$_r\" || exit 1\n");
         }
         if d.set_url {
-            s.code("git -C \"$_d\" remote set-url origin \"$_r\" || exit 1\n");
+            s.code("git -C . remote set-url origin \"$_r\" || exit 1\n");
         }
         if !self.force {
             s.code(
-                "if [ -n \"$(git -C \"$_d\" status --porcelain --untracked-files=no)\" ]; then\n\
+                "if [ -n \"$(git -C . status --porcelain --untracked-files=no)\" ]; then\n\
                  \x20 echo \"local changes in $_d; refusing to discard them without force: true:\" >&2\n\
-                 \x20 git -C \"$_d\" status --short --untracked-files=no >&2; exit 1\n\
+                 \x20 git -C . status --short --untracked-files=no >&2; exit 1\n\
                  fi\n",
             );
         }
         // A branch is fetched into its remote-tracking ref; a tag, HEAD or a commit id by name.
         s.code("case $_ref in\n  refs/heads/*) _spec=\"+$_ref:refs/remotes/origin/${_ref#refs/heads/}\";;\n  *) _spec=$_ref;;\nesac\n");
-        s.code("if ! git -C \"$_d\" cat-file -e \"$_new^{commit}\" 2>/dev/null; then\n  ")
+        s.code("if ! git -C . cat-file -e \"$_new^{commit}\" 2>/dev/null; then\n  ")
             .bounded()
-            .code("git -C \"$_d\" fetch -q");
+            .code("git -C . fetch -q");
         if let Some(depth) = self.depth {
             s.fill(" --depth {}", [n(depth)]);
         }
         s.code(" origin \"$_spec\" || exit 1\nfi\n");
         s.code(
-            "if [ \"$(git -C \"$_d\" rev-parse -q --verify \"$_new^{commit}\")\" != \"$_new\" ]; then\n\
+            "if [ \"$(git -C . rev-parse -q --verify \"$_new^{commit}\")\" != \"$_new\" ]; then\n\
              \x20 echo \"the remote no longer has commit $_new for $_v; plan again\" >&2; exit 1\n\
              fi\n",
         );
         let force: Piece<'_> = w(if self.force { "-f" } else { "-q" });
         s.fill(
-            "case $_ref in\n  refs/heads/*) git -C \"$_d\" checkout -q {} -B \"${_ref#refs/heads/}\" \"$_new\" || exit 1;;\n  *) git -C \"$_d\" checkout -q {} --detach \"$_new\" || exit 1;;\nesac\n",
+            "case $_ref in\n  refs/heads/*) git -C . checkout -q {} -B \"${_ref#refs/heads/}\" \"$_new\" || exit 1;;\n  *) git -C . checkout -q {} --detach \"$_new\" || exit 1;;\nesac\n",
             [force, force],
         );
         if self.force {
-            s.code("git -C \"$_d\" reset -q --hard \"$_new\" || exit 1\n");
+            s.code("git -C . reset -q --hard \"$_new\" || exit 1\n");
         }
     }
 }

@@ -9,7 +9,7 @@
 use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathState, Want};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
@@ -174,12 +174,18 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Pip> {
 /// Sets `_pip` to the pip to run (empty when there is none), after `cd` to `chdir`.
 const FIND_PIP: &str = "_pip=$(command -v pip3 || command -v pip)\n";
 
-/// What the probe reports: `pip freeze`, and the requirements file when there is one.
+/// What the probe reports: `pip freeze`, the requirements file when there is one (opened with
+/// `_ropen`: exit 7 and the link when it is behind one another account controls), and the
+/// `chdir` folder (`DIR/.`, entered through the link-safe walk: pip runs in it).
 #[derive(Debug)]
 pub(crate) struct Asked {
     freeze: Handle<CommandOutput>,
     requirements: Option<Handle<CommandOutput>>,
+    chdir: Option<Handle<PathState>>,
 }
+
+/// The requirements file is behind a link another account controls (the link on stdout).
+const UNSAFE_REQUIREMENTS: i32 = 7;
 
 /// How the apply runs pip.
 #[derive(Debug)]
@@ -191,10 +197,10 @@ pub(crate) struct Decision {
 }
 
 impl Pip {
-    /// The script that sets `_pip`, after `cd` to `chdir`.
+    /// The script that sets `_pip`, after entering `chdir` with the link-safe walk.
     fn locate(&self, s: &mut Script) {
         if let Some(dir) = &self.chdir {
-            s.fill("cd -- {} || exit 1\n", [p(dir)]);
+            s.fill("_cd {} || exit 1\n", [p(dir)]);
         }
         match (&self.executable, &self.virtualenv) {
             (Some(exe), _) if exe.contains('/') => {
@@ -272,14 +278,17 @@ impl Resource for Pip {
         let requirements = self.requirements.as_ref().map(|r| {
             let mut s = Script::new();
             if let Some(dir) = &self.chdir {
-                s.fill("cd -- {} || exit 1\n", [p(dir)]);
+                s.fill("_cd {} || exit 1\n", [p(dir)]);
             }
-            s.fill("cat -- {}", [p(r)]);
+            s.fill("_ropen {}\n", [p(r)]).code(
+                "case $? in 0) cat /proc/self/fd/6;; 2) printf '%s' \"$_wbad\"; exit 7;; *) exit 1;; esac",
+            );
             facts.output(s)
         });
         Asked {
             freeze: facts.output(s),
             requirements,
+            chdir: self.chdir.as_ref().map(|dir| facts.path(dir, Want::Never)),
         }
     }
 
@@ -289,6 +298,15 @@ impl Resource for Pip {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
+        if let (Some(h), Some(dir)) = (asked.chdir, &self.chdir) {
+            super::refuse_unsafe(dir, facts.get(h))?;
+        }
+        if let (Some(h), Some(r)) = (asked.requirements, &self.requirements) {
+            let out = facts.get(h);
+            if out.status == UNSAFE_REQUIREMENTS {
+                return Err(super::refused_link(r, &out.stdout));
+            }
+        }
         let freeze = facts.get(asked.freeze);
         let no_pip = freeze.status != 0;
         let create_venv = no_pip && self.virtualenv.is_some();
@@ -369,6 +387,10 @@ impl Resource for Pip {
         }
         self.locate(s);
         s.code("if [ -z \"$_pip\" ]; then echo 'no pip on the host' >&2; exit 1; fi\nexport PIP_DISABLE_PIP_VERSION_CHECK=1\n");
+        if let Some(r) = &self.requirements {
+            s.fill("( _ropen {}\n", [p(r)])
+                .code("case $? in 0) ;; 2) _refused; exit 1;; *) exit 0;; esac ) || exit 1\n");
+        }
         if d.compare {
             s.code("_before=$(\"$_pip\" freeze --all 2>/dev/null)\n");
         }
@@ -385,6 +407,8 @@ impl Resource for Pip {
         }
         s.words(self.extra_args.iter().map(String::as_str));
         if let Some(r) = &self.requirements {
+            // pip reads it by name (its own `-r` includes are relative to it); `_ropen`
+            // checked above that no link another account controls is on the way.
             s.fill(" -r {}", [p(r)]);
         }
         for name in &self.names {
@@ -427,6 +451,39 @@ mod tests {
             status,
             stdout: text.into(),
         })
+    }
+
+    #[test]
+    fn a_requirements_file_or_chdir_behind_another_accounts_link_is_refused() {
+        let p = Pip {
+            requirements: Some("/home/app/req.txt".into()),
+            chdir: Some("/home/app/src".into()),
+            ..pip(&[], State::Present)
+        };
+        let folder = || FactValue::Path(crate::facts::PathState::default());
+        // Facts in the order asked: the requirements read, `pip freeze`, the folder.
+        let problem = decide(
+            &p,
+            vec![freeze(7, "/home/app/secret"), freeze(0, ""), folder()],
+        )
+        .expect_err("refused");
+        assert!(
+            problem
+                .0
+                .contains("`/home/app/req.txt` is behind the link `/home/app/secret`"),
+            "{problem:?}"
+        );
+        let behind = FactValue::Path(crate::facts::PathState {
+            kind: crate::facts::PathKind::Unsafe,
+            target: Some("/home/app/src".into()),
+            ..crate::facts::PathState::default()
+        });
+        let problem =
+            decide(&p, vec![freeze(0, "x==1\n"), freeze(0, ""), behind]).expect_err("refused");
+        assert!(
+            problem.0.contains("`/home/app/src` is behind the link"),
+            "{problem:?}"
+        );
     }
 
     #[test]

@@ -498,10 +498,13 @@ impl Resource for Release {
             s.code("_blob ")
                 .artifact_id(&self.archive.artifact)
                 .fill(
-                    " || exit 1\n_t=\"$_r\"/.{}.tmp-$$\nrm -rf -- \"$_t\" && mkdir -p -- \"$_t\" || exit 1\n",
+                    " || exit 1\n_t=$(mktemp -d \"$_r\"/.{}.tmp-XXXXXXXX) || exit 1\n",
                     [w(v)],
                 )
-                .fill("if ! (cd -- \"$_t\" && tar {} - --no-same-owner", [w(z)]);
+                .fill(
+                    "if ! (_walk \"$_t\" || exit 1\nchmod 755 . && tar {} - --no-same-owner",
+                    [w(z)],
+                );
             if self.archive.strip > 0 {
                 s.fill(" --strip-components={}", [n(self.archive.strip as u64)]);
             }
@@ -509,7 +512,14 @@ impl Resource for Release {
                 "; then rm -rf -- \"$_t\"; echo 'cannot unpack the release' >&2; exit 1; fi\n",
             );
             // Shared links go into the temp folder: the release appears with them or not at all.
-            self.build.link_script(s);
+            // It has a random name, and everything in it happens inside it (`_walk`): the
+            // root's owner can rename it, never redirect what root writes there.
+            if !self.build.shared.is_empty() {
+                self.build.shared_script(s);
+                s.code("if ! (_walk \"$_t\" || exit 1\n");
+                self.build.link_script(s);
+                s.code(") then rm -rf -- \"$_t\"; exit 1; fi\n");
+            }
             // The folder only ever appears with a marker: a write that fails from here on
             // (a full disk, a kill) leaves one the next apply recognises as its own.
             s.code("if ! (");
@@ -539,7 +549,7 @@ impl Resource for Release {
         }
         for old in &d.prune {
             s.fill(
-                "rm -rf -- \"$_r\"/{} \"$_r\"/.recon-releases/{} || exit 1\n",
+                "rm -rf -- \"$_r\"/{} && _rm \"$_r\"/.recon-releases/{} r || exit 1\n",
                 [w(old), w(old)],
             );
         }

@@ -153,37 +153,36 @@ impl Build {
         change
     }
 
-    /// Shell run with the new release unpacked in `"$_t"` (not yet renamed) under `"$_r"` (the
-    /// root, entered by `_root`; `"$_ra"` is its physical path):
-    /// creates missing shared paths and links each into the release.
-    pub(crate) fn link_script(&self, s: &mut Script) {
-        if self.shared.is_empty() {
-            return;
-        }
-        s.fill("_sh=\"$_r\"/{}\n", [w(SHARED_DIR)]);
+    /// Shell run in the release root (entered by `_root`: `"$_r"` is `.`, `"$_ra"` its
+    /// physical path): creates the missing shared paths, folders with `_mkdir` and a new file
+    /// (private and empty: it usually holds secrets, `.env`) exclusively inside the folder
+    /// `_in` entered, so a link the root's owner put in `shared/` is never written through.
+    pub(crate) fn shared_script(&self, s: &mut Script) {
         for entry in &self.shared {
-            if let Some(parent) = entry.parent() {
-                s.fill("mkdir -p -- \"$_sh\"/{} || exit 1\n", [w(parent)]);
-            } else {
-                s.code("mkdir -p -- \"$_sh\" || exit 1\n");
-            }
             if entry.dir {
-                s.fill("mkdir -p -- \"$_sh\"/{} || exit 1\n", [w(&entry.rel)]);
-            } else {
-                // A new shared file is private: it usually holds secrets (`.env`).
                 s.fill(
-                    "if ! [ -e \"$_sh\"/{} ] && ! [ -L \"$_sh\"/{} ]; then (umask 077 && : > \"$_sh\"/{}) || exit 1; fi\n",
-                    [w(&entry.rel), w(&entry.rel), w(&entry.rel)],
+                    "_mkdir 0755 \"$_r\"/{}/{} || exit 1\n",
+                    [w(SHARED_DIR), w(&entry.rel)],
                 );
+            } else {
+                s.fill("( _in \"$_r\"/{}/{} c || exit 1\n", [w(SHARED_DIR), w(&entry.rel)])
+                    .code("if ! [ -e \"./$_n\" ] && ! [ -L \"./$_n\" ]; then (umask 077 && set -C && : > \"./$_n\") || exit 1; fi ) || exit 1\n");
             }
+        }
+    }
+
+    /// Shell run inside the new release's temp folder (fresh from `mktemp -d`, root's, and
+    /// entered with `_walk`, so `.` is that very folder): links each shared path into it.
+    pub(crate) fn link_script(&self, s: &mut Script) {
+        for entry in &self.shared {
             if self.replace {
-                s.fill("rm -rf -- \"$_t\"/{} || exit 1\n", [w(&entry.rel)]);
+                s.fill("rm -rf -- ./{} || exit 1\n", [w(&entry.rel)]);
             }
             if let Some(parent) = entry.parent() {
-                s.fill("mkdir -p -- \"$_t\"/{} || exit 1\n", [w(parent)]);
+                s.fill("mkdir -p -- ./{} || exit 1\n", [w(parent)]);
             }
             s.fill(
-                "ln -s -- {} \"$_t\"/{} || exit 1\n",
+                "ln -s -- {} ./{} || exit 1\n",
                 [w(&entry.link_target()), w(&entry.rel)],
             );
         }
@@ -197,7 +196,7 @@ impl Build {
             return;
         }
         s.fill(
-            "if ! (\ncd -- \"$_r\"/{} || exit 1\nRECON_RELEASE_DIR=$(pwd -P) && RECON_SHARED_DIR=\"$_ra\"/{} && export RECON_RELEASE_DIR RECON_SHARED_DIR || exit 1\n",
+            "if ! (\n_walk \"$_r\"/{}\ncase $? in 0) ;; 2) _refused; exit 1;; *) exit 1;; esac\nRECON_RELEASE_DIR=$(pwd -P) && RECON_SHARED_DIR=\"$_ra\"/{} && export RECON_RELEASE_DIR RECON_SHARED_DIR || exit 1\n",
             [w(version), w(SHARED_DIR)],
         );
         s.export("RECON_VERSION", version);
@@ -257,5 +256,45 @@ mod tests {
         for bad in ["", "/etc", "~/x", "a/../b", "./a", "a//b"] {
             assert!(parse_shared(bad).is_err(), "{bad}");
         }
+    }
+
+    /// Runs the shared paths' creation in `root` (the entered release root); true on success.
+    fn create_shared(build: &Build, root: &std::path::Path) -> bool {
+        let mut s = Script::of(crate::script::WRITE_FUNCTIONS);
+        s.code("_r=.\n");
+        build.shared_script(&mut s);
+        std::process::Command::new("sh")
+            .args(["-c", s.as_str()])
+            .current_dir(root)
+            .status()
+            .expect("sh runs")
+            .success()
+    }
+
+    #[test]
+    fn shared_paths_are_created_only_through_the_walk() {
+        use std::os::unix::fs::PermissionsExt;
+        let build = Build {
+            shared: vec![
+                parse_shared(".env").expect("ok"),
+                parse_shared("public/uploads/").expect("ok"),
+            ],
+            ..Build::default()
+        };
+        let top = tempfile::tempdir().expect("tempdir");
+        let (root, secret) = (top.path().join("app"), top.path().join("secret"));
+        std::fs::create_dir(&root).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        // `nobody` owns the release root: the account that could plant a link in it.
+        std::os::unix::fs::lchown(&root, Some(65534), None).expect("lchown");
+        assert!(create_shared(&build, &root));
+        let env = std::fs::metadata(root.join("shared/.env")).expect("created");
+        assert_eq!(env.permissions().mode() & 0o777, 0o600);
+        assert!(root.join("shared/public/uploads").is_dir());
+        std::fs::remove_dir_all(root.join("shared")).expect("rm");
+        std::os::unix::fs::symlink(&secret, root.join("shared")).expect("link");
+        std::os::unix::fs::lchown(root.join("shared"), Some(65534), None).expect("lchown");
+        assert!(!create_shared(&build, &root), "refused");
+        assert_eq!(std::fs::read_dir(&secret).expect("ls").count(), 0);
     }
 }

@@ -139,10 +139,10 @@ impl Resource for Symlink {
 
     fn script(&self, delete: &bool, out: &mut Script) {
         if *delete {
-            // Only a link: whatever replaced it since the plan is left alone.
-            out.fill(
-                "if [ -L {} ]; then rm -f -- {} || exit 1; else exit 100; fi\n",
-                [p(&self.path), p(&self.path)],
+            // Only a link: whatever replaced it since the plan is left alone. Removed inside
+            // the folder the link-safe walk entered (a missing folder: nothing to remove).
+            out.fill("_in {} 2>/dev/null\n", [p(&self.path)]).code(
+                "case $? in 0) ;; 2) _refused; exit 1;; *) exit 100;; esac\n                 if [ -L \"./$_n\" ]; then rm -f -- \"./$_n\" || exit 1; else exit 100; fi\n",
             );
             return;
         }
@@ -199,6 +199,39 @@ mod tests {
         });
         assert!(decide(&s, vec![dir]).is_err());
         assert_eq!(Resource::needs(&s), ["~/app/v1.0.1"]);
+    }
+
+    /// Runs the removal of the link at `path` under a real `sh`; returns the exit status.
+    fn remove(path: &std::path::Path) -> i32 {
+        let s = Symlink {
+            path: path.to_str().expect("utf-8").into(),
+            target: String::new(),
+            absent: true,
+        };
+        let body = crate::resource::testing::script_of(&s, &true);
+        let script = format!("{}{}", crate::script::WRITE_FUNCTIONS, body.as_str());
+        let status = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .status()
+            .expect("sh runs");
+        status.code().unwrap_or(-1)
+    }
+
+    #[test]
+    fn a_link_is_removed_only_inside_a_folder_the_walk_entered() {
+        let at = crate::script::Swappable::new("app");
+        std::os::unix::fs::symlink("v1", at.folder.join("current")).expect("link");
+        std::os::unix::fs::symlink("root", at.secret.join("current")).expect("link");
+        assert_eq!(remove(&at.folder.join("current")), 0);
+        assert!(std::fs::symlink_metadata(at.folder.join("current")).is_err());
+        assert_eq!(
+            remove(&at.home.join("gone/current")),
+            100,
+            "nothing to remove"
+        );
+        at.swap();
+        assert_eq!(remove(&at.folder.join("current")), 1, "refused");
+        assert!(std::fs::symlink_metadata(at.secret.join("current")).is_ok());
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! As root (or as another user) in a folder an account owns, the folder is entered with the
 //! link-safe walk (`script/walk.rs`) and read and extracted relative to it (`.`): a folder the
 //! account swapped for a link out of its own files is refused (a located plan error), never
-//! read or written through. The `creates` path is read the same way.
+//! read or written through. The `creates` path is read the same way, and the archive is opened
+//! with `_ropen` (the walk, and a link as the archive itself followed only into that account's
+//! own files), then read through its descriptor: an account cannot point `src` at a root-only
+//! archive and have it extracted into its folder.
 
 use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
@@ -106,6 +109,10 @@ const NO_ARCHIVE: i32 = 3;
 const NO_DEST: i32 = 4;
 /// The folder is behind a link another account controls (the link follows on stdout).
 const UNSAFE_DEST: i32 = 6;
+/// The archive is behind a link another account controls (the link follows on stdout).
+const UNSAFE_SRC: i32 = 7;
+/// Where the archive is read once `_ropen` opened it.
+const OPENED: &str = "/proc/self/fd/6";
 
 impl Unpack {
     /// The tar words after `-C DEST` up to the archive: options and excludes.
@@ -116,23 +123,22 @@ impl Unpack {
     }
 
     /// Read-only: prints what differs between the archive and the folder (nothing when
-    /// extracted), exit 3 when the archive is not there, 4 when the folder is not, 6 (and the
-    /// link) when the folder is behind a link another account controls. A probe command runs
-    /// in a shell of its own: it brings the walk it enters the folder with.
+    /// extracted), exit 3 when the archive is not there, 4 when the folder is not, 6 (7) and
+    /// the link when the folder (the archive) is behind a link another account controls. It
+    /// uses the walk every probe command has (`facts::PROBE_FUNCTIONS`).
     fn compare(&self) -> Script {
-        let mut s = Script::of(crate::script::WALK_FUNCTIONS);
-        s.fill(
-            "[ -f {} ] || exit 3\n_walk {}\n",
-            [p(&self.src), p(&self.dest)],
-        )
-        .code("case $? in 0) ;; 2) printf '%s\\n' \"$_wbad\"; exit 6;; *) exit 4;; esac\n");
+        let mut s = Script::new();
+        s.fill("_ropen {}\n", [p(&self.src)])
+            .code("case $? in 0) ;; 2) printf '%s\\n' \"$_wbad\"; exit 7;; *) exit 3;; esac\n")
+            .fill("_walk {}\n", [p(&self.dest)])
+            .code("case $? in 0) ;; 2) printf '%s\\n' \"$_wbad\"; exit 6;; *) exit 4;; esac\n");
         if self.zip {
             s.code("command -v python3 >/dev/null 2>&1 || { echo 'no python3 to compare a zip'; exit 5; }\npython3 -c ")
                 .word(ZIP_DIFFERS)
                 .fill(
                     " {} {} {} {}\n",
                     [
-                        p(&self.src),
+                        w(OPENED),
                         w("."),
                         w(&self.include.join("\n")),
                         w(&self.exclude.join("\n")),
@@ -141,7 +147,7 @@ impl Unpack {
         } else {
             s.code("_o=$(LC_ALL=C tar --no-unquote --diff -C .")
                 .words(self.tar_options().iter().map(String::as_str))
-                .fill(" -f {} --", [p(&self.src)])
+                .fill(" -f {} --", [w(OPENED)])
                 .words(self.include.iter().map(String::as_str))
                 .code(" 2>&1)\n[ $? -le 1 ] || { printf '%s\\n' \"$_o\" | head -n 3; exit 5; }\n")
                 .code(TAR_DIFFERS);
@@ -196,8 +202,10 @@ impl Resource for Unpack {
             }
         }
         let out = facts.get(asked.compare);
-        if out.status == UNSAFE_DEST {
-            return Err(super::refused_link(&self.dest, out.stdout.trim_end()));
+        match out.status {
+            UNSAFE_DEST => return Err(super::refused_link(&self.dest, out.stdout.trim_end())),
+            UNSAFE_SRC => return Err(super::refused_link(&self.src, out.stdout.trim_end())),
+            _ => {}
         }
         let lines: Vec<&str> = out.stdout.lines().filter(|l| !l.is_empty()).collect();
         let reason = match out.status {
@@ -224,8 +232,9 @@ impl Resource for Unpack {
     }
 
     fn script(&self, (): &(), s: &mut Script) {
-        // Both read and written through the link-safe walk (`script/walk.rs`): `creates` in
-        // its folder, the extraction inside the entered folder (`.`).
+        // Read and written through the link-safe walk (`script/walk.rs`): `creates` in its
+        // folder, the archive through the descriptor `_ropen` opened, the extraction inside
+        // the entered folder (`.`).
         if let Some(creates) = &self.creates {
             s.fill("_c={}\n", [p(creates)]).code(
                 "_cd=${_c%/*}; _cn=${_c##*/}; [ -n \"$_cd\" ] || _cd=/\n\
@@ -233,6 +242,10 @@ impl Resource for Unpack {
                  case $? in 0) exit 100;; 2) exit 1;; esac\n",
             );
         }
+        s.fill("_ropen {}\n", [p(&self.src)]).fill(
+            "case $? in 0) ;; 2) _refused; exit 1;; *) printf 'the archive %s is missing or not a regular file\\n' {} >&2; exit 1;; esac\n",
+            [w(&self.src)],
+        );
         s.fill("_walk {}\n", [p(&self.dest)]).fill(
             "case $? in 0) ;; 2) _refused; exit 1;; *) printf '%s is not a folder\\n' {} >&2; exit 1;; esac\n",
             [w(&self.dest)],
@@ -240,7 +253,7 @@ impl Resource for Unpack {
         if self.zip {
             s.code("unzip -q -o")
                 .words(self.extra_opts.iter().map(String::as_str))
-                .fill(" {}", [p(&self.src)])
+                .fill(" {}", [w(OPENED)])
                 .words(self.include.iter().map(String::as_str));
             if !self.exclude.is_empty() {
                 s.code(" -x").words(self.exclude.iter().map(String::as_str));
@@ -249,7 +262,7 @@ impl Resource for Unpack {
         } else {
             s.code("tar --no-unquote --extract -C .")
                 .words(self.tar_options().iter().map(String::as_str))
-                .fill(" -f {} --", [p(&self.src)])
+                .fill(" -f {} --", [w(OPENED)])
                 .words(self.include.iter().map(String::as_str))
                 .code(" </dev/null || exit 1\n");
         }

@@ -7,7 +7,11 @@ use super::{n, w, Piece, Script};
 use crate::artifact::Artifact;
 
 /// Shell helpers for writes: always temp + rename in the same directory, reached through the
-/// link-safe walk (`walk.rs`). `_serialize` creates its lock file (mode 0666, exclusively)
+/// link-safe walk (`walk.rs`). `_backup PATH` copies a regular file to a random name beside it
+/// (printing that copy's path) and `_restore COPY PATH` puts it back (or, with no copy,
+/// removes PATH), both inside the entered folder: `file`'s `check`. `_stamp PATH` creates a
+/// command's stamp (mode 0666, exclusively, like a lock) inside the entered folder and touches
+/// it there without following a link (`touch -h`). `_serialize` creates its lock file (mode 0666, exclusively)
 /// through the walk too, and takes the lock only on that very file (same device and inode). Temp names are random and created exclusively (`set -C`), and
 /// attributes are set through the open descriptor (`/proc/self/fd/7`) or the entered folder
 /// (`.`), never through a name another account could swap for a link meanwhile.
@@ -29,7 +33,17 @@ _attrs() (
   [ "$(stat -L -c %d:%i -- "$_x")" = "${_ai%:*}" ] || { printf '%s changed while recon set its attributes\n' "$1" >&2; exit 1; }
   _fattrs "$_x" "$2" "$3" "$4"
 )
-_tmpname() { mktemp -u "$(dirname -- "$1")/.recon-XXXXXXXXXX"; }
+_backup() (
+  _in "$1" || exit 1
+  [ -f "./$_n" ] && ! [ -L "./$_n" ] || exit 0
+  _t=$(mktemp -u ./.recon-XXXXXXXXXX) || exit 1
+  cp -p -- "./$_n" "$_t.prev" || exit 1
+  printf '%s' "${PWD%/}/${_t#./}.prev"
+)
+_restore() (
+  _in "$2" || exit 1
+  if [ -n "$1" ]; then mv -fT -- "./${1##*/}" "./$_n"; else rm -f -- "./$_n"; fi
+)
 _put() (
   _in "$1" || exit 1
   if [ -n "${_raw:-}" ]; then _dec=cat; else _dec='base64 -d'; fi
@@ -61,6 +75,11 @@ _root() {
   [ "$_ws" = 0 ] || return 1
   _r=.; _ra=$(pwd -P)
 }
+_stamp() (
+  _in "$1" || exit 1
+  if ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then (umask 0 && set -C && : > "./$_n") 2>/dev/null; fi
+  touch -h -- "./$_n"
+)
 _serialize() {
   case $1 in */*) _sl=$1;; *) _sl=./$1;; esac
   _si=$(
@@ -208,14 +227,11 @@ pub(crate) struct ScriptStep<'a> {
 }
 
 /// Builds the apply script for one host: `probe` is the host's probe function (re-run under the
-/// lock for the stale check; it defines the `_bounded` helpers steps use too), `fingerprint`
-/// the sha256 of the reply the plan was made from.
+/// lock for the stale check; it defines the `_bounded` and temp folder helpers steps use too),
+/// `fingerprint` the sha256 of the reply the plan was made from.
 pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptStep<'_>]) -> Script {
     let mut s = Script::new();
-    s.script(probe)
-        .code(WRITE_FUNCTIONS)
-        .code(super::TEMP_FUNCTIONS)
-        .code(RUN_FUNCTIONS)
+    s.script(probe).code(WRITE_FUNCTIONS).code(RUN_FUNCTIONS)
         .code(LOCK)
         .fill(
             "_fp=$(_probe | sha256sum); _fp=${_fp%% *}\nif [ \"$_fp\" != {} ]; then printf '@@stale\\n'; _probe; exit 0; fi\n",
@@ -313,6 +329,56 @@ mod tests {
             .status()
             .expect("sh runs")
             .success()
+    }
+
+    /// Runs `body` after the write helpers with `$1` = `arg`; returns (success, stdout).
+    fn helpers(body: &'static str, arg: &std::path::Path) -> (bool, String) {
+        let mut s = Script::of(WRITE_FUNCTIONS);
+        s.code(body);
+        let out = std::process::Command::new("sh")
+            .args(["-c", s.as_str(), "helpers"])
+            .arg(arg)
+            .output()
+            .expect("sh runs");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_checked_files_copy_is_made_and_put_back_only_through_the_walk() {
+        let at = super::super::Swappable::new("site");
+        std::fs::write(at.folder.join("conf"), "old").expect("write");
+        std::fs::write(at.secret.join("conf"), "rootonly").expect("write");
+        let round_trip = "_b=$(_backup \"$1\") || exit 1\nprintf new > \"$1\"\n_restore \"$_b\" \"$1\" || exit 1\ncat -- \"$1\"\n";
+        let conf = at.folder.join("conf");
+        assert_eq!(helpers(round_trip, &conf), (true, "old".to_owned()));
+        let left: Vec<_> = std::fs::read_dir(&at.folder).expect("ls").collect();
+        assert_eq!(left.len(), 1, "the copy was moved back");
+        // Swapped for a link to a root-only folder: neither copied nor put back.
+        at.swap();
+        assert!(!helpers("_backup \"$1\"\n", &conf).0);
+        assert!(!helpers("_restore '' \"$1\"\n", &conf).0);
+        assert_eq!(std::fs::read_dir(&at.secret).expect("ls").count(), 1);
+        let kept = std::fs::read_to_string(at.secret.join("conf")).expect("read");
+        assert_eq!(kept, "rootonly");
+    }
+
+    #[test]
+    fn a_stamp_is_created_and_touched_only_through_the_walk() {
+        use std::os::unix::fs::PermissionsExt;
+        let at = super::super::Swappable::new("app");
+        let stamp = at.folder.join("stamp");
+        assert!(helpers("_stamp \"$1\"\n", &stamp).0);
+        let mode = std::fs::metadata(&stamp)
+            .expect("stat")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o666);
+        at.swap();
+        assert!(!helpers("_stamp \"$1\"\n", &stamp).0);
+        assert_eq!(std::fs::read_dir(&at.secret).expect("ls").count(), 0);
     }
 
     #[test]

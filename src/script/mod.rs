@@ -24,7 +24,10 @@ pub(crate) use apply::{apply_script, header, under_sudo, ScriptStep, BECOME_PREL
 pub(crate) use bound::{probe_limit, BOUND_FUNCTIONS};
 pub(crate) use quote::is_identifier;
 pub(crate) use temp::TEMP_FUNCTIONS;
-pub(crate) use walk::WALK_FUNCTIONS;
+pub(crate) use walk::HELPERS_FUNCTIONS;
+/// The walk functions alone, for the tests that run them under a real `sh`.
+#[cfg(test)]
+pub(crate) use walk::{Swappable, WALK_FUNCTIONS};
 
 /// POSIX sh text built only from typed pieces, and the artifacts (content-addressed files) it
 /// refers to. Deliberately has no `From<String>`: the only ways in are the methods below (and

@@ -21,6 +21,17 @@
 /// an account other than the caller controls (status 2, `_wbad` set). With `c`, missing
 /// components are created (`mkdir`, the umask's mode). Status 1: a component is missing or not
 /// a folder. At most 40 links are expanded (a loop is a missing folder).
+///
+/// `_cd DIR`: `_walk DIR` that says why it did not get there (for a `chdir`).
+///
+/// `_ropen FILE`: opens FILE for reading on descriptor 6, for a reader running as root (or as
+/// another user) on a file an account may have named: every folder on its path is entered
+/// with `_walk`, and a link as FILE itself is followed the way `_walk` follows links: trusted in
+/// a folder root or the caller owns; in a folder another account owns, only when the file it
+/// leads to is that account's own. The opened file is checked to be the one judged (same device
+/// and inode), so a swap in between is refused. Status 2 (`_wbad` = the link): refused; 1:
+/// missing, not a regular file, or a loop. Leaves the current folder where FILE is; callers
+/// read `/proc/self/fd/6`, which no later swap can redirect.
 macro_rules! walk_functions {
     () => {
         r#"_walk() {
@@ -57,6 +68,12 @@ macro_rules! walk_functions {
 _refused() {
   printf 'refusing to follow the link %s: another account controls it and it leads out of that account'\''s files\n' "$_wbad" >&2
 }
+_cd() {
+  _walk "$1"; _ws=$?
+  [ "$_ws" = 2 ] && _refused
+  [ "$_ws" = 1 ] && printf 'cannot enter the folder %s\n' "$1" >&2
+  return "$_ws"
+}
 _in() {
   _n=${1##*/}; _wd=${1%/*}; [ -n "$_wd" ] || _wd=/
   _walk "$_wd" "${2:-}"; _ws=$?
@@ -76,12 +93,91 @@ _rm() (
   _in "$1"; case $? in 1) exit 0;; 2) exit 1;; esac
   rm -"${2:-}"f -- "./$_n"
 )
+_ropen() {
+  _op=$1; _ok=0; _oa=; _ob=; _wbad=
+  while :; do
+    _on=${_op##*/}; _od=${_op%/*}
+    case $_op in */*) [ -n "$_od" ] || _od=/;; *) _od=.;; esac
+    _walk "$_od" || return
+    _oo=$(stat -c %u -- .) || return 1
+    _oi=$(stat -c '%d:%i:%F' -- "./$_on" 2>/dev/null) || return 1
+    case $_oi in
+      *:'symbolic link')
+        _ok=$((_ok + 1)); [ "$_ok" -le 40 ] || return 1
+        if [ -z "$_oa" ] && [ "$_oo" != 0 ] && [ "$_oo" != "$(id -u)" ]; then _oa=$_oo; _ob="${PWD%/}/$_on"; fi
+        _op=$(readlink -- "./$_on") || return 1;;
+      *:'regular file'|*:'regular empty file')
+        exec 6<"./$_on" || return 1
+        _wbad="${PWD%/}/$_on"
+        [ "$(stat -L -c %d:%i -- /proc/self/fd/6)" = "${_oi%:*}" ] || return 2
+        _wbad=$_ob
+        [ -z "$_oa" ] || [ "$(stat -L -c %u -- /proc/self/fd/6)" = "$_oa" ] || return 2
+        _wbad=; return 0;;
+      *) return 1;;
+    esac
+  done
+}
 "#
     };
 }
 
-/// The walk functions as one constant, for scripts that do not also carry the write helpers.
+/// The walk functions as one constant, for tests that run them alone.
+#[cfg(test)]
 pub(crate) const WALK_FUNCTIONS: &str = walk_functions!();
+
+/// For scripts that run commands in a fresh `sh -c` (the probe's guards and outputs, queries):
+/// `_helpers` writes the walk functions once to the script's private temp folder
+/// (`script/temp.rs`, `$_rt`) and defines them in the calling shell, and
+/// `_bounded SECS env "_recon_helpers=$_rt/helpers" sh -c "$_helped$CMD"` gives them to a
+/// command by sourcing that file on the command's own first line: `sh` still numbers the
+/// command's lines as its own ("sh: 1: …"), and the variable is unset before it runs.
+pub(crate) const HELPERS_FUNCTIONS: &str = concat!(
+    "_helpers() {\n  { cat > \"$_rt/helpers\" && . \"$_rt/helpers\"; } <<'_RECON_HELPERS_'\n",
+    walk_functions!(),
+    "_RECON_HELPERS_\n}\n_helped='. \"$_recon_helpers\"; unset _recon_helpers; '\n"
+);
+
+/// For tests: a folder that another account (`nobody`) owns in a home it owns, and a root-only
+/// folder that account can swap it for, as the swap tests of the helpers need them.
+#[cfg(test)]
+pub(crate) struct Swappable {
+    _top: tempfile::TempDir,
+    pub(crate) home: std::path::PathBuf,
+    pub(crate) folder: std::path::PathBuf,
+    pub(crate) secret: std::path::PathBuf,
+}
+
+#[cfg(test)]
+impl Swappable {
+    /// `nobody`: neither root nor the test's own account (tests run as root).
+    const OTHER: u32 = 65534;
+
+    /// `home/NAME` (both `nobody`'s) and an empty root-only `secret`.
+    pub(crate) fn new(name: &str) -> Self {
+        let top = tempfile::tempdir().expect("tempdir");
+        let base = top.path().canonicalize().expect("canonical");
+        let (home, secret) = (base.join("home"), base.join("secret"));
+        let folder = home.join(name);
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        for path in [&home, &folder] {
+            std::os::unix::fs::lchown(path, Some(Self::OTHER), None).expect("lchown");
+        }
+        Self {
+            _top: top,
+            home,
+            folder,
+            secret,
+        }
+    }
+
+    /// The account replaces its folder with a link (its own) to the root-only folder.
+    pub(crate) fn swap(&self) {
+        std::fs::remove_dir_all(&self.folder).expect("rm");
+        std::os::unix::fs::symlink(&self.secret, &self.folder).expect("link");
+        std::os::unix::fs::lchown(&self.folder, Some(Self::OTHER), None).expect("lchown");
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -158,6 +254,55 @@ mod tests {
         // Missing: status 1, not a refusal.
         let (_, status) = walk(&home.join("nothing"));
         assert_eq!(status, 1);
+    }
+
+    /// Runs `_ropen FILE` and prints its status and what descriptor 6 holds.
+    fn ropen(file: &Path) -> (i32, String) {
+        let script = format!(
+            "{WALK_FUNCTIONS}_ropen \"$1\"; _s=$?; printf '%s ' \"$_s\"; [ \"$_s\" = 0 ] && cat /proc/self/fd/6\n"
+        );
+        let out = Command::new("sh")
+            .args(["-c", &script, "ropen"])
+            .arg(file)
+            .output()
+            .expect("sh runs");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (status, content) = text.split_once(' ').expect("status");
+        (status.parse().expect("status"), content.to_owned())
+    }
+
+    #[test]
+    fn a_file_is_opened_only_through_links_that_lead_to_its_accounts_own_files() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("canonical");
+        let home = root.join("home");
+        let secret = root.join("secret");
+        std::fs::create_dir_all(home.join("dist")).expect("mkdir");
+        std::fs::create_dir(&secret).expect("mkdir");
+        std::fs::write(secret.join("root.tgz"), "rootonly").expect("write");
+        std::fs::write(home.join("dist/app.tgz"), "mine").expect("write");
+        symlink(secret.join("root.tgz"), home.join("stolen.tgz")).expect("link");
+        symlink("dist/app.tgz", home.join("latest.tgz")).expect("link");
+        symlink(&secret, home.join("box")).expect("link");
+        for path in [
+            home.clone(),
+            home.join("dist"),
+            home.join("dist/app.tgz"),
+            home.join("stolen.tgz"),
+            home.join("latest.tgz"),
+            home.join("box"),
+        ] {
+            chown(&path, OTHER_UID);
+        }
+        assert_eq!(ropen(&home.join("dist/app.tgz")), (0, "mine".to_owned()));
+        assert_eq!(ropen(&home.join("latest.tgz")), (0, "mine".to_owned()));
+        assert_eq!(ropen(&home.join("stolen.tgz")), (2, String::new()));
+        assert_eq!(ropen(&home.join("box/root.tgz")), (2, String::new()));
+        assert_eq!(ropen(&home.join("nothing.tgz")).0, 1);
+        assert_eq!(ropen(&home.join("dist")).0, 1, "a folder is not a file");
+        // A root-owned link in a root-owned folder is trusted.
+        symlink(secret.join("root.tgz"), root.join("trusted.tgz")).expect("link");
+        assert_eq!(ropen(&root.join("trusted.tgz")), (0, "rootonly".to_owned()));
     }
 
     #[test]
