@@ -250,10 +250,6 @@ impl Store {
     }
 
     /// Small generated content (a rendered file, a script): hashed in memory, written once.
-    #[allow(
-        dead_code,
-        reason = "for generated attachments; used once the engine sends them"
-    )]
     pub(crate) fn add_bytes(&self, bytes: &[u8]) -> io::Result<Artifact> {
         let sha256 = hex(&Sha256::digest(bytes));
         let size = bytes.len() as u64;
@@ -358,10 +354,6 @@ impl Store {
 
     /// The artifact with this hash, if this machine has it (a blob, or a registered file that
     /// still exists). Its content is checked when it is opened, not here.
-    #[allow(
-        dead_code,
-        reason = "for saved plans; used once a plan carries artifacts"
-    )]
     pub(crate) fn find(&self, sha256: &str) -> io::Result<Option<Artifact>> {
         if sha256.len() != 64
             || !sha256

@@ -271,6 +271,19 @@ fn decide_all(
             pending: pending && !notified,
         });
     }
+    decide_handlers(graph, asked, reactions, &facts, &fired, &mut steps)?;
+    Ok((steps, converged))
+}
+
+/// Decides the handlers the tasks' steps (or an interrupted run's markers) trigger, after them.
+fn decide_handlers(
+    graph: &HostGraph,
+    asked: &[Box<dyn Any + Send + Sync>],
+    reactions: &Reactions,
+    facts: &Facts,
+    fired: &[Option<usize>],
+    steps: &mut Vec<Planned>,
+) -> Result<(), (String, Location)> {
     let offset = graph.tasks.len();
     for (h, handler) in graph.handlers.iter().enumerate() {
         let triggered_by: Vec<usize> = graph
@@ -280,7 +293,7 @@ fn decide_all(
             .filter(|(_, t)| t.notify.contains(&h))
             .filter_map(|(i, _)| fired[i])
             .collect();
-        let pending = reactions.pending(offset + h, &facts);
+        let pending = reactions.pending(offset + h, facts);
         if triggered_by.is_empty() && !pending {
             continue;
         }
@@ -289,7 +302,7 @@ fn decide_all(
             .resource
             .decide(
                 asked[offset + h].as_ref(),
-                &facts,
+                facts,
                 Situation {
                     triggered: true,
                     watched: true,
@@ -319,7 +332,7 @@ fn decide_all(
             clears: reactions.marker(offset + h).map(str::to_owned),
         });
     }
-    Ok((steps, converged))
+    Ok(())
 }
 
 fn step(

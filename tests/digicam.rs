@@ -306,33 +306,7 @@ fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let stage = Stage::new("blue_green");
 
-    // v1.0.0 to three squads in parallel: it goes live on blue. The plan shows the release's
-    // shared `.env` link, its prepare commands (a virtualenv per release) and the cutover.
-    stage
-        .apply("v1.0.0")
-        .expect_code(0)
-        .stdout_has("on 3 hosts")
-        .stdout_has("shared: .env -> shared/.env")
-        .stdout_has("prepare: python3 -m venv venv")
-        .stdout_has("v1.0.0 goes live on blue");
-    assert_eq!(stage.versions(), ["1.0.0"; 3]);
-    // The dependency came from the release's own wheel, into the release's own virtualenv, and
-    // reads the squad's shared `.env`.
-    assert_eq!(
-        stage.motds(),
-        SQUADS
-            .iter()
-            .map(|u| format!("Welcome to digicam, squad {u}"))
-            .collect::<Vec<_>>()
-    );
-    let release = stage.app(0).join("v1.0.0");
-    assert_eq!(
-        std::fs::read_link(release.join(".env")).expect(".env link"),
-        Path::new("../shared/.env")
-    );
-    assert!(release.join("venv/bin/python").exists());
-    stage.assert_live("blue", "v1.0.0");
-
+    first_blue_green_deploy(&stage);
     // v1.0.1 under load: it starts on green, answers there, nginx switches, blue drains and
     // stops. Not one request fails; each green program spawned once.
     let spawns = stage.spawns();
@@ -388,6 +362,46 @@ fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
         .expect_code(0)
         .stdout_has("No changes. 3 hosts converged.");
 
+    warm_switch_and_rollback(&stage);
+    println!("figures: blue_green upgrade: {upgrade}");
+    println!("figures: blue_green broken: {broken}");
+    println!("figures: blue_green rollback: {rollback}");
+
+    a_broken_site_keeps_nginx_serving(&stage);
+}
+
+/// v1.0.0 to three squads in parallel, blue/green: it goes live on blue.
+fn first_blue_green_deploy(stage: &Stage) {
+    // v1.0.0 to three squads in parallel: it goes live on blue. The plan shows the release's
+    // shared `.env` link, its prepare commands (a virtualenv per release) and the cutover.
+    stage
+        .apply("v1.0.0")
+        .expect_code(0)
+        .stdout_has("on 3 hosts")
+        .stdout_has("shared: .env -> shared/.env")
+        .stdout_has("prepare: python3 -m venv venv")
+        .stdout_has("v1.0.0 goes live on blue");
+    assert_eq!(stage.versions(), ["1.0.0"; 3]);
+    // The dependency came from the release's own wheel, into the release's own virtualenv, and
+    // reads the squad's shared `.env`.
+    assert_eq!(
+        stage.motds(),
+        SQUADS
+            .iter()
+            .map(|u| format!("Welcome to digicam, squad {u}"))
+            .collect::<Vec<_>>()
+    );
+    let release = stage.app(0).join("v1.0.0");
+    assert_eq!(
+        std::fs::read_link(release.join(".env")).expect(".env link"),
+        Path::new("../shared/.env")
+    );
+    assert!(release.join("venv/bin/python").exists());
+    stage.assert_live("blue", "v1.0.0");
+}
+
+/// A warm slot is switched to without a restart; `recon rollback` restarts a drained one.
+fn warm_switch_and_rollback(stage: &Stage) {
     // A warm slot: green still runs v1.0.1 (started by hand here), so going back to it is a
     // switch without a restart; then `recon rollback` (no version: the previous good one)
     // brings v1.0.0 back on blue, started again since blue was drained and stopped.
@@ -397,7 +411,7 @@ fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
             .ctl(&["start", &format!("digicam-{user}-green")]);
     }
     let spawns = stage.spawns();
-    under_load(&stage, &["1.0.0", "1.0.1"], || {
+    under_load(stage, &["1.0.0", "1.0.1"], || {
         stage
             .apply("v1.0.1")
             .expect_code(0)
@@ -405,7 +419,7 @@ fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
     });
     assert_eq!(stage.spawns(), spawns, "no restart");
     stage.assert_live("green", "v1.0.1");
-    under_load(&stage, &["1.0.1", "1.0.0"], || {
+    under_load(stage, &["1.0.1", "1.0.0"], || {
         stage
             .project
             .recon(&[
@@ -417,10 +431,10 @@ fn blue_green_upgrade_broken_release_and_rollback_without_a_failed_request() {
             .expect_code(0);
     });
     stage.assert_live("blue", "v1.0.0");
-    println!("figures: blue_green upgrade: {upgrade}");
-    println!("figures: blue_green broken: {broken}");
-    println!("figures: blue_green rollback: {rollback}");
+}
 
+/// One squad's broken nginx site fails that squad alone; nginx keeps serving every squad.
+fn a_broken_site_keeps_nginx_serving(stage: &Stage) {
     // One squad's broken nginx site: that squad fails with nginx's own message, its previous
     // site file is back, and nginx keeps serving every squad.
     let inventory = stage.project.dir().join("inventory/squads.yml");

@@ -485,13 +485,14 @@ impl Compose {
         s
     }
 
-    fn decide_present(
+    /// The plan of a project whose compose file is missing: an error, unless an earlier task
+    /// of this plan may create it (then `up` runs after it, its services known after apply).
+    fn missing_project(
         &self,
         o: &Observed,
         situation: Situation,
-    ) -> Result<Option<(Change, Decision)>, Problem> {
-        let missing = o.no_dir || o.config_error.as_deref().is_some_and(missing_file);
-        if missing && !situation.after_changes {
+    ) -> Result<(Change, Decision), Problem> {
+        if !situation.after_changes {
             // Nothing before it changes in this plan, so nothing creates the file.
             let why = o.config_error.clone().unwrap_or_else(|| {
                 format!("the project folder `{}` does not exist", self.project_src)
@@ -501,18 +502,26 @@ impl Compose {
                 self.project
             )));
         }
-        if missing {
-            // An earlier task of this plan (a git checkout, a template) may create it.
-            let why = o.config_error.clone().unwrap_or_else(|| {
-                format!(
-                    "the project folder `{}` does not exist yet",
-                    self.project_src
-                )
-            });
-            let change = Change::new(Action::Create).reason(format!(
-                "{why}: `up` runs after the tasks before it; which services change is known after apply"
-            ));
-            return Ok(Some((change, Decision::Up)));
+        // An earlier task of this plan (a git checkout, a template) may create it.
+        let why = o.config_error.clone().unwrap_or_else(|| {
+            format!(
+                "the project folder `{}` does not exist yet",
+                self.project_src
+            )
+        });
+        let change = Change::new(Action::Create).reason(format!(
+            "{why}: `up` runs after the tasks before it; which services change is known after apply"
+        ));
+        Ok((change, Decision::Up))
+    }
+
+    fn decide_present(
+        &self,
+        o: &Observed,
+        situation: Situation,
+    ) -> Result<Option<(Change, Decision)>, Problem> {
+        if o.no_dir || o.config_error.as_deref().is_some_and(missing_file) {
+            return self.missing_project(o, situation).map(Some);
         }
         if let Some(error) = &o.config_error {
             return Err(Problem::new(format!(
@@ -573,34 +582,7 @@ impl Compose {
             let Some(new) = new_grants(service) else {
                 continue;
             };
-            match plan {
-                ServicePlan::Create { .. } => {
-                    for (name, value) in compose_grants::summary(&new) {
-                        change = change.field(
-                            Field::Service,
-                            None,
-                            Some(format!("{service} {name}: {value}")),
-                        );
-                    }
-                }
-                ServicePlan::Recreate { container, .. } => {
-                    if let Some(old) = o.inspected.get(container) {
-                        let old = compose_grants::from_inspect(old);
-                        for (name, before, after) in compose_grants::diff(&old, &new) {
-                            change = change.field(
-                                Field::Service,
-                                Some(format!("{service} {name}: {before}")),
-                                Some(format!("{name}: {after}")),
-                            );
-                        }
-                    }
-                }
-                _ => continue,
-            }
-            let grants = compose_grants::root_equivalent(&new);
-            if !grants.is_empty() {
-                warnings.push(format!("`{service}` gets {}", grants.join(", ")));
-            }
+            change = grant_fields(change, service, plan, &new, o, &mut warnings);
         }
         if change.fields.is_empty() {
             return Ok(None);
@@ -634,6 +616,47 @@ impl Compose {
         }
         Ok(Some((change.reason(reason), Decision::Up)))
     }
+}
+
+/// The plan fields of what a created or recreated service is given (or what changed in it),
+/// and a warning naming its root-equivalent grants.
+fn grant_fields(
+    mut change: Change,
+    service: &str,
+    plan: &ServicePlan,
+    new: &compose_grants::Grants,
+    o: &Observed,
+    warnings: &mut Vec<String>,
+) -> Change {
+    match plan {
+        ServicePlan::Create { .. } => {
+            for (name, value) in compose_grants::summary(new) {
+                change = change.field(
+                    Field::Service,
+                    None,
+                    Some(format!("{service} {name}: {value}")),
+                );
+            }
+        }
+        ServicePlan::Recreate { container, .. } => {
+            if let Some(old) = o.inspected.get(container) {
+                let old = compose_grants::from_inspect(old);
+                for (name, before, after) in compose_grants::diff(&old, new) {
+                    change = change.field(
+                        Field::Service,
+                        Some(format!("{service} {name}: {before}")),
+                        Some(format!("{name}: {after}")),
+                    );
+                }
+            }
+        }
+        _ => return change,
+    }
+    let grants = compose_grants::root_equivalent(new);
+    if !grants.is_empty() {
+        warnings.push(format!("`{service}` gets {}", grants.join(", ")));
+    }
+    change
 }
 
 /// Whether a `config` error means "no compose file here (yet)" rather than a broken one.

@@ -306,6 +306,29 @@ impl Git {
         s
     }
 
+    /// How the checkout moves to the commit of `reference` (`count`: commits ahead and behind,
+    /// when the probe could count them).
+    fn movement(&self, count: Option<(u64, u64)>, reference: &str) -> String {
+        match count {
+            Some((ahead, 0)) => format!(
+                "{ahead} new commit(s) on {}",
+                self.describe_version(reference)
+            ),
+            Some((0, behind)) => format!(
+                "back {behind} commit(s) to {}",
+                self.describe_version(reference)
+            ),
+            Some((ahead, behind)) => format!(
+                "{ahead} commit(s) ahead and {behind} behind, to {}",
+                self.describe_version(reference)
+            ),
+            None => format!(
+                "number of commits unknown until fetched, to {}",
+                self.describe_version(reference)
+            ),
+        }
+    }
+
     fn describe_version(&self, reference: &str) -> String {
         if reference == self.version || is_commit_id(&self.version) {
             format!("`{}`", self.version)
@@ -430,24 +453,7 @@ impl Resource for Git {
                         Some(head.as_deref().map_or_else(|| "(none)".to_owned(), short)),
                         Some(short(&commit)),
                     );
-                    reasons.push(match observed.count {
-                        Some((ahead, 0)) => format!(
-                            "{ahead} new commit(s) on {}",
-                            self.describe_version(&reference)
-                        ),
-                        Some((0, behind)) => format!(
-                            "back {behind} commit(s) to {}",
-                            self.describe_version(&reference)
-                        ),
-                        Some((ahead, behind)) => format!(
-                            "{ahead} commit(s) ahead and {behind} behind, to {}",
-                            self.describe_version(&reference)
-                        ),
-                        None => format!(
-                            "number of commits unknown until fetched, to {}",
-                            self.describe_version(&reference)
-                        ),
-                    });
+                    reasons.push(self.movement(observed.count, &reference));
                 }
                 if discard {
                     reasons.push(format!("discard local changes in {dirty} file(s) (force)"));

@@ -108,6 +108,61 @@ const KEYS: &[&str] = &[
     "force",
 ];
 
+/// Where the release comes from: one of `src` (a tarball on the control machine, looked up in
+/// the role's and playbook's files), `git` (a repository and ref, by default the version) or
+/// `url`; with the span to point errors at.
+fn source_of(
+    f: &Fields<'_>,
+    args: &Node,
+    cx: &BuildContext<'_>,
+    version: &str,
+) -> Result<(Source, crate::source::Span)> {
+    Ok(match (f.get("src"), f.get("git"), f.get("url")) {
+        (Some(node), None, None) => {
+            let src = f.required_string("src")?;
+            let found = cx
+                .file_dirs
+                .iter()
+                .map(|d| d.join(&src))
+                .chain(std::iter::once(PathBuf::from(&src)))
+                .find(|p| p.is_file())
+                .ok_or_else(|| {
+                    Error::invalid(format!("release archive `{src}` not found"), &node.span)
+                        .with_label("not found")
+                })?;
+            (Source::Tarball(found), node.span.clone())
+        }
+        (None, Some(node), None) => {
+            let g = Fields::new(node, "`git`", &["repo", "ref"])?;
+            let repo = g.required_string("repo")?;
+            let reference = g.string("ref")?.unwrap_or_else(|| version.to_owned());
+            let source = if super::git_remote::is_url(&repo) {
+                Source::GitUrl {
+                    url: repo,
+                    reference,
+                }
+            } else {
+                Source::Git {
+                    repo: cx
+                        .file_dirs
+                        .last()
+                        .map_or_else(|| PathBuf::from(&repo), |dir| dir.join(&repo)),
+                    reference,
+                }
+            };
+            (source, node.span.clone())
+        }
+        (None, None, Some(node)) => (Source::Url(f.required_string("url")?), node.span.clone()),
+        (None, None, None) => return Err(f.missing("src` (or `git`, or `url")),
+        _ => {
+            return Err(Error::invalid(
+                "`release` takes one of `src`, `git` or `url`",
+                &args.span,
+            ))
+        }
+    })
+}
+
 /// Builds a `release` from its arguments (loading and checking its archive once per run).
 pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Release> {
     Release::build(args, cx)
@@ -126,50 +181,7 @@ impl Release {
                 &version_node.span,
             ));
         }
-        let (source, span) = match (f.get("src"), f.get("git"), f.get("url")) {
-            (Some(node), None, None) => {
-                let src = f.required_string("src")?;
-                let found = cx
-                    .file_dirs
-                    .iter()
-                    .map(|d| d.join(&src))
-                    .chain(std::iter::once(PathBuf::from(&src)))
-                    .find(|p| p.is_file())
-                    .ok_or_else(|| {
-                        Error::invalid(format!("release archive `{src}` not found"), &node.span)
-                            .with_label("not found")
-                    })?;
-                (Source::Tarball(found), node.span.clone())
-            }
-            (None, Some(node), None) => {
-                let g = Fields::new(node, "`git`", &["repo", "ref"])?;
-                let repo = g.required_string("repo")?;
-                let reference = g.string("ref")?.unwrap_or_else(|| version.clone());
-                let source = if super::git_remote::is_url(&repo) {
-                    Source::GitUrl {
-                        url: repo,
-                        reference,
-                    }
-                } else {
-                    Source::Git {
-                        repo: cx
-                            .file_dirs
-                            .last()
-                            .map_or_else(|| PathBuf::from(&repo), |dir| dir.join(&repo)),
-                        reference,
-                    }
-                };
-                (source, node.span.clone())
-            }
-            (None, None, Some(node)) => (Source::Url(f.required_string("url")?), node.span.clone()),
-            (None, None, None) => return Err(f.missing("src` (or `git`, or `url")),
-            _ => {
-                return Err(Error::invalid(
-                    "`release` takes one of `src`, `git` or `url`",
-                    &args.span,
-                ))
-            }
-        };
+        let (source, span) = source_of(&f, args, cx, &version)?;
         let keep = match f.get("keep") {
             Some(node) => Some(
                 node.scalar_text()

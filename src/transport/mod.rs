@@ -19,10 +19,6 @@ mod tests;
 
 use std::sync::atomic::AtomicBool;
 
-#[allow(
-    unused_imports,
-    reason = "the entry point for content-addressed artifacts, which build on it next"
-)]
 pub(crate) use invocation::script_with_attachments;
 pub(crate) use invocation::{Attachment, Invocation};
 pub(crate) use local::Local;
