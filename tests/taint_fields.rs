@@ -1,0 +1,279 @@
+//! Secret taint, as a property over every argument of every resource kind: each argument a kind
+//! declares (read from recon itself: the kinds from `--help`, their arguments from the error an
+//! unknown key gets) is set, one at a time, to a value made from a vault secret by each of a set
+//! of transforms, and `check`, `plan`, `plan --json`, `plan -o` (and its file) and, for kinds
+//! that only touch paths under the test's folder, `apply --json` must never print the secret or
+//! any transformed form of it. A refusal is output too: it is grepped the same way. A control
+//! value (not secret) goes through the same transforms into a task of its own, and the same grep
+//! must find it: the test can fail.
+
+use base64::Engine as _;
+use sha1::Digest as _;
+
+use crate::harness::Project;
+
+/// The vault secret. Its first two letters and its length are the short forms grepped as words.
+const TOKEN: &str = "Qj7-taint-prop-secret-value";
+/// The control: the same shape (another length), not secret.
+const CONTROL: &str = "Vx5-taint-prop-control";
+
+/// Kinds whose apply only touches paths under the test's folder (every other kind is planned,
+/// never applied: this machine is shared, and the test may run as root).
+const APPLIED: &[&str] = &[
+    "directory",
+    "file",
+    "template",
+    "symlink",
+    "line",
+    "block",
+    "replace",
+    "stat",
+];
+
+/// Expressions over `VAR`: case, replacement, encodings, a hash, concatenation, a slice, a
+/// length and a test on the length (a bool).
+const TRANSFORMS: &[&str] = &[
+    "{{ VAR | upper }}",
+    "{{ VAR | lower }}",
+    "{{ VAR | replace('-', '+') }}",
+    "{{ VAR | b64encode }}",
+    "{{ VAR | hash('sha1') }}",
+    "{{ 'x-' ~ VAR ~ '-y' }}",
+    "{{ VAR[:2] }}",
+    "{{ 'L' ~ (VAR | length) }}",
+    "{{ VAR | length > 3 }}",
+];
+
+/// Every form the transforms make of `value`: `(text, grepped as a whole word only)`.
+fn forms(value: &str) -> Vec<(String, bool)> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    vec![
+        (value.to_owned(), false),
+        (value.to_uppercase(), false),
+        (value.to_lowercase(), false),
+        (value.replace('-', "+"), false),
+        (b64.encode(value), false),
+        (hex::encode(sha1::Sha1::digest(value.as_bytes())), false),
+        (value[..2].to_owned(), true),
+        (format!("L{}", value.len()), true),
+    ]
+}
+
+/// The forms of `value` found in `seen` (a short form only where it stands as a whole word).
+fn found(seen: &str, value: &str) -> Vec<String> {
+    let word = |text: &str| {
+        seen.match_indices(text).any(|(at, _)| {
+            let inside = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+            !inside(seen[..at].chars().next_back())
+                && !inside(seen[at + text.len()..].chars().next())
+        })
+    };
+    forms(value)
+        .into_iter()
+        .filter(|(text, whole)| {
+            if *whole {
+                word(text)
+            } else {
+                seen.contains(text)
+            }
+        })
+        .map(|(text, _)| text)
+        .collect()
+}
+
+/// A plausible value for an argument a kind requires (`{{ n }}` keeps tasks apart).
+fn base_value(key: &str) -> &'static str {
+    match key {
+        "path" | "dest" | "target" | "chdir" | "cron_file" => "{{ root }}/{{ n }}-x",
+        "src" => "t.j2",
+        "key" => "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEbase plain@x",
+        "url" | "repo" => "http://127.0.0.1:9/x",
+        "user" | "owner" => "nobody",
+        "port" => "9",
+        "cmd" | "job" => "echo hi",
+        _ => "v{{ n }}",
+    }
+}
+
+/// The arguments `kind` declares, from the help of an unknown-key error.
+fn arguments(p: &Project, kind: &str) -> Vec<String> {
+    p.file(
+        "probe.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n    - {kind}: {{ path: /x, content: x, zz_not_an_argument: 1 }}\n"
+        ),
+    );
+    let run = p.recon(&["check", "probe.yml"]);
+    let help = run
+        .stderr
+        .split_once("takes:")
+        .unwrap_or_else(|| panic!("`{kind}` lists no arguments:\n{}", run.stderr))
+        .1;
+    let list: String = help
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    list.split(',').map(|k| k.trim().to_owned()).collect()
+}
+
+/// Arguments that make `kind` build: each required key recon names, with a plausible value.
+fn base(p: &Project, kind: &str) -> Vec<(String, String)> {
+    // Ansible's `file` module has the same name: `content` makes it recon's.
+    let mut args: Vec<(String, String)> = match kind {
+        "file" => vec![("content".into(), "c{{ n }}".into())],
+        _ => Vec::new(),
+    };
+    for _ in 0..6 {
+        p.file("probe.yml", &playbook(kind, &args, &[]));
+        let run = p.recon(&["check", "probe.yml", "--vault-password-file", "pw"]);
+        let missing = ["missing required key `", " needs `"]
+            .iter()
+            .find_map(|m| run.stderr.split_once(m));
+        let Some((_, rest)) = missing else {
+            break;
+        };
+        let key = rest.split('`').next().unwrap_or_default().to_owned();
+        if args.iter().any(|(k, _)| *k == key) {
+            break;
+        }
+        let value = base_value(&key).to_owned();
+        args.push((key, value));
+    }
+    args
+}
+
+/// A play with one `kind` task per `(n, key, value)` override of `base`, and a control task.
+fn playbook(kind: &str, base: &[(String, String)], tasks: &[(String, String, String)]) -> String {
+    let mut text = String::from(
+        "- hosts: all\n  vars_files: [vars/secrets.yml]\n  vars:\n    control: \"CONTROL\"\n  tasks:\n    - name: \"control {{ control[:2] }} {{ control | upper }} {{ 'L' ~ (control | length) }}\"\n      directory: { path: \"{{ root }}\" }\n"
+            .replace("CONTROL", CONTROL),
+    );
+    let tasks: Vec<(String, String, String)> = if tasks.is_empty() {
+        vec![("0".into(), String::new(), String::new())]
+    } else {
+        tasks.to_vec()
+    };
+    for (n, key, value) in &tasks {
+        let mut args: Vec<String> = base
+            .iter()
+            .filter(|(k, _)| k != key)
+            .map(|(k, v)| format!("{k}: {}", json(v)))
+            .collect();
+        if !key.is_empty() {
+            args.push(format!("{key}: {}", json(value)));
+        }
+        text.push_str(&format!(
+            "    - {kind}: {{ {} }}\n      vars: {{ n: \"{n}\" }}\n",
+            args.join(", ")
+        ));
+    }
+    text
+}
+
+/// A YAML scalar holding `text` exactly (JSON strings are YAML).
+fn json(text: &str) -> String {
+    serde_json::to_string(text).unwrap_or_default()
+}
+
+/// Runs `recon ARGS --vault-password-file pw`, appends both streams to `seen`; its code.
+fn recon(p: &Project, args: &[&str], seen: &mut String) -> i32 {
+    let mut all = args.to_vec();
+    all.extend(["--vault-password-file", "pw"]);
+    let run = p.recon(&all);
+    seen.push_str(&run.stdout);
+    seen.push_str(&run.stderr);
+    run.code
+}
+
+/// A project whose vault holds `token` and whose `templates/t.j2` exists.
+fn project() -> Project {
+    let p = Project::new();
+    p.file("pw", "taint-prop-pw\n")
+        .file("vars/secrets.yml", &format!("token: {TOKEN}\n"))
+        .file("templates/t.j2", "t={{ n }}\n");
+    p.recon(&[
+        "vault",
+        "encrypt",
+        "--vault-password-file",
+        "pw",
+        "vars/secrets.yml",
+    ])
+    .expect_code(0);
+    p
+}
+
+/// The kinds `recon --help` lists.
+fn kinds(p: &Project) -> Vec<String> {
+    let help = p.recon(&["--help"]).stdout;
+    let list = help
+        .split_once("Resources (the key of a task):")
+        .expect("the help lists the resources")
+        .1;
+    list.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Everything recon printed or saved for every argument of `kind`, each set to every transform
+/// of the secret (asserting that none of its forms is in there).
+fn exercise(kind: &str) -> String {
+    let p = project();
+    let base = base(&p, kind);
+    let mut seen = String::new();
+    for key in arguments(&p, kind) {
+        let tasks: Vec<(String, String, String)> = TRANSFORMS
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("{key}{i}"), key.clone(), t.replace("VAR", "token")))
+            .collect();
+        p.file("site.yml", &playbook(kind, &base, &tasks));
+        let mut out = String::new();
+        if recon(&p, &["check", "site.yml"], &mut out) == 0 {
+            recon(&p, &["plan", "site.yml", "-v"], &mut out);
+            recon(&p, &["plan", "site.yml", "--json"], &mut out);
+            if recon(&p, &["plan", "site.yml", "-o", "saved.plan"], &mut out) == 0 {
+                out.push_str(
+                    &std::fs::read_to_string(p.dir().join("saved.plan")).unwrap_or_default(),
+                );
+            }
+            if APPLIED.contains(&kind) {
+                recon(&p, &["apply", "site.yml", "--json"], &mut out);
+            }
+        }
+        let leaked = found(&out, TOKEN);
+        assert!(
+            leaked.is_empty(),
+            "`{kind}` `{key}` printed {leaked:?}:\n{out}"
+        );
+        seen.push_str(&out);
+    }
+    seen
+}
+
+#[test]
+fn every_argument_of_every_resource_masks_every_transform_of_a_secret() {
+    let p = project();
+    let kinds = kinds(&p);
+    assert!(kinds.len() >= 20, "{kinds:?}");
+    let mut control = String::new();
+    // Two at a time: the machine is shared.
+    for pair in kinds.chunks(2) {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = pair.iter().map(|k| s.spawn(move || exercise(k))).collect();
+            for handle in handles {
+                control.push_str(&handle.join().expect("exercise"));
+            }
+        });
+    }
+    // The self-check: the same grep finds the control's forms (upper, a slice, a length).
+    let shown = found(&control, CONTROL);
+    for form in [
+        CONTROL.to_uppercase(),
+        CONTROL[..2].to_owned(),
+        format!("L{}", CONTROL.len()),
+    ] {
+        assert!(shown.contains(&form), "the grep misses `{form}`: {shown:?}");
+    }
+}
