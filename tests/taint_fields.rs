@@ -7,6 +7,8 @@
 //! value (not secret) goes through the same transforms into a task of its own, and the same grep
 //! must find it: the test can fail.
 
+use std::fmt::Write as _;
+
 use base64::Engine as _;
 use sha1::Digest as _;
 
@@ -145,10 +147,8 @@ fn base(p: &Project, kind: &str) -> Vec<(String, String)> {
 
 /// A play with one `kind` task per `(n, key, value)` override of `base`, and a control task.
 fn playbook(kind: &str, base: &[(String, String)], tasks: &[(String, String, String)]) -> String {
-    let mut text = String::from(
-        "- hosts: all\n  vars_files: [vars/secrets.yml]\n  vars:\n    control: \"CONTROL\"\n  tasks:\n    - name: \"control {{ control[:2] }} {{ control | upper }} {{ 'L' ~ (control | length) }}\"\n      directory: { path: \"{{ root }}\" }\n"
-            .replace("CONTROL", CONTROL),
-    );
+    let mut text = "- hosts: all\n  vars_files: [vars/secrets.yml]\n  vars:\n    control: \"CONTROL\"\n  tasks:\n    - name: \"control {{ control[:2] }} {{ control | upper }} {{ 'L' ~ (control | length) }}\"\n      directory: { path: \"{{ root }}\" }\n"
+            .replace("CONTROL", CONTROL);
     let tasks: Vec<(String, String, String)> = if tasks.is_empty() {
         vec![("0".into(), String::new(), String::new())]
     } else {
@@ -163,10 +163,11 @@ fn playbook(kind: &str, base: &[(String, String)], tasks: &[(String, String, Str
         if !key.is_empty() {
             args.push(format!("{key}: {}", json(value)));
         }
-        text.push_str(&format!(
-            "    - {kind}: {{ {} }}\n      vars: {{ n: \"{n}\" }}\n",
+        let _ = writeln!(
+            text,
+            "    - {kind}: {{ {} }}\n      vars: {{ n: \"{n}\" }}",
             args.join(", ")
-        ));
+        );
     }
     text
 }
