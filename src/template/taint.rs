@@ -188,6 +188,20 @@ mod tests {
     }
 
     #[test]
+    fn a_short_derived_piece_makes_the_whole_value_secret() {
+        // Long enough as a whole: masked as a whole, literal text included.
+        let out = render("Zq-short-1a", "pre-{{ token[:2] }}");
+        assert_eq!(out, "pre-Zq");
+        assert_eq!(crate::secret::scrub(&out), crate::secret::MASK);
+        // Short as a whole: a word, masked where it stands alone only.
+        let out = render("Wk-short-2b", "{{ token[:2] }}");
+        assert_eq!(
+            crate::secret::scrub(&format!("x: {out}; {out}x")),
+            format!("x: {}; {out}x", crate::secret::MASK)
+        );
+    }
+
+    #[test]
     fn a_render_without_secrets_registers_nothing() {
         let out = render("Taint-none-9i", "{{ plain | upper }}-unrelated-Zq9");
         assert_eq!(crate::secret::scrub(&out), out);
