@@ -376,3 +376,31 @@ fn every_argument_of_every_resource_masks_every_transform_of_a_secret() {
         assert!(shown.contains(&form), "the grep misses `{form}`: {shown:?}");
     }
 }
+
+/// A short derived value a resource prints reformatted (`600` as mode `0600`) matches no word:
+/// the task's attribute values are masked as a whole; other tasks' short values, and a `when:`
+/// that tests the secret, stay readable; the host gets the real value.
+#[test]
+fn a_short_derived_value_is_masked_where_the_resource_reformats_it() {
+    let p = project();
+    assert_eq!(TOKEN.len() + 573, 0o1130, "the mode below is 600");
+    p.file(
+        "site.yml",
+        "- hosts: all\n  vars_files: [vars/secrets.yml]\n  tasks:\n    - directory: { path: \"{{ root }}/a\", mode: \"{{ (token | length) + 573 }}\" }\n    - directory: { path: \"{{ root }}/b\", mode: \"0750\" }\n      when: token | length > 3\n",
+    );
+    let mut out = String::new();
+    assert_eq!(recon(&p, &["plan", "site.yml", "-v"], &mut out), 0, "{out}");
+    assert!(
+        out.contains("mode: ********") && out.contains("mode: 0750"),
+        "{out}"
+    );
+    recon(&p, &["plan", "site.yml", "--json"], &mut out);
+    assert_eq!(
+        recon(&p, &["apply", "site.yml", "--json"], &mut out),
+        0,
+        "{out}"
+    );
+    assert!(!out.contains("600"), "{out}");
+    assert_eq!(crate::harness::mode(&p.host("a")), 0o600);
+    assert_eq!(crate::harness::mode(&p.host("b")), 0o750);
+}
