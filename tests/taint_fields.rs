@@ -210,14 +210,7 @@ fn project() -> Project {
         .file("host/seed", "v1 seed\n");
     p.tarball("r.tgz", &[("app/run", b"x")]);
     std::fs::copy(p.dir().join("files/r.tgz"), p.host("seed.tgz")).expect("seed archive");
-    p.recon(&[
-        "vault",
-        "encrypt",
-        "--vault-password-file",
-        "pw",
-        "vars/secrets.yml",
-    ])
-    .expect_code(0);
+    p.encrypt("vars/secrets.yml");
     p
 }
 
