@@ -4,6 +4,9 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::{Node, Resolved};
 
+/// The most keys an unknown-key error lists when no key is near the unknown one.
+const KEYS_LISTED: usize = 40;
+
 /// A mapping whose keys were checked against a known list.
 pub(crate) struct Fields<'a> {
     pub(crate) node: &'a Node,
@@ -23,15 +26,25 @@ impl<'a> Fields<'a> {
         };
         for (key, _) in entries {
             if !allowed.contains(&key.key()) {
-                return Err(Error::at(
+                let err = Error::at(
                     ErrorKind::UnknownKey {
                         key: key.key().to_owned(),
                         context: context.clone(),
                     },
                     &key.span,
                 )
-                .with_label("unknown key")
-                .suggest(key.key(), allowed.iter().copied()));
+                .with_label("unknown key");
+                return Err(
+                    match crate::error::suggestion(key.key(), allowed.iter().copied()) {
+                        Some(near) => err.with_help(format!("did you mean `{near}`?")),
+                        // Far from every key: the short lists (a resource's arguments) are
+                        // worth reading whole.
+                        None if allowed.len() <= KEYS_LISTED => {
+                            err.with_help(format!("{context} takes: {}", allowed.join(", ")))
+                        }
+                        None => err,
+                    },
+                );
             }
         }
         Ok(Self { node, context })

@@ -349,7 +349,9 @@ fn step(
         kind: task.resource.kind().to_owned(),
         resource: task.resource.id(),
         // A `no_log` task's diff is never shown or stored (its sizes and hashes are).
-        change: if task.sensitive {
+        change: if task.concealed {
+            conceal_all(decided.change)
+        } else if task.sensitive {
             crate::plan::Change {
                 diff: None,
                 ..decided.change
@@ -394,6 +396,24 @@ fn conceal_old(mut change: crate::plan::Change) -> crate::plan::Change {
                 .collect(),
         );
     }
+    change
+}
+
+/// A change of a task that holds a short value derived from a secret (`Task::concealed`): a
+/// resource may print that value reformatted (`600` as `0600`, `True` as `true`) where no word
+/// matches it, so every attribute value is masked and the diff dropped; what changes stays shown.
+fn conceal_all(mut change: crate::plan::Change) -> crate::plan::Change {
+    use crate::secret::MASK;
+    let mask = |value: &mut Option<String>| {
+        if value.is_some() {
+            *value = Some(MASK.to_owned());
+        }
+    };
+    for field in &mut change.fields {
+        mask(&mut field.before);
+        mask(&mut field.after);
+    }
+    change.diff = None;
     change
 }
 

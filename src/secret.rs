@@ -2,10 +2,13 @@
 //! of text that may contain them, so output paths can mask secrets without knowing where they
 //! came from.
 //!
-//! Values shorter than [`MIN_LEN`] characters are not registered: masking every `on` or `80` in
-//! the output would destroy it while hiding almost nothing. A multi-line secret (a key, a
-//! certificate) is registered whole and line by line, so a snippet that shows only some of its
-//! lines is masked too.
+//! Values shorter than [`MIN_LEN`] characters are not registered as secrets: masking every `on`
+//! or `80` inside other text would destroy the output while hiding almost nothing. A short value
+//! *derived* from a secret (`{{ token[:2] }}`, `{{ token | length }}`, a bool a test on a secret
+//! gave) is registered as a **word** instead: masked wherever it stands as a whole word (not
+//! inside a longer one), so it is hidden where it is printed without wrecking other text. A
+//! multi-line secret (a key, a certificate) is registered whole and line by line, so a snippet
+//! that shows only some of its lines is masked too.
 
 use std::borrow::Cow;
 use std::sync::{OnceLock, PoisonError, RwLock};
@@ -16,10 +19,11 @@ pub(crate) const MASK: &str = "********";
 pub(crate) const MIN_LEN: usize = 4;
 
 /// A thread-safe set of secret strings, longest first so a secret that contains another is
-/// masked whole.
+/// masked whole, and of short derived values masked as whole words.
 #[derive(Debug, Default)]
 pub(crate) struct Secrets {
     values: RwLock<Vec<String>>,
+    words: RwLock<Vec<String>>,
 }
 
 impl Secrets {
@@ -44,7 +48,28 @@ impl Secrets {
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
     }
 
-    /// `text` with every registered secret replaced by [`MASK`]; borrowed when nothing matched.
+    /// Adds a short value derived from a secret as a word (see the module doc). A bool is a
+    /// word in both spellings (`True`, `true`).
+    pub(crate) fn register_word(&self, value: &str) {
+        if !value.chars().any(char::is_alphanumeric) {
+            // Empty, or only punctuation: as a word it would mask every `*` and `-` printed.
+            return;
+        }
+        let mut words = self.words.write().unwrap_or_else(PoisonError::into_inner);
+        let lower = value.to_lowercase();
+        let spellings: &[&str] = match lower.as_str() {
+            "true" | "false" => &[value, &lower],
+            _ => &[value],
+        };
+        for spelling in spellings {
+            if !words.iter().any(|w| w == spelling) {
+                words.push((*spelling).to_owned());
+            }
+        }
+    }
+
+    /// `text` with every registered secret replaced by [`MASK`], and every registered word
+    /// that stands as a whole word; borrowed when nothing matched.
     pub(crate) fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let values = self.values.read().unwrap_or_else(PoisonError::into_inner);
         let mut out = Cow::Borrowed(text);
@@ -53,7 +78,20 @@ impl Secrets {
                 out = Cow::Owned(out.replace(value.as_str(), MASK));
             }
         }
+        let words = self.words.read().unwrap_or_else(PoisonError::into_inner);
+        for word in words.iter() {
+            if let Some(masked) = mask_word(&out, word) {
+                out = Cow::Owned(masked);
+            }
+        }
         out
+    }
+
+    /// Whether a registered word stands as a whole word in `text` (a loop item or a fact made
+    /// of a short derived value is secret too).
+    pub(crate) fn word_in(&self, text: &str) -> bool {
+        let words = self.words.read().unwrap_or_else(PoisonError::into_inner);
+        words.iter().any(|w| mask_word(text, w).is_some())
     }
 
     /// Whether any registered secret occurs in `text` (a rendered file that used one is
@@ -67,6 +105,14 @@ impl Secrets {
     /// same values.
     pub(crate) fn values(&self) -> Vec<String> {
         self.values
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every registered word (see [`Secrets::values`]).
+    pub(crate) fn words(&self) -> Vec<String> {
+        self.words
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -95,9 +141,38 @@ impl Secrets {
     }
 }
 
+/// `text` with each occurrence of `word` that stands as a whole word (no letter, digit or `_`
+/// on either side) replaced by [`MASK`]; `None` when there is none.
+fn mask_word(text: &str, word: &str) -> Option<String> {
+    let inside = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut out = String::new();
+    let mut rest = 0;
+    let mut found = false;
+    for (at, _) in text.match_indices(word) {
+        let end = at + word.len();
+        if inside(text[..at].chars().next_back()) || inside(text[end..].chars().next()) {
+            continue;
+        }
+        out.push_str(&text[rest..at]);
+        out.push_str(MASK);
+        rest = end;
+        found = true;
+    }
+    if !found {
+        return None;
+    }
+    out.push_str(&text[rest..]);
+    Some(out)
+}
+
 /// Whether a registered secret occurs in `text`.
 pub(crate) fn occurs_in(text: &str) -> bool {
     Secrets::global().occurs_in(text)
+}
+
+/// Whether a registered secret or word occurs in `text` (a ready-made value holds one).
+pub(crate) fn holds(text: &str) -> bool {
+    occurs_in(text) || Secrets::global().word_in(text)
 }
 
 /// Whether any secret is registered at all: lets callers skip building text to search (a run
@@ -113,6 +188,16 @@ pub(crate) fn any() -> bool {
 /// Every registered secret (see [`Secrets::values`]).
 pub(crate) fn values() -> Vec<String> {
     Secrets::global().values()
+}
+
+/// Every registered word (see [`Secrets::words`]).
+pub(crate) fn words() -> Vec<String> {
+    Secrets::global().words()
+}
+
+/// Registers a word (see [`Secrets::register_word`]).
+pub(crate) fn register_word(value: &str) {
+    Secrets::global().register_word(value);
 }
 
 /// `value` serialized as pretty JSON with every secret masked.
@@ -163,6 +248,19 @@ mod tests {
         assert_eq!(secrets.scrub("on abc"), "on abc");
         secrets.register("abcd");
         assert_eq!(secrets.scrub("on abcd"), "on ********");
+    }
+
+    #[test]
+    fn short_derived_values_are_masked_as_whole_words_only() {
+        let secrets = Secrets::default();
+        secrets.register_word("Ab");
+        secrets.register_word("True");
+        secrets.register_word("-");
+        assert_eq!(
+            secrets.scrub("x: Ab; Abc, cAb, (Ab) true True trueish - a-b"),
+            "x: ********; Abc, cAb, (********) ******** ******** trueish - a-b"
+        );
+        assert!(secrets.word_in("[Ab]") && !secrets.word_in("Abc"));
     }
 
     #[test]

@@ -175,9 +175,14 @@ impl Templar {
             )
             .with_label("not defined"));
         }
-        if render.finish() && single_expression(text).is_some() {
-            // The whole value derives from a secret: each of its strings is one.
-            taint::register_value(&value);
+        let taint = render.finish();
+        // The whole value derives from a secret (or a piece of it was too short to mask inside
+        // the text): each of its strings is one, and a short one conceals the task's values.
+        if taint.read
+            && (taint.short || single_expression(text).is_some())
+            && taint::register_whole(&value)
+        {
+            ctx.inner.concealed.store(true, Ordering::Relaxed);
         }
         Ok(value)
     }
@@ -225,12 +230,14 @@ impl Templar {
         } else {
             &self.env
         };
+        // A file that read a secret is sensitive as a whole (`Context::used_secret`): its short
+        // derived pieces need no word of their own.
         let render = taint::Render::start();
         let rendered = env
             .template_from_named_str(&name, &body)
             .and_then(|t| t.render(ctx.value()))
             .map(|out| compat::restore_trailing_newlines(&body, out));
-        render.finish();
+        let _ = render.finish();
         rendered.map_err(|e| {
             ctx.take_inner_error()
                 .unwrap_or_else(|| file_error(&e, file))
@@ -495,6 +502,7 @@ impl Context {
                 active: Mutex::default(),
                 inner_error: Mutex::default(),
                 used_secret: AtomicBool::new(false),
+                concealed: AtomicBool::new(false),
             }),
         }
     }
@@ -540,6 +548,14 @@ impl Context {
         self.inner.used_secret.load(Ordering::Relaxed)
     }
 
+    /// Whether a value rendered in this context derives from a secret but is too short to be
+    /// masked inside other text (`{{ token[:2] }}`, `{{ token | length > 3 }}`): it is masked
+    /// as a word, and the task's plan masks every attribute value and its diff as a whole, since
+    /// a resource may print it reformatted (a mode, a bool).
+    pub(crate) fn concealed(&self) -> bool {
+        self.inner.concealed.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn names(&self) -> impl Iterator<Item = &str> {
         self.inner.vars.keys().map(String::as_str)
     }
@@ -558,6 +574,8 @@ struct LazyVars {
     inner_error: Mutex<Vec<(ThreadId, Error)>>,
     /// Set when a variable read through this context held a secret (see `Context::used_secret`).
     used_secret: AtomicBool,
+    /// Set when a render in this context made a short derived value (see `Context::concealed`).
+    concealed: AtomicBool,
 }
 
 impl fmt::Debug for LazyVars {
@@ -618,7 +636,10 @@ impl LazyVars {
                 let ctx = Context {
                     inner: Arc::clone(self),
                 };
+                let reads = taint::reads();
                 let rendered = self.templar.render_node(node, &ctx);
+                // Made from a secret, even when no registered text is left in it.
+                let derived = taint::reads() > reads;
                 self.active
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
@@ -626,8 +647,9 @@ impl LazyVars {
                 match rendered {
                     Ok(node) => {
                         let value = to_jinja(&node);
-                        let secret =
-                            crate::secret::any() && crate::secret::occurs_in(&value.to_string());
+                        let secret = derived
+                            || (crate::secret::any()
+                                && crate::secret::occurs_in(&value.to_string()));
                         (value, secret)
                     }
                     Err(err) => {

@@ -18,6 +18,7 @@ mod hostile;
 mod plan;
 mod plan_groups;
 mod saved_plan;
+mod taint_fields;
 mod validation;
 
 #[cfg(feature = "heavy-tests")]

@@ -63,14 +63,7 @@ fn project(sshd: &Sshd) -> Project {
 /// Writes `token: VALUE` into the vault file, encrypted.
 fn set_token(p: &Project, value: &str) {
     p.file("vars/secrets.yml", &format!("token: {value}\n"));
-    p.recon(&[
-        "vault",
-        "encrypt",
-        "--vault-password-file",
-        "pw",
-        "vars/secrets.yml",
-    ])
-    .expect_code(0);
+    p.encrypt("vars/secrets.yml");
 }
 
 /// Every plain form of the secret a filter in `SITE` makes of it.

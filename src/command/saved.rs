@@ -28,6 +28,9 @@ struct Sealed {
     /// Every secret value of the planning run, registered again by `apply FILE` so its output
     /// is masked the same way.
     secrets: Vec<String>,
+    /// Every short derived value of the planning run, masked as words (see `secret.rs`).
+    #[serde(default)]
+    words: Vec<String>,
 }
 
 /// The saved plan's text: in clear when the run met no secret and no `no_log` task; otherwise
@@ -50,7 +53,16 @@ pub(super) fn encode(plays: Vec<SavedPlay>) -> Result<String> {
         // Compressed first: the vault format spells ciphertext in hex twice over (4 bytes per
         // byte), and a plan's JSON is repetitive.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        serde_json::to_writer(&mut gz, &Sealed { plays, secrets }).map_err(encode_err)?;
+        let words = crate::secret::words();
+        serde_json::to_writer(
+            &mut gz,
+            &Sealed {
+                plays,
+                secrets,
+                words,
+            },
+        )
+        .map_err(encode_err)?;
         let inner = gz
             .finish()
             .map_err(|e| Error::usage(format!("cannot compress the plan: {e}")))?;
@@ -159,6 +171,9 @@ fn unseal(path: &Path, sealed: &str) -> Result<Vec<SavedPlay>> {
     })?;
     for secret in &inner.secrets {
         crate::secret::register(secret);
+    }
+    for word in &inner.words {
+        crate::secret::register_word(word);
     }
     Ok(inner.plays)
 }

@@ -29,6 +29,9 @@ pub(crate) struct Expanded {
     pub(crate) caught: Option<u64>,
     /// A `become` task that runs as this user, not root (`sudo -u`).
     pub(crate) become_user: Option<String>,
+    /// Its rendering made a value too short to mask inside text from a secret
+    /// (`Context::concealed`): its plan masks every attribute value and its diff.
+    pub(crate) concealed: bool,
 }
 
 /// What a round of a host's compile leaves for planning and for the next round.
@@ -69,6 +72,8 @@ pub(crate) struct Task {
     pub(crate) become_user: Option<String>,
     /// `allow_lockout: true`: it may shut the way recon came in by (see `door/`).
     pub(crate) allow_lockout: bool,
+    /// See `Expanded::concealed`.
+    pub(crate) concealed: bool,
 }
 
 /// Why one task must follow another (shown by `recon graph`).
@@ -143,6 +148,7 @@ pub(super) fn build(
                 caught: t.caught,
                 become_user: t.become_user,
                 allow_lockout: t.spec.allow_lockout,
+                concealed: t.concealed,
             }))
         })
         .collect::<Result<_>>()?;
@@ -391,6 +397,7 @@ fn resolve_handlers(handlers: Vec<Expanded>) -> Vec<Task> {
             caught: None,
             become_user: h.become_user,
             allow_lockout: h.spec.allow_lockout,
+            concealed: h.concealed,
         })
         .collect()
 }

@@ -388,6 +388,7 @@ impl Compiler<'_> {
                 ignore_errors: judgement.ignore_errors || judgement.judged,
                 caught: super::blocks::caught(spec, state),
                 become_user,
+                concealed: ctx.concealed(),
             });
         }
         let registration = Registration {

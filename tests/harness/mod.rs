@@ -124,6 +124,14 @@ impl Project {
         std::fs::metadata(&archive).expect("archive").len()
     }
 
+    /// Encrypts the project file `rel` in place with `recon vault encrypt`, the password in the
+    /// project's `pw` file.
+    pub(crate) fn encrypt(&self, rel: &str) -> &Self {
+        self.recon(&["vault", "encrypt", "--vault-password-file", "pw", rel])
+            .expect_code(0);
+        self
+    }
+
     pub(crate) fn read_host(&self, rel: &str) -> String {
         std::fs::read_to_string(self.host(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
     }
