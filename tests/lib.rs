@@ -18,7 +18,6 @@ mod hostile;
 mod plan;
 mod plan_groups;
 mod saved_plan;
-mod taint_fields;
 mod validation;
 
 #[cfg(feature = "heavy-tests")]
@@ -69,5 +68,8 @@ mod ssh;
 mod sysres;
 #[cfg(feature = "heavy-tests")]
 mod taint;
+// A local-connection test, but minutes long: every argument of every kind, nine transforms.
+#[cfg(feature = "heavy-tests")]
+mod taint_fields;
 #[cfg(feature = "heavy-tests")]
 mod vault;

@@ -327,10 +327,8 @@ impl Compiler<'_> {
                 // (one that reads a registered result would end the round for nothing).
                 continue;
             }
-            let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
-            let (kind, args) = match ansible::map(&spec.kind, args, &spec.key, &self.bridge)? {
-                Mapped::Skip => continue,
-                Mapped::Resource { kind, args } => (kind, args),
+            let Some((kind, args)) = self.resource_args(spec, &ctx)? else {
+                continue;
             };
             if kind == "getent" {
                 // It sets a fact, which this run binds as a registered result.
@@ -521,6 +519,22 @@ impl Compiler<'_> {
                     || resource.reads_only()
                     || (spec.register.is_some() && resource.query_when_registered()))
         })
+    }
+
+    /// The task's rendered arguments (omitted ones dropped) as the recon resource they map to;
+    /// `None`: the module does nothing in recon.
+    fn resource_args(
+        &self,
+        spec: &TaskSpec,
+        ctx: &Context,
+    ) -> Result<Option<(&'static str, Node)>> {
+        let args = without_omitted(self.templar.render_node(&spec.args, ctx)?);
+        Ok(
+            match ansible::map(&spec.kind, args, &spec.key, &self.bridge)? {
+                Mapped::Skip => None,
+                Mapped::Resource { kind, args } => Some((kind, args)),
+            },
+        )
     }
 
     /// The task's loop items, rendered (`[None]`: no loop).
