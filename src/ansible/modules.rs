@@ -449,12 +449,6 @@ fn service(mut a: Args) -> Result<Mapped> {
 
 /// `user` → recon `user`.
 fn user(mut a: Args) -> Result<Mapped> {
-    unsupported(
-        &mut a,
-        "user",
-        "password",
-        "set passwords outside recon (it never writes shadow entries)",
-    )?;
     if a.take(&["generate_ssh_key"]).is_some_and(|n| truthy(&n)) {
         return Err(Error::invalid(
             "`user` `generate_ssh_key` is not supported by recon",
@@ -468,9 +462,7 @@ fn user(mut a: Args) -> Result<Mapped> {
     split_commas(&mut a, "groups");
     a.ignore(&[
         "comment",
-        "update_password",
         "expires",
-        "password_lock",
         "non_unique",
         "move_home",
         "local",

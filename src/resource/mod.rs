@@ -25,6 +25,7 @@ mod group;
 mod http_check;
 mod line;
 mod package;
+mod password;
 mod pip;
 mod pip_spec;
 mod registry;
