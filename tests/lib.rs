@@ -55,6 +55,8 @@ mod inventory;
 #[cfg(feature = "heavy-tests")]
 mod nodes;
 #[cfg(feature = "heavy-tests")]
+mod nodes_apt;
+#[cfg(feature = "heavy-tests")]
 mod nodes_faults;
 #[cfg(feature = "heavy-tests")]
 mod nodes_systemd;

@@ -4,6 +4,7 @@
 //! recon names a kind.
 
 mod ansible_module;
+mod apt_upgrade;
 pub(crate) mod archive;
 mod args;
 mod authorized_key;
