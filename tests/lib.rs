@@ -10,6 +10,7 @@ mod harness;
 
 mod apply;
 mod artifacts;
+mod check_facts;
 mod checks;
 mod commands;
 mod errors;

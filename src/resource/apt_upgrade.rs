@@ -220,9 +220,7 @@ impl Resource for AptUpgrade {
     fn script(&self, decision: &Decision, out: &mut Script) {
         out.code("export DEBIAN_FRONTEND=noninteractive\n");
         if decision.refresh {
-            out.bounded().code(
-                "apt-get update -q -o DPkg::Lock::Timeout=120 >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n",
-            );
+            out.bounded().code(super::package::REFRESH);
         }
         // Waits for another apt or dpkg run (unattended-upgrades) instead of failing at once.
         out.bounded()
