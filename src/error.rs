@@ -143,6 +143,26 @@ impl Error {
         self
     }
 
+    /// Whether the error points at source text with no template in it (a key, a literal
+    /// value): no variable's value, and so no `recon check` stand-in, can have caused it.
+    pub(crate) fn at_literal(&self) -> bool {
+        if matches!(
+            self.kind,
+            ErrorKind::UndefinedVariable { .. } | ErrorKind::Several { .. }
+        ) {
+            return false;
+        }
+        self.at.as_ref().is_some_and(|l| {
+            let text = l
+                .span
+                .file
+                .text
+                .get(l.span.start..l.span.end)
+                .unwrap_or("{{");
+            !text.is_empty() && !text.contains("{{") && !text.contains("{%")
+        })
+    }
+
     /// Where the error points, if anywhere.
     #[cfg(test)]
     pub(crate) fn span(&self) -> Option<&Span> {

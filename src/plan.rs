@@ -53,6 +53,10 @@ pub(crate) enum Field {
     Groups,
     /// Whether an account or group is a system one (shown when created).
     System,
+    /// An account's password hash: only ever shown as `(set)` or `(changed)`, never the hash.
+    Password,
+    /// Whether an account's password is locked (its shadow entry starts with `!`).
+    Locked,
     /// One `authorized_keys` line (type, key, comment, options).
     Key,
     /// A running state (a service's, or the firewall's on/off) and whether a service starts at

@@ -20,6 +20,7 @@ pub(crate) use lookups::fileglob;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::ThreadId;
@@ -270,8 +271,51 @@ impl Object for StandIn {
     }
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         STAND_IN_TOUCHED.with(|t| t.set(true));
-        f.write_str("(known after apply)")
+        f.write_str(STAND_IN_TEXT)
     }
+}
+
+/// How a stand-in prints: a file name rendered from one (`include_vars: "{{ ansible_os_family
+/// }}.yml"`) holds it where the host's value will be.
+pub(crate) const STAND_IN_TEXT: &str = "(known after apply)";
+
+/// The files a name rendered from stand-ins may be on a host (`recon check`): each stand-in
+/// is any text (`*`), matched against the files of `dirs` (the first folder holding a name
+/// wins, as the search does), sorted. Empty when nothing can match, and when a stand-in is in
+/// a folder part of the name (not enumerated: the caller treats the name as unknown).
+pub(crate) fn stand_in_matches(name: &str, dirs: &[PathBuf]) -> Option<Vec<PathBuf>> {
+    let pattern = name.replace(STAND_IN_TEXT, "*");
+    let (sub, file) = pattern.rsplit_once('/').unwrap_or(("", pattern.as_str()));
+    if sub.contains('*') {
+        return None;
+    }
+    let mut found: Vec<PathBuf> = Vec::new();
+    for dir in dirs {
+        let dir = if sub.is_empty() {
+            dir.clone()
+        } else {
+            dir.join(sub)
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        let mut names: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| crate::glob::glob(file, n))
+            })
+            .collect();
+        names.sort();
+        for path in names {
+            if !found.iter().any(|f| f.file_name() == path.file_name()) {
+                found.push(path);
+            }
+        }
+    }
+    Some(found)
 }
 
 /// A variable whose presence makes every undefined `ansible_*` name a stand-in: `recon check`
@@ -290,6 +334,14 @@ const CONNECTION_PREFIXES: &[&str] = &[
     "ansible_password",
     "ansible_private_key_file",
 ];
+
+/// Whether `name` is the connection setting `prefix` or one of its family (`ansible_ssh_*`,
+/// `ansible_become_*`, `ansible_host_key_checking`), but not a fact that only starts the same
+/// (`ansible_hostname`, `ansible_user_id`).
+fn is_connection_setting(prefix: &str, name: &str) -> bool {
+    name.strip_prefix(prefix)
+        .is_some_and(|rest| rest.is_empty() || (prefix != "ansible_user" && rest.starts_with('_')))
+}
 
 /// The stand-in for a registered result (`recon check`).
 pub(crate) fn stand_in_result() -> JValue {
@@ -601,7 +653,9 @@ impl LazyVars {
         let Some(var) = self.vars.get(name) else {
             // `recon check` of a host whose facts were not gathered: any fact stands in.
             if name.starts_with("ansible_")
-                && !CONNECTION_PREFIXES.iter().any(|p| name.starts_with(p))
+                && !CONNECTION_PREFIXES
+                    .iter()
+                    .any(|p| is_connection_setting(p, name))
                 && self.vars.contains_key(FACT_STAND_INS)
             {
                 STAND_IN_TOUCHED.with(|t| t.set(true));
@@ -705,6 +759,49 @@ impl Object for LazyVars {
 mod tests {
     use super::*;
     use crate::yaml;
+
+    #[test]
+    fn facts_that_start_like_connection_settings_are_not_settings() {
+        assert!(is_connection_setting("ansible_host", "ansible_host"));
+        assert!(is_connection_setting(
+            "ansible_host",
+            "ansible_host_key_checking"
+        ));
+        assert!(!is_connection_setting("ansible_host", "ansible_hostname"));
+        assert!(!is_connection_setting("ansible_user", "ansible_user_id"));
+        assert!(is_connection_setting(
+            "ansible_become",
+            "ansible_become_user"
+        ));
+    }
+
+    #[test]
+    fn a_stand_in_name_matches_every_file_a_host_may_pick_first_folder_first() {
+        let (a, b) = (
+            tempfile::tempdir().expect("dir"),
+            tempfile::tempdir().expect("dir"),
+        );
+        for (dir, name) in [
+            (&a, "Debian.yml"),
+            (&b, "Debian.yml"),
+            (&b, "RedHat.yml"),
+            (&b, "x.conf"),
+        ] {
+            std::fs::write(dir.path().join(name), "k: v\n").expect("write");
+        }
+        let dirs = [a.path().to_path_buf(), b.path().to_path_buf()];
+        let found = stand_in_matches(&format!("{STAND_IN_TEXT}.yml"), &dirs).expect("enumerated");
+        assert_eq!(
+            found,
+            [a.path().join("Debian.yml"), b.path().join("RedHat.yml")]
+        );
+        let none = stand_in_matches(&format!("os/{STAND_IN_TEXT}.yml"), &dirs).expect("enumerated");
+        assert!(none.is_empty());
+        assert_eq!(
+            stand_in_matches(&format!("{STAND_IN_TEXT}/main.yml"), &dirs),
+            None
+        );
+    }
 
     /// A templar and a context whose variables are `yaml_text`'s top-level keys (raw), and
     /// the parsed document (also for `template/`'s own tests).

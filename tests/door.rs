@@ -151,3 +151,100 @@ fn a_nologin_shell_or_leaving_the_sudo_group_is_refused_and_the_account_is_uncha
         "{after}"
     );
 }
+
+/// The password field of `user`'s /etc/shadow entry.
+fn shadow_field(user: &str) -> String {
+    let out = std::process::Command::new("getent")
+        .args(["shadow", user])
+        .output()
+        .expect("getent");
+    let line = String::from_utf8_lossy(&out.stdout).into_owned();
+    line.split(':').nth(1).unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_password_hash_is_written_never_shown_and_locking_the_session_account_is_refused() {
+    let sshd = Sshd::start();
+    let user = "recondoorpw";
+    let (p, _) = logged_in_by_own_file(&sshd, user);
+    let reset = std::process::Command::new("usermod")
+        .args(["-p", "*", user])
+        .status()
+        .expect("usermod");
+    assert!(reset.success());
+    let _sudo = GroupSudo::grant("recondoorpwsudo", user);
+    let hash = "$6$reconsalt$Yq0d1xMhxW3nQk5vJ2uL8e7hF0cB9aR4tS6pZ1oE3iU5yG7wK2mN8bV0cX4zA6sD9fH1jL3qP5rT7uW9y";
+    let play = |become_: bool, args: &str, allow: bool| {
+        format!(
+            "- hosts: all\n  become: {become_}\n  tasks:\n    - user: {{ name: {user}{args} }}\n      allow_lockout: {allow}\n"
+        )
+    };
+    // Without become the hash cannot be read: a located error saying so, nothing changed.
+    p.file(
+        "site.yml",
+        &play(false, &format!(", password: \"{hash}\""), false),
+    );
+    let run = p.recon(&["plan", "site.yml"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{all}");
+    assert!(
+        all.contains("site.yml:4:") && all.contains("needs root"),
+        "{all}"
+    );
+
+    p.file(
+        "site.yml",
+        &play(true, &format!(", password: \"{hash}\""), false),
+    );
+    let planned = p.recon(&["plan", "site.yml"]);
+    planned.expect_code(0).stdout_has("password: (changed)");
+    let all = format!("{}{}", planned.stdout, planned.stderr);
+    assert!(!all.contains("reconsalt"), "the hash is never shown: {all}");
+    let applied = p.recon(&["apply", "site.yml"]);
+    applied.expect_code(0);
+    assert!(!format!("{}{}", applied.stdout, applied.stderr).contains("reconsalt"));
+    assert_eq!(shadow_field(user), hash);
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+
+    // `on_create` leaves an existing account's hash alone.
+    let other = "$6$othersalt$abcdefghijklmnopqrstuvwxyz0123456789";
+    p.file(
+        "site.yml",
+        &play(
+            true,
+            &format!(", password: \"{other}\", update_password: on_create"),
+            false,
+        ),
+    );
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+    assert_eq!(shadow_field(user), hash);
+
+    // Locking the account recon logs in as is refused (sshd here runs `UsePAM no`)...
+    p.file("site.yml", &play(true, ", password_lock: true", false));
+    let run = p.recon(&["apply", "site.yml"]);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_ne!(run.code, 0, "{all}");
+    assert!(
+        all.contains("site.yml:4:") && all.contains("UsePAM no"),
+        "{all}"
+    );
+    assert!(all.contains("allow_lockout: true"), "{all}");
+    assert_eq!(shadow_field(user), hash, "unchanged");
+
+    // ...unless the task allows it: then it applies, and the door really is shut.
+    p.file("site.yml", &play(true, ", password_lock: true", true));
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("locked: no -> yes");
+    assert_eq!(shadow_field(user), format!("!{hash}"));
+    let locked = p.recon(&["plan", "site.yml"]);
+    assert_ne!(locked.code, 0, "{locked:?}");
+    assert!(
+        format!("{}{}", locked.stdout, locked.stderr).contains("authentication failed"),
+        "{locked:?}"
+    );
+}

@@ -10,6 +10,7 @@ mod harness;
 
 mod apply;
 mod artifacts;
+mod check_facts;
 mod checks;
 mod commands;
 mod errors;
@@ -54,6 +55,8 @@ mod interrupted;
 mod inventory;
 #[cfg(feature = "heavy-tests")]
 mod nodes;
+#[cfg(feature = "heavy-tests")]
+mod nodes_apt;
 #[cfg(feature = "heavy-tests")]
 mod nodes_faults;
 #[cfg(feature = "heavy-tests")]

@@ -373,6 +373,26 @@ fn split_commas(a: &mut Args, key: &str) {
     }
 }
 
+/// `apt` options recon has no use for (apt-get's defaults, as recon runs it, are kept).
+const APT_IGNORED: &[&str] = &[
+    "install_recommends",
+    "force",
+    "force_apt_get",
+    "allow_unauthenticated",
+    "allow_downgrade",
+    "allow_change_held_packages",
+    "autoremove",
+    "autoclean",
+    "purge",
+    "default_release",
+    "dpkg_options",
+    "only_upgrade",
+    "lock_timeout",
+    "policy_rc_d",
+    "use",
+    "fail_on_autoremove",
+];
+
 /// `apt`/`package` → recon `package` (Debian). `update_cache` alone refreshes nothing in the
 /// plan: recon refreshes when it installs.
 fn package(mut a: Args) -> Result<Mapped> {
@@ -394,29 +414,36 @@ fn package(mut a: Args) -> Result<Mapped> {
         "deb",
         "install the package file with `command`",
     )?;
-    unsupported(&mut a, "apt", "upgrade", "use `state: latest` per package")?;
-    a.ignore(&[
-        "install_recommends",
-        "force",
-        "force_apt_get",
-        "allow_unauthenticated",
-        "allow_downgrade",
-        "allow_change_held_packages",
-        "autoremove",
-        "autoclean",
-        "purge",
-        "default_release",
-        "dpkg_options",
-        "only_upgrade",
-        "lock_timeout",
-        "policy_rc_d",
-        "use",
-        "fail_on_autoremove",
-    ]);
+    if let Some(node) = a.take(&["upgrade"]) {
+        let no = matches!(
+            node.scalar_text(),
+            Some("no" | "false" | "False" | "off" | "0")
+        );
+        if !no || !a.has(&["name"]) {
+            return apt_upgrade(a, node);
+        }
+    }
+    a.ignore(APT_IGNORED);
     if !a.has(&["name"]) {
         return a.nothing_to_manage("package", crate::resource::PACKAGE_KEYS);
     }
     Ok(resource("package", a))
+}
+
+/// `apt: upgrade:` → recon `apt_upgrade` (the mode checked there, after rendering). Ansible's
+/// `upgrade` ends the module: `name` beside it would be silently skipped, so it is an error.
+fn apt_upgrade(mut a: Args, mode: Node) -> Result<Mapped> {
+    if let Some(name) = a.take(&["name"]) {
+        return Err(Error::invalid(
+            "`apt` `upgrade` upgrades every package; Ansible ignores `name` beside it",
+            &name.span,
+        )
+        .with_label("install or upgrade these in a task of their own"));
+    }
+    a.ignore(APT_IGNORED);
+    a.ignore(&["state"]);
+    a.put("mode", mode);
+    Ok(resource("apt_upgrade", a))
 }
 
 /// `service`/`systemd` → recon `service`; `daemon_reload` alone has nothing to plan (recon
@@ -449,12 +476,6 @@ fn service(mut a: Args) -> Result<Mapped> {
 
 /// `user` → recon `user`.
 fn user(mut a: Args) -> Result<Mapped> {
-    unsupported(
-        &mut a,
-        "user",
-        "password",
-        "set passwords outside recon (it never writes shadow entries)",
-    )?;
     if a.take(&["generate_ssh_key"]).is_some_and(|n| truthy(&n)) {
         return Err(Error::invalid(
             "`user` `generate_ssh_key` is not supported by recon",
@@ -468,9 +489,7 @@ fn user(mut a: Args) -> Result<Mapped> {
     split_commas(&mut a, "groups");
     a.ignore(&[
         "comment",
-        "update_password",
         "expires",
-        "password_lock",
         "non_unique",
         "move_home",
         "local",

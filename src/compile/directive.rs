@@ -183,6 +183,11 @@ impl Compiler<'_> {
             self.playbook.dir.join("vars"),
             self.playbook.dir.clone(),
         ]);
+        if self.options.check_only && file.contains(crate::template::STAND_IN_TEXT) {
+            if let Some(candidates) = crate::template::stand_in_matches(&file, &dirs) {
+                return include_vars_per_host(&file, file_node, &candidates, name, state);
+            }
+        }
         let path = dirs
             .iter()
             .map(|d| d.join(&file))
@@ -279,4 +284,86 @@ pub(super) fn fileglob(patterns: &[String], dirs: &[PathBuf]) -> Vec<String> {
         .iter()
         .flat_map(|p| crate::template::fileglob(p, dirs))
         .collect()
+}
+
+/// Says once per task (not once per host) that `recon check` cannot know which vars file a
+/// host picks, and which files it checked instead: valid, but not decided.
+fn note_per_host(file_node: &Node, candidates: &[PathBuf]) {
+    static NOTED: std::sync::Mutex<Vec<(String, usize, usize)>> = std::sync::Mutex::new(Vec::new());
+    let at = file_node.span.location();
+    let key = (at.file.clone(), at.line, at.column);
+    let mut noted = NOTED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if noted.contains(&key) {
+        return;
+    }
+    noted.push(key);
+    let names: Vec<String> = candidates
+        .iter()
+        .map(|p| crate::source::display_path(p))
+        .collect();
+    eprintln!(
+        "{}",
+        crate::secret::scrub(&format!(
+            "note: {}:{}:{}: `include_vars` picks its file per host once the host's facts are known; checked every file it can pick: {}",
+            at.file,
+            at.line,
+            at.column,
+            names.join(", ")
+        ))
+    );
+}
+
+/// `recon check` of an `include_vars` whose file is named after host facts (or a
+/// `first_found` that reads them): the file is chosen per host once its facts are known,
+/// so every file that can match is loaded and checked, and each variable any of them
+/// defines stands in for its per-host value (the tasks after it are checked, not
+/// skipped). No file that can match is an error: every host would fail there.
+fn include_vars_per_host(
+    file: &str,
+    file_node: &Node,
+    candidates: &[PathBuf],
+    name: Option<String>,
+    state: &mut HostState,
+) -> Result<()> {
+    if candidates.is_empty() {
+        // Whatever the facts are, no file matches: the stand-in did not cause this.
+        let _ = crate::template::take_stand_in_touched();
+        let pattern = file.replace(crate::template::STAND_IN_TEXT, "*");
+        return Err(Error::invalid(
+            format!("no vars file can match `{pattern}` (the `*` is a host's fact)"),
+            &file_node.span,
+        )
+        .with_label("no host finds a file here"));
+    }
+    note_per_host(file_node, candidates);
+    let stand_in = || Var::Ready(crate::template::stand_in_result());
+    for path in candidates {
+        let loaded = yaml::load_file(path).and_then(|node| {
+            if node.is_null() || name.is_some() {
+                return Ok(Vec::new());
+            }
+            let entries = node
+                .as_map()
+                .ok_or_else(|| wrong_type(&node, "a mapping of variables", "a vars file"))?;
+            Ok(entries.iter().map(|(k, _)| k.key().to_owned()).collect())
+        });
+        match loaded {
+            Ok(names) => {
+                for k in names {
+                    state.set(&k, stand_in());
+                }
+            }
+            Err(err) => {
+                // A broken candidate is broken whatever the facts: no stand-in's doing.
+                let _ = crate::template::take_stand_in_touched();
+                return Err(err);
+            }
+        }
+    }
+    if let Some(name) = name {
+        state.set(&name, stand_in());
+    }
+    Ok(())
 }

@@ -372,6 +372,20 @@ pub(crate) fn names(facts: &JValue) -> Vec<(String, JValue)> {
     out
 }
 
+/// Whether `word` (after `ansible_`) is the not-fact `entry`: an entry ending in `_` is a
+/// prefix, others are the name itself or `name_...` (`become_user`), except `host` and `user`
+/// whose longer names are facts (`ansible_hostname`, `ansible_user_id`).
+fn not_fact(entry: &str, word: &str) -> bool {
+    if entry.ends_with('_') {
+        return word.starts_with(entry);
+    }
+    word == entry
+        || (!matches!(entry, "host" | "user")
+            && word
+                .strip_prefix(entry)
+                .is_some_and(|rest| rest.starts_with('_')))
+}
+
 /// `ansible_*` names that are not facts (connection settings, magic variables).
 const NOT_FACTS: &[&str] = &[
     "host",
@@ -430,7 +444,7 @@ fn names_a_fact(text: &str) -> bool {
             // `'ansible_' ~ iface`: an interface fact by a computed name.
             return rest.starts_with(['\'', '"']);
         }
-        !NOT_FACTS.iter().any(|n| word.starts_with(n))
+        !NOT_FACTS.iter().any(|n| not_fact(n, &word))
     })
 }
 
@@ -569,6 +583,11 @@ mod tests {
         assert!(names_a_fact("{{ ansible_os_family }}.yml"));
         assert!(names_a_fact("{{ ansible_facts['hostname'] }}"));
         assert!(!names_a_fact("{{ ansible_user }}"));
-        assert!(!names_a_fact("{{ ansible_hostname_x }}"));
+        // Facts that start like a connection setting are facts; the settings' families not.
+        assert!(names_a_fact("{{ ansible_hostname }}"));
+        assert!(names_a_fact("{{ ansible_user_id }}"));
+        assert!(!names_a_fact("{{ ansible_host }}"));
+        assert!(!names_a_fact("{{ ansible_become_user }}"));
+        assert!(!names_a_fact("{{ ansible_ssh_common_args }}"));
     }
 }

@@ -253,7 +253,10 @@ impl Compiler<'_> {
         let stand_in = self.options.check_only && crate::template::take_stand_in_touched();
         let undefined =
             matches!(&result, Err(e) if matches!(e.kind, ErrorKind::UndefinedVariable { .. }));
-        if result.is_err() && (stand_in || (state.vars_unknown && undefined)) {
+        // An error at text with no template in it (an unknown key, a literal value) is no
+        // stand-in's doing: it is reported even when the task reads one.
+        let literal = matches!(&result, Err(e) if e.at_literal());
+        if result.is_err() && !literal && (stand_in || (state.vars_unknown && undefined)) {
             // `recon check`: this task reads a value that exists only on the host or after
             // apply (a registered result, a fact, or a variable a directive would have set
             // from one); what it would make of a stand-in is no error.

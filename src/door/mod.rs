@@ -201,6 +201,20 @@ impl Door {
         ))
     }
 
+    /// Why locking the account's password (`before` → `after`: its shadow entry starting with
+    /// `!`) shuts it: sshd without PAM (`UsePAM no`) takes a `!`-prefixed entry as a locked
+    /// account and refuses even its key logins. An entry that is locked already shuts nothing
+    /// new (this very session came in past it). `*` is no lock to sshd on Linux.
+    pub(crate) fn lock_shuts(&self, before: bool, after: bool) -> Option<String> {
+        (after && !before).then(|| {
+            format!(
+                "locking the password of `{}` (the account recon logs in as) makes sshd refuse \
+                 its key logins too when it runs without PAM (`UsePAM no`)",
+                self.account
+            )
+        })
+    }
+
     /// Why the firewall going from `before` to `after` shuts the session's port (`None`: it
     /// stays open, it was not open before, or the session's address and port are unknown).
     /// A `reset` (`as_if_enabled`) is judged as if ufw were on: it leaves ufw off but takes

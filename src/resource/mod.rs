@@ -4,6 +4,7 @@
 //! recon names a kind.
 
 mod ansible_module;
+mod apt_upgrade;
 pub(crate) mod archive;
 mod args;
 mod authorized_key;
@@ -25,6 +26,7 @@ mod group;
 mod http_check;
 mod line;
 mod package;
+mod password;
 mod pip;
 mod pip_spec;
 mod registry;

@@ -184,6 +184,10 @@ pub(crate) fn batch(state: &PackageState) -> Result<(Change, Batch, PackageState
     Ok((change.reason(reason.join("; ")), b, after))
 }
 
+/// Refreshes apt's package lists (bounded by the caller) and records when, for the age
+/// `cache_valid_time` reads; shared with `apt_upgrade`.
+pub(super) const REFRESH: &str = "apt-get update -q -o DPkg::Lock::Timeout=120 >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n";
+
 impl Resource for Package {
     type Asked = Handle<PackageState>;
     type Decision = Decision;
@@ -243,9 +247,7 @@ impl Resource for Package {
     fn script(&self, decision: &Decision, out: &mut Script) {
         out.code("export DEBIAN_FRONTEND=noninteractive\n");
         if decision.batch.refresh {
-            out.bounded().code(
-                "apt-get update -q -o DPkg::Lock::Timeout=120 >/dev/null || exit 1\nmkdir -p /var/lib/apt/periodic && touch /var/lib/apt/periodic/update-success-stamp\n",
-            );
+            out.bounded().code(REFRESH);
         }
         let b = &decision.batch;
         if b.install.is_empty() && b.remove.is_empty() {

@@ -5,7 +5,9 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{ansible_module, package, pip, replace, service, template, unpack, user, wait_for};
+use super::{
+    ansible_module, apt_upgrade, package, pip, replace, service, template, unpack, user, wait_for,
+};
 use super::{
     authorized_key, block, command, cron, cutover, directory, file, group, http_check, line,
     release, stat, supervisor, symlink,
@@ -55,6 +57,7 @@ registry! {
     "cutover" => cutover, "a blue/green switch: a release goes live in the idle slot once it answers";
     "http_check" => http_check, "a health gate that marks releases good or rolls them back";
     "package" => package, "Debian packages, all of a host's changes in one apt call";
+    "apt_upgrade" => apt_upgrade, "every upgradable Debian package upgraded (Ansible's `apt: upgrade`)";
     "service" => service, "a system service started, stopped or restarted once, enabled at boot";
     "user" => user, "a Unix account: uid, shell, home, groups, or removed";
     "authorized_key" => authorized_key, "public keys in an account's ~/.ssh/authorized_keys";

@@ -1,11 +1,15 @@
-//! `user: { name, uid, group, groups, append, shell, home, system, create_home, state, remove }`:
-//! a Unix account, probed with `getent passwd` and `id`, changed with useradd/usermod/userdel.
-//! The plan names each attribute that changes, before → after. Removing (`state: absent`) the
-//! account recon connects as, or root, is refused at plan time: it would lock recon out.
+//! `user: { name, uid, group, groups, append, shell, home, system, create_home, password,
+//! update_password, password_lock, state, remove }`: a Unix account, probed with `getent
+//! passwd` and `id` (and `getent shadow` when the task manages the password: `password.rs`),
+//! changed with useradd/usermod/userdel. The plan names each attribute that changes, before →
+//! after (the password only as `(changed)`). Removing (`state: absent`) the account recon
+//! connects as, or root, is refused at plan time: it would lock recon out; so is locking its
+//! password, which sshd without PAM takes as a lock on key logins too.
 
 use std::collections::BTreeSet;
 
 use super::args::{account_name, checked_account_name, number, refuse_with_absent, state};
+use super::password::{self, Password, Shadow, Step};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
@@ -26,6 +30,9 @@ const KEYS: &[&str] = &[
     "create_home",
     "state",
     "remove",
+    "password",
+    "update_password",
+    "password_lock",
 ];
 
 /// A managed account.
@@ -45,6 +52,8 @@ pub(crate) struct User {
     pub(crate) create_home: bool,
     /// `state: absent`: `Some(remove the home folder too)`.
     pub(crate) absent: Option<bool>,
+    /// The shadow entry (`password`, `update_password`, `password_lock`); `None`: not managed.
+    pub(crate) password: Option<Password>,
 }
 
 /// Builds a `user` from its arguments.
@@ -65,6 +74,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
                 "create_home",
             ],
         )?;
+        refuse_with_absent(&f, password::KEYS)?;
         return Ok(User {
             name,
             uid: None,
@@ -76,6 +86,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
             system: false,
             create_home: false,
             absent: Some(f.boolean("remove")?.unwrap_or(false)),
+            password: None,
         });
     }
     let group = match f.get("group") {
@@ -107,6 +118,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
         system: f.boolean("system")?.unwrap_or(false),
         create_home: f.boolean("create_home")?.unwrap_or(true),
         absent: None,
+        password: password::read(&f)?,
     })
 }
 
@@ -135,6 +147,8 @@ pub(crate) struct Account {
     pub(crate) shell: String,
     pub(crate) primary: String,
     pub(crate) groups: BTreeSet<String>,
+    /// The shadow entry, when the task manages the password (`None`: not asked).
+    pub(crate) shadow: Option<Shadow>,
 }
 
 /// The probe's answer: the account (if it exists) and who recon connects as.
@@ -164,6 +178,7 @@ pub(crate) fn parse(out: &str) -> Probed {
             "primary" => rest.trim().clone_into(&mut account.primary),
             "groups" => account.groups = rest.split_whitespace().map(str::to_owned).collect(),
             "me" => rest.trim().clone_into(&mut probed.me),
+            "shadow" => account.shadow = Some(password::parse(rest)),
             _ => {}
         }
     }
@@ -181,6 +196,8 @@ pub(crate) struct Selected {
     home: bool,
     /// The `-G` list (all wanted groups; with `append`, `-a` keeps the others).
     groups: Option<Vec<String>>,
+    /// `-p VALUE`, `-L` or `-U`.
+    password: Option<Step>,
 }
 
 /// What to run.
@@ -231,6 +248,7 @@ impl Resource for User {
             ("shell", self.shell.clone()),
             ("home", self.home.clone()),
             ("system", self.system.then(|| "true".to_owned())),
+            ("password", self.password.as_ref().and_then(Password::claim)),
         ])]
     }
 
@@ -240,6 +258,9 @@ impl Resource for User {
             "_u={}\nif _l=$(getent passwd -- \"$_u\"); then printf 'passwd %s\\n' \"$_l\"; printf 'primary %s\\n' \"$(id -gn -- \"$_u\")\"; printf 'groups %s\\n' \"$(id -Gn -- \"$_u\")\"; fi\nprintf 'me %s\\n' \"${SUDO_USER:-$(id -un)}\"",
             [w(&self.name)],
         );
+        if self.password.as_ref().is_some_and(Password::reads_shadow) {
+            s.code(password::PROBE);
+        }
         Asked {
             account: facts.output(s),
             door: crate::door::ask(facts),
@@ -300,6 +321,26 @@ impl Resource for User {
                 wanted.into_iter().collect::<Vec<String>>()
             })
         });
+        let was_locked = matches!(account.shadow, Some(Shadow::Known { locked: true, .. }));
+        let step = match &self.password {
+            Some(wanted) => wanted
+                .decide(&self.name, account.shadow.as_ref())
+                .map_err(Problem)?,
+            None => None,
+        };
+        if let Some(step) = &step {
+            if let Step::Set(_) = step {
+                change = change.field(Field::Password, None, Some("(changed)".to_owned()));
+            }
+            if step.locks() != was_locked {
+                let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
+                change = change.field(
+                    Field::Locked,
+                    Some(yes_no(was_locked)),
+                    Some(yes_no(step.locks())),
+                );
+            }
+        }
         if change.fields.is_empty() {
             return Ok(None);
         }
@@ -313,7 +354,8 @@ impl Resource for User {
             after.insert(group.unwrap_or(&account.primary).clone());
             let shut = shell
                 .and_then(|s| door.shell_shuts(s))
-                .or_else(|| door.groups_shut(&after));
+                .or_else(|| door.groups_shut(&after))
+                .or_else(|| door.lock_shuts(was_locked, step.as_ref().is_some_and(Step::locks)));
             change = crate::door::guard(change, shut, situation.allow_lockout).map_err(Problem)?;
         }
         Ok(Some((
@@ -324,6 +366,7 @@ impl Resource for User {
                 shell: shell.is_some(),
                 home: home.is_some(),
                 groups,
+                password: step,
             }),
         )))
     }
@@ -340,8 +383,12 @@ impl Resource for User {
                         shell: true,
                         home: true,
                         groups: self.groups.clone(),
+                        password: None,
                     },
                 );
+                if let Some(value) = self.password.as_ref().and_then(Password::on_create) {
+                    out.fill(" -p {}", [w(&value)]);
+                }
                 if self.system {
                     out.code(" -r");
                 }
@@ -385,6 +432,18 @@ impl User {
         if let Some(list) = &sel.groups {
             out.fill(" -G {}", [w(&list.join(","))]);
         }
+        match &sel.password {
+            Some(Step::Set(value)) => {
+                out.fill(" -p {}", [w(value)]);
+            }
+            Some(Step::Lock) => {
+                out.code(" -L");
+            }
+            Some(Step::Unlock) => {
+                out.code(" -U");
+            }
+            None => {}
+        }
     }
 
     fn create_change(&self) -> Change {
@@ -412,6 +471,12 @@ impl User {
         }
         if self.system {
             change = change.field(Field::System, None, Some("yes".to_owned()));
+        }
+        if let Some(value) = self.password.as_ref().and_then(Password::on_create) {
+            change = change.field(Field::Password, None, Some("(set)".to_owned()));
+            if value.starts_with('!') {
+                change = change.field(Field::Locked, None, Some("yes".to_owned()));
+            }
         }
         change
     }
@@ -467,6 +532,7 @@ mod tests {
             system: false,
             create_home: true,
             absent: None,
+            password: None,
         }
     }
 
@@ -560,6 +626,63 @@ mod tests {
             .expect("allowed")
             .expect("change");
         assert_eq!((change.action, d), (Action::Delete, Decision::Delete));
+    }
+
+    #[test]
+    fn a_password_shows_no_hash_and_locking_the_connecting_account_is_refused_unless_allowed() {
+        use crate::door::testing::{answer, DEPLOY, KEY};
+        use crate::facts::sha256_hex;
+        use crate::resource::testing::decide_over_ssh;
+        let hash = "$6$salt$wantedhashwantedhash";
+        let now = |field: &str| {
+            let locked = u8::from(field.starts_with('!'));
+            let digest = sha256_hex(field.trim_start_matches('!').as_bytes());
+            format!("passwd deploy:x:1000:1000::/home/deploy:/bin/bash\nprimary deploy\ngroups deploy wheel\nshadow {digest} {locked}\nme deploy\n")
+        };
+        let deploy = |hash: Option<&str>, lock: Option<bool>| User {
+            name: "deploy".into(),
+            groups: None,
+            shell: None,
+            password: Some(Password {
+                hash: hash.map(str::to_owned),
+                always: true,
+                lock,
+            }),
+            ..user()
+        };
+        let answers = |field: &str| vec![answer(&now(field)), answer(DEPLOY)];
+        let (change, d) = decide_over_ssh(&deploy(Some(hash), None), answers("*"), KEY, false)
+            .expect("a new hash keeps key logins")
+            .expect("change");
+        assert_eq!(change.fields[0].field, Field::Password);
+        assert_eq!(change.fields[0].after.as_deref(), Some("(changed)"));
+        assert!(!format!("{change:?}").contains(hash), "{change:?}");
+        assert!(matches!(
+            d,
+            Decision::Modify(Selected {
+                password: Some(Step::Set(_)),
+                ..
+            })
+        ));
+        assert!(
+            decide_over_ssh(&deploy(Some(hash), None), answers(hash), KEY, false)
+                .expect("ok")
+                .is_none()
+        );
+        for locking in [
+            deploy(Some("!"), None),
+            deploy(None, Some(true)),
+            deploy(Some(hash), Some(true)),
+        ] {
+            let refused = decide_over_ssh(&locking, answers("*"), KEY, false).expect_err("refused");
+            assert!(refused.0.contains("UsePAM no"), "{refused}");
+            let (change, _) = decide_over_ssh(&locking, answers("*"), KEY, true)
+                .expect("allowed")
+                .expect("change");
+            assert!(change.fields.iter().any(|f| f.field == Field::Locked));
+        }
+        // Locked already: this session came in past the lock, so sshd uses PAM.
+        assert!(decide_over_ssh(&deploy(Some("!"), None), answers("!x"), KEY, false).is_ok());
     }
 
     #[test]

@@ -352,6 +352,19 @@ fn first_found(
         }
     }
     for name in &candidates {
+        if name.contains(super::STAND_IN_TEXT) {
+            // `recon check`: a name after host facts. A host may find one of its matches,
+            // so the pick is per host: the name itself (searched from the folder holding the
+            // first match) is the answer `include_vars` checks every match of.
+            if let Some(first) =
+                super::stand_in_matches(name, &dirs).and_then(|found| found.into_iter().next())
+            {
+                let dir = first.parent().unwrap_or(base);
+                let file = name.rsplit('/').next().unwrap_or(name);
+                return Ok(vec![Value::from(dir.join(file).display().to_string())]);
+            }
+            continue;
+        }
         if let Some(path) = find(name, &dirs) {
             return Ok(vec![Value::from(path.display().to_string())]);
         }

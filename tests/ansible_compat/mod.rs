@@ -251,12 +251,12 @@ fn system_modules_map_onto_recon_resources() {
         "site.yml",
         r"- hosts: all
   tasks:
-    - user: name=deploy password=secret
+    - user: name=deploy password=$6$salt$hash update_password=sometimes
 ",
     );
     p.recon(&["check", "site.yml"])
         .expect_code(1)
-        .stderr_has("`user` argument `password` is not supported by recon");
+        .stderr_has("`update_password` must be `always` or `on_create`, not `sometimes`");
 }
 
 /// `lineinfile validate` runs on the candidate file before it replaces the live one: a refused

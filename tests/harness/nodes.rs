@@ -30,6 +30,8 @@ pub(crate) mod range {
     pub(crate) const HOST_KEY: (u8, u8) = (45, 2);
     pub(crate) const SERIAL: (u8, u8) = (47, 4);
     pub(crate) const LOCK: (u8, u8) = (51, 1);
+    /// `tests/nodes_apt.rs`: `apt: upgrade` against a local file repository.
+    pub(crate) const APT_UPGRADE: (u8, u8) = (60, 1);
 }
 
 /// Name prefix: the veth is `ve-rn<i>`, within the 15 bytes of an interface name.

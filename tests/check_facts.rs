@@ -1,0 +1,105 @@
+//! `recon check` contacts no host, so a host's facts are stand-ins there: a vars file named
+//! after facts (`include_vars: "{{ ansible_os_family }}.yml"`, `with_first_found`) is chosen
+//! per host, so every file it can pick is loaded and checked (a note says so) and the tasks
+//! after it are checked with its variables standing in, never as "undefined"; a task that
+//! reads a fact still has every literal argument checked. The host is a TEST-NET address:
+//! nothing connects to it.
+
+use crate::harness::Project;
+
+/// A project whose only host is never contacted (facts unknown), with `vars/Debian.yml` and
+/// `vars/RedHat.yml` defining `web_package`, and `vars/common.conf` that no `.yml` name matches.
+fn project(tasks: &str) -> Project {
+    let p = Project::new();
+    p.file(
+        "inventory/hosts.yml",
+        "all:\n  hosts:\n    web1: { ansible_host: 192.0.2.10, ansible_user: deploy, root: /srv }\n",
+    )
+    .file("vars/Debian.yml", "web_package: nginx\n")
+    .file("vars/RedHat.yml", "web_package: httpd\nredhat_only: yes\n")
+    .file("vars/common.conf", "not: [vars\n")
+    .file("site.yml", &format!("- hosts: all\n  tasks:\n{tasks}"));
+    p
+}
+
+const USES_IT: &str =
+    "    - copy: { dest: \"{{ root }}/{{ web_package }}.conf\", content: \"{{ redhat_only }}\" }\n";
+
+#[test]
+fn a_fact_named_vars_file_is_checked_in_every_candidate_and_its_variables_are_not_undefined() {
+    let p = project(&format!(
+        "    - include_vars: \"{{{{ ansible_os_family }}}}.yml\"\n{USES_IT}"
+    ));
+    let run = p.recon(&["check", "site.yml"]);
+    run.expect_code(0)
+        .stdout_has("1 play, 1 task compiled for 1 host")
+        .stderr_has("site.yml:3:21: `include_vars` picks its file per host")
+        .stderr_has("vars/Debian.yml, vars/RedHat.yml");
+    assert!(!run.stderr.contains("common.conf"), "{}", run.stderr);
+
+    // Every candidate is checked: a broken one is an error, located in it.
+    p.file("vars/Suse.yml", "web_package: [apache2\n");
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("Suse.yml:");
+    std::fs::remove_file(p.dir().join("vars/Suse.yml")).expect("rm");
+
+    // A variable no candidate defines is still undefined.
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - include_vars: \"{{ ansible_os_family }}.yml\"\n    - copy: { dest: \"{{ root }}/x\", content: \"{{ no_such_thing }}\" }\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("undefined variable `no_such_thing`")
+        .stderr_has("site.yml:4:");
+
+    // A name no file can match fails every host: an error, not a note.
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - include_vars: \"os/{{ ansible_os_family }}.yml\"\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("no vars file can match `os/*.yml`")
+        .stderr_has("site.yml:3:");
+}
+
+#[test]
+fn with_first_found_over_fact_named_files_checks_the_tasks_after_it() {
+    let p = project(&format!(
+        "    - include_vars: \"{{{{ item }}}}\"\n      with_first_found:\n        - \"{{{{ ansible_distribution }}}}-{{{{ ansible_distribution_major_version }}}}.yml\"\n        - \"{{{{ ansible_os_family }}}}.yml\"\n        - default.yml\n{USES_IT}"
+    ));
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("1 task compiled")
+        .stderr_has("picks its file per host")
+        .stderr_has("vars/RedHat.yml");
+}
+
+#[test]
+fn tasks_that_read_facts_still_have_every_literal_argument_checked() {
+    for (task, message) in [
+        (
+            "    - copy: { dest: \"{{ root }}/{{ ansible_hostname }}\", content: x, mode: wrong }\n",
+            "`mode` must be an octal mode",
+        ),
+        (
+            "    - copy: { dest: \"{{ root }}/{{ ansible_fqdn }}\", content: x, bogus: 1 }\n",
+            "unknown key `bogus`",
+        ),
+        (
+            "    - include_vars: \"{{ ansible_os_family }}.yml\"\n    - copy: { dest: \"{{ root }}/{{ web_package }}\", content: x, owner: root, bogsu: 1 }\n",
+            "unknown key `bogsu`",
+        ),
+    ] {
+        project(task)
+            .recon(&["check", "site.yml"])
+            .expect_code(1)
+            .stderr_has(message);
+    }
+    // Facts whose names start like connection settings are facts, not undefined variables.
+    project("    - copy: { dest: \"{{ root }}/{{ ansible_hostname }}\", content: \"{{ ansible_user_id }} {{ ansible_host }}\" }\n")
+        .recon(&["check", "site.yml"])
+        .expect_code(0);
+}
