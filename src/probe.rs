@@ -37,6 +37,17 @@ pub(crate) struct PlannedHost {
     /// rest. Never saved: a saved plan with a next round is refused.
     #[serde(skip)]
     pub(crate) next: Option<crate::registered::NextRound>,
+    /// A delegated task's round: the inventory host whose connection (`target`) it runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delegate: Option<String>,
+}
+
+impl PlannedHost {
+    /// The name the run's connection pool knows `target` by: the delegate's, in a delegated
+    /// round (so that it shares the delegate's own session), else the host's.
+    pub(crate) fn connection(&self) -> &str {
+        self.delegate.as_deref().unwrap_or(&self.plan.host)
+    }
 }
 
 impl PlannedHost {
@@ -61,6 +72,7 @@ impl PlannedHost {
             facts: FactSet::default(),
             observed: Vec::new(),
             next: None,
+            delegate: graph.delegate.clone(),
         }
     }
 
@@ -165,7 +177,13 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                     &script_steps,
                 ));
             }
-            planned.plan.steps = steps.into_iter().map(|p| p.step).collect();
+            planned.plan.steps = steps
+                .into_iter()
+                .map(|p| Step {
+                    delegated_to: graph.delegate.clone(),
+                    ..p.step
+                })
+                .collect();
         }
         Err((problem, at)) => {
             planned.plan.error = Some(problem);
@@ -352,6 +370,7 @@ fn step(
         register: task.register,
         ignore_errors: task.ignore_errors,
         rescue_group: task.caught,
+        delegated_to: None,
     }
 }
 

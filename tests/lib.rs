@@ -12,6 +12,7 @@ mod apply;
 mod artifacts;
 mod checks;
 mod commands;
+mod delegate;
 mod errors;
 mod handlers;
 mod hostile;

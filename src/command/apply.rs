@@ -219,7 +219,9 @@ pub(super) fn apply_play(
                     let apply_one = |planned: &PlannedHost| {
                         crate::apply::settled(planned).unwrap_or_else(|| {
                             connections
-                                .with(host, &planned.target, |t| apply_host(planned, t, options))
+                                .with(planned.connection(), &planned.target, |t| {
+                                    apply_host(planned, t, options)
+                                })
                                 .unwrap_or_else(|e| unreachable_report(planned, &e.message))
                         })
                     };

@@ -70,7 +70,7 @@ pub(super) fn plan_rounds(
         // Nothing changes before the horizon: its results are known now.
         let query = match run_query(
             &next,
-            &current.host,
+            current.connection(),
             &current.target,
             current.become_,
             connections,
@@ -275,7 +275,13 @@ pub(super) fn next_round(
     let query = match &next.horizon.why {
         Why::Query(_) => {
             // The query reads the host as this round left it.
-            match run_query(next, &host, &planned.target, planned.become_, connections) {
+            match run_query(
+                next,
+                planned.connection(),
+                &planned.target,
+                planned.become_,
+                connections,
+            ) {
                 Ok(q) => q,
                 Err(message) => {
                     let mut out = planned.clone();
@@ -327,7 +333,8 @@ pub(super) fn next_round(
 /// call it, so that `planning` (every host) depends on `rounds` (one host) and not back.
 fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> PlannedHost {
     progress.update(&graph.host, "connecting and probing");
-    let planned = match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
+    let planned = match connections.with(graph.connection(), &graph.target, |t| plan_host(graph, t))
+    {
         Ok(planned) => planned,
         // Host key and authentication failures count as unreachable, as in Ansible's recap.
         Err(err) => PlannedHost::failed(graph, &err.message, err.kind != TransportErrorKind::Io),

@@ -32,6 +32,8 @@ pub(crate) struct HostState {
     /// `recon check`: a directive that would define variables read a stand-in, so a variable
     /// found undefined later may be one it defines on a real host.
     pub(crate) vars_unknown: bool,
+    /// This round is a delegated task's (see delegate.rs): where it runs.
+    pub(crate) delegate: Option<super::delegate::Delegate>,
 }
 
 impl HostState {

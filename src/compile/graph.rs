@@ -101,6 +101,16 @@ pub(crate) struct HostGraph {
     /// What this play leaves on the host for the plays after it (`set_fact`, `include_vars`,
     /// results known when it was compiled).
     pub(crate) carried: Vec<(String, crate::template::Var)>,
+    /// A delegated task's round (see delegate.rs): the inventory host whose connection `target`
+    /// is; the task is compiled with this host's variables.
+    pub(crate) delegate: Option<String>,
+}
+
+impl HostGraph {
+    /// The name the run's connection pool knows `target` by (the delegate's in its round).
+    pub(crate) fn connection(&self) -> &str {
+        self.delegate.as_deref().unwrap_or(&self.host)
+    }
 }
 
 pub(super) fn build(
@@ -172,6 +182,7 @@ pub(super) fn build(
         selected: None,
         rounds,
         carried: Vec::new(),
+        delegate: None,
     })
 }
 

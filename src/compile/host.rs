@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use minijinja::Value as JValue;
 
+use super::delegate::Delegation;
 use super::directive::HostState;
 use super::graph::{self, Expanded, HostGraph, Rounds};
 use super::{Compiler, HostRun};
@@ -66,10 +67,20 @@ impl Compiler<'_> {
                 break;
             }
         }
-        let handlers = self.handlers(&run, &mut tasks, &mut state, &mut errors);
+        // A delegated task's round runs on the delegate: no handler of the host runs there.
+        let handlers = if state.delegate.is_some() {
+            Vec::new()
+        } else {
+            self.handlers(&run, &mut tasks, &mut state, &mut errors)
+        };
         if let Some(err) = Error::many(errors) {
             return Err(err);
         }
+        let delegate = state.delegate.take();
+        let (target, play_become) = match &delegate {
+            Some(d) => (d.target.clone(), d.become_),
+            None => (target, play_become),
+        };
         let carried = state.carried(self.options.facts.get(host));
         let rounds = Rounds {
             resume: state.resume,
@@ -86,6 +97,7 @@ impl Compiler<'_> {
             rounds,
         )?;
         graph.carried = carried;
+        graph.delegate = delegate.map(|d| d.name);
         Ok(graph)
     }
 
@@ -250,6 +262,9 @@ impl Compiler<'_> {
         let _ = crate::template::take_unknown_use();
         let _ = crate::template::take_stand_in_touched();
         let result = self.task_items(run, spec, seq, state, out);
+        if result.is_ok() && seq >= state.resume.at {
+            Self::end_of_delegation(spec, seq, start, state, out);
+        }
         let stand_in = self.options.check_only && crate::template::take_stand_in_touched();
         let undefined =
             matches!(&result, Err(e) if matches!(e.kind, ErrorKind::UndefinedVariable { .. }));
@@ -321,7 +336,6 @@ impl Compiler<'_> {
                 }
                 continue;
             }
-            spec.check_runnable()?;
             if spec.kind == "debug" && !self.options.check_only {
                 // It prints nothing in recon: its message is rendered by `recon check` only
                 // (one that reads a registered result would end the round for nothing).
@@ -340,6 +354,18 @@ impl Compiler<'_> {
                 // It ran in an earlier round: its result is known, its resource is not planned.
                 continue;
             }
+            let delegated_run;
+            let run = match self.delegation(run, spec, seq, &ctx, state, out)? {
+                Delegation::Here => run,
+                Delegation::Stop => return Ok(()),
+                Delegation::Delegated(play_become) => {
+                    delegated_run = HostRun {
+                        play_become,
+                        ..*run
+                    };
+                    &delegated_run
+                }
+            };
             let resource = self.build_resource(spec, kind, &args, &ctx)?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
             let query = self.as_query(spec, &resource, judgement.query);

@@ -3,6 +3,7 @@
 //! host is checked here, so a bad playbook never touches any host.
 
 mod blocks;
+mod delegate;
 mod directive;
 mod gathered;
 mod graph;

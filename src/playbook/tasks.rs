@@ -230,11 +230,6 @@ impl Loader<'_> {
         };
         let kind = ansible::canonical(key.key()).to_owned();
         let delegated = delegation(node, &kind);
-        if let Some(at) = &delegated {
-            if !conditional(node, inherit) {
-                return Err(delegation_error(at));
-            }
-        }
         let allowed: Vec<&str> = TASK_KEYWORDS
             .iter()
             .chain(IGNORED_KEYWORDS)
@@ -584,14 +579,15 @@ const UNDELEGATED: &[&str] = &[
     "import_role",
 ];
 
-/// The `delegate_to`/`local_action` node of a task that really delegates: not one of the
-/// `UNDELEGATED` modules, and not to the host itself (`{{ inventory_hostname }}`).
+/// The `delegate_to` node of a task that really delegates (rendered per host by the compiler):
+/// not one of the `UNDELEGATED` modules, and not to the host itself (`{{ inventory_hostname }}`).
+/// `local_action` is `delegate_to: localhost`, at the `local_action` key.
 fn delegation(node: &Node, kind: &str) -> Option<Node> {
     if UNDELEGATED.contains(&kind) {
         return None;
     }
     if let Some(local) = node.get("local_action") {
-        return Some(local.clone());
+        return Some(Node::string("localhost".to_owned(), local.span.clone()));
     }
     let to = node.get("delegate_to")?;
     let text: String = to
@@ -601,16 +597,6 @@ fn delegation(node: &Node, kind: &str) -> Option<Node> {
         .filter(|c| !c.is_whitespace())
         .collect();
     (text != "{{inventory_hostname}}").then(|| to.clone())
-}
-
-/// The error for a task that delegates, at its `delegate_to`/`local_action`.
-pub(crate) fn delegation_error(at: &Node) -> Error {
-    Error::invalid(
-        "delegation (`delegate_to`, `local_action`) is not supported: recon runs each task on its own host",
-        &at.span,
-    )
-    .with_label("here")
-    .with_help("run the task in a play for that host, or under a `when` that is false here")
 }
 
 /// `when: x` or `when: [x, y]` (all must hold).

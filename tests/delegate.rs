@@ -1,0 +1,115 @@
+//! `delegate_to` and `local_action`: a task runs on another inventory host's connection (or the
+//! control machine's) with the delegating host's variables, as a round of its own between the
+//! host's rounds. Here both hosts are local connections with their own folders; the heavy test
+//! in `ssh_delegate.rs` delegates between two accounts of the test sshd.
+
+use crate::harness::Project;
+
+/// `web` (the play's host) and `lb` (only delegated to), each with its own folder and
+/// `greeting`.
+fn two_hosts() -> Project {
+    let p = Project::new();
+    let root = p.host_root();
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  vars: {{ ansible_connection: local }}\n  hosts:\n    web: {{ root: {r}/web, greeting: from web }}\n    lb: {{ root: {r}/lb, greeting: from lb }}\n",
+            r = root.display()
+        ),
+    );
+    std::fs::create_dir_all(p.host("lb")).expect("lb folder");
+    p
+}
+
+const SITE: &str = r#"- hosts: web
+  tasks:
+    - directory: { path: "{{ root }}" }
+    - name: drain web at the lb
+      file:
+        path: "{{ hostvars['lb'].root }}/drained-{{ inventory_hostname }}"
+        content: "{{ greeting }} ({{ inventory_hostname }})\n"
+      delegate_to: lb
+    - name: ask the control machine
+      command: echo "local {{ inventory_hostname }}"
+      changed_when: false
+      register: asked
+      delegate_to: localhost
+    - file:
+        path: "{{ root }}/asked"
+        content: "{{ asked.stdout }}\n"
+    - local_action:
+        module: command
+        cmd: touch "{{ root }}/local-action"
+        creates: "{{ root }}/local-action"
+    - file: { path: "{{ root }}/last", content: "done\n" }
+"#;
+
+#[test]
+fn a_delegated_task_runs_on_the_delegate_with_the_hosts_variables() {
+    let p = two_hosts();
+    p.file("site.yml", SITE);
+    // The first step changes web: the delegated task is known after apply.
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("directory")
+        .stdout_has("it is delegated to `lb`");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("lb/drained-web"), "from web (web)\n");
+    assert_eq!(p.read_host("web/asked"), "local web\n");
+    assert!(p.host("web/local-action").exists());
+    assert_eq!(p.read_host("web/last"), "done\n");
+    assert!(!p.host("web/drained-web").exists());
+    // Converged: the plan probes the delegated task on the delegate and finds nothing to do.
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+    // Only the delegated file differs: the plan shows it under web, delegated to lb.
+    std::fs::write(p.host("lb/drained-web"), "stale\n").expect("write");
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(2)
+        .stdout_has("drained-web (delegated to lb)");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("lb/drained-web"), "from web (web)\n");
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_delegated_first_task_and_its_result_reach_the_tasks_after_it() {
+    let p = two_hosts();
+    p.file(
+        "site.yml",
+        r#"- hosts: web
+  tasks:
+    - name: write at the lb
+      copy:
+        dest: "{{ hostvars['lb'].root }}/first"
+        content: "{{ greeting }}\n"
+      register: first
+      delegate_to: "{{ groups['all'] | select('ne', inventory_hostname) | first }}"
+    - directory: { path: "{{ root }}" }
+    - file:
+        path: "{{ root }}/changed"
+        content: "{{ first.changed }}\n"
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("lb/first"), "from web\n");
+    assert_eq!(p.read_host("web/changed"), "True\n");
+    // Now the delegated file is there: `first.changed` is false, and web's file says so.
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("web/changed"), "False\n");
+}
+
+#[test]
+fn delegating_to_a_host_the_inventory_does_not_know_is_a_located_error() {
+    let p = two_hosts();
+    p.file(
+        "site.yml",
+        "- hosts: web\n  tasks:\n    - file: { path: /tmp/x, content: x }\n      delegate_to: nowhere\n",
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stderr_has("`delegate_to: nowhere` is not a host of the inventory")
+        .stderr_has("site.yml:4:20");
+    assert!(!p.host("web").exists());
+}
