@@ -113,3 +113,76 @@ fn delegating_to_a_host_the_inventory_does_not_know_is_a_located_error() {
         .stderr_has("site.yml:4:20");
     assert!(!p.host("web").exists());
 }
+
+/// Three web hosts in batches of two, and `lb`.
+fn three_webs() -> Project {
+    let p = Project::new();
+    let r = p.host_root();
+    let mut hosts = format!(
+        "all:\n  vars: {{ ansible_connection: local }}\n  children:\n    webs:\n      hosts:\n"
+    );
+    for name in ["web1", "web2", "web3"] {
+        hosts.push_str(&format!(
+            "        {name}: {{ root: {}/{name} }}\n",
+            r.display()
+        ));
+    }
+    hosts.push_str(&format!(
+        "  hosts:\n    lb: {{ root: {}/lb }}\n",
+        r.display()
+    ));
+    p.file("inventory/hosts.yml", &hosts);
+    std::fs::create_dir_all(p.host("lb")).expect("lb folder");
+    p
+}
+
+#[test]
+fn run_once_runs_for_the_first_host_of_each_batch_and_a_blocks_delegate_reaches_its_tasks() {
+    let p = three_webs();
+    p.file(
+        "site.yml",
+        r#"- hosts: webs
+  serial: 2
+  tasks:
+    - name: once per batch, at the lb
+      file:
+        path: "{{ hostvars['lb'].root }}/batch-led-by-{{ inventory_hostname }}"
+        content: "{{ ansible_play_hosts | length }}\n"
+      run_once: true
+      delegate_to: lb
+    - directory: { path: "{{ root }}" }
+    - block:
+        - file:
+            path: "{{ hostvars['lb'].root }}/in-rotation-{{ inventory_hostname }}"
+            content: "{{ inventory_hostname }}\n"
+      delegate_to: lb
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert!(p.host("lb/batch-led-by-web1").exists());
+    assert!(!p.host("lb/batch-led-by-web2").exists());
+    assert!(p.host("lb/batch-led-by-web3").exists());
+    for web in ["web1", "web2", "web3"] {
+        assert_eq!(
+            p.read_host(&format!("lb/in-rotation-{web}")),
+            format!("{web}\n")
+        );
+        assert!(p.host(web).is_dir());
+        assert!(!p.host(&format!("{web}/in-rotation-{web}")).exists());
+    }
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_delegated_task_that_notifies_a_handler_is_a_located_error() {
+    let p = two_hosts();
+    p.file(
+        "site.yml",
+        "- hosts: web\n  tasks:\n    - file: { path: /tmp/x, content: x }\n      delegate_to: lb\n      notify: again\n  handlers:\n    - name: again\n      command: 'true'\n",
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(1)
+        .stderr_has("a delegated task cannot notify a handler yet")
+        .stderr_has("site.yml:5:");
+}

@@ -63,6 +63,16 @@ impl Compiler<'_> {
         if to == run.host || self.options.check_only {
             return Ok(Delegation::Here);
         }
+        if state.in_handlers {
+            return Err(Error::invalid(
+                "a handler cannot be delegated yet: handlers run on their host",
+                &node.span,
+            )
+            .with_label("delegated here")
+            .with_help(
+                "run the delegated work as a task (with `when: changed_result is changed`)",
+            ));
+        }
         if let Some(delegate) = &state.delegate {
             if delegate.name == to {
                 return Ok(Delegation::Delegated(delegate.become_));

@@ -34,6 +34,8 @@ pub(crate) struct HostState {
     pub(crate) vars_unknown: bool,
     /// This round is a delegated task's (see delegate.rs): where it runs.
     pub(crate) delegate: Option<super::delegate::Delegate>,
+    /// The play's handlers are being compiled (a handler cannot be delegated yet).
+    pub(crate) in_handlers: bool,
 }
 
 impl HostState {
@@ -237,6 +239,7 @@ impl Compiler<'_> {
             become_: spec.become_,
             become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
+            run_once: spec.run_once,
             role: spec.role.clone(),
             dir: spec.dir.clone(),
             role_tasks: spec.role_tasks.clone(),

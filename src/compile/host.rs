@@ -142,6 +142,7 @@ impl Compiler<'_> {
         // tasks that notify them: one cannot wait for a result registered in this run.
         let tasks_horizon = state.horizon.take();
         state.seq = state.seq.max(state.resume.at);
+        state.in_handlers = true;
         for spec in handler_specs.iter().cloned() {
             if !reachable(&spec) {
                 // Compiled only to name it in "did you mean" for a misspelt `notify`; its errors
@@ -183,6 +184,7 @@ impl Compiler<'_> {
             }
         }
         state.horizon = tasks_horizon;
+        state.in_handlers = false;
         if !silent.is_empty() {
             let live: Vec<&str> = handlers.iter().map(|h| h.name.as_str()).collect();
             let silent: Vec<String> = silent
@@ -339,6 +341,10 @@ impl Compiler<'_> {
             if spec.kind == "debug" && !self.options.check_only {
                 // It prints nothing in recon: its message is rendered by `recon check` only
                 // (one that reads a registered result would end the round for nothing).
+                continue;
+            }
+            if self.runs_once_elsewhere(run, spec) {
+                // `run_once`: the first host of the batch runs it.
                 continue;
             }
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);

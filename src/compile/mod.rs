@@ -11,6 +11,7 @@ mod host;
 mod hostvars;
 mod magic;
 mod nodes;
+mod once;
 mod rounds;
 
 use std::collections::BTreeMap;
@@ -76,6 +77,8 @@ pub(crate) struct Compiler<'a> {
     /// The lazy `hostvars` object (see hostvars.rs).
     hostvars: JValue,
     play_hosts: magic::PlayHosts,
+    /// Each play's first host of every batch, for `run_once` (see once.rs).
+    first_of_batch: once::FirstOfBatch,
     /// Where modules recon has no resource for are looked up in the control machine's Ansible.
     bridge: crate::bridge::Lookup,
 }
@@ -105,6 +108,7 @@ impl<'a> Compiler<'a> {
             shared,
             hostvars,
             play_hosts: magic::PlayHosts::new(playbook),
+            first_of_batch: once::FirstOfBatch::new(playbook),
             bridge: crate::bridge::Lookup::beside(&playbook.dir),
         }
     }

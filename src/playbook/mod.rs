@@ -52,6 +52,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "action",
     "local_action",
     "delegate_to",
+    "run_once",
     "become_user",
     "become_method",
     "changed_when",
@@ -188,6 +189,9 @@ pub(crate) struct TaskSpec {
     /// `delegate_to` (or `localhost` for `local_action`), as written: the inventory host whose
     /// connection runs the task, with this host's variables (see `compile/delegate.rs`).
     pub(crate) delegate_to: Option<Node>,
+    /// `run_once: true` (its own or its block's): the task runs for the first host of each
+    /// batch only (see `compile/once.rs`).
+    pub(crate) run_once: bool,
     /// `become_user` other than root (the task's, its block's or its play's), rendered per host:
     /// a `become` task runs as that user (`sudo -u`).
     pub(crate) become_user: Option<Node>,
