@@ -3,6 +3,8 @@
 //! host's rounds. Here both hosts are local connections with their own folders; the heavy test
 //! in `ssh_delegate.rs` delegates between two accounts of the test sshd.
 
+use std::fmt::Write as _;
+
 use crate::harness::Project;
 
 /// `web` (the play's host) and `lb` (only delegated to), each with its own folder and
@@ -118,19 +120,13 @@ fn delegating_to_a_host_the_inventory_does_not_know_is_a_located_error() {
 fn three_webs() -> Project {
     let p = Project::new();
     let r = p.host_root();
-    let mut hosts = format!(
-        "all:\n  vars: {{ ansible_connection: local }}\n  children:\n    webs:\n      hosts:\n"
+    let mut hosts = String::from(
+        "all:\n  vars: { ansible_connection: local }\n  children:\n    webs:\n      hosts:\n",
     );
     for name in ["web1", "web2", "web3"] {
-        hosts.push_str(&format!(
-            "        {name}: {{ root: {}/{name} }}\n",
-            r.display()
-        ));
+        let _ = writeln!(hosts, "        {name}: {{ root: {}/{name} }}", r.display());
     }
-    hosts.push_str(&format!(
-        "  hosts:\n    lb: {{ root: {}/lb }}\n",
-        r.display()
-    ));
+    let _ = writeln!(hosts, "  hosts:\n    lb: {{ root: {}/lb }}", r.display());
     p.file("inventory/hosts.yml", &hosts);
     std::fs::create_dir_all(p.host("lb")).expect("lb folder");
     p

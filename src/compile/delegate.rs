@@ -7,22 +7,12 @@
 //! the tasks after it like any other.
 
 use super::directive::HostState;
-use super::graph::Expanded;
+use super::graph::{Delegate, Expanded};
 use super::{Compiler, HostRun};
 use crate::error::{Error, Result};
 use crate::playbook::TaskSpec;
 use crate::registered::{Resume, Why};
 use crate::template::Context;
-use crate::transport::Target;
-
-/// The delegate of this round's task (at most one task, to one host).
-#[derive(Debug, Clone)]
-pub(crate) struct Delegate {
-    pub(crate) name: String,
-    pub(crate) target: Target,
-    /// `become` on the delegate: its `ansible_become`, else the play's keyword.
-    pub(crate) become_: bool,
-}
 
 /// What an item of a task that may delegate does in this round.
 pub(super) enum Delegation {

@@ -33,7 +33,7 @@ pub(crate) struct HostState {
     /// found undefined later may be one it defines on a real host.
     pub(crate) vars_unknown: bool,
     /// This round is a delegated task's (see delegate.rs): where it runs.
-    pub(crate) delegate: Option<super::delegate::Delegate>,
+    pub(crate) delegate: Option<super::graph::Delegate>,
     /// The play's handlers are being compiled (a handler cannot be delegated yet).
     pub(crate) in_handlers: bool,
 }

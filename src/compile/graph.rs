@@ -113,6 +113,15 @@ impl HostGraph {
     }
 }
 
+/// The delegate of a round's task (at most one task, to one host; see delegate.rs).
+#[derive(Debug, Clone)]
+pub(crate) struct Delegate {
+    pub(crate) name: String,
+    pub(crate) target: Target,
+    /// `become` on the delegate: its `ansible_become`, else the play's keyword.
+    pub(crate) become_: bool,
+}
+
 pub(super) fn build(
     host: &str,
     play: &str,

@@ -17,7 +17,6 @@ use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
 use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
-use crate::transport::Target;
 use crate::vars::Scopes;
 use crate::yaml::Node;
 
@@ -196,23 +195,6 @@ impl Compiler<'_> {
             }
         }
         handlers
-    }
-
-    /// Where `host` is reached in `play` (its node), without compiling any task.
-    pub(super) fn target_of(
-        &self,
-        play: &Play,
-        host: &str,
-        vars_files: &[(String, Node)],
-        state: &HostState,
-    ) -> Result<Target> {
-        let scopes = self.scopes(play, host, vars_files, None, None, state);
-        let play_ctx = Context::new(&self.templar, scopes.flatten());
-        let defaults = self
-            .inventory
-            .defaults
-            .with_remote_user(play.remote_user.as_deref());
-        Target::from_vars(host, &|var| play_ctx.text(var), &defaults)
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).

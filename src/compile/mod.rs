@@ -247,6 +247,24 @@ impl<'a> Compiler<'a> {
         out
     }
 
+    /// Where `host` is reached in `play` (its node), without compiling any task. Here, in the
+    /// facade, because both a host's compile and its delegated tasks' (delegate.rs) need it.
+    pub(super) fn target_of(
+        &self,
+        play: &Play,
+        host: &str,
+        vars_files: &[(String, Node)],
+        state: &directive::HostState,
+    ) -> Result<crate::transport::Target> {
+        let scopes = self.scopes(play, host, vars_files, None, None, state);
+        let play_ctx = Context::new(&self.templar, scopes.flatten());
+        let defaults = self
+            .inventory
+            .defaults
+            .with_remote_user(play.remote_user.as_deref());
+        crate::transport::Target::from_vars(host, &|var| play_ctx.text(var), &defaults)
+    }
+
     /// The play's `vars_files` for `host`: each name rendered with the host's inventory
     /// variables, facts and extra variables (`vars/{{ ansible_os_family }}.yml`), and an item
     /// that is a list is the first of its files that exists, as in Ansible.
