@@ -66,6 +66,8 @@ mod shard;
 #[cfg(feature = "heavy-tests")]
 mod ssh;
 #[cfg(feature = "heavy-tests")]
+mod ssh_delegate;
+#[cfg(feature = "heavy-tests")]
 mod sysres;
 #[cfg(feature = "heavy-tests")]
 mod taint;
