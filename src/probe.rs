@@ -40,6 +40,10 @@ pub(crate) struct PlannedHost {
     /// A delegated task's round: the inventory host whose connection (`target`) it runs on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) delegate: Option<String>,
+    /// A delegated round's play and the `Resume` it was compiled from: how to plan it again
+    /// when its apply finds it stale. Never saved.
+    #[serde(skip)]
+    pub(crate) again: Option<(usize, crate::registered::Resume)>,
 }
 
 impl PlannedHost {
@@ -73,6 +77,7 @@ impl PlannedHost {
             observed: Vec::new(),
             next: None,
             delegate: graph.delegate.clone(),
+            again: None,
         }
     }
 

@@ -182,3 +182,30 @@ fn a_delegated_task_that_notifies_a_handler_is_a_located_error() {
         .stderr_has("a delegated task cannot notify a handler yet")
         .stderr_has("site.yml:5:");
 }
+
+#[test]
+fn hosts_delegating_to_one_host_at_once_each_get_their_change_in() {
+    let p = three_webs();
+    // All three edit the lb's one pool file at the same time: a round planned before another
+    // host's edit is refused as stale by the lb's lock-and-probe, then planned again.
+    p.file(
+        "site.yml",
+        r#"- hosts: webs
+  tasks:
+    - line:
+        path: "{{ hostvars['lb'].root }}/pool"
+        line: "server {{ inventory_hostname }}"
+      delegate_to: lb
+    - directory: { path: "{{ root }}" }
+"#,
+    );
+    for _ in 0..3 {
+        let _ = std::fs::remove_file(p.host("lb/pool"));
+        p.recon(&["apply", "site.yml"]).expect_code(0);
+        let mut lines: Vec<String> = p.read_host("lb/pool").lines().map(str::to_owned).collect();
+        lines.sort();
+        assert_eq!(lines, ["server web1", "server web2", "server web3"]);
+    }
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+}

@@ -50,6 +50,9 @@ pub(super) fn plan_rounds(
         let current = later.as_ref().unwrap_or(graph);
         let mut planned = plan_one(current, connections, progress);
         planned.plan.unchanged += unchanged;
+        if current.delegate.is_some() {
+            planned.again = Some((play, current.rounds.resume.clone()));
+        }
         let Some(horizon) = current.rounds.horizon.clone() else {
             return planned;
         };
@@ -327,6 +330,27 @@ pub(super) fn next_round(
             Some(failed(out, error_text(&err), error_at(&err)))
         }
     }
+}
+
+/// A delegated round whose apply found it stale, planned again (and, while nothing changes, the
+/// rounds after it): hosts that delegate to one host race for its state, and each plans its
+/// round against the state the others left. `None` for any other round.
+pub(super) fn replan(
+    planned: &PlannedHost,
+    recompiler: &Recompiler<'_>,
+    connections: &Pool,
+    progress: &Progress,
+) -> Option<PlannedHost> {
+    let (play, resume) = planned.again.clone()?;
+    let again = match recompiler.round(play, &planned.plan.host, resume) {
+        Ok(graph) => plan_rounds(&graph, play, Some(recompiler), connections, progress),
+        Err(err) => {
+            let mut out = planned.clone();
+            out.next = None;
+            failed(out, error_text(&err), error_at(&err))
+        }
+    };
+    Some(again)
 }
 
 /// One round of one host: connect, probe and plan, with progress. Here, beside the rounds that

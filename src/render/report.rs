@@ -172,6 +172,7 @@ mod tests {
             unchanged: 0,
             steps,
             stats: crate::transport::Stats::default(),
+            stale: false,
         }
     }
 
