@@ -30,6 +30,9 @@ pub(crate) struct Resume {
     /// Blocks (their group) whose tasks failed in an earlier round, with what failed: their
     /// `rescue` runs; without one, the host fails after their `always`.
     pub(crate) failed_blocks: BTreeMap<u64, String>,
+    /// A round after the host's first (a delegated task is never in the first round: that one
+    /// is the host's own, for the node-wide checks, `--shard` and `recon graph`).
+    pub(crate) later: bool,
 }
 
 /// A task of this round that registers its result.
@@ -251,6 +254,7 @@ impl NextRound {
             at: self.horizon.resume_at,
             known,
             failed_blocks: failed,
+            later: true,
         }
     }
 }

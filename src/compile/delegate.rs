@@ -18,7 +18,8 @@ use crate::template::Context;
 pub(super) enum Delegation {
     /// It runs on the host itself (no `delegate_to`, to itself, or `recon check`).
     Here,
-    /// It delegates, and the round has steps before it: the round ends before the task.
+    /// It delegates, and the round has steps before it or is the host's first: the round ends
+    /// before the task.
     Stop,
     /// It delegates, and this round is the task's own: compiled to run on the delegate,
     /// under the delegate's `become` (the value).
@@ -63,6 +64,14 @@ impl Compiler<'_> {
                 "run the delegated work as a task (with `when: changed_result is changed`)",
             ));
         }
+        if let Some((_, at)) = spec.notify.first() {
+            return Err(Error::invalid(
+                "a delegated task cannot notify a handler yet (the handler would run on the delegate)",
+                at,
+            )
+            .with_label("notify")
+            .with_help("notify from a task that runs on the host, or run the handler's work as a task with `when`"));
+        }
         if let Some(delegate) = &state.delegate {
             if delegate.name == to {
                 return Ok(Delegation::Delegated(delegate.become_));
@@ -77,7 +86,12 @@ impl Compiler<'_> {
             .with_label("delegated here")
             .with_help("write one task per delegate"));
         }
-        if !out.is_empty() {
+        // Its connection settings are read now, so that a bad one is a compile error.
+        let vars_files = self.vars_files(run.play, &to)?;
+        let own = HostState::new(self.options.facts.get(&to), Resume::default());
+        let target = self.target_of(run.play, &to, &vars_files, &own)?;
+        let become_ = target.become_.unwrap_or(run.play.become_);
+        if !out.is_empty() || !state.resume.later {
             state.horizon = Some(super::rounds::horizon_at(
                 spec,
                 seq,
@@ -85,18 +99,6 @@ impl Compiler<'_> {
             ));
             return Ok(Delegation::Stop);
         }
-        if let Some((_, at)) = spec.notify.first() {
-            return Err(Error::invalid(
-                "a delegated task cannot notify a handler yet (the handler would run on the delegate)",
-                at,
-            )
-            .with_label("notify")
-            .with_help("notify from a task that runs on the host, or run the handler's work as a task with `when`"));
-        }
-        let vars_files = self.vars_files(run.play, &to)?;
-        let own = HostState::new(self.options.facts.get(&to), Resume::default());
-        let target = self.target_of(run.play, &to, &vars_files, &own)?;
-        let become_ = target.become_.unwrap_or(run.play.become_);
         state.delegate = Some(Delegate {
             name: to,
             target,

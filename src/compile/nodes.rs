@@ -109,8 +109,8 @@ impl Compiler<'_> {
     }
 }
 
-/// Checks every claim of every compiled host (delegated rounds aside) against the other targets
-/// on its node: the hosts of the run and their `neighbours`. Two hosts both outside the run may clash (that is for the
+/// Checks every claim of every compiled host against the other targets on its node: the hosts
+/// of the run and their `neighbours`. Two hosts both outside the run may clash (that is for the
 /// run that selects them); a clash involving a selected host is an error.
 pub(crate) fn check(runs: &[PlayRun], neighbours: &[Neighbour]) -> Result<()> {
     let mut seen: BTreeMap<(String, String, String), Holder<'_>> = BTreeMap::new();
@@ -126,10 +126,7 @@ pub(crate) fn check(runs: &[PlayRun], neighbours: &[Neighbour]) -> Result<()> {
                 .filter(|n| n.selected)
                 .map(|n| (&n.graph, true)),
         );
-    // A delegated task's round works on its delegate's state on purpose (every web host takes
-    // itself out of the one load balancer's pool): its claims are the delegate's business, and
-    // it is checked only within its own round, wherever the task stands in the play.
-    for (graph, selected) in graphs.filter(|(g, _)| g.delegate.is_none()) {
+    for (graph, selected) in graphs {
         let node = graph.target.node();
         for task in graph.tasks.iter().chain(&graph.handlers) {
             for claim in claims_of(graph, task) {
