@@ -7,6 +7,7 @@ use std::path::Path;
 
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::Project;
+use crate::ssh::host_entry;
 
 /// The uid that owns `path`.
 fn owner(path: &Path) -> u32 {
@@ -28,13 +29,8 @@ fn a_task_delegated_to_another_account_runs_over_its_connection_with_the_hosts_v
     }
     let p = Project::new();
     let entry = |name: &str, user: &str, home: &Path| {
-        format!(
-            "    {name}: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: {user}, ansible_ssh_private_key_file: {}, recon_known_hosts_file: {}, home: {}, colour: {name}-colour }}\n",
-            sshd.port,
-            sshd.client_key.display(),
-            sshd.known_hosts.display(),
-            home.display()
-        )
+        let own = format!(", home: {}, colour: {name}-colour", home.display());
+        host_entry(&sshd, name, user, &sshd.known_hosts, &own)
     };
     p.file(
         "inventory/hosts.yml",
