@@ -211,3 +211,26 @@ fn hosts_delegating_to_one_host_at_once_each_get_their_change_in() {
     }
     plans_no_changes(&p);
 }
+
+#[test]
+fn a_delegated_task_that_fails_says_where_it_ran_and_stops_its_host() {
+    let p = two_hosts();
+    p.file(
+        "site.yml",
+        r#"- hosts: web
+  tasks:
+    - directory: { path: "{{ root }}" }
+    - name: fails at the lb
+      command: sh -c 'echo boom >&2; exit 3'
+      delegate_to: lb
+    - file: { path: "{{ root }}/after", content: "x\n" }
+"#,
+    );
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("task `fails at the lb`")
+        .stdout_has("failed on host `web`, delegated to `lb` (exit 3)")
+        .stdout_has("boom");
+    assert!(p.host("web").is_dir());
+    assert!(!p.host("web/after").exists());
+}
