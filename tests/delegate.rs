@@ -234,3 +234,38 @@ fn a_delegated_task_that_fails_says_where_it_ran_and_stops_its_host() {
     assert!(p.host("web").is_dir());
     assert!(!p.host("web/after").exists());
 }
+
+#[test]
+fn a_loop_whose_items_run_on_different_hosts_is_a_compile_error() {
+    let p = two_hosts();
+    p.file(
+        "site.yml",
+        r#"- hosts: web
+  tasks:
+    - directory: { path: "{{ root }}" }
+    - file: { path: "{{ hostvars[item].root }}/seen", content: "x\n" }
+      delegate_to: "{{ item }}"
+      loop: [lb, web]
+"#,
+    );
+    // Found before any host is contacted: nothing is written, not even web's folder.
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stderr_has("this task's items run on `lb` and on `web`")
+        .stderr_has("site.yml:5:20");
+    assert!(!p.host("web").exists());
+    // The same loop over one delegate is one delegated round.
+    p.file(
+        "site.yml",
+        r#"- hosts: web
+  tasks:
+    - file: { path: "{{ hostvars['lb'].root }}/{{ item }}", content: "{{ greeting }}\n" }
+      delegate_to: lb
+      loop: [one, two]
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("lb/one"), "from web\n");
+    assert_eq!(p.read_host("lb/two"), "from web\n");
+    plans_no_changes(&p);
+}

@@ -356,7 +356,11 @@ pub(super) fn replan(
 /// One round of one host: connect, probe and plan, with progress. Here, beside the rounds that
 /// call it, so that `planning` (every host) depends on `rounds` (one host) and not back.
 fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> PlannedHost {
-    progress.update(&graph.host, "connecting and probing");
+    let probing = match &graph.delegate {
+        Some(to) => format!("connecting to `{to}` (delegated) and probing"),
+        None => "connecting and probing".to_owned(),
+    };
+    progress.update(&graph.host, &probing);
     let planned = match connections.with(graph.connection(), &graph.target, |t| plan_host(graph, t))
     {
         Ok(planned) => planned,

@@ -51,8 +51,23 @@ impl Compiler<'_> {
             .with_label("delegated here")
             .with_help("delegate to an inventory host, or to `localhost` (the control machine)"));
         }
+        match &state.item_host {
+            Some((at, first)) if *at == seq && *first != to => {
+                return Err(Error::invalid(
+                    format!("this task's items run on `{first}` and on `{to}`: recon delegates a task to one host"),
+                    &node.span,
+                )
+                .with_label("delegated here")
+                .with_help("write one task per delegate"));
+            }
+            _ => state.item_host = Some((seq, to.clone())),
+        }
         if to == run.host || self.options.check_only {
             return Ok(Delegation::Here);
+        }
+        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
+            // An earlier item ended the round before this task.
+            return Ok(Delegation::Stop);
         }
         if state.in_handlers {
             return Err(Error::invalid(
@@ -73,18 +88,8 @@ impl Compiler<'_> {
             .with_help("notify from a task that runs on the host, or run the handler's work as a task with `when`"));
         }
         if let Some(delegate) = &state.delegate {
-            if delegate.name == to {
-                return Ok(Delegation::Delegated(delegate.become_));
-            }
-            return Err(Error::invalid(
-                format!(
-                    "this task's items delegate to `{}` and to `{to}`: recon delegates a task to one host",
-                    delegate.name
-                ),
-                &node.span,
-            )
-            .with_label("delegated here")
-            .with_help("write one task per delegate"));
+            // An earlier item of this task made the round the delegate's (to the same host).
+            return Ok(Delegation::Delegated(delegate.become_));
         }
         // Its connection settings are read now, so that a bad one is a compile error.
         let vars_files = self.vars_files(run.play, &to)?;

@@ -345,7 +345,8 @@ impl Compiler<'_> {
             let delegated_run;
             let run = match self.delegation(run, spec, seq, &ctx, state, out)? {
                 Delegation::Here => run,
-                Delegation::Stop => return Ok(()),
+                // The round ends before this task; its other items are only checked.
+                Delegation::Stop => continue,
                 Delegation::Delegated(play_become) => {
                     delegated_run = HostRun {
                         play_become,
@@ -403,6 +404,10 @@ impl Compiler<'_> {
                 caught: super::blocks::caught(spec, state),
                 become_user,
             });
+        }
+        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
+            // The round ends before this task (it delegates): it is compiled next round.
+            return Ok(());
         }
         let registration = Registration {
             seq,
