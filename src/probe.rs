@@ -182,13 +182,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                     &script_steps,
                 ));
             }
-            planned.plan.steps = steps
-                .into_iter()
-                .map(|p| Step {
-                    delegated_to: graph.delegate.clone(),
-                    ..p.step
-                })
-                .collect();
+            planned.plan.steps = steps.into_iter().map(|p| p.step).collect();
         }
         Err((problem, at)) => {
             planned.plan.error = Some(problem);

@@ -361,12 +361,17 @@ fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> Plann
         None => "connecting and probing".to_owned(),
     };
     progress.update(&graph.host, &probing);
-    let planned = match connections.with(graph.connection(), &graph.target, |t| plan_host(graph, t))
+    let mut planned = match connections
+        .with(graph.connection(), &graph.target, |t| plan_host(graph, t))
     {
         Ok(planned) => planned,
         // Host key and authentication failures count as unreachable, as in Ansible's recap.
         Err(err) => PlannedHost::failed(graph, &err.message, err.kind != TransportErrorKind::Io),
     };
+    // A delegated round's steps say where they run (the plan shows them under the host).
+    for step in &mut planned.plan.steps {
+        step.delegated_to.clone_from(&graph.delegate);
+    }
     let what = match &planned.plan.error {
         Some(_) => "failed".to_owned(),
         None if planned.plan.steps.is_empty() => "no changes".to_owned(),

@@ -15,7 +15,7 @@ use crate::registered::{Resume, Why};
 use crate::template::Context;
 
 /// What an item of a task that may delegate does in this round.
-pub(super) enum Delegation {
+enum Delegation {
     /// It runs on the host itself (no `delegate_to`, to itself, or `recon check`).
     Here,
     /// It delegates, and the round has steps before it or is the host's first: the round ends
@@ -27,10 +27,36 @@ pub(super) enum Delegation {
 }
 
 impl Compiler<'_> {
+    /// How one item of `spec` (task position `seq`) is compiled in this round: with `run`, with
+    /// `run` under the delegate's `become` (a delegated round), or into no resource (`None`: it
+    /// ran in an earlier round, whose result is known; a `run_once` task another host of the
+    /// batch runs; a delegated task the round ends before).
+    pub(super) fn item_run<'p>(
+        &self,
+        run: &HostRun<'p>,
+        spec: &TaskSpec,
+        seq: usize,
+        ctx: &Context,
+        state: &mut HostState,
+        out: &[Expanded],
+    ) -> Result<Option<HostRun<'p>>> {
+        if seq < state.resume.at || self.runs_once_elsewhere(run, spec) {
+            return Ok(None);
+        }
+        Ok(match self.delegation(run, spec, seq, ctx, state, out)? {
+            Delegation::Here => Some(*run),
+            Delegation::Stop => None,
+            Delegation::Delegated(play_become) => Some(HostRun {
+                play_become,
+                ..*run
+            }),
+        })
+    }
+
     /// Where one item of `spec` runs, in the item's context `ctx`. `out` holds what the round
     /// compiled before it. A delegate that is not an inventory host (nor the implicit
     /// `localhost`) is a located error, as are loop items that delegate to different hosts.
-    pub(super) fn delegation(
+    fn delegation(
         &self,
         run: &HostRun<'_>,
         spec: &TaskSpec,

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use minijinja::Value as JValue;
 
-use super::delegate::Delegation;
 use super::directive::HostState;
 use super::graph::{self, Expanded, HostGraph, Rounds};
 use super::{Compiler, HostRun};
@@ -325,10 +324,6 @@ impl Compiler<'_> {
                 // (one that reads a registered result would end the round for nothing).
                 continue;
             }
-            if self.runs_once_elsewhere(run, spec) {
-                // `run_once`: the first host of the batch runs it.
-                continue;
-            }
             let args = without_omitted(self.templar.render_node(&spec.args, &ctx)?);
             let (kind, args) = match ansible::map(&spec.kind, args, &spec.key, &self.bridge)? {
                 Mapped::Skip => continue,
@@ -338,23 +333,10 @@ impl Compiler<'_> {
                 // It sets a fact, which this run binds as a registered result.
                 fact_name = crate::resource::getent_fact(&args);
             }
-            if replay {
-                // It ran in an earlier round: its result is known, its resource is not planned.
+            let Some(item_run) = self.item_run(run, spec, seq, &ctx, state, out)? else {
                 continue;
-            }
-            let delegated_run;
-            let run = match self.delegation(run, spec, seq, &ctx, state, out)? {
-                Delegation::Here => run,
-                // The round ends before this task; its other items are only checked.
-                Delegation::Stop => continue,
-                Delegation::Delegated(play_become) => {
-                    delegated_run = HostRun {
-                        play_become,
-                        ..*run
-                    };
-                    &delegated_run
-                }
             };
+            let run = &item_run;
             let resource = self.build_resource(spec, kind, &args, &ctx)?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
             let query = self.as_query(spec, &resource, judgement.query);
@@ -405,10 +387,6 @@ impl Compiler<'_> {
                 become_user,
             });
         }
-        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
-            // The round ends before this task (it delegates): it is compiled next round.
-            return Ok(());
-        }
         let registration = Registration {
             seq,
             looped,
@@ -440,6 +418,10 @@ impl Compiler<'_> {
             judged,
         } = ended;
         let seq = registration.seq;
+        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
+            // The round ends before this task (it delegates): it is compiled next round.
+            return Ok(());
+        }
         if let Some(query) = queries {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Query(query)));
             if spec.register.is_some() || fact_name.is_some() {

@@ -59,6 +59,7 @@ pub(crate) struct PlayRun {
 
 /// One play and host being compiled: what every `Compiler` method of a host's compile takes.
 /// Here, beside `Compiler`, so that the files of `compile/` that take it do not import `host`.
+#[derive(Clone, Copy)]
 pub(super) struct HostRun<'p> {
     pub(super) play: &'p Play,
     pub(super) host: &'p str,
