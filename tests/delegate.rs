@@ -269,3 +269,44 @@ fn a_loop_whose_items_run_on_different_hosts_is_a_compile_error() {
     assert_eq!(p.read_host("lb/two"), "from web\n");
     plans_no_changes(&p);
 }
+
+#[test]
+fn a_rolling_deploy_drains_each_host_at_the_lb_while_it_is_deployed() {
+    let p = three_webs();
+    std::fs::write(p.host("lb/pool"), "server web1\nserver web2\nserver web3\n").expect("pool");
+    p.file(
+        "site.yml",
+        r#"- hosts: webs
+  serial: 1
+  tasks:
+    - name: drain
+      lineinfile:
+        path: "{{ hostvars['lb'].root }}/pool"
+        line: "server {{ inventory_hostname }}"
+        state: absent
+      delegate_to: lb
+    - directory: { path: "{{ root }}" }
+    - name: what the lb serves while this host is deployed
+      command: cp "{{ hostvars['lb'].root }}/pool" "{{ root }}/pool-seen"
+    - file: { path: "{{ root }}/app", content: "v1\n" }
+    - name: back in rotation
+      lineinfile:
+        path: "{{ hostvars['lb'].root }}/pool"
+        line: "server {{ inventory_hostname }}"
+      delegate_to: lb
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    for (web, others) in [
+        ("web1", "server web2\nserver web3\n"),
+        ("web2", "server web3\nserver web1\n"),
+        ("web3", "server web1\nserver web2\n"),
+    ] {
+        assert_eq!(p.read_host(&format!("{web}/pool-seen")), others, "{web}");
+        assert_eq!(p.read_host(&format!("{web}/app")), "v1\n");
+    }
+    assert_eq!(
+        p.read_host("lb/pool"),
+        "server web1\nserver web2\nserver web3\n"
+    );
+}
