@@ -316,9 +316,7 @@ impl Rounds<'_, '_> {
             .push(plan);
         total
     }
-}
 
-impl Rounds<'_, '_> {
     /// A delegated round its apply found stale (another host delegating to the same host
     /// changed what it reads, between its plan and its lock) changed nothing: it is planned
     /// again, shown and applied, up to `STALE_RETRIES` times. Any other round is returned as is.
