@@ -30,6 +30,7 @@ fn empty_report(planned: &PlannedHost) -> HostReport {
         unchanged: planned.plan.unchanged,
         steps: Vec::new(),
         stats: Stats::default(),
+        stale: false,
     }
 }
 
@@ -211,6 +212,7 @@ fn read_step_lines(
                 options.lock_wait_secs
             )));
         } else if line == "@@stale" {
+            report.stale = true;
             let rest: Vec<&str> = lines.by_ref().collect();
             return Err(Outcome::Failed(stale_message(planned, &rest.join("\n"))));
         } else if let Some(message) = line.strip_prefix("@@error ") {

@@ -176,6 +176,9 @@ pub(crate) struct Step {
     /// the rescue.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) rescue_group: Option<u64>,
+    /// Its task is delegated (`delegate_to`, `local_action`): the host whose connection runs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delegated_to: Option<String>,
 }
 
 /// The plan for one host.

@@ -37,6 +37,21 @@ pub(crate) struct PlannedHost {
     /// rest. Never saved: a saved plan with a next round is refused.
     #[serde(skip)]
     pub(crate) next: Option<crate::registered::NextRound>,
+    /// A delegated task's round: the inventory host whose connection (`target`) it runs on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) delegate: Option<String>,
+    /// A delegated round's play and the `Resume` it was compiled from: how to plan it again
+    /// when its apply finds it stale. Never saved.
+    #[serde(skip)]
+    pub(crate) again: Option<(usize, crate::registered::Resume)>,
+}
+
+impl PlannedHost {
+    /// The name the run's connection pool knows `target` by: the delegate's, in a delegated
+    /// round (so that it shares the delegate's own session), else the host's.
+    pub(crate) fn connection(&self) -> &str {
+        self.delegate.as_deref().unwrap_or(&self.plan.host)
+    }
 }
 
 impl PlannedHost {
@@ -61,6 +76,8 @@ impl PlannedHost {
             facts: FactSet::default(),
             observed: Vec::new(),
             next: None,
+            delegate: graph.delegate.clone(),
+            again: None,
         }
     }
 
@@ -367,6 +384,7 @@ fn step(
         register: task.register,
         ignore_errors: task.ignore_errors,
         rescue_group: task.caught,
+        delegated_to: None,
     }
 }
 

@@ -30,6 +30,9 @@ pub(crate) struct Resume {
     /// Blocks (their group) whose tasks failed in an earlier round, with what failed: their
     /// `rescue` runs; without one, the host fails after their `always`.
     pub(crate) failed_blocks: BTreeMap<u64, String>,
+    /// A round after the host's first (a delegated task is never in the first round: that one
+    /// is the host's own, for the node-wide checks, `--shard` and `recon graph`).
+    pub(crate) later: bool,
 }
 
 /// A task of this round that registers its result.
@@ -100,6 +103,9 @@ pub(crate) enum Why {
     /// The task is the last of an `always` whose block failed with no `rescue`: the host fails
     /// once it ran.
     Reraise,
+    /// A task delegated to `to` (`delegate_to`, `local_action`) is a round of its own, on the
+    /// delegate's connection: the round ends before it (`after: false`) or after it.
+    Delegated { to: String, after: bool },
 }
 
 /// A read-only task run between rounds.
@@ -183,10 +189,19 @@ impl Horizon {
             Why::Rescue => "it is a `rescue`: it runs only if its block fails".to_owned(),
             Why::Always => "it is an `always`: it runs after its block, failed or not".to_owned(),
             Why::Reraise => "its block failed: the host fails after its `always`".to_owned(),
+            Why::Delegated { to, after: false } => {
+                format!("it is delegated to `{to}`: it runs there after the steps before it")
+            }
+            Why::Delegated { to, after: true } => {
+                format!("they run after the task delegated to `{to}`")
+            }
         };
         Deferred {
             task: self.task.clone(),
-            after: matches!(self.why, Why::Judged | Why::Reraise),
+            after: matches!(
+                self.why,
+                Why::Judged | Why::Reraise | Why::Delegated { after: true, .. }
+            ),
             reason,
             at: Some(self.at.clone()),
         }
@@ -239,6 +254,7 @@ impl NextRound {
             at: self.horizon.resume_at,
             known,
             failed_blocks: failed,
+            later: true,
         }
     }
 }

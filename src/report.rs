@@ -64,6 +64,10 @@ pub(crate) struct HostReport {
     pub(crate) unchanged: usize,
     pub(crate) steps: Vec<StepResult>,
     pub(crate) stats: Stats,
+    /// The apply script found the plan stale and changed nothing (a delegated round is then
+    /// planned again: hosts delegating to one host race for its state).
+    #[serde(skip)]
+    pub(crate) stale: bool,
 }
 
 impl HostReport {

@@ -13,6 +13,7 @@ mod artifacts;
 mod check_facts;
 mod checks;
 mod commands;
+mod delegate;
 mod errors;
 mod handlers;
 mod hostile;
@@ -67,6 +68,8 @@ mod secrets;
 mod shard;
 #[cfg(feature = "heavy-tests")]
 mod ssh;
+#[cfg(feature = "heavy-tests")]
+mod ssh_delegate;
 #[cfg(feature = "heavy-tests")]
 mod sysres;
 #[cfg(feature = "heavy-tests")]

@@ -8,7 +8,13 @@ use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::Project;
 
 /// One inventory entry for the fixture's sshd.
-fn host_entry(sshd: &Sshd, name: &str, user: &str, known_hosts: &Path, extra: &str) -> String {
+pub(crate) fn host_entry(
+    sshd: &Sshd,
+    name: &str,
+    user: &str,
+    known_hosts: &Path,
+    extra: &str,
+) -> String {
     format!(
         "    {name}: {{ ansible_host: 127.0.0.1, ansible_port: {}, ansible_user: {user}, ansible_ssh_private_key_file: {}, recon_known_hosts_file: {}{extra} }}\n",
         sshd.port,

@@ -18,7 +18,7 @@ use crate::transport::Pool;
 
 use super::load::{load_with, pool, thread_pool, who};
 use super::planning::{host_plans, plan_with_progress};
-use super::rounds::{next_round, Recompiler};
+use super::rounds::{next_round, replan, Recompiler};
 use super::saved::{is_saved_plan, load_saved_plan, SavedPlay};
 use super::shard::Selected;
 
@@ -219,7 +219,9 @@ pub(super) fn apply_play(
                     let apply_one = |planned: &PlannedHost| {
                         crate::apply::settled(planned).unwrap_or_else(|| {
                             connections
-                                .with(host, &planned.target, |t| apply_host(planned, t, options))
+                                .with(planned.connection(), &planned.target, |t| {
+                                    apply_host(planned, t, options)
+                                })
                                 .unwrap_or_else(|e| unreachable_report(planned, &e.message))
                         })
                     };
@@ -273,10 +275,18 @@ impl Rounds<'_, '_> {
         progress: &Progress,
         stop: &AtomicBool,
     ) -> HostReport {
-        let mut plan = planned.plan.clone();
+        let (first, report) = self.until_fresh(
+            planned.clone(),
+            report,
+            apply_one,
+            connections,
+            progress,
+            stop,
+        );
+        let mut plan = first.plan.clone();
         let mut total = report.clone();
         let mut last_report = report;
-        let mut last = planned.clone();
+        let mut last = first;
         while last_report.outcome == Outcome::Ok && !stop.load(Ordering::SeqCst) {
             let Some(next) = next_round(
                 &last,
@@ -289,6 +299,8 @@ impl Rounds<'_, '_> {
             };
             (self.show)(&next.plan);
             let round_report = apply_one(&next);
+            let (next, round_report) =
+                self.until_fresh(next, round_report, apply_one, connections, progress, stop);
             merge(&mut plan, &mut total, &next.plan, &round_report);
             last_report = round_report;
             last = next;
@@ -304,7 +316,37 @@ impl Rounds<'_, '_> {
             .push(plan);
         total
     }
+
+    /// A delegated round its apply found stale (another host delegating to the same host
+    /// changed what it reads, between its plan and its lock) changed nothing: it is planned
+    /// again, shown and applied, up to `STALE_RETRIES` times. Any other round is returned as is.
+    fn until_fresh(
+        &self,
+        mut planned: PlannedHost,
+        mut report: HostReport,
+        apply_one: &dyn Fn(&PlannedHost) -> HostReport,
+        connections: &Pool,
+        progress: &Progress,
+        stop: &AtomicBool,
+    ) -> (PlannedHost, HostReport) {
+        for _ in 0..STALE_RETRIES {
+            if !report.stale || stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let Some(fresh) = replan(&planned, self.recompiler, connections, progress) else {
+                break;
+            };
+            (self.show)(&fresh.plan);
+            report = apply_one(&fresh);
+            planned = fresh;
+        }
+        (planned, report)
+    }
 }
+
+/// How many times a stale delegated round is planned again (one per host that may have
+/// delegated to the same host in between is plenty for a batch of that size).
+const STALE_RETRIES: usize = 8;
 
 /// Appends one round's plan and report to the host's: step ids continue after the earlier
 /// rounds' steps.
@@ -356,6 +398,7 @@ pub(super) fn not_attempted(planned: &PlannedHost, why: Option<&str>) -> HostRep
         unchanged: 0,
         steps: Vec::new(),
         stats: crate::transport::Stats::default(),
+        stale: false,
     }
 }
 

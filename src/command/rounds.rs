@@ -50,6 +50,9 @@ pub(super) fn plan_rounds(
         let current = later.as_ref().unwrap_or(graph);
         let mut planned = plan_one(current, connections, progress);
         planned.plan.unchanged += unchanged;
+        if current.delegate.is_some() {
+            planned.again = Some((play, current.rounds.resume.clone()));
+        }
         let Some(horizon) = current.rounds.horizon.clone() else {
             return planned;
         };
@@ -70,7 +73,7 @@ pub(super) fn plan_rounds(
         // Nothing changes before the horizon: its results are known now.
         let query = match run_query(
             &next,
-            &current.host,
+            current.connection(),
             &current.target,
             current.become_,
             connections,
@@ -275,7 +278,13 @@ pub(super) fn next_round(
     let query = match &next.horizon.why {
         Why::Query(_) => {
             // The query reads the host as this round left it.
-            match run_query(next, &host, &planned.target, planned.become_, connections) {
+            match run_query(
+                next,
+                planned.connection(),
+                &planned.target,
+                planned.become_,
+                connections,
+            ) {
                 Ok(q) => q,
                 Err(message) => {
                     let mut out = planned.clone();
@@ -323,15 +332,46 @@ pub(super) fn next_round(
     }
 }
 
+/// A delegated round whose apply found it stale, planned again (and, while nothing changes, the
+/// rounds after it): hosts that delegate to one host race for its state, and each plans its
+/// round against the state the others left. `None` for any other round.
+pub(super) fn replan(
+    planned: &PlannedHost,
+    recompiler: &Recompiler<'_>,
+    connections: &Pool,
+    progress: &Progress,
+) -> Option<PlannedHost> {
+    let (play, resume) = planned.again.clone()?;
+    let again = match recompiler.round(play, &planned.plan.host, resume) {
+        Ok(graph) => plan_rounds(&graph, play, Some(recompiler), connections, progress),
+        Err(err) => {
+            let mut out = planned.clone();
+            out.next = None;
+            failed(out, error_text(&err), error_at(&err))
+        }
+    };
+    Some(again)
+}
+
 /// One round of one host: connect, probe and plan, with progress. Here, beside the rounds that
 /// call it, so that `planning` (every host) depends on `rounds` (one host) and not back.
 fn plan_one(graph: &HostGraph, connections: &Pool, progress: &Progress) -> PlannedHost {
-    progress.update(&graph.host, "connecting and probing");
-    let planned = match connections.with(&graph.host, &graph.target, |t| plan_host(graph, t)) {
+    let probing = match &graph.delegate {
+        Some(to) => format!("connecting to `{to}` (delegated) and probing"),
+        None => "connecting and probing".to_owned(),
+    };
+    progress.update(&graph.host, &probing);
+    let mut planned = match connections
+        .with(graph.connection(), &graph.target, |t| plan_host(graph, t))
+    {
         Ok(planned) => planned,
         // Host key and authentication failures count as unreachable, as in Ansible's recap.
         Err(err) => PlannedHost::failed(graph, &err.message, err.kind != TransportErrorKind::Io),
     };
+    // A delegated round's steps say where they run (the plan shows them under the host).
+    for step in &mut planned.plan.steps {
+        step.delegated_to.clone_from(&graph.delegate);
+    }
     let what = match &planned.plan.error {
         Some(_) => "failed".to_owned(),
         None if planned.plan.steps.is_empty() => "no changes".to_owned(),

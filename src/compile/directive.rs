@@ -32,6 +32,13 @@ pub(crate) struct HostState {
     /// `recon check`: a directive that would define variables read a stand-in, so a variable
     /// found undefined later may be one it defines on a real host.
     pub(crate) vars_unknown: bool,
+    /// This round is a delegated task's (see delegate.rs): where it runs.
+    pub(crate) delegate: Option<super::graph::Delegate>,
+    /// The play's handlers are being compiled (a handler cannot be delegated yet).
+    pub(crate) in_handlers: bool,
+    /// Where the current task's first item runs (its position, the host's name or the
+    /// delegate's): every item of a task runs on one host.
+    pub(crate) item_host: Option<(usize, String)>,
 }
 
 impl HostState {
@@ -240,6 +247,7 @@ impl Compiler<'_> {
             become_: spec.become_,
             become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
+            run_once: spec.run_once,
             role: spec.role.clone(),
             dir: spec.dir.clone(),
             role_tasks: spec.role_tasks.clone(),

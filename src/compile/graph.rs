@@ -106,6 +106,25 @@ pub(crate) struct HostGraph {
     /// What this play leaves on the host for the plays after it (`set_fact`, `include_vars`,
     /// results known when it was compiled).
     pub(crate) carried: Vec<(String, crate::template::Var)>,
+    /// A delegated task's round (see delegate.rs): the inventory host whose connection `target`
+    /// is; the task is compiled with this host's variables.
+    pub(crate) delegate: Option<String>,
+}
+
+impl HostGraph {
+    /// The name the run's connection pool knows `target` by (the delegate's in its round).
+    pub(crate) fn connection(&self) -> &str {
+        self.delegate.as_deref().unwrap_or(&self.host)
+    }
+}
+
+/// The delegate of a round's task (at most one task, to one host; see delegate.rs).
+#[derive(Debug, Clone)]
+pub(crate) struct Delegate {
+    pub(crate) name: String,
+    pub(crate) target: Target,
+    /// `become` on the delegate: its `ansible_become`, else the play's keyword.
+    pub(crate) become_: bool,
 }
 
 pub(super) fn build(
@@ -178,6 +197,7 @@ pub(super) fn build(
         selected: None,
         rounds,
         carried: Vec::new(),
+        delegate: None,
     })
 }
 

@@ -16,7 +16,6 @@ use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
 use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
-use crate::transport::Target;
 use crate::vars::Scopes;
 use crate::yaml::Node;
 
@@ -66,10 +65,20 @@ impl Compiler<'_> {
                 break;
             }
         }
-        let handlers = self.handlers(&run, &mut tasks, &mut state, &mut errors);
+        // A delegated task's round runs on the delegate: no handler of the host runs there.
+        let handlers = if state.delegate.is_some() {
+            Vec::new()
+        } else {
+            self.handlers(&run, &mut tasks, &mut state, &mut errors)
+        };
         if let Some(err) = Error::many(errors) {
             return Err(err);
         }
+        let delegate = state.delegate.take();
+        let (target, play_become) = match &delegate {
+            Some(d) => (d.target.clone(), d.become_),
+            None => (target, play_become),
+        };
         let carried = state.carried(self.options.facts.get(host));
         let rounds = Rounds {
             resume: state.resume,
@@ -86,6 +95,7 @@ impl Compiler<'_> {
             rounds,
         )?;
         graph.carried = carried;
+        graph.delegate = delegate.map(|d| d.name);
         Ok(graph)
     }
 
@@ -130,6 +140,7 @@ impl Compiler<'_> {
         // tasks that notify them: one cannot wait for a result registered in this run.
         let tasks_horizon = state.horizon.take();
         state.seq = state.seq.max(state.resume.at);
+        state.in_handlers = true;
         for spec in handler_specs.iter().cloned() {
             if !reachable(&spec) {
                 // Compiled only to name it in "did you mean" for a misspelt `notify`; its errors
@@ -171,6 +182,7 @@ impl Compiler<'_> {
             }
         }
         state.horizon = tasks_horizon;
+        state.in_handlers = false;
         if !silent.is_empty() {
             let live: Vec<&str> = handlers.iter().map(|h| h.name.as_str()).collect();
             let silent: Vec<String> = silent
@@ -182,23 +194,6 @@ impl Compiler<'_> {
             }
         }
         handlers
-    }
-
-    /// Where `host` is reached in `play` (its node), without compiling any task.
-    pub(super) fn target_of(
-        &self,
-        play: &Play,
-        host: &str,
-        vars_files: &[(String, Node)],
-        state: &HostState,
-    ) -> Result<Target> {
-        let scopes = self.scopes(play, host, vars_files, None, None, state);
-        let play_ctx = Context::new(&self.templar, scopes.flatten());
-        let defaults = self
-            .inventory
-            .defaults
-            .with_remote_user(play.remote_user.as_deref());
-        Target::from_vars(host, &|var| play_ctx.text(var), &defaults)
     }
 
     /// The variable scopes of one task (see `vars.rs` for their precedence).
@@ -250,6 +245,9 @@ impl Compiler<'_> {
         let _ = crate::template::take_unknown_use();
         let _ = crate::template::take_stand_in_touched();
         let result = self.task_items(run, spec, seq, state, out);
+        if result.is_ok() && seq >= state.resume.at {
+            Self::end_of_delegation(spec, seq, start, state, out);
+        }
         let stand_in = self.options.check_only && crate::template::take_stand_in_touched();
         let undefined =
             matches!(&result, Err(e) if matches!(e.kind, ErrorKind::UndefinedVariable { .. }));
@@ -324,7 +322,6 @@ impl Compiler<'_> {
                 }
                 continue;
             }
-            spec.check_runnable()?;
             if spec.kind == "debug" && !self.options.check_only {
                 // It prints nothing in recon: its message is rendered by `recon check` only
                 // (one that reads a registered result would end the round for nothing).
@@ -337,10 +334,10 @@ impl Compiler<'_> {
                 // It sets a fact, which this run binds as a registered result.
                 fact_name = crate::resource::getent_fact(&args);
             }
-            if replay {
-                // It ran in an earlier round: its result is known, its resource is not planned.
+            let Some(item_run) = self.item_run(run, spec, seq, &ctx, state, out)? else {
                 continue;
-            }
+            };
+            let run = &item_run;
             let resource = self.build_resource(spec, kind, &args, &ctx)?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
             let query = self.as_query(spec, &resource, judgement.query);
@@ -423,6 +420,10 @@ impl Compiler<'_> {
             judged,
         } = ended;
         let seq = registration.seq;
+        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
+            // The round ends before this task (it delegates): it is compiled next round.
+            return Ok(());
+        }
         if let Some(query) = queries {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Query(query)));
             if spec.register.is_some() || fact_name.is_some() {

@@ -139,7 +139,7 @@ impl Compiler<'_> {
 
     /// The play's hosts after `--limit` (a pattern that selects nothing is reported elsewhere),
     /// once per play of the playbook.
-    fn play_hosts(&self, play: &Play) -> JValue {
+    pub(super) fn play_hosts(&self, play: &Play) -> JValue {
         let slot = self
             .playbook
             .plays

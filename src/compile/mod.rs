@@ -3,6 +3,7 @@
 //! host is checked here, so a bad playbook never touches any host.
 
 mod blocks;
+mod delegate;
 mod directive;
 mod gathered;
 mod graph;
@@ -10,6 +11,7 @@ mod host;
 mod hostvars;
 mod magic;
 mod nodes;
+mod once;
 mod rounds;
 
 use std::collections::BTreeMap;
@@ -57,6 +59,7 @@ pub(crate) struct PlayRun {
 
 /// One play and host being compiled: what every `Compiler` method of a host's compile takes.
 /// Here, beside `Compiler`, so that the files of `compile/` that take it do not import `host`.
+#[derive(Clone, Copy)]
 pub(super) struct HostRun<'p> {
     pub(super) play: &'p Play,
     pub(super) host: &'p str,
@@ -75,6 +78,8 @@ pub(crate) struct Compiler<'a> {
     /// The lazy `hostvars` object (see hostvars.rs).
     hostvars: JValue,
     play_hosts: magic::PlayHosts,
+    /// Each play's first host of every batch, for `run_once` (see once.rs).
+    first_of_batch: once::FirstOfBatch,
     /// Where modules recon has no resource for are looked up in the control machine's Ansible.
     bridge: crate::bridge::Lookup,
 }
@@ -104,6 +109,7 @@ impl<'a> Compiler<'a> {
             shared,
             hostvars,
             play_hosts: magic::PlayHosts::new(playbook),
+            first_of_batch: once::FirstOfBatch::new(playbook),
             bridge: crate::bridge::Lookup::beside(&playbook.dir),
         }
     }
@@ -240,6 +246,24 @@ impl<'a> Compiler<'a> {
             out.extend(self.play_magic(play));
         }
         out
+    }
+
+    /// Where `host` is reached in `play` (its node), without compiling any task. Here, in the
+    /// facade, because both a host's compile and its delegated tasks' (delegate.rs) need it.
+    pub(super) fn target_of(
+        &self,
+        play: &Play,
+        host: &str,
+        vars_files: &[(String, Node)],
+        state: &directive::HostState,
+    ) -> Result<crate::transport::Target> {
+        let scopes = self.scopes(play, host, vars_files, None, None, state);
+        let play_ctx = Context::new(&self.templar, scopes.flatten());
+        let defaults = self
+            .inventory
+            .defaults
+            .with_remote_user(play.remote_user.as_deref());
+        crate::transport::Target::from_vars(host, &|var| play_ctx.text(var), &defaults)
     }
 
     /// The play's `vars_files` for `host`: each name rendered with the host's inventory

@@ -70,6 +70,7 @@ impl Compiler<'_> {
             shared: super::magic::Shared::new(self.playbook, self.inventory, &every_task),
             hostvars: self.hostvars.clone(),
             play_hosts: super::magic::PlayHosts::new(self.playbook),
+            first_of_batch: super::once::FirstOfBatch::new(self.playbook),
             bridge: self.bridge.clone(),
         };
         all.par_iter()

@@ -52,6 +52,7 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "action",
     "local_action",
     "delegate_to",
+    "run_once",
     "become_user",
     "become_method",
     "changed_when",
@@ -185,9 +186,12 @@ pub(crate) struct TaskSpec {
     pub(crate) dir: PathBuf,
     /// The role's `tasks/` folder, for includes inside a role.
     pub(crate) role_tasks: Option<PathBuf>,
-    /// A task that delegates under a condition: an error once it runs on some host (the loader
-    /// refuses delegation outright where the task always runs).
+    /// `delegate_to` (or `localhost` for `local_action`), as written: the inventory host whose
+    /// connection runs the task, with this host's variables (see `compile/delegate.rs`).
     pub(crate) delegate_to: Option<Node>,
+    /// `run_once: true` (its own or its block's): the task runs for the first host of each
+    /// batch only (see `compile/once.rs`).
+    pub(crate) run_once: bool,
     /// `become_user` other than root (the task's, its block's or its play's), rendered per host:
     /// a `become` task runs as that user (`sudo -u`).
     pub(crate) become_user: Option<Node>,
@@ -229,14 +233,6 @@ pub(crate) struct Outcome {
 }
 
 impl TaskSpec {
-    /// What recon cannot do for a task that runs on a host (its `when` held): delegation.
-    pub(crate) fn check_runnable(&self) -> crate::error::Result<()> {
-        if let Some(at) = &self.delegate_to {
-            return Err(tasks::delegation_error(at));
-        }
-        Ok(())
-    }
-
     /// The user a `become` task runs as when not root (`become_user`, rendered for this host,
     /// else the host's `ansible_become_user`).
     pub(crate) fn become_user(

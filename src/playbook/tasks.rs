@@ -21,7 +21,6 @@ pub(crate) const IGNORED_KEYWORDS: &[&str] = &[
     "ignore_unreachable",
     "check_mode",
     "diff",
-    "run_once",
     "any_errors_fatal",
     "throttle",
     "timeout",
@@ -64,6 +63,10 @@ pub(crate) struct Inherit {
     pub(crate) become_user: Option<Node>,
     /// `no_log` on a block or include: every task inside is sensitive.
     pub(crate) sensitive: bool,
+    /// `run_once: true` on a block: every task inside runs once per batch.
+    pub(crate) run_once: bool,
+    /// `delegate_to` on a block: every task inside delegates (unless it says otherwise).
+    pub(crate) delegate_to: Option<Node>,
     /// Inside a block that has a `rescue`, or inside that `rescue` (the innermost such block).
     pub(crate) block_part: Option<BlockPart>,
     pub(crate) role: Option<Arc<RoleUse>>,
@@ -229,12 +232,7 @@ impl Loader<'_> {
             }
         };
         let kind = ansible::canonical(key.key()).to_owned();
-        let delegated = delegation(node, &kind);
-        if let Some(at) = &delegated {
-            if !conditional(node, inherit) {
-                return Err(delegation_error(at));
-            }
-        }
+        let delegated = delegation(node, &kind, inherit);
         let allowed: Vec<&str> = TASK_KEYWORDS
             .iter()
             .chain(IGNORED_KEYWORDS)
@@ -312,6 +310,7 @@ impl Loader<'_> {
             role_tasks: inherit.role_tasks.clone(),
             block_part: inherit.block_part,
             delegate_to: None,
+            run_once: f.boolean("run_once")?.unwrap_or(inherit.run_once),
             become_user: templated_become_user(f).or_else(|| inherit.become_user.clone()),
             span: node.span.clone(),
         })
@@ -345,6 +344,10 @@ impl Loader<'_> {
         inner.become_user = templated_become_user(&f).or_else(|| inherit.become_user.clone());
         inner.sensitive =
             inherit.sensitive || no_log(&f)? || f.boolean("sensitive")?.unwrap_or(false);
+        inner.run_once = f.boolean("run_once")?.unwrap_or(inherit.run_once);
+        if let Some(to) = f.get("delegate_to") {
+            inner.delegate_to = Some(to.clone());
+        }
         let listed = |key: &str| {
             f.get(key)
                 .filter(|r| r.as_seq().is_some_and(|s| !s.is_empty()))
@@ -425,6 +428,7 @@ impl Loader<'_> {
             become_: spec.become_,
             become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
+            run_once: spec.run_once,
             ..inherit.clone()
         };
         out.extend(self.task_file(&path, &inner, &file_node)?);
@@ -473,6 +477,8 @@ impl Loader<'_> {
             become_: spec.become_,
             become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
+            run_once: spec.run_once,
+            delegate_to: inherit.delegate_to.clone(),
             role: Some(Arc::clone(&role_use)),
             dir: role.dir.join("tasks"),
             role_tasks: Some(role.dir.join("tasks")),
@@ -584,16 +590,18 @@ const UNDELEGATED: &[&str] = &[
     "import_role",
 ];
 
-/// The `delegate_to`/`local_action` node of a task that really delegates: not one of the
-/// `UNDELEGATED` modules, and not to the host itself (`{{ inventory_hostname }}`).
-fn delegation(node: &Node, kind: &str) -> Option<Node> {
+/// The `delegate_to` node of a task that really delegates (its own, else its block's; rendered
+/// per host by the compiler):
+/// not one of the `UNDELEGATED` modules, and not to the host itself (`{{ inventory_hostname }}`).
+/// `local_action` is `delegate_to: localhost`, at the `local_action` key.
+fn delegation(node: &Node, kind: &str, inherit: &Inherit) -> Option<Node> {
     if UNDELEGATED.contains(&kind) {
         return None;
     }
     if let Some(local) = node.get("local_action") {
-        return Some(local.clone());
+        return Some(Node::string("localhost".to_owned(), local.span.clone()));
     }
-    let to = node.get("delegate_to")?;
+    let to = node.get("delegate_to").or(inherit.delegate_to.as_ref())?;
     let text: String = to
         .scalar_text()
         .unwrap_or_default()
@@ -601,16 +609,6 @@ fn delegation(node: &Node, kind: &str) -> Option<Node> {
         .filter(|c| !c.is_whitespace())
         .collect();
     (text != "{{inventory_hostname}}").then(|| to.clone())
-}
-
-/// The error for a task that delegates, at its `delegate_to`/`local_action`.
-pub(crate) fn delegation_error(at: &Node) -> Error {
-    Error::invalid(
-        "delegation (`delegate_to`, `local_action`) is not supported: recon runs each task on its own host",
-        &at.span,
-    )
-    .with_label("here")
-    .with_help("run the task in a play for that host, or under a `when` that is false here")
 }
 
 /// `when: x` or `when: [x, y]` (all must hold).

@@ -205,9 +205,14 @@ fn render_step(out: &mut String, step: &Step, plan: &HostPlan, style: Style, gen
     } else if step.task != default_name {
         let _ = writeln!(out, "  {}", style.dim(&format!("# {}", step.task)));
     }
+    let delegated = step
+        .delegated_to
+        .as_ref()
+        .map(|to| format!(" {}", style.dim(&format!("(delegated to {to})"))))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "  {} {} {}",
+        "  {} {} {}{delegated}",
         symbol(step.change.action, style),
         step.kind,
         step.resource

@@ -37,9 +37,13 @@ pub(crate) fn render_report(reports: &[HostReport], plans: &[&HostPlan], style: 
                 .unwrap_or_default();
             let output = step.output.trim_end();
             let help = (!output.is_empty()).then(|| format!("its output:\n{output}"));
+            let delegated = planned
+                .and_then(|s| s.delegated_to.as_ref())
+                .map(|to| format!(", delegated to `{to}`"))
+                .unwrap_or_default();
             out.push_str(&located(
                 &format!(
-                    "{name} failed on host `{}`{code}{}",
+                    "{name} failed on host `{}`{delegated}{code}{}",
                     report.host,
                     if step.status == StepStatus::Caught {
                         "; rescued: the rest of its block was skipped and its `rescue` ran"
@@ -172,6 +176,7 @@ mod tests {
             unchanged: 0,
             steps,
             stats: crate::transport::Stats::default(),
+            stale: false,
         }
     }
 

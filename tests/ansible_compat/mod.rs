@@ -13,6 +13,7 @@ mod hostile;
 mod registered;
 mod side_by_side;
 mod side_by_side_blocks;
+mod side_by_side_delegate;
 mod side_by_side_registered;
 mod side_by_side_templates;
 mod survey;

@@ -1,0 +1,169 @@
+//! `delegate_to` and `local_action`: a task that runs on another inventory host's connection
+//! (its address, user, port and become settings), with this host's variables, as in Ansible.
+//! A delegated task is a round of its own (see registered.rs): the host's round ends before it,
+//! the next round holds only the delegated task and is planned and applied on the delegate's
+//! connection (its probe, its lock, its stale-plan check), and the round after it goes on on the
+//! host. So every invariant of a round holds for it unchanged; its registered result reaches
+//! the tasks after it like any other.
+
+use super::directive::HostState;
+use super::graph::{Delegate, Expanded};
+use super::{Compiler, HostRun};
+use crate::error::{Error, Result};
+use crate::playbook::TaskSpec;
+use crate::registered::{Resume, Why};
+use crate::template::Context;
+
+/// What an item of a task that may delegate does in this round.
+enum Delegation {
+    /// It runs on the host itself (no `delegate_to`, to itself, or `recon check`).
+    Here,
+    /// It delegates, and the round has steps before it or is the host's first: the round ends
+    /// before the task.
+    Stop,
+    /// It delegates, and this round is the task's own: compiled to run on the delegate,
+    /// under the delegate's `become` (the value).
+    Delegated(bool),
+}
+
+impl Compiler<'_> {
+    /// How one item of `spec` (task position `seq`) is compiled in this round: with `run`, with
+    /// `run` under the delegate's `become` (a delegated round), or into no resource (`None`: it
+    /// ran in an earlier round, whose result is known; a `run_once` task another host of the
+    /// batch runs; a delegated task the round ends before).
+    pub(super) fn item_run<'p>(
+        &self,
+        run: &HostRun<'p>,
+        spec: &TaskSpec,
+        seq: usize,
+        ctx: &Context,
+        state: &mut HostState,
+        out: &[Expanded],
+    ) -> Result<Option<HostRun<'p>>> {
+        if seq < state.resume.at || self.runs_once_elsewhere(run, spec) {
+            return Ok(None);
+        }
+        Ok(match self.delegation(run, spec, seq, ctx, state, out)? {
+            Delegation::Here => Some(*run),
+            Delegation::Stop => None,
+            Delegation::Delegated(play_become) => Some(HostRun {
+                play_become,
+                ..*run
+            }),
+        })
+    }
+
+    /// Where one item of `spec` runs, in the item's context `ctx`. `out` holds what the round
+    /// compiled before it. A delegate that is not an inventory host (nor the implicit
+    /// `localhost`) is a located error, as are loop items that delegate to different hosts.
+    fn delegation(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        seq: usize,
+        ctx: &Context,
+        state: &mut HostState,
+        out: &[Expanded],
+    ) -> Result<Delegation> {
+        let Some(node) = &spec.delegate_to else {
+            return Ok(Delegation::Here);
+        };
+        let to = self.templar.render_string(node, ctx)?.trim().to_owned();
+        if self.inventory.host(&to).is_none() {
+            return Err(Error::invalid(
+                format!("`delegate_to: {to}` is not a host of the inventory"),
+                &node.span,
+            )
+            .with_label("delegated here")
+            .with_help("delegate to an inventory host, or to `localhost` (the control machine)"));
+        }
+        match &state.item_host {
+            Some((at, first)) if *at == seq && *first != to => {
+                return Err(Error::invalid(
+                    format!("this task's items run on `{first}` and on `{to}`: recon delegates a task to one host"),
+                    &node.span,
+                )
+                .with_label("delegated here")
+                .with_help("write one task per delegate"));
+            }
+            _ => state.item_host = Some((seq, to.clone())),
+        }
+        if to == run.host || self.options.check_only {
+            return Ok(Delegation::Here);
+        }
+        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
+            // An earlier item ended the round before this task.
+            return Ok(Delegation::Stop);
+        }
+        if state.in_handlers {
+            return Err(Error::invalid(
+                "a handler cannot be delegated yet: handlers run on their host",
+                &node.span,
+            )
+            .with_label("delegated here")
+            .with_help(
+                "run the delegated work as a task (with `when: changed_result is changed`)",
+            ));
+        }
+        if let Some((_, at)) = spec.notify.first() {
+            return Err(Error::invalid(
+                "a delegated task cannot notify a handler yet (the handler would run on the delegate)",
+                at,
+            )
+            .with_label("notify")
+            .with_help("notify from a task that runs on the host, or run the handler's work as a task with `when`"));
+        }
+        if let Some(delegate) = &state.delegate {
+            // An earlier item of this task made the round the delegate's (to the same host).
+            return Ok(Delegation::Delegated(delegate.become_));
+        }
+        // Its connection settings are read now, so that a bad one is a compile error.
+        let vars_files = self.vars_files(run.play, &to)?;
+        let own = HostState::new(self.options.facts.get(&to), Resume::default());
+        let target = self.target_of(run.play, &to, &vars_files, &own)?;
+        let become_ = target.become_.unwrap_or(run.play.become_);
+        if !out.is_empty() || !state.resume.later {
+            state.horizon = Some(super::rounds::horizon_at(
+                spec,
+                seq,
+                Why::Delegated { to, after: false },
+            ));
+            return Ok(Delegation::Stop);
+        }
+        state.delegate = Some(Delegate {
+            name: to,
+            target,
+            become_,
+        });
+        Ok(Delegation::Delegated(become_))
+    }
+
+    /// After a task compiled at `seq` (its resources from `start` in `out`): a round that ended
+    /// before its delegated task drops what the task's earlier items compiled; the delegated
+    /// task's own round ends after it.
+    pub(super) fn end_of_delegation(
+        spec: &TaskSpec,
+        seq: usize,
+        start: usize,
+        state: &mut HostState,
+        out: &mut Vec<Expanded>,
+    ) {
+        match (&state.horizon, &state.delegate) {
+            (Some(horizon), _)
+                if horizon.resume_at == seq
+                    && matches!(horizon.why, Why::Delegated { after: false, .. }) =>
+            {
+                out.truncate(start);
+            }
+            (None, Some(delegate)) => {
+                let to = delegate.name.clone();
+                state.horizon = Some(super::rounds::horizon_at(
+                    spec,
+                    seq + 1,
+                    Why::Delegated { to, after: true },
+                ));
+            }
+            _ => {}
+        }
+    }
+}

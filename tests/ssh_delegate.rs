@@ -1,0 +1,106 @@
+//! `delegate_to` over SSH: two accounts of the test sshd are two inventory hosts; a task of
+//! `web` delegated to `lb` runs as `lb`'s account (its connection), with `web`'s variables, while
+//! `lb` runs the same play itself, so both applies take `lb`'s lock in turn.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::Project;
+use crate::ssh::host_entry;
+
+/// The uid that owns `path`.
+fn owner(path: &Path) -> u32 {
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .uid()
+}
+
+#[test]
+fn a_task_delegated_to_another_account_runs_over_its_connection_with_the_hosts_variables() {
+    let sshd = Sshd::start();
+    let (web_user, lb_user) = ("recontestdg_web", "recontestdg_lb");
+    let web_home = ensure_user(web_user);
+    let lb_home = ensure_user(lb_user);
+    sshd.authorize(web_user);
+    sshd.authorize(lb_user);
+    for home in [&web_home, &lb_home] {
+        let _ = std::fs::remove_dir_all(home.join("dg"));
+    }
+    let p = Project::new();
+    let entry = |name: &str, user: &str, home: &Path| {
+        let own = format!(", home: {}, colour: {name}-colour", home.display());
+        host_entry(&sshd, name, user, &sshd.known_hosts, &own)
+    };
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  hosts:\n{}{}",
+            entry("web", web_user, &web_home),
+            entry("lb", lb_user, &lb_home)
+        ),
+    )
+    .file(
+        "site.yml",
+        &format!(
+            r#"- hosts: all
+  tasks:
+    - directory: {{ path: "{{{{ home }}}}/dg" }}
+    - name: tell the lb
+      file:
+        path: "{{{{ hostvars['lb'].home }}}}/dg/from-{{{{ inventory_hostname }}}}"
+        content: "{{{{ colour }}}}\n"
+      delegate_to: lb
+    - name: who runs it at the lb
+      command: id -un
+      changed_when: false
+      register: who
+      delegate_to: lb
+    - file:
+        path: "{{{{ home }}}}/dg/lb-account"
+        content: "{{{{ who.stdout }}}}\n"
+    - local_action: command touch {}/local-{{{{ inventory_hostname }}}} creates={}/local-{{{{ inventory_hostname }}}}
+"#,
+            p.host_root().display(),
+            p.host_root().display()
+        ),
+    );
+    std::fs::create_dir_all(p.host_root()).expect("host root");
+    let run = p.recon(&["apply", "site.yml", "--stats"]);
+    run.expect_code(0);
+    let lb_uid = owner(&lb_home);
+    for from in ["web", "lb"] {
+        let told = lb_home.join(format!("dg/from-{from}"));
+        // Written over lb's connection (its account), with each host's own variables.
+        assert_eq!(owner(&told), lb_uid);
+        assert_eq!(
+            std::fs::read_to_string(&told).expect("read"),
+            format!("{from}-colour\n")
+        );
+    }
+    assert!(!web_home.join("dg/from-web").exists());
+    // The query ran as lb's account; web's file is web's.
+    let web_file = web_home.join("dg/lb-account");
+    assert_eq!(
+        std::fs::read_to_string(&web_file).expect("read"),
+        format!("{lb_user}\n")
+    );
+    assert_eq!(owner(&web_file), owner(&web_home));
+    // `local_action`: on the control machine, once per host.
+    assert!(p.host("local-web").exists() && p.host("local-lb").exists());
+    // lb's connection has its own row: web's delegated rounds went over it.
+    assert!(
+        run.stdout.lines().any(|l| l.starts_with("lb ")),
+        "{}",
+        run.stdout
+    );
+    // Converged: every round is probed (the delegated ones on lb) and nothing changes.
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+    std::fs::remove_file(lb_home.join("dg/from-web")).expect("remove");
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(2)
+        .stdout_has("dg/from-web (delegated to lb)");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(owner(&lb_home.join("dg/from-web")), lb_uid);
+}
