@@ -1,5 +1,7 @@
 //! The shipped digicam playbook and roles on real sshd, nginx and supervisord, for two squads
-//! with their own accounts (`recon_faults_<tag>1`, `…2`), so fault tests never share state
+//! deploying in place (`deploy: in_place`: its health gate through nginx is what these faults
+//! test; the blue/green flow checks a slot on its own port, see `tests/digicam.rs`), with
+//! their own accounts (`recon_faults_<tag>1`, `…2`), so fault tests never share state
 //! with other tests. Squads' files are included by nginx through
 //! `/home/recon_faults_<tag>*/flt_digicam/conf/nginx.conf`, so a test can drop a foreign site
 //! that nginx reads first at `/home/recon_faults_<tag>0/…` (see `foreign_site`).
@@ -60,7 +62,7 @@ impl Stage {
         project.file(
             "inventory/squads.yml",
             &format!(
-                "all:\n  children:\n    squads:\n      vars:\n        ansible_host: 127.0.0.1\n        ansible_port: {}\n        ansible_ssh_private_key_file: {}\n        recon_known_hosts_file: {}\n        nginx_port: {site_port}\n        nginx_conf: {}\n        supervisorctl: supervisorctl -c {}\n        app_dir: {APP_DIR}\n        release_dir: {}\n        health_timeout: 4\n      hosts:\n{hosts}",
+                "all:\n  children:\n    squads:\n      vars:\n        ansible_host: 127.0.0.1\n        ansible_port: {}\n        ansible_ssh_private_key_file: {}\n        recon_known_hosts_file: {}\n        nginx_port: {site_port}\n        nginx_conf: {}\n        supervisorctl: supervisorctl -c {}\n        app_dir: {APP_DIR}\n        release_dir: {}\n        health_timeout: 4\n        deploy: in_place\n      hosts:\n{hosts}",
                 sshd.port,
                 sshd.client_key.display(),
                 sshd.known_hosts.display(),
