@@ -269,8 +269,9 @@ fn fleet(rollout: &str, fail: &str) -> Project {
 fn a_wholly_failed_serial_batch_stops_the_batches_after_it() {
     let p = fleet("serial: 2", "['h1', 'h2']");
     let run = p.recon(&["apply", "site.yml"]);
-    run.expect_code(1)
-        .stdout_has("host `h3`: not attempted: an earlier batch failed (batch 1: all 2 hosts)");
+    run.expect_code(1).stdout_has(
+        "host `h3`: not attempted: an earlier batch failed (batch 1: 2 of 2 hosts failed)",
+    );
     assert!(
         p.host("h1").is_dir() && p.host("h2").is_dir(),
         "the first batch ran"
@@ -295,7 +296,7 @@ fn a_partly_failed_serial_batch_goes_on_as_in_ansible() {
 fn max_fail_percentage_stops_after_a_batch_that_exceeds_it() {
     let p = fleet("serial: 2\nmax_fail_percentage: 40", "['h2']");
     p.recon(&["apply", "site.yml"]).expect_code(1).stdout_has(
-        "host `h3`: not attempted: an earlier batch failed (batch 1: 1 of 2 hosts, more than max_fail_percentage 40%)",
+        "host `h3`: not attempted: an earlier batch failed (batch 1: 1 of 2 hosts failed, more than max_fail_percentage 40%)",
     );
     assert!(!p.host("h3").exists() && !p.host("h4").exists());
     let p = fleet("serial: 2\nmax_fail_percentage: 50", "['h2']");

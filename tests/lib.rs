@@ -60,6 +60,8 @@ mod nodes_apt;
 #[cfg(feature = "heavy-tests")]
 mod nodes_faults;
 #[cfg(feature = "heavy-tests")]
+mod nodes_rollout;
+#[cfg(feature = "heavy-tests")]
 mod nodes_systemd;
 #[cfg(feature = "heavy-tests")]
 mod secrets;

@@ -3,6 +3,8 @@
 //! batch whose share of failed hosts exceeds it (more than, not equal). The percentage applies
 //! to each batch, not to the play. Hosts of the batches after it are not attempted.
 
+use crate::text::count;
+
 /// The stop rule of one play.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Rollout {
@@ -22,12 +24,14 @@ impl Rollout {
 
     /// Why the hosts after batch `number` (1-based) were not attempted.
     pub(super) fn reason(self, number: usize, failed: usize, size: usize) -> String {
-        match self.max_fail_percentage {
-            Some(pct) => format!(
-                "an earlier batch failed (batch {number}: {failed} of {size} hosts, more than max_fail_percentage {pct}%)"
-            ),
-            None => format!("an earlier batch failed (batch {number}: all {size} hosts)"),
-        }
+        let limit = self
+            .max_fail_percentage
+            .map(|pct| format!(", more than max_fail_percentage {pct}%"))
+            .unwrap_or_default();
+        format!(
+            "an earlier batch failed (batch {number}: {failed} of {} failed{limit})",
+            count(size, "host")
+        )
     }
 }
 
