@@ -58,6 +58,8 @@ mod nodes;
 #[cfg(feature = "heavy-tests")]
 mod nodes_apt;
 #[cfg(feature = "heavy-tests")]
+mod nodes_digicam;
+#[cfg(feature = "heavy-tests")]
 mod nodes_faults;
 #[cfg(feature = "heavy-tests")]
 mod nodes_rollout;

@@ -1,0 +1,165 @@
+//! The digicam seed system on booted machines, as a team runs it: recon first provisions each
+//! node as root (`playbooks/digicam-node.yml`: the squads' accounts, nginx and supervisord under
+//! systemd, the sudo rule), then deploys the app as each squad (`playbooks/digicam.yml`, blue/
+//! green under supervisord). Every squad must answer through its own node's nginx with its own
+//! identity and the deployed version, and a plan afterwards finds nothing to do on any node.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::harness::nodes::{range, Node, Nodes};
+use crate::harness::{copy_tree, Project};
+
+const SQUADS: [&str; 3] = ["alpha", "bravo", "charlie"];
+
+/// Booted nodes and a project holding the repository's playbooks, roles and the release
+/// tarballs, with an inventory of the nodes (as root, group `digicam_nodes`) and of every squad
+/// on every node (group `squads`, `<node>-<squad>`).
+pub(crate) struct Fleet {
+    pub(crate) nodes: Nodes,
+    pub(crate) project: Project,
+}
+
+impl Fleet {
+    /// Boots `range` and writes the inventory; `squad_vars` are added to the squads' group vars
+    /// (YAML lines, indented for it).
+    pub(crate) fn new(range: (u8, u8), squad_vars: &str) -> Self {
+        let nodes = Nodes::boot(range);
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let project = Project::new();
+        copy_tree(&repo.join("playbooks"), &project.dir().join("playbooks"));
+        copy_tree(&repo.join("roles"), &project.dir().join("roles"));
+        let releases = project.dir().join("releases");
+        let built = std::process::Command::new("bash")
+            .arg(repo.join("scripts/make-releases.sh"))
+            .arg(&releases)
+            .output()
+            .expect("make-releases");
+        assert!(
+            built.status.success(),
+            "{}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let public = std::fs::read_to_string(nodes.key.with_extension("pub")).expect("key.pub");
+        let mut roots = String::new();
+        let mut squads = String::new();
+        for node in &nodes.all {
+            let _ = writeln!(
+                roots,
+                "        {}: {{ {} }}",
+                node.name,
+                nodes.connection(node, "root")
+            );
+            for (i, squad) in SQUADS.iter().enumerate() {
+                let _ = writeln!(
+                    squads,
+                    "        {}: {{ {}, home: /home/squad_{squad}, app_port: {}, domain: api.digicam.{squad}.test }}",
+                    target(node, squad),
+                    nodes.connection(node, &format!("squad_{squad}")),
+                    9101 + i
+                );
+            }
+        }
+        project.file(
+            "inventory/hosts.yml",
+            &format!(
+                "all:\n  children:\n    digicam_nodes:\n      vars:\n        squad_key: \"{}\"\n      hosts:\n{roots}    squads:\n      vars:\n        nginx_port: 8088\n        nginx_conf: /etc/nginx/nginx.conf\n        supervisorctl: supervisorctl -c /etc/supervisor/supervisord.conf\n        release_dir: {}\n        health_timeout: 15\n{squad_vars}      hosts:\n{squads}",
+                public.trim(),
+                releases.display()
+            ),
+        );
+        Self { nodes, project }
+    }
+
+    /// `recon <verb> playbooks/<playbook> -i inventory/hosts.yml <more>`.
+    pub(crate) fn recon(&self, verb: &str, playbook: &str, more: &[&str]) -> crate::harness::Run {
+        let playbook = format!("playbooks/{playbook}");
+        let mut args = vec![verb, playbook.as_str(), "-i", "inventory/hosts.yml"];
+        args.extend_from_slice(more);
+        self.project.recon(&args)
+    }
+
+    /// Applies `playbook` (exit 0 expected); how long it took.
+    pub(crate) fn apply(&self, playbook: &str, more: &[&str]) -> Duration {
+        let started = Instant::now();
+        let run = self.recon("apply", playbook, more);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        started.elapsed()
+    }
+
+    /// A plan of `playbook` finds nothing to do on any node.
+    pub(crate) fn plans_nothing(&self, playbook: &str, more: &[&str]) {
+        let mut args = vec!["--detailed-exitcode"];
+        args.extend_from_slice(more);
+        let run = self.recon("plan", playbook, &args);
+        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    }
+
+    /// The /health answer of `squad` on `node` through the node's nginx (as JSON), retried a
+    /// few seconds.
+    pub(crate) fn health(&self, node: &Node, squad: &str) -> serde_json::Value {
+        let out = self.nodes.run(
+            node,
+            &format!("for i in $(seq 30); do curl -sf -H 'Host: api.digicam.{squad}.test' http://127.0.0.1:8088/health && exit 0; sleep 0.2; done; exit 1"),
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+            panic!(
+                "{}/{squad} does not answer: {}{}",
+                node.name,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    /// Every squad on every node answers through its node's nginx, as itself, running `version`
+    /// (the app reports it without its `v`).
+    pub(crate) fn all_answer(&self, version: &str) {
+        for node in &self.nodes.all {
+            for squad in SQUADS {
+                let health = self.health(node, squad);
+                assert_eq!(health["squad"], target(node, squad), "{health}");
+                assert_eq!(
+                    health["version"],
+                    version.trim_start_matches('v'),
+                    "{health}"
+                );
+            }
+        }
+    }
+}
+
+/// The inventory name of `squad` on `node`.
+pub(crate) fn target(node: &Node, squad: &str) -> String {
+    format!("{}-{squad}", node.name)
+}
+
+#[test]
+fn nodes_digicam_four_nodes_three_squads_each_provisioned_deployed_and_converged() {
+    let fleet = Fleet::new(range::DIGICAM, "");
+    let provision = fleet.apply("digicam-node.yml", &[]);
+    for node in &fleet.nodes.all {
+        assert_eq!(
+            fleet.nodes.sh(node, "systemctl is-active nginx supervisor"),
+            "active\nactive"
+        );
+    }
+    let deploy = fleet.apply("digicam.yml", &["-e", "version=v1.0.1"]);
+    fleet.all_answer("v1.0.1");
+    for node in &fleet.nodes.all {
+        let programs = fleet.nodes.sh(
+            node,
+            "supervisorctl -c /etc/supervisor/supervisord.conf status | grep -c RUNNING",
+        );
+        assert_eq!(programs, "3", "one live slot per squad on {}", node.name);
+    }
+    let started = Instant::now();
+    fleet.plans_nothing("digicam-node.yml", &[]);
+    fleet.plans_nothing("digicam.yml", &["-e", "version=v1.0.1"]);
+    eprintln!(
+        "digicam on 4 nodes x 3 squads: boot {:.1?}, provision {provision:.1?}, deploy {deploy:.1?}, re-plans {:.1?}",
+        fleet.nodes.boot_time,
+        started.elapsed()
+    );
+}
