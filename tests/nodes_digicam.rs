@@ -3,6 +3,8 @@
 //! systemd, the sudo rule), then deploys the app as each squad (`playbooks/digicam.yml`, blue/
 //! green under supervisord). Every squad must answer through its own node's nginx with its own
 //! identity and the deployed version, and a plan afterwards finds nothing to do on any node.
+//! The systemd variant (`playbooks/digicam-systemd.yml`) runs each squad's app as a unit of its
+//! own, restarted exactly once per release change.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -23,8 +25,9 @@ pub(crate) struct Fleet {
 
 impl Fleet {
     /// Boots `range` and writes the inventory; `squad_vars` are added to the squads' group vars
-    /// (YAML lines, indented for it).
-    pub(crate) fn new(range: (u8, u8), squad_vars: &str) -> Self {
+    /// (YAML lines, indented for it). The squads' targets log in as the squad, or as root when
+    /// `as_root` (their `app_user` names the squad's account either way).
+    pub(crate) fn new(range: (u8, u8), squad_vars: &str, as_root: bool) -> Self {
         let nodes = Nodes::boot(range);
         let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let project = Project::new();
@@ -52,11 +55,13 @@ impl Fleet {
                 nodes.connection(node, "root")
             );
             for (i, squad) in SQUADS.iter().enumerate() {
+                let account = format!("squad_{squad}");
+                let user = if as_root { "root" } else { account.as_str() };
                 let _ = writeln!(
                     squads,
-                    "        {}: {{ {}, home: /home/squad_{squad}, app_port: {}, domain: api.digicam.{squad}.test }}",
+                    "        {}: {{ {}, app_user: {account}, home: /home/{account}, app_port: {}, domain: api.digicam.{squad}.test }}",
                     target(node, squad),
-                    nodes.connection(node, &format!("squad_{squad}")),
+                    nodes.connection(node, user),
                     9101 + i
                 );
             }
@@ -137,7 +142,7 @@ pub(crate) fn target(node: &Node, squad: &str) -> String {
 
 #[test]
 fn nodes_digicam_four_nodes_three_squads_each_provisioned_deployed_and_converged() {
-    let fleet = Fleet::new(range::DIGICAM, "");
+    let fleet = Fleet::new(range::DIGICAM, "", false);
     let provision = fleet.apply("digicam-node.yml", &[]);
     for node in &fleet.nodes.all {
         assert_eq!(
@@ -159,6 +164,71 @@ fn nodes_digicam_four_nodes_three_squads_each_provisioned_deployed_and_converged
     fleet.plans_nothing("digicam.yml", &["-e", "version=v1.0.1"]);
     eprintln!(
         "digicam on 4 nodes x 3 squads: boot {:.1?}, provision {provision:.1?}, deploy {deploy:.1?}, re-plans {:.1?}",
+        fleet.nodes.boot_time,
+        started.elapsed()
+    );
+}
+
+/// How many times systemd started `unit` on `node` (its journal's `Started` lines).
+fn starts(fleet: &Fleet, node: &Node, unit: &str) -> usize {
+    fleet
+        .nodes
+        .sh(
+            node,
+            &format!("journalctl -u {unit} -o cat | grep -c '^Started ' || true"),
+        )
+        .parse()
+        .expect("a count")
+}
+
+#[test]
+fn nodes_digicam_systemd_units_per_squad_restart_once_per_release_and_converge() {
+    let fleet = Fleet::new(range::DIGICAM_SYSTEMD, "", true);
+    let provision = fleet.apply("digicam-node.yml", &[]);
+    let first = fleet.apply("digicam-systemd.yml", &["-e", "version=v1.0.0"]);
+    fleet.all_answer("v1.0.0");
+    let units: Vec<(Node, String)> = fleet
+        .nodes
+        .all
+        .iter()
+        .flat_map(|n| {
+            SQUADS
+                .iter()
+                .map(|s| (n.clone(), format!("digicam-{}", target(n, s))))
+        })
+        .collect();
+    let mut before = Vec::new();
+    for (node, unit) in &units {
+        assert_eq!(
+            fleet.nodes.sh(
+                node,
+                &format!("systemctl is-enabled {unit}; systemctl is-active {unit}")
+            ),
+            "enabled\nactive"
+        );
+        let user = fleet.nodes.sh(
+            node,
+            &format!("ps -o user= -p $(systemctl show -p MainPID --value {unit})"),
+        );
+        assert!(user.starts_with("squad_"), "{unit} runs as {user}");
+        before.push(starts(&fleet, node, unit));
+    }
+    fleet.plans_nothing("digicam-systemd.yml", &["-e", "version=v1.0.0"]);
+
+    let upgrade = fleet.apply("digicam-systemd.yml", &["-e", "version=v1.0.1"]);
+    fleet.all_answer("v1.0.1");
+    for ((node, unit), was) in units.iter().zip(before) {
+        assert_eq!(
+            starts(&fleet, node, unit),
+            was + 1,
+            "{unit} restarted exactly once"
+        );
+    }
+    let started = Instant::now();
+    fleet.plans_nothing("digicam-node.yml", &[]);
+    fleet.plans_nothing("digicam-systemd.yml", &["-e", "version=v1.0.1"]);
+    eprintln!(
+        "digicam as systemd units on 2 nodes x 3 squads: boot {:.1?}, provision {provision:.1?}, first deploy {first:.1?}, upgrade {upgrade:.1?}, re-plans {:.1?}",
         fleet.nodes.boot_time,
         started.elapsed()
     );
