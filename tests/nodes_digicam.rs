@@ -7,11 +7,10 @@
 //! own, restarted exactly once per release change.
 
 use std::fmt::Write as _;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::harness::nodes::{range, Node, Nodes};
-use crate::harness::{copy_tree, Project};
+use crate::harness::Project;
 
 const SQUADS: [&str; 3] = ["alpha", "bravo", "charlie"];
 
@@ -29,21 +28,8 @@ impl Fleet {
     /// `as_root` (their `app_user` names the squad's account either way).
     pub(crate) fn new(range: (u8, u8), squad_vars: &str, as_root: bool) -> Self {
         let nodes = Nodes::boot(range);
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         let project = Project::new();
-        copy_tree(&repo.join("playbooks"), &project.dir().join("playbooks"));
-        copy_tree(&repo.join("roles"), &project.dir().join("roles"));
-        let releases = project.dir().join("releases");
-        let built = std::process::Command::new("bash")
-            .arg(repo.join("scripts/make-releases.sh"))
-            .arg(&releases)
-            .output()
-            .expect("make-releases");
-        assert!(
-            built.status.success(),
-            "{}",
-            String::from_utf8_lossy(&built.stderr)
-        );
+        let releases = project.digicam();
         let public = std::fs::read_to_string(nodes.key.with_extension("pub")).expect("key.pub");
         let mut roots = String::new();
         let mut squads = String::new();
@@ -95,10 +81,10 @@ impl Fleet {
 
     /// A plan of `playbook` finds nothing to do on any node.
     pub(crate) fn plans_nothing(&self, playbook: &str, more: &[&str]) {
-        let mut args = vec!["--detailed-exitcode"];
+        let playbook = format!("playbooks/{playbook}");
+        let mut args = vec![playbook.as_str(), "-i", "inventory/hosts.yml"];
         args.extend_from_slice(more);
-        let run = self.recon("plan", playbook, &args);
-        assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+        self.project.plans_nothing(&args);
     }
 
     /// The /health answer of `squad` on `node` through the node's nginx (as JSON), retried a
