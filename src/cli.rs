@@ -284,7 +284,8 @@ pub(crate) struct ApplyArgs {
     /// own inventory values are shown once, under the list of their names)
     #[arg(long)]
     pub(crate) no_group: bool,
-    /// Stop starting new batches (`serial:`) once more than this percentage of a play's hosts failed
+    /// Stop the rollout (`serial:` batches) after a batch in which more than this percentage of
+    /// its hosts failed; overrides the plays' `max_fail_percentage`
     #[arg(long, value_name = "PERCENT")]
     pub(crate) max_fail_percent: Option<u8>,
 }

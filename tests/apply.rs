@@ -242,8 +242,9 @@ fn ctrl_c_lets_the_step_in_flight_finish_and_starts_no_more() {
     );
 }
 
-/// Four local hosts; tasks fail on the hosts listed in `fail`.
-fn fleet(serial: &str, fail: &str) -> Project {
+/// Four local hosts in a play with `rollout` (its `serial:` and more keys, one per line);
+/// tasks fail on the hosts listed in `fail`.
+fn fleet(rollout: &str, fail: &str) -> Project {
     let p = Project::new();
     let mut hosts = String::new();
     for i in 1..=4 {
@@ -253,22 +254,24 @@ fn fleet(serial: &str, fail: &str) -> Project {
             p.host_root().display()
         );
     }
+    let rollout = rollout.replace('\n', "\n  ");
     p.file("inventory/hosts.yml", &format!("all:\n  vars: {{ ansible_connection: local }}\n  hosts:\n{hosts}"))
         .file(
             "site.yml",
             &format!(
-                "- hosts: all\n  serial: {serial}\n  tasks:\n    - directory: {{ path: \"{{{{ root }}}}\" }}\n    - command: \"exit 1\"\n      when: inventory_hostname in {fail}\n"
+                "- hosts: all\n  {rollout}\n  tasks:\n    - directory: {{ path: \"{{{{ root }}}}\" }}\n    - command: \"exit 1\"\n      when: inventory_hostname in {fail}\n"
             ),
         );
     p
 }
 
 #[test]
-fn a_failing_serial_batch_stops_the_batches_after_it() {
-    let p = fleet("2", "['h2']");
+fn a_wholly_failed_serial_batch_stops_the_batches_after_it() {
+    let p = fleet("serial: 2", "['h1', 'h2']");
     let run = p.recon(&["apply", "site.yml"]);
-    run.expect_code(1)
-        .stdout_has("host `h3`: not attempted: an earlier batch failed");
+    run.expect_code(1).stdout_has(
+        "host `h3`: not attempted: an earlier batch failed (batch 1: 2 of 2 hosts failed)",
+    );
     assert!(
         p.host("h1").is_dir() && p.host("h2").is_dir(),
         "the first batch ran"
@@ -280,19 +283,51 @@ fn a_failing_serial_batch_stops_the_batches_after_it() {
 }
 
 #[test]
-fn max_fail_percent_decides_when_rolling_batches_stop() {
-    let p = fleet("1", "['h2', 'h3']");
-    let run = p.recon(&["apply", "site.yml", "--max-fail-percent", "40"]);
-    run.expect_code(1)
+fn a_partly_failed_serial_batch_goes_on_as_in_ansible() {
+    let p = fleet("serial: 2", "['h2']");
+    p.recon(&["apply", "site.yml"]).expect_code(1);
+    assert!(
+        p.host("h3").is_dir() && p.host("h4").is_dir(),
+        "one of two failed: not the whole batch, the rollout goes on"
+    );
+}
+
+#[test]
+fn max_fail_percentage_stops_after_a_batch_that_exceeds_it() {
+    let p = fleet("serial: 2\nmax_fail_percentage: 40", "['h2']");
+    p.recon(&["apply", "site.yml"]).expect_code(1).stdout_has(
+        "host `h3`: not attempted: an earlier batch failed (batch 1: 1 of 2 hosts failed, more than max_fail_percentage 40%)",
+    );
+    assert!(!p.host("h3").exists() && !p.host("h4").exists());
+    let p = fleet("serial: 2\nmax_fail_percentage: 50", "['h2']");
+    p.recon(&["apply", "site.yml"]).expect_code(1);
+    assert!(
+        p.host("h3").is_dir() && p.host("h4").is_dir(),
+        "one of two (50%) is not more than 50%: the rollout goes on"
+    );
+}
+
+#[test]
+fn max_fail_percent_overrides_the_play() {
+    let p = fleet("serial: 2\nmax_fail_percentage: 50", "['h2']");
+    p.recon(&["apply", "site.yml", "--max-fail-percent", "40"])
+        .expect_code(1)
         .stdout_has("host `h4`: not attempted: an earlier batch failed");
+    assert!(!p.host("h3").exists() && !p.host("h4").exists());
+}
+
+#[test]
+fn a_max_fail_percentage_that_is_not_a_percentage_is_refused() {
+    let p = fleet("serial: 2\nmax_fail_percentage: lots", "[]");
+    let run = p.recon(&["plan", "site.yml"]);
+    assert_ne!(run.code, 0);
     assert!(
-        p.host("h3").is_dir(),
-        "one failure of four (25%) is under 40%: h3 still ran"
+        run.stderr
+            .contains("`max_fail_percentage` must be a whole number from 0 to 100"),
+        "{}",
+        run.stderr
     );
-    assert!(
-        !p.host("h4").exists(),
-        "two of four (50%) is over 40%: h4 did not"
-    );
+    assert!(!p.host("h1").exists());
 }
 
 #[test]

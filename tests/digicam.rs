@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::harness::load::{Figures, Load, Sample};
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::web::{Nginx, Supervisord};
-use crate::harness::{copy_tree, free_port, Project};
+use crate::harness::{free_port, Project};
 
 const SQUADS: [&str; 3] = ["recontest1", "recontest2", "recontest3"];
 /// The squads' app folder: its own per test process, so runs of this test from several checkouts
@@ -40,7 +40,6 @@ struct Stage {
 impl Stage {
     /// A stage whose squads deploy with `deploy` (`blue_green` or `in_place`).
     fn new(deploy: &str) -> Self {
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
         // Clear the previous run's squad folders before supervisord reads the include glob.
         let homes: Vec<_> = SQUADS.iter().map(|user| ensure_user(user)).collect();
         for home in &homes {
@@ -53,19 +52,7 @@ impl Stage {
         let supervisord = Supervisord::start(&glob("supervisor*.conf"));
         nginx.allow_reload(&SQUADS);
         let project = Project::new();
-        copy_tree(&repo.join("playbooks"), &project.dir().join("playbooks"));
-        copy_tree(&repo.join("roles"), &project.dir().join("roles"));
-        let releases = project.dir().join("releases");
-        let built = std::process::Command::new("bash")
-            .arg(repo.join("scripts/make-releases.sh"))
-            .arg(&releases)
-            .output()
-            .expect("make-releases");
-        assert!(
-            built.status.success(),
-            "{}",
-            String::from_utf8_lossy(&built.stderr)
-        );
+        let releases = project.digicam();
         let site_port = free_port();
         let mut hosts = String::new();
         for (i, user) in SQUADS.iter().enumerate() {

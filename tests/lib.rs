@@ -59,7 +59,11 @@ mod nodes;
 #[cfg(feature = "heavy-tests")]
 mod nodes_apt;
 #[cfg(feature = "heavy-tests")]
+mod nodes_digicam;
+#[cfg(feature = "heavy-tests")]
 mod nodes_faults;
+#[cfg(feature = "heavy-tests")]
+mod nodes_rollout;
 #[cfg(feature = "heavy-tests")]
 mod nodes_systemd;
 #[cfg(feature = "heavy-tests")]

@@ -18,6 +18,7 @@ use crate::transport::Pool;
 
 use super::load::{load_with, pool, thread_pool, who};
 use super::planning::{host_plans, plan_with_progress};
+use super::rollout::Rollout;
 use super::rounds::{next_round, replan, Recompiler};
 use super::saved::{is_saved_plan, load_saved_plan, SavedPlay};
 use super::shard::Selected;
@@ -169,9 +170,10 @@ pub(super) fn carry_out(
     }
 }
 
-/// Applies one play batch by batch (`serial:`). Without `--max-fail-percent`, a failure in a
-/// rolling batch stops the batches after it; with it, no new host starts once more than that
-/// share of the play's hosts failed.
+/// Applies one play batch by batch (`serial:`), in order; a batch that fails as `Rollout` says
+/// (the play's `max_fail_percentage`, or `--max-fail-percent` over it) stops the play: the later
+/// batches' hosts are reported not attempted. Within a batch, once its share of failures is
+/// exceeded, its hosts not yet started are not started.
 pub(super) fn apply_play(
     play: &SavedPlay,
     max_fail_percent: Option<u8>,
@@ -181,24 +183,24 @@ pub(super) fn apply_play(
     progress: &Progress,
     rounds: Option<&Rounds<'_, '_>>,
 ) -> Vec<HostReport> {
-    let total = play.hosts.len().max(1);
-    let failed = std::sync::atomic::AtomicUsize::new(0);
-    let too_many = || {
-        max_fail_percent
-            .is_some_and(|pct| failed.load(Ordering::SeqCst) * 100 > usize::from(pct) * total)
+    let rollout = Rollout {
+        max_fail_percentage: max_fail_percent.or(play.max_fail_percentage),
     };
     let mut reports = Vec::new();
-    let mut halted = false;
-    for batch in play.hosts.chunks(play.batch.max(1)) {
-        if halted || too_many() || options.stop.load(Ordering::SeqCst) {
-            let why = if options.stop.load(Ordering::SeqCst) {
-                None
-            } else {
-                Some("an earlier batch failed")
-            };
+    let mut stopped: Option<String> = None;
+    for (number, batch) in play.hosts.chunks(play.batch.max(1)).enumerate() {
+        if stopped.is_some() || options.stop.load(Ordering::SeqCst) {
+            let why = stopped
+                .as_deref()
+                .filter(|_| !options.stop.load(Ordering::SeqCst));
             reports.extend(batch.iter().map(|h| not_attempted(h, why)));
             continue;
         }
+        let failed = std::sync::atomic::AtomicUsize::new(0);
+        let too_many = || {
+            rollout.max_fail_percentage.is_some()
+                && rollout.stops(failed.load(Ordering::SeqCst), batch.len())
+        };
         let batch_reports: Vec<HostReport> = workers.install(|| {
             batch
                 .par_iter()
@@ -206,39 +208,10 @@ pub(super) fn apply_play(
                     if too_many() {
                         return not_attempted(
                             planned,
-                            Some("too many hosts failed (--max-fail-percent)"),
+                            Some("too many hosts of its batch failed (max_fail_percentage)"),
                         );
                     }
-                    let host = &planned.plan.host;
-                    if !planned.plan.steps.is_empty() {
-                        progress.update(
-                            host,
-                            &format!("applying {}", count(planned.plan.steps.len(), "step")),
-                        );
-                    }
-                    let apply_one = |planned: &PlannedHost| {
-                        crate::apply::settled(planned).unwrap_or_else(|| {
-                            connections
-                                .with(planned.connection(), &planned.target, |t| {
-                                    apply_host(planned, t, options)
-                                })
-                                .unwrap_or_else(|e| unreachable_report(planned, &e.message))
-                        })
-                    };
-                    let mut report = apply_one(planned);
-                    if let Some(rounds) = rounds.filter(|_| planned.next.is_some()) {
-                        report = rounds.go_on(
-                            planned,
-                            report,
-                            &apply_one,
-                            connections,
-                            progress,
-                            options.stop,
-                        );
-                    }
-                    if !planned.plan.steps.is_empty() {
-                        progress.finish(host, &outcome_word(&report));
-                    }
+                    let report = apply_planned(planned, connections, options, progress, rounds);
                     if report.outcome != Outcome::Ok {
                         failed.fetch_add(1, Ordering::SeqCst);
                     }
@@ -246,13 +219,57 @@ pub(super) fn apply_play(
                 })
                 .collect()
         });
-        let any_failed = batch_reports.iter().any(|r| r.outcome != Outcome::Ok);
+        let failures = batch_reports
+            .iter()
+            .filter(|r| r.outcome != Outcome::Ok)
+            .count();
         reports.extend(batch_reports);
-        if any_failed && max_fail_percent.is_none() && play.batch < play.hosts.len() {
-            halted = true;
+        if play.batch < play.hosts.len() && rollout.stops(failures, batch.len()) {
+            stopped = Some(rollout.reason(number + 1, failures, batch.len()));
         }
     }
     reports
+}
+
+/// Applies one host of a batch (and its later rounds), showing its progress.
+fn apply_planned(
+    planned: &PlannedHost,
+    connections: &Pool,
+    options: &ApplyOptions<'_>,
+    progress: &Progress,
+    rounds: Option<&Rounds<'_, '_>>,
+) -> HostReport {
+    let host = &planned.plan.host;
+    if !planned.plan.steps.is_empty() {
+        progress.update(
+            host,
+            &format!("applying {}", count(planned.plan.steps.len(), "step")),
+        );
+    }
+    let apply_one = |planned: &PlannedHost| {
+        crate::apply::settled(planned).unwrap_or_else(|| {
+            connections
+                .with(planned.connection(), &planned.target, |t| {
+                    apply_host(planned, t, options)
+                })
+                .unwrap_or_else(|e| unreachable_report(planned, &e.message))
+        })
+    };
+    let mut report = apply_one(planned);
+    if let Some(rounds) = rounds.filter(|_| planned.next.is_some()) {
+        report = rounds.go_on(
+            planned,
+            report,
+            &apply_one,
+            connections,
+            progress,
+            options.stop,
+        );
+    }
+    if !planned.plan.steps.is_empty() {
+        progress.finish(host, &outcome_word(&report));
+    }
+    report
 }
 
 /// Applying the rounds after a host's first: what compiles them, how their plans are shown,

@@ -15,6 +15,7 @@ mod planning;
 mod releases;
 mod report;
 mod rollback;
+mod rollout;
 mod rounds;
 mod saved;
 mod shard;

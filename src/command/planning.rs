@@ -26,6 +26,7 @@ pub(super) fn plan_all(
         .map(|(play, run)| SavedPlay {
             name: run.name.clone(),
             batch: run.batch,
+            max_fail_percentage: run.max_fail_percentage,
             hosts: workers.install(|| {
                 run.hosts
                     .par_iter()

@@ -89,6 +89,9 @@ pub(super) const PLAN_FORMAT: &str = "recon-plan/1";
 pub(super) struct SavedPlay {
     pub(super) name: String,
     pub(super) batch: usize,
+    /// The play's `max_fail_percentage` (absent in plans saved before it was honoured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) max_fail_percentage: Option<u8>,
     pub(super) hosts: Vec<PlannedHost>,
 }
 

@@ -54,6 +54,9 @@ pub(crate) struct PlayRun {
     pub(crate) name: String,
     /// Rolling batch size (`serial:`), resolved against the play's host count.
     pub(crate) batch: usize,
+    /// `max_fail_percentage:` (0-100), the share of a batch's hosts that may fail before the
+    /// rollout stops; none = Ansible's default, it stops only after a batch where all failed.
+    pub(crate) max_fail_percentage: Option<u8>,
     pub(crate) hosts: Vec<HostGraph>,
 }
 
@@ -207,8 +210,10 @@ impl<'a> Compiler<'a> {
             // Claims are node-wide whatever `--limit`/`--tags` select: the play's other hosts
             // on the selected nodes are compiled (never contacted) for the conflict check.
             neighbours.extend(compiler.neighbours(play, &all, &graphs));
-            let batch = match batch_size(play.serial.as_ref(), graphs.len()) {
-                Ok(b) => b,
+            let rollout = batch_size(play.serial.as_ref(), graphs.len())
+                .and_then(|batch| Ok((batch, max_fail(play.max_fail_percentage.as_ref())?)));
+            let (batch, max_fail_percentage) = match rollout {
+                Ok(r) => r,
                 Err(e) => {
                     errors.push(e);
                     continue;
@@ -217,6 +222,7 @@ impl<'a> Compiler<'a> {
             runs.push(PlayRun {
                 name: play.name.clone(),
                 batch,
+                max_fail_percentage,
                 hosts: graphs,
             });
         }
@@ -354,6 +360,21 @@ fn batch_size(serial: Option<&Node>, hosts: usize) -> Result<usize> {
         text.parse().map_err(|_| bad())?
     };
     Ok(size.max(1))
+}
+
+/// `max_fail_percentage: 30`: a whole percentage, 0 to 100 (0 = any failure stops the rollout).
+fn max_fail(node: Option<&Node>) -> Result<Option<u8>> {
+    let Some(node) = node else {
+        return Ok(None);
+    };
+    let text = node.scalar_text().unwrap_or_default().trim();
+    match text.parse::<u8>() {
+        Ok(pct) if pct <= 100 => Ok(Some(pct)),
+        _ => Err(Error::invalid(
+            format!("`max_fail_percentage` must be a whole number from 0 to 100, not `{text}`"),
+            &node.span,
+        )),
+    }
 }
 
 /// `-e key=value`, `-e @file.yml` or `-e '{"key": ...}'` (JSON or YAML inline, Ansible's test:

@@ -117,6 +117,8 @@ pub(crate) struct Play {
     pub(crate) tasks: Vec<TaskSpec>,
     pub(crate) handlers: Vec<TaskSpec>,
     pub(crate) serial: Option<Node>,
+    /// `max_fail_percentage`: a rolling batch with a larger share of failed hosts stops the play.
+    pub(crate) max_fail_percentage: Option<Node>,
     pub(crate) become_: bool,
     /// The play's `remote_user` keyword: the SSH user where the host sets no `ansible_user`.
     pub(crate) remote_user: Option<String>,

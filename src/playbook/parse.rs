@@ -304,6 +304,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         tasks,
         handlers,
         serial: f.get("serial").cloned(),
+        max_fail_percentage: f.get("max_fail_percentage").cloned(),
         become_: f.boolean("become")?.unwrap_or(false),
         remote_user: f.string("remote_user")?,
         gather_facts: f.boolean("gather_facts")?.unwrap_or(true),

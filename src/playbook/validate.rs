@@ -28,8 +28,8 @@ pub(super) fn playbook(playbook: &Playbook) -> Result<()> {
         for n in &play.vars_files {
             keep(templar.lint_node(n));
         }
-        if let Some(serial) = &play.serial {
-            keep(templar.lint_node(serial));
+        for node in play.serial.iter().chain(&play.max_fail_percentage) {
+            keep(templar.lint_node(node));
         }
         for role_use in &play.roles {
             for (_, node) in &role_use.params {

@@ -94,6 +94,26 @@ impl Project {
         self.host_root().join(rel)
     }
 
+    /// The repository's digicam sample in this project: `playbooks/` and `roles/` copied, the
+    /// release tarballs built into `releases/` (its path returned).
+    pub(crate) fn digicam(&self) -> PathBuf {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+        copy_tree(&repo.join("playbooks"), &self.dir().join("playbooks"));
+        copy_tree(&repo.join("roles"), &self.dir().join("roles"));
+        let releases = self.dir().join("releases");
+        make_releases(&releases);
+        releases
+    }
+
+    /// A plan of `args` (a playbook, `-i`, ...) finds nothing to do (`--detailed-exitcode` 0).
+    pub(crate) fn plans_nothing(&self, args: &[&str]) {
+        let mut all = vec!["plan"];
+        all.extend_from_slice(args);
+        all.push("--detailed-exitcode");
+        let run = self.recon(&all);
+        assert_eq!(run.code, 0, "not converged\n{}{}", run.stdout, run.stderr);
+    }
+
     pub(crate) fn file(&self, rel: &str, content: &str) -> &Self {
         let path = self.dir.path().join(rel);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
@@ -240,6 +260,20 @@ pub(crate) fn free_port() -> u16 {
         .local_addr()
         .expect("local address")
         .port()
+}
+
+/// Builds the digicam release tarballs into `out` (`scripts/make-releases.sh`).
+pub(crate) fn make_releases(out: &Path) {
+    let built = Command::new("bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-releases.sh"))
+        .arg(out)
+        .output()
+        .expect("make-releases");
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
 }
 
 /// Copies the folder `from` into `to` (created), files and sub-folders.

@@ -24,10 +24,11 @@ pub(crate) mod range {
     /// Reserved: digicam on nodes (not written yet).
     pub(crate) const DIGICAM: (u8, u8) = (30, 4);
     pub(crate) const DIGICAM_SYSTEMD: (u8, u8) = (34, 2);
-    /// `tests/nodes_faults.rs` (`POWER_OFF`, `PARTITION`, `HOST_KEY`; the others reserved).
+    /// `tests/nodes_faults.rs`.
     pub(crate) const POWER_OFF: (u8, u8) = (40, 3);
     pub(crate) const PARTITION: (u8, u8) = (43, 2);
     pub(crate) const HOST_KEY: (u8, u8) = (45, 2);
+    /// `tests/nodes_rollout.rs`: `serial` batches, and two control machines on one lock.
     pub(crate) const SERIAL: (u8, u8) = (47, 4);
     pub(crate) const LOCK: (u8, u8) = (51, 1);
     /// `tests/nodes_apt.rs`: `apt: upgrade` against a local file repository.
