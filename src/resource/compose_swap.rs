@@ -146,7 +146,7 @@ pub(crate) fn upstream_text(service: &str, addr: &str) -> String {
 /// `_addr ID PORT`: where the host reaches a container's published `PORT` (`0.0.0.0` read as
 /// loopback), empty when it is not published.
 pub(crate) const FUNCTIONS: &str = "_ids() { docker ps -q --no-trunc --filter \"label=com.docker.compose.project=$_p\" --filter \"label=com.docker.compose.service=$_s\" --filter label=com.docker.compose.oneoff=False --filter status=running; }\n\
-_addr() { docker port \"$1\" \"$2\" 2>/dev/null | sed -n '1s/^0\\.0\\.0\\.0:/127.0.0.1:/p'; }\n";
+_addr() { docker port \"$1\" \"$2\" 2>/dev/null | head -n 1 | sed 's/^0\\.0\\.0\\.0:/127.0.0.1:/'; }\n";
 
 impl Swap {
     /// The probe's lines: `swapaddr SERVICE ADDR` for each running container of the service.
