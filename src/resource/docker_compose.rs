@@ -548,6 +548,68 @@ impl Compose {
         ))
     }
 
+    /// The plan fields of swapped services `up` leaves alone whose upstream file points
+    /// elsewhere than their running container.
+    fn upstream_fields(
+        &self,
+        mut change: Change,
+        o: &Observed,
+        upstreams: &[String],
+        services: &[(String, ServicePlan)],
+    ) -> Result<Change, Problem> {
+        for (swap, content) in self.swap.iter().zip(upstreams) {
+            let settled = services
+                .iter()
+                .any(|(s, p)| *s == swap.service && *p == ServicePlan::Unchanged);
+            if let Some((before, after)) = settled
+                .then(|| swap.drift(o.addrs.get(&swap.service), content))
+                .transpose()?
+                .flatten()
+            {
+                change = change.field(Field::Service, Some(before), Some(after));
+            }
+        }
+        Ok(change)
+    }
+
+    /// The `because` line of an `up`: what is left alone, orphans kept, root-equivalent grants.
+    fn reason(
+        &self,
+        o: &Observed,
+        alone: &[&str],
+        situation: Situation,
+        warnings: &[String],
+    ) -> String {
+        let mut reason = format!("`{}` up with compose {}", self.project, o.tool);
+        if !alone.is_empty() {
+            let _ = write!(reason, "; left alone: {}", alone.join(", "));
+        }
+        let orphans: Vec<&str> = o
+            .containers
+            .iter()
+            .filter(|c| !self.remove_orphans && !o.hashes.iter().any(|(s, _)| *s == c.service))
+            .map(|c| c.service.as_str())
+            .collect();
+        if !orphans.is_empty() {
+            let _ = write!(
+                reason,
+                "; orphans kept (remove_orphans is off): {}",
+                orphans.join(", ")
+            );
+        }
+        if situation.triggered {
+            reason.push_str("; a task before it changes in this plan");
+        }
+        if !warnings.is_empty() {
+            let _ = write!(
+                reason,
+                "\nWARNING: root-equivalent grants (the container can take over the host): {}",
+                warnings.join("; ")
+            );
+        }
+        reason
+    }
+
     /// The swap entry of `service`, with its index.
     fn swap_of(&self, service: &str) -> Option<(usize, &Swap)> {
         self.swap
@@ -633,48 +695,11 @@ impl Compose {
             };
             change = grant_fields(change, service, plan, &new, o, &mut warnings);
         }
-        for (swap, content) in self.swap.iter().zip(upstreams) {
-            let settled = services
-                .iter()
-                .any(|(s, p)| *s == swap.service && *p == ServicePlan::Unchanged);
-            if let Some((before, after)) = settled
-                .then(|| swap.drift(o.addrs.get(&swap.service), content))
-                .transpose()?
-                .flatten()
-            {
-                change = change.field(Field::Service, Some(before), Some(after));
-            }
-        }
+        let change = self.upstream_fields(change, o, upstreams, &services)?;
         if change.fields.is_empty() {
             return Ok(None);
         }
-        let mut reason = format!("`{}` up with compose {}", self.project, o.tool);
-        if !alone.is_empty() {
-            let _ = write!(reason, "; left alone: {}", alone.join(", "));
-        }
-        let orphans: Vec<&str> = o
-            .containers
-            .iter()
-            .filter(|c| !self.remove_orphans && !o.hashes.iter().any(|(s, _)| *s == c.service))
-            .map(|c| c.service.as_str())
-            .collect();
-        if !orphans.is_empty() {
-            let _ = write!(
-                reason,
-                "; orphans kept (remove_orphans is off): {}",
-                orphans.join(", ")
-            );
-        }
-        if situation.triggered {
-            reason.push_str("; a task before it changes in this plan");
-        }
-        if !warnings.is_empty() {
-            let _ = write!(
-                reason,
-                "\nWARNING: root-equivalent grants (the container can take over the host): {}",
-                warnings.join("; ")
-            );
-        }
+        let reason = self.reason(o, &alone, situation, &warnings);
         Ok(Some((
             change.reason(reason),
             Decision::Up {
