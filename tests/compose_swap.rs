@@ -27,12 +27,13 @@ fn site(name: &str, nginx: &Nginx, upstream: &Path) -> String {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("roles/nginx_site/files/nginx-site-check.sh");
     let dir = nginx.config.parent().expect("nginx dir");
     format!(
-        "- hosts: all\n  tasks:\n    - docker_compose:\n        project_src: \"{{{{ root }}}}/stack\"\n        project_name: {name}\n        swap:\n          - service: web\n            port: 8080\n            upstream: {up}\n            reload: \"sh {check} /usr/sbin/nginx {conf} {up} {DOMAIN} {stamp} {pid}\"\n            check: {{ path: /variant, timeout: 15 }}\n            drain: 2\n",
+        "- hosts: all\n  tasks:\n    - docker_compose:\n        project_src: \"{{{{ root }}}}/stack\"\n        project_name: {name}\n        swap:\n          - service: web\n            port: 8080\n            upstream: {up}\n            reload: \"sh {check} /usr/sbin/nginx {conf} {up} {DOMAIN} {stamp} {pid}\"\n            serialize: {lock}\n            check: {{ path: /variant, timeout: 15 }}\n            drain: 2\n",
         up = upstream.display(),
         check = check.display(),
         conf = nginx.config.display(),
         stamp = dir.join("reload.stamp").display(),
         pid = dir.join("nginx.pid").display(),
+        lock = dir.join("reload.lock").display(),
     )
 }
 

@@ -216,9 +216,11 @@ impl Swap {
         }
     }
 
-    /// Writes the upstream file to `$_addr` and reloads the front under the lock; on a reload
-    /// that fails, the previous file comes back (`$_prev`) and the step fails.
+    /// A subshell (so the lock is held only while it runs) that writes the upstream file to
+    /// `$_addr` and reloads the front under the lock; on a reload that fails, the previous file
+    /// comes back (`$_prev`) and the subshell fails.
     fn switch(&self, s: &mut Script) {
+        s.code("(\n");
         if let Some(lock) = &self.serialize {
             s.fill("_serialize {} || exit 1\n", [p(lock)]);
         }
@@ -233,7 +235,7 @@ impl Swap {
         .code("if ! ")
         .user_command(&self.reload)
         .fill(
-            " </dev/null; then\n  [ -n \"$_prev\" ] && printf '%s\\n' \"$_prev\" | _put {} 0644 - -\n  echo \"the front did not load the switch to $_addr\"; exit 1\nfi\n",
+            " </dev/null; then\n  [ -n \"$_prev\" ] && printf '%s\\n' \"$_prev\" | _put {} 0644 - -\n  echo \"the front did not load the switch to $_addr\"; exit 1\nfi\n)",
             [p(&self.upstream)],
         );
     }
@@ -260,7 +262,9 @@ impl Swap {
         s.fill("_url=\"http://$_addr\"{}\n", [w(&self.check.path)]).code(
             "if ! _check body; then\n  _failed\n  docker rm -f \"$_new\" >/dev/null\n  echo \"the new container of $_s failed its check and never took traffic; it is removed and the old one keeps serving\"\n  exit 1\nfi\n",
         );
+        s.code("if ! ");
         self.switch(s);
+        s.code(" then\n  docker rm -f \"$_new\" >/dev/null\n  echo \"the new container of $_s is removed; the old one keeps serving\"\n  exit 1\nfi\n");
         s.fill(
             "echo \"$_s: the new container serves at $_addr; the old one drains {}s, then stops\"\nsleep {}\n",
             [n(self.drain), n(self.drain)],
@@ -282,7 +286,7 @@ impl Swap {
             [p(&self.upstream), w(&self.service)],
         );
         self.switch(s);
-        s.code(") then exit 1; fi\n");
+        s.code(" || exit 1\n) then exit 1; fi\n");
     }
 }
 
