@@ -45,6 +45,17 @@ fn nginx_site(port: u16, upstream: &Path) -> String {
     )
 }
 
+/// A GET of /variant through nginx every 20 ms, 120 s at most.
+fn start_load(port: u16) -> Load {
+    Load::start(
+        port,
+        DOMAIN,
+        "/variant",
+        Duration::from_millis(20),
+        Duration::from_secs(120),
+    )
+}
+
 /// Stops the load; an answer other than a 200 carrying one of `versions` counts as failed.
 fn figures(load: Load, versions: &[&str]) -> (Figures, Vec<String>) {
     let samples = load.finish();
@@ -97,13 +108,7 @@ fn a_changed_service_is_swapped_behind_nginx_without_a_failed_request() {
     p.recon(&["plan", "site.yml"]).expect_code(0).stdout_has(
         "swap: new container checked on its own port, then nginx switches; old drains 2s",
     );
-    let load = Load::start(
-        site_port,
-        DOMAIN,
-        "/variant",
-        Duration::from_millis(20),
-        Duration::from_secs(120),
-    );
+    let load = start_load(site_port);
     let apply = p.recon(&["apply", "site.yml"]);
     let (upgrade, wrong) = figures(load, &["v1", "v2"]);
     apply.expect_code(0);
@@ -122,13 +127,7 @@ fn a_changed_service_is_swapped_behind_nginx_without_a_failed_request() {
 
     // A broken version (httpd on the wrong port): never takes traffic, the old one serves on.
     std::fs::write(p.host("stack/docker-compose.yml"), compose_file(&v2, 8081)).expect("compose");
-    let load = Load::start(
-        site_port,
-        DOMAIN,
-        "/variant",
-        Duration::from_millis(20),
-        Duration::from_secs(120),
-    );
+    let load = start_load(site_port);
     let apply = p.recon(&["apply", "site.yml"]);
     let (broken, wrong) = figures(load, &["v2"]);
     println!("swap broken version: {broken}");

@@ -10,21 +10,13 @@
 //! engines and Docker Desktop do not route bridge IPs to the host), and two containers of one
 //! service each get their own, which is exactly what a swap needs.
 
+use super::cutover::{parse_check, Check};
 use super::http_check::HttpCheck;
 use super::Problem;
 use crate::error::{Error, Result};
 use crate::fields::Fields;
 use crate::script::{n, p, w, Script};
 use crate::yaml::Node;
-
-/// What the new container must answer on its own port before it takes traffic.
-#[derive(Debug, Clone)]
-pub(crate) struct Check {
-    pub(crate) path: String,
-    pub(crate) status: u16,
-    pub(crate) contains: Option<String>,
-    pub(crate) timeout: u32,
-}
 
 /// One swapped service: its container port, the front's upstream file and how to reload it.
 #[derive(Debug, Clone)]
@@ -96,30 +88,12 @@ fn one(node: &Node) -> Result<Swap> {
         ));
     }
     let check = match f.get("check") {
-        Some(check_node) => {
-            let c = Fields::new(
-                check_node,
-                "`check`",
-                &["path", "status", "contains", "timeout"],
-            )?;
-            let path = c.string("path")?.unwrap_or_else(|| "/".to_owned());
-            if !path.starts_with('/') {
-                return Err(Error::invalid(
-                    format!("`path` must start with `/`, not `{path}`"),
-                    &check_node.span,
-                ));
-            }
-            Check {
-                path,
-                status: number(&c, "status", 200, "an HTTP status")?,
-                contains: c.string("contains")?.filter(|s| !s.is_empty()),
-                timeout: number(&c, "timeout", 30, "a number of seconds")?,
-            }
-        }
+        Some(node) => parse_check(node)?,
         None => Check {
             path: "/".to_owned(),
             status: 200,
             contains: None,
+            identity: None,
             timeout: 30,
         },
     };
@@ -211,7 +185,7 @@ impl Swap {
             release: None,
             link: String::new(),
             restart: None,
-            identity: None,
+            identity: self.check.identity.clone(),
             direct: None,
         }
     }
