@@ -285,6 +285,20 @@ mod tests {
         )
         .expect("yaml");
         assert!(build(Some(&twice)).is_err());
+        // The upstream follows the one running container; two (an interrupted swap) or none
+        // are refused with the reason.
+        let swap = &swaps[0];
+        let addrs = vec!["127.0.0.1:5".to_owned()];
+        let here = upstream_text("web", "127.0.0.1:5");
+        assert_eq!(swap.drift(Some(&addrs), &here).expect("ok"), None);
+        let (before, after) = swap
+            .drift(Some(&addrs), "server 127.0.0.1:4;\n")
+            .expect("ok")
+            .expect("drift");
+        assert!(before.ends_with(": 127.0.0.1:4") && after.starts_with("127.0.0.1:5"));
+        assert!(swap.drift(None, &here).is_err());
+        let two = vec!["127.0.0.1:5".to_owned(), "127.0.0.1:6".to_owned()];
+        assert!(swap.drift(Some(&two), &here).is_err());
         assert_eq!(
             upstream_text("web", "127.0.0.1:5"),
             "# Managed by recon (docker_compose swap): service web\nserver 127.0.0.1:5;\n"
