@@ -148,4 +148,30 @@ fn a_changed_service_is_swapped_behind_nginx_without_a_failed_request() {
     assert!(std::fs::read_to_string(&upstream)
         .expect("upstream")
         .contains("server 127.0.0.1:"));
+
+    // The compose file written by a task before it (the usual deploy: a new image tag in a
+    // template): the plan cannot tell, the apply swaps because the config hash changed.
+    p.file("files/docker-compose.yml", &compose_file(&v1, 8080));
+    let tasks = site(&name, &nginx, &upstream).replacen(
+        "  tasks:\n",
+        "  tasks:\n    - file: { path: \"{{ root }}/stack/docker-compose.yml\", src: docker-compose.yml }\n",
+        1,
+    );
+    p.file("site.yml", &tasks);
+    let load = start_load(site_port);
+    let apply = p.recon(&["apply", "site.yml"]);
+    let (templated, wrong) = figures(load, &["v2", "v1"]);
+    apply.expect_code(0);
+    println!("swap after an earlier task rewrote the compose file: {templated}");
+    assert_eq!(templated.failed, 0, "failed requests: {wrong:?}");
+    let third = clean.containers();
+    assert_eq!(third.len(), 1, "{third:?}");
+    assert_ne!(third, second, "swapped to a new container");
+    assert_eq!(
+        Nginx::get(site_port, DOMAIN, "/variant").map(|(s, b)| (s, b.trim().to_owned())),
+        Some((200, "v1".to_owned()))
+    );
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0)
+        .stdout_has("No changes.");
 }
