@@ -558,6 +558,12 @@ impl Compose {
         services: &[(String, ServicePlan)],
     ) -> Result<Change, Problem> {
         for (swap, content) in self.swap.iter().zip(upstreams) {
+            if !o.hashes.iter().any(|(s, _)| *s == swap.service) {
+                return Err(Problem::new(format!(
+                    "`swap` names service `{}`, which the compose project does not define",
+                    swap.service
+                )));
+            }
             let settled = services
                 .iter()
                 .any(|(s, p)| *s == swap.service && *p == ServicePlan::Unchanged);
