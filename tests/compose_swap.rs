@@ -3,7 +3,7 @@
 //! here. Under a bounded load through nginx, a new image is swapped in (new container beside the
 //! old, checked on its own published port, upstream switched with a confirmed reload, old one
 //! drained and removed) without a failed request; a broken new version never takes traffic and
-//! the old container keeps serving.
+//! the old container keeps serving; a compose file rewritten by an earlier task is swapped too.
 
 use std::path::Path;
 use std::time::Duration;
@@ -68,6 +68,36 @@ fn figures(load: Load, versions: &[&str]) -> (Figures, Vec<String>) {
     (Figures::of(&samples, good), wrong)
 }
 
+/// Applies under load and asserts a clean swap: no failed request (answers from `versions`),
+/// one container, not one of `before`, serving the last of `versions`, and nothing left to plan.
+/// Returns the containers.
+fn apply_swapped(
+    p: &Project,
+    clean: &CleanProject,
+    site_port: u16,
+    before: &[(String, String)],
+    versions: &[&str],
+    what: &str,
+) -> Vec<(String, String)> {
+    let load = start_load(site_port);
+    let apply = p.recon(&["apply", "site.yml"]);
+    let (figures, wrong) = figures(load, versions);
+    apply.expect_code(0);
+    println!("swap {what}: {figures}");
+    assert_eq!(figures.failed, 0, "failed requests: {wrong:?}");
+    let now = clean.containers();
+    assert_eq!(now.len(), 1, "the old container is gone: {now:?}");
+    assert!(!before.contains(&now[0]), "a new container serves");
+    assert_eq!(
+        Nginx::get(site_port, DOMAIN, "/variant").map(|(s, b)| (s, b.trim().to_owned())),
+        Some((200, versions[versions.len() - 1].to_owned()))
+    );
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0)
+        .stdout_has("No changes.");
+    now
+}
+
 #[test]
 fn a_changed_service_is_swapped_behind_nginx_without_a_failed_request() {
     docker::ensure();
@@ -108,22 +138,14 @@ fn a_changed_service_is_swapped_behind_nginx_without_a_failed_request() {
     p.recon(&["plan", "site.yml"]).expect_code(0).stdout_has(
         "swap: new container checked on its own port, then nginx switches; old drains 2s",
     );
-    let load = start_load(site_port);
-    let apply = p.recon(&["apply", "site.yml"]);
-    let (upgrade, wrong) = figures(load, &["v1", "v2"]);
-    apply.expect_code(0);
-    println!("swap upgrade v1 -> v2: {upgrade}");
-    assert_eq!(upgrade.failed, 0, "failed requests: {wrong:?}");
-    let second = clean.containers();
-    assert_eq!(second.len(), 1, "the old container is gone: {second:?}");
-    assert_ne!(second[0].1, first[0].1, "a new container serves");
-    assert_eq!(
-        Nginx::get(site_port, DOMAIN, "/variant").map(|(s, b)| (s, b.trim().to_owned())),
-        Some((200, "v2".to_owned()))
+    let second = apply_swapped(
+        &p,
+        &clean,
+        site_port,
+        &first,
+        &["v1", "v2"],
+        "upgrade v1 -> v2",
     );
-    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
-        .expect_code(0)
-        .stdout_has("No changes.");
 
     // A broken version (httpd on the wrong port): never takes traffic, the old one serves on.
     std::fs::write(p.host("stack/docker-compose.yml"), compose_file(&v2, 8081)).expect("compose");
@@ -158,20 +180,12 @@ fn a_changed_service_is_swapped_behind_nginx_without_a_failed_request() {
         1,
     );
     p.file("site.yml", &tasks);
-    let load = start_load(site_port);
-    let apply = p.recon(&["apply", "site.yml"]);
-    let (templated, wrong) = figures(load, &["v2", "v1"]);
-    apply.expect_code(0);
-    println!("swap after an earlier task rewrote the compose file: {templated}");
-    assert_eq!(templated.failed, 0, "failed requests: {wrong:?}");
-    let third = clean.containers();
-    assert_eq!(third.len(), 1, "{third:?}");
-    assert_ne!(third, second, "swapped to a new container");
-    assert_eq!(
-        Nginx::get(site_port, DOMAIN, "/variant").map(|(s, b)| (s, b.trim().to_owned())),
-        Some((200, "v1".to_owned()))
+    apply_swapped(
+        &p,
+        &clean,
+        site_port,
+        &second,
+        &["v2", "v1"],
+        "after an earlier task rewrote the compose file",
     );
-    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
-        .expect_code(0)
-        .stdout_has("No changes.");
 }
