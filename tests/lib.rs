@@ -33,6 +33,8 @@ mod ci;
 #[cfg(feature = "heavy-tests")]
 mod compose;
 #[cfg(feature = "heavy-tests")]
+mod compose_swap;
+#[cfg(feature = "heavy-tests")]
 mod digicam;
 #[cfg(feature = "heavy-tests")]
 mod door;

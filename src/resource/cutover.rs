@@ -107,26 +107,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
             ))
         }
     };
-    let check_node = f.require("check")?;
-    let c = Fields::new(
-        check_node,
-        "`check`",
-        &["path", "status", "contains", "identity", "timeout"],
-    )?;
-    let path = c.string("path")?.unwrap_or_else(|| "/".to_owned());
-    if !path.starts_with('/') {
-        return Err(Error::invalid(
-            format!("`path` must start with `/`, not `{path}`"),
-            &check_node.span,
-        ));
-    }
-    let check = Check {
-        path,
-        status: u16::try_from(number(&c, "status", 200)?).unwrap_or(200),
-        contains: c.string("contains")?.filter(|s| !s.is_empty()),
-        identity: c.string("identity")?.filter(|s| !s.is_empty()),
-        timeout: number(&c, "timeout", 30)?,
-    };
+    let check = parse_check(f.require("check")?)?;
     Ok(Cutover {
         upstream: super::args::checked_path(
             &f.required_string("upstream")?,
@@ -140,6 +121,37 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
         version,
         slots,
         check,
+    })
+}
+
+/// A `check: { path, status, contains, identity, timeout }` mapping (also a compose swap's).
+pub(super) fn parse_check(check_node: &Node) -> Result<Check> {
+    let c = Fields::new(
+        check_node,
+        "`check`",
+        &["path", "status", "contains", "identity", "timeout"],
+    )?;
+    let number = |key: &str, default: u32| -> Result<u32> {
+        match (c.string(key)?, c.get(key)) {
+            (Some(t), Some(node)) => t
+                .parse()
+                .map_err(|_| Error::invalid(format!("`{key}` must be a number"), &node.span)),
+            _ => Ok(default),
+        }
+    };
+    let path = c.string("path")?.unwrap_or_else(|| "/".to_owned());
+    if !path.starts_with('/') {
+        return Err(Error::invalid(
+            format!("`path` must start with `/`, not `{path}`"),
+            &check_node.span,
+        ));
+    }
+    Ok(Check {
+        path,
+        status: u16::try_from(number("status", 200)?).unwrap_or(200),
+        contains: c.string("contains")?.filter(|s| !s.is_empty()),
+        identity: c.string("identity")?.filter(|s| !s.is_empty()),
+        timeout: number("timeout", 30)?,
     })
 }
 

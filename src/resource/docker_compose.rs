@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 
 use super::args::{checked_path, normalize_path};
 use super::compose_grants;
+use super::compose_swap::{self, Swap};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathState, Want};
@@ -42,6 +43,8 @@ pub(crate) struct Compose {
     wait: bool,
     wait_timeout: u64,
     present: bool,
+    /// Services swapped behind nginx instead of recreated in place (`compose_swap`).
+    swap: Vec<Swap>,
 }
 
 const KEYS: &[&str] = &[
@@ -53,6 +56,7 @@ const KEYS: &[&str] = &[
     "wait",
     "wait_timeout",
     "state",
+    "swap",
 ];
 
 /// The project name compose derives from a folder name: lower case, only `a-z0-9_-`.
@@ -146,6 +150,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Compose> {
         wait: f.boolean("wait")?.unwrap_or(false),
         wait_timeout,
         present,
+        swap: compose_swap::build(f.get("swap"))?,
     })
 }
 
@@ -181,6 +186,8 @@ pub(crate) struct Observed {
     pub(crate) config: Option<String>,
     /// Container id → the stable part of `docker inspect` (config, host config, mounts).
     pub(crate) inspected: BTreeMap<String, serde_json::Value>,
+    /// Swapped service → the host addresses its running containers publish its port on.
+    pub(crate) addrs: BTreeMap<String, Vec<String>>,
 }
 
 /// Parses the probe's lines.
@@ -198,6 +205,12 @@ pub(crate) fn parse(output: &str) -> Observed {
                 );
             }
             "nodir" => o.no_dir = true,
+            "swapaddr" => {
+                if let Some(service) = words.next() {
+                    let addrs = o.addrs.entry(service.to_owned()).or_default();
+                    addrs.extend(words.next().filter(|a| !a.is_empty()).map(str::to_owned));
+                }
+            }
             "cfg" => {
                 o.config = Some(crate::text::from_base64(words.next().unwrap_or_default()));
             }
@@ -372,7 +385,13 @@ pub(crate) fn predict(
 /// Up (with these flags) or down.
 #[derive(Debug)]
 pub(crate) enum Decision {
-    Up,
+    Up {
+        /// Indexes into `swap` of the services the plan saw changed: swapped, not recreated.
+        swap: Vec<usize>,
+        /// A compose file changes earlier in this plan: every swapped service is swapped when
+        /// its config hash turns out changed at apply time.
+        recheck: bool,
+    },
     Down,
 }
 
@@ -411,6 +430,8 @@ const CONFIG: &str = r#"printf 'cfg '; printf '%s\n' "$_cfg" | awk '/^    enviro
 pub(crate) struct Asked {
     output: Handle<CommandOutput>,
     files: Vec<Handle<PathState>>,
+    /// Each swapped service's upstream file (`swap` order).
+    upstreams: Vec<Handle<PathState>>,
 }
 
 /// The file names compose looks for when none are given (v1 and v2).
@@ -451,6 +472,9 @@ impl Compose {
             s.code(" -f").words([file.as_str()]);
         }
         s.code("\n").code(TOOL);
+        if !self.swap.is_empty() {
+            s.code(compose_swap::FUNCTIONS);
+        }
     }
 
     fn probe(&self) -> Script {
@@ -465,6 +489,9 @@ impl Compose {
             return s;
         }
         s.code(INSPECT);
+        for swap in &self.swap {
+            swap.probe(&mut s);
+        }
         for file in self.compose_files() {
             s.fill(
                 "_h=$(sha256sum 2>/dev/null < {}) || _h=-\nprintf 'sha %s\\n' \"${_h%% *}\"\n",
@@ -512,13 +539,96 @@ impl Compose {
         let change = Change::new(Action::Create).reason(format!(
             "{why}: `up` runs after the tasks before it; which services change is known after apply"
         ));
-        Ok((change, Decision::Up))
+        Ok((
+            change,
+            Decision::Up {
+                swap: Vec::new(),
+                recheck: true,
+            },
+        ))
+    }
+
+    /// The plan fields of swapped services `up` leaves alone whose upstream file points
+    /// elsewhere than their running container.
+    fn upstream_fields(
+        &self,
+        mut change: Change,
+        o: &Observed,
+        upstreams: &[String],
+        services: &[(String, ServicePlan)],
+    ) -> Result<Change, Problem> {
+        for (swap, content) in self.swap.iter().zip(upstreams) {
+            if !o.hashes.iter().any(|(s, _)| *s == swap.service) {
+                return Err(Problem::new(format!(
+                    "`swap` names service `{}`, which the compose project does not define",
+                    swap.service
+                )));
+            }
+            let settled = services
+                .iter()
+                .any(|(s, p)| *s == swap.service && *p == ServicePlan::Unchanged);
+            if let Some((before, after)) = settled
+                .then(|| swap.drift(o.addrs.get(&swap.service), content))
+                .transpose()?
+                .flatten()
+            {
+                change = change.field(Field::Service, Some(before), Some(after));
+            }
+        }
+        Ok(change)
+    }
+
+    /// The `because` line of an `up`: what is left alone, orphans kept, root-equivalent grants.
+    fn reason(
+        &self,
+        o: &Observed,
+        alone: &[&str],
+        situation: Situation,
+        warnings: &[String],
+    ) -> String {
+        let mut reason = format!("`{}` up with compose {}", self.project, o.tool);
+        if !alone.is_empty() {
+            let _ = write!(reason, "; left alone: {}", alone.join(", "));
+        }
+        let orphans: Vec<&str> = o
+            .containers
+            .iter()
+            .filter(|c| !self.remove_orphans && !o.hashes.iter().any(|(s, _)| *s == c.service))
+            .map(|c| c.service.as_str())
+            .collect();
+        if !orphans.is_empty() {
+            let _ = write!(
+                reason,
+                "; orphans kept (remove_orphans is off): {}",
+                orphans.join(", ")
+            );
+        }
+        if situation.triggered {
+            reason.push_str("; a task before it changes in this plan");
+        }
+        if !warnings.is_empty() {
+            let _ = write!(
+                reason,
+                "\nWARNING: root-equivalent grants (the container can take over the host): {}",
+                warnings.join("; ")
+            );
+        }
+        reason
+    }
+
+    /// The swap entry of `service`, with its index.
+    fn swap_of(&self, service: &str) -> Option<(usize, &Swap)> {
+        self.swap
+            .iter()
+            .enumerate()
+            .find(|(_, s)| s.service == service)
     }
 
     fn decide_present(
         &self,
         o: &Observed,
         situation: Situation,
+        upstreams: &[String],
     ) -> Result<Option<(Change, Decision)>, Problem> {
         if o.no_dir || o.config_error.as_deref().is_some_and(missing_file) {
             return self.missing_project(o, situation).map(Some);
@@ -547,6 +657,7 @@ impl Compose {
             Action::Update
         });
         let mut alone = Vec::new();
+        let mut swapped = Vec::new();
         for (service, plan) in &services {
             let (before, after) = match plan {
                 ServicePlan::Unchanged => {
@@ -559,7 +670,13 @@ impl Compose {
                 ServicePlan::Create { pull: None } => (None, format!("{service}: create")),
                 ServicePlan::Recreate { container, why } => (
                     Some(format!("{service} {}", short(container))),
-                    format!("recreate: {why}"),
+                    match self.swap_of(service) {
+                        Some((i, swap)) => {
+                            swapped.push(i);
+                            format!("recreate: {why}; {}", swap.describe())
+                        }
+                        None => format!("recreate: {why}"),
+                    },
                 ),
                 ServicePlan::Start { container, status } => (
                     Some(format!("{service} {} ({status})", short(container))),
@@ -584,37 +701,18 @@ impl Compose {
             };
             change = grant_fields(change, service, plan, &new, o, &mut warnings);
         }
+        let change = self.upstream_fields(change, o, upstreams, &services)?;
         if change.fields.is_empty() {
             return Ok(None);
         }
-        let mut reason = format!("`{}` up with compose {}", self.project, o.tool);
-        if !alone.is_empty() {
-            let _ = write!(reason, "; left alone: {}", alone.join(", "));
-        }
-        let orphans: Vec<&str> = o
-            .containers
-            .iter()
-            .filter(|c| !self.remove_orphans && !o.hashes.iter().any(|(s, _)| *s == c.service))
-            .map(|c| c.service.as_str())
-            .collect();
-        if !orphans.is_empty() {
-            let _ = write!(
-                reason,
-                "; orphans kept (remove_orphans is off): {}",
-                orphans.join(", ")
-            );
-        }
-        if situation.triggered {
-            reason.push_str("; a task before it changes in this plan");
-        }
-        if !warnings.is_empty() {
-            let _ = write!(
-                reason,
-                "\nWARNING: root-equivalent grants (the container can take over the host): {}",
-                warnings.join("; ")
-            );
-        }
-        Ok(Some((change.reason(reason), Decision::Up)))
+        let reason = self.reason(o, &alone, situation, &warnings);
+        Ok(Some((
+            change.reason(reason),
+            Decision::Up {
+                swap: swapped,
+                recheck: false,
+            },
+        )))
     }
 }
 
@@ -690,6 +788,9 @@ impl Resource for Compose {
             ("project_src", Some(self.project_src.clone())),
             ("files", Some(self.files.join(", "))),
         ])]
+        .into_iter()
+        .chain(self.swap.iter().map(|s| Claim::path(&s.upstream)))
+        .collect()
     }
 
     fn needs(&self) -> Vec<String> {
@@ -714,6 +815,11 @@ impl Resource for Compose {
         Asked {
             output: facts.output(self.probe()),
             files,
+            upstreams: self
+                .swap
+                .iter()
+                .map(|s| facts.path(&s.upstream, Want::Always))
+                .collect(),
         }
     }
 
@@ -763,9 +869,28 @@ impl Resource for Compose {
                 .reason(format!(
                     "`{path}` changes earlier in this plan: which services `up` creates or recreates is known after apply"
                 ));
-                return Ok(Some((change, Decision::Up)));
+                return Ok(Some((
+                    change,
+                    Decision::Up {
+                        swap: Vec::new(),
+                        recheck: true,
+                    },
+                )));
             }
-            return self.decide_present(&o, situation);
+            let upstreams: Vec<String> = asked
+                .upstreams
+                .iter()
+                .zip(&self.swap)
+                .map(|(handle, swap)| {
+                    let state = facts.get(*handle);
+                    super::refuse_unsafe(&swap.upstream, state)?;
+                    Ok(
+                        String::from_utf8_lossy(state.content.as_deref().unwrap_or_default())
+                            .into_owned(),
+                    )
+                })
+                .collect::<Result<_, Problem>>()?;
+            return self.decide_present(&o, situation, &upstreams);
         }
         if o.containers.is_empty() {
             return Ok(None);
@@ -796,7 +921,7 @@ impl Resource for Compose {
                      docker network ls -q --filter \"label=com.docker.compose.project=$_p\" | xargs -r docker network rm >/dev/null || exit 1\n",
                 );
             }
-            Decision::Up => {
+            Decision::Up { swap, recheck } => {
                 s.code(
                     "[ \"$_tool\" != none ] || { echo 'neither docker compose nor docker-compose is installed' >&2; exit 1; }\n\
                      cd -- \"$_src\" || exit 1\n",
@@ -805,11 +930,19 @@ impl Resource for Compose {
                 if self.pull == Pull::Always {
                     s.code("_dc -p \"$_p\" \"$@\" pull || exit 1\n");
                 }
+                for (i, entry) in self.swap.iter().enumerate() {
+                    if swap.contains(&i) || *recheck {
+                        entry.script(swap.contains(&i), s);
+                    }
+                }
                 s.code("_dc -p \"$_p\" \"$@\" up -d");
                 if self.remove_orphans {
                     s.code(" --remove-orphans");
                 }
                 s.code(" || exit 1\n");
+                for entry in &self.swap {
+                    entry.follow(s);
+                }
                 if self.wait {
                     s.fill(
                         "_end=$(( $(date +%s) + {} ))\n\
@@ -933,6 +1066,7 @@ mod tests {
             wait: false,
             wait_timeout: 60,
             present: true,
+            swap: Vec::new(),
         };
         let file = |sha: Option<&str>| {
             FactValue::Path(PathState {

@@ -12,6 +12,7 @@ mod block;
 mod claim;
 mod command;
 mod compose_grants;
+mod compose_swap;
 mod cron;
 pub(crate) mod cutover;
 mod directory;

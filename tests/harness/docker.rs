@@ -102,7 +102,7 @@ fn ensure_image() {
 pub(crate) fn tag_variant(tag: &str, marker: &str) {
     let script = "set -e; d=$(mktemp -d); trap 'rm -rf \"$d\"' EXIT; \
                   mkdir \"$d/bin\"; cp /bin/busybox \"$d/bin/\"; \
-                  for a in sh sleep true; do ln -s busybox \"$d/bin/$a\"; done; \
+                  for a in sh sleep true httpd; do ln -s busybox \"$d/bin/$a\"; done; \
                   printf %s \"$2\" > \"$d/variant\"; \
                   tar -C \"$d\" -c . | docker import - \"$1\" >/dev/null";
     let status = Command::new("sh")
