@@ -418,6 +418,20 @@ fn kind_of(err: &minijinja::Error, snippet: &str) -> ErrorKind {
     }
 }
 
+/// The variable a filter at `filter_start` is applied to (`drain` in `drain | bool`), when it is
+/// a plain name or attribute path.
+fn filter_operand(expr: &str, filter_start: usize) -> Option<std::ops::Range<usize>> {
+    let before = expr.get(..filter_start)?.trim_end();
+    let before = before.strip_suffix('|')?.trim_end();
+    let name = |c: char| c.is_alphanumeric() || c == '_' || c == '.';
+    let begin = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !name(*c))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    (begin < before.len()).then_some(begin..before.len())
+}
+
 fn scalar_error(err: &minijinja::Error, node: &Node, text: &str) -> Error {
     let source =
         &node.span.file.text[node.span.start..node.span.end.min(node.span.file.text.len())];
@@ -431,6 +445,13 @@ fn scalar_error(err: &minijinja::Error, node: &Node, text: &str) -> Error {
             let expr_text = single_expression(text)
                 .filter(|_| source.find(text) != Some(base))
                 .unwrap_or(text);
+            // An undefined value given to a filter (`drain | bool`) is reported at the filter:
+            // name the value instead.
+            let r = if err.kind() == JErrorKind::UndefinedError {
+                filter_operand(expr_text, r.start).unwrap_or(r)
+            } else {
+                r
+            };
             let snippet = expr_text.get(r.clone()).unwrap_or_default().to_owned();
             (node.span.narrow(base + r.start, base + r.end), snippet)
         }
@@ -841,6 +862,17 @@ mod tests {
         assert_eq!(err.to_string(), "undefined variable `sqaud`");
         let span = err.span().expect("span");
         assert_eq!(&span.file.text[span.start..span.end], "sqaud");
+    }
+
+    #[test]
+    fn an_undefined_value_given_to_a_filter_is_named_not_the_filter() {
+        let (templar, ctx, node) = ctx("w: \"{{ drain | bool }}\"\n");
+        let err = templar
+            .render_string(node.get("w").expect("w"), &ctx)
+            .expect_err("undefined");
+        assert_eq!(err.to_string(), "undefined variable `drain`");
+        let span = err.span().expect("span");
+        assert_eq!(&span.file.text[span.start..span.end], "drain");
     }
 
     #[test]

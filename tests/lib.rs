@@ -69,6 +69,8 @@ mod nodes_rollout;
 #[cfg(feature = "heavy-tests")]
 mod nodes_systemd;
 #[cfg(feature = "heavy-tests")]
+mod rolling;
+#[cfg(feature = "heavy-tests")]
 mod secrets;
 #[cfg(feature = "heavy-tests")]
 mod shard;

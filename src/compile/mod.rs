@@ -394,28 +394,48 @@ pub(crate) fn parse_extra_vars(args: &[String]) -> Result<Vec<(String, Node)>> {
                 .ok_or_else(|| wrong_type(&node, "a mapping of variables", what))?;
             out.extend(entries.iter().map(|(k, v)| (k.key().to_owned(), v.clone())));
         } else {
-            let (k, v) = arg.split_once('=').ok_or_else(|| {
-                Error::usage(format!("`-e {arg}`: expected key=value or @file.yml"))
-            })?;
-            let file = crate::source::SourceFile::new(format!("-e {k}"), v.to_owned());
-            let span = Span {
-                start: 0,
-                end: v.len(),
-                file,
-            };
-            out.push((
-                k.to_owned(),
-                Node {
-                    value: yaml::Value::Scalar {
-                        text: v.to_owned(),
-                        plain: true,
-                    },
-                    span,
-                },
-            ));
+            out.extend(key_values(arg)?);
         }
     }
     Ok(out)
+}
+
+/// `-e 'a=1 b="two words"'`: every word `key=value`, quoted as Ansible's `parse_kv` reads them;
+/// an argument whose later words are not `key=value` (`-e 'msg=hello world'`) is one variable.
+fn key_values(arg: &str) -> Result<Vec<(String, Node)>> {
+    let (k, v) = arg
+        .split_once('=')
+        .ok_or_else(|| Error::usage(format!("`-e {arg}`: expected key=value or @file.yml")))?;
+    let file = crate::source::SourceFile::new(format!("-e {k}"), arg.to_owned());
+    let whole = Span {
+        start: 0,
+        end: arg.len(),
+        file,
+    };
+    if let Ok(words) =
+        crate::ansible::parse_free_form(&Node::string(arg.to_owned(), whole.clone()), false)
+    {
+        if let Some(entries) = words.as_map().filter(|e| e.len() > 1) {
+            return Ok(entries
+                .iter()
+                .map(|(k, v)| (k.key().to_owned(), v.clone()))
+                .collect());
+        }
+    }
+    let span = Span {
+        start: k.len() + 1,
+        ..whole
+    };
+    Ok(vec![(
+        k.to_owned(),
+        Node {
+            value: yaml::Value::Scalar {
+                text: v.to_owned(),
+                plain: true,
+            },
+            span,
+        },
+    )])
 }
 
 /// Variables as a plain map for `recon inventory`: every variable rendered.
@@ -476,5 +496,15 @@ mod tests {
         let args = vec!["[1, 2]".to_owned()];
         let err = parse_extra_vars(&args).expect_err("a list is not variables");
         assert!(err.to_string().contains("mapping"), "{err}");
+    }
+
+    #[test]
+    fn several_key_values_in_one_argument_are_several_variables() {
+        assert_eq!(
+            vars(&[r#"version=v2 drain=false msg="two words""#]),
+            ["version = v2", "drain = False", "msg = two words"]
+        );
+        assert_eq!(vars(&["msg=hello world"]), ["msg = hello world"]);
+        assert_eq!(vars(&["url=http://x/?a=b"]), ["url = http://x/?a=b"]);
     }
 }
