@@ -167,6 +167,7 @@ impl<'a> Compiler<'a> {
                 .collect();
             compiler.pick_shard(&selected, shard)
         });
+        let in_shard = picked.as_ref().map(shard::Picked::hosts);
         let mut runs = Vec::new();
         let mut neighbours = Vec::new();
         // Per host, what its earlier plays left (`set_fact`, `include_vars`, results).
@@ -177,11 +178,10 @@ impl<'a> Compiler<'a> {
                 continue;
             };
             let targets: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
-            if let Some(picked) = &picked {
+            if let Some(in_shard) = &in_shard {
                 // Other shards' hosts are on other nodes: neither compiled nor neighbours.
-                let compiled = picked.hosts();
-                all.retain(|h| compiled.contains(h));
-                hosts.retain(|h| compiled.contains(h));
+                all.retain(|h| in_shard.contains(h));
+                hosts.retain(|h| in_shard.contains(h));
             }
             let results: Vec<Result<HostGraph>> = hosts
                 .par_iter()
