@@ -138,3 +138,39 @@ fn check_of_four_times_the_hosts_costs_less_than_six_times_the_cpu() {
         small.1
     );
 }
+
+/// `--shard I/N` compiles only the shard's hosts: a host whose task does not compile breaks
+/// the shard it is in, and not the other one (compiling every host, then keeping the shard's,
+/// failed both and cost every shard the whole fleet).
+#[test]
+fn a_shard_compiles_only_its_own_hosts() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - name: env\n      file: { path: \"/tmp/{{ app }}/env\", content: x }\n",
+    )
+    .file(
+        "two.yml",
+        "all:\n  vars:\n    ansible_port: 9\n  hosts:\n    good: { ansible_host: 127.0.0.1, app: a }\n    \
+         bad: { ansible_host: 127.0.0.2 }\n",
+    );
+    let runs: Vec<_> = ["1/2", "2/2"]
+        .iter()
+        .map(|s| p.recon(&["check", "site.yml", "-i", "two.yml", "--shard", s]))
+        .collect();
+    let passed: Vec<_> = runs.iter().filter(|r| r.code == 0).collect();
+    assert_eq!(
+        passed.len(),
+        1,
+        "one shard has only the good host: {runs:?}"
+    );
+    assert!(
+        passed[0].stdout.contains("1 task compiled for 1 host"),
+        "{runs:?}"
+    );
+    let failed = runs
+        .iter()
+        .find(|r| r.code != 0)
+        .expect("the bad host's shard");
+    assert!(failed.stderr.contains("app"), "{failed:?}");
+}
