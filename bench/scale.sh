@@ -2,8 +2,9 @@
 # The scale benchmark: how compiling grows with the number of hosts. For each size N it writes,
 # into a temp dir, an inventory of N squads running the squad deploy (bench/recon/digicam.yml,
 # 17 tasks + 2 handlers), each its own node (127.A.B.C: every address is loopback, nothing is
-# contacted), and runs `recon check` under /usr/bin/time -v. It then does the same with every
-# host on ONE node (each its own account and home), and prints a markdown table.
+# contacted), and runs `recon check` under /usr/bin/time -v (wall, CPU and peak RSS). It then
+# does the same with every host on ONE node (each its own account and home), and prints a
+# markdown table.
 #
 #   cargo build --release && bench/scale.sh
 #   SIZES="100 1000 10000 100000" ONE_NODE=5000 bench/scale.sh
@@ -50,6 +51,10 @@ inventory() {
     }' >"$file"
 }
 
+# User + system CPU seconds from a /usr/bin/time -v file: on a shared machine, ratios of CPU
+# time between sizes hold where wall times are inflated by other work.
+cpu_s() { awk -F': ' '/(User|System) time \(seconds\)/ {s += $2} END {printf "%.2f", s}' "$1"; }
+
 # One timed command: TAG CMD...; any exit status is kept (plan of unreachable hosts fails).
 measure() {
     local tag=$1
@@ -70,7 +75,7 @@ row() {
         measure "plan-$n-$mode" "$RECON" plan "$WORK/recon/digicam.yml" -i "$inv" --forks 64
         plan_cols="| $(wall_s "$OUT/plan-$n-$mode.time") | $(rss_mib "$OUT/plan-$n-$mode.time")"
     fi
-    echo "| $label | $(wall_s "$OUT/check-$n-$mode.time") | $(rss_mib "$OUT/check-$n-$mode.time") $plan_cols |" >>"$OUT/rows.md"
+    echo "| $label | $(wall_s "$OUT/check-$n-$mode.time") | $(cpu_s "$OUT/check-$n-$mode.time") | $(rss_mib "$OUT/check-$n-$mode.time") $plan_cols |" >>"$OUT/rows.md"
 }
 
 : >"$OUT/rows.md"
@@ -80,8 +85,8 @@ for n in $SIZES; do row "$n hosts, $n nodes" "$n" nodes; done
 {
     cat "$OUT/meta.txt"
     echo
-    echo "| inventory | check s | check RSS MiB | plan s (hosts refuse) | plan RSS MiB |"
-    echo "|---|---|---|---|---|"
+    echo "| inventory | check s | check CPU s | check RSS MiB | plan s (hosts refuse) | plan RSS MiB |"
+    echo "|---|---|---|---|---|---|"
     cat "$OUT/rows.md"
 } >"$OUT/scale-summary.md"
 cat "$OUT/scale-summary.md"

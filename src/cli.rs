@@ -199,12 +199,8 @@ pub(crate) struct Selection {
     pub(crate) shard: Option<Shard>,
 }
 
-/// `--shard I/N`: part `index` (1-based) of `count` parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Shard {
-    pub(crate) index: usize,
-    pub(crate) count: usize,
-}
+/// `--shard I/N`: part `index` (1-based) of `count` parts; the compiler picks its hosts.
+pub(crate) use crate::compile::Shard;
 
 /// Parses `I/N` with 1 <= I <= N.
 fn parse_shard(text: &str) -> Result<Shard, String> {

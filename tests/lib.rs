@@ -20,6 +20,7 @@ mod hostile;
 mod plan;
 mod plan_groups;
 mod saved_plan;
+mod scale;
 mod validation;
 
 #[cfg(feature = "heavy-tests")]

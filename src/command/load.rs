@@ -12,7 +12,7 @@ use crate::playbook::{self, Playbook, RoleCache};
 use crate::render::OwnValues;
 use crate::transport::{ConnectOptions, Pool};
 
-use super::shard::{keep_shard, selected, Selected};
+use super::shard::{selected, Selected};
 
 /// Everything loaded and compiled: nothing has touched a host yet.
 pub(super) struct Loaded {
@@ -65,6 +65,7 @@ fn compile_with(
         skip_tags: selection.skip_tags.clone(),
         facts: std::collections::BTreeMap::new(),
         check_only,
+        shard: selection.shard,
     };
     playbook.resolve_hosts(&options.extra_vars)?;
     let fact_targets = Compiler::fact_targets(&playbook, &inventory, &options)?;
@@ -76,12 +77,10 @@ fn compile_with(
             super::gather::gather(&fact_targets, &local, true)
         };
     }
-    let mut runs = Compiler::compile(&playbook, &inventory, &options)?;
+    // With `--shard`, only the shard's hosts are compiled (see compile/shard.rs).
+    let runs = Compiler::compile(&playbook, &inventory, &options)?;
     let own = OwnValues::from_inventory(&inventory);
     let targets = selected(&runs);
-    if let Some(shard) = selection.shard {
-        keep_shard(&mut runs, shard);
-    }
     Ok(Loaded {
         playbook,
         inventory,

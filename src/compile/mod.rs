@@ -13,6 +13,7 @@ mod magic;
 mod nodes;
 mod once;
 mod rounds;
+mod shard;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,6 +24,7 @@ use rayon::prelude::*;
 
 pub(crate) use gathered::{parse as parse_facts, FACT_SCRIPT};
 pub(crate) use graph::{EdgeKind, HostGraph, Task};
+pub(crate) use shard::Shard;
 
 use crate::error::{Error, Result};
 use crate::fields::wrong_type;
@@ -46,6 +48,8 @@ pub(crate) struct Options {
     /// `recon check`: compile every task; registered results are stand-ins and rounds never
     /// end (nothing will be applied).
     pub(crate) check_only: bool,
+    /// `--shard I/N`: only the shard's hosts are compiled (see shard.rs).
+    pub(crate) shard: Option<Shard>,
 }
 
 /// One play, compiled for each of its hosts.
@@ -58,6 +62,8 @@ pub(crate) struct PlayRun {
     /// rollout stops; none = Ansible's default, it stops only after a batch where all failed.
     pub(crate) max_fail_percentage: Option<u8>,
     pub(crate) hosts: Vec<HostGraph>,
+    /// Every host the play selects before `--shard` kept a part of them, in run order.
+    pub(crate) targets: Vec<String>,
 }
 
 /// One play and host being compiled: what every `Compiler` method of a host's compile takes.
@@ -159,35 +165,32 @@ impl<'a> Compiler<'a> {
         options: &'a Options,
     ) -> Result<Vec<PlayRun>> {
         let compiler = Compiler::new(playbook, inventory, options);
-        let limited: Option<std::collections::HashSet<&str>> = match &options.limit {
-            Some(pattern) => Some(inventory::select(inventory, pattern)?.into_iter().collect()),
-            None => None,
-        };
-        let mut runs = Vec::new();
         let mut errors = Vec::new();
+        let selections = select_plays(playbook, inventory, options, &mut errors)?;
+        let picked = options.shard.map(|shard| {
+            let selected: Vec<(&Play, Vec<&str>)> = playbook
+                .plays
+                .iter()
+                .zip(&selections)
+                .filter_map(|(p, s)| s.as_ref().map(|(_, hosts)| (p, hosts.clone())))
+                .collect();
+            compiler.pick_shard(&selected, shard)
+        });
+        let in_shard = picked.as_ref().map(shard::Picked::hosts);
+        let mut runs = Vec::new();
         let mut neighbours = Vec::new();
         // Per host, what its earlier plays left (`set_fact`, `include_vars`, results).
         let mut carried: std::collections::HashMap<String, Vec<(String, Var)>> =
             std::collections::HashMap::new();
-        for play in &playbook.plays {
-            let all = match inventory::select_play(inventory, &play.hosts) {
-                Ok((hosts, unmatched)) => {
-                    // Ansible's words: a play whose terms all miss is skipped, not an error.
-                    for term in unmatched {
-                        eprintln!(
-                            "[WARNING]: Could not match supplied host pattern, ignoring: {term}"
-                        );
-                    }
-                    hosts
-                }
-                Err(e) => {
-                    errors.push(e.with_span(&play.hosts_span));
-                    continue;
-                }
+        for (index, (play, selection)) in playbook.plays.iter().zip(selections).enumerate() {
+            let Some((mut all, mut hosts)) = selection else {
+                continue;
             };
-            let mut hosts = all.clone();
-            if let Some(limit) = &limited {
-                hosts.retain(|h| limit.contains(h));
+            let targets: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+            if let Some(in_shard) = &in_shard {
+                // Other shards' hosts are on other nodes: neither compiled nor neighbours.
+                all.retain(|h| in_shard.contains(h));
+                hosts.retain(|h| in_shard.contains(h));
             }
             let results: Vec<Result<HostGraph>> = hosts
                 .par_iter()
@@ -210,7 +213,12 @@ impl<'a> Compiler<'a> {
             // Claims are node-wide whatever `--limit`/`--tags` select: the play's other hosts
             // on the selected nodes are compiled (never contacted) for the conflict check.
             neighbours.extend(compiler.neighbours(play, &all, &graphs));
-            let rollout = batch_size(play.serial.as_ref(), graphs.len())
+            if let Some(picked) = &picked {
+                // A host compiled only for what this play leaves to the shard's later plays.
+                graphs.retain(|g| picked.keeps(index, &g.host));
+            }
+            // The batch size counts the play's whole host list, also in a shard.
+            let rollout = batch_size(play.serial.as_ref(), targets.len())
                 .and_then(|batch| Ok((batch, max_fail(play.max_fail_percentage.as_ref())?)));
             let (batch, max_fail_percentage) = match rollout {
                 Ok(r) => r,
@@ -224,6 +232,7 @@ impl<'a> Compiler<'a> {
                 batch,
                 max_fail_percentage,
                 hosts: graphs,
+                targets,
             });
         }
         if let Some(err) = Error::many(errors) {
@@ -339,6 +348,44 @@ impl<'a> Compiler<'a> {
         }
         Ok(out)
     }
+}
+
+/// Each play's hosts: all that its pattern matches, and those `--limit` selects among them;
+/// `None` for a play whose pattern is wrong (its error goes to `errors`).
+type Selection<'i> = Option<(Vec<&'i str>, Vec<&'i str>)>;
+
+/// The hosts of every play of `playbook` (see `Selection`); a bad `--limit` is an error.
+fn select_plays<'i>(
+    playbook: &Playbook,
+    inventory: &'i Inventory,
+    options: &Options,
+    errors: &mut Vec<Error>,
+) -> Result<Vec<Selection<'i>>> {
+    let limited: Option<std::collections::HashSet<&str>> = match &options.limit {
+        Some(pattern) => Some(inventory::select(inventory, pattern)?.into_iter().collect()),
+        None => None,
+    };
+    let mut selections = Vec::new();
+    for play in &playbook.plays {
+        match inventory::select_play(inventory, &play.hosts) {
+            Ok((all, unmatched)) => {
+                // Ansible's words: a play whose terms all miss is skipped, not an error.
+                for term in unmatched {
+                    eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {term}");
+                }
+                let mut hosts = all.clone();
+                if let Some(limit) = &limited {
+                    hosts.retain(|h| limit.contains(h));
+                }
+                selections.push(Some((all, hosts)));
+            }
+            Err(e) => {
+                errors.push(e.with_span(&play.hosts_span));
+                selections.push(None);
+            }
+        }
+    }
+    Ok(selections)
 }
 
 /// `serial: 2` or `serial: "30%"`; none = all hosts at once.

@@ -61,6 +61,7 @@ impl Compiler<'_> {
             skip_tags: Vec::new(),
             facts: self.options.facts.clone(),
             check_only: false,
+            shard: None,
         };
         let full = Compiler {
             playbook: self.playbook,

@@ -209,6 +209,10 @@ impl File {
                 .map_err(|e| Error::usage(format!("cannot store `{path}`'s content: {e}")))?;
             return Self::with_body(label, path, Body::Artifact(artifact), f, sensitive);
         }
+        // Rendered text comes from a buffer grown by doubling; a fleet's compile keeps one body
+        // per host and file until the run ends, so the slack is given back here.
+        let mut content = content;
+        content.shrink_to_fit();
         Self::with_body(label, path, Body::Inline(Arc::new(content)), f, sensitive)
     }
 
