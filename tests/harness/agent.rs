@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// How long `start` waits for the socket; the agent creates it almost at once.
+/// How long `start` waits for the socket to accept; the agent listens almost at once.
 const STARTUP: Duration = Duration::from_secs(15);
 
 /// An `ssh-agent -D` child listening on `socket`, killed when dropped. Point clients at it with
@@ -59,7 +59,11 @@ impl Agent {
     fn wait_for_socket(&mut self, stderr: &Path) {
         let deadline = Instant::now() + STARTUP;
         loop {
-            if fs::symlink_metadata(&self.socket).is_ok_and(|m| m.file_type().is_socket()) {
+            // The socket file appears at bind(), before the agent listens: only a connection
+            // that succeeds says it is ready (else ssh-add may meet "connection refused").
+            if fs::symlink_metadata(&self.socket).is_ok_and(|m| m.file_type().is_socket())
+                && std::os::unix::net::UnixStream::connect(&self.socket).is_ok()
+            {
                 return;
             }
             let exited = self.child.try_wait().expect("poll ssh-agent");
