@@ -8,7 +8,9 @@
 #      ("conflicting server name": another site already answers for it);
 #   2. `nginx -s reload`, then the master starts new workers. nginx starts them only after it
 #      loaded the new configuration; when the new cycle fails (a `listen` that cannot bind, a
-#      certificate it cannot read...) it keeps the old workers and the old configuration.
+#      certificate it cannot read...) it keeps the old workers and the old configuration. The
+#      check returns once the old workers have stopped taking connections too, so a request
+#      sent after it is answered by the new configuration.
 # On success the verified site is kept as SITE.live and the node's reload STAMP is touched (the
 # reload handler then knows this reload already happened). On failure the last verified site
 # (SITE.live) is put back and nginx reloaded, so the file on disk is what nginx runs, and the
@@ -56,6 +58,18 @@ new_worker() {
   return 1
 }
 
+# Whether every worker in $1 has stopped taking new connections: it has exited, or it is
+# shutting down (nginx closes a worker's listening sockets before it retitles it "worker process
+# is shutting down"). Until then an old worker may still answer with the previous configuration.
+old_retired() {
+  _now=$(workers)
+  for _p in $1; do
+    case $_now in *" $_p "*) ;; *) continue ;; esac
+    grep -qaF 'shutting down' "/proc/$_p/cmdline" 2>/dev/null || return 1
+  done
+  return 0
+}
+
 # nginx's error log (the config's first `error_log`), when this account may read it: a new
 # [emerg] line there after the reload says why it failed, and that it failed (without waiting).
 log=$(sed -n 's/^[[:space:]]*error_log[[:space:]][[:space:]]*\([^;[:space:]]*\).*/\1/p' "$conf" 2>/dev/null | head -n 1)
@@ -83,7 +97,12 @@ if sudo -n "$nginx" -s reload -c "$conf"; then
   else
     _i=0
     while [ "$_i" -lt 100 ]; do
-      if new_worker "$before"; then loaded=yes; break; fi
+      # Loaded once a new worker runs; confirmed once no old worker takes connections either
+      # (after 10 s of new workers, the master has signalled the old ones: they are on their way).
+      if new_worker "$before"; then
+        loaded=yes
+        old_retired "$before" && break
+      fi
       if final_emerg >/dev/null; then break; fi
       sleep 0.1
       _i=$((_i + 1))
