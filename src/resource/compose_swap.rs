@@ -10,7 +10,7 @@
 //! engines and Docker Desktop do not route bridge IPs to the host), and two containers of one
 //! service each get their own, which is exactly what a swap needs.
 
-use super::cutover::{parse_check, Check};
+use super::cutover::{number, parse_check, Check};
 use super::http_check::HttpCheck;
 use super::Problem;
 use crate::error::{Error, Result};
@@ -40,16 +40,6 @@ const KEYS: &[&str] = &[
     "check",
     "drain",
 ];
-
-/// A number argument with a default; `what` names it in the error.
-fn number<T: std::str::FromStr>(f: &Fields<'_>, key: &str, default: T, what: &str) -> Result<T> {
-    match (f.string(key)?, f.get(key)) {
-        (Some(text), Some(node)) => text
-            .parse()
-            .map_err(|_| Error::invalid(format!("`{key}` must be {what}"), &node.span)),
-        _ => Ok(default),
-    }
-}
 
 /// Builds the `swap` list (absent: no service is swapped).
 pub(super) fn build(node: Option<&Node>) -> Result<Vec<Swap>> {

@@ -83,14 +83,6 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
             &version_node.span,
         ));
     }
-    let number = |f: &Fields<'_>, key: &str, default: u32| -> Result<u32> {
-        match (f.string(key)?, f.get(key)) {
-            (Some(t), Some(node)) => t
-                .parse()
-                .map_err(|_| Error::invalid(format!("`{key}` must be a number"), &node.span)),
-            _ => Ok(default),
-        }
-    };
     let slots_node = f.require("slots")?;
     let slots = slots_node
         .as_seq()
@@ -116,7 +108,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
         reload: f.required_string("reload")?,
         serialize: f.string("serialize")?,
         link: f.string("link")?.unwrap_or_else(|| "current".to_owned()),
-        drain: number(&f, "drain", 2)?,
+        drain: number(&f, "drain", 2, "a number")?,
         root,
         version,
         slots,
@@ -125,20 +117,28 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
 }
 
 /// A `check: { path, status, contains, identity, timeout }` mapping (also a compose swap's).
+/// A number argument with a default; `what` names what it must be in the error. Shared by
+/// `cutover` and the compose swap, whose fronts take the same settings.
+pub(super) fn number<T: std::str::FromStr>(
+    f: &Fields<'_>,
+    key: &str,
+    default: T,
+    what: &str,
+) -> Result<T> {
+    match (f.string(key)?, f.get(key)) {
+        (Some(text), Some(node)) => text
+            .parse()
+            .map_err(|_| Error::invalid(format!("`{key}` must be {what}"), &node.span)),
+        _ => Ok(default),
+    }
+}
+
 pub(super) fn parse_check(check_node: &Node) -> Result<Check> {
     let c = Fields::new(
         check_node,
         "`check`",
         &["path", "status", "contains", "identity", "timeout"],
     )?;
-    let number = |key: &str, default: u32| -> Result<u32> {
-        match (c.string(key)?, c.get(key)) {
-            (Some(t), Some(node)) => t
-                .parse()
-                .map_err(|_| Error::invalid(format!("`{key}` must be a number"), &node.span)),
-            _ => Ok(default),
-        }
-    };
     let path = c.string("path")?.unwrap_or_else(|| "/".to_owned());
     if !path.starts_with('/') {
         return Err(Error::invalid(
@@ -148,10 +148,10 @@ pub(super) fn parse_check(check_node: &Node) -> Result<Check> {
     }
     Ok(Check {
         path,
-        status: u16::try_from(number("status", 200)?).unwrap_or(200),
+        status: u16::try_from(number::<u32>(&c, "status", 200, "a number")?).unwrap_or(200),
         contains: c.string("contains")?.filter(|s| !s.is_empty()),
         identity: c.string("identity")?.filter(|s| !s.is_empty()),
-        timeout: number("timeout", 30)?,
+        timeout: number(&c, "timeout", 30, "a number")?,
     })
 }
 
