@@ -350,6 +350,7 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
             if before != after {
                 drifted.push(match (fact, before, after) {
                     (Fact::Path { path, .. }, _, _) => format!("`{path}`"),
+                    (Fact::Walk { path }, _, _) => format!("the folders leading to `{path}`"),
                     (
                         Fact::Output { script },
                         FactValue::Output(CommandOutput { stdout: was, .. }),

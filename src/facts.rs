@@ -45,6 +45,11 @@ pub(crate) enum Fact {
         update_cache: bool,
         cache_valid_time: Option<u64>,
     },
+    /// Whether `path` is reached without following a link another account controls, and
+    /// nothing else about it. For node-wide locks and stamps, which other targets create and
+    /// touch: their state would change this host's answer, and its saved plan's fingerprint,
+    /// whenever a neighbour applies; their reach changes only when a folder is swapped for a link.
+    Walk { path: String },
 }
 
 /// What a `package` resource wants for one package.
@@ -142,6 +147,15 @@ impl Answer for PackageState {
     fn of(value: &FactValue) -> Option<&Self> {
         match value {
             FactValue::Packages(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl Answer for Reach {
+    fn of(value: &FactValue) -> Option<&Self> {
+        match value {
+            FactValue::Walk(v) => Some(v),
             _ => None,
         }
     }
@@ -250,6 +264,14 @@ pub(crate) enum FactValue {
     Output(CommandOutput),
     Releases(ReleaseState),
     Packages(PackageState),
+    Walk(Reach),
+}
+
+/// Whether the link-safe walk reaches a path's folder (`Fact::Walk`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct Reach {
+    /// The link another account controls that leads out of its files, met on the way.
+    pub(crate) unsafe_link: Option<String>,
 }
 
 /// What is deployed under a release root.
@@ -328,7 +350,8 @@ pub(crate) struct FactSet {
 /// version (`KI`) and the apt candidate (`KV`) of those that need one (missing or latest), and
 /// with VALID seconds whether the apt cache is older (`KC`): a yes/no, never the age itself,
 /// so the answer stays the same while nothing changes. One `apt-cache policy` call for all
-/// names: each call costs about 2 s on a host without a `pkgcache.bin`.
+/// names: each call costs about 2 s on a host without a `pkgcache.bin`. `_wk IDX PATH` says
+/// only whether the walk to PATH's folder is safe (`W IDX ok`, or `unsafe` and the link).
 pub(crate) const PROBE_FUNCTIONS: &str = r#"_pkgs() {
   _pi=$1; _pv=$2; shift 2
   printf 'K %s\n' "$_pi"
@@ -378,6 +401,11 @@ _p() {
     if [ "$_ps" != 0 ]; then printf 'P %s absent\n' "$1"; exit 0; fi
     _p1 "$1" "./$_pn" "$3" )
 }
+_wk() {
+  _pd=${2%/*}; [ -n "$_pd" ] || _pd=/
+  ( _walk "$_pd"
+    if [ "$?" = 2 ]; then printf 'W %s unsafe ' "$1"; printf %s "$_wbad" | base64 -w0; echo; else printf 'W %s ok\n' "$1"; fi )
+}
 _p1() {
   if [ -L "$2" ]; then
     printf 'P %s link ' "$1"; readlink -- "$2" | base64 -w0; echo
@@ -423,6 +451,13 @@ impl FactSet {
         Handle::new(self.add(Fact::Path {
             path: path.to_owned(),
             content,
+        }))
+    }
+
+    /// Asks only whether `path`'s folder is reached safely (`Fact::Walk`).
+    pub(crate) fn walk(&mut self, path: &str) -> Handle<Reach> {
+        Handle::new(self.add(Fact::Walk {
+            path: path.to_owned(),
         }))
     }
 
@@ -562,6 +597,9 @@ impl FactSet {
                 Fact::Releases { root, link } => {
                     s.fill("  _rel {} {} {}\n", [i, p(root), w(link)]);
                 }
+                Fact::Walk { path } => {
+                    s.fill("  _wk {} {}\n", [i, p(path)]);
+                }
                 Fact::Packages {
                     wants,
                     cache_valid_time,
@@ -690,6 +728,7 @@ impl FactValue {
                 )
                 | (Fact::Releases { .. }, FactValue::Releases(_))
                 | (Fact::Packages { .. }, FactValue::Packages(_))
+                | (Fact::Walk { .. }, FactValue::Walk(_))
         )
     }
 }
@@ -768,6 +807,16 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
             }
         }
         "P" => *slot = Some(FactValue::Path(parse_path(&mut words)?)),
+        "W" => {
+            let unsafe_link = match words.next() {
+                Some("ok") => None,
+                Some("unsafe") => {
+                    Some(String::from_utf8_lossy(&decode(words.next().unwrap_or(""))?).into_owned())
+                }
+                _ => return Err("bad reach"),
+            };
+            *slot = Some(FactValue::Walk(Reach { unsafe_link }));
+        }
         _ => return Err("unknown tag"),
     }
     Ok(())
@@ -923,6 +972,32 @@ mod tests {
         assert_eq!(facts.get(link_h).target.as_deref(), Some("some target"));
         assert_eq!(facts.get(absent_h).kind, PathKind::Absent);
         assert_eq!(*facts.get(guard_h), Exit(3));
+    }
+
+    #[test]
+    fn a_walked_lock_answers_the_same_whether_a_neighbour_made_it_or_not() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = dir.path().join("locks/site.lock");
+        let lock = lock.to_str().expect("utf8");
+        let mut set = FactSet::default();
+        let h = set.walk(lock);
+        let before = run_probe(&set).get(h).clone();
+        std::fs::create_dir(dir.path().join("locks")).expect("folder");
+        std::fs::write(lock, "").expect("lock");
+        let reply = |set: &FactSet| {
+            let out = std::process::Command::new("sh")
+                .args(["-c", set.probe_script().as_str()])
+                .output()
+                .expect("sh runs");
+            out.stdout
+        };
+        assert_eq!(run_probe(&set).get(h), &before);
+        assert_eq!(before, Reach::default(), "reached");
+        // The whole reply, hence the saved plan's fingerprint, is the same too.
+        std::fs::remove_file(lock).expect("unlock");
+        let without = reply(&set);
+        std::fs::write(lock, "taken").expect("lock");
+        assert_eq!(reply(&set), without);
     }
 
     #[test]

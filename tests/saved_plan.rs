@@ -53,3 +53,35 @@ fn a_corrupt_plan_file_is_a_clear_error() {
         .expect_code(1)
         .stderr_has("is not a valid saved plan");
 }
+
+/// Targets sharing a node share its locks and stamps (`serialize`, `stamp`): a neighbour that
+/// creates or takes them between this host's plan and its apply changes nothing this host's
+/// plan was made from, so the saved plan still applies (only the folders' reach is probed).
+#[test]
+fn a_lock_or_stamp_a_neighbour_creates_after_the_plan_does_not_make_it_stale() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    let node = p.dir().join("node");
+    std::fs::create_dir_all(&node).expect("node folder");
+    let node = node.display();
+    p.file(
+        "site.yml",
+        &format!(
+            r#"- hosts: all
+  tasks:
+    - file: {{ path: "{{{{ root }}}}/site.conf", content: "a\n", serialize: "{node}/conf.lock" }}
+    - command: touch "{{{{ root }}}}/reloaded"
+      args: {{ serialize: "{node}/reload.lock", stamp: "{node}/reload.stamp", since: ["{{{{ root }}}}/site.conf"] }}
+"#
+        ),
+    );
+    p.recon(&["plan", "site.yml", "-o", "plan.json"])
+        .expect_code(0);
+    // The neighbour's run: its locks and stamp now exist, and were taken and touched.
+    for name in ["conf.lock", "reload.lock", "reload.stamp"] {
+        std::fs::write(p.dir().join("node").join(name), "").expect("neighbour");
+    }
+    p.recon(&["apply", "plan.json"]).expect_code(0);
+    assert_eq!(p.read_host("site.conf"), "a\n");
+    assert!(p.host("reloaded").exists(), "the command ran");
+}

@@ -5,7 +5,7 @@
 use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{guard_script, Exit, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::facts::{guard_script, Exit, FactSet, Facts, Handle, PathKind, PathState, Reach, Want};
 use crate::fields::{scalar, wrong_type, Fields};
 use crate::plan::{Action, Change};
 use crate::script::{is_identifier, p, Piece, Script};
@@ -158,10 +158,11 @@ pub(crate) struct Guards {
     creates: Option<Handle<PathState>>,
     removes: Option<Handle<PathState>>,
     unless: Option<Handle<Exit>>,
-    /// The `serialize` lock file, read through the link-safe walk: it is created as root.
-    lock: Option<Handle<PathState>>,
-    /// The `stamp` file, read the same way: it is created and touched as root.
-    stamp: Option<Handle<PathState>>,
+    /// The `serialize` lock file's folder, walked link-safely (it is created as root); only
+    /// its reach, not the file, which other targets of the node create (`Fact::Walk`).
+    lock: Option<Handle<Reach>>,
+    /// The `stamp` file's folder, walked the same way: it is created and touched as root.
+    stamp: Option<Handle<Reach>>,
     /// The `chdir` folder, entered (`DIR/.`: a link as the folder itself is judged too) the
     /// same way: the command runs in it.
     chdir: Option<Handle<PathState>>,
@@ -196,11 +197,8 @@ impl Resource for Command {
                 .serialize
                 .as_ref()
                 .filter(|lock| lock.starts_with('/'))
-                .map(|lock| facts.path(lock, Want::Never)),
-            stamp: self
-                .stamp
-                .as_ref()
-                .map(|stamp| facts.path(stamp, Want::Never)),
+                .map(|lock| facts.walk(lock)),
+            stamp: self.stamp.as_ref().map(|stamp| facts.walk(stamp)),
             chdir: self
                 .chdir
                 .as_ref()
@@ -217,10 +215,10 @@ impl Resource for Command {
         // What each guard decided, in the plan: guards ran in the probe (during `plan`, so they
         // must be read-only) and run again right before the command at apply.
         if let (Some(h), Some(lock)) = (asked.lock, &self.serialize) {
-            super::refuse_unsafe(lock, facts.get(h))?;
+            super::refuse_unreached(lock, facts.get(h))?;
         }
         if let (Some(h), Some(stamp)) = (asked.stamp, &self.stamp) {
-            super::refuse_unsafe(stamp, facts.get(h))?;
+            super::refuse_unreached(stamp, facts.get(h))?;
         }
         if let (Some(h), Some(dir)) = (asked.chdir, &self.chdir) {
             super::refuse_unsafe(dir, facts.get(h))?;
@@ -351,10 +349,8 @@ mod tests {
             stamp: Some("/home/app/run/done".into()),
             ..command(None, None)
         };
-        let behind = FactValue::Path(PathState {
-            kind: PathKind::Unsafe,
-            target: Some("/home/app/run".into()),
-            ..PathState::default()
+        let behind = FactValue::Walk(Reach {
+            unsafe_link: Some("/home/app/run".into()),
         });
         let problem = decide(&c, vec![behind]).expect_err("refused");
         assert!(
@@ -363,7 +359,7 @@ mod tests {
                 .contains("`/home/app/run/done` is behind the link"),
             "{problem:?}"
         );
-        assert!(decide(&c, vec![FactValue::Path(PathState::default())]).is_ok());
+        assert!(decide(&c, vec![FactValue::Walk(Reach::default())]).is_ok());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::args::{path, refuse_with_absent, state, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::artifact::{Artifact, Store};
 use crate::error::{Error, Result};
-use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Reach, Want};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Piece, Script};
@@ -321,13 +321,14 @@ impl File {
     }
 }
 
-/// The facts a file asks for: its path, and its `serialize` lock, read through the link-safe
-/// walk like the path (the lock is created as whoever writes the file): a lock folder an
-/// account swapped for a link is refused at plan time, and after a saved plan makes it stale.
+/// The facts a file asks for: its path, and its `serialize` lock's folder, walked link-safely
+/// like the path (the lock is created as whoever writes the file): a lock folder an account
+/// swapped for a link is refused at plan time, and after a saved plan makes it stale. Only the
+/// lock's reach is asked, not its state: other targets of the node create and take it.
 #[derive(Debug)]
 pub(crate) struct Asked {
     path: Handle<PathState>,
-    lock: Option<Handle<PathState>>,
+    lock: Option<Handle<Reach>>,
 }
 
 impl Resource for File {
@@ -356,10 +357,7 @@ impl Resource for File {
         };
         Asked {
             path: facts.path(&self.path, want),
-            lock: self
-                .serialize
-                .as_ref()
-                .map(|lock| facts.path(lock, Want::Never)),
+            lock: self.serialize.as_ref().map(|lock| facts.walk(lock)),
         }
     }
 
@@ -370,7 +368,7 @@ impl Resource for File {
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
         if let (Some(h), Some(lock)) = (asked.lock, &self.serialize) {
-            super::refuse_unsafe(lock, facts.get(h))?;
+            super::refuse_unreached(lock, facts.get(h))?;
         }
         let state = facts.get(asked.path);
         super::refuse_unsafe(&self.path, state)?;
@@ -577,10 +575,8 @@ mod tests {
             serialize: Some("/home/app/locks/conf.lock".into()),
             ..file("a\n", None)
         };
-        let behind = FactValue::Path(PathState {
-            kind: PathKind::Unsafe,
-            target: Some("/home/app/locks".into()),
-            ..PathState::default()
+        let behind = FactValue::Walk(Reach {
+            unsafe_link: Some("/home/app/locks".into()),
         });
         let problem =
             decide(&f, vec![FactValue::Path(PathState::default()), behind]).expect_err("refused");
@@ -590,7 +586,7 @@ mod tests {
                 .contains("`/home/app/locks/conf.lock` is behind the link `/home/app/locks`"),
             "{problem:?}"
         );
-        let free = FactValue::Path(PathState::default());
+        let free = FactValue::Walk(Reach::default());
         assert!(decide(&f, vec![FactValue::Path(PathState::default()), free]).is_ok());
     }
 

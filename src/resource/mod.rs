@@ -91,6 +91,14 @@ pub(crate) fn refuse_unsafe(path: &str, state: &crate::facts::PathState) -> Resu
     Err(refused_link(path, state.target.as_deref().unwrap_or("?")))
 }
 
+/// The same refusal for a path only walked to (`Fact::Walk`: a node-wide lock or stamp).
+pub(crate) fn refuse_unreached(path: &str, reach: &crate::facts::Reach) -> Result<(), Problem> {
+    match &reach.unsafe_link {
+        Some(link) => Err(refused_link(path, link)),
+        None => Ok(()),
+    }
+}
+
 /// The refusal for `path`, found (by a probe command's own walk) behind `link`, a link another
 /// account controls that leads out of its files.
 pub(crate) fn refused_link(path: &str, link: &str) -> Problem {
