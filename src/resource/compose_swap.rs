@@ -10,7 +10,7 @@
 //! engines and Docker Desktop do not route bridge IPs to the host), and two containers of one
 //! service each get their own, which is exactly what a swap needs.
 
-use super::cutover::{number, parse_check, Check};
+use super::front::{self, number, Front};
 use super::http_check::HttpCheck;
 use super::Problem;
 use crate::error::{Error, Result};
@@ -24,22 +24,11 @@ pub(crate) struct Swap {
     pub(crate) service: String,
     /// The port the service listens on inside its container (published on an ephemeral port).
     pub(crate) port: u16,
-    pub(crate) upstream: String,
-    pub(crate) reload: String,
-    pub(crate) serialize: Option<String>,
-    pub(crate) check: Check,
-    pub(crate) drain: u32,
+    pub(crate) front: Front,
 }
 
-const KEYS: &[&str] = &[
-    "service",
-    "port",
-    "upstream",
-    "reload",
-    "serialize",
-    "check",
-    "drain",
-];
+/// A swap entry's own arguments (the front's follow: `front::KEYS`).
+const KEYS: &[&str] = &["service", "port"];
 
 /// Builds the `swap` list (absent: no service is swapped).
 pub(super) fn build(node: Option<&Node>) -> Result<Vec<Swap>> {
@@ -68,7 +57,7 @@ pub(super) fn build(node: Option<&Node>) -> Result<Vec<Swap>> {
 
 /// One `swap` entry.
 fn one(node: &Node) -> Result<Swap> {
-    let f = Fields::new(node, "a `swap` entry", KEYS)?;
+    let f = Fields::new(node, "a `swap` entry", &[KEYS, front::KEYS].concat())?;
     let service = f.required_string("service")?;
     let port: u16 = number(&f, "port", 0, "a TCP port")?;
     if port == 0 {
@@ -77,27 +66,10 @@ fn one(node: &Node) -> Result<Swap> {
             &f.require("port")?.span,
         ));
     }
-    let check = match f.get("check") {
-        Some(node) => parse_check(node)?,
-        None => Check {
-            path: "/".to_owned(),
-            status: 200,
-            contains: None,
-            identity: None,
-            timeout: 30,
-        },
-    };
     Ok(Swap {
         service,
         port,
-        upstream: super::args::checked_path(
-            &f.required_string("upstream")?,
-            f.require("upstream")?,
-        )?,
-        reload: f.required_string("reload")?,
-        serialize: f.string("serialize")?,
-        check,
-        drain: number(&f, "drain", 2, "a number of seconds")?,
+        front: Front::parse(&f, false)?,
     })
 }
 
@@ -151,7 +123,10 @@ impl Swap {
             .unwrap_or("none")
             .trim_end_matches(';');
         Ok(Some((
-            format!("{} upstream {}: {before}", self.service, self.upstream),
+            format!(
+                "{} upstream {}: {before}",
+                self.service, self.front.upstream
+            ),
             format!("{addr} (nginx reloaded)"),
         )))
     }
@@ -160,24 +135,13 @@ impl Swap {
     pub(crate) fn describe(&self) -> String {
         format!(
             "swap: new container checked on its own port, then nginx switches; old drains {}s",
-            self.drain
+            self.front.drain
         )
     }
 
     /// The check aimed at the new container (`$_url` is set in the script, from its address).
     fn gate(&self) -> HttpCheck {
-        HttpCheck {
-            url: String::new(),
-            host: None,
-            status: self.check.status,
-            contains: self.check.contains.clone(),
-            timeout: self.check.timeout,
-            release: None,
-            link: String::new(),
-            restart: None,
-            identity: self.check.identity.clone(),
-            direct: None,
-        }
+        self.front.gate(String::new(), None)
     }
 
     /// A subshell (so the lock is held only while it runs) that writes the upstream file to
@@ -185,22 +149,22 @@ impl Swap {
     /// comes back (`$_prev`) and the subshell fails.
     fn switch(&self, s: &mut Script) {
         s.code("(\n");
-        if let Some(lock) = &self.serialize {
+        if let Some(lock) = &self.front.serialize {
             s.fill("_serialize {} || exit 1\n", [p(lock)]);
         }
         s.fill(
             "_prev=$(cat -- {} 2>/dev/null) || _prev=\n_raw=1\n",
-            [p(&self.upstream)],
+            [p(&self.front.upstream)],
         )
         .fill(
             "printf '# Managed by recon (docker_compose swap): service %s\\nserver %s;\\n' {} \"$_addr\" | _put {} 0644 - - || exit 1\n",
-            [w(&self.service), p(&self.upstream)],
+            [w(&self.service), p(&self.front.upstream)],
         )
         .code("if ! ")
-        .user_command(&self.reload)
+        .user_command(&self.front.reload)
         .fill(
             " </dev/null; then\n  [ -n \"$_prev\" ] && printf '%s\\n' \"$_prev\" | _put {} 0644 - -\n  echo \"the front did not load the switch to $_addr\"; exit 1\nfi\n)",
-            [p(&self.upstream)],
+            [p(&self.front.upstream)],
         );
     }
 
@@ -223,7 +187,7 @@ impl Swap {
             [n(self.port), n(self.port), n(self.port)],
         );
         self.gate().settings(s);
-        s.fill("_url=\"http://$_addr\"{}\n", [w(&self.check.path)]).code(
+        s.fill("_url=\"http://$_addr\"{}\n", [w(&self.front.check.path)]).code(
             "if ! _check body; then\n  _failed\n  docker rm -f \"$_new\" >/dev/null\n  echo \"the new container of $_s failed its check and never took traffic; it is removed and the old one keeps serving\"\n  exit 1\nfi\n",
         );
         s.code("if ! ");
@@ -231,7 +195,7 @@ impl Swap {
         s.code(" then\n  docker rm -f \"$_new\" >/dev/null\n  echo \"the new container of $_s is removed; the old one keeps serving\"\n  exit 1\nfi\n");
         s.fill(
             "echo \"$_s: the new container serves at $_addr; the old one drains {}s, then stops\"\nsleep {}\n",
-            [n(self.drain), n(self.drain)],
+            [n(self.front.drain), n(self.front.drain)],
         )
         .bounded()
         .code("docker stop $_old >/dev/null || exit 1\ndocker rm $_old >/dev/null || exit 1\n) then exit 1; fi\n");
@@ -247,7 +211,7 @@ impl Swap {
         .code("[ -n \"$_addr\" ] || { echo \"service $_s runs no container publishing its port on the host: the upstream is left alone\"; exit 1; }\n")
         .fill(
             "[ \"$(cat -- {} 2>/dev/null)\" = \"$(printf '# Managed by recon (docker_compose swap): service %s\\nserver %s;' {} \"$_addr\")\" ] && exit 0\n",
-            [p(&self.upstream), w(&self.service)],
+            [p(&self.front.upstream), w(&self.service)],
         );
         self.switch(s);
         s.code(" || exit 1\n) then exit 1; fi\n");
@@ -266,8 +230,8 @@ mod tests {
         )
         .expect("yaml");
         let swaps = build(Some(&doc)).expect("ok");
-        assert_eq!(swaps[0].check.path, "/health");
-        assert_eq!((swaps[0].port, swaps[0].drain), (80, 3));
+        assert_eq!(swaps[0].front.check.path, "/health");
+        assert_eq!((swaps[0].port, swaps[0].front.drain), (80, 3));
         assert!(swaps[0].describe().contains("old drains 3s"));
         let twice = crate::yaml::parse_text(
             std::path::Path::new("t"),

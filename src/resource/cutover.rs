@@ -12,6 +12,7 @@
 
 use std::fmt::Write as _;
 
+use super::front::{self, Front};
 use super::http_check::{HttpCheck, MARK_FUNCTION};
 use super::release::{Marker, Status};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
@@ -34,16 +35,6 @@ pub(crate) struct Slot {
     pub(crate) stop: String,
 }
 
-/// What a slot must answer on its own port before it takes traffic.
-#[derive(Debug, Clone)]
-pub(crate) struct Check {
-    pub(crate) path: String,
-    pub(crate) status: u16,
-    pub(crate) contains: Option<String>,
-    pub(crate) identity: Option<String>,
-    pub(crate) timeout: u32,
-}
-
 /// A blue/green switch of one release root.
 #[derive(Debug, Clone)]
 pub(crate) struct Cutover {
@@ -52,28 +43,15 @@ pub(crate) struct Cutover {
     pub(crate) version: String,
     pub(crate) link: String,
     pub(crate) slots: [Slot; 2],
-    pub(crate) upstream: String,
-    pub(crate) reload: String,
-    pub(crate) serialize: Option<String>,
-    pub(crate) check: Check,
-    pub(crate) drain: u32,
+    pub(crate) front: Front,
 }
 
-const KEYS: &[&str] = &[
-    "root",
-    "version",
-    "link",
-    "slots",
-    "upstream",
-    "reload",
-    "serialize",
-    "check",
-    "drain",
-];
+/// The cutover's own arguments (the front's follow: `front::KEYS`).
+const KEYS: &[&str] = &["root", "version", "link", "slots"];
 
 /// Builds a `cutover` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
-    let f = Fields::new(args, "`cutover`", KEYS)?;
+    let f = Fields::new(args, "`cutover`", &[KEYS, front::KEYS].concat())?;
     let root = super::args::checked_path(&f.required_string("root")?, f.require("root")?)?;
     let version_node = f.require("version")?;
     let version = f.required_string("version")?;
@@ -99,59 +77,12 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
             ))
         }
     };
-    let check = parse_check(f.require("check")?)?;
     Ok(Cutover {
-        upstream: super::args::checked_path(
-            &f.required_string("upstream")?,
-            f.require("upstream")?,
-        )?,
-        reload: f.required_string("reload")?,
-        serialize: f.string("serialize")?,
+        front: Front::parse(&f, true)?,
         link: f.string("link")?.unwrap_or_else(|| "current".to_owned()),
-        drain: number(&f, "drain", 2, "a number")?,
         root,
         version,
         slots,
-        check,
-    })
-}
-
-/// A `check: { path, status, contains, identity, timeout }` mapping (also a compose swap's).
-/// A number argument with a default; `what` names what it must be in the error. Shared by
-/// `cutover` and the compose swap, whose fronts take the same settings.
-pub(super) fn number<T: std::str::FromStr>(
-    f: &Fields<'_>,
-    key: &str,
-    default: T,
-    what: &str,
-) -> Result<T> {
-    match (f.string(key)?, f.get(key)) {
-        (Some(text), Some(node)) => text
-            .parse()
-            .map_err(|_| Error::invalid(format!("`{key}` must be {what}"), &node.span)),
-        _ => Ok(default),
-    }
-}
-
-pub(super) fn parse_check(check_node: &Node) -> Result<Check> {
-    let c = Fields::new(
-        check_node,
-        "`check`",
-        &["path", "status", "contains", "identity", "timeout"],
-    )?;
-    let path = c.string("path")?.unwrap_or_else(|| "/".to_owned());
-    if !path.starts_with('/') {
-        return Err(Error::invalid(
-            format!("`path` must start with `/`, not `{path}`"),
-            &check_node.span,
-        ));
-    }
-    Ok(Check {
-        path,
-        status: u16::try_from(number::<u32>(&c, "status", 200, "a number")?).unwrap_or(200),
-        contains: c.string("contains")?.filter(|s| !s.is_empty()),
-        identity: c.string("identity")?.filter(|s| !s.is_empty()),
-        timeout: number(&c, "timeout", 30, "a number")?,
     })
 }
 
@@ -206,7 +137,7 @@ impl Cutover {
     }
 
     fn url(&self, slot: &Slot) -> String {
-        format!("http://127.0.0.1:{}{}", slot.port, self.check.path)
+        format!("http://127.0.0.1:{}{}", slot.port, self.front.check.path)
     }
 
     /// The upstream file's exact bytes when `slot` is live: the probe tells the live slot by them.
@@ -225,8 +156,8 @@ impl Cutover {
                 "if _up {} {} {}; then echo {} up; else echo {} down; fi\n",
                 [
                     w(&self.url(slot)),
-                    w(self.check.contains.as_deref().unwrap_or("")),
-                    w(self.check.identity.as_deref().unwrap_or("")),
+                    w(self.front.check.contains.as_deref().unwrap_or("")),
+                    w(self.front.check.identity.as_deref().unwrap_or("")),
                     w(&slot.name),
                     w(&slot.name),
                 ],
@@ -237,18 +168,11 @@ impl Cutover {
 
     /// The slot's health check as an `http_check` aimed at its own port (the gate's machinery).
     fn gate(&self, slot: &Slot, timeout: u32) -> HttpCheck {
-        HttpCheck {
-            url: self.url(slot),
-            host: None,
-            status: self.check.status,
-            contains: self.check.contains.clone(),
-            timeout,
-            release: Some(self.root.clone()),
-            link: self.link.clone(),
-            restart: None,
-            identity: self.check.identity.clone(),
-            direct: None,
-        }
+        let mut gate = self
+            .front
+            .gate(self.url(slot), Some((self.root.clone(), self.link.clone())));
+        gate.timeout = timeout;
+        gate
     }
 }
 
@@ -298,7 +222,7 @@ impl Resource for Cutover {
 
     fn claims(&self) -> Vec<Claim> {
         let mut claims = vec![
-            Claim::path(&self.upstream),
+            Claim::path(&self.front.upstream),
             Claim::path(&format!("{}/{}", self.root, self.link)),
         ];
         claims.extend(self.slots.iter().map(|s| Claim::path(&self.slot_link(s))));
@@ -312,7 +236,7 @@ impl Resource for Cutover {
                 facts.path(&self.slot_link(&self.slots[0]), Want::Never),
                 facts.path(&self.slot_link(&self.slots[1]), Want::Never),
             ],
-            upstream: facts.path(&self.upstream, Want::Always),
+            upstream: facts.path(&self.front.upstream, Want::Always),
             health: facts.output(self.health_probe()),
         }
     }
@@ -328,7 +252,7 @@ impl Resource for Cutover {
             return Err(super::refused_link(&self.root, link));
         }
         let upstream = facts.get(asked.upstream);
-        super::refuse_unsafe(&self.upstream, upstream)?;
+        super::refuse_unsafe(&self.front.upstream, upstream)?;
         let health = &facts.get(asked.health).stdout;
         let mut seen = Vec::new();
         for (slot, handle) in self.slots.iter().zip(asked.slots) {
@@ -404,7 +328,7 @@ impl Resource for Cutover {
         if d.retarget {
             s.code("( _root \"$_r\" && _mkdir 0755 ./slots && _link ../\"$_cur\" ./slots/\"$_slot\" ) || exit 1\n");
         }
-        let gate = self.gate(target, self.check.timeout);
+        let gate = self.gate(target, self.front.check.timeout);
         if d.restart {
             s.code("if ! ")
                 .user_command(&target.start)
@@ -429,13 +353,13 @@ impl Resource for Cutover {
         );
         if d.switch {
             s.code("if ! (\n");
-            if let Some(lock) = &self.serialize {
+            if let Some(lock) = &self.front.serialize {
                 s.fill("_serialize {} || exit 1\n", [p(lock)]);
             }
-            s.fill("_put {} 0644 - -", [p(&self.upstream)])
+            s.fill("_put {} 0644 - -", [p(&self.front.upstream)])
                 .base64_heredoc(Self::upstream_text(target).as_bytes())
                 .code("[ $? -eq 0 ] || exit 1\n")
-                .user_command(&self.reload)
+                .user_command(&self.front.reload)
                 .code(
                     " </dev/null\n) then\n_stop_target\n\
                      echo \"the front did not load the switch to slot $_slot: the live slot keeps serving\"\n\
@@ -452,9 +376,9 @@ impl Resource for Cutover {
                 [
                     w(&format!(
                         "slot {} takes traffic; slot {} drains {}s, then stops",
-                        target.name, old.name, self.drain
+                        target.name, old.name, self.front.drain
                     )),
-                    n(self.drain),
+                    n(self.front.drain),
                 ],
             );
             s.code("if ! ")
@@ -476,7 +400,7 @@ impl Resource for Cutover {
             content: Some(Self::upstream_text(&self.slots[d.target]).into_bytes()),
             ..PathState::default()
         };
-        facts.predict_path(set, &self.upstream, &upstream);
+        facts.predict_path(set, &self.front.upstream, &upstream);
     }
 }
 
@@ -528,7 +452,7 @@ impl Cutover {
                 "; {} ({}) drains {}s, then stops",
                 o.name,
                 seen[old].release.as_deref().unwrap_or("nothing"),
-                self.drain
+                self.front.drain
             );
         }
         if triggered {
@@ -566,6 +490,7 @@ fn plan(version: &str, seen: &[Seen], live: Option<usize>, triggered: bool) -> O
 mod tests {
     use super::*;
     use crate::facts::FactValue;
+    use crate::resource::front::Check;
     use crate::resource::testing::decide;
 
     fn cutover(version: &str) -> Cutover {
@@ -580,17 +505,17 @@ mod tests {
             version: version.into(),
             link: "current".into(),
             slots: [slot("blue", 9201), slot("green", 9202)],
-            upstream: "~/app/conf/upstream.conf".into(),
-            reload: "true".into(),
-            serialize: None,
-            check: Check {
-                path: "/health".into(),
-                status: 200,
-                contains: None,
-                identity: None,
-                timeout: 5,
+            front: Front {
+                upstream: "~/app/conf/upstream.conf".into(),
+                reload: "true".into(),
+                serialize: None,
+                check: Check {
+                    path: "/health".into(),
+                    timeout: 5,
+                    ..Check::default()
+                },
+                drain: 2,
             },
-            drain: 2,
         }
     }
 

@@ -789,7 +789,7 @@ impl Resource for Compose {
             ("files", Some(self.files.join(", "))),
         ])]
         .into_iter()
-        .chain(self.swap.iter().map(|s| Claim::path(&s.upstream)))
+        .chain(self.swap.iter().map(|s| Claim::path(&s.front.upstream)))
         .collect()
     }
 
@@ -818,7 +818,7 @@ impl Resource for Compose {
             upstreams: self
                 .swap
                 .iter()
-                .map(|s| facts.path(&s.upstream, Want::Always))
+                .map(|s| facts.path(&s.front.upstream, Want::Always))
                 .collect(),
         }
     }
@@ -883,7 +883,7 @@ impl Resource for Compose {
                 .zip(&self.swap)
                 .map(|(handle, swap)| {
                     let state = facts.get(*handle);
-                    super::refuse_unsafe(&swap.upstream, state)?;
+                    super::refuse_unsafe(&swap.front.upstream, state)?;
                     Ok(
                         String::from_utf8_lossy(state.content.as_deref().unwrap_or_default())
                             .into_owned(),

@@ -20,6 +20,7 @@ mod docker_compose;
 mod download;
 mod file;
 mod firewall;
+mod front;
 mod getent;
 mod git;
 mod git_remote;
