@@ -421,3 +421,74 @@ fn a_host_state_that_refuses_a_task_is_located_at_the_task() {
     let value: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(value["hosts"][0]["error_at"]["line"], 3, "{value}");
 }
+
+#[test]
+fn a_serial_list_sizes_the_first_batches_and_its_last_size_repeats() {
+    // `[1, "50%"]` of four hosts: h1, then h2+h3, then h4. Only h1 fails: its batch of one
+    // failed wholly, so the rollout stops there (with `serial: 2` it would go on).
+    let p = fleet("serial: [1, \"50%\"]", "['h1']");
+    p.recon(&["apply", "site.yml"]).expect_code(1).stdout_has(
+        "host `h2`: not attempted: an earlier batch failed (batch 1: 1 of 1 host failed)",
+    );
+    assert!(p.host("h1").is_dir() && !p.host("h2").exists() && !p.host("h4").exists());
+    // h2 and h3 fail: the second batch is exactly them, so h4 is not attempted.
+    let p = fleet("serial: [1, \"50%\"]", "['h2', 'h3']");
+    p.recon(&["apply", "site.yml"]).expect_code(1).stdout_has(
+        "host `h4`: not attempted: an earlier batch failed (batch 2: 2 of 2 hosts failed)",
+    );
+    assert!(p.host("h3").is_dir() && !p.host("h4").exists());
+}
+
+#[test]
+fn a_serial_that_is_not_a_size_is_a_located_error() {
+    let p = fleet("serial: [1, lots]", "[]");
+    let run = p.recon(&["plan", "site.yml"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr
+            .contains("`serial` must be a number, a percentage or a list of those, not `lots`")
+            && run.stderr.contains("site.yml:2:"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// `fleet`'s play, then a second play on every host writing `second` in its root.
+fn two_plays(rollout: &str, fail: &str) -> Project {
+    let p = fleet(rollout, fail);
+    let first = std::fs::read_to_string(p.dir().join("site.yml")).expect("site.yml");
+    p.file(
+        "site.yml",
+        &format!(
+            "{first}- name: second\n  hosts: all\n  tasks:\n    - file: {{ path: \"{{{{ root }}}}/second\", content: \"2\\n\" }}\n"
+        ),
+    );
+    p
+}
+
+#[test]
+fn a_host_that_failed_is_left_out_of_the_later_plays_as_in_ansible() {
+    let p = two_plays("gather_facts: false", "['h2']");
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("host `h2`: not attempted: it failed in an earlier play");
+    for h in ["h1", "h3", "h4"] {
+        assert_eq!(p.read_host(&format!("{h}/second")), "2\n", "{h} went on");
+    }
+    assert!(!p.host("h2/second").exists(), "h2 stopped at its failure");
+}
+
+#[test]
+fn a_play_whose_every_host_failed_ends_the_run_as_in_ansible() {
+    let p = two_plays("gather_facts: false", "['h1', 'h2', 'h3', 'h4']");
+    p.recon(&["apply", "site.yml"]).expect_code(1).stdout_has(
+        "not attempted: the run ended in play `all` (batch 1: 4 of 4 hosts failed)",
+    );
+    assert!(!p.host("h1/second").exists());
+    // A stopped rollout ends it too: the second play never starts.
+    let p = two_plays("serial: 2", "['h1', 'h2']");
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("the run ended in play");
+    assert!(!p.host("h3").exists() && !p.host("h1/second").exists());
+}

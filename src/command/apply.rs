@@ -1,5 +1,6 @@
 //! `recon apply`: carry out a plan play by play, batch by batch, and report.
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -94,7 +95,6 @@ pub(super) fn carry_out(
         deliveries: &deliveries,
     };
     let progress = Progress::new(args.json);
-    let mut reports: Vec<HostReport> = Vec::new();
     let view = PlanView {
         verbose: args.verbose,
         group: None,
@@ -117,17 +117,14 @@ pub(super) fn carry_out(
         show: &show,
         merged: std::sync::Mutex::new(Vec::new()),
     });
-    for play in plays {
-        reports.extend(apply_play(
-            play,
-            args.max_fail_percent,
-            workers,
-            connections,
-            &options,
-            &progress,
-            rounds.as_ref(),
-        ));
-    }
+    let reports = apply_plays(
+        plays,
+        args.max_fail_percent,
+        (workers, connections),
+        &options,
+        &progress,
+        rounds.as_ref(),
+    );
     progress.clear();
     let merged: Vec<HostPlan> = rounds
         .map(|r| {
@@ -170,25 +167,68 @@ pub(super) fn carry_out(
     }
 }
 
+/// Applies the plays in order. As Ansible: a host that failed (or was unreachable) is left out
+/// of the later plays, and a play whose rollout stopped ends the run.
+fn apply_plays(
+    plays: &[SavedPlay],
+    max_fail_percent: Option<u8>,
+    (workers, connections): (&rayon::ThreadPool, &Pool),
+    options: &ApplyOptions<'_>,
+    progress: &Progress,
+    rounds: Option<&Rounds<'_, '_>>,
+) -> Vec<HostReport> {
+    let mut reports: Vec<HostReport> = Vec::new();
+    let mut ended: Option<String> = None;
+    for play in plays {
+        if let Some(why) = &ended {
+            reports.extend(play.hosts.iter().map(|h| not_attempted(h, Some(why))));
+            continue;
+        }
+        let failed: HashSet<&str> = reports
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Failed(_) | Outcome::Unreachable(_)))
+            .map(|r| r.host.as_str())
+            .collect();
+        let run = PlayRun {
+            max_fail_percent,
+            failed_before: &failed,
+        };
+        let (done, stopped) =
+            apply_play(play, &run, workers, connections, options, progress, rounds);
+        reports.extend(done);
+        ended = stopped.map(|why| format!("the run ended in play `{}` ({why})", play.name));
+    }
+    reports
+}
+
+/// What one play's apply needs to know of the run around it.
+pub(super) struct PlayRun<'a> {
+    /// `--max-fail-percent`, over the play's `max_fail_percentage`.
+    pub(super) max_fail_percent: Option<u8>,
+    /// Hosts that failed or were unreachable in an earlier play: left out, as in Ansible.
+    pub(super) failed_before: &'a HashSet<&'a str>,
+}
+
 /// Applies one play batch by batch (`serial:`), in order; a batch that fails as `Rollout` says
 /// (the play's `max_fail_percentage`, or `--max-fail-percent` over it) stops the play: the later
 /// batches' hosts are reported not attempted. Within a batch, once its share of failures is
-/// exceeded, its hosts not yet started are not started.
+/// exceeded, its hosts not yet started are not started. Returns the reports and, when a batch
+/// stopped the play (also its only batch: every host failed), why, so the run ends there.
 pub(super) fn apply_play(
     play: &SavedPlay,
-    max_fail_percent: Option<u8>,
+    run: &PlayRun<'_>,
     workers: &rayon::ThreadPool,
     connections: &Pool,
     options: &ApplyOptions<'_>,
     progress: &Progress,
     rounds: Option<&Rounds<'_, '_>>,
-) -> Vec<HostReport> {
+) -> (Vec<HostReport>, Option<String>) {
     let rollout = Rollout {
-        max_fail_percentage: max_fail_percent.or(play.max_fail_percentage),
+        max_fail_percentage: run.max_fail_percent.or(play.max_fail_percentage),
     };
     let mut reports = Vec::new();
-    let mut stopped: Option<String> = None;
-    for (number, batch) in play.hosts.chunks(play.batch.max(1)).enumerate() {
+    let (mut stopped, mut ended): (Option<String>, Option<String>) = (None, None);
+    for (number, batch) in play.batches().into_iter().enumerate() {
         if stopped.is_some() || options.stop.load(Ordering::SeqCst) {
             let why = stopped
                 .as_deref()
@@ -196,39 +236,58 @@ pub(super) fn apply_play(
             reports.extend(batch.iter().map(|h| not_attempted(h, why)));
             continue;
         }
-        let failed = std::sync::atomic::AtomicUsize::new(0);
-        let too_many = || {
-            rollout.max_fail_percentage.is_some()
-                && rollout.stops(failed.load(Ordering::SeqCst), batch.len())
-        };
-        let batch_reports: Vec<HostReport> = workers.install(|| {
-            batch
-                .par_iter()
-                .map(|planned| {
-                    if too_many() {
-                        return not_attempted(
-                            planned,
-                            Some("too many hosts of its batch failed (max_fail_percentage)"),
-                        );
-                    }
-                    let report = apply_planned(planned, connections, options, progress, rounds);
-                    if report.outcome != Outcome::Ok {
-                        failed.fetch_add(1, Ordering::SeqCst);
-                    }
-                    report
-                })
-                .collect()
-        });
-        let failures = batch_reports
-            .iter()
-            .filter(|r| r.outcome != Outcome::Ok)
-            .count();
+        let (batch_reports, failures, attempted) =
+            apply_batch(batch, run, rollout, workers, |planned| {
+                apply_planned(planned, connections, options, progress, rounds)
+            });
         reports.extend(batch_reports);
-        if play.batch < play.hosts.len() && rollout.stops(failures, batch.len()) {
-            stopped = Some(rollout.reason(number + 1, failures, batch.len()));
+        if attempted > 0 && rollout.stops(failures, attempted) {
+            stopped = Some(rollout.reason(number + 1, failures, attempted));
+            ended = Some(rollout.summary(number + 1, failures, attempted));
         }
     }
-    reports
+    (reports, ended)
+}
+
+/// Applies one batch in parallel: its reports, how many of its attempted hosts failed, and how
+/// many were attempted (hosts that failed in an earlier play are not).
+fn apply_batch(
+    batch: &[PlannedHost],
+    run: &PlayRun<'_>,
+    rollout: Rollout,
+    workers: &rayon::ThreadPool,
+    apply: impl Fn(&PlannedHost) -> HostReport + Sync,
+) -> (Vec<HostReport>, usize, usize) {
+    let fresh = batch
+        .iter()
+        .filter(|h| !run.failed_before.contains(h.plan.host.as_str()))
+        .count();
+    let failed = std::sync::atomic::AtomicUsize::new(0);
+    let too_many = || {
+        rollout.max_fail_percentage.is_some() && rollout.stops(failed.load(Ordering::SeqCst), fresh)
+    };
+    let reports: Vec<HostReport> = workers.install(|| {
+        batch
+            .par_iter()
+            .map(|planned| {
+                if run.failed_before.contains(planned.plan.host.as_str()) {
+                    return not_attempted(planned, Some("it failed in an earlier play"));
+                }
+                if too_many() {
+                    return not_attempted(
+                        planned,
+                        Some("too many hosts of its batch failed (max_fail_percentage)"),
+                    );
+                }
+                let report = apply(planned);
+                if report.outcome != Outcome::Ok {
+                    failed.fetch_add(1, Ordering::SeqCst);
+                }
+                report
+            })
+            .collect()
+    });
+    (reports, failed.into_inner(), fresh)
 }
 
 /// Applies one host of a batch (and its later rounds), showing its progress.

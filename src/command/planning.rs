@@ -25,7 +25,8 @@ pub(super) fn plan_all(
         .enumerate()
         .map(|(play, run)| SavedPlay {
             name: run.name.clone(),
-            batch: run.batch,
+            batches: run.batches.clone(),
+            batch: None,
             max_fail_percentage: run.max_fail_percentage,
             hosts: workers.install(|| {
                 run.hosts

@@ -24,12 +24,20 @@ impl Rollout {
 
     /// Why the hosts after batch `number` (1-based) were not attempted.
     pub(super) fn reason(self, number: usize, failed: usize, size: usize) -> String {
+        format!(
+            "an earlier batch failed ({})",
+            self.summary(number, failed, size)
+        )
+    }
+
+    /// Batch `number` (1-based) and its failures, against the limit when there is one.
+    pub(super) fn summary(self, number: usize, failed: usize, size: usize) -> String {
         let limit = self
             .max_fail_percentage
             .map(|pct| format!(", more than max_fail_percentage {pct}%"))
             .unwrap_or_default();
         format!(
-            "an earlier batch failed (batch {number}: {failed} of {} failed{limit})",
+            "batch {number}: {failed} of {} failed{limit}",
             count(size, "host")
         )
     }

@@ -88,11 +88,26 @@ pub(super) const PLAN_FORMAT: &str = "recon-plan/1";
 #[derive(Serialize, Deserialize)]
 pub(super) struct SavedPlay {
     pub(super) name: String,
-    pub(super) batch: usize,
+    /// Rolling batch sizes (`compile::serial`): the last repeats, 0 takes every host left.
+    #[serde(default)]
+    pub(super) batches: Vec<usize>,
+    /// The one batch size of plans saved before `serial` lists (read, never written).
+    #[serde(default, skip_serializing)]
+    pub(super) batch: Option<usize>,
     /// The play's `max_fail_percentage` (absent in plans saved before it was honoured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(super) max_fail_percentage: Option<u8>,
     pub(super) hosts: Vec<PlannedHost>,
+}
+
+impl SavedPlay {
+    /// The play's hosts in their rolling batches, in order.
+    pub(super) fn batches(&self) -> Vec<&[PlannedHost]> {
+        match (self.batches.is_empty(), self.batch) {
+            (true, Some(size)) => crate::compile::serial::batches(&self.hosts, &[size]),
+            _ => crate::compile::serial::batches(&self.hosts, &self.batches),
+        }
+    }
 }
 
 /// Writes a file only its owner can read (a saved plan may hold secrets), through a temp file

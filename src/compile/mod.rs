@@ -13,6 +13,7 @@ mod magic;
 mod nodes;
 mod once;
 mod rounds;
+pub(crate) mod serial;
 mod shard;
 
 use std::collections::BTreeMap;
@@ -56,8 +57,8 @@ pub(crate) struct Options {
 #[derive(Debug)]
 pub(crate) struct PlayRun {
     pub(crate) name: String,
-    /// Rolling batch size (`serial:`), resolved against the play's host count.
-    pub(crate) batch: usize,
+    /// Rolling batch sizes (`serial:`, `serial.rs`), resolved against the play's host count.
+    pub(crate) batches: Vec<usize>,
     /// `max_fail_percentage:` (0-100), the share of a batch's hosts that may fail before the
     /// rollout stops; none = Ansible's default, it stops only after a batch where all failed.
     pub(crate) max_fail_percentage: Option<u8>,
@@ -218,9 +219,9 @@ impl<'a> Compiler<'a> {
                 graphs.retain(|g| picked.keeps(index, &g.host));
             }
             // The batch size counts the play's whole host list, also in a shard.
-            let rollout = batch_size(play.serial.as_ref(), targets.len())
-                .and_then(|batch| Ok((batch, max_fail(play.max_fail_percentage.as_ref())?)));
-            let (batch, max_fail_percentage) = match rollout {
+            let rollout = serial::batch_sizes(play.serial.as_ref(), targets.len())
+                .and_then(|sizes| Ok((sizes, max_fail(play.max_fail_percentage.as_ref())?)));
+            let (batches, max_fail_percentage) = match rollout {
                 Ok(r) => r,
                 Err(e) => {
                     errors.push(e);
@@ -229,7 +230,7 @@ impl<'a> Compiler<'a> {
             };
             runs.push(PlayRun {
                 name: play.name.clone(),
-                batch,
+                batches,
                 max_fail_percentage,
                 hosts: graphs,
                 targets,
@@ -386,27 +387,6 @@ fn select_plays<'i>(
         }
     }
     Ok(selections)
-}
-
-/// `serial: 2` or `serial: "30%"`; none = all hosts at once.
-fn batch_size(serial: Option<&Node>, hosts: usize) -> Result<usize> {
-    let Some(node) = serial else {
-        return Ok(hosts.max(1));
-    };
-    let text = node.scalar_text().unwrap_or_default().trim();
-    let bad = || {
-        Error::invalid(
-            format!("`serial` must be a number or a percentage, not `{text}`"),
-            &node.span,
-        )
-    };
-    let size = if let Some(pct) = text.strip_suffix('%') {
-        let pct: usize = pct.trim().parse().map_err(|_| bad())?;
-        (hosts * pct).div_ceil(100)
-    } else {
-        text.parse().map_err(|_| bad())?
-    };
-    Ok(size.max(1))
 }
 
 /// `max_fail_percentage: 30`: a whole percentage, 0 to 100 (0 = any failure stops the rollout).

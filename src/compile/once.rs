@@ -55,11 +55,10 @@ impl Compiler<'_> {
                     .collect()
             })
             .unwrap_or_default();
-        let batch = super::batch_size(play.serial.as_ref(), hosts.len())
-            .unwrap_or(hosts.len())
-            .max(1);
-        hosts
-            .chunks(batch)
+        let sizes = super::serial::batch_sizes(play.serial.as_ref(), hosts.len())
+            .unwrap_or_else(|_| vec![0]);
+        super::serial::batches(&hosts, &sizes)
+            .into_iter()
             .flat_map(|chunk| {
                 let first = chunk.first().cloned().unwrap_or_default();
                 chunk.iter().map(move |h| (h.clone(), first.clone()))
