@@ -481,9 +481,9 @@ fn a_host_that_failed_is_left_out_of_the_later_plays_as_in_ansible() {
 #[test]
 fn a_play_whose_every_host_failed_ends_the_run_as_in_ansible() {
     let p = two_plays("gather_facts: false", "['h1', 'h2', 'h3', 'h4']");
-    p.recon(&["apply", "site.yml"]).expect_code(1).stdout_has(
-        "not attempted: the run ended in play `all` (batch 1: 4 of 4 hosts failed)",
-    );
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("not attempted: the run ended in play `all` (batch 1: 4 of 4 hosts failed)");
     assert!(!p.host("h1/second").exists());
     // A stopped rollout ends it too: the second play never starts.
     let p = two_plays("serial: 2", "['h1', 'h2']");

@@ -252,3 +252,46 @@ fn a_module_without_check_mode_is_known_after_apply_and_its_failures_are_located
         without.stderr
     );
 }
+
+/// `collections:` on a play, and in a role's `meta/main.yml`, is where a module name without a
+/// namespace is found (as in Ansible, the play's list does not reach into the role); without
+/// it the short name is a located error.
+#[test]
+fn a_short_module_name_is_found_through_the_plays_or_the_roles_collections() {
+    let sshd = Sshd::start();
+    let p = project(&sshd);
+    p.file(
+        "short.yml",
+        r#"- hosts: all
+  gather_facts: false
+  collections: [acme.demo]
+  roles: [tint]
+  tasks:
+    - setting: { path: "{{ root }}/short", value: "play" }
+"#,
+    )
+    .file("roles/tint/meta/main.yml", "collections:\n  - acme.demo\n")
+    .file(
+        "roles/tint/tasks/main.yml",
+        "- file: { path: \"{{ root }}\", state: directory }\n- setting: { path: \"{{ root }}/tint\", value: \"role\" }\n",
+    );
+    recon(&p, &["plan", "short.yml"])
+        .expect_code(0)
+        .stdout_has("~ ansible_module acme.demo.setting");
+    recon(&p, &["apply", "short.yml"]).expect_code(0);
+    assert_eq!(p.read_host("short"), "play");
+    assert_eq!(p.read_host("tint"), "role");
+    recon(&p, &["apply", "short.yml"])
+        .expect_code(0)
+        .stdout_has("No changes.");
+
+    // Without the role's own list, its short name is not found: the play's does not reach it.
+    p.file("roles/tint/meta/main.yml", "dependencies: []\n");
+    let run = recon(&p, &["plan", "short.yml"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("setting") && run.stderr.contains("roles/tint/tasks/main.yml:2:"),
+        "{}",
+        run.stderr
+    );
+}

@@ -23,6 +23,8 @@ pub(crate) struct Role {
     pub(crate) included: Vec<Arc<RoleUse>>,
     /// `meta/main.yml` `dependencies`: roles whose tasks run before this role's.
     pub(crate) dependencies: Vec<Arc<RoleUse>>,
+    /// `meta/main.yml` `collections`: where its tasks' module names are looked up.
+    pub(crate) collections: Vec<String>,
 }
 
 /// Roles by name, and where to look for them.
@@ -112,9 +114,13 @@ impl RoleCache {
         let vars = variables(part("vars")?.as_ref())?;
         let tasks_node = part("tasks")?;
         let handlers_node = part("handlers")?;
+        let meta = part("meta")?;
         let inherit = Inherit {
             dir: dir.join("tasks"),
             role_tasks: Some(dir.join("tasks")),
+            collections: super::parse::collections(
+                meta.as_ref().and_then(|m| m.get("collections")),
+            )?,
             ..Inherit::default()
         };
         self.loading.push(name.to_owned());
@@ -141,7 +147,7 @@ impl RoleCache {
         self.loading.retain(|n| n != name);
         let (tasks, handlers) = parsed?;
         let mut dependencies = Vec::new();
-        if let Some(meta) = part("meta")? {
+        if let Some(meta) = meta {
             if let Some(list) = meta.get("dependencies").and_then(Node::as_seq) {
                 self.loading.push(name.to_owned());
                 let deps: Result<Vec<_>> = list
@@ -163,6 +169,7 @@ impl RoleCache {
             handlers,
             included,
             dependencies,
+            collections: inherit.collections.clone(),
             dir,
         };
         let role = Arc::new(role);

@@ -76,6 +76,10 @@ pub(crate) struct Inherit {
     pub(crate) role_tasks: Option<PathBuf>,
     /// Files being included, outermost first (an include loop is an error, not a hang).
     pub(crate) stack: Vec<PathBuf>,
+    /// Where a module name without a namespace is looked up for the bridge: the play's
+    /// `collections:`, or in a role's tasks its `meta/main.yml` `collections:` (Ansible does not
+    /// pass a play's list into its roles).
+    pub(crate) collections: Vec<String>,
 }
 
 /// The loader's state for one task list.
@@ -151,10 +155,14 @@ impl Loader<'_> {
         self.task_list(Some(&node), "an included task file", &inner)
     }
 
-    /// Whether the control machine's Ansible has module `name` (run through the bridge), or
-    /// why not.
-    fn bridge(&self, name: &str) -> std::result::Result<(), String> {
-        crate::bridge::resolve(name, &crate::bridge::Lookup::beside(&self.playbook_dir)).map(drop)
+    /// The full name of module `name` in the control machine's Ansible (run through the
+    /// bridge), looked up in `collections` too, or why there is none.
+    fn bridge(&self, name: &str, collections: &[String]) -> std::result::Result<String, String> {
+        let lookup = crate::bridge::Lookup {
+            collections: collections.to_vec(),
+            ..crate::bridge::Lookup::beside(&self.playbook_dir)
+        };
+        crate::bridge::resolve(name, &lookup)
     }
 
     fn task(&mut self, node: &Node, inherit: &Inherit, out: &mut Vec<TaskSpec>) -> Result<()> {
@@ -184,12 +192,21 @@ impl Loader<'_> {
         // anyway, and is an error only on a host where it runs, as Ansible skips it unread
         // elsewhere.
         // Anything else unknown (a misspelt keyword beside a module) is an error now.
+        // A name found through `collections:` is kept as its full name, which the compile
+        // and the packager then find without the list.
+        let mut full_name: Option<String> = None;
         match (modules.as_slice(), unknown.as_slice()) {
             ([], [one]) if conditional(node, inherit) => {
+                if !inherit.collections.is_empty() {
+                    full_name = self.bridge(one.key(), &inherit.collections).ok();
+                }
                 modules.push(one);
             }
-            ([], [one]) => match self.bridge(one.key()) {
-                Ok(()) => modules.push(one),
+            ([], [one]) => match self.bridge(one.key(), &inherit.collections) {
+                Ok(name) => {
+                    full_name = Some(name);
+                    modules.push(one);
+                }
                 Err(why) => {
                     let error = unknown_module(one);
                     return Err(if error.help.is_none() {
@@ -231,7 +248,10 @@ impl Loader<'_> {
                 );
             }
         };
-        let kind = ansible::canonical(key.key()).to_owned();
+        let kind = match full_name {
+            Some(name) if !inherit.collections.is_empty() => name,
+            _ => ansible::canonical(key.key()).to_owned(),
+        };
         let delegated = delegation(node, &kind, inherit);
         let allowed: Vec<&str> = TASK_KEYWORDS
             .iter()
@@ -484,6 +504,7 @@ impl Loader<'_> {
             role_tasks: Some(role.dir.join("tasks")),
             stack: inherit.stack.clone(),
             block_part: spec.block_part,
+            collections: role.collections.clone(),
         };
         match f.string("tasks_from")? {
             Some(from) => {
