@@ -92,27 +92,7 @@ fn user_units_run_under_a_lingering_account_and_a_missing_manager_names_the_fix(
     project.file("linger.yml", LINGER);
     project.file("site.yml", SQUAD);
 
-    project
-        .recon(&["apply", "linger.yml", "-i", "root.yml"])
-        .expect_code(0);
-    assert_eq!(
-        nodes.sh(&node, "stat -c %n /var/lib/systemd/linger/squad"),
-        "/var/lib/systemd/linger/squad"
-    );
-    project
-        .recon(&[
-            "plan",
-            "linger.yml",
-            "-i",
-            "root.yml",
-            "--detailed-exitcode",
-        ])
-        .expect_code(0);
-    // logind starts the manager when lingering is enabled; wait for its socket.
-    nodes.sh(
-        &node,
-        "for i in $(seq 100); do [ -S /run/user/$(id -u squad)/systemd/private ] && exit 0; sleep 0.1; done; exit 1",
-    );
+    linger(&nodes, &node, &project);
 
     let run = |verb: &str, inv: &str, port: &str| {
         let port = format!("port={port}");
@@ -172,8 +152,39 @@ fn user_units_run_under_a_lingering_account_and_a_missing_manager_names_the_fix(
     assert_eq!(starts(), before + 1, "exactly one restart");
     run("plan", "squad.yml", "8102").expect_code(0);
 
-    // Root acting as the squad (`sudo -u`: no session, no XDG_RUNTIME_DIR) reaches the same
-    // manager: nothing to do.
+    refusals(&nodes, &node, &project);
+}
+
+/// The root play lingers the squad (and finds nothing to do again); logind then starts the
+/// squad's manager, whose socket is waited for.
+fn linger(nodes: &Nodes, node: &Node, project: &Project) {
+    project
+        .recon(&["apply", "linger.yml", "-i", "root.yml"])
+        .expect_code(0);
+    assert_eq!(
+        nodes.sh(node, "stat -c %n /var/lib/systemd/linger/squad"),
+        "/var/lib/systemd/linger/squad"
+    );
+    project
+        .recon(&[
+            "plan",
+            "linger.yml",
+            "-i",
+            "root.yml",
+            "--detailed-exitcode",
+        ])
+        .expect_code(0);
+    // logind starts the manager when lingering is enabled; wait for its socket.
+    nodes.sh(
+        node,
+        "for i in $(seq 100); do [ -S /run/user/$(id -u squad)/systemd/private ] && exit 0; sleep 0.1; done; exit 1",
+    );
+}
+
+/// Root acting as the squad (`sudo -u`: no session, no XDG_RUNTIME_DIR) reaches the same
+/// manager; an account with no manager, or one only its session keeps, is refused, located,
+/// naming the fix, and nothing is written for it.
+fn refusals(nodes: &Nodes, node: &Node, project: &Project) {
     project.file("as.yml", AS_ACCOUNT);
     let as_account = |who: &str| {
         let who = format!("who={who}");
@@ -182,7 +193,7 @@ fn user_units_run_under_a_lingering_account_and_a_missing_manager_names_the_fix(
     };
     as_account("squad").expect_code(0);
     // An account that never logged in and does not linger has no manager at all.
-    account(&nodes, &node, "ghost");
+    account(nodes, node, "ghost");
     let ghost = as_account("ghost");
     assert_ne!(ghost.code, 0, "{ghost:?}");
     let all = format!("{}{}", ghost.stdout, ghost.stderr);
@@ -194,7 +205,7 @@ fn user_units_run_under_a_lingering_account_and_a_missing_manager_names_the_fix(
 
     // A session but no lingering: the manager would stop with the session. A located error
     // naming the fix, and nothing written.
-    let lonely = run("apply", "lonely.yml", "8103");
+    let lonely = project.recon(&["apply", "site.yml", "-i", "lonely.yml", "-e", "port=8103"]);
     assert_ne!(lonely.code, 0);
     let all = format!("{}{}", lonely.stdout, lonely.stderr);
     assert!(
@@ -204,7 +215,7 @@ fn user_units_run_under_a_lingering_account_and_a_missing_manager_names_the_fix(
     assert!(all.contains("hello runs"), "located at the task:\n{all}");
     assert_eq!(
         nodes.sh(
-            &node,
+            node,
             "ls -A /home/lonely/.config 2>/dev/null; pgrep -u lonely -f http.server | wc -l"
         ),
         "0"

@@ -465,7 +465,11 @@ fn header(out: &str) -> String {
         let tag = l.split_once(' ').map_or(*l, |(tag, _)| tag);
         !matches!(tag, "active" | "is-enabled" | "status" | "enabled")
     });
-    lines.map(|l| format!("{l}\n")).collect()
+    lines.fold(String::new(), |mut all, line| {
+        all.push_str(line);
+        all.push('\n');
+        all
+    })
 }
 
 impl Service {

@@ -70,7 +70,7 @@ impl UserManager {
         let mut m = Self::default();
         for line in out.lines() {
             match line.split_once(' ').unwrap_or((line, "")) {
-                ("account", name) => m.account = name.to_owned(),
+                ("account", name) => name.clone_into(&mut m.account),
                 ("linger", value) => m.linger = value == "yes",
                 ("user-manager", value) => m.running = value == "running",
                 _ => {}
