@@ -47,7 +47,7 @@ const AS_ACCOUNT: &str = "- hosts: nodes
   become_user: \"{{ who }}\"
   tasks:
     - name: hello as the account
-      systemd: { name: hello, scope: user, state: started, enabled: true }
+      systemd: { name: hello, scope: user, state: \"{{ state }}\" }
 ";
 
 /// Creates `user` on the node with the test's key (as root, outside recon).
@@ -182,19 +182,33 @@ fn linger(nodes: &Nodes, node: &Node, project: &Project) {
 }
 
 /// Root acting as the squad (`sudo -u`: no session, no XDG_RUNTIME_DIR) reaches the same
-/// manager; an account with no manager, or one only its session keeps, is refused, located,
-/// naming the fix, and nothing is written for it.
+/// manager, in the probe and in the steps; an account with no manager, or one only its session
+/// keeps, is refused, located, naming the fix, and nothing is written for it.
 fn refusals(nodes: &Nodes, node: &Node, project: &Project) {
     project.file("as.yml", AS_ACCOUNT);
-    let as_account = |who: &str| {
-        let who = format!("who={who}");
-        let args = ["plan", "as.yml", "-i", "root.yml", "-e", &who];
-        project.recon(&[&args[..], &["--detailed-exitcode"]].concat())
+    let as_account = |verb: &str, who: &str, state: &str| {
+        let (who, state) = (format!("who={who}"), format!("state={state}"));
+        let mut args = vec![verb, "as.yml", "-i", "root.yml", "-e", &who, "-e", &state];
+        if verb == "plan" {
+            args.push("--detailed-exitcode");
+        }
+        project.recon(&args)
     };
-    as_account("squad").expect_code(0);
+    as_account("plan", "squad", "started").expect_code(0);
+    as_account("apply", "squad", "stopped").expect_code(0);
+    assert_eq!(
+        user_systemctl(nodes, node, "squad", "is-active hello"),
+        "inactive"
+    );
+    as_account("apply", "squad", "started").expect_code(0);
+    assert_eq!(
+        user_systemctl(nodes, node, "squad", "is-active hello"),
+        "active"
+    );
+    as_account("plan", "squad", "started").expect_code(0);
     // An account that never logged in and does not linger has no manager at all.
     account(nodes, node, "ghost");
-    let ghost = as_account("ghost");
+    let ghost = as_account("plan", "ghost", "started");
     assert_ne!(ghost.code, 0, "{ghost:?}");
     let all = format!("{}{}", ghost.stdout, ghost.stderr);
     assert!(
