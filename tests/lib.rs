@@ -70,6 +70,8 @@ mod nodes_rollout;
 #[cfg(feature = "heavy-tests")]
 mod nodes_systemd;
 #[cfg(feature = "heavy-tests")]
+mod nodes_user_scope;
+#[cfg(feature = "heavy-tests")]
 mod rolling;
 #[cfg(feature = "heavy-tests")]
 mod secrets;

@@ -2,7 +2,9 @@
 # Builds the Debian bookworm rootfs every test node boots from (systemd as PID 1 under
 # systemd-nspawn): sshd, python3, sudo, a `deploy` NOPASSWD sudo account and what the tests deploy
 # (nginx-light, supervisor, ufw, curl, python3-venv): nodes have no network of their own, so
-# everything they need is in the image.
+# everything they need is in the image. libpam-systemd, as on any installed Debian (systemd
+# recommends it; debootstrap skips recommends): without it a session gets no XDG_RUNTIME_DIR and
+# an account's user manager (user@UID.service, `scope: user` units) cannot start at all.
 # Usage: build-rootfs.sh ROOTFS. The caller (rootfs.sh) names ROOTFS after this file's hash, so a
 # changed recipe builds a new image. The mirror is the one apt on this machine already uses.
 set -euo pipefail
@@ -17,7 +19,7 @@ TMP="$ROOTFS.building.$$"
 rm -rf "$TMP"; mkdir -p "$(dirname "$ROOTFS")"
 trap 'rm -rf "$TMP"' EXIT
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,openssh-server,dbus,iproute2,sudo,python3,python3-venv,curl,nginx-light,supervisor,ufw,iptables,procps,cron \
+  --include=systemd,systemd-sysv,libpam-systemd,openssh-server,dbus,iproute2,sudo,python3,python3-venv,curl,nginx-light,supervisor,ufw,iptables,procps,cron \
   bookworm "$TMP" "$MIRROR"
 echo node > "$TMP/etc/hostname"
 # nspawn gives each boot a fresh machine-id when the file is empty.

@@ -446,12 +446,12 @@ fn apt_upgrade(mut a: Args, mode: Node) -> Result<Mapped> {
     Ok(resource("apt_upgrade", a))
 }
 
-/// `service`/`systemd` → recon `service`; `daemon_reload` alone has nothing to plan (recon
-/// reloads unit files whenever systemd says a unit it acts on needs it).
+/// `service`/`systemd` → recon `service` (`scope` included: a user unit is not the system's);
+/// `daemon_reload` alone has nothing to plan (recon reloads unit files whenever systemd says a
+/// unit it acts on needs it).
 fn service(mut a: Args) -> Result<Mapped> {
     a.ignore(&[
         "daemon_reexec",
-        "scope",
         "no_block",
         "force",
         "pattern",
@@ -466,7 +466,7 @@ fn service(mut a: Args) -> Result<Mapped> {
         return a.nothing_to_manage("service", crate::resource::SERVICE_KEYS);
     }
     if !a.has(&["state", "enabled", "masked"]) {
-        a.ignore(&["daemon_reload"]);
+        a.ignore(&["daemon_reload", "scope"]);
     }
     if let Some(name) = a.take(&["name", "unit", "service"]) {
         a.put("name", name);

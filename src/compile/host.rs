@@ -338,7 +338,8 @@ impl Compiler<'_> {
                 continue;
             };
             let run = &item_run;
-            let resource = self.build_resource(spec, kind, &args, &ctx)?;
+            let (become_, become_user) = self.become_of(run, spec, &ctx, &args)?;
+            let resource = self.build_resource(spec, kind, &args, &ctx, become_user.as_deref())?;
             let judgement = super::rounds::judge(&self.templar, spec, &ctx)?;
             let query = self.as_query(spec, &resource, judgement.query);
             registered.push(RegisteredItem {
@@ -346,7 +347,6 @@ impl Compiler<'_> {
                 skipped: false,
                 shape: resource.result_shape(),
             });
-            let (become_, become_user) = self.become_of(run, spec, &ctx, &args)?;
             if let Some(body) = query {
                 // A read-only task: it runs between rounds, the round ends before it.
                 let retry = match (retry_vars, &spec.outcome.until) {
@@ -464,13 +464,15 @@ impl Compiler<'_> {
         Ok((become_, become_user))
     }
 
-    /// The task's resource, built from its rendered arguments with its role's search paths.
+    /// The task's resource, built from its rendered arguments with its role's search paths and
+    /// the account it runs as (`become_user`).
     fn build_resource(
         &self,
         spec: &TaskSpec,
         kind: &str,
         args: &Node,
         ctx: &Context,
+        become_user: Option<&str>,
     ) -> Result<crate::resource::Compiled> {
         let role = spec.role.as_deref();
         let cx = BuildContext {
@@ -480,6 +482,7 @@ impl Compiler<'_> {
             file_dirs: self.search_dirs(role, "files"),
             sensitive: spec.sensitive,
             bridge: &self.bridge,
+            become_user,
         };
         crate::resource::build(kind, args, &cx)
     }

@@ -258,7 +258,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         tags: f.string_list("tags")?.into_iter().map(|(s, _)| s).collect(),
         dir: dir.to_path_buf(),
         sensitive: no_log,
-        collections: collections(f.get("collections"))?,
+        collections: super::tasks::collections(f.get("collections"))?,
         ..Inherit::default()
     };
     let mut loader = Loader {
@@ -311,29 +311,6 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         remote_user: f.string("remote_user")?,
         gather_facts: f.boolean("gather_facts")?.unwrap_or(true),
     })
-}
-
-/// A play's or role's `collections:` list (a single name is a list of one), in search order.
-pub(super) fn collections(node: Option<&Node>) -> Result<Vec<String>> {
-    let Some(node) = node.filter(|n| !n.is_null()) else {
-        return Ok(Vec::new());
-    };
-    let items: Vec<&Node> = match node.as_seq() {
-        Some(items) => items.iter().collect(),
-        None => vec![node],
-    };
-    items
-        .into_iter()
-        .map(|item| match item.scalar_text() {
-            Some(name) if name.split('.').count() == 2 && !name.contains(char::is_whitespace) => {
-                Ok(name.to_owned())
-            }
-            _ => Err(Error::invalid(
-                "`collections` must list collection names (`namespace.collection`)",
-                &item.span,
-            )),
-        })
-        .collect()
 }
 
 /// Appends `role_use` to `out` after its dependencies (depth first); a dependency whose folder is

@@ -118,7 +118,7 @@ impl RoleCache {
         let inherit = Inherit {
             dir: dir.join("tasks"),
             role_tasks: Some(dir.join("tasks")),
-            collections: super::parse::collections(
+            collections: super::tasks::collections(
                 meta.as_ref().and_then(|m| m.get("collections")),
             )?,
             ..Inherit::default()

@@ -773,3 +773,26 @@ pub(crate) fn no_log(f: &Fields<'_>) -> Result<bool> {
         _ => Ok(f.boolean("no_log")?.unwrap_or(false)),
     }
 }
+
+/// A play's or role's `collections:` list (a single name is a list of one), in search order.
+pub(crate) fn collections(node: Option<&Node>) -> Result<Vec<String>> {
+    let Some(node) = node.filter(|n| !n.is_null()) else {
+        return Ok(Vec::new());
+    };
+    let items: Vec<&Node> = match node.as_seq() {
+        Some(items) => items.iter().collect(),
+        None => vec![node],
+    };
+    items
+        .into_iter()
+        .map(|item| match item.scalar_text() {
+            Some(name) if name.split('.').count() == 2 && !name.contains(char::is_whitespace) => {
+                Ok(name.to_owned())
+            }
+            _ => Err(Error::invalid(
+                "`collections` must list collection names (`namespace.collection`)",
+                &item.span,
+            )),
+        })
+        .collect()
+}

@@ -168,19 +168,25 @@ impl Attrs {
 
 /// `state:` as one of `allowed` (the first is the default), located when it is anything else.
 pub(crate) fn state<'a>(f: &Fields<'_>, allowed: &[&'a str]) -> Result<&'a str> {
-    let Some(node) = f.get("state") else {
+    state_of(f, "state", allowed)
+}
+
+/// `key`'s value, one of `allowed` (the first when absent); anything else is a located error
+/// with a did-you-mean.
+pub(crate) fn state_of<'a>(f: &Fields<'_>, key: &str, allowed: &[&'a str]) -> Result<&'a str> {
+    let Some(node) = f.get(key) else {
         return Ok(allowed.first().copied().unwrap_or_default());
     };
-    let text = f.required_string("state")?;
+    let text = f.required_string(key)?;
     allowed.iter().copied().find(|a| *a == text).ok_or_else(|| {
         Error::invalid(
             format!(
-                "`state` must be one of {}, not `{text}`",
+                "`{key}` must be one of {}, not `{text}`",
                 allowed.join(", ")
             ),
             &node.span,
         )
-        .with_label("unknown state")
+        .with_label(format!("unknown {key}"))
         .suggest(&text, allowed.iter().copied())
     })
 }

@@ -209,6 +209,8 @@ mod tests {
             enabled: None,
             masked: None,
             daemon_reload: false,
+            user_scope: false,
+            become_user: None,
         };
         assert_eq!(
             on_host(

@@ -44,6 +44,7 @@ mod template;
 mod text_edit;
 mod unpack;
 mod user;
+mod user_manager;
 mod version;
 mod wait_for;
 
@@ -306,6 +307,9 @@ pub(crate) struct BuildContext<'a> {
     pub(crate) sensitive: bool,
     /// Where a bridged module is looked up (`ansible_module`).
     pub(crate) bridge: &'a crate::bridge::Lookup,
+    /// The account a `become_user` task runs as (not root): whose user-level systemd units a
+    /// `service` with `scope: user` manages, and whose manager its probe asks.
+    pub(crate) become_user: Option<&'a str>,
 }
 
 /// Running a resource's decision against hand-written answers, for the unit tests of each kind.

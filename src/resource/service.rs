@@ -19,7 +19,12 @@
 //! `restarted`/`reloaded` on a service some task notifies act only when notified, so a
 //! notified service restarts exactly once per run (never start + restart); one nothing can
 //! notify restarts on every apply, as Ansible's does.
+//!
+//! `scope: user` manages a unit of the account the task runs as (the connecting account, or
+//! `become_user`) through its own systemd user manager (`systemctl --user`; `user_manager.rs`):
+//! the same decisions, the unit files looked for in the user-unit folders.
 
+use super::user_manager::{self, UserManager};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want as PathWant};
@@ -47,14 +52,25 @@ pub(crate) struct Service {
     pub(crate) masked: Option<bool>,
     /// `daemon_reload: true`: reload unit files before acting, even when systemd does not ask.
     pub(crate) daemon_reload: bool,
+    /// `scope: user`: a unit of the account's own user manager, not of PID 1.
+    pub(crate) user_scope: bool,
+    /// The account the task runs as when it is `become_user` (the user scope's account).
+    pub(crate) become_user: Option<String>,
 }
 
 /// The arguments `service` takes (also what an Ansible `service` task with nothing to manage
 /// is checked against).
-pub(crate) const KEYS: &[&str] = &["name", "state", "enabled", "masked", "daemon_reload"];
+pub(crate) const KEYS: &[&str] = &[
+    "name",
+    "state",
+    "enabled",
+    "masked",
+    "daemon_reload",
+    "scope",
+];
 
 /// Builds a `service` from its arguments.
-pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
+pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Service> {
     let f = Fields::new(args, "`service`", KEYS)?;
     let name_node = f.require("name")?;
     let name = f.required_string("name")?;
@@ -80,6 +96,19 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
     let enabled = f.boolean("enabled")?;
     let masked = f.boolean("masked")?;
     let daemon_reload = f.boolean("daemon_reload")?.unwrap_or(false);
+    let user_scope =
+        match f.get("scope") {
+            None => false,
+            Some(node) => match super::args::state_of(&f, "scope", &["system", "user", "global"])? {
+                "user" => true,
+                "global" => return Err(Error::invalid(
+                    "`scope: global` (a unit enabled for every account) is not supported by recon",
+                    &node.span,
+                )
+                .with_label("use `scope: user` as each account, or `scope: system`")),
+                _ => false,
+            },
+        };
     if want.is_none() && enabled.is_none() && masked.is_none() {
         return Err(f.missing("state`, `enabled` or `masked"));
     }
@@ -97,6 +126,8 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Service> {
         enabled,
         masked,
         daemon_reload,
+        user_scope,
+        become_user: cx.become_user.map(str::to_owned),
     })
 }
 
@@ -200,9 +231,12 @@ pub(crate) fn act(want: Want, running: bool, triggered: bool, watched: bool) -> 
 }
 
 /// The step: one action on the running state and/or the boot setting.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct Decision {
     manager: Manager,
+    /// The probe's lines about who answered (all but `active`/`is-enabled`): kept in the
+    /// prediction a later step of the same unit decides from.
+    header: String,
     act: Option<Act>,
     enable: Option<bool>,
     mask: Option<bool>,
@@ -221,9 +255,9 @@ const UNIT_DIRS: [&str; 3] = [
 ];
 
 impl Resource for Service {
-    /// The manager's answer, and the unit's file in each folder systemd reads units from
-    /// (an earlier task of the plan may write one).
-    type Asked = (Handle<CommandOutput>, [Handle<PathState>; UNIT_DIRS.len()]);
+    /// The manager's answer, and the unit's file in each folder its manager reads units from
+    /// that a play may write (an earlier task of the plan may write one).
+    type Asked = (Handle<CommandOutput>, Vec<(String, Handle<PathState>)>);
     type Decision = Decision;
 
     fn kind(&self) -> &'static str {
@@ -239,8 +273,14 @@ impl Resource for Service {
         let running = self
             .want
             .map(|w| if w == Want::Stopped { "no" } else { "yes" });
+        // A user unit is the account's own (`~/` claims are per connecting account).
+        let (kind, value) = match (self.user_scope, &self.become_user) {
+            (false, _) => ("service", self.name.clone()),
+            (true, None) => ("user service", format!("~/{}", self.name)),
+            (true, Some(user)) => ("user service", format!("~{user}/{}", self.name)),
+        };
         vec![
-            Claim::new(ClaimKind::Other("service".to_owned()), &self.name).wanting([
+            Claim::new(ClaimKind::Other(kind.to_owned()), value).wanting([
                 ("running", running.map(str::to_owned)),
                 ("enabled", self.enabled.map(|e| e.to_string())),
                 ("masked", self.masked.map(|m| m.to_string())),
@@ -249,14 +289,18 @@ impl Resource for Service {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        let mut s = Script::new();
-        s.fill("_n={}\n", [w(&self.name)]).code(
-            "if [ -d /run/systemd/system ]; then\n  echo 'manager systemd'\n  printf 'active %s\\n' \"$(systemctl is-active -- \"$_n\" 2>/dev/null)\"\n  printf 'is-enabled %s\\n' \"$(systemctl is-enabled -- \"$_n\" 2>/dev/null)\"\nelse\n  echo 'manager sysv'\n  if [ -x \"/etc/init.d/$_n\" ]; then \"/etc/init.d/$_n\" status >/dev/null 2>&1 </dev/null; printf 'status %s\\n' $?; fi\n  if ls /etc/rc[2345].d/S[0-9][0-9]\"$_n\" >/dev/null 2>&1; then echo 'enabled yes'; else echo 'enabled no'; fi\nfi",
-        );
-        (
-            facts.output(s),
-            UNIT_DIRS.map(|dir| facts.path(&self.unit_file(dir), PathWant::Never)),
-        )
+        let answer = facts.output(if self.user_scope {
+            user_manager::probe(&self.name, self.become_user.as_deref())
+        } else {
+            self.system_probe()
+        });
+        let dirs = self.unit_dirs();
+        let files = dirs.iter().map(|dir| {
+            let file = self.unit_file(dir);
+            let handle = facts.path(&file, PathWant::Never);
+            (file, handle)
+        });
+        (answer, files.collect())
     }
 
     fn decide(
@@ -265,12 +309,27 @@ impl Resource for Service {
         facts: &Facts,
         situation: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let o = parse(&facts.get(asked.0).stdout);
-        let unit_written = UNIT_DIRS
+        let out = &facts.get(asked.0).stdout;
+        let o = parse(out);
+        if self.user_scope {
+            let keeps_running =
+                self.want.is_some_and(|w| w != Want::Stopped) || self.enabled == Some(true);
+            let manager = UserManager::parse(out);
+            let refusal = match o.manager {
+                Manager::SysV if !manager.account.is_empty() => Some(Problem::new(
+                    "`scope: user` needs systemd, which is not running here",
+                )),
+                _ => manager.refusal(keeps_running, self.become_user.as_deref()),
+            };
+            if let Some(problem) = refusal {
+                return Err(problem);
+            }
+        }
+        let unit_written = asked
+            .1
             .iter()
-            .zip(asked.1)
             .find(|(_, h)| facts.get(*h).kind == PathKind::File)
-            .map(|(dir, _)| self.unit_file(dir));
+            .map(|(file, _)| file.clone());
         let known_after_apply =
             o.manager == Manager::Systemd && o.running.is_none() && unit_written.is_some();
         let Some(running) = o.running.or(known_after_apply.then_some(false)) else {
@@ -335,6 +394,7 @@ impl Resource for Service {
             change,
             Decision {
                 manager: o.manager,
+                header: header(out),
                 act: action,
                 enable,
                 mask,
@@ -353,20 +413,26 @@ impl Resource for Service {
     fn script(&self, d: &Decision, out: &mut Script) {
         out.fill("_n={}\n", [w(&self.name)]);
         if d.manager == Manager::Systemd {
+            // `_sc`/`_jl`: systemctl and the unit's journal, of PID 1 or of the account's manager.
+            out.code(if self.user_scope {
+                user_manager::STEP_PRELUDE
+            } else {
+                "_sc() { systemctl \"$@\"; }\n_jl() { journalctl -u \"$_n\" -n 10 --no-pager -o cat 2>&1; }\n"
+            });
             // Before enabling or acting: a changed unit file must be what starts.
             if self.daemon_reload {
-                out.code("systemctl daemon-reload || exit 1\n");
+                out.code("_sc daemon-reload || exit 1\n");
             } else {
-                out.code("[ \"$(systemctl show -p NeedDaemonReload --value -- \"$_n\" 2>/dev/null)\" != yes ] || systemctl daemon-reload || exit 1\n");
+                out.code("[ \"$(_sc show -p NeedDaemonReload --value -- \"$_n\" 2>/dev/null)\" != yes ] || _sc daemon-reload || exit 1\n");
             }
             // Unmasked before anything may enable or start it.
             if d.mask == Some(false) {
-                out.code("systemctl unmask -- \"$_n\" || exit 1\n");
+                out.code("_sc unmask -- \"$_n\" || exit 1\n");
             }
         }
         match (d.manager, d.enable) {
-            (Manager::Systemd, Some(true)) => out.code("systemctl enable -- \"$_n\" || exit 1\n"),
-            (Manager::Systemd, Some(false)) => out.code("systemctl disable -- \"$_n\" || exit 1\n"),
+            (Manager::Systemd, Some(true)) => out.code("_sc enable -- \"$_n\" || exit 1\n"),
+            (Manager::Systemd, Some(false)) => out.code("_sc disable -- \"$_n\" || exit 1\n"),
             (Manager::SysV, Some(true)) => out.code(
                 "update-rc.d \"$_n\" defaults >/dev/null && update-rc.d \"$_n\" enable >/dev/null || exit 1\n",
             ),
@@ -378,7 +444,7 @@ impl Resource for Service {
         if let Some(a) = d.act {
             out.fill("_a={}\n", [w(a.verb())]);
             out.code(match d.manager {
-                Manager::Systemd => "systemctl \"$_a\" -- \"$_n\" || { printf '%s %s failed\\n' \"$_n\" \"$_a\"; systemctl status --no-pager -l -n 0 -- \"$_n\" 2>&1 | head -n 12; printf -- '--- last journal lines\\n'; journalctl -u \"$_n\" -n 10 --no-pager -o cat 2>&1; exit 1; }\n",
+                Manager::Systemd => "_sc \"$_a\" -- \"$_n\" || { printf '%s %s failed\\n' \"$_n\" \"$_a\"; _sc status --no-pager -l -n 0 -- \"$_n\" 2>&1 | head -n 12; printf -- '--- last journal lines\\n'; _jl; exit 1; }\n",
                 // Daemons an init script starts inherit its open files: not the step's
                 // output (nobody would see its end) and not the apply's lock (fd 9) or a
                 // `serialize` lock (fd 8), which they would hold for their whole life.
@@ -387,13 +453,45 @@ impl Resource for Service {
         }
         // Masked once it is stopped (and disabled), so nothing starts it again.
         if d.mask == Some(true) {
-            out.code("systemctl mask -- \"$_n\" || exit 1\n");
+            out.code("_sc mask -- \"$_n\" || exit 1\n");
         }
     }
 }
 
+/// The probe's lines other than the unit's state (`manager`, and the user scope's account,
+/// lingering and manager lines).
+fn header(out: &str) -> String {
+    let lines = out.lines().filter(|l| {
+        let tag = l.split_once(' ').map_or(*l, |(tag, _)| tag);
+        !matches!(tag, "active" | "is-enabled" | "status" | "enabled")
+    });
+    lines.fold(String::new(), |mut all, line| {
+        all.push_str(line);
+        all.push('\n');
+        all
+    })
+}
+
 impl Service {
-    /// The unit's file in `dir` (one of `UNIT_DIRS`): `DIR/NAME`, with `.service` added when
+    /// The system scope's probe: PID 1's answers, or the init script's.
+    fn system_probe(&self) -> Script {
+        let mut s = Script::new();
+        s.fill("_n={}\n", [w(&self.name)]).code(
+            "if [ -d /run/systemd/system ]; then\n  echo 'manager systemd'\n  printf 'active %s\\n' \"$(systemctl is-active -- \"$_n\" 2>/dev/null)\"\n  printf 'is-enabled %s\\n' \"$(systemctl is-enabled -- \"$_n\" 2>/dev/null)\"\nelse\n  echo 'manager sysv'\n  if [ -x \"/etc/init.d/$_n\" ]; then \"/etc/init.d/$_n\" status >/dev/null 2>&1 </dev/null; printf 'status %s\\n' $?; fi\n  if ls /etc/rc[2345].d/S[0-9][0-9]\"$_n\" >/dev/null 2>&1; then echo 'enabled yes'; else echo 'enabled no'; fi\nfi",
+        );
+        s
+    }
+
+    /// The folders this scope's manager reads unit files from that a play may write.
+    fn unit_dirs(&self) -> Vec<&'static str> {
+        if self.user_scope {
+            user_manager::unit_dirs(self.become_user.as_deref())
+        } else {
+            UNIT_DIRS.to_vec()
+        }
+    }
+
+    /// The unit's file in `dir` (one of `unit_dirs`): `DIR/NAME`, with `.service` added when
     /// the name has no unit suffix.
     fn unit_file(&self, dir: &str) -> String {
         if self.name.contains('.') {
@@ -407,7 +505,8 @@ impl Service {
     fn predicted(d: &Decision) -> CommandOutput {
         let stdout = match d.manager {
             Manager::Systemd => format!(
-                "manager systemd\nactive {}\nis-enabled {}",
+                "{}active {}\nis-enabled {}",
+                d.header,
                 if d.running_after {
                     "active"
                 } else {
@@ -422,7 +521,8 @@ impl Service {
                 }
             ),
             Manager::SysV => format!(
-                "manager sysv\nstatus {}\nenabled {}",
+                "{}status {}\nenabled {}",
+                d.header,
                 if d.running_after { 0 } else { 3 },
                 if d.enabled_after { "yes" } else { "no" }
             ),
@@ -493,6 +593,8 @@ mod tests {
             enabled: None,
             masked: None,
             daemon_reload: false,
+            user_scope: false,
+            become_user: None,
         };
         let unknown = "manager systemd\nactive inactive\nis-enabled \n";
         let (change, d) = decide_in(
@@ -518,6 +620,8 @@ mod tests {
             enabled: Some(true),
             masked: None,
             daemon_reload: false,
+            user_scope: false,
+            become_user: None,
         };
         let sd = answer("manager systemd\nactive inactive\nis-enabled disabled\n");
         let (change, d) = decide_in(&s, sd, Situation::default())
@@ -553,6 +657,8 @@ mod tests {
             enabled: None,
             masked: Some(true),
             daemon_reload: false,
+            user_scope: false,
+            become_user: None,
         };
         let running = answer("manager systemd\nactive active\nis-enabled enabled\n");
         let (change, d) = decide_in(&s, running, Situation::default())
@@ -564,8 +670,8 @@ mod tests {
         s.script(&d, &mut script);
         let text = script.as_str();
         let (stop, mask) = (
-            text.find("systemctl \"$_a\"").expect("act"),
-            text.find("systemctl mask").expect("mask"),
+            text.find("_sc \"$_a\"").expect("act"),
+            text.find("_sc mask").expect("mask"),
         );
         assert!(stop < mask, "{text}");
         assert_eq!(
@@ -585,8 +691,8 @@ mod tests {
         s.script(&d, &mut script);
         let text = script.as_str();
         let (unmask, start) = (
-            text.find("systemctl unmask").expect("unmask"),
-            text.find("systemctl \"$_a\"").expect("act"),
+            text.find("_sc unmask").expect("unmask"),
+            text.find("_sc \"$_a\"").expect("act"),
         );
         assert!(unmask < start, "{text}");
         // Without systemd nothing can be masked; "unmasked" already holds.

@@ -21,6 +21,8 @@ pub(crate) mod range {
     pub(crate) const SYSTEMD_FAILED_START: (u8, u8) = (21, 1);
     pub(crate) const SYSTEMD_PACKAGE: (u8, u8) = (22, 1);
     pub(crate) const SYSTEMD_MODULE: (u8, u8) = (23, 1);
+    /// `tests/nodes_user_scope.rs`: user-level units (`scope: user`, lingering).
+    pub(crate) const USER_SCOPE: (u8, u8) = (24, 1);
     /// Reserved: digicam on nodes (not written yet).
     pub(crate) const DIGICAM: (u8, u8) = (30, 4);
     pub(crate) const DIGICAM_SYSTEMD: (u8, u8) = (34, 2);
