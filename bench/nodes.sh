@@ -2,19 +2,22 @@
 # The squad-deploy benchmark on booted nodes: NODES systemd machines (scripts/nodes/up.sh), each
 # with SQUADS squad accounts, so NODES x SQUADS targets (default 16 x 4 = 64). The work per target
 # is the one-sshd benchmark's (bench/README.md): the same bench/recon and bench/ansible playbooks,
-# with an inventory of the nodes' squads. In one run, for each tool in TOOLS:
+# and bench/pyinfra/digicam.py (the same work for pyinfra), with an inventory of the nodes'
+# squads. In one run, for each tool in TOOLS:
 #   cold   RUNS runs, each from freshly reset squad homes on every node (bench/reset.sh run on the
 #          node), no connection open; afterwards every squad on every node must serve
 #   no-op  RUNS re-runs on the converged squads, connections closed; must report 0 changed
 #   floor  one parallel `ssh SQUAD@NODE true` per target (bench/lib/floor.sh --targets)
 # Each run records wall time and the controller's peak RSS (/usr/bin/time -v) and the squads'
 # logins and session channels per node from the nodes' sshd logs (LogLevel VERBOSE). After
-# Ansible's no-op, `recon plan --detailed-exitcode` must find nothing to change (same work).
+# Ansible's and pyinfra's no-op, `recon plan --detailed-exitcode` must find nothing to change
+# (same work).
 # The nodes are always torn down (trap), also on failure or Ctrl-C.
 #
-#   bench/venv.sh && cargo build --release         # once (RECON=path overrides the binary)
-#   bench/nodes.sh                                  # NODES=16 SQUADS=4 RUNS=1 TOOLS="floor recon ansible"
+#   bench/venv.sh                                   # once: ansible-core and pyinfra in bench/.venv
+#   bench/nodes.sh                                  # NODES=16 SQUADS=4 RUNS=1 TOOLS="floor recon ansible pyinfra"
 #   NODES=2 SQUADS=2 bench/nodes.sh                 # a smoke run
+# recon is built with scripts/recon-bin.sh --release (RECON=path overrides it).
 #
 # Env: FIRST (first node index, 100: tests use indexes below 70), NODES_PREFIX (bn),
 # NODES_BASE (scripts/nodes' cache, /var/tmp/recon-nodes), TIMEOUT (seconds per run, 1800).
@@ -30,7 +33,7 @@ set -eu
 NODES=${NODES:-16}
 SQUADS=${SQUADS:-4}
 RUNS=${RUNS:-1}
-TOOLS=${TOOLS:-"floor recon ansible"}
+TOOLS=${TOOLS:-"floor recon ansible pyinfra"}
 FIRST=${FIRST:-100}
 PREFIX=${NODES_PREFIX:-bn}
 NODES_BASE=${NODES_BASE:-/var/tmp/recon-nodes}
@@ -38,6 +41,7 @@ RECON_SET=${RECON:+1}
 TARGETS=$((NODES * SQUADS))
 NSTATE=$STATE/nodes
 ANSIBLE=$BENCH/.venv/bin/ansible-playbook
+PYINFRA=$BENCH/.venv/bin/pyinfra
 export ANSIBLE_CONFIG=$BENCH/ansible/ansible.cfg ANSIBLE_SSH_CONTROL_PATH_DIR=$STATE/ansible-cp
 export ANSIBLE_NOCOLOR=1 NO_COLOR=1 NODES_BASE
 OUT=$BENCH/results/nodes-$(date +%Y%m%d-%H%M%S)
@@ -54,6 +58,7 @@ done
 [ "$FIRST" -ge 70 ] || die "FIRST=$FIRST: indexes below 70 belong to the test suite's nodes"
 [ "$SQUADS" -ge 1 ] && [ "$SQUADS" -le 99 ] || die "SQUADS must be 1..99"
 ! has ansible || [ -x "$ANSIBLE" ] || die "no $ANSIBLE: run bench/venv.sh"
+! has pyinfra || [ -x "$PYINFRA" ] || die "no $PYINFRA: run bench/venv.sh"
 if has recon && [ -z "${RECON:-}" ]; then
     RECON=$("$ROOT/scripts/recon-bin.sh" --release) || die "cannot build recon"
 fi
@@ -84,6 +89,7 @@ nodes_known_hosts
 nodes_provision || die "provisioning failed, see $NSTATE/on-nodes.log"
 nodes_inventory ansible "$NSTATE/ansible-inventory.yml"
 nodes_inventory recon "$NSTATE/recon-inventory.yml"
+nodes_pyinfra_inventory "$NSTATE/pyinfra_inventory.py"
 nodes_targets "$NSTATE/targets.txt"
 say "$NODES nodes up, $TARGETS targets"
 
@@ -93,16 +99,19 @@ command_for() {
     case $1 in
     ansible) printf '%q ' "$ANSIBLE" -i "$NSTATE/ansible-inventory.yml" "$BENCH/ansible/digicam.yml" --forks "$TARGETS" ;;
     recon) printf '%q ' "$RECON" apply "$BENCH/recon/digicam.yml" -i "$NSTATE/recon-inventory.yml" --forks "$TARGETS" ;;
+    pyinfra) printf '%q ' "$PYINFRA" -y --parallel "$TARGETS" "$NSTATE/pyinfra_inventory.py" "$BENCH/pyinfra/digicam.py" ;;
     floor) printf '%q ' env FLOOR_KEY="$NSTATE/id_ed25519" FLOOR_KNOWN_HOSTS="$NSTATE/known_hosts" \
         "$BENCH/lib/floor.sh" --targets "$NSTATE/targets.txt" ;;
     esac
 }
 
-# Changed count of an apply's output: Ansible's PLAY RECAP, recon's recap table.
+# Changed count of an apply's output: Ansible's PLAY RECAP, recon's recap table, the Success
+# column of pyinfra's results (its changed operations).
 changed_in() {
     case $1 in
     ansible) sed -n 's/.* changed=\([0-9]*\) .*/\1/p' "$2" | awk '{s += $1} END {print s + 0}' ;;
     recon) awk '$1 ~ /^[a-z]+[0-9]+-bench[0-9]+$/ && NF >= 6 {s += $3} END {print s + 0}' "$2" ;;
+    pyinfra) awk '$1 == "Grand" && $2 == "total" {c = ($4 == "-") ? 0 : $4} END {print c + 0}' "$2" ;;
     esac
 }
 
@@ -133,6 +142,7 @@ measure() {
     echo "date: $(date -u +%FT%TZ)  host: $(uname -srm), $(nproc) cores, $(free -m | awk '/^Mem:/ {print $2}') MiB"
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty)')"
     has ansible && echo "ansible: $("$ANSIBLE" --version | head -1)"
+    has pyinfra && echo "pyinfra: $("$PYINFRA" --version)"
     has recon && echo "recon: $("$RECON" --version)"
     echo "openssh (controller): $(ssh -V 2>&1)  nodes: Debian bookworm, $(node_ssh "$FIRST" 'ssh -V 2>&1' </dev/null)"
     echo "nodes: $NODES x $SQUADS squads = $TARGETS targets; boot: $(awk '{print $4}' "$OUT/up.txt" | sort -n | tail -1) (slowest node)"
@@ -147,12 +157,12 @@ for tool in $TOOLS; do
     fi
     for r in $(seq 1 "$RUNS"); do measure "$tool" cold "$r"; done
     for r in $(seq 1 "$RUNS"); do measure "$tool" noop "$r"; done
-    # Same work: recon finds nothing to change on Ansible's result.
-    if [ "$tool" = ansible ] && has recon; then
+    # Same work: recon finds nothing to change on the other tool's result.
+    if [ "$tool" != recon ] && has recon; then
         "$RECON" plan "$BENCH/recon/digicam.yml" -i "$NSTATE/recon-inventory.yml" --forks "$TARGETS" \
-            --detailed-exitcode >"$OUT/cross-recon.out" 2>&1 ||
-            die "recon plan sees changes (or failed) on Ansible's result, see $OUT/cross-recon.out"
-        echo "recon plan --detailed-exitcode after ansible: no changes" >>"$OUT/cross.txt"
+            --detailed-exitcode >"$OUT/cross-recon-$tool.out" 2>&1 ||
+            die "recon plan sees changes (or failed) on $tool's result, see $OUT/cross-recon-$tool.out"
+        echo "recon plan --detailed-exitcode after $tool: no changes" >>"$OUT/cross.txt"
     fi
 done
 
@@ -177,22 +187,28 @@ def ratio(a, b):
     return "–" if a is None or b is None or b == 0 else f"{a / b:.1f}×"
 
 print(open(os.path.join(out, "meta.txt")).read())
-print(f"Median wall seconds over {len(runs.get(('floor', 'ssh'), [])) or len(runs.get(('recon', 'cold'), [])) or 1}"
-      f" run(s); SSH logins / session channels per node ({squads} squads each) from the nodes' sshd logs,"
-      " and the controller's peak RSS (MiB), of the last run.\n")
-print("| run | recon s | ansible s | floor s | ansible/recon | recon/floor"
-      " | recon logins/sessions per node | ansible logins/sessions per node | recon RSS | ansible RSS |")
-print("|---|---|---|---|---|---|---|---|---|---|")
+n_runs = max((len(r) for r in runs.values()), default=0)
+print(f"Wall seconds: median of {n_runs} run(s). SSH logins / session channels per node ({squads} squads"
+      " each, from the nodes' sshd logs) and the controller's peak RSS (MiB) are the last run's.\n")
+print("| tool | cold s | no-op s | cold ÷ recon | no-op ÷ recon | ÷ floor (cold / no-op)"
+      " | logins/sessions per node, cold | same, no-op | RSS MiB cold / no-op |")
+print("|---|---|---|---|---|---|---|---|---|")
 floor = med("floor", "ssh")
-for mode in ("cold", "noop"):
-    r, a = med("recon", mode), med("ansible", mode)
-    rl, al = last("recon", mode), last("ansible", mode)
-    print(f"| {mode} | {fmt(r)} | {fmt(a)} | {fmt(floor)} | {ratio(a, r)} | {ratio(r, floor)}"
-          f" | {f'{rl[0]} / {rl[1]}' if rl else '–'} | {f'{al[0]} / {al[1]}' if al else '–'}"
-          f" | {rl[3] if rl else '–'} | {al[3] if al else '–'} |")
-fl = last("floor", "ssh")
-if fl:
-    print(f"\nfloor logins / sessions per node: {fl[0]} / {fl[1]}; controller peak RSS {fl[3]} MiB")
+rc, rn = med("recon", "cold"), med("recon", "noop")
+def pair(tool, mode):
+    x = last(tool, mode)
+    return f"{x[0]} / {x[1]}" if x else "–"
+def rss(tool, mode):
+    x = last(tool, mode)
+    return x[3] if x else "–"
+for tool in ("recon", "ansible", "pyinfra"):
+    c, n = med(tool, "cold"), med(tool, "noop")
+    if c is None and n is None:
+        continue
+    print(f"| {tool} | {fmt(c)} | {fmt(n)} | {ratio(c, rc)} | {ratio(n, rn)} | {ratio(c, floor)} / {ratio(n, floor)}"
+          f" | {pair(tool, 'cold')} | {pair(tool, 'noop')} | {rss(tool, 'cold')} / {rss(tool, 'noop')} |")
+if floor is not None:
+    print(f"| floor (`ssh true` per target) | {fmt(floor)} | | | | | {pair('floor', 'ssh')} | | {rss('floor', 'ssh')} |")
 cross = os.path.join(out, "cross.txt")
 if os.path.exists(cross):
     print("same-work check: " + "; ".join(l.strip() for l in open(cross)))
