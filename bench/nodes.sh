@@ -142,7 +142,7 @@ measure() {
     echo "date: $(date -u +%FT%TZ)  host: $(uname -srm), $(nproc) cores, $(free -m | awk '/^Mem:/ {print $2}') MiB"
     echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet 2>/dev/null || echo ' (dirty)')"
     has ansible && echo "ansible: $("$ANSIBLE" --version | head -1)"
-    has pyinfra && echo "pyinfra: $("$PYINFRA" --version)"
+    has pyinfra && "$PYINFRA" --version
     has recon && echo "recon: $("$RECON" --version)"
     echo "openssh (controller): $(ssh -V 2>&1)  nodes: Debian bookworm, $(node_ssh "$FIRST" 'ssh -V 2>&1' </dev/null)"
     echo "nodes: $NODES x $SQUADS squads = $TARGETS targets; boot: $(awk '{print $4}' "$OUT/up.txt" | sort -n | tail -1) (slowest node)"
@@ -167,51 +167,6 @@ for tool in $TOOLS; do
 done
 
 # --- the table -------------------------------------------------------------------------------
-python3 - "$OUT" "$NODES" "$SQUADS" >"$OUT/summary.md" <<'EOF'
-import os, statistics, sys
-
-out, nodes, squads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-runs = {}
-for line in open(os.path.join(out, "results.txt")):
-    tool, mode, _run, wall, logins, sessions, most, rss, _changed = line.split()
-    runs.setdefault((tool, mode), []).append((float(wall), logins, sessions, most, rss))
-def med(tool, mode):
-    r = runs.get((tool, mode))
-    return statistics.median(x[0] for x in r) if r else None
-def last(tool, mode):
-    r = runs.get((tool, mode))
-    return r[-1][1:] if r else None
-def fmt(x):
-    return "–" if x is None else f"{x:.2f}"
-def ratio(a, b):
-    return "–" if a is None or b is None or b == 0 else f"{a / b:.1f}×"
-
-print(open(os.path.join(out, "meta.txt")).read())
-n_runs = max((len(r) for r in runs.values()), default=0)
-print(f"Wall seconds: median of {n_runs} run(s). SSH logins / session channels per node ({squads} squads"
-      " each, from the nodes' sshd logs) and the controller's peak RSS (MiB) are the last run's.\n")
-print("| tool | cold s | no-op s | cold ÷ recon | no-op ÷ recon | ÷ floor (cold / no-op)"
-      " | logins/sessions per node, cold | same, no-op | RSS MiB cold / no-op |")
-print("|---|---|---|---|---|---|---|---|---|")
-floor = med("floor", "ssh")
-rc, rn = med("recon", "cold"), med("recon", "noop")
-def pair(tool, mode):
-    x = last(tool, mode)
-    return f"{x[0]} / {x[1]}" if x else "–"
-def rss(tool, mode):
-    x = last(tool, mode)
-    return x[3] if x else "–"
-for tool in ("recon", "ansible", "pyinfra"):
-    c, n = med(tool, "cold"), med(tool, "noop")
-    if c is None and n is None:
-        continue
-    print(f"| {tool} | {fmt(c)} | {fmt(n)} | {ratio(c, rc)} | {ratio(n, rn)} | {ratio(c, floor)} / {ratio(n, floor)}"
-          f" | {pair(tool, 'cold')} | {pair(tool, 'noop')} | {rss(tool, 'cold')} / {rss(tool, 'noop')} |")
-if floor is not None:
-    print(f"| floor (`ssh true` per target) | {fmt(floor)} | | | | | {pair('floor', 'ssh')} | | {rss('floor', 'ssh')} |")
-cross = os.path.join(out, "cross.txt")
-if os.path.exists(cross):
-    print("same-work check: " + "; ".join(l.strip() for l in open(cross)))
-EOF
+python3 "$BENCH/lib/nodes-summary.py" "$OUT" "$SQUADS" >"$OUT/summary.md"
 cat "$OUT/summary.md"
 echo "raw results: $OUT" >&2
