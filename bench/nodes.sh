@@ -57,6 +57,7 @@ for v in NODES SQUADS RUNS FIRST; do
 done
 [ "$FIRST" -ge 70 ] || die "FIRST=$FIRST: indexes below 70 belong to the test suite's nodes"
 [ "$SQUADS" -ge 1 ] && [ "$SQUADS" -le 99 ] || die "SQUADS must be 1..99"
+[ "$NODES" -ge 1 ] || die "NODES must be at least 1"
 ! has ansible || [ -x "$ANSIBLE" ] || die "no $ANSIBLE: run bench/venv.sh"
 ! has pyinfra || [ -x "$PYINFRA" ] || die "no $PYINFRA: run bench/venv.sh"
 if has recon && [ -z "${RECON:-}" ]; then
