@@ -8,6 +8,7 @@ mod filters;
 mod lint;
 mod lookup;
 mod lookups;
+mod more_filters;
 mod predicates;
 mod pyrepr;
 #[cfg(test)]
@@ -95,6 +96,7 @@ impl Templar {
         urlencode::register(&mut env);
         // Last: it adds the `ansible.builtin.` names of every filter and test registered before.
         extra_filters::register(&mut env);
+        more_filters::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

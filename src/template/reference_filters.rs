@@ -7,6 +7,7 @@ use minijinja::ErrorKind as JErrorKind;
 
 use super::extra_filters::{ALIASED_FILTERS, ALIASED_TESTS};
 use super::lint::KNOWN;
+use super::more_filters::BUILTIN;
 use super::Templar;
 
 const REFERENCE: &str = include_str!("../../docs/reference.md");
@@ -84,7 +85,7 @@ fn the_readme_filter_list_matches_the_environment() {
         );
     }
     let documented = names(&listed, false);
-    for name in ALIASED_FILTERS.iter().chain(ALIASED_TESTS) {
+    for name in ALIASED_FILTERS.iter().chain(ALIASED_TESTS).chain(BUILTIN) {
         check(
             registered(&t, name),
             format!("`ansible.builtin.{name}` stands for `{name}`, which is not registered"),
