@@ -33,6 +33,34 @@ pub(crate) struct Resume {
     /// A round after the host's first (a delegated task is never in the first round: that one
     /// is the host's own, for the node-wide checks, `--shard` and `recon graph`).
     pub(crate) later: bool,
+    /// Handlers that delegated rounds since the host's last round of its own triggered: they
+    /// run at the end of the host's next round (see `Owed`).
+    pub(crate) owed: Vec<Owed>,
+}
+
+/// A handler a delegated task notified, owed to the delegating host once the task changed
+/// something: as in Ansible, the handler runs on the host of the play, not on the delegate, so
+/// the delegated round (on the delegate's connection) cannot run it; the host's next round of
+/// its own does, at its end, once, with the handlers its own tasks trigger.
+#[derive(Debug, Clone)]
+pub(crate) struct Owed {
+    /// The `notify` name: a handler's name or a `listen` topic.
+    pub(crate) name: String,
+    pub(crate) at: crate::source::Span,
+    /// The delegated task and its delegate, for the plan's reason.
+    pub(crate) task: String,
+    pub(crate) to: String,
+}
+
+impl Resume {
+    /// Adds what a delegated round that changed something owes the host (each name once).
+    pub(crate) fn owe(&mut self, owes: &[Owed]) {
+        for owed in owes {
+            if !self.owed.iter().any(|o| o.name == owed.name) {
+                self.owed.push(owed.clone());
+            }
+        }
+    }
 }
 
 /// A task of this round that registers its result.
@@ -216,6 +244,9 @@ pub(crate) struct NextRound {
     pub(crate) resume: Resume,
     pub(crate) registrations: Vec<Registration>,
     pub(crate) horizon: Horizon,
+    /// What the round owes the host's handlers if a step of it changes (a delegated task's
+    /// `notify`).
+    pub(crate) owes: Vec<Owed>,
 }
 
 impl NextRound {
@@ -255,6 +286,7 @@ impl NextRound {
             known,
             failed_blocks: failed,
             later: true,
+            owed: self.resume.owed.clone(),
         }
     }
 }

@@ -173,17 +173,96 @@ fn run_once_runs_for_the_first_host_of_each_batch_and_a_blocks_delegate_reaches_
     plans_no_changes(&p);
 }
 
+/// web's play: a looped task delegated to lb and a task of web's own both notify `reload`,
+/// which appends a line to web's `reloads` (it fails while web has no `ok` file).
+const NOTIFYING: &str = r#"- hosts: web
+  tasks:
+    - directory: { path: "{{ root }}" }
+    - name: configure the lb
+      file:
+        path: "{{ hostvars['lb'].root }}/{{ item }}.conf"
+        content: "{{ greeting }}\n"
+      loop: [a, b]
+      delegate_to: lb
+      notify: reload
+    - name: own file
+      file: { path: "{{ root }}/own", content: "x\n" }
+      notify: reload
+  handlers:
+    - name: reload
+      command: sh -c 'test -e ok && echo "{{ inventory_hostname }}" >> reloads'
+      args: { chdir: "{{ root }}" }
+"#;
+
 #[test]
-fn a_delegated_task_that_notifies_a_handler_is_a_located_error() {
+fn a_handler_a_delegated_task_notifies_runs_once_on_the_host() {
+    let p = two_hosts();
+    p.file("site.yml", NOTIFYING);
+    std::fs::create_dir_all(p.host("web")).expect("web folder");
+    std::fs::write(p.host("web/ok"), "").expect("ok");
+    // Both the delegated items and web's own task change: `reload` runs once, on web (a step
+    // of web's round, not of the round delegated to lb).
+    let out = p.recon(&["apply", "site.yml"]);
+    out.expect_code(0);
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let runs: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("handler `reload`"))
+        .collect();
+    assert_eq!(runs.len(), 1, "{}", out.stdout);
+    assert!(!lines[runs[0] + 1].contains("delegated"), "{}", out.stdout);
+    assert_eq!(p.read_host("lb/a.conf"), "from web\n");
+    assert_eq!(p.read_host("lb/b.conf"), "from web\n");
+    assert_eq!(p.read_host("web/reloads"), "web\n");
+    assert!(!p.host("lb/reloads").exists());
+    // Converged: nothing notifies it.
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("web/reloads"), "web\n");
+    plans_no_changes(&p);
+    // Only the delegated task changes: its change alone runs web's handler, saying why.
+    std::fs::write(p.host("lb/b.conf"), "stale\n").expect("write");
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("notified by `configure the lb");
+    assert_eq!(p.read_host("web/reloads"), "web\nweb\n");
+    plans_no_changes(&p);
+}
+
+#[test]
+fn a_handler_a_delegated_task_owes_stays_pending_until_it_ran() {
+    let p = two_hosts();
+    p.file("site.yml", NOTIFYING);
+    std::fs::create_dir_all(p.host("web")).expect("web folder");
+    std::fs::write(p.host("web/own"), "x\n").expect("own");
+    // Only the delegated task changes, and the handler it owes web fails (no `ok` yet).
+    p.recon(&["apply", "site.yml"]).expect_code(1);
+    assert_eq!(p.read_host("lb/a.conf"), "from web\n");
+    assert!(!p.host("web/reloads").exists());
+    // Nothing changes any more, but web still owes the handler: the next run shows and runs it.
+    std::fs::write(p.host("web/ok"), "").expect("ok");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("pending from an interrupted run");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("web/reloads"), "web\n");
+    plans_no_changes(&p);
+}
+
+#[test]
+fn a_delegated_task_notifying_no_handler_is_a_located_error() {
     let p = two_hosts();
     p.file(
         "site.yml",
-        "- hosts: web\n  tasks:\n    - file: { path: /tmp/x, content: x }\n      delegate_to: lb\n      notify: again\n  handlers:\n    - name: again\n      command: 'true'\n",
+        "- hosts: web\n  tasks:\n    - file: { path: \"{{ hostvars['lb'].root }}/x\", content: x }\n      delegate_to: lb\n      notify: relaod\n  handlers:\n    - name: reload\n      command: 'true'\n",
     );
-    p.recon(&["plan", "site.yml"])
+    p.recon(&["check", "site.yml"])
         .expect_code(1)
-        .stderr_has("a delegated task cannot notify a handler yet")
+        .stderr_has("relaod")
         .stderr_has("site.yml:5:");
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stderr_has("relaod")
+        .stderr_has("site.yml:5:");
+    assert!(!p.host("lb/x").exists());
 }
 
 #[test]

@@ -64,6 +64,7 @@ pub(super) fn plan_rounds(
             resume: current.rounds.resume.clone(),
             registrations: current.rounds.registrations.clone(),
             horizon: horizon.clone(),
+            owes: current.rounds.owes.clone(),
         };
         let Some(recompiler) = recompiler.filter(|_| planned.plan.steps.is_empty()) else {
             planned.plan.deferred = Some(horizon.deferred());
@@ -315,7 +316,19 @@ pub(super) fn next_round(
             Some((planned_step.rescue_group?, what))
         })
         .collect();
-    let resume = next.resume_after(result_of, &query, &failed_blocks);
+    let mut resume = next.resume_after(result_of, &query, &failed_blocks);
+    // A delegated round that changed something owes the host the handlers its task notified.
+    let fired = steps.iter().any(|s| {
+        s.status == StepStatus::Changed
+            && planned
+                .plan
+                .steps
+                .iter()
+                .any(|p| p.id == s.id && !p.change.housekeeping)
+    });
+    if fired {
+        resume.owe(&next.owes);
+    }
     match graph_of(resume) {
         Ok(graph) => Some(plan_rounds(
             &graph,

@@ -4,15 +4,17 @@
 //! the next round holds only the delegated task and is planned and applied on the delegate's
 //! connection (its probe, its lock, its stale-plan check), and the round after it goes on on the
 //! host. So every invariant of a round holds for it unchanged; its registered result reaches
-//! the tasks after it like any other.
+//! the tasks after it like any other. Handlers it notifies run on the host, as in Ansible: a
+//! change of the delegated round owes them to the host's next round of its own (`Owed`).
 
 use super::directive::HostState;
 use super::graph::{Delegate, Expanded};
 use super::{Compiler, HostRun};
-use crate::error::{Error, Result};
-use crate::playbook::TaskSpec;
-use crate::registered::{Resume, Why};
-use crate::template::Context;
+use crate::error::{Error, ErrorKind, Result};
+use crate::playbook::{Play, TaskSpec};
+use crate::registered::{Owed, Resume, Why};
+use crate::template::{Context, Templar};
+use crate::yaml::Node;
 
 /// What an item of a task that may delegate does in this round.
 enum Delegation {
@@ -105,14 +107,7 @@ impl Compiler<'_> {
                 "run the delegated work as a task (with `when: changed_result is changed`)",
             ));
         }
-        if let Some((_, at)) = spec.notify.first() {
-            return Err(Error::invalid(
-                "a delegated task cannot notify a handler yet (the handler would run on the delegate)",
-                at,
-            )
-            .with_label("notify")
-            .with_help("notify from a task that runs on the host, or run the handler's work as a task with `when`"));
-        }
+        check_notify(run.play, spec)?;
         if let Some(delegate) = &state.delegate {
             // An earlier item of this task made the round the delegate's (to the same host).
             return Ok(Delegation::Delegated(delegate.become_));
@@ -165,5 +160,55 @@ impl Compiler<'_> {
             }
             _ => {}
         }
+    }
+}
+
+/// Takes the `notify` off a delegated round's tasks (its graph has no handlers: they run on the
+/// host, not on the delegate) as what the round owes the host's next round of its own if it
+/// changes something.
+pub(super) fn owes(tasks: &mut [Expanded], to: &str) -> Vec<Owed> {
+    let mut owes: Vec<Owed> = Vec::new();
+    for task in tasks {
+        for (name, at) in std::mem::take(&mut task.spec.notify) {
+            if !owes.iter().any(|o| o.name == name) {
+                owes.push(Owed {
+                    name,
+                    at,
+                    task: task.name.clone(),
+                    to: to.to_owned(),
+                });
+            }
+        }
+    }
+    owes
+}
+
+/// A delegated task's `notify` is resolved in the host's round after it, once the task ran: a
+/// name no handler of the play answers to (by name or `listen`) is refused now, before anything
+/// runs. A templated handler name may be any name.
+fn check_notify(play: &Play, spec: &TaskSpec) -> Result<()> {
+    let roles = play.all_roles();
+    let handlers: Vec<&TaskSpec> = roles
+        .iter()
+        .flat_map(|r| r.role.handlers.iter())
+        .chain(&play.handlers)
+        .collect();
+    let names: Vec<&str> = handlers
+        .iter()
+        .filter_map(|h| h.name.as_ref().and_then(Node::scalar_text))
+        .collect();
+    if names.iter().any(|n| Templar::has_template(n)) {
+        return Ok(());
+    }
+    let heard = |name: &str| {
+        names.contains(&name) || handlers.iter().any(|h| h.listen.iter().any(|l| l == name))
+    };
+    match spec.notify.iter().find(|(name, _)| !heard(name)) {
+        Some((name, at)) => Err(
+            Error::at(ErrorKind::UnknownHandler { name: name.clone() }, at)
+                .with_label("no handler has this name")
+                .suggest(name, names.iter().copied()),
+        ),
+        None => Ok(()),
     }
 }

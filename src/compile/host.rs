@@ -13,7 +13,9 @@ use super::{Compiler, HostRun};
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
-use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
+use crate::registered::{
+    Owed, Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why,
+};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
 use crate::vars::Scopes;
@@ -65,11 +67,15 @@ impl Compiler<'_> {
                 break;
             }
         }
-        // A delegated task's round runs on the delegate: no handler of the host runs there.
-        let handlers = if state.delegate.is_some() {
+        // A delegated task's round runs on the delegate: no handler of the host runs there; what
+        // its task notifies is owed to the host's next round of its own, which runs it.
+        let (mut owed, mut owes) = (Vec::new(), Vec::new());
+        let handlers = if let Some(to) = state.delegate.as_ref().map(|d| d.name.clone()) {
+            owes = super::delegate::owes(&mut tasks, &to);
             Vec::new()
         } else {
-            self.handlers(&run, &mut tasks, &mut state, &mut errors)
+            owed = std::mem::take(&mut state.resume.owed);
+            self.handlers(&run, &mut tasks, &mut state, &mut owed, &mut errors)
         };
         if let Some(err) = Error::many(errors) {
             return Err(err);
@@ -84,6 +90,7 @@ impl Compiler<'_> {
             resume: state.resume,
             registrations: state.registrations,
             horizon: state.horizon,
+            owes,
         };
         let mut graph = graph::build(
             host,
@@ -94,6 +101,7 @@ impl Compiler<'_> {
             handlers,
             rounds,
         )?;
+        graph.owed = graph::resolve_owed(&graph.handlers, &owed)?;
         graph.carried = carried;
         graph.delegate = delegate.map(|d| d.name);
         Ok(graph)
@@ -101,12 +109,14 @@ impl Compiler<'_> {
 
     /// Compiles the play's handlers (role handlers first) after the round's tasks: a handler
     /// nothing can notify does not count, one that compiles to nothing is dropped from the
-    /// tasks' `notify`, and one that reads a result registered in this run is an error.
+    /// tasks' `notify` (and from what delegated rounds before this one `owed`), and one that
+    /// reads a result registered in this run is an error.
     fn handlers(
         &self,
         run: &HostRun<'_>,
         tasks: &mut [Expanded],
         state: &mut HostState,
+        owed: &mut Vec<Owed>,
         errors: &mut Vec<Error>,
     ) -> Vec<Expanded> {
         let role_handlers = run.play.all_roles().into_iter().flat_map(|r| {
@@ -126,6 +136,7 @@ impl Compiler<'_> {
             .flat_map(|t| t.spec.notify.iter())
             .chain(handler_specs.iter().flat_map(|h| h.notify.iter()))
             .map(|(n, _)| n.as_str())
+            .chain(owed.iter().map(|o| o.name.as_str()))
             .collect();
         let reachable = |h: &TaskSpec| {
             let name = h.name.as_ref().and_then(Node::scalar_text);
@@ -192,6 +203,7 @@ impl Compiler<'_> {
             for task in tasks.iter_mut() {
                 task.spec.notify.retain(|(n, _)| !silent.contains(n));
             }
+            owed.retain(|o| !silent.contains(&o.name));
         }
         handlers
     }
