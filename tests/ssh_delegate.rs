@@ -104,3 +104,68 @@ fn a_task_delegated_to_another_account_runs_over_its_connection_with_the_hosts_v
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert_eq!(owner(&lb_home.join("dg/from-web")), lb_uid);
 }
+
+#[test]
+fn a_handler_a_delegated_task_notifies_runs_as_the_delegating_hosts_account() {
+    let sshd = Sshd::start();
+    let (web_user, lb_user) = ("recontestdg_web", "recontestdg_lb");
+    let web_home = ensure_user(web_user);
+    let lb_home = ensure_user(lb_user);
+    sshd.authorize(web_user);
+    sshd.authorize(lb_user);
+    for home in [&web_home, &lb_home] {
+        let _ = std::fs::remove_dir_all(home.join("dgh"));
+    }
+    let p = Project::new();
+    let entry = |name: &str, user: &str, home: &Path| {
+        host_entry(
+            &sshd,
+            name,
+            user,
+            &sshd.known_hosts,
+            &format!(", home: {}", home.display()),
+        )
+    };
+    p.file(
+        "inventory/hosts.yml",
+        &format!(
+            "all:\n  hosts:\n{}{}",
+            entry("web", web_user, &web_home),
+            entry("lb", lb_user, &lb_home)
+        ),
+    )
+    .file(
+        "site.yml",
+        r#"- hosts: web
+  tasks:
+    - directory: { path: "{{ home }}/dgh" }
+    - name: pool at the lb
+      file:
+        path: "{{ hostvars['lb'].home }}/dgh-pool"
+        content: "server {{ inventory_hostname }}\n"
+      delegate_to: lb
+      notify: note the reload
+  handlers:
+    - name: note the reload
+      command: sh -c 'id -un >> "{{ home }}/dgh/reloaded-by"'
+"#,
+    );
+    let _ = std::fs::remove_file(lb_home.join("dgh-pool"));
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(owner(&lb_home.join("dgh-pool")), owner(&lb_home));
+    // The handler ran on web (its account, its folder), once; nothing of it on lb.
+    let noted = web_home.join("dgh/reloaded-by");
+    assert_eq!(
+        std::fs::read_to_string(&noted).expect("read"),
+        format!("{web_user}\n")
+    );
+    assert_eq!(owner(&noted), owner(&web_home));
+    assert!(!lb_home.join("dgh").exists());
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&noted).expect("read"),
+        format!("{web_user}\n")
+    );
+}
