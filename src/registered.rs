@@ -36,6 +36,11 @@ pub(crate) struct Resume {
     /// Handlers that delegated rounds since the host's last round of its own triggered: they
     /// run at the end of the host's next round (see `Owed`).
     pub(crate) owed: Vec<Owed>,
+    /// The loop items of the task at `at` that ran in earlier rounds (its items delegate to
+    /// several hosts, each host's run of items a round): compiling resumes at this item.
+    pub(crate) from_item: usize,
+    /// Those items as registered, with their results (`None`: skipped), for the task's result.
+    pub(crate) partial: Vec<(RegisteredItem, Option<ItemResult>)>,
 }
 
 /// A handler a delegated task notified, owed to the delegating host once the task changed
@@ -107,6 +112,8 @@ pub(crate) struct RegisteredItem {
 pub(crate) struct Horizon {
     /// The next round compiles resources from this task position on.
     pub(crate) resume_at: usize,
+    /// And, within that task's loop, from this item on (0: the whole task).
+    pub(crate) item: usize,
     /// The task the round stops at (or after), for the plan.
     pub(crate) task: String,
     pub(crate) at: Location,
@@ -259,12 +266,32 @@ impl NextRound {
         failed_blocks: &[(u64, String)],
     ) -> Resume {
         let mut known = self.resume.known.clone();
+        let mut partial = Vec::new();
         let query_seq = match &self.horizon.why {
             Why::Query(q) => Some(q.seq),
             _ => None,
         };
         for registration in &self.registrations {
             let seq = registration.seq;
+            // Items an earlier round of this very task ran (see `Resume::partial`).
+            let earlier = |item: usize| {
+                (seq == self.resume.at)
+                    .then(|| self.resume.partial.get(item))
+                    .flatten()
+                    .map(|(_, result)| result.clone())
+            };
+            let result = |item: usize| {
+                earlier(item).unwrap_or_else(|| {
+                    Some(result_of(RegisterTag { seq, item }).unwrap_or_else(ItemResult::unchanged))
+                })
+            };
+            if self.horizon.item > 0 && seq == self.horizon.resume_at {
+                // The task's loop goes on in the next round: its result is not complete yet.
+                partial = (registration.items.iter().enumerate())
+                    .map(|(i, it)| (it.clone(), result(i).filter(|_| !it.skipped)))
+                    .collect();
+                continue;
+            }
             let value = if query_seq == Some(seq) {
                 value(registration, |item| {
                     query
@@ -273,9 +300,7 @@ impl NextRound {
                         .map(|(_, r)| r.clone())
                 })
             } else {
-                value(registration, |item| {
-                    Some(result_of(RegisterTag { seq, item }).unwrap_or_else(ItemResult::unchanged))
-                })
+                value(registration, result)
             };
             known.insert(seq, value);
         }
@@ -287,6 +312,8 @@ impl NextRound {
             failed_blocks: failed,
             later: true,
             owed: self.resume.owed.clone(),
+            from_item: self.horizon.item,
+            partial,
         }
     }
 }

@@ -318,6 +318,15 @@ impl Compiler<'_> {
         // The fact a task sets instead of (or besides) a `register` (`getent_passwd`).
         let mut fact_name: Option<String> = None;
         for (index, item) in items.into_iter().enumerate() {
+            if seq == state.resume.at && index < state.resume.from_item {
+                // It ran in an earlier round (its loop's items delegate to several hosts).
+                registered.extend(state.resume.partial.get(index).map(|(r, _)| r.clone()));
+                continue;
+            }
+            if matches!(&state.horizon, Some(h) if h.resume_at == seq && h.item > 0) {
+                // The round ends before this item: it and the rest run in the next rounds.
+                break;
+            }
             let (ctx, retry_vars) = self.item_context(run, spec, state, index, item.as_ref());
             let (skip, undecided) = self.when_of(spec, &ctx)?;
             if skip {
@@ -346,7 +355,7 @@ impl Compiler<'_> {
                 // It sets a fact, which this run binds as a registered result.
                 fact_name = crate::resource::getent_fact(&args);
             }
-            let Some(item_run) = self.item_run(run, spec, seq, &ctx, state, out)? else {
+            let Some(item_run) = self.item_run(run, spec, (seq, index), &ctx, state, out)? else {
                 continue;
             };
             let run = &item_run;
@@ -432,8 +441,17 @@ impl Compiler<'_> {
             judged,
         } = ended;
         let seq = registration.seq;
-        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
-            // The round ends before this task (it delegates): it is compiled next round.
+        if let Some(horizon) = state.horizon.as_ref().filter(|h| h.resume_at == seq) {
+            // The round ends before this task (it delegates): it is compiled next round. Or it
+            // ends inside the task's loop: its items so far are registered, the rest go on.
+            if horizon.item > 0 {
+                if queries.is_some() {
+                    return Err(super::delegate::split_query(spec));
+                }
+                if spec.register.is_some() {
+                    state.registrations.push(registration);
+                }
+            }
             return Ok(());
         }
         if let Some(query) = queries {

@@ -90,6 +90,12 @@ pub(super) fn judge(templar: &Templar, spec: &TaskSpec, ctx: &Context) -> Result
 
 /// The horizon of a round that ends at (or after) `spec`.
 pub(super) fn horizon_at(spec: &TaskSpec, resume_at: usize, why: Why) -> Horizon {
+    horizon_at_item(spec, resume_at, 0, why)
+}
+
+/// A horizon inside the loop of the task at `resume_at`: the next round compiles its items
+/// from `item` on (a loop whose items delegate to several hosts).
+pub(super) fn horizon_at_item(spec: &TaskSpec, resume_at: usize, item: usize, why: Why) -> Horizon {
     let task = spec
         .name
         .as_ref()
@@ -97,6 +103,7 @@ pub(super) fn horizon_at(spec: &TaskSpec, resume_at: usize, why: Why) -> Horizon
         .map_or_else(|| spec.kind.clone(), str::to_owned);
     Horizon {
         resume_at,
+        item,
         task,
         at: spec.span.location(),
         why,
