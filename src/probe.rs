@@ -176,16 +176,11 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                         body: &p.body,
                     })
                     .collect();
-                let owed: Vec<&str> = steps
-                    .iter()
-                    .filter(|p| p.owed)
-                    .filter_map(|p| p.clears.as_deref())
-                    .collect();
                 planned.script = Some(apply_script(
                     &facts.probe_function(),
                     &planned.fingerprint,
                     &script_steps,
-                    &owed,
+                    &owed_markers(&steps),
                 ));
             }
             planned.plan.steps = steps.into_iter().map(|p| p.step).collect();
@@ -197,6 +192,16 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
     }
     planned.facts = facts;
     planned
+}
+
+/// The reaction markers of the handlers a delegated round owes (`HostGraph::owed`) that this
+/// plan runs: recorded when the apply starts, since no step of it sets them.
+fn owed_markers(steps: &[Planned]) -> Vec<&str> {
+    steps
+        .iter()
+        .filter(|p| p.owed)
+        .filter_map(|p| p.clears.as_deref())
+        .collect()
 }
 
 fn tail(stderr: &str) -> String {

@@ -69,9 +69,9 @@ impl Compiler<'_> {
         }
         // A delegated task's round runs on the delegate: no handler of the host runs there; what
         // its task notifies is owed to the host's next round of its own, which runs it.
-        let (mut owed, mut owes) = (Vec::new(), Vec::new());
+        let (mut owed, mut delegated_notify) = (Vec::new(), Vec::new());
         let handlers = if let Some(to) = state.delegate.as_ref().map(|d| d.name.clone()) {
-            owes = super::delegate::owes(&mut tasks, &to);
+            delegated_notify = super::delegate::owes(&mut tasks, &to);
             Vec::new()
         } else {
             owed = std::mem::take(&mut state.resume.owed);
@@ -90,7 +90,7 @@ impl Compiler<'_> {
             resume: state.resume,
             registrations: state.registrations,
             horizon: state.horizon,
-            owes,
+            owes: delegated_notify,
         };
         let mut graph = graph::build(
             host,
@@ -317,16 +317,8 @@ impl Compiler<'_> {
         let mut queries: Option<Query> = None;
         // The fact a task sets instead of (or besides) a `register` (`getent_passwd`).
         let mut fact_name: Option<String> = None;
-        for (index, item) in items.into_iter().enumerate() {
-            if seq == state.resume.at && index < state.resume.from_item {
-                // It ran in an earlier round (its loop's items delegate to several hosts).
-                registered.extend(state.resume.partial.get(index).map(|(r, _)| r.clone()));
-                continue;
-            }
-            if matches!(&state.horizon, Some(h) if h.resume_at == seq && h.item > 0) {
-                // The round ends before this item: it and the rest run in the next rounds.
-                break;
-            }
+        let first = earlier_items(state, seq, &mut registered);
+        for (index, item) in items.into_iter().enumerate().skip(first) {
             let (ctx, retry_vars) = self.item_context(run, spec, state, index, item.as_ref());
             let (skip, undecided) = self.when_of(spec, &ctx)?;
             if skip {
@@ -449,6 +441,9 @@ impl Compiler<'_> {
                     return Err(super::delegate::split_query(spec));
                 }
                 if spec.register.is_some() {
+                    // The items from the one the round ends before run in the next rounds.
+                    let mut registration = registration;
+                    registration.items.truncate(horizon.item);
                     state.registrations.push(registration);
                 }
             }
@@ -812,4 +807,15 @@ struct Ended {
     fact_name: Option<String>,
     /// A planned item is judged on its result (`changed_when`/`failed_when`).
     judged: bool,
+}
+
+/// The items of the task at `seq` that ran in earlier rounds (its loop's items delegate to
+/// several hosts, see delegate.rs): their registrations go first into `registered`; returns
+/// how many items this round skips.
+fn earlier_items(state: &HostState, seq: usize, registered: &mut Vec<RegisteredItem>) -> usize {
+    if seq != state.resume.at {
+        return 0;
+    }
+    registered.extend(state.resume.partial.iter().map(|(r, _)| r.clone()));
+    state.resume.from_item
 }
