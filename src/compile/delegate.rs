@@ -5,7 +5,9 @@
 //! connection (its probe, its lock, its stale-plan check), and the round after it goes on on the
 //! host. So every invariant of a round holds for it unchanged; its registered result reaches
 //! the tasks after it like any other. Handlers it notifies run on the host, as in Ansible: a
-//! change of the delegated round owes them to the host's next round of its own (`Owed`).
+//! change of the delegated round owes them to the host's next round of its own (`Owed`). A
+//! loop whose items run on different hosts is split the same way, item by item: each run of
+//! consecutive items on one host is a round (`Horizon::item`, `Resume::from_item`).
 
 use super::directive::HostState;
 use super::graph::{Delegate, Expanded};
@@ -21,7 +23,8 @@ enum Delegation {
     /// It runs on the host itself (no `delegate_to`, to itself, or `recon check`).
     Here,
     /// It delegates, and the round has steps before it or is the host's first: the round ends
-    /// before the task.
+    /// before the task (or before the item, when earlier items of the task are in the round;
+    /// and so for every later item).
     Stop,
     /// It delegates, and this round is the task's own: compiled to run on the delegate,
     /// under the delegate's `become` (the value).
