@@ -141,6 +141,11 @@ pub(crate) enum Why {
     /// A task delegated to `to` (`delegate_to`, `local_action`) is a round of its own, on the
     /// delegate's connection: the round ends before it (`after: false`) or after it.
     Delegated { to: String, after: bool },
+    /// A `run_once` task that registers: the first host of the batch runs it and its result is
+    /// every host's of the batch, as in Ansible. The round ends after it: on the first host
+    /// (`leader: None`) its result is built and shared; on another the task does not run and
+    /// the next round takes the first host's result.
+    Once { leader: Option<String> },
 }
 
 /// A read-only task run between rounds.
@@ -230,12 +235,20 @@ impl Horizon {
             Why::Delegated { to, after: true } => {
                 format!("they run after the task delegated to `{to}`")
             }
+            Why::Once { leader: None } => {
+                "it runs once for its batch (`run_once`), which shares its result".to_owned()
+            }
+            Why::Once {
+                leader: Some(first),
+            } => format!(
+                "it runs once for its batch (`run_once`), on `{first}`, whose result they use"
+            ),
         };
         Deferred {
             task: self.task.clone(),
             after: matches!(
                 self.why,
-                Why::Judged | Why::Reraise | Why::Delegated { after: true, .. }
+                Why::Judged | Why::Reraise | Why::Delegated { after: true, .. } | Why::Once { .. }
             ),
             reason,
             at: Some(self.at.clone()),
@@ -254,6 +267,9 @@ pub(crate) struct NextRound {
     /// What the round owes the host's handlers if a step of it changes (a delegated task's
     /// `notify`).
     pub(crate) owes: Vec<Owed>,
+    /// `run_once` tasks (positions) whose result this host, the first of its batch, shares
+    /// with the batch once it is known.
+    pub(crate) shares: Vec<usize>,
 }
 
 impl NextRound {

@@ -266,6 +266,45 @@ fn a_delegated_task_notifying_no_handler_is_a_located_error() {
 }
 
 #[test]
+fn a_run_once_result_reaches_every_host_of_its_batch() {
+    let p = three_webs();
+    p.file(
+        "site.yml",
+        r#"- hosts: webs
+  serial: 2
+  tasks:
+    - directory: { path: "{{ root }}" }
+    - name: once per batch
+      command: sh -c 'echo {{ inventory_hostname }} >> ran; echo led by {{ inventory_hostname }}'
+      args: { chdir: "{{ root }}", creates: "{{ root }}/ran" }
+      run_once: true
+      register: once
+    - name: ask once
+      command: echo "asked {{ inventory_hostname }}"
+      changed_when: false
+      run_once: true
+      register: asked
+    - file:
+        path: "{{ root }}/got"
+        content: "{{ once.stdout | default('-') }} {{ once.changed }} {{ asked.stdout }}\n"
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    // Each batch's first host ran it; the batch's other hosts registered its result.
+    assert_eq!(p.read_host("web1/ran"), "web1\n");
+    assert_eq!(p.read_host("web3/ran"), "web3\n");
+    assert!(!p.host("web2/ran").exists());
+    assert_eq!(p.read_host("web1/got"), "led by web1 True asked web1\n");
+    assert_eq!(p.read_host("web2/got"), "led by web1 True asked web1\n");
+    assert_eq!(p.read_host("web3/got"), "led by web3 True asked web3\n");
+    // Found done (`creates`): while planning, web2 takes web1's results too.
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("web2/got"), p.read_host("web1/got"));
+    assert!(!p.host("web2/ran").exists());
+    plans_no_changes(&p);
+}
+
+#[test]
 fn hosts_delegating_to_one_host_at_once_each_get_their_change_in() {
     let p = three_webs();
     // All three edit the lb's one pool file at the same time: a round planned before another

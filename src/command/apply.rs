@@ -116,8 +116,12 @@ pub(super) fn carry_out(
         recompiler,
         show: &show,
         merged: std::sync::Mutex::new(Vec::new()),
+        play: std::sync::atomic::AtomicUsize::new(0),
     });
-    for play in plays {
+    for (index, play) in plays.iter().enumerate() {
+        if let Some(rounds) = &rounds {
+            rounds.play.store(index, Ordering::SeqCst);
+        }
         reports.extend(apply_play(
             play,
             args.max_fail_percent,
@@ -194,6 +198,9 @@ pub(super) fn apply_play(
                 .as_deref()
                 .filter(|_| !options.stop.load(Ordering::SeqCst));
             reports.extend(batch.iter().map(|h| not_attempted(h, why)));
+            for planned in batch {
+                rounds.inspect(|r| r.finish(&planned.plan.host));
+            }
             continue;
         }
         let failed = std::sync::atomic::AtomicUsize::new(0);
@@ -205,16 +212,18 @@ pub(super) fn apply_play(
             batch
                 .par_iter()
                 .map(|planned| {
-                    if too_many() {
-                        return not_attempted(
+                    let report = if too_many() {
+                        not_attempted(
                             planned,
                             Some("too many hosts of its batch failed (max_fail_percentage)"),
-                        );
-                    }
-                    let report = apply_planned(planned, connections, options, progress, rounds);
+                        )
+                    } else {
+                        apply_planned(planned, connections, options, progress, rounds)
+                    };
                     if report.outcome != Outcome::Ok {
                         failed.fetch_add(1, Ordering::SeqCst);
                     }
+                    rounds.inspect(|r| r.finish(&planned.plan.host));
                     report
                 })
                 .collect()
@@ -278,9 +287,17 @@ pub(super) struct Rounds<'a, 'r> {
     recompiler: &'a Recompiler<'r>,
     show: &'a (dyn Fn(&HostPlan) + Sync),
     merged: std::sync::Mutex<Vec<HostPlan>>,
+    /// The position of the play being applied (plays are applied one after the other).
+    play: std::sync::atomic::AtomicUsize,
 }
 
 impl Rounds<'_, '_> {
+    /// `host` is done applying the current play: a result it did not share will not come.
+    fn finish(&self, host: &str) {
+        let play = self.play.load(Ordering::SeqCst);
+        self.recompiler.board.finish(true, play, host);
+    }
+
     /// After `planned` was applied as `report`: while it succeeded and the play goes on, plans
     /// the next round, shows it and applies it. Returns the report of all rounds.
     fn go_on(

@@ -39,6 +39,8 @@ pub(crate) struct HostState {
     /// The task (its position) some items of which this round compiled to run on the host
     /// itself: an item of it delegated elsewhere ends the round after them.
     pub(crate) here_items: Option<usize>,
+    /// `run_once` tasks of this round whose result this host shares with its batch.
+    pub(crate) shares: Vec<usize>,
 }
 
 impl HostState {

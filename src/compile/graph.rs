@@ -45,6 +45,8 @@ pub(crate) struct Rounds {
     pub(crate) horizon: Option<Horizon>,
     /// A delegated round's task's `notify`: owed to the host's handlers if the round changes.
     pub(crate) owes: Vec<Owed>,
+    /// `run_once` tasks whose result this host shares with its batch (see `Why::Once`).
+    pub(crate) shares: Vec<usize>,
 }
 
 /// A compiled task (or handler).

@@ -91,6 +91,7 @@ impl Compiler<'_> {
             registrations: state.registrations,
             horizon: state.horizon,
             owes: delegated_notify,
+            shares: state.shares,
         };
         let mut graph = graph::build(
             host,
@@ -457,11 +458,13 @@ impl Compiler<'_> {
             if let Some(name) = fact_name.as_ref().filter(|_| spec.register.is_none()) {
                 state.register_unknown(name, spec, self.options.check_only);
             }
+            self.share_once(run, spec, seq, state);
             return Ok(());
         }
         if let Some(name) = spec.register.as_ref().or(fact_name.as_ref()) {
             self.finish_registration(run, spec, name, registration, state)?;
         }
+        self.share_once(run, spec, seq, state);
         if judged && state.horizon.is_none() && !self.options.check_only {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Judged));
         }
