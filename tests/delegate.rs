@@ -284,9 +284,15 @@ fn a_run_once_result_reaches_every_host_of_its_batch() {
       changed_when: false
       run_once: true
       register: asked
+    - name: skipped on web1, so on web2 too
+      command: echo never
+      changed_when: false
+      run_once: true
+      when: inventory_hostname != 'web1'
+      register: never
     - file:
         path: "{{ root }}/got"
-        content: "{{ once.stdout | default('-') }} {{ once.changed }} {{ asked.stdout }}\n"
+        content: "{{ once.stdout | default('-') }} {{ once.changed }} {{ asked.stdout }} {{ never is skipped }}\n"
 "#,
     );
     p.recon(&["apply", "site.yml"]).expect_code(0);
@@ -294,9 +300,18 @@ fn a_run_once_result_reaches_every_host_of_its_batch() {
     assert_eq!(p.read_host("web1/ran"), "web1\n");
     assert_eq!(p.read_host("web3/ran"), "web3\n");
     assert!(!p.host("web2/ran").exists());
-    assert_eq!(p.read_host("web1/got"), "led by web1 True asked web1\n");
-    assert_eq!(p.read_host("web2/got"), "led by web1 True asked web1\n");
-    assert_eq!(p.read_host("web3/got"), "led by web3 True asked web3\n");
+    assert_eq!(
+        p.read_host("web1/got"),
+        "led by web1 True asked web1 True\n"
+    );
+    assert_eq!(
+        p.read_host("web2/got"),
+        "led by web1 True asked web1 True\n"
+    );
+    assert_eq!(
+        p.read_host("web3/got"),
+        "led by web3 True asked web3 False\n"
+    );
     // Found done (`creates`): while planning, web2 takes web1's results too.
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert_eq!(p.read_host("web2/got"), p.read_host("web1/got"));

@@ -159,7 +159,10 @@ impl Compiler<'_> {
             return self.judge_result(run, spec, name, value, state);
         }
         if registration.items.iter().all(|i| i.skipped) {
-            state.set(name, Var::Ready(registered::value(&registration, |_| None)));
+            let value = registered::value(&registration, |_| None);
+            // Known now: the next rounds (and a `run_once` batch, see once.rs) take it as is.
+            state.resume.known.insert(seq, value.clone());
+            state.set(name, Var::Ready(value));
         } else {
             state.register_unknown(name, spec, self.options.check_only);
             state.registrations.push(registration);
