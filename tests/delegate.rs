@@ -13,6 +13,18 @@ fn plans_no_changes(p: &Project) {
         .expect_code(0);
 }
 
+/// `file` (under the host root) made stale: the plan shows `shown` changing, and apply puts
+/// it back as it was.
+fn restores(p: &Project, file: &str, shown: &str) {
+    let before = p.read_host(file);
+    std::fs::write(p.host(file), "stale\n").expect("write");
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(2)
+        .stdout_has(shown);
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host(file), before);
+}
+
 /// `web` (the play's host) and `lb` (only delegated to), each with its own folder and
 /// `greeting`.
 fn two_hosts() -> Project {
@@ -70,12 +82,7 @@ fn a_delegated_task_runs_on_the_delegate_with_the_hosts_variables() {
     // Converged: the plan probes the delegated task on the delegate and finds nothing to do.
     plans_no_changes(&p);
     // Only the delegated file differs: the plan shows it under web, delegated to lb.
-    std::fs::write(p.host("lb/drained-web"), "stale\n").expect("write");
-    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
-        .expect_code(2)
-        .stdout_has("drained-web (delegated to lb)");
-    p.recon(&["apply", "site.yml"]).expect_code(0);
-    assert_eq!(p.read_host("lb/drained-web"), "from web (web)\n");
+    restores(&p, "lb/drained-web", "drained-web (delegated to lb)");
     plans_no_changes(&p);
 }
 
@@ -429,12 +436,7 @@ fn a_loop_whose_items_delegate_to_several_hosts_runs_each_on_its_own_in_item_ord
         "lb,web,db False,False,False False\n"
     );
     plans_no_changes(&p);
-    std::fs::write(p.host("db/seen-by-web"), "stale\n").expect("write");
-    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
-        .expect_code(2)
-        .stdout_has("seen-by-web (delegated to db)");
-    p.recon(&["apply", "site.yml"]).expect_code(0);
-    assert_eq!(p.read_host("db/seen-by-web"), "from web at db\n");
+    restores(&p, "db/seen-by-web", "seen-by-web (delegated to db)");
     assert_eq!(
         p.read_host("web/results"),
         "lb,web,db False,False,True True\n"
