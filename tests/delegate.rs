@@ -327,6 +327,31 @@ fn a_run_once_result_reaches_every_host_of_its_batch() {
 }
 
 #[test]
+fn when_the_first_host_fails_before_a_run_once_task_the_batch_says_so() {
+    let p = three_webs();
+    p.file(
+        "site.yml",
+        r#"- hosts: webs
+  tasks:
+    - directory: { path: "{{ root }}" }
+    - command: test "{{ inventory_hostname }}" != web1
+    - name: once
+      command: echo "from {{ inventory_hostname }}"
+      run_once: true
+      register: once
+    - file: { path: "{{ root }}/got", content: "{{ once.stdout }}\n" }
+"#,
+    );
+    // web1 fails before the task: the others do not wait for ever, and none runs it itself.
+    p.recon(&["apply", "site.yml"]).expect_code(1).stdout_has(
+        "task `once` runs once, on `web1`, the first host of the batch, which has not run it",
+    );
+    for web in ["web1", "web2", "web3"] {
+        assert!(!p.host(&format!("{web}/got")).exists(), "{web}");
+    }
+}
+
+#[test]
 fn hosts_delegating_to_one_host_at_once_each_get_their_change_in() {
     let p = three_webs();
     // All three edit the lb's one pool file at the same time: a round planned before another
