@@ -180,6 +180,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                     &facts.probe_function(),
                     &planned.fingerprint,
                     &script_steps,
+                    &owed_markers(&steps),
                 ));
             }
             planned.plan.steps = steps.into_iter().map(|p| p.step).collect();
@@ -191,6 +192,16 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
     }
     planned.facts = facts;
     planned
+}
+
+/// The reaction markers of the handlers a delegated round owes (`HostGraph::owed`) that this
+/// plan runs: recorded when the apply starts, since no step of it sets them.
+fn owed_markers(steps: &[Planned]) -> Vec<&str> {
+    steps
+        .iter()
+        .filter(|p| p.owed)
+        .filter_map(|p| p.clears.as_deref())
+        .collect()
 }
 
 fn tail(stderr: &str) -> String {
@@ -211,8 +222,12 @@ struct Planned {
     sets: Vec<String>,
     /// Its own marker, cleared once it ran.
     clears: Option<String>,
-    /// It runs because an interrupted run left its marker (not only because of this plan).
+    /// It runs because an interrupted run left its marker (not only because of this plan), or
+    /// a delegated round owes it: it runs whatever this round's steps do.
     pending: bool,
+    /// A handler a delegated round owes (`HostGraph::owed`): its marker is recorded when the
+    /// apply starts, so an apply cut off before it leaves it pending.
+    owed: bool,
 }
 
 /// Why a reaction left over by an interrupted run runs now.
@@ -286,6 +301,7 @@ fn decide_all(
             },
             clears: reactions.marker(i).map(str::to_owned),
             pending: pending && !notified,
+            owed: false,
         });
     }
     decide_handlers(graph, asked, reactions, &facts, &fired, &mut steps)?;
@@ -311,7 +327,9 @@ fn decide_handlers(
             .filter_map(|(i, _)| fired[i])
             .collect();
         let pending = reactions.pending(offset + h, facts);
-        if triggered_by.is_empty() && !pending {
+        // Owed by a delegated round that changed: it runs whatever this round's steps do.
+        let owed = graph.owed.iter().find(|(i, _)| *i == h).map(|(_, why)| why);
+        if triggered_by.is_empty() && !pending && owed.is_none() {
             continue;
         }
         // A handler is only considered when notified: it is triggered by definition.
@@ -337,12 +355,13 @@ fn decide_handlers(
             continue;
         };
         if triggered_by.is_empty() {
-            decided.change.reason = Some(PENDING.to_owned());
+            decided.change.reason = Some(owed.map_or(PENDING, String::as_str).to_owned());
         }
         let body = wrap_become(handler, graph, handler.resource.script(&decided));
         let id = steps.len();
         steps.push(Planned {
-            pending: triggered_by.is_empty(),
+            owed: owed.is_some(),
+            pending: triggered_by.is_empty() || owed.is_some(),
             step: step(id, handler, decided, true, triggered_by, Vec::new()),
             body,
             sets: Vec::new(),

@@ -33,6 +33,39 @@ pub(crate) struct Resume {
     /// A round after the host's first (a delegated task is never in the first round: that one
     /// is the host's own, for the node-wide checks, `--shard` and `recon graph`).
     pub(crate) later: bool,
+    /// Handlers that delegated rounds since the host's last round of its own triggered: they
+    /// run at the end of the host's next round (see `Owed`).
+    pub(crate) owed: Vec<Owed>,
+    /// The loop items of the task at `at` that ran in earlier rounds (its items delegate to
+    /// several hosts, each host's run of items a round): compiling resumes at this item.
+    pub(crate) from_item: usize,
+    /// Those items as registered, with their results (`None`: skipped), for the task's result.
+    pub(crate) partial: Vec<(RegisteredItem, Option<ItemResult>)>,
+}
+
+/// A handler a delegated task notified, owed to the delegating host once the task changed
+/// something: as in Ansible, the handler runs on the host of the play, not on the delegate, so
+/// the delegated round (on the delegate's connection) cannot run it; the host's next round of
+/// its own does, at its end, once, with the handlers its own tasks trigger.
+#[derive(Debug, Clone)]
+pub(crate) struct Owed {
+    /// The `notify` name: a handler's name or a `listen` topic.
+    pub(crate) name: String,
+    pub(crate) at: crate::source::Span,
+    /// The delegated task and its delegate, for the plan's reason.
+    pub(crate) task: String,
+    pub(crate) to: String,
+}
+
+impl Resume {
+    /// Adds what a delegated round that changed something owes the host (each name once).
+    pub(crate) fn owe(&mut self, owes: &[Owed]) {
+        for owed in owes {
+            if !self.owed.iter().any(|o| o.name == owed.name) {
+                self.owed.push(owed.clone());
+            }
+        }
+    }
 }
 
 /// A task of this round that registers its result.
@@ -79,6 +112,8 @@ pub(crate) struct RegisteredItem {
 pub(crate) struct Horizon {
     /// The next round compiles resources from this task position on.
     pub(crate) resume_at: usize,
+    /// And, within that task's loop, from this item on (0: the whole task).
+    pub(crate) item: usize,
     /// The task the round stops at (or after), for the plan.
     pub(crate) task: String,
     pub(crate) at: Location,
@@ -106,6 +141,11 @@ pub(crate) enum Why {
     /// A task delegated to `to` (`delegate_to`, `local_action`) is a round of its own, on the
     /// delegate's connection: the round ends before it (`after: false`) or after it.
     Delegated { to: String, after: bool },
+    /// A `run_once` task that registers: the first host of the batch runs it and its result is
+    /// every host's of the batch, as in Ansible. The round ends after it: on the first host
+    /// (`leader: None`) its result is built and shared; on another the task does not run and
+    /// the next round takes the first host's result.
+    Once { leader: Option<String> },
 }
 
 /// A read-only task run between rounds.
@@ -195,12 +235,20 @@ impl Horizon {
             Why::Delegated { to, after: true } => {
                 format!("they run after the task delegated to `{to}`")
             }
+            Why::Once { leader: None } => {
+                "it runs once for its batch (`run_once`), which shares its result".to_owned()
+            }
+            Why::Once {
+                leader: Some(first),
+            } => format!(
+                "it runs once for its batch (`run_once`), on `{first}`, whose result they use"
+            ),
         };
         Deferred {
             task: self.task.clone(),
             after: matches!(
                 self.why,
-                Why::Judged | Why::Reraise | Why::Delegated { after: true, .. }
+                Why::Judged | Why::Reraise | Why::Delegated { after: true, .. } | Why::Once { .. }
             ),
             reason,
             at: Some(self.at.clone()),
@@ -216,6 +264,12 @@ pub(crate) struct NextRound {
     pub(crate) resume: Resume,
     pub(crate) registrations: Vec<Registration>,
     pub(crate) horizon: Horizon,
+    /// What the round owes the host's handlers if a step of it changes (a delegated task's
+    /// `notify`).
+    pub(crate) owes: Vec<Owed>,
+    /// `run_once` tasks (positions) whose result this host, the first of its batch, shares
+    /// with the batch once it is known.
+    pub(crate) shares: Vec<usize>,
 }
 
 impl NextRound {
@@ -228,12 +282,32 @@ impl NextRound {
         failed_blocks: &[(u64, String)],
     ) -> Resume {
         let mut known = self.resume.known.clone();
+        let mut partial = Vec::new();
         let query_seq = match &self.horizon.why {
             Why::Query(q) => Some(q.seq),
             _ => None,
         };
         for registration in &self.registrations {
             let seq = registration.seq;
+            // Items an earlier round of this very task ran (see `Resume::partial`).
+            let earlier = |item: usize| {
+                (seq == self.resume.at)
+                    .then(|| self.resume.partial.get(item))
+                    .flatten()
+                    .map(|(_, result)| result.clone())
+            };
+            let result = |item: usize| {
+                earlier(item).unwrap_or_else(|| {
+                    Some(result_of(RegisterTag { seq, item }).unwrap_or_else(ItemResult::unchanged))
+                })
+            };
+            if self.horizon.item > 0 && seq == self.horizon.resume_at {
+                // The task's loop goes on in the next round: its result is not complete yet.
+                partial = (registration.items.iter().enumerate())
+                    .map(|(i, it)| (it.clone(), result(i).filter(|_| !it.skipped)))
+                    .collect();
+                continue;
+            }
             let value = if query_seq == Some(seq) {
                 value(registration, |item| {
                     query
@@ -242,9 +316,7 @@ impl NextRound {
                         .map(|(_, r)| r.clone())
                 })
             } else {
-                value(registration, |item| {
-                    Some(result_of(RegisterTag { seq, item }).unwrap_or_else(ItemResult::unchanged))
-                })
+                value(registration, result)
             };
             known.insert(seq, value);
         }
@@ -255,6 +327,9 @@ impl NextRound {
             known,
             failed_blocks: failed,
             later: true,
+            owed: self.resume.owed.clone(),
+            from_item: self.horizon.item,
+            partial,
         }
     }
 }

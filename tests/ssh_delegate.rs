@@ -3,7 +3,7 @@
 //! `lb` runs the same play itself, so both applies take `lb`'s lock in turn.
 
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::harness::sshd::{ensure_user, Sshd};
 use crate::harness::Project;
@@ -16,31 +16,41 @@ fn owner(path: &Path) -> u32 {
         .uid()
 }
 
-#[test]
-fn a_task_delegated_to_another_account_runs_over_its_connection_with_the_hosts_variables() {
-    let sshd = Sshd::start();
-    let (web_user, lb_user) = ("recontestdg_web", "recontestdg_lb");
-    let web_home = ensure_user(web_user);
-    let lb_home = ensure_user(lb_user);
-    sshd.authorize(web_user);
-    sshd.authorize(lb_user);
+/// The two accounts of the test sshd that play `web` and `lb`.
+const WEB: &str = "recontestdg_web";
+const LB: &str = "recontestdg_lb";
+
+/// A project whose inventory has `web` and `lb` as two accounts of `sshd` (each with its
+/// `home` and a `colour`), with each home's `dir` removed: returns it and the two homes.
+fn web_and_lb(sshd: &Sshd, dir: &str) -> (Project, PathBuf, PathBuf) {
+    let web_home = ensure_user(WEB);
+    let lb_home = ensure_user(LB);
+    sshd.authorize(WEB);
+    sshd.authorize(LB);
     for home in [&web_home, &lb_home] {
-        let _ = std::fs::remove_dir_all(home.join("dg"));
+        let _ = std::fs::remove_dir_all(home.join(dir));
     }
     let p = Project::new();
     let entry = |name: &str, user: &str, home: &Path| {
         let own = format!(", home: {}, colour: {name}-colour", home.display());
-        host_entry(&sshd, name, user, &sshd.known_hosts, &own)
+        host_entry(sshd, name, user, &sshd.known_hosts, &own)
     };
     p.file(
         "inventory/hosts.yml",
         &format!(
             "all:\n  hosts:\n{}{}",
-            entry("web", web_user, &web_home),
-            entry("lb", lb_user, &lb_home)
+            entry("web", WEB, &web_home),
+            entry("lb", LB, &lb_home)
         ),
-    )
-    .file(
+    );
+    (p, web_home, lb_home)
+}
+
+#[test]
+fn a_task_delegated_to_another_account_runs_over_its_connection_with_the_hosts_variables() {
+    let sshd = Sshd::start();
+    let (p, web_home, lb_home) = web_and_lb(&sshd, "dg");
+    p.file(
         "site.yml",
         &format!(
             r#"- hosts: all
@@ -83,7 +93,7 @@ fn a_task_delegated_to_another_account_runs_over_its_connection_with_the_hosts_v
     let web_file = web_home.join("dg/lb-account");
     assert_eq!(
         std::fs::read_to_string(&web_file).expect("read"),
-        format!("{lb_user}\n")
+        format!("{LB}\n")
     );
     assert_eq!(owner(&web_file), owner(&web_home));
     // `local_action`: on the control machine, once per host.
@@ -103,4 +113,44 @@ fn a_task_delegated_to_another_account_runs_over_its_connection_with_the_hosts_v
         .stdout_has("dg/from-web (delegated to lb)");
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert_eq!(owner(&lb_home.join("dg/from-web")), lb_uid);
+}
+
+#[test]
+fn a_handler_a_delegated_task_notifies_runs_as_the_delegating_hosts_account() {
+    let sshd = Sshd::start();
+    let (p, web_home, lb_home) = web_and_lb(&sshd, "dgh");
+    p.file(
+        "site.yml",
+        r#"- hosts: web
+  tasks:
+    - directory: { path: "{{ home }}/dgh" }
+    - name: pool at the lb
+      file:
+        path: "{{ hostvars['lb'].home }}/dgh-pool"
+        content: "server {{ inventory_hostname }}\n"
+      delegate_to: lb
+      notify: note the reload
+  handlers:
+    - name: note the reload
+      command: sh -c 'id -un >> "{{ home }}/dgh/reloaded-by"'
+"#,
+    );
+    let _ = std::fs::remove_file(lb_home.join("dgh-pool"));
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(owner(&lb_home.join("dgh-pool")), owner(&lb_home));
+    // The handler ran on web (its account, its folder), once; nothing of it on lb.
+    let noted = web_home.join("dgh/reloaded-by");
+    assert_eq!(
+        std::fs::read_to_string(&noted).expect("read"),
+        format!("{WEB}\n")
+    );
+    assert_eq!(owner(&noted), owner(&web_home));
+    assert!(!lb_home.join("dgh").exists());
+    p.recon(&["plan", "site.yml", "--detailed-exitcode"])
+        .expect_code(0);
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(
+        std::fs::read_to_string(&noted).expect("read"),
+        format!("{WEB}\n")
+    );
 }

@@ -116,6 +116,7 @@ pub(super) fn carry_out(
         recompiler,
         show: &show,
         merged: std::sync::Mutex::new(Vec::new()),
+        play: std::sync::atomic::AtomicUsize::new(0),
     });
     let reports = apply_plays(
         plays,
@@ -179,7 +180,10 @@ fn apply_plays(
 ) -> Vec<HostReport> {
     let mut reports: Vec<HostReport> = Vec::new();
     let mut ended: Option<String> = None;
-    for play in plays {
+    for (index, play) in plays.iter().enumerate() {
+        if let Some(rounds) = rounds {
+            rounds.play.store(index, Ordering::SeqCst);
+        }
         if let Some(why) = &ended {
             reports.extend(play.hosts.iter().map(|h| not_attempted(h, Some(why))));
             continue;
@@ -234,12 +238,21 @@ pub(super) fn apply_play(
                 .as_deref()
                 .filter(|_| !options.stop.load(Ordering::SeqCst));
             reports.extend(batch.iter().map(|h| not_attempted(h, why)));
+            for planned in batch {
+                rounds.inspect(|r| r.finish(&planned.plan.host));
+            }
             continue;
         }
-        let (batch_reports, failures, attempted) =
-            apply_batch(batch, run, rollout, workers, |planned| {
-                apply_planned(planned, connections, options, progress, rounds)
-            });
+        let (batch_reports, failures, attempted) = apply_batch(
+            batch,
+            run,
+            rollout,
+            workers,
+            |planned| apply_planned(planned, connections, options, progress, rounds),
+            |host| {
+                rounds.inspect(|r| r.finish(host));
+            },
+        );
         reports.extend(batch_reports);
         if attempted > 0 && rollout.stops(failures, attempted) {
             stopped = Some(rollout.reason(number + 1, failures, attempted));
@@ -257,6 +270,7 @@ fn apply_batch(
     rollout: Rollout,
     workers: &rayon::ThreadPool,
     apply: impl Fn(&PlannedHost) -> HostReport + Sync,
+    finish: impl Fn(&str) + Sync,
 ) -> (Vec<HostReport>, usize, usize) {
     let fresh = batch
         .iter()
@@ -270,19 +284,22 @@ fn apply_batch(
         batch
             .par_iter()
             .map(|planned| {
-                if run.failed_before.contains(planned.plan.host.as_str()) {
-                    return not_attempted(planned, Some("it failed in an earlier play"));
-                }
-                if too_many() {
-                    return not_attempted(
+                let report = if run.failed_before.contains(planned.plan.host.as_str()) {
+                    not_attempted(planned, Some("it failed in an earlier play"))
+                } else if too_many() {
+                    not_attempted(
                         planned,
                         Some("too many hosts of its batch failed (max_fail_percentage)"),
-                    );
-                }
-                let report = apply(planned);
-                if report.outcome != Outcome::Ok {
-                    failed.fetch_add(1, Ordering::SeqCst);
-                }
+                    )
+                } else {
+                    let report = apply(planned);
+                    if report.outcome != Outcome::Ok {
+                        failed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    report
+                };
+                // Hosts of the batch waiting for a `run_once` result of this one stop waiting.
+                finish(&planned.plan.host);
                 report
             })
             .collect()
@@ -337,9 +354,17 @@ pub(super) struct Rounds<'a, 'r> {
     recompiler: &'a Recompiler<'r>,
     show: &'a (dyn Fn(&HostPlan) + Sync),
     merged: std::sync::Mutex<Vec<HostPlan>>,
+    /// The position of the play being applied (plays are applied one after the other).
+    play: std::sync::atomic::AtomicUsize,
 }
 
 impl Rounds<'_, '_> {
+    /// `host` is done applying the current play: a result it did not share will not come.
+    fn finish(&self, host: &str) {
+        let play = self.play.load(Ordering::SeqCst);
+        self.recompiler.board.finish(true, play, host);
+    }
+
     /// After `planned` was applied as `report`: while it succeeded and the play goes on, plans
     /// the next round, shows it and applies it. Returns the report of all rounds.
     fn go_on(

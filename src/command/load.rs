@@ -124,6 +124,7 @@ impl Loaded {
             inventory: &self.inventory,
             options: &self.options,
             compiler: std::sync::OnceLock::new(),
+            board: super::shared::Board::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ mod rollout;
 mod rounds;
 mod saved;
 mod shard;
+mod shared;
 mod vault;
 
 use std::ffi::OsString;

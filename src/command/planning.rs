@@ -29,10 +29,17 @@ pub(super) fn plan_all(
             batch: None,
             max_fail_percentage: run.max_fail_percentage,
             hosts: workers.install(|| {
+                if let Some(r) = recompiler {
+                    r.board
+                        .present(play, run.hosts.iter().map(|g| g.host.as_str()));
+                }
                 run.hosts
                     .par_iter()
                     .map(|g| {
                         let planned = plan_rounds(g, play, recompiler, connections, progress);
+                        if let Some(r) = recompiler {
+                            r.board.finish(false, play, &g.host);
+                        }
                         if planned.script.is_none() && plays_of.get(g.host.as_str()) == Some(&1) {
                             connections.close(&g.host);
                         }

@@ -24,6 +24,8 @@ pub(super) struct Recompiler<'a> {
     pub(super) inventory: &'a Inventory,
     pub(super) options: &'a compile::Options,
     pub(super) compiler: std::sync::OnceLock<Compiler<'a>>,
+    /// `run_once` results the hosts of a batch share.
+    pub(super) board: super::shared::Board,
 }
 
 impl Recompiler<'_> {
@@ -64,6 +66,8 @@ pub(super) fn plan_rounds(
             resume: current.rounds.resume.clone(),
             registrations: current.rounds.registrations.clone(),
             horizon: horizon.clone(),
+            owes: current.rounds.owes.clone(),
+            shares: current.rounds.shares.clone(),
         };
         let Some(recompiler) = recompiler.filter(|_| planned.plan.steps.is_empty()) else {
             planned.plan.deferred = Some(horizon.deferred());
@@ -82,7 +86,16 @@ pub(super) fn plan_rounds(
             Err(message) => return failed(planned, message, Some(horizon.at)),
         };
         unchanged = planned.plan.unchanged;
-        let resume = next.resume_after(|tag| converged_result(&planned, tag), &query, &[]);
+        let mut resume = next.resume_after(|tag| converged_result(&planned, tag), &query, &[]);
+        let settled = recompiler
+            .board
+            .settle(&next, &current.host, false, &mut resume);
+        if settled.is_err() {
+            // The batch's first host has not shared its `run_once` result while planning.
+            planned.plan.deferred = Some(horizon.deferred());
+            planned.next = Some(next);
+            return planned;
+        }
         match recompiler.round(play, &current.host, resume) {
             Ok(graph) => later = Some(graph),
             Err(err) => {
@@ -315,7 +328,13 @@ pub(super) fn next_round(
             Some((planned_step.rescue_group?, what))
         })
         .collect();
-    let resume = next.resume_after(result_of, &query, &failed_blocks);
+    let mut resume = next.resume_after(result_of, &query, &failed_blocks);
+    owe_handlers(planned, steps, &mut resume);
+    if let Err(message) = recompiler.board.settle(next, &host, true, &mut resume) {
+        let mut out = planned.clone();
+        out.next = None;
+        return Some(failed(out, message, Some(next.horizon.at.clone())));
+    }
     match graph_of(resume) {
         Ok(graph) => Some(plan_rounds(
             &graph,
@@ -329,6 +348,23 @@ pub(super) fn next_round(
             out.next = None;
             Some(failed(out, error_text(&err), error_at(&err)))
         }
+    }
+}
+
+/// A delegated round (`planned`) that changed something (its `steps`) owes the host the
+/// handlers its task notified.
+fn owe_handlers(planned: &PlannedHost, steps: &[StepResult], resume: &mut Resume) {
+    let Some(next) = &planned.next else { return };
+    let fired = steps.iter().any(|s| {
+        s.status == StepStatus::Changed
+            && planned
+                .plan
+                .steps
+                .iter()
+                .any(|p| p.id == s.id && !p.change.housekeeping)
+    });
+    if fired {
+        resume.owe(&next.owes);
     }
 }
 

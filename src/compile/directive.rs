@@ -36,9 +36,11 @@ pub(crate) struct HostState {
     pub(crate) delegate: Option<super::graph::Delegate>,
     /// The play's handlers are being compiled (a handler cannot be delegated yet).
     pub(crate) in_handlers: bool,
-    /// Where the current task's first item runs (its position, the host's name or the
-    /// delegate's): every item of a task runs on one host.
-    pub(crate) item_host: Option<(usize, String)>,
+    /// The task (its position) some items of which this round compiled to run on the host
+    /// itself: an item of it delegated elsewhere ends the round after them.
+    pub(crate) here_items: Option<usize>,
+    /// `run_once` tasks of this round whose result this host shares with its batch.
+    pub(crate) shares: Vec<usize>,
 }
 
 impl HostState {

@@ -9,7 +9,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::TaskSpec;
-use crate::registered::{Horizon, RegisterTag, Registration, Resume};
+use crate::registered::{Horizon, Owed, RegisterTag, Registration, Resume};
 use crate::resource::{parent_dirs, Claim, ClaimKind, Compiled, OnHost};
 use crate::source::Span;
 use crate::transport::Target;
@@ -43,6 +43,10 @@ pub(crate) struct Rounds {
     pub(crate) registrations: Vec<Registration>,
     /// Where this round ends; `None`: the play's last task is in it.
     pub(crate) horizon: Option<Horizon>,
+    /// A delegated round's task's `notify`: owed to the host's handlers if the round changes.
+    pub(crate) owes: Vec<Owed>,
+    /// `run_once` tasks whose result this host shares with its batch (see `Why::Once`).
+    pub(crate) shares: Vec<usize>,
 }
 
 /// A compiled task (or handler).
@@ -109,6 +113,9 @@ pub(crate) struct HostGraph {
     /// A delegated task's round (see delegate.rs): the inventory host whose connection `target`
     /// is; the task is compiled with this host's variables.
     pub(crate) delegate: Option<String>,
+    /// Handlers (indices into `handlers`) that delegated rounds before this one triggered, with
+    /// the plan's reason: they run at this round's end whatever its own steps do.
+    pub(crate) owed: Vec<(usize, String)>,
 }
 
 impl HostGraph {
@@ -146,7 +153,7 @@ pub(super) fn build(
     }
     let notifies: Vec<Vec<usize>> = tasks
         .iter()
-        .map(|t| resolve_notify(&t.spec, &handler_tasks, &tasks))
+        .map(|t| resolve_notify(&t.spec.notify, &handler_tasks, &tasks))
         .collect::<Result<_>>()?;
     let mut compiled: Vec<Option<Task>> = tasks
         .into_iter()
@@ -202,6 +209,7 @@ pub(super) fn build(
         rounds,
         carried: Vec::new(),
         delegate: None,
+        owed: Vec::new(),
     })
 }
 
@@ -453,9 +461,15 @@ fn is_handler(handlers: &[Task], name: &str) -> bool {
         .any(|h| h.name == name || h.listen.iter().any(|l| l == name))
 }
 
-fn resolve_notify(spec: &TaskSpec, handlers: &[Task], tasks: &[Expanded]) -> Result<Vec<usize>> {
+/// The handlers `notify` names (a name that is a task's, not a handler's, is that task's
+/// reaction): a name nothing answers to is a located error.
+fn resolve_notify(
+    notify: &[(String, Span)],
+    handlers: &[Task],
+    tasks: &[Expanded],
+) -> Result<Vec<usize>> {
     let mut out = Vec::new();
-    for (name, span) in &spec.notify {
+    for (name, span) in notify {
         if !is_handler(handlers, name) && tasks.iter().any(|t| t.name == *name) {
             continue;
         }
@@ -482,5 +496,20 @@ fn resolve_notify(spec: &TaskSpec, handlers: &[Task], tasks: &[Expanded]) -> Res
     }
     out.sort_unstable();
     out.dedup();
+    Ok(out)
+}
+
+/// The handlers `owed` names (see `Owed`), each with the plan's reason: a name no handler
+/// answers to is the located error of an unknown `notify`.
+pub(super) fn resolve_owed(handlers: &[Task], owed: &[Owed]) -> Result<Vec<(usize, String)>> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for o in owed {
+        let why = format!("notified by `{}`, delegated to `{}`", o.task, o.to);
+        for h in resolve_notify(&[(o.name.clone(), o.at.clone())], handlers, &[])? {
+            if !out.iter().any(|(i, _)| *i == h) {
+                out.push((h, why.clone()));
+            }
+        }
+    }
     Ok(out)
 }

@@ -13,7 +13,9 @@ use super::{Compiler, HostRun};
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
-use crate::registered::{Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why};
+use crate::registered::{
+    Owed, Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why,
+};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
 use crate::vars::Scopes;
@@ -65,11 +67,15 @@ impl Compiler<'_> {
                 break;
             }
         }
-        // A delegated task's round runs on the delegate: no handler of the host runs there.
-        let handlers = if state.delegate.is_some() {
+        // A delegated task's round runs on the delegate: no handler of the host runs there; what
+        // its task notifies is owed to the host's next round of its own, which runs it.
+        let (mut owed, mut delegated_notify) = (Vec::new(), Vec::new());
+        let handlers = if let Some(to) = state.delegate.as_ref().map(|d| d.name.clone()) {
+            delegated_notify = super::delegate::owes(&mut tasks, &to);
             Vec::new()
         } else {
-            self.handlers(&run, &mut tasks, &mut state, &mut errors)
+            owed = std::mem::take(&mut state.resume.owed);
+            self.handlers(&run, &mut tasks, &mut state, &mut owed, &mut errors)
         };
         if let Some(err) = Error::many(errors) {
             return Err(err);
@@ -84,6 +90,8 @@ impl Compiler<'_> {
             resume: state.resume,
             registrations: state.registrations,
             horizon: state.horizon,
+            owes: delegated_notify,
+            shares: state.shares,
         };
         let mut graph = graph::build(
             host,
@@ -94,6 +102,7 @@ impl Compiler<'_> {
             handlers,
             rounds,
         )?;
+        graph.owed = graph::resolve_owed(&graph.handlers, &owed)?;
         graph.carried = carried;
         graph.delegate = delegate.map(|d| d.name);
         Ok(graph)
@@ -101,12 +110,14 @@ impl Compiler<'_> {
 
     /// Compiles the play's handlers (role handlers first) after the round's tasks: a handler
     /// nothing can notify does not count, one that compiles to nothing is dropped from the
-    /// tasks' `notify`, and one that reads a result registered in this run is an error.
+    /// tasks' `notify` (and from what delegated rounds before this one `owed`), and one that
+    /// reads a result registered in this run is an error.
     fn handlers(
         &self,
         run: &HostRun<'_>,
         tasks: &mut [Expanded],
         state: &mut HostState,
+        owed: &mut Vec<Owed>,
         errors: &mut Vec<Error>,
     ) -> Vec<Expanded> {
         let role_handlers = run.play.all_roles().into_iter().flat_map(|r| {
@@ -126,6 +137,7 @@ impl Compiler<'_> {
             .flat_map(|t| t.spec.notify.iter())
             .chain(handler_specs.iter().flat_map(|h| h.notify.iter()))
             .map(|(n, _)| n.as_str())
+            .chain(owed.iter().map(|o| o.name.as_str()))
             .collect();
         let reachable = |h: &TaskSpec| {
             let name = h.name.as_ref().and_then(Node::scalar_text);
@@ -192,6 +204,7 @@ impl Compiler<'_> {
             for task in tasks.iter_mut() {
                 task.spec.notify.retain(|(n, _)| !silent.contains(n));
             }
+            owed.retain(|o| !silent.contains(&o.name));
         }
         handlers
     }
@@ -305,7 +318,8 @@ impl Compiler<'_> {
         let mut queries: Option<Query> = None;
         // The fact a task sets instead of (or besides) a `register` (`getent_passwd`).
         let mut fact_name: Option<String> = None;
-        for (index, item) in items.into_iter().enumerate() {
+        let first = earlier_items(state, seq, &mut registered);
+        for (index, item) in items.into_iter().enumerate().skip(first) {
             let (ctx, retry_vars) = self.item_context(run, spec, state, index, item.as_ref());
             let (skip, undecided) = self.when_of(spec, &ctx)?;
             if skip {
@@ -334,7 +348,7 @@ impl Compiler<'_> {
                 // It sets a fact, which this run binds as a registered result.
                 fact_name = crate::resource::getent_fact(&args);
             }
-            let Some(item_run) = self.item_run(run, spec, seq, &ctx, state, out)? else {
+            let Some(item_run) = self.item_run(run, spec, (seq, index), &ctx, state, out)? else {
                 continue;
             };
             let run = &item_run;
@@ -420,8 +434,20 @@ impl Compiler<'_> {
             judged,
         } = ended;
         let seq = registration.seq;
-        if matches!(&state.horizon, Some(h) if h.resume_at == seq) {
-            // The round ends before this task (it delegates): it is compiled next round.
+        if let Some(horizon) = state.horizon.as_ref().filter(|h| h.resume_at == seq) {
+            // The round ends before this task (it delegates): it is compiled next round. Or it
+            // ends inside the task's loop: its items so far are registered, the rest go on.
+            if horizon.item > 0 {
+                if queries.is_some() {
+                    return Err(super::delegate::split_query(spec));
+                }
+                if spec.register.is_some() {
+                    // The items from the one the round ends before run in the next rounds.
+                    let mut registration = registration;
+                    registration.items.truncate(horizon.item);
+                    state.registrations.push(registration);
+                }
+            }
             return Ok(());
         }
         if let Some(query) = queries {
@@ -432,11 +458,13 @@ impl Compiler<'_> {
             if let Some(name) = fact_name.as_ref().filter(|_| spec.register.is_none()) {
                 state.register_unknown(name, spec, self.options.check_only);
             }
+            self.share_once(run, spec, seq, state);
             return Ok(());
         }
         if let Some(name) = spec.register.as_ref().or(fact_name.as_ref()) {
             self.finish_registration(run, spec, name, registration, state)?;
         }
+        self.share_once(run, spec, seq, state);
         if judged && state.horizon.is_none() && !self.options.check_only {
             state.horizon = Some(super::rounds::horizon_at(spec, seq + 1, Why::Judged));
         }
@@ -785,4 +813,15 @@ struct Ended {
     fact_name: Option<String>,
     /// A planned item is judged on its result (`changed_when`/`failed_when`).
     judged: bool,
+}
+
+/// The items of the task at `seq` that ran in earlier rounds (its loop's items delegate to
+/// several hosts, see delegate.rs): their registrations go first into `registered`; returns
+/// how many items this round skips.
+fn earlier_items(state: &HostState, seq: usize, registered: &mut Vec<RegisteredItem>) -> usize {
+    if seq != state.resume.at {
+        return 0;
+    }
+    registered.extend(state.resume.partial.iter().map(|(r, _)| r.clone()));
+    state.resume.from_item
 }

@@ -90,6 +90,12 @@ pub(super) fn judge(templar: &Templar, spec: &TaskSpec, ctx: &Context) -> Result
 
 /// The horizon of a round that ends at (or after) `spec`.
 pub(super) fn horizon_at(spec: &TaskSpec, resume_at: usize, why: Why) -> Horizon {
+    horizon_at_item(spec, resume_at, 0, why)
+}
+
+/// A horizon inside the loop of the task at `resume_at`: the next round compiles its items
+/// from `item` on (a loop whose items delegate to several hosts).
+pub(super) fn horizon_at_item(spec: &TaskSpec, resume_at: usize, item: usize, why: Why) -> Horizon {
     let task = spec
         .name
         .as_ref()
@@ -97,6 +103,7 @@ pub(super) fn horizon_at(spec: &TaskSpec, resume_at: usize, why: Why) -> Horizon
         .map_or_else(|| spec.kind.clone(), str::to_owned);
     Horizon {
         resume_at,
+        item,
         task,
         at: spec.span.location(),
         why,
@@ -152,7 +159,10 @@ impl Compiler<'_> {
             return self.judge_result(run, spec, name, value, state);
         }
         if registration.items.iter().all(|i| i.skipped) {
-            state.set(name, Var::Ready(registered::value(&registration, |_| None)));
+            let value = registered::value(&registration, |_| None);
+            // Known now: the next rounds (and a `run_once` batch, see once.rs) take it as is.
+            state.resume.known.insert(seq, value.clone());
+            state.set(name, Var::Ready(value));
         } else {
             state.register_unknown(name, spec, self.options.check_only);
             state.registrations.push(registration);

@@ -228,8 +228,15 @@ pub(crate) struct ScriptStep<'a> {
 
 /// Builds the apply script for one host: `probe` is the host's probe function (re-run under the
 /// lock for the stale check; it defines the `_bounded` and temp folder helpers steps use too),
-/// `fingerprint` the sha256 of the reply the plan was made from.
-pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptStep<'_>]) -> Script {
+/// `fingerprint` the sha256 of the reply the plan was made from. `owed`: reaction markers recorded
+/// once the plan is found fresh, before any step (handlers a delegated round triggered, which
+/// no step of this script sets).
+pub(crate) fn apply_script(
+    probe: &Script,
+    fingerprint: &str,
+    steps: &[ScriptStep<'_>],
+    owed: &[&str],
+) -> Script {
     let mut s = Script::new();
     s.script(probe).code(WRITE_FUNCTIONS).code(RUN_FUNCTIONS)
         .code(LOCK)
@@ -237,6 +244,11 @@ pub(crate) fn apply_script(probe: &Script, fingerprint: &str, steps: &[ScriptSte
             "_fp=$(_probe | sha256sum); _fp=${_fp%% *}\nif [ \"$_fp\" != {} ]; then printf '@@stale\\n'; _probe; exit 0; fi\n",
             [Piece::Word(fingerprint)],
         );
+    for marker in owed {
+        s.code("_pend").words([*marker]).code(
+            " || { printf '@@error cannot record the handlers a delegated task triggered (disk full?)\\n'; exit 0; }\n",
+        );
+    }
     for step in steps {
         s.fill("_s{}() (\n{})\n", [n(id(step.id)), Piece::Code(step.body)]);
         let conditional = step.handler && !step.pending;

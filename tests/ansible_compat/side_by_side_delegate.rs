@@ -1,7 +1,9 @@
 //! Delegation side by side: `ansible-playbook` applies `side_by_side_delegate/site.yml` to one
 //! web account that delegates to its lb account, recon to another pair. The files they leave on
 //! the web and on the lb (made over the lb's connection, from the web's variables) are the same,
-//! and then each finds nothing to change where the other converged.
+//! a handler a delegated task notifies runs on the web for both, a loop whose items delegate to
+//! the lb and to the web registers the same result, and then each finds nothing to change where
+//! the other converged.
 
 use std::path::{Path, PathBuf};
 
@@ -68,6 +70,12 @@ fn delegated_tasks_match_ansible_and_each_accepts_the_other() {
     );
     let who = std::fs::read_to_string(homes[1].join("sbsd/who.txt")).expect("read");
     assert_eq!(who, format!("{} 0\n", LBS[1]));
+    // The handler the delegated task notified ran on the web, as the web's account.
+    let reloaded = std::fs::read_to_string(homes[1].join("sbsd/reloaded.txt")).expect("read");
+    assert_eq!(reloaded, format!("{}\n", WEBS[1]));
+    // A loop whose items delegate to the lb and to the web itself: one file on each.
+    let looped = std::fs::read_to_string(homes[1].join("sbsd/looped.txt")).expect("read");
+    assert_eq!(looped, format!("{},{} 2\n", LBS[1], WEBS[1]));
 
     each_accepts_the_others_work(&p, WEBS);
 }
