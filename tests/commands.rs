@@ -147,3 +147,29 @@ fn completions_and_man_pages_come_from_the_cli_definition() {
     let plan = std::fs::read_to_string(dir.join("recon-plan.1")).expect("recon-plan.1");
     assert!(plan.contains("\\-\\-detailed\\-exitcode"), "{plan}");
 }
+
+/// `shell` with `executable: /bin/bash` runs the line as `/bin/bash -c LINE`, as Ansible does
+/// (roles use it for `set -o pipefail`), with its guards; `/bin/sh` stays recon's own `sh`.
+#[test]
+fn shell_with_an_executable_runs_the_line_with_it() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - shell: "set -o pipefail; echo ${BASH_VERSION:+bash} | tr a-z A-Z > {{ root }}/out"
+      args: { executable: /bin/bash, creates: "{{ root }}/out" }
+    - ansible.builtin.shell: { cmd: "echo $0 > {{ root }}/which", executable: /bin/sh }
+"#,
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("command /bin/bash -c \"set -o pipefail;");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("out"), "BASH\n");
+    assert_ne!(p.read_host("which").trim(), "/bin/bash", "sh stays sh");
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("1 to run");
+}

@@ -326,21 +326,41 @@ fn command(mut a: Args) -> Result<Mapped> {
     Ok(resource("command", a))
 }
 
-/// `shell` → recon `command` run by `sh -c`.
+/// `shell` → recon `command` run by `sh -c`; with another `executable` (`/bin/bash`, for
+/// `set -o pipefail`), the program `EXECUTABLE -c LINE`, as Ansible runs it.
 fn shell(mut a: Args) -> Result<Mapped> {
     a.ignore(IGNORED_COMMAND_ARGS);
     reject_stdin(&a)?;
-    if let Some(exe) = a.take(&["executable"]) {
-        if !matches!(exe.scalar_text(), Some("/bin/sh" | "sh")) {
-            return Err(Error::invalid(
-                "`shell` with another `executable` has no recon equivalent (recon runs `sh -c`)",
-                &exe.span,
-            )
-            .with_label("here"));
+    let line = a.take(&[RAW, "free_form"]);
+    let exe = a
+        .take(&["executable"])
+        .filter(|exe| !matches!(exe.scalar_text(), Some("/bin/sh" | "sh" | "")));
+    match (exe, line) {
+        (Some(exe), line) => {
+            let Some(line) = line.or_else(|| a.take(&["cmd"])) else {
+                return Err(Error::invalid(
+                    "`shell` with an `executable` needs the command line",
+                    &exe.span,
+                ));
+            };
+            if exe.scalar_text().is_none() {
+                return Err(Error::invalid(
+                    "`executable` must be a program path",
+                    &exe.span,
+                ));
+            }
+            let span = exe.span.clone();
+            let flag = Node::string("-c".to_owned(), span.clone());
+            a.put(
+                "argv",
+                Node {
+                    value: crate::yaml::Value::Seq(vec![exe, flag, line]),
+                    span,
+                },
+            );
         }
-    }
-    if let Some(line) = a.take(&[RAW, "free_form"]) {
-        a.put("cmd", line);
+        (None, Some(line)) => a.put("cmd", line),
+        (None, None) => {}
     }
     Ok(resource("command", a))
 }
