@@ -173,3 +173,26 @@ fn shell_with_an_executable_runs_the_line_with_it() {
         .expect_code(0)
         .stdout_has("1 to run");
 }
+
+/// `environment:` on the play, a block and the task reaches a command's variables, as in
+/// Ansible: a later mapping wins per name, and values are templated per host.
+#[test]
+fn environment_on_play_block_and_task_reaches_the_command() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  environment: { STAGE: play, PROXY: "http://proxy:3128", ROOT: "{{ root }}" }
+  tasks:
+    - block:
+        - shell: 'echo "$STAGE $PROXY $LEVEL" > "$ROOT/out"'
+          environment: { STAGE: task }
+      environment: { LEVEL: block, STAGE: block }
+    - command: 'sh -c "echo $STAGE > $ROOT/plain"'
+"#,
+    );
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(p.read_host("out"), "task http://proxy:3128 block\n");
+    assert_eq!(p.read_host("plain"), "play\n");
+}

@@ -254,6 +254,7 @@ impl Compiler<'_> {
             dir: spec.dir.clone(),
             role_tasks: spec.role_tasks.clone(),
             block_part: spec.block_part,
+            environment: spec.environment.clone(),
             ..Inherit::default()
         };
         let mut roles = RoleCache::default();

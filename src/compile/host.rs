@@ -19,7 +19,7 @@ use crate::registered::{
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
 use crate::vars::Scopes;
-use crate::yaml::Node;
+use crate::yaml::{Node, Value};
 
 impl Compiler<'_> {
     pub(super) fn compile_host(
@@ -567,9 +567,61 @@ impl Compiler<'_> {
         Ok(
             match ansible::map(&spec.kind, args, &spec.key, &self.bridge)? {
                 Mapped::Skip => None,
+                Mapped::Resource {
+                    kind: "command",
+                    args,
+                } if !spec.environment.is_empty() => {
+                    Some(("command", self.with_environment(spec, ctx, args)?))
+                }
                 Mapped::Resource { kind, args } => Some((kind, args)),
             },
         )
+    }
+
+    /// A command's arguments with the task's `environment:` (play, blocks, task; a later
+    /// mapping wins per name) under its `env`, whose own names win over them all.
+    fn with_environment(&self, spec: &TaskSpec, ctx: &Context, mut args: Node) -> Result<Node> {
+        let mut merged: Vec<(Node, Node)> = Vec::new();
+        for node in &spec.environment {
+            let rendered = self.templar.render_node(node, ctx)?;
+            let Some(entries) = rendered.as_map() else {
+                return Err(Error::invalid(
+                    "`environment` must be a mapping of variable names to values",
+                    &node.span,
+                ));
+            };
+            for (k, v) in entries {
+                merged.retain(|(old, _)| old.key() != k.key());
+                merged.push((k.clone(), v.clone()));
+            }
+        }
+        let Value::Map(entries) = &mut args.value else {
+            return Ok(args);
+        };
+        let own: Vec<(Node, Node)> = match entries.iter().position(|(k, _)| k.key() == "env") {
+            Some(i) => entries
+                .remove(i)
+                .1
+                .as_map()
+                .map(<[_]>::to_vec)
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        for (k, v) in own {
+            merged.retain(|(old, _)| old.key() != k.key());
+            merged.push((k, v));
+        }
+        let span = args.span.clone();
+        if let Value::Map(entries) = &mut args.value {
+            entries.push((
+                Node::string("env".to_owned(), span.clone()),
+                Node {
+                    value: Value::Map(merged),
+                    span,
+                },
+            ));
+        }
+        Ok(args)
     }
 
     /// The task's loop items, rendered (`[None]`: no loop).

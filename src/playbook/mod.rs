@@ -197,6 +197,9 @@ pub(crate) struct TaskSpec {
     /// `become_user` other than root (the task's, its block's or its play's), rendered per host:
     /// a `become` task runs as that user (`sudo -u`).
     pub(crate) become_user: Option<Node>,
+    /// `environment:` mappings, outermost first (play, blocks, the task's own), rendered per
+    /// host: the variables a command runs with (a later mapping wins per name).
+    pub(crate) environment: Vec<Node>,
     pub(crate) span: Span,
 }
 

@@ -259,6 +259,7 @@ fn parse_play(node: &Node, dir: &Path, roles: &mut RoleCache) -> Result<Play> {
         dir: dir.to_path_buf(),
         sensitive: no_log,
         collections: super::tasks::collections(f.get("collections"))?,
+        environment: f.get("environment").cloned().into_iter().collect(),
         ..Inherit::default()
     };
     let mut loader = Loader {

@@ -80,6 +80,8 @@ pub(crate) struct Inherit {
     /// `collections:`, or in a role's tasks its `meta/main.yml` `collections:` (Ansible does not
     /// pass a play's list into its roles).
     pub(crate) collections: Vec<String>,
+    /// `environment:` of the play and the blocks around, outermost first.
+    pub(crate) environment: Vec<Node>,
 }
 
 /// The loader's state for one task list.
@@ -332,6 +334,12 @@ impl Loader<'_> {
             delegate_to: None,
             run_once: f.boolean("run_once")?.unwrap_or(inherit.run_once),
             become_user: templated_become_user(f).or_else(|| inherit.become_user.clone()),
+            environment: inherit
+                .environment
+                .iter()
+                .chain(f.get("environment"))
+                .cloned()
+                .collect(),
             span: node.span.clone(),
         })
     }
@@ -365,6 +373,7 @@ impl Loader<'_> {
         inner.sensitive =
             inherit.sensitive || no_log(&f)? || f.boolean("sensitive")?.unwrap_or(false);
         inner.run_once = f.boolean("run_once")?.unwrap_or(inherit.run_once);
+        inner.environment.extend(f.get("environment").cloned());
         if let Some(to) = f.get("delegate_to") {
             inner.delegate_to = Some(to.clone());
         }
@@ -449,6 +458,7 @@ impl Loader<'_> {
             become_user: spec.become_user.clone(),
             sensitive: spec.sensitive,
             run_once: spec.run_once,
+            environment: spec.environment.clone(),
             ..inherit.clone()
         };
         out.extend(self.task_file(&path, &inner, &file_node)?);
@@ -505,6 +515,7 @@ impl Loader<'_> {
             stack: inherit.stack.clone(),
             block_part: spec.block_part,
             collections: role.collections.clone(),
+            environment: spec.environment.clone(),
         };
         match f.string("tasks_from")? {
             Some(from) => {
