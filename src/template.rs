@@ -7,6 +7,8 @@ mod datetime;
 mod datetime_sub;
 mod extra_filters;
 mod filters;
+mod ipaddr;
+mod ipaddr_query;
 mod lint;
 mod lookup;
 mod lookups;
@@ -100,6 +102,7 @@ impl Templar {
         extra_filters::register(&mut env);
         more_filters::register(&mut env);
         datetime::register(&mut env);
+        ipaddr::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
