@@ -17,6 +17,7 @@ mod predicates;
 mod pyrepr;
 #[cfg(test)]
 mod reference_filters;
+mod role_filters;
 mod taint;
 mod urlencode;
 
@@ -103,6 +104,7 @@ impl Templar {
         more_filters::register(&mut env);
         datetime::register(&mut env);
         ipaddr::register(&mut env);
+        role_filters::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
