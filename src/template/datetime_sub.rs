@@ -23,7 +23,7 @@ pub(super) fn rewrite(source: &str) -> Cow<'_, str> {
     let Ok(ast) = parse(
         source,
         "<template>",
-        SyntaxConfig::default(),
+        SyntaxConfig,
         WhitespaceConfig::default(),
     ) else {
         return Cow::Borrowed(source);
@@ -243,5 +243,26 @@ mod tests {
             rewrite("{{ a | to_datetime - }}"),
             "{{ a | to_datetime - }}"
         );
+    }
+
+    /// Through recon's own rendering: a scalar, a text, a `when:` condition.
+    #[test]
+    fn playbook_values_subtract_datetimes() {
+        let (templar, ctx, node) = crate::template::tests::ctx(
+            "a: '2024-03-05 00:00:00'\nb: '2024-03-01 12:00:00'\n\
+             days: \"{{ (a | to_datetime - b | to_datetime).days }}\"\n\
+             text: \"took {{ a | to_datetime - b | to_datetime }}\"\n\
+             old: \"(a | to_datetime - b | to_datetime).total_seconds() > 3600\"\n",
+        );
+        let get = |k: &str| node.get(k).expect("key");
+        assert_eq!(
+            templar.render_string(get("days"), &ctx).expect("render"),
+            "3"
+        );
+        assert_eq!(
+            templar.render_string(get("text"), &ctx).expect("render"),
+            "took 3 days, 12:00:00"
+        );
+        assert!(templar.condition(get("old"), &ctx).expect("condition"));
     }
 }

@@ -253,10 +253,10 @@ fn ipwrap(value: &Value, query: &str) -> Value {
         }
     };
     match value.kind() {
-        ValueKind::Seq | ValueKind::Iterable => value
-            .try_iter()
-            .map(|items| Value::from(items.map(|i| wrap(&i)).collect::<Vec<_>>()))
-            .unwrap_or_else(|_| value.clone()),
+        ValueKind::Seq | ValueKind::Iterable => value.try_iter().map_or_else(
+            |_| value.clone(),
+            |items| Value::from(items.map(|i| wrap(&i)).collect::<Vec<_>>()),
+        ),
         _ => {
             let answer = one(value, query, None, "ipwrap").unwrap_or_default();
             if answer.is_true() && answer.as_str().is_some() {
