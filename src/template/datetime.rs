@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use chrono::format::{Parsed, StrftimeItems};
 use chrono::{Datelike, Local, NaiveDateTime, TimeZone, Timelike, Utc};
-use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
+use minijinja::value::{DynObject, Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Environment, Error, State};
 
 use super::filters::invalid;
@@ -193,6 +193,11 @@ impl Object for DateTime {
         ObjectRepr::Plain
     }
 
+    /// `a | to_datetime < b | to_datetime` compares the instants, as Python does.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
+        Some(self.0.cmp(&other.downcast_ref::<Self>()?.0))
+    }
+
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
         let d = self.0;
         Some(Value::from(match key.as_str()? {
@@ -262,6 +267,11 @@ impl TimeDelta {
 impl Object for TimeDelta {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
+    }
+
+    /// Timedeltas compare by length, as Python's do.
+    fn custom_cmp(self: &Arc<Self>, other: &DynObject) -> Option<std::cmp::Ordering> {
+        Some(self.0.cmp(&other.downcast_ref::<Self>()?.0))
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
@@ -371,6 +381,16 @@ mod tests {
         assert_eq!(
             render("{{ ('2024-01-02 03:04:05' | to_datetime).strftime('%d/%m/%Y %s') }}"),
             "02/01/2024 1704164645"
+        );
+    }
+
+    #[test]
+    fn datetimes_and_timedeltas_compare_by_time() {
+        let a = "'2024-01-02 00:00:00' | to_datetime";
+        let b = "'2023-12-31 23:00:00' | to_datetime";
+        assert_eq!(
+            render(&format!("{{{{ ({a}) > ({b}) }}}} {{{{ ({a}) == ({a}) }}}} {{{{ ({a} - {b}) < ({b} - {b}) }}}}")),
+            "True True False"
         );
     }
 

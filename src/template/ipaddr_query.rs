@@ -397,6 +397,18 @@ mod tests {
             render("{{ ['192.0.0.9', '233.252.0.1', '172.16.0.1'] | ipaddr('public') }}"),
             "[\"192.0.0.9\"]"
         );
+        // ansible.utils' integration test of `ipv4` (tasks/ipv4.yaml, vars/main.yaml).
+        let v4 = |query: &str| {
+            render(&format!(
+                "{{{{ {VALUES} | ansible.utils.ipv4{query} | join(',') }}}}"
+            ))
+        };
+        assert_eq!(v4(""), "192.24.2.1,192.168.32.0/24");
+        assert_eq!(
+            v4("('ipv6')"),
+            "::ffff:192.24.2.1/128,::ffff:192.168.32.0/120"
+        );
+        assert_eq!(v4("('address')"), "192.24.2.1");
     }
 
     #[test]
