@@ -112,12 +112,21 @@ fn strftime(
         }
     };
     if utc {
-        render(&at.naive_utc(), &format, "GMT", "+0000")
+        let zone = Zone {
+            name: "GMT",
+            offset: "+0000",
+            epoch: at.timestamp(),
+        };
+        render(&at.naive_utc(), &format, &zone)
     } else {
         let local = at.with_timezone(&Local);
         let offset = local.format("%z").to_string();
-        let zone = if offset == "+0000" { "UTC" } else { &offset };
-        render(&local.naive_local(), &format, zone, &offset)
+        let zone = Zone {
+            name: if offset == "+0000" { "UTC" } else { &offset },
+            offset: &offset,
+            epoch: at.timestamp(),
+        };
+        render(&local.naive_local(), &format, &zone)
     }
 }
 
@@ -129,29 +138,27 @@ fn epoch_seconds(value: &Value) -> Option<f64> {
     }
 }
 
-/// Formats `at` with C's `strftime` codes; `%Z`/`%z` print `zone`/`offset` and `%s` the epoch
-/// seconds of `at` read in that offset.
-fn render(at: &NaiveDateTime, format: &str, zone: &str, offset: &str) -> Result<String, Error> {
-    let epoch = at.and_utc().timestamp() - offset_seconds(offset);
+/// How `%Z`, `%z` and `%s` print for one instant (C's `strftime` takes them from the zone).
+struct Zone<'a> {
+    name: &'a str,
+    offset: &'a str,
+    epoch: i64,
+}
+
+/// Formats `at` with C's `strftime` codes (chrono's, which are the same for the common ones),
+/// `%Z`, `%z` and `%s` as `zone` says.
+fn render(at: &NaiveDateTime, format: &str, zone: &Zone<'_>) -> Result<String, Error> {
     let format = format
         .replace("%%", "\u{0}")
-        .replace("%Z", &zone.replace('%', "%%"))
-        .replace("%z", offset)
-        .replace("%s", &epoch.to_string())
+        .replace("%Z", &zone.name.replace('%', "%%"))
+        .replace("%z", zone.offset)
+        .replace("%s", &zone.epoch.to_string())
         .replace("%f", "%6f")
         .replace('\u{0}', "%%");
     let mut out = String::new();
     write!(out, "{}", at.format_with_items(StrftimeItems::new(&format)))
         .map_err(|_| invalid(format!("strftime: `{format}` is not a valid format")))?;
     Ok(out)
-}
-
-/// Seconds east of UTC of an offset written `+HHMM`.
-fn offset_seconds(offset: &str) -> i64 {
-    let sign = if offset.starts_with('-') { -1 } else { 1 };
-    let digits: String = offset.chars().filter(char::is_ascii_digit).collect();
-    let n: i64 = digits.parse().unwrap_or(0);
-    sign * ((n / 100) * 3600 + (n % 100) * 60)
 }
 
 /// `a - b` where either side is a datetime or timedelta, as Python computes it.
@@ -221,10 +228,19 @@ impl Object for DateTime {
         let d = self.0;
         match name {
             "strftime" => {
+                // A naive datetime has no zone (`%Z`, `%z` print nothing); `%s` reads it as
+                // local time, as C's `mktime` does.
                 let format = args.first().and_then(Value::as_str).unwrap_or_default();
-                let local = Local.from_local_datetime(&d).earliest();
-                let offset = local.map_or_else(String::new, |l| l.format("%z").to_string());
-                render(&d, format, "", &offset).map(Value::from)
+                let epoch = Local
+                    .from_local_datetime(&d)
+                    .earliest()
+                    .map_or_else(|| d.and_utc().timestamp(), |l| l.timestamp());
+                let zone = Zone {
+                    name: "",
+                    offset: "",
+                    epoch,
+                };
+                render(&d, format, &zone).map(Value::from)
             }
             "isoformat" => {
                 let mut text = d.format("%Y-%m-%dT%H:%M:%S").to_string();
@@ -381,6 +397,10 @@ mod tests {
         assert_eq!(
             render("{{ ('2024-01-02 03:04:05' | to_datetime).strftime('%d/%m/%Y %s') }}"),
             "02/01/2024 1704164645"
+        );
+        assert_eq!(
+            render("{{ ('2024-01-02 03:04:05' | to_datetime).strftime('%z|%Z|') }}"),
+            "||"
         );
     }
 
