@@ -3,8 +3,12 @@
 //! and every error points at the file and the expression that failed.
 
 mod compat;
+mod datetime;
+mod datetime_sub;
 mod extra_filters;
 mod filters;
+mod ipaddr;
+mod ipaddr_query;
 mod lint;
 mod lookup;
 mod lookups;
@@ -13,6 +17,7 @@ mod predicates;
 mod pyrepr;
 #[cfg(test)]
 mod reference_filters;
+mod role_filters;
 mod taint;
 mod urlencode;
 
@@ -97,6 +102,9 @@ impl Templar {
         // Last: it adds the `ansible.builtin.` names of every filter and test registered before.
         extra_filters::register(&mut env);
         more_filters::register(&mut env);
+        datetime::register(&mut env);
+        ipaddr::register(&mut env);
+        role_filters::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
@@ -163,9 +171,12 @@ impl Templar {
         let result = match single_expression(text) {
             Some(expr) => self
                 .env
-                .compile_expression(expr)
+                .compile_expression(&datetime_sub::rewrite_expr(expr))
                 .and_then(|e| e.eval(ctx.value())),
-            None => self.env.render_str(text, ctx.value()).map(JValue::from),
+            None => self
+                .env
+                .render_str(&datetime_sub::rewrite(text), ctx.value())
+                .map(JValue::from),
         };
         let value = settle(result, ctx, |e| scalar_error(e, node, text))?;
         if value.is_undefined() {
@@ -199,7 +210,7 @@ impl Templar {
         let expr = single_expression(text).unwrap_or(text);
         let result = self
             .env
-            .compile_expression(expr)
+            .compile_expression(&datetime_sub::rewrite_expr(expr))
             .and_then(|e| e.eval(ctx.value()))
             .map(|v| v.is_true());
         settle(result, ctx, |e| scalar_error(e, node, text))
@@ -237,7 +248,7 @@ impl Templar {
         // derived pieces need no word of their own.
         let render = taint::Render::start();
         let rendered = env
-            .template_from_named_str(&name, &body)
+            .template_from_named_str(&name, &datetime_sub::rewrite(&body))
             .and_then(|t| t.render(ctx.value()))
             .map(|out| compat::restore_trailing_newlines(&body, out));
         let _ = render.finish();
