@@ -83,6 +83,8 @@ pub(crate) enum Field {
     Shared,
     /// A command that prepares a new release before it goes live (`release: { prepare }`).
     Prepare,
+    /// A kernel parameter's value in its sysctl file (`sysctl`).
+    Value,
 }
 
 /// One attribute's before and after (`None` = absent).

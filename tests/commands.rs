@@ -196,3 +196,37 @@ fn environment_on_play_block_and_task_reaches_the_command() {
     assert_eq!(p.read_host("out"), "task http://proxy:3128 block\n");
     assert_eq!(p.read_host("plain"), "play\n");
 }
+
+/// `sysctl` (and ansible.posix's) keeps a setting in a sysctl file as Ansible rewrites it: one
+/// `key=value` line per key, comments kept, duplicates dropped; absent removes it; a re-plan is
+/// empty. (`reload: false`: the running kernel is left alone here; tests/nodes_sysctl.rs sets it.)
+#[test]
+fn sysctl_settings_are_written_as_ansible_writes_them_and_converge() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    std::fs::write(
+        p.host("sysctl.conf"),
+        "# tuning\nvm.swappiness = 60\nnet.core.somaxconn= 128\nvm.swappiness=10\n",
+    )
+    .expect("file");
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - sysctl: { name: vm.swappiness, value: "5", sysctl_file: "{{ root }}/sysctl.conf", reload: false }
+    - ansible.posix.sysctl: { key: net.ipv4.ip_forward, val: "yes", sysctl_file: "{{ root }}/sysctl.conf", reload: false }
+    - sysctl: { name: net.core.somaxconn, state: absent, sysctl_file: "{{ root }}/sysctl.conf", reload: false }
+"#,
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("+vm.swappiness=5");
+    p.recon(&["apply", "site.yml"]).expect_code(0);
+    assert_eq!(
+        p.read_host("sysctl.conf"),
+        "# tuning\nvm.swappiness=5\nnet.ipv4.ip_forward=1\n"
+    );
+    p.recon(&["plan", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes.");
+}

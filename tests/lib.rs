@@ -68,6 +68,8 @@ mod nodes_faults;
 #[cfg(feature = "heavy-tests")]
 mod nodes_rollout;
 #[cfg(feature = "heavy-tests")]
+mod nodes_sysctl;
+#[cfg(feature = "heavy-tests")]
 mod nodes_systemd;
 #[cfg(feature = "heavy-tests")]
 mod nodes_user_scope;

@@ -91,6 +91,7 @@ pub(crate) const MODULES: &[Entry] = &[
     directive("import_role"),
     res("blockinfile", blockinfile),
     res("replace", replace),
+    res("sysctl", sysctl),
     missing("ini_file", "line"),
     res("apt", package),
     res("package", package),
@@ -590,6 +591,18 @@ fn replace(mut a: Args) -> Result<Mapped> {
     a.ignore(IGNORED_FILE_ARGS);
     a.ignore(&["encoding"]);
     Ok(resource("replace", a))
+}
+
+/// ansible.posix `sysctl` → recon `sysctl` (`key`/`val` aliases; file attributes ignored).
+fn sysctl(mut a: Args) -> Result<Mapped> {
+    if let Some(name) = a.take(&["name", "key"]) {
+        a.put("name", name);
+    }
+    if let Some(value) = a.take(&["value", "val"]) {
+        a.put("value", value);
+    }
+    a.ignore(IGNORED_FILE_ARGS);
+    Ok(resource("sysctl", a))
 }
 
 /// `getent` → recon `getent` (same arguments).

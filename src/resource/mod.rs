@@ -39,6 +39,7 @@ mod shared;
 mod stat;
 mod supervisor;
 mod symlink;
+mod sysctl;
 mod tar_names;
 mod template;
 mod text_edit;

@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use super::{
-    ansible_module, apt_upgrade, package, pip, replace, service, template, unpack, user, wait_for,
+    ansible_module, apt_upgrade, package, pip, replace, service, sysctl, template, unpack, user,
+    wait_for,
 };
 use super::{
     authorized_key, block, command, cron, cutover, directory, file, group, http_check, line,
@@ -49,6 +50,7 @@ registry! {
     "line" => line, "one line in a file, like Ansible's lineinfile";
     "block" => block, "a marker-delimited block in a file, like Ansible's blockinfile";
     "replace" => replace, "every match of a pattern in a file replaced, like Ansible's replace";
+    "sysctl" => sysctl, "a kernel parameter in a sysctl file, reloaded or set running";
     "command" => command, "a command run unless its guards say it is done";
     "stat" => stat, "reads a path's state for later tasks (a query, never a change)";
     "getent" => getent, "reads a name-service database into `getent_<database>` (a query)";
