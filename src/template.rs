@@ -15,6 +15,7 @@ mod pyrepr;
 mod reference_filters;
 mod taint;
 mod urlencode;
+mod yaml_dump;
 
 pub(crate) use filters::{python_replacement, OMIT};
 pub(crate) use lookups::fileglob;

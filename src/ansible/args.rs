@@ -107,6 +107,10 @@ pub(crate) enum Mapped {
     Resource { kind: &'static str, args: Node },
     /// Nothing to manage (`debug`, `meta`).
     Skip,
+    /// Ansible's own module, through the bridge: an argument set recon has no resource for (a
+    /// `systemd` task with only a unit's name: a status query whose result is registered).
+    /// Without a bridge, the recon resource this holds (whose check says what it lacks).
+    Bridge(Box<Mapped>),
 }
 
 /// Arguments Ansible's file-like modules take that recon does not model (SELinux contexts,

@@ -51,7 +51,11 @@ pub(crate) fn map(name: &str, args: Node, key: &Node, bridged: &Lookup) -> Resul
         };
     };
     match entry.module {
-        Module::Resource(f) => f(args::Args::new(&args)),
+        Module::Resource(f) => match f(args::Args::new(&args))? {
+            // Without Ansible, the resource says what it lacks.
+            Mapped::Bridge(native) => bridge(name, args, key, bridged).or(Ok(*native)),
+            mapped => Ok(mapped),
+        },
         Module::Directive => Ok(Mapped::Skip),
         Module::Missing(nearest) => bridge(name, args, key, bridged).map_err(|why| {
             missing(entry.name, nearest, key).with_help(format!(
