@@ -5,6 +5,7 @@
 mod compat;
 mod extra_filters;
 mod filters;
+mod indent;
 mod lint;
 mod lookup;
 mod lookups;
@@ -98,6 +99,7 @@ impl Templar {
         // Last: it adds the `ansible.builtin.` names of every filter and test registered before.
         extra_filters::register(&mut env);
         more_filters::register(&mut env);
+        indent::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

@@ -2,6 +2,10 @@
 //! `directory: { path, state: absent, recurse }` removes it: an empty one always, a non-empty
 //! one only with `recurse: true` (otherwise the plan refuses, naming the path), so a typo in a
 //! path can never wipe a tree nobody asked to remove.
+//!
+//! Missing parents are made too, each with the directory's own mode, owner and group, as
+//! Ansible's `file: state=directory` makes them (a role's `rules/fake` with `owner: loki` leaves
+//! `rules` owned by `loki` as well).
 
 use super::args::{fmt_mode, path, refuse_with_absent, state, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
@@ -53,12 +57,16 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Directory> {
 pub(crate) struct Asked {
     state: Handle<PathState>,
     empty: Option<Handle<Exit>>,
+    /// Each ancestor (top down) and its state, when the directory is kept.
+    parents: Vec<(String, Handle<PathState>)>,
 }
 
 /// Whether the directory must be made, and the attributes to set.
 #[derive(Debug)]
 pub(crate) struct Decision {
     create: bool,
+    /// Missing ancestors to make first (top down), with the same attributes.
+    parents: Vec<String>,
     attrs: Attrs,
     /// Remove it instead: `Some(recurse)`.
     delete: Option<bool>,
@@ -100,9 +108,21 @@ impl Resource for Directory {
             s.fill("[ -z \"$(ls -A -- {} 2>/dev/null)\" ]", [p(&self.path)]);
             facts.guard(s)
         });
+        let parents = if self.absent.is_some() {
+            Vec::new()
+        } else {
+            ancestors(&self.path)
+                .into_iter()
+                .map(|dir| {
+                    let handle = facts.path(&dir, Want::Never);
+                    (dir, handle)
+                })
+                .collect()
+        };
         Asked {
             state: facts.path(&self.path, Want::Never),
             empty,
+            parents,
         }
     }
 
@@ -124,11 +144,24 @@ impl Resource for Directory {
                     mode: Some(self.attrs.mode.unwrap_or(0o755)),
                     ..self.attrs.clone()
                 };
-                let change = self.attrs.create(0o755, Change::new(Action::Create));
+                let parents: Vec<String> = asked
+                    .parents
+                    .iter()
+                    .filter(|(_, h)| facts.get(*h).kind == PathKind::Absent)
+                    .map(|(dir, _)| dir.clone())
+                    .collect();
+                let mut change = self.attrs.create(0o755, Change::new(Action::Create));
+                if !parents.is_empty() {
+                    change = change.reason(format!(
+                        "made with its missing parents {}, which get the same mode and owner",
+                        parents.join(", ")
+                    ));
+                }
                 Ok(Some((
                     change,
                     Decision {
                         create: true,
+                        parents,
                         attrs,
                         delete: None,
                     },
@@ -142,6 +175,7 @@ impl Resource for Directory {
                         change,
                         Decision {
                             create: false,
+                            parents: Vec::new(),
                             attrs,
                             delete: None,
                         },
@@ -173,6 +207,10 @@ impl Resource for Directory {
             // `-m` gives the new directory its final mode at creation: never wider, not even
             // for a moment.
             let mode = fmt_mode(decision.attrs.mode.unwrap_or(0o755));
+            for parent in &decision.parents {
+                out.fill("_mkdir {} {} || exit 1\n", [w(&mode), p(parent)]);
+                decision.attrs.apply_script(parent, out);
+            }
             out.fill("_mkdir {} {} || exit 1\n", [w(&mode), p(&self.path)]);
         }
         decision.attrs.apply_script(&self.path, out);
@@ -188,8 +226,24 @@ impl Resource for Directory {
             mode: self.attrs.mode.unwrap_or(0o755),
             ..PathState::default()
         };
+        for parent in &decision.parents {
+            facts.predict_path(set, parent, &state);
+        }
         facts.predict_path(set, &self.path, &state);
     }
+}
+
+/// The folders above `path`, top down, without `/` (`/a/b/c` → `/a`, `/a/b`).
+fn ancestors(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = String::new();
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
+        at.push('/');
+        at.push_str(part);
+        out.push(at.clone());
+    }
+    out
 }
 
 impl Directory {
@@ -218,6 +272,7 @@ impl Directory {
                     change,
                     Decision {
                         create: false,
+                        parents: Vec::new(),
                         attrs: Attrs::default(),
                         delete: Some(recurse),
                     },

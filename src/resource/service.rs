@@ -330,8 +330,18 @@ impl Resource for Service {
             .iter()
             .find(|(_, h)| facts.get(*h).kind == PathKind::File)
             .map(|(file, _)| file.clone());
-        let known_after_apply =
-            o.manager == Manager::Systemd && o.running.is_none() && unit_written.is_some();
+        // A unit systemd does not know yet that an earlier step writes, or may bring (a
+        // package a bridged module installs), is known after apply.
+        let unknown_unit = o.manager == Manager::Systemd && o.running.is_none();
+        let after = match (&unit_written, facts.unseen()) {
+            (Some(file), _) => Some(format!(
+                "its unit file `{file}` is written earlier in this plan"
+            )),
+            (None, Some(step)) => Some(format!("{step}, earlier in this plan, may bring the unit")),
+            (None, None) => None,
+        }
+        .filter(|_| unknown_unit);
+        let known_after_apply = after.is_some();
         let Some(running) = o.running.or(known_after_apply.then_some(false)) else {
             return Err(Problem::new(match o.manager {
                 Manager::Systemd => format!("systemd knows no unit `{}`", self.name),
@@ -377,11 +387,8 @@ impl Resource for Service {
                 change = change.reason("a task it watches changed");
             }
         }
-        if known_after_apply {
-            change = change.reason(format!(
-                "known after apply: its unit file `{}` is written earlier in this plan",
-                unit_written.unwrap_or_default()
-            ));
+        if let Some(why) = after {
+            change = change.reason(format!("known after apply: {why}"));
         }
         let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
         if let Some(e) = enable {
