@@ -108,6 +108,7 @@ impl Resource for Directory {
             s.fill("[ -z \"$(ls -A -- {} 2>/dev/null)\" ]", [p(&self.path)]);
             facts.guard(s)
         });
+        let state = facts.path(&self.path, Want::Never);
         let parents = if self.absent.is_some() {
             Vec::new()
         } else {
@@ -120,7 +121,7 @@ impl Resource for Directory {
                 .collect()
         };
         Asked {
-            state: facts.path(&self.path, Want::Never),
+            state,
             empty,
             parents,
         }
@@ -316,24 +317,64 @@ mod tests {
         })
     }
 
+    /// The directory's answer, then its parent `/srv`'s (there).
+    fn kept(kind: PathKind, mode: u32) -> Vec<FactValue> {
+        vec![state(kind, mode), state(PathKind::Dir, 0o755)]
+    }
+
+    #[test]
+    fn missing_parents_are_made_with_the_directorys_attributes() {
+        let d = Directory {
+            path: "/srv/app".into(),
+            attrs: Attrs {
+                mode: Some(0o750),
+                owner: Some("loki".into()),
+                ..Attrs::default()
+            },
+            absent: None,
+        };
+        let (change, decision) = decide(
+            &d,
+            vec![state(PathKind::Absent, 0), state(PathKind::Absent, 0)],
+        )
+        .expect("ok")
+        .expect("change");
+        assert_eq!(decision.parents, ["/srv"]);
+        assert!(change.reason.as_deref().is_some_and(|r| r.contains("/srv")));
+        let mut script = Script::new();
+        d.script(&decision, &mut script);
+        let text = script.as_str();
+        let (parent, own) = (
+            text.find("_mkdir '0750' '/srv' ").expect("parent made"),
+            text.find("_mkdir '0750' '/srv/app'").expect("made"),
+        );
+        assert!(parent < own, "{text}");
+        assert_eq!(
+            text.matches("loki").count(),
+            2,
+            "both get the owner: {text}"
+        );
+    }
+
     #[test]
     fn decision_table() {
-        let (change, _) = decide(&dir(Some(0o750)), vec![state(PathKind::Absent, 0)])
+        let (change, _) = decide(&dir(Some(0o750)), kept(PathKind::Absent, 0))
             .expect("ok")
             .expect("change");
         assert_eq!(change.action, Action::Create);
         assert_eq!(change.fields[0].after.as_deref(), Some("0750"));
 
-        let same = state(PathKind::Dir, 0o750);
-        assert!(decide(&dir(Some(0o750)), vec![same.clone()])
+        assert!(decide(&dir(Some(0o750)), kept(PathKind::Dir, 0o750))
             .expect("ok")
             .is_none());
         assert!(
-            decide(&dir(None), vec![same]).expect("ok").is_none(),
+            decide(&dir(None), kept(PathKind::Dir, 0o750))
+                .expect("ok")
+                .is_none(),
             "mode not managed"
         );
 
-        let (change, _) = decide(&dir(Some(0o750)), vec![state(PathKind::Dir, 0o755)])
+        let (change, _) = decide(&dir(Some(0o750)), kept(PathKind::Dir, 0o755))
             .expect("ok")
             .expect("change");
         assert_eq!(
@@ -342,7 +383,7 @@ mod tests {
         );
         assert_eq!(change.fields[0].before.as_deref(), Some("0755"));
 
-        let problem = decide(&dir(None), vec![state(PathKind::File, 0o644)]).expect_err("conflict");
+        let problem = decide(&dir(None), kept(PathKind::File, 0o644)).expect_err("conflict");
         assert!(problem.0.contains("not a directory"));
     }
 

@@ -34,7 +34,7 @@ fn indent(
         .or(kwargs.get::<Option<bool>>("blank")?)
         .unwrap_or(false);
     kwargs.assert_all_used()?;
-    let with = match width {
+    let pad = match width {
         None => " ".repeat(4),
         Some(w) if w.kind() == ValueKind::Number => " ".repeat(usize::try_from(w).unwrap_or(0)),
         Some(w) => w.to_string(),
@@ -47,12 +47,12 @@ fn indent(
         if i > 0 {
             out.push('\n');
             if blank || !line.is_empty() {
-                out.push_str(&with);
+                out.push_str(&pad);
             }
         }
         out.push_str(line);
     }
-    Ok(if first { format!("{with}{out}") } else { out })
+    Ok(if first { format!("{pad}{out}") } else { out })
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@
 // minijinja hands filters their arguments by value (`Kwargs`): that is its signature.
 #![allow(clippy::needless_pass_by_value)]
 
+use std::fmt::Write as _;
+
 use minijinja::value::{Kwargs, Value, ValueKind};
 use minijinja::Error;
 
@@ -88,14 +90,14 @@ fn node(v: &Value, col: usize, style: &Style, out: &mut String) -> Result<(), Er
                 out.push_str(&" ".repeat(style.indent - 1));
                 out.push_str(&inner[col + style.indent..]);
             } else {
-                out.push_str(&format!("{pad}- {}\n", value_text(&item, style)?));
+                let _ = writeln!(out, "{pad}- {}", value_text(&item, style)?);
             }
         }
         return Ok(());
     }
     for key in keys(v, style)? {
         let item = v.get_item(&key)?;
-        out.push_str(&format!("{pad}{}:", scalar(&key, false)?));
+        let _ = write!(out, "{pad}{}:", scalar(&key, false)?);
         if is_collection(&item) && !(style.flow_leaves && is_leaf(&item)) {
             out.push('\n');
             // PyYAML puts a mapping's list at the key's own indent.
@@ -106,7 +108,7 @@ fn node(v: &Value, col: usize, style: &Style, out: &mut String) -> Result<(), Er
             };
             node(&item, inner, style, out)?;
         } else {
-            out.push_str(&format!(" {}\n", value_text(&item, style)?));
+            let _ = writeln!(out, " {}", value_text(&item, style)?);
         }
     }
     Ok(())
@@ -164,7 +166,7 @@ fn scalar(v: &Value, flow: bool) -> Result<String, Error> {
 /// PyYAML's choice of style for a string: plain when it reads back as the same string, else
 /// single-quoted, else (line breaks, control characters) double-quoted.
 fn string(s: &str, flow: bool) -> String {
-    if s.chars().any(|c| c.is_control()) {
+    if s.chars().any(char::is_control) {
         return serde_json::Value::from(s).to_string();
     }
     if plain(s, flow) {
@@ -181,15 +183,11 @@ fn plain(s: &str, flow: bool) -> bool {
     let Some(first) = s.chars().next() else {
         return false;
     };
-    let starts_ok = !"?:,[]{}#&*!|>'\"%@`".contains(first)
-        && !(first == '-' && (s.len() == 1 || s[1..].starts_with(' ') || s.starts_with("---")))
-        && first != ' ';
-    starts_ok
-        && !s.ends_with([' ', ':'])
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && !(flow && s.contains([',', '[', ']', '{', '}']))
-        && !resolves_to_other(s)
+    let indicator = "?:,[]{}#&*!|>'\"%@` ".contains(first)
+        || (first == '-' && (s.len() == 1 || s[1..].starts_with(' ') || s.starts_with("---")));
+    let breaks_plain = s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #");
+    let breaks_flow = flow && s.contains([',', '[', ']', '{', '}']);
+    !(indicator || breaks_plain || breaks_flow || resolves_to_other(s))
 }
 
 /// YAML 1.1's implicit types that PyYAML's resolver would read `s` as (not a string).
