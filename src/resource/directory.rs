@@ -57,15 +57,15 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Directory> {
 pub(crate) struct Asked {
     state: Handle<PathState>,
     empty: Option<Handle<Exit>>,
-    /// Each ancestor (top down) and its state, when the directory is kept.
-    parents: Vec<(String, Handle<PathState>)>,
 }
 
 /// Whether the directory must be made, and the attributes to set.
 #[derive(Debug)]
 pub(crate) struct Decision {
     create: bool,
-    /// Missing ancestors to make first (top down), with the same attributes.
+    /// Its ancestors (top down): those missing when it is made are made first, with the same
+    /// attributes. Decided by the apply, not asked by the probe: another host's apply may make
+    /// a shared parent meanwhile (hosts on one machine), which must not make the plan stale.
     parents: Vec<String>,
     attrs: Attrs,
     /// Remove it instead: `Some(recurse)`.
@@ -108,22 +108,9 @@ impl Resource for Directory {
             s.fill("[ -z \"$(ls -A -- {} 2>/dev/null)\" ]", [p(&self.path)]);
             facts.guard(s)
         });
-        let state = facts.path(&self.path, Want::Never);
-        let parents = if self.absent.is_some() {
-            Vec::new()
-        } else {
-            ancestors(&self.path)
-                .into_iter()
-                .map(|dir| {
-                    let handle = facts.path(&dir, Want::Never);
-                    (dir, handle)
-                })
-                .collect()
-        };
         Asked {
-            state,
+            state: facts.path(&self.path, Want::Never),
             empty,
-            parents,
         }
     }
 
@@ -145,24 +132,12 @@ impl Resource for Directory {
                     mode: Some(self.attrs.mode.unwrap_or(0o755)),
                     ..self.attrs.clone()
                 };
-                let parents: Vec<String> = asked
-                    .parents
-                    .iter()
-                    .filter(|(_, h)| facts.get(*h).kind == PathKind::Absent)
-                    .map(|(dir, _)| dir.clone())
-                    .collect();
-                let mut change = self.attrs.create(0o755, Change::new(Action::Create));
-                if !parents.is_empty() {
-                    change = change.reason(format!(
-                        "made with its missing parents {}, which get the same mode and owner",
-                        parents.join(", ")
-                    ));
-                }
+                let change = self.attrs.create(0o755, Change::new(Action::Create));
                 Ok(Some((
                     change,
                     Decision {
                         create: true,
-                        parents,
+                        parents: ancestors(&self.path),
                         attrs,
                         delete: None,
                     },
@@ -209,8 +184,15 @@ impl Resource for Directory {
             // for a moment.
             let mode = fmt_mode(decision.attrs.mode.unwrap_or(0o755));
             for parent in &decision.parents {
-                out.fill("_mkdir {} {} || exit 1\n", [w(&mode), p(parent)]);
+                // Another host's apply may make the same parent meanwhile: as with Ansible's
+                // `file`, a parent that is a directory by then is fine.
+                out.fill("if ! [ -d {} ]; then\n", [p(parent)]);
+                out.fill(
+                    "_mkdir {} {} 2>/dev/null || [ -d {} ] || exit 1\n",
+                    [w(&mode), p(parent), p(parent)],
+                );
                 decision.attrs.apply_script(parent, out);
+                out.code("fi\n");
             }
             out.fill("_mkdir {} {} || exit 1\n", [w(&mode), p(&self.path)]);
         }
@@ -227,9 +209,6 @@ impl Resource for Directory {
             mode: self.attrs.mode.unwrap_or(0o755),
             ..PathState::default()
         };
-        for parent in &decision.parents {
-            facts.predict_path(set, parent, &state);
-        }
         facts.predict_path(set, &self.path, &state);
     }
 }
@@ -317,11 +296,6 @@ mod tests {
         })
     }
 
-    /// The directory's answer, then its parent `/srv`'s (there).
-    fn kept(kind: PathKind, mode: u32) -> Vec<FactValue> {
-        vec![state(kind, mode), state(PathKind::Dir, 0o755)]
-    }
-
     #[test]
     fn missing_parents_are_made_with_the_directorys_attributes() {
         let d = Directory {
@@ -333,14 +307,10 @@ mod tests {
             },
             absent: None,
         };
-        let (change, decision) = decide(
-            &d,
-            vec![state(PathKind::Absent, 0), state(PathKind::Absent, 0)],
-        )
-        .expect("ok")
-        .expect("change");
+        let (_, decision) = decide(&d, vec![state(PathKind::Absent, 0)])
+            .expect("ok")
+            .expect("change");
         assert_eq!(decision.parents, ["/srv"]);
-        assert!(change.reason.as_deref().is_some_and(|r| r.contains("/srv")));
         let mut script = Script::new();
         d.script(&decision, &mut script);
         let text = script.as_str();
@@ -358,23 +328,23 @@ mod tests {
 
     #[test]
     fn decision_table() {
-        let (change, _) = decide(&dir(Some(0o750)), kept(PathKind::Absent, 0))
+        let (change, _) = decide(&dir(Some(0o750)), vec![state(PathKind::Absent, 0)])
             .expect("ok")
             .expect("change");
         assert_eq!(change.action, Action::Create);
         assert_eq!(change.fields[0].after.as_deref(), Some("0750"));
 
-        assert!(decide(&dir(Some(0o750)), kept(PathKind::Dir, 0o750))
+        assert!(decide(&dir(Some(0o750)), vec![state(PathKind::Dir, 0o750)])
             .expect("ok")
             .is_none());
         assert!(
-            decide(&dir(None), kept(PathKind::Dir, 0o750))
+            decide(&dir(None), vec![state(PathKind::Dir, 0o750)])
                 .expect("ok")
                 .is_none(),
             "mode not managed"
         );
 
-        let (change, _) = decide(&dir(Some(0o750)), kept(PathKind::Dir, 0o755))
+        let (change, _) = decide(&dir(Some(0o750)), vec![state(PathKind::Dir, 0o755)])
             .expect("ok")
             .expect("change");
         assert_eq!(
@@ -383,7 +353,7 @@ mod tests {
         );
         assert_eq!(change.fields[0].before.as_deref(), Some("0755"));
 
-        let problem = decide(&dir(None), kept(PathKind::File, 0o644)).expect_err("conflict");
+        let problem = decide(&dir(None), vec![state(PathKind::File, 0o644)]).expect_err("conflict");
         assert!(problem.0.contains("not a directory"));
     }
 
