@@ -11,12 +11,11 @@
 //! package built on each node (a `loki` that answers `--version` and `-verify-config`, its
 //! unit, its account), so everything the role does runs for real.
 
-use std::fmt::Write as _;
-use std::path::Path;
-use std::process::Command;
-
+use crate::ansible_compat::side_by_side::ansible_playbook_with;
 use crate::harness::nodes::{range, Node, Nodes};
 use crate::harness::{copy_tree, Project};
+use std::fmt::Write as _;
+use std::path::Path;
 
 /// Where scripts/install-deps.sh installs ansible-core.
 const ANSIBLE_BIN: &str = "/opt/recon-test/ansible/bin";
@@ -51,40 +50,6 @@ fn state(nodes: &Nodes, node: &Node) -> String {
          sha256sum /etc/loki/config.yml; echo loki $(systemctl is-active loki) \
          $(systemctl is-enabled loki); getent passwd loki | cut -d: -f1,6,7",
     )
-}
-
-/// Runs ansible-playbook on the project's `site.yml` limited to `node`, with `more` arguments;
-/// its stdout (it must succeed).
-fn ansible_playbook(p: &Project, node: &Node, more: &[&str]) -> String {
-    let bin = Path::new(ANSIBLE_BIN).join("ansible-playbook");
-    assert!(
-        bin.is_file(),
-        "{} is missing: run scripts/install-deps.sh",
-        bin.display()
-    );
-    let out = Command::new(bin)
-        .args([
-            "-i",
-            "inventory/hosts.yml",
-            "site.yml",
-            "--limit",
-            &node.name,
-        ])
-        .args(more)
-        .current_dir(p.dir())
-        .env("HOME", p.dir())
-        .env("ANSIBLE_LOCAL_TEMP", p.dir().join(".ansible-tmp"))
-        .env("ANSIBLE_NOCOLOR", "1")
-        .env("ANSIBLE_RETRY_FILES_ENABLED", "0")
-        .output()
-        .expect("ansible-playbook runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "ansible-playbook failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 /// The project: the vendored roles and collections, the play, and the nodes as root for both
@@ -151,7 +116,7 @@ fn grafanas_loki_role_leaves_the_same_host_with_recon_as_with_ansible_and_each_c
     );
 
     recon("apply", &a).expect_code(0);
-    ansible_playbook(&p, &b, &[]);
+    ansible_playbook_with(&p, &b.name, &[]);
 
     let (ours, theirs) = (state(&nodes, &a), state(&nodes, &b));
     assert!(
@@ -166,7 +131,7 @@ fn grafanas_loki_role_leaves_the_same_host_with_recon_as_with_ansible_and_each_c
     recon("plan", &b)
         .expect_code(0)
         .stdout_has("No changes. 1 host converged.");
-    let check = ansible_playbook(&p, &a, &["--check", "--diff"]);
+    let check = ansible_playbook_with(&p, &a.name, &["--check", "--diff"]);
     let recap = check
         .lines()
         .find(|l| l.starts_with(&format!("{} ", a.name)) && l.contains("changed="))
