@@ -114,11 +114,13 @@ fn node(v: &Value, col: usize, style: &Style, out: &mut String) -> Result<(), Er
     Ok(())
 }
 
-/// A collection holding scalars only (PyYAML's flow candidates under `default_flow_style=None`).
+/// A collection holding scalars only, not even an empty collection (PyYAML's flow candidates
+/// under `default_flow_style=None`).
 fn is_leaf(v: &Value) -> bool {
+    let scalar = |i: &Value| !matches!(i.kind(), ValueKind::Seq | ValueKind::Map);
     v.try_iter().is_ok_and(|mut items| match v.kind() {
-        ValueKind::Map => items.all(|k| v.get_item(&k).is_ok_and(|i| !is_collection(&i))),
-        _ => items.all(|i| !is_collection(&i)),
+        ValueKind::Map => items.all(|k| v.get_item(&k).is_ok_and(|i| scalar(&i))),
+        _ => items.all(|i| scalar(&i)),
     })
 }
 
@@ -176,17 +178,22 @@ fn string(s: &str, flow: bool) -> String {
     }
 }
 
-/// Whether PyYAML writes `s` unquoted: it must not start with an indicator or space, hold
-/// `": "`/`" #"`, end in `:` or a space, or read back as a bool, null or number.
-/// A date (`2020-10-24`) stays plain: YAML loads it as a date, which PyYAML writes plain.
+/// Whether PyYAML writes `s` unquoted (its `analyze_scalar`): no leading or trailing space, no
+/// indicator first (`-`, `?`, `:` only before a space), no `": "`/`" #"`, no final `:`, in
+/// flow context none of `,?[]{}:`, and it must not read back as a bool, null or number. A date
+/// (`2020-10-24`) stays plain: YAML loads it as a date, which PyYAML writes plain.
 fn plain(s: &str, flow: bool) -> bool {
-    let Some(first) = s.chars().next() else {
+    let mut chars = s.chars();
+    let Some(first) = chars.next() else {
         return false;
     };
-    let indicator = "?:,[]{}#&*!|>'\"%@` ".contains(first)
-        || (first == '-' && (s.len() == 1 || s[1..].starts_with(' ') || s.starts_with("---")));
+    let spaced = chars.next().is_none_or(|c| c == ' ');
+    let indicator = "#,[]{}&*!|>'\"%@` ".contains(first)
+        || ("-?:".contains(first) && spaced)
+        || s.starts_with("---")
+        || s.starts_with("...");
     let breaks_plain = s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #");
-    let breaks_flow = flow && s.contains([',', '[', ']', '{', '}']);
+    let breaks_flow = flow && s.contains([',', '?', '[', ']', '{', '}', ':']);
     !(indicator || breaks_plain || breaks_flow || resolves_to_other(s))
 }
 
