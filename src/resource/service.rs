@@ -620,6 +620,35 @@ mod tests {
     }
 
     #[test]
+    fn a_unit_an_earlier_unseen_step_may_bring_is_known_after_apply() {
+        let s = Service {
+            name: "loki".into(),
+            want: Some(Want::Started),
+            enabled: None,
+            masked: None,
+            daemon_reload: false,
+            user_scope: false,
+            become_user: None,
+        };
+        let mut set = FactSet::default();
+        let asked = s.ask(&mut set);
+        let mut facts = Facts::answered(answer("manager systemd\nactive inactive\nis-enabled \n"));
+        assert!(s.decide(&asked, &facts, Situation::default()).is_err());
+        facts.predict_unseen("installing loki".to_owned());
+        let (change, d) = s
+            .decide(&asked, &facts, Situation::default())
+            .expect("ok")
+            .expect("change");
+        assert_eq!(d.act, Some(Act::Start));
+        assert!(
+            change.reason.as_deref().is_some_and(|r| r.contains(
+                "known after apply: installing loki, earlier in this plan, may bring the unit"
+            )),
+            "{change:?}"
+        );
+    }
+
+    #[test]
     fn systemd_answers_decide_like_init_scripts() {
         let s = Service {
             name: "nginx".into(),
