@@ -40,6 +40,11 @@ pub(crate) enum ErrorKind {
     InvalidValue {
         message: String,
     },
+    /// An Ansible module argument recon's own resource cannot honour: the module then runs
+    /// through the bridge (Ansible's own code) when the control machine has Ansible.
+    Unsupported {
+        message: String,
+    },
     UnknownResource {
         name: String,
     },
@@ -163,6 +168,11 @@ impl Error {
         })
     }
 
+    /// Whether the error is an Ansible argument recon's resource cannot honour (`Unsupported`).
+    pub(crate) fn unsupported(&self) -> bool {
+        matches!(self.kind, ErrorKind::Unsupported { .. })
+    }
+
     /// Where the error points, if anywhere.
     #[cfg(test)]
     pub(crate) fn span(&self) -> Option<&Span> {
@@ -278,6 +288,7 @@ impl fmt::Display for Error {
             }
             K::WrongType { expected, context } => write!(f, "{context} must be {expected}"),
             K::InvalidValue { message }
+            | K::Unsupported { message }
             | K::UndefinedVariable { message }
             | K::Template { message }
             | K::SavedPlan { message }

@@ -180,6 +180,10 @@ pub(crate) struct Facts {
     timed_out: Vec<(usize, u64)>,
     /// The SSH session the probe came in by (`None`: not SSH), for the door checks (`door/`).
     session: Option<crate::transport::Session>,
+    /// The first planned step whose effects recon cannot predict (a bridged module that will
+    /// change something, e.g. install a package): what it is. A unit it may bring is then
+    /// known after apply for the steps after it, not an error.
+    unseen: Option<String>,
 }
 
 impl Facts {
@@ -199,6 +203,16 @@ impl Facts {
                 self.values[i] = FactValue::Path(state.clone());
             }
         }
+    }
+
+    /// Records that a planned step (`what`) changes the host in ways recon cannot predict.
+    pub(crate) fn predict_unseen(&mut self, what: String) {
+        self.unseen.get_or_insert(what);
+    }
+
+    /// The first planned step so far whose effects recon cannot predict.
+    pub(crate) fn unseen(&self) -> Option<&str> {
+        self.unseen.as_deref()
     }
 
     /// Records what a read-only command will print after a planned step (a service it starts),
@@ -223,6 +237,7 @@ impl Facts {
             values,
             timed_out: Vec::new(),
             session: None,
+            unseen: None,
         }
     }
 
@@ -691,6 +706,7 @@ impl FactSet {
             values,
             timed_out,
             session: None,
+            unseen: None,
         })
     }
 

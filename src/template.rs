@@ -7,6 +7,7 @@ mod datetime;
 mod datetime_sub;
 mod extra_filters;
 mod filters;
+mod indent;
 mod ipaddr;
 mod ipaddr_query;
 mod lint;
@@ -20,6 +21,7 @@ mod reference_filters;
 mod role_filters;
 mod taint;
 mod urlencode;
+mod yaml_dump;
 
 pub(crate) use filters::{python_replacement, OMIT};
 pub(crate) use lookups::fileglob;
@@ -105,6 +107,7 @@ impl Templar {
         datetime::register(&mut env);
         ipaddr::register(&mut env);
         role_filters::register(&mut env);
+        indent::register(&mut env);
         // Python's methods on strings, lists and dicts (`x.keys()`, `s.startswith('a')`), which
         // Ansible content calls because Ansible's Jinja runs on Python objects.
         env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);

@@ -295,3 +295,40 @@ fn a_short_module_name_is_found_through_the_plays_or_the_roles_collections() {
         run.stderr
     );
 }
+
+/// An argument recon's own resource cannot honour (`lineinfile` `owner`) runs the task as
+/// Ansible's module instead: planned by its check mode, applied, converged. Without an
+/// Ansible it stays the located error it was.
+#[test]
+fn an_argument_recon_cannot_honour_runs_ansibles_module_instead() {
+    let sshd = Sshd::start();
+    let p = project(&sshd);
+    p.file(
+        "owned.yml",
+        r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - file: { path: "{{ root }}", state: directory }
+    - lineinfile: { path: "{{ root }}/owned.conf", line: "a = 1", create: true, owner: root }
+"#,
+    );
+    recon(&p, &["plan", "owned.yml"])
+        .expect_code(0)
+        .stdout_has("~ ansible_module ansible.builtin.lineinfile");
+    recon(&p, &["apply", "owned.yml"]).expect_code(0);
+    assert_eq!(p.read_host("owned.conf"), "a = 1\n");
+    recon(&p, &["plan", "owned.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+    let without = p.recon_with(&["plan", "owned.yml"], |c| {
+        c.env("RECON_ANSIBLE_PYTHON", "/nonexistent/python3");
+    });
+    assert_ne!(without.code, 0);
+    assert!(
+        without
+            .stderr
+            .contains("`lineinfile` argument `owner` is not supported by recon"),
+        "{}",
+        without.stderr
+    );
+}

@@ -103,3 +103,31 @@ fn tasks_that_read_facts_still_have_every_literal_argument_checked() {
         .recon(&["check", "site.yml"])
         .expect_code(0);
 }
+
+/// In a role, a fact-named vars file is searched in `vars/` and then beside the tasks: task
+/// files there match the name's pattern too, but only a fact named like one could pick it, so
+/// it is skipped (not reported as a broken vars file). A broken file in `vars/` still is.
+#[test]
+fn a_roles_task_files_are_not_taken_for_its_fact_named_vars_files() {
+    let p = project("");
+    p.file(
+        "roles/web/tasks/main.yml",
+        "- include_vars: \"{{ ansible_os_family }}.yml\"\n- include_tasks: setup.yml\n",
+    )
+    .file(
+        "roles/web/tasks/setup.yml",
+        "- copy: { dest: \"{{ root }}/{{ web_package }}.conf\", content: x }\n",
+    )
+    .file("roles/web/vars/Debian.yml", "web_package: nginx\n")
+    .file("site.yml", "- hosts: all\n  roles: [web]\n");
+    let run = p.recon(&["check", "site.yml"]);
+    run.expect_code(0)
+        .stderr_has("checked every file it can pick: roles/web/vars/Debian.yml");
+    assert!(!run.stderr.contains("setup.yml"), "{}", run.stderr);
+
+    p.file("roles/web/vars/Suse.yml", "- not vars\n");
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("a vars file must be a mapping of variables")
+        .stderr_has("Suse.yml:");
+}

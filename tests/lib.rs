@@ -74,6 +74,8 @@ mod nodes_systemd;
 #[cfg(feature = "heavy-tests")]
 mod nodes_user_scope;
 #[cfg(feature = "heavy-tests")]
+mod public_roles;
+#[cfg(feature = "heavy-tests")]
 mod rolling;
 #[cfg(feature = "heavy-tests")]
 mod secrets;

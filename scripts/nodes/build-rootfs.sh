@@ -1,7 +1,8 @@
 #!/bin/bash
 # Builds the Debian bookworm rootfs every test node boots from (systemd as PID 1 under
 # systemd-nspawn): sshd, python3, sudo, a `deploy` NOPASSWD sudo account and what the tests deploy
-# (nginx-light, supervisor, ufw, curl, python3-venv): nodes have no network of their own, so
+# (nginx-light, supervisor, ufw, curl, python3-venv; python3-apt, which Ansible's `apt` module
+# needs, for side-by-side runs of ansible-playbook): nodes have no network of their own, so
 # everything they need is in the image. libpam-systemd, as on any installed Debian (systemd
 # recommends it; debootstrap skips recommends): without it a session gets no XDG_RUNTIME_DIR and
 # an account's user manager (user@UID.service, `scope: user` units) cannot start at all.
@@ -19,7 +20,7 @@ TMP="$ROOTFS.building.$$"
 rm -rf "$TMP"; mkdir -p "$(dirname "$ROOTFS")"
 trap 'rm -rf "$TMP"' EXIT
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,libpam-systemd,openssh-server,dbus,iproute2,sudo,python3,python3-venv,curl,nginx-light,supervisor,ufw,iptables,procps,cron \
+  --include=systemd,systemd-sysv,libpam-systemd,openssh-server,dbus,iproute2,sudo,python3,python3-venv,python3-apt,curl,nginx-light,supervisor,ufw,iptables,procps,cron \
   bookworm "$TMP" "$MIRROR"
 echo node > "$TMP/etc/hostname"
 # nspawn gives each boot a fresh machine-id when the file is empty.

@@ -2,7 +2,7 @@
 //! under any of its aliases, rename, drop what recon ignores, pass the rest on for the recon
 //! resource to check (unknown keys stay located errors there).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::source::Span;
 use crate::yaml::{Node, Value};
 
@@ -107,6 +107,10 @@ pub(crate) enum Mapped {
     Resource { kind: &'static str, args: Node },
     /// Nothing to manage (`debug`, `meta`).
     Skip,
+    /// Ansible's own module, through the bridge: an argument set recon has no resource for (a
+    /// `systemd` task with only a unit's name: a status query whose result is registered).
+    /// Without a bridge, the recon resource this holds (whose check says what it lacks).
+    Bridge(Box<Mapped>),
 }
 
 /// Arguments Ansible's file-like modules take that recon does not model (SELinux contexts,
@@ -135,11 +139,14 @@ pub(crate) fn truthy(node: &Node) -> bool {
     )
 }
 
-/// An Ansible argument recon cannot honour: a located error rather than a silent difference.
+/// An Ansible argument recon cannot honour: the module runs through the bridge instead
+/// (`ansible::map`), and without one it is a located error rather than a silent difference.
 pub(crate) fn unsupported(a: &mut Args, module: &str, key: &str, help: &str) -> Result<()> {
     match a.take(&[key]) {
-        Some(node) if !node.is_null() => Err(Error::invalid(
-            format!("`{module}` argument `{key}` is not supported by recon"),
+        Some(node) if !node.is_null() => Err(Error::at(
+            ErrorKind::Unsupported {
+                message: format!("`{module}` argument `{key}` is not supported by recon"),
+            },
             &node.span,
         )
         .with_label("here")

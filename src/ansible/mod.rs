@@ -51,7 +51,13 @@ pub(crate) fn map(name: &str, args: Node, key: &Node, bridged: &Lookup) -> Resul
         };
     };
     match entry.module {
-        Module::Resource(f) => f(args::Args::new(&args)),
+        // An argument set recon's resource cannot honour runs Ansible's own module; without
+        // Ansible, the resource says what it lacks.
+        Module::Resource(f) => match f(args::Args::new(&args)) {
+            Ok(Mapped::Bridge(native)) => bridge(name, args, key, bridged).or(Ok(*native)),
+            Err(e) if e.unsupported() => bridge(name, args, key, bridged).map_err(|_| e),
+            mapped => mapped,
+        },
         Module::Directive => Ok(Mapped::Skip),
         Module::Missing(nearest) => bridge(name, args, key, bridged).map_err(|why| {
             missing(entry.name, nearest, key).with_help(format!(

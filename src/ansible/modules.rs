@@ -101,8 +101,8 @@ pub(crate) const MODULES: &[Entry] = &[
     missing("apt_key", "command"),
     missing("apt_repository", "file"),
     res("service", service),
-    res("systemd", service),
-    res("systemd_service", service),
+    res("systemd", systemd),
+    res("systemd_service", systemd),
     res("user", user),
     res("group", group),
     res("authorized_key", authorized_key),
@@ -493,6 +493,28 @@ fn service(mut a: Args) -> Result<Mapped> {
         a.put("name", name);
     }
     Ok(resource("service", a))
+}
+
+/// `systemd` → recon `service`, except a task naming only a unit (no state, enablement, mask or
+/// reload): that is Ansible's status query, whose registered `status` recon has no resource
+/// for, so it runs Ansible's module (`service` itself refuses a bare name, as Ansible does).
+fn systemd(a: Args) -> Result<Mapped> {
+    let acts = [
+        "state",
+        "enabled",
+        "masked",
+        "daemon_reload",
+        "daemon-reload",
+        "daemon_reexec",
+        "daemon-reexec",
+    ];
+    let query = a.has(&["name", "unit", "service"]) && !a.has(&acts);
+    let mapped = service(a)?;
+    Ok(if query {
+        Mapped::Bridge(Box::new(mapped))
+    } else {
+        mapped
+    })
 }
 
 /// `user` → recon `user`.

@@ -3,7 +3,7 @@
 //! and a dynamic `include_tasks` reads its file now that its name can be rendered. `register`
 //! binds a value known only after apply: using it in the plan is an error that says so.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::graph::Expanded;
 use super::{Compiler, HostRun};
@@ -326,11 +326,25 @@ fn note_per_host(file_node: &Node, candidates: &[PathBuf]) {
     );
 }
 
+/// The variables a vars file defines (none when it is empty, or loaded under one `name`).
+fn vars_names(path: &Path, named: bool) -> Result<Vec<String>> {
+    let node = yaml::load_file(path)?;
+    if node.is_null() || named {
+        return Ok(Vec::new());
+    }
+    let entries = node
+        .as_map()
+        .ok_or_else(|| wrong_type(&node, "a mapping of variables", "a vars file"))?;
+    Ok(entries.iter().map(|(k, _)| k.key().to_owned()).collect())
+}
+
 /// `recon check` of an `include_vars` whose file is named after host facts (or a
 /// `first_found` that reads them): the file is chosen per host once its facts are known,
 /// so every file that can match is loaded and checked, and each variable any of them
 /// defines stands in for its per-host value (the tasks after it are checked, not
-/// skipped). No file that can match is an error: every host would fail there.
+/// skipped). No file that can match is an error: every host would fail there. A match that
+/// is no vars file in a later folder than the first match's (a role's `tasks/deploy.yml` for
+/// `vars/{{ os_family }}.yml`'s pattern) is skipped: only a fact named like it could pick it.
 fn include_vars_per_host(
     file: &str,
     file_node: &Node,
@@ -348,24 +362,18 @@ fn include_vars_per_host(
         )
         .with_label("no host finds a file here"));
     }
-    note_per_host(file_node, candidates);
     let stand_in = || Var::Ready(crate::template::stand_in_result());
+    let home = candidates.first().and_then(|p| p.parent());
+    let mut checked = Vec::new();
     for path in candidates {
-        let loaded = yaml::load_file(path).and_then(|node| {
-            if node.is_null() || name.is_some() {
-                return Ok(Vec::new());
-            }
-            let entries = node
-                .as_map()
-                .ok_or_else(|| wrong_type(&node, "a mapping of variables", "a vars file"))?;
-            Ok(entries.iter().map(|(k, _)| k.key().to_owned()).collect())
-        });
-        match loaded {
+        match vars_names(path, name.is_some()) {
             Ok(names) => {
+                checked.push(path.clone());
                 for k in names {
                     state.set(&k, stand_in());
                 }
             }
+            Err(_) if path.parent() != home => {}
             Err(err) => {
                 // A broken candidate is broken whatever the facts: no stand-in's doing.
                 let _ = crate::template::take_stand_in_touched();
@@ -373,6 +381,7 @@ fn include_vars_per_host(
             }
         }
     }
+    note_per_host(file_node, &checked);
     if let Some(name) = name {
         state.set(&name, stand_in());
     }

@@ -564,18 +564,13 @@ impl Compiler<'_> {
         ctx: &Context,
     ) -> Result<Option<(&'static str, Node)>> {
         let args = without_omitted(self.templar.render_node(&spec.args, ctx)?);
-        Ok(
-            match ansible::map(&spec.kind, args, &spec.key, &self.bridge)? {
-                Mapped::Skip => None,
-                Mapped::Resource {
-                    kind: "command",
-                    args,
-                } if !spec.environment.is_empty() => {
-                    Some(("command", self.with_environment(spec, ctx, args)?))
-                }
-                Mapped::Resource { kind, args } => Some((kind, args)),
-            },
-        )
+        let mapped = resolved(ansible::map(&spec.kind, args, &spec.key, &self.bridge)?);
+        Ok(match mapped {
+            Some(("command", args)) if !spec.environment.is_empty() => {
+                Some(("command", self.with_environment(spec, ctx, args)?))
+            }
+            other => other,
+        })
     }
 
     /// A command's arguments with the task's `environment:` (play, blocks, task; a later
@@ -806,6 +801,16 @@ fn is_directive(spec: &TaskSpec) -> bool {
         spec.kind.as_str(),
         "set_fact" | "include_vars" | "include_tasks" | "include" | "import_tasks" | "include_role"
     )
+}
+
+/// The recon resource a mapped module becomes (`None`: nothing to do); a bridge fallback
+/// `ansible::map` kept is its native resource.
+fn resolved(mapped: Mapped) -> Option<(&'static str, Node)> {
+    match mapped {
+        Mapped::Skip => None,
+        Mapped::Resource { kind, args } => Some((kind, args)),
+        Mapped::Bridge(native) => resolved(*native),
+    }
 }
 
 /// Drops mapping entries rendered to `omit` (Ansible's "as if not given").

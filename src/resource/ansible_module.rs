@@ -216,6 +216,11 @@ impl Resource for AnsibleModule {
             .base64_heredoc_then_script(&self.run, &rest);
     }
 
+    /// What Ansible's module changes is not visible to recon's facts: say so to later steps.
+    fn predict(&self, (): &(), _: &FactSet, facts: &mut Facts) {
+        facts.predict_unseen(format!("Ansible's `{}`", self.module));
+    }
+
     fn result_shape(&self) -> crate::registered::Shape {
         crate::registered::Shape::Module
     }

@@ -2,6 +2,10 @@
 //! `directory: { path, state: absent, recurse }` removes it: an empty one always, a non-empty
 //! one only with `recurse: true` (otherwise the plan refuses, naming the path), so a typo in a
 //! path can never wipe a tree nobody asked to remove.
+//!
+//! Missing parents are made too, each with the directory's own mode, owner and group, as
+//! Ansible's `file: state=directory` makes them (a role's `rules/fake` with `owner: loki` leaves
+//! `rules` owned by `loki` as well).
 
 use super::args::{fmt_mode, path, refuse_with_absent, state, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
@@ -59,6 +63,10 @@ pub(crate) struct Asked {
 #[derive(Debug)]
 pub(crate) struct Decision {
     create: bool,
+    /// Its ancestors (top down): those missing when it is made are made first, with the same
+    /// attributes. Decided by the apply, not asked by the probe: another host's apply may make
+    /// a shared parent meanwhile (hosts on one machine), which must not make the plan stale.
+    parents: Vec<String>,
     attrs: Attrs,
     /// Remove it instead: `Some(recurse)`.
     delete: Option<bool>,
@@ -129,6 +137,7 @@ impl Resource for Directory {
                     change,
                     Decision {
                         create: true,
+                        parents: ancestors(&self.path),
                         attrs,
                         delete: None,
                     },
@@ -142,6 +151,7 @@ impl Resource for Directory {
                         change,
                         Decision {
                             create: false,
+                            parents: Vec::new(),
                             attrs,
                             delete: None,
                         },
@@ -173,6 +183,17 @@ impl Resource for Directory {
             // `-m` gives the new directory its final mode at creation: never wider, not even
             // for a moment.
             let mode = fmt_mode(decision.attrs.mode.unwrap_or(0o755));
+            for parent in &decision.parents {
+                // Another host's apply may make the same parent meanwhile: as with Ansible's
+                // `file`, a parent that is a directory by then is fine.
+                out.fill("if ! [ -d {} ]; then\n", [p(parent)]);
+                out.fill(
+                    "_mkdir {} {} 2>/dev/null || [ -d {} ] || exit 1\n",
+                    [w(&mode), p(parent), p(parent)],
+                );
+                decision.attrs.apply_script(parent, out);
+                out.code("fi\n");
+            }
             out.fill("_mkdir {} {} || exit 1\n", [w(&mode), p(&self.path)]);
         }
         decision.attrs.apply_script(&self.path, out);
@@ -190,6 +211,19 @@ impl Resource for Directory {
         };
         facts.predict_path(set, &self.path, &state);
     }
+}
+
+/// The folders above `path`, top down, without `/` (`/a/b/c` → `/a`, `/a/b`).
+fn ancestors(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut at = String::new();
+    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    for part in parts.iter().take(parts.len().saturating_sub(1)) {
+        at.push('/');
+        at.push_str(part);
+        out.push(at.clone());
+    }
+    out
 }
 
 impl Directory {
@@ -218,6 +252,7 @@ impl Directory {
                     change,
                     Decision {
                         create: false,
+                        parents: Vec::new(),
                         attrs: Attrs::default(),
                         delete: Some(recurse),
                     },
@@ -262,6 +297,36 @@ mod tests {
     }
 
     #[test]
+    fn missing_parents_are_made_with_the_directorys_attributes() {
+        let d = Directory {
+            path: "/srv/app".into(),
+            attrs: Attrs {
+                mode: Some(0o750),
+                owner: Some("loki".into()),
+                ..Attrs::default()
+            },
+            absent: None,
+        };
+        let (_, decision) = decide(&d, vec![state(PathKind::Absent, 0)])
+            .expect("ok")
+            .expect("change");
+        assert_eq!(decision.parents, ["/srv"]);
+        let mut script = Script::new();
+        d.script(&decision, &mut script);
+        let text = script.as_str();
+        let (parent, own) = (
+            text.find("_mkdir '0750' '/srv' ").expect("parent made"),
+            text.find("_mkdir '0750' '/srv/app'").expect("made"),
+        );
+        assert!(parent < own, "{text}");
+        assert_eq!(
+            text.matches("loki").count(),
+            2,
+            "both get the owner: {text}"
+        );
+    }
+
+    #[test]
     fn decision_table() {
         let (change, _) = decide(&dir(Some(0o750)), vec![state(PathKind::Absent, 0)])
             .expect("ok")
@@ -269,12 +334,13 @@ mod tests {
         assert_eq!(change.action, Action::Create);
         assert_eq!(change.fields[0].after.as_deref(), Some("0750"));
 
-        let same = state(PathKind::Dir, 0o750);
-        assert!(decide(&dir(Some(0o750)), vec![same.clone()])
+        assert!(decide(&dir(Some(0o750)), vec![state(PathKind::Dir, 0o750)])
             .expect("ok")
             .is_none());
         assert!(
-            decide(&dir(None), vec![same]).expect("ok").is_none(),
+            decide(&dir(None), vec![state(PathKind::Dir, 0o750)])
+                .expect("ok")
+                .is_none(),
             "mode not managed"
         );
 

@@ -265,6 +265,10 @@ impl Resource for Package {
 
     fn predict(&self, decision: &Decision, _: &FactSet, facts: &mut Facts) {
         facts.predict_packages(decision.handle, decision.after.clone());
+        // What an installed package ships (its unit, its account) is not in the plan's facts.
+        if !decision.batch.install.is_empty() {
+            facts.predict_unseen(format!("installing {}", decision.batch.install.join(", ")));
+        }
     }
 }
 

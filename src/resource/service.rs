@@ -330,8 +330,18 @@ impl Resource for Service {
             .iter()
             .find(|(_, h)| facts.get(*h).kind == PathKind::File)
             .map(|(file, _)| file.clone());
-        let known_after_apply =
-            o.manager == Manager::Systemd && o.running.is_none() && unit_written.is_some();
+        // A unit systemd does not know yet that an earlier step writes, or may bring (a
+        // package a bridged module installs), is known after apply.
+        let unknown_unit = o.manager == Manager::Systemd && o.running.is_none();
+        let after = match (&unit_written, facts.unseen()) {
+            (Some(file), _) => Some(format!(
+                "its unit file `{file}` is written earlier in this plan"
+            )),
+            (None, Some(step)) => Some(format!("{step}, earlier in this plan, may bring the unit")),
+            (None, None) => None,
+        }
+        .filter(|_| unknown_unit);
+        let known_after_apply = after.is_some();
         let Some(running) = o.running.or(known_after_apply.then_some(false)) else {
             return Err(Problem::new(match o.manager {
                 Manager::Systemd => format!("systemd knows no unit `{}`", self.name),
@@ -377,11 +387,8 @@ impl Resource for Service {
                 change = change.reason("a task it watches changed");
             }
         }
-        if known_after_apply {
-            change = change.reason(format!(
-                "known after apply: its unit file `{}` is written earlier in this plan",
-                unit_written.unwrap_or_default()
-            ));
+        if let Some(why) = after {
+            change = change.reason(format!("known after apply: {why}"));
         }
         let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
         if let Some(e) = enable {
@@ -610,6 +617,35 @@ mod tests {
             .as_deref()
             .is_some_and(|r| r.contains("known after apply")));
         assert!(decide_in(&s, answer(unknown), Situation::default()).is_err());
+    }
+
+    #[test]
+    fn a_unit_an_earlier_unseen_step_may_bring_is_known_after_apply() {
+        let s = Service {
+            name: "loki".into(),
+            want: Some(Want::Started),
+            enabled: None,
+            masked: None,
+            daemon_reload: false,
+            user_scope: false,
+            become_user: None,
+        };
+        let mut set = FactSet::default();
+        let asked = s.ask(&mut set);
+        let mut facts = Facts::answered(answer("manager systemd\nactive inactive\nis-enabled \n"));
+        assert!(s.decide(&asked, &facts, Situation::default()).is_err());
+        facts.predict_unseen("installing loki".to_owned());
+        let (change, d) = s
+            .decide(&asked, &facts, Situation::default())
+            .expect("ok")
+            .expect("change");
+        assert_eq!(d.act, Some(Act::Start));
+        assert!(
+            change.reason.as_deref().is_some_and(|r| r.contains(
+                "known after apply: installing loki, earlier in this plan, may bring the unit"
+            )),
+            "{change:?}"
+        );
     }
 
     #[test]

@@ -31,8 +31,8 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("regex_findall", regex_findall);
     env.add_filter("to_json", |v: Value| to_json(&v, false));
     env.add_filter("to_nice_json", |v: Value| to_json(&v, true));
-    env.add_filter("to_yaml", |v: Value| to_yaml(&v));
-    env.add_filter("to_nice_yaml", |v: Value| to_yaml(&v));
+    env.add_filter("to_yaml", super::yaml_dump::to_yaml);
+    env.add_filter("to_nice_yaml", super::yaml_dump::to_nice_yaml);
     env.add_filter("from_json", from_json);
     env.add_filter("b64encode", |s: String| {
         base64::engine::general_purpose::STANDARD.encode(s)
@@ -256,89 +256,6 @@ fn python_json(v: &serde_json::Value, out: &mut String) {
 }
 
 /// Block-style YAML; strings that YAML would read as something else are double-quoted.
-fn to_yaml(v: &Value) -> Result<String, Error> {
-    let json = to_serde(v)?;
-    let mut out = String::new();
-    yaml_node(&json, 0, &mut out);
-    if !out.ends_with('\n') {
-        out.push('\n');
-    }
-    Ok(out)
-}
-
-fn yaml_scalar(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => {
-            let plain = !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_-./@ :".contains(c))
-                && !s.starts_with([' ', '-', '.', '@', ':'])
-                && !s.ends_with([' ', ':'])
-                && !s.contains(": ")
-                && !matches!(
-                    s.to_ascii_lowercase().as_str(),
-                    "true" | "false" | "yes" | "no" | "on" | "off" | "null" | "~"
-                )
-                && s.parse::<f64>().is_err();
-            if plain {
-                s.clone()
-            } else {
-                serde_json::Value::from(s.as_str()).to_string()
-            }
-        }
-        serde_json::Value::Null => "null".to_owned(),
-        serde_json::Value::Array(a) if a.is_empty() => "[]".to_owned(),
-        serde_json::Value::Object(o) if o.is_empty() => "{}".to_owned(),
-        other => other.to_string(),
-    }
-}
-
-fn yaml_node(v: &serde_json::Value, indent: usize, out: &mut String) {
-    let pad = " ".repeat(indent);
-    match v {
-        serde_json::Value::Array(items) if !items.is_empty() => {
-            for item in items {
-                out.push_str(&pad);
-                out.push_str("- ");
-                if is_collection(item) {
-                    out.push('\n');
-                    yaml_node(item, indent + 2, out);
-                } else {
-                    out.push_str(&yaml_scalar(item));
-                    out.push('\n');
-                }
-            }
-        }
-        serde_json::Value::Object(map) if !map.is_empty() => {
-            for (k, item) in map {
-                out.push_str(&pad);
-                out.push_str(&yaml_scalar(&serde_json::Value::from(k.as_str())));
-                out.push(':');
-                if is_collection(item) {
-                    out.push('\n');
-                    // PyYAML puts a mapping's list at the key's own indent.
-                    let inner = if item.is_array() { indent } else { indent + 2 };
-                    yaml_node(item, inner, out);
-                } else {
-                    out.push(' ');
-                    out.push_str(&yaml_scalar(item));
-                    out.push('\n');
-                }
-            }
-        }
-        other => {
-            out.push_str(&pad);
-            out.push_str(&yaml_scalar(other));
-            out.push('\n');
-        }
-    }
-}
-
-fn is_collection(v: &serde_json::Value) -> bool {
-    matches!(v, serde_json::Value::Array(a) if !a.is_empty())
-        || matches!(v, serde_json::Value::Object(o) if !o.is_empty())
-}
-
 fn from_json(s: String) -> Result<Value, Error> {
     let json: serde_json::Value =
         serde_json::from_str(&s).map_err(|e| invalid(format!("from_json: {e}")))?;
@@ -650,7 +567,7 @@ mod tests {
         );
         assert_eq!(
             render("{{ {'a': [1, 'yes']} | to_yaml }}"),
-            "a:\n- 1\n- \"yes\"\n"
+            "a: [1, 'yes']\n"
         );
         assert_eq!(render("{{ ('{\"k\": 2}' | from_json).k }}"), "2");
     }

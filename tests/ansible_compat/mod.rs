@@ -11,7 +11,7 @@ mod fetch;
 mod fetch_side_by_side;
 mod hostile;
 mod registered;
-mod side_by_side;
+pub(crate) mod side_by_side;
 mod side_by_side_blocks;
 mod side_by_side_delegate;
 mod side_by_side_registered;

@@ -60,12 +60,18 @@ pub(super) fn each_accepts_the_others_work(p: &Project, accounts: [&str; 2]) {
 
 /// Runs `ansible-playbook site.yml` on host `limit`; its output (the recap).
 pub(super) fn ansible_playbook(p: &Project, limit: &str) -> String {
+    ansible_playbook_with(p, limit, &[])
+}
+
+/// `ansible_playbook` with `more` arguments (`--check`, `--diff`).
+pub(crate) fn ansible_playbook_with(p: &Project, limit: &str, more: &[&str]) -> String {
     assert!(
         Path::new(ANSIBLE_PLAYBOOK).is_file(),
         "{ANSIBLE_PLAYBOOK} is missing: run scripts/install-deps.sh"
     );
     let out = Command::new(ANSIBLE_PLAYBOOK)
         .args(["-i", "inventory/hosts.yml", "site.yml", "--limit", limit])
+        .args(more)
         .current_dir(p.dir())
         .env("HOME", p.dir())
         .env("ANSIBLE_LOCAL_TEMP", p.dir().join(".ansible-tmp"))

@@ -37,6 +37,8 @@ pub(crate) mod range {
     pub(crate) const APT_UPGRADE: (u8, u8) = (60, 1);
     /// `tests/nodes_sysctl.rs`: kernel parameters.
     pub(crate) const SYSCTL: (u8, u8) = (61, 1);
+    /// `tests/public_roles.rs`: one node for recon, one for ansible-playbook.
+    pub(crate) const PUBLIC_ROLES: (u8, u8) = (64, 2);
 }
 
 /// Name prefix: the veth is `ve-rn<i>`, within the 15 bytes of an interface name.
