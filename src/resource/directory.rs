@@ -216,8 +216,12 @@ impl Resource for Directory {
 /// The folders above `path`, top down, without `/` (`/a/b/c` → `/a`, `/a/b`).
 fn ancestors(path: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut at = String::new();
-    let parts: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    // `~/a/b`: the home folder is there already; its folders are `~/a`, not `/~/a`.
+    let (mut at, rest) = match path.strip_prefix("~/") {
+        Some(rest) => ("~".to_owned(), rest),
+        None => (String::new(), path),
+    };
+    let parts: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
     for part in parts.iter().take(parts.len().saturating_sub(1)) {
         at.push('/');
         at.push_str(part);
@@ -324,6 +328,16 @@ mod tests {
             2,
             "both get the owner: {text}"
         );
+    }
+
+    #[test]
+    fn the_parents_of_a_home_path_are_in_the_home_not_under_the_root() {
+        assert_eq!(
+            ancestors("~/.config/systemd/user"),
+            ["~/.config", "~/.config/systemd"]
+        );
+        assert_eq!(ancestors("/srv/app/data"), ["/srv", "/srv/app"]);
+        assert!(ancestors("~/top").is_empty() && ancestors("/top").is_empty());
     }
 
     #[test]
