@@ -125,6 +125,23 @@ pub(super) const ALIASED_TESTS: &[&str] = &[
     "all",
 ];
 
+/// Registers `PREFIX NAME` for each of `names`, standing for the filter `NAME` (Ansible content
+/// writes a collection's full name as often as the short one).
+pub(super) fn alias_filters(
+    env: &mut Environment<'static>,
+    prefix: &str,
+    names: &'static [&'static str],
+) {
+    for name in names {
+        env.add_filter(
+            format!("{prefix}{name}"),
+            move |state: &minijinja::State, args: minijinja::value::Rest<Value>| {
+                state.apply_filter(name, &args)
+            },
+        );
+    }
+}
+
 /// Registers the filters and tests below on `env`.
 pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_filter("union", |a: Value, b: Value| set_op(&a, &b, Op::Union));
@@ -170,14 +187,7 @@ pub(crate) fn register(env: &mut Environment<'static>) {
     env.add_test("directory", |p: String| Path::new(&p).is_dir());
     env.add_test("link", |p: String| Path::new(&p).is_symlink());
     env.add_test("exists", |p: String| Path::new(&p).exists());
-    for name in ALIASED_FILTERS {
-        env.add_filter(
-            format!("ansible.builtin.{name}"),
-            move |state: &minijinja::State, args: minijinja::value::Rest<Value>| {
-                state.apply_filter(name, &args)
-            },
-        );
-    }
+    alias_filters(env, "ansible.builtin.", ALIASED_FILTERS);
     for name in ALIASED_TESTS {
         env.add_test(
             format!("ansible.builtin.{name}"),

@@ -10,6 +10,7 @@
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, State};
 
+use super::extra_filters::alias_filters;
 use super::filters::invalid;
 
 /// The filters registered here that Ansible also knows as `ansible.builtin.NAME`.
@@ -68,22 +69,12 @@ pub(crate) fn register(env: &mut Environment<'static>) {
         },
     );
     env.add_filter("json_query", json_query);
-    env.add_filter("community.general.json_query", json_query);
     env.add_filter("dict_kv", |value: Value, key: Value| {
         Value::from_iter([(key, value)])
     });
-    env.add_filter("community.general.dict_kv", |value: Value, key: Value| {
-        Value::from_iter([(key, value)])
-    });
     env.add_test("mount", |path: String| is_mount(&path));
-    for name in BUILTIN {
-        env.add_filter(
-            format!("ansible.builtin.{name}"),
-            move |state: &State, args: minijinja::value::Rest<Value>| {
-                state.apply_filter(name, &args)
-            },
-        );
-    }
+    alias_filters(env, "ansible.builtin.", BUILTIN);
+    alias_filters(env, "community.general.", &["json_query", "dict_kv"]);
     env.add_test("ansible.builtin.mount", |path: String| is_mount(&path));
 }
 
