@@ -10,6 +10,9 @@
 #   no-op  re-apply on converged squads, each run with no connection open (ControlPersist
 #          masters closed)
 #   floor  N parallel `ssh -o KexAlgorithms=curve25519-sha256 SQUAD@127.0.0.1 true`
+#   coldfloor  from reset homes, N parallel ssh sessions each extracting the squad's prebuilt
+#          final home (one tar) and starting the two handlers (bench/lib/cold-floor.sh): the
+#          least a cold deploy can cost; recon cold is reported as a ratio to it
 # then one more run of each, outside hyperfine, for the SSH logins and sessions per squad (from
 # the sshd log, LogLevel VERBOSE), the peak RSS of the controller (/usr/bin/time -v) and checks:
 # a cold run leaves every squad serving through its nginx, a no-op run reports 0 changed, and
@@ -22,7 +25,7 @@ set -eu
 
 SIZES=${SIZES:-"1 8 32"}
 RUNS=${RUNS:-3}
-TOOLS=${TOOLS:-"ansible recon floor"}
+TOOLS=${TOOLS:-"ansible recon floor coldfloor"}
 RECON_SET=${RECON:+1}
 ANSIBLE=$BENCH/.venv/bin/ansible-playbook
 export ANSIBLE_CONFIG=$BENCH/ansible/ansible.cfg ANSIBLE_SSH_CONTROL_PATH_DIR=$STATE/ansible-cp
@@ -63,6 +66,7 @@ command_for() {
     recon) printf '%q ' "$RECON" apply "$BENCH/recon/digicam.yml" -i "$BENCH/recon/inventory.yml" \
         --limit "$limit" --forks "$n" ;;
     floor) printf '%q ' "$BENCH/lib/floor.sh" "$n" ;;
+    coldfloor) printf '%q ' "$BENCH/lib/cold-floor.sh" "$n" ;;
     esac
 }
 
@@ -98,7 +102,8 @@ instrumented() {
     read -r logins sessions < <(sessions_since "$offset" "$n" "$OUT/$tag.sshd.log")
     rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2 / 1024}' "$OUT/$tag.time")
     changed=-
-    if [ "$tool" != floor ]; then
+    if [ "$tool" = coldfloor ]; then "$BENCH/lib/serving.sh" "$n" || die "$tag: squads do not serve"; fi
+    if [ "$tool" != floor ] && [ "$tool" != coldfloor ]; then
         changed=$(changed_in "$tool" "$OUT/$tag.out")
         if [ "$mode" = noop ] && [ "$changed" != 0 ]; then
             die "$tag reported $changed changes on converged squads, see $OUT/$tag.out"
@@ -164,6 +169,15 @@ for n in $SIZES; do
         hyper "floor $n" "$OUT/floor-$n.json" "$cmd"
         instrumented floor ssh "$n" "$cmd"
     fi
+    if has coldfloor; then
+        "$BENCH/lib/cold-floor.sh" prepare "$n"
+        cmd=$(command_for coldfloor "$n")
+        echo "== cold floor, $n squads: $cmd" >&2
+        hyper "coldfloor $n" "$OUT/coldfloor-$n.json" "$cmd" --prepare "$reset"
+        instrumented coldfloor cold "$n" "$cmd"
+        # Same work: recon finds nothing to change on the cold floor's result.
+        if has recon; then cross_check recon "$n"; fi
+    fi
 done
 close_masters
 
@@ -202,6 +216,13 @@ for n in sizes:
         (asess, arss), (rsess, rrss) = extra("ansible", mode, n), extra("recon", mode, n)
         print(f"| {n} | {mode} | {fmt(a)} | {fmt(r)} | {fmt(floor)} | {ratio(a, r)} | {ratio(r, floor)}"
               f" | {asess} | {rsess} | {arss} | {rrss} |")
+cf = [(n, median(f"coldfloor-{n}"), median(f"recon-cold-{n}")) for n in sizes]
+cf = [(n, c, r) for n, c, r in cf if c is not None]
+if cf:
+    print("\n| squads | cold floor s | recon cold s | recon/cold floor | cold floor logins/sessions |")
+    print("|---|---|---|---|---|")
+    for n, c, r in cf:
+        print(f"| {n} | {fmt(c)} | {fmt(r)} | {'–' if r is None else f'{r / c:.2f}×'} | {extra('coldfloor', 'cold', n)[0]} |")
 fl = [f"{n}: {extra('floor', 'ssh', n)[0]}" for n in sizes if ("floor", "ssh", n) in inst]
 if fl:
     print(f"\nfloor logins/sessions per squad: {', '.join(fl)}")

@@ -81,6 +81,7 @@ X11Forwarding no
 UseDNS no
 Subsystem sftp internal-sftp
 EOF
+mkdir -p /run/sshd # sshd -t refuses to check a config without it
 /usr/sbin/sshd -t -f "$STATE/sshd_config.new"
 
 running() { [ -s "$STATE/sshd.pid" ] && kill -0 "$(cat "$STATE/sshd.pid")" 2>/dev/null; }
