@@ -190,15 +190,15 @@ mod tests {
     #[test]
     fn resources_say_what_they_want() {
         use crate::resource::{group::Group, service, Resource};
+        fn on_host<R: Resource>(a: &R, b: &R) -> OnHost {
+            a.claims()[0].on_host(&b.claims()[0])
+        }
         let group = |gid| Group {
             name: "deploy".into(),
             gid,
             system: false,
             absent: false,
         };
-        fn on_host<R: Resource>(a: &R, b: &R) -> OnHost {
-            a.claims()[0].on_host(&b.claims()[0])
-        }
         assert_eq!(
             on_host(&group(Some(1500)), &group(Some(1600))),
             OnHost::Conflict(Some(("gid", "1500".into(), "1600".into())))
