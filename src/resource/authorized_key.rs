@@ -319,7 +319,7 @@ impl AuthorizedKey {
 }
 
 /// One `authorized_keys` line (type, key, comment, options).
-pub(crate) const KEY: Field = Field::new("key");
+const KEY: Field = Field::new("key");
 
 impl Resource for AuthorizedKey {
     type Asked = Asked;

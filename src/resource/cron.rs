@@ -363,7 +363,7 @@ impl Cron {
 }
 
 /// A cron entry's line (schedule and job) and its environment lines.
-pub(crate) const ENTRY: Field = Field::new("entry");
+const ENTRY: Field = Field::new("entry");
 
 impl Resource for Cron {
     type Asked = Handle<CommandOutput>;

@@ -762,7 +762,7 @@ fn missing_file(error: &str) -> bool {
 }
 
 /// One compose service's container: created, recreated, started or removed.
-pub(crate) const SERVICE: Field = Field::new("service");
+const SERVICE: Field = Field::new("service");
 
 impl Resource for Compose {
     type Asked = Asked;

@@ -327,11 +327,11 @@ impl Firewall {
 }
 
 /// One ufw rule.
-pub(crate) const RULE: Field = Field::new("rule");
+const RULE: Field = Field::new("rule");
 /// A ufw default policy.
-pub(crate) const POLICY: Field = Field::new("policy");
+const POLICY: Field = Field::new("policy");
 /// ufw's log level (`logging`).
-pub(crate) const LOGGING: Field = Field::new("logging");
+const LOGGING: Field = Field::new("logging");
 
 impl Resource for Firewall {
     type Asked = Asked;

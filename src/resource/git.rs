@@ -339,9 +339,9 @@ impl Git {
 }
 
 /// A checkout's commit.
-pub(crate) const COMMIT: Field = Field::new("commit");
+const COMMIT: Field = Field::new("commit");
 /// A checkout's remote URL.
-pub(crate) const REMOTE: Field = Field::new("remote");
+const REMOTE: Field = Field::new("remote");
 
 impl Resource for Git {
     type Asked = Handle<CommandOutput>;

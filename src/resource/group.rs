@@ -66,7 +66,7 @@ pub(crate) enum Decision {
 }
 
 /// A group's numeric id.
-pub(crate) const GID: Field = Field::new("gid");
+const GID: Field = Field::new("gid");
 
 impl Resource for Group {
     type Asked = Handle<CommandOutput>;

@@ -418,7 +418,7 @@ fn marker_script_with(version: &str, sha: &str, status: &str, reason: &str, out:
 }
 
 /// Releases `keep:` removes.
-pub(crate) const PRUNE: Field = Field::new("prune");
+const PRUNE: Field = Field::new("prune");
 
 impl Resource for Release {
     type Asked = Handle<ReleaseState>;

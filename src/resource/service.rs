@@ -255,9 +255,9 @@ const UNIT_DIRS: [&str; 3] = [
 ];
 
 /// Whether a service starts at boot.
-pub(crate) const ENABLED: Field = Field::new("enabled");
+const ENABLED: Field = Field::new("enabled");
 /// Whether systemd refuses to start the unit at all (`masked`).
-pub(crate) const MASKED: Field = Field::new("masked");
+const MASKED: Field = Field::new("masked");
 
 impl Resource for Service {
     /// The manager's answer, and the unit's file in each folder its manager reads units from

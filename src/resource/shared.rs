@@ -65,9 +65,9 @@ pub(crate) struct Build {
 }
 
 /// A shared path a new release links to (`shared`).
-pub(crate) const SHARED: Field = Field::new("shared");
+pub(super) const SHARED: Field = Field::new("shared");
 /// A command that prepares a new release before it goes live (`prepare`).
-pub(crate) const PREPARE: Field = Field::new("prepare");
+pub(super) const PREPARE: Field = Field::new("prepare");
 
 impl Build {
     /// Reads the keys from a `release` task's fields.

@@ -153,7 +153,7 @@ pub(crate) struct Decision {
 const SYSCTL: &str = "PATH=\"$PATH:/usr/sbin:/sbin\" sysctl";
 
 /// A kernel parameter's value in its sysctl file.
-pub(crate) const VALUE: Field = Field::new("value");
+const VALUE: Field = Field::new("value");
 
 impl Resource for Sysctl {
     type Asked = Asked;

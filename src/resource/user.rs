@@ -217,19 +217,19 @@ pub(crate) struct Asked {
 }
 
 /// An account's numeric id.
-pub(crate) const UID: Field = Field::new("uid");
+const UID: Field = Field::new("uid");
 /// An account's login shell.
-pub(crate) const SHELL: Field = Field::new("shell");
+const SHELL: Field = Field::new("shell");
 /// An account's home folder.
-pub(crate) const HOME: Field = Field::new("home");
+const HOME: Field = Field::new("home");
 /// An account's primary group.
-pub(crate) const PRIMARY: Field = Field::new("primary");
+const PRIMARY: Field = Field::new("primary");
 /// An account's supplementary groups.
-pub(crate) const GROUPS: Field = Field::new("groups");
+const GROUPS: Field = Field::new("groups");
 /// An account's password hash: only ever shown as `(set)` or `(changed)`, never the hash.
-pub(crate) const PASSWORD: Field = Field::new("password");
+const PASSWORD: Field = Field::new("password");
 /// Whether an account's password is locked (its shadow entry starts with `!`).
-pub(crate) const LOCKED: Field = Field::new("locked");
+const LOCKED: Field = Field::new("locked");
 
 impl Resource for User {
     type Asked = Asked;
