@@ -116,6 +116,21 @@ fn every_attribute_name_has_one_meaning() {
     assert!(seen.len() > Field::COMMON.len(), "kinds declare their own");
 }
 
+/// Plans saved before attributes were open name them as the closed list did: each still reads
+/// back (and as the same attribute, written back under the same name).
+#[test]
+fn every_attribute_a_plan_saved_earlier_names_still_reads_back() {
+    let earlier = "content mode owner group target kind prune leftovers package uid gid shell \
+                   home primary groups system password locked key state enabled masked logging \
+                   entry commit remote service rule policy shared prepare value";
+    for name in earlier.split_whitespace() {
+        let json = format!("\"{name}\"");
+        let field: Field = crate::plan::reading(declared_fields(), || serde_json::from_str(&json))
+            .unwrap_or_else(|e| panic!("`{name}` no longer reads back: {e}"));
+        assert_eq!(serde_json::to_string(&field).expect("writes"), json);
+    }
+}
+
 /// docs/ARCHITECTURE.md's worked example is `mark.rs`, so it compiles, passes fmt and clippy,
 /// and its tests run.
 #[test]
