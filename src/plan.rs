@@ -27,64 +27,112 @@ impl Action {
     }
 }
 
-/// The attributes a change can touch; closed, so probe, diff and apply cannot drift apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Field {
-    Content,
-    Mode,
-    Owner,
-    Group,
-    Target,
-    Kind,
-    /// Releases a `release` resource removes (`keep:`).
-    Prune,
+/// An attribute a change can touch, as plans show it and saved plans store it (its `name`).
+/// Open: the attributes several kinds share are declared here; a kind's own attribute is a
+/// `const` in its file, listed in its `Resource::FIELDS` so that a saved plan naming it reads
+/// back. What the plan shows specially is a property declared with the attribute, not a match
+/// on its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Field {
+    name: &'static str,
+    /// Its value is the text the change's diff shows: with a diff, the plan gives its size.
+    diffed: bool,
+}
+
+impl Field {
+    /// A file's bytes (`file`, `template`, `line`, `block`, releases' markers ...).
+    pub(crate) const CONTENT: Field = Field::new("content").diffed();
+    pub(crate) const MODE: Field = Field::new("mode");
+    pub(crate) const OWNER: Field = Field::new("owner");
+    pub(crate) const GROUP: Field = Field::new("group");
+    /// A link's target (`symlink`, a release's or a cutover's current link).
+    pub(crate) const TARGET: Field = Field::new("target");
+    /// What a path is (a file where a directory should be).
+    pub(crate) const KIND: Field = Field::new("kind");
     /// Temp files or folders an interrupted run left, removed.
-    Leftovers,
-    /// A Debian package and its version (`package`).
-    Package,
-    /// A numeric user or group id.
-    Uid,
-    Gid,
-    /// An account's login shell, home folder, primary group and supplementary groups.
-    Shell,
-    Home,
-    Primary,
-    Groups,
+    pub(crate) const LEFTOVERS: Field = Field::new("leftovers");
+    /// A package and its version (`package`, `apt_upgrade`, `pip`).
+    pub(crate) const PACKAGE: Field = Field::new("package");
     /// Whether an account or group is a system one (shown when created).
-    System,
-    /// An account's password hash: only ever shown as `(set)` or `(changed)`, never the hash.
-    Password,
-    /// Whether an account's password is locked (its shadow entry starts with `!`).
-    Locked,
-    /// One `authorized_keys` line (type, key, comment, options).
-    Key,
-    /// A running state (a service's, or the firewall's on/off) and whether a service starts at
-    /// boot.
-    State,
-    Enabled,
-    /// Whether systemd refuses to start a unit at all (`service` `masked`).
-    Masked,
-    /// ufw's log level (`firewall` `logging`).
-    Logging,
-    /// A cron entry's line (schedule and job) and its environment lines.
-    Entry,
-    /// A git checkout's commit (`git`).
-    Commit,
-    /// A git checkout's remote URL (`git`).
-    Remote,
-    /// One compose service's container: created, recreated, started or removed (`docker_compose`).
-    Service,
-    /// One firewall rule (`firewall`).
-    Rule,
-    /// A firewall default policy (`firewall`).
-    Policy,
-    /// A shared path a new release links to (`release: { shared }`).
-    Shared,
-    /// A command that prepares a new release before it goes live (`release: { prepare }`).
-    Prepare,
-    /// A kernel parameter's value in its sysctl file (`sysctl`).
-    Value,
+    pub(crate) const SYSTEM: Field = Field::new("system");
+    /// A running state (a service's, the firewall's on/off, a kernel parameter's live value).
+    pub(crate) const STATE: Field = Field::new("state");
+
+    /// The attributes declared here, known to every reader of a plan.
+    pub(crate) const COMMON: &'static [Field] = &[
+        Field::CONTENT,
+        Field::MODE,
+        Field::OWNER,
+        Field::GROUP,
+        Field::TARGET,
+        Field::KIND,
+        Field::LEFTOVERS,
+        Field::PACKAGE,
+        Field::SYSTEM,
+        Field::STATE,
+    ];
+
+    /// An attribute shown as `name: before -> after`.
+    pub(crate) const fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            diffed: false,
+        }
+    }
+
+    /// The same attribute, its value being what the change's diff shows.
+    pub(crate) const fn diffed(self) -> Self {
+        Self {
+            diffed: true,
+            ..self
+        }
+    }
+
+    /// How plans, `--json` and saved plans name it.
+    pub(crate) fn name(self) -> &'static str {
+        self.name
+    }
+
+    /// Whether a change's diff shows its value (the plan then gives only its size).
+    pub(crate) fn is_diffed(self) -> bool {
+        self.diffed
+    }
+}
+
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name)
+    }
+}
+
+thread_local! {
+    /// The attributes the kinds declare, while `reading` a plan: what a name reads back as.
+    static DECLARED: std::cell::RefCell<Vec<Field>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs `read` (deserializing plans) with `declared` (every kind's attributes) known, so each
+/// name reads back as its attribute; outside, only `Field::COMMON` is known. Plan data cannot
+/// ask the resource kinds itself: they sit above it.
+pub(crate) fn reading<T>(declared: Vec<Field>, read: impl FnOnce() -> T) -> T {
+    let before = DECLARED.with(|d| d.replace(declared));
+    let out = read();
+    DECLARED.with(|d| d.replace(before));
+    out
+}
+
+impl<'de> Deserialize<'de> for Field {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+        let known = |fields: &[Field]| fields.iter().copied().find(|f| f.name == name);
+        known(Field::COMMON)
+            .or_else(|| DECLARED.with(|d| known(&d.borrow())))
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "it names the attribute `{name}`, which no resource kind of this recon has \
+                     (a plan made by another version: plan again)"
+                ))
+            })
+    }
 }
 
 /// One attribute's before and after (`None` = absent).

@@ -379,6 +379,12 @@ fn step(
     triggered_by: Vec<usize>,
     depends_on: Vec<usize>,
 ) -> Step {
+    debug_assert!(
+        (decided.change.fields.iter()).all(|f| task.resource.declares(f.field)),
+        "`{}` shows an attribute it does not declare in `Resource::FIELDS`: {:?}",
+        task.resource.kind(),
+        decided.change.fields
+    );
     Step {
         id,
         task: task.name.clone(),

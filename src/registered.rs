@@ -77,23 +77,54 @@ pub(crate) struct Registration {
     pub(crate) items: Vec<RegisteredItem>,
 }
 
-/// What a registered result holds besides `changed`/`failed`/`skipped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Shape {
+/// How a registered result holds what its task printed, besides `changed`/`failed`/`skipped`
+/// (a kind's `Resource::result_shape`). Open: the shapes several kinds share are here, a kind's
+/// own is a `const` in its file (`stat`, `getent`, `uri`'s, a bridged module's).
+#[derive(Clone, Copy)]
+pub(crate) struct Shape {
+    /// For debugging output.
+    name: &'static str,
+    /// What the result holds, from the item's outcome.
+    build: fn(&ItemResult) -> Shaped,
+}
+
+/// What a shape makes of an item's outcome.
+pub(crate) enum Shaped {
+    /// Fields beside recon's own (`changed`, `failed`, `skipped`, `item`, which win).
+    Fields(BTreeMap<String, JValue>),
+    /// The whole result (`getent`'s fact: a mapping of entries).
+    Whole(JValue),
+}
+
+impl Shape {
     /// Nothing more (files, packages, services ...).
-    Plain,
+    pub(crate) const PLAIN: Shape = Shape::new("plain", |_| Shaped::Fields(BTreeMap::new()));
     /// `rc`, `stdout`, `stdout_lines`, `stderr`, `stderr_lines`.
-    Command,
-    /// `stat`: the `key=value` lines printed, as a mapping (typed) under `stat`.
-    Stat,
-    /// `uri`: `status` (the first line printed), `content` (the rest) and `json` when the
-    /// content parses as JSON.
-    Http,
-    /// `getent`: the fact itself, a mapping of entries (the first line printed is the field
-    /// separator, the rest `getent`'s answer).
-    Getent,
-    /// A bridged Ansible module: the JSON object it printed, as Ansible registers it.
-    Module,
+    pub(crate) const COMMAND: Shape = Shape::new("command", command_fields);
+
+    /// A shape named `name` (for debugging output) whose result `build` makes.
+    pub(crate) const fn new(name: &'static str, build: fn(&ItemResult) -> Shaped) -> Self {
+        Self { name, build }
+    }
+}
+
+impl std::fmt::Debug for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Shape({})", self.name)
+    }
+}
+
+/// A command's result: its exit code and its output, whole and in lines, as Ansible's.
+fn command_fields(r: &ItemResult) -> Shaped {
+    let stdout = r.stdout.strip_suffix('\n').unwrap_or(&r.stdout);
+    let stderr = r.stderr.strip_suffix('\n').unwrap_or(&r.stderr);
+    Shaped::Fields(BTreeMap::from([
+        ("rc".to_owned(), JValue::from(r.rc)),
+        ("stdout".to_owned(), JValue::from(stdout)),
+        ("stdout_lines".to_owned(), lines(stdout)),
+        ("stderr".to_owned(), JValue::from(stderr)),
+        ("stderr_lines".to_owned(), lines(stderr)),
+    ]))
 }
 
 /// One item of a registering task.
@@ -358,107 +389,28 @@ fn lines(text: &str) -> JValue {
 
 /// One item's result as Ansible shapes it.
 fn item_value(item: &RegisteredItem, result: Option<&ItemResult>) -> JValue {
-    if let (Shape::Getent, Some(r)) = (item.shape, result) {
-        let (split, rest) = r.stdout.split_once('\n').unwrap_or(("", ""));
-        return getent_entries(rest, Some(split).filter(|s| !s.is_empty()));
-    }
-    let mut map: BTreeMap<&str, JValue> = BTreeMap::new();
-    // A bridged module's own fields (`diff`, `msg`, `stdout` ...), under recon's.
-    let mut module: BTreeMap<String, JValue> = BTreeMap::new();
+    let mut map: BTreeMap<String, JValue> = BTreeMap::new();
     match result {
         None => {
-            map.insert("changed", JValue::from(false));
-            map.insert("skipped", JValue::from(true));
-            map.insert("skip_reason", JValue::from("Conditional result was False"));
+            map.insert("changed".to_owned(), JValue::from(false));
+            map.insert("skipped".to_owned(), JValue::from(true));
+            map.insert(
+                "skip_reason".to_owned(),
+                JValue::from("Conditional result was False"),
+            );
         }
         Some(r) => {
-            map.insert("changed", JValue::from(r.changed));
-            map.insert("failed", JValue::from(r.failed));
-            map.insert("skipped", JValue::from(false));
-            if item.shape == Shape::Stat {
-                map.insert("stat", stat_value(&r.stdout));
+            match (item.shape.build)(r) {
+                Shaped::Whole(value) => return value,
+                Shaped::Fields(fields) => map.extend(fields),
             }
-            if item.shape == Shape::Http {
-                let (first, content) = r.stdout.split_once('\n').unwrap_or((&r.stdout, ""));
-                let status = first.strip_prefix("status=").unwrap_or("0");
-                // Nothing answered (`000`) is Ansible's -1.
-                let status = status.trim().parse::<i64>().unwrap_or(0);
-                map.insert(
-                    "status",
-                    JValue::from(if status == 0 { -1 } else { status }),
-                );
-                map.insert("content", JValue::from(content));
-                if let Ok(json) = serde_json::from_str::<serde_json::Value>(content) {
-                    map.insert("json", JValue::from_serialize(&json));
-                }
-                map.insert("msg", JValue::from(format!("OK ({} bytes)", content.len())));
-            }
-            if item.shape == Shape::Module {
-                if let Ok(serde_json::Value::Object(fields)) =
-                    serde_json::from_str::<serde_json::Value>(r.stdout.trim())
-                {
-                    for (key, value) in fields {
-                        module.insert(key, JValue::from_serialize(&value));
-                    }
-                }
-            }
-            if item.shape == Shape::Command {
-                let stdout = r.stdout.strip_suffix('\n').unwrap_or(&r.stdout);
-                let stderr = r.stderr.strip_suffix('\n').unwrap_or(&r.stderr);
-                map.insert("rc", JValue::from(r.rc));
-                map.insert("stdout", JValue::from(stdout));
-                map.insert("stdout_lines", lines(stdout));
-                map.insert("stderr", JValue::from(stderr));
-                map.insert("stderr_lines", lines(stderr));
-            }
+            map.insert("changed".to_owned(), JValue::from(r.changed));
+            map.insert("failed".to_owned(), JValue::from(r.failed));
+            map.insert("skipped".to_owned(), JValue::from(false));
         }
     }
     if let Some(value) = &item.item {
-        map.insert("item", value.clone());
-    }
-    module.extend(map.into_iter().map(|(k, v)| (k.to_owned(), v)));
-    JValue::from_iter(module)
-}
-
-/// The `getent` fact's value from `getent`'s output: each line's first field to its other
-/// fields. Here, with the other result shapes, so that results need not reach into `resource`.
-fn getent_entries(output: &str, split: Option<&str>) -> minijinja::Value {
-    let mut map: std::collections::BTreeMap<String, minijinja::Value> =
-        std::collections::BTreeMap::new();
-    for line in output.lines().filter(|l| !l.trim().is_empty()) {
-        let fields: Vec<&str> = match split {
-            Some(sep) if !sep.is_empty() => line.split(sep).collect(),
-            _ => line.split_whitespace().collect(),
-        };
-        if let Some((first, rest)) = fields.split_first() {
-            let rest: Vec<minijinja::Value> =
-                rest.iter().map(|f| minijinja::Value::from(*f)).collect();
-            map.insert((*first).to_owned(), minijinja::Value::from(rest));
-        }
-    }
-    minijinja::Value::from_iter(map)
-}
-
-/// A `stat` result from its `key=value` lines: `true`/`false` as booleans, numbers as numbers,
-/// `mode` as Ansible's four-digit octal text.
-fn stat_value(text: &str) -> JValue {
-    let mut map: BTreeMap<String, JValue> = BTreeMap::new();
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once('=') else {
-            continue;
-        };
-        let typed = match (key, value) {
-            ("mode", v) => JValue::from(format!("{v:0>4}")),
-            (_, "true") => JValue::from(true),
-            (_, "false") => JValue::from(false),
-            ("lnk_target" | "lnk_source" | "checksum" | "pw_name" | "gr_name", v) => {
-                JValue::from(v)
-            }
-            (_, v) => v
-                .parse::<i64>()
-                .map_or_else(|_| JValue::from(v), JValue::from),
-        };
-        map.insert(key.to_owned(), typed);
+        map.insert("item".to_owned(), value.clone());
     }
     JValue::from_iter(map)
 }
@@ -558,30 +510,12 @@ pub(crate) fn query_results(stdout: &str) -> Vec<(usize, ItemResult)> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn getent_entries_map_the_first_field_to_the_others() {
-        let v = getent_entries("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
-        let root = v.get_attr("root").expect("root");
-        assert_eq!(root.len(), Some(6));
-        let v = getent_entries("http  80/tcp  www\n", None);
-        assert_eq!(v.get_attr("http").expect("http").len(), Some(2));
-    }
-
     fn command_item(item: Option<&str>, skipped: bool) -> RegisteredItem {
         RegisteredItem {
             item: item.map(JValue::from),
             skipped,
-            shape: Shape::Command,
+            shape: Shape::COMMAND,
         }
-    }
-
-    #[test]
-    fn a_stat_result_is_typed() {
-        let v = stat_value("exists=true\nmode=644\nuid=0\npw_name=root\nisdir=false\n");
-        assert_eq!(v.get_attr("mode").expect("mode").as_str(), Some("0644"));
-        assert!(v.get_attr("exists").expect("exists").is_true());
-        assert!(!v.get_attr("isdir").expect("isdir").is_true());
-        assert_eq!(v.get_attr("uid").expect("uid").as_i64(), Some(0));
     }
 
     #[test]

@@ -159,14 +159,14 @@ pub(crate) fn prepare_rollback(
                 if c.root == r.root {
                     let mut c = c.clone();
                     c.version.clone_from(&target);
-                    t.resource = std::sync::Arc::new(c);
+                    t.resource = crate::resource::replaced(&t.resource, c);
                     selected[i] = true;
                 }
             }
         }
         r.version = target;
         r.switch_only = true;
-        graph.tasks[*task].resource = std::sync::Arc::new(r);
+        graph.tasks[*task].resource = crate::resource::replaced(&graph.tasks[*task].resource, r);
         selected[*task] = true;
     }
     // Everything downstream of a selected task through notify edges reacts to the switch.

@@ -85,3 +85,43 @@ fn a_lock_or_stamp_a_neighbour_creates_after_the_plan_does_not_make_it_stale() {
     assert_eq!(p.read_host("site.conf"), "a\n");
     assert!(p.host("reloaded").exists(), "the command ran");
 }
+
+/// A kind's own plan attribute (`sysctl`'s `value`, declared in its file) reads back from a
+/// saved plan, and the plan applies.
+#[test]
+fn a_kinds_own_attribute_reads_back_from_a_saved_plan() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        r#"- hosts: all
+  tasks:
+    - sysctl: { name: vm.swappiness, value: "10", sysctl_file: "{{ root }}/99-recon.conf", reload: false }
+"#,
+    );
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    p.recon(&["plan", "site.yml", "-o", "plan.json"])
+        .expect_code(0);
+    let saved = std::fs::read_to_string(p.dir().join("plan.json")).expect("plan.json");
+    assert!(saved.contains(r#""field":"value""#), "{saved}");
+    p.recon(&["apply", "plan.json"]).expect_code(0);
+    assert_eq!(p.read_host("99-recon.conf"), "vm.swappiness=10\n");
+}
+
+/// A saved plan naming an attribute no kind of this recon declares (a plan of another version)
+/// is refused before anything runs, saying why.
+#[test]
+fn a_saved_plan_with_an_unknown_attribute_is_refused() {
+    let p = project();
+    p.recon(&["plan", "site.yml", "-o", "plan.json"])
+        .expect_code(0);
+    let saved = std::fs::read_to_string(p.dir().join("plan.json")).expect("plan.json");
+    assert!(saved.contains(r#""field":"content""#), "{saved}");
+    let renamed = saved.replace(r#""field":"content""#, r#""field":"colour""#);
+    std::fs::write(p.dir().join("plan.json"), renamed).expect("rewrite");
+    p.recon(&["apply", "plan.json"])
+        .expect_code(1)
+        .stderr_has("is not a valid saved plan")
+        .stderr_has("the attribute `colour`, which no resource kind")
+        .stderr_has("plan again");
+    assert!(!p.host("one").exists(), "no step ran");
+}

@@ -49,12 +49,13 @@ struct Merged {
 
 fn read(path: &Path) -> Result<ApplyDocument> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
-    let doc: ApplyDocument = serde_json::from_str(&text).map_err(|e| {
-        Error::usage(format!(
-            "{} is not an `apply --json` report: {e}",
-            path.display()
-        ))
-    })?;
+    let doc: ApplyDocument =
+        super::saved::read_plans(|| serde_json::from_str(&text)).map_err(|e| {
+            Error::usage(format!(
+                "{} is not an `apply --json` report: {e}",
+                path.display()
+            ))
+        })?;
     if doc.format != APPLY_FORMAT {
         return Err(Error::usage(format!(
             "{} is a `{}` document, not `{APPLY_FORMAT}`",

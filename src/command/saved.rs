@@ -145,9 +145,15 @@ pub(super) fn is_saved_plan(path: &Path) -> bool {
     String::from_utf8_lossy(&head[..n]).starts_with("{\"format\":\"recon-plan/")
 }
 
+/// Runs `read` with every resource kind's plan attributes known (`plan::reading`): a saved
+/// plan naming an attribute no kind declares is refused as not valid.
+pub(super) fn read_plans<T>(read: impl FnOnce() -> T) -> T {
+    crate::plan::reading(crate::resource::declared_fields(), read)
+}
+
 pub(super) fn load_saved_plan(path: &Path) -> Result<Vec<SavedPlay>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, &e))?;
-    let saved: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+    let saved: SavedPlan = read_plans(|| serde_json::from_str(&text)).map_err(|e| {
         Error::new(ErrorKind::SavedPlan {
             message: format!("`{}` is not a valid saved plan: {e}", path.display()),
         })
@@ -179,14 +185,13 @@ fn unseal(path: &Path, sealed: &str) -> Result<Vec<SavedPlay>> {
             ),
         })
     })?;
-    let inner: Sealed = serde_json::from_reader(flate2::read::GzDecoder::new(
-        compressed.as_slice(),
-    ))
-    .map_err(|e| {
-        Error::new(ErrorKind::SavedPlan {
-            message: format!("`{}` is not a valid saved plan: {e}", path.display()),
-        })
-    })?;
+    let inner: Sealed =
+        read_plans(|| serde_json::from_reader(flate2::read::GzDecoder::new(compressed.as_slice())))
+            .map_err(|e| {
+                Error::new(ErrorKind::SavedPlan {
+                    message: format!("`{}` is not a valid saved plan: {e}", path.display()),
+                })
+            })?;
     for secret in &inner.secrets {
         crate::secret::register(secret);
     }

@@ -45,7 +45,7 @@ impl Compiler<'_> {
                         items: vec![RegisteredItem {
                             item: None,
                             skipped: true,
-                            shape: Shape::Plain,
+                            shape: Shape::PLAIN,
                         }],
                     };
                     state.set(

@@ -316,7 +316,7 @@ impl Compiler<'_> {
         let mut registered = Vec::new();
         let mut judged = false;
         let mut queries: Option<Query> = None;
-        // The fact a task sets instead of (or besides) a `register` (`getent_passwd`).
+        // The fact a task sets instead of (or besides) a `register` (`Resource::sets_fact`).
         let mut fact_name: Option<String> = None;
         let first = earlier_items(state, seq, &mut registered);
         for (index, item) in items.into_iter().enumerate().skip(first) {
@@ -326,7 +326,7 @@ impl Compiler<'_> {
                 registered.push(RegisteredItem {
                     item,
                     skipped: true,
-                    shape: Shape::Plain,
+                    shape: Shape::PLAIN,
                 });
                 continue;
             }
@@ -344,9 +344,9 @@ impl Compiler<'_> {
             let Some((kind, args)) = self.resource_args(spec, &ctx)? else {
                 continue;
             };
-            if kind == "getent" {
+            if let Some(name) = crate::resource::sets_fact(kind, &args) {
                 // It sets a fact, which this run binds as a registered result.
-                fact_name = crate::resource::getent_fact(&args);
+                fact_name = Some(name);
             }
             let Some(item_run) = self.item_run(run, spec, (seq, index), &ctx, state, out)? else {
                 continue;

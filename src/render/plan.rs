@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::group::OwnValues;
 use super::Style;
-use crate::plan::{Action, Field, HostPlan, Step};
+use crate::plan::{Action, HostPlan, Step};
 use crate::text::count;
 
 /// How the plan is laid out: `verbose` also lists hosts with no changes; `group` (off with
@@ -221,17 +221,14 @@ fn render_step(out: &mut String, step: &Step, plan: &HostPlan, style: Style, gen
         let _ = writeln!(out, "      {}", style.dim(&format!("# because {reason}")));
     }
     for field in &step.change.fields {
-        let name = serde_json::to_value(field.field)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        let sized_by_diff = generic && field.field == Field::Content && step.change.diff.is_some();
+        let name = field.field.name();
+        let sized_by_diff = generic && field.field.is_diffed() && step.change.diff.is_some();
         let line = match (&field.before, &field.after) {
             _ if sized_by_diff => format!("{name}: {{size}}"),
             (Some(b), Some(a)) => format!("{name}: {b} -> {a}"),
             (None, Some(a)) => format!("{name}: {a}"),
             (Some(b), None) => format!("{name}: {b} -> (none)"),
-            (None, None) => name,
+            (None, None) => name.to_owned(),
         };
         let _ = writeln!(out, "      {line}");
     }

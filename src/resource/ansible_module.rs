@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::Fields;
 use crate::plan::{Action, Change};
+use crate::registered::{Shape, Shaped};
 use crate::script::Script;
 use crate::yaml::Node;
 
@@ -174,10 +175,6 @@ impl Resource for AnsibleModule {
     type Asked = Handle<CommandOutput>;
     type Decision = ();
 
-    fn kind(&self) -> &'static str {
-        "ansible_module"
-    }
-
     fn id(&self) -> String {
         self.module.clone()
     }
@@ -221,14 +218,27 @@ impl Resource for AnsibleModule {
         facts.predict_unseen(format!("Ansible's `{}`", self.module));
     }
 
-    fn result_shape(&self) -> crate::registered::Shape {
-        crate::registered::Shape::Module
+    fn result_shape(&self) -> Shape {
+        MODULE
     }
 
     fn converged_result(&self, asked: &Handle<CommandOutput>, facts: &Facts) -> Option<String> {
         Some(facts.get(*asked).stdout.clone())
     }
 }
+
+/// A bridged module's result: the JSON object it printed, as Ansible registers it (recon's own
+/// `changed`/`failed`/`skipped` win).
+const MODULE: Shape = Shape::new("module", |r| {
+    let fields = match serde_json::from_str::<Value>(r.stdout.trim()) {
+        Ok(Value::Object(fields)) => fields
+            .into_iter()
+            .map(|(key, value)| (key, minijinja::Value::from_serialize(&value)))
+            .collect(),
+        _ => std::collections::BTreeMap::new(),
+    };
+    Shaped::Fields(fields)
+});
 
 #[cfg(test)]
 mod tests {

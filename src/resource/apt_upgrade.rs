@@ -133,10 +133,6 @@ impl Resource for AptUpgrade {
     type Asked = Asked;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "apt_upgrade"
-    }
-
     fn id(&self) -> String {
         format!("apt-get {}", self.mode.command())
     }
@@ -192,7 +188,7 @@ impl Resource for AptUpgrade {
                 None => after.installed.remove(name),
             };
             change = change.field(
-                Field::Package,
+                Field::PACKAGE,
                 old.as_ref().map(|v| format!("{name} {v}")),
                 new.as_ref().map(|v| format!("{name} {v}")),
             );

@@ -109,16 +109,16 @@ impl Attrs {
     pub(crate) fn diff(&self, state: &PathState, mut change: Change) -> Change {
         if let Some(mode) = self.mode.filter(|m| *m != state.mode) {
             change = change.field(
-                Field::Mode,
+                Field::MODE,
                 Some(fmt_mode(state.mode)),
                 Some(fmt_mode(mode)),
             );
         }
         if let Some(owner) = self.owner.as_ref().filter(|o| **o != state.owner) {
-            change = change.field(Field::Owner, Some(state.owner.clone()), Some(owner.clone()));
+            change = change.field(Field::OWNER, Some(state.owner.clone()), Some(owner.clone()));
         }
         if let Some(group) = self.group.as_ref().filter(|g| **g != state.group) {
-            change = change.field(Field::Group, Some(state.group.clone()), Some(group.clone()));
+            change = change.field(Field::GROUP, Some(state.group.clone()), Some(group.clone()));
         }
         change
     }
@@ -126,15 +126,15 @@ impl Attrs {
     /// Fields for a path about to be created with `default_mode` when none is given.
     pub(crate) fn create(&self, default_mode: u32, mut change: Change) -> Change {
         change = change.field(
-            Field::Mode,
+            Field::MODE,
             None,
             Some(fmt_mode(self.mode.unwrap_or(default_mode))),
         );
         if let Some(owner) = &self.owner {
-            change = change.field(Field::Owner, None, Some(owner.clone()));
+            change = change.field(Field::OWNER, None, Some(owner.clone()));
         }
         if let Some(group) = &self.group {
-            change = change.field(Field::Group, None, Some(group.clone()));
+            change = change.field(Field::GROUP, None, Some(group.clone()));
         }
         change
     }

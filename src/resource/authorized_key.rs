@@ -224,23 +224,22 @@ impl AuthorizedKey {
             };
             match self.keys.iter().position(|k| k.same_key(&found)) {
                 Some(i) if self.absent => {
-                    change = change.field(Field::Key, Some(found.short()), None);
+                    change = change.field(KEY, Some(found.short()), None);
                     placed[i] = true;
                 }
                 Some(i) if placed[i] => {
-                    change = change.field(Field::Key, Some(found.short()), None);
+                    change = change.field(KEY, Some(found.short()), None);
                 }
                 Some(i) => {
                     placed[i] = true;
                     let wanted = &self.keys[i];
                     if *line != wanted.line() {
-                        change =
-                            change.field(Field::Key, Some(found.short()), Some(wanted.short()));
+                        change = change.field(KEY, Some(found.short()), Some(wanted.short()));
                     }
                     out.push(wanted.line());
                 }
                 None if self.exclusive && !self.absent => {
-                    change = change.field(Field::Key, Some(found.short()), None);
+                    change = change.field(KEY, Some(found.short()), None);
                 }
                 None => out.push(line.clone()),
             }
@@ -248,7 +247,7 @@ impl AuthorizedKey {
         if !self.absent {
             for (key, done) in self.keys.iter().zip(placed) {
                 if !done {
-                    change = change.field(Field::Key, None, Some(key.short()));
+                    change = change.field(KEY, None, Some(key.short()));
                     out.push(key.line());
                 }
             }
@@ -319,13 +318,13 @@ impl AuthorizedKey {
     }
 }
 
+/// One `authorized_keys` line (type, key, comment, options).
+const KEY: Field = Field::new("key");
+
 impl Resource for AuthorizedKey {
     type Asked = Asked;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "authorized_key"
-    }
+    const FIELDS: &'static [Field] = &[KEY];
 
     fn id(&self) -> String {
         match &self.path {
@@ -395,14 +394,14 @@ true");
         };
         if path_managed && wrong_mode(&probed.dir_mode, "700") {
             change = change.field(
-                Field::Mode,
+                Field::MODE,
                 probed.dir_mode.clone().map(|m| format!(".ssh {m}")),
                 Some(format!(".ssh 700 {user}")),
             );
         }
         if wrong_mode(&probed.file_mode, "600") {
             change = change.field(
-                Field::Mode,
+                Field::MODE,
                 probed.file_mode.clone(),
                 Some(format!("600 {user}")),
             );

@@ -331,10 +331,6 @@ impl Resource for Block {
     type Asked = Handle<PathState>;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "block"
-    }
-
     fn id(&self) -> String {
         format!("{}: {}", self.path, self.begin_line())
     }
@@ -369,7 +365,7 @@ impl Resource for Block {
         if let Some(new) = &new {
             let old = state.content.clone().unwrap_or_default();
             change = change.field(
-                Field::Content,
+                Field::CONTENT,
                 exists.then(|| describe(&old, self.sensitive)),
                 Some(describe(new.as_bytes(), self.sensitive)),
             );

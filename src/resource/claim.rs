@@ -189,15 +189,16 @@ mod tests {
     /// started by one task and stopped by another) flipped on every apply.
     #[test]
     fn resources_say_what_they_want() {
-        use crate::resource::{group::Group, service, AnyResource};
+        use crate::resource::{group::Group, service, Resource};
+        fn on_host<R: Resource>(a: &R, b: &R) -> OnHost {
+            a.claims()[0].on_host(&b.claims()[0])
+        }
         let group = |gid| Group {
             name: "deploy".into(),
             gid,
             system: false,
             absent: false,
         };
-        let on_host =
-            |a: &dyn AnyResource, b: &dyn AnyResource| a.claims()[0].on_host(&b.claims()[0]);
         assert_eq!(
             on_host(&group(Some(1500)), &group(Some(1600))),
             OnHost::Conflict(Some(("gid", "1500".into(), "1600".into())))

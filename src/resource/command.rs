@@ -173,10 +173,6 @@ impl Resource for Command {
     /// A command has nothing to decide beyond running.
     type Decision = ();
 
-    fn kind(&self) -> &'static str {
-        "command"
-    }
-
     fn id(&self) -> String {
         self.command_line()
     }
@@ -261,7 +257,7 @@ impl Resource for Command {
     }
 
     fn result_shape(&self) -> crate::registered::Shape {
-        crate::registered::Shape::Command
+        crate::registered::Shape::COMMAND
     }
 
     fn script(&self, (): &(), s: &mut Script) {

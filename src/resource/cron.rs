@@ -362,13 +362,13 @@ impl Cron {
     }
 }
 
+/// A cron entry's line (schedule and job) and its environment lines.
+const ENTRY: Field = Field::new("entry");
+
 impl Resource for Cron {
     type Asked = Handle<CommandOutput>;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "cron"
-    }
+    const FIELDS: &'static [Field] = &[ENTRY];
 
     fn id(&self) -> String {
         match (&self.file, &self.user) {
@@ -443,7 +443,7 @@ impl Resource for Cron {
             ),
             _ => (old_job, new_job),
         };
-        let mut change = Change::new(action).field(Field::Entry, old_job, new_job);
+        let mut change = Change::new(action).field(ENTRY, old_job, new_job);
         change.diff = text_diff(table.as_bytes(), after.as_bytes());
         Ok(Some((
             change,

@@ -212,10 +212,6 @@ impl Resource for Cutover {
     type Asked = Asked;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "cutover"
-    }
-
     fn id(&self) -> String {
         format!("{} ({})", self.root, self.version)
     }
@@ -424,7 +420,7 @@ impl Cutover {
             )
         };
         let change = Change::new(Action::Update).field(
-            Field::Target,
+            Field::TARGET,
             live.map(show),
             Some(format!(
                 "{} ({}): {}",

@@ -76,10 +76,6 @@ impl Resource for Directory {
     type Asked = Asked;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "directory"
-    }
-
     fn id(&self) -> String {
         self.path.clone()
     }
@@ -248,7 +244,7 @@ impl Directory {
                     "with all its contents"
                 };
                 let change = Change::new(Action::Delete).field(
-                    Field::Kind,
+                    Field::KIND,
                     Some(format!("directory ({what})")),
                     None,
                 );
@@ -363,7 +359,7 @@ mod tests {
             .expect("change");
         assert_eq!(
             (change.action, change.fields[0].field),
-            (Action::Update, Field::Mode)
+            (Action::Update, Field::MODE)
         );
         assert_eq!(change.fields[0].before.as_deref(), Some("0755"));
 

@@ -572,7 +572,7 @@ impl Compose {
                 .transpose()?
                 .flatten()
             {
-                change = change.field(Field::Service, Some(before), Some(after));
+                change = change.field(SERVICE, Some(before), Some(after));
             }
         }
         Ok(change)
@@ -688,14 +688,14 @@ impl Compose {
                 ),
                 ServicePlan::Remove { container } => {
                     change = change.field(
-                        Field::Service,
+                        SERVICE,
                         Some(format!("{service} {} (orphan)", short(container))),
                         None,
                     );
                     continue;
                 }
             };
-            change = change.field(Field::Service, before, Some(after));
+            change = change.field(SERVICE, before, Some(after));
             let Some(new) = new_grants(service) else {
                 continue;
             };
@@ -729,11 +729,7 @@ fn grant_fields(
     match plan {
         ServicePlan::Create { .. } => {
             for (name, value) in compose_grants::summary(new) {
-                change = change.field(
-                    Field::Service,
-                    None,
-                    Some(format!("{service} {name}: {value}")),
-                );
+                change = change.field(SERVICE, None, Some(format!("{service} {name}: {value}")));
             }
         }
         ServicePlan::Recreate { container, .. } => {
@@ -741,7 +737,7 @@ fn grant_fields(
                 let old = compose_grants::from_inspect(old);
                 for (name, before, after) in compose_grants::diff(&old, new) {
                     change = change.field(
-                        Field::Service,
+                        SERVICE,
                         Some(format!("{service} {name}: {before}")),
                         Some(format!("{name}: {after}")),
                     );
@@ -765,13 +761,13 @@ fn missing_file(error: &str) -> bool {
         || e.contains("no such file or directory")
 }
 
+/// One compose service's container: created, recreated, started or removed.
+const SERVICE: Field = Field::new("service");
+
 impl Resource for Compose {
     type Asked = Asked;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "docker_compose"
-    }
+    const FIELDS: &'static [Field] = &[SERVICE];
 
     fn id(&self) -> String {
         self.project.clone()
@@ -898,7 +894,7 @@ impl Resource for Compose {
         let mut change = Change::new(Action::Delete);
         for c in &o.containers {
             change = change.field(
-                Field::Service,
+                SERVICE,
                 Some(format!("{} {}", c.service, short(&c.id))),
                 None,
             );

@@ -197,10 +197,6 @@ impl Resource for Download {
     type Asked = Asked;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "download"
-    }
-
     fn id(&self) -> String {
         format!("{} <- {}", self.path, self.url)
     }
@@ -240,7 +236,7 @@ impl Resource for Download {
         match state.kind {
             PathKind::Absent => {
                 let change = Change::new(Action::Create)
-                    .field(Field::Content, None, Some(self.content()))
+                    .field(Field::CONTENT, None, Some(self.content()))
                     .reason("absent");
                 Ok(Some((
                     self.attrs.create(0o644, change),
@@ -258,7 +254,7 @@ impl Resource for Download {
                 let fetch = |compare: bool, before: String, reason: &str| {
                     let change = attrs
                         .clone()
-                        .field(Field::Content, Some(before), Some(self.content()))
+                        .field(Field::CONTENT, Some(before), Some(self.content()))
                         .reason(reason);
                     let decision = Decision::Fetch {
                         mode: self.attrs.mode.unwrap_or(state.mode),

@@ -22,8 +22,6 @@ use crate::yaml::Node;
 /// A managed regular file.
 #[derive(Debug, Clone)]
 pub(crate) struct File {
-    /// `file` or `template`, as the user wrote it.
-    pub(crate) label: &'static str,
     pub(crate) path: String,
     pub(crate) content: Body,
     pub(crate) sha256: String,
@@ -106,7 +104,7 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
                 "content", "src", "mode", "owner", "group", "validate", "check",
             ],
         )?;
-        let mut file = File::new("file", path(&f, "path")?, Vec::new(), &f, cx)?;
+        let mut file = File::new(path(&f, "path")?, Vec::new(), &f, cx)?;
         file.absent = true;
         return Ok(file);
     }
@@ -136,13 +134,13 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
                 // to the user's own file, not a copy.
                 let sensitive = Sensitivity::of(b"", cx.sensitive, false);
                 let body = Body::Artifact(artifact);
-                return File::with_body("file", path(&f, "path")?, body, &f, sensitive);
+                return File::with_body(path(&f, "path")?, body, &f, sensitive);
             }
             std::fs::read(&found).map_err(io)?
         }
         (None, None) => return Err(f.missing("content` or `src")),
     };
-    File::new("file", path(&f, "path")?, content, &f, cx)
+    File::new(path(&f, "path")?, content, &f, cx)
 }
 
 /// Contents up to this size travel inside the apply script; larger ones are artifacts, sent at
@@ -193,7 +191,6 @@ fn source_artifact(path: &Path) -> std::io::Result<Artifact> {
 impl File {
     /// A file resource from its final bytes (`template` renders them first).
     pub(super) fn new(
-        label: &'static str,
         path: String,
         content: Vec<u8>,
         f: &Fields<'_>,
@@ -207,17 +204,16 @@ impl File {
             let artifact = Store::user()
                 .and_then(|store| store.add_bytes(&content))
                 .map_err(|e| Error::usage(format!("cannot store `{path}`'s content: {e}")))?;
-            return Self::with_body(label, path, Body::Artifact(artifact), f, sensitive);
+            return Self::with_body(path, Body::Artifact(artifact), f, sensitive);
         }
         // Rendered text comes from a buffer grown by doubling; a fleet's compile keeps one body
         // per host and file until the run ends, so the slack is given back here.
         let mut content = content;
         content.shrink_to_fit();
-        Self::with_body(label, path, Body::Inline(Arc::new(content)), f, sensitive)
+        Self::with_body(path, Body::Inline(Arc::new(content)), f, sensitive)
     }
 
     fn with_body(
-        label: &'static str,
         path: String,
         content: Body,
         f: &Fields<'_>,
@@ -232,7 +228,6 @@ impl File {
             None => None,
         };
         Ok(Self {
-            label,
             path,
             sensitive,
             sha256: match &content {
@@ -335,10 +330,6 @@ impl Resource for File {
     type Asked = Asked;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        self.label
-    }
-
     fn id(&self) -> String {
         self.path.clone()
     }
@@ -380,7 +371,7 @@ impl Resource for File {
         match state.kind {
             PathKind::Absent => {
                 let mut change =
-                    Change::new(Action::Create).field(Field::Content, None, Some(self.size()));
+                    Change::new(Action::Create).field(Field::CONTENT, None, Some(self.size()));
                 change = self.attrs.create(0o644, change);
                 let diff = new_bytes.and_then(|new| text_diff(b"", new));
                 change.diff = match self.sensitive {
@@ -396,10 +387,10 @@ impl Resource for File {
                 let differs = state.sha256.as_deref() != Some(self.sha256.as_str());
                 if differs && self.sensitive != Sensitivity::Public {
                     let before = fingerprint(state.size, state.sha256.as_deref().unwrap_or("?"));
-                    change = change.field(Field::Content, Some(before), Some(self.size()));
+                    change = change.field(Field::CONTENT, Some(before), Some(self.size()));
                 } else if differs {
                     change =
-                        change.field(Field::Content, Some(size(state.size)), Some(size(new_size)));
+                        change.field(Field::CONTENT, Some(size(state.size)), Some(size(new_size)));
                     change.diff = state
                         .content
                         .as_deref()
@@ -518,7 +509,7 @@ impl File {
                 )))
             }
         };
-        let change = Change::new(Action::Delete).field(Field::Content, Some(before), None);
+        let change = Change::new(Action::Delete).field(Field::CONTENT, Some(before), None);
         Ok(Some((change, Decision::Delete)))
     }
 }
@@ -538,7 +529,6 @@ mod tests {
 
     fn file(content: &str, mode: Option<u32>) -> File {
         File {
-            label: "file",
             path: "/etc/app.conf".into(),
             sha256: sha256_hex(content.as_bytes()),
             content: Body::Inline(Arc::new(content.as_bytes().to_vec())),
@@ -616,7 +606,7 @@ mod tests {
     #[test]
     fn mode_only_change() {
         let (change, decision) = changed(&file("a\n", Some(0o640)), on_host("a\n", 0o644, false));
-        assert_eq!(change.fields[0].field, Field::Mode);
+        assert_eq!(change.fields[0].field, Field::MODE);
         assert_eq!(change.diff, None);
         assert!(matches!(decision, Decision::Attributes));
     }

@@ -326,13 +326,17 @@ impl Firewall {
     }
 }
 
+/// One ufw rule.
+const RULE: Field = Field::new("rule");
+/// A ufw default policy.
+const POLICY: Field = Field::new("policy");
+/// ufw's log level (`logging`).
+const LOGGING: Field = Field::new("logging");
+
 impl Resource for Firewall {
     type Asked = Asked;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "firewall"
-    }
+    const FIELDS: &'static [Field] = &[RULE, POLICY, LOGGING];
 
     fn id(&self) -> String {
         match self {
@@ -390,12 +394,8 @@ impl Resource for Firewall {
             Firewall::Rule { words, delete } => {
                 let text = words.join(" ");
                 match (o.exists, delete) {
-                    (false, false) => {
-                        Change::new(Action::Create).field(Field::Rule, None, Some(text))
-                    }
-                    (true, true) => {
-                        Change::new(Action::Delete).field(Field::Rule, Some(text), None)
-                    }
+                    (false, false) => Change::new(Action::Create).field(RULE, None, Some(text)),
+                    (true, true) => Change::new(Action::Delete).field(RULE, Some(text), None),
                     _ => return Ok(None),
                 }
             }
@@ -405,7 +405,7 @@ impl Resource for Firewall {
                 }
                 let word = |active: bool| if active { "active" } else { "inactive" };
                 Change::new(Action::Update).field(
-                    Field::State,
+                    Field::STATE,
                     Some(word(o.active).to_owned()),
                     Some(word(*on).to_owned()),
                 )
@@ -419,7 +419,7 @@ impl Resource for Firewall {
                 if now.as_deref() == Some(policy.as_str()) {
                     return Ok(None);
                 }
-                Change::new(Action::Update).field(Field::Policy, now, Some(policy.clone()))
+                Change::new(Action::Update).field(POLICY, now, Some(policy.clone()))
             }
             Firewall::Logging(level) => {
                 let now = if o.logging.is_empty() {
@@ -435,7 +435,7 @@ impl Resource for Firewall {
                     return Ok(None);
                 }
                 Change::new(Action::Update).field(
-                    Field::Logging,
+                    LOGGING,
                     Some(now.to_owned()),
                     Some(level.clone()),
                 )
@@ -446,7 +446,7 @@ impl Resource for Firewall {
                     return Ok(None);
                 }
                 Change::new(Action::Update).field(
-                    Field::State,
+                    Field::STATE,
                     Some(format!(
                         "{}, {} rules",
                         if o.active { "active" } else { "inactive" },

@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts};
 use crate::fields::Fields;
 use crate::plan::Change;
+use crate::registered::{Shape, Shaped};
 use crate::script::{w, Script};
 use crate::yaml::Node;
 
@@ -52,19 +53,9 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Getent> {
     })
 }
 
-/// The fact a `getent` task sets (`getent_passwd`), from its rendered arguments.
-pub(crate) fn fact_name(args: &Node) -> Option<String> {
-    let database = args.get("database")?.scalar_text()?;
-    Some(format!("getent_{database}"))
-}
-
 impl Resource for Getent {
     type Asked = ();
     type Decision = ();
-
-    fn kind(&self) -> &'static str {
-        "getent"
-    }
 
     fn id(&self) -> String {
         match &self.key {
@@ -104,7 +95,53 @@ impl Resource for Getent {
         true
     }
 
-    fn result_shape(&self) -> crate::registered::Shape {
-        crate::registered::Shape::Getent
+    /// `getent_<database>` (`getent_passwd`).
+    fn sets_fact(args: &Node) -> Option<String> {
+        let database = args.get("database")?.scalar_text()?;
+        Some(format!("getent_{database}"))
+    }
+
+    fn result_shape(&self) -> Shape {
+        FACT
+    }
+}
+
+/// A `getent` result: the fact itself, a mapping of entries (the first line printed is the
+/// field separator, the rest `getent`'s answer).
+const FACT: Shape = Shape::new("getent", |r| {
+    let (split, rest) = r.stdout.split_once('\n').unwrap_or(("", ""));
+    Shaped::Whole(entries(rest, Some(split).filter(|s| !s.is_empty())))
+});
+
+/// The `getent` fact's value from `getent`'s output: each line's first field to its other
+/// fields.
+fn entries(output: &str, split: Option<&str>) -> minijinja::Value {
+    let mut map: std::collections::BTreeMap<String, minijinja::Value> =
+        std::collections::BTreeMap::new();
+    for line in output.lines().filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = match split {
+            Some(sep) if !sep.is_empty() => line.split(sep).collect(),
+            _ => line.split_whitespace().collect(),
+        };
+        if let Some((first, rest)) = fields.split_first() {
+            let rest: Vec<minijinja::Value> =
+                rest.iter().map(|f| minijinja::Value::from(*f)).collect();
+            map.insert((*first).to_owned(), minijinja::Value::from(rest));
+        }
+    }
+    minijinja::Value::from_iter(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn getent_entries_map_the_first_field_to_the_others() {
+        let v = entries("root:x:0:0:root:/root:/bin/bash\n", Some(":"));
+        let root = v.get_attr("root").expect("root");
+        assert_eq!(root.len(), Some(6));
+        let v = entries("http  80/tcp  www\n", None);
+        assert_eq!(v.get_attr("http").expect("http").len(), Some(2));
     }
 }

@@ -338,13 +338,15 @@ impl Git {
     }
 }
 
+/// A checkout's commit.
+const COMMIT: Field = Field::new("commit");
+/// A checkout's remote URL.
+const REMOTE: Field = Field::new("remote");
+
 impl Resource for Git {
     type Asked = Handle<CommandOutput>;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "git"
-    }
+    const FIELDS: &'static [Field] = &[COMMIT, REMOTE];
 
     fn id(&self) -> String {
         self.dest.clone()
@@ -420,7 +422,7 @@ impl Resource for Git {
             ))),
             Local::Absent => {
                 let change = Change::new(Action::Create)
-                    .field(Field::Commit, None, Some(short(&commit)))
+                    .field(COMMIT, None, Some(short(&commit)))
                     .reason(format!(
                         "clone `{}` at {}",
                         self.repo,
@@ -444,12 +446,12 @@ impl Resource for Git {
                 }
                 let mut change = Change::new(Action::Update);
                 if set_url {
-                    change = change.field(Field::Remote, Some(url), Some(self.repo.clone()));
+                    change = change.field(REMOTE, Some(url), Some(self.repo.clone()));
                 }
                 let mut reasons = Vec::new();
                 if moves {
                     change = change.field(
-                        Field::Commit,
+                        COMMIT,
                         Some(head.as_deref().map_or_else(|| "(none)".to_owned(), short)),
                         Some(short(&commit)),
                     );

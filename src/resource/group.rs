@@ -65,13 +65,13 @@ pub(crate) enum Decision {
     Delete,
 }
 
+/// A group's numeric id.
+const GID: Field = Field::new("gid");
+
 impl Resource for Group {
     type Asked = Handle<CommandOutput>;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "group"
-    }
+    const FIELDS: &'static [Field] = &[GID];
 
     fn id(&self) -> String {
         self.name.clone()
@@ -113,23 +113,22 @@ impl Resource for Group {
                         self.name
                     )));
                 }
-                let change =
-                    Change::new(Action::Delete).field(Field::Gid, Some(gid.to_string()), None);
+                let change = Change::new(Action::Delete).field(GID, Some(gid.to_string()), None);
                 Ok(Some((change, Decision::Delete)))
             }
             (None, false) => {
                 let mut change = Change::new(Action::Create);
                 if let Some(g) = self.gid {
-                    change = change.field(Field::Gid, None, Some(g.to_string()));
+                    change = change.field(GID, None, Some(g.to_string()));
                 }
                 if self.system {
-                    change = change.field(Field::System, None, Some("yes".to_owned()));
+                    change = change.field(Field::SYSTEM, None, Some("yes".to_owned()));
                 }
                 Ok(Some((change, Decision::Create)))
             }
             (Some(gid), false) => Ok(self.gid.filter(|g| *g != gid).map(|g| {
                 let change = Change::new(Action::Update).field(
-                    Field::Gid,
+                    GID,
                     Some(gid.to_string()),
                     Some(g.to_string()),
                 );

@@ -212,10 +212,6 @@ impl Resource for HttpCheck {
     type Asked = Option<Handle<ReleaseState>>;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "http_check"
-    }
-
     fn id(&self) -> String {
         match &self.host {
             Some(h) => format!("{} (Host: {h})", self.url),

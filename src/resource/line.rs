@@ -288,10 +288,6 @@ impl Resource for Line {
     type Asked = Handle<PathState>;
     type Decision = Rewrite;
 
-    fn kind(&self) -> &'static str {
-        "line"
-    }
-
     fn id(&self) -> String {
         format!("{}: {}", self.path, self.line)
     }

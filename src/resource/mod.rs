@@ -26,7 +26,13 @@ mod git;
 mod git_remote;
 mod group;
 mod http_check;
+#[cfg(test)]
+mod kinds_test;
 mod line;
+/// The guide's worked example (docs/ARCHITECTURE.md, "Adding a resource"), compiled and
+/// registered by the unit tests only.
+#[cfg(test)]
+mod mark;
 mod package;
 mod password;
 mod pip;
@@ -59,14 +65,15 @@ pub(crate) use claim::{Claim, ClaimKind, OnHost, Sharing};
 pub(crate) use cutover::Cutover;
 pub(crate) use firewall::KEYS as FIREWALL_KEYS;
 pub(crate) use package::KEYS as PACKAGE_KEYS;
-pub(crate) use registry::{build, help, is_kind, KINDS};
+pub(crate) use registry::{build, declared_fields, help, is_kind, sets_fact, KINDS};
 pub(crate) use release::Release;
 pub(crate) use service::KEYS as SERVICE_KEYS;
 
 use crate::facts::{FactSet, Facts};
-use crate::plan::Change;
+use crate::plan::{Change, Field};
 use crate::script::Script;
 use crate::template::{Context, Templar};
+use crate::yaml::Node;
 
 /// Why a host's state makes a resource's change unsafe or impossible (a file where a directory
 /// should be, a release that failed before). Shown located at the task.
@@ -134,8 +141,10 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
     /// What `decide` concluded, consumed by `script`: nothing is decided twice.
     type Decision: Send + Sync + 'static;
 
-    /// The kind as the user wrote it (`template` compiles to a file but says `template`).
-    fn kind(&self) -> &'static str;
+    /// The plan attributes this kind declares in its file (beside `Field::COMMON`): a saved
+    /// plan naming one reads back only if it is listed here.
+    const FIELDS: &'static [Field] = &[];
+
     /// The managed object as shown in plans: a path, a command, a program.
     fn id(&self) -> String;
     /// Things this resource takes on its host or node (paths, ports, programs ...).
@@ -179,9 +188,18 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
     fn query_when_registered(&self) -> bool {
         false
     }
-    /// How its registered result is shaped from what it printed.
+    /// How its registered result is shaped from what it printed (`Shape::COMMAND`, or a shape
+    /// declared in the kind's file).
     fn result_shape(&self) -> crate::registered::Shape {
-        crate::registered::Shape::Plain
+        crate::registered::Shape::PLAIN
+    }
+    /// The fact a task of this kind sets besides (or instead of) a `register` (`getent` sets
+    /// `getent_<database>`), from its rendered arguments: this run binds it as a registered
+    /// result. Read from the arguments, not a built resource: tasks replayed in a later round
+    /// are not built but still bind it.
+    fn sets_fact(args: &Node) -> Option<String> {
+        let _ = args;
+        None
     }
     /// What a registered task found converged registers, when its probe answer is its result
     /// (a bridged module's check-mode result, in `result_shape`'s form); `None`: an unchanged
@@ -218,26 +236,47 @@ pub(crate) trait AnyResource: fmt::Debug + Send + Sync {
     fn reads_only(&self) -> bool;
     fn query_when_registered(&self) -> bool;
     fn result_shape(&self) -> crate::registered::Shape;
+    /// Whether `field` may appear in this kind's changes: a common one or one it declares
+    /// (`Resource::FIELDS`); a saved plan could not read back any other.
+    fn declares(&self, field: Field) -> bool;
     fn converged_result(&self, asked: &(dyn Any + Send + Sync), facts: &Facts) -> Option<String>;
     /// For the few commands that work on one kind (`releases`, `rollback`).
     fn as_any(&self) -> &dyn Any;
 }
 
-impl<R: Resource> AnyResource for R {
+/// A resource with the kind its registry line names: the kind's file does not repeat its name
+/// (and `template` builds a `File` that says `template`).
+#[derive(Debug)]
+struct Named<R> {
+    kind: &'static str,
+    resource: R,
+}
+
+/// `resource` as the planner holds it, under `kind` (its registry line's name).
+fn named<R: Resource>(kind: &'static str, resource: R) -> Compiled {
+    Arc::new(Named { kind, resource })
+}
+
+/// `resource` in place of `old` (its kind's name kept): `rollback` edits a compiled release.
+pub(crate) fn replaced<R: Resource>(old: &Compiled, resource: R) -> Compiled {
+    named(old.kind(), resource)
+}
+
+impl<R: Resource> AnyResource for Named<R> {
     fn kind(&self) -> &'static str {
-        Resource::kind(self)
+        self.kind
     }
     fn id(&self) -> String {
-        Resource::id(self)
+        Resource::id(&self.resource)
     }
     fn claims(&self) -> Vec<Claim> {
-        Resource::claims(self)
+        Resource::claims(&self.resource)
     }
     fn needs(&self) -> Vec<String> {
-        Resource::needs(self)
+        Resource::needs(&self.resource)
     }
     fn ask(&self, facts: &mut FactSet) -> Box<dyn Any + Send + Sync> {
-        Box::new(Resource::ask(self, facts))
+        Box::new(Resource::ask(&self.resource, facts))
     }
     fn decide(
         &self,
@@ -249,16 +288,18 @@ impl<R: Resource> AnyResource for R {
             .downcast_ref::<R::Asked>()
             .ok_or_else(|| Problem::new("internal error: facts asked by another resource"))?;
         Ok(
-            Resource::decide(self, asked, facts, situation)?.map(|(change, decision)| Decided {
-                change,
-                decision: Box::new(decision),
+            Resource::decide(&self.resource, asked, facts, situation)?.map(|(change, decision)| {
+                Decided {
+                    change,
+                    decision: Box::new(decision),
+                }
             }),
         )
     }
     fn script(&self, decided: &Decided) -> Script {
         let mut out = Script::new();
         match decided.decision.downcast_ref::<R::Decision>() {
-            Some(decision) => Resource::script(self, decision, &mut out),
+            Some(decision) => Resource::script(&self.resource, decision, &mut out),
             None => {
                 out.code("echo 'internal error: decision of another resource' >&2\nexit 1\n");
             }
@@ -267,31 +308,32 @@ impl<R: Resource> AnyResource for R {
     }
     fn predict(&self, decided: &Decided, set: &FactSet, facts: &mut Facts) {
         if let Some(decision) = decided.decision.downcast_ref::<R::Decision>() {
-            Resource::predict(self, decision, set, facts);
+            Resource::predict(&self.resource, decision, set, facts);
         }
     }
     fn query(&self) -> Option<Script> {
         let mut out = Script::new();
-        Resource::query(self, &mut out).then_some(out)
+        Resource::query(&self.resource, &mut out).then_some(out)
     }
     fn reads_only(&self) -> bool {
-        Resource::reads_only(self)
+        Resource::reads_only(&self.resource)
     }
     fn query_when_registered(&self) -> bool {
-        Resource::query_when_registered(self)
+        Resource::query_when_registered(&self.resource)
     }
     fn result_shape(&self) -> crate::registered::Shape {
-        Resource::result_shape(self)
+        Resource::result_shape(&self.resource)
+    }
+    fn declares(&self, field: Field) -> bool {
+        Field::COMMON.contains(&field) || R::FIELDS.contains(&field)
     }
     fn converged_result(&self, asked: &(dyn Any + Send + Sync), facts: &Facts) -> Option<String> {
-        Resource::converged_result(self, asked.downcast_ref::<R::Asked>()?, facts)
+        Resource::converged_result(&self.resource, asked.downcast_ref::<R::Asked>()?, facts)
     }
     fn as_any(&self) -> &dyn Any {
-        self
+        &self.resource
     }
 }
-
-pub(crate) use getent::fact_name as getent_fact;
 
 /// A compiled resource, shared between the graph, the planner and the commands.
 pub(crate) type Compiled = Arc<dyn AnyResource>;

@@ -172,7 +172,7 @@ pub(crate) fn batch(state: &PackageState) -> Result<(Change, Batch, PackageState
     };
     let mut change = Change::new(action);
     for (before, after_version) in fields {
-        change = change.field(Field::Package, before, after_version);
+        change = change.field(Field::PACKAGE, before, after_version);
     }
     let mut reason = vec![format!(
         "one apt call for all {} package change(s) this plan makes on the host",
@@ -191,10 +191,6 @@ pub(super) const REFRESH: &str = "apt-get update -q -o DPkg::Lock::Timeout=120 >
 impl Resource for Package {
     type Asked = Handle<PackageState>;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "package"
-    }
 
     fn id(&self) -> String {
         self.names.join(", ")

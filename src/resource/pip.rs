@@ -252,10 +252,6 @@ impl Resource for Pip {
     type Asked = Asked;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "pip"
-    }
-
     fn id(&self) -> String {
         let what = match &self.requirements {
             Some(r) => format!("-r {r}"),
@@ -343,12 +339,12 @@ impl Resource for Pip {
             let current = have.get(&req.name);
             match (self.state, current) {
                 (State::Absent, Some(v)) => {
-                    change = change.field(Field::Package, Some(format!("{} {v}", req.name)), None);
+                    change = change.field(Field::PACKAGE, Some(format!("{} {v}", req.name)), None);
                 }
                 (State::Present, Some(v)) if req.allows(v) => {}
                 (State::Present, current) => {
                     change = change.field(
-                        Field::Package,
+                        Field::PACKAGE,
                         current.map(|v| format!("{} {v}", req.name)),
                         Some(req.text.clone()),
                     );

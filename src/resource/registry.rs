@@ -3,8 +3,9 @@
 //! a suggestion) and the help text are all generated from it.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
+#[cfg(test)]
+use super::mark;
 use super::{
     ansible_module, apt_upgrade, package, pip, replace, service, sysctl, template, unpack, user,
     wait_for,
@@ -14,8 +15,9 @@ use super::{
     release, stat, supervisor, symlink,
 };
 use super::{docker_compose, download, firewall, getent, git};
-use super::{BuildContext, Compiled};
+use super::{named, BuildContext, Compiled, Resource};
 use crate::error::{Error, ErrorKind, Result};
+use crate::plan::Field;
 use crate::yaml::Node;
 
 /// Builds one kind from its rendered arguments.
@@ -25,17 +27,37 @@ type Builder = fn(&Node, &BuildContext<'_>) -> Result<Compiled>;
 pub(crate) struct Kind {
     pub(crate) name: &'static str,
     build: Builder,
+    /// What its type declares (`Resource`'s associated items), read off its builder.
+    declared: Declared,
     /// One line for `--help` and the docs.
     pub(crate) summary: &'static str,
 }
 
+/// What a kind declares through its type rather than through a built resource: its own plan
+/// attributes and the fact its tasks set.
+struct Declared {
+    fields: &'static [Field],
+    sets_fact: fn(&Node) -> Option<String>,
+}
+
+impl Declared {
+    /// Read off a kind's `build` function: its result type is the kind's `Resource`.
+    const fn of<R: Resource>(_: fn(&Node, &BuildContext<'_>) -> Result<R>) -> Self {
+        Self {
+            fields: R::FIELDS,
+            sets_fact: R::sets_fact,
+        }
+    }
+}
+
 macro_rules! registry {
-    ($($name:literal => $module:ident, $summary:literal;)*) => {
+    ($($(#[$meta:meta])* $name:literal => $module:ident, $summary:literal;)*) => {
         /// Every resource kind, in the order the docs list them.
         pub(crate) const KINDS: &[Kind] = &[
-            $(Kind {
+            $($(#[$meta])* Kind {
                 name: $name,
-                build: |args, cx| Ok(Arc::new($module::build(args, cx)?)),
+                build: |args, cx| Ok(named($name, $module::build(args, cx)?)),
+                declared: Declared::of($module::build),
                 summary: $summary,
             },)*
         ];
@@ -73,6 +95,8 @@ registry! {
     "unpack" => unpack, "an archive on the host extracted into a folder, compared member by member";
     "wait_for" => wait_for, "a port, path or URL condition the apply waits for; converged when it holds";
     "ansible_module" => ansible_module, "a module recon has no resource for, run by the control machine's Ansible";
+    #[cfg(test)]
+    "mark" => mark, "a one-line marker file (the guide's worked example; unit tests only)";
 }
 
 /// Whether `name` is a resource kind.
@@ -92,6 +116,22 @@ pub(crate) fn build(name: &str, args: &Node, cx: &BuildContext<'_>) -> Result<Co
         )
         .suggest(name, KINDS.iter().map(|k| k.name))),
     }
+}
+
+/// Every plan attribute a kind declares in its file: with `Field::COMMON`, what a saved plan's
+/// attribute names read back as (`plan::reading`).
+pub(crate) fn declared_fields() -> Vec<Field> {
+    KINDS
+        .iter()
+        .flat_map(|k| k.declared.fields)
+        .copied()
+        .collect()
+}
+
+/// The fact a task of kind `name` sets, from its rendered arguments (`Resource::sets_fact`).
+pub(crate) fn sets_fact(name: &str, args: &Node) -> Option<String> {
+    let kind = KINDS.iter().find(|k| k.name == name)?;
+    (kind.declared.sets_fact)(args)
 }
 
 /// The kinds with their summaries, for help texts.

@@ -417,13 +417,13 @@ fn marker_script_with(version: &str, sha: &str, status: &str, reason: &str, out:
     );
 }
 
+/// Releases `keep:` removes.
+const PRUNE: Field = Field::new("prune");
+
 impl Resource for Release {
     type Asked = Handle<ReleaseState>;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "release"
-    }
+    const FIELDS: &'static [Field] = &[PRUNE, shared::SHARED, shared::PREPARE];
 
     fn id(&self) -> String {
         format!("{} ({})", self.dir(), self.archive.description)
@@ -458,7 +458,7 @@ impl Resource for Release {
         });
         if d.unpack {
             change = change.field(
-                Field::Content,
+                Field::CONTENT,
                 None,
                 Some(format!(
                     "{} files, sha256 {}",
@@ -474,16 +474,16 @@ impl Resource for Release {
         }
         if d.switch {
             change = change.field(
-                Field::Target,
+                Field::TARGET,
                 d.previous.clone(),
                 Some(self.version.clone()),
             );
         }
         if !d.prune.is_empty() {
-            change = change.field(Field::Prune, Some(d.prune.join(", ")), None);
+            change = change.field(PRUNE, Some(d.prune.join(", ")), None);
         }
         if !d.leftovers.is_empty() {
-            change = change.field(Field::Leftovers, Some(d.leftovers.join(", ")), None);
+            change = change.field(Field::LEFTOVERS, Some(d.leftovers.join(", ")), None);
         }
         change.housekeeping = !d.unpack && !d.switch;
         Ok(Some((change, d)))

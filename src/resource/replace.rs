@@ -114,10 +114,6 @@ impl Resource for Replace {
     type Asked = Handle<PathState>;
     type Decision = Rewrite;
 
-    fn kind(&self) -> &'static str {
-        "replace"
-    }
-
     fn id(&self) -> String {
         format!(
             "{}: {}",

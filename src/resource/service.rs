@@ -254,15 +254,17 @@ const UNIT_DIRS: [&str; 3] = [
     "/lib/systemd/system",
 ];
 
+/// Whether a service starts at boot.
+const ENABLED: Field = Field::new("enabled");
+/// Whether systemd refuses to start the unit at all (`masked`).
+const MASKED: Field = Field::new("masked");
+
 impl Resource for Service {
     /// The manager's answer, and the unit's file in each folder its manager reads units from
     /// that a play may write (an earlier task of the plan may write one).
     type Asked = (Handle<CommandOutput>, Vec<(String, Handle<PathState>)>);
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "service"
-    }
+    const FIELDS: &'static [Field] = &[ENABLED, MASKED];
 
     fn id(&self) -> String {
         self.name.clone()
@@ -379,7 +381,7 @@ impl Resource for Service {
                 Act::Reload => "running (reloaded)",
             };
             change = change.field(
-                Field::State,
+                Field::STATE,
                 Some(word(running).to_owned()),
                 Some(after.to_owned()),
             );
@@ -392,10 +394,10 @@ impl Resource for Service {
         }
         let yes = |b: bool| if b { "yes" } else { "no" }.to_owned();
         if let Some(e) = enable {
-            change = change.field(Field::Enabled, Some(yes(o.enabled)), Some(yes(e)));
+            change = change.field(ENABLED, Some(yes(o.enabled)), Some(yes(e)));
         }
         if let Some(m) = mask {
-            change = change.field(Field::Masked, Some(yes(o.masked)), Some(yes(m)));
+            change = change.field(MASKED, Some(yes(o.masked)), Some(yes(m)));
         }
         Ok(Some((
             change,
@@ -701,7 +703,7 @@ mod tests {
             .expect("ok")
             .expect("change");
         assert_eq!((d.act, d.mask), (Some(Act::Stop), Some(true)));
-        assert!(change.fields.iter().any(|f| f.field == Field::Masked));
+        assert!(change.fields.iter().any(|f| f.field == MASKED));
         let mut script = Script::new();
         s.script(&d, &mut script);
         let text = script.as_str();

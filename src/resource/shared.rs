@@ -64,6 +64,11 @@ pub(crate) struct Build {
     pub(crate) env: Vec<(String, String)>,
 }
 
+/// A shared path a new release links to (`shared`).
+pub(super) const SHARED: Field = Field::new("shared");
+/// A command that prepares a new release before it goes live (`prepare`).
+pub(super) const PREPARE: Field = Field::new("prepare");
+
 impl Build {
     /// Reads the keys from a `release` task's fields.
     pub(crate) fn from_fields(f: &Fields<'_>) -> Result<Self> {
@@ -142,13 +147,13 @@ impl Build {
         for s in &self.shared {
             let slash = if s.dir { "/" } else { "" };
             change = change.field(
-                Field::Shared,
+                SHARED,
                 None,
                 Some(format!("{}{slash} -> {SHARED_DIR}/{}{slash}", s.rel, s.rel)),
             );
         }
         for command in &self.prepare {
-            change = change.field(Field::Prepare, None, Some(command.clone()));
+            change = change.field(PREPARE, None, Some(command.clone()));
         }
         change
     }

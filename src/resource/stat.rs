@@ -2,12 +2,17 @@
 //! `stat` module does. It only reads: it never changes anything and never is a step; it runs as a
 //! query between rounds (see registered.rs) and its result is `{ stat: { exists, isdir, ... } }`.
 
+use std::collections::BTreeMap;
+
+use minijinja::Value as JValue;
+
 use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::Result;
 use crate::facts::{FactSet, Facts};
 use crate::fields::Fields;
 use crate::plan::Change;
+use crate::registered::{Shape, Shaped};
 use crate::script::{p, Script};
 use crate::yaml::Node;
 
@@ -86,10 +91,6 @@ impl Resource for Stat {
     type Asked = ();
     type Decision = ();
 
-    fn kind(&self) -> &'static str {
-        "stat"
-    }
-
     fn id(&self) -> String {
         self.path.clone()
     }
@@ -120,7 +121,50 @@ impl Resource for Stat {
         true
     }
 
-    fn result_shape(&self) -> crate::registered::Shape {
-        crate::registered::Shape::Stat
+    fn result_shape(&self) -> Shape {
+        STAT
+    }
+}
+
+/// A `stat` result: the `key=value` lines printed, as a mapping under `stat`.
+const STAT: Shape = Shape::new("stat", |r| {
+    Shaped::Fields(BTreeMap::from([("stat".to_owned(), stat_value(&r.stdout))]))
+});
+
+/// A `stat` result from its `key=value` lines: `true`/`false` as booleans, numbers as numbers,
+/// `mode` as Ansible's four-digit octal text.
+fn stat_value(text: &str) -> JValue {
+    let mut map: BTreeMap<String, JValue> = BTreeMap::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let typed = match (key, value) {
+            ("mode", v) => JValue::from(format!("{v:0>4}")),
+            (_, "true") => JValue::from(true),
+            (_, "false") => JValue::from(false),
+            ("lnk_target" | "lnk_source" | "checksum" | "pw_name" | "gr_name", v) => {
+                JValue::from(v)
+            }
+            (_, v) => v
+                .parse::<i64>()
+                .map_or_else(|_| JValue::from(v), JValue::from),
+        };
+        map.insert(key.to_owned(), typed);
+    }
+    JValue::from_iter(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stat_result_is_typed() {
+        let v = stat_value("exists=true\nmode=644\nuid=0\npw_name=root\nisdir=false\n");
+        assert_eq!(v.get_attr("mode").expect("mode").as_str(), Some("0644"));
+        assert!(v.get_attr("exists").expect("exists").is_true());
+        assert!(!v.get_attr("isdir").expect("isdir").is_true());
+        assert_eq!(v.get_attr("uid").expect("uid").as_i64(), Some(0));
     }
 }

@@ -263,10 +263,6 @@ impl Resource for Supervisor {
     type Asked = Asked;
     type Decision = Decision;
 
-    fn kind(&self) -> &'static str {
-        "supervisor"
-    }
-
     fn id(&self) -> String {
         self.name.clone()
     }
@@ -328,7 +324,7 @@ impl Resource for Supervisor {
                 );
                 if changed {
                     c = c.field(
-                        Field::Content,
+                        Field::CONTENT,
                         None,
                         Some(format!("[program:{}]", self.name)),
                     );

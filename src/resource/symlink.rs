@@ -66,10 +66,6 @@ impl Resource for Symlink {
     /// Point the link at the target (`false`) or remove it (`true`, for `state: absent`).
     type Decision = bool;
 
-    fn kind(&self) -> &'static str {
-        "symlink"
-    }
-
     fn id(&self) -> String {
         if self.absent {
             return self.path.clone();
@@ -104,7 +100,7 @@ impl Resource for Symlink {
             return match state.kind {
                 PathKind::Absent => Ok(None),
                 PathKind::Link => Ok(Some((
-                    Change::new(Action::Delete).field(Field::Target, state.target.clone(), None),
+                    Change::new(Action::Delete).field(Field::TARGET, state.target.clone(), None),
                     true,
                 ))),
                 other => Err(Problem::new(format!(
@@ -116,13 +112,13 @@ impl Resource for Symlink {
         }
         let change = match state.kind {
             PathKind::Absent => {
-                Change::new(Action::Create).field(Field::Target, None, Some(self.target.clone()))
+                Change::new(Action::Create).field(Field::TARGET, None, Some(self.target.clone()))
             }
             PathKind::Link if state.target.as_deref() == Some(self.target.as_str()) => {
                 return Ok(None)
             }
             PathKind::Link => Change::new(Action::Update).field(
-                Field::Target,
+                Field::TARGET,
                 state.target.clone(),
                 Some(self.target.clone()),
             ),

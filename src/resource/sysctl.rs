@@ -152,13 +152,13 @@ pub(crate) struct Decision {
 /// `sysctl` from root's PATH even in a login whose PATH lacks the sbin folders.
 const SYSCTL: &str = "PATH=\"$PATH:/usr/sbin:/sbin\" sysctl";
 
+/// A kernel parameter's value in its sysctl file.
+const VALUE: Field = Field::new("value");
+
 impl Resource for Sysctl {
     type Asked = Asked;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "sysctl"
-    }
+    const FIELDS: &'static [Field] = &[VALUE];
 
     fn id(&self) -> String {
         format!("{}: {}", self.file, self.name)
@@ -230,8 +230,7 @@ impl Resource for Sysctl {
             Rewrite::new(state, new_text, mode)
         });
         let change = if let Some(r) = &rewrite {
-            r.change()
-                .field(Field::Value, in_file, wanted.map(str::to_owned))
+            r.change().field(VALUE, in_file, wanted.map(str::to_owned))
         } else {
             let mut change = Change::new(Action::Update);
             change.reason = Some(format!(
@@ -294,7 +293,7 @@ const REFUSED: &str = "if printf '%s\\n' \"$_e\" | grep -Eq '^sysctl: setting ke
 fn with_running(change: Change, s: &Sysctl, running: Option<&str>) -> Change {
     if s.set && s.present {
         change.field(
-            Field::State,
+            Field::STATE,
             running.map(str::to_owned),
             Some(s.value.clone()),
         )

@@ -22,5 +22,5 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
     let rendered = cx
         .templar
         .render_file(&SourceFile::new(found, text), cx.vars)?;
-    File::new("template", path(&f, "dest")?, rendered.into_bytes(), &f, cx)
+    File::new(path(&f, "dest")?, rendered.into_bytes(), &f, cx)
 }

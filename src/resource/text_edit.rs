@@ -69,7 +69,7 @@ impl Rewrite {
             Action::Create
         })
         .field(
-            Field::Content,
+            Field::CONTENT,
             exists.then(|| format!("{} bytes", self.before.size)),
             Some(format!("{} bytes", self.content.len())),
         );

@@ -167,10 +167,6 @@ impl Resource for Unpack {
     type Asked = Asked;
     type Decision = ();
 
-    fn kind(&self) -> &'static str {
-        "unpack"
-    }
-
     fn id(&self) -> String {
         format!("{} -> {}", self.src, self.dest)
     }

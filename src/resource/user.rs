@@ -216,13 +216,25 @@ pub(crate) struct Asked {
     door: Handle<CommandOutput>,
 }
 
+/// An account's numeric id.
+const UID: Field = Field::new("uid");
+/// An account's login shell.
+const SHELL: Field = Field::new("shell");
+/// An account's home folder.
+const HOME: Field = Field::new("home");
+/// An account's primary group.
+const PRIMARY: Field = Field::new("primary");
+/// An account's supplementary groups.
+const GROUPS: Field = Field::new("groups");
+/// An account's password hash: only ever shown as `(set)` or `(changed)`, never the hash.
+const PASSWORD: Field = Field::new("password");
+/// Whether an account's password is locked (its shadow entry starts with `!`).
+const LOCKED: Field = Field::new("locked");
+
 impl Resource for User {
     type Asked = Asked;
     type Decision = Decision;
-
-    fn kind(&self) -> &'static str {
-        "user"
-    }
+    const FIELDS: &'static [Field] = &[UID, SHELL, HOME, PRIMARY, GROUPS, PASSWORD, LOCKED];
 
     fn id(&self) -> String {
         self.name.clone()
@@ -283,27 +295,19 @@ impl Resource for User {
         let mut change = Change::new(Action::Update);
         let uid = self.uid.filter(|u| *u != account.uid);
         if let Some(uid) = uid {
-            change = change.field(
-                Field::Uid,
-                Some(account.uid.to_string()),
-                Some(uid.to_string()),
-            );
+            change = change.field(UID, Some(account.uid.to_string()), Some(uid.to_string()));
         }
         let group = self.group.as_ref().filter(|g| **g != account.primary);
         if let Some(g) = group {
-            change = change.field(
-                Field::Primary,
-                Some(account.primary.clone()),
-                Some(g.clone()),
-            );
+            change = change.field(PRIMARY, Some(account.primary.clone()), Some(g.clone()));
         }
         let shell = self.shell.as_ref().filter(|s| **s != account.shell);
         if let Some(s) = shell {
-            change = change.field(Field::Shell, Some(account.shell.clone()), Some(s.clone()));
+            change = change.field(SHELL, Some(account.shell.clone()), Some(s.clone()));
         }
         let home = self.home.as_ref().filter(|h| **h != account.home);
         if let Some(h) = home {
-            change = change.field(Field::Home, Some(account.home.clone()), Some(h.clone()));
+            change = change.field(HOME, Some(account.home.clone()), Some(h.clone()));
         }
         let groups = self.groups.as_ref().and_then(|wanted| {
             let wanted: BTreeSet<String> = wanted.iter().cloned().collect();
@@ -314,7 +318,7 @@ impl Resource for User {
             };
             (after != account.groups).then(|| {
                 change = std::mem::replace(&mut change, Change::new(Action::Update)).field(
-                    Field::Groups,
+                    GROUPS,
                     Some(join(&account.groups)),
                     Some(join(&after)),
                 );
@@ -330,15 +334,11 @@ impl Resource for User {
         };
         if let Some(step) = &step {
             if let Step::Set(_) = step {
-                change = change.field(Field::Password, None, Some("(changed)".to_owned()));
+                change = change.field(PASSWORD, None, Some("(changed)".to_owned()));
             }
             if step.locks() != was_locked {
                 let yes_no = |b: bool| if b { "yes" } else { "no" }.to_owned();
-                change = change.field(
-                    Field::Locked,
-                    Some(yes_no(was_locked)),
-                    Some(yes_no(step.locks())),
-                );
+                change = change.field(LOCKED, Some(yes_no(was_locked)), Some(yes_no(step.locks())));
             }
         }
         if change.fields.is_empty() {
@@ -449,13 +449,13 @@ impl User {
     fn create_change(&self) -> Change {
         let mut change = Change::new(Action::Create);
         if let Some(u) = self.uid {
-            change = change.field(Field::Uid, None, Some(u.to_string()));
+            change = change.field(UID, None, Some(u.to_string()));
         }
         if let Some(g) = &self.group {
-            change = change.field(Field::Primary, None, Some(g.clone()));
+            change = change.field(PRIMARY, None, Some(g.clone()));
         }
         if let Some(s) = &self.shell {
-            change = change.field(Field::Shell, None, Some(s.clone()));
+            change = change.field(SHELL, None, Some(s.clone()));
         }
         let home = match (&self.home, self.create_home) {
             (Some(h), true) => Some(format!("{h} (created)")),
@@ -464,18 +464,18 @@ impl User {
             (None, false) => None,
         };
         if let Some(h) = home {
-            change = change.field(Field::Home, None, Some(h));
+            change = change.field(HOME, None, Some(h));
         }
         if let Some(groups) = self.groups.as_ref().filter(|g| !g.is_empty()) {
-            change = change.field(Field::Groups, None, Some(groups.join(", ")));
+            change = change.field(GROUPS, None, Some(groups.join(", ")));
         }
         if self.system {
-            change = change.field(Field::System, None, Some("yes".to_owned()));
+            change = change.field(Field::SYSTEM, None, Some("yes".to_owned()));
         }
         if let Some(value) = self.password.as_ref().and_then(Password::on_create) {
-            change = change.field(Field::Password, None, Some("(set)".to_owned()));
+            change = change.field(PASSWORD, None, Some("(set)".to_owned()));
             if value.starts_with('!') {
-                change = change.field(Field::Locked, None, Some("yes".to_owned()));
+                change = change.field(LOCKED, None, Some("yes".to_owned()));
             }
         }
         change
@@ -499,9 +499,9 @@ impl User {
         let shut = (self.name == probed.me)
             .then(|| format!("`{}` is the account recon logs in as", self.name));
         change = crate::door::guard(change, shut, allow_lockout).map_err(Problem)?;
-        change = change.field(Field::Uid, Some(account.uid.to_string()), None);
+        change = change.field(UID, Some(account.uid.to_string()), None);
         if self.absent == Some(true) {
-            change = change.field(Field::Home, Some(account.home.clone()), None);
+            change = change.field(HOME, Some(account.home.clone()), None);
         }
         Ok(Some((change, Decision::Delete)))
     }
@@ -559,7 +559,7 @@ mod tests {
     fn changes_are_exact_and_append_keeps_other_groups() {
         let (change, decision) = decide(&user(), probe(EXISTS)).expect("ok").expect("change");
         assert_eq!(change.action, Action::Update);
-        assert_eq!(change.fields[0].field, Field::Shell);
+        assert_eq!(change.fields[0].field, SHELL);
         assert_eq!(change.fields[1].before.as_deref(), Some("users"));
         assert_eq!(change.fields[1].after.as_deref(), Some("docker, users"));
         assert!(matches!(
@@ -654,7 +654,7 @@ mod tests {
         let (change, d) = decide_over_ssh(&deploy(Some(hash), None), answers("*"), KEY, false)
             .expect("a new hash keeps key logins")
             .expect("change");
-        assert_eq!(change.fields[0].field, Field::Password);
+        assert_eq!(change.fields[0].field, PASSWORD);
         assert_eq!(change.fields[0].after.as_deref(), Some("(changed)"));
         assert!(!format!("{change:?}").contains(hash), "{change:?}");
         assert!(matches!(
@@ -679,7 +679,7 @@ mod tests {
             let (change, _) = decide_over_ssh(&locking, answers("*"), KEY, true)
                 .expect("allowed")
                 .expect("change");
-            assert!(change.fields.iter().any(|f| f.field == Field::Locked));
+            assert!(change.fields.iter().any(|f| f.field == LOCKED));
         }
         // Locked already: this session came in past the lock, so sshd uses PAM.
         assert!(decide_over_ssh(&deploy(Some("!"), None), answers("!x"), KEY, false).is_ok());

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 use crate::facts::{Exit, FactSet, Facts, Handle};
 use crate::fields::{scalar, Fields};
 use crate::plan::{Action, Change};
+use crate::registered::{Shape, Shaped};
 use crate::script::{n, p, w, Script};
 use crate::yaml::Node;
 
@@ -457,10 +458,6 @@ impl Resource for WaitFor {
     type Asked = Option<Handle<Exit>>;
     type Decision = ();
 
-    fn kind(&self) -> &'static str {
-        "wait_for"
-    }
-
     fn id(&self) -> String {
         self.describe()
     }
@@ -528,13 +525,38 @@ impl Resource for WaitFor {
         matches!(self.condition, Condition::Url { .. }) && self.timeout == 0
     }
 
-    fn result_shape(&self) -> crate::registered::Shape {
+    fn result_shape(&self) -> Shape {
         match &self.condition {
-            Condition::Url { .. } => crate::registered::Shape::Http,
-            _ => crate::registered::Shape::Plain,
+            Condition::Url { .. } => HTTP,
+            _ => Shape::PLAIN,
         }
     }
 }
+
+/// `uri`'s result: `status` (the first line printed), `content` (the rest) and `json` when the
+/// content parses as JSON.
+const HTTP: Shape = Shape::new("http", |r| {
+    use minijinja::Value as JValue;
+    let (first, content) = r.stdout.split_once('\n').unwrap_or((&r.stdout, ""));
+    let status = first.strip_prefix("status=").unwrap_or("0");
+    // Nothing answered (`000`) is Ansible's -1.
+    let status = status.trim().parse::<i64>().unwrap_or(0);
+    let mut map = std::collections::BTreeMap::from([
+        (
+            "status".to_owned(),
+            JValue::from(if status == 0 { -1 } else { status }),
+        ),
+        ("content".to_owned(), JValue::from(content)),
+        (
+            "msg".to_owned(),
+            JValue::from(format!("OK ({} bytes)", content.len())),
+        ),
+    ]);
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(content) {
+        map.insert("json".to_owned(), JValue::from_serialize(&json));
+    }
+    Shaped::Fields(map)
+});
 
 #[cfg(test)]
 mod tests {
