@@ -6,11 +6,27 @@
 
 use super::http_check::HttpCheck;
 use crate::error::{Error, Result};
+use crate::fields::arg::Arg;
 use crate::fields::Fields;
 use crate::yaml::Node;
 
 /// The front's arguments, as both switches spell them.
-pub(super) const KEYS: &[&str] = &["upstream", "reload", "serialize", "check", "drain"];
+/// The front's arguments, shared by `cutover` and `docker_compose`'s `swap` entries.
+pub(super) const ARGS: &[Arg] = &[
+    Arg::path("upstream")
+        .required()
+        .doc("the file the site's nginx `upstream` block includes"),
+    Arg::str("reload")
+        .required()
+        .doc("the front's confirmed reload command"),
+    Arg::str("serialize").doc("a lock name: switches under one lock run one at a time"),
+    Arg::map("check")
+        .default_note("required in `cutover`")
+        .doc("`{ path, status, contains, identity, timeout }` the new backend must answer"),
+    Arg::int("drain")
+        .default("2")
+        .doc("seconds the old backend keeps serving after the switch"),
+];
 
 /// What a new backend must answer on its own port before it takes traffic.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The registry: one line per resource kind. It is the only list of kinds in recon; the playbook
 //! parser's key check, the builder dispatch (no wildcard: an unknown kind is a located error with
-//! a suggestion) and the help text are all generated from it.
+//! a suggestion) and the help text are all generated from it, and with each kind's declared
+//! arguments (`ARGS` in its module) `recon doc` and docs/resources.md.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use super::{
 use super::{docker_compose, download, firewall, getent, git};
 use super::{BuildContext, Compiled};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fields::arg::Groups;
 use crate::yaml::Node;
 
 /// Builds one kind from its rendered arguments.
@@ -27,6 +29,8 @@ pub(crate) struct Kind {
     build: Builder,
     /// One line for `--help` and the docs.
     pub(crate) summary: &'static str,
+    /// Its declared arguments.
+    pub(crate) args: Groups,
 }
 
 macro_rules! registry {
@@ -37,6 +41,7 @@ macro_rules! registry {
                 name: $name,
                 build: |args, cx| Ok(Arc::new($module::build(args, cx)?)),
                 summary: $summary,
+                args: $module::ARGS,
             },)*
         ];
     };
@@ -78,6 +83,14 @@ registry! {
 /// Whether `name` is a resource kind.
 pub(crate) fn is_kind(name: &str) -> bool {
     KINDS.iter().any(|k| k.name == name)
+}
+
+/// The declared arguments of kind `name` (none for an unknown kind).
+pub(crate) fn args_of(name: &str) -> Groups {
+    KINDS
+        .iter()
+        .find(|k| k.name == name)
+        .map_or(&[], |k| k.args)
 }
 
 /// Builds a resource of kind `name` (located at `args`).
