@@ -107,18 +107,16 @@ impl<'a> Fields<'a> {
 
     /// A whole number, or its declared default.
     pub(crate) fn whole(&self, key: &str) -> Result<u64> {
-        match self.get(key) {
-            Some(node) => arg::whole(node, key),
-            None => {
-                let text = self.default_of(key)?;
-                text.parse().map_err(|_| {
-                    Error::invalid(
-                        format!("recon bug: `{key}`'s default `{text}` is not a number"),
-                        &self.node.span,
-                    )
-                })
-            }
+        if let Some(node) = self.get(key) {
+            return arg::whole(node, key);
         }
+        let text = self.default_of(key)?;
+        text.parse().map_err(|_| {
+            Error::invalid(
+                format!("recon bug: `{key}`'s default `{text}` is not a number"),
+                &self.node.span,
+            )
+        })
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&'a Node> {

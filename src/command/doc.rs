@@ -15,14 +15,10 @@ pub(super) fn doc(args: &DocArgs) -> Result<i32> {
         );
         return Ok(exit::OK);
     };
-    match KINDS.iter().find(|k| k.name == name) {
-        Some(kind) => {
-            print!("{}", reference::text(kind));
-            Ok(exit::OK)
-        }
-        None => {
-            let err = Error::new(ErrorKind::UnknownResource { name: name.clone() });
-            Err(err.suggest(name, KINDS.iter().map(|k| k.name)))
-        }
-    }
+    let Some(kind) = KINDS.iter().find(|k| k.name == name) else {
+        let err = Error::new(ErrorKind::UnknownResource { name: name.clone() });
+        return Err(err.suggest(name, KINDS.iter().map(|k| k.name)));
+    };
+    print!("{}", reference::text(kind));
+    Ok(exit::OK)
 }

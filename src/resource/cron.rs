@@ -196,7 +196,7 @@ fn schedule(f: &Fields<'_>) -> Result<String> {
     }
     let mut parts = Vec::new();
     for key in ["minute", "hour", "day", "month", "weekday"] {
-        let value = f.string(key)?.unwrap_or_else(|| "*".to_owned());
+        let value = f.text(key)?;
         if value.is_empty() || value.contains(char::is_whitespace) {
             return Err(Error::invalid(
                 format!("`{key}` must be one cron field without spaces, not `{value}`"),

@@ -56,9 +56,11 @@ pub(crate) const ARGS: Groups = &[&[
         .doc("rule: `tcp`, `udp`, `any`, ...")
         .ansible(&["proto", "protocol"]),
     Arg::str("from")
+        .default("any")
         .doc("rule: the source address or network")
         .ansible(&["from_ip", "from", "src"]),
     Arg::str("to")
+        .default("any")
         .doc("rule: the destination address or network")
         .ansible(&["to_ip", "to", "dest"]),
     Arg::str("direction")
@@ -184,9 +186,9 @@ fn rule(f: &Fields<'_>) -> Result<Firewall> {
         action,
         direction,
         "from".to_owned(),
-        f.string("from")?.unwrap_or_else(|| "any".to_owned()),
+        f.text("from")?,
         "to".to_owned(),
-        f.string("to")?.unwrap_or_else(|| "any".to_owned()),
+        f.text("to")?,
     ];
     if let Some(port) = f.string("port")? {
         if port.is_empty()

@@ -167,14 +167,6 @@ impl HttpCheck {
         if let (Some(d), Some(node)) = (&direct, f.get("direct")) {
             web("direct", d, node)?;
         }
-        let number = |key: &str, default: u32| -> Result<u32> {
-            match f.string(key)? {
-                Some(t) => t.parse().map_err(|_| {
-                    Error::invalid(format!("`{key}` must be a number"), &url_node.span)
-                }),
-                None => Ok(default),
-            }
-        };
         let release = match f.get("release") {
             Some(node) => Some(super::args::checked_path(
                 &f.required_string("release")?,
@@ -183,8 +175,8 @@ impl HttpCheck {
             None => None,
         };
         Ok(Self {
-            status: u16::try_from(number("status", 200)?).unwrap_or(200),
-            timeout: number("timeout", 30)?,
+            status: u16::try_from(f.whole("status")?).unwrap_or(200),
+            timeout: u32::try_from(f.whole("timeout")?).unwrap_or(u32::MAX),
             host: f.string("host")?,
             contains: f.string("contains")?,
             link: f.text("link")?,

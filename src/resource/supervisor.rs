@@ -184,12 +184,7 @@ impl Supervisor {
         };
         let command = f.required_string("command")?;
         let directory = absolute("directory")?;
-        let startsecs: u32 = match (f.string("startsecs")?, f.get("startsecs")) {
-            (Some(t), Some(node)) => t.parse().map_err(|_| {
-                Error::invalid("`startsecs` must be a number of seconds", &node.span)
-            })?,
-            _ => 1,
-        };
+        let startsecs = u32::try_from(f.whole("startsecs")?).unwrap_or(u32::MAX);
         let log_dir = directory.clone().unwrap_or_else(|| "/tmp".to_owned());
         let stdout_log =
             absolute("stdout_logfile")?.unwrap_or_else(|| format!("{log_dir}/{name}.out.log"));

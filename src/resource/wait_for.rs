@@ -238,7 +238,7 @@ fn host_and_port(f: &Fields<'_>) -> Result<(String, u16)> {
         .and_then(|p| u16::try_from(p).ok())
         .filter(|p| *p > 0)
         .ok_or_else(|| Error::invalid("`port` must be 1 to 65535", &port_node.span))?;
-    let host = f.string("host")?.unwrap_or_else(|| "127.0.0.1".to_owned());
+    let host = f.text("host")?;
     Ok((host, port))
 }
 
@@ -268,8 +268,8 @@ fn url_condition(f: &Fields<'_>) -> Result<Condition> {
                 ));
             }
         },
-        follow: f.boolean("follow_redirects")?.unwrap_or(true),
-        insecure: !f.boolean("validate_certs")?.unwrap_or(true),
+        follow: f.flag("follow_redirects")?,
+        insecure: !f.flag("validate_certs")?,
     })
 }
 
