@@ -243,9 +243,7 @@ fn doc_prints_a_resources_declared_arguments() {
     p.recon(&["doc", "sysclt"])
         .expect_code(1)
         .stderr_has("did you mean `sysctl`?");
-    p.recon(&["doc"])
-        .expect_code(0)
-        .stdout_has("  wait_for ");
+    p.recon(&["doc"]).expect_code(0).stdout_has("  wait_for ");
 }
 
 /// A value of the wrong type for a declared argument is refused before the resource is built,

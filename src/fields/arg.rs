@@ -178,11 +178,7 @@ impl Arg {
                     return Ok(());
                 }
                 Err(Error::invalid(
-                    format!(
-                        "`{}` must be one of {}, not `{text}`",
-                        self.name,
-                        values.join(", ")
-                    ),
+                    format!("`{}` must be {}, not `{text}`", self.name, either(values)),
                     &node.span,
                 )
                 .with_label(format!("unknown {}", self.name))
@@ -215,6 +211,15 @@ impl Arg {
             Default::Value(v) => format!("`{v}`"),
             Default::Note(note) => note.to_owned(),
         }
+    }
+}
+
+/// `values` as a choice in words: "`a`, `b` or `c`".
+fn either(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.join(""),
     }
 }
 

@@ -503,7 +503,7 @@ fn a_value_of_the_wrong_type_is_located_and_names_the_argument() {
     assert!(err.contains("`env` must be a mapping"), "{err}");
     let err = error_of("package", "{name: curl, state: lastest}");
     assert!(
-        err.contains("`state` must be one of present, latest, absent"),
+        err.contains("`state` must be `present`, `latest` or `absent`, not `lastest`"),
         "{err}"
     );
     assert!(err.contains("did you mean `latest`?"), "{err}");
