@@ -109,9 +109,19 @@ fn plain_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('/') && !name.starts_with('.')
 }
 
+/// The arguments of one `slots` entry.
+pub(super) const SLOT: Groups = &[&[
+    Arg::str("name")
+        .required()
+        .doc("the slot's folder and program name"),
+    Arg::int("port").required().doc("the TCP port it serves on"),
+    Arg::str("start").required().doc("the command starting it"),
+    Arg::str("stop").required().doc("the command stopping it"),
+]];
+
 /// One `slots` entry: `{ name, port, start, stop }`.
 fn slot(node: &Node) -> Result<Slot> {
-    let f = Fields::new(node, "a slot", &["name", "port", "start", "stop"])?;
+    let f = Fields::declared(node, "a slot", SLOT)?;
     let name = f.required_string("name")?;
     if !plain_name(&name) {
         return Err(Error::invalid(

@@ -13,8 +13,8 @@ use crate::fields::arg::{names, Groups};
 use crate::source::SourceFile;
 use crate::template::{Context, Templar};
 
-/// The argument lists each kind had by hand before the declarations (`swap`: a
-/// `docker_compose` swap entry). Frozen: a name may be added to a declaration, never lost.
+/// The argument lists each kind had by hand before the declarations, and those of the nested
+/// mappings (see `declared`). Frozen: the declarations must keep exactly these names.
 const OLD_KEYS: &[(&str, &[&str])] = &[
     (
         "directory",
@@ -365,6 +365,12 @@ const OLD_KEYS: &[(&str, &[&str])] = &[
             "drain",
         ],
     ),
+    (
+        "check",
+        &["path", "status", "contains", "identity", "timeout"],
+    ),
+    ("slot", &["name", "port", "start", "stop"]),
+    ("release git", &["repo", "ref"]),
 ];
 
 /// A minimal valid task of each kind. `ansible_module` is left out: building it runs the
@@ -401,12 +407,16 @@ const MINIMAL: &[(&str, &str)] = &[
     ("wait_for", "{port: 80}"),
 ];
 
-/// The declarations of `kind` (`swap`: a `docker_compose` swap entry).
+/// The declarations of `kind`, or of a nested mapping: `swap` (a `docker_compose` swap entry),
+/// `check` (a front's check), `slot` (a `cutover` slot), `release git` (a release's source).
 fn declared(kind: &str) -> Groups {
-    if kind == "swap" {
-        return super::compose_swap::ARGS;
+    match kind {
+        "swap" => super::compose_swap::ARGS,
+        "check" => super::front::CHECK,
+        "slot" => super::cutover::SLOT,
+        "release git" => super::release::GIT,
+        _ => super::args_of(kind),
     }
-    super::args_of(kind)
 }
 
 #[test]

@@ -6,7 +6,7 @@
 
 use super::http_check::HttpCheck;
 use crate::error::{Error, Result};
-use crate::fields::arg::Arg;
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::yaml::Node;
 
@@ -117,14 +117,23 @@ pub(super) fn number<T: std::str::FromStr>(
     }
 }
 
+/// The arguments of a front's `check`.
+pub(super) const CHECK: Groups = &[&[
+    Arg::str("path")
+        .default("/")
+        .doc("what is asked of the new backend (starts with `/`)"),
+    Arg::int("status").default("200").doc("the status expected"),
+    Arg::str("contains").doc("text the body must contain"),
+    Arg::str("identity").doc("text only this app's answers carry"),
+    Arg::int("timeout")
+        .default("30")
+        .doc("seconds the check keeps trying"),
+]];
+
 /// A `check: { path, status, contains, identity, timeout }` mapping.
 fn parse_check(check_node: &Node) -> Result<Check> {
-    let c = Fields::new(
-        check_node,
-        "`check`",
-        &["path", "status", "contains", "identity", "timeout"],
-    )?;
-    let path = c.string("path")?.unwrap_or_else(|| "/".to_owned());
+    let c = Fields::declared(check_node, "`check`", CHECK)?;
+    let path = c.text("path")?;
     if !path.starts_with('/') {
         return Err(Error::invalid(
             format!("`path` must start with `/`, not `{path}`"),
@@ -133,9 +142,9 @@ fn parse_check(check_node: &Node) -> Result<Check> {
     }
     Ok(Check {
         path,
-        status: u16::try_from(number::<u32>(&c, "status", 200, "a number")?).unwrap_or(200),
+        status: u16::try_from(c.whole("status")?).unwrap_or(200),
         contains: c.string("contains")?.filter(|s| !s.is_empty()),
         identity: c.string("identity")?.filter(|s| !s.is_empty()),
-        timeout: number(&c, "timeout", 30, "a number")?,
+        timeout: u32::try_from(c.whole("timeout")?).unwrap_or(u32::MAX),
     })
 }

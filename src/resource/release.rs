@@ -128,6 +128,16 @@ const ARGS_OWN: &[Arg] = &[
 /// The arguments of `release`.
 pub(super) const ARGS: Groups = &[ARGS_OWN];
 
+/// The arguments of a `release`'s `git` source.
+pub(super) const GIT: Groups = &[&[
+    Arg::str("repo")
+        .required()
+        .doc("a repository: a local path (from the playbook) or a URL"),
+    Arg::str("ref")
+        .default_note("the release's `version`")
+        .doc("the branch, tag or commit archived"),
+]];
+
 /// Where the release comes from: one of `src` (a tarball on the control machine, looked up in
 /// the role's and playbook's files), `git` (a repository and ref, by default the version) or
 /// `url`; with the span to point errors at.
@@ -153,7 +163,7 @@ fn source_of(
             (Source::Tarball(found), node.span.clone())
         }
         (None, Some(node), None) => {
-            let g = Fields::new(node, "`git`", &["repo", "ref"])?;
+            let g = Fields::declared(node, "`git`", GIT)?;
             let repo = g.required_string("repo")?;
             let reference = g.string("ref")?.unwrap_or_else(|| version.to_owned());
             let source = if super::git_remote::is_url(&repo) {
