@@ -529,3 +529,20 @@ fn an_unknown_key_still_gets_did_you_mean_or_the_list() {
         "{err}"
     );
 }
+
+/// Every default a declaration states is a value of its own type (a builder reads it as one).
+#[test]
+fn every_stated_default_fits_its_type() {
+    for (kind, _) in OLD_KEYS {
+        for arg in declared(kind).iter().flat_map(|g| g.iter()) {
+            let crate::fields::arg::Default::Value(value) = arg.default else {
+                continue;
+            };
+            let node = crate::yaml::parse(&SourceFile::new("default.yml", format!("{value:?}")))
+                .expect("yaml");
+            if let Err(e) = arg.check(&node) {
+                panic!("`{kind}`'s `{}` defaults to `{value}`: {e}", arg.name);
+            }
+        }
+    }
+}

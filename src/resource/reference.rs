@@ -36,10 +36,11 @@ pub(crate) fn markdown() -> String {
          into it. `recon doc KIND` prints the same in a terminal. How each kind decides what to \
          change is in the [reference](reference.md#resources).\n\n",
     );
-    for kind in super::registry::KINDS {
-        let _ = write!(out, "[`{}`](#{}) ", kind.name, kind.name);
-    }
-    out.push_str("\n\n");
+    let links: Vec<String> = super::registry::KINDS
+        .iter()
+        .map(|k| format!("[`{}`](#{})", k.name, k.name))
+        .collect();
+    let _ = writeln!(out, "{}\n", links.join(" "));
     for kind in super::registry::KINDS {
         let _ = writeln!(out, "## {}\n\n{}.\n", kind.name, capitalized(kind.summary));
         out.push_str("| argument | type | default | Ansible | what it does |\n");
