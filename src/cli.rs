@@ -60,7 +60,21 @@ pub(crate) enum Command {
     /// Work with `apply --json` reports (merge the reports of `--shard` runs into one recap)
     #[command(after_help = REPORT_EXAMPLES)]
     Report(ReportArgs),
+    /// Show a resource's arguments: type, default, Ansible names (no KIND: list the resources)
+    #[command(after_help = DOC_EXAMPLES)]
+    Doc(DocArgs),
 }
+
+/// `recon doc [KIND]`.
+#[derive(Debug, Args)]
+pub(crate) struct DocArgs {
+    /// The resource kind (`file`, `service`, ...)
+    pub(crate) kind: Option<String>,
+}
+
+const DOC_EXAMPLES: &str = "Examples:
+  recon doc
+  recon doc sysctl";
 
 /// `recon man [--dir DIR]`.
 #[derive(Debug, Args)]
@@ -104,7 +118,8 @@ impl Command {
             | Command::Init(_)
             | Command::Completions(_)
             | Command::Man(_)
-            | Command::Report(_) => return None,
+            | Command::Report(_)
+            | Command::Doc(_) => return None,
         };
         Some(&source.vault)
     }

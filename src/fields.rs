@@ -1,8 +1,11 @@
 //! Typed, located access to a YAML mapping: the one place that turns "wrong shape" into an error
 //! pointing at the offending key or value, with "did you mean" for typos.
 
+pub(crate) mod arg;
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::{Node, Resolved};
+use arg::{Default, Groups};
 
 /// The most keys an unknown-key error lists when no key is near the unknown one.
 const KEYS_LISTED: usize = 40;
@@ -11,6 +14,9 @@ const KEYS_LISTED: usize = 40;
 pub(crate) struct Fields<'a> {
     pub(crate) node: &'a Node,
     context: String,
+    /// The declaration the keys were checked against, where the defaults come from (none for
+    /// mappings checked against a plain key list).
+    declared: Groups,
 }
 
 impl<'a> Fields<'a> {
@@ -47,7 +53,70 @@ impl<'a> Fields<'a> {
                 );
             }
         }
-        Ok(Self { node, context })
+        Ok(Self {
+            node,
+            context,
+            declared: &[],
+        })
+    }
+
+    /// Checks `node` against a resource's declared arguments: every key is declared (else a
+    /// located error with did-you-mean) and every given value has the declared type, before
+    /// the builder reads anything. Defaults then come from the declaration.
+    pub(crate) fn declared(
+        node: &'a Node,
+        context: impl Into<String>,
+        declared: Groups,
+    ) -> Result<Self> {
+        let mut fields = Self::new(node, context, &arg::names(declared))?;
+        for (key, value) in node.as_map().unwrap_or_default() {
+            if let (Some(arg), false) = (arg::find(declared, key.key()), value.is_null()) {
+                arg.check(value)?;
+            }
+        }
+        fields.declared = declared;
+        Ok(fields)
+    }
+
+    /// The declared default of `key`, as written in the declaration.
+    fn default_of(&self, key: &str) -> Result<&'static str> {
+        match arg::find(self.declared, key).map(|a| a.default) {
+            Some(Default::Value(value)) => Ok(value),
+            _ => Err(Error::invalid(
+                format!("recon bug: `{key}` is read with a default but declares none"),
+                &self.node.span,
+            )),
+        }
+    }
+
+    /// A boolean, or its declared default.
+    pub(crate) fn flag(&self, key: &str) -> Result<bool> {
+        match self.boolean(key)? {
+            Some(b) => Ok(b),
+            None => Ok(matches!(self.default_of(key)?, "true" | "yes")),
+        }
+    }
+
+    /// A scalar as text, or its declared default.
+    pub(crate) fn text(&self, key: &str) -> Result<String> {
+        match self.string(key)? {
+            Some(text) => Ok(text),
+            None => Ok(self.default_of(key)?.to_owned()),
+        }
+    }
+
+    /// A whole number, or its declared default.
+    pub(crate) fn whole(&self, key: &str) -> Result<u64> {
+        if let Some(node) = self.get(key) {
+            return arg::whole(node, key);
+        }
+        let text = self.default_of(key)?;
+        text.parse().map_err(|_| {
+            Error::invalid(
+                format!("recon bug: `{key}`'s default `{text}` is not a number"),
+                &self.node.span,
+            )
+        })
     }
 
     pub(crate) fn get(&self, key: &str) -> Option<&'a Node> {

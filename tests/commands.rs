@@ -230,3 +230,33 @@ fn sysctl_settings_are_written_as_ansible_writes_them_and_converge() {
         .expect_code(0)
         .stdout_has("No changes.");
 }
+
+/// `recon doc KIND` prints a resource's declared arguments (type, default, Ansible names);
+/// an unknown kind is an error with a suggestion; `recon doc` lists the kinds.
+#[test]
+fn doc_prints_a_resources_declared_arguments() {
+    let p = Project::new();
+    p.recon(&["doc", "sysctl"])
+        .expect_code(0)
+        .stdout_has("  reload (bool; true)\n")
+        .stdout_has("Ansible: name, key");
+    p.recon(&["doc", "sysclt"])
+        .expect_code(1)
+        .stderr_has("did you mean `sysctl`?");
+    p.recon(&["doc"]).expect_code(0).stdout_has("  wait_for ");
+}
+
+/// A value of the wrong type for a declared argument is refused before the resource is built,
+/// located at the value and naming the argument and the type.
+#[test]
+fn a_resource_argument_of_the_wrong_type_is_located() {
+    let p = Project::new();
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - sysctl: { name: vm.swappiness, value: 10, reload: [1] }\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("`reload` must be a boolean")
+        .stderr_has("site.yml:3:");
+}

@@ -95,8 +95,9 @@ impl Args {
     /// A task with nothing to manage (no package names, no unit): still, every argument left
     /// after the translation must be one the recon resource `kind` takes, so a typo
     /// (`package: { zzbogus: 1 }`) is a located error with a suggestion, not a silent no-op.
-    pub(crate) fn nothing_to_manage(self, kind: &str, keys: &[&str]) -> Result<Mapped> {
-        crate::fields::Fields::new(&self.into_node(), format!("`{kind}`"), keys)?;
+    pub(crate) fn nothing_to_manage(self, kind: &str) -> Result<Mapped> {
+        let declared = crate::resource::args_of(kind);
+        crate::fields::Fields::declared(&self.into_node(), format!("`{kind}`"), declared)?;
         Ok(Mapped::Skip)
     }
 }

@@ -446,7 +446,7 @@ fn package(mut a: Args) -> Result<Mapped> {
     }
     a.ignore(APT_IGNORED);
     if !a.has(&["name"]) {
-        return a.nothing_to_manage("package", crate::resource::PACKAGE_KEYS);
+        return a.nothing_to_manage("package");
     }
     Ok(resource("package", a))
 }
@@ -484,7 +484,7 @@ fn service(mut a: Args) -> Result<Mapped> {
     ]);
     if !a.has(&["name", "unit", "service"]) {
         a.ignore(&["unit", "service"]);
-        return a.nothing_to_manage("service", crate::resource::SERVICE_KEYS);
+        return a.nothing_to_manage("service");
     }
     if !a.has(&["state", "enabled", "masked"]) {
         a.ignore(&["daemon_reload", "scope"]);
@@ -726,7 +726,7 @@ fn ufw(mut a: Args) -> Result<Mapped> {
         None => false,
     };
     if reloaded && !a.has(&["rule", "policy", "logging"]) {
-        return a.nothing_to_manage("firewall", crate::resource::FIREWALL_KEYS);
+        return a.nothing_to_manage("firewall");
     }
     Ok(resource("firewall", a))
 }

@@ -5,6 +5,7 @@ mod adhoc;
 mod apply;
 mod check;
 mod completions;
+mod doc;
 mod gather;
 mod graph;
 mod init;
@@ -36,7 +37,7 @@ use crate::exit;
 /// Parses `args`, runs the subcommand, prints its output and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let command = Arguments::command().after_long_help(format!(
-        "Resources (the key of a task):\n{}",
+        "Resources (the key of a task; `recon doc KIND` shows its arguments):\n{}",
         crate::resource::help()
     ));
     let parsed = command
@@ -113,5 +114,6 @@ fn execute(command: Command, stop: &AtomicBool) -> Result<i32> {
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => completions::man(&args),
         Command::Report(args) => report::report(&args),
+        Command::Doc(args) => doc::doc(&args),
     }
 }

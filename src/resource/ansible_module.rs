@@ -10,6 +10,7 @@ use serde_json::Value;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::arg::{Arg, Groups, Type};
 use crate::fields::Fields;
 use crate::plan::{Action, Change};
 use crate::registered::{Shape, Shaped};
@@ -28,11 +29,19 @@ pub(crate) struct AnsibleModule {
     run: Vec<u8>,
 }
 
-const KEYS: &[&str] = &["module", "args"];
+/// The arguments of `ansible_module`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("module")
+        .required()
+        .doc("the Ansible module (`community.general.ini_file`)"),
+    Arg::new("args", Type::Any)
+        .default_note("none")
+        .doc("its arguments, a mapping"),
+]];
 
 /// Builds a bridged module call: the payloads come from the control machine's Ansible.
 pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<AnsibleModule> {
-    let f = Fields::new(args, "`ansible_module`", KEYS)?;
+    let f = Fields::declared(args, "`ansible_module`", ARGS)?;
     let name = f.required_string("module")?;
     let at = f.require("module")?;
     let module_args = match f.get("args") {

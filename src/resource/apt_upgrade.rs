@@ -14,13 +14,27 @@
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PackageState};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::Script;
 use crate::yaml::Node;
 
 /// The arguments `apt_upgrade` takes.
-const KEYS: &[&str] = &["mode", "update_cache", "cache_valid_time"];
+/// The arguments of `apt_upgrade`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("mode")
+        .required()
+        .doc("`dist`/`full`: dist-upgrade; `safe`/`yes`: upgrade --with-new-pkgs; `no`: nothing")
+        .ansible(&["upgrade"]),
+    Arg::bool("update_cache")
+        .default("false")
+        .doc("`apt-get update` first when there is something to upgrade")
+        .ansible(&["update_cache"]),
+    Arg::int("cache_valid_time")
+        .doc("seconds: refresh also when the cache is older")
+        .ansible(&["cache_valid_time"]),
+]];
 
 /// Which apt-get upgrade.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +57,7 @@ pub(crate) struct AptUpgrade {
 
 /// Builds an `apt_upgrade`; `mode` as Ansible's `upgrade` spells it.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<AptUpgrade> {
-    let f = Fields::new(args, "`apt_upgrade`", KEYS)?;
+    let f = Fields::declared(args, "`apt_upgrade`", ARGS)?;
     let node = f.require("mode")?;
     let text = f.required_string("mode")?;
     let mode = match text.as_str() {
@@ -61,7 +75,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<AptUpgrade> {
     let cache_valid_time = super::args::number(&f, "cache_valid_time")?;
     Ok(AptUpgrade {
         mode,
-        update_cache: f.boolean("update_cache")?.unwrap_or(false) || cache_valid_time.is_some(),
+        update_cache: f.flag("update_cache")? || cache_valid_time.is_some(),
         cache_valid_time,
     })
 }

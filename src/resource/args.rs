@@ -2,28 +2,33 @@
 
 use crate::error::{Error, Result};
 use crate::facts::PathState;
+use crate::fields::arg::{octal_mode, Arg};
 use crate::fields::Fields;
 use crate::plan::{Change, Field};
 use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
-/// `0644`, `644` or `0o644` (quoted or not: YAML would read a bare 0644 as decimal 644, so the
-/// text as written is what counts).
+/// An octal mode (`crate::fields::arg::octal_mode`), or none.
 pub(crate) fn mode(f: &Fields<'_>, key: &str) -> Result<Option<u32>> {
-    let Some(node) = f.get(key) else {
-        return Ok(None);
-    };
-    let text = node.scalar_text().unwrap_or_default().trim();
-    let digits = text.strip_prefix("0o").unwrap_or(text);
-    match u32::from_str_radix(digits, 8) {
-        Ok(m) if m <= 0o7777 && !digits.is_empty() => Ok(Some(m)),
-        _ => Err(Error::invalid(
-            format!("`{key}` must be an octal mode like \"0644\", not `{text}`"),
-            &node.span,
-        )
-        .with_label("not an octal mode")),
-    }
+    f.get(key).map(|node| octal_mode(node, key)).transpose()
 }
+
+/// `mode`, `owner` and `group`: the attributes `Attrs::read` reads, shared by the kinds that
+/// write a path.
+pub(crate) const ATTRS: &[Arg] = &[
+    Arg::mode("mode")
+        .default_note("kept; 0644 (a folder 0755) when created")
+        .doc("octal mode, quoted (`\"0644\"`)")
+        .ansible(&["mode"]),
+    Arg::str("owner")
+        .default_note("kept")
+        .doc("owning account")
+        .ansible(&["owner"]),
+    Arg::str("group")
+        .default_note("kept")
+        .doc("owning group")
+        .ansible(&["group"]),
+];
 
 /// A required, non-empty path; normalized (no trailing `/`, no `//`, no `.` parts).
 pub(crate) fn path(f: &Fields<'_>, key: &str) -> Result<String> {

@@ -10,6 +10,7 @@ use super::file::text_diff;
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
@@ -125,13 +126,36 @@ pub(crate) struct AuthorizedKey {
     pub(crate) absent: bool,
 }
 
+/// The arguments of `authorized_key`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("user")
+        .required()
+        .doc("the account whose keys these are")
+        .ansible(&["user"]),
+    Arg::str("key")
+        .required()
+        .doc("one or more public key lines")
+        .ansible(&["key"]),
+    Arg::str("key_options")
+        .doc("options put before each key (`from=\"10.0.0.0/8\"`)")
+        .ansible(&["key_options"]),
+    Arg::path("path")
+        .default("~user/.ssh/authorized_keys")
+        .doc("the file")
+        .ansible(&["path"]),
+    Arg::bool("exclusive")
+        .default("false")
+        .doc("remove every other key")
+        .ansible(&["exclusive"]),
+    Arg::one_of("state", &["present", "absent"])
+        .doc("`absent` removes these keys")
+        .default("present")
+        .ansible(&["state"]),
+]];
+
 /// Builds an `authorized_key` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<AuthorizedKey> {
-    let f = Fields::new(
-        args,
-        "`authorized_key`",
-        &["user", "key", "key_options", "path", "exclusive", "state"],
-    )?;
+    let f = Fields::declared(args, "`authorized_key`", ARGS)?;
     let key_node = f.require("key")?;
     let options = f.string("key_options")?.filter(|o| !o.trim().is_empty());
     if let (Some(o), Some(node)) = (&options, f.get("key_options")) {
@@ -170,7 +194,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<AuthorizedKey
         user: account_name(&f, "user")?,
         path,
         keys,
-        exclusive: f.boolean("exclusive")?.unwrap_or(false),
+        exclusive: f.flag("exclusive")?,
         absent: state(&f, &["present", "absent"])? == "absent",
     })
 }

@@ -13,27 +13,63 @@ use super::text_edit::{current_text, written};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
-const KEYS: &[&str] = &[
-    "path",
-    "block",
-    "marker",
-    "marker_begin",
-    "marker_end",
-    "insertafter",
-    "insertbefore",
-    "create",
-    "state",
-    "mode",
-    "owner",
-    "group",
-    "validate",
-    "append_newline",
-    "prepend_newline",
+/// The arguments of `block`.
+pub(super) const ARGS: Groups = &[
+    &[
+        Arg::path("path")
+            .required()
+            .doc("the file")
+            .ansible(&["path", "dest", "destfile", "name"]),
+        Arg::str("block")
+            .default("")
+            .doc("the lines between the markers")
+            .ansible(&["block", "content"]),
+        Arg::str("marker")
+            .default("# {mark} ANSIBLE MANAGED BLOCK")
+            .doc("the marker line; `{mark}` becomes `marker_begin`/`marker_end`")
+            .ansible(&["marker"]),
+        Arg::str("marker_begin")
+            .doc("replaces `{mark}` in the first marker")
+            .default("BEGIN")
+            .ansible(&["marker_begin"]),
+        Arg::str("marker_end")
+            .doc("replaces `{mark}` in the last marker")
+            .default("END")
+            .ansible(&["marker_end"]),
+        Arg::str("insertafter")
+            .default("EOF")
+            .doc("`EOF` or a regex: a new block goes after its last match")
+            .ansible(&["insertafter"]),
+        Arg::str("insertbefore")
+            .doc("`BOF` or a regex: a new block goes before its last match")
+            .ansible(&["insertbefore"]),
+        Arg::bool("create")
+            .default("false")
+            .doc("create a missing file")
+            .ansible(&["create"]),
+        Arg::one_of("state", &["present", "absent"])
+            .doc("`absent` removes the block and its markers")
+            .default("present")
+            .ansible(&["state"]),
+        Arg::str("validate")
+            .doc("a command run on the candidate file (`%s`) before the rename")
+            .ansible(&["validate"]),
+        Arg::bool("append_newline")
+            .default("false")
+            .doc("a blank line after the block when the next line is not blank")
+            .ansible(&["append_newline"]),
+        Arg::bool("prepend_newline")
+            .default("false")
+            .doc("a blank line before the block when the previous line is not blank")
+            .ansible(&["prepend_newline"]),
+    ],
+    super::args::ATTRS,
 ];
 
 /// Where a block goes when its markers are not in the file yet.
@@ -82,9 +118,9 @@ pub(crate) struct Block {
 
 /// Builds a `block` from its arguments.
 pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Block> {
-    let f = Fields::new(args, "`block`", KEYS)?;
+    let f = Fields::declared(args, "`block`", ARGS)?;
     let present = state(&f, &["present", "absent"])? == "present";
-    let block = f.string("block")?.unwrap_or_default();
+    let block = f.text("block")?;
     let marker = one_line(&f, "marker")?.unwrap_or_else(|| "# {mark} ANSIBLE MANAGED BLOCK".into());
     let mark = |key: &str, default: &str| -> Result<String> {
         let text = one_line(&f, key)?.unwrap_or_else(|| default.to_owned());
@@ -127,12 +163,12 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Block> {
         begin,
         end,
         insert,
-        create: f.boolean("create")?.unwrap_or(false),
+        create: f.flag("create")?,
         present,
         attrs: Attrs::read(&f)?,
         validate,
-        append_newline: f.boolean("append_newline")?.unwrap_or(false),
-        prepend_newline: f.boolean("prepend_newline")?.unwrap_or(false),
+        append_newline: f.flag("append_newline")?,
+        prepend_newline: f.flag("prepend_newline")?,
         sensitive,
     })
 }

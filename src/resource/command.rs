@@ -6,6 +6,7 @@ use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{guard_script, Exit, FactSet, Facts, Handle, PathKind, PathState, Reach, Want};
+use crate::fields::arg::{Arg, Groups, Type};
 use crate::fields::{scalar, wrong_type, Fields};
 use crate::plan::{Action, Change};
 use crate::script::{is_identifier, p, Piece, Script};
@@ -36,18 +37,32 @@ pub(crate) enum Program {
     Argv(Vec<String>),
 }
 
-const KEYS: &[&str] = &[
-    "cmd",
-    "argv",
-    "chdir",
-    "env",
-    "creates",
-    "removes",
-    "unless",
-    "serialize",
-    "stamp",
-    "since",
-];
+/// The arguments of `command` (or a bare command line: `command: make install`).
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("cmd")
+        .default_note("`cmd` or `argv`")
+        .doc("a `sh` command line")
+        .ansible(&["cmd", "free_form"]),
+    Arg::new("argv", Type::List("a list of strings"))
+        .default_note("`cmd` or `argv`")
+        .doc("the program and its arguments, no shell")
+        .ansible(&["argv"]),
+    Arg::path("chdir")
+        .doc("the folder it runs in")
+        .ansible(&["chdir"]),
+    Arg::map("env").doc("environment variables for the command"),
+    Arg::path("creates")
+        .doc("runs only while this path does not exist")
+        .ansible(&["creates"]),
+    Arg::path("removes")
+        .doc("runs only while this path exists")
+        .ansible(&["removes"]),
+    Arg::str("unless").doc("a read-only `sh` guard: exit 0 means done (runs during `plan` too)"),
+    Arg::str("serialize").doc("a lock name: commands under one lock run one at a time on the node"),
+    Arg::path("stamp")
+        .doc("a file written after success; the command runs again when `since` is newer"),
+    Arg::strings("since").doc("paths whose change makes a `stamp`ed command run again"),
+]];
 
 /// Builds a `command` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Command> {
@@ -73,7 +88,7 @@ impl Command {
                 since: Vec::new(),
             });
         }
-        let f = Fields::new(args, "`command`", KEYS)?;
+        let f = Fields::declared(args, "`command`", ARGS)?;
         let program = match (f.get("cmd"), f.get("argv")) {
             (Some(_), Some(second)) => {
                 return Err(Error::invalid(

@@ -14,6 +14,7 @@ use super::front::{self, number, Front};
 use super::http_check::HttpCheck;
 use super::Problem;
 use crate::error::{Error, Result};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::script::{n, p, w, Script};
 use crate::yaml::Node;
@@ -27,8 +28,16 @@ pub(crate) struct Swap {
     pub(crate) front: Front,
 }
 
-/// A swap entry's own arguments (the front's follow: `front::KEYS`).
-const KEYS: &[&str] = &["service", "port"];
+/// A swap entry's arguments: its own, then the front's.
+pub(super) const ARGS: Groups = &[
+    &[
+        Arg::str("service").required().doc("the compose service"),
+        Arg::int("port")
+            .required()
+            .doc("the port it listens on in its container"),
+    ],
+    front::ARGS,
+];
 
 /// Builds the `swap` list (absent: no service is swapped).
 pub(super) fn build(node: Option<&Node>) -> Result<Vec<Swap>> {
@@ -57,7 +66,7 @@ pub(super) fn build(node: Option<&Node>) -> Result<Vec<Swap>> {
 
 /// One `swap` entry.
 fn one(node: &Node) -> Result<Swap> {
-    let f = Fields::new(node, "a `swap` entry", &[KEYS, front::KEYS].concat())?;
+    let f = Fields::declared(node, "a `swap` entry", ARGS)?;
     let service = f.required_string("service")?;
     let port: u16 = number(&f, "port", 0, "a TCP port")?;
     if port == 0 {

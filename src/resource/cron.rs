@@ -21,26 +21,62 @@ use super::file::text_diff;
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::{scalar, Fields};
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
 use crate::yaml::Node;
 
-const KEYS: &[&str] = &[
-    "name",
-    "job",
-    "minute",
-    "hour",
-    "day",
-    "month",
-    "weekday",
-    "special_time",
-    "user",
-    "env",
-    "disabled",
-    "cron_file",
-    "state",
-];
+/// The arguments of `cron`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("name")
+        .required()
+        .doc("the entry's name (its `#Ansible: NAME` marker)")
+        .ansible(&["name"]),
+    Arg::str("job")
+        .default_note("required unless `absent`")
+        .doc("the command line")
+        .ansible(&["job", "value"]),
+    Arg::str("minute")
+        .doc("schedule field")
+        .default("*")
+        .ansible(&["minute"]),
+    Arg::str("hour")
+        .doc("schedule field")
+        .default("*")
+        .ansible(&["hour"]),
+    Arg::str("day")
+        .doc("schedule field: day of the month")
+        .default("*")
+        .ansible(&["day", "dom"]),
+    Arg::str("month")
+        .doc("schedule field")
+        .default("*")
+        .ansible(&["month"]),
+    Arg::str("weekday")
+        .doc("schedule field: day of the week")
+        .default("*")
+        .ansible(&["weekday", "dow"]),
+    Arg::str("special_time")
+        .doc("`reboot`, `daily`, ... instead of the five fields")
+        .ansible(&["special_time", "special"]),
+    Arg::str("user")
+        .default_note("the connecting account")
+        .doc("whose crontab")
+        .ansible(&["user"]),
+    Arg::map("env").doc("variables set for the job (recon's own, not Ansible's `env: yes`)"),
+    Arg::bool("disabled")
+        .default("false")
+        .doc("the entry is kept commented out")
+        .ansible(&["disabled"]),
+    Arg::str("cron_file")
+        .doc("a name in /etc/cron.d or a path (needs `user`)")
+        .ansible(&["cron_file"]),
+    Arg::one_of("state", &["present", "absent"])
+        .doc("`absent` removes the entry")
+        .default("present")
+        .ansible(&["state"]),
+]];
 
 const SPECIAL: &[&str] = &[
     "reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly",
@@ -59,7 +95,7 @@ pub(crate) struct Cron {
 
 /// Builds a `cron` entry from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cron> {
-    let f = Fields::new(args, "`cron`", KEYS)?;
+    let f = Fields::declared(args, "`cron`", ARGS)?;
     let name = one_line(&f, "name")?.unwrap_or_default();
     if name.trim().is_empty() {
         return Err(f.missing("name"));
@@ -127,11 +163,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cron> {
     } else {
         String::new()
     };
-    let disabled = if f.boolean("disabled")?.unwrap_or(false) {
-        "#"
-    } else {
-        ""
-    };
+    let disabled = if f.flag("disabled")? { "#" } else { "" };
     lines.push(format!("{disabled}{schedule}{user_column} {job}"));
     Ok(Cron {
         name,
@@ -164,7 +196,7 @@ fn schedule(f: &Fields<'_>) -> Result<String> {
     }
     let mut parts = Vec::new();
     for key in ["minute", "hour", "day", "month", "weekday"] {
-        let value = f.string(key)?.unwrap_or_else(|| "*".to_owned());
+        let value = f.text(key)?;
         if value.is_empty() || value.contains(char::is_whitespace) {
             return Err(Error::invalid(
                 format!("`{key}` must be one cron field without spaces, not `{value}`"),

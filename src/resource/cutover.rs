@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::facts::{
     CommandOutput, FactSet, Facts, Handle, PathKind, PathState, ReleaseState, Want,
 };
+use crate::fields::arg::{Arg, Groups, Type};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Script};
@@ -46,12 +47,29 @@ pub(crate) struct Cutover {
     pub(crate) front: Front,
 }
 
-/// The cutover's own arguments (the front's follow: `front::KEYS`).
-const KEYS: &[&str] = &["root", "version", "link", "slots"];
+/// The cutover's own arguments (then the front's: `front::ARGS`).
+const OWN: &[Arg] = &[
+    Arg::path("root").required().doc("the `release` root"),
+    Arg::str("version")
+        .required()
+        .doc("the release to make live"),
+    Arg::str("link")
+        .default("current")
+        .doc("the link naming the live release"),
+    Arg::new(
+        "slots",
+        Type::List("a list of two `{ name, port, start, stop }`"),
+    )
+    .required()
+    .doc("two `{ name, port, start, stop }`: the blue and green programs"),
+];
+
+/// The arguments of `cutover`.
+pub(super) const ARGS: Groups = &[OWN, front::ARGS];
 
 /// Builds a `cutover` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
-    let f = Fields::new(args, "`cutover`", &[KEYS, front::KEYS].concat())?;
+    let f = Fields::declared(args, "`cutover`", ARGS)?;
     let root = super::args::checked_path(&f.required_string("root")?, f.require("root")?)?;
     let version_node = f.require("version")?;
     let version = f.required_string("version")?;
@@ -79,7 +97,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Cutover> {
     };
     Ok(Cutover {
         front: Front::parse(&f, true)?,
-        link: f.string("link")?.unwrap_or_else(|| "current".to_owned()),
+        link: f.text("link")?,
         root,
         version,
         slots,
@@ -91,9 +109,19 @@ fn plain_name(name: &str) -> bool {
     !name.is_empty() && !name.contains('/') && !name.starts_with('.')
 }
 
+/// The arguments of one `slots` entry.
+pub(super) const SLOT: Groups = &[&[
+    Arg::str("name")
+        .required()
+        .doc("the slot's folder and program name"),
+    Arg::int("port").required().doc("the TCP port it serves on"),
+    Arg::str("start").required().doc("the command starting it"),
+    Arg::str("stop").required().doc("the command stopping it"),
+]];
+
 /// One `slots` entry: `{ name, port, start, stop }`.
 fn slot(node: &Node) -> Result<Slot> {
-    let f = Fields::new(node, "a slot", &["name", "port", "start", "stop"])?;
+    let f = Fields::declared(node, "a slot", SLOT)?;
     let name = f.required_string("name")?;
     if !plain_name(&name) {
         return Err(Error::invalid(

@@ -11,6 +11,7 @@ use super::args::{fmt_mode, path, refuse_with_absent, state, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::Result;
 use crate::facts::{Exit, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
@@ -25,16 +26,29 @@ pub(crate) struct Directory {
     pub(crate) absent: Option<bool>,
 }
 
+/// The arguments of `directory`.
+pub(super) const ARGS: Groups = &[
+    &[
+        Arg::path("path")
+            .required()
+            .doc("the directory")
+            .ansible(&["path", "dest", "name"]),
+        Arg::one_of("state", &["present", "absent"])
+            .doc("`absent` removes an empty directory (a full one with `recurse`)")
+            .default("present"),
+        Arg::bool("recurse")
+            .default("false")
+            .doc("with `absent`: remove a non-empty directory too"),
+    ],
+    super::args::ATTRS,
+];
+
 /// Builds a `directory` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Directory> {
-    let f = Fields::new(
-        args,
-        "`directory`",
-        &["path", "mode", "owner", "group", "state", "recurse"],
-    )?;
+    let f = Fields::declared(args, "`directory`", ARGS)?;
     let absent = if state(&f, &["present", "absent"])? == "absent" {
         refuse_with_absent(&f, &["mode", "owner", "group"])?;
-        Some(f.boolean("recurse")?.unwrap_or(false))
+        Some(f.flag("recurse")?)
     } else {
         if let Some(node) = f.get("recurse") {
             return Err(crate::error::Error::invalid(

@@ -16,6 +16,7 @@ use super::compose_swap::{self, Swap};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathState, Want};
+use crate::fields::arg::{Arg, Groups, Type};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Script};
@@ -47,17 +48,41 @@ pub(crate) struct Compose {
     swap: Vec<Swap>,
 }
 
-const KEYS: &[&str] = &[
-    "project_src",
-    "files",
-    "project_name",
-    "pull",
-    "remove_orphans",
-    "wait",
-    "wait_timeout",
-    "state",
-    "swap",
-];
+/// The arguments of `docker_compose`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::path("project_src")
+        .required()
+        .doc("the folder holding the compose files")
+        .ansible(&["project_src"]),
+    Arg::strings("files")
+        .default_note("compose's own")
+        .doc("the compose files")
+        .ansible(&["files"]),
+    Arg::str("project_name").doc("the compose project (lower-case letters, digits, `-`, `_`)")
+        .default_note("from the folder name")
+        .ansible(&["project_name"]),
+    Arg::one_of("pull", &["missing", "always", "never"])
+        .default("missing")
+        .doc("when images are pulled (Ansible's `policy`/`yes`/`no` are translated)")
+        .ansible(&["pull"]),
+    Arg::bool("remove_orphans")
+        .default("false")
+        .doc("remove containers of services no longer in the files")
+        .ansible(&["remove_orphans"]),
+    Arg::bool("wait")
+        .default("false")
+        .doc("wait until services are running or healthy")
+        .ansible(&["wait"]),
+    Arg::int("wait_timeout")
+        .default("60")
+        .doc("seconds `wait` waits")
+        .ansible(&["wait_timeout"]),
+    Arg::one_of("state", &["present", "absent"]).doc("`absent`: the project down")
+        .default("present")
+        .ansible(&["state"]),
+    Arg::new("swap", Type::List("a list of `{ service, port, upstream, reload, serialize, check, drain }`"))
+        .doc("services swapped behind nginx: `{ service, port, upstream, reload, serialize, check, drain }`"),
+]];
 
 /// The project name compose derives from a folder name: lower case, only `a-z0-9_-`.
 pub(crate) fn project_name_of(folder: &str) -> String {
@@ -70,7 +95,7 @@ pub(crate) fn project_name_of(folder: &str) -> String {
 
 /// Builds a `docker_compose` project from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Compose> {
-    let f = Fields::new(args, "`docker_compose`", KEYS)?;
+    let f = Fields::declared(args, "`docker_compose`", ARGS)?;
     let src_node = f.require("project_src")?;
     let project_src = checked_path(&f.required_string("project_src")?, src_node)?;
     let files = f
@@ -146,8 +171,8 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Compose> {
         files,
         project,
         pull,
-        remove_orphans: f.boolean("remove_orphans")?.unwrap_or(false),
-        wait: f.boolean("wait")?.unwrap_or(false),
+        remove_orphans: f.flag("remove_orphans")?,
+        wait: f.flag("wait")?,
         wait_timeout,
         present,
         swap: compose_swap::build(f.get("swap"))?,

@@ -13,6 +13,7 @@ use super::args::{path, Attrs};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::{scalar, Fields};
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Script};
@@ -53,22 +54,42 @@ const ALGORITHMS: &[(&str, &str, usize)] = &[
     ("sha512", "sha512sum", 128),
 ];
 
-const KEYS: &[&str] = &[
-    "url",
-    "path",
-    "checksum",
-    "force",
-    "headers",
-    "timeout",
-    "validate_certs",
-    "mode",
-    "owner",
-    "group",
+/// The arguments of `download`.
+pub(super) const ARGS: Groups = &[
+    &[
+        Arg::str("url")
+            .required()
+            .doc("http://, https://, ftp:// or file://")
+            .ansible(&["url"]),
+        Arg::path("path")
+            .required()
+            .doc("the file written")
+            .ansible(&["dest"]),
+        Arg::str("checksum")
+            .doc("`ALGORITHM:HEX` (md5, sha1, sha224, sha256, sha384, sha512)")
+            .ansible(&["checksum"]),
+        Arg::bool("force")
+            .default("false")
+            .doc("without `checksum`: fetched on every apply, replaced when the bytes differ")
+            .ansible(&["force"]),
+        Arg::map("headers")
+            .doc("HTTP headers")
+            .ansible(&["headers"]),
+        Arg::int("timeout")
+            .default("10")
+            .doc("seconds")
+            .ansible(&["timeout"]),
+        Arg::bool("validate_certs")
+            .doc("verify the server's TLS certificate")
+            .default("true")
+            .ansible(&["validate_certs"]),
+    ],
+    super::args::ATTRS,
 ];
 
 /// Builds a `download` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Download> {
-    let f = Fields::new(args, "`download`", KEYS)?;
+    let f = Fields::declared(args, "`download`", ARGS)?;
     let url_node = f.require("url")?;
     let url = f.required_string("url")?;
     if !["http://", "https://", "ftp://", "file://"]
@@ -105,18 +126,15 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Download> {
             headers.push((name.to_owned(), value));
         }
     }
-    let timeout = match super::args::number(&f, "timeout")? {
-        Some(t) => u32::try_from(t).unwrap_or(u32::MAX),
-        None => 10,
-    };
+    let timeout = u32::try_from(f.whole("timeout")?).unwrap_or(u32::MAX);
     Ok(Download {
         url,
         path: path(&f, "path")?,
         checksum,
-        force: f.boolean("force")?.unwrap_or(false),
+        force: f.flag("force")?,
         headers,
         timeout,
-        insecure: !f.boolean("validate_certs")?.unwrap_or(true),
+        insecure: !f.flag("validate_certs")?,
         attrs: Attrs::read(&f)?,
     })
 }

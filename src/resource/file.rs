@@ -14,6 +14,7 @@ use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::artifact::{Artifact, Store};
 use crate::error::{Error, Result};
 use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Reach, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Piece, Script};
@@ -70,33 +71,59 @@ impl Sensitivity {
     }
 }
 
-const FILE_KEYS: &[&str] = &[
-    "path",
-    "content",
-    "src",
-    "mode",
-    "owner",
-    "group",
-    "validate",
-    "check",
-    "serialize",
-    "state",
+/// What `file` and `template` both take once the bytes are known: how the write is checked and
+/// serialized (`mode`, `owner`, `group` come from `args::ATTRS`).
+const WRITE: &[Arg] = &[
+    Arg::str("validate")
+        .doc("a command run on the candidate file (`%s`) before it replaces the live one")
+        .ansible(&["validate"]),
+    Arg::str("check").doc("a command run after the write; on failure the old file comes back"),
+    Arg::path("serialize")
+        .doc("a lock file: writes (and their checks) under one lock run one at a time"),
+];
+
+/// The arguments of `file`.
+pub(super) const ARGS: Groups = &[
+    &[
+        Arg::path("path")
+            .required()
+            .doc("the file")
+            .ansible(&["dest", "path", "name"]),
+        Arg::str("content")
+            .default_note("`content` or `src`")
+            .doc("the exact bytes")
+            .ansible(&["content"]),
+        Arg::str("src")
+            .default_note("`content` or `src`")
+            .doc("a control-machine file: role `files/`, playbook `files/`, playbook dir")
+            .ansible(&["src"]),
+        Arg::one_of("state", &["present", "absent"])
+            .default("present")
+            .doc("`absent` removes a file, link or special file (never a directory)")
+            .ansible(&["state"]),
+    ],
+    super::args::ATTRS,
+    WRITE,
 ];
 /// The arguments of `template`, which shares everything after rendering with `file`.
-pub(super) const TEMPLATE_KEYS: &[&str] = &[
-    "src",
-    "dest",
-    "mode",
-    "owner",
-    "group",
-    "validate",
-    "check",
-    "serialize",
+pub(super) const TEMPLATE_ARGS: Groups = &[
+    &[
+        Arg::str("src")
+            .required()
+            .doc("a Jinja template: role `templates/`, then playbook `templates/`")
+            .ansible(&["src"]),
+        Arg::path("dest")
+            .required()
+            .doc("the file written")
+            .ansible(&["dest"]),
+    ],
+    super::args::ATTRS,
+    WRITE,
 ];
 
 /// Builds a `file` from its arguments.
 pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<File> {
-    let f = Fields::new(args, "`file`", FILE_KEYS)?;
+    let f = Fields::declared(args, "`file`", ARGS)?;
     if state(&f, &["present", "absent"])? == "absent" {
         refuse_with_absent(
             &f,

@@ -21,6 +21,7 @@ use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situatio
 use crate::door::Ufw;
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::Script;
@@ -43,20 +44,48 @@ pub(crate) enum Firewall {
 
 /// The arguments `firewall` takes (also what an Ansible `ufw` task with nothing to manage is
 /// checked against).
-pub(crate) const KEYS: &[&str] = &[
-    "rule",
-    "port",
-    "proto",
-    "from",
-    "to",
-    "direction",
-    "comment",
-    "app",
-    "delete",
-    "state",
-    "policy",
-    "logging",
-];
+/// The arguments of `firewall`: exactly one of `rule`, `state`, `policy`, `logging`.
+pub(crate) const ARGS: Groups = &[&[
+    Arg::one_of("rule", &["allow", "deny", "reject", "limit"])
+        .doc("a ufw rule")
+        .ansible(&["rule"]),
+    Arg::str("port")
+        .doc("rule: the destination port or range")
+        .ansible(&["to_port", "port"]),
+    Arg::str("proto")
+        .doc("rule: `tcp`, `udp`, `any`, ...")
+        .ansible(&["proto", "protocol"]),
+    Arg::str("from")
+        .default("any")
+        .doc("rule: the source address or network")
+        .ansible(&["from_ip", "from", "src"]),
+    Arg::str("to")
+        .default("any")
+        .doc("rule: the destination address or network")
+        .ansible(&["to_ip", "to", "dest"]),
+    Arg::str("direction")
+        .doc("rule: `in`/`out`; policy: `incoming`/`outgoing`/`routed`")
+        .ansible(&["direction"]),
+    Arg::str("comment")
+        .doc("rule: ufw's comment")
+        .ansible(&["comment"]),
+    Arg::str("app")
+        .doc("rule: an application profile of `ufw app list`")
+        .ansible(&["name", "app"]),
+    Arg::bool("delete")
+        .default("false")
+        .doc("rule: removed instead of added")
+        .ansible(&["delete"]),
+    Arg::one_of("state", &["enabled", "disabled", "reset"])
+        .doc("ufw on, off, or reset")
+        .ansible(&["state"]),
+    Arg::one_of("policy", &["allow", "deny", "reject"])
+        .doc("the default policy for `direction`")
+        .ansible(&["policy", "default"]),
+    Arg::str("logging")
+        .doc("`on`/`off`/`low`/`medium`/`high`/`full`")
+        .ansible(&["logging"]),
+]];
 
 fn one_of(f: &Fields<'_>, key: &str, allowed: &[&str], default: &str) -> Result<String> {
     match f.string(key)? {
@@ -79,7 +108,7 @@ fn one_of(f: &Fields<'_>, key: &str, allowed: &[&str], default: &str) -> Result<
 
 /// Builds a `firewall` task from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Firewall> {
-    let f = Fields::new(args, "`firewall`", KEYS)?;
+    let f = Fields::declared(args, "`firewall`", ARGS)?;
     let given: Vec<&str> = ["rule", "state", "policy", "logging"]
         .into_iter()
         .filter(|k| f.get(k).is_some())
@@ -157,9 +186,9 @@ fn rule(f: &Fields<'_>) -> Result<Firewall> {
         action,
         direction,
         "from".to_owned(),
-        f.string("from")?.unwrap_or_else(|| "any".to_owned()),
+        f.text("from")?,
         "to".to_owned(),
-        f.string("to")?.unwrap_or_else(|| "any".to_owned()),
+        f.text("to")?,
     ];
     if let Some(port) = f.string("port")? {
         if port.is_empty()
@@ -199,7 +228,7 @@ fn rule(f: &Fields<'_>) -> Result<Firewall> {
     }
     Ok(Firewall::Rule {
         words,
-        delete: f.boolean("delete")?.unwrap_or(false),
+        delete: f.flag("delete")?,
     })
 }
 

@@ -6,11 +6,27 @@
 
 use super::http_check::HttpCheck;
 use crate::error::{Error, Result};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::yaml::Node;
 
 /// The front's arguments, as both switches spell them.
-pub(super) const KEYS: &[&str] = &["upstream", "reload", "serialize", "check", "drain"];
+/// The front's arguments, shared by `cutover` and `docker_compose`'s `swap` entries.
+pub(super) const ARGS: &[Arg] = &[
+    Arg::path("upstream")
+        .required()
+        .doc("the file the site's nginx `upstream` block includes"),
+    Arg::str("reload")
+        .required()
+        .doc("the front's confirmed reload command"),
+    Arg::str("serialize").doc("a lock name: switches under one lock run one at a time"),
+    Arg::map("check")
+        .default_note("required in `cutover`")
+        .doc("`{ path, status, contains, identity, timeout }` the new backend must answer"),
+    Arg::int("drain")
+        .default("2")
+        .doc("seconds the old backend keeps serving after the switch"),
+];
 
 /// What a new backend must answer on its own port before it takes traffic.
 #[derive(Debug, Clone)]
@@ -101,14 +117,23 @@ pub(super) fn number<T: std::str::FromStr>(
     }
 }
 
+/// The arguments of a front's `check`.
+pub(super) const CHECK: Groups = &[&[
+    Arg::str("path")
+        .default("/")
+        .doc("what is asked of the new backend (starts with `/`)"),
+    Arg::int("status").default("200").doc("the status expected"),
+    Arg::str("contains").doc("text the body must contain"),
+    Arg::str("identity").doc("text only this app's answers carry"),
+    Arg::int("timeout")
+        .default("30")
+        .doc("seconds the check keeps trying"),
+]];
+
 /// A `check: { path, status, contains, identity, timeout }` mapping.
 fn parse_check(check_node: &Node) -> Result<Check> {
-    let c = Fields::new(
-        check_node,
-        "`check`",
-        &["path", "status", "contains", "identity", "timeout"],
-    )?;
-    let path = c.string("path")?.unwrap_or_else(|| "/".to_owned());
+    let c = Fields::declared(check_node, "`check`", CHECK)?;
+    let path = c.text("path")?;
     if !path.starts_with('/') {
         return Err(Error::invalid(
             format!("`path` must start with `/`, not `{path}`"),
@@ -117,9 +142,9 @@ fn parse_check(check_node: &Node) -> Result<Check> {
     }
     Ok(Check {
         path,
-        status: u16::try_from(number::<u32>(&c, "status", 200, "a number")?).unwrap_or(200),
+        status: u16::try_from(c.whole("status")?).unwrap_or(200),
         contains: c.string("contains")?.filter(|s| !s.is_empty()),
         identity: c.string("identity")?.filter(|s| !s.is_empty()),
-        timeout: number(&c, "timeout", 30, "a number")?,
+        timeout: u32::try_from(c.whole("timeout")?).unwrap_or(u32::MAX),
     })
 }

@@ -6,6 +6,7 @@
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::Change;
 use crate::registered::{Shape, Shaped};
@@ -23,14 +24,35 @@ pub(crate) struct Getent {
     pub(crate) fail_key: bool,
 }
 
-const KEYS: &[&str] = &["database", "key", "split", "fail_key", "service"];
+/// The arguments of `getent`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("database")
+        .required()
+        .doc("`passwd`, `group`, `hosts`, ...: the fact is `getent_<database>`")
+        .ansible(&["database"]),
+    Arg::str("key")
+        .default_note("every entry")
+        .doc("one entry")
+        .ansible(&["key"]),
+    Arg::str("split")
+        .default_note("`:` for passwd, group, shadow, gshadow; else whitespace")
+        .doc("the field separator")
+        .ansible(&["split"]),
+    Arg::bool("fail_key")
+        .default("true")
+        .doc("a missing `key` fails the task")
+        .ansible(&["fail_key"]),
+    Arg::str("service")
+        .doc("accepted and not used: the host's nsswitch.conf decides")
+        .ansible(&["service"]),
+]];
 
 /// Databases whose entries Ansible splits at `:`.
 const COLON: &[&str] = &["passwd", "shadow", "group", "gshadow"];
 
 /// Builds a `getent` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Getent> {
-    let f = Fields::new(args, "`getent`", KEYS)?;
+    let f = Fields::declared(args, "`getent`", ARGS)?;
     let database = f.required_string("database")?;
     if !database
         .chars()
@@ -48,7 +70,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Getent> {
     Ok(Getent {
         key: f.string("key")?,
         split,
-        fail_key: f.boolean("fail_key")?.unwrap_or(true),
+        fail_key: f.flag("fail_key")?,
         database,
     })
 }

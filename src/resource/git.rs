@@ -10,6 +10,7 @@ use super::args::checked_path;
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Piece, Script};
@@ -29,20 +30,40 @@ pub(crate) struct Git {
     depth: Option<u64>,
 }
 
-const KEYS: &[&str] = &[
-    "repo",
-    "dest",
-    "version",
-    "key_file",
-    "known_hosts",
-    "accept_hostkey",
-    "force",
-    "depth",
-];
+/// The arguments of `git`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("repo")
+        .required()
+        .doc("an ssh, https, http, git or file URL, `user@host:path`, or a local path")
+        .ansible(&["repo", "name"]),
+    Arg::path("dest")
+        .required()
+        .doc("the checkout")
+        .ansible(&["dest"]),
+    Arg::str("version")
+        .default("HEAD")
+        .doc("a branch, a tag, `HEAD` or a full commit id")
+        .ansible(&["version"]),
+    Arg::path("key_file")
+        .doc("the SSH key git uses")
+        .ansible(&["key_file"]),
+    Arg::path("known_hosts").doc("a known_hosts file pinning the server's key"),
+    Arg::bool("accept_hostkey")
+        .default("false")
+        .doc("accept an unknown host key")
+        .ansible(&["accept_hostkey"]),
+    Arg::bool("force")
+        .default("false")
+        .doc("discard local changes in the checkout")
+        .ansible(&["force"]),
+    Arg::int("depth")
+        .doc("a shallow clone of this many commits")
+        .ansible(&["depth"]),
+]];
 
 /// Builds a `git` checkout from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Git> {
-    let f = Fields::new(args, "`git`", KEYS)?;
+    let f = Fields::declared(args, "`git`", ARGS)?;
     let repo = f.required_string("repo")?;
     if repo.trim().is_empty() || repo.starts_with('-') {
         return Err(Error::invalid(
@@ -59,7 +80,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Git> {
         .with_help("use an ssh, https, http, git or file URL, `user@host:path`, or a local path"));
     }
     let dest = checked_path(&f.required_string("dest")?, f.require("dest")?)?;
-    let version = f.string("version")?.unwrap_or_else(|| "HEAD".to_owned());
+    let version = f.text("version")?;
     if let Some(node) = f.get("version") {
         if version.is_empty() || version.starts_with('-') || version.contains(char::is_whitespace) {
             return Err(Error::invalid(
@@ -97,8 +118,8 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Git> {
         version,
         key_file: ssh_path("key_file")?,
         known_hosts: ssh_path("known_hosts")?,
-        accept_hostkey: f.boolean("accept_hostkey")?.unwrap_or(false),
-        force: f.boolean("force")?.unwrap_or(false),
+        accept_hostkey: f.flag("accept_hostkey")?,
+        force: f.flag("force")?,
         depth,
     })
 }

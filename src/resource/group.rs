@@ -6,6 +6,7 @@ use super::args::{account_name, number, refuse_with_absent, state};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::Result;
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, w, Script};
@@ -20,9 +21,26 @@ pub(crate) struct Group {
     pub(crate) absent: bool,
 }
 
+/// The arguments of `group`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("name")
+        .required()
+        .doc("the group name")
+        .ansible(&["name"]),
+    Arg::int("gid").doc("the group id").ansible(&["gid"]),
+    Arg::bool("system")
+        .default("false")
+        .doc("a system group (gid from the system range)")
+        .ansible(&["system"]),
+    Arg::one_of("state", &["present", "absent"])
+        .doc("`absent` removes the group")
+        .default("present")
+        .ansible(&["state"]),
+]];
+
 /// Builds a `group` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Group> {
-    let f = Fields::new(args, "`group`", &["name", "gid", "system", "state"])?;
+    let f = Fields::declared(args, "`group`", ARGS)?;
     let absent = state(&f, &["present", "absent"])? == "absent";
     if absent {
         refuse_with_absent(&f, &["gid", "system"])?;
@@ -30,7 +48,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Group> {
     Ok(Group {
         name: account_name(&f, "name")?,
         gid: number(&f, "gid")?,
-        system: f.boolean("system")?.unwrap_or(false),
+        system: f.flag("system")?,
         absent,
     })
 }

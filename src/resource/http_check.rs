@@ -9,6 +9,7 @@ use super::release::{last_good, Marker, Status};
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, ReleaseState};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change};
 use crate::script::{n, p, w, Script};
@@ -33,10 +34,25 @@ pub(crate) struct HttpCheck {
     pub(crate) direct: Option<String>,
 }
 
-const KEYS: &[&str] = &[
-    "url", "host", "status", "contains", "timeout", "release", "link", "restart", "identity",
-    "direct",
-];
+/// The arguments of `http_check`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("url")
+        .required()
+        .doc("what is fetched (http:// or https://)"),
+    Arg::str("host").doc("the Host header"),
+    Arg::int("status").default("200").doc("the status expected"),
+    Arg::str("contains").doc("text the body must contain"),
+    Arg::int("timeout")
+        .default("30")
+        .doc("seconds the check keeps trying"),
+    Arg::path("release").doc("a release root: a failed check rolls its link back"),
+    Arg::str("link")
+        .default("current")
+        .doc("the release link that is rolled back"),
+    Arg::str("restart").doc("a command restarting the app after a rollback"),
+    Arg::str("identity").doc("text only this app's answers carry (tells it from another's)"),
+    Arg::str("direct").doc("the app's own URL, behind the front, to tell whose fault a failure is"),
+]];
 
 /// Builds an `http_check` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<HttpCheck> {
@@ -133,7 +149,7 @@ _infrastructure() {
 
 impl HttpCheck {
     fn build(args: &Node) -> Result<Self> {
-        let f = Fields::new(args, "`http_check`", KEYS)?;
+        let f = Fields::declared(args, "`http_check`", ARGS)?;
         let url_node = f.require("url")?;
         let url = f.required_string("url")?;
         let web = |key: &str, url: &str, node: &Node| {
@@ -151,14 +167,6 @@ impl HttpCheck {
         if let (Some(d), Some(node)) = (&direct, f.get("direct")) {
             web("direct", d, node)?;
         }
-        let number = |key: &str, default: u32| -> Result<u32> {
-            match f.string(key)? {
-                Some(t) => t.parse().map_err(|_| {
-                    Error::invalid(format!("`{key}` must be a number"), &url_node.span)
-                }),
-                None => Ok(default),
-            }
-        };
         let release = match f.get("release") {
             Some(node) => Some(super::args::checked_path(
                 &f.required_string("release")?,
@@ -167,11 +175,11 @@ impl HttpCheck {
             None => None,
         };
         Ok(Self {
-            status: u16::try_from(number("status", 200)?).unwrap_or(200),
-            timeout: number("timeout", 30)?,
+            status: u16::try_from(f.whole("status")?).unwrap_or(200),
+            timeout: u32::try_from(f.whole("timeout")?).unwrap_or(u32::MAX),
             host: f.string("host")?,
             contains: f.string("contains")?,
-            link: f.string("link")?.unwrap_or_else(|| "current".to_owned()),
+            link: f.text("link")?,
             restart: f.string("restart")?,
             identity: f.string("identity")?.filter(|i| !i.is_empty()),
             direct,

@@ -9,6 +9,7 @@ use super::text_edit::{current_text, Rewrite};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::Change;
 use crate::script::Script;
@@ -53,20 +54,52 @@ pub(crate) enum Insert {
     Before(Regex),
 }
 
-const KEYS: &[&str] = &[
-    "path",
-    "line",
-    "regexp",
-    "search_string",
-    "state",
-    "mode",
-    "insertafter",
-    "insertbefore",
-    "firstmatch",
-    "backrefs",
-    "create",
-    "validate",
-];
+/// The arguments of `line`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::path("path")
+        .required()
+        .doc("the file")
+        .ansible(&["path", "dest", "destfile", "name"]),
+    Arg::str("line")
+        .default_note("required unless `absent`")
+        .doc("the line (one line)")
+        .ansible(&["line", "value"]),
+    Arg::str("regexp")
+        .doc("the lines to replace (the last match, or the first with `firstmatch`)")
+        .ansible(&["regexp", "regex"]),
+    Arg::str("search_string")
+        .doc("like `regexp`, a literal substring")
+        .ansible(&["search_string"]),
+    Arg::one_of("state", &["present", "absent"])
+        .doc("`absent` removes every matching line")
+        .default("present")
+        .ansible(&["state"]),
+    Arg::mode("mode")
+        .default_note("kept; 0644 when created")
+        .doc("octal mode, quoted")
+        .ansible(&["mode"]),
+    Arg::str("insertafter")
+        .doc("`EOF` or a regex: a new line goes after its last match")
+        .ansible(&["insertafter"]),
+    Arg::str("insertbefore")
+        .doc("`BOF` or a regex: a new line goes before its last match")
+        .ansible(&["insertbefore"]),
+    Arg::bool("firstmatch")
+        .default("false")
+        .doc("`regexp`/`insertafter`/`insertbefore` use the first match")
+        .ansible(&["firstmatch"]),
+    Arg::bool("backrefs")
+        .default("false")
+        .doc("`line` uses the `regexp`'s groups (`\\1`); no match changes nothing")
+        .ansible(&["backrefs"]),
+    Arg::bool("create")
+        .default("true")
+        .doc("create a missing file (Ansible's default `no` is passed on)")
+        .ansible(&["create"]),
+    Arg::str("validate")
+        .doc("a command run on the candidate file (`%s`) before the rename")
+        .ansible(&["validate"]),
+]];
 
 /// Builds a `line` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Line> {
@@ -75,7 +108,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Line> {
 
 impl Line {
     fn build(args: &Node) -> Result<Self> {
-        let f = Fields::new(args, "`line`", KEYS)?;
+        let f = Fields::declared(args, "`line`", ARGS)?;
         let present = match f.string("state")?.as_deref() {
             None | Some("present") => true,
             Some("absent") => false,
@@ -126,7 +159,7 @@ impl Line {
             }
             (None, None) => Insert::Eof,
         };
-        let backrefs = f.boolean("backrefs")?.unwrap_or(false);
+        let backrefs = f.flag("backrefs")?;
         if backrefs && !matches!(matcher, Matcher::Regexp(_)) {
             return Err(Error::invalid(
                 "`backrefs` needs `regexp`",
@@ -151,9 +184,9 @@ impl Line {
             present,
             mode: mode(&f, "mode")?,
             insert,
-            firstmatch: f.boolean("firstmatch")?.unwrap_or(false),
+            firstmatch: f.flag("firstmatch")?,
             backrefs,
-            create: f.boolean("create")?.unwrap_or(true),
+            create: f.flag("create")?,
             validate: super::args::validate(&f)?,
         })
     }

@@ -4,6 +4,7 @@ use super::args::path;
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::Result;
 use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::registered::{Shape, Shaped};
@@ -27,12 +28,19 @@ const MARKED: Shape = Shape::new("mark", |result| {
     Shaped::Fields([("marked".to_owned(), text)].into())
 });
 
+/// The arguments, declared once: the parser's key and type checks, `recon doc mark` and
+/// docs/resources.md all come from this list.
+pub(super) const ARGS: Groups = &[&[
+    Arg::path("path").required().doc("the marker file"),
+    Arg::str("text").default("done").doc("its one line"),
+]];
+
 /// Validates the arguments: unknown keys and wrong types are located errors.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Mark> {
-    let f = Fields::new(args, "`mark`", &["path", "text"])?;
+    let f = Fields::declared(args, "`mark`", ARGS)?;
     Ok(Mark {
         path: path(&f, "path")?,
-        text: f.required_string("text")?,
+        text: f.text("text")?,
     })
 }
 

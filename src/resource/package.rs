@@ -17,6 +17,7 @@
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PackageState, PackageWant};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{w, Script};
@@ -33,11 +34,28 @@ pub(crate) struct Package {
 
 /// The arguments `package` takes (also what an Ansible `apt` task with nothing to install is
 /// checked against).
-pub(crate) const KEYS: &[&str] = &["name", "state", "update_cache", "cache_valid_time"];
+/// The arguments of `package`.
+pub(crate) const ARGS: Groups = &[&[
+    Arg::strings("name")
+        .required()
+        .doc("Debian package names (`NAME`, `NAME:ARCH`)")
+        .ansible(&["name", "pkg", "package"]),
+    Arg::one_of("state", &["present", "latest", "absent"])
+        .default("present")
+        .doc("Ansible's `installed`/`removed` are read as `present`/`absent`")
+        .ansible(&["state"]),
+    Arg::bool("update_cache")
+        .default("false")
+        .doc("`apt-get update` first")
+        .ansible(&["update_cache"]),
+    Arg::int("cache_valid_time")
+        .doc("seconds: update the cache only when older (implies `update_cache`)")
+        .ansible(&["cache_valid_time"]),
+]];
 
 /// Builds a `package` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Package> {
-    let f = Fields::new(args, "`package`", KEYS)?;
+    let f = Fields::declared(args, "`package`", ARGS)?;
     f.require("name")?;
     let names = f
         .string_list("name")?
@@ -65,7 +83,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Package> {
     Ok(Package {
         names,
         want,
-        update_cache: f.boolean("update_cache")?.unwrap_or(false) || cache_valid_time.is_some(),
+        update_cache: f.flag("update_cache")? || cache_valid_time.is_some(),
         cache_valid_time,
     })
 }

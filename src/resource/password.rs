@@ -9,10 +9,24 @@
 
 use crate::error::{Error, Result};
 use crate::facts::sha256_hex;
+use crate::fields::arg::Arg;
 use crate::fields::Fields;
 
 /// The keys this file reads from a `user` task.
-pub(super) const KEYS: &[&str] = &["password", "update_password", "password_lock"];
+/// The password arguments of `user`.
+pub(super) const ARGS: &[Arg] = &[
+    Arg::str("password")
+        .doc("the crypted hash for /etc/shadow; `!` or `*` lock without a hash")
+        .ansible(&["password"]),
+    Arg::one_of("update_password", &["always", "on_create"])
+        .default("always")
+        .doc("`on_create`: an existing account's hash is left")
+        .ansible(&["update_password"]),
+    Arg::bool("password_lock")
+        .default_note("not managed")
+        .doc("`true` locks, `false` unlocks")
+        .ansible(&["password_lock"]),
+];
 
 /// What a task wants of an account's shadow entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

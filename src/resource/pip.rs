@@ -10,6 +10,7 @@ use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
@@ -42,20 +43,51 @@ pub(crate) enum State {
     ForceReinstall,
 }
 
-const KEYS: &[&str] = &[
-    "name",
-    "version",
-    "requirements",
-    "state",
-    "virtualenv",
-    "virtualenv_command",
-    "virtualenv_python",
-    "virtualenv_site_packages",
-    "executable",
-    "extra_args",
-    "chdir",
-    "editable",
-];
+/// The arguments of `pip`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::strings("name")
+        .default_note("`name` or `requirements`")
+        .doc("package names (a list or `a,b`)")
+        .ansible(&["name"]),
+    Arg::str("version")
+        .doc("the version of the one `name` (`==` unless it has an operator)")
+        .ansible(&["version"]),
+    Arg::str("requirements")
+        .default_note("`name` or `requirements`")
+        .doc("a requirements file on the host")
+        .ansible(&["requirements"]),
+    Arg::one_of("state", &["present", "absent", "latest", "forcereinstall"])
+        .doc("`forcereinstall` reinstalls on every apply")
+        .default("present")
+        .ansible(&["state"]),
+    Arg::path("virtualenv")
+        .doc("a virtualenv, created when missing")
+        .ansible(&["virtualenv"]),
+    Arg::str("virtualenv_command")
+        .default("virtualenv")
+        .doc("the command creating the virtualenv")
+        .ansible(&["virtualenv_command"]),
+    Arg::str("virtualenv_python")
+        .doc("the interpreter of a new virtualenv")
+        .ansible(&["virtualenv_python"]),
+    Arg::bool("virtualenv_site_packages")
+        .default("false")
+        .doc("the virtualenv sees the system's packages")
+        .ansible(&["virtualenv_site_packages"]),
+    Arg::str("executable")
+        .doc("the pip to run (not with `virtualenv`)")
+        .ansible(&["executable"]),
+    Arg::str("extra_args")
+        .doc("more pip arguments (shell words)")
+        .ansible(&["extra_args"]),
+    Arg::path("chdir")
+        .doc("the folder pip runs in")
+        .ansible(&["chdir"]),
+    Arg::bool("editable")
+        .default("false")
+        .doc("install in editable mode")
+        .ansible(&["editable"]),
+]];
 
 /// The `name` list, each a package name (options go in `extra_args`), with `version` applied to
 /// the one name it needs (`==` unless it gives its own operator).
@@ -90,7 +122,7 @@ fn package_names(f: &Fields<'_>) -> Result<Vec<String>> {
 
 /// Builds a `pip` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Pip> {
-    let f = Fields::new(args, "`pip`", KEYS)?;
+    let f = Fields::declared(args, "`pip`", ARGS)?;
     let names = package_names(&f)?;
     let requirements = f.string("requirements")?;
     let anchor = f.get("name").or(f.get("requirements")).unwrap_or(args);
@@ -163,11 +195,11 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Pip> {
         virtualenv,
         virtualenv_command,
         virtualenv_python,
-        site_packages: f.boolean("virtualenv_site_packages")?.unwrap_or(false),
+        site_packages: f.flag("virtualenv_site_packages")?,
         executable,
         extra_args: words("extra_args")?,
         chdir: path("chdir")?,
-        editable: f.boolean("editable")?.unwrap_or(false),
+        editable: f.flag("editable")?,
     })
 }
 

@@ -1,6 +1,7 @@
 //! The registry: one line per resource kind. It is the only list of kinds in recon; the playbook
 //! parser's key check, the builder dispatch (no wildcard: an unknown kind is a located error with
-//! a suggestion) and the help text are all generated from it.
+//! a suggestion) and the help text are all generated from it, and with each kind's declared
+//! arguments (`ARGS` in its module) `recon doc` and docs/resources.md.
 
 use std::fmt::Write as _;
 
@@ -17,6 +18,7 @@ use super::{
 use super::{docker_compose, download, firewall, getent, git};
 use super::{named, BuildContext, Compiled, Resource};
 use crate::error::{Error, ErrorKind, Result};
+use crate::fields::arg::Groups;
 use crate::plan::Field;
 use crate::yaml::Node;
 
@@ -31,6 +33,8 @@ pub(crate) struct Kind {
     declared: Declared,
     /// One line for `--help` and the docs.
     pub(crate) summary: &'static str,
+    /// Its declared arguments.
+    pub(crate) args: Groups,
 }
 
 /// What a kind declares through its type rather than through a built resource: its own plan
@@ -59,6 +63,7 @@ macro_rules! registry {
                 build: |args, cx| Ok(named($name, $module::build(args, cx)?)),
                 declared: Declared::of($module::build),
                 summary: $summary,
+                args: $module::ARGS,
             },)*
         ];
     };
@@ -99,9 +104,22 @@ registry! {
     "mark" => mark, "a one-line marker file (the guide's worked example; unit tests only)";
 }
 
+/// The guide's worked example (docs/ARCHITECTURE.md), registered in unit tests only: it is not
+/// a kind users have, so the generated reference leaves it out.
+#[cfg(test)]
+pub(crate) const EXAMPLE: &str = "mark";
+
 /// Whether `name` is a resource kind.
 pub(crate) fn is_kind(name: &str) -> bool {
     KINDS.iter().any(|k| k.name == name)
+}
+
+/// The declared arguments of kind `name` (none for an unknown kind).
+pub(crate) fn args_of(name: &str) -> Groups {
+    KINDS
+        .iter()
+        .find(|k| k.name == name)
+        .map_or(&[], |k| k.args)
 }
 
 /// Builds a resource of kind `name` (located at `args`).

@@ -18,6 +18,7 @@ use super::shared;
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, ReleaseState};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::{wrong_type, Fields};
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Script};
@@ -91,22 +92,51 @@ impl Marker {
     }
 }
 
-const KEYS: &[&str] = &[
-    "root",
-    "version",
-    "src",
-    "git",
-    "url",
-    "strip_components",
-    "shared",
-    "shared_replace",
-    "prepare",
-    "env",
-    "link",
-    "activate",
-    "keep",
-    "force",
+/// The arguments of `release`: one of `src`, `git`, `url`.
+const ARGS_OWN: &[Arg] = &[
+    Arg::path("root")
+        .required()
+        .doc("the folder holding `releases/`, the link and `shared/`"),
+    Arg::str("version")
+        .required()
+        .doc("the release's folder name"),
+    Arg::str("src").doc("a tarball on the control machine (role or playbook `files/`)"),
+    Arg::map("git")
+        .doc("`{ repo, ref }`: a local repository or a URL; `ref` defaults to `version`"),
+    Arg::str("url").doc("a tarball the host fetches"),
+    Arg::int("strip_components")
+        .default("0")
+        .doc("leading folders dropped from the archive's members"),
+    Arg::strings("shared").doc("paths linked into `shared/`, kept across releases"),
+    Arg::bool("shared_replace")
+        .default("false")
+        .doc("a shared path the archive ships is replaced by the link"),
+    Arg::strings("prepare").doc("commands run in the new release before it is activated"),
+    Arg::map("env").doc("environment variables for `prepare`"),
+    Arg::str("link")
+        .default("current")
+        .doc("the link that makes a release current"),
+    Arg::bool("activate")
+        .default("true")
+        .doc("switch the link (false: a `cutover` does)"),
+    Arg::int("keep").doc("releases kept (older ones pruned; 1 or more)"),
+    Arg::bool("force")
+        .default("false")
+        .doc("deploy a version even if it is marked failed"),
 ];
+
+/// The arguments of `release`.
+pub(super) const ARGS: Groups = &[ARGS_OWN];
+
+/// The arguments of a `release`'s `git` source.
+pub(super) const GIT: Groups = &[&[
+    Arg::str("repo")
+        .required()
+        .doc("a repository: a local path (from the playbook) or a URL"),
+    Arg::str("ref")
+        .default_note("the release's `version`")
+        .doc("the branch, tag or commit archived"),
+]];
 
 /// Where the release comes from: one of `src` (a tarball on the control machine, looked up in
 /// the role's and playbook's files), `git` (a repository and ref, by default the version) or
@@ -133,7 +163,7 @@ fn source_of(
             (Source::Tarball(found), node.span.clone())
         }
         (None, Some(node), None) => {
-            let g = Fields::new(node, "`git`", &["repo", "ref"])?;
+            let g = Fields::declared(node, "`git`", GIT)?;
             let repo = g.required_string("repo")?;
             let reference = g.string("ref")?.unwrap_or_else(|| version.to_owned());
             let source = if super::git_remote::is_url(&repo) {
@@ -170,7 +200,7 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Release> {
 
 impl Release {
     fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Self> {
-        let f = Fields::new(args, "`release`", KEYS)?;
+        let f = Fields::declared(args, "`release`", ARGS)?;
         let root_node = f.require("root")?;
         let root = checked_path(&f.required_string("root")?, root_node)?;
         let version_node = f.require("version")?;
@@ -207,7 +237,7 @@ impl Release {
             None => 0,
         };
         let build = shared::Build::from_fields(&f)?;
-        let link = f.string("link")?.unwrap_or_else(|| "current".to_owned());
+        let link = f.text("link")?;
         if !build.shared.is_empty() && (version == shared::SHARED_DIR || link == shared::SHARED_DIR)
         {
             return Err(Error::invalid(
@@ -242,8 +272,8 @@ impl Release {
             version,
             link,
             keep,
-            force: f.boolean("force")?.unwrap_or(false),
-            activate: f.boolean("activate")?.unwrap_or(true),
+            force: f.flag("force")?,
+            activate: f.flag("activate")?,
             switch_only: false,
             build,
         })

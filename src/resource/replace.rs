@@ -10,6 +10,7 @@ use super::text_edit::{current_text, Rewrite};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::Change;
 use crate::script::Script;
@@ -27,11 +28,35 @@ pub(crate) struct Replace {
     pub(crate) mode: Option<u32>,
 }
 
-const KEYS: &[&str] = &["path", "regexp", "replace", "after", "before", "mode"];
+/// The arguments of `replace`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::path("path")
+        .required()
+        .doc("the file")
+        .ansible(&["path", "dest", "destfile", "name"]),
+    Arg::str("regexp")
+        .required()
+        .doc("what to replace (Rust regex syntax, multiline)")
+        .ansible(&["regexp"]),
+    Arg::str("replace")
+        .default("")
+        .doc("the replacement (Python's `\\1`, `\\g<1>`, `\\g<name>`)")
+        .ansible(&["replace"]),
+    Arg::str("after")
+        .doc("a regex: only the text after its first match")
+        .ansible(&["after"]),
+    Arg::str("before")
+        .doc("a regex: only the text before its last match")
+        .ansible(&["before"]),
+    Arg::mode("mode")
+        .default_note("kept")
+        .doc("octal mode, quoted")
+        .ansible(&["mode"]),
+]];
 
 /// Builds a `replace` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Replace> {
-    let f = Fields::new(args, "`replace`", KEYS)?;
+    let f = Fields::declared(args, "`replace`", ARGS)?;
     let regex = |pattern: &str, node: &Node| {
         Regex::new(pattern).map_err(|e| {
             Error::invalid(format!("invalid regular expression: {e}"), &node.span)
@@ -62,7 +87,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Replace> {
     Ok(Replace {
         path: path(&f, "path")?,
         regexp,
-        with: crate::template::python_replacement(&f.string("replace")?.unwrap_or_default()),
+        with: crate::template::python_replacement(&f.text("replace")?),
         section,
         mode: mode(&f, "mode")?,
     })

@@ -28,6 +28,7 @@ use super::user_manager::{self, UserManager};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want as PathWant};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{w, Script};
@@ -60,18 +61,37 @@ pub(crate) struct Service {
 
 /// The arguments `service` takes (also what an Ansible `service` task with nothing to manage
 /// is checked against).
-pub(crate) const KEYS: &[&str] = &[
-    "name",
-    "state",
-    "enabled",
-    "masked",
-    "daemon_reload",
-    "scope",
-];
+/// The arguments of `service`.
+pub(crate) const ARGS: Groups = &[&[
+    Arg::str("name")
+        .required()
+        .doc("the unit or init script (letters, digits, `@._:-`)")
+        .ansible(&["name", "unit", "service"]),
+    Arg::one_of("state", &["started", "stopped", "restarted", "reloaded"])
+        .default_note("not managed")
+        .doc("one of `state`, `enabled`, `masked` is needed")
+        .ansible(&["state"]),
+    Arg::bool("enabled")
+        .default_note("not managed")
+        .doc("started at boot")
+        .ansible(&["enabled"]),
+    Arg::bool("masked")
+        .default_note("not managed")
+        .doc("systemd: unmasked before enable/start, masked after stop")
+        .ansible(&["masked"]),
+    Arg::bool("daemon_reload")
+        .default("false")
+        .doc("`systemctl daemon-reload` first")
+        .ansible(&["daemon_reload"]),
+    Arg::one_of("scope", &["system", "user", "global"])
+        .default("system")
+        .doc("`user`: the account's own systemd user manager; `global` is refused")
+        .ansible(&["scope"]),
+]];
 
 /// Builds a `service` from its arguments.
 pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Service> {
-    let f = Fields::new(args, "`service`", KEYS)?;
+    let f = Fields::declared(args, "`service`", ARGS)?;
     let name_node = f.require("name")?;
     let name = f.required_string("name")?;
     let ok = |c: char| c.is_ascii_alphanumeric() || "@._:-".contains(c);
@@ -95,7 +115,7 @@ pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<Service> {
     };
     let enabled = f.boolean("enabled")?;
     let masked = f.boolean("masked")?;
-    let daemon_reload = f.boolean("daemon_reload")?.unwrap_or(false);
+    let daemon_reload = f.flag("daemon_reload")?;
     let user_scope =
         match f.get("scope") {
             None => false,

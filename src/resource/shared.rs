@@ -109,7 +109,7 @@ impl Build {
         }
         Ok(Self {
             shared,
-            replace: f.boolean("shared_replace")?.unwrap_or(false),
+            replace: f.flag("shared_replace")?,
             prepare,
             env,
         })

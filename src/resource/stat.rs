@@ -10,6 +10,7 @@ use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::Result;
 use crate::facts::{FactSet, Facts};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::Change;
 use crate::registered::{Shape, Shaped};
@@ -25,19 +26,34 @@ pub(crate) struct Stat {
     pub(crate) checksum: bool,
 }
 
-const KEYS: &[&str] = &[
-    "path",
-    "follow",
-    "get_checksum",
-    "checksum_algorithm",
-    "get_mime",
-    "get_attributes",
-    "get_md5",
-];
+/// The arguments of `stat`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::path("path")
+        .required()
+        .doc("the path read")
+        .ansible(&["path"]),
+    Arg::bool("follow")
+        .default("false")
+        .doc("follow a final symbolic link")
+        .ansible(&["follow"]),
+    Arg::bool("get_checksum")
+        .default("true")
+        .doc("the sha1 `checksum` of a regular file")
+        .ansible(&["get_checksum"]),
+    Arg::str("checksum_algorithm")
+        .default("sha1")
+        .doc("only `sha1`")
+        .ansible(&["checksum_algorithm"]),
+    Arg::bool("get_mime").doc("ignored").ansible(&["get_mime"]),
+    Arg::bool("get_attributes")
+        .doc("ignored")
+        .ansible(&["get_attributes"]),
+    Arg::bool("get_md5").doc("ignored").ansible(&["get_md5"]),
+]];
 
 /// Builds a `stat` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Stat> {
-    let f = Fields::new(args, "`stat`", KEYS)?;
+    let f = Fields::declared(args, "`stat`", ARGS)?;
     let path = checked_path(&f.required_string("path")?, f.require("path")?)?;
     if let Some(algorithm) = f.string("checksum_algorithm")? {
         if algorithm != "sha1" {
@@ -50,8 +66,8 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Stat> {
     }
     Ok(Stat {
         path,
-        follow: f.boolean("follow")?.unwrap_or(false),
-        checksum: f.boolean("get_checksum")?.unwrap_or(true),
+        follow: f.flag("follow")?,
+        checksum: f.flag("get_checksum")?,
     })
 }
 

@@ -13,6 +13,7 @@ use super::file::text_diff;
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{sha256_hex, CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::{scalar, Fields};
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Script};
@@ -108,22 +109,41 @@ pub(crate) fn parse_status(output: &str, name: &str) -> ProgramState {
 const RESTART: &str = "a task it watches changed: restart once";
 const START: &str = "the program is not running: start";
 
-const KEYS: &[&str] = &[
-    "name",
-    "conf",
-    "ctl",
-    "command",
-    "directory",
-    "user",
-    "environment",
-    "autostart",
-    "autorestart",
-    "startsecs",
-    "stopsignal",
-    "stdout_logfile",
-    "stderr_logfile",
-    "keep_running",
-];
+/// The arguments of `supervisor`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("name")
+        .required()
+        .doc("the program name (letters, digits, `-_.`)"),
+    Arg::path("conf")
+        .required()
+        .doc("the file holding `[program:name]`"),
+    Arg::str("ctl")
+        .default("supervisorctl")
+        .doc("the supervisorctl command line"),
+    Arg::str("command").required().doc("what supervisord runs"),
+    Arg::path("directory").doc("its working folder (absolute)"),
+    Arg::str("user").doc("the account it runs as"),
+    Arg::map("environment").doc("its environment variables"),
+    Arg::bool("autostart")
+        .doc("started when supervisord starts")
+        .default("true"),
+    Arg::bool("autorestart")
+        .doc("restarted when it exits")
+        .default("true"),
+    Arg::int("startsecs")
+        .default("1")
+        .doc("seconds it must stay up to count as started"),
+    Arg::str("stopsignal").doc("the signal that stops it"),
+    Arg::path("stdout_logfile")
+        .doc("where its output goes (absolute)")
+        .default_note("`DIRECTORY/NAME.out.log` (`/tmp` without `directory`)"),
+    Arg::path("stderr_logfile")
+        .doc("where its errors go (absolute)")
+        .default_note("`DIRECTORY/NAME.err.log` (`/tmp` without `directory`)"),
+    Arg::bool("keep_running")
+        .default("true")
+        .doc("false: never started or restarted by this task (`cutover` slots)"),
+]];
 
 /// Builds a `supervisor` program from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Supervisor> {
@@ -135,7 +155,7 @@ const CTL_FUNCTION: &str = "_ctl() { sh -c \"$_ctl_cmd\"' \"$@\"' recon-ctl \"$@
 
 impl Supervisor {
     fn build(args: &Node) -> Result<Self> {
-        let f = Fields::new(args, "`supervisor`", KEYS)?;
+        let f = Fields::declared(args, "`supervisor`", ARGS)?;
         let name_node = f.require("name")?;
         let name = f.required_string("name")?;
         if name.is_empty()
@@ -164,12 +184,7 @@ impl Supervisor {
         };
         let command = f.required_string("command")?;
         let directory = absolute("directory")?;
-        let startsecs: u32 = match (f.string("startsecs")?, f.get("startsecs")) {
-            (Some(t), Some(node)) => t.parse().map_err(|_| {
-                Error::invalid("`startsecs` must be a number of seconds", &node.span)
-            })?,
-            _ => 1,
-        };
+        let startsecs = u32::try_from(f.whole("startsecs")?).unwrap_or(u32::MAX);
         let log_dir = directory.clone().unwrap_or_else(|| "/tmp".to_owned());
         let stdout_log =
             absolute("stdout_logfile")?.unwrap_or_else(|| format!("{log_dir}/{name}.out.log"));
@@ -182,16 +197,8 @@ impl Supervisor {
         if let Some(user) = f.string("user")? {
             let _ = writeln!(section, "user={user}");
         }
-        let _ = writeln!(
-            section,
-            "autostart={}",
-            f.boolean("autostart")?.unwrap_or(true)
-        );
-        let _ = writeln!(
-            section,
-            "autorestart={}",
-            f.boolean("autorestart")?.unwrap_or(true)
-        );
+        let _ = writeln!(section, "autostart={}", f.flag("autostart")?);
+        let _ = writeln!(section, "autorestart={}", f.flag("autorestart")?);
         let _ = writeln!(section, "startsecs={startsecs}");
         if let Some(signal) = f.string("stopsignal")? {
             let _ = writeln!(section, "stopsignal={signal}");
@@ -216,16 +223,14 @@ impl Supervisor {
             let _ = writeln!(section, "environment={}", pairs.join(","));
         }
         Ok(Self {
-            ctl: f
-                .string("ctl")?
-                .unwrap_or_else(|| "supervisorctl".to_owned()),
+            ctl: f.text("ctl")?,
             sha256: sha256_hex(section.as_bytes()),
             section: Arc::new(section),
             name,
             conf,
             startsecs,
             stderr_log,
-            keep_running: f.boolean("keep_running")?.unwrap_or(true),
+            keep_running: f.flag("keep_running")?,
         })
     }
 

@@ -7,6 +7,7 @@ use super::args::{normalize_path, parent_dirs, path, state};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
@@ -21,9 +22,24 @@ pub(crate) struct Symlink {
     pub(crate) absent: bool,
 }
 
+/// The arguments of `symlink`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::path("path")
+        .required()
+        .doc("the link")
+        .ansible(&["path", "dest", "name"]),
+    Arg::str("target")
+        .default_note("required unless `absent`")
+        .doc("what the link points to (may be relative, may not exist yet)")
+        .ansible(&["src"]),
+    Arg::one_of("state", &["present", "absent"])
+        .default("present")
+        .doc("`absent` removes only a link"),
+]];
+
 /// Builds a `symlink` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Symlink> {
-    let f = Fields::new(args, "`symlink`", &["path", "target", "state"])?;
+    let f = Fields::declared(args, "`symlink`", ARGS)?;
     if state(&f, &["present", "absent"])? == "absent" {
         super::args::refuse_with_absent(&f, &["target"])?;
         return Ok(Symlink {

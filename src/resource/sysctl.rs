@@ -10,6 +10,7 @@ use super::text_edit::{current_text, Rewrite};
 use super::{BuildContext, Claim, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::{scalar, Fields};
 use crate::plan::{Action, Change, Field};
 use crate::script::Script;
@@ -28,19 +29,41 @@ pub(crate) struct Sysctl {
     pub(crate) ignore_errors: bool,
 }
 
-const KEYS: &[&str] = &[
-    "name",
-    "value",
-    "state",
-    "sysctl_file",
-    "reload",
-    "sysctl_set",
-    "ignoreerrors",
-];
+/// The arguments of `sysctl`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::str("name")
+        .required()
+        .doc("the kernel parameter (`net.ipv4.ip_forward`)")
+        .ansible(&["name", "key"]),
+    Arg::str("value")
+        .default_note("required unless `absent`")
+        .doc("its value (`yes`/`true` → `1`)")
+        .ansible(&["value", "val"]),
+    Arg::one_of("state", &["present", "absent"])
+        .doc("`absent` removes the line from the file")
+        .default("present")
+        .ansible(&["state"]),
+    Arg::path("sysctl_file")
+        .default("/etc/sysctl.conf")
+        .doc("the file holding the `key=value` line")
+        .ansible(&["sysctl_file"]),
+    Arg::bool("reload")
+        .default("true")
+        .doc("`sysctl -p FILE` after a change, also when only the running value differs")
+        .ansible(&["reload"]),
+    Arg::bool("sysctl_set")
+        .default("false")
+        .doc("set the running value with `sysctl -w`")
+        .ansible(&["sysctl_set"]),
+    Arg::bool("ignoreerrors")
+        .default("false")
+        .doc("unknown keys are not an error")
+        .ansible(&["ignoreerrors"]),
+]];
 
 /// Builds a `sysctl` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Sysctl> {
-    let f = Fields::new(args, "`sysctl`", KEYS)?;
+    let f = Fields::declared(args, "`sysctl`", ARGS)?;
     let name_node = f.require("name")?;
     let name = f.required_string("name")?.trim().to_owned();
     if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '=') {
@@ -71,11 +94,11 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Sysctl> {
         file: if f.get("sysctl_file").is_some() {
             path(&f, "sysctl_file")?
         } else {
-            "/etc/sysctl.conf".to_owned()
+            f.text("sysctl_file")?
         },
-        reload: f.boolean("reload")?.unwrap_or(true),
-        set: f.boolean("sysctl_set")?.unwrap_or(false),
-        ignore_errors: f.boolean("ignoreerrors")?.unwrap_or(false),
+        reload: f.flag("reload")?,
+        set: f.flag("sysctl_set")?,
+        ignore_errors: f.flag("ignoreerrors")?,
     })
 }
 

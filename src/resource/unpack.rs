@@ -19,6 +19,7 @@ use super::args::checked_path;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change};
 use crate::script::{p, w, Script};
@@ -36,11 +37,33 @@ pub(crate) struct Unpack {
     pub(crate) exclude: Vec<String>,
 }
 
-const KEYS: &[&str] = &["src", "dest", "creates", "extra_opts", "include", "exclude"];
+/// The arguments of `unpack`.
+pub(super) const ARGS: Groups = &[&[
+    Arg::path("src")
+        .required()
+        .doc("an archive on the host: `.zip`, else any tar GNU tar reads")
+        .ansible(&["src"]),
+    Arg::path("dest")
+        .required()
+        .doc("an existing folder")
+        .ansible(&["dest"]),
+    Arg::path("creates")
+        .doc("done when this path exists")
+        .ansible(&["creates"]),
+    Arg::strings("extra_opts")
+        .doc("more tar or unzip options")
+        .ansible(&["extra_opts"]),
+    Arg::strings("include")
+        .doc("only these members")
+        .ansible(&["include"]),
+    Arg::strings("exclude")
+        .doc("all but these members")
+        .ansible(&["exclude"]),
+]];
 
 /// Builds an `unpack` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Unpack> {
-    let f = Fields::new(args, "`unpack`", KEYS)?;
+    let f = Fields::declared(args, "`unpack`", ARGS)?;
     let src = super::args::path(&f, "src")?;
     let list = |key: &str| -> Result<Vec<String>> {
         f.string_list(key)?

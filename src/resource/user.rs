@@ -13,27 +13,53 @@ use super::password::{self, Password, Shadow, Step};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{CommandOutput, FactSet, Facts, Handle};
+use crate::fields::arg::{names, Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
 use crate::script::{w, Script};
 use crate::yaml::Node;
 
-const KEYS: &[&str] = &[
-    "name",
-    "uid",
-    "group",
-    "groups",
-    "append",
-    "shell",
-    "home",
-    "system",
-    "create_home",
-    "state",
-    "remove",
-    "password",
-    "update_password",
-    "password_lock",
+/// The account arguments of `user` (then the password's: `password::ARGS`).
+const OWN: &[Arg] = &[
+    Arg::str("name")
+        .required()
+        .doc("the account")
+        .ansible(&["name"]),
+    Arg::int("uid").doc("its user id").ansible(&["uid"]),
+    Arg::str("group")
+        .doc("its primary group")
+        .ansible(&["group"]),
+    Arg::strings("groups")
+        .doc("supplementary groups (a list or `a,b`)")
+        .ansible(&["groups"]),
+    Arg::bool("append")
+        .default("false")
+        .doc("add to `groups` instead of setting exactly them")
+        .ansible(&["append"]),
+    Arg::path("shell")
+        .doc("its login shell")
+        .ansible(&["shell"]),
+    Arg::path("home").doc("its home folder").ansible(&["home"]),
+    Arg::bool("system")
+        .default("false")
+        .doc("a system account")
+        .ansible(&["system"]),
+    Arg::bool("create_home")
+        .default("true")
+        .doc("make the home when the account is created")
+        .ansible(&["create_home", "createhome"]),
+    Arg::one_of("state", &["present", "absent"])
+        .doc("`absent` removes the account")
+        .default("present")
+        .ansible(&["state"]),
+    Arg::bool("remove")
+        .default("false")
+        .doc("with `absent`: remove the home too")
+        .ansible(&["remove"]),
 ];
+
+/// The arguments of `user`.
+pub(super) const ARGS: Groups = &[OWN, password::ARGS];
 
 /// A managed account.
 #[derive(Debug, Clone)]
@@ -58,7 +84,7 @@ pub(crate) struct User {
 
 /// Builds a `user` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
-    let f = Fields::new(args, "`user`", KEYS)?;
+    let f = Fields::declared(args, "`user`", ARGS)?;
     let name = account_name(&f, "name")?;
     if state(&f, &["present", "absent"])? == "absent" {
         refuse_with_absent(
@@ -74,7 +100,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
                 "create_home",
             ],
         )?;
-        refuse_with_absent(&f, password::KEYS)?;
+        refuse_with_absent(&f, &names(&[password::ARGS]))?;
         return Ok(User {
             name,
             uid: None,
@@ -85,7 +111,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
             home: None,
             system: false,
             create_home: false,
-            absent: Some(f.boolean("remove")?.unwrap_or(false)),
+            absent: Some(f.flag("remove")?),
             password: None,
         });
     }
@@ -112,11 +138,11 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<User> {
         uid: number(&f, "uid")?,
         group,
         groups,
-        append: f.boolean("append")?.unwrap_or(false),
+        append: f.flag("append")?,
         shell: passwd_field(&f, "shell", false)?,
         home: passwd_field(&f, "home", true)?,
-        system: f.boolean("system")?.unwrap_or(false),
-        create_home: f.boolean("create_home")?.unwrap_or(true),
+        system: f.flag("system")?,
+        create_home: f.flag("create_home")?,
         absent: None,
         password: password::read(&f)?,
     })

@@ -15,6 +15,7 @@ use super::args::number;
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
 use crate::facts::{Exit, FactSet, Facts, Handle};
+use crate::fields::arg::{Arg, Groups};
 use crate::fields::{scalar, Fields};
 use crate::plan::{Action, Change};
 use crate::registered::{Shape, Shaped};
@@ -65,32 +66,76 @@ pub(crate) enum Condition {
     Sleep,
 }
 
-const KEYS: &[&str] = &[
-    "port",
-    "host",
-    "path",
-    "url",
-    "state",
-    "search_regex",
-    "status",
-    "contains",
-    "headers",
-    "method",
-    "follow_redirects",
-    "validate_certs",
-    "timeout",
-    "delay",
-    "sleep",
-    "connect_timeout",
-    "msg",
-];
+/// The arguments of `wait_for`: one of `port`, `path`, `url`, or none (a sleep).
+pub(super) const ARGS: Groups = &[&[
+    Arg::int("port")
+        .doc("a TCP port (1 to 65535)")
+        .ansible(&["port"]),
+    Arg::str("host")
+        .default("127.0.0.1")
+        .doc("with `port`: where it is")
+        .ansible(&["host"]),
+    Arg::path("path")
+        .doc("a path that must exist (or not)")
+        .ansible(&["path"]),
+    Arg::str("url")
+        .doc("an http:// or https:// URL that must answer")
+        .ansible(&["url"]),
+    Arg::one_of(
+        "state",
+        &["started", "present", "stopped", "absent", "drained"],
+    )
+    .default_note("`started` (port), `present` (path)")
+    .doc("port: started/stopped/drained; path: present/absent")
+    .ansible(&["state"]),
+    Arg::str("search_regex")
+        .doc("with `path`: a regex the file must contain")
+        .ansible(&["search_regex"]),
+    Arg::strings("status")
+        .default("200")
+        .doc("with `url`: accepted statuses (a list or `200,201`)")
+        .ansible(&["status_code"]),
+    Arg::str("contains").doc("with `url`: text the body must contain"),
+    Arg::map("headers")
+        .doc("with `url`: request headers")
+        .ansible(&["headers"]),
+    Arg::str("method")
+        .default("GET")
+        .doc("with `url`: `GET` or `HEAD` (a check is read-only)")
+        .ansible(&["method"]),
+    Arg::bool("follow_redirects")
+        .default("true")
+        .doc("with `url`")
+        .ansible(&["follow_redirects"]),
+    Arg::bool("validate_certs")
+        .default("true")
+        .doc("with `url`")
+        .ansible(&["validate_certs"]),
+    Arg::int("timeout")
+        .default("300")
+        .doc("seconds before it fails (without a condition: the sleep)")
+        .ansible(&["timeout"]),
+    Arg::int("delay")
+        .default("0")
+        .doc("seconds before the first check")
+        .ansible(&["delay"]),
+    Arg::int("sleep")
+        .default("1")
+        .doc("seconds between checks")
+        .ansible(&["sleep"]),
+    Arg::int("connect_timeout")
+        .default("5")
+        .doc("seconds per connection attempt")
+        .ansible(&["connect_timeout"]),
+    Arg::str("msg")
+        .doc("the message when it fails")
+        .ansible(&["msg"]),
+]];
 
 /// Builds a `wait_for` from its arguments.
 pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<WaitFor> {
-    let f = Fields::new(args, "`wait_for`", KEYS)?;
-    let secs = |key: &str, default: u32| -> Result<u32> {
-        Ok(number(&f, key)?.map_or(default, |v| u32::try_from(v).unwrap_or(u32::MAX)))
-    };
+    let f = Fields::declared(args, "`wait_for`", ARGS)?;
+    let secs = |key: &str| -> Result<u32> { Ok(u32::try_from(f.whole(key)?).unwrap_or(u32::MAX)) };
     let given: Vec<&str> = ["port", "path", "url"]
         .into_iter()
         .filter(|k| f.get(k).is_some())
@@ -179,10 +224,10 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<WaitFor> {
     }
     Ok(WaitFor {
         condition,
-        timeout: secs("timeout", 300)?,
-        delay: secs("delay", 0)?,
-        sleep: secs("sleep", 1)?.max(1),
-        connect_timeout: secs("connect_timeout", 5)?.max(1),
+        timeout: secs("timeout")?,
+        delay: secs("delay")?,
+        sleep: secs("sleep")?.max(1),
+        connect_timeout: secs("connect_timeout")?.max(1),
         msg: f.string("msg")?,
     })
 }
@@ -194,7 +239,7 @@ fn host_and_port(f: &Fields<'_>) -> Result<(String, u16)> {
         .and_then(|p| u16::try_from(p).ok())
         .filter(|p| *p > 0)
         .ok_or_else(|| Error::invalid("`port` must be 1 to 65535", &port_node.span))?;
-    let host = f.string("host")?.unwrap_or_else(|| "127.0.0.1".to_owned());
+    let host = f.text("host")?;
     Ok((host, port))
 }
 
@@ -224,8 +269,8 @@ fn url_condition(f: &Fields<'_>) -> Result<Condition> {
                 ));
             }
         },
-        follow: f.boolean("follow_redirects")?.unwrap_or(true),
-        insecure: !f.boolean("validate_certs")?.unwrap_or(true),
+        follow: f.flag("follow_redirects")?,
+        insecure: !f.flag("validate_certs")?,
     })
 }
 
