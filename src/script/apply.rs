@@ -91,7 +91,8 @@ _serialize() {
   exec 8<"$_sl" && [ "$(stat -L -c %d:%i -- /proc/self/fd/8)" = "$_si" ] && flock -w 120 8 || { printf 'cannot take the lock %s\n' "$1"; return 1; }
 }
 "#,
-    walk_functions!()
+    walk_functions!(),
+    "_wuid=$(id -u)\n"
 );
 
 /// What a step run under `sudo -n sh -s` needs before its body.
@@ -143,14 +144,15 @@ pub(crate) fn under_sudo(user: Option<&str>, body: &Script) -> Script {
 /// is in a block with a `rescue`; its failure is `caught`, and the block's later steps skip.
 /// Step output goes to a private temp folder (`script/temp.rs`), never a predictable shared
 /// name. A lost link (`SIGPIPE` on the next report line) stops dispatching like Ctrl-C, so the
-/// script still ends through its `EXIT` trap. A step runs without the lock's descriptor, so a
+/// script still ends through its `EXIT` trap. `_emit FILE` reports a step's output (its last
+/// 64 KiB, base64), and nothing at all, without a process, when it printed nothing. A step runs without the lock's descriptor, so a
 /// daemon it starts cannot hold the account's lock.
 const RUN_FUNCTIONS: &str = r#"_tmp_open || { printf '@@error cannot create a private temp folder\n'; exit 0; }
 _stop=
 trap '_stop=1' INT TERM HUP PIPE
 _pd="$HOME/.recon/pending"
 _pend() {
-  (umask 077 && mkdir -p -- "$_pd") || return 1
+  [ -d "$_pd" ] || (umask 077 && mkdir -p -- "$_pd") || return 1
   printf 'pending since %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$_pd/.$1.tmp" && mv -f -- "$_pd/.$1.tmp" "$_pd/$1"
 }
 _run() {
@@ -188,9 +190,12 @@ _run() {
   if [ "$_r" != changed ]; then for _m in $_new; do rm -f -- "$_pd/$_m"; done; fi
   if [ -n "$4" ] && [ "$_r" != failed ]; then rm -f -- "$_pd/$4"; fi
   eval "_st_$_id=$_r"
-  printf '@@step %s %s %s ' "$_id" "$_r" "$_rc"; tail -c 65536 "$_o" | base64 -w0
-  case $5 in *r*) printf ' '; tail -c 65536 "$_e" | base64 -w0;; esac
+  printf '@@step %s %s %s ' "$_id" "$_r" "$_rc"; _emit "$_o"
+  case $5 in *r*) printf ' '; _emit "$_e";; esac
   echo
+}
+_emit() {
+  if [ -s "$1" ]; then tail -c 65536 "$1" | base64 -w0; fi
 }
 _changed() {
   for _d in "$@"; do eval "_s=\${_st_$_d:-}"; if [ "$_s" = changed ]; then return 0; fi; done

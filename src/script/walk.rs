@@ -22,6 +22,16 @@
 /// components are created (`mkdir`, the umask's mode). Status 1: a component is missing or not
 /// a folder. At most 40 links are expanded (a loop is a missing folder).
 ///
+/// Every walk first tries `_wfast`: one `stat` of all of DIR's folders at once (`stat` answers
+/// for the folders that exist, in order, and those below a missing one are missing too). When
+/// each is a folder (no link) inside a folder root or the caller owns, no other account can
+/// change that part of the path, so it is entered with one `cd -P`: the whole path (status 0),
+/// or up to the first missing folder (status 1, or with `c` the walk goes on from there,
+/// creating). Anything else (a link, a folder another account owns, `..`) takes the
+/// component-by-component walk from the start (status 3). `_wuid`, the caller's uid, is
+/// set once where the functions are defined for a script (reset here, so a value from the
+/// environment never counts), not asked of `id` on every walk.
+///
 /// `_cd DIR`: `_walk DIR` that says why it did not get there (for a `chdir`).
 ///
 /// `_ropen FILE`: opens FILE for reading on descriptor 6, for a reader running as root (or as
@@ -35,24 +45,30 @@
 macro_rules! walk_functions {
     () => {
         r#"_walk() {
-  _wr=$1; _wn=0; _wbad=
-  _wu=$(id -u)
-  case $_wr in /*) cd / || return 1;; esac
+  _wr=$1; _wn=0; _wbad=; _wo=
+  _wu=${_wuid:-}; [ -n "$_wu" ] || _wu=$(id -u)
+  _wfast "$_wr"
+  case $? in
+    0) return 0;;
+    1) [ "${2:-}" = c ] || return 1;;
+    *) case $_wr in /*) cd / || return 1;; esac;;
+  esac
   while [ -n "$_wr" ]; do
     _wc=${_wr%%/*}
     case $_wr in */*) _wr=${_wr#*/};; *) _wr=;; esac
     case $_wc in ''|.) continue;; esac
     if [ "${2:-}" = c ] && ! [ -e "./$_wc" ] && ! [ -L "./$_wc" ]; then mkdir -- "./$_wc" || return 1; fi
-    _wo=$(stat -c %u -- .) || return 1
-    _wi=$(stat -c '%d:%i:%F' -- "./$_wc" 2>/dev/null) || return 1
+    [ -n "$_wo" ] || _wo=$(stat -c %u -- .) || return 1
+    _wi=$(stat -c '%u:%d:%i:%F' -- "./$_wc" 2>/dev/null) || return 1
+    _wdi=${_wi#*:}; _wdi=${_wdi%:*}
     if [ "$_wo" = 0 ] || [ "$_wo" = "$_wu" ]; then
       case $_wi in
         *:'symbolic link')
           _wn=$((_wn + 1)); [ "$_wn" -le 40 ] || return 1
           _wt=$(readlink -- "./$_wc") || return 1
-          case $_wt in /*) cd / || return 1;; esac
+          case $_wt in /*) cd / || return 1; _wo=;; esac
           _wr="$_wt/$_wr";;
-        *) cd -P -- "./$_wc" 2>/dev/null || return 1;;
+        *) cd -P -- "./$_wc" 2>/dev/null || return 1; _wo=${_wi%%:*};;
       esac
       continue
     fi
@@ -60,10 +76,38 @@ macro_rules! walk_functions {
     cd -P -- "./$_wc" 2>/dev/null || return 1
     case $_wi in
       *:'symbolic link') [ "$(stat -c %u -- .)" = "$_wo" ] || return 2;;
-      *) [ "$(stat -c %d:%i -- .)" = "${_wi%:*}" ] || return 2;;
+      *) [ "$(stat -c %d:%i -- .)" = "$_wdi" ] || return 2; _wo=${_wi%%:*};;
     esac
     _wbad=
   done
+}
+_wfast() {
+  _fr=$1; _fn='
+'
+  case $_fr in /*) _fp=; set -- /;; *) _fp=.; set -- .;; esac
+  while [ -n "$_fr" ]; do
+    _fc=${_fr%%/*}
+    case $_fr in */*) _fr=${_fr#*/};; *) _fr=;; esac
+    case $_fc in ''|.) continue;; ..) return 3;; esac
+    _fp="$_fp/$_fc"
+    set -- "$@" "$_fp"
+  done
+  [ "$#" -gt 1 ] || return 3
+  eval "_fz=\${$#}"
+  _fx=$(stat -c '%u %F' -- "$@" 2>/dev/null); _fs=$?
+  _fo=; _fp=
+  while [ -n "$_fx" ]; do
+    _fl=${_fx%%"$_fn"*}
+    case $_fx in *"$_fn"*) _fx=${_fx#*"$_fn"};; *) _fx=;; esac
+    case $_fo in ''|0|"$_wu") ;; *) return 3;; esac
+    case $_fl in *' directory') _fo=${_fl%% *};; *) return 3;; esac
+    _fp=$1; shift
+  done
+  [ -n "$_fp" ] || return 3
+  cd -P -- "$_fp" 2>/dev/null || return 3
+  [ "$_fs" != 0 ] || return 0
+  _wo=$_fo; _wr=${_fz#"$_fp"}; _wr=${_wr#/}
+  return 1
 }
 _refused() {
   printf 'refusing to follow the link %s: another account controls it and it leads out of that account'\''s files\n' "$_wbad" >&2
@@ -104,7 +148,7 @@ _ropen() {
     case $_oi in
       *:'symbolic link')
         _ok=$((_ok + 1)); [ "$_ok" -le 40 ] || return 1
-        if [ -z "$_oa" ] && [ "$_oo" != 0 ] && [ "$_oo" != "$(id -u)" ]; then _oa=$_oo; _ob="${PWD%/}/$_on"; fi
+        if [ -z "$_oa" ] && [ "$_oo" != 0 ] && [ "$_oo" != "$_wu" ]; then _oa=$_oo; _ob="${PWD%/}/$_on"; fi
         _op=$(readlink -- "./$_on") || return 1;;
       *:'regular file'|*:'regular empty file')
         exec 6<"./$_on" || return 1
@@ -117,6 +161,7 @@ _ropen() {
     esac
   done
 }
+_wuid=
 "#
     };
 }
@@ -132,7 +177,7 @@ pub(crate) const WALK_FUNCTIONS: &str = walk_functions!();
 /// command by sourcing that file on the command's own first line: `sh` still numbers the
 /// command's lines as its own ("sh: 1: …"), and the variable is unset before it runs.
 pub(crate) const HELPERS_FUNCTIONS: &str = concat!(
-    "_helpers() {\n  { cat > \"$_rt/helpers\" && . \"$_rt/helpers\"; } <<'_RECON_HELPERS_'\n",
+    "_helpers() {\n  { cat > \"$_rt/helpers\" && . \"$_rt/helpers\" && _wuid=$(id -u); } <<'_RECON_HELPERS_'\n",
     walk_functions!(),
     "_RECON_HELPERS_\n}\n_helped='. \"$_recon_helpers\"; unset _recon_helpers; '\n"
 );
