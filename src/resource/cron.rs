@@ -366,6 +366,12 @@ impl Resource for Cron {
     type Asked = Handle<CommandOutput>;
     type Decision = Decision;
 
+    /// A table (the account's crontab, another account's, a cron file) holds many targets'
+    /// entries: the edit reads it and writes it back whole, so two at once would lose one.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "cron"
     }

@@ -69,6 +69,13 @@ impl Resource for Group {
     type Asked = Handle<CommandOutput>;
     type Decision = Decision;
 
+    /// The account database (`/etc/group`, `/etc/gshadow`) is every target's: useradd and
+    /// its kin lock it themselves but give up after a few seconds; the account's targets take
+    /// turns instead.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "group"
     }

@@ -220,6 +220,13 @@ impl Resource for User {
     type Asked = Asked;
     type Decision = Decision;
 
+    /// The account database (`/etc/passwd`, `/etc/shadow`, `/etc/group`) is every target's: useradd and
+    /// its kin lock it themselves but give up after a few seconds; the account's targets take
+    /// turns instead.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn kind(&self) -> &'static str {
         "user"
     }
