@@ -484,12 +484,7 @@ mod tests {
         )
         .code(LOCK)
         .code(then);
-        let out = std::process::Command::new("sh")
-            .args(["-c", s.as_str()])
-            .env("HOME", home)
-            .output()
-            .expect("sh runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        super::super::stdout_of(&s, "HOME", home)
     }
 
     #[test]

@@ -43,12 +43,7 @@ mod tests {
     fn run(tmp: &std::path::Path, body: &'static str) -> String {
         let mut s = Script::of(TEMP_FUNCTIONS);
         s.code(body);
-        let out = std::process::Command::new("sh")
-            .args(["-c", s.as_str()])
-            .env("TMPDIR", tmp)
-            .output()
-            .expect("sh runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::script::stdout_of(&s, "TMPDIR", tmp)
     }
 
     fn entries(dir: &std::path::Path) -> Vec<String> {
