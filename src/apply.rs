@@ -294,7 +294,7 @@ fn final_outcome(
 /// is a plain file name (letters, digits, `.`, `_`, `-`, not starting with a dot, at most 100
 /// bytes), else `@` and a hash of the name (no plain name starts with `@`, so two targets never
 /// share a lock by accident).
-pub(crate) fn lock_name(target: &str) -> String {
+fn lock_name(target: &str) -> String {
     let plain = !target.is_empty()
         && target.len() <= 100
         && !target.starts_with('.')
@@ -410,4 +410,30 @@ fn clip(text: &str) -> &str {
     let text = text.trim();
     text.get(..text.char_indices().nth(120).map_or(text.len(), |(i, _)| i))
         .unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_name;
+
+    #[test]
+    fn a_target_locks_a_file_named_after_it_and_odd_names_never_collide() {
+        assert_eq!(lock_name("web-1.example.com"), "web-1.example.com");
+        assert_eq!(lock_name("squad_alpha"), "squad_alpha");
+        // Not a plain file name: a hash, which no plain name can equal.
+        for odd in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a b",
+            "é",
+            &"x".repeat(101),
+        ] {
+            let name = lock_name(odd);
+            assert!(name.starts_with('@') && name.len() == 33, "{odd:?}: {name}");
+        }
+        assert_ne!(lock_name("a/b"), lock_name("a b"));
+    }
 }
