@@ -363,9 +363,10 @@ fn megabytes_on_stderr_and_stdout_do_not_hang() {
 fn a_concurrent_apply_is_refused_by_the_lock_and_a_killed_apply_does_not_block_the_next() {
     let sshd = Sshd::start();
     let p = root_project(&sshd);
+    std::fs::create_dir_all(p.host_root()).expect("root");
     p.file(
         "slow.yml",
-        "- hosts: all\n  tasks:\n    - command: \"sleep 3\"\n",
+        "- hosts: all\n  tasks:\n    - command: \"touch {{ root }}/slow-started; sleep 8\"\n",
     );
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_recon"))
         .args(["apply", "slow.yml"])
@@ -374,7 +375,10 @@ fn a_concurrent_apply_is_refused_by_the_lock_and_a_killed_apply_does_not_block_t
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("first apply");
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The first apply holds the target's lock once its step runs (for 8 s: time enough for the
+    // second to plan and reach the lock on a loaded machine; the killed one's remote step still
+    // ends within the third's 20 s).
+    wait_for(&p.host("slow-started"));
     p.recon(&["apply", "site.yml", "--lock-timeout", "1"])
         .expect_code(1)
         .stdout_has("host is locked by recon ");
@@ -945,10 +949,11 @@ fn targets_of_one_account_apply_at_once_and_a_target_still_excludes_itself() {
 
     // The same target from two runs still takes turns: the second, told to wait 1 s, is refused
     // naming the holder and changes nothing; meanwhile another target of the account applies.
+    // (The holder's step lasts 10 s: time enough for the others to plan on a loaded machine.)
     let (held, free) = (&names[2], &names[3]);
     p.file(
         "slow.yml",
-        "- hosts: all\n  tasks:\n    - command:\n        cmd: \"touch {{ root }}/{{ inventory_hostname }}.started; sleep 4; touch {{ root }}/{{ inventory_hostname }}.slow\"\n        creates: \"{{ root }}/{{ inventory_hostname }}.slow\"\n",
+        "- hosts: all\n  tasks:\n    - command:\n        cmd: \"touch {{ root }}/{{ inventory_hostname }}.started; sleep 10; touch {{ root }}/{{ inventory_hostname }}.slow\"\n        creates: \"{{ root }}/{{ inventory_hostname }}.slow\"\n",
     );
     std::thread::scope(|scope| {
         let holder = scope.spawn(|| p.recon(&["apply", "slow.yml", "-l", held]));
