@@ -932,12 +932,13 @@ fn targets_of_one_account_apply_at_once_and_a_target_still_excludes_itself() {
     p.plans_nothing(&["site.yml"]);
 
     // Two control runs, each on another target of the account, at the same time: each target's
-    // command waits (20 s at most) for the other's mark.
+    // command waits (60 s at most: two runs plan independently) for the other's mark; with one
+    // lock per account the second run would wait for the first (30 s at most) and give up.
     let (one, two) = (&names[0], &names[1]);
     p.file(
         "pair.yml",
         &format!(
-            "- hosts: all\n  tasks:\n    - command:\n        cmd: \"touch {{{{ root }}}}/{{{{ inventory_hostname }}}}.pair; i=0; until [ -e {{{{ root }}}}/{one}.pair ] && [ -e {{{{ root }}}}/{two}.pair ]; do i=$((i + 1)); [ $i -le 200 ] || exit 1; sleep 0.1; done\"\n        creates: \"{{{{ root }}}}/{{{{ inventory_hostname }}}}.pair\"\n"
+            "- hosts: all\n  tasks:\n    - command:\n        cmd: \"touch {{{{ root }}}}/{{{{ inventory_hostname }}}}.pair; i=0; until [ -e {{{{ root }}}}/{one}.pair ] && [ -e {{{{ root }}}}/{two}.pair ]; do i=$((i + 1)); [ $i -le 600 ] || exit 1; sleep 0.1; done\"\n        creates: \"{{{{ root }}}}/{{{{ inventory_hostname }}}}.pair\"\n"
         ),
     );
     std::thread::scope(|scope| {
