@@ -21,8 +21,10 @@ TARGETS=${TARGETS:-256}
 PER=${PER:-8}
 SIZE_MB=${SIZE_MB:-20}
 FORKS=${FORKS:-32}
-# The PER targets of one account apply one after another under the account's lock: each waits
-# for the others' uploads, far longer than the default 30 s on a loaded machine.
+# The PER targets of one account apply at once, each under its own lock; they wait (on the
+# control machine, not for a lock) only while the release they all need is on its way to their
+# account. The generous timeout is for builds from before per-target locks, whose targets of one
+# account took turns on the account's lock.
 LOCK_TIMEOUT=${LOCK_TIMEOUT:-600}
 RECON=${RECON:-$ROOT/target/release/recon}
 OUT=${OUT:-$BENCH/results/$(date +%Y%m%d-%H%M%S)}

@@ -4,13 +4,14 @@
 
 use std::sync::atomic::AtomicBool;
 
-use crate::artifact::Artifact;
-use crate::delivery::{hold, locate, Deliveries};
+use crate::delivery::{locate, Claimed, Deliveries};
 use crate::facts::{CommandOutput, Fact, FactValue};
 use crate::probe::PlannedHost;
 use crate::report::{HostReport, Outcome, StepResult, StepStatus};
 use crate::script::header;
-use crate::transport::{script_with_attachments, Attachment, Invocation, Output, Stats, Transport};
+use crate::transport::{
+    script_with_attachments, Attachment, Invocation, Output, Stats, Transport, Watch,
+};
 
 /// Settings of one apply run.
 pub(crate) struct ApplyOptions<'a> {
@@ -18,7 +19,7 @@ pub(crate) struct ApplyOptions<'a> {
     pub(crate) who: &'a str,
     pub(crate) lock_wait_secs: u64,
     pub(crate) stop: &'a AtomicBool,
-    /// Artifacts already sent to each account in this run.
+    /// Artifacts sent (or on their way) to each account in this run.
     pub(crate) deliveries: &'a Deliveries,
 }
 
@@ -132,33 +133,39 @@ fn deliver(
 ) -> Result<(Output, Option<String>), String> {
     let mut needed = script.artifacts().to_vec();
     locate(&mut needed)?;
-    // Targets of one account that need artifacts take turns (they would on the host's lock
-    // anyway); the first sends what is missing, the others find it there.
-    let account = options.deliveries.account(&account_key(planned));
-    let mut delivered = (!needed.is_empty()).then(|| hold(&account));
-    let sending: Vec<Artifact> = needed
-        .into_iter()
-        .filter(|a| delivered.as_ref().is_none_or(|d| !d.contains(&a.sha256)))
-        .collect();
-    let mut full = header(options.who, options.lock_wait_secs, &sending);
+    // An artifact another target of the account is sending is waited for (that artifact only,
+    // until the host stored it), then found there; the rest of the account's targets apply at
+    // once, each under its own lock on the host.
+    let claimed =
+        (!needed.is_empty()).then(|| options.deliveries.claim(&account_key(planned), &needed));
+    let sending = claimed.as_ref().map_or(&[][..], Claimed::sending);
+    let mut full = header(
+        options.who,
+        options.lock_wait_secs,
+        &lock_name(planned.connection()),
+        sending,
+    );
     full.script(script);
-    let run = if sending.is_empty() {
-        transport.run_script(full.as_bytes(), planned.become_, options.stop)
-    } else {
-        let attachments: Vec<Attachment> = sending
-            .iter()
-            .map(|a| Attachment {
-                path: a.path.clone(),
-                size: a.size,
-            })
-            .collect();
-        let command = script_with_attachments(full.as_bytes().len(), planned.become_);
-        let invocation = Invocation {
-            command: command.as_str(),
-            stdin: full.as_bytes(),
-            attachments: &attachments,
-        };
-        transport.run(&invocation, options.stop)
+    let run = match &claimed {
+        Some(claimed) if !sending.is_empty() => {
+            let attachments: Vec<Attachment> = sending
+                .iter()
+                .map(|a| Attachment {
+                    path: a.path.clone(),
+                    size: a.size,
+                })
+                .collect();
+            let command = script_with_attachments(full.as_bytes().len(), planned.become_);
+            let watch = |chunk: &[u8]| claimed.watch(chunk);
+            let invocation = Invocation {
+                command: command.as_str(),
+                stdin: full.as_bytes(),
+                attachments: &attachments,
+                watch: Some(Watch(&watch)),
+            };
+            transport.run(&invocation, options.stop)
+        }
+        _ => transport.run_script(full.as_bytes(), planned.become_, options.stop),
     };
     let (output, lost) = match run {
         Ok(o) => (o, None),
@@ -171,14 +178,8 @@ fn deliver(
             Some(e.message),
         ),
     };
-    if let Some(delivered) = delivered.as_mut() {
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        delivered.extend(
-            stdout
-                .lines()
-                .filter_map(|l| l.strip_prefix("@@blob "))
-                .map(str::to_owned),
-        );
+    if let Some(claimed) = &claimed {
+        claimed.finish(&String::from_utf8_lossy(&output.stdout));
     }
     Ok((output, lost))
 }
@@ -289,6 +290,26 @@ fn final_outcome(
     }
 }
 
+/// The name of a target's lock file (`~/.recon/locks/NAME.lock`): its inventory name when that
+/// is a plain file name (letters, digits, `.`, `_`, `-`, not starting with a dot, at most 100
+/// bytes), else `@` and a hash of the name (no plain name starts with `@`, so two targets never
+/// share a lock by accident).
+fn lock_name(target: &str) -> String {
+    let plain = !target.is_empty()
+        && target.len() <= 100
+        && !target.starts_with('.')
+        && target
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if plain {
+        target.to_owned()
+    } else {
+        let mut hex = crate::facts::sha256_hex(target.as_bytes());
+        hex.truncate(32);
+        format!("@{hex}")
+    }
+}
+
 /// The account a target's scripts run as: its node, its user, and whether it runs under sudo
 /// (root's blob store is not the user's).
 fn account_key(planned: &PlannedHost) -> String {
@@ -389,4 +410,30 @@ fn clip(text: &str) -> &str {
     let text = text.trim();
     text.get(..text.char_indices().nth(120).map_or(text.len(), |(i, _)| i))
         .unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lock_name;
+
+    #[test]
+    fn a_target_locks_a_file_named_after_it_and_odd_names_never_collide() {
+        assert_eq!(lock_name("web-1.example.com"), "web-1.example.com");
+        assert_eq!(lock_name("squad_alpha"), "squad_alpha");
+        // Not a plain file name: a hash, which no plain name can equal.
+        for odd in [
+            "",
+            ".",
+            "..",
+            ".hidden",
+            "a/b",
+            "a b",
+            "é",
+            &"x".repeat(101),
+        ] {
+            let name = lock_name(odd);
+            assert!(name.starts_with('@') && name.len() == 33, "{odd:?}: {name}");
+        }
+        assert_ne!(lock_name("a/b"), lock_name("a b"));
+    }
 }

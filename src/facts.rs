@@ -298,7 +298,9 @@ pub(crate) struct ReleaseState {
     pub(crate) dirs: Vec<String>,
     /// `.recon-releases/<version>` marker files: version → content.
     pub(crate) markers: std::collections::BTreeMap<String, String>,
-    /// Temp folders an interrupted unpack left behind (`.<version>.tmp-<pid>`, `.old-`).
+    /// Temp folders an interrupted unpack left behind (`.<version>.tmp-<pid>.<random>`,
+    /// `.<version>.old-<pid>`): only those whose script no longer runs, never the one of an apply
+    /// unpacking into the same root at this moment (another target's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) leftovers: Vec<String>,
     /// The root (or its marker folder) is behind a link another account controls and that
@@ -449,7 +451,12 @@ _rel() {
       if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RD %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
     done
     for _e in ./.*.tmp-* ./.*.old-*; do
-      if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RT %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
+      [ -d "$_e" ] && ! [ -L "$_e" ] || continue
+      _lp=${_e##*.tmp-}; _lp=${_lp##*.old-}; _lp=${_lp%%.*}
+      case $_lp in ''|*[!0-9]*) ;; *)
+        if [ -d "/proc/$_lp" ] && [ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$_lp/stat" 2>/dev/null)" != Z ]; then continue; fi;;
+      esac
+      printf 'RT %s ' "$1"; basename -- "$_e" | base64 -w0; echo
     done
     if [ -L ./.recon-releases ]; then printf 'RU %s ' "$1"; printf %s "${PWD%/}/.recon-releases" | base64 -w0; echo; exit 0; fi
     for _e in ./.recon-releases/*; do

@@ -173,6 +173,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
                         ignore_errors: p.step.ignore_errors,
                         registered: p.step.register.is_some(),
                         group: p.step.rescue_group,
+                        account_wide: p.account_wide,
                         body: &p.body,
                     })
                     .collect();
@@ -228,6 +229,8 @@ struct Planned {
     /// A handler a delegated round owes (`HostGraph::owed`): its marker is recorded when the
     /// apply starts, so an apply cut off before it leaves it pending.
     owed: bool,
+    /// It runs holding the account's lock (`Resource::account_wide`).
+    account_wide: bool,
 }
 
 /// Why a reaction left over by an interrupted run runs now.
@@ -302,6 +305,7 @@ fn decide_all(
             clears: reactions.marker(i).map(str::to_owned),
             pending: pending && !notified,
             owed: false,
+            account_wide: task.resource.account_wide(),
         });
     }
     decide_handlers(graph, asked, reactions, &facts, &fired, &mut steps)?;
@@ -366,6 +370,7 @@ fn decide_handlers(
             body,
             sets: Vec::new(),
             clears: reactions.marker(offset + h).map(str::to_owned),
+            account_wide: handler.resource.account_wide(),
         });
     }
     Ok(())

@@ -171,7 +171,8 @@ fn a_second_apply_waits_for_the_lock_then_names_its_holder() {
         "recon someone@elsewhere pid 42 since 2026-01-01T00:00:00Z\n",
     )
     .expect("info");
-    // Hold the lock from outside, as a concurrent apply would.
+    // Hold the account's lock from outside, as an apply by an older recon (which takes the whole
+    // account) would: this recon shares it, so it waits for it too.
     let mut holder = std::process::Command::new("flock")
         .arg(p.dir().join(".recon.lock"))
         .args(["sleep", "30"])
@@ -189,6 +190,75 @@ fn a_second_apply_waits_for_the_lock_then_names_its_holder() {
         .stdout_has("host is locked by recon someone@elsewhere pid 42");
     assert!(!p.host("app").exists(), "nothing written while locked");
     p.recon(&["apply", "site.yml"]).expect_code(0);
+}
+
+/// Targets of one account (the local connection), sharing `root` = the project's
+/// host folder.
+fn one_account(targets: &[&str]) -> Project {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host_root()).expect("root");
+    let mut hosts = format!(
+        "all:\n  vars: {{ ansible_connection: local, root: {} }}\n  hosts:\n",
+        p.host_root().display()
+    );
+    for target in targets {
+        let _ = writeln!(hosts, "    {target}: {{}}");
+    }
+    p.file("inventory/hosts.yml", &hosts);
+    p
+}
+
+/// A command that marks its target (`{{ root }}/NAME.up`) and then waits, up to 20 s, until
+/// `count` targets have: it passes only while that many targets apply at the same time.
+pub(crate) fn meet(count: usize) -> String {
+    format!(
+        "    - name: meet\n      command:\n        cmd: \"touch {{{{ root }}}}/{{{{ inventory_hostname }}}}.up; i=0; while [ $(ls {{{{ root }}}}/*.up | wc -l) -lt {count} ]; do i=$((i + 1)); [ $i -le 200 ] || exit 1; sleep 0.1; done\"\n        creates: \"{{{{ root }}}}/{{{{ inventory_hostname }}}}.up\"\n"
+    )
+}
+
+#[test]
+fn targets_of_one_account_apply_at_once_each_under_its_own_lock() {
+    let targets = ["t1", "t2", "t3", "t4"];
+    let p = one_account(&targets);
+    p.file("site.yml", &format!("- hosts: all\n  tasks:\n{}", meet(4)));
+    let run = p.recon(&["apply", "site.yml", "--forks", "4"]);
+    run.expect_code(0);
+    for target in targets {
+        assert!(p.host(&format!("{target}.up")).exists(), "{}", run.stdout);
+        // Each target has its own lock file, private to the account.
+        let lock = p.dir().join(format!(".recon/locks/{target}.lock"));
+        assert_eq!(mode(&lock), 0o600, "{}", lock.display());
+    }
+    assert_eq!(mode(&p.dir().join(".recon/locks")), 0o700);
+    p.plans_nothing(&["site.yml"]);
+}
+
+/// Steps that edit something all of an account's targets share (here: one cron file holding an
+/// entry of each) run one at a time under the account's lock, reading it as they find it: four
+/// targets editing it at the same moment keep every entry.
+#[test]
+fn account_wide_steps_of_targets_applying_at_once_take_turns() {
+    let targets = ["c1", "c2", "c3", "c4"];
+    let p = one_account(&targets);
+    std::fs::create_dir_all(p.host("cron.d")).expect("cron.d");
+    p.file(
+        "site.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n{}    - cron: {{ name: \"{{{{ inventory_hostname }}}}\", job: \"true {{{{ inventory_hostname }}}}\", cron_file: \"{{{{ root }}}}/cron.d/jobs\", user: root }}\n",
+            meet(4)
+        ),
+    );
+    p.recon(&["apply", "site.yml", "--forks", "4"])
+        .expect_code(0);
+    let table = p.read_host("cron.d/jobs");
+    for target in targets {
+        assert!(
+            table.contains(&format!("#Ansible: {target}\n"))
+                && table.contains(&format!("root true {target}\n")),
+            "{target}'s entry was lost:\n{table}"
+        );
+    }
+    p.plans_nothing(&["site.yml"]);
 }
 
 #[test]

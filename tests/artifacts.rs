@@ -25,20 +25,26 @@ fn project() -> (Project, u64) {
     }
     p.file("inventory/hosts.yml", &hosts)
         .file("site.yml", RELEASE);
-    let mut data = Vec::with_capacity(PAYLOAD);
+    let size = p.tarball("big.tar.gz", &[("blob.bin", &incompressible(PAYLOAD))]);
+    (p, size)
+}
+
+/// `len` bytes that do not compress.
+pub(crate) fn incompressible(len: usize) -> Vec<u8> {
+    let mut data = Vec::with_capacity(len + 8);
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    while data.len() < PAYLOAD {
+    while data.len() < len {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         data.extend_from_slice(&x.to_le_bytes());
     }
-    let size = p.tarball("big.tar.gz", &[("blob.bin", &data)]);
-    (p, size)
+    data.truncate(len);
+    data
 }
 
 /// `bytes_sent` of every host in the `--stats` table.
-fn bytes_sent(stdout: &str) -> u64 {
+pub(crate) fn bytes_sent(stdout: &str) -> u64 {
     stdout
         .lines()
         .skip_while(|l| !l.starts_with("HOST") || !l.contains("SENT"))
@@ -107,8 +113,10 @@ fn a_saved_plan_names_the_archive_by_hash_and_stays_small() {
     let saved = std::fs::metadata(p.dir().join("release.plan"))
         .expect("saved")
         .len();
+    // Three hosts' apply scripts (about 20 KB each, mostly the shell helpers every script
+    // carries), never the 2 MB archive itself.
     assert!(
-        saved < 64 * 1024,
+        saved < 96 * 1024,
         "a saved plan for a {size}-byte release is {saved} bytes"
     );
     assert_eq!(

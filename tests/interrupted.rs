@@ -205,14 +205,29 @@ fn temp_folders_of_an_interrupted_unpack_are_removed_by_the_next_run() {
     );
     std::fs::create_dir_all(p.host_root()).expect("root");
     p.recon(&["apply", "site.yml"]).expect_code(0);
-    // What a run killed mid-unpack leaves: a half-filled temp folder.
-    let leftover = p.host("app/.v2.tmp-4242");
+    // What a run killed mid-unpack leaves: a half-filled temp folder named after its script's
+    // pid (one no process can have: above the kernel's largest), and one of an older recon.
+    let leftover = p.host("app/.v2.tmp-99999999.AbCdEfGh");
     std::fs::create_dir_all(leftover.join("half")).expect("leftover");
-    p.recon(&["plan", "site.yml"])
-        .expect_code(0)
-        .stdout_has(".v2.tmp-4242");
+    let older = p.host("app/.v3.tmp-AbCdEfGh");
+    std::fs::create_dir_all(&older).expect("leftover");
+    // Another target's apply unpacking into the same root right now (this test's own pid is
+    // alive): not a leftover, left alone.
+    let live = p.host(&format!("app/.v4.tmp-{}.AbCdEfGh", std::process::id()));
+    std::fs::create_dir_all(live.join("half")).expect("live");
+    let plan = p.recon(&["plan", "site.yml"]);
+    plan.expect_code(0)
+        .stdout_has(".v2.tmp-99999999.AbCdEfGh")
+        .stdout_has(".v3.tmp-AbCdEfGh");
+    assert!(!plan.stdout.contains(".v4.tmp-"), "{}", plan.stdout);
     p.recon(&["apply", "site.yml"]).expect_code(0);
     assert!(!leftover.exists(), "removed by the next apply");
+    assert!(!older.exists(), "removed by the next apply");
+    assert!(
+        live.join("half").exists(),
+        "a running unpack's folder is kept"
+    );
+    std::fs::remove_dir_all(&live).expect("done");
     assert!(
         p.host("app/v1/run.sh").exists(),
         "the live release is untouched"

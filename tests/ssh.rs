@@ -363,9 +363,10 @@ fn megabytes_on_stderr_and_stdout_do_not_hang() {
 fn a_concurrent_apply_is_refused_by_the_lock_and_a_killed_apply_does_not_block_the_next() {
     let sshd = Sshd::start();
     let p = root_project(&sshd);
+    std::fs::create_dir_all(p.host_root()).expect("root");
     p.file(
         "slow.yml",
-        "- hosts: all\n  tasks:\n    - command: \"sleep 3\"\n",
+        "- hosts: all\n  tasks:\n    - command: \"touch {{ root }}/slow-started; sleep 8\"\n",
     );
     let mut first = std::process::Command::new(env!("CARGO_BIN_EXE_recon"))
         .args(["apply", "slow.yml"])
@@ -374,7 +375,10 @@ fn a_concurrent_apply_is_refused_by_the_lock_and_a_killed_apply_does_not_block_t
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("first apply");
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // The first apply holds the target's lock once its step runs (for 8 s: time enough for the
+    // second to plan and reach the lock on a loaded machine; the killed one's remote step still
+    // ends within the third's 20 s).
+    wait_for(&p.host("slow-started"));
     p.recon(&["apply", "site.yml", "--lock-timeout", "1"])
         .expect_code(1)
         .stdout_has("host is locked by recon ");
@@ -843,4 +847,175 @@ impl Drop for SudoersRule {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// One Unix account (`recontestpar`) on the fixture's sshd with `count` targets of its own
+/// (inventory names `t<pid>-<i>`, so runs of this file from other checkouts on the machine never
+/// share a target's lock), all with `root` = a folder of this run in the account's home. Returns
+/// the project, the account's home, the folder and the targets' names.
+fn one_account(
+    sshd: &Sshd,
+    count: usize,
+) -> (Project, std::path::PathBuf, std::path::PathBuf, Vec<String>) {
+    let user = "recontestpar";
+    let home = ensure_user(user);
+    sshd.authorize(user);
+    let dir = home.join(format!("par-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir(&dir).expect("run folder");
+    let chown = std::process::Command::new("chown")
+        .arg(format!("{user}:{user}"))
+        .arg(&dir)
+        .status()
+        .expect("chown");
+    assert!(chown.success());
+    let p = Project::new();
+    let names: Vec<String> = (1..=count)
+        .map(|i| format!("t{}-{i}", std::process::id()))
+        .collect();
+    let extra = format!(", root: {}", dir.display());
+    let hosts: String = names
+        .iter()
+        .map(|name| host_entry(sshd, name, user, &sshd.known_hosts, &extra))
+        .collect();
+    inventory(&p, &hosts);
+    (p, home, dir, names)
+}
+
+/// Removes what `one_account` made in the account's home (its run folder, its targets' locks).
+fn leave_account(home: &Path, dir: &Path, names: &[String]) {
+    let _ = std::fs::remove_dir_all(dir);
+    for name in names {
+        let _ = std::fs::remove_file(home.join(format!(".recon/locks/{name}.lock")));
+    }
+}
+
+/// Waits (at most 30 s) until `path` exists.
+fn wait_for(path: &Path) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} never appeared",
+            path.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn targets_of_one_account_apply_at_once_and_a_target_still_excludes_itself() {
+    let sshd = Sshd::start();
+    let (p, home, dir, names) = one_account(&sshd, 4);
+    // Four targets of the account in one run: each marks itself and waits (20 s at most) for
+    // the other three; with one lock per account they would take turns and the first would give
+    // up waiting.
+    p.file(
+        "site.yml",
+        &format!("- hosts: all\n  tasks:\n{}", crate::apply::meet(4)),
+    );
+    let run = p.recon(&["apply", "site.yml", "--forks", "4"]);
+    run.expect_code(0);
+    for name in &names {
+        assert!(dir.join(format!("{name}.up")).exists(), "{}", run.stdout);
+        // Each target's lock is a file of its own in the account's home, private to it.
+        let lock = home.join(format!(".recon/locks/{name}.lock"));
+        assert_eq!(
+            std::fs::metadata(&lock).expect("lock").mode() & 0o7777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(&lock).expect("lock").uid(),
+            std::fs::metadata(&home).expect("home").uid()
+        );
+    }
+    p.plans_nothing(&["site.yml"]);
+
+    // Two control runs, each on another target of the account, at the same time: each target's
+    // command waits (60 s at most: two runs plan independently) for the other's mark; with one
+    // lock per account the second run would wait for the first (30 s at most) and give up.
+    let (one, two) = (&names[0], &names[1]);
+    p.file(
+        "pair.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n    - command:\n        cmd: \"touch {{{{ root }}}}/{{{{ inventory_hostname }}}}.pair; i=0; until [ -e {{{{ root }}}}/{one}.pair ] && [ -e {{{{ root }}}}/{two}.pair ]; do i=$((i + 1)); [ $i -le 600 ] || exit 1; sleep 0.1; done\"\n        creates: \"{{{{ root }}}}/{{{{ inventory_hostname }}}}.pair\"\n"
+        ),
+    );
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| p.recon(&["apply", "pair.yml", "-l", one]));
+        let second = p.recon(&["apply", "pair.yml", "-l", two]);
+        second.expect_code(0);
+        first.join().expect("first run").expect_code(0);
+    });
+
+    // The same target from two runs still takes turns: the second, told to wait 1 s, is refused
+    // naming the holder and changes nothing; meanwhile another target of the account applies.
+    // (The holder's step lasts 10 s: time enough for the others to plan on a loaded machine.)
+    let (held, free) = (&names[2], &names[3]);
+    p.file(
+        "slow.yml",
+        "- hosts: all\n  tasks:\n    - command:\n        cmd: \"touch {{ root }}/{{ inventory_hostname }}.started; sleep 10; touch {{ root }}/{{ inventory_hostname }}.slow\"\n        creates: \"{{ root }}/{{ inventory_hostname }}.slow\"\n",
+    );
+    std::thread::scope(|scope| {
+        let holder = scope.spawn(|| p.recon(&["apply", "slow.yml", "-l", held]));
+        wait_for(&dir.join(format!("{held}.started")));
+        p.recon(&["apply", "slow.yml", "-l", held, "--lock-timeout", "1"])
+            .expect_code(1)
+            .stdout_has("host is locked by recon ")
+            .stdout_has("(see --lock-timeout)");
+        let other = p.recon(&["apply", "slow.yml", "-l", free, "--lock-timeout", "1"]);
+        holder.join().expect("holder").expect_code(0);
+        other.expect_code(0);
+    });
+    assert!(dir.join(format!("{held}.slow")).exists());
+    assert!(dir.join(format!("{free}.slow")).exists());
+    p.plans_nothing(&["slow.yml", "-l", &format!("{held},{free}")]);
+    leave_account(&home, &dir, &names);
+}
+
+#[test]
+fn an_artifact_reaches_an_account_once_while_its_targets_apply_at_once() {
+    let sshd = Sshd::start();
+    let (p, home, dir, names) = one_account(&sshd, 4);
+    let data = crate::artifacts::incompressible(2 * 1024 * 1024);
+    let size = p.tarball("big.tar.gz", &[("blob.bin", &data)]);
+    // Every target unpacks the same release, then meets the others: the first sends the
+    // archive, the others wait for that archive only (not for its whole apply), so all four
+    // are in their apply at once.
+    p.file(
+        "site.yml",
+        &format!(
+            "- hosts: all\n  tasks:\n    - release: {{ root: \"{{{{ root }}}}/{{{{ inventory_hostname }}}}\", version: v1, src: big.tar.gz }}\n{}",
+            crate::apply::meet(4)
+        ),
+    );
+    let run = p.recon(&["apply", "site.yml", "--forks", "4", "--stats"]);
+    run.expect_code(0);
+    for name in &names {
+        let unpacked = std::fs::read(dir.join(format!("{name}/v1/blob.bin"))).expect("unpacked");
+        assert!(unpacked == data, "{name}'s release is the archive's");
+    }
+    let sent = crate::artifacts::bytes_sent(&run.stdout);
+    assert!(
+        sent > size && sent < size + size / 2,
+        "four targets of one account: the {size}-byte archive went once ({sent} bytes sent)\n{}",
+        run.stdout
+    );
+    // The account's blob store holds it, checked by hash.
+    let blob = home.join(".cache/recon/blobs").join(
+        std::process::Command::new("sha256sum")
+            .arg(p.dir().join("files/big.tar.gz"))
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split(' ')
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .expect("sha256sum"),
+    );
+    assert_eq!(std::fs::metadata(&blob).expect("blob").len(), size);
+    p.plans_nothing(&["site.yml"]);
+    leave_account(&home, &dir, &names);
 }

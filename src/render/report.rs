@@ -144,7 +144,7 @@ fn recap(out: &mut String, reports: &[HostReport]) {
 /// What to do about a host-level failure, by its kind.
 fn outcome_help(message: &str) -> Option<&'static str> {
     if message.contains("is locked by") {
-        Some("another apply holds the account's lock; wait for it, or raise --lock-timeout")
+        Some("another apply of this host holds its lock; wait for it, or raise --lock-timeout")
     } else if message.starts_with("plan is stale") {
         Some("the host changed after the plan was made; run `recon plan` again and review it")
     } else {

@@ -184,6 +184,11 @@ impl Resource for AnsibleModule {
     type Asked = Handle<CommandOutput>;
     type Decision = ();
 
+    /// recon cannot know what a bridged module edits: most rewrite a file they read.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> String {
         self.module.clone()
     }

@@ -147,6 +147,11 @@ impl Resource for AptUpgrade {
     type Asked = Asked;
     type Decision = Decision;
 
+    /// apt and dpkg serve one target at a time (their own lock, waited for 120 s).
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> String {
         format!("apt-get {}", self.mode.command())
     }

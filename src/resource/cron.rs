@@ -402,6 +402,12 @@ impl Resource for Cron {
     type Decision = Decision;
     const FIELDS: &'static [Field] = &[ENTRY];
 
+    /// A table (the account's crontab, another account's, a cron file) holds many targets'
+    /// entries: the edit reads it and writes it back whole, so two at once would lose one.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> String {
         match (&self.file, &self.user) {
             (Some(file), _) => format!("{} in {file}", self.name),

@@ -91,6 +91,13 @@ impl Resource for Group {
     type Decision = Decision;
     const FIELDS: &'static [Field] = &[GID];
 
+    /// The account database (`/etc/group`, `/etc/gshadow`) is every target's: useradd and
+    /// its kin lock it themselves but give up after a few seconds; the account's targets take
+    /// turns instead.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> String {
         self.name.clone()
     }

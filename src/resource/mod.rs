@@ -155,6 +155,16 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
     fn needs(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Its step edits, as it finds it at apply time, something every target of the account
+    /// may edit too without claiming the same value (a crontab holding several named entries,
+    /// the installed packages, the account database, a Python environment, whatever a bridged
+    /// module touches). Targets of one account apply at once, each under its own lock, so such
+    /// a step runs holding the account's lock (`script/apply.rs`, `LOCK`): one at a time per
+    /// account, as every step of the account was before, and no edit is lost between two
+    /// targets' read and write.
+    fn account_wide(&self) -> bool {
+        false
+    }
     /// Asks for the facts it needs; the probe answers them all in one round trip.
     fn ask(&self, facts: &mut FactSet) -> Self::Asked;
     /// `Ok(None)`: converged. `Ok(Some)`: what the plan shows and what the script will do.
@@ -223,6 +233,7 @@ pub(crate) trait AnyResource: fmt::Debug + Send + Sync {
     fn id(&self) -> String;
     fn claims(&self) -> Vec<Claim>;
     fn needs(&self) -> Vec<String>;
+    fn account_wide(&self) -> bool;
     fn ask(&self, facts: &mut FactSet) -> Box<dyn Any + Send + Sync>;
     fn decide(
         &self,
@@ -274,6 +285,9 @@ impl<R: Resource> AnyResource for Named<R> {
     }
     fn needs(&self) -> Vec<String> {
         Resource::needs(&self.resource)
+    }
+    fn account_wide(&self) -> bool {
+        Resource::account_wide(&self.resource)
     }
     fn ask(&self, facts: &mut FactSet) -> Box<dyn Any + Send + Sync> {
         Box::new(Resource::ask(&self.resource, facts))

@@ -210,6 +210,12 @@ impl Resource for Package {
     type Asked = Handle<PackageState>;
     type Decision = Decision;
 
+    /// apt and dpkg serve one target at a time (their own lock, waited for 120 s): packages of
+    /// several targets are installed in turn instead of timing out.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> String {
         self.names.join(", ")
     }

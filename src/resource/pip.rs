@@ -284,6 +284,12 @@ impl Resource for Pip {
     type Asked = Asked;
     type Decision = Decision;
 
+    /// pip installs into an environment targets of the account may share (its site-packages, a
+    /// virtualenv no claim names); two pip runs in one environment at once can break it.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> String {
         let what = match &self.requirements {
             Some(r) => format!("-r {r}"),

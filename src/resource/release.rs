@@ -524,8 +524,9 @@ impl Resource for Release {
         // Everything below happens inside the root, entered link-safely (`_root`: the account
         // that owns it cannot redirect the unpack, the renames or the pruning with a link).
         s.fill("_root {} || exit 1\n", [p(root)]);
-        // Under the account's lock no other apply is unpacking here: these are an interrupted
-        // run's, safe to remove.
+        // An interrupted run's: the probe lists a temp folder only when the script whose pid
+        // its name holds (`.V.tmp-PID.XXXXXXXX`, `.V.old-PID`) no longer runs, so another
+        // target's apply unpacking into the same root at this moment keeps its own.
         for leftover in &d.leftovers {
             s.fill("rm -rf -- \"$_r\"/{} || exit 1\n", [w(leftover)]);
         }
@@ -540,7 +541,7 @@ impl Resource for Release {
             s.code("_blob ")
                 .artifact_id(&self.archive.artifact)
                 .fill(
-                    " || exit 1\n_t=$(mktemp -d \"$_r\"/.{}.tmp-XXXXXXXX) || exit 1\n",
+                    " || exit 1\n_t=$(mktemp -d \"$_r\"/.{}.tmp-$$.XXXXXXXX) || exit 1\n",
                     [w(v)],
                 )
                 .fill(

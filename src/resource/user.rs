@@ -262,6 +262,13 @@ impl Resource for User {
     type Decision = Decision;
     const FIELDS: &'static [Field] = &[UID, SHELL, HOME, PRIMARY, GROUPS, PASSWORD, LOCKED];
 
+    /// The account database (`/etc/passwd`, `/etc/shadow`, `/etc/group`) is every target's: useradd and
+    /// its kin lock it themselves but give up after a few seconds; the account's targets take
+    /// turns instead.
+    fn account_wide(&self) -> bool {
+        true
+    }
+
     fn id(&self) -> String {
         self.name.clone()
     }

@@ -1,4 +1,4 @@
-//! The apply script: one POSIX sh program per host that takes the host's lock, refuses a stale
+//! The apply script: one POSIX sh program per host that takes the target's lock, refuses a stale
 //! plan before the first write, runs the steps in graph order (skipping dependents of failures)
 //! and then the triggered handlers. It is built at plan time, so a saved plan carries exactly
 //! what will run; only the header (who holds the lock, how long to wait) is added at apply time.
@@ -140,13 +140,18 @@ pub(crate) fn under_sudo(user: Option<&str>, body: &Script) -> Script {
 /// skipped); before the step runs, the reaction markers in SETS are recorded (a step that then
 /// changes nothing takes back the ones it created); CLEAR is the step's own marker, removed
 /// once it ran. FLAGS: `i` = a failure is ignored (reported `ignored`, dependents still run),
-/// `r` = the result is registered (stdout and stderr reported apart). GROUP (or `-`): the step
+/// `r` = the result is registered (stdout and stderr reported apart), `a` = the step is
+/// account-wide (`Resource::account_wide`): it runs holding the account's lock (fd 3, see
+/// `LOCK`), waited for up to `_aw` seconds (the bound of long commands: its holder is another
+/// target's account-wide step), so that two targets of one account never run such steps at
+/// once. GROUP (or `-`): the step
 /// is in a block with a `rescue`; its failure is `caught`, and the block's later steps skip.
 /// Step output goes to a private temp folder (`script/temp.rs`), never a predictable shared
 /// name. A lost link (`SIGPIPE` on the next report line) stops dispatching like Ctrl-C, so the
 /// script still ends through its `EXIT` trap. `_emit FILE` reports a step's output (its last
-/// 64 KiB, base64), and nothing at all, without a process, when it printed nothing. A step runs without the lock's descriptor, so a
-/// daemon it starts cannot hold the account's lock.
+/// 64 KiB, base64), and nothing at all, without a process, when it printed nothing. A step runs
+/// without the locks' descriptors, so a daemon it starts cannot hold the target's or the
+/// account's lock.
 const RUN_FUNCTIONS: &str = r#"_tmp_open || { printf '@@error cannot create a private temp folder\n'; exit 0; }
 _stop=
 trap '_stop=1' INT TERM HUP PIPE
@@ -168,10 +173,19 @@ _run() {
     if [ -n "$_s" ]; then eval "_st_$_id=skipped"; printf '@@step %s skipped %s\n' "$_id" "$_s"; return 0; fi
   fi
   if [ -n "$_stop" ]; then eval "_st_$_id=interrupted"; printf '@@step %s interrupted\n' "$_id"; return 0; fi
+  case $5 in *a*)
+    if ! _acct; then
+      if [ -n "$_stop" ]; then eval "_st_$_id=interrupted"; printf '@@step %s interrupted\n' "$_id"; return 0; fi
+      eval "_st_$_id=failed"
+      printf '@@step %s failed 1 ' "$_id"; printf "the account's lock (~/.recon/account.lock) stayed taken by another target's step for %s s; nothing was changed\n" "$_aw" | base64 -w0; echo
+      return 0
+    fi;;
+  esac
   _new=
   for _m in $3; do
     if ! [ -e "$_pd/$_m" ]; then
       if ! _pend "$_m"; then
+        case $5 in *a*) flock -u 3;; esac
         eval "_st_$_id=failed"
         printf '@@step %s failed 1 ' "$_id"; echo 'cannot record the reactions this step triggers (disk full?); nothing was changed' | base64 -w0; echo
         return 0
@@ -180,10 +194,11 @@ _run() {
     fi
   done
   case $5 in
-    *r*) "_s$_id" >"$_o" 2>"$_e" </dev/null 9>&-;;
-    *) "_s$_id" >"$_o" 2>&1 </dev/null 9>&-;;
+    *r*) "_s$_id" >"$_o" 2>"$_e" </dev/null 3>&- 4>&- 9>&-;;
+    *) "_s$_id" >"$_o" 2>&1 </dev/null 3>&- 4>&- 9>&-;;
   esac
   _rc=$?
+  case $5 in *a*) flock -u 3;; esac
   case $_rc in 0) _r=changed;; 100) _r=ok;; *) _r=failed;; esac
   case $_r$5 in failed*i*) _r=ignored;; esac
   if [ "$_r" = failed ] && [ "$6" != - ]; then _r=caught; eval "_caught_$6=$_id"; fi
@@ -203,11 +218,55 @@ _changed() {
 }
 "#;
 
-/// Takes the per-account lock; `_who` and `_lock_wait` are set by the header added at apply time.
-const LOCK: &str = r#"_lockf="$HOME/.recon.lock"
-if ! exec 9>>"$_lockf"; then printf '@@error cannot open the lock file %s\n' "$_lockf"; exit 0; fi
-if ! flock -w "$_lock_wait" 9; then printf '@@locked '; base64 -w0 < "$_lockf.info" 2>/dev/null; echo; exit 0; fi
-printf '%s since %s\n' "$_who" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$_lockf.info"
+/// `_acct`: takes the account's lock (fd 3) for an account-wide step, waiting at most `_aw`
+/// seconds, in slices, so that a Ctrl-C is seen meanwhile. Only in scripts that have such steps.
+const ACCOUNT_FUNCTION: &str = r#"_acct() {
+  _ae=$(( $(date +%s) + _aw ))
+  until flock -w 5 3; do
+    [ -z "$_stop" ] && [ "$(date +%s)" -lt "$_ae" ] || return 1
+  done
+}
+"#;
+
+/// Takes the target's lock; `_who`, `_lock_wait` and `_lockn` (the target's lock name,
+/// `apply::lock_name`) are set by the header added at apply time. Three lock files, all the account's
+/// own and private (0600 in 0700 folders), created through the link-safe walk (`walk.rs`) the
+/// way `_serialize` creates its lock (exclusively, inside the entered folder) and opened only
+/// when each is the very regular file judged there (same device and inode), owned by the
+/// running account, with one link (so never a hard link to a file of someone else's):
+///
+/// - fd 9, `~/.recon/locks/NAME.lock`: the target's own lock, for the whole apply. Two applies
+///   of one target (two control machines, or two runs) take turns; targets of one account each
+///   have their own and apply at once. The holder (`_who`) is written into the lock file itself,
+///   through the descriptor, so a waiter that gives up names it.
+/// - fd 4, `~/.recon.lock`: taken *shared* for the whole apply: older recon versions take it
+///   exclusively for theirs, so an apply of either kind never overlaps one of the other.
+/// - fd 3, `~/.recon/account.lock`: the account's lock for account-wide steps (`_run`'s `a`
+///   flag: a crontab, packages, a Python environment, a bridged module), one such step of the
+///   account at a time, held only while that step runs.
+///
+/// Both waits together are bounded by `--lock-timeout`.
+const LOCK: &str = r#"_lockf="$HOME/.recon/locks/${_lockn:-account}.lock"
+_lk=$(
+  umask 077
+  _lu=$(id -u)
+  _lone() {
+    if ! [ -e "./$1" ] && ! [ -L "./$1" ]; then (set -C && : > "./$1") 2>/dev/null; fi
+    _lx=$(stat -c '%u %h %d:%i %F' -- "./$1") || exit 1
+    case $_lx in "$_lu 1 "*' regular file'|"$_lu 1 "*' regular empty file') ;; *) exit 1;; esac
+    _lx=${_lx#* * }; printf '%s\n' "${_lx%% *}"
+  }
+  [ -n "$HOME" ] && _walk "$HOME" || exit 1
+  _lone .recon.lock
+  _walk .recon c && _lone account.lock && _walk locks c && _lone "${_lockf##*/}"
+) && command exec 4<"$HOME/.recon.lock" 3<"$HOME/.recon/account.lock" 9<"$_lockf" &&
+  [ "$(stat -L -c %d:%i -- /proc/self/fd/4 /proc/self/fd/3 /proc/self/fd/9)" = "$_lk" ] ||
+  { printf '@@error cannot open the lock file %s\n' "$_lockf"; exit 0; }
+_lend=$(( $(date +%s) + _lock_wait ))
+if ! flock -w "$_lock_wait" 9; then printf '@@locked '; base64 -w0 < /proc/self/fd/9; echo; exit 0; fi
+_lw=$(( _lend - $(date +%s) )); [ "$_lw" -gt 0 ] || _lw=0
+if ! flock -s -w "$_lw" 4; then printf '@@locked '; base64 -w0 < "$HOME/.recon.lock.info" 2>/dev/null; echo; exit 0; fi
+printf '%s since %s\n' "$_who" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > /proc/self/fd/9
 "#;
 
 /// One planned step as the apply script needs it.
@@ -228,6 +287,9 @@ pub(crate) struct ScriptStep<'a> {
     pub(crate) registered: bool,
     /// In a block with a `rescue` (its group): a failure is caught.
     pub(crate) group: Option<u64>,
+    /// It edits something every target of the account shares (`Resource::account_wide`): it
+    /// runs holding the account's lock.
+    pub(crate) account_wide: bool,
     pub(crate) body: &'a Script,
 }
 
@@ -243,8 +305,12 @@ pub(crate) fn apply_script(
     owed: &[&str],
 ) -> Script {
     let mut s = Script::new();
-    s.script(probe).code(WRITE_FUNCTIONS).code(RUN_FUNCTIONS)
-        .code(LOCK)
+    s.script(probe).code(WRITE_FUNCTIONS).code(RUN_FUNCTIONS);
+    if steps.iter().any(|step| step.account_wide) {
+        s.fill("_aw={}\n", [n(super::bound::apply_limit())])
+            .code(ACCOUNT_FUNCTION);
+    }
+    s.code(LOCK)
         .fill(
             "_fp=$(_probe | sha256sum); _fp=${_fp%% *}\nif [ \"$_fp\" != {} ]; then printf '@@stale\\n'; _probe; exit 0; fi\n",
             [Piece::Word(fingerprint)],
@@ -266,19 +332,26 @@ pub(crate) fn apply_script(
         ids(&mut s, step.depends_on);
         s.code("' ").words([step.sets.join(" ").as_str()]);
         s.code(" ").words([step.clears.unwrap_or("")]);
-        s.code(match (step.ignore_errors, step.registered) {
-            (true, true) => " ir",
-            (true, false) => " i",
-            (false, true) => " r",
-            (false, false) => " -",
-        });
+        s.code(" ");
+        if step.ignore_errors {
+            s.code("i");
+        }
+        if step.registered {
+            s.code("r");
+        }
+        if step.account_wide {
+            s.code("a");
+        }
+        if !(step.ignore_errors || step.registered || step.account_wide) {
+            s.code("-");
+        }
         match step.group {
             Some(group) => s.fill(" {}", [n(group)]),
             None => s.code(" -"),
         };
         s.code(if conditional { "; fi\n" } else { "\n" });
     }
-    s.code(": > \"$_lockf.info\"\nprintf '@@done\\n'\n");
+    s.code("printf '' > /proc/self/fd/9\nprintf '@@done\\n'\n");
     s
 }
 
@@ -294,13 +367,14 @@ const RECEIVE_FUNCTION: &str = r#"_recv() {
 }
 "#;
 
-/// The per-run header: who holds the lock (shown to a second applier), how long to wait, and
-/// the artifacts that follow the script on stdin, in order (received before anything else).
-pub(crate) fn header(who: &str, lock_wait_secs: u64, receiving: &[Artifact]) -> Script {
+/// The per-run header: who holds the lock (shown to a second applier), how long to wait, which
+/// lock (`lock`: the target's lock file name, `apply::lock_name`), and the artifacts that follow
+/// the script on stdin, in order (received before anything else).
+pub(crate) fn header(who: &str, lock_wait_secs: u64, lock: &str, receiving: &[Artifact]) -> Script {
     let mut s = Script::new();
     s.fill(
-        "printf '@@pid %s\\n' \"$$\"\n_who={}\n_lock_wait={}\n_blobs=\"$HOME/.cache/recon/blobs\"\n",
-        [Piece::Word(who), n(lock_wait_secs)],
+        "printf '@@pid %s\\n' \"$$\"\n_who={}\n_lock_wait={}\n_lockn={}\n_blobs=\"$HOME/.cache/recon/blobs\"\n",
+        [Piece::Word(who), n(lock_wait_secs), Piece::Word(lock)],
     );
     if !receiving.is_empty() {
         s.code(RECEIVE_FUNCTION);
@@ -328,6 +402,7 @@ fn ids(s: &mut Script, steps: &[usize]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::process::CommandExt;
 
     /// Runs `_blob SHA` against a blob store holding `content` under that name.
     fn blob_check(sha: &str, content: &[u8]) -> bool {
@@ -403,5 +478,99 @@ mod tests {
         let sha = crate::facts::sha256_hex(b"release");
         assert!(blob_check(&sha, b"release"));
         assert!(!blob_check(&sha, b"tampered"));
+    }
+
+    /// Takes the locks of target `target` with `HOME` = `home` (waiting at most 1 s) and then
+    /// runs `then`; returns stdout.
+    fn locked(home: &std::path::Path, target: &str, then: &'static str) -> String {
+        let mut s = Script::of(WRITE_FUNCTIONS);
+        s.fill(
+            "_who='recon test'\n_lock_wait=1\n_lockn={}\n",
+            [Piece::Word(target)],
+        )
+        .code(LOCK)
+        .code(then);
+        super::super::stdout_of(&s, "HOME", home)
+    }
+
+    #[test]
+    fn each_target_has_its_own_lock_and_one_target_waits_for_itself() {
+        use std::os::unix::fs::PermissionsExt;
+        let home = tempfile::tempdir().expect("home");
+        let home = home.path();
+        // While `one` is held (its holder named in its lock file), `two` of the same account is
+        // taken at once, and `one` is refused after the wait, naming the holder.
+        let hold = locked(home, "one", "printf 'held\\n'\n");
+        assert_eq!(hold, "held\n");
+        let lock = home.join(".recon/locks/one.lock");
+        let mut holder = std::process::Command::new("flock")
+            .arg(&lock)
+            .args(["sleep", "20"])
+            .process_group(0)
+            .spawn()
+            .expect("flock");
+        std::fs::write(&lock, "recon someone@elsewhere pid 42 since then\n").expect("holder");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let other = locked(home, "two", "printf 'two ran\\n'\n");
+        let refused = locked(home, "one", "printf 'one ran\\n'\n");
+        let _ = std::process::Command::new("kill")
+            .args(["--", &format!("-{}", holder.id())])
+            .status();
+        let _ = holder.wait();
+        assert_eq!(other, "two ran\n");
+        let encoded = refused.strip_prefix("@@locked ").expect("refused").trim();
+        assert_eq!(
+            crate::text::from_base64(encoded),
+            "recon someone@elsewhere pid 42 since then\n"
+        );
+        for (path, mode) in [
+            (".recon", 0o700),
+            (".recon/locks", 0o700),
+            (".recon/locks/two.lock", 0o600),
+            (".recon/account.lock", 0o600),
+            (".recon.lock", 0o600),
+        ] {
+            let meta = std::fs::metadata(home.join(path)).expect(path);
+            assert_eq!(meta.permissions().mode() & 0o777, mode, "{path}");
+        }
+        // The holder is written into the lock file while held.
+        let shown = locked(home, "two", "cat /proc/self/fd/9\n");
+        assert!(shown.starts_with("recon test since "), "{shown}");
+    }
+
+    #[test]
+    fn a_lock_file_is_never_one_that_links_elsewhere() {
+        let home = tempfile::tempdir().expect("home");
+        let home = home.path();
+        let elsewhere = tempfile::tempdir().expect("elsewhere");
+        let precious = elsewhere.path().join("precious");
+        std::fs::write(&precious, "keep me\n").expect("precious");
+        std::fs::create_dir_all(home.join(".recon/locks")).expect("locks");
+        // A hard link to a file of the same owner (as root: any root file), and a symlink.
+        std::fs::hard_link(&precious, home.join(".recon/locks/hard.lock")).expect("hard link");
+        std::os::unix::fs::symlink(&precious, home.join(".recon/locks/soft.lock")).expect("link");
+        for target in ["hard", "soft"] {
+            let out = locked(home, target, "printf 'ran\\n'\n");
+            assert!(
+                out.starts_with("@@error cannot open the lock file"),
+                "{target}: {out}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(&precious).expect("read"),
+            "keep me\n"
+        );
+    }
+
+    #[test]
+    fn a_locks_folder_another_account_swapped_for_a_link_is_refused() {
+        let at = super::super::Swappable::new(".recon");
+        at.swap();
+        let out = locked(&at.home, "one", "printf 'ran\\n'\n");
+        assert!(
+            out.starts_with("@@error cannot open the lock file"),
+            "{out}"
+        );
+        assert_eq!(std::fs::read_dir(&at.secret).expect("ls").count(), 0);
     }
 }

@@ -250,6 +250,18 @@ impl Script {
     }
 }
 
+/// For tests of the helpers: runs `script` with the real `sh`, the environment variable `name`
+/// set to `dir`; returns its stdout.
+#[cfg(test)]
+pub(crate) fn stdout_of(script: &Script, name: &str, dir: &std::path::Path) -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", script.as_str()])
+        .env(name, dir)
+        .output()
+        .expect("sh runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,11 @@
 //! dispatching: see `script/apply.rs`) removes it on exit; one killed outright cannot, so every
 //! script first sweeps the folders of its account's scripts that no longer run (the `pid` file
 //! names a process that is gone), and an interrupted run leaves no temp files behind the next.
+//! The sweep runs while other scripts of the account run (probes, queries, and the applies of
+//! the account's other targets, which each hold only their own lock): a folder is removed only
+//! when its `pid` file names a process that is gone (or a zombie), never when that file is
+//! missing or empty (a script between its `mktemp -d` and writing its pid), and a script's pid
+//! is its own shell's, alive until it removed its folder itself.
 
 /// `_tmp_open`: creates `$_rt` with this shell's pid inside, sets the `EXIT` trap that removes
 /// it, points `_o`/`_e` at the output files in it, and sweeps dead scripts' folders. Status 1
@@ -38,12 +43,7 @@ mod tests {
     fn run(tmp: &std::path::Path, body: &'static str) -> String {
         let mut s = Script::of(TEMP_FUNCTIONS);
         s.code(body);
-        let out = std::process::Command::new("sh")
-            .args(["-c", s.as_str()])
-            .env("TMPDIR", tmp)
-            .output()
-            .expect("sh runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        crate::script::stdout_of(&s, "TMPDIR", tmp)
     }
 
     fn entries(dir: &std::path::Path) -> Vec<String> {
@@ -82,10 +82,22 @@ mod tests {
         std::fs::create_dir(&running).expect("mkdir");
         std::fs::write(running.join("pid"), format!("{}\n", std::process::id())).expect("pid");
         std::fs::write(tmp.path().join("other-file"), "x").expect("other");
+        // Scripts of other targets of the account starting at this very moment: one has made its
+        // folder but not yet written its pid, one is writing it.
+        let starting = tmp.path().join("recon-run.starting");
+        std::fs::create_dir(&starting).expect("mkdir");
+        let writing = tmp.path().join("recon-run.writing1");
+        std::fs::create_dir(&writing).expect("mkdir");
+        std::fs::write(writing.join("pid"), "").expect("pid");
         run(tmp.path(), "_tmp_open || exit 1\n");
         assert_eq!(
             entries(tmp.path()),
-            vec!["other-file".to_owned(), "recon-run.running1".to_owned()]
+            vec![
+                "other-file".to_owned(),
+                "recon-run.running1".to_owned(),
+                "recon-run.starting".to_owned(),
+                "recon-run.writing1".to_owned()
+            ]
         );
     }
 }

@@ -19,7 +19,8 @@
 
 /// `_walk DIR [c]`: `cd` into absolute `DIR` (or relative to the current folder), refusing links
 /// an account other than the caller controls (status 2, `_wbad` set). With `c`, missing
-/// components are created (`mkdir`, the umask's mode). Status 1: a component is missing or not
+/// components are created (`mkdir`, the umask's mode); one that another script (a target of the
+/// same account applying at the same time) creates meanwhile is judged like any other. Status 1: a component is missing or not
 /// a folder. At most 40 links are expanded (a loop is a missing folder).
 ///
 /// Every walk first tries `_wfast`: one `stat` of all of DIR's folders at once (`stat` answers
@@ -57,7 +58,9 @@ macro_rules! walk_functions {
     _wc=${_wr%%/*}
     case $_wr in */*) _wr=${_wr#*/};; *) _wr=;; esac
     case $_wc in ''|.) continue;; esac
-    if [ "${2:-}" = c ] && ! [ -e "./$_wc" ] && ! [ -L "./$_wc" ]; then mkdir -- "./$_wc" || return 1; fi
+    if [ "${2:-}" = c ] && ! [ -e "./$_wc" ] && ! [ -L "./$_wc" ]; then
+      _we=$(mkdir -- "./$_wc" 2>&1) || [ -e "./$_wc" ] || [ -L "./$_wc" ] || { printf '%s\n' "$_we" >&2; return 1; }
+    fi
     [ -n "$_wo" ] || _wo=$(stat -c %u -- .) || return 1
     _wi=$(stat -c '%u:%d:%i:%F' -- "./$_wc" 2>/dev/null) || return 1
     _wdi=${_wi#*:}; _wdi=${_wdi%:*}
@@ -127,7 +130,9 @@ _in() {
 }
 _mkdir() (
   _in "$2" c || exit 1
-  if ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then mkdir -m "$1" -- "./$_n" || exit 1; fi
+  if ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then
+    _we=$(mkdir -m "$1" -- "./$_n" 2>&1) || [ -e "./$_n" ] || [ -L "./$_n" ] || { printf '%s\n' "$_we" >&2; exit 1; }
+  fi
   _walk "./$_n"; _ws=$?
   [ "$_ws" = 2 ] && _refused
   [ "$_ws" = 1 ] && printf '%s is not a folder\n' "$2" >&2
@@ -348,6 +353,45 @@ mod tests {
         // A root-owned link in a root-owned folder is trusted.
         symlink(secret.join("root.tgz"), root.join("trusted.tgz")).expect("link");
         assert_eq!(ropen(&root.join("trusted.tgz")), (0, "rootonly".to_owned()));
+    }
+
+    /// Another target's script (of the same account, applying at the same time) creates a
+    /// missing folder between this walk's look and its `mkdir`: simulated by a `mkdir` that
+    /// makes the folder and then fails as the loser of that race does. The walk goes on into it.
+    #[test]
+    fn a_folder_another_script_creates_meanwhile_is_entered() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("canonical");
+        let bin = root.join("bin");
+        std::fs::create_dir(&bin).expect("bin");
+        let racing = bin.join("mkdir");
+        std::fs::write(
+            &racing,
+            "#!/bin/sh
+/bin/mkdir \"$@\"\necho \"mkdir: cannot create directory: File exists\" >&2\nexit 1\n",
+        )
+        .expect("stub");
+        std::fs::set_permissions(&racing, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let path = format!("{}:/usr/bin:/bin", bin.display());
+        let script = format!("{WALK_FUNCTIONS}_mkdir 0750 \"$1\"\n");
+        let made = root.join("srv/shared/app");
+        let out = Command::new("sh")
+            .args(["-c", &script, "mkdir"])
+            .arg(&made)
+            .env("PATH", &path)
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{out:?}");
+        assert!(made.is_dir());
+        // A real failure (no such parent to create in, here a file) still fails, saying why.
+        std::fs::write(root.join("file"), "").expect("file");
+        let out = Command::new("sh")
+            .args(["-c", &script, "mkdir"])
+            .arg(root.join("file/app"))
+            .env("PATH", &path)
+            .output()
+            .expect("sh runs");
+        assert!(!out.status.success(), "{out:?}");
     }
 
     #[test]

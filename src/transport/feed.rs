@@ -210,6 +210,7 @@ mod tests {
             command: "sh -s",
             stdin: b"script\n",
             attachments: &files,
+            watch: None,
         };
         let mut feed = Feed::new(&invocation);
         let got = drain(&mut feed, 1000).expect("drains");
@@ -229,6 +230,7 @@ mod tests {
             command: "sh -s",
             stdin: b"x",
             attachments: &files,
+            watch: None,
         };
         let err = drain(&mut Feed::new(&invocation), 100).expect_err("size mismatch");
         assert!(

@@ -13,6 +13,20 @@ pub(crate) struct Invocation<'a> {
     pub(crate) command: &'a str,
     pub(crate) stdin: &'a [u8],
     pub(crate) attachments: &'a [Attachment],
+    /// Sees stdout while the command runs, as it arrives (the apply's deliveries: an artifact
+    /// the host stored frees the targets waiting for it before the apply ends).
+    pub(crate) watch: Option<Watch<'a>>,
+}
+
+/// A function handed each piece of a command's stdout as it arrives, from the thread that
+/// drains it.
+#[derive(Clone, Copy)]
+pub(crate) struct Watch<'a>(pub(crate) &'a (dyn Fn(&[u8]) + Sync));
+
+impl std::fmt::Debug for Watch<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Watch")
+    }
 }
 
 /// A control-machine file streamed after stdin; `size` must match at send time (else an error,

@@ -65,12 +65,18 @@ impl Transport for Local {
             let (done, finished) = mpsc::channel();
             let out_done = done.clone();
             let printed = &printed;
+            let watch = invocation.watch;
             scope.spawn(move || {
                 let mut buf = vec![0u8; 64 * 1024];
                 loop {
                     match stdout.read(&mut buf) {
                         Ok(0) => break,
-                        Ok(n) => lock(printed).extend_from_slice(&buf[..n]),
+                        Ok(n) => {
+                            lock(printed).extend_from_slice(&buf[..n]);
+                            if let Some(watch) = watch {
+                                (watch.0)(&buf[..n]);
+                            }
+                        }
                         Err(e) if e.kind() == ErrorKind::Interrupted => {}
                         Err(_) => break,
                     }

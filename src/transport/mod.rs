@@ -20,7 +20,7 @@ mod tests;
 use std::sync::atomic::AtomicBool;
 
 pub(crate) use invocation::script_with_attachments;
-pub(crate) use invocation::{Attachment, Invocation};
+pub(crate) use invocation::{Attachment, Invocation, Watch};
 pub(crate) use local::Local;
 pub(crate) use pool::Pool;
 pub(crate) use ssh::ConnectOptions;
@@ -110,6 +110,7 @@ pub(crate) trait Transport: Send {
                 command: if become_ { "sudo -n sh -s" } else { "sh -s" },
                 stdin: script,
                 attachments: &[],
+                watch: None,
             },
             stop,
         )

@@ -394,9 +394,16 @@ impl Transport for Ssh {
             keepalive: self.keepalive,
         };
         let mut interrupts = 0;
-        let drained = pump(&link, &mut channel, &mut feed, stop, &mut |stdout| {
-            interrupts += u32::from(interrupt(&self.session, stdout, sudo));
-        });
+        let drained = pump(
+            &link,
+            &mut channel,
+            &mut feed,
+            invocation.watch,
+            stop,
+            &mut |stdout| {
+                interrupts += u32::from(interrupt(&self.session, stdout, sudo));
+            },
+        );
         self.stats.channels += interrupts;
         self.stats.bytes_sent += feed.sent();
         let drained = drained?;

@@ -13,7 +13,7 @@ use rustix::event::{poll, PollFd, PollFlags, Timespec};
 use ssh2::{BlockDirections, Channel, Session};
 
 use super::feed::Feed;
-use super::{TransportError, TransportErrorKind};
+use super::{TransportError, TransportErrorKind, Watch};
 
 /// Longest sleep in poll(2): how late a Ctrl-C may be noticed.
 const STOP_CHECK: Duration = Duration::from_millis(200);
@@ -35,14 +35,15 @@ pub(crate) struct Link<'a> {
     pub(crate) keepalive: Duration,
 }
 
-/// Feeds `feed` into `channel` and drains its output until the remote side closed its output.
-/// `interrupt` is called once, with the stdout so far, when `stop` turns true; it may use the
+/// Feeds `feed` into `channel` and drains its output until the remote side closed its output,
+/// handing each piece of stdout to `watch` as it arrives. `interrupt` is called once, with the stdout so far, when `stop` turns true; it may use the
 /// session in blocking mode. A feed error (an attachment changed) closes the channel so the
 /// remote side sees a short read, and is returned.
 pub(crate) fn pump(
     link: &Link<'_>,
     channel: &mut Channel,
     feed: &mut Feed<'_>,
+    watch: Option<Watch<'_>>,
     stop: &AtomicBool,
     interrupt: &mut dyn FnMut(&[u8]),
 ) -> Result<Drained, TransportError> {
@@ -96,6 +97,9 @@ pub(crate) fn pump(
                 Ok(0) => finished += 1,
                 Ok(n) => {
                     sink.extend_from_slice(&buf[..n]);
+                    if let (0, Some(watch)) = (stream, watch) {
+                        (watch.0)(&buf[..n]);
+                    }
                     progress = true;
                 }
                 Err(e) if e.kind() == IoKind::WouldBlock => {}

@@ -74,6 +74,7 @@ fn check_two_attachments(transport: &mut dyn Transport, files: &[Attachment; 2])
                 command: command.as_str(),
                 stdin: script.as_bytes(),
                 attachments: files,
+                watch: None,
             },
             &AtomicBool::new(false),
         )
@@ -161,6 +162,7 @@ fn an_attachment_that_changed_size_is_an_error_and_the_script_sees_a_short_read(
                     command: command.as_str(),
                     stdin: script.as_bytes(),
                     attachments: std::slice::from_ref(&file),
+                    watch: None,
                 },
                 &AtomicBool::new(false),
             )
@@ -264,6 +266,7 @@ fn a_background_process_holding_stdin_does_not_hang_either_transport() {
                     command: command.as_str(),
                     stdin: script.as_bytes(),
                     attachments: std::slice::from_ref(&file),
+                    watch: None,
                 },
                 &AtomicBool::new(false),
             )
