@@ -85,31 +85,31 @@ macro_rules! walk_functions {
   done
 }
 _wfast() {
-  _fr=$1; _fn='
+  _wfr=$1; _wfn='
 '
-  case $_fr in /*) _fp=; set -- /;; *) _fp=.; set -- .;; esac
-  while [ -n "$_fr" ]; do
-    _fc=${_fr%%/*}
-    case $_fr in */*) _fr=${_fr#*/};; *) _fr=;; esac
-    case $_fc in ''|.) continue;; ..) return 3;; esac
-    _fp="$_fp/$_fc"
-    set -- "$@" "$_fp"
+  case $_wfr in /*) _wfp=; set -- /;; *) _wfp=.; set -- .;; esac
+  while [ -n "$_wfr" ]; do
+    _wfc=${_wfr%%/*}
+    case $_wfr in */*) _wfr=${_wfr#*/};; *) _wfr=;; esac
+    case $_wfc in ''|.) continue;; ..) return 3;; esac
+    _wfp="$_wfp/$_wfc"
+    set -- "$@" "$_wfp"
   done
   [ "$#" -gt 1 ] || return 3
-  eval "_fz=\${$#}"
-  _fx=$(stat -c '%u %F' -- "$@" 2>/dev/null); _fs=$?
-  _fo=; _fp=
-  while [ -n "$_fx" ]; do
-    _fl=${_fx%%"$_fn"*}
-    case $_fx in *"$_fn"*) _fx=${_fx#*"$_fn"};; *) _fx=;; esac
-    case $_fo in ''|0|"$_wu") ;; *) return 3;; esac
-    case $_fl in *' directory') _fo=${_fl%% *};; *) return 3;; esac
-    _fp=$1; shift
+  eval "_wfz=\${$#}"
+  _wfx=$(stat -c '%u %F' -- "$@" 2>/dev/null); _wfs=$?
+  _wfo=; _wfp=
+  while [ -n "$_wfx" ]; do
+    _wfl=${_wfx%%"$_wfn"*}
+    case $_wfx in *"$_wfn"*) _wfx=${_wfx#*"$_wfn"};; *) _wfx=;; esac
+    case $_wfo in ''|0|"$_wu") ;; *) return 3;; esac
+    case $_wfl in *' directory') _wfo=${_wfl%% *};; *) return 3;; esac
+    _wfp=$1; shift
   done
-  [ -n "$_fp" ] || return 3
-  cd -P -- "$_fp" 2>/dev/null || return 3
-  [ "$_fs" != 0 ] || return 0
-  _wo=$_fo; _wr=${_fz#"$_fp"}; _wr=${_wr#/}
+  [ -n "$_wfp" ] || return 3
+  cd -P -- "$_wfp" 2>/dev/null || return 3
+  [ "$_wfs" != 0 ] || return 0
+  _wo=$_wfo; _wr=${_wfz#"$_wfp"}; _wr=${_wr#/}
   return 1
 }
 _refused() {
@@ -241,6 +241,22 @@ mod tests {
 
     fn chown(path: &Path, uid: u32) {
         std::os::unix::fs::lchown(path, Some(uid), None).expect("lchown");
+    }
+
+    /// Shell variables are global: a helper that assigns a name its caller uses too breaks the
+    /// caller (a walk once emptied a cron step's file name). Every variable the walk functions
+    /// assign is in their own namespace: `_w…` (`_walk`, `_in`, `_cd`), `_o…` (`_ropen`), or
+    /// `_n`, the name `_in` hands its caller.
+    #[test]
+    fn the_walk_functions_assign_only_their_own_variables() {
+        let assigned = regex::Regex::new(r"(?m)(?:^|[\s;(])(_[a-z0-9_]+)=").expect("regex");
+        for found in assigned.captures_iter(WALK_FUNCTIONS) {
+            let name = &found[1];
+            assert!(
+                name.starts_with("_w") || name.starts_with("_o") || name == "_n",
+                "the walk functions assign `{name}`, a name their callers may use"
+            );
+        }
     }
 
     /// Runs `_walk DIR` and prints where it ended (`pwd -P`) and its status.
