@@ -3,7 +3,7 @@
 //! settings and memory use are not reachable from the command line yet.
 
 #[path = "../../tests/harness/sshd.rs"]
-#[allow(dead_code, clippy::missing_panics_doc)]
+#[allow(clippy::missing_panics_doc)] // a test harness: it panics by design, with the sshd log
 mod sshd;
 
 use std::io::Write;

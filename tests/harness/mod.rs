@@ -3,12 +3,14 @@
 
 #![allow(dead_code, clippy::missing_panics_doc)]
 
+pub(crate) mod accounts;
 pub(crate) mod agent;
 pub(crate) mod docker;
 pub(crate) mod load;
 pub(crate) mod nodes;
 pub(crate) mod pebble;
 pub(crate) mod sshd;
+pub(crate) mod sshd_log;
 #[cfg(feature = "heavy-tests")]
 mod sshd_selftest;
 pub(crate) mod timing;
