@@ -62,11 +62,12 @@ impl Identity {
     }
 
     /// Reads the password; `confirm` asks twice at a prompt (for new passwords).
-    fn read(&self, confirm: bool) -> Result<Vec<u8>, String> {
+    fn read(&self, confirm: bool) -> Result<Vec<u8>, VaultError> {
         match &self.source {
             Source::File(path) => read_password_file(&expand_home(path), &self.label),
             Source::Prompt => prompt(&self.label, confirm),
         }
+        .map_err(VaultError::Password)
     }
 }
 
@@ -201,7 +202,7 @@ pub(crate) struct Keyring {
 
 impl Keyring {
     /// Reads every identity's password now (a prompt asks now). `confirm` is for new passwords.
-    pub(crate) fn load(identities: &[Identity], confirm: bool) -> Result<Keyring, String> {
+    pub(crate) fn load(identities: &[Identity], confirm: bool) -> Result<Keyring, VaultError> {
         let secrets = identities
             .iter()
             .map(|id| {
@@ -210,7 +211,7 @@ impl Keyring {
                     password: id.read(confirm)?,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, VaultError>>()?;
         Ok(Keyring { secrets })
     }
 
@@ -222,12 +223,10 @@ impl Keyring {
 
     /// Decrypts a vault text, trying the password whose label matches the header first, then the
     /// others (Ansible's default). Returns the plaintext and the label of the password that fit.
-    pub(crate) fn decrypt(&self, text: &str) -> Result<(Vec<u8>, &Secret), String> {
-        let envelope = format::parse(text).map_err(|e| e.to_string())?;
+    pub(crate) fn decrypt(&self, text: &str) -> Result<(Vec<u8>, &Secret), VaultError> {
+        let envelope = format::parse(text)?;
         if self.secrets.is_empty() {
-            return Err("vault-encrypted data, but no vault password was given (use \
-                        --vault-password-file FILE, --vault-id LABEL@FILE or RECON_VAULT_PASSWORD_FILE)"
-                .into());
+            return Err(VaultError::NoPasswordToOpen);
         }
         let wanted = envelope.label.as_deref();
         let ordered = self
@@ -243,34 +242,33 @@ impl Keyring {
             match envelope.decrypt(&secret.password) {
                 Ok(plain) => return Ok((plain, secret)),
                 Err(VaultError::WrongPassword) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
-        let labels: Vec<&str> = self.secrets.iter().map(|s| s.label.as_str()).collect();
-        Err(format!(
-            "wrong vault password{}: none of the passwords given fits (tried vault ids: {})",
-            wanted
-                .map(|l| format!(" for vault id `{l}`"))
-                .unwrap_or_default(),
-            labels.join(", ")
-        ))
+        Err(VaultError::NoneFits {
+            wanted: wanted.map(str::to_owned),
+            labels: self.secrets.iter().map(|s| s.label.clone()).collect(),
+        })
     }
 
     /// The password to encrypt with: the one labelled `label`, or the only one.
-    pub(crate) fn for_encryption(&self, label: Option<&str>) -> Result<&Secret, String> {
+    pub(crate) fn for_encryption(&self, label: Option<&str>) -> Result<&Secret, VaultError> {
         match (label, self.secrets.as_slice()) {
-            (_, []) => Err("no vault password given".into()),
-            (Some(label), secrets) => secrets
-                .iter()
-                .find(|s| s.label == label)
-                .ok_or_else(|| format!("--encrypt-vault-id `{label}` names no --vault-id given")),
+            (_, []) => Err(VaultError::NoPasswordToSeal("no vault password given".into())),
+            (Some(label), secrets) => secrets.iter().find(|s| s.label == label).ok_or_else(|| {
+                VaultError::WhichPassword(format!(
+                    "--encrypt-vault-id `{label}` names no --vault-id given"
+                ))
+            }),
             (None, [only]) => Ok(only),
             (None, secrets) => {
                 let first = &secrets[0];
                 if secrets.iter().all(|s| s.label == first.label) {
                     Ok(first)
                 } else {
-                    Err("several vault ids are given: choose one with --encrypt-vault-id".into())
+                    Err(VaultError::WhichPassword(
+                        "several vault ids are given: choose one with --encrypt-vault-id".into(),
+                    ))
                 }
             }
         }
@@ -333,6 +331,7 @@ mod tests {
         assert!(keyring
             .decrypt(&wrong)
             .expect_err("wrong")
+            .to_string()
             .contains("wrong vault password"));
         assert!(keyring.for_encryption(None).is_err());
         assert_eq!(
