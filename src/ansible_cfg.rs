@@ -97,7 +97,7 @@ impl AnsibleConfig {
             if section == "defaults" {
                 config
                     .set(&key, value, dir, home)
-                    .map_err(|why| Error::invalid(why, &span))?;
+                    .map_err(|e| e.with_span(&span))?;
             }
         }
         Ok(config)
@@ -110,7 +110,7 @@ impl AnsibleConfig {
         value: &str,
         dir: &Path,
         home: Option<&Path>,
-    ) -> std::result::Result<(), String> {
+    ) -> Result<()> {
         let path = |v: &str| resolve(v, dir, home);
         match key {
             "inventory" | "hostfile" => {
@@ -128,7 +128,11 @@ impl AnsibleConfig {
             "host_key_checking" => {
                 self.host_key_checking = Some(
                     boolean(value)
-                        .ok_or_else(|| format!("host_key_checking `{value}` is not a boolean"))?,
+                        .ok_or_else(|| {
+                            Error::bad_value(format!(
+                                "host_key_checking `{value}` is not a boolean"
+                            ))
+                        })?,
                 );
             }
             _ => {}
