@@ -104,13 +104,7 @@ impl AnsibleConfig {
     }
 
     /// Applies one `[defaults]` key; unknown keys are ignored, as Ansible ignores them.
-    fn set(
-        &mut self,
-        key: &str,
-        value: &str,
-        dir: &Path,
-        home: Option<&Path>,
-    ) -> Result<()> {
+    fn set(&mut self, key: &str, value: &str, dir: &Path, home: Option<&Path>) -> Result<()> {
         let path = |v: &str| resolve(v, dir, home);
         match key {
             "inventory" | "hostfile" => {
@@ -126,14 +120,9 @@ impl AnsibleConfig {
                 self.vault_password_file = Some(path(value)).filter(|_| !value.is_empty());
             }
             "host_key_checking" => {
-                self.host_key_checking = Some(
-                    boolean(value)
-                        .ok_or_else(|| {
-                            Error::bad_value(format!(
-                                "host_key_checking `{value}` is not a boolean"
-                            ))
-                        })?,
-                );
+                self.host_key_checking = Some(boolean(value).ok_or_else(|| {
+                    Error::bad_value(format!("host_key_checking `{value}` is not a boolean"))
+                })?);
             }
             _ => {}
         }

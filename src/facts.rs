@@ -666,12 +666,12 @@ impl FactSet {
                 break;
             }
             if let Some(rest) = line.strip_prefix("T ") {
-                let stopped = self
-                    .stopped(rest, &mut values)
-                    .ok_or_else(|| ProbeError::Unexpected {
-                        line: line.to_owned(),
-                        why: None,
-                    })?;
+                let stopped =
+                    self.stopped(rest, &mut values)
+                        .ok_or_else(|| ProbeError::Unexpected {
+                            line: line.to_owned(),
+                            why: None,
+                        })?;
                 timed_out.push(stopped);
                 continue;
             }

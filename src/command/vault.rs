@@ -159,7 +159,9 @@ fn rekey(args: &VaultRekeyArgs) -> Result<()> {
         (None, None) => Identity::prompt(DEFAULT_LABEL),
     };
     let new = Keyring::load(&[new_id], true).map_err(|e| Error::usage(e.to_string()))?;
-    let secret = new.for_encryption(None).map_err(|e| Error::usage(e.to_string()))?;
+    let secret = new
+        .for_encryption(None)
+        .map_err(|e| Error::usage(e.to_string()))?;
     let mut sealed = Vec::new();
     for file in &args.files {
         let (plain, _) = open(&files::read(file)?, file, &old)?;

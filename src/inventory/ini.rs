@@ -224,8 +224,7 @@ fn host_line(
     if pattern.is_empty() {
         return Err(Error::invalid("empty host name", &pattern_span));
     }
-    let (hosts, port) =
-        expand_hostpattern(pattern).map_err(|e| e.with_span(&pattern_span))?;
+    let (hosts, port) = expand_hostpattern(pattern).map_err(|e| e.with_span(&pattern_span))?;
     let mut vars = Vec::new();
     for (token, (from, to)) in &tokens[1..] {
         let Some((key, value)) = token.split_once('=') else {

@@ -353,9 +353,7 @@ impl Resource for User {
         });
         let was_locked = matches!(account.shadow, Some(Shadow::Known { locked: true, .. }));
         let step = match &self.password {
-            Some(wanted) => wanted
-                .decide(&self.name, account.shadow.as_ref())
-                .map_err(Problem)?,
+            Some(wanted) => wanted.decide(&self.name, account.shadow.as_ref())?,
             None => None,
         };
         if let Some(step) = &step {

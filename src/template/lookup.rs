@@ -167,8 +167,12 @@ fn read_or_create(path: &Path, request: &Request) -> Result<String, JError> {
     publish(path, sealed.as_bytes())
         .map_err(|e| error(format!("cannot write `{}`: {e}", path.display())))?;
     // Another process may have published first: the file decides.
-    read(path)?
-        .ok_or_else(|| error(format!("`{}` vanished after it was written", path.display())))
+    read(path)?.ok_or_else(|| {
+        error(format!(
+            "`{}` vanished after it was written",
+            path.display()
+        ))
+    })
 }
 
 /// The value stored at `path`: a vault file (what recon writes) or Ansible's plaintext
@@ -195,7 +199,8 @@ fn read(path: &Path) -> Result<Option<String>, JError> {
 /// `length` characters drawn uniformly from `chars` with the OS's randomness (rejection
 /// sampling: no character is likelier than another).
 fn generate(request: &Request) -> Result<String, JError> {
-    let n = u32::try_from(request.chars.len()).map_err(|_| error("too many characters".to_owned()))?;
+    let n =
+        u32::try_from(request.chars.len()).map_err(|_| error("too many characters".to_owned()))?;
     let limit = u32::MAX - u32::MAX % n;
     let mut out = String::with_capacity(request.length);
     while out.chars().count() < request.length {

@@ -254,7 +254,9 @@ impl Keyring {
     /// The password to encrypt with: the one labelled `label`, or the only one.
     pub(crate) fn for_encryption(&self, label: Option<&str>) -> Result<&Secret, VaultError> {
         match (label, self.secrets.as_slice()) {
-            (_, []) => Err(VaultError::NoPasswordToSeal("no vault password given".into())),
+            (_, []) => Err(VaultError::NoPasswordToSeal(
+                "no vault password given".into(),
+            )),
             (Some(label), secrets) => secrets.iter().find(|s| s.label == label).ok_or_else(|| {
                 VaultError::WhichPassword(format!(
                     "--encrypt-vault-id `{label}` names no --vault-id given"

@@ -74,13 +74,10 @@ pub(crate) const HOW_TO_GIVE_A_PASSWORD: &str = "give one with --vault-password-
 /// is never in clear. Errors when no password was given.
 pub(crate) fn seal(plain: &[u8]) -> Result<String, VaultError> {
     let keyring = keyring()?;
-    let secret = keyring
-        .secrets
-        .first()
-        .ok_or_else(|| {
-            VaultError::NoPasswordToSeal(format!(
-                "no vault password was given: {HOW_TO_GIVE_A_PASSWORD}"
-            ))
-        })?;
+    let secret = keyring.secrets.first().ok_or_else(|| {
+        VaultError::NoPasswordToSeal(format!(
+            "no vault password was given: {HOW_TO_GIVE_A_PASSWORD}"
+        ))
+    })?;
     format::encrypt(plain, &secret.password, &secret.label)
 }
