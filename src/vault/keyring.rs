@@ -67,7 +67,6 @@ impl Identity {
             Source::File(path) => read_password_file(&expand_home(path), &self.label),
             Source::Prompt => prompt(&self.label, confirm),
         }
-        .map_err(VaultError::Password)
     }
 }
 
@@ -101,12 +100,15 @@ fn expand_home(path: &Path) -> PathBuf {
 
 /// A password file's trimmed content, or an executable's stdout (a `*-client` script gets
 /// `--vault-id LABEL`), as Ansible's `get_file_vault_secret` does.
-fn read_password_file(path: &Path, label: &str) -> Result<Vec<u8>, String> {
+fn read_password_file(path: &Path, label: &str) -> Result<Vec<u8>, VaultError> {
     let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("vault password file `{shown}` cannot be read: {e}"))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        VaultError::Password(format!("vault password file `{shown}` cannot be read: {e}"))
+    })?;
     if meta.is_dir() {
-        return Err(format!("vault password file `{shown}` is a directory"));
+        return Err(VaultError::Password(format!(
+            "vault password file `{shown}` is a directory"
+        )));
     }
     let password = if meta.permissions().mode() & 0o111 != 0 {
         // `./` keeps a bare name from being looked up on PATH: it names this file.
@@ -122,23 +124,26 @@ fn read_password_file(path: &Path, label: &str) -> Result<Vec<u8>, String> {
             .stdin(Stdio::inherit())
             .stderr(Stdio::inherit())
             .output()
-            .map_err(|e| format!("vault password script `{shown}` cannot run: {e}"))?;
+            .map_err(|e| {
+                VaultError::Password(format!("vault password script `{shown}` cannot run: {e}"))
+            })?;
         if !output.status.success() {
-            return Err(format!(
+            return Err(VaultError::Password(format!(
                 "vault password script `{shown}` failed ({})",
                 output.status
-            ));
+            )));
         }
         trim_bytes(&output.stdout, |b| matches!(b, b'\r' | b'\n'))
     } else {
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("vault password file `{shown}` cannot be read: {e}"))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            VaultError::Password(format!("vault password file `{shown}` cannot be read: {e}"))
+        })?;
         trim_bytes(&bytes, |b| b.is_ascii_whitespace() || b == 0x0b)
     };
     if password.is_empty() {
-        return Err(format!(
+        return Err(VaultError::Password(format!(
             "vault password file `{shown}` gave an empty password"
-        ));
+        )));
     }
     Ok(password)
 }
@@ -152,12 +157,13 @@ fn trim_bytes(bytes: &[u8], strip: impl Fn(u8) -> bool) -> Vec<u8> {
     bytes[start..end].to_vec()
 }
 
-fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, String> {
+/// Asks for `label`'s password on the terminal (twice with `confirm`).
+fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, VaultError> {
     if !std::io::stdin().is_terminal() {
-        return Err(format!(
+        return Err(VaultError::Password(format!(
             "cannot prompt for vault password `{label}`: stdin is not a terminal (use \
              --vault-password-file FILE or --vault-id {label}@FILE)"
-        ));
+        )));
     }
     let what = if label == DEFAULT_LABEL {
         "Vault password: ".to_owned()
@@ -165,7 +171,8 @@ fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, String> {
         format!("Vault password ({label}): ")
     };
     let ask = |p: &str| {
-        rpassword::prompt_password(p).map_err(|e| format!("cannot read the password: {e}"))
+        rpassword::prompt_password(p)
+            .map_err(|e| VaultError::Password(format!("cannot read the password: {e}")))
     };
     let first = ask(&if confirm {
         format!("New {what}")
@@ -173,10 +180,12 @@ fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, String> {
         what.clone()
     })?;
     if confirm && ask(&format!("Confirm new {what}"))? != first {
-        return Err("the passwords do not match".into());
+        return Err(VaultError::Password("the passwords do not match".into()));
     }
     if first.is_empty() {
-        return Err("an empty vault password is not allowed".into());
+        return Err(VaultError::Password(
+            "an empty vault password is not allowed".into(),
+        ));
     }
     Ok(first.into_bytes())
 }
@@ -313,9 +322,10 @@ mod tests {
         std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         assert!(read_password_file(&failing, "x")
             .expect_err("fails")
+            .to_string()
             .contains("failed"));
         let missing = read_password_file(&dir.path().join("none"), "x").expect_err("missing");
-        assert!(missing.contains("none"), "{missing}");
+        assert!(missing.to_string().contains("none"), "{missing}");
     }
 
     #[test]
