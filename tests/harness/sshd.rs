@@ -138,12 +138,6 @@ impl Sshd {
         self.known_hosts_line(&self.dir.path().join("host_ed25519.pub"))
     }
 
-    /// Where sshd appends its log (opened in append mode, so a test may write marker lines
-    /// into it to bracket what happened in between).
-    pub(crate) fn log_path(&self) -> PathBuf {
-        self.dir.path().join("sshd.log")
-    }
-
     /// The whole sshd log (LogLevel VERBOSE unless started with another).
     pub(crate) fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).expect("read sshd log")

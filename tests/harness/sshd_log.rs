@@ -1,5 +1,5 @@
 //! What the integration tests read from a throwaway sshd beyond starting it: its log counts
-//! (logins, sessions, keepalives), a system `ssh` client aimed at it, and a changed host key. Kept
+//! (logins, sessions), a system `ssh` client aimed at it, and a changed host key. Kept
 //! apart from `sshd.rs`, which the transport's unit tests include too and use none of this.
 
 use std::process::{Command, Stdio};
@@ -18,13 +18,6 @@ impl Sshd {
         ));
         keygen(&key);
         self.known_hosts_line(&key.with_extension("pub"))
-    }
-
-    /// Keepalives libssh2 sent so far (needs `start_logging("DEBUG1")`): sshd's
-    /// `server_input_global_request` logs `rtype keepalive@libssh2.org want_reply N` at DEBUG1
-    /// for each one.
-    pub(crate) fn keepalives(&self) -> usize {
-        self.log().matches("rtype keepalive@libssh2.org").count()
     }
 
     /// Successful logins so far: the monitor logs `Accepted publickey for USER from ...` once
