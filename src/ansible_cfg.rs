@@ -97,20 +97,14 @@ impl AnsibleConfig {
             if section == "defaults" {
                 config
                     .set(&key, value, dir, home)
-                    .map_err(|why| Error::invalid(why, &span))?;
+                    .map_err(|e| e.with_span(&span))?;
             }
         }
         Ok(config)
     }
 
     /// Applies one `[defaults]` key; unknown keys are ignored, as Ansible ignores them.
-    fn set(
-        &mut self,
-        key: &str,
-        value: &str,
-        dir: &Path,
-        home: Option<&Path>,
-    ) -> std::result::Result<(), String> {
+    fn set(&mut self, key: &str, value: &str, dir: &Path, home: Option<&Path>) -> Result<()> {
         let path = |v: &str| resolve(v, dir, home);
         match key {
             "inventory" | "hostfile" => {
@@ -126,10 +120,9 @@ impl AnsibleConfig {
                 self.vault_password_file = Some(path(value)).filter(|_| !value.is_empty());
             }
             "host_key_checking" => {
-                self.host_key_checking = Some(
-                    boolean(value)
-                        .ok_or_else(|| format!("host_key_checking `{value}` is not a boolean"))?,
-                );
+                self.host_key_checking = Some(boolean(value).ok_or_else(|| {
+                    Error::bad_value(format!("host_key_checking `{value}` is not a boolean"))
+                })?);
             }
             _ => {}
         }

@@ -103,8 +103,8 @@ fn run_host(
     };
     let (output, lost) = match deliver(planned, script, transport, options) {
         Ok(sent) => sent,
-        Err(message) => {
-            report.outcome = Outcome::Failed(message);
+        Err(outcome) => {
+            report.outcome = outcome;
             return report;
         }
     };
@@ -124,15 +124,16 @@ fn run_host(
 
 /// Sends the apply script (with the artifacts this account still lacks) and returns what the
 /// host printed, with the message of a lost link: a lost link still tells which steps the host
-/// finished before it went. `Err` is an artifact that cannot be found on this machine.
+/// finished before it went. `Err` is the host's outcome when an artifact cannot be found on
+/// this machine.
 fn deliver(
     planned: &PlannedHost,
     script: &crate::script::Script,
     transport: &mut dyn Transport,
     options: &ApplyOptions<'_>,
-) -> Result<(Output, Option<String>), String> {
+) -> Result<(Output, Option<String>), Outcome> {
     let mut needed = script.artifacts().to_vec();
-    locate(&mut needed)?;
+    locate(&mut needed).map_err(Outcome::Failed)?;
     // An artifact another target of the account is sending is waited for (that artifact only,
     // until the host stored it), then found there; the rest of the account's targets apply at
     // once, each under its own lock on the host.

@@ -217,15 +217,37 @@ pub(crate) struct Selection {
 /// `--shard I/N`: part `index` (1-based) of `count` parts; the compiler picks its hosts.
 pub(crate) use crate::compile::Shard;
 
+/// Why `--shard` does not parse: clap prints it after the option's name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NotAShard {
+    /// No `/` in the text.
+    NoSlash(String),
+    /// Numbers missing, zero, or I above N.
+    OutOfRange(String),
+}
+
+impl std::fmt::Display for NotAShard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoSlash(text) => write!(f, "`{text}` is not I/N (e.g. 1/4)"),
+            Self::OutOfRange(text) => {
+                write!(f, "`{text}` is not I/N with 1 <= I <= N (e.g. 1/4)")
+            }
+        }
+    }
+}
+
+impl std::error::Error for NotAShard {}
+
 /// Parses `I/N` with 1 <= I <= N.
-fn parse_shard(text: &str) -> Result<Shard, String> {
+fn parse_shard(text: &str) -> Result<Shard, NotAShard> {
     let (i, n) = text
         .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not I/N (e.g. 1/4)"))?;
+        .ok_or_else(|| NotAShard::NoSlash(text.to_owned()))?;
     let parse = |t: &str| t.trim().parse::<usize>().ok().filter(|v| *v >= 1);
     match (parse(i), parse(n)) {
         (Some(index), Some(count)) if index <= count => Ok(Shard { index, count }),
-        _ => Err(format!("`{text}` is not I/N with 1 <= I <= N (e.g. 1/4)")),
+        _ => Err(NotAShard::OutOfRange(text.to_owned())),
     }
 }
 

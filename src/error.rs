@@ -239,6 +239,14 @@ impl Error {
         })
     }
 
+    /// An invalid value found where only the caller knows the place: it adds it with
+    /// `with_span`.
+    pub(crate) fn bad_value(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidValue {
+            message: message.into(),
+        })
+    }
+
     pub(crate) fn invalid(message: impl Into<String>, span: &Span) -> Self {
         Self::at(
             ErrorKind::InvalidValue {

@@ -659,11 +659,11 @@ impl FactSet {
     }
 
     /// Parses a probe reply into one value per fact.
-    pub(crate) fn parse(&self, reply: &str) -> Result<Facts, String> {
+    pub(crate) fn parse(&self, reply: &str) -> Result<Facts, ProbeError> {
         let mut values: Vec<Option<FactValue>> = vec![None; self.facts.len()];
         let mut lines = reply.lines().skip_while(|l| *l != "@@probe");
         if lines.next().is_none() {
-            return Err("the probe printed no answer".to_owned());
+            return Err(ProbeError::NoAnswer);
         }
         let mut ended = false;
         let mut timed_out = Vec::new();
@@ -673,17 +673,22 @@ impl FactSet {
                 break;
             }
             if let Some(rest) = line.strip_prefix("T ") {
-                let stopped = self
-                    .stopped(rest, &mut values)
-                    .ok_or_else(|| format!("unexpected probe line `{line}`"))?;
+                let stopped =
+                    self.stopped(rest, &mut values)
+                        .ok_or_else(|| ProbeError::Unexpected {
+                            line: line.to_owned(),
+                            why: None,
+                        })?;
                 timed_out.push(stopped);
                 continue;
             }
-            parse_line(line, &mut values)
-                .map_err(|e| format!("unexpected probe line `{line}`: {e}"))?;
+            parse_line(line, &mut values).map_err(|why| ProbeError::Unexpected {
+                line: line.to_owned(),
+                why: Some(why),
+            })?;
         }
         if !ended {
-            return Err("the probe reply was cut short".to_owned());
+            return Err(ProbeError::CutShort);
         }
         let values = values
             .into_iter()
@@ -701,14 +706,14 @@ impl FactSet {
                         state.update_cache = *update_cache;
                         Ok(FactValue::Packages(state))
                     } else {
-                        Err(format!("the probe answered fact {i} with the wrong kind"))
+                        Err(ProbeError::WrongKind(i))
                     }
                 }
                 Some(v) if v.answers(fact) => Ok(v),
-                Some(_) => Err(format!("the probe answered fact {i} with the wrong kind")),
-                None => Err(format!("the probe did not answer fact {i}")),
+                Some(_) => Err(ProbeError::WrongKind(i)),
+                None => Err(ProbeError::Unanswered(i)),
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, ProbeError>>()?;
         Ok(Facts {
             values,
             timed_out,
@@ -755,6 +760,42 @@ impl FactValue {
         )
     }
 }
+
+/// Why a probe reply does not parse: the script and its parser disagree, or the reply was cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ProbeError {
+    /// No `@@probe` line at all.
+    NoAnswer,
+    /// A line the parser does not know, and what is wrong with it when known.
+    Unexpected {
+        line: String,
+        why: Option<&'static str>,
+    },
+    /// No `@@end` line.
+    CutShort,
+    /// Fact `i` answered with another kind of value.
+    WrongKind(usize),
+    /// Fact `i` has no answer.
+    Unanswered(usize),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoAnswer => f.write_str("the probe printed no answer"),
+            Self::Unexpected { line, why: None } => write!(f, "unexpected probe line `{line}`"),
+            Self::Unexpected {
+                line,
+                why: Some(why),
+            } => write!(f, "unexpected probe line `{line}`: {why}"),
+            Self::CutShort => f.write_str("the probe reply was cut short"),
+            Self::WrongKind(i) => write!(f, "the probe answered fact {i} with the wrong kind"),
+            Self::Unanswered(i) => write!(f, "the probe did not answer fact {i}"),
+        }
+    }
+}
+
+impl std::error::Error for ProbeError {}
 
 fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'static str> {
     let mut words = line.split(' ');

@@ -61,7 +61,7 @@ fn blank(out: &mut [u8], from: usize, to: usize) {
 /// Blanks comments and the contents of string and char literals, so that `crate::` in a doc
 /// comment or an error message is not an edge and braces in strings (shell code in raw strings)
 /// do not confuse the item skipper. Block comments are taken as not nested (none are).
-fn strip(src: &str) -> String {
+pub(crate) fn strip(src: &str) -> String {
     let b = src.as_bytes();
     let mut out = b.to_vec();
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
@@ -251,7 +251,7 @@ fn paths_at(b: &[u8], mut i: usize, prefix: &[String], out: &mut Vec<Vec<String>
 }
 
 /// Every `.rs` file under `src`.
-fn rust_files(src: &Path) -> Vec<std::path::PathBuf> {
+pub(crate) fn rust_files(src: &Path) -> Vec<std::path::PathBuf> {
     let mut files = vec![];
     let mut stack = vec![src.to_path_buf()];
     while let Some(dir) = stack.pop() {

@@ -22,6 +22,8 @@ mod exit;
 mod facts;
 mod fields;
 mod glob;
+#[cfg(test)]
+mod hygiene;
 mod inventory;
 #[cfg(test)]
 mod layers;

@@ -125,7 +125,7 @@ pub(crate) fn plan_host(graph: &HostGraph, transport: &mut dyn Transport) -> Pla
         (parsed, status) => {
             let why = parsed
                 .err()
-                .unwrap_or_else(|| format!("exit status {status}"));
+                .map_or_else(|| format!("exit status {status}"), |e| e.to_string());
             let stderr = String::from_utf8_lossy(&reply.stderr);
             planned.plan.error = Some(format!("probe failed: {why}{}", tail(&stderr)));
             planned.facts = facts;

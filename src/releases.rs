@@ -11,10 +11,46 @@ use std::sync::atomic::AtomicBool;
 use serde::Serialize;
 
 use crate::compile::HostGraph;
-use crate::facts::{FactSet, ReleaseState};
+use crate::facts::{FactSet, ProbeError, ReleaseState};
 use crate::resource::release::{compare_versions, last_good, Marker, Status};
 use crate::resource::{Cutover, Release};
-use crate::transport::Transport;
+use crate::transport::{Transport, TransportError};
+
+/// Why a target's releases cannot be read or rolled back; `recon rollback` lists one per host.
+#[derive(Debug, Clone)]
+pub(crate) enum ReleaseError {
+    /// The target could not be reached or its script not run.
+    Transport(TransportError),
+    /// The probe's reply does not parse.
+    Probe(ProbeError),
+    /// No good release is older than the current one.
+    NothingOlder {
+        current: Option<String>,
+        root: String,
+    },
+    /// `--to` names a version recon did not record.
+    NotRecorded { target: String, root: String },
+}
+
+impl std::fmt::Display for ReleaseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transport(e) => e.fmt(f),
+            Self::Probe(e) => e.fmt(f),
+            Self::NothingOlder { current, root } => write!(
+                f,
+                "no good release older than `{}` under `{root}`",
+                current.as_deref().unwrap_or("?")
+            ),
+            Self::NotRecorded { target, root } => write!(
+                f,
+                "release `{target}` is not a release recon recorded under `{root}`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReleaseError {}
 
 /// One release root on one target.
 #[derive(Debug, Serialize)]
@@ -31,7 +67,7 @@ pub(crate) struct Listing {
 pub(crate) fn read_states(
     graph: &HostGraph,
     transport: &mut dyn Transport,
-) -> Result<Vec<(usize, ReleaseState)>, String> {
+) -> Result<Vec<(usize, ReleaseState)>, ReleaseError> {
     let mut facts = FactSet::default();
     let mut wanted = Vec::new();
     for (i, task) in graph.tasks.iter().enumerate() {
@@ -45,8 +81,10 @@ pub(crate) fn read_states(
     let stop = AtomicBool::new(false);
     let out = transport
         .run_script(facts.probe_script().as_bytes(), graph.become_, &stop)
-        .map_err(|e| e.message)?;
-    let values = facts.parse(&String::from_utf8_lossy(&out.stdout))?;
+        .map_err(ReleaseError::Transport)?;
+    let values = facts
+        .parse(&String::from_utf8_lossy(&out.stdout))
+        .map_err(ReleaseError::Probe)?;
     Ok(wanted
         .into_iter()
         .map(|(task, handle)| (task, values.get(handle).clone()))
@@ -116,7 +154,7 @@ pub(crate) fn prepare_rollback(
     graph: &mut HostGraph,
     states: &[(usize, ReleaseState)],
     to: Option<&str>,
-) -> Result<Vec<bool>, String> {
+) -> Result<Vec<bool>, ReleaseError> {
     let mut selected = vec![false; graph.tasks.len()];
     for (task, state) in states {
         let Some(release) = release_of(&graph.tasks[*task]) else {
@@ -140,19 +178,16 @@ pub(crate) fn prepare_rollback(
                     .collect(),
                 ..state.clone()
             };
-            last_good(&older, current.as_deref()).ok_or_else(|| {
-                format!(
-                    "no good release older than `{}` under `{}`",
-                    current.as_deref().unwrap_or("?"),
-                    r.root
-                )
+            last_good(&older, current.as_deref()).ok_or_else(|| ReleaseError::NothingOlder {
+                current: current.clone(),
+                root: r.root.clone(),
             })?
         };
         if !state.dirs.contains(&target) || !state.markers.contains_key(&target) {
-            return Err(format!(
-                "release `{target}` is not a release recon recorded under `{}`",
-                r.root
-            ));
+            return Err(ReleaseError::NotRecorded {
+                target,
+                root: r.root.clone(),
+            });
         }
         for (i, t) in graph.tasks.iter_mut().enumerate() {
             if let Some(c) = t.resource.as_any().downcast_ref::<Cutover>() {

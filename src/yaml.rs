@@ -20,7 +20,7 @@ use crate::source::{SourceFile, Span};
 use crate::vault;
 
 /// Opens vault text (decrypts it or says why not); the process-wide keyring in production.
-pub(crate) type Unlock<'a> = &'a dyn Fn(&str) -> std::result::Result<String, String>;
+pub(crate) type Unlock<'a> = &'a dyn Fn(&str) -> std::result::Result<String, vault::VaultError>;
 
 /// One YAML node with its span.
 #[derive(Debug, Clone)]
@@ -606,11 +606,11 @@ mod tests {
 
     /// Stands in for the keyring: the tag plumbing is under test here; the cipher is tested in
     /// `vault::format` and against ansible-vault in tests/vault.rs.
-    fn shout(text: &str) -> std::result::Result<String, String> {
+    fn shout(text: &str) -> std::result::Result<String, crate::vault::VaultError> {
         if text.starts_with("$ANSIBLE_VAULT") {
             Ok(text.to_uppercase())
         } else {
-            Err("not vault data".into())
+            Err(crate::vault::VaultError::Format("not vault data".into()))
         }
     }
 

@@ -8,7 +8,8 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+use crate::harness::sshd::Sshd;
 use crate::harness::{Project, Run};
 
 /// This file's own account, so concurrent suites never share its home.

@@ -9,8 +9,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::harness::accounts::ensure_user;
 use crate::harness::load::{Figures, Load, Sample};
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::sshd::Sshd;
 use crate::harness::web::{Nginx, Supervisord};
 use crate::harness::{free_port, Project};
 

@@ -1,7 +1,9 @@
 //! The door stays open: over a real sshd, a task that would remove the key recon logged in
 //! with is refused at plan time (located, nothing changed) unless it says `allow_lockout`.
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+
+use crate::harness::sshd::Sshd;
 use crate::harness::Project;
 
 /// A project whose host `door` is `user` on `sshd`, logging in with the harness key that

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+use crate::harness::sshd::Sshd;
 use crate::harness::Project;
 
 /// The Unix account that owns the served repositories (its own, so no other test collides).

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::harness::accounts::ensure_user;
 use crate::harness::docker::{self, CleanProject, IMAGE};
 use crate::harness::pebble::Pebble;
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::sshd::Sshd;
 use crate::harness::web::Nginx;
 use crate::harness::{copy_tree, free_port, mode, Project};
 

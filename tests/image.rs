@@ -7,7 +7,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+
+use crate::harness::sshd::Sshd;
 use crate::harness::Project;
 
 /// This file's own account.

@@ -130,7 +130,8 @@ fn a_change_that_does_not_happen_leaves_no_pending_reaction() {
 
 #[test]
 fn a_dropped_link_reports_the_steps_the_host_finished() {
-    use crate::harness::sshd::{ensure_user, Sshd};
+    use crate::harness::accounts::ensure_user;
+    use crate::harness::sshd::Sshd;
     let user = "recon_droplink";
     let home = ensure_user(user);
     let sshd = Sshd::start();

@@ -328,7 +328,7 @@ fn env_file_example() -> Project {
 #[test]
 fn the_env_file_example_is_private_masked_and_restarts_the_app_on_change() {
     let user = "recon_envfile";
-    crate::harness::sshd::ensure_user(user);
+    crate::harness::accounts::ensure_user(user);
     let p = env_file_example();
     let app_root = p.host("app");
     let root_arg = format!("app_root={}", app_root.display());

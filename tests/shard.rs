@@ -8,7 +8,9 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+
+use crate::harness::sshd::Sshd;
 use crate::harness::{Project, Run};
 
 /// This file's own account.

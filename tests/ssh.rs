@@ -3,8 +3,9 @@
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 
+use crate::harness::accounts::ensure_user;
 use crate::harness::agent::Agent;
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::sshd::Sshd;
 use crate::harness::Project;
 
 /// One inventory entry for the fixture's sshd.

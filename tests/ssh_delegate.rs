@@ -5,7 +5,9 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+
+use crate::harness::sshd::Sshd;
 use crate::harness::Project;
 use crate::ssh::host_entry;
 

@@ -5,7 +5,9 @@
 
 use std::process::Command;
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+
+use crate::harness::sshd::Sshd;
 use crate::harness::{mode, Project};
 
 /// Runs a command, returns stdout (empty on failure).

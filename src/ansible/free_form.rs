@@ -20,9 +20,19 @@ const COMMAND_KEYS: &[&str] = &[
     "strip_empty_ends",
 ];
 
+/// A quote opened in free-form arguments and never closed: the one way they fail to split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct UnbalancedQuotes;
+
+impl std::fmt::Display for UnbalancedQuotes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unbalanced quotes")
+    }
+}
+
 /// Splits `text` into words: spaces separate, quotes and `{{ }}`/`{% %}` group; quotes are kept
 /// (callers strip them from values).
-fn words(text: &str) -> Result<Vec<String>, String> {
+fn words(text: &str) -> Result<Vec<String>, UnbalancedQuotes> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut quote: Option<char> = None;
@@ -67,7 +77,7 @@ fn words(text: &str) -> Result<Vec<String>, String> {
         }
     }
     if quote.is_some() {
-        return Err("unbalanced quotes".into());
+        return Err(UnbalancedQuotes);
     }
     if !word.is_empty() {
         out.push(word);

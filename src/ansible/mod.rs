@@ -67,12 +67,36 @@ pub(crate) fn map(name: &str, args: Node, key: &Node, bridged: &Lookup) -> Resul
     }
 }
 
+/// Why a module recon has no resource for cannot run through the bridge either: the two causes
+/// read alike in the help line, but one is the control machine's, the other the task's.
+#[derive(Debug)]
+enum NotBridged {
+    /// The control machine's Ansible cannot run the module.
+    Unavailable(crate::bridge::BridgeError),
+    /// The free-form arguments do not parse.
+    Arguments(Error),
+}
+
+impl std::fmt::Display for NotBridged {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unavailable(e) => e.fmt(f),
+            Self::Arguments(e) => e.fmt(f),
+        }
+    }
+}
+
 /// A module recon has no resource for, as an `ansible_module` task (free-form `k=v` arguments
 /// parsed as Ansible does), or why the control machine's Ansible cannot run it.
-fn bridge(name: &str, args: Node, key: &Node, at: &Lookup) -> std::result::Result<Mapped, String> {
-    let module = crate::bridge::resolve(name, at)?;
+fn bridge(
+    name: &str,
+    args: Node,
+    key: &Node,
+    at: &Lookup,
+) -> std::result::Result<Mapped, NotBridged> {
+    let module = crate::bridge::resolve(name, at).map_err(NotBridged::Unavailable)?;
     let args = if args.scalar_text().is_some() && !args.is_null() {
-        parse_free_form(&args, false).map_err(|e| e.to_string())?
+        parse_free_form(&args, false).map_err(NotBridged::Arguments)?
     } else {
         args
     };

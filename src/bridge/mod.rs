@@ -56,17 +56,65 @@ impl Drop for Packager {
     }
 }
 
-/// The run's packager and its cached answers (by request).
+/// Why a module cannot run through the bridge. Kept as text where it comes from outside
+/// (an I/O error, the packager's own words) so answers can be cached and cloned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum BridgeError {
+    /// No Ansible on the control machine.
+    NoAnsible,
+    /// Ansible's Python would not start.
+    CannotRun { python: PathBuf, error: String },
+    /// The packager process came without its pipes.
+    NoPipes,
+    /// Writing to or reading from the packager failed.
+    Stopped(String),
+    /// The packager closed its output: most likely no ansible-core for that Python.
+    Closed,
+    /// The packager's answer is not JSON.
+    NotJson(String),
+    /// The packager said no (unknown module, failed build): its own words.
+    Refused(String),
+    /// The packager's payload is not base64.
+    BadPayload(String),
+}
+
+impl std::fmt::Display for BridgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoAnsible => write!(
+                f,
+                "there is no Ansible on this machine to run Ansible's own module with: install ansible-core (`pip install ansible-core`, giving `ansible-playbook` on PATH) or name its Python in {PYTHON_ENV}"
+            ),
+            Self::CannotRun { python, error } => write!(
+                f,
+                "cannot run Ansible's Python `{}`: {error}",
+                python.display()
+            ),
+            Self::NoPipes => f.write_str("the module packager has no pipes"),
+            Self::Stopped(e) => write!(f, "the module packager stopped: {e}"),
+            Self::Closed => f.write_str(
+                "the module packager stopped (is ansible-core installed for that Python?)",
+            ),
+            Self::NotJson(e) => write!(f, "the module packager answered no JSON: {e}"),
+            Self::Refused(e) => f.write_str(e),
+            Self::BadPayload(e) => write!(f, "the module packager sent a bad payload: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for BridgeError {}
+
+/// The run's packager (`None` until first asked for) and its cached answers (by request).
 struct State {
-    packager: Result<Packager, String>,
-    answers: HashMap<String, Result<Value, String>>,
+    packager: Option<Result<Packager, BridgeError>>,
+    answers: HashMap<String, Result<Value, BridgeError>>,
 }
 
 static STATE: OnceLock<Mutex<State>> = OnceLock::new();
 
 /// The Python that runs Ansible: `RECON_ANSIBLE_PYTHON`, else the interpreter named by the
 /// first line of `ansible-playbook` (or `ansible`) on PATH.
-fn ansible_python() -> Result<PathBuf, String> {
+fn ansible_python() -> Result<PathBuf, BridgeError> {
     if let Some(python) = std::env::var_os(PYTHON_ENV).filter(|p| !p.is_empty()) {
         return Ok(PathBuf::from(python));
     }
@@ -91,12 +139,11 @@ fn ansible_python() -> Result<PathBuf, String> {
             }
         }
     }
-    Err(format!(
-        "there is no Ansible on this machine to run Ansible's own module with: install ansible-core (`pip install ansible-core`, giving `ansible-playbook` on PATH) or name its Python in {PYTHON_ENV}"
-    ))
+    Err(BridgeError::NoAnsible)
 }
 
-fn start() -> Result<Packager, String> {
+/// Starts the packager under Ansible's Python.
+fn start() -> Result<Packager, BridgeError> {
     let python = ansible_python()?;
     let mut child = Command::new(&python)
         .arg("-c")
@@ -105,9 +152,12 @@ fn start() -> Result<Packager, String> {
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .map_err(|e| format!("cannot run Ansible's Python `{}`: {e}", python.display()))?;
+        .map_err(|e| BridgeError::CannotRun {
+            python: python.clone(),
+            error: e.to_string(),
+        })?;
     let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err("the module packager has no pipes".to_owned());
+        return Err(BridgeError::NoPipes);
     };
     Ok(Packager {
         child,
@@ -117,10 +167,10 @@ fn start() -> Result<Packager, String> {
 }
 
 /// Sends one request and reads its answer (`ok: true`), cached by the request's text.
-fn ask(request: &Value) -> Result<Value, String> {
+fn ask(request: &Value) -> Result<Value, BridgeError> {
     let state = STATE.get_or_init(|| {
         Mutex::new(State {
-            packager: Err(String::new()),
+            packager: None,
             answers: HashMap::new(),
         })
     });
@@ -131,10 +181,7 @@ fn ask(request: &Value) -> Result<Value, String> {
     if let Some(answer) = state.answers.get(&key) {
         return answer.clone();
     }
-    if matches!(&state.packager, Err(e) if e.is_empty()) {
-        state.packager = start();
-    }
-    let answer = match &mut state.packager {
+    let answer = match state.packager.get_or_insert_with(start) {
         Err(e) => Err(e.clone()),
         Ok(packager) => exchange(packager, &key),
     };
@@ -142,27 +189,28 @@ fn ask(request: &Value) -> Result<Value, String> {
     answer
 }
 
-fn exchange(packager: &mut Packager, line: &str) -> Result<Value, String> {
-    let gone = |e: std::io::Error| format!("the module packager stopped: {e}");
+/// One request line out, one answer line back.
+fn exchange(packager: &mut Packager, line: &str) -> Result<Value, BridgeError> {
+    let gone = |e: std::io::Error| BridgeError::Stopped(e.to_string());
     writeln!(packager.stdin, "{line}").map_err(gone)?;
     packager.stdin.flush().map_err(gone)?;
     let mut reply = String::new();
     packager.stdout.read_line(&mut reply).map_err(gone)?;
     if reply.is_empty() {
-        return Err(
-            "the module packager stopped (is ansible-core installed for that Python?)".to_owned(),
-        );
+        return Err(BridgeError::Closed);
     }
-    let value: Value = serde_json::from_str(&reply)
-        .map_err(|e| format!("the module packager answered no JSON: {e}"))?;
+    let value: Value =
+        serde_json::from_str(&reply).map_err(|e| BridgeError::NotJson(e.to_string()))?;
     if value.get("ok") == Some(&Value::Bool(true)) {
         Ok(value)
     } else {
-        Err(value
-            .get("error")
-            .and_then(Value::as_str)
-            .unwrap_or("the module packager failed")
-            .to_owned())
+        Err(BridgeError::Refused(
+            value
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("the module packager failed")
+                .to_owned(),
+        ))
     }
 }
 
@@ -177,7 +225,7 @@ fn request(op: &str, name: &str, lookup: &Lookup) -> Value {
 
 /// The fully qualified name of module `name` in the control machine's Ansible, or why it cannot
 /// be bridged (no Ansible, no such module).
-pub(crate) fn resolve(name: &str, lookup: &Lookup) -> Result<String, String> {
+pub(crate) fn resolve(name: &str, lookup: &Lookup) -> Result<String, BridgeError> {
     let answer = ask(&request("resolve", name, lookup))?;
     Ok(answer
         .get("name")
@@ -195,7 +243,7 @@ pub(crate) fn payload(
     check: bool,
     python: &str,
     lookup: &Lookup,
-) -> Result<Vec<u8>, String> {
+) -> Result<Vec<u8>, BridgeError> {
     use base64::Engine as _;
     let mut request = request("build", name, lookup);
     request["args"] = args.clone();
@@ -205,5 +253,5 @@ pub(crate) fn payload(
     let text = answer.get("payload").and_then(Value::as_str).unwrap_or("");
     base64::engine::general_purpose::STANDARD
         .decode(text)
-        .map_err(|e| format!("the module packager sent a bad payload: {e}"))
+        .map_err(|e| BridgeError::BadPayload(e.to_string()))
 }

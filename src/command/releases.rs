@@ -24,7 +24,7 @@ pub(super) fn list_releases(args: &crate::cli::ReleasesArgs) -> Result<i32> {
                     root: String::new(),
                     current: None,
                     releases: Vec::new(),
-                    error: Some(e),
+                    error: Some(e.to_string()),
                 }],
             })
             .collect()

@@ -72,7 +72,7 @@ fn merge(args: &MergeArgs) -> Result<i32> {
         .iter()
         .map(|f| read(f).map(|d| (f.clone(), d)))
         .collect::<Result<Vec<_>>>()?;
-    let merged = combine(&docs).map_err(Error::usage)?;
+    let merged = combine(&docs)?;
     if args.json {
         let mut value = serde_json::json!({
             "format": APPLY_FORMAT,
@@ -99,22 +99,22 @@ fn merge(args: &MergeArgs) -> Result<i32> {
 
 /// Checks coverage and orders everything by the targets' run order (or file order when the
 /// reports carry no target list: reports of saved plans).
-fn combine(docs: &[(PathBuf, ApplyDocument)]) -> std::result::Result<Merged, String> {
+fn combine(docs: &[(PathBuf, ApplyDocument)]) -> Result<Merged> {
     let mut targets: Option<Vec<Selected>> = None;
     for (path, doc) in docs {
         match (&targets, &doc.targets) {
             (_, None) if docs.iter().any(|(_, d)| d.targets.is_some()) => {
-                return Err(format!(
+                return Err(Error::usage(format!(
                     "{} carries no target list (a saved plan's report?) but others do",
                     path.display()
-                ))
+                )))
             }
             (None, Some(t)) => targets = Some(t.clone()),
             (Some(mine), Some(theirs)) if mine != theirs => {
-                return Err(format!(
+                return Err(Error::usage(format!(
                     "{} comes from another selection of targets (another inventory, --limit or playbook)",
                     path.display()
-                ))
+                )))
             }
             _ => {}
         }
@@ -126,13 +126,13 @@ fn combine(docs: &[(PathBuf, ApplyDocument)]) -> std::result::Result<Merged, Str
         for r in &doc.report {
             let key = (r.play.clone(), r.host.clone());
             if let Some(first) = seen.insert(key, path) {
-                return Err(format!(
+                return Err(Error::usage(format!(
                     "`{}` (play `{}`) is in two reports: {} and {}",
                     r.host,
                     r.play,
                     first.display(),
                     path.display()
-                ));
+                )));
             }
         }
         plan.extend(doc.plan.iter().cloned());
@@ -146,18 +146,18 @@ fn combine(docs: &[(PathBuf, ApplyDocument)]) -> std::result::Result<Merged, Str
             .collect();
         for t in all {
             if !seen.contains_key(&(t.play.clone(), t.host.clone())) {
-                return Err(format!(
+                return Err(Error::usage(format!(
                     "`{}` (play `{}`) is in no report: is a shard missing?",
                     t.host, t.play
-                ));
+                )));
             }
         }
         let at = |play: &str, host: &str| position.get(&(play, host)).copied();
         if let Some(r) = report.iter().find(|r| at(&r.play, &r.host).is_none()) {
-            return Err(format!(
+            return Err(Error::usage(format!(
                 "`{}` (play `{}`) was not among the selected targets",
                 r.host, r.play
-            ));
+            )));
         }
         report.sort_by_key(|r| at(&r.play, &r.host));
         plan.sort_by_key(|p| at(&p.play, &p.host));

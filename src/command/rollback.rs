@@ -7,6 +7,7 @@ use rayon::prelude::*;
 use crate::cli::RollbackArgs;
 use crate::compile::HostGraph;
 use crate::error::{Error, Result};
+use crate::releases::ReleaseError;
 use crate::transport::Pool;
 
 use super::apply::{carry_out, Run};
@@ -57,11 +58,11 @@ pub(super) fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
 pub(super) fn release_states(
     graph: &HostGraph,
     connections: &Pool,
-) -> std::result::Result<Vec<(usize, crate::facts::ReleaseState)>, String> {
+) -> std::result::Result<Vec<(usize, crate::facts::ReleaseState)>, ReleaseError> {
     connections
         .with(&graph.host, &graph.target, |t| {
             crate::releases::read_states(graph, t)
         })
-        .map_err(|e| e.message)
+        .map_err(ReleaseError::Transport)
         .and_then(|states| states)
 }

@@ -83,7 +83,7 @@ pub(super) fn plan_rounds(
             connections,
         ) {
             Ok(query) => query,
-            Err(message) => return failed(planned, message, Some(horizon.at)),
+            Err(why) => return failed(planned, why.to_string(), Some(horizon.at)),
         };
         unchanged = planned.plan.unchanged;
         let mut resume = next.resume_after(|tag| converged_result(&planned, tag), &query, &[]);
@@ -113,7 +113,7 @@ fn run_query(
     target: &Target,
     play_become: bool,
     connections: &Pool,
-) -> Result<Vec<(usize, ItemResult)>, String> {
+) -> Result<Vec<(usize, ItemResult)>, QueryError> {
     let Why::Query(query) = &next.horizon.why else {
         return Ok(Vec::new());
     };
@@ -132,7 +132,7 @@ fn run_query(
                 t.run_script(script.as_bytes(), become_, &stop)
             })
             .and_then(|r| r)
-            .map_err(|e| e.message)?;
+            .map_err(QueryError::Transport)?;
         results = query_results(&String::from_utf8_lossy(&reply.stdout));
         if results.len() != query.items.len() {
             let stderr = String::from_utf8_lossy(&reply.stderr);
@@ -141,10 +141,11 @@ fn run_query(
             } else {
                 crate::secret::scrub(stderr.trim())
             };
-            return Err(format!(
-                "task `{}` could not be run on the host (exit {}): {stderr}",
-                next.horizon.task, reply.status,
-            ));
+            return Err(QueryError::NotRun {
+                task: next.horizon.task.clone(),
+                status: reply.status,
+                stderr: stderr.into_owned(),
+            });
         }
         let Some(retry) = &query.retry else { break };
         let value = registration.map_or_else(
@@ -162,10 +163,10 @@ fn run_query(
             break;
         }
         if attempt == attempts {
-            return Err(format!(
-                "task `{}` failed: its `until` did not hold after {attempts} attempts",
-                next.horizon.task
-            ));
+            return Err(QueryError::Until {
+                task: next.horizon.task.clone(),
+                attempts,
+            });
         }
         std::thread::sleep(std::time::Duration::from_secs(u64::from(retry.delay)));
     }
@@ -178,18 +179,60 @@ fn run_query(
         } else {
             crate::secret::scrub(failed.stderr.trim()).into_owned()
         };
-        return Err(format!(
-            "task `{}` failed (exit {}){}",
-            next.horizon.task,
-            failed.rc,
-            if stderr.is_empty() {
-                String::new()
-            } else {
-                format!(": {stderr}")
-            }
-        ));
+        return Err(QueryError::Failed {
+            task: next.horizon.task.clone(),
+            rc: failed.rc,
+            stderr,
+        });
     }
     Ok(results)
+}
+
+/// Why a round's query stopped the host: unreachable, the script broke, its `until` never
+/// held, or the task failed.
+#[derive(Debug, Clone)]
+enum QueryError {
+    Transport(crate::transport::TransportError),
+    NotRun {
+        task: String,
+        status: i32,
+        stderr: String,
+    },
+    Until {
+        task: String,
+        attempts: u32,
+    },
+    Failed {
+        task: String,
+        rc: i32,
+        stderr: String,
+    },
+}
+
+impl std::fmt::Display for QueryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Transport(e) => e.fmt(f),
+            Self::NotRun {
+                task,
+                status,
+                stderr,
+            } => write!(
+                f,
+                "task `{task}` could not be run on the host (exit {status}): {stderr}"
+            ),
+            Self::Until { task, attempts } => write!(
+                f,
+                "task `{task}` failed: its `until` did not hold after {attempts} attempts"
+            ),
+            Self::Failed { task, rc, stderr } if stderr.is_empty() => {
+                write!(f, "task `{task}` failed (exit {rc})")
+            }
+            Self::Failed { task, rc, stderr } => {
+                write!(f, "task `{task}` failed (exit {rc}): {stderr}")
+            }
+        }
+    }
 }
 
 /// `planned` refused with `message`, pointing at `at`.
@@ -299,10 +342,10 @@ pub(super) fn next_round(
                 connections,
             ) {
                 Ok(q) => q,
-                Err(message) => {
+                Err(why) => {
                     let mut out = planned.clone();
                     out.next = None;
-                    return Some(failed(out, message, Some(next.horizon.at.clone())));
+                    return Some(failed(out, why.to_string(), Some(next.horizon.at.clone())));
                 }
             }
         }
@@ -330,10 +373,10 @@ pub(super) fn next_round(
         .collect();
     let mut resume = next.resume_after(result_of, &query, &failed_blocks);
     owe_handlers(planned, steps, &mut resume);
-    if let Err(message) = recompiler.board.settle(next, &host, true, &mut resume) {
+    if let Err(why) = recompiler.board.settle(next, &host, true, &mut resume) {
         let mut out = planned.clone();
         out.next = None;
-        return Some(failed(out, message, Some(next.horizon.at.clone())));
+        return Some(failed(out, why.to_string(), Some(next.horizon.at.clone())));
     }
     match graph_of(resume) {
         Ok(graph) => Some(plan_rounds(

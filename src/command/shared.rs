@@ -51,7 +51,7 @@ impl Board {
         host: &str,
         applying: bool,
         resume: &mut Resume,
-    ) -> Result<(), String> {
+    ) -> Result<(), Unshared> {
         let mut state = self.lock();
         for seq in &next.shares {
             if let Some(value) = resume.known.get(seq) {
@@ -70,9 +70,10 @@ impl Board {
         let seq = next.horizon.resume_at.saturating_sub(1);
         let task = &next.horizon.task;
         if !state.present.contains(&(next.play, first.clone())) {
-            return Err(format!(
-                "task `{task}` runs once, on `{first}`, the first host of the batch, which this run leaves out"
-            ));
+            return Err(Unshared::LeftOut {
+                task: task.clone(),
+                first: first.clone(),
+            });
         }
         loop {
             if let Some(value) = state.known.get(&(next.play, seq, first.clone())) {
@@ -80,9 +81,10 @@ impl Board {
                 return Ok(());
             }
             if state.done.contains(&(applying, next.play, first.clone())) {
-                return Err(format!(
-                    "task `{task}` runs once, on `{first}`, the first host of the batch, which has not run it"
-                ));
+                return Err(Unshared::NotRun {
+                    task: task.clone(),
+                    first: first.clone(),
+                });
             }
             state = self
                 .changed
@@ -93,5 +95,26 @@ impl Board {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Shared> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Why a host cannot resume after a `run_once` task: the batch's first host, which runs it for
+/// all, is left out of this run or finished without running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Unshared {
+    LeftOut { task: String, first: String },
+    NotRun { task: String, first: String },
+}
+
+impl std::fmt::Display for Unshared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (task, first, why) = match self {
+            Self::LeftOut { task, first } => (task, first, "which this run leaves out"),
+            Self::NotRun { task, first } => (task, first, "which has not run it"),
+        };
+        write!(
+            f,
+            "task `{task}` runs once, on `{first}`, the first host of the batch, {why}"
+        )
     }
 }

@@ -44,7 +44,7 @@ fn keyring(keys: &VaultKeys, confirm: bool) -> Result<Keyring> {
             keys.encrypt_vault_id.as_deref().unwrap_or(DEFAULT_LABEL),
         ));
     }
-    Keyring::load(&ids, confirm).map_err(Error::usage)
+    Keyring::load(&ids, confirm).map_err(|e| Error::usage(e.to_string()))
 }
 
 fn encryption_secret(keys: &VaultKeys) -> Result<Secret> {
@@ -52,11 +52,11 @@ fn encryption_secret(keys: &VaultKeys) -> Result<Secret> {
     keyring
         .for_encryption(keys.encrypt_vault_id.as_deref())
         .cloned()
-        .map_err(Error::usage)
+        .map_err(|e| Error::usage(e.to_string()))
 }
 
 fn seal(plain: &[u8], secret: &Secret) -> Result<String> {
-    format::encrypt(plain, &secret.password, &secret.label).map_err(Error::usage)
+    format::encrypt(plain, &secret.password, &secret.label).map_err(|e| Error::usage(e.to_string()))
 }
 
 /// Decrypts `bytes` read from `path`, naming the file in errors.
@@ -158,8 +158,10 @@ fn rekey(args: &VaultRekeyArgs) -> Result<()> {
         (None, Some(file)) => Identity::file(DEFAULT_LABEL, file),
         (None, None) => Identity::prompt(DEFAULT_LABEL),
     };
-    let new = Keyring::load(&[new_id], true).map_err(Error::usage)?;
-    let secret = new.for_encryption(None).map_err(Error::usage)?;
+    let new = Keyring::load(&[new_id], true).map_err(|e| Error::usage(e.to_string()))?;
+    let secret = new
+        .for_encryption(None)
+        .map_err(|e| Error::usage(e.to_string()))?;
     let mut sealed = Vec::new();
     for file in &args.files {
         let (plain, _) = open(&files::read(file)?, file, &old)?;

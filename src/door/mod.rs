@@ -235,21 +235,37 @@ impl Door {
     }
 }
 
+/// A change refused because it would shut recon's way in (`why`) without `allow_lockout`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Lockout {
+    pub(crate) why: String,
+}
+
+impl std::fmt::Display for Lockout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "this would lock recon out of the host: {}; every later run would fail. \
+             If that is what you mean, add `allow_lockout: true` to this task",
+            self.why
+        )
+    }
+}
+
+impl std::error::Error for Lockout {}
+
 /// What a task that `shut` the door gets: with `allow_lockout` the change, saying so in the
-/// plan; without, the reason for a located error that says how to mean it.
+/// plan; without, the refusal, which the resource reports located at its task.
 pub(crate) fn guard(
     change: Change,
     shut: Option<String>,
     allow_lockout: bool,
-) -> Result<Change, String> {
+) -> Result<Change, Lockout> {
     let Some(why) = shut else {
         return Ok(change);
     };
     if !allow_lockout {
-        return Err(format!(
-            "this would lock recon out of the host: {why}; every later run would fail. \
-             If that is what you mean, add `allow_lockout: true` to this task"
-        ));
+        return Err(Lockout { why });
     }
     let said = format!("`allow_lockout: true` lets it shut the way in: {why}");
     let reason = match &change.reason {
@@ -433,7 +449,10 @@ mod tests {
         let change = || Change::new(Action::Update);
         assert!(guard(change(), None, false).is_ok());
         let refused = guard(change(), Some("why".into()), false).expect_err("refused");
-        assert!(refused.contains("allow_lockout: true"), "{refused}");
+        assert!(
+            refused.to_string().contains("allow_lockout: true"),
+            "{refused}"
+        );
         let allowed = guard(change(), Some("why".into()), true).expect("allowed");
         assert!(allowed
             .reason

@@ -224,8 +224,7 @@ fn host_line(
     if pattern.is_empty() {
         return Err(Error::invalid("empty host name", &pattern_span));
     }
-    let (hosts, port) =
-        expand_hostpattern(pattern).map_err(|why| Error::invalid(why, &pattern_span))?;
+    let (hosts, port) = expand_hostpattern(pattern).map_err(|e| e.with_span(&pattern_span))?;
     let mut vars = Vec::new();
     for (token, (from, to)) in &tokens[1..] {
         let Some((key, value)) = token.split_once('=') else {
@@ -255,13 +254,31 @@ fn typed(value: &str, span: &Span) -> Node {
     }
 }
 
+/// Why a line does not split into shell words (Python's `shlex` messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unsplittable {
+    /// A quote opened and never closed.
+    OpenQuote,
+    /// A backslash at the end of the line.
+    LoneBackslash,
+}
+
+impl std::fmt::Display for Unsplittable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::OpenQuote => "no closing quotation",
+            Self::LoneBackslash => "no escaped character",
+        })
+    }
+}
+
 /// A shell word and its byte range in the line.
 type Word = (String, (usize, usize));
 
 /// Python's `shlex.split(line, comments=True)` (POSIX mode): whitespace separates words, quotes
 /// group and are removed, a backslash escapes outside single quotes, `#` outside quotes ends the
 /// line. Each word comes with its byte range in `line`.
-fn shlex(line: &str) -> std::result::Result<Vec<Word>, String> {
+fn shlex(line: &str) -> std::result::Result<Vec<Word>, Unsplittable> {
     let mut words = Vec::new();
     let mut chars = line.char_indices().peekable();
     let mut word: Option<(String, usize)> = None;
@@ -299,14 +316,12 @@ fn shlex(line: &str) -> std::result::Result<Vec<Word>, String> {
                     w.push(q);
                 }
                 if !closed {
-                    return Err("no closing quotation".to_owned());
+                    return Err(Unsplittable::OpenQuote);
                 }
             }
             '\\' => {
                 let (w, _) = word.get_or_insert_with(|| (String::new(), i));
-                let (_, e) = chars
-                    .next()
-                    .ok_or_else(|| "no escaped character".to_owned())?;
+                let (_, e) = chars.next().ok_or(Unsplittable::LoneBackslash)?;
                 w.push(e);
             }
             c => word.get_or_insert_with(|| (String::new(), i)).0.push(c),

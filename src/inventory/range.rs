@@ -2,16 +2,18 @@
 //! (`parse_address`) and ranges `web[01:20]`, `db[a:f]`, `x[0:10:2]`, several per name
 //! (`expand_hostname_range`).
 
+use crate::error::{Error, Result};
+
 /// More hosts than this from one pattern is a typo, not an inventory.
 const MAX_HOSTS: usize = 100_000;
 
 /// Splits `pattern` into host names and the port it names, or says why it is invalid.
-pub(crate) fn expand_hostpattern(pattern: &str) -> Result<(Vec<String>, Option<u16>), String> {
+pub(crate) fn expand_hostpattern(pattern: &str) -> Result<(Vec<String>, Option<u16>)> {
     let (host, port) = split_port(pattern)?;
     if pattern.trim().ends_with(':') && port.is_none() {
-        return Err(format!(
+        return Err(Error::bad_value(format!(
             "invalid host pattern `{pattern}`: ending in `:` is not allowed, `:` introduces a port"
-        ));
+        )));
     }
     let mut out = Vec::new();
     if host.contains('[') {
@@ -20,20 +22,22 @@ pub(crate) fn expand_hostpattern(pattern: &str) -> Result<(Vec<String>, Option<u
         out.push(host.to_owned());
     }
     if out.iter().any(|h| h.trim() == "---") {
-        return Err(format!(
+        return Err(Error::bad_value(format!(
             "invalid host pattern `{pattern}`: `---` is normally a sign this is a YAML file"
-        ));
+        )));
     }
     Ok((out, port))
 }
 
 /// `[host]:port`, `host:port` (a colon outside brackets, digits after it), else no port: an IPv6
 /// address such as `fe80::1` keeps its colons.
-fn split_port(pattern: &str) -> Result<(&str, Option<u16>), String> {
-    let port = |digits: &str| -> Result<u16, String> {
-        digits
-            .parse()
-            .map_err(|_| format!("invalid port `{digits}` in host pattern `{pattern}`"))
+fn split_port(pattern: &str) -> Result<(&str, Option<u16>)> {
+    let port = |digits: &str| -> Result<u16> {
+        digits.parse().map_err(|_| {
+            Error::bad_value(format!(
+                "invalid port `{digits}` in host pattern `{pattern}`"
+            ))
+        })
     };
     if let Some(rest) = pattern.strip_prefix('[') {
         if let Some((inner, digits)) = rest.rsplit_once("]:") {
@@ -65,8 +69,8 @@ fn split_port(pattern: &str) -> Result<(&str, Option<u16>), String> {
 }
 
 /// Expands the first `[a:b(:step)]` of `name`, then recurses for the next one.
-fn expand(name: &str, out: &mut Vec<String>) -> Result<(), String> {
-    let bad = |why: &str| format!("invalid host range in `{name}`: {why}");
+fn expand(name: &str, out: &mut Vec<String>) -> Result<()> {
+    let bad = |why: &str| Error::bad_value(format!("invalid host range in `{name}`: {why}"));
     let (Some(open), Some(close)) = (name.find('['), name.find(']')) else {
         return Err(bad("expected `[begin:end]`"));
     };
@@ -183,7 +187,7 @@ mod tests {
 
     #[test]
     fn bad_ranges_say_why() {
-        let err = |p: &str| expand_hostpattern(p).expect_err(p);
+        let err = |p: &str| expand_hostpattern(p).expect_err(p).to_string();
         assert!(err("web[01:3]").contains("same width"));
         assert!(err("web[1]").contains("begin:end"));
         assert!(err("web[1:]").contains("end"));

@@ -44,7 +44,7 @@ fn read_group(name: &str, def: &Node, into: &mut Builder, depth: usize) -> Resul
             .ok_or_else(|| wrong_type(hosts, "a mapping of host names", "`hosts`"))?;
         for (key, vars) in entries {
             let (names, port) =
-                expand_hostpattern(key.key()).map_err(|why| Error::invalid(why, &key.span))?;
+                expand_hostpattern(key.key()).map_err(|e| e.with_span(&key.span))?;
             let vars = if vars.is_null() {
                 Vec::new()
             } else {

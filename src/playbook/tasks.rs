@@ -159,7 +159,11 @@ impl Loader<'_> {
 
     /// The full name of module `name` in the control machine's Ansible (run through the
     /// bridge), looked up in `collections` too, or why there is none.
-    fn bridge(&self, name: &str, collections: &[String]) -> std::result::Result<String, String> {
+    fn bridge(
+        &self,
+        name: &str,
+        collections: &[String],
+    ) -> std::result::Result<String, crate::bridge::BridgeError> {
         let lookup = crate::bridge::Lookup {
             collections: collections.to_vec(),
             ..crate::bridge::Lookup::beside(&self.playbook_dir)

@@ -143,13 +143,7 @@ fn load_uncached_stripped(source: &Source, strip: usize, span: &Span) -> Result<
     }
     .map_err(|e| not_a_tar(&description, &e, span))?;
     let (members, gzip) = read;
-    let members = strip_members(members, strip).map_err(|why| {
-        Error::invalid(
-            format!("release archive `{description}` is unsafe: {why}"),
-            span,
-        )
-        .with_label("unsafe archive")
-    })?;
+    let members = strip_members(members, strip, &description, span)?;
     let files = check(&members, &description, span)?;
     Ok(Archive {
         sha256: artifact.sha256.clone(),
@@ -312,13 +306,7 @@ impl Member {
 /// outside the release folder or create something other than files, directories and links.
 /// Returns the number of regular files.
 fn check(members: &[Member], description: &str, span: &Span) -> Result<usize> {
-    let unsafe_member = |why: String| {
-        Error::invalid(
-            format!("release archive `{description}` is unsafe: {why}"),
-            span,
-        )
-        .with_label("unsafe archive")
-    };
+    let unsafe_member = |why: String| unsafe_archive(description, &why, span);
     let mut seen: HashSet<&[OsString]> = HashSet::new();
     let mut regular: HashSet<&[OsString]> = HashSet::new();
     let mut symlinks: HashMap<&[OsString], &Path> = HashMap::new();
@@ -486,7 +474,12 @@ fn members(input: &mut dyn Read) -> io::Result<(Vec<Member>, bool)> {
 /// link targets too; symlink targets are kept as written). The raw names are checked first (an
 /// absolute or climbing name is refused even when the part that climbs would be stripped), then
 /// `check` sees the names the host will write.
-fn strip_members(members: Vec<Member>, n: usize) -> Result<Vec<Member>, String> {
+fn strip_members(
+    members: Vec<Member>,
+    n: usize,
+    description: &str,
+    span: &Span,
+) -> Result<Vec<Member>> {
     if n == 0 {
         return Ok(members);
     }
@@ -497,7 +490,7 @@ fn strip_members(members: Vec<Member>, n: usize) -> Result<Vec<Member>, String> 
     let mut out = Vec::new();
     for mut m in members {
         if let Some(why) = member_path_problem(&m) {
-            return Err(why);
+            return Err(unsafe_archive(description, &why, span));
         }
         let Some(rest) = stripped(&m.raw) else {
             continue;
@@ -527,6 +520,15 @@ fn strip_members(members: Vec<Member>, n: usize) -> Result<Vec<Member>, String> 
         out.push(m);
     }
     Ok(out)
+}
+
+/// The error for an archive with a member recon will not unpack, located at the task.
+fn unsafe_archive(description: &str, why: &str, span: &Span) -> Error {
+    Error::invalid(
+        format!("release archive `{description}` is unsafe: {why}"),
+        span,
+    )
+    .with_label("unsafe archive")
 }
 
 /// Why a member's own path is unsafe: absolute, climbing with `..`, or empty for a non-directory.

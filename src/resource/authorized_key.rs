@@ -438,7 +438,7 @@ true");
         }
         if let Some(door) = crate::door::read(facts, asked.door) {
             let shut = self.shuts(&door, &probed.lines, &lines);
-            change = crate::door::guard(change, shut, situation.allow_lockout).map_err(Problem)?;
+            change = crate::door::guard(change, shut, situation.allow_lockout)?;
         }
         let before = join(&probed.lines);
         let content = join(&lines);

@@ -310,12 +310,12 @@ impl Block {
     }
 
     /// The new content from the file's state, `None` when there is nothing to write.
-    fn planned(&self, state: &PathState) -> Result<Option<String>, String> {
+    fn planned(&self, state: &PathState) -> Result<Option<String>, Problem> {
         match state.kind {
-            PathKind::Absent if !self.create => Err(format!(
+            PathKind::Absent if !self.create => Err(Problem(format!(
                 "`{}` does not exist (Ansible's blockinfile fails here too; set `create: true` to create it)",
                 self.path
-            )),
+            ))),
             PathKind::Absent if !self.present => Ok(None),
             // Ansible creates the file even when the result is empty.
             PathKind::Absent => Ok(Some(self.edit(None))),
@@ -324,11 +324,11 @@ impl Block {
                 let new = self.edit(Some(text));
                 Ok((new != text).then_some(new))
             }
-            other => Err(format!(
+            other => Err(Problem(format!(
                 "`{}` exists and is {}, not a regular file",
                 self.path,
                 other.describe()
-            )),
+            ))),
         }
     }
 
@@ -391,7 +391,7 @@ impl Resource for Block {
     ) -> Result<Option<(Change, Decision)>, Problem> {
         let state = facts.get(*asked);
         super::refuse_unsafe(&self.path, state)?;
-        let new = self.planned(state).map_err(Problem)?;
+        let new = self.planned(state)?;
         let exists = state.kind == PathKind::File;
         let mut change = Change::new(if exists {
             Action::Update

@@ -493,7 +493,7 @@ impl Resource for Firewall {
                     &self.after(&before),
                     matches!(self, Firewall::Reset),
                 );
-                crate::door::guard(change, shut, situation.allow_lockout).map_err(Problem)?
+                crate::door::guard(change, shut, situation.allow_lockout)?
             }
             None => change,
         };

@@ -297,22 +297,22 @@ impl Line {
         Some(lines.concat())
     }
 
-    fn planned(&self, state: &PathState) -> Result<Option<String>, String> {
+    fn planned(&self, state: &PathState) -> Result<Option<String>, Problem> {
         match state.kind {
             PathKind::Absent if self.present && self.create && !self.backrefs => {
                 Ok(Some(format!("{}\n", self.line)))
             }
-            PathKind::Absent if self.present && !self.create => Err(format!(
+            PathKind::Absent if self.present && !self.create => Err(Problem(format!(
                 "`{}` does not exist (Ansible's lineinfile fails here too; set `create: true`)",
                 self.path
-            )),
+            ))),
             PathKind::Absent => Ok(None),
             PathKind::File => Ok(self.new_content(current_text(&self.path, state)?)),
-            other => Err(format!(
+            other => Err(Problem(format!(
                 "`{}` exists and is {}, not a regular file",
                 self.path,
                 other.describe()
-            )),
+            ))),
         }
     }
 }
@@ -345,7 +345,7 @@ impl Resource for Line {
     ) -> Result<Option<(Change, Rewrite)>, Problem> {
         let state = facts.get(*asked);
         super::refuse_unsafe(&self.path, state)?;
-        let Some(new) = self.planned(state).map_err(Problem)? else {
+        let Some(new) = self.planned(state)? else {
             return Ok(None);
         };
         let exists = state.kind == PathKind::File;

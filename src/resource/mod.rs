@@ -86,6 +86,13 @@ impl Problem {
     }
 }
 
+/// A lockout refused by `door::guard` is a problem of the host's state, shown at the task.
+impl From<crate::door::Lockout> for Problem {
+    fn from(lockout: crate::door::Lockout) -> Self {
+        Self(lockout.to_string())
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

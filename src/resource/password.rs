@@ -164,15 +164,15 @@ impl Password {
         &self,
         name: &str,
         shadow: Option<&Shadow>,
-    ) -> Result<Option<Step>, String> {
+    ) -> Result<Option<Step>, super::Problem> {
         if !self.reads_shadow() {
             return Ok(None);
         }
         let Some(Shadow::Known { digest, locked }) = shadow else {
-            return Err(format!(
+            return Err(super::Problem(format!(
                 "reading the password of `{name}` needs root (`getent shadow` cannot read \
                  /etc/shadow as this account): add `become: true` to the task or its play"
-            ));
+            )));
         };
         if let Some(hash) = self.hash.as_ref().filter(|_| self.always) {
             let wanted = sha256_hex(hash.trim_start_matches('!').as_bytes());
@@ -271,6 +271,6 @@ mod tests {
         let refused = set
             .decide("u", Some(&Shadow::Unreadable))
             .expect_err("root");
-        assert!(refused.contains("become: true"), "{refused}");
+        assert!(refused.0.contains("become: true"), "{refused}");
     }
 }

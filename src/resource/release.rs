@@ -289,9 +289,9 @@ impl Release {
 
     /// What has to happen, decided from the host's release state (pure).
     /// What to do about this release on a host with `state`.
-    pub(crate) fn plan(&self, state: &ReleaseState) -> Result<Decision, String> {
+    pub(crate) fn plan(&self, state: &ReleaseState) -> Result<Decision, Problem> {
         if let Some(link) = &state.unsafe_link {
-            return Err(super::refused_link(&self.root, link).0);
+            return Err(super::refused_link(&self.root, link));
         }
         let marker = state.markers.get(&self.version).map(|m| Marker::parse(m));
         let exists = state.dirs.contains(&self.version);
@@ -301,25 +301,25 @@ impl Release {
             .is_some_and(|m| m.status == Status::Unpacking);
         match (&marker, exists) {
             (Some(_), true) if unfinished && self.switch_only => {
-                return Err(format!(
+                return Err(Problem(format!(
                     "release `{}` was never completely written on the host (an interrupted deploy); deploy it again",
                     self.version
-                ));
+                )));
             }
             // recon's own interrupted write: unpacked again from scratch.
             (Some(_), true) if unfinished => unpack = true,
             (None, true) => {
-                return Err(format!("`{}` exists but was not deployed by recon (no marker); remove it or deploy another version", self.dir()))
+                return Err(Problem(format!("`{}` exists but was not deployed by recon (no marker); remove it or deploy another version", self.dir())))
             }
             (Some(m), true) if m.sha256 != self.archive.sha256 && !self.switch_only => {
                 if !self.force {
-                    return Err(format!(
+                    return Err(Problem(format!(
                         "release `{}` on the host has other content (sha256 {}) than {} ({}); bump the version, or set `force: true`",
                         self.version,
                         short(&m.sha256),
                         self.archive.description,
                         short(&self.archive.sha256)
-                    ));
+                    )));
                 }
                 unpack = true;
             }
@@ -329,17 +329,20 @@ impl Release {
                 } else {
                     "failed its health check"
                 };
-                return Err(format!(
+                return Err(Problem(format!(
                     "release `{}` {what} before; deploy another version, or set `force: true`",
                     self.version
-                ));
+                )));
             }
             // Forced again after a failure: unpack afresh, so the prepare commands run again.
             (Some(m), true) if m.status == Status::Failed && !self.switch_only => unpack = true,
             _ => {}
         }
         if self.switch_only && !exists {
-            return Err(format!("release `{}` is not on the host", self.version));
+            return Err(Problem(format!(
+                "release `{}` is not on the host",
+                self.version
+            )));
         }
         let switch = self.activate && state.link.as_deref() != Some(self.version.as_str());
         let prune = self.prune_list(state);
@@ -477,7 +480,7 @@ impl Resource for Release {
         facts: &Facts,
         _: Situation,
     ) -> Result<Option<(Change, Decision)>, Problem> {
-        let d = self.plan(facts.get(*asked)).map_err(Problem)?;
+        let d = self.plan(facts.get(*asked))?;
         if !d.unpack && !d.switch && d.prune.is_empty() && d.leftovers.is_empty() {
             return Ok(None);
         }
@@ -692,6 +695,7 @@ mod tests {
         assert!(release("v1.0.1", None)
             .plan(&st)
             .expect_err("refused")
+            .0
             .contains("other content"));
         let mut forced = release("v1.0.1", None);
         forced.force = true;
@@ -707,6 +711,7 @@ mod tests {
         assert!(release("v1.0.2", None)
             .plan(&st)
             .expect_err("refused")
+            .0
             .contains("failed its health check"));
         assert_eq!(last_good(&st, None).as_deref(), Some("v1.0.1"));
         assert_eq!(last_good(&st, Some("v1.0.1")), None);
@@ -727,6 +732,7 @@ mod tests {
         assert!(rollback
             .plan(&st)
             .expect_err("not a release")
+            .0
             .contains("never completely written"));
         // A folder without any marker is still not recon's to replace.
         let mut foreign = state("v1.0.1", &[("v1.0.1", "x", "good")]);
@@ -734,6 +740,7 @@ mod tests {
         assert!(release("v1.0.2", None)
             .plan(&foreign)
             .expect_err("refused")
+            .0
             .contains("not deployed by recon"));
     }
 

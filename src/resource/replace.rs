@@ -95,7 +95,7 @@ pub(super) fn build(args: &Node, _cx: &BuildContext<'_>) -> Result<Replace> {
 
 impl Replace {
     /// The file's new content, or `None` when no match changes it.
-    fn new_content(&self, old: &str) -> Result<Option<String>, String> {
+    fn new_content(&self, old: &str) -> Result<Option<String>, Problem> {
         let (start, end) = match &self.section {
             None => (0, old.len()),
             Some(section) => {
@@ -103,10 +103,10 @@ impl Replace {
                     .captures(old)
                     .and_then(|c| c.name("subsection"))
                     .ok_or_else(|| {
-                        format!(
+                        Problem(format!(
                             "the `after`/`before` patterns do not match `{}` (Ansible fails here too)",
                             self.path
-                        )
+                        ))
                     })?;
                 (m.start(), m.end())
             }
@@ -119,18 +119,18 @@ impl Replace {
         Ok(Some(format!("{}{replaced}{}", &old[..start], &old[end..])))
     }
 
-    fn planned(&self, state: &PathState) -> Result<Option<String>, String> {
+    fn planned(&self, state: &PathState) -> Result<Option<String>, Problem> {
         match state.kind {
             PathKind::File => self.new_content(current_text(&self.path, state)?),
-            PathKind::Absent => Err(format!(
+            PathKind::Absent => Err(Problem(format!(
                 "`{}` does not exist (Ansible's replace fails here too)",
                 self.path
-            )),
-            other => Err(format!(
+            ))),
+            other => Err(Problem(format!(
                 "`{}` exists and is {}, not a regular file",
                 self.path,
                 other.describe()
-            )),
+            ))),
         }
     }
 }
@@ -167,7 +167,7 @@ impl Resource for Replace {
     ) -> Result<Option<(Change, Rewrite)>, Problem> {
         let state = facts.get(*asked);
         super::refuse_unsafe(&self.path, state)?;
-        let Some(new) = self.planned(state).map_err(Problem)? else {
+        let Some(new) = self.planned(state)? else {
             return Ok(None);
         };
         let rewrite = Rewrite::new(state, new, self.mode.unwrap_or(state.mode));

@@ -216,7 +216,7 @@ impl Resource for Sysctl {
         let state = facts.get(asked.file);
         super::refuse_unsafe(&self.file, state)?;
         let text = match state.kind {
-            PathKind::File => current_text(&self.file, state).map_err(Problem)?,
+            PathKind::File => current_text(&self.file, state)?,
             PathKind::Absent => "",
             other => {
                 return Err(Problem(format!(

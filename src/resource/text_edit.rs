@@ -8,16 +8,17 @@ use crate::plan::{Action, Change, Field};
 use crate::script::{p, w, Script};
 
 use super::args::fmt_mode;
+use super::Problem;
 
 /// The text of the regular file at `path` as `state` holds it.
-pub(super) fn current_text<'a>(path: &str, state: &'a PathState) -> Result<&'a str, String> {
+pub(super) fn current_text<'a>(path: &str, state: &'a PathState) -> Result<&'a str, Problem> {
     let Some(bytes) = &state.content else {
-        return Err(format!(
+        return Err(Problem(format!(
             "`{path}`'s content is not known before the apply (too large at {} bytes, or written earlier in this plan without its bytes)",
             state.size
-        ));
+        )));
     };
-    std::str::from_utf8(bytes).map_err(|_| format!("`{path}` is not UTF-8 text"))
+    std::str::from_utf8(bytes).map_err(|_| Problem(format!("`{path}` is not UTF-8 text")))
 }
 
 /// The state a file is left in once `content` is written with `mode` over `before`.

@@ -360,9 +360,7 @@ impl Resource for User {
         });
         let was_locked = matches!(account.shadow, Some(Shadow::Known { locked: true, .. }));
         let step = match &self.password {
-            Some(wanted) => wanted
-                .decide(&self.name, account.shadow.as_ref())
-                .map_err(Problem)?,
+            Some(wanted) => wanted.decide(&self.name, account.shadow.as_ref())?,
             None => None,
         };
         if let Some(step) = &step {
@@ -389,7 +387,7 @@ impl Resource for User {
                 .and_then(|s| door.shell_shuts(s))
                 .or_else(|| door.groups_shut(&after))
                 .or_else(|| door.lock_shuts(was_locked, step.as_ref().is_some_and(Step::locks)));
-            change = crate::door::guard(change, shut, situation.allow_lockout).map_err(Problem)?;
+            change = crate::door::guard(change, shut, situation.allow_lockout)?;
         }
         Ok(Some((
             change,
@@ -531,7 +529,7 @@ impl User {
         let mut change = Change::new(Action::Delete);
         let shut = (self.name == probed.me)
             .then(|| format!("`{}` is the account recon logs in as", self.name));
-        change = crate::door::guard(change, shut, allow_lockout).map_err(Problem)?;
+        change = crate::door::guard(change, shut, allow_lockout)?;
         change = change.field(UID, Some(account.uid.to_string()), None);
         if self.absent == Some(true) {
             change = change.field(HOME, Some(account.home.clone()), None);

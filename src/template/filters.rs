@@ -472,45 +472,50 @@ fn version_test(
     })
 }
 
+/// One piece of a `LooseVersion`. The variant order is the comparison's: a word sorts before a
+/// number, numbers compare as numbers, words as words (the derived `Ord`).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+enum VersionPart {
+    Word(String),
+    Number(u64),
+}
+
+impl VersionPart {
+    /// A number when it parses as one (a too-large number stays a word, as before).
+    fn of(text: &str) -> Self {
+        text.parse()
+            .map_or_else(|_| Self::Word(text.to_owned()), Self::Number)
+    }
+}
+
 /// Python's `LooseVersion`: numbers compare as numbers, words as words.
 fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
-    fn parts(s: &str) -> Vec<Result<u64, String>> {
+    fn parts(s: &str) -> Vec<VersionPart> {
         let mut out = Vec::new();
         let mut cur = String::new();
         let mut digit = false;
         for c in s.chars() {
             if c == '.' || c == '-' || c == '_' || c == '+' {
                 if !cur.is_empty() {
-                    out.push(cur.parse::<u64>().map_err(|_| cur.clone()));
+                    out.push(VersionPart::of(&cur));
                     cur.clear();
                 }
                 continue;
             }
             if !cur.is_empty() && c.is_ascii_digit() != digit {
-                out.push(cur.parse::<u64>().map_err(|_| cur.clone()));
+                out.push(VersionPart::of(&cur));
                 cur.clear();
             }
             digit = c.is_ascii_digit();
             cur.push(c);
         }
         if !cur.is_empty() {
-            out.push(cur.parse::<u64>().map_err(|_| cur.clone()));
+            out.push(VersionPart::of(&cur));
         }
         out
     }
-    let (pa, pb) = (parts(a), parts(b));
-    for (x, y) in pa.iter().zip(&pb) {
-        let ord = match (x, y) {
-            (Ok(x), Ok(y)) => x.cmp(y),
-            (Err(x), Err(y)) => x.cmp(y),
-            (Ok(_), Err(_)) => std::cmp::Ordering::Greater,
-            (Err(_), Ok(_)) => std::cmp::Ordering::Less,
-        };
-        if ord != std::cmp::Ordering::Equal {
-            return ord;
-        }
-    }
-    pa.len().cmp(&pb.len())
+    // Element by element, then the longer wins: `Vec`'s own order.
+    parts(a).cmp(&parts(b))
 }
 
 /// Ansible's result tests (`result is changed`): the flag of a registered result.

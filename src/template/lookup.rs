@@ -36,7 +36,7 @@ pub(super) fn lookup(base: &Path, kind: &str, term: &str) -> Result<JValue, JErr
             "unknown lookup `{kind}` (recon knows `password`)"
         )));
     }
-    let request = Request::parse(term).map_err(error)?;
+    let request = Request::parse(term)?;
     let path = base.join(&request.path);
     let mut cached = cache().lock().unwrap_or_else(PoisonError::into_inner);
     // What is made from a generated password is secret too (see `taint`).
@@ -44,7 +44,7 @@ pub(super) fn lookup(base: &Path, kind: &str, term: &str) -> Result<JValue, JErr
     if let Some(value) = cached.get(&path) {
         return Ok(JValue::from(value.as_str()));
     }
-    let value = read_or_create(&path, &request).map_err(error)?;
+    let value = read_or_create(&path, &request)?;
     crate::secret::register(&value);
     cached.insert(path, value.clone());
     Ok(JValue::from(value))
@@ -74,11 +74,16 @@ struct Request {
 }
 
 impl Request {
-    fn parse(term: &str) -> Result<Request, String> {
+    fn parse(term: &str) -> Result<Request, JError> {
         let mut words = term.split_whitespace();
         let path = words
             .next()
-            .ok_or("lookup('password') needs a path: 'PATH length=20 chars=ascii_letters,digits'")?
+            .ok_or_else(|| {
+                error(
+                    "lookup('password') needs a path: 'PATH length=20 chars=ascii_letters,digits'"
+                        .to_owned(),
+                )
+            })?
             .to_owned();
         let mut request = Request {
             path,
@@ -93,14 +98,16 @@ impl Request {
                         .ok()
                         .filter(|n| (1..=MAX_LENGTH).contains(n))
                         .ok_or_else(|| {
-                            format!("`length={n}`: expected a number from 1 to {MAX_LENGTH}")
+                            error(format!(
+                                "`length={n}`: expected a number from 1 to {MAX_LENGTH}"
+                            ))
                         })?;
                 }
                 Some(("chars", sets)) => request.chars = charset(sets)?,
                 _ => {
-                    return Err(format!(
+                    return Err(error(format!(
                         "lookup('password'): unknown parameter `{word}` (recon knows `length` and `chars`)"
-                    ))
+                    )))
                 }
             }
         }
@@ -110,7 +117,7 @@ impl Request {
 
 /// `ascii_letters,digits,-_` → the characters, each once. Names are Python's `string` constants;
 /// anything else is taken literally; `,,` is a comma (Ansible's rules).
-fn charset(spec: &str) -> Result<Vec<char>, String> {
+fn charset(spec: &str) -> Result<Vec<char>, JError> {
     let mut parts: Vec<String> = Vec::new();
     if spec.contains(",,") {
         parts.push(",".to_owned());
@@ -140,59 +147,65 @@ fn charset(spec: &str) -> Result<Vec<char>, String> {
         }
     }
     if chars.is_empty() {
-        return Err(format!("`chars={spec}` names no characters"));
+        return Err(error(format!("`chars={spec}` names no characters")));
     }
     Ok(chars)
 }
 
 /// The stored value, or a new one written there first (by whichever process wins the race).
-fn read_or_create(path: &Path, request: &Request) -> Result<String, String> {
+fn read_or_create(path: &Path, request: &Request) -> Result<String, JError> {
     if let Some(value) = read(path)? {
         return Ok(value);
     }
     let value = generate(request)?;
     let sealed = crate::vault::seal(format!("{value}\n").as_bytes()).map_err(|e| {
-        format!(
+        error(format!(
             "cannot store the generated password in `{}`: {e}",
             path.display()
-        )
+        ))
     })?;
     publish(path, sealed.as_bytes())
-        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+        .map_err(|e| error(format!("cannot write `{}`: {e}", path.display())))?;
     // Another process may have published first: the file decides.
-    read(path)?.ok_or_else(|| format!("`{}` vanished after it was written", path.display()))
+    read(path)?.ok_or_else(|| {
+        error(format!(
+            "`{}` vanished after it was written",
+            path.display()
+        ))
+    })
 }
 
 /// The value stored at `path`: a vault file (what recon writes) or Ansible's plaintext
 /// (`VALUE` or `VALUE salt=...` on the first line). `None` when there is no file.
-fn read(path: &Path) -> Result<Option<String>, String> {
+fn read(path: &Path) -> Result<Option<String>, JError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read `{}`: {e}", path.display())),
+        Err(e) => return Err(error(format!("cannot read `{}`: {e}", path.display()))),
     };
     let plain = if crate::vault::is_vault(&text) {
-        crate::vault::open(&text).map_err(|e| format!("`{}`: {e}", path.display()))?
+        crate::vault::open(&text).map_err(|e| error(format!("`{}`: {e}", path.display())))?
     } else {
         text
     };
     let first = plain.lines().next().unwrap_or_default();
     let value = first.split(" salt=").next().unwrap_or_default().to_owned();
     if value.is_empty() {
-        return Err(format!("`{}` holds no password", path.display()));
+        return Err(error(format!("`{}` holds no password", path.display())));
     }
     Ok(Some(value))
 }
 
 /// `length` characters drawn uniformly from `chars` with the OS's randomness (rejection
 /// sampling: no character is likelier than another).
-fn generate(request: &Request) -> Result<String, String> {
-    let n = u32::try_from(request.chars.len()).map_err(|_| "too many characters".to_owned())?;
+fn generate(request: &Request) -> Result<String, JError> {
+    let n =
+        u32::try_from(request.chars.len()).map_err(|_| error("too many characters".to_owned()))?;
     let limit = u32::MAX - u32::MAX % n;
     let mut out = String::with_capacity(request.length);
     while out.chars().count() < request.length {
         let mut buf = [0u8; 4];
-        getrandom::fill(&mut buf).map_err(|e| format!("no randomness: {e}"))?;
+        getrandom::fill(&mut buf).map_err(|e| error(format!("no randomness: {e}")))?;
         let r = u32::from_le_bytes(buf);
         if r < limit {
             let index = usize::try_from(r % n).unwrap_or(0);

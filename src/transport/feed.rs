@@ -171,13 +171,13 @@ fn changed(attachment: &Attachment, why: &str) -> TransportError {
 
 #[cfg(test)]
 mod tests {
-    use super::{Attachment, Feed, Invocation};
+    use super::{Attachment, Feed, Invocation, TransportError};
 
     /// Drains `feed` in chunks of at most `step` bytes, as a slow channel would.
-    fn drain(feed: &mut Feed<'_>, step: usize) -> Result<Vec<u8>, String> {
+    fn drain(feed: &mut Feed<'_>, step: usize) -> Result<Vec<u8>, TransportError> {
         let mut out = Vec::new();
         loop {
-            let chunk = feed.pending().map_err(|e| e.message)?;
+            let chunk = feed.pending()?;
             if chunk.is_empty() {
                 return Ok(out);
             }
@@ -234,7 +234,8 @@ mod tests {
         };
         let err = drain(&mut Feed::new(&invocation), 100).expect_err("size mismatch");
         assert!(
-            err.contains("expected 4 bytes, but it now has 5 bytes"),
+            err.message
+                .contains("expected 4 bytes, but it now has 5 bytes"),
             "{err}"
         );
     }

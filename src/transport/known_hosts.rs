@@ -6,6 +6,26 @@
 
 use base64::Engine as _;
 
+/// A marker line recon will not guess at (1-based line numbers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum BadLine {
+    /// `@revoked` without its three fields.
+    RevokedFields(usize),
+    /// `@revoked` with a key that is not base64.
+    RevokedKey { line: usize, error: String },
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::RevokedFields(n) => write!(f, "line {n}: `@revoked` needs `hosts keytype key`"),
+            Self::RevokedKey { line, error } => {
+                write!(f, "line {line}: the revoked key is not base64 ({error})")
+            }
+        }
+    }
+}
+
 /// A known_hosts file read for recon's check.
 #[derive(Debug, Default)]
 pub(super) struct KnownHostsFile<'a> {
@@ -20,7 +40,7 @@ pub(super) struct KnownHostsFile<'a> {
 impl<'a> KnownHostsFile<'a> {
     /// Sorts the lines of `text`. Comments and blank lines are dropped; a marker line whose key
     /// does not decode is an error (a revocation that silently fails to apply is worse than none).
-    pub(super) fn parse(text: &'a str) -> Result<Self, String> {
+    pub(super) fn parse(text: &'a str) -> Result<Self, BadLine> {
         let mut file = KnownHostsFile::default();
         for (i, line) in text.lines().enumerate() {
             let number = i + 1;
@@ -32,13 +52,12 @@ impl<'a> KnownHostsFile<'a> {
             let first = fields.next().unwrap_or_default();
             match first {
                 "@revoked" => {
-                    let key = fields.nth(2).ok_or_else(|| {
-                        format!("line {number}: `@revoked` needs `hosts keytype key`")
-                    })?;
+                    let key = fields.nth(2).ok_or(BadLine::RevokedFields(number))?;
                     let blob = base64::engine::general_purpose::STANDARD
                         .decode(key)
-                        .map_err(|e| {
-                            format!("line {number}: the revoked key is not base64 ({e})")
+                        .map_err(|e| BadLine::RevokedKey {
+                            line: number,
+                            error: e.to_string(),
                         })?;
                     file.revoked.push((number, blob));
                 }

@@ -3,7 +3,7 @@
 //! settings and memory use are not reachable from the command line yet.
 
 #[path = "../../tests/harness/sshd.rs"]
-#[allow(dead_code, clippy::missing_panics_doc)]
+#[allow(clippy::missing_panics_doc)] // a test harness: it panics by design, with the sshd log
 mod sshd;
 
 use std::io::Write;
@@ -17,6 +17,12 @@ use super::{
 };
 use crate::script::{n, w, Script};
 use sshd::Sshd;
+
+/// Where sshd appends its log (opened in append mode, so a test may write marker lines into it
+/// to bracket what happened in between).
+fn log_path(sshd: &Sshd) -> std::path::PathBuf {
+    sshd.dir.path().join("sshd.log")
+}
 
 /// Reads two attachments into files with `head -c`, as artifact scripts will, and prints their
 /// sha256 sums and sizes.
@@ -187,7 +193,7 @@ fn an_attachment_that_changed_size_is_an_error_and_the_script_sees_a_short_read(
 fn keepalives_are_sent_while_a_silent_command_runs() {
     let sshd = Sshd::start_logging("DEBUG1");
     sshd.authorize("root");
-    let log = sshd.log_path().display().to_string();
+    let log = log_path(&sshd).display().to_string();
     // Counts the keepalives sshd logged between the script's own start and end markers, so
     // the ones libssh2 sends by itself while blocking (channel open and close) do not count.
     let quiet = |interval: u64, seconds: &str| {

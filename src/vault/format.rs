@@ -29,13 +29,32 @@ pub(crate) const DEFAULT_LABEL: &str = "default";
 type Aes256Ctr = ctr::Ctr128BE<aes::Aes256>;
 type HmacSha256 = Hmac<Sha256>;
 
-/// Why a vault text could not be opened; the caller adds where it came from.
-#[derive(Debug, PartialEq, Eq)]
+/// Why a vault text could not be opened or written, or a password not read; the caller adds
+/// where it came from. Cases apart because the keyring tries the next password on
+/// `WrongPassword` only.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum VaultError {
     /// Not a well-formed vault text (header, hex, framing or padding).
     Format(String),
     /// The HMAC did not match: the password is wrong (or the data was altered).
     WrongPassword,
+    /// Vault data to open, but no password at all.
+    NoPasswordToOpen,
+    /// Every password given was tried; none fits. `wanted` is the header's vault id.
+    NoneFits {
+        wanted: Option<String>,
+        labels: Vec<String>,
+    },
+    /// A password could not be read (file, script or prompt); the message says which and why.
+    Password(String),
+    /// No password to encrypt with; the message says how to give one.
+    NoPasswordToSeal(String),
+    /// Encrypting needs one password, and the ones given do not name it.
+    WhichPassword(String),
+    /// The decrypted data was to be text but is not UTF-8.
+    NotText,
+    /// The system gave no randomness for the salt.
+    NoRandomness(String),
 }
 
 impl std::fmt::Display for VaultError {
@@ -43,9 +62,29 @@ impl std::fmt::Display for VaultError {
         match self {
             Self::Format(m) => write!(f, "malformed vault data: {m}"),
             Self::WrongPassword => f.write_str("wrong vault password (HMAC check failed)"),
+            Self::NoPasswordToOpen => f.write_str(
+                "vault-encrypted data, but no vault password was given (use \
+                 --vault-password-file FILE, --vault-id LABEL@FILE or RECON_VAULT_PASSWORD_FILE)",
+            ),
+            Self::NoneFits { wanted, labels } => write!(
+                f,
+                "wrong vault password{}: none of the passwords given fits (tried vault ids: {})",
+                wanted
+                    .as_ref()
+                    .map(|l| format!(" for vault id `{l}`"))
+                    .unwrap_or_default(),
+                labels.join(", ")
+            ),
+            Self::Password(m) | Self::NoPasswordToSeal(m) | Self::WhichPassword(m) => {
+                f.write_str(m)
+            }
+            Self::NotText => f.write_str("the decrypted data is not UTF-8 text"),
+            Self::NoRandomness(e) => write!(f, "no randomness for the salt: {e}"),
         }
     }
 }
+
+impl std::error::Error for VaultError {}
 
 /// A parsed envelope: the header's facts and the still-encrypted body.
 #[derive(Debug)]
@@ -157,9 +196,13 @@ fn unpad(mut data: Vec<u8>) -> Result<Vec<u8>, VaultError> {
 
 /// Encrypts `plaintext` into a complete vault text (header, 80-column lines, final newline) with
 /// a fresh random salt. `label` other than `default` makes a 1.2 header, as Ansible does.
-pub(crate) fn encrypt(plaintext: &[u8], password: &[u8], label: &str) -> Result<String, String> {
+pub(crate) fn encrypt(
+    plaintext: &[u8],
+    password: &[u8],
+    label: &str,
+) -> Result<String, VaultError> {
     let mut salt = [0u8; 32];
-    getrandom::fill(&mut salt).map_err(|e| format!("no randomness for the salt: {e}"))?;
+    getrandom::fill(&mut salt).map_err(|e| VaultError::NoRandomness(e.to_string()))?;
     Ok(encrypt_with_salt(plaintext, password, label, &salt))
 }
 

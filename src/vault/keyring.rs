@@ -62,7 +62,7 @@ impl Identity {
     }
 
     /// Reads the password; `confirm` asks twice at a prompt (for new passwords).
-    fn read(&self, confirm: bool) -> Result<Vec<u8>, String> {
+    fn read(&self, confirm: bool) -> Result<Vec<u8>, VaultError> {
         match &self.source {
             Source::File(path) => read_password_file(&expand_home(path), &self.label),
             Source::Prompt => prompt(&self.label, confirm),
@@ -100,12 +100,15 @@ fn expand_home(path: &Path) -> PathBuf {
 
 /// A password file's trimmed content, or an executable's stdout (a `*-client` script gets
 /// `--vault-id LABEL`), as Ansible's `get_file_vault_secret` does.
-fn read_password_file(path: &Path, label: &str) -> Result<Vec<u8>, String> {
+fn read_password_file(path: &Path, label: &str) -> Result<Vec<u8>, VaultError> {
     let shown = path.display();
-    let meta = std::fs::metadata(path)
-        .map_err(|e| format!("vault password file `{shown}` cannot be read: {e}"))?;
+    let meta = std::fs::metadata(path).map_err(|e| {
+        VaultError::Password(format!("vault password file `{shown}` cannot be read: {e}"))
+    })?;
     if meta.is_dir() {
-        return Err(format!("vault password file `{shown}` is a directory"));
+        return Err(VaultError::Password(format!(
+            "vault password file `{shown}` is a directory"
+        )));
     }
     let password = if meta.permissions().mode() & 0o111 != 0 {
         // `./` keeps a bare name from being looked up on PATH: it names this file.
@@ -121,23 +124,26 @@ fn read_password_file(path: &Path, label: &str) -> Result<Vec<u8>, String> {
             .stdin(Stdio::inherit())
             .stderr(Stdio::inherit())
             .output()
-            .map_err(|e| format!("vault password script `{shown}` cannot run: {e}"))?;
+            .map_err(|e| {
+                VaultError::Password(format!("vault password script `{shown}` cannot run: {e}"))
+            })?;
         if !output.status.success() {
-            return Err(format!(
+            return Err(VaultError::Password(format!(
                 "vault password script `{shown}` failed ({})",
                 output.status
-            ));
+            )));
         }
         trim_bytes(&output.stdout, |b| matches!(b, b'\r' | b'\n'))
     } else {
-        let bytes = std::fs::read(path)
-            .map_err(|e| format!("vault password file `{shown}` cannot be read: {e}"))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            VaultError::Password(format!("vault password file `{shown}` cannot be read: {e}"))
+        })?;
         trim_bytes(&bytes, |b| b.is_ascii_whitespace() || b == 0x0b)
     };
     if password.is_empty() {
-        return Err(format!(
+        return Err(VaultError::Password(format!(
             "vault password file `{shown}` gave an empty password"
-        ));
+        )));
     }
     Ok(password)
 }
@@ -151,12 +157,13 @@ fn trim_bytes(bytes: &[u8], strip: impl Fn(u8) -> bool) -> Vec<u8> {
     bytes[start..end].to_vec()
 }
 
-fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, String> {
+/// Asks for `label`'s password on the terminal (twice with `confirm`).
+fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, VaultError> {
     if !std::io::stdin().is_terminal() {
-        return Err(format!(
+        return Err(VaultError::Password(format!(
             "cannot prompt for vault password `{label}`: stdin is not a terminal (use \
              --vault-password-file FILE or --vault-id {label}@FILE)"
-        ));
+        )));
     }
     let what = if label == DEFAULT_LABEL {
         "Vault password: ".to_owned()
@@ -164,7 +171,8 @@ fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, String> {
         format!("Vault password ({label}): ")
     };
     let ask = |p: &str| {
-        rpassword::prompt_password(p).map_err(|e| format!("cannot read the password: {e}"))
+        rpassword::prompt_password(p)
+            .map_err(|e| VaultError::Password(format!("cannot read the password: {e}")))
     };
     let first = ask(&if confirm {
         format!("New {what}")
@@ -172,10 +180,12 @@ fn prompt(label: &str, confirm: bool) -> Result<Vec<u8>, String> {
         what.clone()
     })?;
     if confirm && ask(&format!("Confirm new {what}"))? != first {
-        return Err("the passwords do not match".into());
+        return Err(VaultError::Password("the passwords do not match".into()));
     }
     if first.is_empty() {
-        return Err("an empty vault password is not allowed".into());
+        return Err(VaultError::Password(
+            "an empty vault password is not allowed".into(),
+        ));
     }
     Ok(first.into_bytes())
 }
@@ -201,7 +211,7 @@ pub(crate) struct Keyring {
 
 impl Keyring {
     /// Reads every identity's password now (a prompt asks now). `confirm` is for new passwords.
-    pub(crate) fn load(identities: &[Identity], confirm: bool) -> Result<Keyring, String> {
+    pub(crate) fn load(identities: &[Identity], confirm: bool) -> Result<Keyring, VaultError> {
         let secrets = identities
             .iter()
             .map(|id| {
@@ -210,7 +220,7 @@ impl Keyring {
                     password: id.read(confirm)?,
                 })
             })
-            .collect::<Result<_, String>>()?;
+            .collect::<Result<_, VaultError>>()?;
         Ok(Keyring { secrets })
     }
 
@@ -222,12 +232,10 @@ impl Keyring {
 
     /// Decrypts a vault text, trying the password whose label matches the header first, then the
     /// others (Ansible's default). Returns the plaintext and the label of the password that fit.
-    pub(crate) fn decrypt(&self, text: &str) -> Result<(Vec<u8>, &Secret), String> {
-        let envelope = format::parse(text).map_err(|e| e.to_string())?;
+    pub(crate) fn decrypt(&self, text: &str) -> Result<(Vec<u8>, &Secret), VaultError> {
+        let envelope = format::parse(text)?;
         if self.secrets.is_empty() {
-            return Err("vault-encrypted data, but no vault password was given (use \
-                        --vault-password-file FILE, --vault-id LABEL@FILE or RECON_VAULT_PASSWORD_FILE)"
-                .into());
+            return Err(VaultError::NoPasswordToOpen);
         }
         let wanted = envelope.label.as_deref();
         let ordered = self
@@ -243,34 +251,35 @@ impl Keyring {
             match envelope.decrypt(&secret.password) {
                 Ok(plain) => return Ok((plain, secret)),
                 Err(VaultError::WrongPassword) => {}
-                Err(e) => return Err(e.to_string()),
+                Err(e) => return Err(e),
             }
         }
-        let labels: Vec<&str> = self.secrets.iter().map(|s| s.label.as_str()).collect();
-        Err(format!(
-            "wrong vault password{}: none of the passwords given fits (tried vault ids: {})",
-            wanted
-                .map(|l| format!(" for vault id `{l}`"))
-                .unwrap_or_default(),
-            labels.join(", ")
-        ))
+        Err(VaultError::NoneFits {
+            wanted: wanted.map(str::to_owned),
+            labels: self.secrets.iter().map(|s| s.label.clone()).collect(),
+        })
     }
 
     /// The password to encrypt with: the one labelled `label`, or the only one.
-    pub(crate) fn for_encryption(&self, label: Option<&str>) -> Result<&Secret, String> {
+    pub(crate) fn for_encryption(&self, label: Option<&str>) -> Result<&Secret, VaultError> {
         match (label, self.secrets.as_slice()) {
-            (_, []) => Err("no vault password given".into()),
-            (Some(label), secrets) => secrets
-                .iter()
-                .find(|s| s.label == label)
-                .ok_or_else(|| format!("--encrypt-vault-id `{label}` names no --vault-id given")),
+            (_, []) => Err(VaultError::NoPasswordToSeal(
+                "no vault password given".into(),
+            )),
+            (Some(label), secrets) => secrets.iter().find(|s| s.label == label).ok_or_else(|| {
+                VaultError::WhichPassword(format!(
+                    "--encrypt-vault-id `{label}` names no --vault-id given"
+                ))
+            }),
             (None, [only]) => Ok(only),
             (None, secrets) => {
                 let first = &secrets[0];
                 if secrets.iter().all(|s| s.label == first.label) {
                     Ok(first)
                 } else {
-                    Err("several vault ids are given: choose one with --encrypt-vault-id".into())
+                    Err(VaultError::WhichPassword(
+                        "several vault ids are given: choose one with --encrypt-vault-id".into(),
+                    ))
                 }
             }
         }
@@ -313,9 +322,10 @@ mod tests {
         std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o700)).expect("chmod");
         assert!(read_password_file(&failing, "x")
             .expect_err("fails")
+            .to_string()
             .contains("failed"));
         let missing = read_password_file(&dir.path().join("none"), "x").expect_err("missing");
-        assert!(missing.contains("none"), "{missing}");
+        assert!(missing.to_string().contains("none"), "{missing}");
     }
 
     #[test]
@@ -333,6 +343,7 @@ mod tests {
         assert!(keyring
             .decrypt(&wrong)
             .expect_err("wrong")
+            .to_string()
             .contains("wrong vault password"));
         assert!(keyring.for_encryption(None).is_err());
         assert_eq!(

@@ -10,14 +10,14 @@ pub(crate) mod keyring;
 
 use std::sync::OnceLock;
 
-pub(crate) use format::is_vault;
+pub(crate) use format::{is_vault, VaultError};
 
 use keyring::{Identity, Keyring};
 
 /// Where the passwords come from, set once by the command being run.
 static IDENTITIES: OnceLock<Vec<Identity>> = OnceLock::new();
 /// The passwords, read on first use; a failure to read them is kept and reported at each value.
-static KEYRING: OnceLock<Result<Keyring, String>> = OnceLock::new();
+static KEYRING: OnceLock<Result<Keyring, VaultError>> = OnceLock::new();
 
 /// Records the password sources of this run (`--vault-password-file`, `--vault-id`, the
 /// environment). Without a call, only the environment variables count.
@@ -44,19 +44,18 @@ pub(crate) fn configure(
 
 /// Decrypts a vault text (a whole file or an inline value) with this run's passwords. The error
 /// says why (no password, wrong password, malformed data); the caller says where.
-pub(crate) fn open(text: &str) -> Result<String, String> {
-    String::from_utf8(open_bytes(text)?)
-        .map_err(|_| "the decrypted data is not UTF-8 text".to_owned())
+pub(crate) fn open(text: &str) -> Result<String, VaultError> {
+    String::from_utf8(open_bytes(text)?).map_err(|_| VaultError::NotText)
 }
 
 /// `open` for binary plaintext (a compressed saved plan).
-pub(crate) fn open_bytes(text: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn open_bytes(text: &str) -> Result<Vec<u8>, VaultError> {
     let (plain, _) = keyring()?.decrypt(text)?;
     Ok(plain)
 }
 
 /// This run's passwords, read on first use.
-fn keyring() -> Result<&'static Keyring, String> {
+fn keyring() -> Result<&'static Keyring, VaultError> {
     KEYRING
         .get_or_init(|| {
             let identities = IDENTITIES.get_or_init(|| keyring::identities(&[], &[]));
@@ -73,11 +72,12 @@ pub(crate) const HOW_TO_GIVE_A_PASSWORD: &str = "give one with --vault-password-
 /// Encrypts `plain` with this run's vault password (the only one, or the first of several) into
 /// a vault text, so what recon stores for later (generated passwords, saved plans with secrets)
 /// is never in clear. Errors when no password was given.
-pub(crate) fn seal(plain: &[u8]) -> Result<String, String> {
+pub(crate) fn seal(plain: &[u8]) -> Result<String, VaultError> {
     let keyring = keyring()?;
-    let secret = keyring
-        .secrets
-        .first()
-        .ok_or_else(|| format!("no vault password was given: {HOW_TO_GIVE_A_PASSWORD}"))?;
+    let secret = keyring.secrets.first().ok_or_else(|| {
+        VaultError::NoPasswordToSeal(format!(
+            "no vault password was given: {HOW_TO_GIVE_A_PASSWORD}"
+        ))
+    })?;
     format::encrypt(plain, &secret.password, &secret.label)
 }

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+
+use crate::harness::sshd::Sshd;
 use crate::harness::{free_port, Project};
 
 /// The account this test owns (no other test uses it).

@@ -10,7 +10,8 @@ use super::fetch::{build_www, sha256, Http, PLAYBOOK};
 use super::side_by_side::{
     ansible_playbook, each_accepts_the_others_work, inventory_with, tree_except,
 };
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+use crate::harness::sshd::Sshd;
 use crate::harness::Project;
 
 /// The accounts this test owns (no other test uses them).

@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 
 use super::side_by_side::{ansible_playbook, each_accepts_the_others_work, inventory, tree};
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::accounts::ensure_user;
+use crate::harness::sshd::Sshd;
 use crate::harness::Project;
 
 /// The accounts this test owns (no other test uses them): Ansible's web and lb, recon's.

@@ -9,8 +9,9 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use crate::harness::accounts::ensure_user;
 pub(crate) use crate::harness::free_port;
-use crate::harness::sshd::{ensure_user, Sshd};
+use crate::harness::sshd::Sshd;
 use crate::harness::web::{Nginx, Supervisord};
 use crate::harness::{copy_tree, Project, Run};
 

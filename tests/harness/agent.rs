@@ -14,7 +14,8 @@ const STARTUP: Duration = Duration::from_secs(15);
 /// `SSH_AUTH_SOCK` set on their `Command` (never `std::env::set_var`: tests run in parallel).
 pub(crate) struct Agent {
     pub(crate) socket: PathBuf,
-    dir: tempfile::TempDir,
+    /// Holds the socket's folder until the agent is dropped.
+    _dir: tempfile::TempDir,
     child: Child,
 }
 
@@ -35,7 +36,11 @@ impl Agent {
             .spawn()
             .expect("spawn ssh-agent (run scripts/install-deps.sh?)");
         // Built before waiting so that Drop reaps the child if anything below panics.
-        let mut agent = Self { socket, dir, child };
+        let mut agent = Self {
+            socket,
+            _dir: dir,
+            child,
+        };
         agent.wait_for_socket(&stderr);
 
         let out = Command::new("ssh-add")

@@ -18,8 +18,7 @@ pub(crate) mod range {
     pub(crate) const SELFTEST: (u8, u8) = (10, 1);
     /// `tests/nodes_systemd.rs` (the rows after the first are reserved for more tests there).
     pub(crate) const SYSTEMD_UNITS: (u8, u8) = (20, 1);
-    pub(crate) const SYSTEMD_FAILED_START: (u8, u8) = (21, 1);
-    pub(crate) const SYSTEMD_PACKAGE: (u8, u8) = (22, 1);
+    // 21 and 22 stay free for more systemd tests there.
     pub(crate) const SYSTEMD_MODULE: (u8, u8) = (23, 1);
     /// `tests/nodes_user_scope.rs`: user-level units (`scope: user`, lingering).
     pub(crate) const USER_SCOPE: (u8, u8) = (24, 1);
@@ -111,7 +110,8 @@ pub(crate) struct Nodes {
     pub(crate) known_hosts: PathBuf,
     /// How long the boot took (all nodes in parallel, until each answers `running`).
     pub(crate) boot_time: Duration,
-    dir: tempfile::TempDir,
+    /// Holds the key and known_hosts until the nodes are torn down.
+    _dir: tempfile::TempDir,
 }
 
 /// `scripts/nodes/<name>`.
@@ -147,7 +147,7 @@ impl Nodes {
             known_hosts: dir.path().join("known_hosts"),
             key,
             boot_time: Duration::ZERO,
-            dir,
+            _dir: dir,
         };
         let started = Instant::now();
         let out = Command::new("bash")
@@ -173,11 +173,6 @@ impl Nodes {
         std::fs::write(&this.known_hosts, lines).expect("write known_hosts");
         eprintln!("nodes: {} booted in {:.1?}", this.all.len(), this.boot_time);
         this
-    }
-
-    /// A folder of the test's own (inventories, logs).
-    pub(crate) fn dir(&self) -> &Path {
-        self.dir.path()
     }
 
     /// `ansible_host`, `ansible_user`, key and known_hosts for `node`, as YAML flow-mapping

@@ -8,8 +8,6 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Absolute, so a `PATH` without `sbin` (a non-login root shell, CI) still finds it.
@@ -30,7 +28,8 @@ pub(crate) struct Sshd {
     pub(crate) client_key: PathBuf,
     /// A `known_hosts` file holding exactly `host_key_line()`.
     pub(crate) known_hosts: PathBuf,
-    dir: tempfile::TempDir,
+    /// Config, keys and log; `sshd_log.rs` reads it too.
+    pub(crate) dir: tempfile::TempDir,
     child: Child,
 }
 
@@ -139,76 +138,12 @@ impl Sshd {
         self.known_hosts_line(&self.dir.path().join("host_ed25519.pub"))
     }
 
-    /// A `known_hosts` line for the same `[127.0.0.1]:PORT` but a freshly generated, different
-    /// ed25519 key: what a client remembers after the server was reinstalled (or impersonated).
-    pub(crate) fn other_host_key_line(&self) -> String {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let key = self.dir.path().join(format!(
-            "other_host_{}",
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        keygen(&key);
-        self.known_hosts_line(&key.with_extension("pub"))
-    }
-
-    /// Keepalives libssh2 sent so far (needs `start_logging("DEBUG1")`): sshd's
-    /// `server_input_global_request` logs `rtype keepalive@libssh2.org want_reply N` at DEBUG1
-    /// for each one.
-    pub(crate) fn keepalives(&self) -> usize {
-        self.log().matches("rtype keepalive@libssh2.org").count()
-    }
-
-    /// Where sshd appends its log (opened in append mode, so a test may write marker lines
-    /// into it to bracket what happened in between).
-    pub(crate) fn log_path(&self) -> PathBuf {
-        self.dir.path().join("sshd.log")
-    }
-
     /// The whole sshd log (LogLevel VERBOSE unless started with another).
     pub(crate) fn log(&self) -> String {
         fs::read_to_string(self.dir.path().join("sshd.log")).expect("read sshd log")
     }
 
-    /// Successful logins so far: the monitor logs `Accepted publickey for USER from ...` once
-    /// per authenticated connection (the similar `Accepted key ... found at` lines are per
-    /// key check and not counted).
-    pub(crate) fn logins(&self) -> usize {
-        self.log().matches("Accepted publickey for ").count()
-    }
-
-    /// Exec, shell and subsystem requests started so far, across all connections.
-    ///
-    /// Counts `Starting session: ` lines: OpenSSH's `do_exec` logs
-    /// `Starting session: {command|shell|subsystem 'sftp'|forced-command ...} for USER from ...`
-    /// at VERBOSE once per session channel whose exec/shell/subsystem request it carries out
-    /// (checked on OpenSSH 9.2). VERBOSE has no line for the request itself
-    /// (`server_input_channel_req` is DEBUG1, and DEBUG1 also logs env/pty requests), so this
-    /// is the precise per-request line. Not counted: channels that never get such a request,
-    /// env/pty requests, and rejected requests such as an unknown subsystem.
-    pub(crate) fn sessions(&self) -> usize {
-        self.log().matches("Starting session: ").count()
-    }
-
-    /// The system `ssh` client pointed at this server as `user` with `client_key`, strict host
-    /// key checking against `known_hosts`, no config files, agent or prompts; append the remote
-    /// command with `.arg(...)`.
-    pub(crate) fn ssh(&self, user: &str) -> Command {
-        let mut command = Command::new("ssh");
-        command
-            .args(["-F", "/dev/null", "-i"])
-            .arg(&self.client_key)
-            .args(["-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none"])
-            .arg("-o")
-            .arg(format!("UserKnownHostsFile={}", self.known_hosts.display()))
-            .args(["-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes"])
-            .arg("-p")
-            .arg(self.port.to_string())
-            .arg(format!("{user}@127.0.0.1"))
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn known_hosts_line(&self, public_key: &Path) -> String {
+    pub(crate) fn known_hosts_line(&self, public_key: &Path) -> String {
         let text = fs::read_to_string(public_key).expect("read public key");
         let mut fields = text.split_whitespace();
         let kind = fields.next().expect("public key type");
@@ -233,38 +168,6 @@ impl Drop for Sshd {
     }
 }
 
-/// Creates Unix account `name` (home under /home, shell /bin/sh) unless it exists; returns its
-/// home. Safe to call concurrently: a global lock serialises this binary's calls, and useradd's
-/// "already exists" or lock contention with other processes is retried by re-reading passwd.
-///
-/// The password field is `*`, not useradd's default `!`: with `UsePAM no`, sshd rejects
-/// accounts whose password starts with `!` as locked, even for public-key logins.
-pub(crate) fn ensure_user(name: &str) -> PathBuf {
-    static USERS: Mutex<()> = Mutex::new(());
-    let _guard = USERS.lock().unwrap_or_else(PoisonError::into_inner);
-    let deadline = Instant::now() + STARTUP;
-    loop {
-        if let Some(home) = home_of(name) {
-            return home;
-        }
-        let out = Command::new("/usr/sbin/useradd")
-            .args(["-m", "-s", "/bin/sh", "-p", "*", name])
-            .stdin(Stdio::null())
-            .output()
-            .expect("run /usr/sbin/useradd");
-        // Exit 9: name taken meanwhile (another process); the next passwd read finds it.
-        if !out.status.success() && out.status.code() != Some(9) {
-            assert!(
-                Instant::now() < deadline,
-                "useradd {name} failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            // Most likely /etc/passwd is locked by a concurrent useradd.
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
 /// Generates an ed25519 key pair at `path` / `path.pub`, no passphrase, no comment.
 pub(crate) fn keygen(path: &Path) {
     let out = Command::new("ssh-keygen")
@@ -281,25 +184,6 @@ pub(crate) fn keygen(path: &Path) {
     );
     // ssh-keygen already writes 0600; make it explicit since ssh and sshd refuse looser keys.
     chmod(path, 0o600);
-}
-
-/// The home folder of `name` from the passwd database, or `None` when there is no such user.
-fn home_of(name: &str) -> Option<PathBuf> {
-    let out = Command::new("getent")
-        .args(["passwd", name])
-        .stdin(Stdio::null())
-        .output()
-        .expect("run getent");
-    if !out.status.success() {
-        return None;
-    }
-    let line = String::from_utf8_lossy(&out.stdout);
-    let home = line
-        .trim_end()
-        .split(':')
-        .nth(5)
-        .expect("passwd home field");
-    Some(PathBuf::from(home))
 }
 
 /// sshd refuses to start without its privilege-separation directory, which only the packaged

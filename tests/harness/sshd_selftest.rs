@@ -3,7 +3,8 @@
 
 use std::process::Output;
 
-use super::sshd::{ensure_user, Sshd};
+use super::accounts::ensure_user;
+use super::sshd::Sshd;
 
 fn stdout_of(out: &Output) -> String {
     assert!(

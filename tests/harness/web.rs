@@ -497,7 +497,7 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::{free_port, Nginx, Supervisord, NGINX, SUPERVISORCTL};
-    use crate::harness::sshd::ensure_user;
+    use crate::harness::accounts::ensure_user;
 
     /// Runs `command` through `su` as `user` (a non-login shell, from `/` so the test's cwd
     /// need not be readable by them).
