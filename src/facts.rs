@@ -795,17 +795,26 @@ pub(crate) fn guard_script(cmd: &str, chdir: Option<&str>, env: &[(String, Strin
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run_probe(set: &FactSet) -> Facts {
+impl FactSet {
+    /// The probe's reply when run here under a real `sh`, for tests.
+    pub(crate) fn reply_here(&self) -> String {
         let out = std::process::Command::new("sh")
-            .args(["-c", set.probe_script().as_str()])
+            .args(["-c", self.probe_script().as_str()])
             .output()
             .expect("sh runs");
-        set.parse(&String::from_utf8_lossy(&out.stdout))
-            .expect("parses")
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).expect("utf8")
     }
+
+    /// The answers when the probe runs here, for tests.
+    pub(crate) fn run_here(&self) -> Facts {
+        self.parse(&self.reply_here()).expect("parses")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn probe_reads_files_dirs_links_and_guards_in_one_script() {
@@ -822,7 +831,7 @@ mod tests {
         let guard_h = set.guard(guard_script("exit 3", None, &[]));
         let again = set.path(&text(&file), Want::Always);
         assert_eq!(set.facts.len(), 5, "deduplicated");
-        let facts = run_probe(&set);
+        let facts = set.run_here();
         let file_state = facts.get(file_h);
         assert_eq!(file_state.kind, PathKind::File);
         assert_eq!(
@@ -847,7 +856,7 @@ mod tests {
             file.to_str().expect("utf8"),
             Want::UnlessSha(sha256_hex(b"same")),
         );
-        assert_eq!(run_probe(&set).get(h).content, None);
+        assert_eq!(set.run_here().get(h).content, None);
     }
 
     #[test]
@@ -875,7 +884,7 @@ mod tests {
             Some(dir.path().to_str().expect("utf8")),
             &[("V".to_owned(), hostile.to_owned())],
         ));
-        let facts = run_probe(&set);
+        let facts = set.run_here();
         assert_eq!(facts.get(h).stdout, hostile);
         assert!(!dir.path().join("pwned").exists());
         assert!(!dir.path().join("pwned2").exists());

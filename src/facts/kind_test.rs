@@ -87,16 +87,6 @@ impl Kind for Present {
     }
 }
 
-/// The probe's reply, as the planner gets it.
-fn reply(set: &FactSet) -> String {
-    let out = std::process::Command::new("sh")
-        .args(["-c", set.probe_script().as_str()])
-        .output()
-        .expect("sh runs");
-    assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
 /// A saved plan's facts and answers.
 type Saved = (FactSet, Vec<FactValue>);
 
@@ -131,7 +121,7 @@ fn a_kind_in_one_file_is_probed_merged_parsed_fingerprinted_and_worded() {
         "functions once"
     );
 
-    let before_reply = reply(&set);
+    let before_reply = set.reply_here();
     let before: Facts = set.parse(&before_reply).expect("parses");
     let found = before.get(first);
     assert_eq!(found.names, BTreeSet::from(["a".to_owned()]));
@@ -142,12 +132,12 @@ fn a_kind_in_one_file_is_probed_merged_parsed_fingerprinted_and_worded() {
     // The fingerprint (sha256 of the reply) holds while nothing asked about changes...
     std::fs::write(dir.path().join("unrelated"), "").expect("unrelated");
     assert_eq!(
-        sha256_hex(reply(&set).as_bytes()),
+        sha256_hex(set.reply_here().as_bytes()),
         sha256_hex(before_reply.as_bytes())
     );
     // ... and moves when the answer does, which the stale-plan message names.
     std::fs::write(dir.path().join("c"), "").expect("c");
-    let now_reply = reply(&set);
+    let now_reply = set.reply_here();
     assert_ne!(
         sha256_hex(now_reply.as_bytes()),
         sha256_hex(before_reply.as_bytes())

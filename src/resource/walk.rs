@@ -82,15 +82,6 @@ mod tests {
     use super::*;
     use crate::facts::FactSet;
 
-    fn run_probe(set: &FactSet) -> crate::facts::Facts {
-        let out = std::process::Command::new("sh")
-            .args(["-c", set.probe_script().as_str()])
-            .output()
-            .expect("sh runs");
-        set.parse(&String::from_utf8_lossy(&out.stdout))
-            .expect("parses")
-    }
-
     #[test]
     fn a_walked_lock_answers_the_same_whether_a_neighbour_made_it_or_not() {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -98,22 +89,15 @@ mod tests {
         let lock = lock.to_str().expect("utf8");
         let mut set = FactSet::default();
         let h = set.ask(Walk::new(lock));
-        let before = run_probe(&set).get(h).clone();
+        let before = set.run_here().get(h).clone();
         std::fs::create_dir(dir.path().join("locks")).expect("folder");
         std::fs::write(lock, "").expect("lock");
-        let reply = |set: &FactSet| {
-            let out = std::process::Command::new("sh")
-                .args(["-c", set.probe_script().as_str()])
-                .output()
-                .expect("sh runs");
-            out.stdout
-        };
-        assert_eq!(run_probe(&set).get(h), &before);
+        assert_eq!(set.run_here().get(h), &before);
         assert_eq!(before, Reach::default(), "reached");
         // The whole reply, hence the saved plan's fingerprint, is the same too.
         std::fs::remove_file(lock).expect("unlock");
-        let without = reply(&set);
+        let without = set.reply_here();
         std::fs::write(lock, "taken").expect("lock");
-        assert_eq!(reply(&set), without);
+        assert_eq!(set.reply_here(), without);
     }
 }
