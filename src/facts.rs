@@ -48,7 +48,8 @@ pub(crate) enum Fact {
     Own(Asked),
 }
 
-/// The core variants' names in saved plans; any other name is a `Kind`'s.
+/// The core variants' names in saved plans; any other name is a `Kind`'s (a core variant added
+/// to `Fact` is added here; `kind_test` reads each back).
 const CORE_FACTS: &[&str] = &["Path", "Guard", "Output", "Module"];
 
 impl Serialize for Fact {
@@ -254,7 +255,7 @@ pub(crate) enum FactValue {
     Own(Answered),
 }
 
-/// The core answers' names in saved plans; any other name is a `Kind`'s.
+/// The core answers' names in saved plans; any other name is a `Kind`'s (as `CORE_FACTS`).
 const CORE_VALUES: &[&str] = &["Path", "Guard", "Output"];
 
 impl Serialize for FactValue {

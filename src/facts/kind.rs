@@ -67,22 +67,35 @@ pub(crate) trait Kind:
 }
 
 /// A `Kind` with its type erased, so a `FactSet` holds kinds it does not know.
+/// Each method is `Kind`'s of the same name, or what `Clone`, `PartialEq` and `Serialize`
+/// need through a box.
 trait Question: fmt::Debug + Send + Sync {
+    /// `Kind::NAME`.
     fn name(&self) -> &'static str;
+    /// `Kind::FUNCTIONS`.
     fn functions(&self) -> &'static str;
+    /// For `same`.
     fn as_any(&self) -> &dyn Any;
+    /// For `Asked::get_mut` (merging).
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// A clone in a box.
     fn boxed(&self) -> Box<dyn Question>;
+    /// Equal to `other` (of the same kind and value).
     fn same(&self, other: &dyn Question) -> bool;
+    /// As saved, under its name.
     fn json(&self) -> serde_json::Result<serde_json::Value>;
+    /// `Kind::ask`.
     fn ask(&self, index: u64, probe: &mut Script);
+    /// `Kind::read`, on the erased slot.
     fn read(
         &self,
         tag: &str,
         words: &mut dyn Iterator<Item = &str>,
         slot: &mut Option<FactValue>,
     ) -> Result<(), &'static str>;
+    /// `Kind::finish`; false when `answer` is of another kind.
     fn finish(&self, answer: &mut Answered) -> bool;
+    /// `Kind::drifted`; `None` when the answers are of another kind.
     fn drifted(&self, before: &Answered, after: &Answered) -> Option<String>;
 }
 
@@ -141,11 +154,17 @@ impl<K: Kind> Question for K {
 
 /// A `Kind::Answer` with its type erased, as `FactValue::Own` holds it.
 trait Reply: fmt::Debug + Send + Sync {
+    /// For `Answered::get`.
     fn as_any(&self) -> &dyn Any;
+    /// For `Kind::finish`.
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// For `Answered::take` (reading further reply lines into it).
     fn into_any(self: Box<Self>) -> Box<dyn Any>;
+    /// A clone in a box.
     fn boxed(&self) -> Box<dyn Reply>;
+    /// Equal to `other` (of the same type and value).
     fn same(&self, other: &dyn Reply) -> bool;
+    /// As saved, under its kind's name.
     fn json(&self) -> serde_json::Result<serde_json::Value>;
 }
 
