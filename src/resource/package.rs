@@ -85,7 +85,8 @@ impl Kind for Packages {
     /// latest), and with VALID seconds whether the apt cache is older (`KC`): a yes/no, never
     /// the age itself, so the answer stays the same while nothing changes. One `apt-cache
     /// policy` call for all names: each call costs about 2 s on a host without a `pkgcache.bin`.
-    const FUNCTIONS: &'static str = r#"  _pi=$1; _pv=$2; shift 2
+    const FUNCTIONS: &'static str = r#"_pkgs() {
+  _pi=$1; _pv=$2; shift 2
   printf 'K %s\n' "$_pi"
   if [ "$_pv" != - ]; then
     _ps=/var/lib/apt/periodic/update-success-stamp; [ -e "$_ps" ] || _ps=/var/lib/apt/lists
@@ -566,5 +567,47 @@ mod tests {
         assert_eq!(state.wants.len(), 2, "the wants travel with the answer");
         assert_eq!(state.installed.get("sl").map(String::as_str), Some("5.0"));
         assert_eq!(state.candidates.get("sl").map(String::as_str), Some("5.1"));
+    }
+
+    #[test]
+    fn the_probe_asks_dpkg_and_apt_once_for_the_merged_wants() {
+        let bin = tempfile::tempdir().expect("tempdir");
+        let stub = |name: &str, body: &str| {
+            let path = bin.path().join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}")).expect("stub");
+            let mut perms = std::fs::metadata(&path).expect("stat").permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+            std::fs::set_permissions(&path, perms).expect("chmod");
+        };
+        stub(
+            "dpkg-query",
+            r#"for a; do n=$a; done; [ "$n" = sl ] && printf 'ii  5.0'; exit 0"#,
+        );
+        stub(
+            "apt-cache",
+            r#"echo "$*" >> "${0%/*}/asked"; for a; do case $a in policy|--) ;; *) printf '%s:\n  Candidate: 9.%s\n' "$a" "${#a}";; esac; done"#,
+        );
+        let mut set = FactSet::default();
+        let h = set.ask(Packages::new(&[("sl".into(), PackageWant::Latest)], false, None));
+        set.ask(Packages::new(&[("tree".into(), PackageWant::Present)], false, None));
+        let path = format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", set.probe_script().as_str()])
+            .env("PATH", path)
+            .output()
+            .expect("sh runs");
+        let facts = set
+            .parse(&String::from_utf8_lossy(&out.stdout))
+            .expect("parses");
+        let state = facts.get(h);
+        assert_eq!(state.installed.get("sl").map(String::as_str), Some("5.0"));
+        assert_eq!(state.candidates.get("sl").map(String::as_str), Some("9.2"));
+        assert_eq!(state.candidates.get("tree").map(String::as_str), Some("9.4"));
+        let asked = std::fs::read_to_string(bin.path().join("asked")).expect("asked");
+        assert_eq!(asked, "policy -- sl tree\n", "one apt-cache call");
     }
 }
