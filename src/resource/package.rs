@@ -588,8 +588,16 @@ mod tests {
             r#"echo "$*" >> "${0%/*}/asked"; for a; do case $a in policy|--) ;; *) printf '%s:\n  Candidate: 9.%s\n' "$a" "${#a}";; esac; done"#,
         );
         let mut set = FactSet::default();
-        let h = set.ask(Packages::new(&[("sl".into(), PackageWant::Latest)], false, None));
-        set.ask(Packages::new(&[("tree".into(), PackageWant::Present)], false, None));
+        let h = set.ask(Packages::new(
+            &[("sl".into(), PackageWant::Latest)],
+            false,
+            None,
+        ));
+        set.ask(Packages::new(
+            &[("tree".into(), PackageWant::Present)],
+            false,
+            None,
+        ));
         let path = format!(
             "{}:{}",
             bin.path().display(),
@@ -606,7 +614,10 @@ mod tests {
         let state = facts.get(h);
         assert_eq!(state.installed.get("sl").map(String::as_str), Some("5.0"));
         assert_eq!(state.candidates.get("sl").map(String::as_str), Some("9.2"));
-        assert_eq!(state.candidates.get("tree").map(String::as_str), Some("9.4"));
+        assert_eq!(
+            state.candidates.get("tree").map(String::as_str),
+            Some("9.4")
+        );
         let asked = std::fs::read_to_string(bin.path().join("asked")).expect("asked");
         assert_eq!(asked, "policy -- sl tree\n", "one apt-cache call");
     }
