@@ -5,7 +5,6 @@
 use std::sync::atomic::AtomicBool;
 
 use crate::delivery::{locate, Claimed, Deliveries};
-use crate::facts::{CommandOutput, Fact, FactValue};
 use crate::probe::PlannedHost;
 use crate::report::{HostReport, Outcome, StepResult, StepStatus};
 use crate::script::header;
@@ -370,30 +369,7 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
             .zip(now.values())
         {
             if before != after {
-                drifted.push(match (fact, before, after) {
-                    (Fact::Path { path, .. }, _, _) => format!("`{path}`"),
-                    (Fact::Walk { path }, _, _) => format!("the folders leading to `{path}`"),
-                    (
-                        Fact::Output { script },
-                        FactValue::Output(CommandOutput { stdout: was, .. }),
-                        FactValue::Output(CommandOutput { stdout: now, .. }),
-                    ) => format!(
-                        "the output of `{}` (was {:?}, now {:?})",
-                        clip(script.as_str()),
-                        clip(was),
-                        clip(now)
-                    ),
-                    (Fact::Guard { script } | Fact::Output { script }, _, _) => {
-                        format!("the result of `{}`", clip(script.as_str()))
-                    }
-                    (Fact::Module { .. }, _, _) => {
-                        "what an Ansible module's check mode answers".to_owned()
-                    }
-                    (Fact::Releases { root, .. }, _, _) => format!("the releases under `{root}`"),
-                    (Fact::Packages { .. }, _, _) => {
-                        "the installed packages or the apt cache".to_owned()
-                    }
-                });
+                drifted.push(fact.drifted(before, after));
             }
         }
     }
@@ -405,12 +381,6 @@ fn stale_message(planned: &PlannedHost, reply: &str) -> String {
     format!(
         "plan is stale: {what} changed since the plan was made; nothing was applied (plan again)"
     )
-}
-
-fn clip(text: &str) -> &str {
-    let text = text.trim();
-    text.get(..text.char_indices().nth(120).map_or(text.len(), |(i, _)| i))
-        .unwrap_or(text)
 }
 
 #[cfg(test)]

@@ -12,6 +12,12 @@ use std::marker::PhantomData;
 
 use crate::script::{n, p, w, Script, BOUND_FUNCTIONS, HELPERS_FUNCTIONS, TEMP_FUNCTIONS};
 
+mod kind;
+#[cfg(test)]
+mod kind_test;
+
+pub(crate) use kind::{reading, Answered, Asked, Kind, Registered};
+
 /// Files up to this size come back whole when their content is wanted, so plans can show diffs
 /// (the probe's `_p` function holds the same number).
 #[cfg(test)]
@@ -19,6 +25,7 @@ const CONTENT_LIMIT: u64 = 1024 * 1024;
 
 /// One question about a host.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub(crate) enum Fact {
     /// stat, readlink and sha256 of a path, plus its content as asked.
     Path { path: String, content: Want },
@@ -35,44 +42,29 @@ pub(crate) enum Fact {
         python: String,
         summary: String,
     },
-    /// The release folders under `root`, recon's markers for them, and where `root/link` points.
-    Releases { root: String, link: String },
-    /// Every Debian package the host's `package` resources name, with what each wants: ONE
-    /// fact per host, merged as resources ask, so the first package step can change them all
-    /// in one apt call. `cache_valid_time` is the smallest any of them gave.
-    Packages {
-        wants: Vec<(String, PackageWant)>,
-        update_cache: bool,
-        cache_valid_time: Option<u64>,
-    },
-    /// Whether `path` is reached without following a link another account controls, and
-    /// nothing else about it. For node-wide locks and stamps, which other targets create and
-    /// touch: their state would change this host's answer, and its saved plan's fingerprint,
-    /// whenever a neighbour applies; their reach changes only when a folder is swapped for a link.
-    Walk { path: String },
+    /// A question of a kind declared in its resource's file (`Kind`: the releases under a
+    /// root, the host's packages, a walk only), saved as `{NAME: question}` like the others.
+    #[serde(skip)]
+    Own(Asked),
 }
 
-/// What a `package` resource wants for one package.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum PackageWant {
-    Present,
-    Latest,
-    Absent,
+/// The core variants' names in saved plans; any other name is a `Kind`'s (a core variant added
+/// to `Fact` is added here; `kind_test` reads each back).
+const CORE_FACTS: &[&str] = &["Path", "Guard", "Output", "Module"];
+
+impl Serialize for Fact {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Fact::Own(asked) => asked.serialize(s),
+            core => Fact::serialize(core, s),
+        }
+    }
 }
 
-/// The host's packages as the probe found them, with the wants of the fact they answer (copied
-/// in when the reply is parsed, so `decide` sees the whole host's batch).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub(crate) struct PackageState {
-    pub(crate) wants: Vec<(String, PackageWant)>,
-    pub(crate) update_cache: bool,
-    /// Installed version by name (`ii` or `hi` in dpkg's status).
-    pub(crate) installed: std::collections::BTreeMap<String, String>,
-    /// `apt-cache policy` candidate by name.
-    pub(crate) candidates: std::collections::BTreeMap<String, String>,
-    /// The cache is older than `cache_valid_time` (false when none was given).
-    pub(crate) cache_stale: bool,
+impl<'de> Deserialize<'de> for Fact {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        kind::read_saved(d, CORE_FACTS, Fact::deserialize, Fact::Own)
+    }
 }
 
 /// A typed reference to one answer: what `FactSet`'s builder methods return and `Facts::get`
@@ -111,9 +103,15 @@ pub(crate) struct CommandOutput {
     pub(crate) stdout: String,
 }
 
-/// An answer type a `Handle` can point at.
-pub(crate) trait Answer: Sized {
-    fn of(value: &FactValue) -> Option<&Self>;
+/// An answer type a `Handle` can point at. A `Kind`'s answer takes the default (`impl Answer
+/// for MyState {}`): it is found in `FactValue::Own` by its type.
+pub(crate) trait Answer: Sized + 'static {
+    fn of(value: &FactValue) -> Option<&Self> {
+        match value {
+            FactValue::Own(own) => own.get(),
+            _ => None,
+        }
+    }
 }
 
 impl Answer for PathState {
@@ -138,33 +136,6 @@ impl Answer for CommandOutput {
     fn of(value: &FactValue) -> Option<&Self> {
         match value {
             FactValue::Output(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
-impl Answer for PackageState {
-    fn of(value: &FactValue) -> Option<&Self> {
-        match value {
-            FactValue::Packages(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
-impl Answer for Reach {
-    fn of(value: &FactValue) -> Option<&Self> {
-        match value {
-            FactValue::Walk(v) => Some(v),
-            _ => None,
-        }
-    }
-}
-
-impl Answer for ReleaseState {
-    fn of(value: &FactValue) -> Option<&Self> {
-        match value {
-            FactValue::Releases(v) => Some(v),
             _ => None,
         }
     }
@@ -223,10 +194,11 @@ impl Facts {
         }
     }
 
-    /// Records what the host's packages will be after the step that changes them.
-    pub(crate) fn predict_packages(&mut self, handle: Handle<PackageState>, state: PackageState) {
+    /// Records what a fact of kind `K` will answer after a planned step (the packages after
+    /// the step that changes them), for the steps after it.
+    pub(crate) fn predict<K: Kind>(&mut self, handle: Handle<K::Answer>, answer: K::Answer) {
         if let Some(slot) = self.values.get_mut(handle.index) {
-            *slot = FactValue::Packages(state);
+            *slot = FactValue::of::<K>(answer);
         }
     }
 
@@ -273,40 +245,39 @@ pub(crate) enum Want {
 
 /// What the host answered for one `Fact`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub(crate) enum FactValue {
     Path(PathState),
     Guard(Exit),
     Output(CommandOutput),
-    Releases(ReleaseState),
-    Packages(PackageState),
-    Walk(Reach),
+    /// The answer to a `Fact::Own`, saved as `{NAME: answer}`.
+    #[serde(skip)]
+    Own(Answered),
 }
 
-/// Whether the link-safe walk reaches a path's folder (`Fact::Walk`).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub(crate) struct Reach {
-    /// The link another account controls that leads out of its files, met on the way.
-    pub(crate) unsafe_link: Option<String>,
+/// The core answers' names in saved plans; any other name is a `Kind`'s (as `CORE_FACTS`).
+const CORE_VALUES: &[&str] = &["Path", "Guard", "Output"];
+
+impl Serialize for FactValue {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FactValue::Own(answered) => answered.serialize(s),
+            core => FactValue::serialize(core, s),
+        }
+    }
 }
 
-/// What is deployed under a release root.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub(crate) struct ReleaseState {
-    /// The `current` link's target, if the link exists.
-    pub(crate) link: Option<String>,
-    /// Sub-directories (not links), by name.
-    pub(crate) dirs: Vec<String>,
-    /// `.recon-releases/<version>` marker files: version → content.
-    pub(crate) markers: std::collections::BTreeMap<String, String>,
-    /// Temp folders an interrupted unpack left behind (`.<version>.tmp-<pid>.<random>`,
-    /// `.<version>.old-<pid>`): only those whose script no longer runs, never the one of an apply
-    /// unpacking into the same root at this moment (another target's).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) leftovers: Vec<String>,
-    /// The root (or its marker folder) is behind a link another account controls and that
-    /// leads out of its files: nothing under it was read, and nothing is written there.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) unsafe_link: Option<String>,
+impl<'de> Deserialize<'de> for FactValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        kind::read_saved(d, CORE_VALUES, FactValue::deserialize, FactValue::Own)
+    }
+}
+
+impl FactValue {
+    /// `answer`, of kind `K`, as a value (for predictions and for tests of resources).
+    pub(crate) fn of<K: Kind>(answer: K::Answer) -> Self {
+        FactValue::Own(Answered::of::<K>(answer))
+    }
 }
 
 /// The observable state of one path.
@@ -362,38 +333,9 @@ pub(crate) struct FactSet {
 /// The shell functions the probe uses; also embedded in apply scripts for the stale check.
 /// `_g IDX SECS SCRIPT` / `_o IDX SECS SCRIPT` run a guard / an output command under
 /// `_bounded` (`T IDX SECS` when the bound stopped it), in a fresh `sh -c` that has the walk
-/// helpers (`script::HELPERS_FUNCTIONS`), with the line numbers `sh` prints its own.
-/// `_pkgs IDX VALID W=NAME...` (W: `p`resent, `l`atest, `a`bsent) prints each installed
-/// version (`KI`) and the apt candidate (`KV`) of those that need one (missing or latest), and
-/// with VALID seconds whether the apt cache is older (`KC`): a yes/no, never the age itself,
-/// so the answer stays the same while nothing changes. One `apt-cache policy` call for all
-/// names: each call costs about 2 s on a host without a `pkgcache.bin`. `_wk IDX PATH` says
-/// only whether the walk to PATH's folder is safe (`W IDX ok`, or `unsafe` and the link).
-pub(crate) const PROBE_FUNCTIONS: &str = r#"_pkgs() {
-  _pi=$1; _pv=$2; shift 2
-  printf 'K %s\n' "$_pi"
-  if [ "$_pv" != - ]; then
-    _ps=/var/lib/apt/periodic/update-success-stamp; [ -e "$_ps" ] || _ps=/var/lib/apt/lists
-    _pt=$(stat -c %Y -- "$_ps" 2>/dev/null || echo 0)
-    if [ $(( $(date +%s) - _pt )) -gt "$_pv" ]; then printf 'KC %s\n' "$_pi"; fi
-  fi
-  _pl=
-  for _pw in "$@"; do
-    _pn=${_pw#?=}
-    _pq=$(dpkg-query -W -f='${db:Status-Abbrev} ${Version}' -- "$_pn" 2>/dev/null)
-    case $_pq in
-      ii*|hi*) printf 'KI %s %s %s\n' "$_pi" "$_pn" "${_pq##* }"; case $_pw in l=*) _pl="$_pl $_pn";; esac;;
-      *) case $_pw in a=*) ;; *) _pl="$_pl $_pn";; esac;;
-    esac
-  done
-  [ -n "$_pl" ] || return 0
-  set -f
-  # shellcheck disable=SC2086 # names are checked package names, one word each
-  apt-cache policy -- $_pl 2>/dev/null | awk -v i="$_pi" '/^[^ ].*:$/ { n = substr($0, 1, length($0) - 1) }
-    /^  Candidate: / && $2 != "(none)" { print "KV " i " " n " " $2 }'
-  set +f
-}
-_g() {
+/// helpers (`script::HELPERS_FUNCTIONS`), with the line numbers `sh` prints its own. A `Kind`
+/// brings its own functions (`Kind::FUNCTIONS`).
+pub(crate) const PROBE_FUNCTIONS: &str = r#"_g() {
   _gt=$(date +%s)
   _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null >/dev/null 2>&1; _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
@@ -418,11 +360,6 @@ _p() {
     if [ "$_ps" != 0 ]; then printf 'P %s absent\n' "$1"; exit 0; fi
     _p1 "$1" "./$_pn" "$3" )
 }
-_wk() {
-  _pd=${2%/*}; [ -n "$_pd" ] || _pd=/
-  ( _walk "$_pd"
-    if [ "$?" = 2 ]; then printf 'W %s unsafe ' "$1"; printf %s "$_wbad" | base64 -w0; echo; else printf 'W %s ok\n' "$1"; fi )
-}
 _p1() {
   if [ -L "$2" ]; then
     printf 'P %s link ' "$1"; readlink -- "$2" | base64 -w0; echo
@@ -441,30 +378,6 @@ _p1() {
     printf 'P %s absent\n' "$1"
   fi
 }
-_rel() {
-  printf 'R %s\n' "$1"
-  ( _walk "$2"; _ws=$?
-    if [ "$_ws" = 2 ]; then printf 'RU %s ' "$1"; printf %s "$_wbad" | base64 -w0; echo; exit 0; fi
-    [ "$_ws" = 0 ] || exit 0
-    if [ -L "./$3" ]; then printf 'RL %s ' "$1"; readlink -- "./$3" | base64 -w0; echo; fi
-    for _e in ./*; do
-      if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RD %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
-    done
-    for _e in ./.*.tmp-* ./.*.old-*; do
-      [ -d "$_e" ] && ! [ -L "$_e" ] || continue
-      _lp=${_e##*.tmp-}; _lp=${_lp##*.old-}; _lp=${_lp%%.*}
-      case $_lp in ''|*[!0-9]*) ;; *)
-        if [ -d "/proc/$_lp" ] && [ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$_lp/stat" 2>/dev/null)" != Z ]; then continue; fi;;
-      esac
-      printf 'RT %s ' "$1"; basename -- "$_e" | base64 -w0; echo
-    done
-    if [ -L ./.recon-releases ]; then printf 'RU %s ' "$1"; printf %s "${PWD%/}/.recon-releases" | base64 -w0; echo; exit 0; fi
-    for _e in ./.recon-releases/*; do
-      if [ -f "$_e" ] && ! [ -L "$_e" ]; then
-        printf 'RM %s %s ' "$1" "$(basename -- "$_e" | base64 -w0)"; base64 -w0 < "$_e"; echo
-      fi
-    done )
-}
 "#;
 
 impl FactSet {
@@ -473,13 +386,6 @@ impl FactSet {
         Handle::new(self.add(Fact::Path {
             path: path.to_owned(),
             content,
-        }))
-    }
-
-    /// Asks only whether `path`'s folder is reached safely (`Fact::Walk`).
-    pub(crate) fn walk(&mut self, path: &str) -> Handle<Reach> {
-        Handle::new(self.add(Fact::Walk {
-            path: path.to_owned(),
         }))
     }
 
@@ -508,53 +414,20 @@ impl FactSet {
         }))
     }
 
-    /// Asks for the releases under `root` and where `root/link` points.
-    pub(crate) fn releases(&mut self, root: &str, link: &str) -> Handle<ReleaseState> {
-        Handle::new(self.add(Fact::Releases {
-            root: root.to_owned(),
-            link: link.to_owned(),
-        }))
-    }
-
-    /// Asks for the host's packages: merged into the host's one `Packages` fact (a name asked
-    /// twice keeps the stronger want: absent > latest > present).
-    pub(crate) fn packages(
-        &mut self,
-        wants: &[(String, PackageWant)],
-        update_cache: bool,
-        cache_valid_time: Option<u64>,
-    ) -> Handle<PackageState> {
-        let existing = self
-            .facts
-            .iter()
-            .position(|f| matches!(f, Fact::Packages { .. }));
-        let index = existing.unwrap_or_else(|| {
-            self.facts.push(Fact::Packages {
-                wants: Vec::new(),
-                update_cache: false,
-                cache_valid_time: None,
-            });
-            self.facts.len() - 1
-        });
-        if let Some(Fact::Packages {
-            wants: all,
-            update_cache: all_update,
-            cache_valid_time: all_valid,
-        }) = self.facts.get_mut(index)
-        {
-            for (name, want) in wants {
-                match all.iter_mut().find(|(n, _)| n == name) {
-                    Some((_, w)) => *w = (*w).max(*want),
-                    None => all.push((name.clone(), *want)),
+    /// Asks a question of a `Kind` declared in its resource's file: shared with an equal
+    /// question, or merged into one of its kind that takes it (`Kind::merge`).
+    pub(crate) fn ask<K: Kind>(&mut self, question: K) -> Handle<K::Answer> {
+        for (i, fact) in self.facts.iter_mut().enumerate() {
+            if let Some(mine) = match fact {
+                Fact::Own(asked) => asked.get_mut::<K>(),
+                _ => None,
+            } {
+                if *mine == question || mine.merge(&question) {
+                    return Handle::new(i);
                 }
             }
-            *all_update |= update_cache;
-            *all_valid = match (*all_valid, cache_valid_time) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
         }
-        Handle::new(index)
+        Handle::new(self.add(Fact::Own(Asked::new(question))))
     }
 
     /// Adds `fact` (or finds the identical one) and returns its index.
@@ -578,10 +451,20 @@ impl FactSet {
             .code(BOUND_FUNCTIONS)
             .code(TEMP_FUNCTIONS)
             .code(HELPERS_FUNCTIONS)
-            .code(PROBE_FUNCTIONS)
-            .code("_probe() {\n  _helpers || return 1\n  printf '@@probe\\n'\n");
-        for (i, fact) in self.facts.iter().enumerate() {
-            let i = n(u64::try_from(i).unwrap_or(u64::MAX));
+            .code(PROBE_FUNCTIONS);
+        let mut kinds: Vec<&str> = Vec::new();
+        for fact in &self.facts {
+            if let Fact::Own(asked) = fact {
+                if !kinds.contains(&asked.name()) {
+                    kinds.push(asked.name());
+                    s.code(asked.functions());
+                }
+            }
+        }
+        s.code("_probe() {\n  _helpers || return 1\n  printf '@@probe\\n'\n");
+        for (index, fact) in self.facts.iter().enumerate() {
+            let index = u64::try_from(index).unwrap_or(u64::MAX);
+            let i = n(index);
             match fact {
                 Fact::Path { path, content } => {
                     let want = match content {
@@ -616,33 +499,7 @@ impl FactSet {
                     s.code("  base64 -d")
                         .base64_heredoc_then_script(&bytes, &rest);
                 }
-                Fact::Releases { root, link } => {
-                    s.fill("  _rel {} {} {}\n", [i, p(root), w(link)]);
-                }
-                Fact::Walk { path } => {
-                    s.fill("  _wk {} {}\n", [i, p(path)]);
-                }
-                Fact::Packages {
-                    wants,
-                    cache_valid_time,
-                    ..
-                } => {
-                    let valid = cache_valid_time.map_or_else(|| "-".to_owned(), |v| v.to_string());
-                    s.fill("  _pkgs {} {}", [i, w(&valid)]);
-                    let words: Vec<String> = wants
-                        .iter()
-                        .map(|(name, want)| {
-                            let w = match want {
-                                PackageWant::Present => 'p',
-                                PackageWant::Latest => 'l',
-                                PackageWant::Absent => 'a',
-                            };
-                            format!("{w}={name}")
-                        })
-                        .collect();
-                    s.words(words.iter().map(String::as_str));
-                    s.code("\n");
-                }
+                Fact::Own(asked) => asked.ask(index, &mut s),
             }
         }
         s.code("  printf '@@end\\n'\n}\n");
@@ -682,10 +539,11 @@ impl FactSet {
                 timed_out.push(stopped);
                 continue;
             }
-            parse_line(line, &mut values).map_err(|why| ProbeError::Unexpected {
-                line: line.to_owned(),
-                why: Some(why),
-            })?;
+            self.read_line(line, &mut values)
+                .map_err(|why| ProbeError::Unexpected {
+                    line: line.to_owned(),
+                    why: Some(why),
+                })?;
         }
         if !ended {
             return Err(ProbeError::CutShort);
@@ -695,20 +553,10 @@ impl FactSet {
             .zip(&self.facts)
             .enumerate()
             .map(|(i, (v, fact))| match v {
-                Some(FactValue::Packages(mut state)) => {
-                    if let Fact::Packages {
-                        wants,
-                        update_cache,
-                        ..
-                    } = fact
-                    {
-                        state.wants.clone_from(wants);
-                        state.update_cache = *update_cache;
-                        Ok(FactValue::Packages(state))
-                    } else {
-                        Err(ProbeError::WrongKind(i))
-                    }
-                }
+                Some(FactValue::Own(mut answer)) => match fact {
+                    Fact::Own(asked) if asked.finish(&mut answer) => Ok(FactValue::Own(answer)),
+                    _ => Err(ProbeError::WrongKind(i)),
+                },
                 Some(v) if v.answers(fact) => Ok(v),
                 Some(_) => Err(ProbeError::WrongKind(i)),
                 None => Err(ProbeError::Unanswered(i)),
@@ -738,6 +586,21 @@ impl FactSet {
         *values.get_mut(index)? = Some(placeholder);
         Some((index, secs))
     }
+
+    /// One reply line `TAG IDX ...`, read by fact IDX's kind into its slot.
+    fn read_line(&self, line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'static str> {
+        let mut words = line.split(' ');
+        let tag = words.next().ok_or("empty")?;
+        let index: usize = words
+            .next()
+            .and_then(|w| w.parse().ok())
+            .ok_or("bad index")?;
+        let slot = values.get_mut(index).ok_or("index out of range")?;
+        match self.facts.get(index) {
+            Some(Fact::Own(asked)) => asked.read(tag, &mut words, slot),
+            _ => parse_line(tag, &mut words, slot),
+        }
+    }
 }
 
 /// Settings every recon script starts with: predictable output, no surprises from the login shell.
@@ -754,9 +617,6 @@ impl FactValue {
                     Fact::Output { .. } | Fact::Module { .. },
                     FactValue::Output(_)
                 )
-                | (Fact::Releases { .. }, FactValue::Releases(_))
-                | (Fact::Packages { .. }, FactValue::Packages(_))
-                | (Fact::Walk { .. }, FactValue::Walk(_))
         )
     }
 }
@@ -797,33 +657,48 @@ impl std::fmt::Display for ProbeError {
 
 impl std::error::Error for ProbeError {}
 
-fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'static str> {
-    let mut words = line.split(' ');
-    let tag = words.next().ok_or("empty")?;
-    let index: usize = words
-        .next()
-        .and_then(|w| w.parse().ok())
-        .ok_or("bad index")?;
-    let slot = values.get_mut(index).ok_or("index out of range")?;
-    match tag {
-        "K" => *slot = Some(FactValue::Packages(PackageState::default())),
-        "KC" | "KI" | "KV" => {
-            let Some(FactValue::Packages(state)) = slot else {
-                return Err("package line before `K`");
-            };
-            if tag == "KC" {
-                state.cache_stale = true;
-            } else {
-                let name = words.next().ok_or("no package name")?.to_owned();
-                let version = words.next().ok_or("no version")?.to_owned();
-                let map = if tag == "KI" {
-                    &mut state.installed
-                } else {
-                    &mut state.candidates
-                };
-                map.insert(name, version);
+impl Fact {
+    /// What changed when this fact's answer went from `before` to `after`, named in the
+    /// stale-plan message.
+    pub(crate) fn drifted(&self, before: &FactValue, after: &FactValue) -> String {
+        match (self, before, after) {
+            (Fact::Path { path, .. }, _, _) => format!("`{path}`"),
+            (
+                Fact::Output { script },
+                FactValue::Output(CommandOutput { stdout: was, .. }),
+                FactValue::Output(CommandOutput { stdout: now, .. }),
+            ) => format!(
+                "the output of `{}` (was {:?}, now {:?})",
+                clip(script.as_str()),
+                clip(was),
+                clip(now)
+            ),
+            (Fact::Guard { script } | Fact::Output { script }, _, _) => {
+                format!("the result of `{}`", clip(script.as_str()))
             }
+            (Fact::Module { .. }, _, _) => "what an Ansible module's check mode answers".to_owned(),
+            (Fact::Own(asked), FactValue::Own(was), FactValue::Own(now)) => asked
+                .drifted(was, now)
+                .unwrap_or_else(|| format!("the {} answer", asked.name())),
+            (Fact::Own(asked), _, _) => format!("the {} answer", asked.name()),
         }
+    }
+}
+
+/// `text` trimmed to its first 120 characters, for messages.
+fn clip(text: &str) -> &str {
+    let text = text.trim();
+    text.get(..text.char_indices().nth(120).map_or(text.len(), |(i, _)| i))
+        .unwrap_or(text)
+}
+
+/// A core fact's reply line (`tag`, then the `words` after its index) into its `slot`.
+fn parse_line<'w>(
+    tag: &str,
+    words: &mut impl Iterator<Item = &'w str>,
+    slot: &mut Option<FactValue>,
+) -> Result<(), &'static str> {
+    match tag {
         "O" => {
             let status = words
                 .next()
@@ -831,30 +706,6 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
                 .ok_or("bad status")?;
             let stdout = String::from_utf8_lossy(&decode(words.next().unwrap_or(""))?).into_owned();
             *slot = Some(FactValue::Output(CommandOutput { status, stdout }));
-        }
-        "R" => *slot = Some(FactValue::Releases(ReleaseState::default())),
-        "RL" | "RD" | "RM" | "RT" | "RU" => {
-            let Some(FactValue::Releases(state)) = slot else {
-                return Err("release line before `R`");
-            };
-            let text = |w: Option<&str>| {
-                decode(w.unwrap_or("")).map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .trim_end_matches('\n')
-                        .to_owned()
-                })
-            };
-            match tag {
-                "RL" => state.link = Some(text(words.next())?),
-                "RD" => state.dirs.push(text(words.next())?),
-                "RT" => state.leftovers.push(text(words.next())?),
-                "RU" => state.unsafe_link = Some(text(words.next())?),
-                _ => {
-                    let name = text(words.next())?;
-                    let content = text(words.next())?;
-                    state.markers.insert(name, content);
-                }
-            }
         }
         "G" => {
             let status = words
@@ -870,17 +721,7 @@ fn parse_line(line: &str, values: &mut [Option<FactValue>]) -> Result<(), &'stat
                 _ => return Err("content before stat"),
             }
         }
-        "P" => *slot = Some(FactValue::Path(parse_path(&mut words)?)),
-        "W" => {
-            let unsafe_link = match words.next() {
-                Some("ok") => None,
-                Some("unsafe") => {
-                    Some(String::from_utf8_lossy(&decode(words.next().unwrap_or(""))?).into_owned())
-                }
-                _ => return Err("bad reach"),
-            };
-            *slot = Some(FactValue::Walk(Reach { unsafe_link }));
-        }
+        "P" => *slot = Some(FactValue::Path(parse_path(words)?)),
         _ => return Err("unknown tag"),
     }
     Ok(())
@@ -932,7 +773,8 @@ fn parse_path<'w>(words: &mut impl Iterator<Item = &'w str>) -> Result<PathState
     Ok(state)
 }
 
-fn decode(text: &str) -> Result<Vec<u8>, &'static str> {
+/// One base64 word of a reply line, strictly: a garbled reply is an error, not an answer.
+pub(crate) fn decode(text: &str) -> Result<Vec<u8>, &'static str> {
     base64::engine::general_purpose::STANDARD
         .decode(text)
         .map_err(|_| "bad base64")
@@ -996,17 +838,26 @@ pub(crate) fn guard_script(cmd: &str, chdir: Option<&str>, env: &[(String, Strin
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run_probe(set: &FactSet) -> Facts {
+impl FactSet {
+    /// The probe's reply when run here under a real `sh`, for tests.
+    pub(crate) fn reply_here(&self) -> String {
         let out = std::process::Command::new("sh")
-            .args(["-c", set.probe_script().as_str()])
+            .args(["-c", self.probe_script().as_str()])
             .output()
             .expect("sh runs");
-        set.parse(&String::from_utf8_lossy(&out.stdout))
-            .expect("parses")
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).expect("utf8")
     }
+
+    /// The answers when the probe runs here, for tests.
+    pub(crate) fn run_here(&self) -> Facts {
+        self.parse(&self.reply_here()).expect("parses")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn probe_reads_files_dirs_links_and_guards_in_one_script() {
@@ -1023,7 +874,7 @@ mod tests {
         let guard_h = set.guard(guard_script("exit 3", None, &[]));
         let again = set.path(&text(&file), Want::Always);
         assert_eq!(set.facts.len(), 5, "deduplicated");
-        let facts = run_probe(&set);
+        let facts = set.run_here();
         let file_state = facts.get(file_h);
         assert_eq!(file_state.kind, PathKind::File);
         assert_eq!(
@@ -1039,32 +890,6 @@ mod tests {
     }
 
     #[test]
-    fn a_walked_lock_answers_the_same_whether_a_neighbour_made_it_or_not() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let lock = dir.path().join("locks/site.lock");
-        let lock = lock.to_str().expect("utf8");
-        let mut set = FactSet::default();
-        let h = set.walk(lock);
-        let before = run_probe(&set).get(h).clone();
-        std::fs::create_dir(dir.path().join("locks")).expect("folder");
-        std::fs::write(lock, "").expect("lock");
-        let reply = |set: &FactSet| {
-            let out = std::process::Command::new("sh")
-                .args(["-c", set.probe_script().as_str()])
-                .output()
-                .expect("sh runs");
-            out.stdout
-        };
-        assert_eq!(run_probe(&set).get(h), &before);
-        assert_eq!(before, Reach::default(), "reached");
-        // The whole reply, hence the saved plan's fingerprint, is the same too.
-        std::fs::remove_file(lock).expect("unlock");
-        let without = reply(&set);
-        std::fs::write(lock, "taken").expect("lock");
-        assert_eq!(reply(&set), without);
-    }
-
-    #[test]
     fn content_is_not_sent_when_the_checksum_matches() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("f");
@@ -1074,7 +899,7 @@ mod tests {
             file.to_str().expect("utf8"),
             Want::UnlessSha(sha256_hex(b"same")),
         );
-        assert_eq!(run_probe(&set).get(h).content, None);
+        assert_eq!(set.run_here().get(h).content, None);
     }
 
     #[test]
@@ -1102,7 +927,7 @@ mod tests {
             Some(dir.path().to_str().expect("utf8")),
             &[("V".to_owned(), hostile.to_owned())],
         ));
-        let facts = run_probe(&set);
+        let facts = set.run_here();
         assert_eq!(facts.get(h).stdout, hostile);
         assert!(!dir.path().join("pwned").exists());
         assert!(!dir.path().join("pwned2").exists());
@@ -1149,40 +974,5 @@ mod tests {
             0,
             "the private temp folder is gone"
         );
-    }
-
-    #[test]
-    fn package_wants_of_a_host_merge_into_one_fact() {
-        let mut set = FactSet::default();
-        let a = set.packages(&[("sl".into(), PackageWant::Present)], false, None);
-        let b = set.packages(
-            &[
-                ("tree".into(), PackageWant::Present),
-                ("sl".into(), PackageWant::Latest),
-            ],
-            true,
-            Some(600),
-        );
-        assert_eq!(a.index, b.index);
-        assert_eq!(set.facts.len(), 1);
-        assert_eq!(
-            set.facts[0],
-            Fact::Packages {
-                wants: vec![
-                    ("sl".into(), PackageWant::Latest),
-                    ("tree".into(), PackageWant::Present)
-                ],
-                update_cache: true,
-                cache_valid_time: Some(600),
-            }
-        );
-        let facts = set
-            .parse("@@probe\nK 0\nKC 0\nKI 0 sl 5.0\nKV 0 sl 5.1\n@@end\n")
-            .expect("parses");
-        let state = facts.get(a);
-        assert!(state.cache_stale && state.update_cache);
-        assert_eq!(state.wants.len(), 2, "the wants travel with the answer");
-        assert_eq!(state.installed.get("sl").map(String::as_str), Some("5.0"));
-        assert_eq!(state.candidates.get("sl").map(String::as_str), Some("5.1"));
     }
 }

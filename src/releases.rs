@@ -11,8 +11,9 @@ use std::sync::atomic::AtomicBool;
 use serde::Serialize;
 
 use crate::compile::HostGraph;
-use crate::facts::{FactSet, ProbeError, ReleaseState};
+use crate::facts::{FactSet, ProbeError};
 use crate::resource::release::{compare_versions, last_good, Marker, Status};
+use crate::resource::release::{ReleaseState, Releases};
 use crate::resource::{Cutover, Release};
 use crate::transport::{Transport, TransportError};
 
@@ -72,7 +73,7 @@ pub(crate) fn read_states(
     let mut wanted = Vec::new();
     for (i, task) in graph.tasks.iter().enumerate() {
         if let Some(r) = release_of(task) {
-            wanted.push((i, facts.releases(&r.root, &r.link)));
+            wanted.push((i, facts.ask(Releases::new(&r.root, &r.link))));
         }
     }
     if wanted.is_empty() {

@@ -58,7 +58,7 @@ pub(super) fn rollback(args: &RollbackArgs, stop: &AtomicBool) -> Result<i32> {
 pub(super) fn release_states(
     graph: &HostGraph,
     connections: &Pool,
-) -> std::result::Result<Vec<(usize, crate::facts::ReleaseState)>, ReleaseError> {
+) -> std::result::Result<Vec<(usize, crate::resource::release::ReleaseState)>, ReleaseError> {
     connections
         .with(&graph.host, &graph.target, |t| {
             crate::releases::read_states(graph, t)

@@ -145,10 +145,13 @@ pub(super) fn is_saved_plan(path: &Path) -> bool {
     String::from_utf8_lossy(&head[..n]).starts_with("{\"format\":\"recon-plan/")
 }
 
-/// Runs `read` with every resource kind's plan attributes known (`plan::reading`): a saved
-/// plan naming an attribute no kind declares is refused as not valid.
+/// Runs `read` with every resource kind's plan attributes and fact kinds known
+/// (`plan::reading`, `facts::reading`): a saved plan naming an attribute or a fact kind no
+/// kind declares is refused as not valid.
 pub(super) fn read_plans<T>(read: impl FnOnce() -> T) -> T {
-    crate::plan::reading(crate::resource::declared_fields(), read)
+    crate::facts::reading(crate::resource::declared_fact_kinds(), || {
+        crate::plan::reading(crate::resource::declared_fields(), read)
+    })
 }
 
 pub(super) fn load_saved_plan(path: &Path) -> Result<Vec<SavedPlay>> {

@@ -11,9 +11,10 @@
 //! older than that (the plan then says what is upgraded is known after the refresh). An upgrade
 //! cannot join `package`'s one `apt-get install` call: it is a call of its own.
 
+use super::package::{PackageState, Packages};
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{CommandOutput, FactSet, Facts, Handle, PackageState};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle};
 use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
@@ -146,6 +147,8 @@ pub(crate) struct Decision {
 impl Resource for AptUpgrade {
     type Asked = Asked;
     type Decision = Decision;
+    const FACT_KINDS: &'static [crate::facts::Registered] =
+        &[crate::facts::Registered::of::<Packages>()];
 
     /// apt and dpkg serve one target at a time (their own lock, waited for 120 s).
     fn account_wide(&self) -> bool {
@@ -171,7 +174,7 @@ impl Resource for AptUpgrade {
             .code(SIMULATE);
         Asked {
             simulation: facts.output(s),
-            packages: facts.packages(&[], self.update_cache, self.cache_valid_time),
+            packages: facts.ask(Packages::new(&[], self.update_cache, self.cache_valid_time)),
         }
     }
 
@@ -245,7 +248,7 @@ impl Resource for AptUpgrade {
     }
 
     fn predict(&self, decision: &Decision, _: &FactSet, facts: &mut Facts) {
-        facts.predict_packages(decision.packages, decision.after.clone());
+        facts.predict::<Packages>(decision.packages, decision.after.clone());
     }
 }
 
@@ -263,7 +266,7 @@ mod tests {
                 status,
                 stdout: stdout.to_owned(),
             }),
-            FactValue::Packages(PackageState {
+            FactValue::of::<Packages>(PackageState {
                 cache_stale: stale,
                 ..PackageState::default()
             }),

@@ -3,9 +3,10 @@
 //! Ansible's `shell`); `argv` runs a program with no shell at all.
 
 use super::args::checked_path;
+use super::walk::{Reach, Walk};
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{guard_script, Exit, FactSet, Facts, Handle, PathKind, PathState, Reach, Want};
+use crate::facts::{guard_script, Exit, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::arg::{Arg, Groups, Type};
 use crate::fields::{scalar, wrong_type, Fields};
 use crate::plan::{Action, Change};
@@ -174,7 +175,7 @@ pub(crate) struct Guards {
     removes: Option<Handle<PathState>>,
     unless: Option<Handle<Exit>>,
     /// The `serialize` lock file's folder, walked link-safely (it is created as root); only
-    /// its reach, not the file, which other targets of the node create (`Fact::Walk`).
+    /// its reach, not the file, which other targets of the node create (`walk::Walk`).
     lock: Option<Handle<Reach>>,
     /// The `stamp` file's folder, walked the same way: it is created and touched as root.
     stamp: Option<Handle<Reach>>,
@@ -187,6 +188,7 @@ impl Resource for Command {
     type Asked = Guards;
     /// A command has nothing to decide beyond running.
     type Decision = ();
+    const FACT_KINDS: &'static [crate::facts::Registered] = super::walk::DECLARED;
 
     fn id(&self) -> String {
         self.command_line()
@@ -208,8 +210,8 @@ impl Resource for Command {
                 .serialize
                 .as_ref()
                 .filter(|lock| lock.starts_with('/'))
-                .map(|lock| facts.walk(lock)),
-            stamp: self.stamp.as_ref().map(|stamp| facts.walk(stamp)),
+                .map(|lock| facts.ask(Walk::new(lock))),
+            stamp: self.stamp.as_ref().map(|stamp| facts.ask(Walk::new(stamp))),
             chdir: self
                 .chdir
                 .as_ref()
@@ -360,7 +362,7 @@ mod tests {
             stamp: Some("/home/app/run/done".into()),
             ..command(None, None)
         };
-        let behind = FactValue::Walk(Reach {
+        let behind = FactValue::of::<Walk>(Reach {
             unsafe_link: Some("/home/app/run".into()),
         });
         let problem = decide(&c, vec![behind]).expect_err("refused");
@@ -370,7 +372,7 @@ mod tests {
                 .contains("`/home/app/run/done` is behind the link"),
             "{problem:?}"
         );
-        assert!(decide(&c, vec![FactValue::Walk(Reach::default())]).is_ok());
+        assert!(decide(&c, vec![FactValue::of::<Walk>(Reach::default())]).is_ok());
     }
 
     #[test]

@@ -14,12 +14,10 @@ use std::fmt::Write as _;
 
 use super::front::{self, Front};
 use super::http_check::{HttpCheck, MARK_FUNCTION};
-use super::release::{Marker, Status};
+use super::release::{Marker, ReleaseState, Releases, Status};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{
-    CommandOutput, FactSet, Facts, Handle, PathKind, PathState, ReleaseState, Want,
-};
+use crate::facts::{CommandOutput, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::arg::{Arg, Groups, Type};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
@@ -255,7 +253,7 @@ impl Resource for Cutover {
 
     fn ask(&self, facts: &mut FactSet) -> Asked {
         Asked {
-            releases: facts.releases(&self.root, &self.link),
+            releases: facts.ask(Releases::new(&self.root, &self.link)),
             slots: [
                 facts.path(&self.slot_link(&self.slots[0]), Want::Never),
                 facts.path(&self.slot_link(&self.slots[1]), Want::Never),
@@ -561,7 +559,7 @@ mod tests {
             })
         };
         vec![
-            FactValue::Releases(ReleaseState {
+            FactValue::of::<Releases>(ReleaseState {
                 link: Some(current.into()),
                 dirs: markers.iter().map(|m| m.0.to_owned()).collect(),
                 markers: markers

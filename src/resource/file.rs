@@ -10,10 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use super::args::{path, refuse_with_absent, state, Attrs};
+use super::walk::{Reach, Walk};
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::artifact::{Artifact, Store};
 use crate::error::{Error, Result};
-use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Reach, Want};
+use crate::facts::{sha256_hex, FactSet, Facts, Handle, PathKind, PathState, Want};
 use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
@@ -356,6 +357,7 @@ pub(crate) struct Asked {
 impl Resource for File {
     type Asked = Asked;
     type Decision = Decision;
+    const FACT_KINDS: &'static [crate::facts::Registered] = super::walk::DECLARED;
 
     fn id(&self) -> String {
         self.path.clone()
@@ -375,7 +377,10 @@ impl Resource for File {
         };
         Asked {
             path: facts.path(&self.path, want),
-            lock: self.serialize.as_ref().map(|lock| facts.walk(lock)),
+            lock: self
+                .serialize
+                .as_ref()
+                .map(|lock| facts.ask(Walk::new(lock))),
         }
     }
 
@@ -592,7 +597,7 @@ mod tests {
             serialize: Some("/home/app/locks/conf.lock".into()),
             ..file("a\n", None)
         };
-        let behind = FactValue::Walk(Reach {
+        let behind = FactValue::of::<Walk>(Reach {
             unsafe_link: Some("/home/app/locks".into()),
         });
         let problem =
@@ -603,7 +608,7 @@ mod tests {
                 .contains("`/home/app/locks/conf.lock` is behind the link `/home/app/locks`"),
             "{problem:?}"
         );
-        let free = FactValue::Walk(Reach::default());
+        let free = FactValue::of::<Walk>(Reach::default());
         assert!(decide(&f, vec![FactValue::Path(PathState::default()), free]).is_ok());
     }
 

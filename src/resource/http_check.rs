@@ -6,9 +6,10 @@
 //! checks again and fails the host with the reason.
 
 use super::release::{last_good, Marker, Status};
+use super::release::{ReleaseState, Releases};
 use super::{BuildContext, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{FactSet, Facts, Handle, ReleaseState};
+use crate::facts::{FactSet, Facts, Handle};
 use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change};
@@ -230,7 +231,7 @@ impl Resource for HttpCheck {
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
         self.release
             .as_ref()
-            .map(|root| facts.releases(root, &self.link))
+            .map(|root| facts.ask(Releases::new(root, &self.link)))
     }
 
     fn decide(
@@ -331,7 +332,7 @@ mod tests {
     }
 
     fn state(current: &str, status: &str) -> FactValue {
-        FactValue::Releases(ReleaseState {
+        FactValue::of::<Releases>(ReleaseState {
             link: Some(current.into()),
             dirs: vec![current.into()],
             markers: [(current.to_owned(), format!("sha256=x\nstatus={status}\n"))]

@@ -57,6 +57,7 @@ mod user;
 mod user_manager;
 mod version;
 mod wait_for;
+mod walk;
 
 use std::any::Any;
 use std::fmt;
@@ -66,7 +67,9 @@ use std::sync::Arc;
 pub(crate) use args::parent_dirs;
 pub(crate) use claim::{Claim, ClaimKind, OnHost, Sharing};
 pub(crate) use cutover::Cutover;
-pub(crate) use registry::{args_of, build, declared_fields, help, is_kind, sets_fact, KINDS};
+pub(crate) use registry::{
+    args_of, build, declared_fact_kinds, declared_fields, help, is_kind, sets_fact, KINDS,
+};
 pub(crate) use release::Release;
 
 use crate::facts::{FactSet, Facts};
@@ -108,8 +111,8 @@ pub(crate) fn refuse_unsafe(path: &str, state: &crate::facts::PathState) -> Resu
     Err(refused_link(path, state.target.as_deref().unwrap_or("?")))
 }
 
-/// The same refusal for a path only walked to (`Fact::Walk`: a node-wide lock or stamp).
-pub(crate) fn refuse_unreached(path: &str, reach: &crate::facts::Reach) -> Result<(), Problem> {
+/// The same refusal for a path only walked to (`walk::Walk`: a node-wide lock or stamp).
+pub(crate) fn refuse_unreached(path: &str, reach: &walk::Reach) -> Result<(), Problem> {
     match &reach.unsafe_link {
         Some(link) => Err(refused_link(path, link)),
         None => Ok(()),
@@ -151,6 +154,10 @@ pub(crate) trait Resource: fmt::Debug + Send + Sync + 'static {
     /// The plan attributes this kind declares in its file (beside `Field::COMMON`): a saved
     /// plan naming one reads back only if it is listed here.
     const FIELDS: &'static [Field] = &[];
+
+    /// The fact kinds this kind asks that it (or another kind) declares in its file
+    /// (`facts::Kind`): a saved plan asking one reads back only if some kind lists it here.
+    const FACT_KINDS: &'static [crate::facts::Registered] = &[];
 
     /// The managed object as shown in plans: a path, a command, a program.
     fn id(&self) -> String;

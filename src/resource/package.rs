@@ -1,7 +1,7 @@
 //! `package: { name, state, update_cache, cache_valid_time }`: Debian packages via dpkg-query,
 //! apt-cache policy and apt-get.
 //!
-//! All package resources of a host share ONE fact (`FactSet::packages` merges their wants), so
+//! All package resources of a host share ONE fact (`Packages`, merged as each asks: `Kind::merge`), so
 //! the batch is decided at plan time: the first package step of the host that finds anything
 //! to do installs, upgrades and removes every package the plan changes on that host in ONE
 //! `apt-get install` call (`name=version` pins the versions the plan shows, `name-` removes),
@@ -16,12 +16,175 @@
 
 use super::{BuildContext, Claim, ClaimKind, Problem, Resource, Sharing, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{FactSet, Facts, Handle, PackageState, PackageWant};
+use serde::{Deserialize, Serialize};
+
+use crate::facts::{Answer, FactSet, Facts, Handle, Kind};
 use crate::fields::arg::{Arg, Groups};
 use crate::fields::Fields;
 use crate::plan::{Action, Change, Field};
-use crate::script::{w, Script};
+use crate::script::{n, w, Script};
 use crate::yaml::Node;
+
+/// What a `package` resource wants for one package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum PackageWant {
+    Present,
+    Latest,
+    Absent,
+}
+
+/// The probe's question for a host's Debian packages: every package the host's `package`
+/// resources name, with what each wants. ONE per host, merged as resources ask
+/// (`Kind::merge`), so the first package step can change them all in one apt call.
+/// `cache_valid_time` is the smallest any of them gave.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct Packages {
+    wants: Vec<(String, PackageWant)>,
+    update_cache: bool,
+    cache_valid_time: Option<u64>,
+}
+
+/// The host's packages as the probe found them, with the wants of the fact they answer (copied
+/// in when the reply is parsed, so `decide` sees the whole host's batch).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct PackageState {
+    pub(crate) wants: Vec<(String, PackageWant)>,
+    pub(crate) update_cache: bool,
+    /// Installed version by name (`ii` or `hi` in dpkg's status).
+    pub(crate) installed: std::collections::BTreeMap<String, String>,
+    /// `apt-cache policy` candidate by name.
+    pub(crate) candidates: std::collections::BTreeMap<String, String>,
+    /// The cache is older than `cache_valid_time` (false when none was given).
+    pub(crate) cache_stale: bool,
+}
+
+impl Answer for PackageState {}
+
+impl Packages {
+    /// The question for `wants` (a name given twice keeps its stronger want).
+    pub(crate) fn new(
+        wants: &[(String, PackageWant)],
+        update_cache: bool,
+        cache_valid_time: Option<u64>,
+    ) -> Self {
+        let mut all = Self::default();
+        all.merge(&Self {
+            wants: wants.to_vec(),
+            update_cache,
+            cache_valid_time,
+        });
+        all
+    }
+}
+
+impl Kind for Packages {
+    const NAME: &'static str = "Packages";
+    /// `_pkgs IDX VALID W=NAME...` (W: `p`resent, `l`atest, `a`bsent) prints `K IDX`, each
+    /// installed version (`KI`) and the apt candidate (`KV`) of those that need one (missing or
+    /// latest), and with VALID seconds whether the apt cache is older (`KC`): a yes/no, never
+    /// the age itself, so the answer stays the same while nothing changes. One `apt-cache
+    /// policy` call for all names: each call costs about 2 s on a host without a `pkgcache.bin`.
+    const FUNCTIONS: &'static str = r#"_pkgs() {
+  _pi=$1; _pv=$2; shift 2
+  printf 'K %s\n' "$_pi"
+  if [ "$_pv" != - ]; then
+    _ps=/var/lib/apt/periodic/update-success-stamp; [ -e "$_ps" ] || _ps=/var/lib/apt/lists
+    _pt=$(stat -c %Y -- "$_ps" 2>/dev/null || echo 0)
+    if [ $(( $(date +%s) - _pt )) -gt "$_pv" ]; then printf 'KC %s\n' "$_pi"; fi
+  fi
+  _pl=
+  for _pw in "$@"; do
+    _pn=${_pw#?=}
+    _pq=$(dpkg-query -W -f='${db:Status-Abbrev} ${Version}' -- "$_pn" 2>/dev/null)
+    case $_pq in
+      ii*|hi*) printf 'KI %s %s %s\n' "$_pi" "$_pn" "${_pq##* }"; case $_pw in l=*) _pl="$_pl $_pn";; esac;;
+      *) case $_pw in a=*) ;; *) _pl="$_pl $_pn";; esac;;
+    esac
+  done
+  [ -n "$_pl" ] || return 0
+  set -f
+  # shellcheck disable=SC2086 # names are checked package names, one word each
+  apt-cache policy -- $_pl 2>/dev/null | awk -v i="$_pi" '/^[^ ].*:$/ { n = substr($0, 1, length($0) - 1) }
+    /^  Candidate: / && $2 != "(none)" { print "KV " i " " n " " $2 }'
+  set +f
+}
+"#;
+    type Answer = PackageState;
+
+    fn ask(&self, index: u64, probe: &mut Script) {
+        let valid = self
+            .cache_valid_time
+            .map_or_else(|| "-".to_owned(), |v| v.to_string());
+        probe.fill("  _pkgs {} {}", [n(index), w(&valid)]);
+        let words: Vec<String> = self
+            .wants
+            .iter()
+            .map(|(name, want)| {
+                let w = match want {
+                    PackageWant::Present => 'p',
+                    PackageWant::Latest => 'l',
+                    PackageWant::Absent => 'a',
+                };
+                format!("{w}={name}")
+            })
+            .collect();
+        probe.words(words.iter().map(String::as_str));
+        probe.code("\n");
+    }
+
+    fn read(
+        &self,
+        tag: &str,
+        words: &mut dyn Iterator<Item = &str>,
+        answer: &mut Option<PackageState>,
+    ) -> Result<(), &'static str> {
+        if tag == "K" {
+            *answer = Some(PackageState::default());
+            return Ok(());
+        }
+        let state = answer.as_mut().ok_or("package line before `K`")?;
+        let map = match tag {
+            "KC" => {
+                state.cache_stale = true;
+                return Ok(());
+            }
+            "KI" => &mut state.installed,
+            "KV" => &mut state.candidates,
+            _ => return Err("unknown tag"),
+        };
+        let name = words.next().ok_or("no package name")?.to_owned();
+        let version = words.next().ok_or("no version")?.to_owned();
+        map.insert(name, version);
+        Ok(())
+    }
+
+    /// Every packages question of a host folds into the first: a name asked twice keeps the
+    /// stronger want (absent > latest > present).
+    fn merge(&mut self, other: &Self) -> bool {
+        for (name, want) in &other.wants {
+            match self.wants.iter_mut().find(|(n, _)| n == name) {
+                Some((_, w)) => *w = (*w).max(*want),
+                None => self.wants.push((name.clone(), *want)),
+            }
+        }
+        self.update_cache |= other.update_cache;
+        self.cache_valid_time = match (self.cache_valid_time, other.cache_valid_time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        true
+    }
+
+    fn finish(&self, answer: &mut PackageState) {
+        answer.wants.clone_from(&self.wants);
+        answer.update_cache = self.update_cache;
+    }
+
+    fn drifted(&self, _: &PackageState, _: &PackageState) -> String {
+        "the installed packages or the apt cache".to_owned()
+    }
+}
 
 /// Packages of one task.
 #[derive(Debug, Clone)]
@@ -209,6 +372,8 @@ pub(super) const REFRESH: &str = "apt-get update -q -o DPkg::Lock::Timeout=120 >
 impl Resource for Package {
     type Asked = Handle<PackageState>;
     type Decision = Decision;
+    const FACT_KINDS: &'static [crate::facts::Registered] =
+        &[crate::facts::Registered::of::<Packages>()];
 
     /// apt and dpkg serve one target at a time (their own lock, waited for 120 s): packages of
     /// several targets are installed in turn instead of timing out.
@@ -241,7 +406,11 @@ impl Resource for Package {
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
         let wants: Vec<(String, PackageWant)> =
             self.names.iter().map(|n| (n.clone(), self.want)).collect();
-        facts.packages(&wants, self.update_cache, self.cache_valid_time)
+        facts.ask(Packages::new(
+            &wants,
+            self.update_cache,
+            self.cache_valid_time,
+        ))
     }
 
     fn decide(
@@ -284,7 +453,7 @@ impl Resource for Package {
     }
 
     fn predict(&self, decision: &Decision, _: &FactSet, facts: &mut Facts) {
-        facts.predict_packages(decision.handle, decision.after.clone());
+        facts.predict::<Packages>(decision.handle, decision.after.clone());
         // What an installed package ships (its unit, its account) is not in the plan's facts.
         if !decision.batch.install.is_empty() {
             facts.predict_unseen(format!("installing {}", decision.batch.install.join(", ")));
@@ -362,10 +531,100 @@ mod tests {
             &[("sl", PackageWant::Present), ("tree", PackageWant::Present)],
             &[],
         );
-        let (change, d) = decide(&p, vec![FactValue::Packages(state)])
+        let (change, d) = decide(&p, vec![FactValue::of::<Packages>(state)])
             .expect("ok")
             .expect("change");
         assert_eq!(change.fields.len(), 2, "tree of another task too");
         assert_eq!(d.batch.install, ["sl=5.02", "tree=2.1.0"]);
+    }
+
+    #[test]
+    fn package_wants_of_a_host_merge_into_one_fact() {
+        let mut set = FactSet::default();
+        let a = set.ask(Packages::new(
+            &[("sl".into(), PackageWant::Present)],
+            false,
+            None,
+        ));
+        let b = set.ask(Packages::new(
+            &[
+                ("tree".into(), PackageWant::Present),
+                ("sl".into(), PackageWant::Latest),
+            ],
+            true,
+            Some(600),
+        ));
+        assert_eq!(set.facts.len(), 1);
+        assert_eq!(
+            serde_json::to_value(&set.facts[0]).expect("saves"),
+            serde_json::json!({"Packages": {
+                "wants": [["sl", "latest"], ["tree", "present"]],
+                "update_cache": true,
+                "cache_valid_time": 600,
+            }}),
+            "merged, and saved as before"
+        );
+        let facts = set
+            .parse("@@probe\nK 0\nKC 0\nKI 0 sl 5.0\nKV 0 sl 5.1\n@@end\n")
+            .expect("parses");
+        let state = facts.get(a);
+        assert_eq!(state, facts.get(b), "one answer for both");
+        assert!(state.cache_stale && state.update_cache);
+        assert_eq!(state.wants.len(), 2, "the wants travel with the answer");
+        assert_eq!(state.installed.get("sl").map(String::as_str), Some("5.0"));
+        assert_eq!(state.candidates.get("sl").map(String::as_str), Some("5.1"));
+    }
+
+    #[test]
+    fn the_probe_asks_dpkg_and_apt_once_for_the_merged_wants() {
+        let bin = tempfile::tempdir().expect("tempdir");
+        let stub = |name: &str, body: &str| {
+            let path = bin.path().join(name);
+            std::fs::write(&path, format!("#!/bin/sh\n{body}")).expect("stub");
+            let mut perms = std::fs::metadata(&path).expect("stat").permissions();
+            std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+            std::fs::set_permissions(&path, perms).expect("chmod");
+        };
+        stub(
+            "dpkg-query",
+            r#"for a; do n=$a; done; [ "$n" = sl ] && printf 'ii  5.0'; exit 0"#,
+        );
+        stub(
+            "apt-cache",
+            r#"echo "$*" >> "${0%/*}/asked"; for a; do case $a in policy|--) ;; *) printf '%s:\n  Candidate: 9.%s\n' "$a" "${#a}";; esac; done"#,
+        );
+        let mut set = FactSet::default();
+        let h = set.ask(Packages::new(
+            &[("sl".into(), PackageWant::Latest)],
+            false,
+            None,
+        ));
+        set.ask(Packages::new(
+            &[("tree".into(), PackageWant::Present)],
+            false,
+            None,
+        ));
+        let path = format!(
+            "{}:{}",
+            bin.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = std::process::Command::new("sh")
+            .args(["-c", set.probe_script().as_str()])
+            .env("PATH", path)
+            .output()
+            .expect("sh runs");
+        let facts = set
+            .parse(&String::from_utf8_lossy(&out.stdout))
+            .expect("parses");
+        let state = facts.get(h);
+        assert_eq!(state.installed.get("sl").map(String::as_str), Some("5.0"));
+        assert_eq!(state.candidates.get("sl").map(String::as_str), Some("9.2"));
+        assert_eq!(
+            state.candidates.get("tree").map(String::as_str),
+            Some("9.4")
+        );
+        let asked = std::fs::read_to_string(bin.path().join("asked")).expect("asked");
+        assert_eq!(asked, "policy -- sl tree\n", "one apt-cache call");
     }
 }

@@ -18,6 +18,7 @@ use super::{
 use super::{docker_compose, download, firewall, getent, git};
 use super::{named, BuildContext, Compiled, Resource};
 use crate::error::{Error, ErrorKind, Result};
+use crate::facts::Registered;
 use crate::fields::arg::Groups;
 use crate::plan::Field;
 use crate::yaml::Node;
@@ -38,9 +39,10 @@ pub(crate) struct Kind {
 }
 
 /// What a kind declares through its type rather than through a built resource: its own plan
-/// attributes and the fact its tasks set.
+/// attributes, its fact kinds and the fact its tasks set.
 struct Declared {
     fields: &'static [Field],
+    fact_kinds: &'static [Registered],
     sets_fact: fn(&Node) -> Option<String>,
 }
 
@@ -49,6 +51,7 @@ impl Declared {
     const fn of<R: Resource>(_: fn(&Node, &BuildContext<'_>) -> Result<R>) -> Self {
         Self {
             fields: R::FIELDS,
+            fact_kinds: R::FACT_KINDS,
             sets_fact: R::sets_fact,
         }
     }
@@ -142,6 +145,16 @@ pub(crate) fn declared_fields() -> Vec<Field> {
     KINDS
         .iter()
         .flat_map(|k| k.declared.fields)
+        .copied()
+        .collect()
+}
+
+/// Every fact kind a resource kind declares in its file: what a saved plan's questions and
+/// answers of those kinds read back as (`facts::reading`).
+pub(crate) fn declared_fact_kinds() -> Vec<Registered> {
+    KINDS
+        .iter()
+        .flat_map(|k| k.declared.fact_kinds)
         .copied()
         .collect()
 }

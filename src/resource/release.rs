@@ -17,12 +17,133 @@ use super::args::checked_path;
 use super::shared;
 use super::{BuildContext, Claim, Problem, Resource, Situation};
 use crate::error::{Error, Result};
-use crate::facts::{FactSet, Facts, Handle, PathKind, PathState, ReleaseState};
+use serde::{Deserialize, Serialize};
+
+use crate::facts::{decode, Answer, FactSet, Facts, Handle, Kind, PathKind, PathState};
 use crate::fields::arg::{Arg, Groups};
 use crate::fields::{wrong_type, Fields};
 use crate::plan::{Action, Change, Field};
 use crate::script::{n, p, w, Script};
 use crate::yaml::Node;
+
+/// The probe's question for a release root: the release folders under `root`, recon's markers
+/// for them, and where `root/link` points (`_rel IDX ROOT LINK`). Asked by `release`,
+/// `cutover`, `http_check` and `recon releases`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Releases {
+    pub(crate) root: String,
+    pub(crate) link: String,
+}
+
+/// What is deployed under a release root.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub(crate) struct ReleaseState {
+    /// The `current` link's target, if the link exists.
+    pub(crate) link: Option<String>,
+    /// Sub-directories (not links), by name.
+    pub(crate) dirs: Vec<String>,
+    /// `.recon-releases/<version>` marker files: version → content.
+    pub(crate) markers: std::collections::BTreeMap<String, String>,
+    /// Temp folders an interrupted unpack left behind (`.<version>.tmp-<pid>.<random>`,
+    /// `.<version>.old-<pid>`): only those whose script no longer runs, never the one of an apply
+    /// unpacking into the same root at this moment (another target's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) leftovers: Vec<String>,
+    /// The root (or its marker folder) is behind a link another account controls and that
+    /// leads out of its files: nothing under it was read, and nothing is written there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unsafe_link: Option<String>,
+}
+
+impl Answer for ReleaseState {}
+
+impl Releases {
+    /// The question for `root` and its `link`.
+    pub(crate) fn new(root: &str, link: &str) -> Self {
+        Self {
+            root: root.to_owned(),
+            link: link.to_owned(),
+        }
+    }
+}
+
+impl Kind for Releases {
+    const NAME: &'static str = "Releases";
+    /// `_rel IDX ROOT LINK`: `R IDX`, then one line per thing found, each value base64: `RL`
+    /// the link's target, `RD` a release folder, `RT` a leftover temp folder, `RM` a marker
+    /// (name, content), `RU` the link another account controls that stopped the walk.
+    const FUNCTIONS: &'static str = r#"_rel() {
+  printf 'R %s\n' "$1"
+  ( _walk "$2"; _ws=$?
+    if [ "$_ws" = 2 ]; then printf 'RU %s ' "$1"; printf %s "$_wbad" | base64 -w0; echo; exit 0; fi
+    [ "$_ws" = 0 ] || exit 0
+    if [ -L "./$3" ]; then printf 'RL %s ' "$1"; readlink -- "./$3" | base64 -w0; echo; fi
+    for _e in ./*; do
+      if [ -d "$_e" ] && ! [ -L "$_e" ]; then printf 'RD %s ' "$1"; basename -- "$_e" | base64 -w0; echo; fi
+    done
+    for _e in ./.*.tmp-* ./.*.old-*; do
+      [ -d "$_e" ] && ! [ -L "$_e" ] || continue
+      _lp=${_e##*.tmp-}; _lp=${_lp##*.old-}; _lp=${_lp%%.*}
+      case $_lp in ''|*[!0-9]*) ;; *)
+        if [ -d "/proc/$_lp" ] && [ "$(sed -n 's/.*) \(.\).*/\1/p' "/proc/$_lp/stat" 2>/dev/null)" != Z ]; then continue; fi;;
+      esac
+      printf 'RT %s ' "$1"; basename -- "$_e" | base64 -w0; echo
+    done
+    if [ -L ./.recon-releases ]; then printf 'RU %s ' "$1"; printf %s "${PWD%/}/.recon-releases" | base64 -w0; echo; exit 0; fi
+    for _e in ./.recon-releases/*; do
+      if [ -f "$_e" ] && ! [ -L "$_e" ]; then
+        printf 'RM %s %s ' "$1" "$(basename -- "$_e" | base64 -w0)"; base64 -w0 < "$_e"; echo
+      fi
+    done )
+}
+"#;
+    type Answer = ReleaseState;
+
+    fn ask(&self, index: u64, probe: &mut Script) {
+        probe.fill(
+            "  _rel {} {} {}\n",
+            [n(index), p(&self.root), w(&self.link)],
+        );
+    }
+
+    fn read(
+        &self,
+        tag: &str,
+        words: &mut dyn Iterator<Item = &str>,
+        answer: &mut Option<ReleaseState>,
+    ) -> Result<(), &'static str> {
+        if tag == "R" {
+            *answer = Some(ReleaseState::default());
+            return Ok(());
+        }
+        let state = answer.as_mut().ok_or("release line before `R`")?;
+        let mut text = || {
+            let bytes = decode(words.next().unwrap_or(""))?;
+            Ok::<_, &'static str>(
+                String::from_utf8_lossy(&bytes)
+                    .trim_end_matches('\n')
+                    .to_owned(),
+            )
+        };
+        match tag {
+            "RL" => state.link = Some(text()?),
+            "RD" => state.dirs.push(text()?),
+            "RT" => state.leftovers.push(text()?),
+            "RU" => state.unsafe_link = Some(text()?),
+            "RM" => {
+                let name = text()?;
+                let content = text()?;
+                state.markers.insert(name, content);
+            }
+            _ => return Err("unknown tag"),
+        }
+        Ok(())
+    }
+
+    fn drifted(&self, _: &ReleaseState, _: &ReleaseState) -> String {
+        format!("the releases under `{}`", self.root)
+    }
+}
 
 /// A deployed release and the link that makes it current.
 #[derive(Debug, Clone)]
@@ -457,6 +578,8 @@ impl Resource for Release {
     type Asked = Handle<ReleaseState>;
     type Decision = Decision;
     const FIELDS: &'static [Field] = &[PRUNE, shared::SHARED, shared::PREPARE];
+    const FACT_KINDS: &'static [crate::facts::Registered] =
+        &[crate::facts::Registered::of::<Releases>()];
 
     fn id(&self) -> String {
         format!("{} ({})", self.dir(), self.archive.description)
@@ -471,7 +594,7 @@ impl Resource for Release {
     }
 
     fn ask(&self, facts: &mut FactSet) -> Self::Asked {
-        facts.releases(&self.root, &self.link)
+        facts.ask(Releases::new(&self.root, &self.link))
     }
 
     fn decide(
