@@ -28,13 +28,15 @@ for i in $(seq 1 "$N"); do
     stop_pidfile "$user" "$D/run/supervisord.pid"
     stop_pidfile "$user" "$D/run/nginx/nginx.pid"
     # Whatever of this dedicated account survived (an app whose supervisord died, a stray
-    # session): only benchmark processes run under these accounts.
-    pids=$(pgrep -u "$user" || true)
+    # session): only benchmark processes run under these accounts on this machine. Processes
+    # of booted nodes (systemd-nspawn) can have the same uid inside their own namespaces:
+    # only this machine's own pid namespace counts.
+    pids=$(pgrep -u "$user" --ns $$ --nslist pid || true)
     if [ -n "$pids" ]; then
         # shellcheck disable=SC2086
         kill $pids 2>/dev/null || true
         sleep 0.2
-        pids=$(pgrep -u "$user" || true)
+        pids=$(pgrep -u "$user" --ns $$ --nslist pid || true)
         # shellcheck disable=SC2086
         [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
     fi

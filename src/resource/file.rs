@@ -483,18 +483,19 @@ impl Resource for File {
             // Copied and put back inside the folder the walk entered, like the write itself.
             out.fill("_b=$(_backup {}) || exit 1\n", [p(&self.path)]);
         }
-        out.fill("_put {}", [p(&self.path)]);
-        self.attrs.shell_args(Some(*mode), out);
+        let mut put = Script::new();
+        put.fill("_put {}", [p(&self.path)]);
+        self.attrs.shell_args(Some(*mode), &mut put);
         if let Some(validate) = &self.validate {
-            out.fill(" {}", [w(&validate.replace("%s", "\"$1\""))]);
+            put.fill(" {}", [w(&validate.replace("%s", "\"$1\""))]);
         }
         match &self.content {
             Body::Inline(bytes) => {
-                out.base64_heredoc(bytes);
+                out.put_content(&put, bytes);
             }
             Body::Artifact(artifact) => {
                 // `_put` reads the blob's raw bytes instead of base64 from its input.
-                out.code(" < ").artifact(artifact).code("\n");
+                out.script(&put).code(" < ").artifact(artifact).code("\n");
             }
         }
         match &self.check {

@@ -81,11 +81,12 @@ impl Rewrite {
 
     /// The atomic write of the new text.
     pub(super) fn script(&self, path: &str, out: &mut Script) {
-        out.fill("_put {} {} - -", [p(path), w(&fmt_mode(self.mode))]);
+        let mut put = Script::new();
+        put.fill("_put {} {} - -", [p(path), w(&fmt_mode(self.mode))]);
         if let Some(validate) = &self.validate {
-            out.fill(" {}", [w(&validate.replace("%s", "\"$1\""))]);
+            put.fill(" {}", [w(&validate.replace("%s", "\"$1\""))]);
         }
-        out.base64_heredoc(self.content.as_bytes())
+        out.put_content(&put, self.content.as_bytes())
             .code("[ $? -eq 0 ] || exit 1\n");
     }
 

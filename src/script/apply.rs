@@ -7,7 +7,13 @@ use super::{n, w, Piece, Script};
 use crate::artifact::Artifact;
 
 /// Shell helpers for writes: always temp + rename in the same directory, reached through the
-/// link-safe walk (`walk.rs`). `_backup PATH` copies a regular file to a random name beside it
+/// link-safe walk (`walk.rs`). A temp name is `.recon-TOKEN.STEP.N`: TOKEN is random, made
+/// once per script by `mktemp -u` where these helpers are defined (a `sudo` child makes its
+/// own), STEP the step's id
+/// and N counts the step's writes, so names never repeat and cannot be guessed, without a
+/// `mktemp` per write. `_put` writes the content in `_text` when it is set (text travels as a
+/// shell word and the shell's own `printf` writes it: no process), else its input (base64, or
+/// raw bytes with `_raw`). `_backup PATH` copies a regular file to a random name beside it
 /// (printing that copy's path) and `_restore COPY PATH` puts it back (or, with no copy,
 /// removes PATH), both inside the entered folder: `file`'s `check`. `_stamp PATH` creates a
 /// command's stamp (mode 0666, exclusively, like a lock) inside the entered folder and touches
@@ -44,14 +50,25 @@ _restore() (
   _in "$2" || exit 1
   if [ -n "$1" ]; then mv -fT -- "./${1##*/}" "./$_n"; else rm -f -- "./$_n"; fi
 )
-_put() (
+_tmpname() {
+  [ -n "$_tok" ] || return 1
+  _tn=$((${_tn:-0} + 1))
+}
+_put() {
+  _tmpname && _put1 "$@"; _pst=$?
+  unset _text
+  return "$_pst"
+}
+_put1() (
   _in "$1" || exit 1
   if [ -n "${_raw:-}" ]; then _dec=cat; else _dec='base64 -d'; fi
-  _t=$(mktemp -u ./.recon-XXXXXXXXXX) || exit 1
+  _t="./.recon-$_tok.${_id:-0}.$_tn"
   _um=$(umask); umask 077; set -C
   exec 7>"$_t" || exit 1
   set +C; umask "$_um"
-  if ! $_dec >&7; then rm -f -- "$_t"; exit 1; fi
+  if [ -n "${_text+x}" ]; then
+    printf %s "$_text" >&7 || { rm -f -- "$_t"; exit 1; }
+  elif ! $_dec >&7; then rm -f -- "$_t"; exit 1; fi
   if ! _fattrs /proc/self/fd/7 "$2" "$3" "$4"; then rm -f -- "$_t"; exit 1; fi
   if [ -n "${5:-}" ] && ! sh -c "$5" recon-validate "${PWD%/}/${_t#./}"; then
     rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; exit 1
@@ -62,9 +79,12 @@ _blob() {
   _bs=$(sha256sum < "$_blobs/$1" 2>/dev/null) && [ "${_bs%% *}" = "$1" ] && return 0
   printf 'artifact %s is missing or damaged on this host\n' "$1" >&2; return 1
 }
-_link() (
+_link() {
+  _tmpname && _link1 "$@"
+}
+_link1() (
   _in "$2" || exit 1
-  _t=$(mktemp -u ./.recon-XXXXXXXXXX) || exit 1
+  _t="./.recon-$_tok.${_id:-0}.$_tn"
   ln -s -- "$1" "$_t" || exit 1
   if ! mv -fT -- "$_t" "./$_n"; then rm -f -- "$_t"; exit 1; fi
 )
@@ -92,7 +112,7 @@ _serialize() {
 }
 "#,
     walk_functions!(),
-    "_wuid=$(id -u)\n"
+    "_wuid=$(id -u)\n_tok=$(mktemp -u XXXXXXXXXXXX); _tn=0\n"
 );
 
 /// What a step run under `sudo -n sh -s` needs before its body.
@@ -156,9 +176,10 @@ const RUN_FUNCTIONS: &str = r#"_tmp_open || { printf '@@error cannot create a pr
 _stop=
 trap '_stop=1' INT TERM HUP PIPE
 _pd="$HOME/.recon/pending"
+_now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 _pend() {
   [ -d "$_pd" ] || (umask 077 && mkdir -p -- "$_pd") || return 1
-  printf 'pending since %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$_pd/.$1.tmp" && mv -f -- "$_pd/.$1.tmp" "$_pd/$1"
+  printf 'pending since %s\n' "$_now" > "$_pd/.$1.tmp" && mv -f -- "$_pd/.$1.tmp" "$_pd/$1"
 }
 _run() {
   _id=$1
@@ -471,6 +492,39 @@ mod tests {
         at.swap();
         assert!(!helpers("_stamp \"$1\"\n", &stamp).0);
         assert_eq!(std::fs::read_dir(&at.secret).expect("ls").count(), 0);
+    }
+
+    /// Text goes through `_text` and the shell's `printf`, bytes through base64; each write
+    /// gets its own temp name, leaves none behind, and has its mode from the start.
+    #[test]
+    fn text_and_bytes_are_put_whole_with_their_mode_and_no_temp_file_left() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let text: &[u8] = b"it's $HOME `x`\n\\n\n\n";
+        let bytes: &[u8] = &[0xff, 0, 1, b'\n'];
+        let mut s = Script::of(WRITE_FUNCTIONS);
+        for (name, content) in [("a", text), ("b", bytes), ("c", text)] {
+            let path = dir.path().join(name);
+            let mut put = Script::new();
+            put.fill(
+                "_put {} 0640 - -",
+                [Piece::Word(path.to_str().expect("utf8"))],
+            );
+            s.put_content(&put, content)
+                .code("[ $? -eq 0 ] || exit 1\n");
+        }
+        let out = std::process::Command::new("sh")
+            .args(["-c", s.as_str()])
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{out:?}");
+        for (name, content) in [("a", text), ("b", bytes), ("c", text)] {
+            let path = dir.path().join(name);
+            assert_eq!(std::fs::read(&path).expect("read"), content, "{name}");
+            let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+            assert_eq!(mode & 0o7777, 0o640, "{name}");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 3);
     }
 
     #[test]

@@ -182,6 +182,21 @@ impl Script {
         self.base64_heredoc_then(bytes, "")
     }
 
+    /// `put` (a `_put PATH MODE OWNER GROUP …` command line) writing `bytes`: text (UTF-8
+    /// without NUL) is set in `_text` first, as one quoted word, and `_put` writes it with the
+    /// shell's own `printf`, without a process; other bytes follow it as base64 on its input.
+    pub(crate) fn put_content(&mut self, put: &Script, bytes: &[u8]) -> &mut Self {
+        match std::str::from_utf8(bytes) {
+            Ok(text) if !text.contains('\0') => self
+                .code("_text=")
+                .word(text)
+                .code("\n")
+                .script(put)
+                .code("\n"),
+            _ => self.script(put).base64_heredoc(bytes),
+        }
+    }
+
     /// Like `base64_heredoc`, with more of the command line (a pipe) after the redirection.
     pub(crate) fn base64_heredoc_then(&mut self, bytes: &[u8], rest: &'static str) -> &mut Self {
         self.base64_heredoc_then_script(bytes, &Script::of(rest))
