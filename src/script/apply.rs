@@ -11,7 +11,9 @@ use crate::artifact::Artifact;
 /// once per script by `mktemp -u` where these helpers are defined (a `sudo` child makes its
 /// own), STEP the step's id
 /// and N counts the step's writes, so names never repeat and cannot be guessed, without a
-/// `mktemp` per write. `_put` writes the content in `_text` when it is set (text travels as a
+/// `mktemp` per write. A file that keeps its owner and group and whose mode has no execute or
+/// special bit is created with its mode (the umask that gives it: no `chmod`); any other is
+/// created 0600 and given its attributes through the descriptor, before the rename. `_put` writes the content in `_text` when it is set (text travels as a
 /// shell word and the shell's own `printf` writes it: no process), else its input (base64, or
 /// raw bytes with `_raw`). `_backup PATH` copies a regular file to a random name beside it
 /// (printing that copy's path) and `_restore COPY PATH` puts it back (or, with no copy,
@@ -63,13 +65,19 @@ _put1() (
   _in "$1" || exit 1
   if [ -n "${_raw:-}" ]; then _dec=cat; else _dec='base64 -d'; fi
   _t="./.recon-$_tok.${_id:-0}.$_tn"
-  _um=$(umask); umask 077; set -C
+  _pm=077; _fm=$2
+  case $2$3$4 in
+    [0246][0246][0246]--|0[0246][0246][0246]--)
+      _pm=${2#0}; _pa=${_pm%??}; _pb=${_pm#?}; _pb=${_pb%?}; _pc=${_pm#??}
+      _pm=$((7 - _pa))$((7 - _pb))$((7 - _pc)); _fm=-;;
+  esac
+  _um=$(umask); umask "$_pm"; set -C
   exec 7>"$_t" || exit 1
   set +C; umask "$_um"
   if [ -n "${_text+x}" ]; then
     printf %s "$_text" >&7 || { rm -f -- "$_t"; exit 1; }
   elif ! $_dec >&7; then rm -f -- "$_t"; exit 1; fi
-  if ! _fattrs /proc/self/fd/7 "$2" "$3" "$4"; then rm -f -- "$_t"; exit 1; fi
+  if ! _fattrs /proc/self/fd/7 "$_fm" "$3" "$4"; then rm -f -- "$_t"; exit 1; fi
   if [ -n "${5:-}" ] && ! sh -c "$5" recon-validate "${PWD%/}/${_t#./}"; then
     rm -f -- "$_t"; echo "validation failed; the live file was not touched" >&2; exit 1
   fi
@@ -503,12 +511,17 @@ mod tests {
         let text: &[u8] = b"it's $HOME `x`\n\\n\n\n";
         let bytes: &[u8] = &[0xff, 0, 1, b'\n'];
         let mut s = Script::of(WRITE_FUNCTIONS);
-        for (name, content) in [("a", text), ("b", bytes), ("c", text)] {
+        for (name, content, mode) in [
+            ("a", text, "0640"),
+            ("b", bytes, "0640"),
+            ("c", text, "0755"),
+            ("d", text, "600"),
+        ] {
             let path = dir.path().join(name);
             let mut put = Script::new();
             put.fill(
-                "_put {} 0640 - -",
-                [Piece::Word(path.to_str().expect("utf8"))],
+                "_put {} {} - -",
+                [Piece::Word(path.to_str().expect("utf8")), Piece::Word(mode)],
             );
             s.put_content(&put, content)
                 .code("[ $? -eq 0 ] || exit 1\n");
@@ -518,13 +531,18 @@ mod tests {
             .output()
             .expect("sh runs");
         assert!(out.status.success(), "{out:?}");
-        for (name, content) in [("a", text), ("b", bytes), ("c", text)] {
+        for (name, content, want) in [
+            ("a", text, 0o640),
+            ("b", bytes, 0o640),
+            ("c", text, 0o755),
+            ("d", text, 0o600),
+        ] {
             let path = dir.path().join(name);
             assert_eq!(std::fs::read(&path).expect("read"), content, "{name}");
             let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
-            assert_eq!(mode & 0o7777, 0o640, "{name}");
+            assert_eq!(mode & 0o7777, want, "{name}");
         }
-        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 3);
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 4);
     }
 
     #[test]
