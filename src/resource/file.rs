@@ -688,9 +688,15 @@ mod tests {
             .all(|c| crate::script::WRITE_FUNCTIONS.contains(c)));
     }
 
-    /// The temp file of `_put` is created under umask 077, exclusively (`set -C`), so it is
-    /// private until its attributes are set through its descriptor.
-    const WRITE_TEMP_IS_PRIVATE: &[&str] = &["umask 077; set -C", "exec 7>\"$_t\""];
+    /// The temp file of `_put` is created exclusively (`set -C`) under umask 077, or under the
+    /// complement of its final mode when that mode has no execute or special bit: never
+    /// readable beyond its final mode, until its attributes are set through its descriptor.
+    const WRITE_TEMP_IS_PRIVATE: &[&str] = &[
+        "_pm=077; _fm=$2",
+        "_pm=$((7 - _pa))$((7 - _pb))$((7 - _pc)); _fm=-;;",
+        "umask \"$_pm\"; set -C",
+        "exec 7>\"$_t\"",
+    ];
 
     #[test]
     fn absent_deletes_files_and_links_and_refuses_directories() {
