@@ -334,27 +334,38 @@ pub(crate) struct FactSet {
 /// `_g IDX SECS SCRIPT` / `_o IDX SECS SCRIPT` run a guard / an output command under
 /// `_bounded` (`T IDX SECS` when the bound stopped it), in a fresh `sh -c` that has the walk
 /// helpers (`script::HELPERS_FUNCTIONS`), with the line numbers `sh` prints its own. A `Kind`
-/// brings its own functions (`Kind::FUNCTIONS`).
+/// brings its own functions (`Kind::FUNCTIONS`). `_p IDX PATH WANT` answers a path: the
+/// walk's judgement of its folder (`_wjudge`) is kept for the next path in the same folder
+/// (`_pjd`; forgotten at the start of each probe and whenever a command runs), so the
+/// paths of one folder cost one `stat` of its chain; a folder the judgement cannot clear takes
+/// the full walk, every time.
 pub(crate) const PROBE_FUNCTIONS: &str = r#"_g() {
-  _gt=$(date +%s)
+  _pjd=; _gt=$(date +%s)
   _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null >/dev/null 2>&1; _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'G %s %s\n' "$1" "$_grc"
 }
 _mod() {
-  _gt=$(date +%s)
+  _pjd=; _gt=$(date +%s)
   _out=$(_bounded "$2" "$3" - 2>&1 | "$3" -c "$4" check 2>&1); _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
 }
 _o() {
-  _gt=$(date +%s)
+  _pjd=; _gt=$(date +%s)
   _out=$(_bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null 2>&1); _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
   printf 'O %s %s ' "$1" "$_grc"; printf %s "$_out" | base64 -w0; echo
 }
 _p() {
   _pd=${2%/*}; _pn=${2##*/}; [ -n "$_pd" ] || _pd=/; [ -n "$_pn" ] || _pn=.
+  if [ "$_pd" != "${_pjd-}" ]; then _pjd=$_pd; _wjudge "$_pd"; _pjs=$?; _pjp=$_wfp; fi
+  if [ "$_pjs" = 1 ]; then printf 'P %s absent\n' "$1"; return; fi
+  if [ "$_pjs" = 0 ]; then
+    ( cd -P -- "$_pjp" 2>/dev/null || { printf 'P %s absent\n' "$1"; exit 0; }
+      _p1 "$1" "./$_pn" "$3" )
+    return
+  fi
   ( _walk "$_pd"; _ps=$?
     if [ "$_ps" = 2 ]; then printf 'P %s unsafe ' "$1"; printf %s "$_wbad" | base64 -w0; echo; exit 0; fi
     if [ "$_ps" != 0 ]; then printf 'P %s absent\n' "$1"; exit 0; fi
@@ -461,7 +472,7 @@ impl FactSet {
                 }
             }
         }
-        s.code("_probe() {\n  _helpers || return 1\n  printf '@@probe\\n'\n");
+        s.code("_probe() {\n  _helpers || return 1\n  _pjd=\n  printf '@@probe\\n'\n");
         for (index, fact) in self.facts.iter().enumerate() {
             let index = u64::try_from(index).unwrap_or(u64::MAX);
             let i = n(index);

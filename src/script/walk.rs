@@ -33,6 +33,10 @@
 /// set once where the functions are defined for a script (reset here, so a value from the
 /// environment never counts), not asked of `id` on every walk.
 ///
+/// `_wjudge DIR` is that judgement alone, without entering: 0 (every folder trusted, DIR
+/// there), 1 (trusted up to a missing folder), 3 (the walk must decide); the probe asks it
+/// once for the folder several paths share (`facts.rs`, `_p`).
+///
 /// `_cd DIR`: `_walk DIR` that says why it did not get there (for a `chdir`).
 ///
 /// `_ropen FILE`: opens FILE for reading on descriptor 6, for a reader running as root (or as
@@ -84,7 +88,8 @@ macro_rules! walk_functions {
     _wbad=
   done
 }
-_wfast() {
+_wjudge() {
+  _wu=${_wuid:-}; [ -n "$_wu" ] || _wu=$(id -u)
   _wfr=$1; _wfn='
 '
   case $_wfr in /*) _wfp=; set -- /;; *) _wfp=.; set -- .;; esac
@@ -107,8 +112,14 @@ _wfast() {
     _wfp=$1; shift
   done
   [ -n "$_wfp" ] || return 3
-  cd -P -- "$_wfp" 2>/dev/null || return 3
   [ "$_wfs" != 0 ] || return 0
+  return 1
+}
+_wfast() {
+  _wjudge "$1"; _wfj=$?
+  [ "$_wfj" != 3 ] || return 3
+  cd -P -- "$_wfp" 2>/dev/null || return 3
+  [ "$_wfj" != 0 ] || return 0
   _wo=$_wfo; _wr=${_wfz#"$_wfp"}; _wr=${_wr#/}
   return 1
 }
