@@ -132,7 +132,7 @@ fn deliver(
     options: &ApplyOptions<'_>,
 ) -> Result<(Output, Option<String>), Outcome> {
     let mut needed = script.artifacts().to_vec();
-    locate(&mut needed).map_err(Outcome::Failed)?;
+    locate(&mut needed).map_err(|missing| Outcome::Failed(missing.to_string()))?;
     // An artifact another target of the account is sending is waited for (that artifact only,
     // until the host stored it), then found there; the rest of the account's targets apply at
     // once, each under its own lock on the host.

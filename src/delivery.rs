@@ -177,13 +177,35 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
+/// Why an artifact a saved plan names cannot be sent: the cache is unreadable, or the
+/// artifact left it since the plan was saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// The artifact cache could not be opened (the reason).
+    Cache(String),
+    /// The artifact (its sha256 and size) is no longer in the cache.
+    Gone { sha256: String, size: u64 },
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cache(why) => write!(f, "cannot open the artifact cache: {why}"),
+            Self::Gone { sha256, size } => write!(
+                f,
+                "artifact {sha256} ({size} bytes) is no longer in the artifact cache; plan again"
+            ),
+        }
+    }
+}
+
 /// Gives every artifact a file on this machine: a saved plan names them by hash only, and they
 /// are found again in the artifact cache. Names the first one that is gone.
-pub(crate) fn locate(artifacts: &mut [Artifact]) -> Result<(), String> {
+pub(crate) fn locate(artifacts: &mut [Artifact]) -> Result<(), Missing> {
     if artifacts.iter().all(|a| !a.path.as_os_str().is_empty()) {
         return Ok(());
     }
-    let store = Store::user().map_err(|e| format!("cannot open the artifact cache: {e}"))?;
+    let store = Store::user().map_err(|e| Missing::Cache(e.to_string()))?;
     for artifact in artifacts
         .iter_mut()
         .filter(|a| a.path.as_os_str().is_empty())
@@ -191,10 +213,10 @@ pub(crate) fn locate(artifacts: &mut [Artifact]) -> Result<(), String> {
         match store.find(&artifact.sha256) {
             Ok(Some(found)) if found.size == artifact.size => artifact.path = found.path,
             _ => {
-                return Err(format!(
-                    "artifact {} ({} bytes) is no longer in the artifact cache; plan again",
-                    artifact.sha256, artifact.size
-                ))
+                return Err(Missing::Gone {
+                    sha256: artifact.sha256.clone(),
+                    size: artifact.size,
+                })
             }
         }
     }
