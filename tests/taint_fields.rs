@@ -218,7 +218,8 @@ fn project() -> Project {
 fn kinds(p: &Project) -> Vec<String> {
     let help = p.recon(&["--help"]).stdout;
     let list = help
-        .split_once("Resources (the key of a task):")
+        .split_once("Resources (the key of a task")
+        .and_then(|(_, rest)| rest.split_once('\n'))
         .expect("the help lists the resources")
         .1;
     list.lines()
