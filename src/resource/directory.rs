@@ -193,18 +193,33 @@ impl Resource for Directory {
             // `-m` gives the new directory its final mode at creation: never wider, not even
             // for a moment.
             let mode = fmt_mode(decision.attrs.mode.unwrap_or(0o755));
+            // A mode the task gives is given to a folder found made too (`m`); without one,
+            // such a folder keeps its own.
+            let given = if decision.attrs.mode.is_some() {
+                " m"
+            } else {
+                ""
+            };
+            let owner_and_group = Attrs {
+                mode: None,
+                ..decision.attrs.clone()
+            };
             for parent in &decision.parents {
                 // Another host's apply may make the same parent meanwhile: as with Ansible's
                 // `file`, a parent that is a directory by then is fine.
                 out.fill("if ! [ -d {} ]; then\n", [p(parent)]);
-                out.fill(
-                    "_mkdir {} {} 2>/dev/null || [ -d {} ] || exit 1\n",
-                    [w(&mode), p(parent), p(parent)],
-                );
-                decision.attrs.apply_script(parent, out);
+                out.fill("_mkdir {} {}", [w(&mode), p(parent)])
+                    .code(given)
+                    .fill(" 2>/dev/null || [ -d {} ] || exit 1\n", [p(parent)]);
+                owner_and_group.apply_script(parent, out);
                 out.code("fi\n");
             }
-            out.fill("_mkdir {} {} || exit 1\n", [w(&mode), p(&self.path)]);
+            // `_mkdir` gave the folder its mode: only owner and group are left to set.
+            out.fill("_mkdir {} {}", [w(&mode), p(&self.path)])
+                .code(given)
+                .code(" || exit 1\n");
+            owner_and_group.apply_script(&self.path, out);
+            return;
         }
         decision.attrs.apply_script(&self.path, out);
     }

@@ -37,6 +37,11 @@
 /// there), 1 (trusted up to a missing folder), 3 (the walk must decide); the probe asks it
 /// once for the folder several paths share (`facts.rs`, `_p`).
 ///
+/// `_mkdir MODE PATH [m]`: makes the folder PATH with MODE (`mkdir -m`: never wider, not even
+/// for a moment; missing parents with the umask's mode), reached through the walk. A folder
+/// already there keeps its mode, or with `m` is given MODE (the `directory` resource, whose
+/// folder another apply may make between its plan and its write).
+///
 /// `_cd DIR`: `_walk DIR` that says why it did not get there (for a `chdir`).
 ///
 /// `_ropen FILE`: opens FILE for reading on descriptor 6, for a reader running as root (or as
@@ -141,12 +146,15 @@ _in() {
 }
 _mkdir() (
   _in "$2" c || exit 1
+  _wmade=
   if ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then
-    _we=$(mkdir -m "$1" -- "./$_n" 2>&1) || [ -e "./$_n" ] || [ -L "./$_n" ] || { printf '%s\n' "$_we" >&2; exit 1; }
+    if _we=$(mkdir -m "$1" -- "./$_n" 2>&1); then _wmade=1
+    elif ! [ -e "./$_n" ] && ! [ -L "./$_n" ]; then printf '%s\n' "$_we" >&2; exit 1; fi
   fi
   _walk "./$_n"; _ws=$?
   [ "$_ws" = 2 ] && _refused
   [ "$_ws" = 1 ] && printf '%s is not a folder\n' "$2" >&2
+  if [ "$_ws" = 0 ] && [ "${3:-}" = m ] && [ -z "$_wmade" ]; then chmod -- "$1" . || exit 1; fi
   exit "$_ws"
 )
 _rm() (
@@ -419,6 +427,33 @@ mod tests {
             .output()
             .expect("sh runs");
         assert!(!out.status.success(), "{out:?}");
+    }
+
+    /// `_mkdir MODE PATH` makes a folder with MODE and leaves one already there as it is;
+    /// with `m` the one already there is given MODE too.
+    #[test]
+    fn a_folder_found_made_keeps_its_mode_unless_the_mode_is_given() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let root = root.path().canonicalize().expect("canonical");
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o7777;
+        let mkdir = |args: &[&str]| {
+            let script = format!("{WALK_FUNCTIONS}_mkdir \"$@\"\n");
+            let out = Command::new("sh")
+                .args(["-c", &script, "mkdir"])
+                .args(args)
+                .output()
+                .expect("sh runs");
+            assert!(out.status.success(), "{out:?}");
+        };
+        let (made, there) = (root.join("made"), root.join("there"));
+        std::fs::create_dir(&there).expect("mkdir");
+        std::fs::set_permissions(&there, std::fs::Permissions::from_mode(0o700)).expect("chmod");
+        mkdir(&["0750", made.to_str().expect("utf8"), "m"]);
+        assert_eq!(mode(&made), 0o750);
+        mkdir(&["0755", there.to_str().expect("utf8")]);
+        assert_eq!(mode(&there), 0o700, "kept without `m`");
+        mkdir(&["0755", there.to_str().expect("utf8"), "m"]);
+        assert_eq!(mode(&there), 0o755, "given with `m`");
     }
 
     #[test]
