@@ -445,11 +445,11 @@ mod tests {
                 .expect("sh runs");
             assert!(out.status.success(), "{out:?}");
         };
-        let (made, there) = (root.join("made"), root.join("there"));
+        let (fresh, there) = (root.join("fresh"), root.join("there"));
         std::fs::create_dir(&there).expect("mkdir");
         std::fs::set_permissions(&there, std::fs::Permissions::from_mode(0o700)).expect("chmod");
-        mkdir(&["0750", made.to_str().expect("utf8"), "m"]);
-        assert_eq!(mode(&made), 0o750);
+        mkdir(&["0750", fresh.to_str().expect("utf8"), "m"]);
+        assert_eq!(mode(&fresh), 0o750);
         mkdir(&["0755", there.to_str().expect("utf8")]);
         assert_eq!(mode(&there), 0o700, "kept without `m`");
         mkdir(&["0755", there.to_str().expect("utf8"), "m"]);
