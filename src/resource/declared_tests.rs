@@ -3,15 +3,12 @@
 //! builder reads is declared), and a value of the wrong type is a located error naming the
 //! argument before the builder runs.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::BTreeSet;
 
 use super::registry::KINDS;
-use super::{build, BuildContext};
 use crate::error::Result;
 use crate::fields::arg::{names, Groups};
 use crate::source::SourceFile;
-use crate::template::{Context, Templar};
 
 /// The argument lists each kind had by hand before the declarations, and those of the nested
 /// mappings (see `declared`). Frozen: the declarations must keep exactly these names.
@@ -440,20 +437,7 @@ fn every_kind_declares_exactly_its_old_keys() {
 
 /// Builds `kind` from `yaml` with role folders in `dir`.
 fn build_in(dir: &std::path::Path, kind: &str, yaml: &str) -> Result<super::Compiled> {
-    let node = crate::yaml::parse(&SourceFile::new("task.yml", yaml)).expect("yaml");
-    let templar = Arc::new(Templar::new());
-    let vars = Context::new(&templar, BTreeMap::new());
-    let bridge = crate::bridge::Lookup::default();
-    let cx = BuildContext {
-        templar: &templar,
-        vars: &vars,
-        template_dirs: vec![dir.to_path_buf()],
-        file_dirs: vec![dir.to_path_buf()],
-        sensitive: false,
-        bridge: &bridge,
-        become_user: None,
-    };
-    build(kind, &node, &cx)
+    super::testing::build_from_yaml(kind, yaml, Some(dir))
 }
 
 /// A folder holding the template and release archive the minimal tasks name.

@@ -3,14 +3,12 @@
 //! has its own shape; a kind sets a fact through the trait; the guide shows `mark.rs` verbatim.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
-use super::{build, declared_fields, sets_fact, BuildContext, Situation};
+use super::{declared_fields, sets_fact, Situation};
 use crate::facts::{FactSet, FactValue, Facts, PathState};
 use crate::plan::{Change, Field};
 use crate::registered::{value, ItemResult, RegisteredItem, Registration};
 use crate::source::SourceFile;
-use crate::template::{Context, Templar};
 use crate::yaml::Node;
 
 /// A task's arguments, as the compiler hands them to a builder.
@@ -21,19 +19,8 @@ fn args(yaml: &str) -> Node {
 
 /// `mark` built through the registry, its change planned against an absent path.
 fn planned_mark() -> (super::Compiled, Change) {
-    let templar = Arc::new(Templar::new());
-    let vars = Context::new(&templar, BTreeMap::new());
-    let bridge = crate::bridge::Lookup::default();
-    let cx = BuildContext {
-        templar: &templar,
-        vars: &vars,
-        template_dirs: Vec::new(),
-        file_dirs: Vec::new(),
-        sensitive: false,
-        bridge: &bridge,
-        become_user: None,
-    };
-    let mark = build("mark", &args("path: /srv/mark\ntext: hello\n"), &cx).expect("builds");
+    let mark = super::testing::build_from_yaml("mark", "path: /srv/mark\ntext: hello\n", None)
+        .expect("builds");
     let mut set = FactSet::default();
     let asked = mark.ask(&mut set);
     let facts = Facts::answered(vec![FactValue::Path(PathState::default())]);

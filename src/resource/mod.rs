@@ -425,6 +425,33 @@ pub(crate) mod testing {
         resource.decide(&asked, &facts, situation)
     }
 
+    /// Builds `kind` through the registry from the task arguments in `yaml`, its templates and
+    /// files looked up in `dir` (none when `None`), as the compiler would with no variables.
+    pub(crate) fn build_from_yaml(
+        kind: &str,
+        yaml: &str,
+        dir: Option<&std::path::Path>,
+    ) -> crate::error::Result<super::Compiled> {
+        use std::sync::Arc;
+        let file = crate::source::SourceFile::new("task.yml", yaml);
+        let node = crate::yaml::parse(&file).expect("the test's YAML parses");
+        let templar = Arc::new(crate::template::Templar::new());
+        let vars = crate::template::Context::new(&templar, std::collections::BTreeMap::new());
+        let bridge = crate::bridge::Lookup::default();
+        let dirs: Vec<std::path::PathBuf> =
+            dir.map(std::path::Path::to_path_buf).into_iter().collect();
+        let cx = super::BuildContext {
+            templar: &templar,
+            vars: &vars,
+            template_dirs: dirs.clone(),
+            file_dirs: dirs,
+            sensitive: false,
+            bridge: &bridge,
+            become_user: None,
+        };
+        super::build(kind, &node, &cx)
+    }
+
     /// `decide_in` when nothing notifies the resource.
     pub(crate) fn decide<R: Resource>(
         resource: &R,
