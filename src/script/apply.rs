@@ -8,8 +8,9 @@ use crate::artifact::Artifact;
 
 /// Shell helpers for writes: always temp + rename in the same directory, reached through the
 /// link-safe walk (`walk.rs`). A temp name is `.recon-TOKEN.STEP.N`: TOKEN is random, made
-/// once per script by `mktemp -u` where these helpers are defined (a `sudo` child makes its
-/// own), STEP the step's id
+/// once per script by `mktemp -u -p /` where these helpers are defined (a `sudo` child makes
+/// its own; `-p /` because `mktemp` refuses a current folder the user may not read), STEP the
+/// step's id
 /// and N counts the step's writes, so names never repeat and cannot be guessed, without a
 /// `mktemp` per write. A file that keeps its owner and group and whose mode has no execute or
 /// special bit is created with its mode (the umask that gives it: no `chmod`); any other is
@@ -53,7 +54,7 @@ _restore() (
   if [ -n "$1" ]; then mv -fT -- "./${1##*/}" "./$_n"; else rm -f -- "./$_n"; fi
 )
 _tmpname() {
-  [ -n "$_tok" ] || return 1
+  [ -n "$_tok" ] || { echo 'cannot make a random temp name (mktemp -u failed)' >&2; return 1; }
   _tn=$((${_tn:-0} + 1))
 }
 _put() {
@@ -120,7 +121,7 @@ _serialize() {
 }
 "#,
     walk_functions!(),
-    "_wuid=$(id -u)\n_tok=$(mktemp -u XXXXXXXXXXXX); _tn=0\n"
+    "_wuid=$(id -u)\n_tok=$(mktemp -u -p / XXXXXXXXXXXX); _tok=${_tok#/}; _tn=0\n"
 );
 
 /// What a step run under `sudo -n sh -s` needs before its body.
