@@ -21,7 +21,10 @@ stop_pidfile() {
     kill -KILL "$pid" 2>/dev/null || true
 }
 
-for i in $(seq 1 "$N"); do
+# One squad at a time would wait out each squad's slow stops (supervisord stopping its app) in
+# turn: every squad is reset at once.
+reset_one() {
+    i=$1
     user=$(printf 'bench%02d' "$i")
     home=$(getent passwd "$user" | cut -d: -f6) || { echo "reset: no account $user (run bench/setup.sh)" >&2; exit 1; }
     D=$home/digicam
@@ -31,15 +34,24 @@ for i in $(seq 1 "$N"); do
     # session): only benchmark processes run under these accounts on this machine. Processes
     # of booted nodes (systemd-nspawn) can have the same uid inside their own namespaces:
     # only this machine's own pid namespace counts.
-    pids=$(pgrep -u "$user" --ns $$ --nslist pid || true)
-    if [ -n "$pids" ]; then
+    left=$(pgrep -u "$user" --ns $$ --nslist pid || true)
+    if [ -n "$left" ]; then
         # shellcheck disable=SC2086
-        kill $pids 2>/dev/null || true
+        kill $left 2>/dev/null || true
         sleep 0.2
-        pids=$(pgrep -u "$user" --ns $$ --nslist pid || true)
+        left=$(pgrep -u "$user" --ns $$ --nslist pid || true)
         # shellcheck disable=SC2086
-        [ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+        [ -z "$left" ] || kill -KILL $left 2>/dev/null || true
     fi
     rm -rf "$D" "$home/.ansible"
     install -o "$user" -g "$user" -m 0644 /etc/skel/.profile "$home/.profile"
+}
+
+pids=""
+for i in $(seq 1 "$N"); do
+    reset_one "$i" &
+    pids="$pids $!"
 done
+status=0
+for pid in $pids; do wait "$pid" || status=1; done
+exit $status
