@@ -359,10 +359,10 @@ _o() {
 }
 _p() {
   _pd=${2%/*}; _pn=${2##*/}; [ -n "$_pd" ] || _pd=/; [ -n "$_pn" ] || _pn=.
-  if [ "$_pd" != "${_pjd-}" ]; then _pjd=$_pd; _wjudge "$_pd"; _pjs=$?; _pjp=$_wfp; fi
+  if [ "$_pd" != "${_pjd-}" ]; then _pjd=$_pd; _wjudge "$_pd"; _pjs=$?; fi
   if [ "$_pjs" = 1 ]; then printf 'P %s absent\n' "$1"; return; fi
   if [ "$_pjs" = 0 ]; then
-    ( cd -P -- "$_pjp" 2>/dev/null || { printf 'P %s absent\n' "$1"; exit 0; }
+    ( cd -P -- "$_pd" 2>/dev/null || { printf 'P %s absent\n' "$1"; exit 0; }
       _p1 "$1" "./$_pn" "$3" )
     return
   fi

@@ -24,7 +24,7 @@ render() {
     local s
     s=$(squad "$2")
     sed -e "s|{{ squad }}|$s|g" -e "s|{{ home }}|/home/$s|g" -e "s|{{ port }}|$((9000 + $2))|g" \
-        -e "s|{{ app_port }}|$((9000 + $2))|g" -e "s|{{ nginx_port }}|$((8000 + $2))|g" \
+        -e "s|{{ nginx_port }}|$((8000 + $2))|g" \
         -e "s|{{ domain }}|api.digicam.$s.test|g" "$1"
 }
 

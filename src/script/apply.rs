@@ -56,6 +56,7 @@ _restore() (
 _tmpname() {
   [ -n "$_tok" ] || { echo 'cannot make a random temp name (mktemp -u failed)' >&2; return 1; }
   _tn=$((${_tn:-0} + 1))
+  _tnm="./.recon-$_tok.${_id:-0}.$_tn"
 }
 _put() {
   _tmpname && _put1 "$@"; _pst=$?
@@ -65,7 +66,7 @@ _put() {
 _put1() (
   _in "$1" || exit 1
   if [ -n "${_raw:-}" ]; then _dec=cat; else _dec='base64 -d'; fi
-  _t="./.recon-$_tok.${_id:-0}.$_tn"
+  _t=$_tnm
   _pm=077; _fm=$2
   case $2$3$4 in
     [0246][0246][0246]--|0[0246][0246][0246]--)
@@ -93,7 +94,7 @@ _link() {
 }
 _link1() (
   _in "$2" || exit 1
-  _t="./.recon-$_tok.${_id:-0}.$_tn"
+  _t=$_tnm
   ln -s -- "$1" "$_t" || exit 1
   if ! mv -fT -- "$_t" "./$_n"; then rm -f -- "$_t"; exit 1; fi
 )

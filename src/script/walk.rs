@@ -33,7 +33,8 @@
 /// set once where the functions are defined for a script (reset here, so a value from the
 /// environment never counts), not asked of `id` on every walk.
 ///
-/// `_wjudge DIR` is that judgement alone, without entering: 0 (every folder trusted, DIR
+/// `_wjudge DIR` is that judgement alone, without entering (it also sets `_wu`, the caller's
+/// uid, which the rest of the walk reads): 0 (every folder trusted, DIR
 /// there), 1 (trusted up to a missing folder), 3 (the walk must decide); the probe asks it
 /// once for the folder several paths share (`facts.rs`, `_p`).
 ///
@@ -56,7 +57,6 @@ macro_rules! walk_functions {
     () => {
         r#"_walk() {
   _wr=$1; _wn=0; _wbad=; _wo=
-  _wu=${_wuid:-}; [ -n "$_wu" ] || _wu=$(id -u)
   _wfast "$_wr"
   case $? in
     0) return 0;;
