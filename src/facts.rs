@@ -243,6 +243,17 @@ pub(crate) enum Want {
     UnlessSha(String),
 }
 
+impl Want {
+    /// How the probe's `_p`/`_pq` are told: `-`, `always` or the sha256.
+    fn word(&self) -> &str {
+        match self {
+            Self::Never => "-",
+            Self::Always => "always",
+            Self::UnlessSha(sha) => sha,
+        }
+    }
+}
+
 /// What the host answered for one `Fact`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(remote = "Self")]
@@ -336,9 +347,14 @@ pub(crate) struct FactSet {
 /// helpers (`script::HELPERS_FUNCTIONS`), with the line numbers `sh` prints its own. A `Kind`
 /// brings its own functions (`Kind::FUNCTIONS`). `_p IDX PATH WANT` answers a path: the
 /// walk's judgement of its folder (`_wjudge`) is kept for the next path in the same folder
-/// (`_pjd`; forgotten at the start of each probe and whenever a command runs), so the
-/// paths of one folder cost one `stat` of its chain; a folder the judgement cannot clear takes
-/// the full walk, every time.
+/// (`_pjd`; forgotten at the start of each probe and whenever a command runs); a folder the
+/// judgement cannot clear takes the full walk, every time. `_pq DIR IDX NAME WANT...` asks
+/// the paths of one folder (`FolderBatch`): in a trusted folder, which no other account can
+/// change, they are queued by absolute path and `_pflush` answers the whole queue at the end
+/// with one `stat` and one `sha256sum`, reading both outputs in order and matching each line
+/// to its path (an entry the reader may not read has no line, and is `unreadable`); a path
+/// with a newline or a backslash (which `sha256sum` would escape), or in a folder the
+/// judgement does not clear, is answered alone by `_p`.
 pub(crate) const PROBE_FUNCTIONS: &str = r#"_g() {
   _pjd=; _gt=$(date +%s)
   _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null >/dev/null 2>&1; _grc=$?
@@ -371,6 +387,60 @@ _p() {
     if [ "$_ps" != 0 ]; then printf 'P %s absent\n' "$1"; exit 0; fi
     _p1 "$1" "./$_pn" "$3" )
 }
+_pq() {
+  _pd=$1; shift
+  if [ "$_pd" != "${_pjd-}" ]; then _pjd=$_pd; _wjudge "$_pd"; _pjs=$?; fi
+  while [ "$#" -gt 0 ]; do
+    case $_pd/$2 in
+      *"$_pqn"*|*\\*) _p "$1" "${_pd%/}/$2" "$3";;
+      *) _pql="$_pql$_pjs $1 $3 ${_pd%/}/$2$_pqn";;
+    esac
+    shift 3
+  done
+}
+_pflush() {
+  [ -n "$_pql" ] || return 0
+  ( IFS=$_pqn; set -f; _pfs=; _pff=; _pft=
+    for _pfr in $_pql; do
+      _pfg=${_pfr%% *}; _pfr=${_pfr#* }; _pfp=${_pfr#* * }
+      if [ "$_pfg" = 1 ]; then _pft="${_pft}a $_pfr$_pqn"
+      elif [ "$_pfg" != 0 ]; then _pft="${_pft}p $_pfr$_pqn"
+      elif [ -L "$_pfp" ]; then _pft="${_pft}L $_pfr$_pqn"
+      elif [ -d "$_pfp" ]; then _pft="${_pft}d $_pfr$_pqn"; _pfs="$_pfs$_pfp$_pqn"
+      elif [ -f "$_pfp" ]; then _pft="${_pft}f $_pfr$_pqn"; _pfs="$_pfs$_pfp$_pqn"; _pff="$_pff$_pfp$_pqn"
+      elif [ -e "$_pfp" ]; then _pft="${_pft}o $_pfr$_pqn"
+      else _pft="${_pft}a $_pfr$_pqn"
+      fi
+    done
+    _pfa=; _pfh=
+    [ -z "$_pfs" ] || _pfa=$(stat -c '%a %U %G %s %n' -- $_pfs 2>/dev/null)
+    [ -z "$_pff" ] || _pfh=$(sha256sum -- $_pff 2>/dev/null)
+    set -- $_pfa; _pfi=1; _pfj=$(($# + 1)); set -- "$@" $_pfh
+    for _pfr in $_pft; do
+      unset IFS; set +f
+      _pfk=${_pfr%% *}; _pfr=${_pfr#* }; _pfx=${_pfr%% *}; _pfw=${_pfr#* }; _pfp=${_pfw#* }; _pfw=${_pfw%% *}
+      case $_pfk in
+        p) _p "$_pfx" "$_pfp" "$_pfw"; continue;;
+        L) printf 'P %s link ' "$_pfx"; readlink -- "$_pfp" | base64 -w0; echo; continue;;
+        o) printf 'P %s other\n' "$_pfx"; continue;;
+        a) printf 'P %s absent\n' "$_pfx"; continue;;
+      esac
+      eval "_pfl=\${$_pfi-}"
+      _pfm=${_pfl%" $_pfp"}
+      if [ "$_pfm" = "$_pfl" ]; then printf 'P %s unreadable\n' "$_pfx"; continue; fi
+      _pfi=$((_pfi + 1)); _pfl=$_pfm
+      if [ "$_pfk" = d ]; then printf 'P %s dir %s 0\n' "$_pfx" "${_pfl% *}"; continue; fi
+      eval "_pfc=\${$_pfj-}"
+      if [ "${_pfc#*  }" != "$_pfp" ]; then printf 'P %s unreadable\n' "$_pfx"; continue; fi
+      _pfj=$((_pfj + 1)); _pfc=${_pfc%%  *}
+      printf 'P %s file %s %s\n' "$_pfx" "$_pfl" "$_pfc"
+      case $_pfw in always) ;; -|"$_pfc") continue;; esac
+      [ "${_pfl##* }" -gt 1048576 ] || { printf 'C %s ' "$_pfx"; base64 -w0 < "$_pfp"; echo; }
+    done )
+  _pql=
+}
+_pqn='
+'
 _p1() {
   if [ -L "$2" ]; then
     printf 'P %s link ' "$1"; readlink -- "$2" | base64 -w0; echo
@@ -472,19 +542,26 @@ impl FactSet {
                 }
             }
         }
-        s.code("_probe() {\n  _helpers || return 1\n  _pjd=\n  printf '@@probe\\n'\n");
-        for (index, fact) in self.facts.iter().enumerate() {
-            let index = u64::try_from(index).unwrap_or(u64::MAX);
+        s.code("_probe() {\n  _helpers || return 1\n  _pjd=; _pql=\n  printf '@@probe\\n'\n");
+        let batches = folder_batches(&self.facts);
+        for (at, fact) in self.facts.iter().enumerate() {
+            let index = u64::try_from(at).unwrap_or(u64::MAX);
             let i = n(index);
             match fact {
-                Fact::Path { path, content } => {
-                    let want = match content {
-                        Want::Never => "-",
-                        Want::Always => "always",
-                        Want::UnlessSha(sha) => sha.as_str(),
-                    };
-                    s.fill("  _p {} {} {}\n", [i, p(path), w(want)]);
-                }
+                Fact::Path { path, content } => match batches.get(&at) {
+                    Some(batch) => {
+                        s.code("  _pq ").path(batch.folder);
+                        for (member, name, want) in &batch.members {
+                            let member = u64::try_from(*member).unwrap_or(u64::MAX);
+                            s.fill(" {} {} {}", [n(member), w(name), w(want.word())]);
+                        }
+                        s.code("\n");
+                    }
+                    None if batches.values().any(|b| b.has(at)) => {}
+                    None => {
+                        s.fill("  _p {} {} {}\n", [i, p(path), w(content.word())]);
+                    }
+                },
                 Fact::Guard { script } => {
                     s.fill("  _g {} {} ", [i, limit])
                         .word(script.as_str())
@@ -513,7 +590,7 @@ impl FactSet {
                 Fact::Own(asked) => asked.ask(index, &mut s),
             }
         }
-        s.code("  printf '@@end\\n'\n}\n");
+        s.code("  _pflush\n  printf '@@end\\n'\n}\n");
         s
     }
 
@@ -820,6 +897,62 @@ mod base64_bytes {
     }
 }
 
+/// The paths of one folder the probe asks together (`_pq`), written where the first of them
+/// would be: its folder's judgement is made once, and every path of every trusted folder is
+/// answered by one `stat` and one `sha256sum` for the whole probe (`_pflush`), not two
+/// programs per path.
+struct FolderBatch<'a> {
+    folder: &'a str,
+    /// Fact index, name in the folder, and what content is wanted.
+    members: Vec<(usize, &'a str, &'a Want)>,
+}
+
+impl FolderBatch<'_> {
+    fn has(&self, at: usize) -> bool {
+        self.members.iter().any(|(member, _, _)| *member == at)
+    }
+}
+
+/// The folder batches of `facts`, keyed by the index of each batch's first path. A path is
+/// batched when it is absolute (or `~/`-rooted) and names an entry of a folder; `_pq` still
+/// answers one alone (`_p`) when its expanded path holds a newline or a backslash, or its
+/// folder is not trusted.
+fn folder_batches(facts: &[Fact]) -> std::collections::HashMap<usize, FolderBatch<'_>> {
+    let mut batches: std::collections::HashMap<usize, FolderBatch<'_>> =
+        std::collections::HashMap::new();
+    let mut first_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (at, fact) in facts.iter().enumerate() {
+        let Fact::Path { path, content } = fact else {
+            continue;
+        };
+        let Some((folder, name)) = batchable(path) else {
+            continue;
+        };
+        let first = *first_of.entry(folder).or_insert(at);
+        batches
+            .entry(first)
+            .or_insert_with(|| FolderBatch {
+                folder,
+                members: Vec::new(),
+            })
+            .members
+            .push((at, name, content));
+    }
+    batches
+}
+
+/// `path` as its folder and its name, when the probe can batch it.
+fn batchable(path: &str) -> Option<(&str, &str)> {
+    if !(path.starts_with('/') || path.starts_with("~/")) {
+        return None;
+    }
+    let (folder, name) = path.rsplit_once('/')?;
+    if name.is_empty() || name == "." || name == ".." {
+        return None;
+    }
+    Some((if folder.is_empty() { "/" } else { folder }, name))
+}
+
 /// Lowercase hex sha256, the same text `sha256sum` prints.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -898,6 +1031,149 @@ mod tests {
         assert_eq!(facts.get(link_h).target.as_deref(), Some("some target"));
         assert_eq!(facts.get(absent_h).kind, PathKind::Absent);
         assert_eq!(*facts.get(guard_h), Exit(3));
+    }
+
+    /// Runs `script` under `sh` as `nobody`, returning what it printed.
+    fn reply_as_nobody(script: &str) -> String {
+        use std::os::unix::process::CommandExt;
+        let out = std::process::Command::new("sh")
+            .args(["-c", script])
+            .current_dir("/")
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .expect("sh runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).expect("utf8")
+    }
+
+    /// The paths of a folder asked together (one `stat`, one `sha256sum`) are answered exactly
+    /// as one at a time (`_p`): every kind of entry, a file its reader may not read between
+    /// two it may (the answers after it stay with their own paths), names that cannot be
+    /// batched (a backslash, a newline, a leading dash), content wanted or not.
+    #[test]
+    fn paths_asked_by_folder_get_the_answers_they_get_one_at_a_time() {
+        use std::os::unix::fs::PermissionsExt;
+        let top = tempfile::tempdir().expect("tempdir");
+        let base = top.path().canonicalize().expect("canonical");
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let folder = base.join("home");
+        std::fs::create_dir(&folder).expect("mkdir");
+        let write = |name: &str, body: &[u8], mode: u32| {
+            let path = folder.join(name);
+            std::fs::write(&path, body).expect("write");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+            path
+        };
+        let mut paths = vec![
+            (write("a", b"one", 0o644), Want::Always),
+            // Root's, 0600: `nobody` can stat it but not read it.
+            (write("b-secret", b"two", 0o600), Want::Always),
+            (
+                write("c", b"three", 0o640),
+                Want::UnlessSha(sha256_hex(b"three")),
+            ),
+            (
+                write("d", b"four", 0o644),
+                Want::UnlessSha(sha256_hex(b"other")),
+            ),
+            (write("-dash", b"five", 0o644), Want::Never),
+            (write("back\\slash", b"six", 0o644), Want::Always),
+            (write("new\nline", b"seven", 0o644), Want::Always),
+            (write("big", &vec![b'x'; 1_048_577], 0o644), Want::Always),
+            (write("empty", b"", 0o644), Want::Always),
+        ];
+        std::fs::create_dir(folder.join("dir")).expect("mkdir");
+        std::os::unix::fs::symlink("a", folder.join("link")).expect("link");
+        let fifo = folder.join("fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        for name in ["dir", "link", "fifo", "absent"] {
+            paths.push((folder.join(name), Want::Never));
+        }
+        // A second folder, and one below a missing folder.
+        paths.push((base.clone(), Want::Never));
+        paths.push((folder.join("missing/x"), Want::Never));
+        for entry in std::fs::read_dir(&folder).expect("ls") {
+            let entry = entry.expect("entry");
+            if entry.file_name() != "b-secret" {
+                std::os::unix::fs::lchown(entry.path(), Some(65534), Some(65534)).expect("chown");
+            }
+        }
+        std::os::unix::fs::lchown(&folder, Some(65534), Some(65534)).expect("chown");
+        let mut set = FactSet::default();
+        for (path, want) in &paths {
+            set.path(path.to_str().expect("utf8"), want.clone());
+        }
+        let batched = set.probe_script();
+        assert!(batched.as_str().contains("  _pq "), "the folder is batched");
+        let mut one_by_one = set.probe_function();
+        one_by_one.code("_tmp_open || exit 1\n_helpers || exit 1\nprintf '@@probe\\n'\n");
+        for (at, (path, want)) in paths.iter().enumerate() {
+            let at = u64::try_from(at).expect("index");
+            one_by_one.fill(
+                "_p {} {} {}\n",
+                [n(at), p(path.to_str().expect("utf8")), w(want.word())],
+            );
+        }
+        one_by_one.code("printf '@@end\\n'\n");
+        let expected = set
+            .parse(&reply_as_nobody(one_by_one.as_str()))
+            .expect("parses");
+        let got = set
+            .parse(&reply_as_nobody(batched.as_str()))
+            .expect("parses");
+        for (at, (path, _)) in paths.iter().enumerate() {
+            assert_eq!(
+                got.values()[at],
+                expected.values()[at],
+                "{}",
+                path.display()
+            );
+        }
+        let kind = |at: usize| match &got.values()[at] {
+            FactValue::Path(state) => state.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(kind(0).content.as_deref(), Some(&b"one"[..]));
+        assert_eq!(kind(1).kind, PathKind::Unreadable);
+        assert_eq!(
+            (kind(2).kind, kind(2).content.clone()),
+            (PathKind::File, None)
+        );
+        assert_eq!(kind(3).content.as_deref(), Some(&b"four"[..]));
+        assert_eq!(
+            kind(4).sha256.as_deref(),
+            Some(sha256_hex(b"five").as_str())
+        );
+        assert_eq!(kind(6).content.as_deref(), Some(&b"seven"[..]));
+        assert_eq!((kind(7).size, kind(7).content.clone()), (1_048_577, None));
+        assert_eq!(kind(10).target.as_deref(), Some("a"));
+        assert_eq!(kind(11).kind, PathKind::Other);
+        assert_eq!(kind(12).kind, PathKind::Absent);
+    }
+
+    /// The apply's stale check compares the sha256 of the whole reply: the same answers must
+    /// come in the same order whatever the folders' judgement, or a plan made before an
+    /// earlier play (or another host) created a folder is refused as stale though no path it
+    /// asked about changed.
+    #[test]
+    fn a_reply_is_the_same_text_whether_the_folder_is_missing_or_there() {
+        let top = tempfile::tempdir().expect("tempdir");
+        let folder = top.path().join("etc/app");
+        let mut set = FactSet::default();
+        set.path(top.path().to_str().expect("utf8"), Want::Never);
+        for name in ["a.conf", "b.conf"] {
+            set.path(folder.join(name).to_str().expect("utf8"), Want::Always);
+        }
+        set.guard(guard_script("true", None, &[]));
+        set.path(folder.join("c").to_str().expect("utf8"), Want::Never);
+        let missing = set.reply_here();
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        assert_eq!(set.reply_here(), missing);
     }
 
     #[test]

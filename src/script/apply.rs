@@ -326,7 +326,10 @@ pub(crate) struct ScriptStep<'a> {
 
 /// Builds the apply script for one host: `probe` is the host's probe function (re-run under the
 /// lock for the stale check; it defines the `_bounded` and temp folder helpers steps use too),
-/// `fingerprint` the sha256 of the reply the plan was made from. `owed`: reaction markers recorded
+/// `fingerprint` the sha256 of the reply the plan was made from. The re-run writes its reply to
+/// the private temp folder rather than a pipe, so it runs in the script's own shell and the
+/// root-owned folders its walks judged stay remembered for the steps (`_wtrusted`); a reply
+/// that cannot be written there (a full disk) is hashed through a pipe as before. `owed`: reaction markers recorded
 /// once the plan is found fresh, before any step (handlers a delegated round triggered, which
 /// no step of this script sets).
 pub(crate) fn apply_script(
@@ -343,7 +346,7 @@ pub(crate) fn apply_script(
     }
     s.code(LOCK)
         .fill(
-            "_fp=$(_probe | sha256sum); _fp=${_fp%% *}\nif [ \"$_fp\" != {} ]; then printf '@@stale\\n'; _probe; exit 0; fi\n",
+            "if _probe > \"$_rt/probe\"; then _fp=$(sha256sum < \"$_rt/probe\"); else _fp=$(_probe | sha256sum); fi; _fp=${_fp%% *}\nif [ \"$_fp\" != {} ]; then printf '@@stale\\n'; _probe; exit 0; fi\n",
             [Piece::Word(fingerprint)],
         );
     for marker in owed {

@@ -23,8 +23,8 @@
 /// same account applying at the same time) creates meanwhile is judged like any other. Status 1: a component is missing or not
 /// a folder. At most 40 links are expanded (a loop is a missing folder).
 ///
-/// Every walk first tries `_wfast`: one `stat` of all of DIR's folders at once (`stat` answers
-/// for the folders that exist, in order, and those below a missing one are missing too). When
+/// Every walk first tries `_wfast`, which judges DIR's folders without running a program: the
+/// shell's own tests tell a link (`-L`), a folder (`-d`) and one the caller owns (`-O`). When
 /// each is a folder (no link) inside a folder root or the caller owns, no other account can
 /// change that part of the path, so it is entered with one `cd -P`: the whole path (status 0),
 /// or up to the first missing folder (status 1, or with `c` the walk goes on from there,
@@ -32,6 +32,13 @@
 /// component-by-component walk from the start (status 3). `_wuid`, the caller's uid, is
 /// set once where the functions are defined for a script (reset here, so a value from the
 /// environment never counts), not asked of `id` on every walk.
+///
+/// `_wtrusted FOLDER` (sets `_wfo`, its owner) is the one ownership question: the caller's own
+/// is `-O`; for a caller other than root, root's is asked of `stat` once per absolute folder
+/// and remembered for the script (`_wroot`, reset with `_wuid`): only root can change a folder
+/// root owns, and the script of an account that is not root cannot. A shell without `-O` asks
+/// `stat`, which then finds the caller's own folders untrusted: slower (the full walk), never
+/// wrong.
 ///
 /// `_wjudge DIR` is that judgement alone, without entering (it also sets `_wu`, the caller's
 /// uid, which the rest of the walk reads): 0 (every folder trusted, DIR
@@ -97,28 +104,31 @@ _wjudge() {
   _wu=${_wuid:-}; [ -n "$_wu" ] || _wu=$(id -u)
   _wfr=$1; _wfn='
 '
-  case $_wfr in /*) _wfp=; set -- /;; *) _wfp=.; set -- .;; esac
+  case $_wfr in /*) _wfz=; set -- /;; *) _wfz=.; set -- .;; esac
   while [ -n "$_wfr" ]; do
     _wfc=${_wfr%%/*}
     case $_wfr in */*) _wfr=${_wfr#*/};; *) _wfr=;; esac
     case $_wfc in ''|.) continue;; ..) return 3;; esac
-    _wfp="$_wfp/$_wfc"
-    set -- "$@" "$_wfp"
+    _wfz="$_wfz/$_wfc"
+    set -- "$@" "$_wfz"
   done
   [ "$#" -gt 1 ] || return 3
-  eval "_wfz=\${$#}"
-  _wfx=$(stat -c '%u %F' -- "$@" 2>/dev/null); _wfs=$?
-  _wfo=; _wfp=
-  while [ -n "$_wfx" ]; do
-    _wfl=${_wfx%%"$_wfn"*}
-    case $_wfx in *"$_wfn"*) _wfx=${_wfx#*"$_wfn"};; *) _wfx=;; esac
-    case $_wfo in ''|0|"$_wu") ;; *) return 3;; esac
-    case $_wfl in *' directory') _wfo=${_wfl%% *};; *) return 3;; esac
+  while [ "$#" -gt 1 ]; do
+    _wtrusted "$1" || return 3
     _wfp=$1; shift
+    ! [ -L "$1" ] || return 3
+    [ -d "$1" ] || { ! [ -e "$1" ] || return 3; return 1; }
   done
-  [ -n "$_wfp" ] || return 3
-  [ "$_wfs" != 0 ] || return 0
-  return 1
+  _wfp=$1
+}
+_wtrusted() {
+  if [ -O "$1" ]; then _wfo=$_wu; return 0; fi
+  _wfo=0
+  [ "$_wu" != 0 ] || return 1
+  case $1 in /*"$_wfn"*|[!/]*) [ "$(stat -c %u -- "$1" 2>/dev/null)" = 0 ]; return;; esac
+  case $_wroot in *"$_wfn$1$_wfn"*) return 0;; esac
+  [ "$(stat -c %u -- "$1" 2>/dev/null)" = 0 ] || return 1
+  _wroot="$_wroot$1$_wfn"
 }
 _wfast() {
   _wjudge "$1"; _wfj=$?
@@ -185,7 +195,8 @@ _ropen() {
     esac
   done
 }
-_wuid=
+_wuid=; _wroot='
+'
 "#
     };
 }
@@ -489,5 +500,71 @@ mod tests {
         assert!(out.status.success(), "{out:?}");
         let made_mode = std::fs::metadata(&made).expect("stat").permissions().mode();
         assert_eq!(made_mode & 0o7777, 0o750);
+    }
+
+    /// Runs `_wjudge` on each of `dirs` in one shell as `nobody`, with a `stat` that logs each
+    /// call to `log` before running the real one; prints each judgement's status.
+    fn judge_as_nobody(base: &Path, log: &Path, dirs: &[&Path]) -> String {
+        use std::fmt::Write as _;
+        use std::os::unix::process::CommandExt;
+        let shim = base.join("bin");
+        std::fs::create_dir(&shim).expect("mkdir");
+        let stat = shim.join("stat");
+        let body = format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec /usr/bin/stat \"$@\"\n",
+            log.display()
+        );
+        std::fs::write(&stat, body).expect("write");
+        std::fs::set_permissions(&stat, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let mut script = format!("{WALK_FUNCTIONS}_wuid=$(id -u)\n");
+        for i in 1..=dirs.len() {
+            let _ = writeln!(script, "_wjudge \"${i}\"; printf '%s ' \"$?\"");
+        }
+        let out = Command::new("sh")
+            .args(["-c", &script, "judge"])
+            .args(dirs)
+            .env("PATH", format!("{}:/usr/bin:/bin", shim.display()))
+            .uid(OTHER_UID)
+            .gid(OTHER_UID)
+            .output()
+            .expect("sh runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// For an account other than root, its own folders are judged by the shell's `-O` and
+    /// root's are asked of `stat` once per folder per script; a folder a third account owns
+    /// is never trusted for being below, or beside, a remembered one.
+    #[test]
+    fn the_judgement_asks_stat_once_per_root_folder_and_trusts_nothing_else_for_it() {
+        let top = tempfile::tempdir().expect("tempdir");
+        let base = top.path().canonicalize().expect("canonical");
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let log = base.join("stat.log");
+        std::fs::write(&log, "").expect("write");
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o666)).expect("chmod");
+        let own = base.join("home/app");
+        let third = base.join("third/x");
+        std::fs::create_dir_all(&own).expect("mkdir");
+        std::fs::create_dir_all(&third).expect("mkdir");
+        chown(&base.join("home"), OTHER_UID);
+        chown(&own, OTHER_UID);
+        // `third` is a third account's (uid 1): nothing below it is trusted.
+        chown(&base.join("third"), 1);
+        let missing = own.join("new/deeper");
+        let statuses = judge_as_nobody(&base, &log, &[&own, &own, &missing, &third, &own]);
+        assert_eq!(statuses, "0 0 1 3 0 ");
+        let asked = std::fs::read_to_string(&log).expect("read");
+        // Root's folders on the way (`/`, its ancestors, `base`), once each; `third`, which is
+        // not root's, every time it is judged (once here).
+        let root_folders = base.ancestors().count();
+        assert_eq!(asked.lines().count(), root_folders + 1, "{asked}");
+        assert_eq!(
+            asked
+                .lines()
+                .filter(|l| l.ends_with(&*third.parent().expect("parent").to_string_lossy()))
+                .count(),
+            1,
+            "{asked}"
+        );
     }
 }
