@@ -138,6 +138,17 @@ pub(crate) struct RegisteredItem {
     pub(crate) shape: Shape,
 }
 
+impl RegisteredItem {
+    /// An item its `when` skipped.
+    pub(crate) fn skipped(item: Option<JValue>) -> Self {
+        Self {
+            item,
+            skipped: true,
+            shape: Shape::PLAIN,
+        }
+    }
+}
+
 /// Where and why a host's round stops.
 #[derive(Debug, Clone)]
 pub(crate) struct Horizon {

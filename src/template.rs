@@ -34,7 +34,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::ThreadId;
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value as JValue};
-use minijinja::{AutoEscape, Environment, ErrorKind as JErrorKind, UndefinedBehavior};
+use minijinja::{AutoEscape, Environment, ErrorKind as JErrorKind, State, UndefinedBehavior};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::source::{SourceFile, Span};
@@ -267,8 +267,9 @@ thread_local! {
     static STAND_IN_TOUCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// A registered result while `recon check` compiles every task: any attribute is another
-/// stand-in, it is true, iterates as nothing and prints `(known after apply)`; a task whose
+/// A registered result while `recon check` compiles every task: any attribute, and what any
+/// of its methods returns (`.split('.')`), is another stand-in, it is true, iterates as
+/// nothing and prints `(known after apply)`; a task whose
 /// compile fails after touching one is not an error (its real values exist only after apply).
 #[derive(Debug)]
 struct StandIn;
@@ -284,6 +285,27 @@ impl Object for StandIn {
     fn is_true(self: &Arc<Self>) -> bool {
         STAND_IN_TOUCHED.with(|t| t.set(true));
         true
+    }
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        STAND_IN_TOUCHED.with(|t| t.set(true));
+        Enumerator::Empty
+    }
+    fn call(
+        self: &Arc<Self>,
+        _: &State<'_, '_>,
+        _: &[JValue],
+    ) -> std::result::Result<JValue, minijinja::Error> {
+        STAND_IN_TOUCHED.with(|t| t.set(true));
+        Ok(JValue::from_object(StandIn))
+    }
+    fn call_method(
+        self: &Arc<Self>,
+        _: &State<'_, '_>,
+        _: &str,
+        _: &[JValue],
+    ) -> std::result::Result<JValue, minijinja::Error> {
+        STAND_IN_TOUCHED.with(|t| t.set(true));
+        Ok(JValue::from_object(StandIn))
     }
     fn render(self: &Arc<Self>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         STAND_IN_TOUCHED.with(|t| t.set(true));

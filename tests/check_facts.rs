@@ -131,3 +131,62 @@ fn a_roles_task_files_are_not_taken_for_its_fact_named_vars_files() {
         .stderr_has("a vars file must be a mapping of variables")
         .stderr_has("Suse.yml:");
 }
+
+/// The shape of many public roles (geerlingguy.postgresql's `variables.yml`): vars files picked
+/// under a `when` that reads a fact, named with a method of one, then `set_fact`s copying their
+/// variables, an OS guard that `fail`s, and paths built from what was set. `recon check` cannot
+/// decide those `when`s: it loads what the include may load, the facts set from stand-ins
+/// stand in, the guard fails nothing; a real error after them is still found.
+#[test]
+fn includes_and_guards_under_a_when_that_reads_a_fact_stand_in_and_fail_nothing() {
+    let p = project(
+        r#"    - name: unsupported
+      fail: { msg: "Debian or RedHat only" }
+      when: ansible_facts.os_family not in ['Debian', 'RedHat']
+    - assert: { that: "ansible_distribution_major_version | int >= 10" }
+      when: ansible_facts.os_family == 'Debian'
+    - include_vars: "{{ ansible_facts.os_family }}-{{ ansible_facts.distribution_version.split('.')[0] }}.yml"
+      when: ansible_facts.os_family == 'Debian'
+    - set_fact: { pg_data: "{{ __pg_data }}", pg_packages: "{{ __pg_packages | list }}" }
+      when: pg_data is not defined
+    - set_fact: { mounts: "{{ ansible_facts.mounts | map(attribute='mount') | list }}" }
+    - set_fact: { mounts: "{{ mounts + ['/run'] }}" }
+    - directory: { path: "{{ pg_data }}", mode: "0700" }
+    - file: { path: "{{ root }}/x", content: "{{ pg_packages | join(',') }}" }
+"#,
+    );
+    p.file(
+        "vars/Debian-12.yml",
+        "__pg_data: /var/lib/postgresql/15/main\n__pg_packages: [postgresql]\n",
+    );
+    let run = p.recon(&["check", "site.yml"]);
+    run.expect_code(0).stdout_has("is valid");
+    assert!(run.stderr.contains("vars/Debian-12.yml"), "{}", run.stderr);
+
+    // A literal mistake after them is still an error.
+    let site = std::fs::read_to_string(p.dir().join("site.yml")).expect("read");
+    p.file(
+        "site.yml",
+        &site.replace("mode: \"0700\"", "mode: \"0700\", bogus: 1"),
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(1)
+        .stderr_has("unknown key `bogus`");
+}
+
+/// An include whose `when` reads a fact may not run on a host: its tasks are compiled (what
+/// they set stands in for the tasks after), and nothing in them fails `recon check`, which
+/// cannot know whether a branch for another system runs.
+#[test]
+fn an_include_under_an_undecided_when_sets_what_it_sets_and_fails_nothing() {
+    let p = project(
+        "    - include_tasks: setup.yml\n      when: ansible_os_family == 'Debian'\n    - file: { path: \"{{ root }}/{{ made_by_setup }}\", content: x }\n",
+    );
+    p.file(
+        "setup.yml",
+        "- set_fact: { made_by_setup: conf }\n- fail: { msg: never here }\n  when: true\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("is valid");
+}

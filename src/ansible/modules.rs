@@ -8,7 +8,7 @@ pub(crate) use super::args::Mapped;
 use super::args::{truthy, unsupported, Args, IGNORED_FILE_ARGS};
 use super::fetch::{get_url, pip, unarchive, uri, wait_for};
 use super::free_form::RAW;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::yaml::Node;
 
 /// How recon handles one Ansible module.
@@ -213,10 +213,14 @@ fn file(mut a: Args) -> Result<Mapped> {
             out.put_str("creates", &path, &span);
             Ok(resource("command", out))
         }
+        // `state: file` (the default: an existing file's attributes, never its bytes) and
+        // `hard` run Ansible's own module through the bridge; without one it is this error.
         other => {
             let node = state.map_or(path_node, |(_, n)| n);
-            Err(Error::invalid(
-                format!("`file` with `state: {other}` has no recon resource"),
+            Err(Error::at(
+                ErrorKind::Unsupported {
+                    message: format!("`file` with `state: {other}` has no recon resource"),
+                },
                 &node.span,
             )
             .with_label("this state")

@@ -32,6 +32,12 @@ pub(crate) struct HostState {
     /// `recon check`: a directive that would define variables read a stand-in, so a variable
     /// found undefined later may be one it defines on a real host.
     pub(crate) vars_unknown: bool,
+    /// `recon check`: the tasks being compiled are inside an include whose `when` reads a
+    /// stand-in, so they may or may not run on a host: their resources are compiled but not
+    /// put in the graph, their directives set stand-ins (see `Compiler::undecided_directive`),
+    /// and nothing in them is an error (a module for another system's branch may be one recon
+    /// cannot run; `recon plan`, with the host's facts, reports what does run).
+    pub(crate) undecided: bool,
     /// This round is a delegated task's (see delegate.rs): where it runs.
     pub(crate) delegate: Option<super::graph::Delegate>,
     /// The play's handlers are being compiled (a handler cannot be delegated yet).
@@ -115,14 +121,35 @@ impl Compiler<'_> {
     ) -> Result<bool> {
         match spec.kind.as_str() {
             "set_fact" => {
-                let args = self.templar.render_node(&spec.args, ctx)?;
+                let rendered;
+                let args = if spec.args.as_map().is_some() {
+                    &spec.args
+                } else {
+                    rendered = self.templar.render_node(&spec.args, ctx)?;
+                    &rendered
+                };
                 let entries = args
                     .as_map()
-                    .ok_or_else(|| wrong_type(&args, "a mapping of facts", "`set_fact`"))?;
+                    .ok_or_else(|| wrong_type(args, "a mapping of facts", "`set_fact`"))?;
                 for (k, v) in entries {
-                    if k.key() != "cacheable" {
-                        state.set(k.key(), Var::Ready(to_jinja(v)));
+                    if k.key() == "cacheable" {
+                        continue;
                     }
+                    // `recon check`: text made from a stand-in is one itself, not the text a
+                    // stand-in prints (a path would then look relative); a list or mapping
+                    // made from one (`facts.mounts | map(attribute='mount') | list`) stays
+                    // what it is, so later tasks can add to it.
+                    let value = to_jinja(&self.templar.render_node(v, ctx)?);
+                    let value = if self.options.check_only
+                        && value
+                            .as_str()
+                            .is_some_and(|t| t.contains(crate::template::STAND_IN_TEXT))
+                    {
+                        crate::template::stand_in_result()
+                    } else {
+                        value
+                    };
+                    state.set(k.key(), Var::Ready(value));
                 }
             }
             "include_vars" => self.include_vars(spec, ctx, state)?,
@@ -136,6 +163,45 @@ impl Compiler<'_> {
             "assert" => self.assert(spec, ctx)?,
             "include_tasks" | "import_tasks" | "include" => {
                 self.dynamic_include(run, spec, ctx, state, out)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `recon check` of a directive that may or may not run on a host (its `when` reads a
+    /// stand-in, or it is inside an include whose `when` does): `fail` and `assert` fail
+    /// nothing; `set_fact` sets each of its names to a stand-in; `include_vars` loads what it
+    /// would (a name read from a stand-in loads every file it may be), and a failure to leaves
+    /// later undefined variables unknown; an include compiles its tasks as undecided too.
+    /// `Ok(false)`: not a directive.
+    pub(super) fn undecided_directive(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        ctx: &Context,
+        state: &mut HostState,
+        out: &mut Vec<Expanded>,
+    ) -> Result<bool> {
+        match spec.kind.as_str() {
+            "fail" | "assert" => {}
+            "set_fact" => {
+                for (k, _) in spec.args.as_map().unwrap_or_default() {
+                    if k.key() != "cacheable" {
+                        state.set(k.key(), Var::Ready(crate::template::stand_in_result()));
+                    }
+                }
+            }
+            "include_vars" => {
+                if self.include_vars(spec, ctx, state).is_err() {
+                    state.vars_unknown = true;
+                }
+            }
+            "include_tasks" | "import_tasks" | "include" => {
+                let was = std::mem::replace(&mut state.undecided, true);
+                let included = self.dynamic_include(run, spec, ctx, state, out);
+                state.undecided = was;
+                included?;
             }
             _ => return Ok(false),
         }

@@ -13,9 +13,7 @@ use super::{Compiler, HostRun};
 use crate::ansible::{self, Mapped};
 use crate::error::{Error, ErrorKind, Result};
 use crate::playbook::{LoopKind, Play, RoleUse, TaskSpec};
-use crate::registered::{
-    Owed, Query, RegisterTag, RegisteredItem, Registration, Resume, Shape, Why,
-};
+use crate::registered::{Owed, Query, RegisterTag, RegisteredItem, Registration, Resume, Why};
 use crate::resource::BuildContext;
 use crate::template::{to_jinja, Context, Templar, Var};
 use crate::vars::Scopes;
@@ -267,7 +265,10 @@ impl Compiler<'_> {
         // An error at text with no template in it (an unknown key, a literal value) is no
         // stand-in's doing: it is reported even when the task reads one.
         let literal = matches!(&result, Err(e) if e.at_literal());
-        if result.is_err() && !literal && (stand_in || (state.vars_unknown && undefined)) {
+        // Inside an include `recon check` cannot decide, nothing is an error (`undecided`).
+        let excused =
+            state.undecided || (!literal && (stand_in || (state.vars_unknown && undefined)));
+        if result.is_err() && excused {
             // `recon check`: this task reads a value that exists only on the host or after
             // apply (a registered result, a fact, or a variable a directive would have set
             // from one); what it would make of a stand-in is no error.
@@ -321,21 +322,17 @@ impl Compiler<'_> {
         let first = earlier_items(state, seq, &mut registered);
         for (index, item) in items.into_iter().enumerate().skip(first) {
             let (ctx, retry_vars) = self.item_context(run, spec, state, index, item.as_ref());
-            let (skip, undecided) = self.when_of(spec, &ctx)?;
-            if skip {
-                registered.push(RegisteredItem {
-                    item,
-                    skipped: true,
-                    shape: Shape::PLAIN,
-                });
-                continue;
-            }
-            if self.directive(run, spec, &ctx, state, out)? {
-                if state.horizon.is_some() {
-                    return Ok(());
+            let gate = self.gate(run, spec, &ctx, state, out)?;
+            match gate {
+                Gate::Done if state.horizon.is_some() => return Ok(()),
+                Gate::Done => continue,
+                Gate::Skip => {
+                    registered.push(RegisteredItem::skipped(item));
+                    continue;
                 }
-                continue;
+                Gate::Run | Gate::Undecided => {}
             }
+            let undecided = gate == Gate::Undecided;
             if spec.kind == "debug" && !self.options.check_only {
                 // It prints nothing in recon: its message is rendered by `recon check` only
                 // (one that reads a registered result would end the round for nothing).
@@ -648,6 +645,35 @@ impl Compiler<'_> {
         })
     }
 
+    /// What an item's `when` makes of it.
+    fn gate(
+        &self,
+        run: &HostRun<'_>,
+        spec: &TaskSpec,
+        ctx: &Context,
+        state: &mut HostState,
+        out: &mut Vec<Expanded>,
+    ) -> Result<Gate> {
+        let (skip, when_undecided) = self.when_of(spec, ctx)?;
+        let undecided = when_undecided || state.undecided;
+        if (!skip || when_undecided)
+            && undecided
+            && self.undecided_directive(run, spec, ctx, state, out)?
+        {
+            return Ok(Gate::Done);
+        }
+        if !skip && self.directive(run, spec, ctx, state, out)? {
+            return Ok(Gate::Done);
+        }
+        Ok(if skip {
+            Gate::Skip
+        } else if undecided {
+            Gate::Undecided
+        } else {
+            Gate::Run
+        })
+    }
+
     /// Whether a `when` condition skips the item (they are evaluated in order, up to the first
     /// false) and, for `recon check`, whether that is undecided: a task whose `when` reads a
     /// stand-in result may or may not run; it is compiled (its arguments are checked) but not
@@ -796,6 +822,18 @@ fn refuse_home_paths(args: &Node, user: &str) -> Result<()> {
 }
 
 /// Directives that define variables (or tasks) for what follows.
+/// What an item's `when` makes of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Gate {
+    Run,
+    Skip,
+    /// `recon check` cannot decide it (it reads a stand-in, or the item is inside an include
+    /// that does): compiled, not put in the graph.
+    Undecided,
+    /// A directive, already done (`directive`, or `undecided_directive` when undecided).
+    Done,
+}
+
 fn is_directive(spec: &TaskSpec) -> bool {
     matches!(
         spec.kind.as_str(),

@@ -48,6 +48,8 @@ pub(crate) const TASK_KEYWORDS: &[&str] = &[
     "with_file",
     "with_env",
     "with_dict_items",
+    "with_flattened",
+    "with_community.general.flattened",
     "args",
     "action",
     "local_action",
@@ -298,6 +300,8 @@ pub(crate) const LOOKUP_LOOPS: &[(&str, &str)] = &[
     ("with_file", "file"),
     ("with_env", "env"),
     ("with_dict_items", "dict"),
+    ("with_flattened", "flattened"),
+    ("with_community.general.flattened", "flattened"),
 ];
 
 /// A task's loop and its `loop_control`.

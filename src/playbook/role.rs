@@ -27,6 +27,17 @@ pub(crate) struct Role {
     pub(crate) collections: Vec<String>,
 }
 
+/// Ansible's `roles_path` when none is configured.
+fn default_roles_path() -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = std::env::var_os("HOME")
+        .map(|home| PathBuf::from(home).join(".ansible/roles"))
+        .into_iter()
+        .collect();
+    paths.push(PathBuf::from("/usr/share/ansible/roles"));
+    paths.push(PathBuf::from("/etc/ansible/roles"));
+    paths
+}
+
 /// Roles by name, and where to look for them.
 #[derive(Debug, Default)]
 pub(crate) struct RoleCache {
@@ -47,19 +58,28 @@ impl RoleCache {
         }
     }
 
-    /// The role's folder: `roles/` beside the playbook, `../roles/` above it, `./roles/`, then
-    /// each `roles_path` folder; an unknown role names the ones there are.
+    /// The role's folder: `roles/` beside the playbook, `../roles/` above it, `./roles/`, each
+    /// `roles_path` folder (without one, Ansible's default: `~/.ansible/roles`, where
+    /// `ansible-galaxy install` puts roles, `/usr/share/ansible/roles`, `/etc/ansible/roles`),
+    /// the playbook's own folder, and last the name as a path (`/srv/roles/web`, or relative
+    /// to the current folder), as Ansible searches; an unknown role names the ones there are.
     fn find(&self, name: &str, span: &Span, playbook_dir: &Path) -> Result<PathBuf> {
         let mut candidates = vec![
             playbook_dir.join("roles"),
             playbook_dir.join("../roles"),
             PathBuf::from("roles"),
         ];
-        candidates.extend(self.search_path.iter().cloned());
+        if self.search_path.is_empty() {
+            candidates.extend(default_roles_path());
+        } else {
+            candidates.extend(self.search_path.iter().cloned());
+        }
+        candidates.push(playbook_dir.to_path_buf());
         candidates
             .iter()
             .map(|d| d.join(name))
-            .find(|d| d.is_dir())
+            .chain(std::iter::once(PathBuf::from(name)))
+            .find(|d| !name.is_empty() && d.is_dir())
             .ok_or_else(|| {
                 let known: Vec<String> = candidates
                     .iter()

@@ -39,20 +39,49 @@ pub(super) const ARGS: Groups = &[&[
         .doc("its arguments, a mapping"),
 ]];
 
+/// The arguments as Ansible's YAML reader (YAML 1.1) gives them to the module: a plain scalar
+/// with a leading zero (`mode: 0600`) is an octal number, which recon's YAML 1.2 reading takes
+/// as decimal 600; the module would then set mode 0o1130.
+fn as_pyyaml_reads(node: &Node) -> minijinja::Value {
+    use crate::yaml::Value as Yaml;
+    match &node.value {
+        Yaml::Scalar { text, plain: true } if leading_zero_octal(text).is_some() => {
+            minijinja::Value::from(leading_zero_octal(text).unwrap_or_default())
+        }
+        Yaml::Scalar { .. } => crate::template::to_jinja(node),
+        Yaml::Seq(items) => items.iter().map(as_pyyaml_reads).collect(),
+        Yaml::Map(entries) => entries
+            .iter()
+            .map(|(k, v)| (k.key().to_owned(), as_pyyaml_reads(v)))
+            .collect(),
+    }
+}
+
+/// `0600`, `-017`: YAML 1.1's octal integers (a zero, then octal digits).
+fn leading_zero_octal(text: &str) -> Option<i64> {
+    let (sign, digits) = match text.strip_prefix('-') {
+        Some(rest) => (-1, rest),
+        None => (1, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let octal = digits
+        .strip_prefix('0')
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| (b'0'..=b'7').contains(&b)))?;
+    i64::from_str_radix(octal, 8).ok().map(|v| sign * v)
+}
+
 /// Builds a bridged module call: the payloads come from the control machine's Ansible.
 pub(super) fn build(args: &Node, cx: &BuildContext<'_>) -> Result<AnsibleModule> {
     let f = Fields::declared(args, "`ansible_module`", ARGS)?;
     let name = f.required_string("module")?;
     let at = f.require("module")?;
     let module_args = match f.get("args") {
-        Some(node) if node.as_map().is_some() => {
-            serde_json::to_value(crate::template::to_jinja(node)).map_err(|e| {
+        Some(node) if node.as_map().is_some() => serde_json::to_value(as_pyyaml_reads(node))
+            .map_err(|e| {
                 Error::invalid(
                     format!("the module's arguments are not JSON: {e}"),
                     &node.span,
                 )
-            })?
-        }
+            })?,
         Some(node) if node.scalar_text().is_some_and(|t| t.trim().is_empty()) => {
             Value::Object(serde_json::Map::new())
         }
@@ -257,6 +286,33 @@ const MODULE: Shape = Shape::new("module", |r| {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A bridged module gets what ansible-playbook would give it: `mode: 0600` (YAML 1.1
+    /// octal) is 384, not 600 (which the module would take as mode 0o1130); quoted text stays
+    /// text, and other numbers are what they say.
+    #[test]
+    fn a_leading_zero_is_octal_as_ansibles_yaml_reads_it() {
+        let source = crate::source::SourceFile::new(
+            "t.yml",
+            "mode: 0600
+quoted: '0600'
+port: 8080
+neg: -017
+zero: 0
+not_octal: 0800
+list: [0755]
+",
+        );
+        let node = crate::yaml::parse(&source).expect("yaml");
+        let json = serde_json::to_value(as_pyyaml_reads(&node)).expect("json");
+        assert_eq!(json["mode"], 384);
+        assert_eq!(json["quoted"], "0600");
+        assert_eq!(json["port"], 8080);
+        assert_eq!(json["neg"], -15);
+        assert_eq!(json["zero"], 0);
+        assert_eq!(json["list"][0], 493);
+        assert_ne!(json["not_octal"], 512);
+    }
 
     fn output(stdout: &str) -> CommandOutput {
         CommandOutput {

@@ -36,6 +36,7 @@ pub(crate) const KNOWN: &[&str] = &[
     "subelements",
     "sequence",
     "lines",
+    "flattened",
 ];
 
 /// `lookup(name, terms.., wantlist=False, default=.., errors='strict')`.
@@ -176,6 +177,7 @@ fn run(
             .collect(),
         "together" => together(terms)?,
         "nested" => nested(terms)?,
+        "flattened" => flattened(terms),
         "subelements" => subelements(terms, kwargs)?,
         "sequence" => sequence(&texts())?,
         other => {
@@ -190,6 +192,27 @@ fn run(
         }
     };
     Ok(out)
+}
+
+/// `flattened` (community.general): every list inside the terms flattened, at any depth; an
+/// item `None` or `null` (text) ends the list it is in, as the plugin skips undefined items.
+fn flattened(terms: &[Value]) -> Vec<Value> {
+    fn into(out: &mut Vec<Value>, items: &[Value]) {
+        for item in items {
+            if matches!(item.as_str(), Some("None" | "null")) {
+                break;
+            }
+            if item.kind() == ValueKind::Seq {
+                let inner: Vec<Value> = item.try_iter().into_iter().flatten().collect();
+                into(out, &inner);
+            } else {
+                out.push(item.clone());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    into(&mut out, terms);
+    out
 }
 
 /// Terms with lists flattened one level (`lookup('env', 'A', 'B')` = `lookup('env', ['A', 'B'])`).
@@ -555,7 +578,8 @@ fn printf(format: &str, n: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{printf, sequence};
+    use super::{flattened, printf, sequence};
+    use minijinja::Value;
 
     #[test]
     fn sequence_forms() {
@@ -570,5 +594,20 @@ mod tests {
         assert_eq!(texts("count=2 start=4 stride=2"), ["4", "6"]);
         assert_eq!(texts("2-4/2:host%02d"), ["host02", "host04"]);
         assert_eq!(printf("web-%03x.test", 10), "web-00a.test");
+    }
+
+    /// `with_community.general.flattened`: lists at any depth become one list; `None` ends the
+    /// list it is in (the items after it in an outer list still count).
+    #[test]
+    fn flattened_flattens_every_depth_and_stops_a_list_at_none() {
+        let terms: Vec<Value> = serde_json::from_str::<Vec<serde_json::Value>>(
+            r#"[["/usr/bin", ["/bin", ["/sbin"]]], "/opt", ["/a", "None", "/b"], "/c"]"#,
+        )
+        .expect("json")
+        .into_iter()
+        .map(Value::from_serialize)
+        .collect();
+        let texts: Vec<String> = flattened(&terms).iter().map(ToString::to_string).collect();
+        assert_eq!(texts, ["/usr/bin", "/bin", "/sbin", "/opt", "/a", "/c"]);
     }
 }

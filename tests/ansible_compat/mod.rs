@@ -287,3 +287,34 @@ fn lineinfile_validate_checks_the_candidate_before_the_rename() {
         .expect_code(0);
     assert_eq!(p.read_host("conf"), "good\nfine\n");
 }
+
+/// Roles are found where Ansible finds them: `ansible-galaxy install` puts them in
+/// `~/.ansible/roles` (the default `roles_path`), and a role can be named by its path from the
+/// playbook's folder (`vendor/hardening`, its name the folder's). An unknown role is an error.
+#[test]
+fn roles_are_found_in_the_galaxy_folder_and_by_their_path() {
+    let p = Project::new();
+    p.file("inventory.yml", "all:\n  hosts:\n    box: { ansible_connection: local }\n")
+        .file(
+            ".ansible/roles/geerlingguy.motd/tasks/main.yml",
+            "- debug: { msg: from galaxy }\n",
+        )
+        .file(
+            "vendor/hardening/tasks/main.yml",
+            "- debug: { msg: \"{{ role_name }}\" }\n",
+        )
+        .file(
+            "site.yml",
+            "- hosts: all\n  gather_facts: false\n  roles:\n    - geerlingguy.motd\n    - vendor/hardening\n",
+        );
+    p.recon(&["check", "site.yml", "-i", "inventory.yml"])
+        .expect_code(0)
+        .stdout_has("is valid");
+    p.file(
+        "site.yml",
+        "- hosts: all\n  gather_facts: false\n  roles:\n    - vendor/nothing\n",
+    );
+    p.recon(&["check", "site.yml", "-i", "inventory.yml"])
+        .expect_code(1)
+        .stderr_has("role `vendor/nothing` not found");
+}
