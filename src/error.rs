@@ -153,7 +153,9 @@ impl Error {
     pub(crate) fn at_literal(&self) -> bool {
         if matches!(
             self.kind,
-            ErrorKind::UndefinedVariable { .. } | ErrorKind::Several { .. }
+            ErrorKind::UndefinedVariable { .. }
+                | ErrorKind::Template { .. }
+                | ErrorKind::Several { .. }
         ) {
             return false;
         }

@@ -381,6 +381,15 @@ fn is_connection_setting(prefix: &str, name: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || (prefix != "ansible_user" && rest.starts_with('_')))
 }
 
+/// `value`, noting that a render read a stand-in when it is one (a variable a directive set
+/// from one): what the render then fails at (`packages + ['x']`) is the stand-in's doing.
+fn read_stand_in(value: JValue) -> JValue {
+    if value.downcast_object_ref::<StandIn>().is_some() {
+        STAND_IN_TOUCHED.with(|t| t.set(true));
+    }
+    value
+}
+
 /// The stand-in for a registered result (`recon check`).
 pub(crate) fn stand_in_result() -> JValue {
     JValue::from_object(StandIn)
@@ -707,7 +716,7 @@ impl LazyVars {
             .cloned();
         if let Some((value, secret)) = cached {
             self.note_secret(secret);
-            return Some(value);
+            return Some(read_stand_in(value));
         }
         let Some(var) = self.vars.get(name) else {
             // `recon check` of a host whose facts were not gathered: any fact stands in.
@@ -777,7 +786,7 @@ impl LazyVars {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(name.to_owned(), (value.clone(), secret));
-        Some(value)
+        Some(read_stand_in(value))
     }
 
     /// Remembers that a value holding a secret was read.

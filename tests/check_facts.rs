@@ -190,3 +190,56 @@ fn an_include_under_an_undecided_when_sets_what_it_sets_and_fails_nothing() {
         .expect_code(0)
         .stdout_has("is valid");
 }
+
+/// geerlingguy.php's shape: a list from a fact-picked vars file grows by `+`, and a template
+/// is written into each folder of another such list. `recon check` cannot know either list:
+/// adding to one is no error, and the loop over one has its items only on the host.
+#[test]
+fn lists_from_fact_picked_vars_files_grow_and_loop_without_errors() {
+    let p = project(
+        r#"    - include_vars: "{{ ansible_os_family }}.yml"
+    - set_fact: { conf_paths: "{{ __conf_paths }}" }
+    - set_fact: { packages: "{{ __packages + ['php-json'] }}" }
+    - file: { path: "{{ item }}/php.ini", content: x }
+      with_items: "{{ conf_paths }}"
+    - file: { path: "{{ root }}/packages", content: "{{ packages | join(',') }}" }
+"#,
+    );
+    p.file(
+        "vars/Debian.yml",
+        "web_package: nginx\n__conf_paths: [/etc/php/fpm]\n__packages: [php]\n",
+    );
+    p.file(
+        "vars/RedHat.yml",
+        "web_package: httpd\n__conf_paths: [/etc]\n__packages: [php]\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("is valid");
+}
+
+/// Two public roles as published (`tests/fixtures/public_roles/`: geerlingguy's `postgresql`
+/// and `php`), whose variables come from vars files picked by facts, copied by `set_fact`s
+/// under `when`s that read facts, grown by `+`, looped over: `recon check` of a play using
+/// them is clean on a host it does not contact. Before, it reported 14 errors for `postgresql`
+/// and 4 for `php`, none of them real.
+#[test]
+fn public_roles_that_pick_their_variables_by_facts_check_clean() {
+    let p = crate::harness::Project::new();
+    let roles =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/public_roles/roles");
+    for role in ["geerlingguy.postgresql", "geerlingguy.php"] {
+        crate::harness::copy_tree(&roles.join(role), &p.dir().join("roles").join(role));
+    }
+    p.file(
+        "inventory/hosts.yml",
+        "all:\n  hosts:\n    db1: { ansible_host: 192.0.2.10, ansible_user: deploy }\n",
+    )
+    .file(
+        "site.yml",
+        "- hosts: all\n  become: true\n  roles:\n    - geerlingguy.postgresql\n    - geerlingguy.php\n",
+    );
+    p.recon(&["check", "site.yml"])
+        .expect_code(0)
+        .stdout_has("site.yml is valid");
+}

@@ -631,6 +631,17 @@ impl Compiler<'_> {
                 Some(l) => {
                     let ctx = Context::new(&self.templar, scopes.flatten());
                     let rendered = self.templar.render_node(&l.items, &ctx)?;
+                    if self.options.check_only
+                        && !is_directive(spec)
+                        && rendered
+                            .scalar_text()
+                            .is_some_and(|t| t.contains(crate::template::STAND_IN_TEXT))
+                    {
+                        // `recon check`: a loop over a stand-in (a list a vars file picked by a
+                        // fact holds) has items only on the host. (A directive's fails, which
+                        // leaves what it would set unknown.)
+                        return Ok(Vec::new());
+                    }
                     if let LoopKind::Lookup(name) = l.kind {
                         self.templar
                             .query(name, &to_jinja(&rendered), &ctx, &l.items)?
