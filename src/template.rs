@@ -267,10 +267,10 @@ thread_local! {
     static STAND_IN_TOUCHED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// A registered result while `recon check` compiles every task: any attribute, and what any
-/// of its methods returns (`.split('.')`), is another stand-in, it is true, iterates as
-/// nothing and prints `(known after apply)`; a task whose
-/// compile fails after touching one is not an error (its real values exist only after apply).
+/// A registered result (or a fact) while `recon check` compiles every task: any attribute,
+/// and what any of its methods returns (`.split('.')`), is another stand-in; it is true,
+/// iterates as nothing and prints `(known after apply)`. A task whose compile fails after
+/// touching one is not an error (its real values exist only on the host, or after apply).
 #[derive(Debug)]
 struct StandIn;
 

@@ -638,8 +638,8 @@ impl Compiler<'_> {
                             .is_some_and(|t| t.contains(crate::template::STAND_IN_TEXT))
                     {
                         // `recon check`: a loop over a stand-in (a list a vars file picked by a
-                        // fact holds) has items only on the host. (A directive's fails, which
-                        // leaves what it would set unknown.)
+                        // fact holds) has items only on the host. A directive's loop still
+                        // fails, which leaves what it would set unknown.
                         return Ok(Vec::new());
                     }
                     if let LoopKind::Lookup(name) = l.kind {
@@ -832,11 +832,12 @@ fn refuse_home_paths(args: &Node, user: &str) -> Result<()> {
     Ok(())
 }
 
-/// Directives that define variables (or tasks) for what follows.
 /// What an item's `when` makes of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Gate {
+    /// It runs: compiled into the graph.
     Run,
+    /// Its `when` is false: not compiled, registered as skipped.
     Skip,
     /// `recon check` cannot decide it (it reads a stand-in, or the item is inside an include
     /// that does): compiled, not put in the graph.
@@ -845,6 +846,7 @@ enum Gate {
     Done,
 }
 
+/// Directives that define variables (or tasks) for what follows.
 fn is_directive(spec: &TaskSpec) -> bool {
     matches!(
         spec.kind.as_str(),
