@@ -562,3 +562,49 @@ fn a_play_whose_every_host_failed_ends_the_run_as_in_ansible() {
         .stdout_has("the run ended in play");
     assert!(!p.host("h3").exists() && !p.host("h1/second").exists());
 }
+
+/// Ansible's `file` without `state` (or with `state: file`) sets the attributes of what is
+/// there, as roles do after a package installed it: never created, never written; a missing
+/// path, or a folder under `state: file`, fails that task's plan; a second apply changes
+/// nothing; `mode: 0600` unquoted is the octal mode.
+#[test]
+fn ansibles_attribute_only_file_sets_modes_of_what_is_there_and_creates_nothing() {
+    let p = Project::new();
+    std::fs::create_dir_all(p.host("etc")).expect("mkdir");
+    std::fs::write(p.host("etc/shadow"), "secret\n").expect("write");
+    std::fs::set_permissions(
+        p.host("etc/shadow"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .expect("chmod");
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - file: path={{ root }}/etc/shadow mode=0640\n    - file: { path: \"{{ root }}/etc\", mode: 0750 }\n",
+    );
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("0 to add, 2 to change");
+    assert_eq!(mode(&p.host("etc/shadow")), 0o640);
+    assert_eq!(mode(&p.host("etc")), 0o750);
+    assert_eq!(p.read_host("etc/shadow"), "secret\n");
+    p.recon(&["apply", "site.yml"])
+        .expect_code(0)
+        .stdout_has("No changes");
+
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - file: path={{ root }}/etc/gshadow mode=0640\n",
+    );
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("etc/gshadow` does not exist");
+    assert!(!p.host("etc/gshadow").exists());
+    p.file(
+        "site.yml",
+        "- hosts: all\n  tasks:\n    - file: { path: \"{{ root }}/etc\", state: file, mode: \"0700\" }\n",
+    );
+    p.recon(&["apply", "site.yml"])
+        .expect_code(1)
+        .stdout_has("is a directory, not a file");
+    assert_eq!(mode(&p.host("etc")), 0o750);
+}

@@ -22,6 +22,7 @@ const PLAYBOOK: &str = r#"- name: hostile
     - directory: { path: "{{ root }}/d-{{ h }}", mode: "0750" }
     - file: { path: "{{ root }}/d-{{ h }}/f-{{ h }}", content: "{{ h }}{{ long }}", mode: "0600" }
     - template: { src: t.j2, dest: "{{ root }}/t-{{ h }}" }
+    - attributes: { path: "{{ root }}/t-{{ h }}", mode: "0640" }
     - symlink: { path: "{{ root }}/l-{{ h }}", target: "t-{{ h }}" }
     - line: { path: "{{ root }}/line-{{ h }}", line: "{{ h1 }}" }
     - block:
@@ -153,6 +154,7 @@ fn hostile_values_in_every_field_run_nothing_and_arrive_byte_exact() {
     );
     assert_eq!(crate::harness::mode(&p.host(&format!("{d}/f-{h}"))), 0o600);
     assert_eq!(p.read_host(&format!("t-{h}")), format!("{h}\n"));
+    assert_eq!(crate::harness::mode(&p.host(&format!("t-{h}"))), 0o640);
     assert_eq!(
         std::fs::read_link(p.host(&format!("l-{h}"))).expect("link"),
         Path::new(&format!("t-{h}"))

@@ -213,8 +213,17 @@ fn file(mut a: Args) -> Result<Mapped> {
             out.put_str("creates", &path, &span);
             Ok(resource("command", out))
         }
-        // `state: file` (the default: an existing file's attributes, never its bytes) and
-        // `hard` run Ansible's own module through the bridge; without one it is this error.
+        // `state: file` (and no `state`: the default) set the attributes of what is there,
+        // never its bytes; a recursive one runs Ansible's own module through the bridge.
+        "file" if !a.has(&["recurse"]) => {
+            let explicit = state.is_some();
+            a.ignore(&["src"]);
+            if explicit {
+                a.put_str("kind", "file", &path_node.span);
+            }
+            Ok(resource("attributes", a))
+        }
+        // `hard` runs Ansible's own module through the bridge; without one it is this error.
         other => {
             let node = state.map_or(path_node, |(_, n)| n);
             Err(Error::at(
@@ -224,7 +233,7 @@ fn file(mut a: Args) -> Result<Mapped> {
                 &node.span,
             )
             .with_label("this state")
-            .with_help("recon maps `state` directory, link, absent and touch; write the file with `copy` (recon `file` with `content`/`src`)"))
+            .with_help("recon maps `state` directory, link, absent, touch and file (without `recurse`); write the file with `copy` (recon `file` with `content`/`src`)"))
         }
     }
 }

@@ -18,6 +18,7 @@ const OLD_KEYS: &[(&str, &[&str])] = &[
         "directory",
         &["path", "mode", "owner", "group", "state", "recurse"],
     ),
+    ("attributes", &["path", "kind", "mode", "owner", "group"]),
     (
         "file",
         &[
@@ -376,6 +377,7 @@ const OLD_KEYS: &[(&str, &[&str])] = &[
 const MINIMAL: &[(&str, &str)] = &[
     ("mark", "{path: /srv/m}"),
     ("directory", "{path: /srv/a}"),
+    ("attributes", "{path: /etc/shadow, mode: \"0640\"}"),
     ("file", "{path: /srv/a, content: x}"),
     ("template", "{src: t.j2, dest: /srv/a}"),
     ("symlink", "{path: /srv/l, target: /srv/a}"),

@@ -7,6 +7,7 @@ mod ansible_module;
 mod apt_upgrade;
 pub(crate) mod archive;
 mod args;
+mod attributes;
 mod authorized_key;
 mod block;
 mod claim;

@@ -12,8 +12,8 @@ use super::{
     wait_for,
 };
 use super::{
-    authorized_key, block, command, cron, cutover, directory, file, group, http_check, line,
-    release, stat, supervisor, symlink,
+    attributes, authorized_key, block, command, cron, cutover, directory, file, group, http_check,
+    line, release, stat, supervisor, symlink,
 };
 use super::{docker_compose, download, firewall, getent, git};
 use super::{named, BuildContext, Compiled, Resource};
@@ -74,6 +74,7 @@ macro_rules! registry {
 
 registry! {
     "directory" => directory, "a directory with mode, owner and group";
+    "attributes" => attributes, "the mode, owner and group of a path that is already there";
     "file" => file, "a file with exactly these bytes (`content` or `src`)";
     "template" => template, "a file rendered from a Jinja template on the control machine";
     "symlink" => symlink, "a symbolic link, switched atomically";
