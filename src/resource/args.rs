@@ -20,15 +20,21 @@ pub(crate) const ATTRS: &[Arg] = &[
         .default_note("kept; 0644 (a folder 0755) when created")
         .doc("octal mode, quoted (`\"0644\"`)")
         .ansible(&["mode"]),
-    Arg::str("owner")
-        .default_note("kept")
-        .doc("owning account")
-        .ansible(&["owner"]),
-    Arg::str("group")
-        .default_note("kept")
-        .doc("owning group")
-        .ansible(&["group"]),
+    OWNER,
+    GROUP,
 ];
+
+/// `owner`, as every kind that sets a path's attributes declares it.
+pub(crate) const OWNER: Arg = Arg::str("owner")
+    .default_note("kept")
+    .doc("owning account")
+    .ansible(&["owner"]);
+
+/// `group`, as every kind that sets a path's attributes declares it.
+pub(crate) const GROUP: Arg = Arg::str("group")
+    .default_note("kept")
+    .doc("owning group")
+    .ansible(&["group"]);
 
 /// A required, non-empty path; normalized (no trailing `/`, no `//`, no `.` parts).
 pub(crate) fn path(f: &Fields<'_>, key: &str) -> Result<String> {

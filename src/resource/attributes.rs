@@ -43,14 +43,8 @@ pub(super) const ARGS: Groups = &[
             .default_note("kept")
             .doc("octal mode, quoted (`\"0644\"`)")
             .ansible(&["mode"]),
-        Arg::str("owner")
-            .default_note("kept")
-            .doc("owning account")
-            .ansible(&["owner"]),
-        Arg::str("group")
-            .default_note("kept")
-            .doc("owning group")
-            .ansible(&["group"]),
+        super::args::OWNER,
+        super::args::GROUP,
     ],
 ];
 
