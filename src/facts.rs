@@ -353,9 +353,10 @@ pub(crate) struct FactSet {
 /// change, they are queued by absolute path and `_pflush` answers the whole queue at the end
 /// with one `stat` and one `sha256sum`, reading both outputs in order and matching each line
 /// to its path (an entry the reader may not read has no line, and is `unreadable`); a path
-/// with a newline or a backslash (which `sha256sum` would escape), or in a folder the
-/// judgement does not clear, is answered alone by `_p`.
-pub(crate) const PROBE_FUNCTIONS: &str = r#"_g() {
+/// with a newline, a carriage return or a backslash (which `sha256sum` escapes), or in a
+/// folder the judgement does not clear, is answered alone by `_p`.
+pub(crate) const PROBE_FUNCTIONS: &str = concat!(
+    r#"_g() {
   _pjd=; _gt=$(date +%s)
   _bounded "$2" env "_recon_helpers=$_rt/helpers" sh -c "$_helped$3" </dev/null >/dev/null 2>&1; _grc=$?
   if _timed_out "$_grc" "$_gt" "$2"; then printf 'T %s %s\n' "$1" "$2"; return; fi
@@ -392,7 +393,7 @@ _pq() {
   if [ "$_pd" != "${_pjd-}" ]; then _pjd=$_pd; _wjudge "$_pd"; _pjs=$?; fi
   while [ "$#" -gt 0 ]; do
     case $_pd/$2 in
-      *"$_pqn"*|*\\*) _p "$1" "${_pd%/}/$2" "$3";;
+      *"$_pqn"*|*"$_pqr"*|*\\*) _p "$1" "${_pd%/}/$2" "$3";;
       *) _pql="$_pql$_pjs $1 $3 ${_pd%/}/$2$_pqn";;
     esac
     shift 3
@@ -459,7 +460,10 @@ _p1() {
     printf 'P %s absent\n' "$1"
   fi
 }
-"#;
+"#,
+    // A carriage return, which a raw string cannot hold: `sha256sum` escapes it in names.
+    "_pqr='\r'\n"
+);
 
 impl FactSet {
     /// Asks for a path's state (and its bytes, as `content` says).
@@ -1047,10 +1051,26 @@ mod tests {
         String::from_utf8(out.stdout).expect("utf8")
     }
 
+    /// `set`'s probe asking each of `paths` alone (`_p`), in order: what the batch must equal.
+    fn one_at_a_time(set: &FactSet, paths: &[(std::path::PathBuf, Want)]) -> Script {
+        let mut script = set.probe_function();
+        script.code("_tmp_open || exit 1\n_helpers || exit 1\nprintf '@@probe\\n'\n");
+        for (at, (path, want)) in paths.iter().enumerate() {
+            let at = u64::try_from(at).expect("index");
+            script.fill(
+                "_p {} {} {}\n",
+                [n(at), p(path.to_str().expect("utf8")), w(want.word())],
+            );
+        }
+        script.code("printf '@@end\\n'\n");
+        script
+    }
+
     /// The paths of a folder asked together (one `stat`, one `sha256sum`) are answered exactly
     /// as one at a time (`_p`): every kind of entry, a file its reader may not read between
     /// two it may (the answers after it stay with their own paths), names that cannot be
-    /// batched (a backslash, a newline, a leading dash), content wanted or not.
+    /// batched (a backslash, a newline, a leading dash), content wanted or not, a second
+    /// folder and one below a missing folder.
     #[test]
     fn paths_asked_by_folder_get_the_answers_they_get_one_at_a_time() {
         use std::os::unix::fs::PermissionsExt;
@@ -1080,6 +1100,7 @@ mod tests {
             (write("-dash", b"five", 0o644), Want::Never),
             (write("back\\slash", b"six", 0o644), Want::Always),
             (write("new\nline", b"seven", 0o644), Want::Always),
+            (write("car\rriage", b"eight", 0o644), Want::Always),
             (write("big", &vec![b'x'; 1_048_577], 0o644), Want::Always),
             (write("empty", b"", 0o644), Want::Always),
         ];
@@ -1094,7 +1115,6 @@ mod tests {
         for name in ["dir", "link", "fifo", "absent"] {
             paths.push((folder.join(name), Want::Never));
         }
-        // A second folder, and one below a missing folder.
         paths.push((base.clone(), Want::Never));
         paths.push((folder.join("missing/x"), Want::Never));
         for entry in std::fs::read_dir(&folder).expect("ls") {
@@ -1110,16 +1130,7 @@ mod tests {
         }
         let batched = set.probe_script();
         assert!(batched.as_str().contains("  _pq "), "the folder is batched");
-        let mut one_by_one = set.probe_function();
-        one_by_one.code("_tmp_open || exit 1\n_helpers || exit 1\nprintf '@@probe\\n'\n");
-        for (at, (path, want)) in paths.iter().enumerate() {
-            let at = u64::try_from(at).expect("index");
-            one_by_one.fill(
-                "_p {} {} {}\n",
-                [n(at), p(path.to_str().expect("utf8")), w(want.word())],
-            );
-        }
-        one_by_one.code("printf '@@end\\n'\n");
+        let one_by_one = one_at_a_time(&set, &paths);
         let expected = set
             .parse(&reply_as_nobody(one_by_one.as_str()))
             .expect("parses");
@@ -1150,10 +1161,11 @@ mod tests {
             Some(sha256_hex(b"five").as_str())
         );
         assert_eq!(kind(6).content.as_deref(), Some(&b"seven"[..]));
-        assert_eq!((kind(7).size, kind(7).content.clone()), (1_048_577, None));
-        assert_eq!(kind(10).target.as_deref(), Some("a"));
-        assert_eq!(kind(11).kind, PathKind::Other);
-        assert_eq!(kind(12).kind, PathKind::Absent);
+        assert_eq!(kind(7).content.as_deref(), Some(&b"eight"[..]));
+        assert_eq!((kind(8).size, kind(8).content.clone()), (1_048_577, None));
+        assert_eq!(kind(11).target.as_deref(), Some("a"));
+        assert_eq!(kind(12).kind, PathKind::Other);
+        assert_eq!(kind(13).kind, PathKind::Absent);
     }
 
     /// The apply's stale check compares the sha256 of the whole reply: the same answers must
